@@ -1,0 +1,115 @@
+/*
+ * event.c - the change log: one row per change, written in the same
+ * transaction as the change itself, with the time of the handle's clock and
+ * the actor of the transaction. Rendered as JSON lines, oldest first:
+ *
+ *   {"seq":7,"time":"2026-11-27T10:00:00Z","uid":0,"pid":42,
+ *    "action":"allocate-ipam-pool-cidr","id":"ipam-pool-alloc-...",...}
+ *
+ * Actions are named after the AWS API call that makes the same change.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int ipam__event(ipam *db, const char *action, const char *object_id,
+		json_t *detail, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	char *text;
+	int rc;
+
+	if (!detail)
+		detail = json_object();
+	text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	json_decref(detail);
+	if (!text)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	stmt = ipam__stmt(db,
+			  "INSERT INTO event(time, uid, pid, action, object_id,"
+			  " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			  err);
+	if (!stmt) {
+		free(text);
+		return IPAM_EIO;
+	}
+	sqlite3_bind_int64(stmt, 1, ipam__now(db));
+	sqlite3_bind_int64(stmt, 2, db->actor.uid);
+	sqlite3_bind_int64(stmt, 3, db->actor.pid);
+	sqlite3_bind_text(stmt, 4, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, object_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 6, text, -1, free);
+	rc = ipam__exec(db, stmt, err);
+	if (rc == 0)
+		db->events_logged++;
+	return rc;
+}
+
+int64_t ipam_events_last(ipam *db)
+{
+	int64_t last;
+	pthread_mutex_lock(&db->lock);
+	last = db->last_event;
+	pthread_mutex_unlock(&db->lock);
+	return last;
+}
+
+/* One change-log row as a JSON line. */
+static int render_row(sqlite3_stmt *stmt, ipam__buf *buf)
+{
+	char when[IPAM_TIME_STRLEN];
+	json_t *line, *detail;
+	char *text;
+	int rc;
+
+	ipam_time_format(sqlite3_column_int64(stmt, 1), when);
+	detail = json_loads((const char *)sqlite3_column_text(stmt, 6), 0,
+			    NULL);
+	line = json_pack("{s:I, s:s, s:I, s:I, s:s, s:s}", "seq",
+			 (json_int_t)sqlite3_column_int64(stmt, 0), "time",
+			 when, "uid", (json_int_t)sqlite3_column_int64(stmt, 2),
+			 "pid", (json_int_t)sqlite3_column_int64(stmt, 3),
+			 "action", (const char *)sqlite3_column_text(stmt, 4),
+			 "id", (const char *)sqlite3_column_text(stmt, 5));
+	if (line && detail)
+		json_object_update_missing(line, detail);
+	json_decref(detail);
+	text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER)
+		    : NULL;
+	json_decref(line);
+	if (!text)
+		return IPAM_ENOMEM;
+	rc = ipam__buf_printf(buf, "%s\n", text);
+	free(text);
+	return rc;
+}
+
+int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
+		       ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	ipam__buf buf = {0};
+	int rc = ipam__read_begin(db, err), step;
+
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "SELECT seq, time, uid, pid, action, object_id, "
+			  "detail FROM event WHERE seq > ?1 ORDER BY seq",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, IPAM_EIO);
+	sqlite3_bind_int64(stmt, 1,
+			   limit && (int64_t)limit < db->last_event
+				   ? db->last_event - (int64_t)limit
+				   : 0);
+	while ((step = ipam__step(db, stmt, err)) == 1)
+		if (render_row(stmt, &buf))
+			break;
+	sqlite3_reset(stmt);
+	rc = step < 0 ? step : ipam__buf_finish(&buf, out, len, err);
+	if (step < 0)
+		free(buf.data);
+	return ipam__read_end(db, rc);
+}

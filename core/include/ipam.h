@@ -1,0 +1,631 @@
+/*
+ * ipam.h - the public API of libipam, the IPAM model of ipamfs.
+ *
+ * libipam implements the model of Amazon VPC IP Address Manager (scopes,
+ * hierarchical pools, provisioned CIDRs, allocations under netmask, tag and
+ * locale rules, utilization) over one SQLite database. It knows nothing of
+ * FUSE or errno: every function returns 0 or a negative ipam_code and, when
+ * the caller passes an ipam_err, a one-line reason.
+ *
+ * Conventions (after libgit2 and jansson):
+ *  - opaque handle `ipam`; functions are ipam_<module>_<verb>;
+ *  - out-parameters come first after the handle and are named `out`;
+ *  - whatever is returned through a pointer is released with its own
+ *    ipam_*_free (or free() for plain strings, as documented);
+ *  - `err` may be NULL; the first error wins (a filled err is not
+ *    overwritten by a later failure in the same call chain).
+ *
+ * Thread safety: a handle may be shared by any number of threads. Every call
+ * takes the handle's lock; ipam_txn_begin() holds it until commit/rollback,
+ * so a transaction is never interleaved with another thread's calls.
+ */
+#ifndef IPAM_H
+#define IPAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------ */
+
+/*
+ * One code per errno of SPEC §9, plus ENOENT/ENOMEM/ESCHEMA. The FUSE layer
+ * maps them one to one (IPAM_EINVAL -> EINVAL, ...).
+ */
+typedef enum ipam_code {
+	IPAM_OK = 0,
+	IPAM_EINVAL = -1,        /* malformed input, out of range, rule broken */
+	IPAM_ENOSPC = -2,        /* no free block of the requested size */
+	IPAM_EADDRINUSE = -3,    /* overlaps an allocation or provisioned CIDR */
+	IPAM_EADDRNOTAVAIL = -4, /* not inside the pool / parent */
+	IPAM_EEXIST = -5,        /* the name exists */
+	IPAM_ENOTEMPTY = -6,     /* object still holds children */
+	IPAM_EBUSY = -7,         /* object still holds allocations */
+	IPAM_EPERM = -8,         /* change not allowed */
+	IPAM_EACCES = -9,        /* permission denied */
+	IPAM_EDQUOT = -10,       /* a quota is reached */
+	IPAM_E2BIG = -11,        /* input too large */
+	IPAM_EIO = -12,          /* storage failure */
+	IPAM_ENOENT = -13,       /* no such object */
+	IPAM_ENOMEM = -14,       /* out of memory */
+	IPAM_ESCHEMA = -15,      /* not an ipamfs database, corrupt, or newer */
+} ipam_code;
+
+#define IPAM_ERR_MSG_MAX 256
+
+typedef struct ipam_err {
+	ipam_code code;
+	char msg[IPAM_ERR_MSG_MAX];
+} ipam_err;
+
+/* "EINVAL", "ENOSPC", ... ("OK" for 0). Never NULL. */
+const char *ipam_code_name(int code);
+
+/* ------------------------------------------------------------------------
+ * CIDR math (cidr.c) - no SQLite, no allocation
+ * ------------------------------------------------------------------------ */
+
+__extension__ typedef unsigned __int128 ipam_u128;
+
+typedef struct ipam_cidr {
+	ipam_u128 addr; /* network address; IPv4 uses the low 32 bits */
+	uint8_t family; /* 4 or 6 */
+	uint8_t prefix; /* 0..32 or 0..128 */
+} ipam_cidr;
+
+#define IPAM_CIDR_STRLEN 64    /* fits "ffff:...:ffff/128" and its NUL */
+#define IPAM_U128_STRLEN 48    /* fits 2^128 in decimal and its NUL */
+#define IPAM_PERCENT_STRLEN 64 /* fits any percentage we print */
+
+/*
+ * Strict parse of "A.B.C.D/N" or "X:X::X/N". Refuses (IPAM_EINVAL): empty
+ * text, missing or bad prefix, /33, ::/129, leading zeros in IPv4 octets or
+ * prefixes, host bits set, embedded junk or whitespace. IPv6 may be written
+ * in any RFC 4291 form (compressed or not, any case, dotted-quad tail).
+ */
+int ipam_cidr_parse(ipam_cidr *out, const char *text, ipam_err *err);
+
+/* Same, for the file-name form "10.0.0.0_24" / "2001:db8::_56". */
+int ipam_cidr_parse_filename(ipam_cidr *out, const char *name, ipam_err *err);
+
+/* Canonical text: dotted quad, or RFC 5952 IPv6 (lowercase, longest run of
+ * two or more zero groups compressed, leftmost on ties), then "/N". */
+void ipam_cidr_format(const ipam_cidr *cidr, char out[IPAM_CIDR_STRLEN]);
+
+/* The same with '_' in place of '/'. */
+void ipam_cidr_format_filename(const ipam_cidr *cidr,
+			       char out[IPAM_CIDR_STRLEN]);
+
+/* The address alone (no prefix), canonical. */
+void ipam_addr_format(int family, ipam_u128 addr, char out[IPAM_CIDR_STRLEN]);
+
+/* 32 or 128. */
+int ipam_family_width(int family);
+
+/* Number of addresses: 2^(width - prefix). For ::/0 (2^128, which does not
+ * fit) returns 0; libipam refuses to manage such a block. */
+ipam_u128 ipam_cidr_size(const ipam_cidr *cidr);
+
+/* Last address of the block. */
+ipam_u128 ipam_cidr_last(const ipam_cidr *cidr);
+
+/* Same family and `inner` lies wholly inside `outer`. */
+bool ipam_cidr_contains(const ipam_cidr *outer, const ipam_cidr *inner);
+
+/* Same family and the blocks share at least one address. */
+bool ipam_cidr_overlaps(const ipam_cidr *a, const ipam_cidr *b);
+
+/* Total order: family, then address, then prefix (shorter first). */
+int ipam_cidr_compare(const ipam_cidr *a, const ipam_cidr *b);
+
+/*
+ * Splits the address range [first, last] of `family` into the fewest
+ * aligned CIDR blocks, in address order. Writes at most `max` blocks and
+ * returns how many the range needs (at most 2 * width).
+ */
+size_t ipam_range_split(int family, ipam_u128 first, ipam_u128 last,
+			ipam_cidr *out, size_t max);
+
+/* Decimal text of a 128-bit count. */
+void ipam_u128_format(ipam_u128 value, char out[IPAM_U128_STRLEN]);
+
+/* Parses a decimal count; IPAM_EINVAL on junk or overflow. */
+int ipam_u128_parse(ipam_u128 *out, const char *text);
+
+/*
+ * 100*num/den rounded half-up to at most 6 decimals, trailing zeros (and a
+ * trailing '.') dropped: "25", "0.390625", "33.333333". den == 0 gives "0".
+ * Exact for every num <= den < 2^128.
+ */
+void ipam_percent_format(ipam_u128 num, ipam_u128 den,
+			 char out[IPAM_PERCENT_STRLEN]);
+
+/* ------------------------------------------------------------------------
+ * Small shared types
+ * ------------------------------------------------------------------------ */
+
+/* A list of strings; free with ipam_strlist_free (safe on a zeroed list). */
+typedef struct ipam_strlist {
+	size_t count;
+	char **items;
+} ipam_strlist;
+
+void ipam_strlist_free(ipam_strlist *list);
+
+/* Who performs a change: recorded in the change log and as the owner of
+ * what the change creates. */
+typedef struct ipam_actor {
+	uint32_t uid;
+	uint32_t gid;
+	int32_t pid;
+} ipam_actor;
+
+/* Seconds since the Unix epoch; tests inject their own clock. */
+typedef int64_t (*ipam_clock_fn)(void *ctx);
+
+#define IPAM_TIME_STRLEN 32
+/* ISO 8601 UTC, "2026-11-27T10:00:00Z". */
+void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN]);
+/* Parses that form (also "+00:00" for "Z"); IPAM_EINVAL otherwise. */
+int ipam_time_parse(int64_t *out, const char *text);
+
+#define IPAM_ID_MAX 64      /* "ipam-pool-alloc-" + 32 hex + NUL fits */
+#define IPAM_NAME_MAX 255   /* object names are file names */
+#define IPAM_LOCALE_MAX 63  /* [A-Za-z0-9._-], at least one character */
+#define IPAM_DESC_MAX 1024  /* descriptions: any text but NUL and newline */
+#define IPAM_TAG_KEY_MAX 128
+#define IPAM_TAG_VALUE_MAX 256
+
+/*
+ * Names of scopes, pools and allocations are used as file names: 1 to
+ * IPAM_NAME_MAX bytes, no '/', no NUL, no control characters, not "." or
+ * "..". Returns 0 or IPAM_EINVAL with a reason.
+ */
+int ipam_name_check(const char *name, ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * The handle and transactions (store.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct ipam ipam;
+
+typedef struct ipam_open_opts {
+	/* Creates and initialises the database when the file is missing or
+	 * empty; otherwise such a file is refused with IPAM_ENOENT. */
+	bool create;
+	/* Home locale of a new IPAM (used only at creation). NULL = "local". */
+	const char *home_locale;
+	/* Clock for every recorded time. NULL = time(2). */
+	ipam_clock_fn clock;
+	void *clock_ctx;
+	/* Non-zero: ids are generated from this seed instead of the OS random
+	 * source (reproducible tests and benchmarks). Used only at creation. */
+	uint64_t id_seed;
+	/* Use an in-memory database (path is ignored). */
+	bool in_memory;
+} ipam_open_opts;
+
+/*
+ * Opens (and if asked creates) the IPAM database at `path`: WAL, foreign
+ * keys on, schema migrated in one transaction when older. Fails without
+ * modifying the file with IPAM_ESCHEMA when the file is not SQLite, is
+ * corrupt, is not an ipamfs database, or has a newer schema; IPAM_EIO when
+ * it cannot be opened. On success *out is freed with ipam_free.
+ */
+int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
+	      ipam_err *err);
+
+void ipam_free(ipam *db);
+
+/* The schema version this library writes. */
+int ipam_schema_version(void);
+
+/*
+ * Starts a write transaction (BEGIN IMMEDIATE) performed by `who` and takes
+ * the handle's lock until ipam_txn_commit or ipam_txn_rollback. Every
+ * mutating call made meanwhile by this thread joins it: a failing call
+ * undoes its own partial work (a savepoint) and leaves the transaction open,
+ * so the caller decides between commit and rollback. Without an explicit
+ * transaction every mutating call is its own transaction, by the actor of
+ * ipam_set_default_actor (uid 0 by default).
+ */
+int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err);
+int ipam_txn_commit(ipam *db, ipam_err *err);
+void ipam_txn_rollback(ipam *db);
+
+void ipam_set_default_actor(ipam *db, const ipam_actor *who);
+
+/* Called after every commit that changed something, with the sequence
+ * number of the newest change-log entry. Runs with the lock held: it must
+ * not call back into libipam. */
+typedef void (*ipam_change_hook)(void *ctx, int64_t last_event);
+void ipam_set_change_hook(ipam *db, ipam_change_hook hook, void *ctx);
+
+/* The clock of the handle (for the FUSE layer's own time stamps). */
+int64_t ipam_now(ipam *db);
+
+/* Runs PRAGMA integrity_check; 0 when "ok", IPAM_EIO with the first
+ * problem otherwise. */
+int ipam_check(ipam *db, ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * The IPAM: settings, locales, quotas (ipam.c)
+ * ------------------------------------------------------------------------ */
+
+typedef enum ipam_tier { IPAM_TIER_FREE, IPAM_TIER_ADVANCED } ipam_tier;
+
+typedef struct ipam_info {
+	char id[IPAM_ID_MAX];                 /* ipam-0123456789abcdef0 */
+	char home_locale[IPAM_LOCALE_MAX + 1];
+	char description[IPAM_DESC_MAX + 1];
+	ipam_tier tier;
+	bool enable_private_gua;
+	uint32_t owner_uid;
+	int64_t created;
+} ipam_info;
+
+int ipam_info_get(ipam *db, ipam_info *out, ipam_err *err);
+int ipam_set_description(ipam *db, const char *text, ipam_err *err);
+/* IPAM_EPERM when going to `free` while a pool has a locale other than
+ * the home locale. */
+int ipam_set_tier(ipam *db, ipam_tier tier, ipam_err *err);
+/* IPAM_EBUSY when disabling while a private-scope pool holds a GUA CIDR. */
+int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err);
+
+/* The operating locales, sorted. */
+int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err);
+/*
+ * Replaces the set of operating locales. Refused with IPAM_EINVAL when a
+ * name is malformed or the set lacks the home locale, IPAM_EBUSY when a
+ * pool still uses a locale that would be removed.
+ */
+int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
+		     ipam_err *err);
+bool ipam_locale_is_operating(ipam *db, const char *locale);
+
+typedef enum ipam_quota {
+	IPAM_QUOTA_SCOPES,          /* scopes in the IPAM (5) */
+	IPAM_QUOTA_POOLS_PER_SCOPE, /* pools in one scope, all depths (50) */
+	IPAM_QUOTA_CIDRS_PER_POOL,  /* provisioned CIDRs in one pool (50) */
+	IPAM_QUOTA_POOL_DEPTH,      /* depth of the pool tree (10) */
+	IPAM_QUOTA_COUNT
+} ipam_quota;
+
+/* "scopes", "pools-per-scope", "cidrs-per-pool", "pool-depth". */
+const char *ipam_quota_name(ipam_quota quota);
+int ipam_quota_get(ipam *db, ipam_quota quota, int64_t *out, ipam_err *err);
+/* IPAM_EINVAL below 1 or above 1000000 (depth: 1..64). Lowering a quota
+ * below current use is allowed; it only stops new objects. */
+int ipam_quota_set(ipam *db, ipam_quota quota, int64_t value, ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Scopes (scope.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct ipam_scope_info {
+	int64_t key;
+	char id[IPAM_ID_MAX];
+	char name[IPAM_NAME_MAX + 1];
+	bool is_public;
+	bool is_default;
+	char description[IPAM_DESC_MAX + 1];
+	int64_t pool_count; /* all depths */
+	int64_t created;
+} ipam_scope_info;
+
+/* Names, sorted ("private" and "public" always present). */
+int ipam_scope_list(ipam *db, ipam_strlist *out, ipam_err *err);
+/* IPAM_ENOENT when absent. */
+int ipam_scope_get(ipam *db, const char *name, ipam_scope_info *out,
+		   ipam_err *err);
+int ipam_scope_get_by_key(ipam *db, int64_t key, ipam_scope_info *out,
+			  ipam_err *err);
+/* A new private scope. IPAM_EEXIST, IPAM_EINVAL (bad name), IPAM_EDQUOT. */
+int ipam_scope_create(ipam *db, const char *name, int64_t *out_key,
+		      ipam_err *err);
+/* IPAM_EPERM for a default scope, IPAM_ENOTEMPTY while it has pools. */
+int ipam_scope_delete(ipam *db, const char *name, ipam_err *err);
+int ipam_scope_set_description(ipam *db, int64_t scope, const char *text,
+			       ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Pools (pool.c)
+ * ------------------------------------------------------------------------ */
+
+typedef enum ipam_strategy {
+	IPAM_STRATEGY_FIRST_FIT, /* lowest-addressed aligned free block */
+	IPAM_STRATEGY_LAST_FIT,  /* highest-addressed aligned free block */
+	IPAM_STRATEGY_BEST_FIT,  /* inside the smallest free block that fits */
+} ipam_strategy;
+
+/* "first-fit", "last-fit", "best-fit"; parse returns IPAM_EINVAL. */
+const char *ipam_strategy_name(ipam_strategy strategy);
+int ipam_strategy_parse(ipam_strategy *out, const char *text);
+
+typedef struct ipam_pool_info {
+	int64_t key;
+	int64_t scope_key;
+	int64_t parent_key; /* 0 for a top-level pool */
+	char id[IPAM_ID_MAX];
+	char name[IPAM_NAME_MAX + 1];
+	char scope_id[IPAM_ID_MAX];
+	char source_id[IPAM_ID_MAX]; /* parent pool id; "" for top-level */
+	bool is_public;              /* lives in the public scope */
+	int family;                  /* 4 or 6 */
+	bool family_locked;          /* a CIDR was provisioned once */
+	int depth;                   /* 1 for top-level */
+	char locale[IPAM_LOCALE_MAX + 1]; /* "" = none */
+	bool auto_import;
+	int min_netmask;     /* -1 = unset */
+	int max_netmask;     /* -1 = unset */
+	int default_netmask; /* -1 = unset */
+	ipam_strategy strategy;
+	char description[IPAM_DESC_MAX + 1];
+	/* public scope only (SPEC §8.4) */
+	bool publicly_advertisable;
+	char aws_service[16];      /* "" or "ec2" */
+	char public_ip_source[16]; /* "byoip" or "amazon" */
+	uint32_t owner_uid;
+	int64_t created;
+} ipam_pool_info;
+
+/*
+ * Creates pool `name` in `scope`, top-level when parent == 0, else a child
+ * of `parent`. A child inherits its parent's family and locale. Refused:
+ * IPAM_EINVAL bad name, IPAM_EEXIST, IPAM_EDQUOT (pools per scope, depth).
+ */
+int ipam_pool_create(ipam *db, int64_t scope, int64_t parent,
+		     const char *name, int64_t *out_key, ipam_err *err);
+/* IPAM_ENOTEMPTY with child pools, IPAM_EBUSY with CIDRs or allocations. */
+int ipam_pool_delete(ipam *db, int64_t pool, ipam_err *err);
+/* IPAM_ENOENT when absent. */
+int ipam_pool_lookup(ipam *db, int64_t scope, int64_t parent,
+		     const char *name, int64_t *out_key, ipam_err *err);
+int ipam_pool_get(ipam *db, int64_t pool, ipam_pool_info *out,
+		  ipam_err *err);
+/* Names of the pools directly under (scope, parent), sorted. */
+int ipam_pool_list(ipam *db, int64_t scope, int64_t parent,
+		   ipam_strlist *out, ipam_err *err);
+
+int ipam_pool_set_description(ipam *db, int64_t pool, const char *text,
+			      ipam_err *err);
+/* 4 or 6. IPAM_EPERM once a CIDR was provisioned or for a child pool
+ * (inherits), IPAM_EINVAL otherwise bad. */
+int ipam_pool_set_family(ipam *db, int64_t pool, int family, ipam_err *err);
+/* "" or "none" clears only while unset. IPAM_EPERM when already set to
+ * another value (L592), IPAM_EINVAL when not an operating locale, when it
+ * differs from the parent's locale, or (free tier) is not the home locale. */
+int ipam_pool_set_locale(ipam *db, int64_t pool, const char *locale,
+			 ipam_err *err);
+/* IPAM_EINVAL when enabling on a pool without a locale (L600). */
+int ipam_pool_set_auto_import(ipam *db, int64_t pool, bool on,
+			      ipam_err *err);
+
+typedef enum ipam_netmask_rule {
+	IPAM_NETMASK_MIN,
+	IPAM_NETMASK_MAX,
+	IPAM_NETMASK_DEFAULT,
+} ipam_netmask_rule;
+
+/* len = -1 clears. IPAM_EINVAL outside 0..width or breaking
+ * min <= default <= max. Existing allocations are re-evaluated. */
+int ipam_pool_set_netmask(ipam *db, int64_t pool, ipam_netmask_rule rule,
+			  int len, ipam_err *err);
+int ipam_pool_set_strategy(ipam *db, int64_t pool, ipam_strategy strategy,
+			   ipam_err *err);
+/* Replaces the required tags; each item "key=value". Existing allocations
+ * are re-evaluated. */
+int ipam_pool_set_required_tags(ipam *db, int64_t pool,
+				const char *const *pairs, size_t count,
+				ipam_err *err);
+/* "key=value" items sorted by key. */
+int ipam_pool_get_required_tags(ipam *db, int64_t pool, ipam_strlist *out,
+				ipam_err *err);
+
+/* Public-scope attributes; IPAM_EPERM on a private-scope pool. */
+int ipam_pool_set_publicly_advertisable(ipam *db, int64_t pool, bool on,
+					ipam_err *err);
+/* "" or "ec2". */
+int ipam_pool_set_aws_service(ipam *db, int64_t pool, const char *service,
+			      ipam_err *err);
+/* "byoip" or "amazon"; IPAM_EPERM once a CIDR is provisioned. */
+int ipam_pool_set_public_ip_source(ipam *db, int64_t pool, const char *src,
+				   ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Provisioned CIDRs (pool.c, alloc.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct ipam_pool_cidr {
+	ipam_cidr cidr;
+	char id[IPAM_ID_MAX]; /* ipam-pool-cidr-... */
+	char state[24];       /* "provisioned" */
+	int64_t created;
+} ipam_pool_cidr;
+
+/*
+ * Provisions `cidr` to `pool`. Refused: IPAM_EINVAL wrong family, private
+ * IPv6 outside ULA/GUA rules, netmask rules of the parent, prefix shorter
+ * than /8 for IPv6; IPAM_EPERM private GUA without enable-private-gua;
+ * IPAM_EADDRINUSE overlapping one of the pool's CIDRs or (child pool) an
+ * allocation of the parent; IPAM_EADDRNOTAVAIL (child pool) not inside a
+ * CIDR of the parent; IPAM_EDQUOT too many CIDRs. For a child pool the CIDR
+ * becomes an allocation of resource-type "ipam-pool" in the parent.
+ */
+int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			ipam_err *err);
+/* Child pools only: provisions the block of `prefix_len` the parent would
+ * allocate next (its strategy). IPAM_EINVAL on a top-level pool,
+ * IPAM_ENOSPC when the parent has no such block. */
+int ipam_pool_provision_len(ipam *db, int64_t pool, int prefix_len,
+			    ipam_cidr *out, ipam_err *err);
+/* IPAM_ENOENT when not provisioned here, IPAM_EBUSY (naming the blockers)
+ * while allocations or child-pool CIDRs lie inside it. */
+int ipam_pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			  ipam_err *err);
+/* The pool's CIDRs in address order; free *out with free(). */
+int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out,
+		    size_t *count, ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Allocations (alloc.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct ipam_alloc_req {
+	/* NULL: a generated name (the allocation id). A user name must pass
+	 * ipam_name_check and must not start with "ipam-". */
+	const char *name;
+	/* A specific CIDR, or NULL to allocate by size. */
+	const ipam_cidr *cidr;
+	/* By size: the prefix length, or -1 for the pool's default netmask. */
+	int prefix_len;
+	const char *description; /* NULL = none */
+} ipam_alloc_req;
+
+typedef struct ipam_alloc_info {
+	int64_t key;
+	int64_t pool_key;
+	char name[IPAM_NAME_MAX + 1];
+	char id[IPAM_ID_MAX]; /* ipam-pool-alloc-<32 hex> */
+	ipam_cidr cidr;
+	char resource_type[32];   /* "custom", "ipam-pool", "vpc", ... */
+	char resource_id[IPAM_ID_MAX + 64];
+	char resource_region[IPAM_LOCALE_MAX + 1];
+	char description[IPAM_DESC_MAX + 1];
+	bool compliant;           /* false: a rule broken after the fact */
+	char compliance_reason[160]; /* "" when compliant */
+	uint32_t owner_uid;
+	int64_t created;
+} ipam_alloc_info;
+
+/*
+ * A custom allocation in `pool`. Refused: IPAM_EINVAL malformed request, no
+ * size and no default, netmask rule broken, wrong family, reserved or bad
+ * name; IPAM_EEXIST name taken (nothing allocated); IPAM_ENOSPC no free block
+ * (the message names the largest free block); IPAM_EADDRINUSE the CIDR
+ * overlaps an allocation; IPAM_EADDRNOTAVAIL the CIDR is not inside the
+ * pool's CIDRs. `out` may be NULL.
+ */
+int ipam_alloc_create(ipam *db, int64_t pool, const ipam_alloc_req *req,
+		      ipam_alloc_info *out, ipam_err *err);
+/* Releases a custom allocation. IPAM_ENOENT, IPAM_EPERM for allocations
+ * the system made (child pools, resources: L2273). */
+int ipam_alloc_release(ipam *db, int64_t pool, const char *name,
+		       ipam_err *err);
+int ipam_alloc_get(ipam *db, int64_t pool, const char *name,
+		   ipam_alloc_info *out, ipam_err *err);
+/* Names in address order. */
+int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out,
+		    ipam_err *err);
+/* The CIDR a request for /prefix_len would get now (-1: default length),
+ * without allocating. Same refusals as ipam_alloc_create. */
+int ipam_pool_preview(ipam *db, int64_t pool, int prefix_len,
+		      ipam_cidr *out, ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Utilization (kept incrementally; reading is O(log n))
+ * ------------------------------------------------------------------------ */
+
+typedef struct ipam_pool_usage {
+	ipam_u128 total;              /* addresses provisioned */
+	ipam_u128 allocated_to_pools; /* held by child pools */
+	ipam_u128 assigned;           /* held by resources and custom ones */
+	ipam_u128 available;          /* the rest */
+	int64_t provisioned_cidrs;
+	int64_t allocation_count;
+	int64_t compliant;    /* custom and resource allocations */
+	int64_t noncompliant;
+	int largest_free_prefix; /* -1 when nothing is free */
+} ipam_pool_usage;
+
+int ipam_pool_usage_get(ipam *db, int64_t pool, ipam_pool_usage *out,
+			ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Tags and permissions of any object, by its AWS-style id (tag.c)
+ * ------------------------------------------------------------------------ */
+
+/* Keys sorted. IPAM_ENOENT for an unknown object. */
+int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
+		  ipam_err *err);
+/* *out is malloc'd; IPAM_ENOENT when the key is absent. */
+int ipam_tag_get(ipam *db, const char *object_id, const char *key,
+		 char **out, ipam_err *err);
+/* Key: 1..128 bytes, no '/', '=', NUL, control characters, not "." or "..";
+ * value: up to 256 bytes, no NUL or newline. */
+int ipam_tag_set(ipam *db, const char *object_id, const char *key,
+		 const char *value, ipam_err *err);
+int ipam_tag_remove(ipam *db, const char *object_id, const char *key,
+		    ipam_err *err);
+
+typedef struct ipam_perm {
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t mode; /* permission bits only (07777) */
+} ipam_perm;
+
+/* Owner, group and mode of a scope, pool or allocation. */
+int ipam_perm_get(ipam *db, const char *object_id, ipam_perm *out,
+		  ipam_err *err);
+int ipam_perm_set(ipam *db, const char *object_id, const ipam_perm *perm,
+		  ipam_err *err);
+
+/* What an id names; IPAM_ENOENT if nothing. */
+typedef enum ipam_kind {
+	IPAM_KIND_IPAM,
+	IPAM_KIND_SCOPE,
+	IPAM_KIND_POOL,
+	IPAM_KIND_ALLOCATION,
+} ipam_kind;
+
+int ipam_id_lookup(ipam *db, const char *object_id, ipam_kind *kind,
+		   int64_t *key, ipam_err *err);
+/* Every id of scopes, pools and allocations, sorted. */
+int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err);
+int ipam_alloc_get_by_key(ipam *db, int64_t key, ipam_alloc_info *out,
+			  ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Change log (event.c)
+ * ------------------------------------------------------------------------ */
+
+/* The change log as JSON lines, oldest first, at most the newest `limit`
+ * entries (0 = all). *out is malloc'd. */
+int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
+		       ipam_err *err);
+int64_t ipam_events_last(ipam *db);
+
+/* ------------------------------------------------------------------------
+ * Views: text and JSON in the AWS CLI shapes (render.c)
+ *
+ * Each returns a malloc'd NUL-terminated buffer in *out and its length in
+ * *len, rendered from one consistent snapshot.
+ * ------------------------------------------------------------------------ */
+
+int ipam_render_ipam_json(ipam *db, char **out, size_t *len, ipam_err *err);
+int ipam_render_scopes_json(ipam *db, char **out, size_t *len,
+			    ipam_err *err);
+int ipam_render_pool_json(ipam *db, int64_t pool, char **out, size_t *len,
+			  ipam_err *err);
+int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out,
+				size_t *len, ipam_err *err);
+int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
+				      size_t *len, ipam_err *err);
+/* key=value lines in the fixed order of SPEC §6.1, or the same as JSON. */
+int ipam_render_pool_status(ipam *db, int64_t pool, bool json, char **out,
+			    size_t *len, ipam_err *err);
+/* The pool's space in address order (SPEC §3.1 `map`). */
+int ipam_render_pool_map(ipam *db, int64_t pool, char **out, size_t *len,
+			 ipam_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPAM_H */

@@ -1,0 +1,187 @@
+/*
+ * internal.h - what the files of libipam share and nobody else sees.
+ *
+ * The handle, the statement cache, the write/read brackets that turn every
+ * public call into one transaction (or a savepoint of the caller's), error
+ * helpers, id generation, the change log writer and the 16-byte big-endian
+ * address encoding used as SQLite keys.
+ */
+#ifndef IPAM_INTERNAL_H
+#define IPAM_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <jansson.h>
+
+#include "ipam.h"
+
+#define IPAM_STMT_CACHE 160
+
+struct ipam {
+	sqlite3 *sql;
+	pthread_mutex_t lock; /* recursive */
+	int txn_open;         /* ipam_txn_begin is in force */
+	int depth;            /* nesting of write brackets inside one call */
+	int events_logged;    /* change-log rows written in this transaction */
+	ipam_actor actor;     /* who the current transaction runs for */
+	ipam_actor default_actor;
+	ipam_clock_fn clock;
+	void *clock_ctx;
+	ipam_change_hook hook;
+	void *hook_ctx;
+	int64_t last_event;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[IPAM_STMT_CACHE];
+	size_t cached;
+};
+
+/* ---- errors ---- */
+
+/* Fills err (first error wins) and returns code. */
+int ipam__fail(ipam_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Turns the connection's last SQLite error into IPAM_EIO/IPAM_ENOMEM. */
+int ipam__sqlfail(ipam *db, ipam_err *err);
+
+/* ---- statements ---- */
+
+/*
+ * A prepared statement for `sql`, which must be a string literal (the cache
+ * is keyed by its address). The statement is reset and unbound. NULL on
+ * failure, with err filled.
+ */
+sqlite3_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err);
+/* Runs a statement that returns no rows; 0 or an ipam_code. */
+int ipam__exec(ipam *db, sqlite3_stmt *stmt, ipam_err *err);
+/* Runs literal SQL without binding. */
+int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err);
+/* Steps once: 1 for a row, 0 for done, <0 on error. */
+int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err);
+
+/* ---- call brackets ---- */
+
+/*
+ * Every public write is   rc = ipam__write_begin(db, err); if (rc) return rc;
+ *                         rc = do_the_work(...);
+ *                         return ipam__write_end(db, rc, err);
+ * which takes the lock and opens a transaction (or a savepoint inside the
+ * caller's), and commits or undoes according to rc.
+ */
+int ipam__write_begin(ipam *db, ipam_err *err);
+int ipam__write_end(ipam *db, int rc, ipam_err *err);
+/* Reads: the lock and (outside a transaction) a read snapshot. */
+int ipam__read_begin(ipam *db, ipam_err *err);
+int ipam__read_end(ipam *db, int rc);
+
+/* ---- ids, time, text ---- */
+
+/* New AWS-style id "<prefix><hex>", 17 hex digits, or 32 for long ids. */
+int ipam__new_id(ipam *db, const char *prefix, bool long_id,
+		 char out[IPAM_ID_MAX], ipam_err *err);
+int64_t ipam__now(ipam *db);
+/* Copies a column's text into a fixed buffer (truncating safely). */
+void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col);
+/* strdup that returns NULL on failure without side effects. */
+char *ipam__strdup(const char *s);
+int ipam__strlist_push(ipam_strlist *list, const char *s);
+/* 1..max bytes, no NUL/newline (descriptions, values). */
+int ipam__check_text(const char *what, const char *text, size_t max,
+		     ipam_err *err);
+int ipam__check_locale(const char *locale, ipam_err *err);
+int ipam__check_tag(const char *key, const char *value, ipam_err *err);
+
+/* A growing text buffer; on allocation failure it remembers and the
+ * finish call reports IPAM_ENOMEM. */
+typedef struct ipam__buf {
+	char *data;
+	size_t len, cap;
+	int failed;
+} ipam__buf;
+int ipam__buf_add(ipam__buf *buf, const char *text, size_t n);
+int ipam__buf_printf(ipam__buf *buf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Hands the text to *out (malloc'd) or frees it and fails. */
+int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err);
+
+/* ---- addresses as SQLite keys ---- */
+
+void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16]);
+ipam_u128 ipam__blob_to_addr(sqlite3_stmt *stmt, int col);
+int ipam__bind_addr(sqlite3_stmt *stmt, int idx, ipam_u128 addr);
+int ipam__bind_u128(sqlite3_stmt *stmt, int idx, ipam_u128 value);
+ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col);
+
+/* ---- change log (event.c) ---- */
+
+/* Appends one change-log row in the current transaction. `detail` is a
+ * JSON object whose reference is stolen (may be NULL). */
+int ipam__event(ipam *db, const char *action, const char *object_id,
+		json_t *detail, ipam_err *err);
+
+/* ---- cross-file model helpers ---- */
+
+/* ipam.c: the IPAM row. */
+int ipam__info_load(ipam *db, ipam_info *out, ipam_err *err);
+
+/* pool.c: loads a pool row; IPAM_ENOENT when absent. */
+int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out,
+		    ipam_err *err);
+/* pool.c: adds (sign=+1) or removes (sign=-1) a count to one of the
+ * usage counters: "total", "to_pools", "assigned". */
+int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
+		     ipam_u128 amount, int sign, ipam_err *err);
+
+/* alloc.c: free-space index of a pool */
+int ipam__free_add(ipam *db, int64_t pool, const ipam_cidr *block,
+		   int merge_limit, ipam_err *err);
+int ipam__free_remove_exact(ipam *db, int64_t pool, const ipam_cidr *block,
+			    ipam_err *err);
+int ipam__largest_free(ipam *db, int64_t pool, ipam_cidr *out,
+		       ipam_err *err);
+/* The pool CIDR that contains `cidr`, if any: 1 found, 0 not, <0 error. */
+int ipam__pool_cidr_containing(ipam *db, int64_t pool,
+			       const ipam_cidr *cidr, ipam_cidr *out,
+			       ipam_err *err);
+/*
+ * Allocates in `pool` on behalf of the system or a user: checks the request
+ * against the pool (family, CIDRs, rules when check_rules), takes the
+ * space, inserts the allocation row, updates counters and logs. Used by
+ * ipam_alloc_create and by child-pool provisioning.
+ */
+typedef struct ipam__alloc_spec {
+	const char *name;
+	const ipam_cidr *cidr; /* or NULL */
+	int prefix_len;
+	const char *description;
+	const char *resource_type; /* "custom", "ipam-pool", ... */
+	const char *resource_id;   /* may be NULL */
+	const char *resource_region;
+	bool check_rules;
+} ipam__alloc_spec;
+int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
+		ipam_alloc_info *out, ipam_err *err);
+/* Frees an allocation by key whatever its type. */
+int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err);
+/* The block a request for prefix_len would get now. */
+int ipam__alloc_find(ipam *db, const ipam_pool_info *pool, int prefix_len,
+		     ipam_cidr *out, ipam_err *err);
+
+/* rules.c */
+/* Why `prefix` breaks the pool's netmask rules, or "" if it does not. */
+void ipam__netmask_violation(const ipam_pool_info *pool, int prefix,
+			     char *out, size_t size);
+/* Re-evaluates the compliance of every allocation of the pool and its
+ * compliant/noncompliant counters. */
+int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err);
+
+/* scope.c */
+int ipam__scope_load_name(ipam *db, const char *name, ipam_scope_info *out,
+			  ipam_err *err);
+
+/* tag.c */
+int ipam__tags_drop(ipam *db, const char *object_id, ipam_err *err);
+json_t *ipam__tags_json(ipam *db, const char *object_id);
+
+#endif /* IPAM_INTERNAL_H */

@@ -1,0 +1,374 @@
+/*
+ * ipam.c - the IPAM itself: its id, home locale, description, tier, the
+ * private-GUA switch, the set of operating locales and the quotas.
+ *
+ * There is exactly one IPAM per database. Its home locale is fixed at
+ * creation and always stays an operating locale (L392, L417).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const quota_names[IPAM_QUOTA_COUNT] = {
+	[IPAM_QUOTA_SCOPES] = "scopes",
+	[IPAM_QUOTA_POOLS_PER_SCOPE] = "pools-per-scope",
+	[IPAM_QUOTA_CIDRS_PER_POOL] = "cidrs-per-pool",
+	[IPAM_QUOTA_POOL_DEPTH] = "pool-depth",
+};
+
+const char *ipam_quota_name(ipam_quota quota)
+{
+	return (unsigned)quota < IPAM_QUOTA_COUNT ? quota_names[quota] : "";
+}
+
+int ipam__info_load(ipam *db, ipam_info *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT aws_id, home_locale, description, tier, private_gua,"
+		" owner_uid, created FROM ipam WHERE id = 1",
+		err);
+	int rc;
+
+	if (!stmt)
+		return IPAM_EIO;
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1) {
+		memset(out, 0, sizeof(*out));
+		ipam__copy_text(out->id, sizeof(out->id), stmt, 0);
+		ipam__copy_text(out->home_locale, sizeof(out->home_locale),
+				stmt, 1);
+		ipam__copy_text(out->description, sizeof(out->description),
+				stmt, 2);
+		out->tier = strcmp((const char *)sqlite3_column_text(stmt, 3),
+				   "free")
+				    ? IPAM_TIER_ADVANCED
+				    : IPAM_TIER_FREE;
+		out->enable_private_gua = sqlite3_column_int(stmt, 4) != 0;
+		out->owner_uid = (uint32_t)sqlite3_column_int64(stmt, 5);
+		out->created = sqlite3_column_int64(stmt, 6);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ipam__fail(err, IPAM_EIO, "the IPAM row is missing");
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int ipam_info_get(ipam *db, ipam_info *out, ipam_err *err)
+{
+	int rc = ipam__read_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__read_end(db, ipam__info_load(db, out, err));
+}
+
+/* Sets one column of the IPAM row and logs modify-ipam. */
+static int set_column(ipam *db, const char *sql, const char *field,
+		      json_t *value, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_info info;
+	int rc;
+
+	if (!stmt) {
+		json_decref(value);
+		return IPAM_EIO;
+	}
+	if (json_is_string(value))
+		sqlite3_bind_text(stmt, 1, json_string_value(value), -1,
+				  SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(stmt, 1, json_is_true(value));
+	rc = ipam__exec(db, stmt, err);
+	if (rc == 0)
+		rc = ipam__info_load(db, &info, err);
+	if (rc == 0)
+		return ipam__event(db, "modify-ipam", info.id,
+				   json_pack("{s:o}", field, value), err);
+	json_decref(value);
+	return rc;
+}
+
+int ipam_set_description(ipam *db, const char *text, ipam_err *err)
+{
+	int rc = ipam__check_text("description", text, IPAM_DESC_MAX, err);
+	if (rc)
+		return rc;
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	rc = set_column(db, "UPDATE ipam SET description = ?1", "description",
+			json_string(text), err);
+	return ipam__write_end(db, rc, err);
+}
+
+static int tier_change(ipam *db, ipam_tier tier, ipam_err *err)
+{
+	if (tier == IPAM_TIER_FREE) {
+		/* Free tier pools may only use the home locale (L673). */
+		sqlite3_stmt *stmt = ipam__stmt(
+			db,
+			"SELECT pool.name, pool.locale FROM pool, ipam"
+			" WHERE pool.locale <> '' AND"
+			" pool.locale <> ipam.home_locale LIMIT 1",
+			err);
+		int rc;
+		if (!stmt)
+			return IPAM_EIO;
+		rc = ipam__step(db, stmt, err);
+		if (rc == 1)
+			rc = ipam__fail(err, IPAM_EPERM,
+					"cannot move to the free tier: pool "
+					"'%s' uses locale '%s', not the home "
+					"locale",
+					sqlite3_column_text(stmt, 0),
+					sqlite3_column_text(stmt, 1));
+		sqlite3_reset(stmt);
+		if (rc)
+			return rc;
+	}
+	return set_column(db, "UPDATE ipam SET tier = ?1", "tier",
+			  json_string(tier == IPAM_TIER_FREE ? "free"
+							     : "advanced"),
+			  err);
+}
+
+int ipam_set_tier(ipam *db, ipam_tier tier, ipam_err *err)
+{
+	int rc;
+	if (tier != IPAM_TIER_FREE && tier != IPAM_TIER_ADVANCED)
+		return ipam__fail(err, IPAM_EINVAL, "unknown tier");
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	return ipam__write_end(db, tier_change(db, tier, err), err);
+}
+
+static int private_gua_change(ipam *db, bool enable, ipam_err *err)
+{
+	if (!enable) {
+		/* GUA = 2000::/3: first byte 0x20..0x3f of the 16-byte key. */
+		sqlite3_stmt *stmt = ipam__stmt(
+			db,
+			"SELECT pool.name FROM pool_cidr"
+			" JOIN pool ON pool.key = pool_cidr.pool_key"
+			" JOIN scope ON scope.key = pool.scope_key"
+			" WHERE scope.is_public = 0 AND pool.family = 6"
+			" AND pool_cidr.start >= x'20000000000000000000000000000000'"
+			" AND pool_cidr.start < x'40000000000000000000000000000000'"
+			" LIMIT 1",
+			err);
+		int rc;
+		if (!stmt)
+			return IPAM_EIO;
+		rc = ipam__step(db, stmt, err);
+		if (rc == 1)
+			rc = ipam__fail(err, IPAM_EBUSY,
+					"cannot disable private GUA: pool '%s' "
+					"holds a GUA CIDR",
+					sqlite3_column_text(stmt, 0));
+		sqlite3_reset(stmt);
+		if (rc)
+			return rc;
+	}
+	return set_column(db, "UPDATE ipam SET private_gua = ?1",
+			  "enable-private-gua", json_boolean(enable), err);
+}
+
+int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, private_gua_change(db, enable, err), err);
+}
+
+int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc = ipam__read_begin(db, err), step;
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db, "SELECT name FROM locale ORDER BY name", err);
+	if (!stmt)
+		return ipam__read_end(db, IPAM_EIO);
+	while ((step = ipam__step(db, stmt, err)) == 1 && rc == 0)
+		rc = ipam__strlist_push(out,
+					(const char *)sqlite3_column_text(stmt,
+									  0));
+	sqlite3_reset(stmt);
+	if (rc == 0 && step < 0)
+		rc = step;
+	if (rc) {
+		ipam_strlist_free(out);
+		rc = ipam__fail(err, rc, "cannot list locales");
+	}
+	return ipam__read_end(db, rc);
+}
+
+bool ipam_locale_is_operating(ipam *db, const char *locale)
+{
+	sqlite3_stmt *stmt;
+	bool found = false;
+
+	if (ipam__read_begin(db, NULL))
+		return false;
+	stmt = ipam__stmt(db, "SELECT 1 FROM locale WHERE name = ?1", NULL);
+	if (stmt) {
+		sqlite3_bind_text(stmt, 1, locale, -1, SQLITE_TRANSIENT);
+		found = sqlite3_step(stmt) == SQLITE_ROW;
+		sqlite3_reset(stmt);
+	}
+	ipam__read_end(db, 0);
+	return found;
+}
+
+/* Validates the new set, then swaps it in with the pools' locales checked
+ * against it. */
+static int locales_replace(ipam *db, const char *const *locales,
+			   size_t count, ipam_err *err)
+{
+	ipam_info info;
+	sqlite3_stmt *stmt;
+	bool has_home = false;
+	json_t *list = json_array();
+	int rc = ipam__info_load(db, &info, err);
+
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		rc = ipam__check_locale(locales[i], err);
+		if (rc == 0 && !strcmp(locales[i], info.home_locale))
+			has_home = true;
+	}
+	if (rc == 0 && !has_home)
+		rc = ipam__fail(err, IPAM_EINVAL,
+				"operating locales must include the home "
+				"locale '%s'",
+				info.home_locale);
+	if (rc == 0)
+		rc = ipam__exec_sql(db,
+				    "CREATE TEMP TABLE IF NOT EXISTS new_locale"
+				    "(name TEXT PRIMARY KEY);"
+				    "DELETE FROM temp.new_locale;",
+				    err);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		stmt = ipam__stmt(db,
+				  "INSERT OR IGNORE INTO temp.new_locale(name)"
+				  " VALUES (?1)",
+				  err);
+		if (!stmt)
+			rc = IPAM_EIO;
+		else {
+			sqlite3_bind_text(stmt, 1, locales[i], -1,
+					  SQLITE_TRANSIENT);
+			rc = ipam__exec(db, stmt, err);
+		}
+		json_array_append_new(list, json_string(locales[i]));
+	}
+	if (rc == 0) {
+		stmt = ipam__stmt(db,
+				  "SELECT name, locale FROM pool WHERE locale"
+				  " <> '' AND locale NOT IN"
+				  " (SELECT name FROM temp.new_locale) LIMIT 1",
+				  err);
+		if (!stmt)
+			rc = IPAM_EIO;
+		else if ((rc = ipam__step(db, stmt, err)) == 1)
+			rc = ipam__fail(err, IPAM_EBUSY,
+					"cannot remove locale '%s': pool '%s' "
+					"uses it",
+					sqlite3_column_text(stmt, 1),
+					sqlite3_column_text(stmt, 0));
+		if (stmt)
+			sqlite3_reset(stmt);
+	}
+	if (rc == 0)
+		rc = ipam__exec_sql(db,
+				    "DELETE FROM locale;"
+				    "INSERT INTO locale SELECT name FROM"
+				    " temp.new_locale;"
+				    "DELETE FROM temp.new_locale;",
+				    err);
+	if (rc == 0)
+		return ipam__event(db, "modify-ipam", info.id,
+				   json_pack("{s:o}", "operating-locales",
+					     list),
+				   err);
+	json_decref(list);
+	return rc;
+}
+
+int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
+		     ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, locales_replace(db, locales, count, err),
+			       err);
+}
+
+int ipam_quota_get(ipam *db, ipam_quota quota, int64_t *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((unsigned)quota >= IPAM_QUOTA_COUNT)
+		return ipam__fail(err, IPAM_EINVAL, "unknown quota");
+	if ((rc = ipam__read_begin(db, err)))
+		return rc;
+	stmt = ipam__stmt(db, "SELECT value FROM quota WHERE name = ?1", err);
+	if (!stmt)
+		return ipam__read_end(db, IPAM_EIO);
+	sqlite3_bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1) {
+		*out = sqlite3_column_int64(stmt, 0);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ipam__fail(err, IPAM_EIO, "quota '%s' is missing",
+				quota_names[quota]);
+	}
+	sqlite3_reset(stmt);
+	return ipam__read_end(db, rc);
+}
+
+static int quota_change(ipam *db, ipam_quota quota, int64_t value,
+			ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db, "UPDATE quota SET value = ?2 WHERE name = ?1", err);
+	ipam_info info;
+	int rc;
+
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, value);
+	if ((rc = ipam__exec(db, stmt, err)) || (rc = ipam__info_load(db, &info, err)))
+		return rc;
+	return ipam__event(db, "modify-ipam", info.id,
+			   json_pack("{s:s, s:I}", "quota", quota_names[quota],
+				     "value", (json_int_t)value),
+			   err);
+}
+
+int ipam_quota_set(ipam *db, ipam_quota quota, int64_t value, ipam_err *err)
+{
+	int64_t max = quota == IPAM_QUOTA_POOL_DEPTH ? 64 : 1000000;
+	int rc;
+
+	if ((unsigned)quota >= IPAM_QUOTA_COUNT)
+		return ipam__fail(err, IPAM_EINVAL, "unknown quota");
+	if (value < 1 || value > max)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "quota %s must be 1..%lld, not %lld",
+				  quota_names[quota], (long long)max,
+				  (long long)value);
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	return ipam__write_end(db, quota_change(db, quota, value, err), err);
+}
+

@@ -1,0 +1,873 @@
+/*
+ * pool.c - IPAM pools (L537-L620): creation in a scope or under a parent
+ * pool, their attributes and rules, provisioning and deprovisioning CIDRs,
+ * and the usage counters that make `status` cheap.
+ *
+ * A child pool's CIDR comes out of its parent: provisioning it allocates the
+ * block in the parent (resource type "ipam-pool", named by the child's id)
+ * and deprovisioning releases it, in the same transaction. Usage counters
+ * (total, allocated to pools, assigned) live in the pool row and change in
+ * the transaction that changes the space, so reading them never scans.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const strategy_names[] = {
+	[IPAM_STRATEGY_FIRST_FIT] = "first-fit",
+	[IPAM_STRATEGY_LAST_FIT] = "last-fit",
+	[IPAM_STRATEGY_BEST_FIT] = "best-fit",
+};
+
+const char *ipam_strategy_name(ipam_strategy strategy)
+{
+	return (unsigned)strategy <= IPAM_STRATEGY_BEST_FIT
+		       ? strategy_names[strategy]
+		       : "first-fit";
+}
+
+int ipam_strategy_parse(ipam_strategy *out, const char *text)
+{
+	for (int i = 0; i <= IPAM_STRATEGY_BEST_FIT; i++) {
+		if (!strcmp(text, strategy_names[i])) {
+			*out = (ipam_strategy)i;
+			return 0;
+		}
+	}
+	return IPAM_EINVAL;
+}
+
+int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out,
+		    ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT p.key, p.scope_key, ifnull(p.parent_key, 0), p.aws_id,"
+		" p.name, s.aws_id, ifnull(pp.aws_id, ''), s.is_public,"
+		" p.family, p.family_locked, p.depth, p.locale, p.auto_import,"
+		" p.min_netmask, p.max_netmask, p.default_netmask, p.strategy,"
+		" p.description, p.advertisable, p.aws_service,"
+		" p.public_ip_source, p.uid, p.created"
+		" FROM pool p JOIN scope s ON s.key = p.scope_key"
+		" LEFT JOIN pool pp ON pp.key = p.parent_key WHERE p.key = ?1",
+		err);
+	int rc;
+
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 0)
+		rc = ipam__fail(err, IPAM_ENOENT, "no such pool");
+	if (rc == 1) {
+		memset(out, 0, sizeof(*out));
+		out->key = sqlite3_column_int64(stmt, 0);
+		out->scope_key = sqlite3_column_int64(stmt, 1);
+		out->parent_key = sqlite3_column_int64(stmt, 2);
+		ipam__copy_text(out->id, sizeof(out->id), stmt, 3);
+		ipam__copy_text(out->name, sizeof(out->name), stmt, 4);
+		ipam__copy_text(out->scope_id, sizeof(out->scope_id), stmt, 5);
+		ipam__copy_text(out->source_id, sizeof(out->source_id), stmt,
+				6);
+		out->is_public = sqlite3_column_int(stmt, 7) != 0;
+		out->family = sqlite3_column_int(stmt, 8);
+		out->family_locked = sqlite3_column_int(stmt, 9) != 0;
+		out->depth = sqlite3_column_int(stmt, 10);
+		ipam__copy_text(out->locale, sizeof(out->locale), stmt, 11);
+		out->auto_import = sqlite3_column_int(stmt, 12) != 0;
+		out->min_netmask = sqlite3_column_int(stmt, 13);
+		out->max_netmask = sqlite3_column_int(stmt, 14);
+		out->default_netmask = sqlite3_column_int(stmt, 15);
+		out->strategy = (ipam_strategy)sqlite3_column_int(stmt, 16);
+		ipam__copy_text(out->description, sizeof(out->description),
+				stmt, 17);
+		out->publicly_advertisable = sqlite3_column_int(stmt, 18) != 0;
+		ipam__copy_text(out->aws_service, sizeof(out->aws_service),
+				stmt, 19);
+		ipam__copy_text(out->public_ip_source,
+				sizeof(out->public_ip_source), stmt, 20);
+		out->owner_uid = (uint32_t)sqlite3_column_int64(stmt, 21);
+		out->created = sqlite3_column_int64(stmt, 22);
+		rc = 0;
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int ipam_pool_get(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
+{
+	int rc = ipam__read_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__read_end(db, ipam__pool_load(db, pool, out, err));
+}
+
+static int pool_find(ipam *db, int64_t scope, int64_t parent,
+		     const char *name, int64_t *out_key, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT key FROM pool WHERE"
+					" scope_key = ?1 AND"
+					" ifnull(parent_key, 0) = ?2 AND"
+					" name = ?3",
+					err);
+	int rc;
+
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int64(stmt, 2, parent);
+	sqlite3_bind_text(stmt, 3, name, -1, SQLITE_TRANSIENT);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1) {
+		if (out_key)
+			*out_key = sqlite3_column_int64(stmt, 0);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ipam__fail(err, IPAM_ENOENT, "no pool '%.80s'", name);
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int ipam_pool_lookup(ipam *db, int64_t scope, int64_t parent,
+		     const char *name, int64_t *out_key, ipam_err *err)
+{
+	int rc = ipam__read_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__read_end(db,
+			      pool_find(db, scope, parent, name, out_key, err));
+}
+
+int ipam_pool_list(ipam *db, int64_t scope, int64_t parent,
+		   ipam_strlist *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc = ipam__read_begin(db, err), step = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "SELECT name FROM pool WHERE scope_key = ?1 AND"
+			  " ifnull(parent_key, 0) = ?2 ORDER BY name",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, IPAM_EIO);
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int64(stmt, 2, parent);
+	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
+		rc = ipam__strlist_push(
+			out, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_reset(stmt);
+	if (rc == 0 && step < 0)
+		rc = step;
+	if (rc) {
+		ipam_strlist_free(out);
+		rc = ipam__fail(err, rc, "cannot list pools");
+	}
+	return ipam__read_end(db, rc);
+}
+
+/* One integer of a one-row query bound to a key; -1 on error. */
+static int64_t count_of(ipam *db, const char *sql, int64_t key,
+			ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	int64_t n = -1;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, key);
+	if (ipam__step(db, stmt, err) == 1)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return n;
+}
+
+/* Checks the quotas a new pool at `depth` in `scope` must fit. */
+static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
+		       ipam_err *err)
+{
+	int64_t per_scope = 0, max_depth = 0, count;
+	int rc = ipam_quota_get(db, IPAM_QUOTA_POOLS_PER_SCOPE, &per_scope, err);
+
+	if (rc == 0)
+		rc = ipam_quota_get(db, IPAM_QUOTA_POOL_DEPTH, &max_depth, err);
+	if (rc)
+		return rc;
+	if (depth > max_depth)
+		return ipam__fail(err, IPAM_EDQUOT,
+				  "cannot create pool '%s': depth %d exceeds "
+				  "the pool-depth quota (%lld)",
+				  name, depth, (long long)max_depth);
+	count = count_of(db, "SELECT count(*) FROM pool WHERE scope_key = ?1",
+			 scope, err);
+	if (count < 0)
+		return IPAM_EIO;
+	if (count >= per_scope)
+		return ipam__fail(err, IPAM_EDQUOT,
+				  "cannot create pool '%s': the scope has "
+				  "%lld pools (pools-per-scope quota)",
+				  name, (long long)count);
+	return 0;
+}
+
+static int pool_insert(ipam *db, int64_t scope, int64_t parent,
+		       const char *name, int64_t *out_key, ipam_err *err)
+{
+	ipam_pool_info up;
+	ipam_scope_info sc;
+	char id[IPAM_ID_MAX];
+	unsigned char zero[16] = {0};
+	sqlite3_stmt *stmt;
+	int depth = 1, rc = ipam_scope_get_by_key(db, scope, &sc, err);
+
+	if (rc)
+		return rc;
+	if (parent) {
+		if ((rc = ipam__pool_load(db, parent, &up, err)))
+			return rc;
+		if (up.scope_key != scope)
+			return ipam__fail(err, IPAM_EINVAL,
+					  "parent pool '%s' is in another "
+					  "scope",
+					  up.name);
+		depth = up.depth + 1;
+	}
+	if (pool_find(db, scope, parent, name, NULL, NULL) == 0)
+		return ipam__fail(err, IPAM_EEXIST, "pool '%s' exists", name);
+	if ((rc = pool_quotas(db, scope, depth, name, err)) ||
+	    (rc = ipam__new_id(db, "ipam-pool-", false, id, err)))
+		return rc;
+	stmt = ipam__stmt(db,
+			  "INSERT INTO pool(aws_id, scope_key, parent_key,"
+			  " name, depth, family, locale, total, to_pools,"
+			  " assigned, created, uid, gid, mode, advertisable)"
+			  " VALUES (?1, ?2, nullif(?3, 0), ?4, ?5, ?6, ?7,"
+			  " ?8, ?8, ?8, ?9, ?10, ?11, 493, ?12)",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 2, scope);
+	sqlite3_bind_int64(stmt, 3, parent);
+	sqlite3_bind_text(stmt, 4, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(stmt, 5, depth);
+	sqlite3_bind_int(stmt, 6, parent ? up.family : 4);
+	sqlite3_bind_text(stmt, 7, parent ? up.locale : "", -1,
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_blob(stmt, 8, zero, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 9, ipam__now(db));
+	sqlite3_bind_int64(stmt, 10, db->actor.uid);
+	sqlite3_bind_int64(stmt, 11, db->actor.gid);
+	sqlite3_bind_int(stmt, 12, sc.is_public);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	if (out_key)
+		*out_key = sqlite3_last_insert_rowid(db->sql);
+	return ipam__event(db, "create-ipam-pool", id,
+			   json_pack("{s:s, s:s, s:s, s:i}", "name", name,
+				     "scope", sc.id, "source",
+				     parent ? up.id : "scope", "depth", depth),
+			   err);
+}
+
+int ipam_pool_create(ipam *db, int64_t scope, int64_t parent,
+		     const char *name, int64_t *out_key, ipam_err *err)
+{
+	int rc = ipam_name_check(name, err);
+	if (rc)
+		return rc;
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	return ipam__write_end(
+		db, pool_insert(db, scope, parent, name, out_key, err), err);
+}
+
+static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
+{
+	ipam_pool_info p;
+	sqlite3_stmt *stmt;
+	int64_t n;
+	int rc = ipam__pool_load(db, pool, &p, err);
+
+	if (rc)
+		return rc;
+	n = count_of(db, "SELECT count(*) FROM pool WHERE parent_key = ?1",
+		     pool, err);
+	if (n != 0)
+		return n < 0 ? IPAM_EIO
+			     : ipam__fail(err, IPAM_ENOTEMPTY,
+					  "cannot delete pool '%s': it has "
+					  "%lld child pools",
+					  p.name, (long long)n);
+	n = count_of(db, "SELECT n_cidrs FROM pool WHERE key = ?1", pool, err);
+	if (n != 0)
+		return n < 0 ? IPAM_EIO
+			     : ipam__fail(err, IPAM_EBUSY,
+					  "cannot delete pool '%s': it has "
+					  "%lld provisioned CIDRs; deprovision "
+					  "them first",
+					  p.name, (long long)n);
+	stmt = ipam__stmt(db, "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	stmt = ipam__stmt(db, "DELETE FROM pool WHERE key = ?1", err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	if ((rc = ipam__exec(db, stmt, err)) ||
+	    (rc = ipam__tags_drop(db, p.id, err)))
+		return rc;
+	return ipam__event(db, "delete-ipam-pool", p.id,
+			   json_pack("{s:s}", "name", p.name), err);
+}
+
+int ipam_pool_delete(ipam *db, int64_t pool, ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, pool_remove(db, pool, err), err);
+}
+
+/* ---- attributes ---- */
+
+/* Runs an UPDATE of one pool column (?1 = key, ?2 = value) and logs it. */
+static int pool_update(ipam *db, const ipam_pool_info *p, const char *sql,
+		       const char *field, json_t *value, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	int rc;
+
+	if (!stmt) {
+		json_decref(value);
+		return IPAM_EIO;
+	}
+	sqlite3_bind_int64(stmt, 1, p->key);
+	if (json_is_string(value))
+		sqlite3_bind_text(stmt, 2, json_string_value(value), -1,
+				  SQLITE_TRANSIENT);
+	else if (json_is_boolean(value))
+		sqlite3_bind_int(stmt, 2, json_is_true(value));
+	else
+		sqlite3_bind_int64(stmt, 2, json_integer_value(value));
+	if ((rc = ipam__exec(db, stmt, err))) {
+		json_decref(value);
+		return rc;
+	}
+	return ipam__event(db, "modify-ipam-pool", p->id,
+			   json_pack("{s:o}", field, value), err);
+}
+
+int ipam_pool_set_description(ipam *db, int64_t pool, const char *text,
+			      ipam_err *err)
+{
+	ipam_pool_info p;
+	int rc = ipam__check_text("description", text, IPAM_DESC_MAX, err);
+
+	if (rc || (rc = ipam__write_begin(db, err)))
+		return rc;
+	rc = ipam__pool_load(db, pool, &p, err);
+	if (rc == 0)
+		rc = pool_update(db, &p,
+				 "UPDATE pool SET description = ?2"
+				 " WHERE key = ?1",
+				 "description", json_string(text), err);
+	return ipam__write_end(db, rc, err);
+}
+
+static int family_change(ipam *db, int64_t pool, int family, ipam_err *err)
+{
+	ipam_pool_info p;
+	int64_t children;
+	int rc = ipam__pool_load(db, pool, &p, err);
+
+	if (rc)
+		return rc;
+	if (family == p.family)
+		return 0;
+	if (p.parent_key)
+		return ipam__fail(err, IPAM_EPERM,
+				  "pool '%s' inherits its address family from "
+				  "its source pool",
+				  p.name);
+	if (p.family_locked)
+		return ipam__fail(err, IPAM_EPERM,
+				  "cannot change the address family of pool "
+				  "'%s': a CIDR was provisioned",
+				  p.name);
+	children = count_of(db, "SELECT count(*) FROM pool WHERE parent_key = ?1",
+			    pool, err);
+	if (children)
+		return children < 0 ? IPAM_EIO
+				    : ipam__fail(err, IPAM_EBUSY,
+						 "cannot change the address "
+						 "family of pool '%s': it has "
+						 "child pools",
+						 p.name);
+	return pool_update(db, &p, "UPDATE pool SET family = ?2 WHERE key = ?1",
+			   "address-family",
+			   json_string(family == 6 ? "ipv6" : "ipv4"), err);
+}
+
+int ipam_pool_set_family(ipam *db, int64_t pool, int family, ipam_err *err)
+{
+	int rc;
+	if (family != 4 && family != 6)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "address family must be ipv4 or ipv6");
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	return ipam__write_end(db, family_change(db, pool, family, err), err);
+}
+
+/* The checks of L592, L667, L673 and the parent rule of SPEC §3.2. */
+static int locale_change(ipam *db, int64_t pool, const char *locale,
+			 ipam_err *err)
+{
+	ipam_pool_info p, up;
+	ipam_info info;
+	sqlite3_stmt *stmt;
+	int rc = ipam__pool_load(db, pool, &p, err);
+
+	if (rc)
+		return rc;
+	if (!strcmp(locale, p.locale))
+		return 0;
+	if (!*locale)
+		return ipam__fail(err, IPAM_EPERM,
+				  "locale of pool '%s' is '%s' and cannot be "
+				  "changed",
+				  p.name, p.locale);
+	if (*p.locale)
+		return ipam__fail(err, IPAM_EPERM,
+				  "locale of pool '%s' is already '%s' and "
+				  "cannot be changed",
+				  p.name, p.locale);
+	if ((rc = ipam__check_locale(locale, err)) ||
+	    (rc = ipam__info_load(db, &info, err)))
+		return rc;
+	if (!ipam_locale_is_operating(db, locale))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "locale '%s' is not an operating locale of "
+				  "the IPAM",
+				  locale);
+	if (info.tier == IPAM_TIER_FREE && strcmp(locale, info.home_locale))
+		return ipam__fail(err, IPAM_EPERM,
+				  "free tier pools can only use the home "
+				  "locale '%s'",
+				  info.home_locale);
+	if (p.parent_key) {
+		if ((rc = ipam__pool_load(db, p.parent_key, &up, err)))
+			return rc;
+		if (*up.locale && strcmp(up.locale, locale))
+			return ipam__fail(err, IPAM_EINVAL,
+					  "locale of pool '%s' must be its "
+					  "source pool's locale '%s'",
+					  p.name, up.locale);
+	}
+	stmt = ipam__stmt(db,
+			  "SELECT name, locale FROM pool WHERE parent_key = ?1"
+			  " AND locale <> '' AND locale <> ?2 LIMIT 1",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	sqlite3_bind_text(stmt, 2, locale, -1, SQLITE_TRANSIENT);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		rc = ipam__fail(err, IPAM_EINVAL,
+				"child pool '%s' has locale '%s'",
+				sqlite3_column_text(stmt, 0),
+				sqlite3_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+	if (rc)
+		return rc;
+	if ((rc = pool_update(db, &p,
+			      "UPDATE pool SET locale = ?2 WHERE key = ?1",
+			      "locale", json_string(locale), err)))
+		return rc;
+	return ipam__pool_recheck(db, pool, err);
+}
+
+int ipam_pool_set_locale(ipam *db, int64_t pool, const char *locale,
+			 ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	if (!strcmp(locale, "none") || !strcmp(locale, "None"))
+		locale = "";
+	return ipam__write_end(db, locale_change(db, pool, locale, err), err);
+}
+
+static int auto_import_change(ipam *db, int64_t pool, bool on, ipam_err *err)
+{
+	ipam_pool_info p;
+	int rc = ipam__pool_load(db, pool, &p, err);
+	if (rc)
+		return rc;
+	if (on && !*p.locale)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "auto-import needs a locale: pool '%s' has "
+				  "none",
+				  p.name);
+	return pool_update(db, &p,
+			   "UPDATE pool SET auto_import = ?2 WHERE key = ?1",
+			   "auto-import", json_boolean(on), err);
+}
+
+int ipam_pool_set_auto_import(ipam *db, int64_t pool, bool on, ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, auto_import_change(db, pool, on, err), err);
+}
+
+static int netmask_change(ipam *db, int64_t pool, ipam_netmask_rule rule,
+			  int len, ipam_err *err)
+{
+	static const char *const names[] = {
+		"allocation-min-netmask-length",
+		"allocation-max-netmask-length",
+		"allocation-default-netmask-length",
+	};
+	static const char *const sql[] = {
+		"UPDATE pool SET min_netmask = ?2 WHERE key = ?1",
+		"UPDATE pool SET max_netmask = ?2 WHERE key = ?1",
+		"UPDATE pool SET default_netmask = ?2 WHERE key = ?1",
+	};
+	ipam_pool_info p;
+	int v[3], rc = ipam__pool_load(db, pool, &p, err);
+	int width;
+
+	if (rc)
+		return rc;
+	width = ipam_family_width(p.family);
+	if (len < -1 || len > width)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s must be 0..%d, not %d", names[rule],
+				  width, len);
+	v[IPAM_NETMASK_MIN] = p.min_netmask;
+	v[IPAM_NETMASK_MAX] = p.max_netmask;
+	v[IPAM_NETMASK_DEFAULT] = p.default_netmask;
+	v[rule] = len;
+	if (v[0] >= 0 && v[1] >= 0 && v[0] > v[1])
+		return ipam__fail(err, IPAM_EINVAL,
+				  "allocation-min-netmask-length %d is greater "
+				  "than allocation-max-netmask-length %d",
+				  v[0], v[1]);
+	if (v[2] >= 0 && ((v[0] >= 0 && v[2] < v[0]) ||
+			  (v[1] >= 0 && v[2] > v[1])))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "allocation-default-netmask-length %d is "
+				  "outside min..max",
+				  v[2]);
+	if ((rc = pool_update(db, &p, sql[rule], names[rule],
+			      len < 0 ? json_string("") : json_integer(len),
+			      err)))
+		return rc;
+	return ipam__pool_recheck(db, pool, err);
+}
+
+int ipam_pool_set_netmask(ipam *db, int64_t pool, ipam_netmask_rule rule,
+			  int len, ipam_err *err)
+{
+	int rc;
+	if ((unsigned)rule > IPAM_NETMASK_DEFAULT)
+		return ipam__fail(err, IPAM_EINVAL, "unknown netmask rule");
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	return ipam__write_end(db, netmask_change(db, pool, rule, len, err),
+			       err);
+}
+
+int ipam_pool_set_strategy(ipam *db, int64_t pool, ipam_strategy strategy,
+			   ipam_err *err)
+{
+	ipam_pool_info p;
+	int rc;
+
+	if ((unsigned)strategy > IPAM_STRATEGY_BEST_FIT)
+		return ipam__fail(err, IPAM_EINVAL, "unknown strategy");
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	rc = ipam__pool_load(db, pool, &p, err);
+	if (rc == 0)
+		rc = pool_update(db, &p,
+				 "UPDATE pool SET strategy = ?2 WHERE key = ?1",
+				 "allocation-strategy",
+				 json_string(ipam_strategy_name(strategy)),
+				 err);
+	return ipam__write_end(db, rc, err);
+}
+
+/* Splits "key=value" into the two buffers; IPAM_EINVAL when malformed. */
+static int split_pair(const char *pair, char *key, char *value,
+		      ipam_err *err)
+{
+	const char *eq = strchr(pair, '=');
+	size_t klen = eq ? (size_t)(eq - pair) : 0;
+	if (!eq || klen == 0 || klen > IPAM_TAG_KEY_MAX ||
+	    strlen(eq + 1) > IPAM_TAG_VALUE_MAX)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "invalid required tag '%.64s': expected "
+				  "key=value",
+				  pair);
+	memcpy(key, pair, klen);
+	key[klen] = '\0';
+	strcpy(value, eq + 1);
+	return ipam__check_tag(key, value, err);
+}
+
+static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
+			     size_t count, ipam_err *err)
+{
+	char key[IPAM_TAG_KEY_MAX + 1], value[IPAM_TAG_VALUE_MAX + 1];
+	ipam_pool_info p;
+	sqlite3_stmt *stmt;
+	json_t *list = json_array();
+	int rc = ipam__pool_load(db, pool, &p, err);
+
+	if (rc == 0) {
+		stmt = ipam__stmt(db,
+				  "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
+				  err);
+		if (!stmt)
+			rc = IPAM_EIO;
+		else {
+			sqlite3_bind_int64(stmt, 1, pool);
+			rc = ipam__exec(db, stmt, err);
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		if ((rc = split_pair(pairs[i], key, value, err)))
+			break;
+		stmt = ipam__stmt(db,
+				  "INSERT INTO pool_rule_tag(pool_key, key,"
+				  " value) VALUES (?1, ?2, ?3)",
+				  err);
+		if (!stmt) {
+			rc = IPAM_EIO;
+			break;
+		}
+		sqlite3_bind_int64(stmt, 1, pool);
+		sqlite3_bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
+		rc = ipam__exec(db, stmt, NULL);
+		if (rc == IPAM_EEXIST)
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"required tag '%s' given twice", key);
+		else if (rc)
+			rc = ipam__fail(err, rc, "cannot store required tag");
+		json_array_append_new(list, json_string(pairs[i]));
+	}
+	if (rc == 0)
+		rc = ipam__event(db, "modify-ipam-pool", p.id,
+				 json_pack("{s:O}", "allocation-resource-tags",
+					   list),
+				 err);
+	json_decref(list);
+	return rc ? rc : ipam__pool_recheck(db, pool, err);
+}
+
+int ipam_pool_set_required_tags(ipam *db, int64_t pool,
+				const char *const *pairs, size_t count,
+				ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db,
+			       rule_tags_replace(db, pool, pairs, count, err),
+			       err);
+}
+
+int ipam_pool_get_required_tags(ipam *db, int64_t pool, ipam_strlist *out,
+				ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	char pair[IPAM_TAG_KEY_MAX + IPAM_TAG_VALUE_MAX + 2];
+	int rc = ipam__read_begin(db, err), step = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "SELECT key, value FROM pool_rule_tag"
+			  " WHERE pool_key = ?1 ORDER BY key",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, IPAM_EIO);
+	sqlite3_bind_int64(stmt, 1, pool);
+	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1) {
+		snprintf(pair, sizeof(pair), "%s=%s",
+			 sqlite3_column_text(stmt, 0),
+			 sqlite3_column_text(stmt, 1));
+		rc = ipam__strlist_push(out, pair);
+	}
+	sqlite3_reset(stmt);
+	if (rc == 0 && step < 0)
+		rc = step;
+	if (rc)
+		ipam_strlist_free(out);
+	return ipam__read_end(db, rc);
+}
+
+/* Loads a pool and refuses when it is not in the public scope. */
+static int public_pool(ipam *db, int64_t pool, ipam_pool_info *p,
+		       const char *what, ipam_err *err)
+{
+	int rc = ipam__pool_load(db, pool, p, err);
+	if (rc == 0 && !p->is_public)
+		rc = ipam__fail(err, IPAM_EPERM,
+				"%s applies only to public-scope pools", what);
+	return rc;
+}
+
+int ipam_pool_set_publicly_advertisable(ipam *db, int64_t pool, bool on,
+					ipam_err *err)
+{
+	ipam_pool_info p;
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	rc = public_pool(db, pool, &p, "publicly-advertisable", err);
+	if (rc == 0)
+		rc = pool_update(db, &p,
+				 "UPDATE pool SET advertisable = ?2"
+				 " WHERE key = ?1",
+				 "publicly-advertisable", json_boolean(on), err);
+	return ipam__write_end(db, rc, err);
+}
+
+int ipam_pool_set_aws_service(ipam *db, int64_t pool, const char *service,
+			      ipam_err *err)
+{
+	ipam_pool_info p;
+	int rc;
+	if (*service && strcmp(service, "ec2"))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "aws-service must be empty or 'ec2'");
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	rc = public_pool(db, pool, &p, "aws-service", err);
+	if (rc == 0)
+		rc = pool_update(db, &p,
+				 "UPDATE pool SET aws_service = ?2"
+				 " WHERE key = ?1",
+				 "aws-service", json_string(service), err);
+	return ipam__write_end(db, rc, err);
+}
+
+int ipam_pool_set_public_ip_source(ipam *db, int64_t pool, const char *src,
+				   ipam_err *err)
+{
+	ipam_pool_info p;
+	int rc;
+	if (strcmp(src, "byoip") && strcmp(src, "amazon"))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "public-ip-source must be 'byoip' or "
+				  "'amazon'");
+	if ((rc = ipam__write_begin(db, err)))
+		return rc;
+	rc = public_pool(db, pool, &p, "public-ip-source", err);
+	if (rc == 0 && p.family_locked && strcmp(src, p.public_ip_source))
+		rc = ipam__fail(err, IPAM_EPERM,
+				"public-ip-source of pool '%s' cannot change "
+				"after a CIDR was provisioned",
+				p.name);
+	if (rc == 0)
+		rc = pool_update(db, &p,
+				 "UPDATE pool SET public_ip_source = ?2"
+				 " WHERE key = ?1",
+				 "public-ip-source", json_string(src), err);
+	return ipam__write_end(db, rc, err);
+}
+
+/* ---- usage counters ---- */
+
+int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
+		     ipam_u128 amount, int sign, ipam_err *err)
+{
+	const char *get, *set;
+	sqlite3_stmt *stmt;
+	ipam_u128 value;
+	int rc;
+
+	if (!strcmp(counter, "total")) {
+		get = "SELECT total FROM pool WHERE key = ?1";
+		set = "UPDATE pool SET total = ?2 WHERE key = ?1";
+	} else if (!strcmp(counter, "to_pools")) {
+		get = "SELECT to_pools FROM pool WHERE key = ?1";
+		set = "UPDATE pool SET to_pools = ?2 WHERE key = ?1";
+	} else {
+		get = "SELECT assigned FROM pool WHERE key = ?1";
+		set = "UPDATE pool SET assigned = ?2 WHERE key = ?1";
+	}
+	if (!(stmt = ipam__stmt(db, get, err)))
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	rc = ipam__step(db, stmt, err);
+	value = rc == 1 ? ipam__col_u128(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	if (rc != 1)
+		return rc < 0 ? rc : ipam__fail(err, IPAM_ENOENT, "no pool");
+	value = sign > 0 ? value + amount : value - amount;
+	if (!(stmt = ipam__stmt(db, set, err)))
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_u128(stmt, 2, value);
+	return ipam__exec(db, stmt, err);
+}
+
+int ipam_pool_usage_get(ipam *db, int64_t pool, ipam_pool_usage *out,
+			ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	ipam_cidr largest;
+	int rc = ipam__read_begin(db, err);
+
+	if (rc)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	stmt = ipam__stmt(db,
+			  "SELECT total, to_pools, assigned, n_cidrs, n_allocs,"
+			  " n_compliant, n_noncompliant FROM pool"
+			  " WHERE key = ?1",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, IPAM_EIO);
+	sqlite3_bind_int64(stmt, 1, pool);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1) {
+		out->total = ipam__col_u128(stmt, 0);
+		out->allocated_to_pools = ipam__col_u128(stmt, 1);
+		out->assigned = ipam__col_u128(stmt, 2);
+		out->available =
+			out->total - out->allocated_to_pools - out->assigned;
+		out->provisioned_cidrs = sqlite3_column_int64(stmt, 3);
+		out->allocation_count = sqlite3_column_int64(stmt, 4);
+		out->compliant = sqlite3_column_int64(stmt, 5);
+		out->noncompliant = sqlite3_column_int64(stmt, 6);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ipam__fail(err, IPAM_ENOENT, "no such pool");
+	}
+	sqlite3_reset(stmt);
+	if (rc == 0) {
+		rc = ipam__largest_free(db, pool, &largest, err);
+		out->largest_free_prefix = rc == 1 ? largest.prefix : -1;
+		rc = rc < 0 ? rc : 0;
+	}
+	return ipam__read_end(db, rc);
+}

@@ -1,0 +1,80 @@
+/*
+ * rules.c - allocation rules and compliance (L552-L620).
+ *
+ * A new allocation that breaks a netmask rule is refused before it is made
+ * (alloc.c asks ipam__netmask_violation). An allocation that was fine when
+ * made but breaks a rule set later is kept and flagged noncompliant with the
+ * broken rule named; ipam__pool_recheck re-evaluates a pool's allocations
+ * whenever one of its rules changes. Rules are not inherited (L677) and do
+ * not apply to the allocations that hold child pools (L620).
+ *
+ * Netmask rules apply to every custom and resource allocation; the tag and
+ * locale rules apply to resources only (a custom allocation has no tags and
+ * no locale), and are evaluated by the resource code.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+void ipam__netmask_violation(const ipam_pool_info *pool, int prefix,
+			     char *out, size_t size)
+{
+	*out = '\0';
+	if (pool->min_netmask >= 0 && prefix < pool->min_netmask)
+		snprintf(out, size,
+			 "netmask /%d is shorter than "
+			 "allocation-min-netmask-length %d",
+			 prefix, pool->min_netmask);
+	else if (pool->max_netmask >= 0 && prefix > pool->max_netmask)
+		snprintf(out, size,
+			 "netmask /%d is longer than "
+			 "allocation-max-netmask-length %d",
+			 prefix, pool->max_netmask);
+}
+
+int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"UPDATE allocation SET (compliant, reason) = ("
+		" SELECT CASE"
+		"  WHEN p.min_netmask >= 0 AND allocation.prefix < p.min_netmask"
+		"  THEN 0 WHEN p.max_netmask >= 0 AND"
+		"  allocation.prefix > p.max_netmask THEN 0 ELSE 1 END,"
+		" CASE"
+		"  WHEN p.min_netmask >= 0 AND allocation.prefix < p.min_netmask"
+		"  THEN printf('netmask /%d is shorter than "
+		"allocation-min-netmask-length %d', allocation.prefix,"
+		"  p.min_netmask)"
+		"  WHEN p.max_netmask >= 0 AND allocation.prefix > p.max_netmask"
+		"  THEN printf('netmask /%d is longer than "
+		"allocation-max-netmask-length %d', allocation.prefix,"
+		"  p.max_netmask)"
+		"  ELSE '' END"
+		" FROM pool p WHERE p.key = allocation.pool_key)"
+		" WHERE pool_key = ?1 AND resource_type <> 'ipam-pool'",
+		err);
+	int rc;
+
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	stmt = ipam__stmt(
+		db,
+		"UPDATE pool SET"
+		" n_compliant = (SELECT count(*) FROM allocation WHERE"
+		"  pool_key = ?1 AND resource_type <> 'ipam-pool' AND"
+		"  compliant = 1),"
+		" n_noncompliant = (SELECT count(*) FROM allocation WHERE"
+		"  pool_key = ?1 AND resource_type <> 'ipam-pool' AND"
+		"  compliant = 0)"
+		" WHERE key = ?1",
+		err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	return ipam__exec(db, stmt, err);
+}

@@ -1,0 +1,701 @@
+/*
+ * store.c - the SQLite side of libipam: opening and validating a database,
+ * the schema and its migrations, the prepared-statement cache, and the
+ * brackets that make every public call one transaction.
+ *
+ * A database belongs to ipamfs when its application_id is IPAM_APP_ID; its
+ * user_version is the schema version. Opening refuses, without writing a
+ * byte, files that are not SQLite, are corrupt, belong to another program
+ * or come from a newer ipamfs. An older schema is migrated in one
+ * transaction. Connections run in WAL mode with foreign keys on;
+ * synchronous=NORMAL, which in WAL mode keeps every committed transaction
+ * across a crash of the process (a power cut may lose the newest ones).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define IPAM_APP_ID 0x49504d46 /* "IPMF" */
+
+/*
+ * Schema, one entry per version: migrations[i] takes a database from
+ * version i to version i + 1. Version 0 is an empty file.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1: the IPAM, scopes, pools, CIDRs, allocations */
+	"CREATE TABLE ipam("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  aws_id TEXT NOT NULL,"
+	"  home_locale TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  tier TEXT NOT NULL DEFAULT 'advanced',"
+	"  private_gua INTEGER NOT NULL DEFAULT 0,"
+	"  owner_uid INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  id_salt INTEGER NOT NULL,"
+	"  id_counter INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE locale(name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE quota(name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+	"  WITHOUT ROWID;"
+	"CREATE TABLE scope("
+	"  key INTEGER PRIMARY KEY,"
+	"  aws_id TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  is_public INTEGER NOT NULL,"
+	"  is_default INTEGER NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL);"
+	"CREATE TABLE pool("
+	"  key INTEGER PRIMARY KEY,"
+	"  aws_id TEXT NOT NULL UNIQUE,"
+	"  scope_key INTEGER NOT NULL REFERENCES scope(key),"
+	"  parent_key INTEGER REFERENCES pool(key),"
+	"  name TEXT NOT NULL,"
+	"  depth INTEGER NOT NULL,"
+	"  family INTEGER NOT NULL,"
+	"  family_locked INTEGER NOT NULL DEFAULT 0,"
+	"  locale TEXT NOT NULL DEFAULT '',"
+	"  auto_import INTEGER NOT NULL DEFAULT 0,"
+	"  min_netmask INTEGER NOT NULL DEFAULT -1,"
+	"  max_netmask INTEGER NOT NULL DEFAULT -1,"
+	"  default_netmask INTEGER NOT NULL DEFAULT -1,"
+	"  strategy INTEGER NOT NULL DEFAULT 0,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  advertisable INTEGER NOT NULL DEFAULT 0,"
+	"  aws_service TEXT NOT NULL DEFAULT '',"
+	"  public_ip_source TEXT NOT NULL DEFAULT 'byoip',"
+	"  total BLOB NOT NULL, to_pools BLOB NOT NULL, assigned BLOB NOT NULL,"
+	"  n_cidrs INTEGER NOT NULL DEFAULT 0,"
+	"  n_allocs INTEGER NOT NULL DEFAULT 0,"
+	"  n_compliant INTEGER NOT NULL DEFAULT 0,"
+	"  n_noncompliant INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX pool_name ON pool(scope_key, ifnull(parent_key, 0),"
+	"  name);"
+	"CREATE INDEX pool_parent ON pool(parent_key);"
+	"CREATE TABLE pool_rule_tag("
+	"  pool_key INTEGER NOT NULL REFERENCES pool(key),"
+	"  key TEXT NOT NULL, value TEXT NOT NULL,"
+	"  PRIMARY KEY (pool_key, key)) WITHOUT ROWID;"
+	"CREATE TABLE allocation("
+	"  key INTEGER PRIMARY KEY,"
+	"  aws_id TEXT NOT NULL UNIQUE,"
+	"  pool_key INTEGER NOT NULL REFERENCES pool(key),"
+	"  name TEXT NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  resource_type TEXT NOT NULL,"
+	"  resource_id TEXT NOT NULL DEFAULT '',"
+	"  resource_region TEXT NOT NULL DEFAULT '',"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  compliant INTEGER NOT NULL DEFAULT 1,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL,"
+	"  UNIQUE (pool_key, name));"
+	"CREATE UNIQUE INDEX allocation_addr ON allocation(pool_key, start);"
+	"CREATE TABLE pool_cidr("
+	"  key INTEGER PRIMARY KEY,"
+	"  aws_id TEXT NOT NULL UNIQUE,"
+	"  pool_key INTEGER NOT NULL REFERENCES pool(key),"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  parent_alloc INTEGER REFERENCES allocation(key),"
+	"  UNIQUE (pool_key, start));"
+	"CREATE TABLE free_block("
+	"  pool_key INTEGER NOT NULL REFERENCES pool(key),"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  PRIMARY KEY (pool_key, start)) WITHOUT ROWID;"
+	"CREATE INDEX free_block_size ON free_block(pool_key, prefix, start);"
+	"CREATE TABLE tag("
+	"  object_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	"  PRIMARY KEY (object_id, key)) WITHOUT ROWID;"
+	"CREATE TABLE event("
+	"  seq INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  object_id TEXT NOT NULL,"
+	"  detail TEXT NOT NULL);",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int ipam_schema_version(void)
+{
+	return SCHEMA_VERSION;
+}
+
+int ipam__sqlfail(ipam *db, ipam_err *err)
+{
+	int rc = sqlite3_errcode(db->sql);
+	if (rc == SQLITE_NOMEM)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	return ipam__fail(err, IPAM_EIO, "storage failure: %s",
+			  sqlite3_errmsg(db->sql));
+}
+
+sqlite3_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	for (size_t i = 0; i < db->cached; i++) {
+		if (db->cache[i].sql == sql) {
+			stmt = db->cache[i].stmt;
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return stmt;
+		}
+	}
+	if (sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &stmt, NULL) != SQLITE_OK) {
+		ipam__sqlfail(db, err);
+		return NULL;
+	}
+	/* The set of statements libipam uses is fixed and smaller than the
+	 * cache; an eviction could free a statement a caller is stepping. */
+	assert(db->cached < IPAM_STMT_CACHE);
+	db->cache[db->cached].sql = sql;
+	db->cache[db->cached].stmt = stmt;
+	db->cached++;
+	return stmt;
+}
+
+int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err)
+{
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT)
+		return ipam__fail(err, IPAM_EEXIST, "constraint failed: %s",
+				  sqlite3_errmsg(db->sql));
+	return ipam__sqlfail(db, err);
+}
+
+int ipam__exec(ipam *db, sqlite3_stmt *stmt, ipam_err *err)
+{
+	int rc = ipam__step(db, stmt, err);
+	sqlite3_reset(stmt);
+	return rc < 0 ? rc : 0;
+}
+
+int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err)
+{
+	if (sqlite3_exec(db->sql, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return ipam__sqlfail(db, err);
+	return 0;
+}
+
+static int64_t system_clock(void *ctx)
+{
+	(void)ctx;
+	return (int64_t)time(NULL);
+}
+
+int64_t ipam__now(ipam *db)
+{
+	return db->clock(db->clock_ctx);
+}
+
+int64_t ipam_now(ipam *db)
+{
+	return ipam__now(db);
+}
+
+/* ---- call brackets ---- */
+
+int ipam__write_begin(ipam *db, ipam_err *err)
+{
+	int rc;
+	pthread_mutex_lock(&db->lock);
+	if (db->depth == 0 && !db->txn_open) {
+		rc = ipam__exec_sql(db, "BEGIN IMMEDIATE", err);
+		if (rc == 0) {
+			db->actor = db->default_actor;
+			db->events_logged = 0;
+		}
+	} else {
+		rc = ipam__exec_sql(db, "SAVEPOINT ipam_call", err);
+	}
+	if (rc) {
+		pthread_mutex_unlock(&db->lock);
+		return rc;
+	}
+	db->depth++;
+	return 0;
+}
+
+/* After a commit: remember the newest change and tell the listener. */
+static void notify_commit(ipam *db)
+{
+	sqlite3_stmt *stmt;
+	if (!db->events_logged)
+		return;
+	db->events_logged = 0;
+	stmt = ipam__stmt(db, "SELECT max(seq) FROM event", NULL);
+	if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+		db->last_event = sqlite3_column_int64(stmt, 0);
+	if (stmt)
+		sqlite3_reset(stmt);
+	if (db->hook)
+		db->hook(db->hook_ctx, db->last_event);
+}
+
+int ipam__write_end(ipam *db, int rc, ipam_err *err)
+{
+	db->depth--;
+	if (db->depth == 0 && !db->txn_open) {
+		if (rc == 0 && ipam__exec_sql(db, "COMMIT", err) != 0)
+			rc = IPAM_EIO;
+		if (rc != 0) {
+			sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+			db->events_logged = 0;
+		} else {
+			notify_commit(db);
+		}
+	} else if (rc != 0) {
+		sqlite3_exec(db->sql, "ROLLBACK TO ipam_call; RELEASE ipam_call",
+			     NULL, NULL, NULL);
+	} else if (ipam__exec_sql(db, "RELEASE ipam_call", err) != 0) {
+		rc = IPAM_EIO;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int ipam__read_begin(ipam *db, ipam_err *err)
+{
+	pthread_mutex_lock(&db->lock);
+	if (db->depth == 0 && !db->txn_open) {
+		int rc = ipam__exec_sql(db, "BEGIN", err);
+		if (rc) {
+			pthread_mutex_unlock(&db->lock);
+			return rc;
+		}
+	}
+	db->depth++;
+	return 0;
+}
+
+int ipam__read_end(ipam *db, int rc)
+{
+	db->depth--;
+	if (db->depth == 0 && !db->txn_open)
+		sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
+{
+	int rc;
+	pthread_mutex_lock(&db->lock);
+	if (db->txn_open || db->depth) {
+		pthread_mutex_unlock(&db->lock);
+		return ipam__fail(err, IPAM_EINVAL,
+				  "a transaction is already open");
+	}
+	rc = ipam__exec_sql(db, "BEGIN IMMEDIATE", err);
+	if (rc) {
+		pthread_mutex_unlock(&db->lock);
+		return rc;
+	}
+	db->txn_open = 1;
+	db->events_logged = 0;
+	db->actor = who ? *who : db->default_actor;
+	return 0; /* the lock stays held until commit or rollback */
+}
+
+int ipam_txn_commit(ipam *db, ipam_err *err)
+{
+	int rc = ipam__exec_sql(db, "COMMIT", err);
+	if (rc) {
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+		db->events_logged = 0;
+		rc = IPAM_EIO;
+	} else {
+		notify_commit(db);
+	}
+	db->txn_open = 0;
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+void ipam_txn_rollback(ipam *db)
+{
+	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	db->events_logged = 0;
+	db->txn_open = 0;
+	pthread_mutex_unlock(&db->lock);
+}
+
+void ipam_set_default_actor(ipam *db, const ipam_actor *who)
+{
+	pthread_mutex_lock(&db->lock);
+	db->default_actor = *who;
+	pthread_mutex_unlock(&db->lock);
+}
+
+void ipam_set_change_hook(ipam *db, ipam_change_hook hook, void *ctx)
+{
+	pthread_mutex_lock(&db->lock);
+	db->hook = hook;
+	db->hook_ctx = ctx;
+	pthread_mutex_unlock(&db->lock);
+}
+
+int ipam_check(ipam *db, ipam_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&db->lock);
+	if (sqlite3_prepare_v2(db->sql, "PRAGMA integrity_check", -1, &stmt,
+			       NULL) != SQLITE_OK) {
+		rc = ipam__sqlfail(db, err);
+	} else if (sqlite3_step(stmt) != SQLITE_ROW) {
+		rc = ipam__sqlfail(db, err);
+	} else {
+		const char *res = (const char *)sqlite3_column_text(stmt, 0);
+		if (!res || strcmp(res, "ok"))
+			rc = ipam__fail(err, IPAM_EIO, "integrity check: %s",
+					res ? res : "no answer");
+	}
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+/* ---- ids ---- */
+
+static uint64_t splitmix64(uint64_t x)
+{
+	uint64_t z = x + 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * Ids are a per-database counter run through a bijective mixer keyed by a
+ * per-database salt: unique by construction, random-looking like AWS ids,
+ * reproducible when the salt is fixed (ipam_open_opts.id_seed).
+ */
+int ipam__new_id(ipam *db, const char *prefix, bool long_id,
+		 char out[IPAM_ID_MAX], ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"UPDATE ipam SET id_counter = id_counter + 1 "
+		"RETURNING id_counter, id_salt",
+		err);
+	uint64_t counter, salt, a;
+	int rc;
+
+	if (!stmt)
+		return err ? err->code : IPAM_EIO;
+	rc = ipam__step(db, stmt, err);
+	if (rc != 1) {
+		sqlite3_reset(stmt);
+		return rc < 0 ? rc
+			      : ipam__fail(err, IPAM_EIO, "no IPAM row");
+	}
+	counter = (uint64_t)sqlite3_column_int64(stmt, 0);
+	salt = (uint64_t)sqlite3_column_int64(stmt, 1);
+	sqlite3_reset(stmt);
+	a = splitmix64(counter ^ salt);
+	if (long_id)
+		snprintf(out, IPAM_ID_MAX, "%s%016llx%016llx", prefix,
+			 (unsigned long long)a,
+			 (unsigned long long)splitmix64(a ^ salt));
+	else
+		snprintf(out, IPAM_ID_MAX, "%s0%016llx", prefix,
+			 (unsigned long long)a);
+	return 0;
+}
+
+/* ---- opening ---- */
+
+/* Reads the first 16 bytes: 1 = SQLite header, 0 = empty/missing,
+ * -1 = something else. */
+static int sniff_file(const char *path, bool *exists)
+{
+	char head[16];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*exists = fd >= 0 || errno != ENOENT;
+	if (fd < 0)
+		return 0;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n == 0)
+		return 0;
+	if (n == 16 && !memcmp(head, "SQLite format 3", 16))
+		return 1;
+	return -1;
+}
+
+static int pragma_int(ipam *db, const char *sql, int64_t *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(db->sql, sql, -1, &stmt, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(stmt, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_OK)
+		return 0;
+	return ipam__fail(err, IPAM_ESCHEMA, "not a usable database: %s",
+			  sqlite3_errstr(rc));
+}
+
+static uint64_t fresh_salt(const ipam_open_opts *opts)
+{
+	uint64_t salt = 0;
+	if (opts && opts->id_seed)
+		return opts->id_seed;
+	if (getrandom(&salt, sizeof(salt), 0) != sizeof(salt))
+		sqlite3_randomness(sizeof(salt), &salt);
+	return salt;
+}
+
+/* Fills a new database: the IPAM row, its locale, quotas, two scopes. */
+static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
+{
+	const char *home = opts && opts->home_locale ? opts->home_locale
+						      : "local";
+	char id[IPAM_ID_MAX], ipam_id[IPAM_ID_MAX];
+	sqlite3_stmt *stmt;
+	int64_t now = ipam__now(db);
+	uint64_t salt = fresh_salt(opts);
+	int rc = ipam__check_locale(home, err);
+
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "INSERT INTO ipam(id, aws_id, home_locale, owner_uid,"
+			  " created, id_salt) VALUES (1, '', ?1, ?2, ?3, ?4)",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_text(stmt, 1, home, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, getuid());
+	sqlite3_bind_int64(stmt, 3, now);
+	sqlite3_bind_int64(stmt, 4, (int64_t)salt);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	if ((rc = ipam__new_id(db, "ipam-", false, ipam_id, err)))
+		return rc;
+	stmt = ipam__stmt(db, "UPDATE ipam SET aws_id = ?1", err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_text(stmt, 1, ipam_id, -1, SQLITE_TRANSIENT);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	stmt = ipam__stmt(db, "INSERT INTO locale(name) VALUES (?1)", err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_text(stmt, 1, home, -1, SQLITE_STATIC);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	rc = ipam__exec_sql(db,
+			    "INSERT INTO quota(name, value) VALUES"
+			    " ('scopes', 5), ('pools-per-scope', 50),"
+			    " ('cidrs-per-pool', 50), ('pool-depth', 10)",
+			    err);
+	for (int pub = 0; pub < 2 && rc == 0; pub++) {
+		rc = ipam__new_id(db, "ipam-scope-", false, id, err);
+		if (rc)
+			break;
+		stmt = ipam__stmt(db,
+				  "INSERT INTO scope(aws_id, name, is_public,"
+				  " is_default, created, uid, gid, mode)"
+				  " VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, 493)",
+				  err);
+		if (!stmt)
+			return IPAM_EIO;
+		sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(stmt, 2, pub ? "public" : "private", -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_int(stmt, 3, pub);
+		sqlite3_bind_int64(stmt, 4, now);
+		sqlite3_bind_int64(stmt, 5, getuid());
+		sqlite3_bind_int64(stmt, 6, getgid());
+		rc = ipam__exec(db, stmt, err);
+	}
+	if (rc == 0) {
+		json_t *d = json_pack("{s:s}", "home-locale", home);
+		rc = ipam__event(db, "create-ipam", ipam_id, d, err);
+	}
+	return rc;
+}
+
+/* Brings the schema from `version` to SCHEMA_VERSION in one transaction;
+ * version 0 also initialises the IPAM. */
+static int migrate(ipam *db, int64_t version, const ipam_open_opts *opts,
+		   ipam_err *err)
+{
+	int rc = ipam__exec_sql(db, "BEGIN IMMEDIATE", err);
+	char sql[64];
+
+	for (int64_t v = version; rc == 0 && v < SCHEMA_VERSION; v++)
+		rc = ipam__exec_sql(db, migrations[v], err);
+	if (rc == 0 && version == 0)
+		rc = initialise(db, opts, err);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if (rc == 0)
+		rc = ipam__exec_sql(db, sql, err);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", IPAM_APP_ID);
+	if (rc == 0)
+		rc = ipam__exec_sql(db, sql, err);
+	if (rc == 0)
+		rc = ipam__exec_sql(db, "COMMIT", err);
+	if (rc)
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Checks what the file holds before anything is written to it. */
+static int validate(ipam *db, const char *path, int64_t *version,
+		    ipam_err *err)
+{
+	int64_t app_id = 0, tables = 0;
+	int rc = pragma_int(db, "PRAGMA application_id", &app_id, err);
+
+	if (rc == 0)
+		rc = pragma_int(db, "PRAGMA user_version", version, err);
+	if (rc == 0)
+		rc = pragma_int(db, "SELECT count(*) FROM sqlite_master",
+				&tables, err);
+	if (rc)
+		return rc;
+	if (app_id == 0 && *version == 0 && tables == 0)
+		return 0; /* an empty SQLite file: ours to initialise */
+	if (app_id != IPAM_APP_ID)
+		return ipam__fail(err, IPAM_ESCHEMA,
+				  "'%s' is a SQLite database of another "
+				  "program (application_id %lld)",
+				  path, (long long)app_id);
+	if (*version > SCHEMA_VERSION)
+		return ipam__fail(err, IPAM_ESCHEMA,
+				  "'%s' has schema version %lld, newer than "
+				  "this ipamfs (%d): upgrade ipamfs",
+				  path, (long long)*version, SCHEMA_VERSION);
+	if (*version < 1)
+		return ipam__fail(err, IPAM_ESCHEMA,
+				  "'%s' has no ipamfs schema", path);
+	return 0;
+}
+
+static void recursive_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
+	      ipam_err *err)
+{
+	bool mem = opts && opts->in_memory, exists = false;
+	int kind = mem ? 0 : sniff_file(path, &exists);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+	int64_t version = 0;
+	ipam *db;
+	int rc;
+
+	*out = NULL;
+	if (kind < 0)
+		return ipam__fail(err, IPAM_ESCHEMA,
+				  "'%s' is not a SQLite database", path);
+	if (kind == 0 && !(opts && opts->create))
+		return ipam__fail(err, IPAM_ENOENT,
+				  "'%s' does not exist or is empty", path);
+	if (kind == 0)
+		flags |= SQLITE_OPEN_CREATE;
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	recursive_mutex_init(&db->lock);
+	db->clock = opts && opts->clock ? opts->clock : system_clock;
+	db->clock_ctx = opts ? opts->clock_ctx : NULL;
+	db->default_actor.uid = getuid();
+	db->default_actor.gid = getgid();
+	db->default_actor.pid = getpid();
+	db->actor = db->default_actor;
+
+	if (sqlite3_open_v2(mem ? ":memory:" : path, &db->sql, flags, NULL) !=
+	    SQLITE_OK) {
+		rc = ipam__fail(err, IPAM_EIO, "cannot open '%s': %s", path,
+				db->sql ? sqlite3_errmsg(db->sql)
+					: "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db->sql, 0);
+	sqlite3_busy_timeout(db->sql, 5000);
+	rc = validate(db, path, &version, err);
+	if (rc)
+		goto fail;
+	/* From here on the file is ours: switch on WAL and foreign keys. */
+	if (!mem && (rc = ipam__exec_sql(db, "PRAGMA journal_mode = WAL", err)))
+		goto fail;
+	rc = ipam__exec_sql(db,
+			    "PRAGMA foreign_keys = ON;"
+			    "PRAGMA synchronous = NORMAL;",
+			    err);
+	if (rc)
+		goto fail;
+	if (version < SCHEMA_VERSION && (rc = migrate(db, version, opts, err)))
+		goto fail;
+	{
+		sqlite3_stmt *stmt =
+			ipam__stmt(db, "SELECT ifnull(max(seq), 0) FROM event",
+				   err);
+		if (!stmt) {
+			rc = IPAM_EIO;
+			goto fail;
+		}
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			db->last_event = sqlite3_column_int64(stmt, 0);
+		sqlite3_reset(stmt);
+	}
+	*out = db;
+	return 0;
+fail:
+	ipam_free(db);
+	return rc;
+}
+
+void ipam_free(ipam *db)
+{
+	if (!db)
+		return;
+	for (size_t i = 0; i < db->cached; i++)
+		sqlite3_finalize(db->cache[i].stmt);
+	if (db->sql)
+		sqlite3_close(db->sql);
+	pthread_mutex_destroy(&db->lock);
+	free(db);
+}

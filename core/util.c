@@ -1,0 +1,344 @@
+/*
+ * util.c - small pieces every part of libipam uses: error codes and
+ * messages, string lists, validation of names, locales, tags and free text,
+ * ISO 8601 times, and the 16-byte encoding of addresses in SQLite.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+const char *ipam_code_name(int code)
+{
+	switch (code) {
+	case IPAM_OK: return "OK";
+	case IPAM_EINVAL: return "EINVAL";
+	case IPAM_ENOSPC: return "ENOSPC";
+	case IPAM_EADDRINUSE: return "EADDRINUSE";
+	case IPAM_EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+	case IPAM_EEXIST: return "EEXIST";
+	case IPAM_ENOTEMPTY: return "ENOTEMPTY";
+	case IPAM_EBUSY: return "EBUSY";
+	case IPAM_EPERM: return "EPERM";
+	case IPAM_EACCES: return "EACCES";
+	case IPAM_EDQUOT: return "EDQUOT";
+	case IPAM_E2BIG: return "E2BIG";
+	case IPAM_EIO: return "EIO";
+	case IPAM_ENOENT: return "ENOENT";
+	case IPAM_ENOMEM: return "ENOMEM";
+	case IPAM_ESCHEMA: return "ESCHEMA";
+	}
+	return "EUNKNOWN";
+}
+
+int ipam__fail(ipam_err *err, int code, const char *fmt, ...)
+{
+	if (err && err->code == IPAM_OK) {
+		va_list ap;
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+void ipam_strlist_free(ipam_strlist *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->count; i++)
+		free(list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+}
+
+char *ipam__strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *copy = malloc(n);
+	if (copy)
+		memcpy(copy, s, n);
+	return copy;
+}
+
+/* Appends a copy of s; grows the array geometrically. */
+int ipam__strlist_push(ipam_strlist *list, const char *s)
+{
+	size_t n = list->count;
+	if ((n & (n - 1)) == 0) { /* 0, 1, 2, 4, 8...: grow to double */
+		size_t cap = n ? n * 2 : 1;
+		char **items = realloc(list->items, cap * sizeof(*items));
+		if (!items)
+			return IPAM_ENOMEM;
+		list->items = items;
+	}
+	list->items[n] = ipam__strdup(s);
+	if (!list->items[n])
+		return IPAM_ENOMEM;
+	list->count = n + 1;
+	return 0;
+}
+
+int ipam_name_check(const char *name, ipam_err *err)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return ipam__fail(err, IPAM_EINVAL, "name is empty");
+	if (len > IPAM_NAME_MAX)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "name is %zu bytes long (at most %d)", len,
+				  IPAM_NAME_MAX);
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return ipam__fail(err, IPAM_EINVAL, "name '%s' is reserved",
+				  name);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p == '/')
+			return ipam__fail(err, IPAM_EINVAL,
+					  "name '%.64s' contains '/'", name);
+		if (*p < 0x20 || *p == 0x7f)
+			return ipam__fail(err, IPAM_EINVAL,
+					  "name contains control character "
+					  "0x%02x",
+					  *p);
+	}
+	return 0;
+}
+
+int ipam__check_text(const char *what, const char *text, size_t max,
+		     ipam_err *err)
+{
+	size_t len = strlen(text);
+	if (len > max)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s is %zu bytes long (at most %zu)", what,
+				  len, max);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			return ipam__fail(err, IPAM_EINVAL,
+					  "%s must be a single line", what);
+	return 0;
+}
+
+int ipam__check_locale(const char *locale, ipam_err *err)
+{
+	size_t len = strlen(locale);
+	if (len == 0 || len > IPAM_LOCALE_MAX)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "invalid locale '%.64s': 1 to %d characters",
+				  locale, IPAM_LOCALE_MAX);
+	for (const char *p = locale; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return ipam__fail(err, IPAM_EINVAL,
+					  "invalid locale '%.64s': only "
+					  "letters, digits, '-', '_' and '.'",
+					  locale);
+	}
+	if (!strcmp(locale, "none") || !strcmp(locale, "None") ||
+	    !strcmp(locale, ".") || !strcmp(locale, ".."))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "invalid locale '%s': reserved word", locale);
+	return 0;
+}
+
+int ipam__check_tag(const char *key, const char *value, ipam_err *err)
+{
+	size_t len = strlen(key);
+	if (len == 0 || len > IPAM_TAG_KEY_MAX)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "invalid tag key '%.64s': 1 to %d bytes", key,
+				  IPAM_TAG_KEY_MAX);
+	if (!strcmp(key, ".") || !strcmp(key, ".."))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "invalid tag key '%s'", key);
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '=')
+			return ipam__fail(err, IPAM_EINVAL,
+					  "invalid tag key '%.64s': no '/', "
+					  "'=' or control characters",
+					  key);
+	if (value) {
+		if (strlen(value) > IPAM_TAG_VALUE_MAX)
+			return ipam__fail(err, IPAM_EINVAL,
+					  "tag '%s': value longer than %d "
+					  "bytes",
+					  key, IPAM_TAG_VALUE_MAX);
+		for (const unsigned char *p = (const unsigned char *)value;
+		     *p; p++)
+			if (*p == '\n' || *p == '\r')
+				return ipam__fail(err, IPAM_EINVAL,
+						  "tag '%s': value must be a "
+						  "single line",
+						  key);
+	}
+	return 0;
+}
+
+void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN])
+{
+	time_t t = (time_t)seconds;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(out, IPAM_TIME_STRLEN, "1970-01-01T00:00:00Z");
+		return;
+	}
+	strftime(out, IPAM_TIME_STRLEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+int ipam_time_parse(int64_t *out, const char *text)
+{
+	unsigned y, mo, d, h, mi, s;
+	int used = 0;
+	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30,
+					 31, 31, 30, 31, 30, 31};
+
+	if (strlen(text) < 20 ||
+	    sscanf(text, "%4u-%2u-%2uT%2u:%2u:%2u%n", &y, &mo, &d, &h, &mi, &s,
+		   &used) != 6 ||
+	    used != 19)
+		return IPAM_EINVAL;
+	for (int i = 0; i < 19; i++) {
+		char c = text[i];
+		bool digit = c >= '0' && c <= '9';
+		if ((i == 4 || i == 7) ? c != '-'
+		    : i == 10	   ? c != 'T'
+		    : (i == 13 || i == 16) ? c != ':'
+					   : !digit)
+			return IPAM_EINVAL;
+	}
+	if (strcmp(text + 19, "Z") && strcmp(text + 19, "+00:00"))
+		return IPAM_EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+	    mi > 59 || s > 60)
+		return IPAM_EINVAL;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+	return 0;
+}
+
+void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16])
+{
+	for (int i = 15; i >= 0; i--) {
+		out[i] = (unsigned char)(addr & 0xff);
+		addr >>= 8;
+	}
+}
+
+ipam_u128 ipam__blob_to_addr(sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *b = sqlite3_column_blob(stmt, col);
+	ipam_u128 v = 0;
+	if (!b || sqlite3_column_bytes(stmt, col) != 16)
+		return 0;
+	for (int i = 0; i < 16; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+int ipam__bind_addr(sqlite3_stmt *stmt, int idx, ipam_u128 addr)
+{
+	unsigned char blob[16];
+	ipam__addr_to_blob(addr, blob);
+	return sqlite3_bind_blob(stmt, idx, blob, 16, SQLITE_TRANSIENT);
+}
+
+int ipam__bind_u128(sqlite3_stmt *stmt, int idx, ipam_u128 value)
+{
+	return ipam__bind_addr(stmt, idx, value);
+}
+
+ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col)
+{
+	return ipam__blob_to_addr(stmt, col);
+}
+
+void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+int ipam__buf_add(ipam__buf *buf, const char *text, size_t n)
+{
+	if (buf->failed)
+		return IPAM_ENOMEM;
+	if (buf->len + n + 1 > buf->cap) {
+		size_t want = buf->cap ? buf->cap * 2 : 4096;
+		char *grown;
+		while (want < buf->len + n + 1)
+			want *= 2;
+		grown = realloc(buf->data, want);
+		if (!grown) {
+			buf->failed = 1;
+			return IPAM_ENOMEM;
+		}
+		buf->data = grown;
+		buf->cap = want;
+	}
+	memcpy(buf->data + buf->len, text, n);
+	buf->len += n;
+	buf->data[buf->len] = '\0';
+	return 0;
+}
+
+int ipam__buf_printf(ipam__buf *buf, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return IPAM_EINVAL;
+	if ((size_t)n < sizeof(small))
+		return ipam__buf_add(buf, small, (size_t)n);
+	{
+		char *big = malloc((size_t)n + 1);
+		int rc;
+		if (!big) {
+			buf->failed = 1;
+			return IPAM_ENOMEM;
+		}
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		rc = ipam__buf_add(buf, big, (size_t)n);
+		free(big);
+		return rc;
+	}
+}
+
+int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err)
+{
+	if (!buf->failed && !buf->data)
+		ipam__buf_add(buf, "", 0);
+	if (buf->failed) {
+		free(buf->data);
+		buf->data = NULL;
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	}
+	*out = buf->data;
+	*len = buf->len;
+	buf->data = NULL;
+	return 0;
+}
