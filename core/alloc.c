@@ -485,6 +485,91 @@ static int alloc_counters(ipam *db, int64_t pool, int delta,
 	return ipam__exec(db, stmt, err);
 }
 
+/*
+ * What watch.c and history.c need of a new allocation: custom allocations
+ * join the scope's overlap index (a resource CIDR may overlap a manual
+ * allocation, L2730), and custom and child-pool allocations get a history
+ * record of their own (a resource's allocation is recorded with the
+ * resource CIDR).
+ */
+static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
+		       const char *name, const ipam__alloc_spec *spec,
+		       const ipam_cidr *got, ipam_err *err)
+{
+	bool custom = !strcmp(spec->resource_type, "custom");
+	char owner[16], rid[IPAM_ID_MAX];
+	int64_t history = 0;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!custom && strcmp(spec->resource_type, "ipam-pool"))
+		return 0;
+	snprintf(owner, sizeof(owner), "%u", db->actor.uid);
+	if (custom) {
+		stmt = ipam__stmt(db, "SELECT aws_id FROM allocation"
+				      " WHERE key = ?1", err);
+		if (!stmt)
+			return IPAM_EIO;
+		sqlite3_bind_int64(stmt, 1, key);
+		rid[0] = '\0';
+		if (ipam__step(db, stmt, err) == 1)
+			ipam__copy_text(rid, sizeof(rid), stmt, 0);
+		sqlite3_reset(stmt);
+	}
+	{
+		ipam__hist_rec rec = {
+			.scope_key = p->scope_key,
+			.cidr = got,
+			.resource_id = custom ? rid : spec->resource_id,
+			.resource_type = spec->resource_type,
+			.name = custom ? name : "",
+			.owner = owner,
+			.region = p->locale,
+		};
+		if ((rc = ipam__history_open(db, &rec, &history, err)))
+			return rc;
+	}
+	stmt = ipam__stmt(db, "UPDATE allocation SET history_key = ?2"
+			      " WHERE key = ?1", err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, key);
+	sqlite3_bind_int64(stmt, 2, history);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return custom ? ipam__scope_cidr_add(db, p->scope_key, got, "custom",
+					     key, err)
+		      : 0;
+}
+
+/* Undoes alloc_watch for an allocation that goes. */
+static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT ifnull(a.history_key, 0),"
+					" p.scope_key FROM allocation a JOIN"
+					" pool p ON p.key = a.pool_key"
+					" WHERE a.key = ?1",
+					err);
+	int64_t history = 0, scope = 0;
+	int rc;
+
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, a->key);
+	if ((rc = ipam__step(db, stmt, err)) == 1) {
+		history = sqlite3_column_int64(stmt, 0);
+		scope = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	if (rc < 0 || (rc = ipam__history_close(db, history, err)))
+		return rc;
+	if (strcmp(a->resource_type, "custom"))
+		return 0;
+	return ipam__scope_cidr_remove(db, scope, &a->cidr, "custom", a->key,
+				       err);
+}
+
 int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 		ipam_alloc_info *out, ipam_err *err)
 {
@@ -514,6 +599,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	if ((rc = ipam__pool_count(db, pool, to_pool ? "to_pools" : "assigned",
 				   ipam_cidr_size(&got), +1, err)) ||
 	    (rc = alloc_counters(db, pool, +1, !to_pool, true, err)))
+		return rc;
+	if ((rc = alloc_watch(db, &p, key, name, spec, &got, err)))
 		return rc;
 	ipam_cidr_format(&got, text);
 	if ((rc = ipam__event(db, "allocate-ipam-pool-cidr", id,
@@ -637,7 +724,8 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 					   "pool",
 					   a.name);
 	if ((rc = ipam__free_add(db, a.pool_key, &a.cidr, container.prefix,
-				 err)))
+				 err)) ||
+	    (rc = alloc_unwatch(db, &a, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM allocation WHERE key = ?1", err);
 	if (!stmt)
@@ -652,10 +740,13 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 	    (rc = ipam__tags_drop(db, a.id, err)))
 		return rc;
 	ipam_cidr_format(&a.cidr, text);
-	return ipam__event(db, "release-ipam-pool-allocation", a.id,
-			   json_pack("{s:s, s:s}", "name", a.name, "cidr",
-				     text),
-			   err);
+	if ((rc = ipam__event(db, "release-ipam-pool-allocation", a.id,
+			      json_pack("{s:s, s:s}", "name", a.name, "cidr",
+					text),
+			      err)))
+		return rc;
+	return to_pool ? 0 : ipam__auto_import_freed(db, a.pool_key, &a.cidr,
+						      err);
 }
 
 /* ---- public calls ---- */

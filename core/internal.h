@@ -184,4 +184,87 @@ int ipam__scope_load_name(ipam *db, const char *name, ipam_scope_info *out,
 int ipam__tags_drop(ipam *db, const char *object_id, ipam_err *err);
 json_t *ipam__tags_json(ipam *db, const char *object_id);
 
+/* history.c */
+typedef struct ipam__hist_rec {
+	int64_t scope_key;
+	const ipam_cidr *cidr;
+	const char *resource_id;
+	const char *resource_type;
+	const char *name;
+	const char *owner;
+	const char *region;
+	const char *vpc_id;
+	const char *compliance; /* "" when not applicable */
+	const char *overlap;
+} ipam__hist_rec;
+int ipam__history_open(ipam *db, const ipam__hist_rec *rec, int64_t *out_key,
+		       ipam_err *err);
+/* Ends a record (key 0: nothing to do). */
+int ipam__history_close(ipam *db, int64_t key, ipam_err *err);
+
+/* watch.c: the overlap index of a scope and the status of resource CIDRs */
+/* Adds/removes an entry (kind = resource type or "custom", owner =
+ * resource_cidr key or allocation key) and refreshes the overlap status of
+ * every resource CIDR it intersects. */
+int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
+			 const char *kind, int64_t owner, ipam_err *err);
+int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
+			    const char *kind, int64_t owner, ipam_err *err);
+/* Recomputes management, compliance and overlap of one resource CIDR and
+ * records a change (row, history, allocation flag, pool counters). */
+int ipam__rc_refresh(ipam *db, int64_t rc_key, ipam_err *err);
+/* Tries to auto-import the given unmanaged resource CIDRs, largest first. */
+int ipam__auto_import(ipam *db, const int64_t *rc_keys, size_t count,
+		      ipam_err *err);
+/* Auto-import of every candidate inside the pool's CIDRs. */
+int ipam__auto_import_pool(ipam *db, int64_t pool, ipam_err *err);
+/* Space came free in `pool`: retry the candidates it intersects. */
+int ipam__auto_import_freed(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			    ipam_err *err);
+/* Refreshes the resource CIDRs allocated in `pool` (after a rule change). */
+int ipam__pool_refresh_resources(ipam *db, int64_t pool, ipam_err *err);
+
+/* discovery.c */
+int ipam__discovery_builtins(ipam *db, ipam_err *err);
+
+/* resource.c: snapshot records applied by discoveries */
+typedef struct ipam__res_rec {
+	char id[IPAM_RESOURCE_ID_MAX + 1];
+	char type[24];
+	char name[IPAM_TAG_VALUE_MAX + 1];
+	char region[IPAM_LOCALE_MAX + 1];
+	char owner[IPAM_RESOURCE_ID_MAX + 1];
+	char vpc_id[IPAM_RESOURCE_ID_MAX + 1];
+	bool has_active_ips;
+	ipam_u128 active_ips;
+	ipam_cidr *cidrs;
+	size_t ncidrs;
+	json_t *tags; /* object key -> string value */
+} ipam__res_rec;
+/* Creates or updates a discovered resource to match rec; appends the keys
+ * of new unmanaged CIDRs to *fresh for auto-import. */
+int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
+			 const ipam__res_rec *rec, int64_t *out_key,
+			 int64_t **fresh, size_t *nfresh, ipam_err *err);
+/* Moves any resource to another scope, giving back its pool space. */
+int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
+			   ipam_err *err);
+int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err);
+int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
+			ipam_err *err);
+/* The allocation name for a resource's CIDR in `pool`: its id, or
+ * "<id>_<cidr>" when the id is taken there. */
+int ipam__resource_alloc_name(ipam *db, int64_t pool, const char *id,
+			      const ipam_cidr *cidr,
+			      char out[IPAM_NAME_MAX + 1], ipam_err *err);
+/* watch.c: like ipam__rc_refresh, but always starts a new history record
+ * (the resource's name, owner or region changed). */
+int ipam__rc_restart(ipam *db, int64_t rc_key, ipam_err *err);
+
+/* report.c: the "IPs allocated" of a resource's CIDRs (L2733): numerator
+ * and denominator, or false when not applicable (subnets without a count,
+ * instances, interfaces, IPv6 subnets). */
+bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
+		    const ipam_cidr *cidr, ipam_u128 *used, ipam_u128 *total);
+
 #endif /* IPAM_INTERNAL_H */

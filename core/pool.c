@@ -340,9 +340,14 @@ int ipam_pool_delete(ipam *db, int64_t pool, ipam_err *err)
 
 /* ---- attributes ---- */
 
-/* Runs an UPDATE of one pool column (?1 = key, ?2 = value) and logs it. */
+/*
+ * Runs an UPDATE of one pool column (?1 = key, ?2 = value) and logs it.
+ * The column gets `stored` (NULL: the JSON value itself, a string or a
+ * boolean); the change log gets `value` (reference stolen).
+ */
 static int pool_update(ipam *db, const ipam_pool_info *p, const char *sql,
-		       const char *field, json_t *value, ipam_err *err)
+		       const char *field, json_t *value, const int64_t *stored,
+		       ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
 	int rc;
@@ -352,13 +357,13 @@ static int pool_update(ipam *db, const ipam_pool_info *p, const char *sql,
 		return IPAM_EIO;
 	}
 	sqlite3_bind_int64(stmt, 1, p->key);
-	if (json_is_string(value))
+	if (stored)
+		sqlite3_bind_int64(stmt, 2, *stored);
+	else if (json_is_string(value))
 		sqlite3_bind_text(stmt, 2, json_string_value(value), -1,
 				  SQLITE_TRANSIENT);
-	else if (json_is_boolean(value))
-		sqlite3_bind_int(stmt, 2, json_is_true(value));
 	else
-		sqlite3_bind_int64(stmt, 2, json_integer_value(value));
+		sqlite3_bind_int(stmt, 2, json_is_true(value));
 	if ((rc = ipam__exec(db, stmt, err))) {
 		json_decref(value);
 		return rc;
@@ -380,7 +385,7 @@ int ipam_pool_set_description(ipam *db, int64_t pool, const char *text,
 		rc = pool_update(db, &p,
 				 "UPDATE pool SET description = ?2"
 				 " WHERE key = ?1",
-				 "description", json_string(text), err);
+				 "description", json_string(text), NULL, err);
 	return ipam__write_end(db, rc, err);
 }
 
@@ -404,6 +409,12 @@ static int family_change(ipam *db, int64_t pool, int family, ipam_err *err)
 				  "cannot change the address family of pool "
 				  "'%s': a CIDR was provisioned",
 				  p.name);
+	if (family == 4 && (p.min_netmask > 32 || p.max_netmask > 32 ||
+			    p.default_netmask > 32))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "cannot make pool '%s' ipv4: its netmask "
+				  "rules go beyond /32",
+				  p.name);
 	children = count_of(db, "SELECT count(*) FROM pool WHERE parent_key = ?1",
 			    pool, err);
 	if (children)
@@ -413,9 +424,14 @@ static int family_change(ipam *db, int64_t pool, int family, ipam_err *err)
 						 "family of pool '%s': it has "
 						 "child pools",
 						 p.name);
-	return pool_update(db, &p, "UPDATE pool SET family = ?2 WHERE key = ?1",
-			   "address-family",
-			   json_string(family == 6 ? "ipv6" : "ipv4"), err);
+	{
+		int64_t stored = family;
+		return pool_update(db, &p,
+				   "UPDATE pool SET family = ?2 WHERE key = ?1",
+				   "address-family",
+				   json_string(family == 6 ? "ipv6" : "ipv4"),
+				   &stored, err);
+	}
 }
 
 int ipam_pool_set_family(ipam *db, int64_t pool, int family, ipam_err *err)
@@ -493,7 +509,7 @@ static int locale_change(ipam *db, int64_t pool, const char *locale,
 		return rc;
 	if ((rc = pool_update(db, &p,
 			      "UPDATE pool SET locale = ?2 WHERE key = ?1",
-			      "locale", json_string(locale), err)))
+			      "locale", json_string(locale), NULL, err)))
 		return rc;
 	return ipam__pool_recheck(db, pool, err);
 }
@@ -520,9 +536,11 @@ static int auto_import_change(ipam *db, int64_t pool, bool on, ipam_err *err)
 				  "auto-import needs a locale: pool '%s' has "
 				  "none",
 				  p.name);
-	return pool_update(db, &p,
-			   "UPDATE pool SET auto_import = ?2 WHERE key = ?1",
-			   "auto-import", json_boolean(on), err);
+	if ((rc = pool_update(db, &p,
+			      "UPDATE pool SET auto_import = ?2 WHERE key = ?1",
+			      "auto-import", json_boolean(on), NULL, err)))
+		return rc;
+	return on ? ipam__auto_import_pool(db, pool, err) : 0;
 }
 
 int ipam_pool_set_auto_import(ipam *db, int64_t pool, bool on, ipam_err *err)
@@ -572,9 +590,13 @@ static int netmask_change(ipam *db, int64_t pool, ipam_netmask_rule rule,
 				  "allocation-default-netmask-length %d is "
 				  "outside min..max",
 				  v[2]);
-	if ((rc = pool_update(db, &p, sql[rule], names[rule],
-			      len < 0 ? json_string("") : json_integer(len),
-			      err)))
+	{
+		int64_t stored = len;
+		rc = pool_update(db, &p, sql[rule], names[rule],
+				 len < 0 ? json_string("") : json_integer(len),
+				 &stored, err);
+	}
+	if (rc)
 		return rc;
 	return ipam__pool_recheck(db, pool, err);
 }
@@ -607,7 +629,7 @@ int ipam_pool_set_strategy(ipam *db, int64_t pool, ipam_strategy strategy,
 				 "UPDATE pool SET strategy = ?2 WHERE key = ?1",
 				 "allocation-strategy",
 				 json_string(ipam_strategy_name(strategy)),
-				 err);
+				 &(int64_t){strategy}, err);
 	return ipam__write_end(db, rc, err);
 }
 
@@ -746,7 +768,8 @@ int ipam_pool_set_publicly_advertisable(ipam *db, int64_t pool, bool on,
 		rc = pool_update(db, &p,
 				 "UPDATE pool SET advertisable = ?2"
 				 " WHERE key = ?1",
-				 "publicly-advertisable", json_boolean(on), err);
+				 "publicly-advertisable", json_boolean(on), NULL,
+				 err);
 	return ipam__write_end(db, rc, err);
 }
 
@@ -765,7 +788,7 @@ int ipam_pool_set_aws_service(ipam *db, int64_t pool, const char *service,
 		rc = pool_update(db, &p,
 				 "UPDATE pool SET aws_service = ?2"
 				 " WHERE key = ?1",
-				 "aws-service", json_string(service), err);
+				 "aws-service", json_string(service), NULL, err);
 	return ipam__write_end(db, rc, err);
 }
 
@@ -790,7 +813,7 @@ int ipam_pool_set_public_ip_source(ipam *db, int64_t pool, const char *src,
 		rc = pool_update(db, &p,
 				 "UPDATE pool SET public_ip_source = ?2"
 				 " WHERE key = ?1",
-				 "public-ip-source", json_string(src), err);
+				 "public-ip-source", json_string(src), NULL, err);
 	return ipam__write_end(db, rc, err);
 }
 

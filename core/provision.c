@@ -221,9 +221,12 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	ipam_cidr_format(cidr, text);
-	return ipam__event(db, "provision-ipam-pool-cidr", p.id,
-			   json_pack("{s:s, s:s}", "cidr", text, "cidr-id", id),
-			   err);
+	if ((rc = ipam__event(db, "provision-ipam-pool-cidr", p.id,
+			      json_pack("{s:s, s:s}", "cidr", text, "cidr-id",
+					id),
+			      err)))
+		return rc;
+	return ipam__auto_import_pool(db, pool, err);
 }
 
 int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,

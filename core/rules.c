@@ -10,7 +10,8 @@
  *
  * Netmask rules apply to every custom and resource allocation; the tag and
  * locale rules apply to resources only (a custom allocation has no tags and
- * no locale), and are evaluated by the resource code.
+ * no locale). Custom allocations are re-evaluated here in one statement;
+ * resource CIDRs through watch.c, which also records their history.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,14 +54,15 @@ int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
 		"  p.max_netmask)"
 		"  ELSE '' END"
 		" FROM pool p WHERE p.key = allocation.pool_key)"
-		" WHERE pool_key = ?1 AND resource_type <> 'ipam-pool'",
+		" WHERE pool_key = ?1 AND resource_type = 'custom'",
 		err);
 	int rc;
 
 	if (!stmt)
 		return IPAM_EIO;
 	sqlite3_bind_int64(stmt, 1, pool);
-	if ((rc = ipam__exec(db, stmt, err)))
+	if ((rc = ipam__exec(db, stmt, err)) ||
+	    (rc = ipam__pool_refresh_resources(db, pool, err)))
 		return rc;
 	stmt = ipam__stmt(
 		db,

@@ -21,6 +21,10 @@ static const char *table_of(const char *id, ipam_kind *kind)
 	}
 	if (!strncmp(id, "ipam-pool-cidr-", 15))
 		return NULL;
+	if (!strncmp(id, "ipam-res-disco-", 15)) {
+		*kind = IPAM_KIND_DISCOVERY;
+		return "discovery";
+	}
 	if (!strncmp(id, "ipam-pool-", 10)) {
 		*kind = IPAM_KIND_POOL;
 		return "pool";
@@ -41,6 +45,8 @@ static int lookup(ipam *db, const char *id, ipam_kind *kind, int64_t *key,
 		[IPAM_KIND_POOL] = "SELECT key FROM pool WHERE aws_id = ?1",
 		[IPAM_KIND_ALLOCATION] =
 			"SELECT key FROM allocation WHERE aws_id = ?1",
+		[IPAM_KIND_DISCOVERY] =
+			"SELECT key FROM discovery WHERE aws_id = ?1",
 	};
 	ipam_kind k = IPAM_KIND_IPAM;
 	sqlite3_stmt *stmt;
@@ -86,7 +92,8 @@ int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err)
 	stmt = ipam__stmt(db,
 			  "SELECT aws_id FROM scope UNION ALL"
 			  " SELECT aws_id FROM pool UNION ALL"
-			  " SELECT aws_id FROM allocation ORDER BY 1",
+			  " SELECT aws_id FROM allocation UNION ALL"
+			  " SELECT aws_id FROM discovery ORDER BY 1",
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, IPAM_EIO);
@@ -271,7 +278,8 @@ int ipam_perm_get(ipam *db, const char *object_id, ipam_perm *out,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (!table_of(object_id, &kind) || kind == IPAM_KIND_IPAM)
+	if (!table_of(object_id, &kind) || kind == IPAM_KIND_IPAM ||
+	    kind == IPAM_KIND_DISCOVERY)
 		return ipam__fail(err, IPAM_ENOENT,
 				  "no permissions on '%.80s'", object_id);
 	if ((rc = ipam__read_begin(db, err)))
@@ -310,7 +318,8 @@ static int perm_change(ipam *db, const char *object_id, const ipam_perm *p,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (!table_of(object_id, &kind) || kind == IPAM_KIND_IPAM)
+	if (!table_of(object_id, &kind) || kind == IPAM_KIND_IPAM ||
+	    kind == IPAM_KIND_DISCOVERY)
 		return ipam__fail(err, IPAM_EPERM,
 				  "'%.80s' has no permissions to change",
 				  object_id);

@@ -582,11 +582,12 @@ typedef enum ipam_kind {
 	IPAM_KIND_SCOPE,
 	IPAM_KIND_POOL,
 	IPAM_KIND_ALLOCATION,
+	IPAM_KIND_DISCOVERY,
 } ipam_kind;
 
 int ipam_id_lookup(ipam *db, const char *object_id, ipam_kind *kind,
 		   int64_t *key, ipam_err *err);
-/* Every id of scopes, pools and allocations, sorted. */
+/* Every id of scopes, pools, allocations and discoveries, sorted. */
 int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err);
 int ipam_alloc_get_by_key(ipam *db, int64_t key, ipam_alloc_info *out,
 			  ipam_err *err);
@@ -623,6 +624,198 @@ int ipam_render_pool_status(ipam *db, int64_t pool, bool json, char **out,
 /* The pool's space in address order (SPEC §3.1 `map`). */
 int ipam_render_pool_map(ipam *db, int64_t pool, char **out, size_t *len,
 			 ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Resources, compliance and overlap (resource.c, watch.c)
+ *
+ * A resource is something that holds IP space in a scope: a VPC, subnet,
+ * Elastic IP, public IPv4 pool, instance or network interface (L2668). Its
+ * id ("vpc-0a1b...") is unique in its scope. A CIDR registered with the
+ * resource is `unmanaged` and only checked for overlap; a CIDR it got from
+ * a pool (ipam_resource_allocate, or auto-import) is `managed` and checked
+ * against the pool's rules. Compliance and overlap are recomputed in the
+ * transaction of every change that can affect them.
+ * ------------------------------------------------------------------------ */
+
+#define IPAM_RESOURCE_ID_MAX 128
+
+/* "vpc", "subnet", "eip", "public-ipv4-pool", "instance",
+ * "network-interface"; the first three... see ipam_resource_type_manageable */
+bool ipam_resource_type_valid(const char *type);
+/* VPCs, EIPs and public IPv4 pools can be managed (L2675). */
+bool ipam_resource_type_manageable(const char *type);
+/* The type an id's prefix names ("vpc-", "subnet-", "eipalloc-", "eip-",
+ * "ipv4pool-ec2-", "i-", "eni-"), or NULL. */
+const char *ipam_resource_type_from_id(const char *id);
+
+typedef struct ipam_resource_info {
+	int64_t key;
+	int64_t scope_key;
+	char id[IPAM_RESOURCE_ID_MAX + 1];
+	char type[24];
+	char name[IPAM_TAG_VALUE_MAX + 1];
+	char locale[IPAM_LOCALE_MAX + 1];
+	char owner[IPAM_RESOURCE_ID_MAX + 1];
+	char vpc_id[IPAM_RESOURCE_ID_MAX + 1];
+	bool has_active_ips;
+	ipam_u128 active_ips; /* subnets: addresses in use */
+	bool ignored;         /* monitoring = ignored */
+	char discovery[IPAM_NAME_MAX + 1]; /* "" when registered by hand */
+	int64_t created;
+} ipam_resource_info;
+
+typedef struct ipam_resource_cidr {
+	ipam_cidr cidr;
+	char management[16];  /* managed, unmanaged, ignored, - */
+	char compliance[16];  /* compliant, noncompliant, unmanaged, ignored, - */
+	char reason[160];     /* the broken rule when noncompliant */
+	char overlap[16];     /* overlapping, nonoverlapping, ignored, - */
+	char pool_id[IPAM_ID_MAX]; /* managed: the pool */
+	char ip_usage[IPAM_PERCENT_STRLEN]; /* percent, "" when unknown */
+} ipam_resource_cidr;
+
+/* Registers resource `id` in `scope`; the type comes from `type` or, when
+ * NULL, from the id's prefix. IPAM_EEXIST, IPAM_EINVAL (bad id or type). */
+int ipam_resource_create(ipam *db, int64_t scope, const char *id,
+			 const char *type, int64_t *out_key, ipam_err *err);
+/* Removes it: releases its allocations, ends its history records. */
+int ipam_resource_delete(ipam *db, int64_t resource, ipam_err *err);
+int ipam_resource_lookup(ipam *db, int64_t scope, const char *id,
+			 int64_t *out_key, ipam_err *err);
+int ipam_resource_get(ipam *db, int64_t resource, ipam_resource_info *out,
+		      ipam_err *err);
+/* Ids in the scope, sorted. */
+int ipam_resource_list(ipam *db, int64_t scope, ipam_strlist *out,
+		       ipam_err *err);
+
+typedef enum ipam_resource_field {
+	IPAM_RESOURCE_TYPE,   /* only while it has no CIDR */
+	IPAM_RESOURCE_NAME,
+	IPAM_RESOURCE_LOCALE, /* "" clears */
+	IPAM_RESOURCE_OWNER,
+	IPAM_RESOURCE_VPC_ID,
+	IPAM_RESOURCE_ACTIVE_IPS, /* decimal count, "" clears */
+} ipam_resource_field;
+
+int ipam_resource_set(ipam *db, int64_t resource, ipam_resource_field field,
+		      const char *value, ipam_err *err);
+/* Tags of a resource; a change re-evaluates its managed CIDRs. */
+int ipam_resource_tag_list(ipam *db, int64_t resource, ipam_strlist *out,
+			   ipam_err *err);
+int ipam_resource_tag_get(ipam *db, int64_t resource, const char *key,
+			  char **out, ipam_err *err);
+int ipam_resource_tag_set(ipam *db, int64_t resource, const char *key,
+			  const char *value, ipam_err *err);
+int ipam_resource_tag_remove(ipam *db, int64_t resource, const char *key,
+			     ipam_err *err);
+
+/* Adds an unmanaged CIDR (chosen elsewhere). IPAM_EEXIST when present. */
+int ipam_resource_cidr_add(ipam *db, int64_t resource, const ipam_cidr *cidr,
+			   ipam_err *err);
+/* Removes a CIDR (a managed one is released). IPAM_ENOENT. */
+int ipam_resource_cidr_remove(ipam *db, int64_t resource,
+			      const ipam_cidr *cidr, ipam_err *err);
+/*
+ * "Create a VPC with an IPAM pool": allocates `cidr`, or a block of
+ * prefix_len (-1: the pool's default), from `pool` to the resource, which
+ * must be of a manageable type, in the pool's scope. The locale, tag
+ * (refusal text of L4298) and netmask rules are checked (IPAM_EINVAL),
+ * then as ipam_alloc_create. The CIDR becomes a managed resource CIDR.
+ */
+int ipam_resource_allocate(ipam *db, int64_t resource, int64_t pool,
+			   const ipam_cidr *cidr, int prefix_len,
+			   ipam_cidr *out, ipam_err *err);
+/* monitored (false) or ignored (true); IPAM_EPERM in the public scope. */
+int ipam_resource_set_ignored(ipam *db, int64_t resource, bool ignored,
+			      ipam_err *err);
+/* Moves a VPC and its subnets to another private scope (L2042). IPAM_EBUSY
+ * while one of its CIDRs is allocated from a pool, IPAM_EPERM for other
+ * types or the public scope. */
+int ipam_resource_move(ipam *db, int64_t resource, int64_t scope,
+		       ipam_err *err);
+/* The CIDRs with their status, in address order; free *out with free(). */
+int ipam_resource_cidrs(ipam *db, int64_t resource, ipam_resource_cidr **out,
+			size_t *count, ipam_err *err);
+
+/* per CIDR status lines: "CIDR management compliance overlap pool-id
+ * ip-usage [reason]" or the same as JSON. */
+int ipam_render_resource_status(ipam *db, int64_t resource, bool json,
+				char **out, size_t *len, ipam_err *err);
+/* get-ipam-resource-cidrs of a scope, or of the resources of one
+ * discovery when discovery != 0. */
+int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
+			       char **out, size_t *len, ipam_err *err);
+/* Scope status: the dashboard counters of SPEC §6.2, key=value or JSON. */
+int ipam_render_scope_status(ipam *db, int64_t scope, bool json, char **out,
+			     size_t *len, ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Discoveries (discovery.c, feed.c, netlink.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct ipam_discovery_info {
+	int64_t key;
+	char id[IPAM_ID_MAX]; /* ipam-res-disco-... */
+	char name[IPAM_NAME_MAX + 1];
+	int64_t scope_key;
+	char scope[IPAM_NAME_MAX + 1];
+	char locale[IPAM_LOCALE_MAX + 1]; /* region of records without one */
+	int64_t resources;
+	int64_t last_feed; /* 0 = never */
+} ipam_discovery_info;
+
+/* "default" and "host" always exist. */
+int ipam_discovery_list(ipam *db, ipam_strlist *out, ipam_err *err);
+int ipam_discovery_get(ipam *db, const char *name, ipam_discovery_info *out,
+		       ipam_err *err);
+int ipam_discovery_create(ipam *db, const char *name, ipam_err *err);
+/* Ends every resource it sees. IPAM_EPERM for the built-in ones. */
+int ipam_discovery_delete(ipam *db, const char *name, ipam_err *err);
+/* Moves what it sees to `scope`. */
+int ipam_discovery_set_scope(ipam *db, const char *name, const char *scope,
+			     ipam_err *err);
+int ipam_discovery_set_locale(ipam *db, const char *name, const char *locale,
+			      ipam_err *err);
+/*
+ * Applies a complete snapshot: JSON lines of {"ResourceId", "ResourceType",
+ * "ResourceCidr", "ResourceRegion", "ResourceOwnerId", "VpcId",
+ * "ResourceTags", "IpUsage", "ResourceName"}, or the unmodified JSON output
+ * of `aws ec2 describe-vpcs`, `describe-subnets` or `describe-addresses`.
+ * New resources appear, changed ones update, missing ones end. All or
+ * nothing: IPAM_EINVAL names the first bad record.
+ */
+int ipam_discovery_feed(ipam *db, const char *name, const char *text,
+			size_t len, ipam_err *err);
+/* The `host` discovery: this machine's interface addresses (as
+ * network-interface resources) and connected prefixes (as subnets), read
+ * over rtnetlink. */
+int ipam_discovery_host_refresh(ipam *db, ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * IP address history (history.c)
+ * ------------------------------------------------------------------------ */
+
+/* Retention in days (default 1095 = 3 years), 1..36500. */
+int ipam_history_retention_get(ipam *db, int64_t *out, ipam_err *err);
+int ipam_history_retention_set(ipam *db, int64_t days, ipam_err *err);
+/* File names ("10.0.0.0_24") of the CIDRs that have records in the scope. */
+int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
+		       ipam_err *err);
+/*
+ * Records of exactly `cidr` in `scope` whose association overlaps
+ * [from, to] (both inclusive; from = to = now for "active now"; from = 0,
+ * to = INT64_MAX for all). Text table or {"HistoryRecords":[...]}.
+ */
+int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
+		       int64_t from, int64_t to, bool json, char **out,
+		       size_t *len, ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * Metrics (metrics.c)
+ * ------------------------------------------------------------------------ */
+
+/* Every metric of SPEC §6.3 in the Prometheus text format. */
+int ipam_render_metrics(ipam *db, char **out, size_t *len, ipam_err *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,414 @@
+/*
+ * discovery.c - resource discoveries (L2337-L2580): named sources of
+ * resources for a scope. A discovery owns the resources its snapshots
+ * created; a snapshot is complete, so what it no longer lists has ended
+ * (their history records get an end time) and what is new appears. Two
+ * discoveries always exist: `default`, fed by hand or by scripts, and
+ * `host`, which reads this machine's interfaces.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feed.h"
+
+static int discovery_insert(ipam *db, const char *name, bool builtin,
+			    ipam_err *err)
+{
+	char id[IPAM_ID_MAX];
+	sqlite3_stmt *stmt;
+	int rc = ipam__new_id(db, "ipam-res-disco-", false, id, err);
+
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "INSERT INTO discovery(aws_id, name, scope_key,"
+			  " builtin, created) VALUES (?1, ?2,"
+			  " (SELECT key FROM scope WHERE name = 'private'),"
+			  " ?3, ?4)",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(stmt, 3, builtin);
+	sqlite3_bind_int64(stmt, 4, ipam__now(db));
+	rc = ipam__exec(db, stmt, NULL);
+	if (rc == IPAM_EEXIST)
+		return ipam__fail(err, IPAM_EEXIST, "discovery '%s' exists",
+				  name);
+	if (rc)
+		return ipam__fail(err, rc, "cannot create discovery '%s'", name);
+	return ipam__event(db, "create-ipam-resource-discovery", id,
+			   json_pack("{s:s}", "name", name), err);
+}
+
+int ipam__discovery_builtins(ipam *db, ipam_err *err)
+{
+	int rc = discovery_insert(db, "default", true, err);
+	return rc ? rc : discovery_insert(db, "host", true, err);
+}
+
+static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
+			  bool *builtin, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT d.key, d.aws_id, d.name, d.scope_key, s.name, d.locale,"
+		" (SELECT count(*) FROM resource r WHERE r.discovery_key ="
+		" d.key), d.last_feed, d.builtin FROM discovery d JOIN scope s"
+		" ON s.key = d.scope_key WHERE d.name = ?1",
+		err);
+	int rc;
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1) {
+		memset(out, 0, sizeof(*out));
+		out->key = sqlite3_column_int64(stmt, 0);
+		ipam__copy_text(out->id, sizeof(out->id), stmt, 1);
+		ipam__copy_text(out->name, sizeof(out->name), stmt, 2);
+		out->scope_key = sqlite3_column_int64(stmt, 3);
+		ipam__copy_text(out->scope, sizeof(out->scope), stmt, 4);
+		ipam__copy_text(out->locale, sizeof(out->locale), stmt, 5);
+		out->resources = sqlite3_column_int64(stmt, 6);
+		out->last_feed = sqlite3_column_int64(stmt, 7);
+		if (builtin)
+			*builtin = sqlite3_column_int(stmt, 8) != 0;
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ipam__fail(err, IPAM_ENOENT, "no discovery '%.80s'", name);
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int ipam_discovery_get(ipam *db, const char *name, ipam_discovery_info *out,
+		       ipam_err *err)
+{
+	int rc = ipam__read_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__read_end(db, discovery_load(db, name, out, NULL, err));
+}
+
+int ipam_discovery_list(ipam *db, ipam_strlist *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc = ipam__read_begin(db, err), step = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db, "SELECT name FROM discovery ORDER BY name", err);
+	if (!stmt)
+		return ipam__read_end(db, IPAM_EIO);
+	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
+		rc = ipam__strlist_push(
+			out, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_reset(stmt);
+	if (rc == 0 && step < 0)
+		rc = step;
+	if (rc)
+		ipam_strlist_free(out);
+	return ipam__read_end(db, rc);
+}
+
+int ipam_discovery_create(ipam *db, const char *name, ipam_err *err)
+{
+	int rc = ipam_name_check(name, err);
+	if (rc || (rc = ipam__write_begin(db, err)))
+		return rc;
+	return ipam__write_end(db, discovery_insert(db, name, false, err), err);
+}
+
+/* The keys of the resources a discovery owns. */
+static int owned(ipam *db, int64_t discovery, int64_t **out, size_t *count,
+		 ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT key FROM resource WHERE"
+					" discovery_key = ?1 ORDER BY key",
+					err);
+	int64_t *list = NULL;
+	size_t n = 0;
+	int step;
+
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, discovery);
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		int64_t *grown = realloc(list, (n + 1) * sizeof(*list));
+		if (!grown) {
+			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+			break;
+		}
+		list = grown;
+		list[n++] = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_reset(stmt);
+	if (step < 0) {
+		free(list);
+		return step;
+	}
+	*out = list;
+	*count = n;
+	return 0;
+}
+
+static int discovery_remove(ipam *db, const char *name, ipam_err *err)
+{
+	ipam_discovery_info d;
+	sqlite3_stmt *stmt;
+	int64_t *keys = NULL;
+	size_t n = 0;
+	bool builtin = false;
+	int rc = discovery_load(db, name, &d, &builtin, err);
+
+	if (rc)
+		return rc;
+	if (builtin)
+		return ipam__fail(err, IPAM_EPERM,
+				  "discovery '%s' is built in and cannot be "
+				  "deleted",
+				  name);
+	if ((rc = owned(db, d.key, &keys, &n, err)))
+		return rc;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = ipam__resource_remove(db, keys[i], err);
+	free(keys);
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db, "DELETE FROM discovery WHERE key = ?1", err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, d.key);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return ipam__event(db, "delete-ipam-resource-discovery", d.id,
+			   json_pack("{s:s}", "name", name), err);
+}
+
+int ipam_discovery_delete(ipam *db, const char *name, ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, discovery_remove(db, name, err), err);
+}
+
+static int scope_change(ipam *db, const char *name, const char *scope,
+			ipam_err *err)
+{
+	ipam_discovery_info d;
+	ipam_scope_info sc;
+	sqlite3_stmt *stmt;
+	int64_t *keys = NULL;
+	size_t n = 0;
+	int rc = discovery_load(db, name, &d, NULL, err);
+
+	if (rc || (rc = ipam__scope_load_name(db, scope, &sc, err)))
+		return rc;
+	if (sc.key == d.scope_key)
+		return 0;
+	if ((rc = owned(db, d.key, &keys, &n, err)))
+		return rc;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = ipam__resource_rescope(db, keys[i], sc.key, err);
+	free(keys);
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db, "UPDATE discovery SET scope_key = ?2"
+			      " WHERE key = ?1", err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, d.key);
+	sqlite3_bind_int64(stmt, 2, sc.key);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return ipam__event(db, "modify-ipam-resource-discovery", d.id,
+			   json_pack("{s:s}", "scope", sc.id), err);
+}
+
+int ipam_discovery_set_scope(ipam *db, const char *name, const char *scope,
+			     ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, scope_change(db, name, scope, err), err);
+}
+
+static int locale_change(ipam *db, const char *name, const char *locale,
+			 ipam_err *err)
+{
+	ipam_discovery_info d;
+	sqlite3_stmt *stmt;
+	int rc = discovery_load(db, name, &d, NULL, err);
+
+	if (rc || (*locale && (rc = ipam__check_locale(locale, err))))
+		return rc;
+	stmt = ipam__stmt(db, "UPDATE discovery SET locale = ?2"
+			      " WHERE key = ?1", err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, d.key);
+	sqlite3_bind_text(stmt, 2, locale, -1, SQLITE_TRANSIENT);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return ipam__event(db, "modify-ipam-resource-discovery", d.id,
+			   json_pack("{s:s}", "locale", locale), err);
+}
+
+int ipam_discovery_set_locale(ipam *db, const char *name, const char *locale,
+			      ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, locale_change(db, name, locale, err), err);
+}
+
+/* Marks a resource as present in the snapshot being applied. */
+static int mark_seen(ipam *db, int64_t key, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"INSERT OR IGNORE INTO temp.seen(key)"
+					" VALUES (?1)",
+					err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, key);
+	return ipam__exec(db, stmt, err);
+}
+
+/* Applies a parsed snapshot to a discovery: update, add, end, import. */
+static int apply(ipam *db, const ipam_discovery_info *d,
+		 const ipam__feed *feed, ipam_err *err)
+{
+	int64_t *fresh = NULL, *gone = NULL, key;
+	size_t nfresh = 0, ngone = 0;
+	sqlite3_stmt *stmt;
+	int rc = ipam__exec_sql(db,
+				"CREATE TEMP TABLE IF NOT EXISTS seen(key"
+				" INTEGER PRIMARY KEY); DELETE FROM temp.seen;",
+				err);
+
+	for (size_t i = 0; rc == 0 && i < feed->count; i++) {
+		rc = ipam__resource_apply(db, d->scope_key, d->key,
+					  &feed->recs[i], &key, &fresh, &nfresh,
+					  err);
+		if (rc == 0)
+			rc = mark_seen(db, key, err);
+	}
+	if (rc == 0) {
+		stmt = ipam__stmt(db,
+				  "SELECT key FROM resource WHERE"
+				  " discovery_key = ?1 AND key NOT IN"
+				  " (SELECT key FROM temp.seen) ORDER BY key",
+				  err);
+		if (!stmt)
+			rc = IPAM_EIO;
+		else
+			sqlite3_bind_int64(stmt, 1, d->key);
+		while (rc == 0 && ipam__step(db, stmt, err) == 1) {
+			int64_t *grown = realloc(gone, (ngone + 1) * sizeof(*gone));
+			if (!grown) {
+				rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+				break;
+			}
+			gone = grown;
+			gone[ngone++] = sqlite3_column_int64(stmt, 0);
+		}
+		if (stmt)
+			sqlite3_reset(stmt);
+	}
+	for (size_t i = 0; rc == 0 && i < ngone; i++)
+		rc = ipam__resource_remove(db, gone[i], err);
+	if (rc == 0)
+		rc = ipam__auto_import(db, fresh, nfresh, err);
+	free(fresh);
+	free(gone);
+	if (rc == 0)
+		rc = ipam__exec_sql(db, "DELETE FROM temp.seen", err);
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db, "UPDATE discovery SET last_feed = ?2"
+			      " WHERE key = ?1", err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, d->key);
+	sqlite3_bind_int64(stmt, 2, ipam__now(db));
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return ipam__event(db, "feed-ipam-resource-discovery", d->id,
+			   json_pack("{s:I, s:I}", "resources",
+				     (json_int_t)feed->count, "ended",
+				     (json_int_t)ngone),
+			   err);
+}
+
+/* The region for records without one: the discovery's, else home. */
+static int default_region(ipam *db, const ipam_discovery_info *d,
+			  char out[IPAM_LOCALE_MAX + 1], ipam_err *err)
+{
+	ipam_info info;
+	int rc;
+	if (*d->locale) {
+		snprintf(out, IPAM_LOCALE_MAX + 1, "%s", d->locale);
+		return 0;
+	}
+	if ((rc = ipam__info_load(db, &info, err)))
+		return rc;
+	snprintf(out, IPAM_LOCALE_MAX + 1, "%s", info.home_locale);
+	return 0;
+}
+
+static int feed_apply(ipam *db, const char *name, const char *text,
+		      size_t len, ipam_err *err)
+{
+	char region[IPAM_LOCALE_MAX + 1];
+	ipam_discovery_info d;
+	ipam__feed feed;
+	int rc = discovery_load(db, name, &d, NULL, err);
+
+	if (rc || (rc = default_region(db, &d, region, err)) ||
+	    (rc = ipam__feed_parse(&feed, text, len, region, err)))
+		return rc;
+	rc = apply(db, &d, &feed, err);
+	ipam__feed_free(&feed);
+	return rc;
+}
+
+int ipam_discovery_feed(ipam *db, const char *name, const char *text,
+			size_t len, ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, feed_apply(db, name, text, len, err), err);
+}
+
+static int host_refresh(ipam *db, ipam_err *err)
+{
+	char region[IPAM_LOCALE_MAX + 1];
+	ipam_discovery_info d;
+	ipam__feed feed;
+	int rc = discovery_load(db, "host", &d, NULL, err);
+
+	if (rc || (rc = default_region(db, &d, region, err)) ||
+	    (rc = ipam__host_scan(&feed, region, err)))
+		return rc;
+	rc = apply(db, &d, &feed, err);
+	ipam__feed_free(&feed);
+	return rc;
+}
+
+int ipam_discovery_host_refresh(ipam *db, ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, host_refresh(db, err), err);
+}

@@ -1,0 +1,456 @@
+/*
+ * feed.c - reading discovery snapshots (L2337-L2580) into resource records.
+ *
+ * Accepted inputs:
+ *  - JSON lines, one resource CIDR per line:
+ *    {"ResourceId","ResourceType","ResourceCidr","ResourceRegion",
+ *     "ResourceOwnerId","VpcId","ResourceTags","IpUsage","ResourceName"}
+ *    (the shape of get-ipam-discovered-resource-cidrs); several lines with
+ *    one ResourceId give that resource several CIDRs. ResourceType may be
+ *    left out when the id's prefix tells it; IpUsage is the fraction of a
+ *    subnet's IPv4 space in use (0..1).
+ *  - the unmodified JSON output of `aws ec2 describe-vpcs`,
+ *    `describe-subnets` and `describe-addresses`.
+ * ResourceTags is [{"Key","Value"}] (AWS) or {"key":"value"}; a "Name" tag
+ * names the resource when ResourceName is absent. Unknown fields are
+ * ignored; a malformed record refuses the whole snapshot, naming it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feed.h"
+
+static const char *text_of(json_t *value)
+{
+	const char *s = json_string_value(value);
+	return s ? s : "";
+}
+
+void ipam__feed_free(ipam__feed *feed)
+{
+	for (size_t i = 0; i < feed->count; i++) {
+		free(feed->recs[i].cidrs);
+		json_decref(feed->recs[i].tags);
+	}
+	free(feed->recs);
+	memset(feed, 0, sizeof(*feed));
+}
+
+/* The record for `id`, created at the end when new. */
+static ipam__res_rec *record_for(ipam__feed *feed, const char *id,
+				 ipam_err *err)
+{
+	ipam__res_rec *rec;
+	for (size_t i = feed->count; i > 0; i--)
+		if (!strcmp(feed->recs[i - 1].id, id))
+			return &feed->recs[i - 1];
+	if (feed->count == feed->cap) {
+		size_t cap = feed->cap ? feed->cap * 2 : 64;
+		ipam__res_rec *grown = realloc(feed->recs, cap * sizeof(*grown));
+		if (!grown) {
+			ipam__fail(err, IPAM_ENOMEM, "out of memory");
+			return NULL;
+		}
+		feed->recs = grown;
+		feed->cap = cap;
+	}
+	rec = &feed->recs[feed->count++];
+	memset(rec, 0, sizeof(*rec));
+	snprintf(rec->id, sizeof(rec->id), "%s", id);
+	return rec;
+}
+
+static int add_cidr(ipam__res_rec *rec, const char *text, const char *where,
+		    ipam_err *err)
+{
+	ipam_cidr c, *grown;
+	ipam_err why = {0};
+	if (ipam_cidr_parse(&c, text, &why))
+		return ipam__fail(err, IPAM_EINVAL, "%s: %s", where, why.msg);
+	for (size_t i = 0; i < rec->ncidrs; i++)
+		if (!ipam_cidr_compare(&rec->cidrs[i], &c))
+			return 0;
+	grown = realloc(rec->cidrs, (rec->ncidrs + 1) * sizeof(*grown));
+	if (!grown)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	rec->cidrs = grown;
+	rec->cidrs[rec->ncidrs++] = c;
+	return 0;
+}
+
+/* A string field (absent = ""), refused when present but not a string or
+ * longer than `max`. */
+static int get_string(json_t *obj, const char *key, char *out, size_t max,
+		      const char *where, ipam_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+	*out = '\0';
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) >= max ||
+	    strpbrk(json_string_value(v), "\n\r"))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: %s must be a single-line string of at "
+				  "most %zu bytes",
+				  where, key, max - 1);
+	strcpy(out, json_string_value(v));
+	return 0;
+}
+
+/* Tags in either form; the Name tag names the resource. */
+static int get_tags(json_t *obj, const char *key, ipam__res_rec *rec,
+		    const char *where, ipam_err *err)
+{
+	json_t *tags = json_object_get(obj, key), *item, *v;
+	const char *k;
+	size_t i;
+
+	if (!tags || json_is_null(tags))
+		return 0;
+	if (!rec->tags && !(rec->tags = json_object()))
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (json_is_array(tags)) {
+		json_array_foreach(tags, i, item)
+		{
+			json_t *kk = json_object_get(item, "Key");
+			json_t *vv = json_object_get(item, "Value");
+			if (!json_is_string(kk) || !json_is_string(vv))
+				return ipam__fail(err, IPAM_EINVAL,
+						  "%s: tags need Key and Value "
+						  "strings",
+						  where);
+			json_object_set(rec->tags, json_string_value(kk), vv);
+		}
+	} else if (json_is_object(tags)) {
+		json_object_foreach(tags, k, v)
+		{
+			if (!json_is_string(v))
+				return ipam__fail(err, IPAM_EINVAL,
+						  "%s: tag '%.40s' is not a "
+						  "string",
+						  where, k);
+			json_object_set(rec->tags, k, v);
+		}
+	} else {
+		return ipam__fail(err, IPAM_EINVAL, "%s: bad %s", where, key);
+	}
+	json_object_foreach(rec->tags, k, v)
+	{
+		int rc = ipam__check_tag(k, json_string_value(v), err);
+		if (rc)
+			return rc;
+	}
+	v = json_object_get(rec->tags, "Name");
+	if (!*rec->name && v && strlen(json_string_value(v)) < sizeof(rec->name))
+		strcpy(rec->name, json_string_value(v));
+	return 0;
+}
+
+/* Fills the common fields of a record and checks them. */
+static int finish(ipam__res_rec *rec, const char *type, const char *region,
+		  const char *where, ipam_err *err)
+{
+	const char *t = *type ? type : ipam_resource_type_from_id(rec->id);
+	int rc = ipam_name_check(rec->id, err);
+	if (rc)
+		return rc;
+	if (!t || !ipam_resource_type_valid(t))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: unknown resource type '%.40s'", where,
+				  *type ? type : "(none)");
+	if (*rec->type && strcmp(rec->type, t))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: resource '%s' has two types", where,
+				  rec->id);
+	snprintf(rec->type, sizeof(rec->type), "%s", t);
+	if (!*rec->region)
+		snprintf(rec->region, sizeof(rec->region), "%s", region);
+	return *rec->region ? ipam__check_locale(rec->region, err) : 0;
+}
+
+/* One JSON line of the discovered-resource shape. */
+static int parse_line(ipam__feed *feed, json_t *obj, const char *region,
+		      const char *where, ipam_err *err)
+{
+	char id[IPAM_RESOURCE_ID_MAX + 1], type[24], cidr[IPAM_CIDR_STRLEN];
+	ipam__res_rec *rec;
+	json_t *usage;
+	int rc;
+
+	if (!json_is_object(obj))
+		return ipam__fail(err, IPAM_EINVAL, "%s: not a JSON object",
+				  where);
+	if ((rc = get_string(obj, "ResourceId", id, sizeof(id), where, err)) ||
+	    (rc = get_string(obj, "ResourceType", type, sizeof(type), where,
+			     err)) ||
+	    (rc = get_string(obj, "ResourceCidr", cidr, sizeof(cidr), where,
+			     err)))
+		return rc;
+	if (!*id || !*cidr)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: ResourceId and ResourceCidr are "
+				  "required",
+				  where);
+	if (!(rec = record_for(feed, id, err)))
+		return IPAM_ENOMEM;
+	if ((rc = get_string(obj, "ResourceRegion", rec->region,
+			     sizeof(rec->region), where, err)) ||
+	    (rc = get_string(obj, "ResourceOwnerId", rec->owner,
+			     sizeof(rec->owner), where, err)) ||
+	    (rc = get_string(obj, "VpcId", rec->vpc_id, sizeof(rec->vpc_id),
+			     where, err)) ||
+	    (rc = get_string(obj, "ResourceName", rec->name, sizeof(rec->name),
+			     where, err)) ||
+	    (rc = get_tags(obj, "ResourceTags", rec, where, err)) ||
+	    (rc = add_cidr(rec, cidr, where, err)) ||
+	    (rc = finish(rec, type, region, where, err)))
+		return rc;
+	usage = json_object_get(obj, "IpUsage");
+	if (usage && !json_is_null(usage)) {
+		ipam_cidr *c = &rec->cidrs[rec->ncidrs - 1];
+		double f = json_number_value(usage);
+		if (!json_is_number(usage) || !(f >= 0 && f <= 1))
+			return ipam__fail(err, IPAM_EINVAL,
+					  "%s: IpUsage must be a number from "
+					  "0 to 1",
+					  where);
+		if (c->family == 4) {
+			rec->has_active_ips = true;
+			rec->active_ips += (ipam_u128)floor(
+				f * (double)ipam_cidr_size(c) + 0.5);
+		}
+	}
+	return 0;
+}
+
+/* describe-vpcs */
+static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
+		     const char *where, ipam_err *err)
+{
+	char id[IPAM_RESOURCE_ID_MAX + 1], cidr[IPAM_CIDR_STRLEN];
+	json_t *set, *item;
+	ipam__res_rec *rec;
+	size_t i;
+	int rc = get_string(vpc, "VpcId", id, sizeof(id), where, err);
+
+	if (rc)
+		return rc;
+	if (!*id)
+		return ipam__fail(err, IPAM_EINVAL, "%s: no VpcId", where);
+	if (!(rec = record_for(feed, id, err)))
+		return IPAM_ENOMEM;
+	snprintf(rec->vpc_id, sizeof(rec->vpc_id), "%s", id);
+	if ((rc = get_string(vpc, "OwnerId", rec->owner, sizeof(rec->owner),
+			     where, err)) ||
+	    (rc = get_tags(vpc, "Tags", rec, where, err)))
+		return rc;
+	set = json_object_get(vpc, "CidrBlockAssociationSet");
+	json_array_foreach(set, i, item)
+	{
+		json_t *state = json_object_get(
+			json_object_get(item, "CidrBlockState"), "State");
+		if (state && strcmp(text_of(state), "associated"))
+			continue;
+		if ((rc = get_string(item, "CidrBlock", cidr, sizeof(cidr), where,
+				     err)) ||
+		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
+			return rc;
+	}
+	if (!json_array_size(set)) {
+		if ((rc = get_string(vpc, "CidrBlock", cidr, sizeof(cidr), where,
+				     err)) ||
+		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
+			return rc;
+	}
+	set = json_object_get(vpc, "Ipv6CidrBlockAssociationSet");
+	json_array_foreach(set, i, item)
+	{
+		json_t *state = json_object_get(
+			json_object_get(item, "Ipv6CidrBlockState"), "State");
+		if (state && strcmp(text_of(state), "associated"))
+			continue;
+		if ((rc = get_string(item, "Ipv6CidrBlock", cidr, sizeof(cidr),
+				     where, err)) ||
+		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
+			return rc;
+	}
+	return finish(rec, "vpc", region, where, err);
+}
+
+/* describe-subnets: the region is the availability zone less its letter. */
+static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
+			const char *where, ipam_err *err)
+{
+	char id[IPAM_RESOURCE_ID_MAX + 1], cidr[IPAM_CIDR_STRLEN], zone[64];
+	json_t *set, *item, *avail;
+	ipam__res_rec *rec;
+	size_t i;
+	int rc = get_string(subnet, "SubnetId", id, sizeof(id), where, err);
+
+	if (rc)
+		return rc;
+	if (!*id)
+		return ipam__fail(err, IPAM_EINVAL, "%s: no SubnetId", where);
+	if (!(rec = record_for(feed, id, err)))
+		return IPAM_ENOMEM;
+	if ((rc = get_string(subnet, "VpcId", rec->vpc_id, sizeof(rec->vpc_id),
+			     where, err)) ||
+	    (rc = get_string(subnet, "OwnerId", rec->owner, sizeof(rec->owner),
+			     where, err)) ||
+	    (rc = get_string(subnet, "AvailabilityZone", zone, sizeof(zone),
+			     where, err)) ||
+	    (rc = get_tags(subnet, "Tags", rec, where, err)) ||
+	    (rc = get_string(subnet, "CidrBlock", cidr, sizeof(cidr), where,
+			     err)))
+		return rc;
+	if (*zone) {
+		size_t n = strlen(zone);
+		while (n > 0 && zone[n - 1] >= 'a' && zone[n - 1] <= 'z')
+			n--;
+		zone[n] = '\0';
+		snprintf(rec->region, sizeof(rec->region), "%s", zone);
+	}
+	if (*cidr && (rc = add_cidr(rec, cidr, where, err)))
+		return rc;
+	avail = json_object_get(subnet, "AvailableIpAddressCount");
+	if (*cidr && json_is_integer(avail)) {
+		/* AWS keeps 5 addresses of every subnet for itself. */
+		ipam_u128 size = ipam_cidr_size(&rec->cidrs[rec->ncidrs - 1]);
+		ipam_u128 free_ips = (ipam_u128)json_integer_value(avail) + 5;
+		rec->has_active_ips = true;
+		rec->active_ips = free_ips < size ? size - free_ips : 0;
+	}
+	set = json_object_get(subnet, "Ipv6CidrBlockAssociationSet");
+	json_array_foreach(set, i, item)
+	{
+		if ((rc = get_string(item, "Ipv6CidrBlock", cidr, sizeof(cidr),
+				     where, err)) ||
+		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
+			return rc;
+	}
+	return finish(rec, "subnet", region, where, err);
+}
+
+/* describe-addresses: an Elastic IP is its /32. */
+static int parse_address(ipam__feed *feed, json_t *addr, const char *region,
+			 const char *where, ipam_err *err)
+{
+	char id[IPAM_RESOURCE_ID_MAX + 1], ip[64], cidr[IPAM_CIDR_STRLEN + 8];
+	ipam__res_rec *rec;
+	int rc = get_string(addr, "AllocationId", id, sizeof(id), where, err);
+
+	if (rc || (rc = get_string(addr, "PublicIp", ip, sizeof(ip), where, err)))
+		return rc;
+	if (!*ip)
+		return ipam__fail(err, IPAM_EINVAL, "%s: no PublicIp", where);
+	if (!*id)
+		snprintf(id, sizeof(id), "eip-%s", ip);
+	if (!(rec = record_for(feed, id, err)))
+		return IPAM_ENOMEM;
+	snprintf(cidr, sizeof(cidr), "%s/32", ip);
+	if ((rc = get_string(addr, "NetworkBorderGroup", rec->region,
+			     sizeof(rec->region), where, err)) ||
+	    (rc = get_string(addr, "NetworkInterfaceOwnerId", rec->owner,
+			     sizeof(rec->owner), where, err)) ||
+	    (rc = get_tags(addr, "Tags", rec, where, err)) ||
+	    (rc = add_cidr(rec, cidr, where, err)))
+		return rc;
+	return finish(rec, "eip", region, where, err);
+}
+
+/* One of the describe-* documents. 1 = recognised, 0 = not. */
+static int parse_aws(ipam__feed *feed, json_t *doc, const char *region,
+		     ipam_err *err)
+{
+	static const struct {
+		const char *key;
+		int (*parse)(ipam__feed *, json_t *, const char *,
+			     const char *, ipam_err *);
+	} kinds[] = {
+		{"Vpcs", parse_vpc},
+		{"Subnets", parse_subnet},
+		{"Addresses", parse_address},
+	};
+	bool found = false;
+	char where[64];
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		json_t *list = json_object_get(doc, kinds[k].key), *item;
+		size_t i;
+		if (!list)
+			continue;
+		if (!json_is_array(list))
+			return ipam__fail(err, IPAM_EINVAL, "%s is not a list",
+					  kinds[k].key);
+		found = true;
+		json_array_foreach(list, i, item)
+		{
+			int rc;
+			snprintf(where, sizeof(where), "%s[%zu]", kinds[k].key,
+				 i);
+			if (!json_is_object(item))
+				return ipam__fail(err, IPAM_EINVAL,
+						  "%s: not an object", where);
+			if ((rc = kinds[k].parse(feed, item, region, where,
+						 err)))
+				return rc;
+		}
+	}
+	return found ? 1 : 0;
+}
+
+int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,
+		     const char *region, ipam_err *err)
+{
+	json_error_t jerr;
+	json_t *doc;
+	size_t pos = 0, line = 0;
+	int rc = 0;
+
+	memset(feed, 0, sizeof(*feed));
+	if (memchr(text, '\0', len))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "the snapshot contains a NUL byte");
+	/* A whole document first: the describe-* outputs are one object. */
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc && json_is_object(doc) &&
+	    !json_object_get(doc, "ResourceId")) {
+		rc = parse_aws(feed, doc, region, err);
+		json_decref(doc);
+		if (rc == 0)
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"unknown snapshot: expected JSON lines "
+					"or describe-vpcs/-subnets/-addresses "
+					"output");
+		if (rc < 0)
+			ipam__feed_free(feed);
+		return rc < 0 ? rc : 0;
+	}
+	json_decref(doc);
+	while (pos < len && rc == 0) {
+		const char *start = text + pos;
+		const char *nl = memchr(start, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - start) : len - pos;
+		char where[32];
+		pos += n + (nl ? 1 : 0);
+		line++;
+		while (n && (start[n - 1] == '\r' || start[n - 1] == ' ' ||
+			     start[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		snprintf(where, sizeof(where), "line %zu", line);
+		doc = json_loadb(start, n, JSON_REJECT_DUPLICATES, &jerr);
+		if (!doc)
+			rc = ipam__fail(err, IPAM_EINVAL, "%s: %s", where,
+					jerr.text);
+		else
+			rc = parse_line(feed, doc, region, where, err);
+		json_decref(doc);
+	}
+	if (rc)
+		ipam__feed_free(feed);
+	return rc;
+}

@@ -1,0 +1,24 @@
+/*
+ * feed.h - discovery snapshots as resource records, shared by the feed
+ * parser (feed.c), the host scanner (netlink.c) and discovery.c.
+ */
+#ifndef IPAM_FEED_H
+#define IPAM_FEED_H
+
+#include "internal.h"
+
+typedef struct ipam__feed {
+	ipam__res_rec *recs;
+	size_t count, cap;
+} ipam__feed;
+
+/* Parses a snapshot; records without a region get `region`. */
+int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,
+		     const char *region, ipam_err *err);
+void ipam__feed_free(ipam__feed *feed);
+
+/* This machine's interface addresses (network-interface resources, one
+ * /32 or /128 each) and connected prefixes (subnets), over rtnetlink. */
+int ipam__host_scan(ipam__feed *feed, const char *region, ipam_err *err);
+
+#endif /* IPAM_FEED_H */

@@ -1,0 +1,634 @@
+/*
+ * watch.c - what IPAM watches: the overlap index of each scope, the status
+ * of every resource CIDR (management, compliance, overlap; L2711-L2732) and
+ * auto-import (L600-L610).
+ *
+ * Overlap index. The table scope_cidr holds, per scope, every CIDR that
+ * takes part in overlap checks: the CIDRs of manageable resources (VPCs,
+ * EIPs, public IPv4 pools) that are not ignored, and custom allocations.
+ * A resource CIDR is overlapping when another entry of the same resource
+ * type, or a custom allocation, shares an address with it (L2730). A subnet
+ * never makes its VPC overlapping: subnets, instances and interfaces are not
+ * in the index (their status is "-").
+ *
+ * The entries that intersect a CIDR c are found without a scan: those that
+ * start inside c come from one range probe; those that contain c are its
+ * ancestors, aligned blocks at c's address with a shorter prefix, probed
+ * once for each prefix length that the scope actually holds (scope_prefix
+ * counts them). A change therefore refreshes only the resource CIDRs it
+ * intersects.
+ *
+ * Auto-import. A candidate is an unmanaged, monitored CIDR of a manageable
+ * resource. Candidates are tried largest first, then by address, then by
+ * resource id, so that among overlapping candidates the largest wins and
+ * exact duplicates go to the lowest id; each goes to the deepest pool with
+ * auto-import on, the resource's locale and the family, whose free space
+ * holds the whole CIDR.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct entry {
+	char kind[24];
+	int64_t owner;
+} entry;
+
+typedef struct entry_list {
+	entry *items;
+	size_t count, cap;
+} entry_list;
+
+static int entry_push(entry_list *list, const char *kind, int64_t owner)
+{
+	if (list->count == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 16;
+		entry *grown = realloc(list->items, cap * sizeof(*grown));
+		if (!grown)
+			return IPAM_ENOMEM;
+		list->items = grown;
+		list->cap = cap;
+	}
+	snprintf(list->items[list->count].kind, sizeof(list->items[0].kind),
+		 "%s", kind);
+	list->items[list->count].owner = owner;
+	list->count++;
+	return 0;
+}
+
+static ipam_u128 prefix_mask(int family, int prefix)
+{
+	int width = ipam_family_width(family);
+	ipam_u128 all = width == 128 ? ~(ipam_u128)0
+				     : (((ipam_u128)1 << 32) - 1);
+	if (prefix == 0)
+		return 0;
+	return all & ~((((ipam_u128)1) << (width - prefix)) - 1);
+}
+
+/* Every index entry that shares an address with `c`. */
+static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
+			entry_list *out, ipam_err *err)
+{
+	int prefixes[129], n = 0, rc, step;
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT prefix FROM scope_prefix WHERE"
+					" scope_key = ?1 AND family = ?2 AND"
+					" prefix < ?3 AND count > 0",
+					err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int(stmt, 2, c->family);
+	sqlite3_bind_int(stmt, 3, c->prefix);
+	while ((step = ipam__step(db, stmt, err)) == 1 && n < 129)
+		prefixes[n++] = sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	if (step < 0)
+		return step;
+	for (int i = 0; i < n; i++) {
+		stmt = ipam__stmt(db,
+				  "SELECT kind, owner FROM scope_cidr WHERE"
+				  " scope_key = ?1 AND family = ?2 AND"
+				  " start = ?3 AND prefix = ?4",
+				  err);
+		if (!stmt)
+			return IPAM_EIO;
+		sqlite3_bind_int64(stmt, 1, scope);
+		sqlite3_bind_int(stmt, 2, c->family);
+		ipam__bind_addr(stmt, 3,
+				c->addr & prefix_mask(c->family, prefixes[i]));
+		sqlite3_bind_int(stmt, 4, prefixes[i]);
+		rc = 0;
+		while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
+			rc = entry_push(out,
+					(const char *)sqlite3_column_text(stmt, 0),
+					sqlite3_column_int64(stmt, 1));
+		sqlite3_reset(stmt);
+		if (rc || step < 0)
+			return rc ? ipam__fail(err, rc, "out of memory") : step;
+	}
+	stmt = ipam__stmt(db,
+			  "SELECT kind, owner FROM scope_cidr WHERE"
+			  " scope_key = ?1 AND family = ?2 AND start >= ?3 AND"
+			  " start <= ?4 AND NOT (start = ?3 AND prefix < ?5)",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int(stmt, 2, c->family);
+	ipam__bind_addr(stmt, 3, c->addr);
+	ipam__bind_addr(stmt, 4, ipam_cidr_last(c));
+	sqlite3_bind_int(stmt, 5, c->prefix);
+	rc = 0;
+	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
+		rc = entry_push(out, (const char *)sqlite3_column_text(stmt, 0),
+				sqlite3_column_int64(stmt, 1));
+	sqlite3_reset(stmt);
+	if (rc)
+		return ipam__fail(err, rc, "out of memory");
+	return step < 0 ? step : 0;
+}
+
+static int prefix_count(ipam *db, int64_t scope, const ipam_cidr *c,
+			int delta, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"INSERT INTO scope_prefix(scope_key, family, prefix, count)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE"
+		" SET count = count + excluded.count",
+		err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int(stmt, 2, c->family);
+	sqlite3_bind_int(stmt, 3, c->prefix);
+	sqlite3_bind_int(stmt, 4, delta);
+	return ipam__exec(db, stmt, err);
+}
+
+/* Refreshes the resource CIDRs among the entries intersecting `c`. */
+static int refresh_around(ipam *db, int64_t scope, const ipam_cidr *c,
+			  ipam_err *err)
+{
+	entry_list list = {0};
+	int rc = intersecting(db, scope, c, &list, err);
+	for (size_t i = 0; rc == 0 && i < list.count; i++)
+		if (strcmp(list.items[i].kind, "custom"))
+			rc = ipam__rc_refresh(db, list.items[i].owner, err);
+	free(list.items);
+	return rc;
+}
+
+int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
+			 const char *kind, int64_t owner, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"INSERT INTO scope_cidr(scope_key,"
+					" family, start, prefix, kind, owner)"
+					" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+					err);
+	int rc;
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int(stmt, 2, cidr->family);
+	ipam__bind_addr(stmt, 3, cidr->addr);
+	sqlite3_bind_int(stmt, 4, cidr->prefix);
+	sqlite3_bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 6, owner);
+	if ((rc = ipam__exec(db, stmt, err)) ||
+	    (rc = prefix_count(db, scope, cidr, +1, err)))
+		return rc;
+	return refresh_around(db, scope, cidr, err);
+}
+
+int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
+			    const char *kind, int64_t owner, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"DELETE FROM scope_cidr WHERE"
+					" scope_key = ?1 AND family = ?2 AND"
+					" start = ?3 AND prefix = ?4 AND"
+					" kind = ?5 AND owner = ?6",
+					err);
+	int rc;
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int(stmt, 2, cidr->family);
+	ipam__bind_addr(stmt, 3, cidr->addr);
+	sqlite3_bind_int(stmt, 4, cidr->prefix);
+	sqlite3_bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 6, owner);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	if (sqlite3_changes(db->sql) == 0)
+		return 0;
+	if ((rc = prefix_count(db, scope, cidr, -1, err)))
+		return rc;
+	return refresh_around(db, scope, cidr, err);
+}
+
+/* ---- status of one resource CIDR ---- */
+
+typedef struct rc_row {
+	int64_t key, resource, alloc, history;
+	ipam_cidr cidr;
+	char compliance[16], reason[160], overlap[16];
+	ipam_resource_info res;
+} rc_row;
+
+static int rc_load(ipam *db, int64_t key, rc_row *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT resource_key, family, start, prefix,"
+		" ifnull(alloc_key, 0), compliance, reason, overlap,"
+		" ifnull(history_key, 0) FROM resource_cidr WHERE key = ?1",
+		err);
+	int rc;
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, key);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1) {
+		out->key = key;
+		out->resource = sqlite3_column_int64(stmt, 0);
+		out->cidr.family = (uint8_t)sqlite3_column_int(stmt, 1);
+		out->cidr.addr = ipam__blob_to_addr(stmt, 2);
+		out->cidr.prefix = (uint8_t)sqlite3_column_int(stmt, 3);
+		out->alloc = sqlite3_column_int64(stmt, 4);
+		ipam__copy_text(out->compliance, sizeof(out->compliance), stmt,
+				5);
+		ipam__copy_text(out->reason, sizeof(out->reason), stmt, 6);
+		ipam__copy_text(out->overlap, sizeof(out->overlap), stmt, 7);
+		out->history = sqlite3_column_int64(stmt, 8);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = ipam__fail(err, IPAM_ENOENT, "no such resource CIDR");
+	}
+	sqlite3_reset(stmt);
+	if (rc == 0)
+		rc = ipam__resource_load(db, out->resource, &out->res, err);
+	return rc;
+}
+
+/* Is the resource CIDR `row` overlapping another entry of its scope? */
+static int overlapping(ipam *db, const rc_row *row, bool *out, ipam_err *err)
+{
+	entry_list list = {0};
+	int rc = intersecting(db, row->res.scope_key, &row->cidr, &list, err);
+	*out = false;
+	for (size_t i = 0; rc == 0 && i < list.count && !*out; i++) {
+		const entry *e = &list.items[i];
+		bool self = e->owner == row->key && !strcmp(e->kind, row->res.type);
+		if (!self && (!strcmp(e->kind, row->res.type) ||
+			      !strcmp(e->kind, "custom")))
+			*out = true;
+	}
+	free(list.items);
+	return rc;
+}
+
+/* Why a managed CIDR breaks its pool's rules, or "" (L611-L616). */
+static int evaluate(ipam *db, const rc_row *row, char *why, size_t size,
+		    ipam_err *err)
+{
+	ipam_alloc_info a;
+	ipam_pool_info p;
+	sqlite3_stmt *stmt;
+	int rc = ipam_alloc_get_by_key(db, row->alloc, &a, err);
+
+	*why = '\0';
+	if (rc || (rc = ipam__pool_load(db, a.pool_key, &p, err)))
+		return rc;
+	ipam__netmask_violation(&p, a.cidr.prefix, why, size);
+	if (*why)
+		return 0;
+	if (*p.locale && strcmp(p.locale, row->res.locale)) {
+		snprintf(why, size, "locale '%.60s' is not the pool's locale '%.60s'",
+			 *row->res.locale ? row->res.locale : "none", p.locale);
+		return 0;
+	}
+	stmt = ipam__stmt(db,
+			  "SELECT r.key, r.value FROM pool_rule_tag r WHERE"
+			  " r.pool_key = ?1 AND NOT EXISTS (SELECT 1 FROM"
+			  " resource_tag t WHERE t.resource_key = ?2 AND"
+			  " t.key = r.key AND t.value = r.value)"
+			  " ORDER BY r.key LIMIT 1",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, p.key);
+	sqlite3_bind_int64(stmt, 2, row->resource);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		snprintf(why, size, "missing required tag '%s=%s'",
+			 sqlite3_column_text(stmt, 0),
+			 sqlite3_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+	return rc < 0 ? rc : 0;
+}
+
+/* Mirrors a managed CIDR's compliance onto its allocation and pool. */
+static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
+		  ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"UPDATE pool SET n_compliant = n_compliant + ?2,"
+		" n_noncompliant = n_noncompliant - ?2 WHERE key ="
+		" (SELECT pool_key FROM allocation WHERE key = ?1 AND"
+		" compliant <> ?3)",
+		err);
+	int rc;
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, alloc);
+	sqlite3_bind_int(stmt, 2, compliant ? 1 : -1);
+	sqlite3_bind_int(stmt, 3, compliant);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	stmt = ipam__stmt(db,
+			  "UPDATE allocation SET compliant = ?2, reason = ?3"
+			  " WHERE key = ?1",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, alloc);
+	sqlite3_bind_int(stmt, 2, compliant);
+	sqlite3_bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
+	return ipam__exec(db, stmt, err);
+}
+
+/* Stores a new status and starts the history record that goes with it. */
+static int rc_store(ipam *db, rc_row *row, const char *compliance,
+		    const char *why, const char *overlap, ipam_err *err)
+{
+	bool manageable = ipam_resource_type_manageable(row->res.type);
+	const char *vpc = !strcmp(row->res.type, "vpc") ? row->res.id
+							 : row->res.vpc_id;
+	ipam__hist_rec rec = {
+		.scope_key = row->res.scope_key,
+		.cidr = &row->cidr,
+		.resource_id = row->res.id,
+		.resource_type = row->res.type,
+		.name = row->res.name,
+		.owner = row->res.owner,
+		.region = row->res.locale,
+		.vpc_id = vpc,
+		.compliance = manageable ? compliance : "",
+		.overlap = manageable ? overlap : "",
+	};
+	sqlite3_stmt *stmt;
+	int64_t history = 0;
+	int rc = ipam__history_close(db, row->history, err);
+
+	if (rc || (rc = ipam__history_open(db, &rec, &history, err)))
+		return rc;
+	stmt = ipam__stmt(db,
+			  "UPDATE resource_cidr SET compliance = ?2,"
+			  " reason = ?3, overlap = ?4, history_key = ?5"
+			  " WHERE key = ?1",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, row->key);
+	sqlite3_bind_text(stmt, 2, compliance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 4, overlap, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, history);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	if (row->alloc)
+		return mirror(db, row->alloc, !strcmp(compliance, "compliant"),
+			      why, err);
+	return 0;
+}
+
+static int refresh(ipam *db, int64_t rc_key, bool restart, ipam_err *err)
+{
+	rc_row row;
+	const char *compliance = "-", *overlap = "-";
+	char why[160] = "";
+	int rc = rc_load(db, rc_key, &row, err);
+
+	if (rc)
+		return rc;
+	if (ipam_resource_type_manageable(row.res.type)) {
+		if (row.res.ignored) {
+			compliance = overlap = "ignored";
+		} else {
+			bool over;
+			if ((rc = overlapping(db, &row, &over, err)))
+				return rc;
+			overlap = over ? "overlapping" : "nonoverlapping";
+			compliance = "unmanaged";
+			if (row.alloc) {
+				if ((rc = evaluate(db, &row, why, sizeof(why),
+						   err)))
+					return rc;
+				compliance = *why ? "noncompliant"
+						  : "compliant";
+			}
+		}
+	}
+	if (!restart && row.history && !strcmp(compliance, row.compliance) &&
+	    !strcmp(overlap, row.overlap) && !strcmp(why, row.reason))
+		return 0;
+	return rc_store(db, &row, compliance, why, overlap, err);
+}
+
+int ipam__rc_refresh(ipam *db, int64_t rc_key, ipam_err *err)
+{
+	return refresh(db, rc_key, false, err);
+}
+
+int ipam__rc_restart(ipam *db, int64_t rc_key, ipam_err *err)
+{
+	return refresh(db, rc_key, true, err);
+}
+
+/* ---- auto-import ---- */
+
+typedef struct candidate {
+	int64_t key;
+	ipam_cidr cidr;
+	char id[IPAM_RESOURCE_ID_MAX + 1];
+} candidate;
+
+static int candidate_order(const void *pa, const void *pb)
+{
+	const candidate *a = pa, *b = pb;
+	if (a->cidr.prefix != b->cidr.prefix)
+		return a->cidr.prefix < b->cidr.prefix ? -1 : 1;
+	if (a->cidr.addr != b->cidr.addr)
+		return a->cidr.addr < b->cidr.addr ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+/* Gives one candidate to the deepest auto-import pool that can hold it. */
+static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
+{
+	char name[IPAM_NAME_MAX + 1];
+	int64_t pools[64];
+	size_t npools = 0;
+	sqlite3_stmt *stmt;
+	rc_row row;
+	int rc = rc_load(db, rc_key, &row, err), step;
+
+	if (rc)
+		return rc;
+	if (row.alloc || row.res.ignored || !*row.res.locale ||
+	    !ipam_resource_type_manageable(row.res.type))
+		return 0;
+	stmt = ipam__stmt(db,
+			  "SELECT key FROM pool WHERE scope_key = ?1 AND"
+			  " auto_import = 1 AND family = ?2 AND locale = ?3"
+			  " ORDER BY depth DESC, key LIMIT 64",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, row.res.scope_key);
+	sqlite3_bind_int(stmt, 2, row.cidr.family);
+	sqlite3_bind_text(stmt, 3, row.res.locale, -1, SQLITE_TRANSIENT);
+	while ((step = ipam__step(db, stmt, err)) == 1)
+		pools[npools++] = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (step < 0)
+		return step;
+	for (size_t i = 0; i < npools; i++) {
+		ipam_alloc_info got;
+		ipam__alloc_spec spec = {
+			.cidr = &row.cidr,
+			.resource_type = row.res.type,
+			.resource_id = row.res.id,
+			.resource_region = row.res.locale,
+			.check_rules = false,
+		};
+		ipam_err quiet = {0};
+		if ((rc = ipam__resource_alloc_name(db, pools[i], row.res.id,
+						    &row.cidr, name, err)))
+			return rc;
+		spec.name = name;
+		/* Space taken or outside the pool: not this pool (L601). */
+		rc = ipam__alloc(db, pools[i], &spec, &got, &quiet);
+		if (rc == IPAM_EADDRINUSE || rc == IPAM_EADDRNOTAVAIL)
+			continue;
+		if (rc)
+			return ipam__fail(err, rc, "%s", quiet.msg);
+		stmt = ipam__stmt(db,
+				  "UPDATE resource_cidr SET alloc_key = ?2"
+				  " WHERE key = ?1",
+				  err);
+		if (!stmt)
+			return IPAM_EIO;
+		sqlite3_bind_int64(stmt, 1, rc_key);
+		sqlite3_bind_int64(stmt, 2, got.key);
+		if ((rc = ipam__exec(db, stmt, err)))
+			return rc;
+		return ipam__rc_refresh(db, rc_key, err);
+	}
+	return 0;
+}
+
+int ipam__auto_import(ipam *db, const int64_t *rc_keys, size_t count,
+		      ipam_err *err)
+{
+	candidate *list;
+	int rc = 0;
+
+	if (count == 0)
+		return 0;
+	list = calloc(count, sizeof(*list));
+	if (!list)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		rc_row row;
+		if ((rc = rc_load(db, rc_keys[i], &row, err)))
+			break;
+		list[i].key = rc_keys[i];
+		list[i].cidr = row.cidr;
+		snprintf(list[i].id, sizeof(list[i].id), "%s", row.res.id);
+	}
+	if (rc == 0)
+		qsort(list, count, sizeof(*list), candidate_order);
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		rc = import_one(db, list[i].key, err);
+	free(list);
+	return rc;
+}
+
+/* Tries the candidates that intersect any of `cidrs` in `scope`. */
+static int import_around(ipam *db, int64_t scope, const ipam_cidr *cidrs,
+			 size_t n, ipam_err *err)
+{
+	entry_list found = {0};
+	int64_t *keys = NULL;
+	size_t nkeys = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = intersecting(db, scope, &cidrs[i], &found, err);
+	if (rc == 0 && found.count) {
+		keys = malloc(found.count * sizeof(*keys));
+		if (!keys)
+			rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; rc == 0 && i < found.count; i++)
+		if (strcmp(found.items[i].kind, "custom"))
+			keys[nkeys++] = found.items[i].owner;
+	free(found.items);
+	if (rc == 0)
+		rc = ipam__auto_import(db, keys, nkeys, err);
+	free(keys);
+	return rc;
+}
+
+int ipam__auto_import_pool(ipam *db, int64_t pool, ipam_err *err)
+{
+	ipam_pool_info p;
+	ipam_pool_cidr *cidrs = NULL;
+	size_t n = 0;
+	int rc = ipam__pool_load(db, pool, &p, err);
+
+	if (rc || !p.auto_import || !*p.locale)
+		return rc;
+	if ((rc = ipam_pool_cidrs(db, pool, &cidrs, &n, err)))
+		return rc;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = import_around(db, p.scope_key, &cidrs[i].cidr, 1, err);
+	free(cidrs);
+	return rc;
+}
+
+int ipam__auto_import_freed(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			    ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT p.scope_key FROM pool p WHERE"
+					" p.key = ?1 AND EXISTS (SELECT 1 FROM"
+					" pool q WHERE q.scope_key ="
+					" p.scope_key AND q.auto_import = 1)",
+					err);
+	int64_t scope = 0;
+	int rc;
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		scope = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc <= 0)
+		return rc;
+	return import_around(db, scope, cidr, 1, err);
+}
+
+int ipam__pool_refresh_resources(ipam *db, int64_t pool, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT rc.key FROM resource_cidr rc"
+					" JOIN allocation a ON a.key ="
+					" rc.alloc_key WHERE a.pool_key = ?1",
+					err);
+	entry_list list = {0};
+	int rc = 0, step;
+
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, pool);
+	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
+		rc = entry_push(&list, "", sqlite3_column_int64(stmt, 0));
+	sqlite3_reset(stmt);
+	if (rc == 0 && step < 0)
+		rc = step;
+	for (size_t i = 0; rc == 0 && i < list.count; i++)
+		rc = ipam__rc_refresh(db, list.items[i].owner, err);
+	free(list.items);
+	return rc;
+}
