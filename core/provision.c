@@ -105,6 +105,19 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 	if (!p->is_public && cidr->family == 6 && !p->parent_key &&
 	    (rc = private_v6_check(db, cidr, err)))
 		return rc;
+	if (p->parent_key) { /* inside the source pool before anything else */
+		ipam_cidr container;
+		ipam_pool_info parent;
+		rc = ipam__pool_cidr_containing(db, p->parent_key, cidr,
+						&container, err);
+		if (rc == 0 && (rc = ipam__pool_load(db, p->parent_key, &parent,
+						     err)) == 0)
+			return ipam__fail(err, IPAM_EADDRNOTAVAIL,
+					  "%s is not inside a CIDR of pool '%s'",
+					  text, parent.name);
+		if (rc < 0)
+			return rc;
+	}
 	if ((rc = ipam_quota_get(db, IPAM_QUOTA_CIDRS_PER_POOL, &quota, err)))
 		return rc;
 	stmt = ipam__stmt(db, "SELECT n_cidrs FROM pool WHERE key = ?1", err);

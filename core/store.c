@@ -84,6 +84,7 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX pool_name ON pool(scope_key, ifnull(parent_key, 0),"
 	"  name);"
 	"CREATE INDEX pool_parent ON pool(parent_key);"
+	"CREATE INDEX pool_scope ON pool(scope_key);"
 	"CREATE TABLE pool_rule_tag("
 	"  pool_key INTEGER NOT NULL REFERENCES pool(key),"
 	"  key TEXT NOT NULL, value TEXT NOT NULL,"
@@ -303,18 +304,29 @@ int64_t ipam_now(ipam *db)
 
 /* ---- call brackets ---- */
 
+/* Runs a transaction-control statement through the statement cache (the
+ * brackets run several per call: parsing them each time would cost more
+ * than many of the calls themselves). */
+static int control(ipam *db, const char *sql, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	if (!stmt)
+		return err && err->code ? err->code : IPAM_EIO;
+	return ipam__exec(db, stmt, err);
+}
+
 int ipam__write_begin(ipam *db, ipam_err *err)
 {
 	int rc;
 	pthread_mutex_lock(&db->lock);
 	if (db->depth == 0 && !db->txn_open) {
-		rc = ipam__exec_sql(db, "BEGIN IMMEDIATE", err);
+		rc = control(db, "BEGIN IMMEDIATE", err);
 		if (rc == 0) {
 			db->actor = db->default_actor;
 			db->events_logged = 0;
 		}
 	} else {
-		rc = ipam__exec_sql(db, "SAVEPOINT ipam_call", err);
+		rc = control(db, "SAVEPOINT ipam_call", err);
 	}
 	if (rc) {
 		pthread_mutex_unlock(&db->lock);
@@ -344,18 +356,18 @@ int ipam__write_end(ipam *db, int rc, ipam_err *err)
 {
 	db->depth--;
 	if (db->depth == 0 && !db->txn_open) {
-		if (rc == 0 && ipam__exec_sql(db, "COMMIT", err) != 0)
+		if (rc == 0 && control(db, "COMMIT", err) != 0)
 			rc = IPAM_EIO;
 		if (rc != 0) {
-			sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+			control(db, "ROLLBACK", NULL);
 			db->events_logged = 0;
 		} else {
 			notify_commit(db);
 		}
 	} else if (rc != 0) {
-		sqlite3_exec(db->sql, "ROLLBACK TO ipam_call; RELEASE ipam_call",
-			     NULL, NULL, NULL);
-	} else if (ipam__exec_sql(db, "RELEASE ipam_call", err) != 0) {
+		control(db, "ROLLBACK TO ipam_call", NULL);
+		control(db, "RELEASE ipam_call", NULL);
+	} else if (control(db, "RELEASE ipam_call", err) != 0) {
 		rc = IPAM_EIO;
 	}
 	pthread_mutex_unlock(&db->lock);
@@ -366,7 +378,7 @@ int ipam__read_begin(ipam *db, ipam_err *err)
 {
 	pthread_mutex_lock(&db->lock);
 	if (db->depth == 0 && !db->txn_open) {
-		int rc = ipam__exec_sql(db, "BEGIN", err);
+		int rc = control(db, "BEGIN", err);
 		if (rc) {
 			pthread_mutex_unlock(&db->lock);
 			return rc;
@@ -380,7 +392,7 @@ int ipam__read_end(ipam *db, int rc)
 {
 	db->depth--;
 	if (db->depth == 0 && !db->txn_open)
-		sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL);
+		control(db, "COMMIT", NULL);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -394,7 +406,7 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "a transaction is already open");
 	}
-	rc = ipam__exec_sql(db, "BEGIN IMMEDIATE", err);
+	rc = control(db, "BEGIN IMMEDIATE", err);
 	if (rc) {
 		pthread_mutex_unlock(&db->lock);
 		return rc;
@@ -407,9 +419,9 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 
 int ipam_txn_commit(ipam *db, ipam_err *err)
 {
-	int rc = ipam__exec_sql(db, "COMMIT", err);
+	int rc = control(db, "COMMIT", err);
 	if (rc) {
-		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+		control(db, "ROLLBACK", NULL);
 		db->events_logged = 0;
 		rc = IPAM_EIO;
 	} else {
@@ -422,7 +434,7 @@ int ipam_txn_commit(ipam *db, ipam_err *err)
 
 void ipam_txn_rollback(ipam *db)
 {
-	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	control(db, "ROLLBACK", NULL);
 	db->events_logged = 0;
 	db->txn_open = 0;
 	pthread_mutex_unlock(&db->lock);
@@ -718,8 +730,13 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	if (kind == 0 && !(opts && opts->create))
 		return ipam__fail(err, IPAM_ENOENT,
 				  "'%s' does not exist or is empty", path);
-	if (kind == 0)
+	if (kind == 0) {
+		int rc_locale = ipam__check_locale(
+			opts->home_locale ? opts->home_locale : "local", err);
+		if (rc_locale)
+			return rc_locale;
 		flags |= SQLITE_OPEN_CREATE;
+	}
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
@@ -743,8 +760,13 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	rc = validate(db, path, &version, err);
 	if (rc)
 		goto fail;
-	/* From here on the file is ours: switch on WAL and foreign keys. */
-	if (!mem && (rc = ipam__exec_sql(db, "PRAGMA journal_mode = WAL", err)))
+	/* From here on the file is ours: switch on WAL and foreign keys. The
+	 * handle is the database's only user while it is open (one mount), so
+	 * it locks the file exclusively: the WAL index then lives in memory and
+	 * a transaction costs no lock system calls. */
+	if (!mem && ((rc = ipam__exec_sql(db, "PRAGMA locking_mode = EXCLUSIVE",
+					  err)) ||
+		     (rc = ipam__exec_sql(db, "PRAGMA journal_mode = WAL", err))))
 		goto fail;
 	rc = ipam__exec_sql(db,
 			    "PRAGMA foreign_keys = ON;"
@@ -770,6 +792,14 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	return 0;
 fail:
 	ipam_free(db);
+	if (!mem && !exists) { /* leave nothing behind that we created */
+		char side[4096];
+		unlink(path);
+		snprintf(side, sizeof(side), "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", path);
+		unlink(side);
+	}
 	return rc;
 }
 

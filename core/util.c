@@ -149,6 +149,11 @@ int ipam__check_locale(const char *locale, ipam_err *err)
 	return 0;
 }
 
+int ipam_locale_check(const char *locale, ipam_err *err)
+{
+	return ipam__check_locale(locale, err);
+}
+
 int ipam__check_tag(const char *key, const char *value, ipam_err *err)
 {
 	size_t len = strlen(key);

@@ -189,6 +189,9 @@ int ipam_time_parse(int64_t *out, const char *text);
  */
 int ipam_name_check(const char *name, ipam_err *err);
 
+/* A locale: 1..63 of [A-Za-z0-9._-], not "none". 0 or IPAM_EINVAL. */
+int ipam_locale_check(const char *locale, ipam_err *err);
+
 /* ------------------------------------------------------------------------
  * The handle and transactions (store.c)
  * ------------------------------------------------------------------------ */

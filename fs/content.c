@@ -1,0 +1,40 @@
+/*
+ * content.c - rendering a generated file once, through the cache.
+ *
+ * getattr needs the exact size of a file and open needs its content; both
+ * come from here. The cache key (the newest change-log entry and the
+ * mount's generation counter) is read before rendering, so content is
+ * never older than the key it is cached under, and a cached rendering is
+ * served only while that key is still current. Files whose content does not
+ * follow the IPAM state (/errors, allocate) bypass the cache.
+ */
+#include "content.h"
+
+#include "files.h"
+#include "ipamfs.h"
+
+int content_get(struct ipamfs *fs, const char *path, const struct node *n,
+		struct blob **out, int64_t *events, ipam_err *err)
+{
+	const struct attr *a = n->attr;
+	bool cacheable = !(a->flags & ATTR_NOCACHE);
+	struct cache_key key = ipamfs_cache_key(fs);
+	if (events)
+		*events = key.events;
+	*out = cacheable ? cache_get(&fs->cache, path, key) : NULL;
+	if (*out)
+		return 0;
+	struct buf text = BUF_INIT;
+	int rc = a->render(fs, n, a, &text, err);
+	if (rc == 0 && buf_failed(&text))
+		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0) {
+		*out = blob_new(text.data, text.len);
+		if (!*out)
+			rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	}
+	buf_free(&text);
+	if (rc == 0 && cacheable)
+		cache_put(&fs->cache, path, key, *out);
+	return rc;
+}

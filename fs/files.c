@@ -1,0 +1,938 @@
+/*
+ * files.c - the files of each directory: name, mode, how to render the
+ * content, how to apply a write.
+ *
+ * Every attribute of SPEC §3 and §3.1 is one row of a table below. Reading
+ * renders the whole content from libipam (sysfs style: one value and a
+ * newline; booleans `true`/`false`; unset = an empty line). Writing hands
+ * the non-empty lines of one write(2) to the row's apply function, which
+ * runs inside the transaction ops_write.c opened for the caller:
+ *   - value files (description, tier, ...) take exactly one line, or none
+ *     to clear;
+ *   - set files (operating-locales, allocation-resource-tags) take the
+ *     whole new set, one item per line (ops_file.c hands them every line
+ *     written through the same open file, so a shell that writes line by
+ *     line still sets the whole set);
+ *   - command files (cidrs, allocate) run each line as a command.
+ * Nothing here knows about FUSE or errno.
+ */
+#include "files.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipamfs.h"
+#include "readme.h"
+
+/* Which value a row shows: the `arg` of the generic renderers. */
+enum field {
+	F_IPAM_ID,
+	F_HOME_LOCALE,
+	F_DESCRIPTION,
+	F_LOCALES,
+	F_TIER,
+	F_PRIVATE_GUA,
+	F_SCOPE_ID,
+	F_SCOPE_TYPE,
+	F_SCOPE_DEFAULT,
+	F_POOL_ID,
+	F_STATE,
+	F_DEPTH,
+	F_SOURCE,
+	F_FAMILY,
+	F_LOCALE,
+	F_AUTO_IMPORT,
+	F_MIN_NETMASK,
+	F_MAX_NETMASK,
+	F_DEFAULT_NETMASK,
+	F_STRATEGY,
+	F_ADVERTISABLE,
+	F_AWS_SERVICE,
+	F_IP_SOURCE,
+	F_ALLOC_CIDR,
+	F_ALLOC_ID,
+	F_RESOURCE_TYPE,
+	F_RESOURCE_ID,
+	F_CREATED,
+	F_CIDRS_JSON,
+	F_ALLOCS_JSON,
+	F_MAP,
+	F_STATUS,
+	F_STATUS_JSON,
+	F_POOL_JSON,
+};
+
+static int oom(ipam_err *err)
+{
+	return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+}
+
+static void put_bool(struct buf *out, bool value)
+{
+	buf_puts(out, value ? "true\n" : "false\n");
+}
+
+static void put_line(struct buf *out, const char *text)
+{
+	buf_puts(out, text);
+	buf_putc(out, '\n');
+}
+
+static void put_netmask(struct buf *out, int len)
+{
+	if (len >= 0)
+		buf_printf(out, "%d", len);
+	buf_putc(out, '\n');
+}
+
+/* Appends a buffer a libipam renderer returned, and frees it. */
+static int put_rendered(struct buf *out, int rc, char *data, size_t len)
+{
+	if (rc == 0)
+		buf_append(out, data, len);
+	free(data);
+	return rc;
+}
+
+/* ---- parsing written values ---- */
+
+/* Strips blanks (space, tab, CR) at both ends, in place. */
+static char *trim(char *text)
+{
+	while (*text == ' ' || *text == '\t' || *text == '\r')
+		text++;
+	size_t len = strlen(text);
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
+		       text[len - 1] == '\r'))
+		text[--len] = '\0';
+	return text;
+}
+
+/* The value of a one-value file: its only line, "" for none. */
+static int single_value(const struct input *in, char **out, ipam_err *err)
+{
+	static char empty[1];
+	if (in->count > 1)
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "expected one line, got %zu", in->count);
+	*out = in->count ? in->lines[0] : empty;
+	return 0;
+}
+
+/* A trimmed one-value. */
+static int single_word(const struct input *in, char **out, ipam_err *err)
+{
+	int rc = single_value(in, out, err);
+	if (rc == 0)
+		*out = trim(*out);
+	return rc;
+}
+
+static int parse_bool(const struct input *in, bool *out, ipam_err *err)
+{
+	char *text = NULL;
+	int rc = single_word(in, &text, err);
+	if (rc)
+		return rc;
+	if (!strcmp(text, "true") || !strcmp(text, "1"))
+		*out = true;
+	else if (!strcmp(text, "false") || !strcmp(text, "0"))
+		*out = false;
+	else
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "expected true, false, 1 or 0");
+	return 0;
+}
+
+/* A decimal integer in [min, max], digits only. */
+static int parse_int(const char *text, int64_t min, int64_t max,
+		     int64_t *out, ipam_err *err)
+{
+	int64_t value = 0;
+	size_t len = strlen(text);
+	if (len == 0 || len > 18 || strspn(text, "0123456789") != len)
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "expected a number from %lld to %lld",
+				  (long long)min, (long long)max);
+	for (size_t i = 0; i < len; i++)
+		value = value * 10 + (text[i] - '0');
+	if (value < min || value > max)
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "%lld is out of range %lld..%lld",
+				  (long long)value, (long long)min,
+				  (long long)max);
+	*out = value;
+	return 0;
+}
+
+/* The non-blank lines, trimmed, as an array the caller frees (not the
+ * strings, which stay in `in`). */
+static int trimmed_lines(const struct input *in, const char ***out,
+			 size_t *count, ipam_err *err)
+{
+	const char **items = calloc(in->count ? in->count : 1,
+				    sizeof(*items));
+	if (!items)
+		return oom(err);
+	*count = 0;
+	for (size_t i = 0; i < in->count; i++) {
+		char *item = trim(in->lines[i]);
+		if (*item)
+			items[(*count)++] = item;
+	}
+	*out = items;
+	return 0;
+}
+
+/* ---- / ---- */
+
+static int render_readme(struct ipamfs *fs, const struct node *n,
+			 const struct attr *a, struct buf *out, ipam_err *err)
+{
+	buf_puts(out, ipamfs_readme);
+	return 0;
+}
+
+static int render_ipam_json(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, struct buf *out,
+			    ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = ipam_render_ipam_json(fs->db, &data, &len, err);
+	return put_rendered(out, rc, data, len);
+}
+
+static int render_errors(struct ipamfs *fs, const struct node *n,
+			 const struct attr *a, struct buf *out, ipam_err *err)
+{
+	errlog_render(&fs->errlog, out);
+	return 0;
+}
+
+static int render_events(struct ipamfs *fs, const struct node *n,
+			 const struct attr *a, struct buf *out, ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = ipam_events_render(fs->db, 0, &data, &len, err);
+	return put_rendered(out, rc, data, len);
+}
+
+/* ---- /ipam ---- */
+
+static int render_ipam(struct ipamfs *fs, const struct node *n,
+		       const struct attr *a, struct buf *out, ipam_err *err)
+{
+	ipam_strlist locales = {0, NULL};
+	ipam_info *info = malloc(sizeof(*info));
+	if (!info)
+		return oom(err);
+	int rc = ipam_info_get(fs->db, info, err);
+	if (rc == 0 && a->arg == F_IPAM_ID)
+		put_line(out, info->id);
+	else if (rc == 0 && a->arg == F_HOME_LOCALE)
+		put_line(out, info->home_locale);
+	else if (rc == 0 && a->arg == F_DESCRIPTION)
+		put_line(out, info->description);
+	else if (rc == 0 && a->arg == F_TIER)
+		put_line(out, info->tier == IPAM_TIER_ADVANCED ? "advanced"
+							       : "free");
+	else if (rc == 0 && a->arg == F_PRIVATE_GUA)
+		put_bool(out, info->enable_private_gua);
+	else if (rc == 0 && a->arg == F_LOCALES) {
+		rc = ipam_locales_get(fs->db, &locales, err);
+		for (size_t i = 0; rc == 0 && i < locales.count; i++)
+			put_line(out, locales.items[i]);
+		ipam_strlist_free(&locales);
+	}
+	free(info);
+	return rc;
+}
+
+static int apply_ipam(struct ipamfs *fs, const struct node *n,
+		      const struct attr *a, const struct input *in,
+		      struct buf *result, ipam_err *err)
+{
+	char *text = NULL;
+	bool on;
+	int rc;
+	switch (a->arg) {
+	case F_DESCRIPTION:
+		rc = single_value(in, &text, err);
+		return rc ? rc : ipam_set_description(fs->db, text, err);
+	case F_TIER:
+		rc = single_word(in, &text, err);
+		if (rc)
+			return rc;
+		if (strcmp(text, "free") && strcmp(text, "advanced"))
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "expected free or advanced");
+		return ipam_set_tier(fs->db,
+				     text[0] == 'f' ? IPAM_TIER_FREE
+						    : IPAM_TIER_ADVANCED,
+				     err);
+	case F_PRIVATE_GUA:
+		rc = parse_bool(in, &on, err);
+		return rc ? rc : ipam_set_private_gua(fs->db, on, err);
+	}
+	return ipamfs_err(err, IPAM_EPERM, "read-only");
+}
+
+static int apply_locales(struct ipamfs *fs, const struct node *n,
+			 const struct attr *a, const struct input *in,
+			 struct buf *result, ipam_err *err)
+{
+	const char **items = NULL;
+	size_t count = 0;
+	int rc = trimmed_lines(in, &items, &count, err);
+	if (rc == 0)
+		rc = ipam_locales_set(fs->db, items, count, err);
+	free(items);
+	return rc;
+}
+
+/* ---- /ipam/quotas ---- */
+
+static int render_quota(struct ipamfs *fs, const struct node *n,
+			const struct attr *a, struct buf *out, ipam_err *err)
+{
+	int64_t value = 0;
+	int rc = ipam_quota_get(fs->db, (ipam_quota)a->arg, &value, err);
+	if (rc == 0)
+		buf_printf(out, "%lld\n", (long long)value);
+	return rc;
+}
+
+static int apply_quota(struct ipamfs *fs, const struct node *n,
+		       const struct attr *a, const struct input *in,
+		       struct buf *result, ipam_err *err)
+{
+	char *text = NULL;
+	int64_t value = 0;
+	int rc = single_word(in, &text, err);
+	if (rc == 0)
+		rc = parse_int(text, 0, 1000000000, &value, err);
+	return rc ? rc : ipam_quota_set(fs->db, (ipam_quota)a->arg, value,
+					 err);
+}
+
+/* ---- /scopes/<s> ---- */
+
+static int render_scope(struct ipamfs *fs, const struct node *n,
+			const struct attr *a, struct buf *out, ipam_err *err)
+{
+	ipam_scope_info *info = malloc(sizeof(*info));
+	if (!info)
+		return oom(err);
+	int rc = ipam_scope_get_by_key(fs->db, n->scope_key, info, err);
+	if (rc == 0 && a->arg == F_SCOPE_ID)
+		put_line(out, info->id);
+	else if (rc == 0 && a->arg == F_SCOPE_TYPE)
+		put_line(out, info->is_public ? "public" : "private");
+	else if (rc == 0 && a->arg == F_DESCRIPTION)
+		put_line(out, info->description);
+	else if (rc == 0 && a->arg == F_SCOPE_DEFAULT)
+		put_bool(out, info->is_default);
+	free(info);
+	return rc;
+}
+
+static int apply_scope(struct ipamfs *fs, const struct node *n,
+		       const struct attr *a, const struct input *in,
+		       struct buf *result, ipam_err *err)
+{
+	char *text = NULL;
+	int rc = single_value(in, &text, err);
+	return rc ? rc
+		  : ipam_scope_set_description(fs->db, n->scope_key, text,
+					       err);
+}
+
+/* ---- pools ---- */
+
+static void put_pool_field(struct buf *out, const ipam_pool_info *info,
+			   int field)
+{
+	switch (field) {
+	case F_POOL_ID:
+		put_line(out, info->id);
+		break;
+	case F_STATE:
+		put_line(out, "create-complete");
+		break;
+	case F_DEPTH:
+		buf_printf(out, "%d\n", info->depth);
+		break;
+	case F_SOURCE:
+		put_line(out, info->parent_key ? info->source_id : "scope");
+		break;
+	case F_DESCRIPTION:
+		put_line(out, info->description);
+		break;
+	case F_FAMILY:
+		put_line(out, info->family == 6 ? "ipv6" : "ipv4");
+		break;
+	case F_LOCALE:
+		put_line(out, info->locale[0] ? info->locale : "none");
+		break;
+	case F_AUTO_IMPORT:
+		put_bool(out, info->auto_import);
+		break;
+	case F_MIN_NETMASK:
+		put_netmask(out, info->min_netmask);
+		break;
+	case F_MAX_NETMASK:
+		put_netmask(out, info->max_netmask);
+		break;
+	case F_DEFAULT_NETMASK:
+		put_netmask(out, info->default_netmask);
+		break;
+	case F_STRATEGY:
+		put_line(out, ipam_strategy_name(info->strategy));
+		break;
+	case F_ADVERTISABLE:
+		put_bool(out, info->publicly_advertisable);
+		break;
+	case F_AWS_SERVICE:
+		put_line(out, info->aws_service);
+		break;
+	case F_IP_SOURCE:
+		put_line(out, info->public_ip_source);
+		break;
+	}
+}
+
+static int render_pool(struct ipamfs *fs, const struct node *n,
+		       const struct attr *a, struct buf *out, ipam_err *err)
+{
+	ipam_pool_info *info = malloc(sizeof(*info));
+	if (!info)
+		return oom(err);
+	int rc = ipam_pool_get(fs->db, n->pool_key, info, err);
+	if (rc == 0)
+		put_pool_field(out, info, a->arg);
+	free(info);
+	return rc;
+}
+
+/* The views libipam renders whole. */
+static int render_pool_view(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, struct buf *out,
+			    ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = IPAM_EINVAL;
+	int64_t pool = n->pool_key;
+	switch (a->arg) {
+	case F_CIDRS_JSON:
+		rc = ipam_render_pool_cidrs_json(fs->db, pool, &data, &len,
+						 err);
+		break;
+	case F_ALLOCS_JSON:
+		rc = ipam_render_pool_allocations_json(fs->db, pool, &data,
+						       &len, err);
+		break;
+	case F_MAP:
+		rc = ipam_render_pool_map(fs->db, pool, &data, &len, err);
+		break;
+	case F_STATUS:
+	case F_STATUS_JSON:
+		rc = ipam_render_pool_status(fs->db, pool,
+					     a->arg == F_STATUS_JSON, &data,
+					     &len, err);
+		break;
+	case F_POOL_JSON:
+		rc = ipam_render_pool_json(fs->db, pool, &data, &len, err);
+		break;
+	}
+	return put_rendered(out, rc, data, len);
+}
+
+static int render_required_tags(struct ipamfs *fs, const struct node *n,
+				const struct attr *a, struct buf *out,
+				ipam_err *err)
+{
+	ipam_strlist tags = {0, NULL};
+	int rc = ipam_pool_get_required_tags(fs->db, n->pool_key, &tags, err);
+	for (size_t i = 0; rc == 0 && i < tags.count; i++)
+		put_line(out, tags.items[i]);
+	ipam_strlist_free(&tags);
+	return rc;
+}
+
+static int render_cidrs(struct ipamfs *fs, const struct node *n,
+			const struct attr *a, struct buf *out, ipam_err *err)
+{
+	ipam_pool_cidr *cidrs = NULL;
+	size_t count = 0;
+	int rc = ipam_pool_cidrs(fs->db, n->pool_key, &cidrs, &count, err);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		char text[IPAM_CIDR_STRLEN];
+		ipam_cidr_format(&cidrs[i].cidr, text);
+		put_line(out, text);
+	}
+	free(cidrs);
+	return rc;
+}
+
+static int render_nothing(struct ipamfs *fs, const struct node *n,
+			  const struct attr *a, struct buf *out, ipam_err *err)
+{
+	return 0;
+}
+
+static int parse_family(const char *text, int *out, ipam_err *err)
+{
+	if (!strcmp(text, "ipv4"))
+		*out = 4;
+	else if (!strcmp(text, "ipv6"))
+		*out = 6;
+	else
+		return ipamfs_err(err, IPAM_EINVAL, "expected ipv4 or ipv6");
+	return 0;
+}
+
+/* An empty value clears a netmask rule. */
+static int apply_netmask(struct ipamfs *fs, int64_t pool, int field,
+			 const char *text, ipam_err *err)
+{
+	int64_t len = -1;
+	if (*text) {
+		int rc = parse_int(text, 0, 128, &len, err);
+		if (rc)
+			return rc;
+	}
+	ipam_netmask_rule rule = field == F_MIN_NETMASK   ? IPAM_NETMASK_MIN
+				 : field == F_MAX_NETMASK ? IPAM_NETMASK_MAX
+							  : IPAM_NETMASK_DEFAULT;
+	return ipam_pool_set_netmask(fs->db, pool, rule, (int)len, err);
+}
+
+/* Fields whose value is one word (trimmed). */
+static int apply_pool_word(struct ipamfs *fs, int64_t pool, int field,
+			   const char *text, ipam_err *err)
+{
+	int family = 0;
+	ipam_strategy strategy;
+	switch (field) {
+	case F_FAMILY: {
+		int rc = parse_family(text, &family, err);
+		return rc ? rc : ipam_pool_set_family(fs->db, pool, family, err);
+	}
+	case F_LOCALE:
+		return ipam_pool_set_locale(fs->db, pool, text, err);
+	case F_MIN_NETMASK:
+	case F_MAX_NETMASK:
+	case F_DEFAULT_NETMASK:
+		return apply_netmask(fs, pool, field, text, err);
+	case F_STRATEGY:
+		if (ipam_strategy_parse(&strategy, text))
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "expected first-fit, last-fit or "
+					  "best-fit");
+		return ipam_pool_set_strategy(fs->db, pool, strategy, err);
+	case F_AWS_SERVICE:
+		return ipam_pool_set_aws_service(fs->db, pool, text, err);
+	case F_IP_SOURCE:
+		return ipam_pool_set_public_ip_source(fs->db, pool, text, err);
+	}
+	return ipamfs_err(err, IPAM_EPERM, "read-only");
+}
+
+static int apply_pool(struct ipamfs *fs, const struct node *n,
+		      const struct attr *a, const struct input *in,
+		      struct buf *result, ipam_err *err)
+{
+	char *text = NULL;
+	bool on;
+	int rc;
+	switch (a->arg) {
+	case F_DESCRIPTION:
+		rc = single_value(in, &text, err);
+		return rc ? rc
+			  : ipam_pool_set_description(fs->db, n->pool_key,
+						      text, err);
+	case F_AUTO_IMPORT:
+		rc = parse_bool(in, &on, err);
+		return rc ? rc
+			  : ipam_pool_set_auto_import(fs->db, n->pool_key, on,
+						      err);
+	case F_ADVERTISABLE:
+		rc = parse_bool(in, &on, err);
+		return rc ? rc
+			  : ipam_pool_set_publicly_advertisable(
+				    fs->db, n->pool_key, on, err);
+	}
+	rc = single_word(in, &text, err);
+	return rc ? rc : apply_pool_word(fs, n->pool_key, a->arg, text, err);
+}
+
+static int apply_required_tags(struct ipamfs *fs, const struct node *n,
+			       const struct attr *a, const struct input *in,
+			       struct buf *result, ipam_err *err)
+{
+	const char **items = NULL;
+	size_t count = 0;
+	int rc = trimmed_lines(in, &items, &count, err);
+	if (rc == 0)
+		rc = ipam_pool_set_required_tags(fs->db, n->pool_key, items,
+						 count, err);
+	free(items);
+	return rc;
+}
+
+/* ---- commands: cidrs and allocate ---- */
+
+/* "/LEN" -> LEN. */
+static int parse_slash_length(const char *text, int *out, ipam_err *err)
+{
+	int64_t len = 0;
+	int rc = text[0] == '/' ? parse_int(text + 1, 0, 128, &len, err)
+				: ipamfs_err(err, IPAM_EINVAL,
+					     "expected /LEN");
+	*out = (int)len;
+	return rc;
+}
+
+/* `10.0.0.0/16`, `+10.0.0.0/16`, `-10.0.0.0/16` or `/16` (`+/16`). */
+static int apply_cidr_line(struct ipamfs *fs, int64_t pool, char *line,
+			   ipam_err *err)
+{
+	char op = '+';
+	if (*line == '+' || *line == '-')
+		op = *line++;
+	line = trim(line);
+	ipam_cidr cidr;
+	if (*line == '/') {
+		int len = 0;
+		if (op == '-')
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "'-%s': deprovision needs a CIDR",
+					  line);
+		int rc = parse_slash_length(line, &len, err);
+		return rc ? rc
+			  : ipam_pool_provision_len(fs->db, pool, len, &cidr,
+						    err);
+	}
+	int rc = ipam_cidr_parse(&cidr, line, err);
+	if (rc)
+		return rc;
+	return op == '-' ? ipam_pool_deprovision(fs->db, pool, &cidr, err)
+			 : ipam_pool_provision(fs->db, pool, &cidr, err);
+}
+
+static int apply_cidrs(struct ipamfs *fs, const struct node *n,
+		       const struct attr *a, const struct input *in,
+		       struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *line = trim(in->lines[i]);
+		if (!*line)
+			continue;
+		int rc = apply_cidr_line(fs, n->pool_key, line, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* A parsed `[NAME] [CIDR-or-/LEN] [description=TEXT]`. */
+struct alloc_cmd {
+	char *name;
+	char *spec;
+	char *description;
+};
+
+/* Splits an allocate line. `description=` takes the rest of the line; of
+ * the words before it, the one with a '/' is the CIDR or length (names
+ * never contain '/'), the other the name. */
+static int parse_alloc_line(char *line, struct alloc_cmd *cmd, ipam_err *err)
+{
+	static const char key[] = "description=";
+	char *words[2];
+	size_t count = 0;
+	memset(cmd, 0, sizeof(*cmd));
+	for (;;) {
+		line += strspn(line, " \t");
+		if (!*line)
+			break;
+		if (strncmp(line, key, sizeof(key) - 1) == 0) {
+			cmd->description = line + sizeof(key) - 1;
+			break;
+		}
+		if (count == 2)
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "expected [NAME] CIDR-or-/LEN "
+					  "[description=TEXT]");
+		words[count++] = line;
+		line += strcspn(line, " \t");
+		if (*line)
+			*line++ = '\0';
+	}
+	for (size_t i = 0; i < count; i++) {
+		char **slot = strchr(words[i], '/') ? &cmd->spec : &cmd->name;
+		if (*slot || (i == 0 && count == 2 && slot == &cmd->spec))
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "expected [NAME] CIDR-or-/LEN "
+					  "[description=TEXT]");
+		*slot = words[i];
+	}
+	return 0;
+}
+
+static int apply_alloc_line(struct ipamfs *fs, int64_t pool, char *line,
+			    struct buf *result, ipam_err *err)
+{
+	struct alloc_cmd cmd;
+	ipam_cidr cidr;
+	ipam_alloc_req req = {NULL, NULL, -1, NULL};
+	int rc = parse_alloc_line(line, &cmd, err);
+	if (rc)
+		return rc;
+	if (cmd.spec && cmd.spec[0] == '/')
+		rc = parse_slash_length(cmd.spec, &req.prefix_len, err);
+	else if (cmd.spec && (rc = ipam_cidr_parse(&cidr, cmd.spec, err)) == 0)
+		req.cidr = &cidr;
+	if (rc)
+		return rc;
+	req.name = cmd.name;
+	req.description = cmd.description;
+	ipam_alloc_info *info = malloc(sizeof(*info));
+	if (!info)
+		return oom(err);
+	rc = ipam_alloc_create(fs->db, pool, &req, info, err);
+	if (rc == 0) {
+		char text[IPAM_CIDR_STRLEN];
+		ipam_cidr_format(&info->cidr, text);
+		put_line(result, text);
+	}
+	free(info);
+	return rc;
+}
+
+static int apply_allocate(struct ipamfs *fs, const struct node *n,
+			  const struct attr *a, const struct input *in,
+			  struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *line = trim(in->lines[i]);
+		if (!*line)
+			continue;
+		int rc = apply_alloc_line(fs, n->pool_key, line, result, err);
+		if (rc)
+			return rc;
+	}
+	return buf_failed(result) ? oom(err) : 0;
+}
+
+/* ---- allocations, tags, preview ---- */
+
+static int render_alloc(struct ipamfs *fs, const struct node *n,
+			const struct attr *a, struct buf *out, ipam_err *err)
+{
+	char text[IPAM_CIDR_STRLEN > IPAM_TIME_STRLEN ? IPAM_CIDR_STRLEN
+						      : IPAM_TIME_STRLEN];
+	ipam_alloc_info *info = malloc(sizeof(*info));
+	if (!info)
+		return oom(err);
+	int rc = ipam_alloc_get(fs->db, n->pool_key, n->name, info, err);
+	if (rc == 0 && a->arg == F_ALLOC_CIDR) {
+		ipam_cidr_format(&info->cidr, text);
+		put_line(out, text);
+	} else if (rc == 0 && a->arg == F_ALLOC_ID) {
+		put_line(out, info->id);
+	} else if (rc == 0 && a->arg == F_RESOURCE_TYPE) {
+		put_line(out, info->resource_type);
+	} else if (rc == 0 && a->arg == F_RESOURCE_ID) {
+		put_line(out, info->resource_id);
+	} else if (rc == 0 && a->arg == F_DESCRIPTION) {
+		put_line(out, info->description);
+	} else if (rc == 0 && a->arg == F_CREATED) {
+		ipam_time_format(info->created, text);
+		put_line(out, text);
+	}
+	free(info);
+	return rc;
+}
+
+static int render_tag(struct ipamfs *fs, const struct node *n,
+		      const struct attr *a, struct buf *out, ipam_err *err)
+{
+	char *value = NULL;
+	int rc = ipam_tag_get(fs->db, n->owner_id, n->name, &value, err);
+	if (rc == 0)
+		put_line(out, value);
+	free(value);
+	return rc;
+}
+
+static int apply_tag(struct ipamfs *fs, const struct node *n,
+		     const struct attr *a, const struct input *in,
+		     struct buf *result, ipam_err *err)
+{
+	char *value = NULL;
+	int rc = single_value(in, &value, err);
+	return rc ? rc
+		  : ipam_tag_set(fs->db, n->owner_id, n->name, value, err);
+}
+
+static int render_preview(struct ipamfs *fs, const struct node *n,
+			  const struct attr *a, struct buf *out,
+			  ipam_err *err)
+{
+	ipam_cidr cidr;
+	ipam_err why = {IPAM_OK, ""};
+	int rc = ipam_pool_preview(fs->db, n->pool_key, n->prefix_len, &cidr,
+				   &why);
+	if (rc == IPAM_ENOSPC) { /* no such block now: an empty value */
+		buf_putc(out, '\n');
+		return 0;
+	}
+	if (rc) {
+		if (err && !err->code)
+			*err = why;
+		return rc;
+	}
+	char text[IPAM_CIDR_STRLEN];
+	ipam_cidr_format(&cidr, text);
+	put_line(out, text);
+	return 0;
+}
+
+const struct attr files_tag = {"", ATTR_RW, 0, render_tag, apply_tag};
+const struct attr files_preview = {"", 0, 0, render_preview, NULL};
+
+/* ---- the tables ---- */
+
+#define RO(name, render, arg) {name, 0, arg, render, NULL}
+#define RW(name, render, apply, arg) {name, ATTR_RW, arg, render, apply}
+
+static const struct attr root_files[] = {
+	RO("README", render_readme, 0),
+	RO("ipam.json", render_ipam_json, 0),
+	{"errors", ATTR_NOCACHE, 0, render_errors, NULL},
+	{"events", ATTR_EVENTS, 0, render_events, NULL},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr ipam_files[] = {
+	RO("id", render_ipam, F_IPAM_ID),
+	RO("home-locale", render_ipam, F_HOME_LOCALE),
+	RW("description", render_ipam, apply_ipam, F_DESCRIPTION),
+	{"operating-locales", ATTR_RW | ATTR_SET, F_LOCALES, render_ipam,
+	 apply_locales},
+	RW("tier", render_ipam, apply_ipam, F_TIER),
+	RW("enable-private-gua", render_ipam, apply_ipam, F_PRIVATE_GUA),
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr quota_files[] = {
+	RW("scopes", render_quota, apply_quota, IPAM_QUOTA_SCOPES),
+	RW("pools-per-scope", render_quota, apply_quota,
+	   IPAM_QUOTA_POOLS_PER_SCOPE),
+	RW("cidrs-per-pool", render_quota, apply_quota,
+	   IPAM_QUOTA_CIDRS_PER_POOL),
+	RW("pool-depth", render_quota, apply_quota, IPAM_QUOTA_POOL_DEPTH),
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr scope_files[] = {
+	RO("id", render_scope, F_SCOPE_ID),
+	RO("type", render_scope, F_SCOPE_TYPE),
+	RW("description", render_scope, apply_scope, F_DESCRIPTION),
+	RO("is-default", render_scope, F_SCOPE_DEFAULT),
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr pool_files[] = {
+	RO("id", render_pool, F_POOL_ID),
+	RO("state", render_pool, F_STATE),
+	RO("depth", render_pool, F_DEPTH),
+	RO("source", render_pool, F_SOURCE),
+	RW("description", render_pool, apply_pool, F_DESCRIPTION),
+	RW("address-family", render_pool, apply_pool, F_FAMILY),
+	RW("locale", render_pool, apply_pool, F_LOCALE),
+	RW("auto-import", render_pool, apply_pool, F_AUTO_IMPORT),
+	RW("allocation-min-netmask-length", render_pool, apply_pool,
+	   F_MIN_NETMASK),
+	RW("allocation-max-netmask-length", render_pool, apply_pool,
+	   F_MAX_NETMASK),
+	RW("allocation-default-netmask-length", render_pool, apply_pool,
+	   F_DEFAULT_NETMASK),
+	{"allocation-resource-tags", ATTR_RW | ATTR_SET, 0,
+	 render_required_tags, apply_required_tags},
+	RW("allocation-strategy", render_pool, apply_pool, F_STRATEGY),
+	RW("cidrs", render_cidrs, apply_cidrs, 0),
+	RO("cidrs.json", render_pool_view, F_CIDRS_JSON),
+	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_NOCACHE, 0,
+	 render_nothing, apply_allocate},
+	RO("allocations.json", render_pool_view, F_ALLOCS_JSON),
+	RO("map", render_pool_view, F_MAP),
+	RO("status", render_pool_view, F_STATUS),
+	RO("status.json", render_pool_view, F_STATUS_JSON),
+	RO("pool.json", render_pool_view, F_POOL_JSON),
+	{"publicly-advertisable", ATTR_RW | ATTR_PUBLIC, F_ADVERTISABLE,
+	 render_pool, apply_pool},
+	{"aws-service", ATTR_RW | ATTR_PUBLIC, F_AWS_SERVICE, render_pool,
+	 apply_pool},
+	{"public-ip-source", ATTR_RW | ATTR_PUBLIC, F_IP_SOURCE, render_pool,
+	 apply_pool},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr alloc_files[] = {
+	RO("cidr", render_alloc, F_ALLOC_CIDR),
+	RO("id", render_alloc, F_ALLOC_ID),
+	RO("resource-type", render_alloc, F_RESOURCE_TYPE),
+	RO("resource-id", render_alloc, F_RESOURCE_ID),
+	RO("description", render_alloc, F_DESCRIPTION),
+	RO("created", render_alloc, F_CREATED),
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr *table_of(enum node_kind dir)
+{
+	switch (dir) {
+	case NODE_ROOT:
+		return root_files;
+	case NODE_IPAM:
+		return ipam_files;
+	case NODE_QUOTAS:
+		return quota_files;
+	case NODE_SCOPE:
+		return scope_files;
+	case NODE_POOL:
+		return pool_files;
+	case NODE_ALLOC:
+		return alloc_files;
+	default:
+		return NULL;
+	}
+}
+
+static bool visible(const struct attr *a, bool is_public)
+{
+	return is_public || !(a->flags & ATTR_PUBLIC);
+}
+
+const struct attr *files_find(enum node_kind dir, const char *name,
+			      bool is_public)
+{
+	const struct attr *table = table_of(dir);
+	for (size_t i = 0; table && table[i].name; i++)
+		if (strcmp(table[i].name, name) == 0 &&
+		    visible(&table[i], is_public))
+			return &table[i];
+	return NULL;
+}
+
+void files_list(enum node_kind dir, bool is_public,
+		void (*add)(void *ctx, const char *name), void *ctx)
+{
+	const struct attr *table = table_of(dir);
+	for (size_t i = 0; table && table[i].name; i++)
+		if (visible(&table[i], is_public))
+			add(ctx, table[i].name);
+}

@@ -1,0 +1,92 @@
+/*
+ * ipamfs.c - what every FUSE operation shares: the mount's state, the
+ * transaction bracket of a change, and the logging of refusals.
+ *
+ * A change through the mount is one libipam transaction performed by the
+ * process that asked for it (uid, gid and pid from the FUSE context), so
+ * the change log names it and what it creates belongs to it. Whatever is
+ * refused, by libipam or by the FUSE layer itself, is logged to /errors
+ * with its reason before the errno goes back to the kernel.
+ */
+#include "ipamfs.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "errno_map.h"
+
+struct ipamfs *ipamfs_get(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+struct cache_key ipamfs_cache_key(struct ipamfs *fs)
+{
+	struct cache_key key;
+	key.generation = atomic_load(&fs->generation);
+	key.events = ipam_events_last(fs->db);
+	return key;
+}
+
+int ipamfs_err(ipam_err *err, int code, const char *fmt, ...)
+{
+	if (!err || err->code != IPAM_OK)
+		return code;
+	err->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static void log_refusal(struct ipamfs *fs, const char *op, const char *path,
+			int err, const char *reason)
+{
+	struct fuse_context *ctx = fuse_get_context();
+	int64_t now = fs->db ? ipam_now(fs->db) : fs->mount_time;
+	errlog_add(&fs->errlog, now, ctx->pid, ctx->uid, op, path, err,
+		   reason);
+	atomic_fetch_add(&fs->generation, 1);
+}
+
+int ipamfs_refuse(struct ipamfs *fs, const char *op, const char *path,
+		  int err, const char *fmt, ...)
+{
+	char reason[IPAM_ERR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	log_refusal(fs, op, path, err, reason);
+	return -err;
+}
+
+int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path,
+		int code, const ipam_err *err)
+{
+	int e = errno_from_ipam(code);
+	log_refusal(fs, op, path, e, err && err->code ? err->msg : NULL);
+	return -e;
+}
+
+int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
+		  ipamfs_change_fn fn, void *ctx)
+{
+	struct fuse_context *fc = fuse_get_context();
+	ipam_actor actor = {fc->uid, fc->gid, fc->pid};
+	ipam_err err = {IPAM_OK, ""};
+	if (!fs->db)
+		return ipamfs_refuse(fs, op, path, EIO, "database not open");
+	int rc = ipam_txn_begin(fs->db, &actor, &err);
+	if (rc)
+		return ipamfs_fail(fs, op, path, rc, &err);
+	rc = fn(fs, ctx, &err);
+	if (rc == 0)
+		rc = ipam_txn_commit(fs->db, &err);
+	else
+		ipam_txn_rollback(fs->db);
+	atomic_fetch_add(&fs->generation, 1);
+	return rc ? ipamfs_fail(fs, op, path, rc, &err) : 0;
+}

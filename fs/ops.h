@@ -1,0 +1,53 @@
+/*
+ * ops.h - the FUSE operations of ipamfs, by the file that implements them.
+ */
+#ifndef IPAMFS_OPS_H
+#define IPAMFS_OPS_H
+
+#include "ipamfs.h"
+#include "tree.h"
+
+/* ops_read.c: looking at the tree */
+int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
+int ops_readlink(const char *path, char *out, size_t size);
+int ops_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
+		off_t offset, struct fuse_file_info *fi,
+		enum fuse_readdir_flags flags);
+int ops_access(const char *path, int mask);
+int ops_statfs(const char *path, struct statvfs *st);
+
+/* ops_file.c: open files */
+int ops_open(const char *path, struct fuse_file_info *fi);
+int ops_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+int ops_read(const char *path, char *out, size_t size, off_t offset,
+	     struct fuse_file_info *fi);
+int ops_write(const char *path, const char *data, size_t size, off_t offset,
+	      struct fuse_file_info *fi);
+int ops_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+int ops_release(const char *path, struct fuse_file_info *fi);
+int ops_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int ops_poll(const char *path, struct fuse_file_info *fi,
+	     struct fuse_pollhandle *ph, unsigned *reventsp);
+/* The size of what open file fi serves (fstat on it), when fixed. */
+bool ops_open_size(struct fuse_file_info *fi, off_t *size);
+
+/* ops_write.c: changing the tree */
+int ops_mkdir(const char *path, mode_t mode);
+int ops_rmdir(const char *path);
+int ops_unlink(const char *path);
+int ops_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
+int ops_chown(const char *path, uid_t uid, gid_t gid,
+	      struct fuse_file_info *fi);
+int ops_utimens(const char *path, const struct timespec tv[2],
+		struct fuse_file_info *fi);
+int ops_symlink(const char *target, const char *path);
+int ops_link(const char *from, const char *path);
+int ops_rename(const char *from, const char *to, unsigned int flags);
+int ops_mknod(const char *path, mode_t mode, dev_t dev);
+
+/* Resolves `path` for an operation; on failure returns -errno (logged as
+ * a refusal of `op` when op is not NULL). */
+int ops_resolve(struct ipamfs *fs, const char *op, const char *path,
+		struct node *out);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * ops_read.c - looking at the tree: getattr, readdir, readlink, access,
+ * statfs.
+ *
+ * Ownership and modes follow SPEC §8.5: a scope, pool or allocation
+ * directory shows the object's uid, gid and mode; its sub-directories
+ * (pools/, tags/, allocations/, preview/) show the same; its files show the
+ * object's uid and gid and the directory's mode without execute bits,
+ * further limited to r--r--r-- for read-only files. Everything else belongs
+ * to root: 0755 directories, 0644 writable and 0444 read-only files. The
+ * size of a file is the size of its content, rendered (or found in the
+ * cache) now.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "content.h"
+#include "errno_map.h"
+#include "files.h"
+#include "ops.h"
+#include "tree.h"
+
+int ops_resolve(struct ipamfs *fs, const char *op, const char *path,
+		struct node *out)
+{
+	ipam_err err = {IPAM_OK, ""};
+	if (!fs->db)
+		return op ? ipamfs_refuse(fs, op, path, EIO,
+					  "database not open")
+			  : -EIO;
+	int rc = tree_resolve(fs, path, out, &err);
+	if (rc == 0)
+		return 0;
+	if (rc == IPAM_EINVAL) /* a file followed by more components */
+		return op ? ipamfs_refuse(fs, op, path, ENOTDIR, "%s", err.msg)
+			  : -ENOTDIR;
+	return op ? ipamfs_fail(fs, op, path, rc, &err)
+		  : -errno_from_ipam(rc);
+}
+
+static bool file_writable(const struct node *n)
+{
+	return n->kind == NODE_FILE && (n->attr->flags & ATTR_RW);
+}
+
+/* Owner, group and mode bits of node n. */
+static void node_perm(struct ipamfs *fs, const struct node *n,
+		      ipam_perm *perm)
+{
+	ipam_perm owner = {0, 0, 0755};
+	if (n->owner != OWNER_NONE &&
+	    ipam_perm_get(fs->db, n->owner_id, &owner, NULL) != 0)
+		owner = (ipam_perm){0, 0, 0755};
+	*perm = owner;
+	if (n->kind == NODE_LINK)
+		perm->mode = 0777;
+	else if (n->kind == NODE_FILE)
+		perm->mode = (owner.mode & 0666) & (file_writable(n) ? 0666
+								     : 0444);
+	else
+		perm->mode = owner.mode & 07777;
+}
+
+/* The size of a file or link as a reader will see it. */
+static off_t node_size(struct ipamfs *fs, const char *path,
+		       const struct node *n)
+{
+	if (n->kind == NODE_LINK) {
+		struct buf target = BUF_INIT;
+		int rc = tree_object_path(fs, n->name, &target, NULL);
+		off_t size = rc == 0 ? (off_t)target.len + 3 : 0;
+		buf_free(&target);
+		return size;
+	}
+	if (n->attr->flags & ATTR_ALLOCATE)
+		return 0;
+	struct blob *content = NULL;
+	if (content_get(fs, path, n, &content, NULL, NULL) != 0)
+		return 0; /* open will report why */
+	off_t size = (off_t)content->len;
+	blob_unref(content);
+	return size;
+}
+
+int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct ipamfs *fs = ipamfs_get();
+	struct node n;
+	int rc = ops_resolve(fs, NULL, path, &n);
+	if (rc)
+		return rc;
+	ipam_perm perm;
+	node_perm(fs, &n, &perm);
+	memset(st, 0, sizeof(*st));
+	st->st_uid = perm.uid;
+	st->st_gid = perm.gid;
+	if (node_is_dir(&n)) {
+		st->st_mode = S_IFDIR | perm.mode;
+		st->st_nlink = 2;
+	} else {
+		st->st_mode = (n.kind == NODE_LINK ? S_IFLNK : S_IFREG) |
+			      perm.mode;
+		st->st_nlink = 1;
+		if (!ops_open_size(fi, &st->st_size))
+			st->st_size = node_size(fs, path, &n);
+	}
+	st->st_blksize = 4096;
+	st->st_blocks = (st->st_size + 511) / 512;
+	time_t when = (time_t)(n.created ? n.created : fs->mount_time);
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = when;
+	return 0;
+}
+
+int ops_readlink(const char *path, char *out, size_t size)
+{
+	struct ipamfs *fs = ipamfs_get();
+	struct node n;
+	ipam_err err = {IPAM_OK, ""};
+	int rc = ops_resolve(fs, NULL, path, &n);
+	if (rc)
+		return rc;
+	if (n.kind != NODE_LINK)
+		return -EINVAL;
+	if (size == 0)
+		return -EINVAL;
+	struct buf target = BUF_INIT;
+	buf_puts(&target, "../");
+	rc = tree_object_path(fs, n.name, &target, &err);
+	if (rc == 0) {
+		size_t len = target.len < size - 1 ? target.len : size - 1;
+		memcpy(out, target.data, len);
+		out[len] = '\0';
+	}
+	buf_free(&target);
+	return rc ? -errno_from_ipam(rc) : 0;
+}
+
+struct fill_ctx {
+	void *buf;
+	fuse_fill_dir_t fill;
+};
+
+static void fill_one(void *ctx, const char *name)
+{
+	struct fill_ctx *fc = ctx;
+	fc->fill(fc->buf, name, NULL, 0, 0);
+}
+
+int ops_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
+		off_t offset, struct fuse_file_info *fi,
+		enum fuse_readdir_flags flags)
+{
+	struct ipamfs *fs = ipamfs_get();
+	struct node n;
+	ipam_err err = {IPAM_OK, ""};
+	int rc = ops_resolve(fs, NULL, path, &n);
+	if (rc)
+		return rc;
+	if (!node_is_dir(&n))
+		return -ENOTDIR;
+	struct fill_ctx ctx = {buf, fill};
+	fill_one(&ctx, ".");
+	fill_one(&ctx, "..");
+	rc = tree_list(fs, &n, fill_one, &ctx, &err);
+	return rc ? -errno_from_ipam(rc) : 0;
+}
+
+/* Used only without -o default_permissions (the kernel checks otherwise):
+ * refuses what no mode bit could allow. */
+int ops_access(const char *path, int mask)
+{
+	struct ipamfs *fs = ipamfs_get();
+	struct node n;
+	int rc = ops_resolve(fs, NULL, path, &n);
+	if (rc)
+		return rc;
+	if (n.kind == NODE_FILE && (mask & W_OK) && !file_writable(&n))
+		return -EACCES;
+	if (n.kind == NODE_FILE && (mask & X_OK))
+		return -EACCES;
+	return 0;
+}
+
+int ops_statfs(const char *path, struct statvfs *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = 4096;
+	st->f_frsize = 4096;
+	st->f_namemax = IPAM_NAME_MAX;
+	return 0;
+}

@@ -1,0 +1,282 @@
+/*
+ * ops_write.c - changing the tree: mkdir, rmdir, unlink, chmod, chown, and
+ * the operations ipamfs refuses (rename, link, symlink, mknod).
+ *
+ * configfs style: objects are directories named by the user. mkdir in
+ * /scopes creates a scope, in a pools/ directory a pool (top-level or
+ * child), in allocations/ an allocation of the pool's default netmask
+ * length; rmdir deletes them (libipam refuses while they are in use).
+ * unlink removes a tag. chmod and chown change the owner, group and mode a
+ * scope, pool or allocation carries (SPEC §8.5). Each is one transaction
+ * by the calling process; every refusal is logged to /errors.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "files.h"
+#include "ops.h"
+
+struct mkdir_ctx {
+	const struct node *parent;
+	const char *name;
+	mode_t mode;
+};
+
+/* Gives a new object the mode mkdir asked for (libipam creates 0755). */
+static int apply_mode(struct ipamfs *fs, const char *id, mode_t mode,
+		      ipam_err *err)
+{
+	ipam_perm perm;
+	int rc = ipam_perm_get(fs->db, id, &perm, err);
+	if (rc || perm.mode == (mode & 07777))
+		return rc;
+	perm.mode = mode & 07777;
+	return ipam_perm_set(fs->db, id, &perm, err);
+}
+
+static int make_scope(struct ipamfs *fs, struct mkdir_ctx *m, ipam_err *err)
+{
+	int64_t key = 0;
+	int rc = ipam_scope_create(fs->db, m->name, &key, err);
+	ipam_scope_info *info = rc ? NULL : malloc(sizeof(*info));
+	if (rc == 0 && !info)
+		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = ipam_scope_get_by_key(fs->db, key, info, err);
+	if (rc == 0)
+		rc = apply_mode(fs, info->id, m->mode, err);
+	free(info);
+	return rc;
+}
+
+static int make_pool(struct ipamfs *fs, struct mkdir_ctx *m, ipam_err *err)
+{
+	int64_t key = 0;
+	int rc = ipam_pool_create(fs->db, m->parent->scope_key,
+				  m->parent->pool_key, m->name, &key, err);
+	ipam_pool_info *info = rc ? NULL : malloc(sizeof(*info));
+	if (rc == 0 && !info)
+		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = ipam_pool_get(fs->db, key, info, err);
+	if (rc == 0)
+		rc = apply_mode(fs, info->id, m->mode, err);
+	free(info);
+	return rc;
+}
+
+static int make_alloc(struct ipamfs *fs, struct mkdir_ctx *m, ipam_err *err)
+{
+	ipam_alloc_req req = {m->name, NULL, -1, NULL};
+	ipam_alloc_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_alloc_create(fs->db, m->parent->pool_key, &req, info,
+				   err);
+	if (rc == 0)
+		rc = apply_mode(fs, info->id, m->mode, err);
+	free(info);
+	return rc;
+}
+
+static int do_mkdir(struct ipamfs *fs, void *ctx, ipam_err *err)
+{
+	struct mkdir_ctx *m = ctx;
+	int rc = ipam_name_check(m->name, err);
+	if (rc)
+		return rc;
+	switch (m->parent->kind) {
+	case NODE_SCOPES:
+		return make_scope(fs, m, err);
+	case NODE_POOLS:
+		return make_pool(fs, m, err);
+	default:
+		return make_alloc(fs, m, err);
+	}
+}
+
+int ops_mkdir(const char *path, mode_t mode)
+{
+	struct ipamfs *fs = ipamfs_get();
+	struct node parent;
+	const char *name = NULL;
+	ipam_err err = {IPAM_OK, ""};
+	if (!fs->db)
+		return ipamfs_refuse(fs, "mkdir", path, EIO,
+				     "database not open");
+	int rc = tree_resolve_parent(fs, path, &parent, &name, &err);
+	if (rc)
+		return ipamfs_fail(fs, "mkdir", path, rc, &err);
+	if (parent.kind != NODE_SCOPES && parent.kind != NODE_POOLS &&
+	    parent.kind != NODE_ALLOCS)
+		return ipamfs_refuse(fs, "mkdir", path, EPERM,
+				     "directories cannot be created here");
+	struct mkdir_ctx m = {&parent, name, mode};
+	return ipamfs_change(fs, "mkdir", path, do_mkdir, &m);
+}
+
+struct remove_ctx {
+	const struct node *n;
+	const char *name; /* last component of the path */
+};
+
+static int do_rmdir(struct ipamfs *fs, void *ctx, ipam_err *err)
+{
+	struct remove_ctx *r = ctx;
+	switch (r->n->kind) {
+	case NODE_SCOPE:
+		return ipam_scope_delete(fs->db, r->name, err);
+	case NODE_POOL:
+		return ipam_pool_delete(fs->db, r->n->pool_key, err);
+	default:
+		return ipam_alloc_release(fs->db, r->n->pool_key, r->n->name,
+					  err);
+	}
+}
+
+int ops_rmdir(const char *path)
+{
+	struct ipamfs *fs = ipamfs_get();
+	struct node n;
+	int rc = ops_resolve(fs, "rmdir", path, &n);
+	if (rc)
+		return rc;
+	if (!node_is_dir(&n))
+		return ipamfs_refuse(fs, "rmdir", path, ENOTDIR,
+				     "not a directory");
+	if (n.kind != NODE_SCOPE && n.kind != NODE_POOL &&
+	    n.kind != NODE_ALLOC)
+		return ipamfs_refuse(fs, "rmdir", path, EPERM,
+				     "this directory cannot be removed");
+	struct remove_ctx r = {&n, strrchr(path, '/') + 1};
+	return ipamfs_change(fs, "rmdir", path, do_rmdir, &r);
+}
+
+static int do_unlink(struct ipamfs *fs, void *ctx, ipam_err *err)
+{
+	struct remove_ctx *r = ctx;
+	return ipam_tag_remove(fs->db, r->n->owner_id, r->n->name, err);
+}
+
+int ops_unlink(const char *path)
+{
+	struct ipamfs *fs = ipamfs_get();
+	struct node n;
+	int rc = ops_resolve(fs, "unlink", path, &n);
+	if (rc)
+		return rc;
+	if (node_is_dir(&n))
+		return ipamfs_refuse(fs, "unlink", path, EISDIR,
+				     "a directory (use rmdir)");
+	if (n.kind != NODE_FILE || n.dir != NODE_TAGS)
+		return ipamfs_refuse(fs, "unlink", path, EPERM,
+				     "only tags can be removed");
+	struct remove_ctx r = {&n, NULL};
+	return ipamfs_change(fs, "unlink", path, do_unlink, &r);
+}
+
+struct perm_ctx {
+	const struct node *n;
+	uid_t caller;
+	bool chown;
+	uid_t uid; /* (uid_t)-1: unchanged */
+	gid_t gid; /* (gid_t)-1: unchanged */
+	mode_t mode;
+};
+
+/* Only root gives objects away; the owner (or root) changes the mode. */
+static int do_perm(struct ipamfs *fs, void *ctx, ipam_err *err)
+{
+	struct perm_ctx *p = ctx;
+	ipam_perm perm;
+	int rc = ipam_perm_get(fs->db, p->n->owner_id, &perm, err);
+	if (rc)
+		return rc;
+	ipam_perm want = perm;
+	if (p->chown) {
+		if (p->uid != (uid_t)-1)
+			want.uid = p->uid;
+		if (p->gid != (gid_t)-1)
+			want.gid = p->gid;
+		if (p->caller != 0 &&
+		    (want.uid != perm.uid || want.gid != perm.gid))
+			return ipamfs_err(err, IPAM_EPERM,
+					  "only root can change the owner or "
+					  "group of '%s'", p->n->owner_id);
+	} else {
+		want.mode = p->mode & 07777;
+		if (p->caller != 0 && p->caller != perm.uid)
+			return ipamfs_err(err, IPAM_EPERM,
+					  "only the owner (uid %lu) or root "
+					  "can change the mode of '%s'",
+					  (unsigned long)perm.uid,
+					  p->n->owner_id);
+	}
+	if (memcmp(&want, &perm, sizeof(want)) == 0)
+		return 0;
+	return ipam_perm_set(fs->db, p->n->owner_id, &want, err);
+}
+
+static int change_perm(const char *op, const char *path, struct perm_ctx *p)
+{
+	struct ipamfs *fs = ipamfs_get();
+	struct node n;
+	int rc = ops_resolve(fs, op, path, &n);
+	if (rc)
+		return rc;
+	if (n.kind != NODE_SCOPE && n.kind != NODE_POOL &&
+	    n.kind != NODE_ALLOC)
+		return ipamfs_refuse(fs, op, path, EPERM,
+				     "only scopes, pools and allocations "
+				     "carry an owner and a mode");
+	p->n = &n;
+	p->caller = fuse_get_context()->uid;
+	return ipamfs_change(fs, op, path, do_perm, p);
+}
+
+int ops_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct perm_ctx p = {NULL, 0, false, (uid_t)-1, (gid_t)-1, mode};
+	return change_perm("chmod", path, &p);
+}
+
+int ops_chown(const char *path, uid_t uid, gid_t gid,
+	      struct fuse_file_info *fi)
+{
+	struct perm_ctx p = {NULL, 0, true, uid, gid, 0};
+	return change_perm("chown", path, &p);
+}
+
+/* touch(1) works; times are those of the objects and are not set. */
+int ops_utimens(const char *path, const struct timespec tv[2],
+		struct fuse_file_info *fi)
+{
+	struct node n;
+	return ops_resolve(ipamfs_get(), NULL, path, &n);
+}
+
+int ops_symlink(const char *target, const char *path)
+{
+	return ipamfs_refuse(ipamfs_get(), "symlink", path, EPERM,
+			     "symbolic links cannot be created");
+}
+
+int ops_link(const char *from, const char *path)
+{
+	return ipamfs_refuse(ipamfs_get(), "link", path, EPERM,
+			     "hard links cannot be created");
+}
+
+int ops_rename(const char *from, const char *to, unsigned int flags)
+{
+	return ipamfs_refuse(ipamfs_get(), "rename", from, EPERM,
+			     "objects cannot be renamed (to '%s')", to + 1);
+}
+
+int ops_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	return ipamfs_refuse(ipamfs_get(), "mknod", path, EPERM,
+			     "files cannot be created here");
+}

@@ -1,0 +1,95 @@
+/*
+ * tree.h - paths of the mounted tree and the node each one names.
+ */
+#ifndef IPAMFS_TREE_H
+#define IPAMFS_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ipam.h"
+
+struct ipamfs;
+struct attr;
+
+enum node_kind {
+	/* directories */
+	NODE_ROOT,      /* / */
+	NODE_IPAM,      /* /ipam */
+	NODE_QUOTAS,    /* /ipam/quotas */
+	NODE_BYID,      /* /by-id */
+	NODE_SCOPES,    /* /scopes */
+	NODE_SCOPE,     /* /scopes/<s> */
+	NODE_POOLS,     /* .../pools (of a scope or of a pool) */
+	NODE_POOL,      /* .../pools/<p> */
+	NODE_TAGS,      /* <pool>/tags */
+	NODE_ALLOCS,    /* <pool>/allocations */
+	NODE_ALLOC,     /* <pool>/allocations/<a> */
+	NODE_PREVIEW,   /* <pool>/preview */
+	/* leaves */
+	NODE_FILE,      /* an attribute or generated file: node.attr */
+	NODE_LINK,      /* /by-id/<id> */
+};
+
+/* The object whose owner, group and mode a node shows (SPEC §8.5). */
+enum node_owner {
+	OWNER_NONE, /* root-owned: /, /ipam, /scopes, /by-id ... */
+	OWNER_SCOPE,
+	OWNER_POOL,
+	OWNER_ALLOC,
+};
+
+struct node {
+	enum node_kind kind;
+	enum node_owner owner;
+	const struct attr *attr; /* NODE_FILE */
+	enum node_kind dir;      /* NODE_FILE: the kind of its directory */
+	int64_t scope_key;       /* 0 = none */
+	int64_t pool_key;        /* NODE_POOLS: the parent pool, 0 = top */
+	int64_t alloc_key;
+	bool is_public;          /* in the public scope */
+	char owner_id[IPAM_ID_MAX]; /* id of the owner object */
+	int64_t created;         /* the owner's creation time; 0 = unknown */
+	int prefix_len;          /* preview/<len> */
+	char name[IPAM_NAME_MAX + 1]; /* tag key, allocation name, by-id id */
+};
+
+static inline bool node_is_dir(const struct node *n)
+{
+	return n->kind < NODE_FILE;
+}
+
+/*
+ * Resolves an absolute path. IPAM_ENOENT when nothing is there (also for
+ * components longer than any name can be), IPAM_EINVAL with "not a
+ * directory" when a leaf is followed by more components, other codes from
+ * libipam.
+ */
+int tree_resolve(struct ipamfs *fs, const char *path, struct node *out,
+		 ipam_err *err);
+
+/*
+ * Resolves the directory of `path` into *parent and points *name at the
+ * last component (inside `path`). Used by mkdir and create.
+ */
+int tree_resolve_parent(struct ipamfs *fs, const char *path,
+			struct node *parent, const char **name,
+			ipam_err *err);
+
+/* Calls add(ctx, name) for every entry of directory node `n`, sorted as
+ * libipam returns them (static entries first). */
+typedef void (*tree_add_fn)(void *ctx, const char *name);
+int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
+	      void *ctx, ipam_err *err);
+
+/* The path, relative to the root, of the object named by an id:
+ * "scopes/private/pools/top/allocations/web". */
+int tree_object_path(struct ipamfs *fs, const char *object_id,
+		     struct buf *out, ipam_err *err);
+
+/* Lengths `ls preview/` shows: [*lo, *hi]; *lo > *hi when none. */
+int tree_preview_range(struct ipamfs *fs, int64_t pool, int *lo, int *hi,
+		       ipam_err *err);
+
+#endif

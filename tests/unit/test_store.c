@@ -1,0 +1,640 @@
+/*
+ * test_store.c - the database under libipam: creating and reopening
+ * files, refusing files that are not ours without touching a byte, the
+ * change log, transactions (commit, rollback, a failing call inside one)
+ * and the change hook.
+ */
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+/* ---- creation ---- */
+
+static void test_new_ipam_defaults(void **state)
+{
+	ipam *db = open_mem();
+	ipam_strlist scopes = {0}, locales = {0};
+	ipam_info info;
+	ipam_scope_info priv, pub;
+	ipam_err err = {0};
+	int64_t v;
+	(void)state;
+
+	assert_ok(ipam_scope_list(db, &scopes, &err), err);
+	assert_int_equal(scopes.count, 2);
+	assert_string_equal(scopes.items[0], "private");
+	assert_string_equal(scopes.items[1], "public");
+	ipam_strlist_free(&scopes);
+
+	assert_ok(ipam_scope_get(db, "private", &priv, &err), err);
+	assert_ok(ipam_scope_get(db, "public", &pub, &err), err);
+	assert_false(priv.is_public);
+	assert_true(priv.is_default);
+	assert_true(pub.is_public);
+	assert_true(pub.is_default);
+	assert_int_equal(priv.pool_count, 0);
+	assert_int_equal(strncmp(priv.id, "ipam-scope-", 11), 0);
+	assert_int_equal(strlen(priv.id), strlen("ipam-scope-") + 17);
+	assert_string_not_equal(priv.id, pub.id);
+
+	assert_ok(ipam_info_get(db, &info, &err), err);
+	assert_string_equal(info.home_locale, "local");
+	assert_int_equal(info.tier, IPAM_TIER_ADVANCED);
+	assert_false(info.enable_private_gua);
+	assert_int_equal(info.created, FIXTURE_TIME);
+	assert_int_equal(strncmp(info.id, "ipam-", 5), 0);
+	assert_int_equal(strlen(info.id), strlen("ipam-") + 17);
+
+	assert_ok(ipam_locales_get(db, &locales, &err), err);
+	assert_int_equal(locales.count, 1);
+	assert_string_equal(locales.items[0], "local");
+	ipam_strlist_free(&locales);
+
+	assert_ok(ipam_quota_get(db, IPAM_QUOTA_SCOPES, &v, &err), err);
+	assert_int_equal(v, 5);
+	assert_ok(ipam_quota_get(db, IPAM_QUOTA_POOLS_PER_SCOPE, &v, &err), err);
+	assert_int_equal(v, 50);
+	assert_ok(ipam_quota_get(db, IPAM_QUOTA_CIDRS_PER_POOL, &v, &err), err);
+	assert_int_equal(v, 50);
+	assert_ok(ipam_quota_get(db, IPAM_QUOTA_POOL_DEPTH, &v, &err), err);
+	assert_int_equal(v, 10);
+
+	assert_int_equal(ipam_schema_version(), 1);
+	assert_ok(ipam_check(db, &err), err);
+	ipam_free(db);
+}
+
+static void test_home_locale_option(void **state)
+{
+	ipam_open_opts opts = fixture_opts();
+	ipam_err err = {0};
+	ipam_info info;
+	ipam *db = NULL;
+	(void)state;
+
+	opts.in_memory = true;
+	opts.home_locale = "eu-west-1";
+	assert_ok(ipam_open(&db, NULL, &opts, &err), err);
+	assert_ok(ipam_info_get(db, &info, &err), err);
+	assert_string_equal(info.home_locale, "eu-west-1");
+	assert_true(ipam_locale_is_operating(db, "eu-west-1"));
+	assert_false(ipam_locale_is_operating(db, "local"));
+	ipam_free(db);
+
+	opts.home_locale = "bad locale";
+	db = NULL;
+	assert_code(ipam_open(&db, NULL, &opts, &err), err, IPAM_EINVAL,
+		    "invalid locale 'bad locale'");
+	assert_null(db);
+}
+
+/* The same seed gives the same ids: tests and benchmarks rely on it. */
+static void test_id_seed_is_reproducible(void **state)
+{
+	ipam *a = open_mem(), *b = open_mem();
+	(void)state;
+	int64_t pa = mktop(a, "p"), pb = mktop(b, "p");
+	assert_string_equal(pool_id(a, pa), pool_id(b, pb));
+	assert_int_equal(strncmp(pool_id(a, pa), "ipam-pool-0", 11), 0);
+	assert_int_equal(strlen(pool_id(a, pa)), strlen("ipam-pool-") + 17);
+	ipam_free(a);
+	ipam_free(b);
+}
+
+static void test_missing_file_without_create(void **state)
+{
+	char dir[64], path[128];
+	ipam_open_opts opts = fixture_opts();
+	ipam_err err = {0};
+	ipam *db = (ipam *)1;
+	(void)state;
+
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/none.db", dir);
+	opts.create = false;
+	assert_code(ipam_open(&db, path, &opts, &err), err, IPAM_ENOENT,
+		    "does not exist or is empty");
+	assert_null(db);
+	assert_false(file_exists(path));
+
+	/* an empty file is the same as a missing one */
+	write_bytes(path, "", 0);
+	memset(&err, 0, sizeof(err));
+	assert_code(ipam_open(&db, path, &opts, &err), err, IPAM_ENOENT,
+		    "does not exist or is empty");
+	/* and is initialised when asked */
+	db = open_file(path, true);
+	assert_int_equal(mktop(db, "p") > 0, 1);
+	ipam_free(db);
+	db = open_file(path, false);
+	ipam_free(db);
+	tmp_dir_remove(dir);
+}
+
+/* ---- reopening ---- */
+
+static void build_state(ipam *db, int64_t pools[3])
+{
+	ipam_err err = {0};
+	ipam_alloc_info a;
+	const char *locales[] = {"local", "us-east-1"};
+
+	assert_ok(ipam_locales_set(db, locales, 2, &err), err);
+	pools[0] = mktop(db, "top");
+	pools[1] = mkpool(db, scope_key(db, "private"), pools[0], "region");
+	pools[2] = mkpool(db, scope_key(db, "private"), pools[1], "dev");
+	prov_ok(db, pools[0], "10.0.0.0/8");
+	prov_ok(db, pools[0], "172.16.0.0/12");
+	assert_ok(ipam_pool_set_locale(db, pools[1], "us-east-1", &err), err);
+	prov_ok(db, pools[1], "10.0.0.0/16");
+	prov_ok(db, pools[2], "10.0.0.0/24");
+	assert_ok(ipam_pool_set_netmask(db, pools[2], IPAM_NETMASK_DEFAULT, 28,
+					&err),
+		  err);
+	assert_ok(ipam_pool_set_description(db, pools[2], "dev pool", &err),
+		  err);
+	assert_ok(ipam_pool_set_strategy(db, pools[2], IPAM_STRATEGY_BEST_FIT,
+					 &err),
+		  err);
+	assert_string_equal(alloc_ok(db, pools[2], "web", 26), "10.0.0.0/26");
+	assert_string_equal(alloc_ok(db, pools[2], "db", -1), "10.0.0.64/28");
+	alloc_cidr_ok(db, pools[2], "lab", "10.0.0.128/25");
+	assert_ok(ipam_tag_set(db, pool_id(db, pools[2]), "env", "dev", &err),
+		  err);
+	assert_ok(ipam_alloc_get(db, pools[2], "web", &a, &err), err);
+	assert_ok(ipam_tag_set(db, a.id, "owner", "alice", &err), err);
+	/* db (/28) becomes noncompliant */
+	assert_ok(ipam_pool_set_netmask(db, pools[2], IPAM_NETMASK_DEFAULT, -1,
+					&err),
+		  err);
+	assert_ok(ipam_pool_set_netmask(db, pools[2], IPAM_NETMASK_MAX, 27,
+					&err),
+		  err);
+	assert_ok(ipam_alloc_release(db, pools[2], "lab", &err), err);
+}
+
+static void test_reopen_restores_everything(void **state)
+{
+	char dir[64], path[128];
+	int64_t pools[3];
+	ipam_cidr next_before, got;
+	ipam_err err = {0};
+	ipam_pool_usage u;
+	char *before, *after;
+	int64_t last;
+	ipam *db;
+	(void)state;
+
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/ipam.db", dir);
+	db = open_file(path, true);
+	build_state(db, pools);
+	before = digest(db, pools, 3);
+	last = ipam_events_last(db);
+	assert_ok(ipam_pool_preview(db, pools[2], 27, &next_before, &err), err);
+	ipam_free(db);
+
+	db = open_file(path, false);
+	after = digest(db, pools, 3);
+	assert_string_equal(after, before);
+	assert_int_equal(ipam_events_last(db), last);
+	/* the sanity of what the digest saw, in numbers */
+	u = usage(db, pools[2]);
+	assert_string_equal(U(u.total), "256");
+	assert_string_equal(U(u.assigned), "80");
+	assert_int_equal(u.allocation_count, 2);
+	assert_int_equal(u.compliant, 1);
+	assert_int_equal(u.noncompliant, 1);
+	assert_int_equal(u.largest_free_prefix, 25);
+	assert_contains(after, "\"action\":\"release-ipam-pool-allocation\"");
+	assert_contains(after, "env=dev");
+	assert_contains(after, "owner=alice");
+	assert_contains(after, "alloc db ");
+	assert_contains(after, " custom 0 'netmask /28 is longer than "
+			       "allocation-max-netmask-length 27'");
+	/* the free-space index and the id counter survived too */
+	assert_ok(ipam_pool_preview(db, pools[2], 27, &got, &err), err);
+	assert_string_equal(S(&got), S(&next_before));
+	assert_string_equal(alloc_ok(db, pools[2], "more", 27), S(&next_before));
+	/* best fit: the free /27 beside db, not the free /25 */
+	assert_string_equal(S(&got), "10.0.0.96/27");
+	assert_ok(ipam_check(db, &err), err);
+	ipam_free(db);
+	free(before);
+	free(after);
+	tmp_dir_remove(dir);
+}
+
+/* ---- files that are not ours ---- */
+
+/* Opening `path` must fail with ESCHEMA (reason containing `needle`) and
+ * leave the file byte for byte as it was. */
+static void assert_refused_untouched(const char *path, const char *needle)
+{
+	size_t n0, n1;
+	unsigned char *b0 = file_bytes(path, &n0), *b1;
+	ipam_open_opts opts = fixture_opts();
+	ipam_err err = {0};
+	ipam *db = (ipam *)1;
+
+	assert_non_null(b0);
+	for (int create = 0; create < 2; create++) {
+		opts.create = create;
+		memset(&err, 0, sizeof(err));
+		assert_code(ipam_open(&db, path, &opts, &err), err,
+			    IPAM_ESCHEMA, needle);
+		assert_null(db);
+		b1 = file_bytes(path, &n1);
+		assert_int_equal(n1, n0);
+		assert_memory_equal(b1, b0, n0);
+		free(b1);
+	}
+	free(b0);
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *s = NULL;
+	char *msg = NULL;
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+	if (sqlite3_exec(s, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	assert_int_equal(sqlite3_close(s), SQLITE_OK);
+}
+
+static void test_refuses_non_sqlite_file(void **state)
+{
+	char dir[64], path[128];
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
+	write_bytes(path, "these are my notes, not a database\n", 35);
+	assert_refused_untouched(path, "is not a SQLite database");
+	/* shorter than a SQLite header */
+	write_bytes(path, "SQLite", 6);
+	assert_refused_untouched(path, "is not a SQLite database");
+	tmp_dir_remove(dir);
+}
+
+static void test_refuses_other_programs_database(void **state)
+{
+	char dir[64], path[128];
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/other.db", dir);
+	sql_exec(path, "CREATE TABLE contacts(name TEXT, phone TEXT);"
+		       "INSERT INTO contacts VALUES ('ann', '555');");
+	assert_refused_untouched(path, "SQLite database of another program "
+				       "(application_id 0)");
+	sql_exec(path, "PRAGMA application_id = 1234");
+	assert_refused_untouched(path, "(application_id 1234)");
+	tmp_dir_remove(dir);
+}
+
+static void test_refuses_newer_schema(void **state)
+{
+	char dir[64], path[128], want[64];
+	ipam *db;
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/ipam.db", dir);
+	db = open_file(path, true);
+	mktop(db, "p");
+	ipam_free(db);
+	/* a newer ipamfs wrote this file */
+	sql_exec(path, "PRAGMA user_version = 7");
+	snprintf(want, sizeof(want), "has schema version 7, newer than this "
+				     "ipamfs (%d)",
+		 ipam_schema_version());
+	assert_refused_untouched(path, want);
+	/* ours, but no schema at all */
+	sql_exec(path, "PRAGMA user_version = 0");
+	assert_refused_untouched(path, "has no ipamfs schema");
+	/* back to the right version, it opens again with its pool */
+	sql_exec(path, "PRAGMA user_version = 1");
+	db = open_file(path, false);
+	{
+		ipam_strlist names = {0};
+		ipam_err err = {0};
+		assert_ok(ipam_pool_list(db, scope_key(db, "private"), 0,
+					 &names, &err),
+			  err);
+		assert_int_equal(names.count, 1);
+		assert_string_equal(names.items[0], "p");
+		ipam_strlist_free(&names);
+	}
+	ipam_free(db);
+	tmp_dir_remove(dir);
+}
+
+static void test_refuses_corrupt_database(void **state)
+{
+	char dir[64], path[128];
+	unsigned char page[4096];
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/corrupt.db", dir);
+	/* the SQLite magic followed by garbage */
+	for (size_t i = 0; i < sizeof(page); i++)
+		page[i] = (unsigned char)(i * 7 + 3);
+	memcpy(page, "SQLite format 3", 16);
+	write_bytes(path, page, sizeof(page));
+	assert_refused_untouched(path, "");
+	tmp_dir_remove(dir);
+}
+
+/* ---- the change log ---- */
+
+static void test_events_record_changes(void **state)
+{
+	ipam *db = open_mem();
+	ipam_info info;
+	ipam_err err = {0};
+	char *out, want[512];
+	size_t len;
+	int64_t p;
+	(void)state;
+
+	assert_ok(ipam_info_get(db, &info, &err), err);
+	assert_int_equal(ipam_events_last(db), 1);
+	assert_ok(ipam_events_render(db, 0, &out, &len, &err), err);
+	snprintf(want, sizeof(want),
+		 "{\"seq\":1,\"time\":\"2026-11-27T10:00:00Z\",\"uid\":%u,"
+		 "\"pid\":%d,\"action\":\"create-ipam\",\"id\":\"%s\","
+		 "\"home-locale\":\"local\"}\n",
+		 (unsigned)getuid(), (int)getpid(), info.id);
+	assert_string_equal(out, want);
+	free(out);
+
+	p = mktop(db, "top");
+	prov_ok(db, p, "10.0.0.0/16");
+	assert_string_equal(alloc_ok(db, p, "a", 24), "10.0.0.0/24");
+	assert_int_equal(ipam_events_last(db), 4);
+	/* refused calls leave no trace */
+	assert_int_not_equal(alloc(db, p, "a", 24, NULL, NULL, &err), 0);
+	assert_int_equal(ipam_events_last(db), 4);
+
+	assert_ok(ipam_events_render(db, 2, &out, &len, &err), err);
+	/* the newest two, oldest first */
+	assert_int_equal(strncmp(out, "{\"seq\":3,", 9), 0);
+	assert_contains(out, "\"action\":\"provision-ipam-pool-cidr\"");
+	assert_contains(out, "\"cidr\":\"10.0.0.0/16\"");
+	assert_contains(out, "{\"seq\":4,");
+	assert_contains(out, "\"action\":\"allocate-ipam-pool-cidr\"");
+	assert_contains(out, "\"name\":\"a\",\"cidr\":\"10.0.0.0/24\","
+			     "\"resource-type\":\"custom\"");
+	assert_null(strstr(out, "\"seq\":2,"));
+	{
+		int lines = 0;
+		for (const char *c = out; *c; c++)
+			lines += *c == '\n';
+		assert_int_equal(lines, 2);
+	}
+	free(out);
+	ipam_free(db);
+}
+
+/* ---- transactions ---- */
+
+static void test_txn_rollback_leaves_nothing(void **state)
+{
+	ipam *db = open_mem();
+	int64_t top = mktop(db, "top"), child, pools[2];
+	ipam_err err = {0};
+	ipam_actor who = {.uid = 1000, .gid = 1000, .pid = 77};
+	char *before, *after;
+	(void)state;
+
+	prov_ok(db, top, "10.0.0.0/8");
+	pools[0] = top;
+	pools[1] = top + 1000; /* not a pool yet: the digest says so */
+	before = digest(db, pools, 1);
+
+	assert_ok(ipam_txn_begin(db, &who, &err), err);
+	child = mkpool(db, scope_key(db, "private"), top, "child");
+	prov_ok(db, child, "10.1.0.0/16");
+	assert_string_equal(alloc_ok(db, child, "x", 24), "10.1.0.0/24");
+	assert_string_equal(alloc_ok(db, top, "y", 16), "10.0.0.0/16");
+	assert_ok(ipam_tag_set(db, pool_id(db, top), "k", "v", &err), err);
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POOL_DEPTH, 3, &err), err);
+	/* inside the transaction the changes are visible */
+	assert_string_equal(U(usage(db, top).allocated_to_pools), "65536");
+	ipam_txn_rollback(db);
+
+	after = digest(db, pools, 1);
+	assert_string_equal(after, before);
+	{
+		int64_t k;
+		assert_code(ipam_pool_lookup(db, scope_key(db, "private"), top,
+					     "child", &k, &err),
+			    err, IPAM_ENOENT, "no pool 'child'");
+	}
+	/* the handle works normally afterwards */
+	assert_string_equal(alloc_ok(db, top, "y", 16), "10.0.0.0/16");
+	free(before);
+	free(after);
+	ipam_free(db);
+}
+
+static void test_txn_failing_call_undoes_only_itself(void **state)
+{
+	ipam *db = open_mem();
+	int64_t top = mktop(db, "top");
+	ipam_err err = {0};
+	ipam_actor who = {.uid = 4242, .gid = 4242, .pid = 99};
+	ipam_strlist names = {0};
+	ipam_pool_usage u;
+	char *events;
+	size_t len;
+	int64_t last;
+	(void)state;
+
+	prov_ok(db, top, "10.0.0.0/16");
+	{
+		const char *tags[] = {"env=prod"};
+		assert_ok(ipam_pool_set_required_tags(db, top, tags, 1, &err),
+			  err);
+	}
+	last = ipam_events_last(db);
+	assert_ok(ipam_txn_begin(db, &who, &err), err);
+	assert_string_equal(alloc_ok(db, top, "a", 24), "10.0.0.0/24");
+	memset(&err, 0, sizeof(err));
+	assert_code(alloc(db, top, "a", 20, NULL, NULL, &err), err,
+		    IPAM_EEXIST, "allocation 'a' exists in pool 'top'");
+	memset(&err, 0, sizeof(err));
+	assert_code(alloc(db, top, "b", -1, "10.1.0.0/24", NULL, &err), err,
+		    IPAM_EADDRNOTAVAIL, "10.1.0.0/24 is not inside a CIDR");
+	memset(&err, 0, sizeof(err));
+	assert_code(alloc(db, top, "c", -1, "10.0.0.128/25", NULL, &err), err,
+		    IPAM_EADDRINUSE, "overlaps allocation 'a' (10.0.0.0/24)");
+	/* a call that fails half-way: the old required tags are deleted and
+	 * one new tag is stored before the duplicate is refused */
+	{
+		const char *dup[] = {"team=a", "team=b"};
+		memset(&err, 0, sizeof(err));
+		assert_code(ipam_pool_set_required_tags(db, top, dup, 2, &err),
+			    err, IPAM_EINVAL, "required tag 'team' given twice");
+	}
+	assert_string_equal(alloc_ok(db, top, "b", 24), "10.0.1.0/24");
+	/* nothing is visible to the hook or the log counter before commit */
+	assert_int_equal(ipam_events_last(db), last);
+	assert_ok(ipam_txn_commit(db, &err), err);
+	assert_int_equal(ipam_events_last(db), last + 2);
+
+	assert_ok(ipam_alloc_list(db, top, &names, &err), err);
+	assert_int_equal(names.count, 2);
+	assert_string_equal(names.items[0], "a");
+	assert_string_equal(names.items[1], "b");
+	ipam_strlist_free(&names);
+	assert_ok(ipam_pool_get_required_tags(db, top, &names, &err), err);
+	assert_int_equal(names.count, 1);
+	assert_string_equal(names.items[0], "env=prod");
+	ipam_strlist_free(&names);
+	u = usage(db, top);
+	assert_string_equal(U(u.assigned), "512");
+	assert_int_equal(u.allocation_count, 2);
+	assert_int_equal(u.compliant, 2);
+	/* the changes were made by the transaction's actor */
+	assert_ok(ipam_events_render(db, 2, &events, &len, &err), err);
+	assert_contains(events, "\"uid\":4242,\"pid\":99,\"action\":"
+				"\"allocate-ipam-pool-cidr\"");
+	free(events);
+	{
+		ipam_alloc_info a;
+		assert_ok(ipam_alloc_get(db, top, "b", &a, &err), err);
+		assert_int_equal(a.owner_uid, 4242);
+	}
+	ipam_free(db);
+}
+
+static void test_txn_begin_twice(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	(void)state;
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	assert_code(ipam_txn_begin(db, NULL, &err), err, IPAM_EINVAL,
+		    "a transaction is already open");
+	mktop(db, "p");
+	assert_ok(ipam_txn_commit(db, &err), err);
+	{
+		int64_t k;
+		assert_ok(ipam_pool_lookup(db, scope_key(db, "private"), 0, "p",
+					   &k, &err),
+			  err);
+	}
+	ipam_free(db);
+}
+
+/* ---- the change hook ---- */
+
+typedef struct hook_log {
+	int calls;
+	int64_t last;
+	int64_t seen_by_other; /* max(seq) read by another connection */
+	const char *path;
+} hook_log;
+
+static void hook(void *ctx, int64_t last_event)
+{
+	hook_log *log = ctx;
+	log->calls++;
+	log->last = last_event;
+	if (log->path) {
+		/* The hook runs after the commit: a second connection
+		 * already sees the change. */
+		sqlite3 *s = NULL;
+		sqlite3_stmt *stmt = NULL;
+		log->seen_by_other = -1;
+		if (sqlite3_open_v2(log->path, &s, SQLITE_OPEN_READONLY,
+				    NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(s, "SELECT max(seq) FROM event", -1,
+				       &stmt, NULL) == SQLITE_OK &&
+		    sqlite3_step(stmt) == SQLITE_ROW)
+			log->seen_by_other = sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+		sqlite3_close(s);
+	}
+}
+
+static void test_change_hook_after_commit_only(void **state)
+{
+	char dir[64], path[128];
+	hook_log log = {0};
+	ipam_err err = {0};
+	int64_t top;
+	ipam *db;
+	(void)state;
+
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/ipam.db", dir);
+	db = open_file(path, true);
+	log.path = path;
+	ipam_set_change_hook(db, hook, &log);
+
+	top = mktop(db, "top");
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.last, ipam_events_last(db));
+	assert_int_equal(log.last, 2);
+	assert_int_equal(log.seen_by_other, 2);
+
+	/* refused calls and reads change nothing */
+	assert_int_not_equal(ipam_pool_create(db, scope_key(db, "private"), 0,
+					      "top", NULL, &err),
+			     0);
+	assert_int_not_equal(alloc(db, top, "a", 24, NULL, NULL, &err), 0);
+	free(render(db, top, VIEW_STATUS));
+	assert_int_equal(log.calls, 1);
+
+	/* a transaction: one call, after commit */
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	prov_ok(db, top, "10.0.0.0/16");
+	alloc_ok(db, top, "a", 24);
+	alloc_ok(db, top, "b", 24);
+	assert_int_equal(log.calls, 1);
+	assert_ok(ipam_txn_commit(db, &err), err);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(log.last, 5);
+	assert_int_equal(log.seen_by_other, 5);
+
+	/* rolled back: no call */
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	alloc_ok(db, top, "c", 24);
+	ipam_txn_rollback(db);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(ipam_events_last(db), 5);
+
+	/* a transaction that changed nothing: no call */
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	assert_int_not_equal(alloc(db, top, "a", 24, NULL, NULL, &err), 0);
+	assert_ok(ipam_txn_commit(db, &err), err);
+	assert_int_equal(log.calls, 2);
+
+	ipam_set_change_hook(db, NULL, NULL);
+	alloc_ok(db, top, "d", 24);
+	assert_int_equal(log.calls, 2);
+	ipam_free(db);
+	tmp_dir_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_ipam_defaults),
+		cmocka_unit_test(test_home_locale_option),
+		cmocka_unit_test(test_id_seed_is_reproducible),
+		cmocka_unit_test(test_missing_file_without_create),
+		cmocka_unit_test(test_reopen_restores_everything),
+		cmocka_unit_test(test_refuses_non_sqlite_file),
+		cmocka_unit_test(test_refuses_other_programs_database),
+		cmocka_unit_test(test_refuses_newer_schema),
+		cmocka_unit_test(test_refuses_corrupt_database),
+		cmocka_unit_test(test_events_record_changes),
+		cmocka_unit_test(test_txn_rollback_leaves_nothing),
+		cmocka_unit_test(test_txn_failing_call_undoes_only_itself),
+		cmocka_unit_test(test_txn_begin_twice),
+		cmocka_unit_test(test_change_hook_after_commit_only),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
