@@ -828,7 +828,7 @@ int ipam_alloc_get_by_key(ipam *db, int64_t key, ipam_alloc_info *out,
 int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out, ipam_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc = ipam__read_begin(db, err), step = 0;
+	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc)
@@ -837,20 +837,9 @@ int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out, ipam_err *err)
 			  "SELECT name FROM allocation WHERE pool_key = ?1"
 			  " ORDER BY start",
 			  err);
-	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	sqlite3_bind_int64(stmt, 1, pool);
-	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = ipam__strlist_push(
-			out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	if (rc) {
-		ipam_strlist_free(out);
-		rc = ipam__fail(err, rc, "cannot list allocations");
-	}
-	return ipam__read_end(db, rc);
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, pool);
+	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
 
 int ipam_pool_preview(ipam *db, int64_t pool, int prefix_len,

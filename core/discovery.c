@@ -95,24 +95,18 @@ int ipam_discovery_get(ipam *db, const char *name, ipam_discovery_info *out,
 
 int ipam_discovery_list(ipam *db, ipam_strlist *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
-	int rc = ipam__read_begin(db, err), step = 0;
+	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db, "SELECT name FROM discovery ORDER BY name", err);
-	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = ipam__strlist_push(
-			out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	if (rc)
-		ipam_strlist_free(out);
-	return ipam__read_end(db, rc);
+	return ipam__read_end(
+		db, ipam__collect_text(db,
+				       ipam__stmt(db,
+						  "SELECT name FROM discovery"
+						  " ORDER BY name",
+						  err),
+				       out, err));
 }
 
 int ipam_discovery_create(ipam *db, const char *name, ipam_err *err)
@@ -131,30 +125,9 @@ static int owned(ipam *db, int64_t discovery, int64_t **out, size_t *count,
 					"SELECT key FROM resource WHERE"
 					" discovery_key = ?1 ORDER BY key",
 					err);
-	int64_t *list = NULL;
-	size_t n = 0;
-	int step;
-
-	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, discovery);
-	while ((step = ipam__step(db, stmt, err)) == 1) {
-		int64_t *grown = realloc(list, (n + 1) * sizeof(*list));
-		if (!grown) {
-			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
-			break;
-		}
-		list = grown;
-		list[n++] = sqlite3_column_int64(stmt, 0);
-	}
-	sqlite3_reset(stmt);
-	if (step < 0) {
-		free(list);
-		return step;
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, discovery);
+	return ipam__collect_keys(db, stmt, out, count, err);
 }
 
 static int discovery_remove(ipam *db, const char *name, ipam_err *err)
@@ -308,21 +281,9 @@ static int apply(ipam *db, const ipam_discovery_info *d,
 				  " discovery_key = ?1 AND key NOT IN"
 				  " (SELECT key FROM temp.seen) ORDER BY key",
 				  err);
-		if (!stmt)
-			rc = IPAM_EIO;
-		else
-			sqlite3_bind_int64(stmt, 1, d->key);
-		while (rc == 0 && ipam__step(db, stmt, err) == 1) {
-			int64_t *grown = realloc(gone, (ngone + 1) * sizeof(*gone));
-			if (!grown) {
-				rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
-				break;
-			}
-			gone = grown;
-			gone[ngone++] = sqlite3_column_int64(stmt, 0);
-		}
 		if (stmt)
-			sqlite3_reset(stmt);
+			sqlite3_bind_int64(stmt, 1, d->key);
+		rc = ipam__collect_keys(db, stmt, &gone, &ngone, err);
 	}
 	for (size_t i = 0; rc == 0 && i < ngone; i++)
 		rc = ipam__resource_remove(db, gone[i], err);

@@ -60,6 +60,14 @@ int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err);
 /* Steps once: 1 for a row, 0 for done, <0 on error. */
 int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err);
 
+/* Steps a prepared and bound statement (NULL: the error of ipam__stmt) to
+ * its end and collects column 0, as text into *out or as integers into a
+ * malloc'd array. The statement is reset; on failure nothing is returned. */
+int ipam__collect_text(ipam *db, sqlite3_stmt *stmt, ipam_strlist *out,
+		       ipam_err *err);
+int ipam__collect_keys(ipam *db, sqlite3_stmt *stmt, int64_t **out,
+		       size_t *count, ipam_err *err);
+
 /* ---- call brackets ---- */
 
 /*

@@ -186,27 +186,18 @@ int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err)
 
 int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
-	int rc = ipam__read_begin(db, err), step;
+	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db, "SELECT name FROM locale ORDER BY name", err);
-	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	while ((step = ipam__step(db, stmt, err)) == 1 && rc == 0)
-		rc = ipam__strlist_push(out,
-					(const char *)sqlite3_column_text(stmt,
-									  0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	if (rc) {
-		ipam_strlist_free(out);
-		rc = ipam__fail(err, rc, "cannot list locales");
-	}
-	return ipam__read_end(db, rc);
+	return ipam__read_end(
+		db, ipam__collect_text(db,
+				       ipam__stmt(db,
+						  "SELECT name FROM locale"
+						  " ORDER BY name",
+						  err),
+				       out, err));
 }
 
 bool ipam_locale_is_operating(ipam *db, const char *locale)

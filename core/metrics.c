@@ -50,27 +50,7 @@ static void ratio(ipam__buf *buf, ipam_u128 used, ipam_u128 total)
 static int collect(ipam *db, const char *sql, int64_t **out, size_t *n,
 		   ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
-	int step;
-	*out = NULL;
-	*n = 0;
-	if (!stmt)
-		return IPAM_EIO;
-	while ((step = ipam__step(db, stmt, err)) == 1) {
-		int64_t *grown = realloc(*out, (*n + 1) * sizeof(**out));
-		if (!grown) {
-			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
-			break;
-		}
-		*out = grown;
-		(*out)[(*n)++] = sqlite3_column_int64(stmt, 0);
-	}
-	sqlite3_reset(stmt);
-	if (step < 0) {
-		free(*out);
-		*out = NULL;
-	}
-	return step < 0 ? step : 0;
+	return ipam__collect_keys(db, ipam__stmt(db, sql, err), out, n, err);
 }
 
 static int pool_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
@@ -214,25 +194,12 @@ static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
 					err);
 	int64_t *keys = NULL;
 	size_t n = 0;
-	int rc = 0, step;
+	int rc;
 
-	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, type, -1, SQLITE_STATIC);
-	while ((step = ipam__step(db, stmt, err)) == 1) {
-		int64_t *grown = realloc(keys, (n + 1) * sizeof(*keys));
-		if (!grown) {
-			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
-			break;
-		}
-		keys = grown;
-		keys[n++] = sqlite3_column_int64(stmt, 0);
-	}
-	sqlite3_reset(stmt);
-	if (step < 0) {
-		free(keys);
-		return step;
-	}
+	if (stmt)
+		sqlite3_bind_text(stmt, 1, type, -1, SQLITE_STATIC);
+	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
+		return rc;
 	header(buf, name, help);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		ipam_resource_info res;

@@ -146,7 +146,7 @@ int ipam_pool_list(ipam *db, int64_t scope, int64_t parent,
 		   ipam_strlist *out, ipam_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc = ipam__read_begin(db, err), step = 0;
+	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc)
@@ -155,21 +155,11 @@ int ipam_pool_list(ipam *db, int64_t scope, int64_t parent,
 			  "SELECT name FROM pool WHERE scope_key = ?1 AND"
 			  " ifnull(parent_key, 0) = ?2 ORDER BY name",
 			  err);
-	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int64(stmt, 2, parent);
-	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = ipam__strlist_push(
-			out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	if (rc) {
-		ipam_strlist_free(out);
-		rc = ipam__fail(err, rc, "cannot list pools");
+	if (stmt) {
+		sqlite3_bind_int64(stmt, 1, scope);
+		sqlite3_bind_int64(stmt, 2, parent);
 	}
-	return ipam__read_end(db, rc);
+	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
 
 /* One integer of a one-row query bound to a key; -1 on error. */

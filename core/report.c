@@ -277,7 +277,7 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 	int64_t *keys = NULL;
 	size_t n = 0;
 	json_t *list = json_array();
-	int rc = ipam__read_begin(db, err), step;
+	int rc = ipam__read_begin(db, err);
 
 	if (rc) {
 		json_decref(list);
@@ -293,22 +293,9 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 				      "SELECT key FROM resource WHERE"
 				      " scope_key = ?1 ORDER BY resource_id",
 				      err);
-	if (!stmt) {
-		rc = IPAM_EIO;
-		goto done;
-	}
-	sqlite3_bind_int64(stmt, 1, discovery ? discovery : scope);
-	while ((step = ipam__step(db, stmt, err)) == 1) {
-		int64_t *grown = realloc(keys, (n + 1) * sizeof(*keys));
-		if (!grown) {
-			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
-			break;
-		}
-		keys = grown;
-		keys[n++] = sqlite3_column_int64(stmt, 0);
-	}
-	sqlite3_reset(stmt);
-	rc = step < 0 ? step : 0;
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, discovery ? discovery : scope);
+	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		ipam_resource_info res;
 		ipam_scope_info sc;
@@ -434,23 +421,14 @@ static int scope_pools(ipam *db, int64_t scope, ipam__buf *buf, json_t *obj,
 	int64_t *keys = NULL;
 	size_t n = 0;
 	json_t *pools = obj ? json_object() : NULL;
-	int rc = 0, step;
+	int rc = 0;
 
 	if (!stmt) {
 		json_decref(pools);
 		return IPAM_EIO;
 	}
 	sqlite3_bind_int64(stmt, 1, scope);
-	while ((step = ipam__step(db, stmt, err)) == 1) {
-		int64_t *grown = realloc(keys, (n + 1) * sizeof(*keys));
-		if (!grown) {
-			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
-			break;
-		}
-		keys = grown;
-		keys[n++] = sqlite3_column_int64(stmt, 0);
-	}
-	sqlite3_reset(stmt);
+	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		ipam_pool_info p;
 		ipam_pool_usage u;
@@ -483,7 +461,7 @@ static int scope_pools(ipam *db, int64_t scope, ipam__buf *buf, json_t *obj,
 		else
 			json_decref(pools);
 	}
-	return rc ? rc : step < 0 ? step : 0;
+	return rc;
 }
 
 int ipam_render_scope_status(ipam *db, int64_t scope, bool json, char **out,

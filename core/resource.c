@@ -144,22 +144,9 @@ static int collect_text(ipam *db, const char *sql, int64_t key,
 			ipam_strlist *out, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
-	int rc = 0, step = 0;
-	memset(out, 0, sizeof(*out));
-	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, key);
-	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = ipam__strlist_push(
-			out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	if (rc) {
-		ipam_strlist_free(out);
-		rc = ipam__fail(err, rc, "cannot list");
-	}
-	return rc;
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, key);
+	return ipam__collect_text(db, stmt, out, err);
 }
 
 /* Runs a query bound to one key and collects column 0 as integers. */
@@ -167,38 +154,9 @@ static int collect_keys(ipam *db, const char *sql, int64_t key,
 			int64_t **out, size_t *count, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
-	int64_t *list = NULL;
-	size_t n = 0, cap = 0;
-	int step;
-
-	*out = NULL;
-	*count = 0;
-	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, key);
-	while ((step = ipam__step(db, stmt, err)) == 1) {
-		if (n == cap) {
-			int64_t *grown;
-			cap = cap ? cap * 2 : 8;
-			grown = realloc(list, cap * sizeof(*list));
-			if (!grown) {
-				sqlite3_reset(stmt);
-				free(list);
-				return ipam__fail(err, IPAM_ENOMEM,
-						  "out of memory");
-			}
-			list = grown;
-		}
-		list[n++] = sqlite3_column_int64(stmt, 0);
-	}
-	sqlite3_reset(stmt);
-	if (step < 0) {
-		free(list);
-		return step;
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, key);
+	return ipam__collect_keys(db, stmt, out, count, err);
 }
 
 int ipam_resource_list(ipam *db, int64_t scope, ipam_strlist *out,
@@ -838,31 +796,13 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 			  "SELECT key FROM resource WHERE key = ?1 OR"
 			  " (scope_key = ?2 AND vpc_id = ?3 AND type = 'subnet')",
 			  err);
-	if (!stmt)
-		return IPAM_EIO;
-	{
-		int step;
-		int64_t *list = NULL;
+	if (stmt) {
 		sqlite3_bind_int64(stmt, 1, resource);
 		sqlite3_bind_int64(stmt, 2, res.scope_key);
 		sqlite3_bind_text(stmt, 3, res.id, -1, SQLITE_TRANSIENT);
-		while ((step = ipam__step(db, stmt, err)) == 1) {
-			int64_t *grown = realloc(list, (n + 1) * sizeof(*list));
-			if (!grown) {
-				step = ipam__fail(err, IPAM_ENOMEM,
-						  "out of memory");
-				break;
-			}
-			list = grown;
-			list[n++] = sqlite3_column_int64(stmt, 0);
-		}
-		sqlite3_reset(stmt);
-		members = list;
-		if (step < 0) {
-			free(members);
-			return step;
-		}
 	}
+	if ((rc = ipam__collect_keys(db, stmt, &members, &n, err)))
+		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		ipam_resource_info m;
 		if ((rc = ipam__resource_load(db, members[i], &m, err)))

@@ -79,26 +79,18 @@ int ipam_scope_get_by_key(ipam *db, int64_t key, ipam_scope_info *out,
 
 int ipam_scope_list(ipam *db, ipam_strlist *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
-	int rc = ipam__read_begin(db, err), step;
+	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db, "SELECT name FROM scope ORDER BY name", err);
-	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = ipam__strlist_push(
-			out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	if (rc) {
-		ipam_strlist_free(out);
-		rc = ipam__fail(err, rc, "cannot list scopes");
-	}
-	return ipam__read_end(db, rc);
+	return ipam__read_end(
+		db, ipam__collect_text(db,
+				       ipam__stmt(db,
+						  "SELECT name FROM scope"
+						  " ORDER BY name",
+						  err),
+				       out, err));
 }
 
 static int scope_insert(ipam *db, const char *name, int64_t *out_key,

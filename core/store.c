@@ -286,6 +286,62 @@ int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err)
 	return 0;
 }
 
+int ipam__collect_text(ipam *db, sqlite3_stmt *stmt, ipam_strlist *out,
+			ipam_err *err)
+{
+	int rc = 0, step = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!stmt)
+		return err && err->code ? err->code : IPAM_EIO;
+	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
+		rc = ipam__strlist_push(
+			out, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_reset(stmt);
+	if (rc)
+		rc = ipam__fail(err, rc, "out of memory");
+	else if (step < 0)
+		rc = step;
+	if (rc)
+		ipam_strlist_free(out);
+	return rc;
+}
+
+int ipam__collect_keys(ipam *db, sqlite3_stmt *stmt, int64_t **out,
+		       size_t *count, ipam_err *err)
+{
+	int64_t *list = NULL;
+	size_t n = 0, cap = 0;
+	int step;
+
+	*out = NULL;
+	*count = 0;
+	if (!stmt)
+		return err && err->code ? err->code : IPAM_EIO;
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		if (n == cap) {
+			int64_t *grown;
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(list, cap * sizeof(*list));
+			if (!grown) {
+				step = ipam__fail(err, IPAM_ENOMEM,
+						  "out of memory");
+				break;
+			}
+			list = grown;
+		}
+		list[n++] = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_reset(stmt);
+	if (step < 0) {
+		free(list);
+		return step;
+	}
+	*out = list;
+	*count = n;
+	return 0;
+}
+
 static int64_t system_clock(void *ctx)
 {
 	(void)ctx;

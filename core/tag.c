@@ -83,38 +83,28 @@ int ipam_id_lookup(ipam *db, const char *object_id, ipam_kind *kind,
 
 int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
-	int rc = ipam__read_begin(db, err), step;
+	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db,
-			  "SELECT aws_id FROM scope UNION ALL"
-			  " SELECT aws_id FROM pool UNION ALL"
-			  " SELECT aws_id FROM allocation UNION ALL"
-			  " SELECT aws_id FROM discovery ORDER BY 1",
-			  err);
-	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = ipam__strlist_push(
-			out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	if (rc) {
-		ipam_strlist_free(out);
-		rc = ipam__fail(err, rc, "cannot list ids");
-	}
-	return ipam__read_end(db, rc);
+	return ipam__read_end(
+		db, ipam__collect_text(
+			    db,
+			    ipam__stmt(db,
+				       "SELECT aws_id FROM scope UNION ALL"
+				       " SELECT aws_id FROM pool UNION ALL"
+				       " SELECT aws_id FROM allocation UNION ALL"
+				       " SELECT aws_id FROM discovery ORDER BY 1",
+				       err),
+			    out, err));
 }
 
 int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 		  ipam_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc = ipam__read_begin(db, err), step = 0;
+	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc)
@@ -125,18 +115,9 @@ int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 			  "SELECT key FROM tag WHERE object_id = ?1"
 			  " ORDER BY key",
 			  err);
-	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
-	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = ipam__strlist_push(
-			out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	if (rc)
-		ipam_strlist_free(out);
-	return ipam__read_end(db, rc);
+	if (stmt)
+		sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
 
 int ipam_tag_get(ipam *db, const char *object_id, const char *key,

@@ -616,19 +616,15 @@ int ipam__pool_refresh_resources(ipam *db, int64_t pool, ipam_err *err)
 					" JOIN allocation a ON a.key ="
 					" rc.alloc_key WHERE a.pool_key = ?1",
 					err);
-	entry_list list = {0};
-	int rc = 0, step;
+	int64_t *keys = NULL;
+	size_t n = 0;
+	int rc;
 
-	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, pool);
-	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = entry_push(&list, "", sqlite3_column_int64(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc == 0 && step < 0)
-		rc = step;
-	for (size_t i = 0; rc == 0 && i < list.count; i++)
-		rc = ipam__rc_refresh(db, list.items[i].owner, err);
-	free(list.items);
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, pool);
+	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = ipam__rc_refresh(db, keys[i], err);
+	free(keys);
 	return rc;
 }
