@@ -358,6 +358,23 @@ static int alloc_name_taken(ipam *db, int64_t pool, const char *name,
 	return rc;
 }
 
+int ipam__alloc_owner_name(ipam *db, int64_t pool, const char *owner,
+			   const ipam_cidr *cidr,
+			   char out[IPAM_NAME_MAX + 1], ipam_err *err)
+{
+	char file[IPAM_CIDR_STRLEN];
+	int rc = alloc_name_taken(db, pool, owner, err);
+
+	if (rc < 0)
+		return rc;
+	ipam_cidr_format_filename(cidr, file);
+	if (rc == 1)
+		snprintf(out, IPAM_NAME_MAX + 1, "%s_%s", owner, file);
+	else
+		snprintf(out, IPAM_NAME_MAX + 1, "%s", owner);
+	return 0;
+}
+
 /* Resolves the size of a by-size request: explicit, default, rules. */
 static int request_prefix(const ipam_pool_info *pool, int prefix_len,
 			  bool check_rules, ipam_err *err)

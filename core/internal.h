@@ -170,6 +170,12 @@ typedef struct ipam__alloc_spec {
 } ipam__alloc_spec;
 int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 		ipam_alloc_info *out, ipam_err *err);
+/* The name of an allocation the system makes for `owner` (a child pool or
+ * a resource id) in `pool`: the id itself, or "<id>_<cidr>" when the id
+ * already names one of the pool's allocations. */
+int ipam__alloc_owner_name(ipam *db, int64_t pool, const char *owner,
+			   const ipam_cidr *cidr,
+			   char out[IPAM_NAME_MAX + 1], ipam_err *err);
 /* Frees an allocation by key whatever its type. */
 int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err);
 /* The block a request for prefix_len would get now. */
@@ -260,11 +266,6 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err);
 int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 			ipam_err *err);
-/* The allocation name for a resource's CIDR in `pool`: its id, or
- * "<id>_<cidr>" when the id is taken there. */
-int ipam__resource_alloc_name(ipam *db, int64_t pool, const char *id,
-			      const ipam_cidr *cidr,
-			      char out[IPAM_NAME_MAX + 1], ipam_err *err);
 /* watch.c: like ipam__rc_refresh, but always starts a new history record
  * (the resource's name, owner or region changed). */
 int ipam__rc_restart(ipam *db, int64_t rc_key, ipam_err *err);

@@ -140,11 +140,10 @@ static int take_from_parent(ipam *db, const ipam_pool_info *p,
 			    const ipam_cidr *cidr, int64_t *alloc_key,
 			    ipam_err *err)
 {
-	char name[IPAM_NAME_MAX + 1], file[IPAM_CIDR_STRLEN], why[160];
+	char name[IPAM_NAME_MAX + 1], why[160];
 	char text[IPAM_CIDR_STRLEN];
 	ipam_pool_info parent;
 	ipam_alloc_info got;
-	sqlite3_stmt *stmt;
 	int rc = ipam__pool_load(db, p->parent_key, &parent, err);
 
 	if (rc)
@@ -157,23 +156,9 @@ static int take_from_parent(ipam *db, const ipam_pool_info *p,
 				  text, parent.name, why);
 	}
 	/* The child's id names its first block; later ones add the CIDR. */
-	stmt = ipam__stmt(db,
-			  "SELECT 1 FROM allocation WHERE pool_key = ?1"
-			  " AND name = ?2",
-			  err);
-	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, parent.key);
-	sqlite3_bind_text(stmt, 2, p->id, -1, SQLITE_TRANSIENT);
-	rc = ipam__step(db, stmt, err);
-	sqlite3_reset(stmt);
-	if (rc < 0)
+	if ((rc = ipam__alloc_owner_name(db, parent.key, p->id, cidr, name,
+					 err)))
 		return rc;
-	ipam_cidr_format_filename(cidr, file);
-	if (rc == 1)
-		snprintf(name, sizeof(name), "%s_%s", p->id, file);
-	else
-		snprintf(name, sizeof(name), "%s", p->id);
 	{
 		ipam__alloc_spec spec = {
 			.name = name,

@@ -435,32 +435,6 @@ int ipam_resource_cidr_remove(ipam *db, int64_t resource,
 	return ipam__write_end(db, cidr_remove(db, resource, cidr, err), err);
 }
 
-int ipam__resource_alloc_name(ipam *db, int64_t pool, const char *id,
-			      const ipam_cidr *cidr,
-			      char out[IPAM_NAME_MAX + 1], ipam_err *err)
-{
-	char file[IPAM_CIDR_STRLEN];
-	sqlite3_stmt *stmt = ipam__stmt(db,
-					"SELECT 1 FROM allocation WHERE"
-					" pool_key = ?1 AND name = ?2",
-					err);
-	int rc;
-	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, pool);
-	sqlite3_bind_text(stmt, 2, id, -1, SQLITE_TRANSIENT);
-	rc = ipam__step(db, stmt, err);
-	sqlite3_reset(stmt);
-	if (rc < 0)
-		return rc;
-	ipam_cidr_format_filename(cidr, file);
-	if (rc == 1)
-		snprintf(out, IPAM_NAME_MAX + 1, "%s_%s", id, file);
-	else
-		snprintf(out, IPAM_NAME_MAX + 1, "%s", id);
-	return 0;
-}
-
 /* The checks of "create a VPC with an IPAM pool" before any space moves. */
 static int allocate_checks(ipam *db, const ipam_resource_info *res,
 			   const ipam_pool_info *p, ipam_err *err)
@@ -548,7 +522,7 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 							 NULL) == 0)
 				cidr = &probe;
 		}
-		if ((rc = ipam__resource_alloc_name(db, pool, res.id,
+		if ((rc = ipam__alloc_owner_name(db, pool, res.id,
 						    cidr ? cidr : &probe, name,
 						    err)))
 			return rc;

@@ -491,7 +491,7 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 			.check_rules = false,
 		};
 		ipam_err quiet = {0};
-		if ((rc = ipam__resource_alloc_name(db, pools[i], row.res.id,
+		if ((rc = ipam__alloc_owner_name(db, pools[i], row.res.id,
 						    &row.cidr, name, err)))
 			return rc;
 		spec.name = name;
