@@ -408,40 +408,45 @@ static int request_prefix(const ipam_pool_info *pool, int prefix_len,
 	return prefix_len;
 }
 
+int ipam__alloc_resolve(ipam *db, const ipam_pool_info *pool,
+			const ipam__alloc_spec *spec, ipam_cidr *got,
+			ipam_err *err)
+{
+	char why[160];
+	int rc;
+
+	if (!spec->cidr) {
+		rc = request_prefix(pool, spec->prefix_len, spec->check_rules,
+				    err);
+		return rc < 0 ? rc : ipam__alloc_find(db, pool, rc, got, err);
+	}
+	*got = *spec->cidr;
+	if (got->family != pool->family)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "pool '%s' is %s; the CIDR is %s", pool->name,
+				  pool->family == 6 ? "ipv6" : "ipv4",
+				  got->family == 6 ? "ipv6" : "ipv4");
+	if (spec->check_rules) {
+		ipam__netmask_violation(pool, got->prefix, why, sizeof(why));
+		if (*why)
+			return ipam__fail(err, IPAM_EINVAL,
+					  "cannot allocate /%d from pool '%s': "
+					  "%s",
+					  got->prefix, pool->name, why);
+	}
+	return 0;
+}
+
 /* Chooses and takes the block of a request; *got is what was taken. */
 static int take_space(ipam *db, const ipam_pool_info *pool,
 		      const ipam__alloc_spec *spec, ipam_cidr *got,
 		      ipam_err *err)
 {
 	ipam_cidr from;
-	char why[160];
-	int rc;
+	int rc = ipam__alloc_resolve(db, pool, spec, got, err);
 
-	if (spec->cidr) {
-		*got = *spec->cidr;
-		if (got->family != pool->family)
-			return ipam__fail(err, IPAM_EINVAL,
-					  "pool '%s' is %s; the CIDR is %s",
-					  pool->name,
-					  pool->family == 6 ? "ipv6" : "ipv4",
-					  got->family == 6 ? "ipv6" : "ipv4");
-		if (spec->check_rules) {
-			ipam__netmask_violation(pool, got->prefix, why,
-						sizeof(why));
-			if (*why)
-				return ipam__fail(err, IPAM_EINVAL,
-						  "cannot allocate /%d from "
-						  "pool '%s': %s",
-						  got->prefix, pool->name, why);
-		}
-	} else {
-		rc = request_prefix(pool, spec->prefix_len, spec->check_rules,
-				    err);
-		if (rc < 0)
-			return rc;
-		if ((rc = ipam__alloc_find(db, pool, rc, got, err)))
-			return rc;
-	}
+	if (rc)
+		return rc;
 	rc = free_containing(db, pool->key, got, &from, err);
 	if (rc < 0)
 		return rc;

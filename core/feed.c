@@ -35,31 +35,39 @@ void ipam__feed_free(ipam__feed *feed)
 		json_decref(feed->recs[i].tags);
 	}
 	free(feed->recs);
+	json_decref(feed->index);
 	memset(feed, 0, sizeof(*feed));
 }
 
-/* The record for `id`, created at the end when new. */
-static ipam__res_rec *record_for(ipam__feed *feed, const char *id,
-				 ipam_err *err)
+ipam__res_rec *ipam__feed_record(ipam__feed *feed, const char *id,
+				ipam_err *err)
 {
 	ipam__res_rec *rec;
-	for (size_t i = feed->count; i > 0; i--)
-		if (!strcmp(feed->recs[i - 1].id, id))
-			return &feed->recs[i - 1];
+	json_t *at;
+
+	if (!feed->index && !(feed->index = json_object()))
+		goto oom;
+	at = json_object_get(feed->index, id);
+	if (at)
+		return &feed->recs[json_integer_value(at)];
 	if (feed->count == feed->cap) {
 		size_t cap = feed->cap ? feed->cap * 2 : 64;
 		ipam__res_rec *grown = realloc(feed->recs, cap * sizeof(*grown));
-		if (!grown) {
-			ipam__fail(err, IPAM_ENOMEM, "out of memory");
-			return NULL;
-		}
+		if (!grown)
+			goto oom;
 		feed->recs = grown;
 		feed->cap = cap;
 	}
+	if (json_object_set_new(feed->index, id,
+				json_integer((json_int_t)feed->count)))
+		goto oom;
 	rec = &feed->recs[feed->count++];
 	memset(rec, 0, sizeof(*rec));
 	snprintf(rec->id, sizeof(rec->id), "%s", id);
 	return rec;
+oom:
+	ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	return NULL;
 }
 
 static int add_cidr(ipam__res_rec *rec, const char *text, const char *where,
@@ -80,14 +88,13 @@ static int add_cidr(ipam__res_rec *rec, const char *text, const char *where,
 	return 0;
 }
 
-/* A string field (absent = ""), refused when present but not a string or
- * longer than `max`. */
+/* A string field, refused when present but not a string or longer than
+ * `max`; an absent one leaves *out as it is (records start empty). */
 static int get_string(json_t *obj, const char *key, char *out, size_t max,
 		      const char *where, ipam_err *err)
 {
 	json_t *v = json_object_get(obj, key);
-	*out = '\0';
-	if (!v || json_is_null(v))
+	if (!v || json_is_null(v)) /* absent: what an earlier line said stays */
 		return 0;
 	if (!json_is_string(v) || strlen(json_string_value(v)) >= max ||
 	    strpbrk(json_string_value(v), "\n\r"))
@@ -174,9 +181,11 @@ static int finish(ipam__res_rec *rec, const char *type, const char *region,
 static int parse_line(ipam__feed *feed, json_t *obj, const char *region,
 		      const char *where, ipam_err *err)
 {
-	char id[IPAM_RESOURCE_ID_MAX + 1], type[24], cidr[IPAM_CIDR_STRLEN];
+	char id[IPAM_RESOURCE_ID_MAX + 1] = "", type[24] = "";
+	char cidr[IPAM_CIDR_STRLEN] = "";
 	ipam__res_rec *rec;
 	json_t *usage;
+	size_t before;
 	int rc;
 
 	if (!json_is_object(obj))
@@ -193,7 +202,7 @@ static int parse_line(ipam__feed *feed, json_t *obj, const char *region,
 				  "%s: ResourceId and ResourceCidr are "
 				  "required",
 				  where);
-	if (!(rec = record_for(feed, id, err)))
+	if (!(rec = ipam__feed_record(feed, id, err)))
 		return IPAM_ENOMEM;
 	if ((rc = get_string(obj, "ResourceRegion", rec->region,
 			     sizeof(rec->region), where, err)) ||
@@ -203,12 +212,14 @@ static int parse_line(ipam__feed *feed, json_t *obj, const char *region,
 			     where, err)) ||
 	    (rc = get_string(obj, "ResourceName", rec->name, sizeof(rec->name),
 			     where, err)) ||
-	    (rc = get_tags(obj, "ResourceTags", rec, where, err)) ||
-	    (rc = add_cidr(rec, cidr, where, err)) ||
+	    (rc = get_tags(obj, "ResourceTags", rec, where, err)))
+		return rc;
+	before = rec->ncidrs;
+	if ((rc = add_cidr(rec, cidr, where, err)) ||
 	    (rc = finish(rec, type, region, where, err)))
 		return rc;
 	usage = json_object_get(obj, "IpUsage");
-	if (usage && !json_is_null(usage)) {
+	if (usage && !json_is_null(usage) && rec->ncidrs > before) {
 		ipam_cidr *c = &rec->cidrs[rec->ncidrs - 1];
 		double f = json_number_value(usage);
 		if (!json_is_number(usage) || !(f >= 0 && f <= 1))
@@ -229,7 +240,7 @@ static int parse_line(ipam__feed *feed, json_t *obj, const char *region,
 static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
 		     const char *where, ipam_err *err)
 {
-	char id[IPAM_RESOURCE_ID_MAX + 1], cidr[IPAM_CIDR_STRLEN];
+	char id[IPAM_RESOURCE_ID_MAX + 1] = "", cidr[IPAM_CIDR_STRLEN];
 	json_t *set, *item;
 	ipam__res_rec *rec;
 	size_t i;
@@ -239,7 +250,7 @@ static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
 		return rc;
 	if (!*id)
 		return ipam__fail(err, IPAM_EINVAL, "%s: no VpcId", where);
-	if (!(rec = record_for(feed, id, err)))
+	if (!(rec = ipam__feed_record(feed, id, err)))
 		return IPAM_ENOMEM;
 	snprintf(rec->vpc_id, sizeof(rec->vpc_id), "%s", id);
 	if ((rc = get_string(vpc, "OwnerId", rec->owner, sizeof(rec->owner),
@@ -253,12 +264,14 @@ static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
 			json_object_get(item, "CidrBlockState"), "State");
 		if (state && strcmp(text_of(state), "associated"))
 			continue;
+		*cidr = '\0';
 		if ((rc = get_string(item, "CidrBlock", cidr, sizeof(cidr), where,
 				     err)) ||
 		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
 			return rc;
 	}
 	if (!json_array_size(set)) {
+		*cidr = '\0';
 		if ((rc = get_string(vpc, "CidrBlock", cidr, sizeof(cidr), where,
 				     err)) ||
 		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
@@ -271,6 +284,7 @@ static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
 			json_object_get(item, "Ipv6CidrBlockState"), "State");
 		if (state && strcmp(text_of(state), "associated"))
 			continue;
+		*cidr = '\0';
 		if ((rc = get_string(item, "Ipv6CidrBlock", cidr, sizeof(cidr),
 				     where, err)) ||
 		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
@@ -283,7 +297,8 @@ static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
 static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
 			const char *where, ipam_err *err)
 {
-	char id[IPAM_RESOURCE_ID_MAX + 1], cidr[IPAM_CIDR_STRLEN], zone[64];
+	char id[IPAM_RESOURCE_ID_MAX + 1] = "", cidr[IPAM_CIDR_STRLEN] = "";
+	char zone[64] = "";
 	json_t *set, *item, *avail;
 	ipam__res_rec *rec;
 	size_t i;
@@ -293,7 +308,7 @@ static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
 		return rc;
 	if (!*id)
 		return ipam__fail(err, IPAM_EINVAL, "%s: no SubnetId", where);
-	if (!(rec = record_for(feed, id, err)))
+	if (!(rec = ipam__feed_record(feed, id, err)))
 		return IPAM_ENOMEM;
 	if ((rc = get_string(subnet, "VpcId", rec->vpc_id, sizeof(rec->vpc_id),
 			     where, err)) ||
@@ -325,6 +340,11 @@ static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
 	set = json_object_get(subnet, "Ipv6CidrBlockAssociationSet");
 	json_array_foreach(set, i, item)
 	{
+		json_t *state = json_object_get(
+			json_object_get(item, "Ipv6CidrBlockState"), "State");
+		if (state && strcmp(text_of(state), "associated"))
+			continue;
+		*cidr = '\0';
 		if ((rc = get_string(item, "Ipv6CidrBlock", cidr, sizeof(cidr),
 				     where, err)) ||
 		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
@@ -337,7 +357,8 @@ static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
 static int parse_address(ipam__feed *feed, json_t *addr, const char *region,
 			 const char *where, ipam_err *err)
 {
-	char id[IPAM_RESOURCE_ID_MAX + 1], ip[64], cidr[IPAM_CIDR_STRLEN + 8];
+	char id[IPAM_RESOURCE_ID_MAX + 1] = "", ip[64] = "";
+	char cidr[IPAM_CIDR_STRLEN + 8];
 	ipam__res_rec *rec;
 	int rc = get_string(addr, "AllocationId", id, sizeof(id), where, err);
 
@@ -347,7 +368,7 @@ static int parse_address(ipam__feed *feed, json_t *addr, const char *region,
 		return ipam__fail(err, IPAM_EINVAL, "%s: no PublicIp", where);
 	if (!*id)
 		snprintf(id, sizeof(id), "eip-%s", ip);
-	if (!(rec = record_for(feed, id, err)))
+	if (!(rec = ipam__feed_record(feed, id, err)))
 		return IPAM_ENOMEM;
 	snprintf(cidr, sizeof(cidr), "%s/32", ip);
 	if ((rc = get_string(addr, "NetworkBorderGroup", rec->region,

@@ -10,7 +10,12 @@
 typedef struct ipam__feed {
 	ipam__res_rec *recs;
 	size_t count, cap;
+	json_t *index; /* resource id -> position in recs */
 } ipam__feed;
+
+/* The record of resource `id`, appended (zeroed, id set) when new. */
+ipam__res_rec *ipam__feed_record(ipam__feed *feed, const char *id,
+				ipam_err *err);
 
 /* Parses a snapshot; records without a region get `region`. */
 int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,

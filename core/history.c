@@ -79,6 +79,20 @@ int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 	int rc;
 	if (!key)
 		return 0;
+	/* A record that would end where it started held for less than a
+	 * tick of the clock (a status that lived only inside one
+	 * transaction): it goes, and the record before it, which ended at
+	 * this instant, stands. */
+	stmt = ipam__stmt(db,
+			  "DELETE FROM history WHERE key = ?1 AND"
+			  " end_time IS NULL AND start_time = ?2",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, key);
+	sqlite3_bind_int64(stmt, 2, ipam__now(db));
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
 	stmt = ipam__stmt(db,
 			  "UPDATE history SET end_time = ?2 WHERE key = ?1"
 			  " AND end_time IS NULL",
@@ -244,7 +258,7 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		" region, vpc_id, compliance, overlap, start_time, end_time"
 		" FROM history WHERE scope_key = ?1 AND family = ?2 AND"
 		" start = ?3 AND prefix = ?4 AND start_time <= ?6 AND"
-		" (end_time IS NULL OR end_time >= ?5)"
+		" (end_time IS NULL OR end_time > ?5)"
 		" ORDER BY start_time, key",
 		err);
 	if (!stmt) {

@@ -176,6 +176,12 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 int ipam__alloc_owner_name(ipam *db, int64_t pool, const char *owner,
 			   const ipam_cidr *cidr,
 			   char out[IPAM_NAME_MAX + 1], ipam_err *err);
+/* The block a request would take, checked against the pool's family and
+ * (check_rules) netmask rules, without taking it: the given CIDR, or the
+ * next block of the requested size. */
+int ipam__alloc_resolve(ipam *db, const ipam_pool_info *pool,
+			const ipam__alloc_spec *spec, ipam_cidr *out,
+			ipam_err *err);
 /* Frees an allocation by key whatever its type. */
 int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err);
 /* The block a request for prefix_len would get now. */

@@ -37,13 +37,10 @@ static void header(ipam__buf *buf, const char *name, const char *help)
 			 name);
 }
 
-/* A ratio as a decimal with up to 9 digits after the point. */
+/* A ratio (the guide's quotients) with 9 significant digits. */
 static void ratio(ipam__buf *buf, ipam_u128 used, ipam_u128 total)
 {
-	char pct[IPAM_PERCENT_STRLEN];
-	double v;
-	ipam_percent_format(used, total, pct);
-	v = strtod(pct, NULL) / 100.0;
+	double v = total ? (double)used / (double)total : 0;
 	ipam__buf_printf(buf, "} %.9g\n", v);
 }
 

@@ -44,23 +44,12 @@ static int add(ipam__feed *feed, const char *id, const char *type,
 	       const char *name, const ipam_cidr *cidr, const char *region,
 	       ipam_err *err)
 {
-	ipam__res_rec *rec = NULL, *grown;
-	for (size_t i = 0; i < feed->count && !rec; i++)
-		if (!strcmp(feed->recs[i].id, id))
-			rec = &feed->recs[i];
-	if (!rec) {
-		if (feed->count == feed->cap) {
-			size_t cap = feed->cap ? feed->cap * 2 : 16;
-			grown = realloc(feed->recs, cap * sizeof(*grown));
-			if (!grown)
-				return ipam__fail(err, IPAM_ENOMEM,
-						  "out of memory");
-			feed->recs = grown;
-			feed->cap = cap;
-		}
-		rec = &feed->recs[feed->count++];
-		memset(rec, 0, sizeof(*rec));
-		snprintf(rec->id, sizeof(rec->id), "%s", id);
+	ipam__res_rec *rec = ipam__feed_record(feed, id, err);
+	ipam_cidr *list;
+
+	if (!rec)
+		return IPAM_ENOMEM;
+	if (!*rec->type) {
 		snprintf(rec->type, sizeof(rec->type), "%s", type);
 		snprintf(rec->name, sizeof(rec->name), "%s", name);
 		snprintf(rec->region, sizeof(rec->region), "%s", region);
@@ -69,14 +58,11 @@ static int add(ipam__feed *feed, const char *id, const char *type,
 	for (size_t i = 0; i < rec->ncidrs; i++)
 		if (!ipam_cidr_compare(&rec->cidrs[i], cidr))
 			return 0;
-	{
-		ipam_cidr *list = realloc(rec->cidrs,
-					  (rec->ncidrs + 1) * sizeof(*list));
-		if (!list)
-			return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-		rec->cidrs = list;
-		rec->cidrs[rec->ncidrs++] = *cidr;
-	}
+	list = realloc(rec->cidrs, (rec->ncidrs + 1) * sizeof(*list));
+	if (!list)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	rec->cidrs = list;
+	rec->cidrs[rec->ncidrs++] = *cidr;
 	return 0;
 }
 

@@ -494,42 +494,36 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 	ipam_resource_info res;
 	ipam_pool_info p;
 	ipam_alloc_info got;
-	int64_t rc_key, old_alloc = 1;
+	ipam_cidr want;
+	int64_t rc_key = 0, old_alloc = 1;
+	ipam__alloc_spec spec = {
+		.cidr = cidr,
+		.prefix_len = prefix_len,
+		.check_rules = true,
+	};
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc || (rc = ipam__pool_load(db, pool, &p, err)) ||
 	    (rc = allocate_checks(db, &res, &p, err)))
 		return rc;
-	if (cidr && rc_find(db, &res, cidr, &rc_key, &old_alloc, NULL) == 0 &&
+	/* By size, the block is chosen first: its name may need it, and it
+	 * may be a CIDR the resource already holds unmanaged. */
+	if ((rc = ipam__alloc_resolve(db, &p, &spec, &want, err)))
+		return rc;
+	if (rc_find(db, &res, &want, &rc_key, &old_alloc, NULL) == 0 &&
 	    old_alloc)
 		return ipam__fail(err, IPAM_EEXIST,
 				  "that CIDR of '%s' is already managed",
 				  res.id);
-	{
-		ipam__alloc_spec spec = {
-			.cidr = cidr,
-			.prefix_len = prefix_len,
-			.resource_type = res.type,
-			.resource_id = res.id,
-			.resource_region = res.locale,
-			.check_rules = true,
-		};
-		ipam_cidr probe = {0};
-		/* The name needs the CIDR; by size, a preview gives it. */
-		if (!cidr) {
-			int len = prefix_len >= 0 ? prefix_len : p.default_netmask;
-			if (len >= 0 && ipam__alloc_find(db, &p, len, &probe,
-							 NULL) == 0)
-				cidr = &probe;
-		}
-		if ((rc = ipam__alloc_owner_name(db, pool, res.id,
-						    cidr ? cidr : &probe, name,
-						    err)))
-			return rc;
-		spec.name = name;
-		if ((rc = ipam__alloc(db, pool, &spec, &got, err)))
-			return rc;
-	}
+	if ((rc = ipam__alloc_owner_name(db, pool, res.id, &want, name, err)))
+		return rc;
+	spec.name = name;
+	spec.cidr = &want;
+	spec.resource_type = res.type;
+	spec.resource_id = res.id;
+	spec.resource_region = res.locale;
+	if ((rc = ipam__alloc(db, pool, &spec, &got, err)))
+		return rc;
 	if (old_alloc == 0) { /* an unmanaged row for this CIDR: manage it */
 		sqlite3_stmt *stmt = ipam__stmt(db,
 						"UPDATE resource_cidr SET"
@@ -967,6 +961,24 @@ static int field_check(const ipam_resource_info *res,
 	return ipam__fail(err, IPAM_EINVAL, "unknown resource field");
 }
 
+/* Whether `value` is what the field holds already. */
+static bool field_unchanged(const ipam_resource_info *res,
+			    ipam_resource_field field, const char *value,
+			    ipam_u128 count)
+{
+	switch (field) {
+	case IPAM_RESOURCE_TYPE: return !strcmp(res->type, value);
+	case IPAM_RESOURCE_NAME: return !strcmp(res->name, value);
+	case IPAM_RESOURCE_LOCALE: return !strcmp(res->locale, value);
+	case IPAM_RESOURCE_OWNER: return !strcmp(res->owner, value);
+	case IPAM_RESOURCE_VPC_ID: return !strcmp(res->vpc_id, value);
+	case IPAM_RESOURCE_ACTIVE_IPS:
+		return *value ? res->has_active_ips && res->active_ips == count
+			      : !res->has_active_ips;
+	}
+	return false;
+}
+
 static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 		     const char *value, ipam_err *err)
 {
@@ -999,6 +1011,8 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 	free(keys);
 	if ((rc = field_check(&res, field, value, (int64_t)n, &count, err)))
 		return rc;
+	if (field_unchanged(&res, field, value, count))
+		return 0; /* no change, no new history record */
 	if (!(stmt = ipam__stmt(db, sql[field], err)))
 		return IPAM_EIO;
 	sqlite3_bind_int64(stmt, 1, resource);

@@ -170,6 +170,32 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 				  "cannot delete scope '%s': it has %lld "
 				  "pools",
 				  name, (long long)scope.pool_count);
+	stmt = ipam__stmt(db,
+			  "SELECT (SELECT count(*) FROM resource WHERE"
+			  " scope_key = ?1), (SELECT name FROM discovery WHERE"
+			  " scope_key = ?1 LIMIT 1)",
+			  err);
+	if (!stmt)
+		return IPAM_EIO;
+	sqlite3_bind_int64(stmt, 1, scope.key);
+	if ((rc = ipam__step(db, stmt, err)) == 1) {
+		int64_t resources = sqlite3_column_int64(stmt, 0);
+		const char *feeder = (const char *)sqlite3_column_text(stmt, 1);
+		rc = 0;
+		if (resources)
+			rc = ipam__fail(err, IPAM_ENOTEMPTY,
+					"cannot delete scope '%s': it has "
+					"%lld resources",
+					name, (long long)resources);
+		else if (feeder)
+			rc = ipam__fail(err, IPAM_EBUSY,
+					"cannot delete scope '%s': discovery "
+					"'%s' feeds it",
+					name, feeder);
+	}
+	sqlite3_reset(stmt);
+	if (rc)
+		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM scope WHERE key = ?1", err);
 	if (!stmt)
 		return IPAM_EIO;

@@ -805,8 +805,8 @@ int ipam_history_retention_set(ipam *db, int64_t days, ipam_err *err);
 int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 		       ipam_err *err);
 /*
- * Records of exactly `cidr` in `scope` whose association overlaps
- * [from, to] (both inclusive; from = to = now for "active now"; from = 0,
+ * Records of exactly `cidr` in `scope` whose association [start, end)
+ * meets the window [from, to] (from = to = now for "active now"; from = 0,
  * to = INT64_MAX for all). Text table or {"HistoryRecords":[...]}.
  */
 int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,

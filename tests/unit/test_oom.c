@@ -303,11 +303,9 @@ static void first_difference(const char *a, const char *b, char *out,
  */
 static long next_n(long n, size_t salt)
 {
-#ifdef __SANITIZE_ADDRESS__
-	const long dense = 40, stride = 8; /* ASan: each run is much slower */
-#else
-	const long dense = 100, stride = 4;
-#endif
+	/* under the sanitizers each run is much slower */
+	const long dense = FIXTURE_SLOW ? 40 : 100;
+	const long stride = FIXTURE_SLOW ? 8 : 4;
 	if (n < dense)
 		return n + 1;
 	n++;
