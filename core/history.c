@@ -50,6 +50,18 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 		err);
 	int rc;
+
+	if (db->history_floor < 0) { /* the first record of this transaction */
+		sqlite3_stmt *max = ipam__stmt(
+			db, "SELECT ifnull(max(key), 0) FROM history", err);
+		if (!max)
+			return IPAM_EIO;
+		if ((rc = ipam__step(db, max, err)) == 1)
+			db->history_floor = sqlite3_column_int64(max, 0);
+		sqlite3_reset(max);
+		if (rc < 0)
+			return rc;
+	}
 #define TEXT(i, v) sqlite3_bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_TRANSIENT)
 	if (!stmt)
 		return IPAM_EIO;
@@ -79,20 +91,22 @@ int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 	int rc;
 	if (!key)
 		return 0;
-	/* A record that would end where it started held for less than a
-	 * tick of the clock (a status that lived only inside one
-	 * transaction): it goes, and the record before it, which ended at
-	 * this instant, stands. */
-	stmt = ipam__stmt(db,
-			  "DELETE FROM history WHERE key = ?1 AND"
-			  " end_time IS NULL AND start_time = ?2",
-			  err);
-	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, key);
-	sqlite3_bind_int64(stmt, 2, ipam__now(db));
-	if ((rc = ipam__exec(db, stmt, err)))
-		return rc;
+	/* A record opened in this same transaction that would end where it
+	 * started is a state nobody could observe (a status that lived only
+	 * inside the transaction): it goes, and the record before it, which
+	 * ended at this instant, stands. */
+	if (db->history_floor >= 0 && key > db->history_floor) {
+		stmt = ipam__stmt(db,
+				  "DELETE FROM history WHERE key = ?1 AND"
+				  " end_time IS NULL AND start_time = ?2",
+				  err);
+		if (!stmt)
+			return IPAM_EIO;
+		sqlite3_bind_int64(stmt, 1, key);
+		sqlite3_bind_int64(stmt, 2, ipam__now(db));
+		if ((rc = ipam__exec(db, stmt, err)))
+			return rc;
+	}
 	stmt = ipam__stmt(db,
 			  "UPDATE history SET end_time = ?2 WHERE key = ?1"
 			  " AND end_time IS NULL",

@@ -23,6 +23,8 @@ struct ipam {
 	int txn_open;         /* ipam_txn_begin is in force */
 	int depth;            /* nesting of write brackets inside one call */
 	int events_logged;    /* change-log rows written in this transaction */
+	int64_t history_floor; /* history keys above it were opened in this
+				* transaction; -1 = none opened yet */
 	ipam_actor actor;     /* who the current transaction runs for */
 	ipam_actor default_actor;
 	ipam_clock_fn clock;

@@ -271,11 +271,11 @@ static int active_ips(ipam *db, ipam__buf *buf, ipam_err *err)
 	sqlite3_reset(stmt);
 	if (step < 0)
 		return step;
-	header(buf, "ipam_total_active_ip_count",
+	header(buf, "ipam_total_active_ips",
 	       "TotalActiveIpCount: IP addresses associated with network "
 	       "interfaces");
 	ipam_u128_format(total, text);
-	ipam__buf_printf(buf, "ipam_total_active_ip_count %s\n", text);
+	ipam__buf_printf(buf, "ipam_total_active_ips %s\n", text);
 	return 0;
 }
 

@@ -319,7 +319,12 @@ done:
 	}
 	{
 		ipam__buf buf = {0};
-		json_t *root = json_pack("{s:o}", "IpamResourceCidrs", list);
+		/* A discovery's view has the shape of
+		 * get-ipam-discovered-resource-cidrs. */
+		json_t *root = json_pack("{s:o}",
+					 discovery ? "IpamDiscoveredResourceCidrs"
+						   : "IpamResourceCidrs",
+					 list);
 		char *text = root ? json_dumps(root, JSON_INDENT(2) |
 							     JSON_PRESERVE_ORDER |
 							     JSON_REAL_PRECISION(15))

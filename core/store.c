@@ -380,6 +380,7 @@ int ipam__write_begin(ipam *db, ipam_err *err)
 		if (rc == 0) {
 			db->actor = db->default_actor;
 			db->events_logged = 0;
+			db->history_floor = -1;
 		}
 	} else {
 		rc = control(db, "SAVEPOINT ipam_call", err);
@@ -469,6 +470,7 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 	}
 	db->txn_open = 1;
 	db->events_logged = 0;
+	db->history_floor = -1;
 	db->actor = who ? *who : db->default_actor;
 	return 0; /* the lock stays held until commit or rollback */
 }

@@ -744,8 +744,9 @@ int ipam_resource_cidrs(ipam *db, int64_t resource, ipam_resource_cidr **out,
  * ip-usage [reason]" or the same as JSON. */
 int ipam_render_resource_status(ipam *db, int64_t resource, bool json,
 				char **out, size_t *len, ipam_err *err);
-/* get-ipam-resource-cidrs of a scope, or of the resources of one
- * discovery when discovery != 0. */
+/* get-ipam-resource-cidrs of a scope ({"IpamResourceCidrs":[...]}), or,
+ * when discovery != 0, the resources of that discovery in the shape of
+ * get-ipam-discovered-resource-cidrs ({"IpamDiscoveredResourceCidrs"}). */
 int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 			       char **out, size_t *len, ipam_err *err);
 /* Scope status: the dashboard counters of SPEC §6.2, key=value or JSON. */

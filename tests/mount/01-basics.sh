@@ -106,8 +106,12 @@ expect_file_eq "$TOP/allocations/web/cidr" 10.0.0.0/24
 expect_file_eq "$MNT/by-id/$top_id/id" "$top_id" "by-id/<pool id> after remount"
 unmount_ipamfs
 
-sqlite3 "$DB" 'PRAGMA integrity_check' >"$TMPD/ic" 2>&1
-expect_eq "$(cat "$TMPD/ic")" ok "PRAGMA integrity_check after a clean unmount"
+if command -v sqlite3 >/dev/null; then
+	sqlite3 "$DB" 'PRAGMA integrity_check' >"$TMPD/ic" 2>&1
+	expect_eq "$(cat "$TMPD/ic")" ok "PRAGMA integrity_check after a clean unmount"
+else
+	echo "# skip integrity_check: no sqlite3"
+fi
 
 # --- a new IPAM with -o home-locale ----------------------------------------
 DB=$TMPD/second.db
@@ -173,8 +177,10 @@ refuse_mount random.db
 printf 'this is not a database\n' >"$TMPD/text.db"
 refuse_mount text.db
 
-sqlite3 "$TMPD/other.db" 'CREATE TABLE x(a); INSERT INTO x VALUES (1);'
-refuse_mount other.db
+if command -v sqlite3 >/dev/null; then
+	sqlite3 "$TMPD/other.db" 'CREATE TABLE x(a); INSERT INTO x VALUES (1);'
+	refuse_mount other.db
+fi
 
 # a real ipamfs database with its middle pages damaged
 cp "$TMPD/ipam.db" "$TMPD/damaged.db"
@@ -186,7 +192,7 @@ fi
 
 # a newer schema: if the version lives in PRAGMA user_version
 cp "$TMPD/ipam.db" "$TMPD/newer.db"
-v=$(sqlite3 "$TMPD/newer.db" 'PRAGMA user_version')
+v=$(sqlite3 "$TMPD/newer.db" 'PRAGMA user_version' 2>/dev/null)
 if [ "${v:-0}" -gt 0 ]; then
 	sqlite3 "$TMPD/newer.db" "PRAGMA user_version = $((v + 1000))"
 	refuse_mount newer.db

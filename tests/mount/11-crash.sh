@@ -101,7 +101,11 @@ expect_eq "$(status_get "$P" allocation-count)" "$total" "status allocation-coun
 expect_ok wr "$P/allocate" "after /28"
 unmount_ipamfs
 
-sqlite3 "$DB" 'PRAGMA integrity_check' >"$TMPD/ic" 2>&1
-expect_eq "$(cat "$TMPD/ic")" ok "PRAGMA integrity_check"
+if command -v sqlite3 >/dev/null; then
+	sqlite3 "$DB" 'PRAGMA integrity_check' >"$TMPD/ic" 2>&1
+	expect_eq "$(cat "$TMPD/ic")" ok "PRAGMA integrity_check"
+else
+	echo "# skip integrity_check: no sqlite3"
+fi
 
 finish

@@ -6,6 +6,11 @@
 # and chown persist across a remount.
 . "$(dirname "$0")/lib.sh"
 
+if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
+	echo "1..0 # SKIP needs root and setpriv (util-linux)"
+	exit 77
+fi
+
 NOBODY=65534
 as_nobody() {
 	timeout "$TIMEOUT" setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$@"

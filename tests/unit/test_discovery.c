@@ -1072,7 +1072,7 @@ static void test_resources_json(void **state)
 		assert_ok(ipam_scope_get(db, "private", &sc, &err), err);
 		snprintf(want, sizeof(want),
 			 "{\n"
-			 "  \"IpamResourceCidrs\": [\n"
+			 "  \"IpamDiscoveredResourceCidrs\": [\n"
 			 "    {\n"
 			 "      \"IpamId\": \"%s\",\n"
 			 "      \"ResourceOwnerId\": \"\",\n"

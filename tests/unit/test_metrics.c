@@ -266,7 +266,7 @@ static void test_scope_status_follows(void **state)
 /* ---- metrics ---- */
 
 static const char *const families[] = {
-	"ipam_total_active_ip_count",
+	"ipam_total_active_ips",
 	"ipam_pool_percent_allocated",
 	"ipam_pool_percent_assigned",
 	"ipam_pool_percent_available",
@@ -366,7 +366,7 @@ static void test_metrics_samples(void **state)
 			  "percentage of the pool's space allocated to other "
 			  "pools");
 	assert_line(prom, "# TYPE ipam_pool_percent_allocated gauge");
-	assert_line(prom, "ipam_total_active_ip_count 2");
+	assert_line(prom, "ipam_total_active_ips 2");
 
 #define POOL(metric, id, locale, value)                                     \
 	snprintf(line, sizeof(line),                                        \
