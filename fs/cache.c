@@ -41,7 +41,8 @@ void cache_free(struct cache *cache)
 
 static bool key_equal(struct cache_key a, struct cache_key b)
 {
-	return a.events == b.events && a.generation == b.generation;
+	return a.events == b.events && a.generation == b.generation &&
+	       a.clock == b.clock;
 }
 
 static struct cache_slot *slot_find(struct cache *cache, const char *path)

@@ -16,10 +16,12 @@
 #define CACHE_MAX_BLOB (16u << 20)   /* bigger content is not kept */
 
 /* What a rendering depends on: the newest change-log entry of the core
- * and the FUSE layer's own generation counter. */
+ * and the FUSE layer's own generation counter; for files that depend on
+ * the time (history `@now`), also the IPAM clock's second (else 0). */
 struct cache_key {
 	int64_t events;
 	uint64_t generation;
+	int64_t clock;
 };
 
 struct cache_slot {

@@ -5,7 +5,9 @@
  * come from here. The cache key (the newest change-log entry and the
  * mount's generation counter) is read before rendering, so content is
  * never older than the key it is cached under, and a cached rendering is
- * served only while that key is still current. Files whose content does not
+ * served only while that key is still current. A file whose content
+ * depends on the time (ATTR_CLOCKED: history `@now`) also keys on the
+ * IPAM clock's current second. Files whose content does not
  * follow the IPAM state (/errors, allocate) bypass the cache.
  */
 #include "content.h"
@@ -19,6 +21,8 @@ int content_get(struct ipamfs *fs, const char *path, const struct node *n,
 	const struct attr *a = n->attr;
 	bool cacheable = !(a->flags & ATTR_NOCACHE);
 	struct cache_key key = ipamfs_cache_key(fs);
+	if (a->flags & ATTR_CLOCKED)
+		key.clock = ipam_now(fs->db);
 	if (events)
 		*events = key.events;
 	*out = cacheable ? cache_get(&fs->cache, path, key) : NULL;

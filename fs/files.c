@@ -2,7 +2,9 @@
  * files.c - the files of each directory: name, mode, how to render the
  * content, how to apply a write.
  *
- * Every attribute of SPEC §3 and §3.1 is one row of a table below. Reading
+ * Every attribute of SPEC §3 and §3.1 is one row of a table below (the
+ * resources, history, discoveries and metrics of §5-§7 have their tables in
+ * files_resource.c and files_discovery.c). Reading
  * renders the whole content from libipam (sysfs style: one value and a
  * newline; booleans `true`/`false`; unset = an empty line). Writing hands
  * the non-empty lines of one write(2) to the row's apply function, which
@@ -23,6 +25,7 @@
 
 #include "ipamfs.h"
 #include "readme.h"
+#include "values.h"
 
 /* Which value a row shows: the `arg` of the generic renderers. */
 enum field {
@@ -60,23 +63,11 @@ enum field {
 	F_STATUS,
 	F_STATUS_JSON,
 	F_POOL_JSON,
+	F_RETENTION,
+	F_SCOPE_STATUS,
+	F_SCOPE_STATUS_JSON,
+	F_RESOURCES_JSON,
 };
-
-static int oom(ipam_err *err)
-{
-	return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
-}
-
-static void put_bool(struct buf *out, bool value)
-{
-	buf_puts(out, value ? "true\n" : "false\n");
-}
-
-static void put_line(struct buf *out, const char *text)
-{
-	buf_puts(out, text);
-	buf_putc(out, '\n');
-}
 
 static void put_netmask(struct buf *out, int len)
 {
@@ -85,111 +76,13 @@ static void put_netmask(struct buf *out, int len)
 	buf_putc(out, '\n');
 }
 
-/* Appends a buffer a libipam renderer returned, and frees it. */
-static int put_rendered(struct buf *out, int rc, char *data, size_t len)
-{
-	if (rc == 0)
-		buf_append(out, data, len);
-	free(data);
-	return rc;
-}
-
-/* ---- parsing written values ---- */
-
-/* Strips blanks (space, tab, CR) at both ends, in place. */
-static char *trim(char *text)
-{
-	while (*text == ' ' || *text == '\t' || *text == '\r')
-		text++;
-	size_t len = strlen(text);
-	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
-		       text[len - 1] == '\r'))
-		text[--len] = '\0';
-	return text;
-}
-
-/* The value of a one-value file: its only line, "" for none. */
-static int single_value(const struct input *in, char **out, ipam_err *err)
-{
-	static char empty[1];
-	if (in->count > 1)
-		return ipamfs_err(err, IPAM_EINVAL,
-				  "expected one line, got %zu", in->count);
-	*out = in->count ? in->lines[0] : empty;
-	return 0;
-}
-
-/* A trimmed one-value. */
-static int single_word(const struct input *in, char **out, ipam_err *err)
-{
-	int rc = single_value(in, out, err);
-	if (rc == 0)
-		*out = trim(*out);
-	return rc;
-}
-
-static int parse_bool(const struct input *in, bool *out, ipam_err *err)
-{
-	char *text = NULL;
-	int rc = single_word(in, &text, err);
-	if (rc)
-		return rc;
-	if (!strcmp(text, "true") || !strcmp(text, "1"))
-		*out = true;
-	else if (!strcmp(text, "false") || !strcmp(text, "0"))
-		*out = false;
-	else
-		return ipamfs_err(err, IPAM_EINVAL,
-				  "expected true, false, 1 or 0");
-	return 0;
-}
-
-/* A decimal integer in [min, max], digits only. */
-static int parse_int(const char *text, int64_t min, int64_t max,
-		     int64_t *out, ipam_err *err)
-{
-	int64_t value = 0;
-	size_t len = strlen(text);
-	if (len == 0 || len > 18 || strspn(text, "0123456789") != len)
-		return ipamfs_err(err, IPAM_EINVAL,
-				  "expected a number from %lld to %lld",
-				  (long long)min, (long long)max);
-	for (size_t i = 0; i < len; i++)
-		value = value * 10 + (text[i] - '0');
-	if (value < min || value > max)
-		return ipamfs_err(err, IPAM_EINVAL,
-				  "%lld is out of range %lld..%lld",
-				  (long long)value, (long long)min,
-				  (long long)max);
-	*out = value;
-	return 0;
-}
-
-/* The non-blank lines, trimmed, as an array the caller frees (not the
- * strings, which stay in `in`). */
-static int trimmed_lines(const struct input *in, const char ***out,
-			 size_t *count, ipam_err *err)
-{
-	const char **items = calloc(in->count ? in->count : 1,
-				    sizeof(*items));
-	if (!items)
-		return oom(err);
-	*count = 0;
-	for (size_t i = 0; i < in->count; i++) {
-		char *item = trim(in->lines[i]);
-		if (*item)
-			items[(*count)++] = item;
-	}
-	*out = items;
-	return 0;
-}
-
 /* ---- / ---- */
 
 static int render_readme(struct ipamfs *fs, const struct node *n,
 			 const struct attr *a, struct buf *out, ipam_err *err)
 {
-	buf_puts(out, ipamfs_readme);
+	for (size_t i = 0; ipamfs_readme[i]; i++)
+		buf_puts(out, ipamfs_readme[i]);
 	return 0;
 }
 
@@ -292,6 +185,62 @@ static int apply_locales(struct ipamfs *fs, const struct node *n,
 	return rc;
 }
 
+static int render_retention(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, struct buf *out,
+			    ipam_err *err)
+{
+	int64_t days = 0;
+	int rc = ipam_history_retention_get(fs->db, &days, err);
+	if (rc == 0)
+		buf_printf(out, "%lld\n", (long long)days);
+	return rc;
+}
+
+static int apply_retention(struct ipamfs *fs, const struct node *n,
+			   const struct attr *a, const struct input *in,
+			   struct buf *result, ipam_err *err)
+{
+	char *text = NULL;
+	int64_t days = 0;
+	int rc = single_word(in, &text, err);
+	if (rc == 0)
+		rc = parse_int(text, 1, 36500, &days, err);
+	return rc ? rc : ipam_history_retention_set(fs->db, days, err);
+}
+
+/* ---- /clock (-o settable-clock) ---- */
+
+static int render_clock(struct ipamfs *fs, const struct node *n,
+			const struct attr *a, struct buf *out, ipam_err *err)
+{
+	char text[IPAM_TIME_STRLEN];
+	ipam_time_format(ipam_now(fs->db), text);
+	put_line(out, text);
+	return 0;
+}
+
+/* An ISO time freezes the clock at it; `system` lets it run again. */
+static int apply_clock(struct ipamfs *fs, const struct node *n,
+		       const struct attr *a, const struct input *in,
+		       struct buf *result, ipam_err *err)
+{
+	char *text = NULL;
+	int64_t when = 0;
+	int rc = single_word(in, &text, err);
+	if (rc)
+		return rc;
+	if (strcmp(text, "system") == 0) {
+		ipamfs_clock_set(fs, IPAMFS_CLOCK_SYSTEM);
+		return 0;
+	}
+	if (ipam_time_parse(&when, text) || when == IPAMFS_CLOCK_SYSTEM)
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "expected an ISO 8601 UTC time "
+				  "(2026-11-27T10:00:00Z) or 'system'");
+	ipamfs_clock_set(fs, when);
+	return 0;
+}
+
 /* ---- /ipam/quotas ---- */
 
 static int render_quota(struct ipamfs *fs, const struct node *n,
@@ -336,6 +285,24 @@ static int render_scope(struct ipamfs *fs, const struct node *n,
 		put_bool(out, info->is_default);
 	free(info);
 	return rc;
+}
+
+/* Views libipam renders whole: status, status.json, resources.json. */
+static int render_scope_view(struct ipamfs *fs, const struct node *n,
+			     const struct attr *a, struct buf *out,
+			     ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+	if (a->arg == F_RESOURCES_JSON)
+		rc = ipam_render_resources_json(fs->db, n->scope_key, 0, &data,
+						&len, err);
+	else
+		rc = ipam_render_scope_status(fs->db, n->scope_key,
+					      a->arg == F_SCOPE_STATUS_JSON,
+					      &data, &len, err);
+	return put_rendered(out, rc, data, len);
 }
 
 static int apply_scope(struct ipamfs *fs, const struct node *n,
@@ -585,17 +552,6 @@ static int apply_required_tags(struct ipamfs *fs, const struct node *n,
 
 /* ---- commands: cidrs and allocate ---- */
 
-/* "/LEN" -> LEN. */
-static int parse_slash_length(const char *text, int *out, ipam_err *err)
-{
-	int64_t len = 0;
-	int rc = text[0] == '/' ? parse_int(text + 1, 0, 128, &len, err)
-				: ipamfs_err(err, IPAM_EINVAL,
-					     "expected /LEN");
-	*out = (int)len;
-	return rc;
-}
-
 /* `10.0.0.0/16`, `+10.0.0.0/16`, `-10.0.0.0/16` or `/16` (`+/16`). */
 static int apply_cidr_line(struct ipamfs *fs, int64_t pool, char *line,
 			   ipam_err *err)
@@ -757,11 +713,49 @@ static int render_alloc(struct ipamfs *fs, const struct node *n,
 	return rc;
 }
 
+/* A tags/ node belongs to a resource when it has a resource key, else to
+ * the pool whose id is the node's owner id. */
+int files_tag_get(struct ipamfs *fs, const struct node *n, const char *key,
+		  char **out, ipam_err *err)
+{
+	return n->resource_key
+		       ? ipam_resource_tag_get(fs->db, n->resource_key, key,
+					       out, err)
+		       : ipam_tag_get(fs->db, n->owner_id, key, out, err);
+}
+
+int files_tag_set(struct ipamfs *fs, const struct node *n, const char *key,
+		  const char *value, ipam_err *err)
+{
+	return n->resource_key
+		       ? ipam_resource_tag_set(fs->db, n->resource_key, key,
+					       value, err)
+		       : ipam_tag_set(fs->db, n->owner_id, key, value, err);
+}
+
+int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *key,
+		     ipam_err *err)
+{
+	return n->resource_key
+		       ? ipam_resource_tag_remove(fs->db, n->resource_key, key,
+						  err)
+		       : ipam_tag_remove(fs->db, n->owner_id, key, err);
+}
+
+int files_tag_list(struct ipamfs *fs, const struct node *n,
+		   ipam_strlist *out, ipam_err *err)
+{
+	return n->resource_key
+		       ? ipam_resource_tag_list(fs->db, n->resource_key, out,
+						err)
+		       : ipam_tag_list(fs->db, n->owner_id, out, err);
+}
+
 static int render_tag(struct ipamfs *fs, const struct node *n,
 		      const struct attr *a, struct buf *out, ipam_err *err)
 {
 	char *value = NULL;
-	int rc = ipam_tag_get(fs->db, n->owner_id, n->name, &value, err);
+	int rc = files_tag_get(fs, n, n->name, &value, err);
 	if (rc == 0)
 		put_line(out, value);
 	free(value);
@@ -774,8 +768,7 @@ static int apply_tag(struct ipamfs *fs, const struct node *n,
 {
 	char *value = NULL;
 	int rc = single_value(in, &value, err);
-	return rc ? rc
-		  : ipam_tag_set(fs->db, n->owner_id, n->name, value, err);
+	return rc ? rc : files_tag_set(fs, n, n->name, value, err);
 }
 
 static int render_preview(struct ipamfs *fs, const struct node *n,
@@ -814,6 +807,8 @@ static const struct attr root_files[] = {
 	RO("ipam.json", render_ipam_json, 0),
 	{"errors", ATTR_NOCACHE, 0, render_errors, NULL},
 	{"events", ATTR_EVENTS, 0, render_events, NULL},
+	{"clock", ATTR_RW | ATTR_CLOCK | ATTR_NOCACHE, 0, render_clock,
+	 apply_clock},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -825,6 +820,8 @@ static const struct attr ipam_files[] = {
 	 apply_locales},
 	RW("tier", render_ipam, apply_ipam, F_TIER),
 	RW("enable-private-gua", render_ipam, apply_ipam, F_PRIVATE_GUA),
+	RW("history-retention-days", render_retention, apply_retention,
+	   F_RETENTION),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -843,6 +840,9 @@ static const struct attr scope_files[] = {
 	RO("type", render_scope, F_SCOPE_TYPE),
 	RW("description", render_scope, apply_scope, F_DESCRIPTION),
 	RO("is-default", render_scope, F_SCOPE_DEFAULT),
+	RO("status", render_scope_view, F_SCOPE_STATUS),
+	RO("status.json", render_scope_view, F_SCOPE_STATUS_JSON),
+	RO("resources.json", render_scope_view, F_RESOURCES_JSON),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -907,32 +907,39 @@ static const struct attr *table_of(enum node_kind dir)
 		return pool_files;
 	case NODE_ALLOC:
 		return alloc_files;
+	case NODE_RESOURCE:
+		return files_resource_table;
+	case NODE_DISCOVERY:
+		return files_discovery_table;
+	case NODE_METRICS:
+		return files_metrics_table;
 	default:
 		return NULL;
 	}
 }
 
-static bool visible(const struct attr *a, bool is_public)
+static bool visible(const struct attr *a, unsigned shown)
 {
-	return is_public || !(a->flags & ATTR_PUBLIC);
+	unsigned conditions = a->flags & ATTR_CONDITIONAL;
+	return (conditions & shown) == conditions;
 }
 
 const struct attr *files_find(enum node_kind dir, const char *name,
-			      bool is_public)
+			      unsigned shown)
 {
 	const struct attr *table = table_of(dir);
 	for (size_t i = 0; table && table[i].name; i++)
 		if (strcmp(table[i].name, name) == 0 &&
-		    visible(&table[i], is_public))
+		    visible(&table[i], shown))
 			return &table[i];
 	return NULL;
 }
 
-void files_list(enum node_kind dir, bool is_public,
+void files_list(enum node_kind dir, unsigned shown,
 		void (*add)(void *ctx, const char *name), void *ctx)
 {
 	const struct attr *table = table_of(dir);
 	for (size_t i = 0; table && table[i].name; i++)
-		if (visible(&table[i], is_public))
+		if (visible(&table[i], shown))
 			add(ctx, table[i].name);
 }

@@ -22,7 +22,18 @@ enum attr_flag {
 	ATTR_EVENTS = 1 << 4,   /* /events: poll(2), grows while open */
 	ATTR_SET = 1 << 5,      /* a set: each write applies all the lines
 				   written through the same open file */
+	ATTR_WO = 1 << 6,       /* with ATTR_RW: write-only (0200) */
+	ATTR_STREAM = 1 << 7,   /* writes accumulate; the whole text is
+				   applied when the descriptor is flushed
+				   (discovery feed) */
+	ATTR_CLOCK = 1 << 8,    /* only with -o settable-clock */
+	ATTR_HOST = 1 << 9,     /* only in the `host` discovery */
+	ATTR_CLOCKED = 1 << 10, /* content depends on the IPAM clock too */
 };
+
+/* The flags that make a file conditional: it is shown only when the
+ * directory shows all of its conditional flags (tree_shown). */
+#define ATTR_CONDITIONAL (ATTR_PUBLIC | ATTR_CLOCK | ATTR_HOST)
 
 /* One write(2), split: the non-empty lines (NUL-terminated, without their
  * '\n'). */
@@ -51,17 +62,36 @@ struct attr {
 	attr_apply_fn apply; /* NULL for read-only files */
 };
 
-/* The file `name` of directory kind `dir` (NULL when none; public-only
- * files are visible only when is_public). */
+/* The file `name` of directory kind `dir` (NULL when none; a conditional
+ * file is visible only when `shown` holds all its conditional flags). */
 const struct attr *files_find(enum node_kind dir, const char *name,
-			      bool is_public);
+			      unsigned shown);
 
 /* Calls add(ctx, name) for each file of directory kind `dir`. */
-void files_list(enum node_kind dir, bool is_public,
+void files_list(enum node_kind dir, unsigned shown,
 		void (*add)(void *ctx, const char *name), void *ctx);
 
 /* The file of tags/<key> and of preview/<len>. */
 extern const struct attr files_tag;
 extern const struct attr files_preview;
+
+/* The files of history/<CIDR>[@WINDOW][.json]: [now][json]. */
+extern const struct attr files_history[2][2];
+
+/* The tables of files_resource.c and files_discovery.c. */
+extern const struct attr files_resource_table[];
+extern const struct attr files_discovery_table[];
+extern const struct attr files_metrics_table[];
+
+/* Tags of the object a tags/ node (or a tag file) belongs to: a pool's
+ * (by its id) or a resource's (node.resource_key). */
+int files_tag_get(struct ipamfs *fs, const struct node *n, const char *key,
+		  char **out, ipam_err *err);
+int files_tag_set(struct ipamfs *fs, const struct node *n, const char *key,
+		  const char *value, ipam_err *err);
+int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *key,
+		     ipam_err *err);
+int files_tag_list(struct ipamfs *fs, const struct node *n,
+		   ipam_strlist *out, ipam_err *err);
 
 #endif

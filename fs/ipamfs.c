@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "errno_map.h"
 
@@ -26,7 +27,21 @@ struct cache_key ipamfs_cache_key(struct ipamfs *fs)
 	struct cache_key key;
 	key.generation = atomic_load(&fs->generation);
 	key.events = ipam_events_last(fs->db);
+	key.clock = 0;
 	return key;
+}
+
+int64_t ipamfs_clock(void *ctx)
+{
+	struct ipamfs *fs = ctx;
+	int64_t frozen = atomic_load(&fs->clock);
+	return frozen != IPAMFS_CLOCK_SYSTEM ? frozen : (int64_t)time(NULL);
+}
+
+void ipamfs_clock_set(struct ipamfs *fs, int64_t when)
+{
+	atomic_store(&fs->clock, when);
+	atomic_fetch_add(&fs->generation, 1);
 }
 
 int ipamfs_err(ipam_err *err, int code, const char *fmt, ...)

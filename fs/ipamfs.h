@@ -12,10 +12,18 @@
 #include "cache.h"
 #include "errlog.h"
 #include "ipam.h"
+#include "pathcache.h"
 #include "watch.h"
 
 /* Writes (command batches) larger than this are refused with E2BIG. */
 #define IPAMFS_WRITE_MAX (64u * 1024u)
+
+/* A discovery snapshot written to `feed` through one descriptor larger
+ * than this is refused with E2BIG. */
+#define IPAMFS_FEED_MAX ((size_t)256u << 20)
+
+/* The value of struct ipamfs.clock that means "the system clock". */
+#define IPAMFS_CLOCK_SYSTEM INT64_MIN
 
 struct ipamfs {
 	ipam *db;             /* opened in init, closed in destroy */
@@ -24,7 +32,12 @@ struct ipamfs {
 	int64_t mount_time;
 	struct errlog errlog;
 	struct cache cache;
+	struct pathcache paths;
 	struct watch watch;
+	/* -o settable-clock: /clock exists, and the IPAM's clock is this
+	 * one: frozen at `clock` unless it is IPAMFS_CLOCK_SYSTEM. */
+	bool settable_clock;
+	atomic_int_fast64_t clock;
 	/* Bumped after every change made through the mount (and every
 	 * refusal), so cached content keyed on it is never stale even for a
 	 * change libipam does not log. */
@@ -34,8 +47,15 @@ struct ipamfs {
 /* The mount of the calling FUSE operation. */
 struct ipamfs *ipamfs_get(void);
 
-/* The key the content cache uses now (call it before rendering). */
+/* The key the content and path caches use now (call it before
+ * rendering or resolving). */
 struct cache_key ipamfs_cache_key(struct ipamfs *fs);
+
+/* The ipam_clock_fn of -o settable-clock (ctx = struct ipamfs *). */
+int64_t ipamfs_clock(void *ctx);
+/* Freezes the clock at `when`, or lets it run (IPAMFS_CLOCK_SYSTEM). Every
+ * cached rendering is dropped: `@now` and /clock depend on it. */
+void ipamfs_clock_set(struct ipamfs *fs, int64_t when);
 
 /*
  * Records a refusal of `op` on `path` in /errors (with the caller's pid and

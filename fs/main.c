@@ -27,6 +27,7 @@
 
 struct options {
 	char *home_locale;
+	int settable_clock;
 	char *database;
 	int nonopts;
 	int help;
@@ -37,6 +38,7 @@ enum { KEY_HELP, KEY_VERSION };
 
 static const struct fuse_opt option_spec[] = {
 	{"home-locale=%s", offsetof(struct options, home_locale), 0},
+	{"settable-clock", offsetof(struct options, settable_clock), 1},
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -74,7 +76,9 @@ static void usage(const char *prog)
 	       "on first\nmount) at MOUNTPOINT.\n\n"
 	       "ipamfs options:\n"
 	       "    -o home-locale=NAME    home locale of a new IPAM "
-	       "(default: local)\n\n",
+	       "(default: local)\n"
+	       "    -o settable-clock      /clock: freeze the IPAM's clock "
+	       "(tests)\n\n",
 	       prog);
 }
 
@@ -114,6 +118,10 @@ static void *ipamfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->max_write = 2 * IPAMFS_WRITE_MAX; /* see E2BIG whole */
 	open_opts.create = true;
 	open_opts.home_locale = fs->home_locale;
+	if (fs->settable_clock) {
+		open_opts.clock = ipamfs_clock;
+		open_opts.clock_ctx = fs;
+	}
 	if (ipam_open(&fs->db, fs->db_path, &open_opts, &err) != 0) {
 		syslog(LOG_ERR, "ipamfs: cannot open %s: %s", fs->db_path,
 		       err.msg);
@@ -157,6 +165,7 @@ const struct fuse_operations ipamfs_ops = {
 	.read = ops_read,
 	.write = ops_write,
 	.statfs = ops_statfs,
+	.flush = ops_flush,
 	.release = ops_release,
 	.fsync = ops_fsync,
 	.readdir = ops_readdir,
@@ -219,6 +228,8 @@ static int run(struct fuse_args *args, struct options *opts)
 	struct ipamfs fs;
 	memset(&fs, 0, sizeof(fs));
 	fs.home_locale = opts->home_locale;
+	fs.settable_clock = opts->settable_clock != 0;
+	atomic_init(&fs.clock, IPAMFS_CLOCK_SYSTEM);
 	fs.db_path = realpath(opts->database, NULL);
 	if (!fs.db_path || add_mount_names(args, fs.db_path)) {
 		fprintf(stderr, "ipamfs: cannot open %s: %s\n",
@@ -228,11 +239,13 @@ static int run(struct fuse_args *args, struct options *opts)
 	}
 	errlog_init(&fs.errlog);
 	cache_init(&fs.cache);
+	pathcache_init(&fs.paths);
 	watch_init(&fs.watch, 0);
 	atomic_init(&fs.generation, 0);
 	int ret = fuse_main(args->argc, args->argv, &ipamfs_ops, &fs);
 	ipamfs_destroy(&fs); /* in case init ran but destroy did not */
 	watch_free(&fs.watch);
+	pathcache_free(&fs.paths);
 	cache_free(&fs.cache);
 	errlog_free(&fs.errlog);
 	free(fs.db_path);

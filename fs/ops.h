@@ -24,6 +24,7 @@ int ops_read(const char *path, char *out, size_t size, off_t offset,
 int ops_write(const char *path, const char *data, size_t size, off_t offset,
 	      struct fuse_file_info *fi);
 int ops_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+int ops_flush(const char *path, struct fuse_file_info *fi);
 int ops_release(const char *path, struct fuse_file_info *fi);
 int ops_fsync(const char *path, int datasync, struct fuse_file_info *fi);
 int ops_poll(const char *path, struct fuse_file_info *fi,

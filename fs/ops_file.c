@@ -12,10 +12,17 @@
  *   - `/events` grows while open: a read at the end of the snapshot
  *     renders again and serves the new lines, and poll(2) wakes when the
  *     IPAM changes;
- *   - `/errors` is not cached.
- * One write(2) is one command batch and one transaction (ipamfs_change):
- * at most 64 KiB, no NUL byte, split into its non-empty lines. The whole
- * size is returned or an errno, never a short count; offsets are ignored.
+ *   - `/errors` is not cached;
+ *   - a discovery's `feed` (ATTR_STREAM) gathers every write of the open
+ *     file, up to IPAMFS_FEED_MAX, and applies the whole snapshot as one
+ *     transaction when the descriptor is flushed (close(2) returns its
+ *     errno); a later flush applies again only if more was written. A
+ *     refused write (NUL byte, too big) spoils the descriptor: nothing is
+ *     applied at close, so a partial snapshot never ends resources.
+ * One write(2) to any other file is one command batch and one transaction
+ * (ipamfs_change): at most 64 KiB, no NUL byte, split into its non-empty
+ * lines. The whole size is returned or an errno, never a short count;
+ * offsets are ignored.
  * A set file (operating-locales, ...) is given all the lines written
  * through the open file so far: `printf 'a\nb\n' > file` in bash writes
  * line by line, and must still set {a, b}.
@@ -45,6 +52,9 @@ struct handle {
 	bool created;   /* a tag this open created (O_CREAT) */
 	bool written;   /* a write succeeded */
 	struct buf set; /* set files: what the successful writes wrote */
+	struct buf stream; /* feed: everything written */
+	bool pending;      /* feed: written since the last apply */
+	bool spoiled;      /* feed: a write was refused */
 };
 
 static struct handle *handle_of(struct fuse_file_info *fi)
@@ -59,6 +69,7 @@ static void handle_free(struct ipamfs *fs, struct handle *h)
 	blob_unref(h->content);
 	buf_free(&h->result);
 	buf_free(&h->set);
+	buf_free(&h->stream);
 	pthread_mutex_destroy(&h->lock);
 	free(h->path);
 	free(h);
@@ -79,6 +90,7 @@ static int handle_open(struct ipamfs *fs, const char *path,
 	pthread_mutex_init(&h->lock, NULL);
 	buf_init(&h->result);
 	buf_init(&h->set);
+	buf_init(&h->stream);
 	if (reading && !(flags & ATTR_ALLOCATE)) {
 		ipam_err err = {IPAM_OK, ""};
 		int rc = content_get(fs, path, n, &h->content, &h->events,
@@ -95,6 +107,9 @@ static int handle_open(struct ipamfs *fs, const char *path,
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
+	/* Only a stream file does something at close: spare the others the
+	 * FLUSH round trip (kernels without FOPEN_NOFLUSH still send it). */
+	fi->noflush = !(flags & ATTR_STREAM);
 	return 0;
 }
 
@@ -110,6 +125,9 @@ int ops_open(const char *path, struct fuse_file_info *fi)
 	if ((fi->flags & O_ACCMODE) != O_RDONLY && !(n.attr->flags & ATTR_RW))
 		return ipamfs_refuse(fs, "open", path, EACCES,
 				     "the file is read-only");
+	if ((fi->flags & O_ACCMODE) != O_WRONLY && (n.attr->flags & ATTR_WO))
+		return ipamfs_refuse(fs, "open", path, EACCES,
+				     "the file is write-only");
 	return handle_open(fs, path, &n, fi);
 }
 
@@ -126,14 +144,14 @@ static int create_tag(struct ipamfs *fs, void *ctx, ipam_err *err)
 {
 	struct create_ctx *c = ctx;
 	char *value = NULL;
-	int rc = ipam_tag_get(fs->db, c->tags->owner_id, c->key, &value, NULL);
+	int rc = files_tag_get(fs, c->tags, c->key, &value, NULL);
 	free(value);
 	if (rc == 0)
 		return c->exclusive ? ipamfs_err(err, IPAM_EEXIST,
 						 "tag '%s' exists", c->key)
 				    : 0;
 	c->made = true;
-	return ipam_tag_set(fs->db, c->tags->owner_id, c->key, "", err);
+	return files_tag_set(fs, c->tags, c->key, "", err);
 }
 
 /* O_CREAT of a missing file: only tags can be created (as an empty tag the
@@ -169,7 +187,7 @@ int ops_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int remove_tag(struct ipamfs *fs, void *ctx, ipam_err *err)
 {
 	const struct node *n = ctx;
-	return ipam_tag_remove(fs->db, n->owner_id, n->name, err);
+	return files_tag_remove(fs, n, n->name, err);
 }
 
 /* Records the outcome of a write. `echo BAD > tags/new`: when the first
@@ -346,12 +364,48 @@ static void write_keep(struct handle *h, const char *data, size_t size,
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* A write to `feed`: kept until the descriptor is flushed. */
+static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
+			size_t size)
+{
+	int rc = 0;
+	pthread_mutex_lock(&h->lock);
+	if (h->spoiled)
+		rc = ipamfs_refuse(fs, "write", h->path, EIO,
+				   "an earlier write of this snapshot was "
+				   "refused");
+	else if (memchr(data, '\0', size))
+		rc = ipamfs_refuse(fs, "write", h->path, EINVAL,
+				   "write contains a NUL byte; nothing of "
+				   "this snapshot will be applied");
+	else if (size > IPAMFS_FEED_MAX - h->stream.len)
+		rc = ipamfs_refuse(fs, "write", h->path, E2BIG,
+				   "a snapshot over %zu bytes; nothing of it "
+				   "will be applied",
+				   IPAMFS_FEED_MAX);
+	if (rc == 0) {
+		buf_append(&h->stream, data, size);
+		if (buf_failed(&h->stream))
+			rc = ipamfs_refuse(fs, "write", h->path, ENOMEM,
+					   "out of memory holding the "
+					   "snapshot");
+	}
+	if (rc)
+		h->spoiled = true;
+	else
+		h->pending = true;
+	pthread_mutex_unlock(&h->lock);
+	return rc ? rc : (int)size;
+}
+
 int ops_write(const char *path, const char *data, size_t size, off_t offset,
 	      struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);
 	size_t len = 0;
+	if ((h->node.attr->flags & ATTR_STREAM) && size > 0)
+		return stream_write(fs, h, data, size);
 	int rc = write_check(fs, h, data, size);
 	if (rc || size == 0)
 		return rc;
@@ -394,9 +448,41 @@ int ops_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* Applies what was written to a stream file since its last apply, as one
+ * transaction; 0 when there is nothing new. Runs under h->lock, so the
+ * same text is never applied twice. */
+static int stream_apply(struct ipamfs *fs, struct handle *h, const char *op)
+{
+	int rc = 0;
+	pthread_mutex_lock(&h->lock);
+	if (h->pending && !h->spoiled) {
+		static char empty[1];
+		char *text = h->stream.data ? h->stream.data : empty;
+		struct write_ctx w = {h, {&text, 1}, BUF_INIT};
+		h->pending = false;
+		rc = ipamfs_change(fs, op, h->path, apply_write, &w);
+		buf_free(&w.result);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+/* close(2) of a descriptor (or of one of its duplicates). */
+int ops_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	if (!(h->node.attr->flags & ATTR_STREAM))
+		return 0;
+	return stream_apply(ipamfs_get(), h, "close");
+}
+
 int ops_release(const char *path, struct fuse_file_info *fi)
 {
-	handle_free(ipamfs_get(), handle_of(fi));
+	struct ipamfs *fs = ipamfs_get();
+	struct handle *h = handle_of(fi);
+	if (h->node.attr->flags & ATTR_STREAM)
+		stream_apply(fs, h, "release"); /* no flush came: logged */
+	handle_free(fs, h);
 	return 0;
 }
 

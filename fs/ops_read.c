@@ -7,9 +7,11 @@
  * (pools/, tags/, allocations/, preview/) show the same; its files show the
  * object's uid and gid and the directory's mode without execute bits,
  * further limited to r--r--r-- for read-only files. Everything else belongs
- * to root: 0755 directories, 0644 writable and 0444 read-only files. The
- * size of a file is the size of its content, rendered (or found in the
- * cache) now.
+ * to root: 0755 directories, 0644 writable, 0444 read-only and 0200
+ * write-only files. The size of a file is the size of its content, rendered
+ * (or found in the content cache) now. The whole answer of getattr is kept
+ * in the path cache while nothing changes, except for files whose size
+ * does not follow the IPAM state (see stat_cacheable).
  */
 #include <errno.h>
 #include <string.h>
@@ -57,6 +59,8 @@ static void node_perm(struct ipamfs *fs, const struct node *n,
 	*perm = owner;
 	if (n->kind == NODE_LINK)
 		perm->mode = 0777;
+	else if (n->kind == NODE_FILE && (n->attr->flags & ATTR_WO))
+		perm->mode = owner.mode & 0222;
 	else if (n->kind == NODE_FILE)
 		perm->mode = (owner.mode & 0666) & (file_writable(n) ? 0666
 								     : 0444);
@@ -85,10 +89,26 @@ static off_t node_size(struct ipamfs *fs, const char *path,
 	return size;
 }
 
+/* Whether getattr's answer for n stays true until the cache key changes:
+ * not for /errors, /events, /clock, history `@now` and allocate. */
+static bool stat_cacheable(const struct node *n)
+{
+	return n->kind != NODE_FILE ||
+	       !(n->attr->flags & (ATTR_NOCACHE | ATTR_EVENTS | ATTR_CLOCKED));
+}
+
 int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct node n;
+	off_t open_size = 0;
+	bool open = ops_open_size(fi, &open_size);
+	if (!fs->db)
+		return -EIO;
+	struct cache_key key = ipamfs_cache_key(fs);
+	if (!open &&
+	    pathcache_get(&fs->paths, path, strlen(path), key, NULL, st))
+		return 0;
 	int rc = ops_resolve(fs, NULL, path, &n);
 	if (rc)
 		return rc;
@@ -104,13 +124,14 @@ int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		st->st_mode = (n.kind == NODE_LINK ? S_IFLNK : S_IFREG) |
 			      perm.mode;
 		st->st_nlink = 1;
-		if (!ops_open_size(fi, &st->st_size))
-			st->st_size = node_size(fs, path, &n);
+		st->st_size = open ? open_size : node_size(fs, path, &n);
 	}
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
 	time_t when = (time_t)(n.created ? n.created : fs->mount_time);
 	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = when;
+	if (!open && stat_cacheable(&n))
+		pathcache_put(&fs->paths, path, strlen(path), key, &n, st);
 	return 0;
 }
 
@@ -178,6 +199,8 @@ int ops_access(const char *path, int mask)
 	if (rc)
 		return rc;
 	if (n.kind == NODE_FILE && (mask & W_OK) && !file_writable(&n))
+		return -EACCES;
+	if (n.kind == NODE_FILE && (mask & R_OK) && (n.attr->flags & ATTR_WO))
 		return -EACCES;
 	if (n.kind == NODE_FILE && (mask & X_OK))
 		return -EACCES;

@@ -1,16 +1,21 @@
 /*
- * ops_write.c - changing the tree: mkdir, rmdir, unlink, chmod, chown, and
- * the operations ipamfs refuses (rename, link, symlink, mknod).
+ * ops_write.c - changing the tree: mkdir, rmdir, unlink, rename, chmod,
+ * chown, and the operations ipamfs refuses (link, symlink, mknod).
  *
  * configfs style: objects are directories named by the user. mkdir in
  * /scopes creates a scope, in a pools/ directory a pool (top-level or
  * child), in allocations/ an allocation of the pool's default netmask
- * length; rmdir deletes them (libipam refuses while they are in use).
- * unlink removes a tag. chmod and chown change the owner, group and mode a
- * scope, pool or allocation carries (SPEC §8.5). Each is one transaction
- * by the calling process; every refusal is logged to /errors.
+ * length, in a scope's resources/ a resource (its type from its id), in
+ * /discoveries a discovery; rmdir deletes them (libipam refuses while they
+ * are in use). unlink removes a tag. rename moves a resource (a VPC and
+ * its subnets) to the resources/ directory of another scope, under the
+ * same name; nothing else can be renamed. chmod and chown change the
+ * owner, group and mode a scope, pool or allocation carries (SPEC §8.5).
+ * Each is one transaction by the calling process; every refusal is logged
+ * to /errors.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,6 +86,8 @@ static int make_alloc(struct ipamfs *fs, struct mkdir_ctx *m, ipam_err *err)
 	return rc;
 }
 
+/* Resources and discoveries carry no owner or mode of their own: the
+ * mode mkdir asked for is not kept. */
 static int do_mkdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 {
 	struct mkdir_ctx *m = ctx;
@@ -92,9 +99,21 @@ static int do_mkdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 		return make_scope(fs, m, err);
 	case NODE_POOLS:
 		return make_pool(fs, m, err);
+	case NODE_RESOURCES:
+		return ipam_resource_create(fs->db, m->parent->scope_key,
+					    m->name, NULL, NULL, err);
+	case NODE_DISCOVERIES:
+		return ipam_discovery_create(fs->db, m->name, err);
 	default:
 		return make_alloc(fs, m, err);
 	}
+}
+
+static bool can_make_dirs(enum node_kind kind)
+{
+	return kind == NODE_SCOPES || kind == NODE_POOLS ||
+	       kind == NODE_ALLOCS || kind == NODE_RESOURCES ||
+	       kind == NODE_DISCOVERIES;
 }
 
 int ops_mkdir(const char *path, mode_t mode)
@@ -109,8 +128,7 @@ int ops_mkdir(const char *path, mode_t mode)
 	int rc = tree_resolve_parent(fs, path, &parent, &name, &err);
 	if (rc)
 		return ipamfs_fail(fs, "mkdir", path, rc, &err);
-	if (parent.kind != NODE_SCOPES && parent.kind != NODE_POOLS &&
-	    parent.kind != NODE_ALLOCS)
+	if (!can_make_dirs(parent.kind))
 		return ipamfs_refuse(fs, "mkdir", path, EPERM,
 				     "directories cannot be created here");
 	struct mkdir_ctx m = {&parent, name, mode};
@@ -130,6 +148,10 @@ static int do_rmdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 		return ipam_scope_delete(fs->db, r->name, err);
 	case NODE_POOL:
 		return ipam_pool_delete(fs->db, r->n->pool_key, err);
+	case NODE_RESOURCE:
+		return ipam_resource_delete(fs->db, r->n->resource_key, err);
+	case NODE_DISCOVERY:
+		return ipam_discovery_delete(fs->db, r->n->name, err);
 	default:
 		return ipam_alloc_release(fs->db, r->n->pool_key, r->n->name,
 					  err);
@@ -147,7 +169,8 @@ int ops_rmdir(const char *path)
 		return ipamfs_refuse(fs, "rmdir", path, ENOTDIR,
 				     "not a directory");
 	if (n.kind != NODE_SCOPE && n.kind != NODE_POOL &&
-	    n.kind != NODE_ALLOC)
+	    n.kind != NODE_ALLOC && n.kind != NODE_RESOURCE &&
+	    n.kind != NODE_DISCOVERY)
 		return ipamfs_refuse(fs, "rmdir", path, EPERM,
 				     "this directory cannot be removed");
 	struct remove_ctx r = {&n, strrchr(path, '/') + 1};
@@ -157,7 +180,7 @@ int ops_rmdir(const char *path)
 static int do_unlink(struct ipamfs *fs, void *ctx, ipam_err *err)
 {
 	struct remove_ctx *r = ctx;
-	return ipam_tag_remove(fs->db, r->n->owner_id, r->n->name, err);
+	return files_tag_remove(fs, r->n, r->n->name, err);
 }
 
 int ops_unlink(const char *path)
@@ -269,10 +292,47 @@ int ops_link(const char *from, const char *path)
 			     "hard links cannot be created");
 }
 
+struct move_ctx {
+	int64_t resource;
+	int64_t scope;
+};
+
+static int do_move(struct ipamfs *fs, void *ctx, ipam_err *err)
+{
+	struct move_ctx *m = ctx;
+	return ipam_resource_move(fs->db, m->resource, m->scope, err);
+}
+
+/* `mv scopes/a/resources/vpc-1 scopes/b/resources/`: the only rename. */
 int ops_rename(const char *from, const char *to, unsigned int flags)
 {
-	return ipamfs_refuse(ipamfs_get(), "rename", from, EPERM,
-			     "objects cannot be renamed (to '%s')", to + 1);
+	struct ipamfs *fs = ipamfs_get();
+	struct node n, parent;
+	const char *name = NULL;
+	ipam_err err = {IPAM_OK, ""};
+	int rc = ops_resolve(fs, "rename", from, &n);
+	if (rc)
+		return rc;
+	if (n.kind != NODE_RESOURCE || (flags & ~(unsigned)RENAME_NOREPLACE))
+		return ipamfs_refuse(fs, "rename", from, EPERM,
+				     "only a resource can be moved, to the "
+				     "resources/ directory of another scope "
+				     "(not to '%s')",
+				     to + 1);
+	rc = tree_resolve_parent(fs, to, &parent, &name, &err);
+	if (rc)
+		return ipamfs_fail(fs, "rename", from, rc, &err);
+	if (parent.kind != NODE_RESOURCES ||
+	    strcmp(name, strrchr(from, '/') + 1) != 0)
+		return ipamfs_refuse(fs, "rename", from, EPERM,
+				     "a resource moves to the resources/ "
+				     "directory of another scope and keeps "
+				     "its id (not to '%s')",
+				     to + 1);
+	if (parent.scope_key == n.scope_key)
+		return 0; /* onto itself */
+	struct move_ctx m = {n.resource_key, parent.scope_key};
+	return ipamfs_change(fs, "rename", from, do_move, &m);
 }
 
 int ops_mknod(const char *path, mode_t mode, dev_t dev)

@@ -1,31 +1,42 @@
 /*
  * readme.c - the text of /README: a short manual of the mounted tree, for
  * whoever finds the mount before the documentation. docs/tree.md is the
- * full reference; keep the two in agreement.
+ * full reference; keep the two in agreement. The text is cut in parts
+ * (ISO C does not promise string literals over 4095 bytes).
  */
 #include "readme.h"
 
-const char ipamfs_readme[] =
+#include <stddef.h>
+
+const char *const ipamfs_readme[] = {
 	"IPAMFS(5)\n"
 	"\n"
 	"This is ipamfs: an IP address manager (the model of Amazon VPC IPAM:\n"
 	"scopes, hierarchical pools, provisioned CIDRs, allocations under\n"
-	"netmask, tag and locale rules) stored in one SQLite database and\n"
-	"shown as files. Read with cat, change with echo, create with mkdir,\n"
+	"netmask, tag and locale rules, resources with compliance and overlap\n"
+	"status, discoveries, IP address history, metrics) stored in one\n"
+	"SQLite database and shown as files. Read with cat, change with echo, create with mkdir,\n"
 	"delete with rmdir. Every write is one transaction: all of its lines\n"
 	"apply or none do, and a refusal fails with an errno whose reason is\n"
 	"appended to /errors.\n"
-	"\n"
+	"\n",
 	"THE TREE\n"
 	"  README            this text\n"
 	"  ipam.json         the IPAM (describe-ipams shape)\n"
 	"  ipam/             id, home-locale, description, operating-locales,\n"
-	"                    tier, enable-private-gua, quotas/\n"
+	"                    tier, enable-private-gua, history-retention-days,\n"
+	"                    quotas/\n"
 	"  errors            the last 1000 refused operations (kept in memory\n"
 	"                    only, empty after each mount)\n"
 	"  events            the change log, JSON lines; poll(2) wakes on news\n"
-	"  by-id/<id>        a symlink to every scope, pool and allocation\n"
-	"  scopes/<scope>/   id, type, description, is-default, pools/\n"
+	"  by-id/<id>        a symlink to every scope, pool, allocation and\n"
+	"                    discovery\n"
+	"  clock             (-o settable-clock only) the IPAM's time; write an\n"
+	"                    ISO time to freeze it, `system` to let it run\n"
+	"  metrics/ipam.prom every metric, Prometheus text format\n"
+	"  scopes/<scope>/   id, type, description, is-default, status,\n"
+	"                    status.json, resources.json, pools/, resources/,\n"
+	"                    history/\n"
 	"  scopes/<scope>/pools/<pool>/[pools/<child>/...]\n"
 	"      id state depth source            read-only\n"
 	"      description address-family locale auto-import\n"
@@ -39,14 +50,31 @@ const char ipamfs_readme[] =
 	"      preview/<len>     the CIDR a /len request would get now\n"
 	"      map status status.json pool.json cidrs.json allocations.json\n"
 	"      pools/            child pools\n"
-	"\n"
+	"  scopes/<scope>/resources/<id>/   mkdir vpc-1 (type from the id\n"
+	"                    prefix: vpc- subnet- eipalloc- ipv4pool-ec2- i- eni-)\n"
+	"      resource-type name locale owner vpc-id ip-usage      (rw)\n"
+	"      monitoring        monitored or ignored\n"
+	"      tags/<key>        one file per tag\n"
+	"      cidrs             CIDRs chosen elsewhere; write +CIDR, -CIDR\n"
+	"      allocate          write \"POOL-ID [/LEN|CIDR]\"; read: what it got\n"
+	"      status status.json discovery                          (r)\n"
+	"      mv scopes/a/resources/vpc-1 scopes/b/resources/   moves a VPC\n"
+	"  scopes/<scope>/history/<CIDR>[@WINDOW][.json]   address history:\n"
+	"      10.2.1.0_24  10.2.1.155  10.2.1.0_24@now.json\n"
+	"      10.2.1.0_24@2021-12-01T00:00:00Z..2021-12-27T23:59:59Z\n"
+	"  discoveries/<name>/   id scope locale last-feed resources.json\n"
+	"      feed              write a whole snapshot (JSON lines or aws ec2\n"
+	"                        describe-vpcs/-subnets/-addresses output);\n"
+	"                        applied at close, all or nothing\n"
+	"      refresh           (host only) echo 1: read this machine\n"
+	"\n",
 	"CONVENTIONS\n"
 	"  One value per file with a newline. Booleans read true/false and\n"
 	"  accept true/false/1/0. An unset value reads as an empty line and an\n"
 	"  empty write clears it. '>' and '>>' do the same. bash's echo and\n"
 	"  printf write line by line; to send several lines as one\n"
 	"  transaction use e.g.  printf 'a /24\\nb /24\\n' | cat > allocate\n"
-	"\n"
+	"\n",
 	"EXAMPLES\n"
 	"  cd scopes/private/pools\n"
 	"  mkdir top && echo 10.0.0.0/8 > top/cidrs\n"
@@ -62,16 +90,24 @@ const char ipamfs_readme[] =
 	"  jq . top/pools/dev/allocations.json\n"
 	"  exec 3<>top/pools/dev/allocate; echo /28 >&3; cat <&3\n"
 	"                          # a read on the same open file: the CIDR\n"
-	"\n"
+	"  cd ../resources; mkdir vpc-1; echo prod > vpc-1/tags/env\n"
+	"  cat ../pools/top/pools/dev/id > vpc-1/allocate   # default /24\n"
+	"  cat vpc-1/status vpc-1/cidrs\n"
+	"  cat snapshot.jsonl > /mnt/ipam/discoveries/default/feed\n"
+	"  jq . ../history/10.0.0.0_24@now.json\n"
+	"\n",
 	"ERRORS\n"
 	"  EINVAL malformed or breaks a rule    ENOSPC no free block\n"
 	"  EADDRINUSE overlaps                  EADDRNOTAVAIL outside the pool\n"
 	"  EEXIST name taken                    ENOTEMPTY/EBUSY still in use\n"
 	"  EPERM not allowed                    EACCES permission bits\n"
 	"  EDQUOT quota reached                 E2BIG write over 64 KiB\n"
+	"  ENOENT no such path, or a malformed history query (reason in errors)\n"
 	"  EIO storage failure                  cat errors   for the reason\n"
-	"\n"
+	"\n",
 	"PERMISSIONS\n"
 	"  Scopes, pools and allocations have an owner, a group and a mode\n"
 	"  (chmod, chown); with -o allow_other,default_permissions they decide\n"
-	"  who may read a pool and who may allocate from it.\n";
+	"  who may read a pool and who may allocate from it.\n",
+	NULL,
+};

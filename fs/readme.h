@@ -4,6 +4,7 @@
 #ifndef IPAMFS_README_H
 #define IPAMFS_README_H
 
-extern const char ipamfs_readme[];
+/* The parts of /README, in order, then NULL. */
+extern const char *const ipamfs_readme[];
 
 #endif

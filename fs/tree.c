@@ -6,11 +6,17 @@
  * up a child by name in libipam (scopes, pools at any depth, allocations,
  * tags, by-id ids, preview lengths). The result is a `struct node`: what
  * the path is, the keys of the scope, pool and allocation it lies in, and
- * the object whose permissions it shows. Nothing is cached: every
- * operation resolves its path again, so a node is as current as libipam.
+ * the object whose permissions it shows.
+ *
+ * Resolved paths are kept in the path cache (pathcache.c) while nothing
+ * changes: a path is resolved from its longest cached prefix, and every
+ * prefix resolved on the way is cached too, so the kernel's lookups of
+ * /a, /a/b, /a/b/c ... each cost one step at most. Any change invalidates
+ * every cached path, so a node is always as current as libipam.
  */
 #include "tree.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +45,22 @@ static int not_found(ipam_err *err, const char *name)
 	return ipamfs_err(err, IPAM_ENOENT, "'%s' does not exist", name);
 }
 
-static int step_file(struct node *n, const char *name, ipam_err *err)
+unsigned tree_shown(const struct ipamfs *fs, const struct node *n)
 {
-	const struct attr *a = files_find(n->kind, name, n->is_public);
+	unsigned shown = 0;
+	if (n->is_public)
+		shown |= ATTR_PUBLIC;
+	if (fs->settable_clock)
+		shown |= ATTR_CLOCK;
+	if (n->kind == NODE_DISCOVERY && strcmp(n->name, "host") == 0)
+		shown |= ATTR_HOST;
+	return shown;
+}
+
+static int step_file(struct ipamfs *fs, struct node *n, const char *name,
+		     ipam_err *err)
+{
+	const struct attr *a = files_find(n->kind, name, tree_shown(fs, n));
 	if (!a)
 		return not_found(err, name);
 	n->dir = n->kind;
@@ -102,29 +121,14 @@ static int step_pool(struct ipamfs *fs, struct node *n, const char *name,
 	return 0;
 }
 
-static int step_pool_dir(struct node *n, const char *name, ipam_err *err)
-{
-	if (strcmp(name, "pools") == 0)
-		n->kind = NODE_POOLS;
-	else if (strcmp(name, "tags") == 0)
-		n->kind = NODE_TAGS;
-	else if (strcmp(name, "allocations") == 0)
-		n->kind = NODE_ALLOCS;
-	else if (strcmp(name, "preview") == 0)
-		n->kind = NODE_PREVIEW;
-	else
-		return step_file(n, name, err);
-	return 0;
-}
-
 static int step_tag(struct ipamfs *fs, struct node *n, const char *name,
 		    ipam_err *err)
 {
-	int rc = load_pool_owner(fs, n, err);
+	int rc = n->resource_key ? 0 : load_pool_owner(fs, n, err);
 	if (rc)
 		return rc;
 	char *value = NULL;
-	rc = ipam_tag_get(fs->db, n->owner_id, name, &value, err);
+	rc = files_tag_get(fs, n, name, &value, err);
 	free(value);
 	if (rc)
 		return rc;
@@ -192,7 +196,114 @@ static int step_preview(struct ipamfs *fs, struct node *n, const char *name,
 static bool tree_kind_shown(ipam_kind kind)
 {
 	return kind == IPAM_KIND_SCOPE || kind == IPAM_KIND_POOL ||
-	       kind == IPAM_KIND_ALLOCATION;
+	       kind == IPAM_KIND_ALLOCATION || kind == IPAM_KIND_DISCOVERY;
+}
+
+static int step_resource(struct ipamfs *fs, struct node *n, const char *name,
+			 ipam_err *err)
+{
+	int64_t key = 0;
+	int rc = ipam_resource_lookup(fs->db, n->scope_key, name, &key, err);
+	ipam_resource_info *info = rc ? NULL : malloc(sizeof(*info));
+	if (rc == 0 && !info)
+		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = ipam_resource_get(fs->db, key, info, err);
+	if (rc == 0) {
+		n->kind = NODE_RESOURCE;
+		n->resource_key = key;
+		n->created = info->created;
+	}
+	free(info);
+	return rc;
+}
+
+static int step_discovery(struct ipamfs *fs, struct node *n,
+			  const char *name, ipam_err *err)
+{
+	ipam_discovery_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_discovery_get(fs->db, name, info, err);
+	if (rc == 0) {
+		n->kind = NODE_DISCOVERY;
+		n->discovery_key = info->key;
+		snprintf(n->name, sizeof(n->name), "%s", info->name);
+	}
+	free(info);
+	return rc;
+}
+
+/* ---- history/<CIDR>[@WINDOW][.json] ---- */
+
+/* A CIDR in file-name form, or a bare address meaning /32 or /128. */
+static int history_cidr(const char *text, ipam_cidr *out, ipam_err *err)
+{
+	char full[IPAM_CIDR_STRLEN + 8];
+	if (strchr(text, '_'))
+		return ipam_cidr_parse_filename(out, text, err);
+	if (strlen(text) >= IPAM_CIDR_STRLEN || strchr(text, '/'))
+		return ipamfs_err(err, IPAM_EINVAL, "not a CIDR or address");
+	snprintf(full, sizeof(full), "%s/%d", text,
+		 strchr(text, ':') ? 128 : 32);
+	return ipam_cidr_parse(out, full, err);
+}
+
+/* `now` or `START..END`, ISO 8601 UTC times. */
+static int history_window(char *text, struct node *n, ipam_err *err)
+{
+	char *dots = strstr(text, "..");
+	if (!dots)
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "a window is 'now' or START..END");
+	*dots = '\0';
+	if (ipam_time_parse(&n->history_from, text) ||
+	    ipam_time_parse(&n->history_to, dots + 2))
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "window times must be ISO 8601 UTC like "
+				  "2021-12-01T00:00:00Z");
+	if (n->history_from > n->history_to)
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "the window ends before it starts");
+	return 0;
+}
+
+static int history_parse(char *name, struct node *n, bool *now, bool *json,
+			 ipam_err *err)
+{
+	size_t len = strlen(name);
+	*json = len > 5 && strcmp(name + len - 5, ".json") == 0;
+	if (*json)
+		name[len - 5] = '\0';
+	char *at = strchr(name, '@');
+	if (at)
+		*at++ = '\0';
+	int rc = history_cidr(name, &n->history_cidr, err);
+	*now = at && strcmp(at, "now") == 0;
+	n->history_from = 0;
+	n->history_to = INT64_MAX;
+	if (rc == 0 && at && !*now)
+		rc = history_window(at, n, err);
+	return rc;
+}
+
+/* Any well-formed name is a query: it resolves to a generated file. */
+static int step_history(struct ipamfs *fs, struct node *n, const char *name,
+			ipam_err *err)
+{
+	char text[IPAM_NAME_MAX + 1];
+	ipam_err why = {IPAM_OK, ""};
+	bool now = false, json = false;
+	snprintf(text, sizeof(text), "%s", name);
+	if (history_parse(text, n, &now, &json, &why))
+		return ipamfs_err(err, IPAM_ENOENT,
+				  "'%s' is not CIDR[@now|@START..END][.json]: "
+				  "%s",
+				  name, why.msg);
+	n->dir = NODE_HISTORY;
+	n->kind = NODE_FILE;
+	n->attr = &files_history[now][json];
+	return 0;
 }
 
 static int step_byid(struct ipamfs *fs, struct node *n, const char *name,
@@ -210,21 +321,40 @@ static int step_byid(struct ipamfs *fs, struct node *n, const char *name,
 	return 0;
 }
 
-static int step_fixed(struct node *n, const char *name, ipam_err *err)
+/* The fixed sub-directories: (parent kind, name) -> kind. */
+static const struct {
+	enum node_kind parent;
+	const char *name;
+	enum node_kind kind;
+} fixed_dirs[] = {
+	{NODE_ROOT, "ipam", NODE_IPAM},
+	{NODE_ROOT, "scopes", NODE_SCOPES},
+	{NODE_ROOT, "by-id", NODE_BYID},
+	{NODE_ROOT, "discoveries", NODE_DISCOVERIES},
+	{NODE_ROOT, "metrics", NODE_METRICS},
+	{NODE_IPAM, "quotas", NODE_QUOTAS},
+	{NODE_SCOPE, "pools", NODE_POOLS}, /* pool_key stays 0: top level */
+	{NODE_SCOPE, "resources", NODE_RESOURCES},
+	{NODE_SCOPE, "history", NODE_HISTORY},
+	{NODE_POOL, "tags", NODE_TAGS},
+	{NODE_POOL, "allocations", NODE_ALLOCS},
+	{NODE_POOL, "preview", NODE_PREVIEW},
+	{NODE_POOL, "pools", NODE_POOLS},
+	{NODE_RESOURCE, "tags", NODE_TAGS},
+};
+
+static int step_fixed(struct ipamfs *fs, struct node *n, const char *name,
+		      ipam_err *err)
 {
-	if (n->kind == NODE_ROOT && strcmp(name, "ipam") == 0)
-		n->kind = NODE_IPAM;
-	else if (n->kind == NODE_ROOT && strcmp(name, "scopes") == 0)
-		n->kind = NODE_SCOPES;
-	else if (n->kind == NODE_ROOT && strcmp(name, "by-id") == 0)
-		n->kind = NODE_BYID;
-	else if (n->kind == NODE_IPAM && strcmp(name, "quotas") == 0)
-		n->kind = NODE_QUOTAS;
-	else if (n->kind == NODE_SCOPE && strcmp(name, "pools") == 0)
-		n->kind = NODE_POOLS; /* pool_key stays 0: top level */
-	else
-		return step_file(n, name, err);
-	return 0;
+	for (size_t i = 0; i < sizeof(fixed_dirs) / sizeof(fixed_dirs[0]);
+	     i++) {
+		if (fixed_dirs[i].parent == n->kind &&
+		    strcmp(fixed_dirs[i].name, name) == 0) {
+			n->kind = fixed_dirs[i].kind;
+			return 0;
+		}
+	}
+	return step_file(fs, n, name, err);
 }
 
 /* Moves node n one component down, to `name`. */
@@ -238,8 +368,12 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_scope(fs, n, name, err);
 	case NODE_POOLS:
 		return step_pool(fs, n, name, err);
-	case NODE_POOL:
-		return step_pool_dir(n, name, err);
+	case NODE_RESOURCES:
+		return step_resource(fs, n, name, err);
+	case NODE_HISTORY:
+		return step_history(fs, n, name, err);
+	case NODE_DISCOVERIES:
+		return step_discovery(fs, n, name, err);
 	case NODE_TAGS:
 		return step_tag(fs, n, name, err);
 	case NODE_ALLOCS:
@@ -247,7 +381,7 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 	case NODE_PREVIEW:
 		return step_preview(fs, n, name, err);
 	default:
-		return step_fixed(n, name, err);
+		return step_fixed(fs, n, name, err);
 	}
 }
 
@@ -268,23 +402,66 @@ static int step(struct ipamfs *fs, struct node *n, const char *name,
 	return rc;
 }
 
+/* The length of the longest proper prefix of path[0..len) that is in the
+ * path cache (its node in *out), or 0 (then *out is the root). */
+static size_t cached_prefix(struct ipamfs *fs, const char *path, size_t len,
+			    struct cache_key key, struct node *out)
+{
+	size_t end = len;
+	for (;;) {
+		while (end > 0 && path[end - 1] != '/')
+			end--;
+		while (end > 0 && path[end - 1] == '/')
+			end--;
+		if (end == 0)
+			break;
+		if (pathcache_get(&fs->paths, path, end, key, out, NULL))
+			return end;
+	}
+	memset(out, 0, sizeof(*out));
+	out->kind = NODE_ROOT;
+	return 0;
+}
+
+/* A malformed history query is a failed lookup (ENOENT) that the user did
+ * not see explained: its reason goes to /errors. */
+static void log_bad_query(struct ipamfs *fs, const char *path,
+			  enum node_kind dir, int rc, const ipam_err *err)
+{
+	if (dir == NODE_HISTORY && rc == IPAM_ENOENT)
+		ipamfs_refuse(fs, "lookup", path, ENOENT, "%s",
+			      err->code ? err->msg : "no such query");
+}
+
 int tree_resolve(struct ipamfs *fs, const char *path, struct node *out,
 		 ipam_err *err)
 {
 	char name[IPAM_NAME_MAX + 1];
-	memset(out, 0, sizeof(*out));
-	out->kind = NODE_ROOT;
-	const char *p = path;
+	ipam_err local = {IPAM_OK, ""};
+	struct cache_key key = ipamfs_cache_key(fs);
+	size_t total = strlen(path);
+	if (!err)
+		err = &local;
+	if (pathcache_get(&fs->paths, path, total, key, out, NULL))
+		return 0;
+	const char *p = path + cached_prefix(fs, path, total, key, out);
 	size_t len;
 	while ((len = next_component(&p, name)) > 0) {
 		if (len > IPAM_NAME_MAX)
 			return ipamfs_err(err, IPAM_ENOENT,
 					  "name too long to exist");
+		enum node_kind dir = out->kind;
 		int rc = step(fs, out, name, err);
-		if (rc)
+		if (rc == 0)
+			rc = load_pool_owner(fs, out, err);
+		if (rc) {
+			log_bad_query(fs, path, dir, rc, err);
 			return rc;
+		}
+		pathcache_put(&fs->paths, path, (size_t)(p - path), key, out,
+			      NULL);
 	}
-	return load_pool_owner(fs, out, err);
+	return 0;
 }
 
 int tree_resolve_parent(struct ipamfs *fs, const char *path,
@@ -314,7 +491,7 @@ static int list_strings(ipam_strlist *list, tree_add_fn add, void *ctx)
 	return 0;
 }
 
-/* /by-id: the ids of scopes, pools and allocations. */
+/* /by-id: the ids of scopes, pools, allocations and discoveries. */
 static int list_ids(struct ipamfs *fs, tree_add_fn add, void *ctx,
 		    ipam_err *err)
 {
@@ -348,18 +525,10 @@ static int list_preview(struct ipamfs *fs, const struct node *n,
 /* The sub-directories every directory kind always has. */
 static void list_fixed(enum node_kind kind, tree_add_fn add, void *ctx)
 {
-	static const char *const root[] = {"ipam", "scopes", "by-id", NULL};
-	static const char *const ipam_dir[] = {"quotas", NULL};
-	static const char *const scope[] = {"pools", NULL};
-	static const char *const pool[] = {"tags", "allocations", "preview",
-					   "pools", NULL};
-	const char *const *names = kind == NODE_ROOT    ? root
-				   : kind == NODE_IPAM  ? ipam_dir
-				   : kind == NODE_SCOPE ? scope
-				   : kind == NODE_POOL  ? pool
-							: NULL;
-	for (size_t i = 0; names && names[i]; i++)
-		add(ctx, names[i]);
+	for (size_t i = 0; i < sizeof(fixed_dirs) / sizeof(fixed_dirs[0]);
+	     i++)
+		if (fixed_dirs[i].parent == kind)
+			add(ctx, fixed_dirs[i].name);
 }
 
 int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
@@ -367,7 +536,7 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 {
 	ipam_strlist list = {0, NULL};
 	int rc = 0;
-	files_list(n->kind, n->is_public, add, ctx);
+	files_list(n->kind, tree_shown(fs, n), add, ctx);
 	list_fixed(n->kind, add, ctx);
 	switch (n->kind) {
 	case NODE_BYID:
@@ -380,7 +549,16 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 				    err);
 		break;
 	case NODE_TAGS:
-		rc = ipam_tag_list(fs->db, n->owner_id, &list, err);
+		rc = files_tag_list(fs, n, &list, err);
+		break;
+	case NODE_RESOURCES:
+		rc = ipam_resource_list(fs->db, n->scope_key, &list, err);
+		break;
+	case NODE_HISTORY:
+		rc = ipam_history_cidrs(fs->db, n->scope_key, &list, err);
+		break;
+	case NODE_DISCOVERIES:
+		rc = ipam_discovery_list(fs->db, &list, err);
 		break;
 	case NODE_ALLOCS:
 		rc = ipam_alloc_list(fs->db, n->pool_key, &list, err);
@@ -458,6 +636,31 @@ static int alloc_path(struct ipamfs *fs, int64_t key, struct buf *out,
 	return rc;
 }
 
+/* "discoveries/<name>" of the discovery with key `key` (libipam finds
+ * discoveries by name only, so the few there are are searched). */
+static int discovery_path(struct ipamfs *fs, int64_t key, struct buf *out,
+			  ipam_err *err)
+{
+	ipam_strlist names = {0, NULL};
+	ipam_discovery_info *info = malloc(sizeof(*info));
+	int rc = info ? ipam_discovery_list(fs->db, &names, err)
+		      : ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	bool found = false;
+	for (size_t i = 0; rc == 0 && !found && i < names.count; i++) {
+		if (ipam_discovery_get(fs->db, names.items[i], info, NULL) ==
+			    0 &&
+		    info->key == key) {
+			buf_printf(out, "discoveries/%s", info->name);
+			found = true;
+		}
+	}
+	if (rc == 0 && !found)
+		rc = ipamfs_err(err, IPAM_ENOENT, "no such discovery");
+	ipam_strlist_free(&names);
+	free(info);
+	return rc;
+}
+
 int tree_object_path(struct ipamfs *fs, const char *object_id,
 		     struct buf *out, ipam_err *err)
 {
@@ -475,6 +678,9 @@ int tree_object_path(struct ipamfs *fs, const char *object_id,
 		break;
 	case IPAM_KIND_ALLOCATION:
 		rc = alloc_path(fs, key, out, err);
+		break;
+	case IPAM_KIND_DISCOVERY:
+		rc = discovery_path(fs, key, out, err);
 		break;
 	default:
 		return not_found(err, object_id);

@@ -23,10 +23,16 @@ enum node_kind {
 	NODE_SCOPE,     /* /scopes/<s> */
 	NODE_POOLS,     /* .../pools (of a scope or of a pool) */
 	NODE_POOL,      /* .../pools/<p> */
-	NODE_TAGS,      /* <pool>/tags */
+	NODE_TAGS,      /* <pool>/tags and <resource>/tags */
 	NODE_ALLOCS,    /* <pool>/allocations */
 	NODE_ALLOC,     /* <pool>/allocations/<a> */
 	NODE_PREVIEW,   /* <pool>/preview */
+	NODE_RESOURCES, /* /scopes/<s>/resources */
+	NODE_RESOURCE,  /* /scopes/<s>/resources/<id> */
+	NODE_HISTORY,   /* /scopes/<s>/history */
+	NODE_DISCOVERIES, /* /discoveries */
+	NODE_DISCOVERY, /* /discoveries/<name> */
+	NODE_METRICS,   /* /metrics */
 	/* leaves */
 	NODE_FILE,      /* an attribute or generated file: node.attr */
 	NODE_LINK,      /* /by-id/<id> */
@@ -52,7 +58,13 @@ struct node {
 	char owner_id[IPAM_ID_MAX]; /* id of the owner object */
 	int64_t created;         /* the owner's creation time; 0 = unknown */
 	int prefix_len;          /* preview/<len> */
-	char name[IPAM_NAME_MAX + 1]; /* tag key, allocation name, by-id id */
+	int64_t resource_key;    /* a resource and what lies in it; 0 = none */
+	int64_t discovery_key;   /* a discovery and its files */
+	ipam_cidr history_cidr;  /* history/<CIDR>[@WINDOW][.json] */
+	int64_t history_from;    /* the window; unused for @now */
+	int64_t history_to;
+	/* tag key, allocation name, by-id id, discovery name */
+	char name[IPAM_NAME_MAX + 1];
 };
 
 static inline bool node_is_dir(const struct node *n)
@@ -61,13 +73,18 @@ static inline bool node_is_dir(const struct node *n)
 }
 
 /*
- * Resolves an absolute path. IPAM_ENOENT when nothing is there (also for
- * components longer than any name can be), IPAM_EINVAL with "not a
- * directory" when a leaf is followed by more components, other codes from
- * libipam.
+ * Resolves an absolute path, from the path cache when nothing changed
+ * since it was last resolved. IPAM_ENOENT when nothing is there (also for
+ * components longer than any name can be; a malformed history query is
+ * also logged to /errors), IPAM_EINVAL with "not a directory" when a leaf
+ * is followed by more components, other codes from libipam.
  */
 int tree_resolve(struct ipamfs *fs, const char *path, struct node *out,
 		 ipam_err *err);
+
+/* The conditional files (ATTR_PUBLIC, ATTR_CLOCK, ATTR_HOST) directory
+ * node `n` shows. */
+unsigned tree_shown(const struct ipamfs *fs, const struct node *n);
 
 /*
  * Resolves the directory of `path` into *parent and points *name at the
