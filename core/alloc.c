@@ -37,7 +37,7 @@ static int free_insert(ipam *db, int64_t pool, ipam_u128 start, int prefix,
 					" start, prefix) VALUES (?1, ?2, ?3)",
 					err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, start);
 	sqlite3_bind_int(stmt, 3, prefix);
@@ -52,7 +52,7 @@ static int free_delete(ipam *db, int64_t pool, ipam_u128 start,
 					" pool_key = ?1 AND start = ?2",
 					err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, start);
 	return ipam__exec(db, stmt, err);
@@ -68,7 +68,7 @@ static int free_prefix_at(ipam *db, int64_t pool, ipam_u128 start,
 					err);
 	int rc, prefix = -1;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, start);
 	rc = ipam__step(db, stmt, err);
@@ -122,7 +122,7 @@ static int free_containing(ipam *db, int64_t pool, const ipam_cidr *want,
 					err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, want->addr);
 	rc = ipam__step(db, stmt, err);
@@ -145,7 +145,7 @@ int ipam__largest_free(ipam *db, int64_t pool, ipam_cidr *out, ipam_err *err)
 					err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
@@ -189,7 +189,7 @@ int ipam__pool_cidr_containing(ipam *db, int64_t pool, const ipam_cidr *cidr,
 					err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, cidr->addr);
 	rc = ipam__step(db, stmt, err);
@@ -221,7 +221,7 @@ static int probe(ipam *db, int64_t pool, int prefix, bool highest,
 				     err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	sqlite3_bind_int(stmt, 2, prefix);
 	rc = ipam__step(db, stmt, err);
@@ -319,7 +319,7 @@ static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 			  " ORDER BY start DESC LIMIT 1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool->key);
 	ipam__bind_addr(stmt, 2, ipam_cidr_last(want));
 	rc = ipam__step(db, stmt, err);
@@ -350,9 +350,9 @@ static int alloc_name_taken(ipam *db, int64_t pool, const char *name,
 					err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
-	sqlite3_bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	sqlite3_reset(stmt);
 	return rc;
@@ -467,19 +467,19 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 493)",
 		err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 2, pool->key);
-	sqlite3_bind_text(stmt, 3, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 3, name, -1, SQLITE_TRANSIENT);
 	ipam__bind_addr(stmt, 4, cidr->addr);
 	sqlite3_bind_int(stmt, 5, cidr->prefix);
-	sqlite3_bind_text(stmt, 6, spec->resource_type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 7, spec->resource_id ? spec->resource_id : "",
+	ipam__bind_text(stmt, 6, spec->resource_type, -1, SQLITE_STATIC);
+	ipam__bind_text(stmt, 7, spec->resource_id ? spec->resource_id : "",
 			  -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 8,
+	ipam__bind_text(stmt, 8,
 			  spec->resource_region ? spec->resource_region : "",
 			  -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 9, spec->description ? spec->description : "",
+	ipam__bind_text(stmt, 9, spec->description ? spec->description : "",
 			  -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 10, ipam__now(db));
 	sqlite3_bind_int64(stmt, 11, db->actor.uid);
@@ -499,7 +499,7 @@ static int alloc_counters(ipam *db, int64_t pool, int delta,
 		" n_noncompliant = n_noncompliant + ?4 WHERE key = ?1",
 		err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	sqlite3_bind_int(stmt, 2, delta);
 	sqlite3_bind_int(stmt, 3, counts_compliance && compliant ? delta : 0);
@@ -531,7 +531,7 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 		stmt = ipam__stmt(db, "SELECT aws_id FROM allocation"
 				      " WHERE key = ?1", err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, key);
 		rid[0] = '\0';
 		if (ipam__step(db, stmt, err) == 1)
@@ -554,7 +554,7 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 	stmt = ipam__stmt(db, "UPDATE allocation SET history_key = ?2"
 			      " WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, key);
 	sqlite3_bind_int64(stmt, 2, history);
 	if ((rc = ipam__exec(db, stmt, err)))
@@ -577,7 +577,7 @@ static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, a->key);
 	if ((rc = ipam__step(db, stmt, err)) == 1) {
 		history = sqlite3_column_int64(stmt, 0);
@@ -690,7 +690,7 @@ static int alloc_fetch(ipam *db, sqlite3_stmt *stmt, ipam_alloc_info *out,
 {
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		alloc_row(stmt, out);
@@ -720,7 +720,7 @@ static int alloc_load_name(ipam *db, int64_t pool, const char *name,
 		db, ALLOC_COLUMNS "WHERE a.pool_key = ?1 AND a.name = ?2", err);
 	if (stmt) {
 		sqlite3_bind_int64(stmt, 1, pool);
-		sqlite3_bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
 	}
 	return alloc_fetch(db, stmt, out, name, err);
 }
@@ -751,7 +751,7 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM allocation WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, alloc_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__pool_count(db, a.pool_key,

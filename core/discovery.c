@@ -28,9 +28,9 @@ static int discovery_insert(ipam *db, const char *name, bool builtin,
 			  " ?3, ?4)",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(stmt, 3, builtin);
 	sqlite3_bind_int64(stmt, 4, ipam__now(db));
 	rc = ipam__exec(db, stmt, NULL);
@@ -61,8 +61,8 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 		err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		memset(out, 0, sizeof(*out));
@@ -155,7 +155,7 @@ static int discovery_remove(ipam *db, const char *name, ipam_err *err)
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM discovery WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d.key);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -195,7 +195,7 @@ static int scope_change(ipam *db, const char *name, const char *scope,
 	stmt = ipam__stmt(db, "UPDATE discovery SET scope_key = ?2"
 			      " WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d.key);
 	sqlite3_bind_int64(stmt, 2, sc.key);
 	if ((rc = ipam__exec(db, stmt, err)))
@@ -225,9 +225,9 @@ static int locale_change(ipam *db, const char *name, const char *locale,
 	stmt = ipam__stmt(db, "UPDATE discovery SET locale = ?2"
 			      " WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d.key);
-	sqlite3_bind_text(stmt, 2, locale, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, locale, -1, SQLITE_TRANSIENT);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "modify-ipam-resource-discovery", d.id,
@@ -251,7 +251,7 @@ static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 					" VALUES (?1)",
 					err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, key);
 	return ipam__exec(db, stmt, err);
 }
@@ -298,7 +298,7 @@ static int apply(ipam *db, const ipam_discovery_info *d,
 	stmt = ipam__stmt(db, "UPDATE discovery SET last_feed = ?2"
 			      " WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d->key);
 	sqlite3_bind_int64(stmt, 2, ipam__now(db));
 	if ((rc = ipam__exec(db, stmt, err)))

@@ -20,8 +20,8 @@ int ipam__event(ipam *db, const char *action, const char *object_id,
 	char *text;
 	int rc;
 
-	if (!detail)
-		detail = json_object();
+	/* NULL is what a json_pack that ran out of memory gives: refuse to
+	 * log a change without what it changed. */
 	text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	json_decref(detail);
 	if (!text)
@@ -37,9 +37,9 @@ int ipam__event(ipam *db, const char *action, const char *object_id,
 	sqlite3_bind_int64(stmt, 1, ipam__now(db));
 	sqlite3_bind_int64(stmt, 2, db->actor.uid);
 	sqlite3_bind_int64(stmt, 3, db->actor.pid);
-	sqlite3_bind_text(stmt, 4, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 5, object_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 6, text, -1, free);
+	ipam__bind_text(stmt, 4, action, -1, SQLITE_STATIC);
+	ipam__bind_text(stmt, 5, object_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 6, text, -1, free);
 	rc = ipam__exec(db, stmt, err);
 	if (rc == 0)
 		db->events_logged++;
@@ -99,14 +99,16 @@ int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
 			  "detail FROM event WHERE seq > ?1 ORDER BY seq",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	sqlite3_bind_int64(stmt, 1,
 			   limit && (int64_t)limit < db->last_event
 				   ? db->last_event - (int64_t)limit
 				   : 0);
 	while ((step = ipam__step(db, stmt, err)) == 1)
-		if (render_row(stmt, &buf))
+		if (render_row(stmt, &buf)) {
+			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 			break;
+		}
 	sqlite3_reset(stmt);
 	rc = step < 0 ? step : ipam__buf_finish(&buf, out, len, err);
 	if (step < 0)

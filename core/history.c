@@ -33,7 +33,7 @@ static int purge(ipam *db, ipam_err *err)
 		" ORDER BY end_time LIMIT ?2)",
 		err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, ipam__now(db));
 	sqlite3_bind_int(stmt, 2, PURGE_BATCH);
 	return ipam__exec(db, stmt, err);
@@ -62,9 +62,9 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 		if (rc < 0)
 			return rc;
 	}
-#define TEXT(i, v) sqlite3_bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_TRANSIENT)
+#define TEXT(i, v) ipam__bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_TRANSIENT)
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, r->scope_key);
 	sqlite3_bind_int(stmt, 2, r->cidr->family);
 	ipam__bind_addr(stmt, 3, r->cidr->addr);
@@ -101,7 +101,7 @@ int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 				  " end_time IS NULL AND start_time = ?2",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, key);
 		sqlite3_bind_int64(stmt, 2, ipam__now(db));
 		if ((rc = ipam__exec(db, stmt, err)))
@@ -112,7 +112,7 @@ int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 			  " AND end_time IS NULL",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, key);
 	sqlite3_bind_int64(stmt, 2, ipam__now(db));
 	if ((rc = ipam__exec(db, stmt, err)))
@@ -129,7 +129,7 @@ int ipam_history_retention_get(ipam *db, int64_t *out, ipam_err *err)
 	stmt = ipam__stmt(db, "SELECT retention_days FROM ipam WHERE id = 1",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		*out = sqlite3_column_int64(stmt, 0);
@@ -146,7 +146,7 @@ static int retention_change(ipam *db, int64_t days, ipam_err *err)
 	ipam_info info;
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, days);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__info_load(db, &info, err)))
@@ -185,7 +185,7 @@ int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 			  " WHERE scope_key = ?1 ORDER BY family, start, prefix",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	sqlite3_bind_int64(stmt, 1, scope);
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c;
@@ -277,7 +277,7 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		err);
 	if (!stmt) {
 		json_decref(list);
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	}
 	sqlite3_bind_int64(stmt, 1, scope);
 	sqlite3_bind_int(stmt, 2, cidr->family);

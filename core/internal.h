@@ -47,6 +47,18 @@ int ipam__fail(ipam_err *err, int code, const char *fmt, ...)
 /* Turns the connection's last SQLite error into IPAM_EIO/IPAM_ENOMEM. */
 int ipam__sqlfail(ipam *db, ipam_err *err);
 
+/* Set when a value could not be handed to SQLite (a bind ran out of
+ * memory) or read back (sqlite3_column_blob/text gave NULL for a NOT NULL
+ * column); the call brackets then turn the call into IPAM_ENOMEM, so no
+ * decision is made on a value that never arrived. */
+extern _Thread_local int ipam__oom;
+int ipam__bind_text(sqlite3_stmt *stmt, int idx, const char *text, int n,
+		    void (*destroy)(void *));
+int ipam__bind_blob(sqlite3_stmt *stmt, int idx, const void *blob, int n,
+		    void (*destroy)(void *));
+/* The code for a statement that could not be prepared: err's, or EIO. */
+int ipam__stmt_error(const ipam_err *err);
+
 /* ---- statements ---- */
 
 /*

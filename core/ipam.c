@@ -33,7 +33,7 @@ int ipam__info_load(ipam *db, ipam_info *out, ipam_err *err)
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		memset(out, 0, sizeof(*out));
@@ -78,7 +78,7 @@ static int set_column(ipam *db, const char *sql, const char *field,
 		return IPAM_EIO;
 	}
 	if (json_is_string(value))
-		sqlite3_bind_text(stmt, 1, json_string_value(value), -1,
+		ipam__bind_text(stmt, 1, json_string_value(value), -1,
 				  SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_int64(stmt, 1, json_is_true(value));
@@ -116,7 +116,7 @@ static int tier_change(ipam *db, ipam_tier tier, ipam_err *err)
 			err);
 		int rc;
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
 			rc = ipam__fail(err, IPAM_EPERM,
@@ -161,7 +161,7 @@ static int private_gua_change(ipam *db, bool enable, ipam_err *err)
 			err);
 		int rc;
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
 			rc = ipam__fail(err, IPAM_EBUSY,
@@ -209,7 +209,7 @@ bool ipam_locale_is_operating(ipam *db, const char *locale)
 		return false;
 	stmt = ipam__stmt(db, "SELECT 1 FROM locale WHERE name = ?1", NULL);
 	if (stmt) {
-		sqlite3_bind_text(stmt, 1, locale, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 1, locale, -1, SQLITE_TRANSIENT);
 		found = sqlite3_step(stmt) == SQLITE_ROW;
 		sqlite3_reset(stmt);
 	}
@@ -252,7 +252,7 @@ static int locales_replace(ipam *db, const char *const *locales,
 		if (!stmt)
 			rc = IPAM_EIO;
 		else {
-			sqlite3_bind_text(stmt, 1, locales[i], -1,
+			ipam__bind_text(stmt, 1, locales[i], -1,
 					  SQLITE_TRANSIENT);
 			rc = ipam__exec(db, stmt, err);
 		}
@@ -312,8 +312,8 @@ int ipam_quota_get(ipam *db, ipam_quota quota, int64_t *out, ipam_err *err)
 		return rc;
 	stmt = ipam__stmt(db, "SELECT value FROM quota WHERE name = ?1", err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	sqlite3_bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
+		return ipam__read_end(db, ipam__stmt_error(err));
+	ipam__bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		*out = sqlite3_column_int64(stmt, 0);
@@ -335,8 +335,8 @@ static int quota_change(ipam *db, ipam_quota quota, int64_t value,
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, value);
 	if ((rc = ipam__exec(db, stmt, err)) || (rc = ipam__info_load(db, &info, err)))
 		return rc;

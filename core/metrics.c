@@ -194,7 +194,7 @@ static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
 	int rc;
 
 	if (stmt)
-		sqlite3_bind_text(stmt, 1, type, -1, SQLITE_STATIC);
+		ipam__bind_text(stmt, 1, type, -1, SQLITE_STATIC);
 	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
 		return rc;
 	header(buf, name, help);
@@ -260,7 +260,7 @@ static int active_ips(ipam *db, ipam__buf *buf, ipam_err *err)
 	int step;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c;
 		c.family = (uint8_t)sqlite3_column_int(stmt, 0);

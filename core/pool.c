@@ -56,7 +56,7 @@ int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out,
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 0)
@@ -116,10 +116,10 @@ static int pool_find(ipam *db, int64_t scope, int64_t parent,
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
 	sqlite3_bind_int64(stmt, 2, parent);
-	sqlite3_bind_text(stmt, 3, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 3, name, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		if (out_key)
@@ -240,16 +240,16 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 			  " ?8, ?8, ?8, ?9, ?10, ?11, 493, ?12)",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 2, scope);
 	sqlite3_bind_int64(stmt, 3, parent);
-	sqlite3_bind_text(stmt, 4, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 4, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(stmt, 5, depth);
 	sqlite3_bind_int(stmt, 6, parent ? up.family : 4);
-	sqlite3_bind_text(stmt, 7, parent ? up.locale : "", -1,
+	ipam__bind_text(stmt, 7, parent ? up.locale : "", -1,
 			  SQLITE_TRANSIENT);
-	sqlite3_bind_blob(stmt, 8, zero, 16, SQLITE_STATIC);
+	ipam__bind_blob(stmt, 8, zero, 16, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 9, ipam__now(db));
 	sqlite3_bind_int64(stmt, 10, db->actor.uid);
 	sqlite3_bind_int64(stmt, 11, db->actor.gid);
@@ -305,13 +305,13 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 	stmt = ipam__stmt(db, "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM pool WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__tags_drop(db, p.id, err)))
@@ -350,7 +350,7 @@ static int pool_update(ipam *db, const ipam_pool_info *p, const char *sql,
 	if (stored)
 		sqlite3_bind_int64(stmt, 2, *stored);
 	else if (json_is_string(value))
-		sqlite3_bind_text(stmt, 2, json_string_value(value), -1,
+		ipam__bind_text(stmt, 2, json_string_value(value), -1,
 				  SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_int(stmt, 2, json_is_true(value));
@@ -485,9 +485,9 @@ static int locale_change(ipam *db, int64_t pool, const char *locale,
 			  " AND locale <> '' AND locale <> ?2 LIMIT 1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
-	sqlite3_bind_text(stmt, 2, locale, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, locale, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		rc = ipam__fail(err, IPAM_EINVAL,
@@ -673,8 +673,8 @@ static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
 			break;
 		}
 		sqlite3_bind_int64(stmt, 1, pool);
-		sqlite3_bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
 		rc = ipam__exec(db, stmt, NULL);
 		if (rc == IPAM_EEXIST)
 			rc = ipam__fail(err, IPAM_EINVAL,
@@ -719,7 +719,7 @@ int ipam_pool_get_required_tags(ipam *db, int64_t pool, ipam_strlist *out,
 			  " WHERE pool_key = ?1 ORDER BY key",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	sqlite3_bind_int64(stmt, 1, pool);
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1) {
 		snprintf(pair, sizeof(pair), "%s=%s",
@@ -859,7 +859,7 @@ int ipam_pool_usage_get(ipam *db, int64_t pool, ipam_pool_usage *out,
 			  " WHERE key = ?1",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	sqlite3_bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {

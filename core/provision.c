@@ -60,7 +60,7 @@ static int own_overlap_check(ipam *db, const ipam_pool_info *p,
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, p->key);
 	ipam__bind_addr(stmt, 2, ipam_cidr_last(cidr));
 	rc = ipam__step(db, stmt, err);
@@ -122,7 +122,7 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 		return rc;
 	stmt = ipam__stmt(db, "SELECT n_cidrs FROM pool WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, p->key);
 	if (ipam__step(db, stmt, err) == 1)
 		count = sqlite3_column_int64(stmt, 0);
@@ -197,8 +197,8 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			  " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0))",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 2, pool);
 	ipam__bind_addr(stmt, 3, cidr->addr);
 	sqlite3_bind_int(stmt, 4, cidr->prefix);
@@ -214,7 +214,7 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			  " family_locked = 1 WHERE key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -282,7 +282,7 @@ static int busy_check(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 	int n = 0, rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, p->key);
 	ipam__bind_addr(stmt, 2, cidr->addr);
 	ipam__bind_addr(stmt, 3, ipam_cidr_last(cidr));
@@ -325,7 +325,7 @@ static int deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			  " prefix = ?3",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, cidr->addr);
 	sqlite3_bind_int(stmt, 3, cidr->prefix);
@@ -349,7 +349,7 @@ static int deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM pool_cidr WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, cidr_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__pool_count(db, pool, "total", ipam_cidr_size(cidr), -1,
@@ -359,7 +359,7 @@ static int deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			      " WHERE key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -399,7 +399,7 @@ int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out,
 			  " WHERE pool_key = ?1 ORDER BY start",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	sqlite3_bind_int64(stmt, 1, pool);
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1) {
 		ipam_pool_cidr *grown = realloc(list, (n + 1) * sizeof(*list));

@@ -197,8 +197,10 @@ static json_t *rule_tags_json(ipam *db, int64_t pool)
 {
 	ipam_strlist pairs = {0};
 	json_t *list = json_array();
-	if (ipam_pool_get_required_tags(db, pool, &pairs, NULL))
+	if (ipam_pool_get_required_tags(db, pool, &pairs, NULL)) {
+		ipam__oom = 1; /* the view cannot be whole: fail the call */
 		return list;
+	}
 	for (size_t i = 0; i < pairs.count; i++) {
 		char *eq = strchr(pairs.items[i], '=');
 		*eq = '\0';
@@ -322,7 +324,7 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 			  " FROM allocation WHERE pool_key = ?1 ORDER BY start",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	sqlite3_bind_int64(stmt, 1, pool);
 	list = json_array();
 	while ((step = ipam__step(db, stmt, err)) == 1) {
@@ -434,7 +436,14 @@ static int status_fields(ipam *db, int64_t pool, const char *keys[],
 	keys[i] = "largest-free-block";
 	values[i][0] = '\0';
 	json[i] = json_null();
-	if (ipam__largest_free(db, pool, &largest, err) == 1) {
+	rc = ipam__largest_free(db, pool, &largest, err);
+	if (rc < 0) {
+		for (int k = 0; k < i; k++)
+			json_decref(json[k]);
+		json_decref(json[i]);
+		return rc;
+	}
+	if (rc == 1) {
 		largest.family = (uint8_t)p.family;
 		ipam_cidr_format(&largest, values[i]);
 		json_decref(json[i]);

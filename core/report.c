@@ -55,7 +55,7 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 		if (!stmt)
 			return false;
 		sqlite3_bind_int64(stmt, 1, res->scope_key);
-		sqlite3_bind_text(stmt, 2, res->id, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 2, res->id, -1, SQLITE_TRANSIENT);
 	} else if (!strcmp(res->type, "public-ipv4-pool")) {
 		stmt = ipam__stmt(db,
 				  "SELECT rc.family, rc.start, rc.prefix FROM"
@@ -103,7 +103,7 @@ static int cidr_rows(ipam *db, const ipam_resource_info *res,
 	int step;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, res->key);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_resource_cidr *grown = realloc(list, (n + 1) * sizeof(*list));
@@ -237,7 +237,9 @@ static json_t *resource_cidr_json(ipam *db, const ipam_info *info,
 		json_object_set_new(obj, "ResourceName", json_string(res->name));
 	json_object_set_new(obj, "ResourceCidr", json_string(text));
 	json_object_set_new(obj, "ResourceType", json_string(res->type));
-	if (ipam_resource_tag_list(db, res->key, &keys, NULL) == 0) {
+	if (ipam_resource_tag_list(db, res->key, &keys, NULL))
+		ipam__oom = 1; /* the view cannot be whole: fail the call */
+	else {
 		for (size_t i = 0; i < keys.count; i++) {
 			char *value = NULL;
 			if (ipam_resource_tag_get(db, res->key, keys.items[i],
@@ -367,7 +369,7 @@ static int scope_count(ipam *db, int64_t scope, scope_counts *c,
 
 	memset(c, 0, sizeof(*c));
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		const char *type = (const char *)sqlite3_column_text(stmt, 0);

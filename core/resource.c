@@ -69,7 +69,7 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 		err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
@@ -115,9 +115,9 @@ static int resource_find(ipam *db, int64_t scope, const char *id,
 					err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_text(stmt, 2, id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, id, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		if (out_key)
@@ -216,10 +216,10 @@ static int resource_insert(ipam *db, int64_t scope, int64_t discovery,
 			  " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5)",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_text(stmt, 2, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 3, type, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 3, type, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 4, discovery);
 	sqlite3_bind_int64(stmt, 5, ipam__now(db));
 	if ((rc = ipam__exec(db, stmt, err)))
@@ -264,7 +264,7 @@ static int rc_insert(ipam *db, const ipam_resource_info *res,
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, res->key);
 	sqlite3_bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
@@ -303,7 +303,7 @@ static int rc_find(ipam *db, const ipam_resource_info *res,
 					err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, res->key);
 	sqlite3_bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
@@ -336,7 +336,7 @@ static int rc_unmanage(ipam *db, int64_t rc_key, int64_t alloc,
 			  " WHERE key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, rc_key);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -358,7 +358,7 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, rc_key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
@@ -380,7 +380,7 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM resource_cidr WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, rc_key);
 	return ipam__exec(db, stmt, err);
 }
@@ -471,7 +471,7 @@ static int allocate_checks(ipam *db, const ipam_resource_info *res,
 			  " ORDER BY r.key LIMIT 1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, p->key);
 	sqlite3_bind_int64(stmt, 2, res->key);
 	rc = ipam__step(db, stmt, err);
@@ -530,7 +530,7 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 						" alloc_key = ?2 WHERE key = ?1",
 						err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, rc_key);
 		sqlite3_bind_int64(stmt, 2, got.key);
 		if ((rc = ipam__exec(db, stmt, err)) ||
@@ -573,7 +573,7 @@ static int rc_index(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 	ipam_cidr c = {0};
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, rc_key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
@@ -749,7 +749,7 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 			  " NULL AND r.key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
 	if (ipam__step(db, stmt, err) == 1)
 		busy = sqlite3_column_int64(stmt, 0);
@@ -767,7 +767,7 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 	if (stmt) {
 		sqlite3_bind_int64(stmt, 1, resource);
 		sqlite3_bind_int64(stmt, 2, res.scope_key);
-		sqlite3_bind_text(stmt, 3, res.id, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 3, res.id, -1, SQLITE_TRANSIENT);
 	}
 	if ((rc = ipam__collect_keys(db, stmt, &members, &n, err)))
 		return rc;
@@ -852,7 +852,7 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 	stmt = ipam__stmt(db, "UPDATE resource SET scope_key = ?2"
 			      " WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
 	sqlite3_bind_int64(stmt, 2, scope);
 	if ((rc = ipam__exec(db, stmt, err)))
@@ -888,17 +888,17 @@ int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err)
 	stmt = ipam__stmt(db, "DELETE FROM resource_tag WHERE resource_key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM resource WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	return ipam__event(db, "delete-resource", res.id, NULL, err);
+	return ipam__event(db, "delete-resource", res.id, json_object(), err);
 }
 
 int ipam_resource_delete(ipam *db, int64_t resource, ipam_err *err)
@@ -1021,7 +1021,7 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 	else if (field == IPAM_RESOURCE_ACTIVE_IPS)
 		sqlite3_bind_null(stmt, 2);
 	else
-		sqlite3_bind_text(stmt, 2, value, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 2, value, -1, SQLITE_TRANSIENT);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (field != IPAM_RESOURCE_ACTIVE_IPS &&
@@ -1079,9 +1079,9 @@ int ipam_resource_tag_get(ipam *db, int64_t resource, const char *key,
 			  " resource_key = ?1 AND key = ?2",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
+		return ipam__read_end(db, ipam__stmt_error(err));
 	sqlite3_bind_int64(stmt, 1, resource);
-	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		*out = ipam__strdup((const char *)sqlite3_column_text(stmt, 0));
@@ -1113,11 +1113,11 @@ static int tag_change(ipam *db, int64_t resource, const char *key,
 				  " resource_key = ?1 AND key = ?2",
 				  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
-	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
 	if (value)
-		sqlite3_bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (!value && sqlite3_changes(db->sql) == 0)
@@ -1168,7 +1168,7 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 	int step, rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		json_t *want = tags ? json_object_get(
@@ -1189,7 +1189,7 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 	stmt = ipam__stmt(db, "DELETE FROM resource_tag WHERE resource_key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -1200,10 +1200,10 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 				  " value) VALUES (?1, ?2, ?3)",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, resource);
-		sqlite3_bind_text(stmt, 2, k, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(stmt, 3, json_string_value(v), -1,
+		ipam__bind_text(stmt, 2, k, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 3, json_string_value(v), -1,
 				  SQLITE_TRANSIENT);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
@@ -1231,12 +1231,12 @@ static int sync_fields(ipam *db, const ipam_resource_info *res,
 			  " WHERE key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, res->key);
-	sqlite3_bind_text(stmt, 2, rec->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 3, rec->region, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 4, rec->owner, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 5, rec->vpc_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, rec->name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 3, rec->region, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 4, rec->owner, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 5, rec->vpc_id, -1, SQLITE_TRANSIENT);
 	if (rec->has_active_ips)
 		ipam__bind_u128(stmt, 6, rec->active_ips);
 	else
@@ -1268,7 +1268,7 @@ static int sync_cidrs(ipam *db, const ipam_resource_info *res,
 	int rc = 0, step;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, res->key);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr *h = realloc(have, (n + 1) * sizeof(*h));
@@ -1329,7 +1329,7 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 				  " WHERE key = ?1",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, key);
 		if (ipam__step(db, stmt, err) == 1)
 			owner = sqlite3_column_int64(stmt, 0);
@@ -1358,7 +1358,7 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 				  " WHERE key = ?1",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, key);
 		sqlite3_bind_int64(stmt, 2, discovery);
 		if ((rc = ipam__exec(db, stmt, err)))

@@ -59,7 +59,7 @@ int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__pool_refresh_resources(db, pool, err)))
@@ -76,7 +76,7 @@ int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
 		" WHERE key = ?1",
 		err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	return ipam__exec(db, stmt, err);
 }

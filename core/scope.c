@@ -33,7 +33,7 @@ static int scope_fetch(ipam *db, sqlite3_stmt *stmt, ipam_scope_info *out,
 {
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		scope_row(stmt, out);
@@ -51,7 +51,7 @@ int ipam__scope_load_name(ipam *db, const char *name, ipam_scope_info *out,
 	sqlite3_stmt *stmt =
 		ipam__stmt(db, SCOPE_COLUMNS "WHERE name = ?1", err);
 	if (stmt)
-		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
 	return scope_fetch(db, stmt, out, name, err);
 }
 
@@ -108,7 +108,7 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 		return rc;
 	stmt = ipam__stmt(db, "SELECT count(*) FROM scope", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	if (ipam__step(db, stmt, err) == 1)
 		count = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
@@ -125,9 +125,9 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 			  " VALUES (?1, ?2, 0, 0, ?3, ?4, ?5, 493)",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 3, ipam__now(db));
 	sqlite3_bind_int64(stmt, 4, db->actor.uid);
 	sqlite3_bind_int64(stmt, 5, db->actor.gid);
@@ -176,7 +176,7 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 			  " scope_key = ?1 LIMIT 1)",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope.key);
 	if ((rc = ipam__step(db, stmt, err)) == 1) {
 		int64_t resources = sqlite3_column_int64(stmt, 0);
@@ -198,7 +198,7 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM scope WHERE key = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope.key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__tags_drop(db, scope.id, err)))
@@ -227,9 +227,9 @@ static int scope_describe(ipam *db, int64_t key, const char *text,
 	int rc;
 
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, key);
-	sqlite3_bind_text(stmt, 2, text, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, text, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		ipam__copy_text(id, sizeof(id), stmt, 0);

@@ -261,7 +261,20 @@ sqlite3_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 
 int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err)
 {
-	int rc = sqlite3_step(stmt);
+	int rc;
+
+	/* A value that never reached SQLite (a failed bind) or never came
+	 * back: running the statement would act on NULL. */
+	if (ipam__oom)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	/* Inside a bracket SQLite must still hold the transaction; after an
+	 * I/O or memory error it may have rolled it back by itself, and a
+	 * statement run now would commit on its own. */
+	if ((db->depth > 0 || db->txn_open) && sqlite3_get_autocommit(db->sql))
+		return ipam__fail(err, IPAM_EIO,
+				  "the transaction was rolled back after a "
+				  "storage failure");
+	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
@@ -360,28 +373,136 @@ int64_t ipam_now(ipam *db)
 
 /* ---- call brackets ---- */
 
+_Thread_local int ipam__oom;
+
+static const char *const control_sql[] = {
+	"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", "SAVEPOINT ipam_call",
+	"RELEASE ipam_call", "ROLLBACK TO ipam_call",
+	"SELECT ifnull(max(seq), 0) FROM event",
+};
+
 /* Runs a transaction-control statement through the statement cache (the
  * brackets run several per call: parsing them each time would cost more
- * than many of the calls themselves). */
+ * than many of the calls themselves). They are prepared when the handle
+ * opens, so undoing a transaction never needs memory. */
 static int control(ipam *db, const char *sql, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	int rc;
+	if (!stmt)
+		return ipam__stmt_error(err);
+	/* Straight to SQLite: undoing must work when ipam__oom is up. */
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	return ipam__sqlfail(db, err);
+}
+
+/* SQLite rolls a transaction back by itself after some I/O and memory
+ * errors: then no transaction is open any more. */
+static bool in_transaction(ipam *db)
+{
+	return sqlite3_get_autocommit(db->sql) == 0;
+}
+
+/* Undoes the whole transaction, whatever state SQLite is in. */
+static void rollback_all(ipam *db)
+{
+	if (in_transaction(db) && control(db, "ROLLBACK", NULL) &&
+	    in_transaction(db))
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	db->events_logged = 0;
+}
+
+/* Before COMMIT: the sequence number of the newest change, read inside the
+ * transaction so that a failure here fails the commit. */
+static int newest_event(ipam *db, int64_t *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+	*out = db->last_event;
+	if (!db->events_logged)
+		return 0;
+	stmt = ipam__stmt(db, "SELECT ifnull(max(seq), 0) FROM event", err);
 	if (!stmt)
 		return err && err->code ? err->code : IPAM_EIO;
-	return ipam__exec(db, stmt, err);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		*out = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc < 0 ? rc : 0;
 }
+
+/*
+ * The code a call returns agrees with the reason it gives, and a column
+ * that could not be read (sqlite3_column_* gives NULL when out of memory)
+ * turns the call into IPAM_ENOMEM, so no decision is made on a value that
+ * was never read.
+ */
+static int settle(int rc, ipam_err *err)
+{
+	/* The flag stays up until the outermost bracket ends: a nested call
+	 * whose error its caller ignores must not hide it. */
+	if (ipam__oom) {
+		if (err) {
+			err->code = IPAM_ENOMEM;
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+		}
+		return IPAM_ENOMEM;
+	}
+	if (rc && err && err->code && err->code != rc)
+		return err->code;
+	return rc;
+}
+
+/* Commits the outermost transaction, or undoes it on any failure. */
+static int finish_transaction(ipam *db, int rc, ipam_err *err)
+{
+	int64_t newest = db->last_event;
+	bool changed = db->events_logged > 0;
+
+	rc = settle(rc, err);
+	if (rc == 0 && !in_transaction(db))
+		rc = ipam__fail(err, IPAM_EIO,
+				"the transaction was rolled back after a "
+				"storage failure");
+	if (rc == 0)
+		rc = newest_event(db, &newest, err);
+	if (rc == 0 && control(db, "COMMIT", err) != 0)
+		rc = err && err->code ? err->code : IPAM_EIO;
+	if (rc) {
+		rollback_all(db);
+		ipam__oom = 0;
+		return rc;
+	}
+	ipam__oom = 0;
+	db->events_logged = 0;
+	if (changed) {
+		db->last_event = newest;
+		if (db->hook)
+			db->hook(db->hook_ctx, db->last_event);
+	}
+	return 0;
+}
+
 
 int ipam__write_begin(ipam *db, ipam_err *err)
 {
 	int rc;
 	pthread_mutex_lock(&db->lock);
 	if (db->depth == 0 && !db->txn_open) {
+		ipam__oom = 0;
 		rc = control(db, "BEGIN IMMEDIATE", err);
 		if (rc == 0) {
 			db->actor = db->default_actor;
 			db->events_logged = 0;
 			db->history_floor = -1;
 		}
+	} else if (!in_transaction(db)) {
+		rc = ipam__fail(err, IPAM_EIO,
+				"the transaction was rolled back after a "
+				"storage failure");
 	} else {
 		rc = control(db, "SAVEPOINT ipam_call", err);
 	}
@@ -393,39 +514,19 @@ int ipam__write_begin(ipam *db, ipam_err *err)
 	return 0;
 }
 
-/* After a commit: remember the newest change and tell the listener. */
-static void notify_commit(ipam *db)
-{
-	sqlite3_stmt *stmt;
-	if (!db->events_logged)
-		return;
-	db->events_logged = 0;
-	stmt = ipam__stmt(db, "SELECT max(seq) FROM event", NULL);
-	if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
-		db->last_event = sqlite3_column_int64(stmt, 0);
-	if (stmt)
-		sqlite3_reset(stmt);
-	if (db->hook)
-		db->hook(db->hook_ctx, db->last_event);
-}
-
 int ipam__write_end(ipam *db, int rc, ipam_err *err)
 {
+	rc = settle(rc, err);
 	db->depth--;
 	if (db->depth == 0 && !db->txn_open) {
-		if (rc == 0 && control(db, "COMMIT", err) != 0)
-			rc = IPAM_EIO;
-		if (rc != 0) {
-			control(db, "ROLLBACK", NULL);
-			db->events_logged = 0;
-		} else {
-			notify_commit(db);
-		}
+		rc = finish_transaction(db, rc, err);
 	} else if (rc != 0) {
-		control(db, "ROLLBACK TO ipam_call", NULL);
-		control(db, "RELEASE ipam_call", NULL);
+		if (in_transaction(db)) {
+			control(db, "ROLLBACK TO ipam_call", NULL);
+			control(db, "RELEASE ipam_call", NULL);
+		}
 	} else if (control(db, "RELEASE ipam_call", err) != 0) {
-		rc = IPAM_EIO;
+		rc = settle(IPAM_EIO, err);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -435,7 +536,9 @@ int ipam__read_begin(ipam *db, ipam_err *err)
 {
 	pthread_mutex_lock(&db->lock);
 	if (db->depth == 0 && !db->txn_open) {
-		int rc = control(db, "BEGIN", err);
+		int rc;
+		ipam__oom = 0;
+		rc = control(db, "BEGIN", err);
 		if (rc) {
 			pthread_mutex_unlock(&db->lock);
 			return rc;
@@ -447,9 +550,13 @@ int ipam__read_begin(ipam *db, ipam_err *err)
 
 int ipam__read_end(ipam *db, int rc)
 {
+	rc = settle(rc, NULL);
 	db->depth--;
-	if (db->depth == 0 && !db->txn_open)
-		control(db, "COMMIT", NULL);
+	if (db->depth == 0 && !db->txn_open) {
+		if (in_transaction(db))
+			control(db, "COMMIT", NULL);
+		ipam__oom = 0;
+	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -463,6 +570,7 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "a transaction is already open");
 	}
+	ipam__oom = 0;
 	rc = control(db, "BEGIN IMMEDIATE", err);
 	if (rc) {
 		pthread_mutex_unlock(&db->lock);
@@ -477,14 +585,7 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 
 int ipam_txn_commit(ipam *db, ipam_err *err)
 {
-	int rc = control(db, "COMMIT", err);
-	if (rc) {
-		control(db, "ROLLBACK", NULL);
-		db->events_logged = 0;
-		rc = IPAM_EIO;
-	} else {
-		notify_commit(db);
-	}
+	int rc = finish_transaction(db, 0, err);
 	db->txn_open = 0;
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -492,8 +593,8 @@ int ipam_txn_commit(ipam *db, ipam_err *err)
 
 void ipam_txn_rollback(ipam *db)
 {
-	control(db, "ROLLBACK", NULL);
-	db->events_logged = 0;
+	rollback_all(db);
+	ipam__oom = 0;
 	db->txn_open = 0;
 	pthread_mutex_unlock(&db->lock);
 }
@@ -618,6 +719,8 @@ static int pragma_int(ipam *db, const char *sql, int64_t *out, ipam_err *err)
 	sqlite3_finalize(stmt);
 	if (rc == SQLITE_OK)
 		return 0;
+	if (rc == SQLITE_NOMEM)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	return ipam__fail(err, IPAM_ESCHEMA, "not a usable database: %s",
 			  sqlite3_errstr(rc));
 }
@@ -650,8 +753,8 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 			  " created, id_salt) VALUES (1, '', ?1, ?2, ?3, ?4)",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, home, -1, SQLITE_STATIC);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, home, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, getuid());
 	sqlite3_bind_int64(stmt, 3, now);
 	sqlite3_bind_int64(stmt, 4, (int64_t)salt);
@@ -661,14 +764,14 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 		return rc;
 	stmt = ipam__stmt(db, "UPDATE ipam SET aws_id = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, ipam_id, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, ipam_id, -1, SQLITE_TRANSIENT);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	stmt = ipam__stmt(db, "INSERT INTO locale(name) VALUES (?1)", err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, home, -1, SQLITE_STATIC);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, home, -1, SQLITE_STATIC);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	rc = ipam__exec_sql(db,
@@ -686,9 +789,9 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 				  " VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, 493)",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
-		sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(stmt, 2, pub ? "public" : "private", -1,
+			return ipam__stmt_error(err);
+		ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 2, pub ? "public" : "private", -1,
 				  SQLITE_STATIC);
 		sqlite3_bind_int(stmt, 3, pub);
 		sqlite3_bind_int64(stmt, 4, now);
@@ -762,6 +865,39 @@ static int validate(ipam *db, const char *path, int64_t *version,
 	return 0;
 }
 
+/*
+ * jansson reports a failed allocation inside json_pack or json_object_set
+ * only through return values that are easy to lose, and a JSON view or a
+ * change-log entry missing a field is a wrong answer, not an error. So
+ * libipam chains jansson's allocator (whatever it is when the first
+ * handle opens) and raises ipam__oom when it fails: the call then ends in
+ * IPAM_ENOMEM and its transaction is undone.
+ */
+static json_malloc_t jansson_malloc;
+
+static void *watched_malloc(size_t size)
+{
+	void *p = jansson_malloc(size);
+	if (!p)
+		ipam__oom = 1;
+	return p;
+}
+
+static void watch_jansson(void)
+{
+	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+	json_malloc_t current;
+	json_free_t release;
+
+	pthread_mutex_lock(&once);
+	json_get_alloc_funcs(&current, &release);
+	if (current != watched_malloc) {
+		jansson_malloc = current;
+		json_set_alloc_funcs(watched_malloc, release);
+	}
+	pthread_mutex_unlock(&once);
+}
+
 static void recursive_mutex_init(pthread_mutex_t *m)
 {
 	pthread_mutexattr_t attr;
@@ -782,6 +918,8 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	int rc;
 
 	*out = NULL;
+	watch_jansson();
+	ipam__oom = 0;
 	if (kind < 0)
 		return ipam__fail(err, IPAM_ESCHEMA,
 				  "'%s' is not a SQLite database", path);
@@ -834,6 +972,13 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 		goto fail;
 	if (version < SCHEMA_VERSION && (rc = migrate(db, version, opts, err)))
 		goto fail;
+	for (size_t i = 0; i < sizeof(control_sql) / sizeof(control_sql[0]);
+	     i++) {
+		if (!ipam__stmt(db, control_sql[i], err)) {
+			rc = IPAM_EIO;
+			goto fail;
+		}
+	}
 	{
 		sqlite3_stmt *stmt =
 			ipam__stmt(db, "SELECT ifnull(max(seq), 0) FROM event",

@@ -56,8 +56,8 @@ static int lookup(ipam *db, const char *id, ipam_kind *kind, int64_t *key,
 		return ipam__fail(err, IPAM_ENOENT, "no object '%.80s'", id);
 	stmt = ipam__stmt(db, sql[k], err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		if (kind)
@@ -116,7 +116,7 @@ int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 			  " ORDER BY key",
 			  err);
 	if (stmt)
-		sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
 	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
 
@@ -134,9 +134,9 @@ int ipam_tag_get(ipam *db, const char *object_id, const char *key,
 			  " AND key = ?2",
 			  err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+		return ipam__read_end(db, ipam__stmt_error(err));
+	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		*out = ipam__strdup((const char *)sqlite3_column_text(stmt, 0));
@@ -165,18 +165,18 @@ static int tag_change(ipam *db, const char *object_id, const char *key,
 				  " SET value = excluded.value",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
-		sqlite3_bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
+			return ipam__stmt_error(err);
+		ipam__bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
 	} else {
 		stmt = ipam__stmt(db,
 				  "DELETE FROM tag WHERE object_id = ?1"
 				  " AND key = ?2",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 	}
-	sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (!value && sqlite3_changes(db->sql) == 0)
@@ -217,8 +217,8 @@ int ipam__tags_drop(ipam *db, const char *object_id, ipam_err *err)
 	sqlite3_stmt *stmt =
 		ipam__stmt(db, "DELETE FROM tag WHERE object_id = ?1", err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -230,16 +230,21 @@ json_t *ipam__tags_json(ipam *db, const char *object_id)
 					"SELECT key, value FROM tag WHERE"
 					" object_id = ?1 ORDER BY key",
 					NULL);
-	if (!stmt || !tags)
+	int step;
+	if (!stmt || !tags) {
+		ipam__oom = 1; /* the view cannot be whole: fail the call */
 		return tags;
-	sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(stmt) == SQLITE_ROW)
+	}
+	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
 		json_array_append_new(
 			tags,
 			json_pack("{s:s, s:s}", "Key",
 				  (const char *)sqlite3_column_text(stmt, 0),
 				  "Value",
 				  (const char *)sqlite3_column_text(stmt, 1)));
+	if (step != SQLITE_DONE)
+		ipam__oom = 1;
 	sqlite3_reset(stmt);
 	return tags;
 }
@@ -267,8 +272,8 @@ int ipam_perm_get(ipam *db, const char *object_id, ipam_perm *out,
 		return rc;
 	stmt = ipam__stmt(db, sql[kind], err);
 	if (!stmt)
-		return ipam__read_end(db, IPAM_EIO);
-	sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+		return ipam__read_end(db, ipam__stmt_error(err));
+	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->uid = (uint32_t)sqlite3_column_int64(stmt, 0);
@@ -306,8 +311,8 @@ static int perm_change(ipam *db, const char *object_id, const ipam_perm *p,
 				  object_id);
 	stmt = ipam__stmt(db, sql[kind], err);
 	if (!stmt)
-		return IPAM_EIO;
-	sqlite3_bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 2, p->uid);
 	sqlite3_bind_int64(stmt, 3, p->gid);
 	sqlite3_bind_int64(stmt, 4, p->mode & 07777);

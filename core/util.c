@@ -251,18 +251,44 @@ ipam_u128 ipam__blob_to_addr(sqlite3_stmt *stmt, int col)
 {
 	const unsigned char *b = sqlite3_column_blob(stmt, col);
 	ipam_u128 v = 0;
-	if (!b || sqlite3_column_bytes(stmt, col) != 16)
+	if (!b || sqlite3_column_bytes(stmt, col) != 16) {
+		if (sqlite3_column_type(stmt, col) != SQLITE_NULL)
+			ipam__oom = 1;
 		return 0;
+	}
 	for (int i = 0; i < 16; i++)
 		v = (v << 8) | b[i];
 	return v;
+}
+
+int ipam__bind_text(sqlite3_stmt *stmt, int idx, const char *text, int n,
+		    void (*destroy)(void *))
+{
+	int rc = sqlite3_bind_text(stmt, idx, text, n, destroy);
+	if (rc != SQLITE_OK)
+		ipam__oom = 1;
+	return rc;
+}
+
+int ipam__bind_blob(sqlite3_stmt *stmt, int idx, const void *blob, int n,
+		    void (*destroy)(void *))
+{
+	int rc = sqlite3_bind_blob(stmt, idx, blob, n, destroy);
+	if (rc != SQLITE_OK)
+		ipam__oom = 1;
+	return rc;
+}
+
+int ipam__stmt_error(const ipam_err *err)
+{
+	return err && err->code ? err->code : IPAM_EIO;
 }
 
 int ipam__bind_addr(sqlite3_stmt *stmt, int idx, ipam_u128 addr)
 {
 	unsigned char blob[16];
 	ipam__addr_to_blob(addr, blob);
-	return sqlite3_bind_blob(stmt, idx, blob, 16, SQLITE_TRANSIENT);
+	return ipam__bind_blob(stmt, idx, blob, 16, SQLITE_TRANSIENT);
 }
 
 int ipam__bind_u128(sqlite3_stmt *stmt, int idx, ipam_u128 value)
@@ -278,6 +304,8 @@ ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col)
 void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
 {
 	const unsigned char *t = sqlite3_column_text(stmt, col);
+	if (!t && sqlite3_column_type(stmt, col) != SQLITE_NULL)
+		ipam__oom = 1;
 	snprintf(dst, size, "%s", t ? (const char *)t : "");
 }
 
@@ -335,6 +363,8 @@ int ipam__buf_printf(ipam__buf *buf, const char *fmt, ...)
 
 int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err)
 {
+	if (ipam__oom) /* a piece of it (a JSON value) could not be built */
+		buf->failed = 1;
 	if (!buf->failed && !buf->data)
 		ipam__buf_add(buf, "", 0);
 	if (buf->failed) {

@@ -79,7 +79,7 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 					" prefix < ?3 AND count > 0",
 					err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
 	sqlite3_bind_int(stmt, 2, c->family);
 	sqlite3_bind_int(stmt, 3, c->prefix);
@@ -95,7 +95,7 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 				  " start = ?3 AND prefix = ?4",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, scope);
 		sqlite3_bind_int(stmt, 2, c->family);
 		ipam__bind_addr(stmt, 3,
@@ -116,7 +116,7 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 			  " start <= ?4 AND NOT (start = ?3 AND prefix < ?5)",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
 	sqlite3_bind_int(stmt, 2, c->family);
 	ipam__bind_addr(stmt, 3, c->addr);
@@ -142,7 +142,7 @@ static int prefix_count(ipam *db, int64_t scope, const ipam_cidr *c,
 		" SET count = count + excluded.count",
 		err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
 	sqlite3_bind_int(stmt, 2, c->family);
 	sqlite3_bind_int(stmt, 3, c->prefix);
@@ -173,12 +173,12 @@ int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
 					err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
 	sqlite3_bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
 	sqlite3_bind_int(stmt, 4, cidr->prefix);
-	sqlite3_bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 6, owner);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = prefix_count(db, scope, cidr, +1, err)))
@@ -197,12 +197,12 @@ int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
 					err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
 	sqlite3_bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
 	sqlite3_bind_int(stmt, 4, cidr->prefix);
-	sqlite3_bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 6, owner);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -232,7 +232,7 @@ static int rc_load(ipam *db, int64_t key, rc_row *out, ipam_err *err)
 		err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
@@ -302,7 +302,7 @@ static int evaluate(ipam *db, const rc_row *row, char *why, size_t size,
 			  " ORDER BY r.key LIMIT 1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, p.key);
 	sqlite3_bind_int64(stmt, 2, row->resource);
 	rc = ipam__step(db, stmt, err);
@@ -327,7 +327,7 @@ static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 		err);
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, alloc);
 	sqlite3_bind_int(stmt, 2, compliant ? 1 : -1);
 	sqlite3_bind_int(stmt, 3, compliant);
@@ -338,10 +338,10 @@ static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 			  " WHERE key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, alloc);
 	sqlite3_bind_int(stmt, 2, compliant);
-	sqlite3_bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -376,11 +376,11 @@ static int rc_store(ipam *db, rc_row *row, const char *compliance,
 			  " WHERE key = ?1",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, row->key);
-	sqlite3_bind_text(stmt, 2, compliance, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 4, overlap, -1, SQLITE_STATIC);
+	ipam__bind_text(stmt, 2, compliance, -1, SQLITE_STATIC);
+	ipam__bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 4, overlap, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 5, history);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -472,10 +472,10 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 			  " ORDER BY depth DESC, key LIMIT 64",
 			  err);
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, row.res.scope_key);
 	sqlite3_bind_int(stmt, 2, row.cidr.family);
-	sqlite3_bind_text(stmt, 3, row.res.locale, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 3, row.res.locale, -1, SQLITE_TRANSIENT);
 	while ((step = ipam__step(db, stmt, err)) == 1)
 		pools[npools++] = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
@@ -506,7 +506,7 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 				  " WHERE key = ?1",
 				  err);
 		if (!stmt)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, rc_key);
 		sqlite3_bind_int64(stmt, 2, got.key);
 		if ((rc = ipam__exec(db, stmt, err)))
@@ -598,7 +598,7 @@ int ipam__auto_import_freed(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	int64_t scope = 0;
 	int rc;
 	if (!stmt)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)

@@ -53,6 +53,24 @@ const char *__asan_default_options(void)
 #define FIXTURE_SLOW 0
 #endif
 
+/*
+ * The next N of a fault-injection loop: every one below `dense`, then
+ * every `stride`-th, the residue chosen by `salt` (so that different loops
+ * together cover different ones). The long tails repeat the same
+ * statements; sampling them keeps the suite fast.
+ */
+static inline long fixture_next_n(long n, long dense, long stride,
+				  unsigned long salt)
+{
+	if (n + 1 < dense || stride <= 1)
+		return n + 1;
+	n++;
+	while ((unsigned long)n % (unsigned long)stride !=
+	       salt % (unsigned long)stride)
+		n++;
+	return n;
+}
+
 /* 2026-11-27T10:00:00Z */
 #define FIXTURE_TIME 1795773600LL
 #define FIXTURE_SEED 0x5eedULL

@@ -353,6 +353,7 @@ static void test_strategy_names(void **state)
 	ipam_strategy s = IPAM_STRATEGY_FIRST_FIT;
 	ipam *db = open_mem();
 	int64_t p = mktop(db, "p");
+	int64_t base = ipam_events_last(db);
 	ipam_err err = {0};
 	char *json;
 	(void)state;
@@ -374,7 +375,7 @@ static void test_strategy_names(void **state)
 	set_strategy(db, p, IPAM_STRATEGY_LAST_FIT);
 	set_strategy(db, p, IPAM_STRATEGY_FIRST_FIT);
 	set_strategy(db, p, IPAM_STRATEGY_BEST_FIT);
-	assert_int_equal(ipam_events_last(db), 5);
+	assert_int_equal(ipam_events_last(db), base + 3);
 	{
 		char *events;
 		size_t len;

@@ -224,6 +224,13 @@ static void use_shim(bool on)
 	sqlite3_vfs_register(on ? &shim_vfs : real_vfs, 1);
 }
 
+/* The next N of a loop: all of them, or under the sanitizers (where
+ * each run is much slower) all up to 8, then every third. */
+static long next_n(long n)
+{
+	return fixture_next_n(n, FIXTURE_SLOW ? 8 : 1000000, 3, 0);
+}
+
 /* ---- files ---- */
 
 static char dir[64];
@@ -406,7 +413,7 @@ static void run_op(size_t which, bool keep_failing, bool reads)
 	ipam_free(w.db);
 	use_shim(true);
 
-	for (n = 1; n < 10000; n++) {
+	for (n = 1; n < 10000; n = next_n(n)) {
 		int rc;
 		remove_db(work);
 		copy_file(base, work);
@@ -521,7 +528,7 @@ static void test_io_read_failure_inside_transaction(void **state)
 	ipam_free(w.db);
 
 	use_shim(true);
-	for (n = 1; n < 10000; n++) {
+	for (n = 1; n < 10000; n = next_n(n)) {
 		int rc, rc3, commit;
 		const char *expect;
 		remove_db(work);
@@ -598,7 +605,7 @@ static void test_io_handle_recovers(void **state)
 	ipam_free(w.db);
 
 	use_shim(true);
-	for (long n = 1; n < 10000; n++) {
+	for (long n = 1; n < 10000; n = next_n(n)) {
 		int rc1, rc2;
 		remove_db(work);
 		copy_file(base, work);
@@ -654,7 +661,7 @@ static void test_io_failing_checkpoint_at_close(void **state)
 	ipam_free(w.db);
 
 	use_shim(true);
-	for (n = 1; n < 10000; n++) {
+	for (n = 1; n < 10000; n = next_n(n)) {
 		remove_db(work);
 		copy_file(base, work);
 		w.db = open_file(work, false);
@@ -685,7 +692,7 @@ static void test_io_failing_creation(void **state)
 
 	path_of(path, "new.db");
 	use_shim(true);
-	for (n = 1; n < 10000; n++) {
+	for (n = 1; n < 10000; n = next_n(n)) {
 		ipam_open_opts opts = fixture_opts();
 		ipam_err err = {0};
 		ipam *db = NULL;
