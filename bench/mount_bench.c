@@ -63,7 +63,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -127,22 +126,31 @@ static char work_dir[PATH_MAX];  /* databases and mount points */
 static char tmpfs_dir[PATH_MAX]; /* the tmpfs tree */
 static volatile sig_atomic_t cleaning;
 
-/* fork + execv + waitpid; the exit status, or -1. Async-signal-safe. */
-static int run_command(const char *prog, const char *a1, const char *a2)
+/* fork + execv + waitpid of argv (argv[0] a path); the exit status, or
+ * -1. quiet: its standard error goes to /dev/null. Async-signal-safe. */
+static int run_command(char *const argv[], bool quiet)
 {
-	char *argv[] = {(char *)prog, (char *)a1, (char *)a2, NULL};
 	int status;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		execv(prog, argv);
+		int fd = quiet ? open("/dev/null", O_WRONLY) : -1;
+		if (fd >= 0)
+			dup2(fd, 2);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int fusermount(const char *flags, const char *path)
+{
+	char *argv[] = {fusermount_path, (char *)flags, (char *)path, NULL};
+	return run_command(argv, true);
 }
 
 static void sleep_ms(long ms)
@@ -166,76 +174,48 @@ static bool reap(pid_t pid, long ms)
 }
 
 /*
- * Unmounts every filesystem this program mounted (fusermount3 -u, then
- * -uz) and stops its daemon (it exits by itself once unmounted; else
- * SIGTERM, then SIGKILL). Async-signal-safe, idempotent.
+ * Unmounts every filesystem this program mounted and stops its daemon.
+ * In order (fusermount3 -u; the daemon then exits by itself) when
+ * nothing is open on the mount; otherwise (a failure or a signal in the
+ * middle of an operation) the daemon gets SIGTERM, and libfuse detaches
+ * the mount as it exits; SIGKILL and `fusermount3 -uz` if it does not.
+ * Async-signal-safe, idempotent.
  */
 static void unmount_all(void)
 {
 	for (int i = 0; i < M_COUNT; i++) {
 		struct mounted *m = &mounts[i];
-		if (m->mounted) {
-			if (run_command(fusermount_path, "-u", m->path))
-				run_command(fusermount_path, "-uz", m->path);
+		if (m->mounted && fusermount("-u", m->path) == 0)
 			m->mounted = 0;
+		if (m->pid > 0 && m->mounted)
+			kill(m->pid, SIGTERM);
+	}
+	for (int i = 0; i < M_COUNT; i++) {
+		struct mounted *m = &mounts[i];
+		if (m->pid > 0 && !reap(m->pid, 5000)) {
+			kill(m->pid, SIGKILL);
+			reap(m->pid, 2000);
 		}
-		if (m->pid > 0) {
-			if (!reap(m->pid, 5000)) {
-				kill(m->pid, SIGTERM);
-				if (!reap(m->pid, 2000)) {
-					kill(m->pid, SIGKILL);
-					reap(m->pid, 2000);
-				}
-			}
-			m->pid = 0;
-		}
+		m->pid = 0;
+		if (m->mounted)
+			fusermount("-uz", m->path); /* fails if already gone */
+		m->mounted = 0;
 	}
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (type == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static void remove_db_files(const char *name)
-{
-	static const char *const suffix[] = {"", "-wal", "-shm"};
-	char path[PATH_MAX + 64];
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s%s", work_dir, name,
-			 suffix[i]);
-		unlink(path);
-	}
-}
-
-/* Removes what this program created; never descends into a mount
- * (FTW_MOUNT), and the work directory only by known names. */
+/* Removes the work and tmpfs directories with `rm -rf --one-file-system`
+ * (which does not enter a mount, should one be left). Async-signal-safe;
+ * call after unmount_all. */
 static void remove_files(void)
 {
-	if (tmpfs_dir[0])
-		nftw(tmpfs_dir, remove_entry, 64, FTW_DEPTH | FTW_PHYS |
-							  FTW_MOUNT);
-	tmpfs_dir[0] = '\0';
-	if (!work_dir[0])
-		return;
-	remove_db_files("ipam.db");
-	remove_db_files("core.db");
-	remove_db_files("kept.db");
-	for (int i = 0; i < M_COUNT; i++) {
-		if (mounts[i].path[0] && !mounts[i].mounted)
-			rmdir(mounts[i].path);
-		if (mounts[i].log[0])
-			unlink(mounts[i].log);
+	char *dirs[] = {tmpfs_dir, work_dir};
+	for (int i = 0; i < 2; i++) {
+		char *argv[] = {"/bin/rm", "-rf", "--one-file-system", dirs[i],
+				NULL};
+		if (dirs[i][0])
+			run_command(argv, false);
+		dirs[i][0] = '\0';
 	}
-	rmdir(work_dir);
-	work_dir[0] = '\0';
 }
 
 static void cleanup_at_exit(void)
@@ -253,10 +233,7 @@ static void on_signal(int sig)
 	if (write(2, msg, sizeof(msg) - 1) < 0) {
 		/* nothing to do */
 	}
-	if (!cleaning) {
-		cleaning = 1;
-		unmount_all();
-	}
+	cleanup_at_exit();
 	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
 	    sig == SIGALRM)
 		_exit(sig == SIGALRM ? 1 : 128 + sig);
@@ -899,8 +876,6 @@ static void measure(struct subject *s, int count, long batch,
 		s[i].seconds = median(s[i].round, ROUNDS);
 }
 
-/* ---- the report ---- */
-
 /* "allocation-count=N" of a status text, or -1. */
 static long status_count(const char *path)
 {
@@ -967,8 +942,8 @@ struct results {
  * mount, then LS_ROUNDS more passes. */
 static void measure_ls(const struct config *cfg, struct results *res)
 {
-	static const char *const dirs[FS_COUNT] = {LS_PATH, LS_PATH,
-						   "d/d/d/d/dir", "d/d/d/d/dir"};
+	static const char *const dirs[FS_COUNT] = {
+		LS_PATH, LS_PATH, "d/d/d/d/dir", "d/d/d/d/dir"};
 	double warm[FS_COUNT][LS_ROUNDS], warm_at[2][LS_ROUNDS];
 	char *path[FS_COUNT];
 	for (int f = 0; f < FS_COUNT; f++) {
@@ -1104,7 +1079,8 @@ static void measure_allocations(const struct config *cfg,
 		SUBJECT("ipamfs", op_mkdir, &mk),
 		SUBJECT("core", op_core_alloc_kept, &core),
 		SUBJECT("ipamfs-kept", op_allocate,
-			at(FS_IPAMFS_KEPT, "scopes/private/pools/t02/allocate")),
+			at(FS_IPAMFS_KEPT,
+			   "scopes/private/pools/t02/allocate")),
 	};
 	_Static_assert(sizeof(s) == sizeof(res->alloc), "subjects");
 	measure(s, 5, cfg->mount_allocs / ROUNDS, 0.0, 0);
@@ -1292,7 +1268,8 @@ static void parse_args(int argc, char **argv, struct config *cfg,
 		else {
 			fprintf(stderr,
 				"usage: %s [--quick] [--cpu N] [--dir DIR] "
-				"[--tmpfs DIR] [--ipamfs PATH] [--minifs PATH]\n"
+				"[--tmpfs DIR] [--ipamfs PATH]\n"
+				"       [--minifs PATH]\n"
 				"       %s [--quick] --make-db FILE\n",
 				argv[0],
 				argv[0]);
@@ -1437,8 +1414,8 @@ int main(int argc, char **argv)
 	mount_seconds = now() - t0;
 	printf("tree: %d pools (%d top-level, %d children each), %ld "
 	       "allocations (t00/allocations/ %ld entries, t01/allocations/ "
-	       "%ld);\nbuilt with the core API (pools %.1f s, allocations %.1f s), "
-	       "on tmpfs in %.1f s; 4 mounts in %.2f s\n\n",
+	       "%ld);\nbuilt with the core API (pools %.1f s, allocations "
+	       "%.1f s), on tmpfs in %.1f s; 4 mounts in %.2f s\n\n",
 	       cfg.tops * (CHILDREN + 1), cfg.tops, CHILDREN, tree.total_allocs,
 	       cfg.big, cfg.listed, tree.pool_seconds, tree.fill_seconds,
 	       tmpfs_seconds,

@@ -42,7 +42,7 @@ cleanup() {
 	if [ -z "$(mounts_under "$work")" ]; then
 		rm -rf "$work"
 	else
-		echo "run-mount-bench: still mounted under $work; not removed" >&2
+		echo "run-mount-bench: $work: still mounted, not removed" >&2
 	fi
 	rm -rf "$shm"
 }
