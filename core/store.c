@@ -654,16 +654,24 @@ static uint64_t splitmix64(uint64_t x)
 int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 		 char out[IPAM_ID_MAX], ipam_err *err)
 {
+	/* UPDATE, then SELECT: UPDATE ... RETURNING builds and drops an
+	 * ephemeral table on every call (malloc churn that glibc trims with
+	 * brk(2) each time; see docs/bench.md). */
 	sqlite3_stmt *stmt = ipam__stmt(
-		db,
-		"UPDATE ipam SET id_counter = id_counter + 1 "
-		"RETURNING id_counter, id_salt",
+		db, "UPDATE ipam SET id_counter = id_counter + 1 WHERE id = 1",
 		err);
 	uint64_t counter, salt, a;
 	int rc;
 
 	if (!stmt)
-		return err ? err->code : IPAM_EIO;
+		return ipam__stmt_error(err);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	stmt = ipam__stmt(db,
+			  "SELECT id_counter, id_salt FROM ipam WHERE id = 1",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
 	rc = ipam__step(db, stmt, err);
 	if (rc != 1) {
 		sqlite3_reset(stmt);
