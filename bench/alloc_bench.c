@@ -32,6 +32,7 @@
  *   --quick   10^3..10^5 only
  */
 #include <errno.h>
+#include <signal.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -320,6 +321,34 @@ static void measure(result *r, core *c, naive *n, int prefix, long sample)
 	r->naive_n = i;
 }
 
+/* Where the files are, so that an interrupted run removes them. */
+static char dir[256], core_path[300], naive_path[300];
+static char suffixed[6][310];
+
+static void on_signal(int sig)
+{
+	/* unlink, rmdir and _exit are async-signal-safe */
+	for (int i = 0; i < 6; i++)
+		if (suffixed[i][0])
+			unlink(suffixed[i]);
+	rmdir(dir);
+	_exit(128 + sig);
+}
+
+static void remove_on_signal(void)
+{
+	static const char *const ends[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(suffixed[i], sizeof(suffixed[i]), "%s%s", core_path,
+			 ends[i]);
+		snprintf(suffixed[3 + i], sizeof(suffixed[i]), "%s%s",
+			 naive_path, ends[i]);
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+}
+
 static void remove_db(const char *path)
 {
 	char p[512];
@@ -348,7 +377,6 @@ int main(int argc, char **argv)
 	const char *base = "/tmp";
 	long sample = 2000;
 	int nlevels = 4;
-	char dir[256], core_path[300], naive_path[300];
 	result results[2][2][4];
 	double t_start = now_wall();
 	bool tune_malloc = true;
@@ -386,6 +414,9 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/ipam-bench-XXXXXX", base);
 	if (!mkdtemp(dir))
 		die("mkdtemp", strerror(errno));
+	snprintf(core_path, sizeof(core_path), "%s/core.db", dir);
+	snprintf(naive_path, sizeof(naive_path), "%s/naive.db", dir);
+	remove_on_signal();
 
 	printf("core allocator: %ld single-call allocations timed at each "
 	       "size, the fastest of %d batches counts\n"
@@ -411,9 +442,6 @@ int main(int argc, char **argv)
 			     strcmp(only_storage, file ? "file" : "memory")) ||
 			    (only_size && only_size != prefixes[p]))
 				continue;
-			snprintf(core_path, sizeof(core_path), "%s/core.db", dir);
-			snprintf(naive_path, sizeof(naive_path), "%s/naive.db",
-				 dir);
 			if (file) {
 				remove_db(core_path);
 				remove_db(naive_path);
