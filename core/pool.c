@@ -177,6 +177,19 @@ static int64_t count_of(ipam *db, const char *sql, int64_t key,
 	return n;
 }
 
+/* Keeps scope.n_pools, which path resolution reads on every lookup of a
+ * scope, without counting the scope's pools each time. */
+static int scope_pools_add(ipam *db, int64_t scope, int delta, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db, "UPDATE scope SET n_pools = n_pools + ?2 WHERE key = ?1", err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int(stmt, 2, delta);
+	return ipam__exec(db, stmt, err);
+}
+
 /* Checks the quotas a new pool at `depth` in `scope` must fit. */
 static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
 		       ipam_err *err)
@@ -193,8 +206,8 @@ static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
 				  "cannot create pool '%s': depth %d exceeds "
 				  "the pool-depth quota (%lld)",
 				  name, depth, (long long)max_depth);
-	count = count_of(db, "SELECT count(*) FROM pool WHERE scope_key = ?1",
-			 scope, err);
+	count = count_of(db, "SELECT n_pools FROM scope WHERE key = ?1", scope,
+			 err);
 	if (count < 0)
 		return IPAM_EIO;
 	if (count >= per_scope)
@@ -258,6 +271,8 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 		return rc;
 	if (out_key)
 		*out_key = sqlite3_last_insert_rowid(db->sql);
+	if ((rc = scope_pools_add(db, scope, +1, err)))
+		return rc;
 	return ipam__event(db, "create-ipam-pool", id,
 			   json_pack("{s:s, s:s, s:s, s:i}", "name", name,
 				     "scope", sc.id, "source",
@@ -314,6 +329,7 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)) ||
+	    (rc = scope_pools_add(db, p.scope_key, -1, err)) ||
 	    (rc = ipam__tags_drop(db, p.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-pool", p.id,

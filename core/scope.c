@@ -11,7 +11,7 @@
 
 #define SCOPE_COLUMNS                                                        \
 	"SELECT key, aws_id, name, is_public, is_default, description,"     \
-	" (SELECT count(*) FROM pool WHERE pool.scope_key = scope.key),"    \
+	" n_pools,"                                                          \
 	" created FROM scope "
 
 static void scope_row(sqlite3_stmt *stmt, ipam_scope_info *out)

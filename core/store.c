@@ -136,6 +136,9 @@ static const char *const migrations[] = {
 	/* 1 -> 2: resources, overlap index, discoveries, history */
 	"ALTER TABLE ipam ADD COLUMN retention_days INTEGER NOT NULL"
 	"  DEFAULT 1095;"
+	"ALTER TABLE scope ADD COLUMN n_pools INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE scope SET n_pools = (SELECT count(*) FROM pool"
+	"  WHERE pool.scope_key = scope.key);"
 	"CREATE TABLE discovery("
 	"  key INTEGER PRIMARY KEY,"
 	"  aws_id TEXT NOT NULL UNIQUE,"
