@@ -864,6 +864,43 @@ int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out, ipam_err *err)
 	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
 
+int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
+		       void *ctx, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	ipam_alloc_entry e;
+	int rc = ipam__read_begin(db, err);
+
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "SELECT key, name, aws_id, created, uid, gid, mode"
+			  " FROM allocation WHERE pool_key = ?1 ORDER BY start",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, ipam__stmt_error(err));
+	sqlite3_bind_int64(stmt, 1, pool);
+	while ((rc = ipam__step(db, stmt, err)) == 1) {
+		e.key = sqlite3_column_int64(stmt, 0);
+		ipam__copy_text(e.name, sizeof(e.name), stmt, 1);
+		ipam__copy_text(e.id, sizeof(e.id), stmt, 2);
+		e.created = sqlite3_column_int64(stmt, 3);
+		e.uid = (uint32_t)sqlite3_column_int64(stmt, 4);
+		e.gid = (uint32_t)sqlite3_column_int64(stmt, 5);
+		e.mode = (uint32_t)sqlite3_column_int64(stmt, 6) & 07777;
+		if (ipam__oom) {
+			rc = IPAM_ENOMEM;
+			break;
+		}
+		if ((rc = fn(ctx, &e)) != 0) {
+			ipam__fail(err, rc, "stopped");
+			break;
+		}
+	}
+	sqlite3_reset(stmt);
+	return ipam__read_end(db, rc);
+}
+
 int ipam_pool_preview(ipam *db, int64_t pool, int prefix_len,
 		      ipam_cidr *out, ipam_err *err)
 {

@@ -32,6 +32,14 @@ struct ipam {
 	ipam_change_hook hook;
 	void *hook_ctx;
 	int64_t last_event;
+	ipam_remove_hook remove_hook;
+	void *remove_ctx;
+	struct ipam_removal {
+		ipam_kind kind;
+		int64_t key;
+	} *removed;              /* rows deleted in this transaction */
+	size_t n_removed, cap_removed;
+	int removed_lost;        /* the list ran out of memory */
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;

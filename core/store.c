@@ -410,12 +410,75 @@ static bool in_transaction(ipam *db)
 }
 
 /* Undoes the whole transaction, whatever state SQLite is in. */
+static void forget_removals(ipam *db)
+{
+	db->n_removed = 0;
+	db->removed_lost = 0;
+}
+
 static void rollback_all(ipam *db)
 {
 	if (in_transaction(db) && control(db, "ROLLBACK", NULL) &&
 	    in_transaction(db))
 		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 	db->events_logged = 0;
+	forget_removals(db);
+}
+
+/* The tables whose rows the remove hook reports, and their kinds. */
+static const struct {
+	const char *table;
+	ipam_kind kind;
+} removal_tables[] = {
+	{"allocation", IPAM_KIND_ALLOCATION},
+	{"pool", IPAM_KIND_POOL},
+	{"resource", IPAM_KIND_RESOURCE},
+	{"scope", IPAM_KIND_SCOPE},
+	{"discovery", IPAM_KIND_DISCOVERY},
+};
+
+/* sqlite3_update_hook: remembers the deleted rows of removal_tables. A
+ * savepoint rolled back inside the transaction leaves its rows in the list:
+ * reporting a row that still exists only costs the kernel a lookup. */
+static void note_removal(void *ctx, int op, const char *dbname,
+			 const char *table, sqlite3_int64 rowid)
+{
+	ipam *db = ctx;
+	(void)dbname;
+	if (op != SQLITE_DELETE || db->removed_lost)
+		return;
+	for (size_t i = 0; i < sizeof(removal_tables) / sizeof(removal_tables[0]);
+	     i++) {
+		if (strcmp(table, removal_tables[i].table) != 0)
+			continue;
+		if (db->n_removed == db->cap_removed) {
+			size_t cap = db->cap_removed ? 2 * db->cap_removed : 16;
+			struct ipam_removal *grown =
+				realloc(db->removed, cap * sizeof(*grown));
+			if (!grown) {
+				db->removed_lost = 1;
+				return;
+			}
+			db->removed = grown;
+			db->cap_removed = cap;
+		}
+		db->removed[db->n_removed].kind = removal_tables[i].kind;
+		db->removed[db->n_removed].key = rowid;
+		db->n_removed++;
+		return;
+	}
+}
+
+/* After COMMIT: tells the remove hook what the transaction deleted. */
+static void report_removals(ipam *db)
+{
+	if (db->remove_hook && db->removed_lost)
+		db->remove_hook(db->remove_ctx, IPAM_KIND_IPAM, 0);
+	else if (db->remove_hook)
+		for (size_t i = 0; i < db->n_removed; i++)
+			db->remove_hook(db->remove_ctx, db->removed[i].kind,
+					db->removed[i].key);
+	forget_removals(db);
 }
 
 /* Before COMMIT: the sequence number of the newest change, read inside the
@@ -486,6 +549,7 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 		if (db->hook)
 			db->hook(db->hook_ctx, db->last_event);
 	}
+	report_removals(db);
 	return 0;
 }
 
@@ -497,6 +561,7 @@ int ipam__write_begin(ipam *db, ipam_err *err)
 	if (db->depth == 0 && !db->txn_open) {
 		ipam__oom = 0;
 		rc = control(db, "BEGIN IMMEDIATE", err);
+		forget_removals(db);
 		if (rc == 0) {
 			db->actor = db->default_actor;
 			db->events_logged = 0;
@@ -575,6 +640,7 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 	}
 	ipam__oom = 0;
 	rc = control(db, "BEGIN IMMEDIATE", err);
+	forget_removals(db);
 	if (rc) {
 		pthread_mutex_unlock(&db->lock);
 		return rc;
@@ -614,6 +680,16 @@ void ipam_set_change_hook(ipam *db, ipam_change_hook hook, void *ctx)
 	pthread_mutex_lock(&db->lock);
 	db->hook = hook;
 	db->hook_ctx = ctx;
+	pthread_mutex_unlock(&db->lock);
+}
+
+void ipam_set_remove_hook(ipam *db, ipam_remove_hook hook, void *ctx)
+{
+	pthread_mutex_lock(&db->lock);
+	db->remove_hook = hook;
+	db->remove_ctx = ctx;
+	forget_removals(db);
+	sqlite3_update_hook(db->sql, hook ? note_removal : NULL, db);
 	pthread_mutex_unlock(&db->lock);
 }
 
@@ -1026,5 +1102,6 @@ void ipam_free(ipam *db)
 	if (db->sql)
 		sqlite3_close(db->sql);
 	pthread_mutex_destroy(&db->lock);
+	free(db->removed);
 	free(db);
 }

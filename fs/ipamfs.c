@@ -17,11 +17,6 @@
 
 #include "errno_map.h"
 
-struct ipamfs *ipamfs_get(void)
-{
-	return fuse_get_context()->private_data;
-}
-
 struct cache_key ipamfs_cache_key(struct ipamfs *fs)
 {
 	struct cache_key key;
@@ -59,7 +54,7 @@ int ipamfs_err(ipam_err *err, int code, const char *fmt, ...)
 static void log_refusal(struct ipamfs *fs, const char *op, const char *path,
 			int err, const char *reason)
 {
-	struct fuse_context *ctx = fuse_get_context();
+	const struct ipamfs_caller *ctx = ipamfs_caller();
 	int64_t now = fs->db ? ipam_now(fs->db) : fs->mount_time;
 	errlog_add(&fs->errlog, now, ctx->pid, ctx->uid, op, path, err,
 		   reason);
@@ -89,7 +84,7 @@ int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path,
 int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
 		  ipamfs_change_fn fn, void *ctx)
 {
-	struct fuse_context *fc = fuse_get_context();
+	const struct ipamfs_caller *fc = ipamfs_caller();
 	ipam_actor actor = {fc->uid, fc->gid, fc->pid};
 	ipam_err err = {IPAM_OK, ""};
 	if (!fs->db)

@@ -4,10 +4,12 @@
 #ifndef IPAMFS_H
 #define IPAMFS_H
 
-#define FUSE_USE_VERSION 31
+#define FUSE_USE_VERSION 312
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cache.h"
 #include "errlog.h"
@@ -47,6 +49,21 @@ struct ipamfs {
 /* The mount of the calling FUSE operation. */
 struct ipamfs *ipamfs_get(void);
 
+/* Who made the FUSE request the calling thread serves. */
+struct ipamfs_caller {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+const struct ipamfs_caller *ipamfs_caller(void);
+
+/*
+ * Mounts `fs` at the mountpoint named in args (libfuse's command line:
+ * -f, -d, -s, -o ...) and serves it until unmounted (lowlevel.c). fs->db
+ * is opened when the kernel's INIT arrives. Returns the exit status.
+ */
+int ipamfs_serve(struct ipamfs *fs, struct fuse_args *args);
+
 /* The key the content and path caches use now (call it before
  * rendering or resolving). */
 struct cache_key ipamfs_cache_key(struct ipamfs *fs);
@@ -82,8 +99,5 @@ int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
 /* Fills err like libipam does (first error wins) and returns code. */
 int ipamfs_err(ipam_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* The fuse_operations of ipamfs (ops_read.c, ops_write.c). */
-extern const struct fuse_operations ipamfs_ops;
 
 #endif

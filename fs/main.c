@@ -100,83 +100,6 @@ static int check_database(const struct options *opts)
 	return 0;
 }
 
-/* Opens the database for real: after daemonising, in the FUSE thread. */
-static void *ipamfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	struct ipamfs *fs = fuse_get_context()->private_data;
-	ipam_err err = {IPAM_OK, ""};
-	ipam_open_opts open_opts = {0};
-	/* Generated content changes under the kernel's feet: never cache
-	 * names, attributes or data. */
-	cfg->use_ino = 0;
-	cfg->entry_timeout = 0;
-	cfg->attr_timeout = 0;
-	cfg->negative_timeout = 0;
-	cfg->kernel_cache = 0;
-	cfg->hard_remove = 1; /* no .fuse_hidden renames: rename is refused */
-	if (conn->max_write < 2 * IPAMFS_WRITE_MAX)
-		conn->max_write = 2 * IPAMFS_WRITE_MAX; /* see E2BIG whole */
-	open_opts.create = true;
-	open_opts.home_locale = fs->home_locale;
-	if (fs->settable_clock) {
-		open_opts.clock = ipamfs_clock;
-		open_opts.clock_ctx = fs;
-	}
-	if (ipam_open(&fs->db, fs->db_path, &open_opts, &err) != 0) {
-		syslog(LOG_ERR, "ipamfs: cannot open %s: %s", fs->db_path,
-		       err.msg);
-		fprintf(stderr, "ipamfs: cannot open %s: %s\n", fs->db_path,
-			err.msg);
-		fs->db = NULL;
-		fuse_exit(fuse_get_context()->fuse);
-		return fs;
-	}
-	fs->mount_time = ipam_now(fs->db);
-	watch_changed(&fs->watch, ipam_events_last(fs->db));
-	ipam_set_change_hook(fs->db, watch_changed, &fs->watch);
-	return fs;
-}
-
-/* Unmounting: closes the database (every open file was released). */
-static void ipamfs_destroy(void *private_data)
-{
-	struct ipamfs *fs = private_data;
-	if (!fs || !fs->db)
-		return;
-	ipam_set_change_hook(fs->db, NULL, NULL);
-	ipam_free(fs->db);
-	fs->db = NULL;
-}
-
-const struct fuse_operations ipamfs_ops = {
-	.getattr = ops_getattr,
-	.readlink = ops_readlink,
-	.mknod = ops_mknod,
-	.mkdir = ops_mkdir,
-	.unlink = ops_unlink,
-	.rmdir = ops_rmdir,
-	.symlink = ops_symlink,
-	.rename = ops_rename,
-	.link = ops_link,
-	.chmod = ops_chmod,
-	.chown = ops_chown,
-	.truncate = ops_truncate,
-	.open = ops_open,
-	.read = ops_read,
-	.write = ops_write,
-	.statfs = ops_statfs,
-	.flush = ops_flush,
-	.release = ops_release,
-	.fsync = ops_fsync,
-	.readdir = ops_readdir,
-	.init = ipamfs_init,
-	.destroy = ipamfs_destroy,
-	.access = ops_access,
-	.create = ops_create,
-	.utimens = ops_utimens,
-	.poll = ops_poll,
-};
-
 static bool has_option(const struct fuse_args *args, const char *name)
 {
 	for (int i = 1; i < args->argc; i++)
@@ -210,17 +133,21 @@ static int add_mount_names(struct fuse_args *args, const char *db_path)
 }
 
 /* -h / -V: our text, then libfuse's. */
-static int show_info(struct fuse_args *args, const struct options *opts,
+static int show_info(const struct options *opts,
 		     const char *prog)
 {
-	if (opts->help) {
+	if (opts->help)
 		usage(prog);
-		args->argv[0][0] = '\0';
-	} else {
+	else
 		printf("ipamfs version %s\n", IPAMFS_VERSION);
+	fflush(stdout);
+	if (opts->help) {
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+	} else {
+		fuse_lowlevel_version();
 	}
-	fflush(stdout); /* before libfuse runs fusermount3 -V */
-	return fuse_main(args->argc, args->argv, &ipamfs_ops, NULL);
+	return 0;
 }
 
 static int run(struct fuse_args *args, struct options *opts)
@@ -242,8 +169,9 @@ static int run(struct fuse_args *args, struct options *opts)
 	pathcache_init(&fs.paths);
 	watch_init(&fs.watch, 0);
 	atomic_init(&fs.generation, 0);
-	int ret = fuse_main(args->argc, args->argv, &ipamfs_ops, &fs);
-	ipamfs_destroy(&fs); /* in case init ran but destroy did not */
+	int ret = ipamfs_serve(&fs, args);
+	if (fs.db) /* the session ended without calling destroy */
+		ipam_free(fs.db);
 	watch_free(&fs.watch);
 	pathcache_free(&fs.paths);
 	cache_free(&fs.cache);
@@ -261,7 +189,7 @@ int main(int argc, char *argv[])
 	if (fuse_opt_parse(&args, &opts, option_spec, option_proc) == -1)
 		goto out;
 	if (opts.help || opts.version) {
-		ret = show_info(&args, &opts, argv[0]);
+		ret = show_info(&opts, argv[0]);
 	} else if (opts.nonopts < 2) {
 		fprintf(stderr, "ipamfs: usage: %s [options] DATABASE "
 				"MOUNTPOINT\n",

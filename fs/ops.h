@@ -8,11 +8,17 @@
 #include "tree.h"
 
 /* ops_read.c: looking at the tree */
-int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
+/* getattr: what `path` is (*out, when not NULL) and its attributes; with
+ * an open file fi, the size of what that descriptor serves. */
+int ops_stat(const char *path, struct fuse_file_info *fi, struct stat *st,
+	     struct node *out);
+/* Whether the attributes of n stay true until the IPAM changes: not for
+ * /errors, /events, /clock, history `@now` and allocate. */
+bool ops_stat_cacheable(const struct node *n);
+/* The attributes of a directory owned by `perm`, made at `created`. */
+void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t created,
+		  struct stat *st);
 int ops_readlink(const char *path, char *out, size_t size);
-int ops_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
-		off_t offset, struct fuse_file_info *fi,
-		enum fuse_readdir_flags flags);
 int ops_access(const char *path, int mask);
 int ops_statfs(const char *path, struct statvfs *st);
 

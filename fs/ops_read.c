@@ -1,6 +1,6 @@
 /*
  * ops_read.c - looking at the tree: getattr, readdir, readlink, access,
- * statfs.
+ * statfs (the FUSE requests themselves are in lowlevel.c).
  *
  * Ownership and modes follow SPEC §8.5: a scope, pool or allocation
  * directory shows the object's uid, gid and mode; its sub-directories
@@ -89,49 +89,55 @@ static off_t node_size(struct ipamfs *fs, const char *path,
 	return size;
 }
 
-/* Whether getattr's answer for n stays true until the cache key changes:
- * not for /errors, /events, /clock, history `@now` and allocate. */
-static bool stat_cacheable(const struct node *n)
+bool ops_stat_cacheable(const struct node *n)
 {
 	return n->kind != NODE_FILE ||
 	       !(n->attr->flags & (ATTR_NOCACHE | ATTR_EVENTS | ATTR_CLOCKED));
 }
 
-int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t created,
+		  struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_uid = perm->uid;
+	st->st_gid = perm->gid;
+	st->st_mode = S_IFDIR | (perm->mode & 07777);
+	st->st_nlink = 2;
+	st->st_blksize = 4096;
+	time_t when = (time_t)(created ? created : fs->mount_time);
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = when;
+}
+
+int ops_stat(const char *path, struct fuse_file_info *fi, struct stat *st,
+	     struct node *out)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct node n;
 	off_t open_size = 0;
-	bool open = ops_open_size(fi, &open_size);
+	bool open = fi && ops_open_size(fi, &open_size);
 	if (!fs->db)
 		return -EIO;
 	struct cache_key key = ipamfs_cache_key(fs);
-	if (!open &&
-	    pathcache_get(&fs->paths, path, strlen(path), key, NULL, st))
+	if (!open && pathcache_get(&fs->paths, path, strlen(path), key,
+				   out, st))
 		return 0;
 	int rc = ops_resolve(fs, NULL, path, &n);
 	if (rc)
 		return rc;
 	ipam_perm perm;
 	node_perm(fs, &n, &perm);
-	memset(st, 0, sizeof(*st));
-	st->st_uid = perm.uid;
-	st->st_gid = perm.gid;
-	if (node_is_dir(&n)) {
-		st->st_mode = S_IFDIR | perm.mode;
-		st->st_nlink = 2;
-	} else {
+	ops_dir_stat(fs, &perm, n.created, st);
+	if (!node_is_dir(&n)) {
 		st->st_mode = (n.kind == NODE_LINK ? S_IFLNK : S_IFREG) |
 			      perm.mode;
 		st->st_nlink = 1;
 		st->st_size = open ? open_size : node_size(fs, path, &n);
+		st->st_blocks = (st->st_size + 511) / 512;
 	}
-	st->st_blksize = 4096;
-	st->st_blocks = (st->st_size + 511) / 512;
-	time_t when = (time_t)(n.created ? n.created : fs->mount_time);
-	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = when;
-	if (!open && stat_cacheable(&n))
+	if (!open && ops_stat_cacheable(&n))
 		pathcache_put(&fs->paths, path, strlen(path), key, &n, st);
+	if (out)
+		*out = n;
 	return 0;
 }
 
@@ -156,36 +162,6 @@ int ops_readlink(const char *path, char *out, size_t size)
 		out[len] = '\0';
 	}
 	buf_free(&target);
-	return rc ? -errno_from_ipam(rc) : 0;
-}
-
-struct fill_ctx {
-	void *buf;
-	fuse_fill_dir_t fill;
-};
-
-static void fill_one(void *ctx, const char *name)
-{
-	struct fill_ctx *fc = ctx;
-	fc->fill(fc->buf, name, NULL, 0, 0);
-}
-
-int ops_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
-		off_t offset, struct fuse_file_info *fi,
-		enum fuse_readdir_flags flags)
-{
-	struct ipamfs *fs = ipamfs_get();
-	struct node n;
-	ipam_err err = {IPAM_OK, ""};
-	int rc = ops_resolve(fs, NULL, path, &n);
-	if (rc)
-		return rc;
-	if (!node_is_dir(&n))
-		return -ENOTDIR;
-	struct fill_ctx ctx = {buf, fill};
-	fill_one(&ctx, ".");
-	fill_one(&ctx, "..");
-	rc = tree_list(fs, &n, fill_one, &ctx, &err);
 	return rc ? -errno_from_ipam(rc) : 0;
 }
 

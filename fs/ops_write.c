@@ -255,7 +255,7 @@ static int change_perm(const char *op, const char *path, struct perm_ctx *p)
 				     "only scopes, pools and allocations "
 				     "carry an owner and a mode");
 	p->n = &n;
-	p->caller = fuse_get_context()->uid;
+	p->caller = ipamfs_caller()->uid;
 	return ipamfs_change(fs, op, path, do_perm, p);
 }
 

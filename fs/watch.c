@@ -106,7 +106,7 @@ void watch_changed(void *ctx, int64_t last_event)
 	for (struct watcher *w = watch->first; w; w = w->next) {
 		if (!w->ph)
 			continue;
-		fuse_notify_poll(w->ph);
+		fuse_lowlevel_notify_poll(w->ph);
 		fuse_pollhandle_destroy(w->ph);
 		w->ph = NULL;
 	}

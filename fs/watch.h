@@ -4,8 +4,8 @@
 #ifndef IPAMFS_WATCH_H
 #define IPAMFS_WATCH_H
 
-#define FUSE_USE_VERSION 31
-#include <fuse.h>
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>

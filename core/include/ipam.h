@@ -250,6 +250,27 @@ void ipam_set_default_actor(ipam *db, const ipam_actor *who);
 typedef void (*ipam_change_hook)(void *ctx, int64_t last_event);
 void ipam_set_change_hook(ipam *db, ipam_change_hook hook, void *ctx);
 
+/* The kinds of object (ipam_id_lookup, the remove hook). */
+typedef enum ipam_kind {
+	IPAM_KIND_IPAM,
+	IPAM_KIND_SCOPE,
+	IPAM_KIND_POOL,
+	IPAM_KIND_ALLOCATION,
+	IPAM_KIND_DISCOVERY,
+	IPAM_KIND_RESOURCE, /* only in the remove hook: ids are per scope */
+} ipam_kind;
+
+/*
+ * Called after every commit, once for each scope, pool, allocation,
+ * resource or discovery the transaction deleted, with its kind and key (so
+ * the FUSE layer can drop the names the kernel caches). Kind IPAM_KIND_IPAM
+ * with key 0 means "anything may have been deleted": the list could not be
+ * kept (out of memory). Runs in the committing thread with the lock held:
+ * it must not call back into libipam. NULL turns it off.
+ */
+typedef void (*ipam_remove_hook)(void *ctx, ipam_kind kind, int64_t key);
+void ipam_set_remove_hook(ipam *db, ipam_remove_hook hook, void *ctx);
+
 /* The clock of the handle (for the FUSE layer's own time stamps). */
 int64_t ipam_now(ipam *db);
 
@@ -524,6 +545,22 @@ int ipam_alloc_release(ipam *db, int64_t pool, const char *name,
 int ipam_alloc_get(ipam *db, int64_t pool, const char *name,
 		   ipam_alloc_info *out, ipam_err *err);
 /* Names in address order. */
+/* One entry of a pool's allocations/ directory, as ls -l shows it. */
+typedef struct ipam_alloc_entry {
+	int64_t key;
+	char name[IPAM_NAME_MAX + 1];
+	char id[IPAM_ID_MAX];
+	int64_t created;
+	uint32_t uid, gid, mode; /* mode: permission bits (07777) */
+} ipam_alloc_entry;
+
+/* Calls fn(ctx, entry) for every allocation of `pool`, in the order of
+ * ipam_alloc_list, from one snapshot; fn returns 0 to go on, or an
+ * ipam_code that stops the walk and is returned. fn runs with the handle
+ * locked: it must not call libipam. */
+typedef int (*ipam_alloc_entry_fn)(void *ctx, const ipam_alloc_entry *entry);
+int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
+		       void *ctx, ipam_err *err);
 int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out,
 		    ipam_err *err);
 /* The CIDR a request for /prefix_len would get now (-1: default length),
@@ -579,14 +616,7 @@ int ipam_perm_get(ipam *db, const char *object_id, ipam_perm *out,
 int ipam_perm_set(ipam *db, const char *object_id, const ipam_perm *perm,
 		  ipam_err *err);
 
-/* What an id names; IPAM_ENOENT if nothing. */
-typedef enum ipam_kind {
-	IPAM_KIND_IPAM,
-	IPAM_KIND_SCOPE,
-	IPAM_KIND_POOL,
-	IPAM_KIND_ALLOCATION,
-	IPAM_KIND_DISCOVERY,
-} ipam_kind;
+/* What an id names (ipam_kind, above); IPAM_ENOENT if nothing. */
 
 int ipam_id_lookup(ipam *db, const char *object_id, ipam_kind *kind,
 		   int64_t *key, ipam_err *err);
