@@ -657,6 +657,144 @@ static void test_change_hook_after_commit_only(void **state)
 	tmp_dir_remove(dir);
 }
 
+typedef struct {
+	int calls;
+	ipam_kind kind[16];
+	int64_t key[16];
+} remove_log;
+
+static void on_remove(void *ctx, ipam_kind kind, int64_t key)
+{
+	remove_log *log = ctx;
+	if (log->calls < 16) {
+		log->kind[log->calls] = kind;
+		log->key[log->calls] = key;
+	}
+	log->calls++;
+}
+
+static int64_t alloc_key(ipam *db, int64_t pool, const char *name)
+{
+	ipam_alloc_info info;
+	ipam_err err = {0};
+	assert_ok(ipam_alloc_get(db, pool, name, &info, &err), err);
+	return info.key;
+}
+
+static void test_remove_hook_reports_deleted_rows(void **state)
+{
+	ipam *db = open_mem();
+	remove_log log = {0};
+	ipam_err err = {0};
+	(void)state;
+
+	int64_t top = mktop(db, "top");
+	prov_ok(db, top, "10.0.0.0/16");
+	alloc_ok(db, top, "a", 24);
+	alloc_ok(db, top, "b", 24);
+	int64_t a = alloc_key(db, top, "a"), b = alloc_key(db, top, "b");
+	ipam_set_remove_hook(db, on_remove, &log);
+
+	/* creating and changing reports nothing */
+	alloc_ok(db, top, "c", 24);
+	assert_int_equal(log.calls, 0);
+
+	/* a release: one call, after the commit */
+	assert_ok(ipam_alloc_release(db, top, "a", &err), err);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.kind[0], IPAM_KIND_ALLOCATION);
+	assert_int_equal(log.key[0], a);
+
+	/* rolled back: nothing */
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	assert_ok(ipam_alloc_release(db, top, "b", &err), err);
+	ipam_txn_rollback(db);
+	assert_int_equal(log.calls, 1);
+
+	/* a refused call inside a committed transaction: nothing of it */
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	assert_int_not_equal(ipam_alloc_release(db, top, "nope", &err), 0);
+	assert_ok(ipam_txn_commit(db, &err), err);
+	assert_int_equal(log.calls, 1);
+
+	/* a pool deleted with its CIDR released from its parent */
+	int64_t child = mkpool(db, scope_key(db, "private"), top, "child");
+	prov_ok(db, child, "10.0.128.0/24");
+	ipam_alloc_info parent_alloc;
+	ipam_strlist names;
+	assert_ok(ipam_alloc_list(db, top, &names, &err), err);
+	assert_int_equal(names.count, 3); /* b, c and the child's CIDR */
+	assert_ok(ipam_alloc_get(db, top, names.items[2], &parent_alloc, &err),
+		  err);
+	ipam_strlist_free(&names);
+	log.calls = 0;
+	assert_int_equal(deprov(db, child, "10.0.128.0/24", &err), 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.kind[0], IPAM_KIND_ALLOCATION);
+	assert_int_equal(log.key[0], parent_alloc.key);
+	assert_ok(ipam_pool_delete(db, child, &err), err);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(log.kind[1], IPAM_KIND_POOL);
+	assert_int_equal(log.key[1], child);
+
+	/* turned off */
+	ipam_set_remove_hook(db, NULL, NULL);
+	assert_ok(ipam_alloc_release(db, top, "b", &err), err);
+	assert_int_equal(log.calls, 2);
+	(void)b;
+	ipam_free(db);
+}
+
+typedef struct {
+	int count;
+	char names[4][IPAM_NAME_MAX + 1];
+	uint32_t mode[4];
+	int stop_at;
+} entry_log;
+
+static int on_entry(void *ctx, const ipam_alloc_entry *e)
+{
+	entry_log *log = ctx;
+	if (log->count == log->stop_at)
+		return IPAM_EINVAL;
+	if (log->count < 4) {
+		snprintf(log->names[log->count], sizeof(log->names[0]), "%s",
+			 e->name);
+		log->mode[log->count] = e->mode;
+	}
+	log->count++;
+	return 0;
+}
+
+static void test_alloc_entries_lists_like_alloc_list(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	entry_log log = {0};
+	(void)state;
+
+	int64_t top = mktop(db, "top");
+	prov_ok(db, top, "10.0.0.0/16");
+	alloc_cidr_ok(db, top, "z", "10.0.0.0/24");
+	alloc_cidr_ok(db, top, "a", "10.0.1.0/24");
+	alloc_cidr_ok(db, top, "m", "10.0.2.0/24");
+	log.stop_at = -1;
+	assert_ok(ipam_alloc_entries(db, top, on_entry, &log, &err), err);
+	assert_int_equal(log.count, 3);
+	assert_string_equal(log.names[0], "z"); /* address order */
+	assert_string_equal(log.names[1], "a");
+	assert_string_equal(log.names[2], "m");
+	assert_int_equal(log.mode[0], 0755);
+
+	/* the callback stops the walk with its code */
+	memset(&log, 0, sizeof(log));
+	log.stop_at = 1;
+	assert_int_equal(ipam_alloc_entries(db, top, on_entry, &log, &err),
+			 IPAM_EINVAL);
+	assert_int_equal(log.count, 1);
+	ipam_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +812,8 @@ int main(void)
 		cmocka_unit_test(test_txn_failing_call_undoes_only_itself),
 		cmocka_unit_test(test_txn_begin_twice),
 		cmocka_unit_test(test_change_hook_after_commit_only),
+		cmocka_unit_test(test_remove_hook_reports_deleted_rows),
+		cmocka_unit_test(test_alloc_entries_lists_like_alloc_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
