@@ -15,8 +15,9 @@
  * files the bench touches are made on tmpfs (a fresh directory under
  * /dev/shm). bench/minifs (built next to this program) is mounted twice:
  * with libfuse's defaults (1 s entry and attribute timeouts) - "the
- * minimal FUSE filesystem" - and with the timeouts of 0 that ipamfs uses,
- * which shows what a FUSE round trip costs once the kernel caches nothing.
+ * minimal FUSE filesystem" - and with timeouts of 0 (minifs-nc), which
+ * shows what a FUSE round trip costs once the kernel caches nothing (what
+ * ipamfs cost before it let the kernel cache, see docs/bench.md).
  *
  * Measured, wall time (CLOCK_MONOTONIC; the filesystems run in other
  * processes), each figure the median of many short rounds that alternate
@@ -1184,8 +1185,8 @@ static void print_context(const struct config *cfg, const struct results *r)
 
 	printf("\ncontext: medians of %d rounds (ls -l: of %d passes); "
 	       "minifs = libfuse defaults (1 s timeouts),\nminifs-nc = "
-	       "timeouts 0 as ipamfs; req = FUSE requests per call (per entry "
-	       "for ls), (N) = calls (entries)\n",
+	       "timeouts 0 (nothing cached); req = FUSE requests per call "
+	       "(per entry for ls), (N) = calls (entries)\n",
 	       ROUNDS, LS_ROUNDS);
 	printf("  %-58s %10s %7s\n", "", "time",
 	       request_counter >= 0 ? "req" : "");

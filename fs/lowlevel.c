@@ -174,7 +174,11 @@ static void drop_removed(const struct op *op)
 	for (size_t i = 0; !pending.all && i < pending.n; i++)
 		inodes_object_refs(&ll.inodes, pending.list[i].kind,
 				   pending.list[i].key, &refs, &n_refs);
-	pending.n = 0;
+	/* Freed here rather than kept: libfuse ends idle worker threads, and
+	 * a thread-local buffer would leak with its thread. */
+	free(pending.list);
+	pending.list = NULL;
+	pending.n = pending.cap = 0;
 	pending.all = false;
 	for (size_t i = 0; i < n_refs; i++) {
 		const struct dentry_ref *r = &refs[i];
@@ -897,11 +901,12 @@ static char *listed_path(const struct listing *l, const char *name)
 /* The file type of an entry of a directory holding both kinds. */
 static mode_t listed_mode(const struct listing *l, const char *name)
 {
-	struct stat st;
+	struct node n;
 	char *path = name[0] == '.' ? NULL : listed_path(l, name);
 	mode_t mode = S_IFDIR;
-	if (path && ops_stat(path, NULL, &st, NULL) == 0)
-		mode = st.st_mode & S_IFMT;
+	if (path && ops_resolve(ll.fs, NULL, path, &n) == 0 &&
+	    !node_is_dir(&n))
+		mode = n.kind == NODE_LINK ? S_IFLNK : S_IFREG;
 	free(path);
 	return mode;
 }
@@ -935,14 +940,17 @@ static void plus_entry(fuse_ino_t dir, const struct listing *l,
 		st = d->st;
 		rc = 0;
 	} else {
-		rc = ops_stat(path, NULL, &st, &n);
+		/* resolve first: the size of a file costs a rendering */
+		rc = ops_resolve(ll.fs, NULL, path, &n);
+		if (rc == 0 && node_is_dir(&n))
+			rc = ops_stat(path, NULL, &st, &n);
 	}
 	if (rc == 0 && node_is_dir(&n)) {
 		struct fuse_entry_param full;
 		if (make_entry(dir, path, &n, &st, before, &full) == 0)
 			*e = full; /* else listed without attributes */
 	} else if (rc == 0) {
-		e->attr.st_mode = st.st_mode; /* a file or a link */
+		e->attr.st_mode = n.kind == NODE_LINK ? S_IFLNK : S_IFREG;
 	}
 	free(path);
 }

@@ -7,8 +7,8 @@
  * missing or empty) to refuse a corrupt, foreign or newer file with a clear
  * message and exit status 1; libipam guarantees such a file is not
  * modified. It is then closed and opened again in the init callback, after
- * fuse_main has daemonised (which changes directory to /, hence the
- * absolute path). mount(8) runs `ipamfs DATABASE MOUNTPOINT -o OPTS` for
+ * ipamfs_serve (lowlevel.c) has daemonised (which changes directory to /,
+ * hence the absolute path). mount(8) runs `ipamfs DATABASE MOUNTPOINT -o OPTS` for
  * `mount -t fuse.ipamfs` and fstab entries; its generic options (rw,
  * nosuid, nodev, ...) are understood by libfuse.
  */

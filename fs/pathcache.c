@@ -1,11 +1,11 @@
 /*
  * pathcache.c - a hash map from path to resolved node and attributes.
  *
- * With kernel entry and attribute timeouts of 0 (see main.c), `stat` of a
- * path N components deep makes the kernel look up every prefix of it again,
- * and each lookup is a getattr of a full path: resolving them one libipam
- * read transaction per component made a getattr cost ~250 k instructions.
- * This cache keeps what a path resolved to, its owner, mode and size.
+ * The kernel caches names and attributes (lowlevel.c), but after a change
+ * it asks again for the attributes of what it looked at, and each request
+ * names a full path: resolving it one libipam read transaction per
+ * component cost ~250 k instructions for a 7-component path. This cache
+ * keeps what a path resolved to, its owner, mode and size.
  *
  * Correctness first: every entry was made at one cache key (the newest
  * change-log entry of the core, and the mount's generation counter that
