@@ -86,6 +86,21 @@ static void grow_buckets(struct inodes *t)
 			link_node(t, t->slots[i]);
 }
 
+/* Appends ino to a growing array; false when out of memory. */
+static bool push_ino(uint64_t **list, size_t *n, size_t *cap, uint64_t ino)
+{
+	if (*n == *cap) {
+		size_t want = *cap ? 2 * *cap : 256;
+		uint64_t *grown = realloc(*list, want * sizeof(*grown));
+		if (!grown)
+			return false;
+		*list = grown;
+		*cap = want;
+	}
+	(*list)[(*n)++] = ino;
+	return true;
+}
+
 static struct inode *new_inode(const char *path, uint64_t parent)
 {
 	struct inode *node = calloc(1, sizeof(*node));
@@ -223,18 +238,8 @@ void inodes_forget(struct inodes *t, uint64_t ino, uint64_t n)
 			unlink_node(t, node);
 			t->slots[ino] = NULL;
 			t->count--;
-			if (t->n_free == t->cap_free) {
-				size_t cap = t->cap_free ? 2 * t->cap_free : 256;
-				uint64_t *grown =
-					realloc(t->free, cap * sizeof(*grown));
-				if (grown) {
-					t->free = grown;
-					t->cap_free = cap;
-				}
-			}
-			if (t->n_free < t->cap_free)
-				t->free[t->n_free++] = ino;
-			/* else the nodeid is not used again */
+			/* without memory the nodeid is not used again */
+			push_ino(&t->free, &t->n_free, &t->cap_free, ino);
 			free(node->path);
 			free(node);
 		}
@@ -305,21 +310,9 @@ bool inodes_touch(struct inodes *t, uint64_t ino)
 	bool marked = false;
 	pthread_mutex_lock(&t->lock);
 	struct inode *node = ino < t->n_slots ? t->slots[ino] : NULL;
-	if (node && !node->touched) {
-		if (t->n_touched == t->cap_touched) {
-			size_t cap = t->cap_touched ? 2 * t->cap_touched : 256;
-			uint64_t *grown =
-				realloc(t->touched, cap * sizeof(*grown));
-			if (grown) {
-				t->touched = grown;
-				t->cap_touched = cap;
-			}
-		}
-		if (t->n_touched < t->cap_touched) {
-			t->touched[t->n_touched++] = ino;
-			node->touched = true;
-		}
-	}
+	if (node && !node->touched)
+		node->touched = push_ino(&t->touched, &t->n_touched,
+					 &t->cap_touched, ino);
 	marked = node && node->touched;
 	pthread_mutex_unlock(&t->lock);
 	return marked;
