@@ -48,9 +48,9 @@
 #include "ipam.h"
 
 #define POOL_FIRST 0x0a000000u /* 10.0.0.0 */
-#define POOL_BITS 24           /* a /8 */
+#define POOL_BITS 24	       /* a /8 */
 #define NAIVE_BUDGET 1.5       /* seconds per naive sample at most */
-#define NAIVE_MIN 5            /* requests per naive sample at least */
+#define NAIVE_MIN 5	       /* requests per naive sample at least */
 
 static double now_wall(void)
 {
@@ -230,8 +230,8 @@ static uint32_t naive_find(naive *n, int prefix)
 	uint64_t candidate = cursor;
 	while (sqlite3_step(n->scan) == SQLITE_ROW) {
 		uint64_t start = get_start(n->scan);
-		uint64_t stop = start + (1ull << (32 - sqlite3_column_int(
-							   n->scan, 1)));
+		uint64_t stop =
+			start + (1ull << (32 - sqlite3_column_int(n->scan, 1)));
 		candidate = (cursor + size - 1) & ~(size - 1);
 		if (candidate + size <= start)
 			break;
@@ -258,8 +258,9 @@ static void naive_fill(naive *n, long target, int prefix)
 {
 	naive_exec(n, "BEGIN IMMEDIATE");
 	while (n->existing < target)
-		naive_insert(n, POOL_FIRST + (uint32_t)n->existing *
-						     (1u << (32 - prefix)),
+		naive_insert(n,
+			     POOL_FIRST + (uint32_t)n->existing *
+						  (1u << (32 - prefix)),
 			     prefix);
 	naive_exec(n, "COMMIT");
 }
@@ -397,10 +398,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			base = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--quick] [--sample N] "
-					"[--dir DIR] [--glibc-default]\n"
-					"       [--storage memory|file] "
-					"[--size 32|28]\n",
+			fprintf(stderr,
+				"usage: %s [--quick] [--sample N] "
+				"[--dir DIR] [--glibc-default]\n"
+				"       [--storage memory|file] "
+				"[--size 32|28]\n",
 				argv[0]);
 			return 2;
 		}
@@ -429,9 +431,9 @@ int main(int argc, char **argv)
 	       sample, BATCHES, (int)sample, NAIVE_BUDGET,
 	       tune_malloc ? "freed memory kept (M_TRIM_THRESHOLD 256 MiB)"
 			   : "glibc defaults");
-	printf("%-7s %-4s %9s %11s %9s %9s %11s %10s %6s %9s %7s\n",
-	       "storage", "size", "existing", "core/s", "core us", "core cpu",
-	       "naive/s", "naive us", "naive#", "naive/core", "fill s");
+	printf("%-7s %-4s %9s %11s %9s %9s %11s %10s %6s %9s %7s\n", "storage",
+	       "size", "existing", "core/s", "core us", "core cpu", "naive/s",
+	       "naive us", "naive#", "naive/core", "fill s");
 	memset(results, 0, sizeof(results));
 	for (int s = 0; s < 2; s++) {
 		for (int p = 0; p < 2; p++) {
@@ -491,7 +493,8 @@ int main(int argc, char **argv)
 			printf("  %-6s /%d:", results[s][p][0].storage,
 			       results[s][p][0].prefix);
 			for (int l = 0; l < nlevels; l++)
-				printf("  %ld: %.1fx", results[s][p][l].existing,
+				printf("  %ld: %.1fx",
+				       results[s][p][l].existing,
 				       results[s][p][l].naive_wall /
 					       results[s][p][l].core_wall);
 			printf("\n");

@@ -56,8 +56,8 @@ static enum kind classify(const char *path)
 {
 	char *end;
 	long i;
-	for (int depth = 0; !strncmp(path, "/d", 2) &&
-			    (path[2] == '/' || path[2] == '\0');
+	for (int depth = 0;
+	     !strncmp(path, "/d", 2) && (path[2] == '/' || path[2] == '\0');
 	     depth++) {
 		if (depth == MAX_DEPTH)
 			return NOT_FOUND;

@@ -86,12 +86,12 @@
 
 #include "ipam.h"
 
-#define ROUNDS 21            /* rounds per measurement, median taken */
-#define LS_ROUNDS 5          /* rounds of the ls -l passes */
-#define CHILDREN 99          /* child pools per top-level pool */
-#define FILL_BATCH 10000     /* allocations per transaction when filling */
-#define MOUNT_TIMEOUT 30.0   /* seconds for a filesystem to appear */
-#define SMALL_SIZE 512       /* bytes of minifs's small file */
+#define ROUNDS 21	   /* rounds per measurement, median taken */
+#define LS_ROUNDS 5	   /* rounds of the ls -l passes */
+#define CHILDREN 99	   /* child pools per top-level pool */
+#define FILL_BATCH 10000   /* allocations per transaction when filling */
+#define MOUNT_TIMEOUT 30.0 /* seconds for a filesystem to appear */
+#define SMALL_SIZE 512	   /* bytes of minifs's small file */
 #define STAT_PATH "scopes/private/pools/t05/pools/c42/cidrs"
 #define STATUS_PATH "scopes/private/pools/t00/status"
 #define LS_PATH "scopes/private/pools/t01/allocations"
@@ -99,13 +99,13 @@
 
 struct config {
 	bool quick;
-	int tops;           /* top-level pools, CHILDREN children each */
-	long big;           /* allocations/ entries of t00 */
-	long listed;        /* allocations/ entries of t01 */
-	long mount_allocs;  /* allocations through the mount (and core) */
-	long changes;       /* samples after a change */
-	unsigned watchdog;  /* seconds before giving up */
-	int cpu;            /* >= 0: everything runs on this CPU */
+	int tops;	     /* top-level pools, CHILDREN children each */
+	long big;	     /* allocations/ entries of t00 */
+	long listed;	     /* allocations/ entries of t01 */
+	long mount_allocs;   /* allocations through the mount (and core) */
+	long changes;	     /* samples after a change */
+	unsigned watchdog;   /* seconds before giving up */
+	int cpu;	     /* >= 0: everything runs on this CPU */
 	const char *make_db; /* only write the tree to this file */
 };
 
@@ -123,7 +123,7 @@ struct mounted {
 enum { M_IPAMFS, M_MINIFS, M_MINIFS_NC, M_IPAMFS_KEPT, M_COUNT };
 static struct mounted mounts[M_COUNT];
 static char fusermount_path[PATH_MAX] = "/usr/bin/fusermount3";
-static char work_dir[PATH_MAX];  /* databases and mount points */
+static char work_dir[PATH_MAX];	 /* databases and mount points */
 static char tmpfs_dir[PATH_MAX]; /* the tmpfs tree */
 static volatile sig_atomic_t cleaning;
 
@@ -235,8 +235,7 @@ static void on_signal(int sig)
 		/* nothing to do */
 	}
 	cleanup_at_exit();
-	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
-	    sig == SIGALRM)
+	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGALRM)
 		_exit(sig == SIGALRM ? 1 : 128 + sig);
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -244,7 +243,7 @@ static void on_signal(int sig)
 
 static void install_handlers(void)
 {
-	static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP, SIGALRM,
+	static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGALRM,
 				   SIGSEGV, SIGBUS,  SIGABRT, SIGFPE};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -635,22 +634,22 @@ static double build_tmpfs(const struct tree *tree, const char *root)
 	make_dir(path);
 	for (int i = 0; i < tree->tops; i++) {
 		const ipam_strlist *allocs = &tree->allocs[i];
-		pathf(path, sizeof(path), "%s/scopes/private/pools/t%02d",
-			 root, i);
+		pathf(path, sizeof(path), "%s/scopes/private/pools/t%02d", root,
+		      i);
 		snprintf(cidr, sizeof(cidr), "10.%d.0.0/15\n", 2 * i);
 		tmpfs_pool(path, cidr);
 		for (int j = 0; j < CHILDREN; j++) {
 			pathf(path, sizeof(path),
-				 "%s/scopes/private/pools/t%02d/pools/c%02d",
-				 root, i, j);
+			      "%s/scopes/private/pools/t%02d/pools/c%02d", root,
+			      i, j);
 			snprintf(cidr, sizeof(cidr), "10.%d.%d.0/24\n", 2 * i,
 				 j);
 			tmpfs_pool(path, cidr);
 		}
 		for (size_t k = 0; k < allocs->count; k++) {
 			pathf(path, sizeof(path),
-				 "%s/scopes/private/pools/t%02d/allocations/%s",
-				 root, i, allocs->items[k]);
+			      "%s/scopes/private/pools/t%02d/allocations/%s",
+			      root, i, allocs->items[k]);
 			make_dir(path);
 		}
 	}
@@ -836,12 +835,15 @@ struct subject {
 	op_fn fn;
 	void *arg;
 	double round[ROUNDS]; /* seconds per call */
-	double seconds;       /* median of the rounds */
+	double seconds;	      /* median of the rounds */
 	long calls;
 	long requests; /* FUSE requests sent by the timed calls */
 };
 
-#define SUBJECT(l, f, a) {.label = (l), .fn = (f), .arg = (a)}
+#define SUBJECT(l, f, a)                                                       \
+	{                                                                      \
+		.label = (l), .fn = (f), .arg = (a)                            \
+	}
 
 /* Seconds per call: batches of `batch` calls until `min_time` passed. */
 static double one_round(struct subject *s, long batch, double min_time,
@@ -863,16 +865,16 @@ static double one_round(struct subject *s, long batch, double min_time,
 
 /* ROUNDS rounds over all subjects in turn (after `warmup` calls each);
  * each subject's figure is its median round. */
-static void measure(struct subject *s, int count, long batch,
-		    double min_time, long warmup)
+static void measure(struct subject *s, int count, long batch, double min_time,
+		    long warmup)
 {
 	for (int i = 0; i < count; i++)
 		for (long k = 0; k < warmup; k++)
 			s[i].fn(s[i].arg);
 	for (int r = 0; r < ROUNDS; r++)
 		for (int i = 0; i < count; i++)
-			s[i].round[r] = one_round(&s[i], batch, min_time,
-						  &s[i].calls);
+			s[i].round[r] =
+				one_round(&s[i], batch, min_time, &s[i].calls);
 	for (int i = 0; i < count; i++)
 		s[i].seconds = median(s[i].round, ROUNDS);
 }
@@ -930,7 +932,7 @@ static void free_paths(void)
 struct results {
 	struct ls_result cold[FS_COUNT]; /* first ls -l pass */
 	struct ls_result warm[FS_COUNT]; /* later passes: median time */
-	struct ls_result warm_at[2];     /* ipamfs, tmpfs: fstatat */
+	struct ls_result warm_at[2];	 /* ipamfs, tmpfs: fstatat */
 	struct subject stat[7];
 	double status_first; /* the first cat of t00/status */
 	long status_size, status_first_requests;
@@ -1024,8 +1026,7 @@ static void measure_cat(struct results *res)
 
 /* 4. Right after a change, which empties ipamfs's caches: a description
  * is written (not timed) before each operation. */
-static void measure_after_change(const struct config *cfg,
-				 struct results *res)
+static void measure_after_change(const struct config *cfg, struct results *res)
 {
 	char *desc = at(FS_IPAMFS, "scopes/private/pools/t09/description");
 	struct subject s[] = {
@@ -1038,8 +1039,8 @@ static void measure_after_change(const struct config *cfg,
 		double sum = 0;
 		for (long k = 0; k < cfg->changes; k++) {
 			char line[32];
-			int len = snprintf(line, sizeof(line), "change %ld\n",
-					   k);
+			int len =
+				snprintf(line, sizeof(line), "change %ld\n", k);
 			double t0;
 			long requests;
 			write_file(desc, line, (size_t)len);
@@ -1058,8 +1059,8 @@ static void measure_after_change(const struct config *cfg,
 /* 5. Allocations through the mount (allocate, and mkdir as context) and
  * in the core on a copy of the database, alternating; then checks that
  * the mount made exactly as many as it reported. */
-static void measure_allocations(const struct config *cfg,
-				const char *core_path, struct results *res)
+static void measure_allocations(const struct config *cfg, const char *core_path,
+				struct results *res)
 {
 	ipam_open_opts opts = {0};
 	ipam_scope_info scope;
@@ -1119,8 +1120,8 @@ static void print_target(const char *what, double value, double baseline,
 		snprintf(b, sizeof(b), "%s %s", baseline_name,
 			 fmt_time(t, sizeof(t), baseline));
 	}
-	snprintf(limit_text, sizeof(limit_text), "%s %g", at_most ? "<=" : ">=",
-		 limit);
+	snprintf(limit_text, sizeof(limit_text), "%s %g",
+		 at_most ? "<=" : ">=", limit);
 	printf("%-42s %-11s %-22s %8.2f  %-7s %s\n", what, v, b, ratio,
 	       limit_text, pass ? "PASS" : "MISS");
 }
@@ -1238,8 +1239,7 @@ static void print_context(const struct config *cfg, const struct results *r)
 	print_rate("ipamfs echo /32 > t02/allocate", &r->alloc[0]);
 	print_rate("core ipam_alloc_create, t02 of a copy, freed memory kept",
 		   &r->alloc[3]);
-	print_rate("core, the same with glibc's malloc defaults",
-		   &r->alloc[1]);
+	print_rate("core, the same with glibc's malloc defaults", &r->alloc[1]);
 	print_rate("ipamfs mkdir t03/allocations/NAME", &r->alloc[2]);
 	print_rate("ipamfs, daemon keeping freed memory (GLIBC_TUNABLES)",
 		   &r->alloc[4]);
@@ -1272,8 +1272,7 @@ static void parse_args(int argc, char **argv, struct config *cfg,
 				"[--tmpfs DIR] [--ipamfs PATH]\n"
 				"       [--minifs PATH]\n"
 				"       %s [--quick] --make-db FILE\n",
-				argv[0],
-				argv[0]);
+				argv[0], argv[0]);
 			exit(2);
 		}
 	}
@@ -1340,9 +1339,14 @@ static void mount_all(const struct config *cfg, char *ipamfs, char *minifs,
 			     NULL};
 	char *mini_argv[] = {minifs, "-f", "-o", opts, mounts[M_MINIFS].path,
 			     NULL};
-	char *nc_argv[] = {minifs, "-f", "-o", opts, "-o",
+	char *nc_argv[] = {minifs,
+			   "-f",
+			   "-o",
+			   opts,
+			   "-o",
 			   "entry_timeout=0,attr_timeout=0,negative_timeout=0",
-			   mounts[M_MINIFS_NC].path, NULL};
+			   mounts[M_MINIFS_NC].path,
+			   NULL};
 	char *kept_argv[] = {ipamfs, "-f", kept_db_path,
 			     mounts[M_IPAMFS_KEPT].path, NULL};
 	snprintf(opts, sizeof(opts), "entries=%ld,size=%d", cfg->listed,
@@ -1419,8 +1423,7 @@ int main(int argc, char **argv)
 	       "%.1f s), on tmpfs in %.1f s; 4 mounts in %.2f s\n\n",
 	       cfg.tops * (CHILDREN + 1), cfg.tops, CHILDREN, tree.total_allocs,
 	       cfg.big, cfg.listed, tree.pool_seconds, tree.fill_seconds,
-	       tmpfs_seconds,
-	       mount_seconds);
+	       tmpfs_seconds, mount_seconds);
 
 	measure_ls(&cfg, &res);
 	measure_stat(&res);

@@ -46,7 +46,7 @@
 #include "ipam.h"
 
 #define BASE 0x0a000000u /* 10.0.0.0 */
-#define DUP_EVERY 99     /* every 99th VPC has a twin */
+#define DUP_EVERY 99	 /* every 99th VPC has a twin */
 
 static int64_t bench_clock_now = 1795773600; /* 2026-11-27T10:00:00Z */
 
@@ -153,8 +153,8 @@ static buf snapshot(uint32_t regular, uint32_t changes, bool changed)
 typedef struct item {
 	ipam_u128 start, end;
 	int family;
-	int kind;        /* index into kinds[], or -1 for a custom allocation */
-	bool stored;     /* the status the core keeps: overlapping? */
+	int kind;    /* index into kinds[], or -1 for a custom allocation */
+	bool stored; /* the status the core keeps: overlapping? */
 	bool overlapping; /* recomputed */
 } item;
 
@@ -169,8 +169,7 @@ static ipam_u128 blob_addr(sqlite3_stmt *stmt, int col)
 	return v;
 }
 
-static ipam_u128 last_of(ipam_u128 start, int family,
-				 int prefix)
+static ipam_u128 last_of(ipam_u128 start, int family, int prefix)
 {
 	int width = family == 6 ? 128 : 32;
 	if (width - prefix >= 128)
@@ -366,7 +365,8 @@ int main(int argc, char **argv)
 	sqlite3 *sql = NULL;
 	buf first, second;
 	int64_t scope;
-	double t0, t_first, t_apply, t_parse, t_parse_part[3], t_api, t_base, t_query, t_scan;
+	double t0, t_first, t_apply, t_parse, t_parse_part[3], t_api, t_base,
+		t_query, t_scan;
 	recompute before, after;
 	size_t hist_rows = 0, scan_rows = 0, parse_lines[3];
 	ipam_scope_info sc;
@@ -463,8 +463,9 @@ int main(int argc, char **argv)
 		if (ipam_discovery_feed(db, "aws", bad.data, bad.len, &why) !=
 		    IPAM_EINVAL)
 			die("parse only", "the bad snapshot was not refused");
-		t_parse_part[part == 4 ? 0 : part == 2 ? 1 : 2] =
-			now_cpu() - t0;
+		t_parse_part[part == 4	 ? 0
+			     : part == 2 ? 1
+					 : 2] = now_cpu() - t0;
 		parse_lines[part == 4 ? 0 : part == 2 ? 1 : 2] = want;
 		free(bad.data);
 	}

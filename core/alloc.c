@@ -44,8 +44,7 @@ static int free_insert(ipam *db, int64_t pool, ipam_u128 start, int prefix,
 	return ipam__exec(db, stmt, err);
 }
 
-static int free_delete(ipam *db, int64_t pool, ipam_u128 start,
-		       ipam_err *err)
+static int free_delete(ipam *db, int64_t pool, ipam_u128 start, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db,
 					"DELETE FROM free_block WHERE"
@@ -359,8 +358,8 @@ static int alloc_name_taken(ipam *db, int64_t pool, const char *name,
 }
 
 int ipam__alloc_owner_name(ipam *db, int64_t pool, const char *owner,
-			   const ipam_cidr *cidr,
-			   char out[IPAM_NAME_MAX + 1], ipam_err *err)
+			   const ipam_cidr *cidr, char out[IPAM_NAME_MAX + 1],
+			   ipam_err *err)
 {
 	char file[IPAM_CIDR_STRLEN];
 	int rc = alloc_name_taken(db, pool, owner, err);
@@ -464,7 +463,8 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 		"INSERT INTO allocation(aws_id, pool_key, name, start, prefix,"
 		" resource_type, resource_id, resource_region, description,"
 		" created, uid, gid, mode)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 493)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		"493)",
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -474,13 +474,13 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 	ipam__bind_addr(stmt, 4, cidr->addr);
 	sqlite3_bind_int(stmt, 5, cidr->prefix);
 	ipam__bind_text(stmt, 6, spec->resource_type, -1, SQLITE_STATIC);
-	ipam__bind_text(stmt, 7, spec->resource_id ? spec->resource_id : "",
-			  -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 7, spec->resource_id ? spec->resource_id : "", -1,
+			SQLITE_TRANSIENT);
 	ipam__bind_text(stmt, 8,
-			  spec->resource_region ? spec->resource_region : "",
-			  -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 9, spec->description ? spec->description : "",
-			  -1, SQLITE_TRANSIENT);
+			spec->resource_region ? spec->resource_region : "", -1,
+			SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 9, spec->description ? spec->description : "", -1,
+			SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 10, ipam__now(db));
 	sqlite3_bind_int64(stmt, 11, db->actor.uid);
 	sqlite3_bind_int64(stmt, 12, db->actor.gid);
@@ -489,8 +489,7 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 
 /* Moves the allocation count and the compliance counters of a pool. */
 static int alloc_counters(ipam *db, int64_t pool, int delta,
-			  bool counts_compliance, bool compliant,
-			  ipam_err *err)
+			  bool counts_compliance, bool compliant, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -528,8 +527,10 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 		return 0;
 	snprintf(owner, sizeof(owner), "%u", db->actor.uid);
 	if (custom) {
-		stmt = ipam__stmt(db, "SELECT aws_id FROM allocation"
-				      " WHERE key = ?1", err);
+		stmt = ipam__stmt(db,
+				  "SELECT aws_id FROM allocation"
+				  " WHERE key = ?1",
+				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, key);
@@ -551,8 +552,10 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 		if ((rc = ipam__history_open(db, &rec, &history, err)))
 			return rc;
 	}
-	stmt = ipam__stmt(db, "UPDATE allocation SET history_key = ?2"
-			      " WHERE key = ?1", err);
+	stmt = ipam__stmt(db,
+			  "UPDATE allocation SET history_key = ?2"
+			  " WHERE key = ?1",
+			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, key);
@@ -625,14 +628,13 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	if ((rc = alloc_watch(db, &p, key, name, spec, &got, err)))
 		return rc;
 	ipam_cidr_format(&got, text);
-	if ((rc = ipam__event(db, "allocate-ipam-pool-cidr", id,
-			      json_pack("{s:s, s:s, s:s, s:s, s:s}", "pool",
-					p.id, "name", name, "cidr", text,
-					"resource-type", spec->resource_type,
-					"resource-id",
-					spec->resource_id ? spec->resource_id
-							  : ""),
-			      err)))
+	if ((rc = ipam__event(
+		     db, "allocate-ipam-pool-cidr", id,
+		     json_pack("{s:s, s:s, s:s, s:s, s:s}", "pool", p.id,
+			       "name", name, "cidr", text, "resource-type",
+			       spec->resource_type, "resource-id",
+			       spec->resource_id ? spec->resource_id : ""),
+		     err)))
 		return rc;
 	if (out) {
 		memset(out, 0, sizeof(*out));
@@ -646,7 +648,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 		snprintf(out->resource_id, sizeof(out->resource_id), "%s",
 			 spec->resource_id ? spec->resource_id : "");
 		snprintf(out->resource_region, sizeof(out->resource_region),
-			 "%s", spec->resource_region ? spec->resource_region : "");
+			 "%s",
+			 spec->resource_region ? spec->resource_region : "");
 		snprintf(out->description, sizeof(out->description), "%s",
 			 spec->description ? spec->description : "");
 		out->compliant = true;
@@ -656,10 +659,10 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	return 0;
 }
 
-#define ALLOC_COLUMNS                                                       \
-	"SELECT a.key, a.pool_key, a.name, a.aws_id, a.start, a.prefix,"    \
-	" a.resource_type, a.resource_id, a.resource_region,"               \
-	" a.description, a.compliant, a.reason, a.uid, a.created, p.family" \
+#define ALLOC_COLUMNS                                                          \
+	"SELECT a.key, a.pool_key, a.name, a.aws_id, a.start, a.prefix,"       \
+	" a.resource_type, a.resource_id, a.resource_region,"                  \
+	" a.description, a.compliant, a.reason, a.uid, a.created, p.family"    \
 	" FROM allocation a JOIN pool p ON p.key = a.pool_key "
 
 static void alloc_row(sqlite3_stmt *stmt, ipam_alloc_info *out)
@@ -679,8 +682,8 @@ static void alloc_row(sqlite3_stmt *stmt, ipam_alloc_info *out)
 			stmt, 8);
 	ipam__copy_text(out->description, sizeof(out->description), stmt, 9);
 	out->compliant = sqlite3_column_int(stmt, 10) != 0;
-	ipam__copy_text(out->compliance_reason,
-			sizeof(out->compliance_reason), stmt, 11);
+	ipam__copy_text(out->compliance_reason, sizeof(out->compliance_reason),
+			stmt, 11);
 	out->owner_uid = (uint32_t)sqlite3_column_int64(stmt, 12);
 	out->created = sqlite3_column_int64(stmt, 13);
 }
@@ -762,13 +765,13 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 	    (rc = ipam__tags_drop(db, a.id, err)))
 		return rc;
 	ipam_cidr_format(&a.cidr, text);
-	if ((rc = ipam__event(db, "release-ipam-pool-allocation", a.id,
-			      json_pack("{s:s, s:s}", "name", a.name, "cidr",
-					text),
-			      err)))
+	if ((rc = ipam__event(
+		     db, "release-ipam-pool-allocation", a.id,
+		     json_pack("{s:s, s:s}", "name", a.name, "cidr", text),
+		     err)))
 		return rc;
-	return to_pool ? 0 : ipam__auto_import_freed(db, a.pool_key, &a.cidr,
-						      err);
+	return to_pool ? 0
+		       : ipam__auto_import_freed(db, a.pool_key, &a.cidr, err);
 }
 
 /* ---- public calls ---- */
@@ -801,8 +804,7 @@ int ipam_alloc_create(ipam *db, int64_t pool, const ipam_alloc_req *req,
 		return rc;
 	if ((rc = ipam__write_begin(db, err)))
 		return rc;
-	return ipam__write_end(db, ipam__alloc(db, pool, &spec, out, err),
-			       err);
+	return ipam__write_end(db, ipam__alloc(db, pool, &spec, out, err), err);
 }
 
 static int alloc_release(ipam *db, int64_t pool, const char *name,
@@ -820,8 +822,7 @@ static int alloc_release(ipam *db, int64_t pool, const char *name,
 	return ipam__alloc_free(db, a.key, err);
 }
 
-int ipam_alloc_release(ipam *db, int64_t pool, const char *name,
-		       ipam_err *err)
+int ipam_alloc_release(ipam *db, int64_t pool, const char *name, ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)
@@ -901,8 +902,8 @@ int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
 	return ipam__read_end(db, rc);
 }
 
-int ipam_pool_preview(ipam *db, int64_t pool, int prefix_len,
-		      ipam_cidr *out, ipam_err *err)
+int ipam_pool_preview(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
+		      ipam_err *err)
 {
 	ipam_pool_info p;
 	int rc = ipam__read_begin(db, err);

@@ -20,15 +20,15 @@
 #include <string.h>
 
 #define CIDR_TEXT_MAX 128 /* longer input is refused before parsing */
-#define SUBJECT_MAX 64    /* an input quoted in a message, with its NUL */
+#define SUBJECT_MAX 64	  /* an input quoted in a message, with its NUL */
 #define SUBJECT_SHOWN 60  /* beyond this many bytes the quote ends "..." */
 
 /* What is being parsed, for error messages. */
 typedef struct cidr_input {
 	const char *text; /* the whole input, quoted in messages */
 	const char *what; /* "CIDR" or "CIDR file name" */
-	char sep;         /* '/' or '_' between address and prefix length */
-	ipam_err *err;    /* may be NULL */
+	char sep;	  /* '/' or '_' between address and prefix length */
+	ipam_err *err;	  /* may be NULL */
 } cidr_input;
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -85,8 +85,8 @@ static void quote_subject(char out[SUBJECT_MAX], const char *text)
  * error wins) with "invalid <what> '<text>': <reason>" and returns
  * IPAM_EINVAL.
  */
-__attribute__((format(printf, 2, 3))) static int
-cidr_fail(const cidr_input *in, const char *reason_fmt, ...)
+__attribute__((format(printf, 2, 3))) static int cidr_fail(
+	const cidr_input *in, const char *reason_fmt, ...)
 {
 	ipam_err *err = in->err;
 
@@ -97,12 +97,13 @@ cidr_fail(const cidr_input *in, const char *reason_fmt, ...)
 
 		quote_subject(subject, in->text);
 		err->code = IPAM_EINVAL;
-		used = snprintf(err->msg, sizeof(err->msg), "invalid %s '%s': ",
-				in->what, subject);
+		used = snprintf(err->msg, sizeof(err->msg),
+				"invalid %s '%s': ", in->what, subject);
 		if (used > 0 && (size_t)used < sizeof(err->msg)) {
 			va_start(ap, reason_fmt);
-			vsnprintf(err->msg + used, sizeof(err->msg) - (size_t)used,
-				  reason_fmt, ap);
+			vsnprintf(err->msg + used,
+				  sizeof(err->msg) - (size_t)used, reason_fmt,
+				  ap);
 			va_end(ap);
 		}
 	}
@@ -263,8 +264,9 @@ static int parse_ipv6(const cidr_input *in, const char *s, size_t len,
 			int rc;
 
 			if (i < len)
-				return cidr_fail(in, "dotted IPv4 part allowed "
-						     "only as the last 32 bits");
+				return cidr_fail(in,
+						 "dotted IPv4 part allowed "
+						 "only as the last 32 bits");
 			if (count > 6)
 				return cidr_fail(in, "more than 8 IPv6 groups");
 			rc = parse_ipv4(in, s + start, i - start, &v4);
@@ -346,7 +348,7 @@ static int parse_cidr(ipam_cidr *out, const cidr_input *in)
 	const char *sep;
 	size_t len = 0;
 	size_t address_len;
-	ipam_cidr cidr = { 0 };
+	ipam_cidr cidr = {0};
 	ipam_u128 host_mask;
 	int rc;
 
@@ -401,14 +403,14 @@ static int parse_cidr(ipam_cidr *out, const cidr_input *in)
 
 int ipam_cidr_parse(ipam_cidr *out, const char *text, ipam_err *err)
 {
-	cidr_input in = { text ? text : "", "CIDR", '/', err };
+	cidr_input in = {text ? text : "", "CIDR", '/', err};
 
 	return parse_cidr(out, &in);
 }
 
 int ipam_cidr_parse_filename(ipam_cidr *out, const char *name, ipam_err *err)
 {
-	cidr_input in = { name ? name : "", "CIDR file name", '_', err };
+	cidr_input in = {name ? name : "", "CIDR file name", '_', err};
 
 	return parse_cidr(out, &in);
 }
@@ -530,8 +532,7 @@ ipam_u128 ipam_cidr_last(const ipam_cidr *cidr)
 
 bool ipam_cidr_contains(const ipam_cidr *outer, const ipam_cidr *inner)
 {
-	return outer->family == inner->family &&
-	       inner->addr >= outer->addr &&
+	return outer->family == inner->family && inner->addr >= outer->addr &&
 	       ipam_cidr_last(inner) <= ipam_cidr_last(outer);
 }
 

@@ -38,7 +38,8 @@ static int discovery_insert(ipam *db, const char *name, bool builtin,
 		return ipam__fail(err, IPAM_EEXIST, "discovery '%s' exists",
 				  name);
 	if (rc)
-		return ipam__fail(err, rc, "cannot create discovery '%s'", name);
+		return ipam__fail(err, rc, "cannot create discovery '%s'",
+				  name);
 	return ipam__event(db, "create-ipam-resource-discovery", id,
 			   json_pack("{s:s}", "name", name), err);
 }
@@ -192,8 +193,10 @@ static int scope_change(ipam *db, const char *name, const char *scope,
 	free(keys);
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db, "UPDATE discovery SET scope_key = ?2"
-			      " WHERE key = ?1", err);
+	stmt = ipam__stmt(db,
+			  "UPDATE discovery SET scope_key = ?2"
+			  " WHERE key = ?1",
+			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d.key);
@@ -222,8 +225,10 @@ static int locale_change(ipam *db, const char *name, const char *locale,
 
 	if (rc || (*locale && (rc = ipam__check_locale(locale, err))))
 		return rc;
-	stmt = ipam__stmt(db, "UPDATE discovery SET locale = ?2"
-			      " WHERE key = ?1", err);
+	stmt = ipam__stmt(db,
+			  "UPDATE discovery SET locale = ?2"
+			  " WHERE key = ?1",
+			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d.key);
@@ -257,8 +262,8 @@ static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 }
 
 /* Applies a parsed snapshot to a discovery: update, add, end, import. */
-static int apply(ipam *db, const ipam_discovery_info *d,
-		 const ipam__feed *feed, ipam_err *err)
+static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
+		 ipam_err *err)
 {
 	int64_t *fresh = NULL, *gone = NULL, key;
 	size_t nfresh = 0, ngone = 0;
@@ -295,8 +300,10 @@ static int apply(ipam *db, const ipam_discovery_info *d,
 		rc = ipam__exec_sql(db, "DELETE FROM temp.seen", err);
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db, "UPDATE discovery SET last_feed = ?2"
-			      " WHERE key = ?1", err);
+	stmt = ipam__stmt(db,
+			  "UPDATE discovery SET last_feed = ?2"
+			  " WHERE key = ?1",
+			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d->key);
@@ -326,8 +333,8 @@ static int default_region(ipam *db, const ipam_discovery_info *d,
 	return 0;
 }
 
-static int feed_apply(ipam *db, const char *name, const char *text,
-		      size_t len, ipam_err *err)
+static int feed_apply(ipam *db, const char *name, const char *text, size_t len,
+		      ipam_err *err)
 {
 	char region[IPAM_LOCALE_MAX + 1];
 	ipam_discovery_info d;

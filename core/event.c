@@ -64,8 +64,8 @@ static int render_row(sqlite3_stmt *stmt, ipam__buf *buf)
 	int rc;
 
 	ipam_time_format(sqlite3_column_int64(stmt, 1), when);
-	detail = json_loads((const char *)sqlite3_column_text(stmt, 6), 0,
-			    NULL);
+	detail =
+		json_loads((const char *)sqlite3_column_text(stmt, 6), 0, NULL);
 	line = json_pack("{s:I, s:s, s:I, s:I, s:s, s:s}", "seq",
 			 (json_int_t)sqlite3_column_int64(stmt, 0), "time",
 			 when, "uid", (json_int_t)sqlite3_column_int64(stmt, 2),

@@ -40,7 +40,7 @@ void ipam__feed_free(ipam__feed *feed)
 }
 
 ipam__res_rec *ipam__feed_record(ipam__feed *feed, const char *id,
-				ipam_err *err)
+				 ipam_err *err)
 {
 	ipam__res_rec *rec;
 	json_t *at;
@@ -52,7 +52,8 @@ ipam__res_rec *ipam__feed_record(ipam__feed *feed, const char *id,
 		return &feed->recs[json_integer_value(at)];
 	if (feed->count == feed->cap) {
 		size_t cap = feed->cap ? feed->cap * 2 : 64;
-		ipam__res_rec *grown = realloc(feed->recs, cap * sizeof(*grown));
+		ipam__res_rec *grown =
+			realloc(feed->recs, cap * sizeof(*grown));
 		if (!grown)
 			goto oom;
 		feed->recs = grown;
@@ -150,7 +151,8 @@ static int get_tags(json_t *obj, const char *key, ipam__res_rec *rec,
 			return rc;
 	}
 	v = json_object_get(rec->tags, "Name");
-	if (!*rec->name && v && strlen(json_string_value(v)) < sizeof(rec->name))
+	if (!*rec->name && v &&
+	    strlen(json_string_value(v)) < sizeof(rec->name))
 		strcpy(rec->name, json_string_value(v));
 	return 0;
 }
@@ -265,15 +267,15 @@ static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
 		if (state && strcmp(text_of(state), "associated"))
 			continue;
 		*cidr = '\0';
-		if ((rc = get_string(item, "CidrBlock", cidr, sizeof(cidr), where,
-				     err)) ||
+		if ((rc = get_string(item, "CidrBlock", cidr, sizeof(cidr),
+				     where, err)) ||
 		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
 			return rc;
 	}
 	if (!json_array_size(set)) {
 		*cidr = '\0';
-		if ((rc = get_string(vpc, "CidrBlock", cidr, sizeof(cidr), where,
-				     err)) ||
+		if ((rc = get_string(vpc, "CidrBlock", cidr, sizeof(cidr),
+				     where, err)) ||
 		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
 			return rc;
 	}
@@ -362,7 +364,8 @@ static int parse_address(ipam__feed *feed, json_t *addr, const char *region,
 	ipam__res_rec *rec;
 	int rc = get_string(addr, "AllocationId", id, sizeof(id), where, err);
 
-	if (rc || (rc = get_string(addr, "PublicIp", ip, sizeof(ip), where, err)))
+	if (rc ||
+	    (rc = get_string(addr, "PublicIp", ip, sizeof(ip), where, err)))
 		return rc;
 	if (!*ip)
 		return ipam__fail(err, IPAM_EINVAL, "%s: no PublicIp", where);
@@ -387,8 +390,8 @@ static int parse_aws(ipam__feed *feed, json_t *doc, const char *region,
 {
 	static const struct {
 		const char *key;
-		int (*parse)(ipam__feed *, json_t *, const char *,
-			     const char *, ipam_err *);
+		int (*parse)(ipam__feed *, json_t *, const char *, const char *,
+			     ipam_err *);
 	} kinds[] = {
 		{"Vpcs", parse_vpc},
 		{"Subnets", parse_subnet},
@@ -436,8 +439,7 @@ int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,
 				  "the snapshot contains a NUL byte");
 	/* A whole document first: the describe-* outputs are one object. */
 	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (doc && json_is_object(doc) &&
-	    !json_object_get(doc, "ResourceId")) {
+	if (doc && json_is_object(doc) && !json_object_get(doc, "ResourceId")) {
 		rc = parse_aws(feed, doc, region, err);
 		json_decref(doc);
 		if (rc == 0)

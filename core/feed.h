@@ -15,7 +15,7 @@ typedef struct ipam__feed {
 
 /* The record of resource `id`, appended (zeroed, id set) when new. */
 ipam__res_rec *ipam__feed_record(ipam__feed *feed, const char *id,
-				ipam_err *err);
+				 ipam_err *err);
 
 /* Parses a snapshot; records without a region get `region`. */
 int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,

@@ -47,7 +47,8 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 		"INSERT INTO history(scope_key, family, start, prefix,"
 		" resource_id, resource_type, resource_name, owner, region,"
 		" vpc_id, compliance, overlap, start_time)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		"?13)",
 		err);
 	int rc;
 
@@ -62,7 +63,8 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 		if (rc < 0)
 			return rc;
 	}
-#define TEXT(i, v) ipam__bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_TRANSIENT)
+#define TEXT(i, v)                                                             \
+	ipam__bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_TRANSIENT)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, r->scope_key);
@@ -151,10 +153,10 @@ static int retention_change(ipam *db, int64_t days, ipam_err *err)
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__info_load(db, &info, err)))
 		return rc;
-	return ipam__event(db, "modify-ipam", info.id,
-			   json_pack("{s:I}", "history-retention-days",
-				     (json_int_t)days),
-			   err);
+	return ipam__event(
+		db, "modify-ipam", info.id,
+		json_pack("{s:I}", "history-retention-days", (json_int_t)days),
+		err);
 }
 
 int ipam_history_retention_set(ipam *db, int64_t days, ipam_err *err)
@@ -180,10 +182,11 @@ int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db,
-			  "SELECT DISTINCT family, start, prefix FROM history"
-			  " WHERE scope_key = ?1 ORDER BY family, start, prefix",
-			  err);
+	stmt = ipam__stmt(
+		db,
+		"SELECT DISTINCT family, start, prefix FROM history"
+		" WHERE scope_key = ?1 ORDER BY family, start, prefix",
+		err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
 	sqlite3_bind_int64(stmt, 1, scope);
@@ -307,8 +310,8 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	if (json) {
 		char *dumped;
 		json_t *root = json_pack("{s:o}", "HistoryRecords", list);
-		dumped = root ? json_dumps(root, JSON_INDENT(2) |
-							 JSON_PRESERVE_ORDER)
+		dumped = root ? json_dumps(root,
+					   JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 			      : NULL;
 		json_decref(root);
 		if (dumped)

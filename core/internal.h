@@ -17,15 +17,21 @@
 
 #define IPAM_STMT_CACHE 160
 
+/* A row the remove hook will report (store.c). */
+struct ipam_removal {
+	ipam_kind kind;
+	int64_t key;
+};
+
 struct ipam {
 	sqlite3 *sql;
-	pthread_mutex_t lock; /* recursive */
-	int txn_open;         /* ipam_txn_begin is in force */
-	int depth;            /* nesting of write brackets inside one call */
-	int events_logged;    /* change-log rows written in this transaction */
+	pthread_mutex_t lock;  /* recursive */
+	int txn_open;	       /* ipam_txn_begin is in force */
+	int depth;	       /* nesting of write brackets inside one call */
+	int events_logged;     /* change-log rows written in this transaction */
 	int64_t history_floor; /* history keys above it were opened in this
 				* transaction; -1 = none opened yet */
-	ipam_actor actor;     /* who the current transaction runs for */
+	ipam_actor actor;      /* who the current transaction runs for */
 	ipam_actor default_actor;
 	ipam_clock_fn clock;
 	void *clock_ctx;
@@ -34,12 +40,9 @@ struct ipam {
 	int64_t last_event;
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
-	struct ipam_removal {
-		ipam_kind kind;
-		int64_t key;
-	} *removed;              /* rows deleted in this transaction */
+	struct ipam_removal *removed; /* rows deleted in this transaction */
 	size_t n_removed, cap_removed;
-	int removed_lost;        /* the list ran out of memory */
+	int removed_lost; /* the list ran out of memory */
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;
@@ -156,8 +159,7 @@ int ipam__event(ipam *db, const char *action, const char *object_id,
 int ipam__info_load(ipam *db, ipam_info *out, ipam_err *err);
 
 /* pool.c: loads a pool row; IPAM_ENOENT when absent. */
-int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out,
-		    ipam_err *err);
+int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err);
 /* pool.c: adds (sign=+1) or removes (sign=-1) a count to one of the
  * usage counters: "total", "to_pools", "assigned". */
 int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
@@ -168,12 +170,10 @@ int ipam__free_add(ipam *db, int64_t pool, const ipam_cidr *block,
 		   int merge_limit, ipam_err *err);
 int ipam__free_remove_exact(ipam *db, int64_t pool, const ipam_cidr *block,
 			    ipam_err *err);
-int ipam__largest_free(ipam *db, int64_t pool, ipam_cidr *out,
-		       ipam_err *err);
+int ipam__largest_free(ipam *db, int64_t pool, ipam_cidr *out, ipam_err *err);
 /* The pool CIDR that contains `cidr`, if any: 1 found, 0 not, <0 error. */
-int ipam__pool_cidr_containing(ipam *db, int64_t pool,
-			       const ipam_cidr *cidr, ipam_cidr *out,
-			       ipam_err *err);
+int ipam__pool_cidr_containing(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			       ipam_cidr *out, ipam_err *err);
 /*
  * Allocates in `pool` on behalf of the system or a user: checks the request
  * against the pool (family, CIDRs, rules when check_rules), takes the
@@ -196,8 +196,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
  * a resource id) in `pool`: the id itself, or "<id>_<cidr>" when the id
  * already names one of the pool's allocations. */
 int ipam__alloc_owner_name(ipam *db, int64_t pool, const char *owner,
-			   const ipam_cidr *cidr,
-			   char out[IPAM_NAME_MAX + 1], ipam_err *err);
+			   const ipam_cidr *cidr, char out[IPAM_NAME_MAX + 1],
+			   ipam_err *err);
 /* The block a request would take, checked against the pool's family and
  * (check_rules) netmask rules, without taking it: the given CIDR, or the
  * next block of the requested size. */
@@ -212,8 +212,8 @@ int ipam__alloc_find(ipam *db, const ipam_pool_info *pool, int prefix_len,
 
 /* rules.c */
 /* Why `prefix` breaks the pool's netmask rules, or "" if it does not. */
-void ipam__netmask_violation(const ipam_pool_info *pool, int prefix,
-			     char *out, size_t size);
+void ipam__netmask_violation(const ipam_pool_info *pool, int prefix, char *out,
+			     size_t size);
 /* Re-evaluates the compliance of every allocation of the pool and its
  * compliant/noncompliant counters. */
 int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err);

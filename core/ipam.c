@@ -79,7 +79,7 @@ static int set_column(ipam *db, const char *sql, const char *field,
 	}
 	if (json_is_string(value))
 		ipam__bind_text(stmt, 1, json_string_value(value), -1,
-				  SQLITE_TRANSIENT);
+				SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_int64(stmt, 1, json_is_true(value));
 	rc = ipam__exec(db, stmt, err);
@@ -129,10 +129,9 @@ static int tier_change(ipam *db, ipam_tier tier, ipam_err *err)
 		if (rc)
 			return rc;
 	}
-	return set_column(db, "UPDATE ipam SET tier = ?1", "tier",
-			  json_string(tier == IPAM_TIER_FREE ? "free"
-							     : "advanced"),
-			  err);
+	return set_column(
+		db, "UPDATE ipam SET tier = ?1", "tier",
+		json_string(tier == IPAM_TIER_FREE ? "free" : "advanced"), err);
 }
 
 int ipam_set_tier(ipam *db, ipam_tier tier, ipam_err *err)
@@ -155,8 +154,10 @@ static int private_gua_change(ipam *db, bool enable, ipam_err *err)
 			" JOIN pool ON pool.key = pool_cidr.pool_key"
 			" JOIN scope ON scope.key = pool.scope_key"
 			" WHERE scope.is_public = 0 AND pool.family = 6"
-			" AND pool_cidr.start >= x'20000000000000000000000000000000'"
-			" AND pool_cidr.start < x'40000000000000000000000000000000'"
+			" AND pool_cidr.start >= "
+			"x'20000000000000000000000000000000'"
+			" AND pool_cidr.start < "
+			"x'40000000000000000000000000000000'"
 			" LIMIT 1",
 			err);
 		int rc;
@@ -219,8 +220,8 @@ bool ipam_locale_is_operating(ipam *db, const char *locale)
 
 /* Validates the new set, then swaps it in with the pools' locales checked
  * against it. */
-static int locales_replace(ipam *db, const char *const *locales,
-			   size_t count, ipam_err *err)
+static int locales_replace(ipam *db, const char *const *locales, size_t count,
+			   ipam_err *err)
 {
 	ipam_info info;
 	sqlite3_stmt *stmt;
@@ -253,7 +254,7 @@ static int locales_replace(ipam *db, const char *const *locales,
 			rc = IPAM_EIO;
 		else {
 			ipam__bind_text(stmt, 1, locales[i], -1,
-					  SQLITE_TRANSIENT);
+					SQLITE_TRANSIENT);
 			rc = ipam__exec(db, stmt, err);
 		}
 		json_array_append_new(list, json_string(locales[i]));
@@ -283,10 +284,9 @@ static int locales_replace(ipam *db, const char *const *locales,
 				    "DELETE FROM temp.new_locale;",
 				    err);
 	if (rc == 0)
-		return ipam__event(db, "modify-ipam", info.id,
-				   json_pack("{s:o}", "operating-locales",
-					     list),
-				   err);
+		return ipam__event(
+			db, "modify-ipam", info.id,
+			json_pack("{s:o}", "operating-locales", list), err);
 	json_decref(list);
 	return rc;
 }
@@ -338,7 +338,8 @@ static int quota_change(ipam *db, ipam_quota quota, int64_t value,
 		return ipam__stmt_error(err);
 	ipam__bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, value);
-	if ((rc = ipam__exec(db, stmt, err)) || (rc = ipam__info_load(db, &info, err)))
+	if ((rc = ipam__exec(db, stmt, err)) ||
+	    (rc = ipam__info_load(db, &info, err)))
 		return rc;
 	return ipam__event(db, "modify-ipam", info.id,
 			   json_pack("{s:s, s:I}", "quota", quota_names[quota],
@@ -354,12 +355,10 @@ int ipam_quota_set(ipam *db, ipam_quota quota, int64_t value, ipam_err *err)
 	if ((unsigned)quota >= IPAM_QUOTA_COUNT)
 		return ipam__fail(err, IPAM_EINVAL, "unknown quota");
 	if (value < 1 || value > max)
-		return ipam__fail(err, IPAM_EINVAL,
-				  "quota %s must be 1..%lld, not %lld",
-				  quota_names[quota], (long long)max,
-				  (long long)value);
+		return ipam__fail(
+			err, IPAM_EINVAL, "quota %s must be 1..%lld, not %lld",
+			quota_names[quota], (long long)max, (long long)value);
 	if ((rc = ipam__write_begin(db, err)))
 		return rc;
 	return ipam__write_end(db, quota_change(db, quota, value, err), err);
 }
-

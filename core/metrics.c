@@ -62,7 +62,8 @@ static int pool_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 		"other pools",
 		"PercentAssigned: percentage of the pool's space allocated to "
 		"resources and manual allocations",
-		"PercentAvailable: percentage of the pool's space not allocated",
+		"PercentAvailable: percentage of the pool's space not "
+		"allocated",
 		"CompliantResourceCidrs: managed CIDRs that comply with the "
 		"pool's rules",
 		"NoncompliantResourceCidrs: managed CIDRs that break a rule of "
@@ -89,16 +90,16 @@ static int pool_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 			label(buf, "address_family",
 			      p.family == 6 ? "ipv6" : "ipv4", false);
 			if (m < 3) {
-				ipam_u128 part = m == 0 ? u.allocated_to_pools
-					       : m == 1 ? u.assigned
-							: u.available;
+				ipam_u128 part = m == 0	  ? u.allocated_to_pools
+						 : m == 1 ? u.assigned
+							  : u.available;
 				ipam_percent_format(part, u.total, pct);
 				ipam__buf_printf(buf, "} %s\n", pct);
 			} else {
-				ipam__buf_printf(buf, "} %lld\n",
-						 (long long)(m == 3
-								     ? u.compliant
-								     : u.noncompliant));
+				ipam__buf_printf(
+					buf, "} %lld\n",
+					(long long)(m == 3 ? u.compliant
+							   : u.noncompliant));
 			}
 		}
 	}
@@ -117,7 +118,8 @@ static int scope_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 	static const char *const help[5] = {
 		"CompliantResourceCidrs: resource CIDRs that comply with the "
 		"rules of the scope's pools",
-		"NoncompliantResourceCidrs: resource CIDRs that break a rule of "
+		"NoncompliantResourceCidrs: resource CIDRs that break a rule "
+		"of "
 		"the scope's pools",
 		"ManagedResourceCidrs: CIDRs of manageable resources allocated "
 		"from a pool of the scope",
@@ -151,10 +153,12 @@ static int scope_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 		header(buf, names[m], help[m]);
 		for (size_t i = 0; rc == 0 && i < n; i++) {
 			ipam_scope_info sc;
-			if ((rc = ipam_scope_get_by_key(db, scopes[i], &sc, err)))
+			if ((rc = ipam_scope_get_by_key(db, scopes[i], &sc,
+							err)))
 				break;
 			for (int family = 4; family <= 6; family += 2) {
-				sqlite3_stmt *stmt = ipam__stmt(db, sql[m], err);
+				sqlite3_stmt *stmt =
+					ipam__stmt(db, sql[m], err);
 				int64_t count = 0;
 				if (!stmt) {
 					rc = IPAM_EIO;
@@ -181,8 +185,7 @@ static int scope_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 /* VpcIPUsage, SubnetIPUsage and PublicIPv4PoolIPUsage, per resource and
  * family, over all its CIDRs of that family (L2877). */
 static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
-			    const char *name, const char *help,
-			    ipam_err *err)
+			    const char *name, const char *help, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM resource WHERE"
@@ -235,7 +238,8 @@ static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
 				label(buf, "subnet_id", res.id, false);
 				label(buf, "vpc_id", res.vpc_id, false);
 			} else {
-				label(buf, "public_ipv4_pool_id", res.id, false);
+				label(buf, "public_ipv4_pool_id", res.id,
+				      false);
 			}
 			ratio(buf, used, total);
 		}

@@ -33,8 +33,8 @@ static int request_dump(int fd)
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.nh.nlmsg_seq = 1;
 	req.ifa.ifa_family = AF_UNSPEC;
-	return sendto(fd, &req, req.nh.nlmsg_len, 0,
-		      (struct sockaddr *)&kernel, sizeof(kernel)) < 0
+	return sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel,
+		      sizeof(kernel)) < 0
 		       ? -1
 		       : 0;
 }
@@ -112,8 +112,8 @@ int ipam__host_scan(ipam__feed *feed, const char *region, ipam_err *err)
 {
 	char buf[16384];
 	bool done = false;
-	int rc = 0, fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
-				NETLINK_ROUTE);
+	int rc = 0,
+	    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 
 	memset(feed, 0, sizeof(*feed));
 	if (fd < 0)

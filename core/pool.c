@@ -39,8 +39,7 @@ int ipam_strategy_parse(ipam_strategy *out, const char *text)
 	return IPAM_EINVAL;
 }
 
-int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out,
-		    ipam_err *err)
+int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -104,8 +103,8 @@ int ipam_pool_get(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 	return ipam__read_end(db, ipam__pool_load(db, pool, out, err));
 }
 
-static int pool_find(ipam *db, int64_t scope, int64_t parent,
-		     const char *name, int64_t *out_key, ipam_err *err)
+static int pool_find(ipam *db, int64_t scope, int64_t parent, const char *name,
+		     int64_t *out_key, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM pool WHERE"
@@ -132,8 +131,8 @@ static int pool_find(ipam *db, int64_t scope, int64_t parent,
 	return rc;
 }
 
-int ipam_pool_lookup(ipam *db, int64_t scope, int64_t parent,
-		     const char *name, int64_t *out_key, ipam_err *err)
+int ipam_pool_lookup(ipam *db, int64_t scope, int64_t parent, const char *name,
+		     int64_t *out_key, ipam_err *err)
 {
 	int rc = ipam__read_begin(db, err);
 	if (rc)
@@ -142,8 +141,8 @@ int ipam_pool_lookup(ipam *db, int64_t scope, int64_t parent,
 			      pool_find(db, scope, parent, name, out_key, err));
 }
 
-int ipam_pool_list(ipam *db, int64_t scope, int64_t parent,
-		   ipam_strlist *out, ipam_err *err)
+int ipam_pool_list(ipam *db, int64_t scope, int64_t parent, ipam_strlist *out,
+		   ipam_err *err)
 {
 	sqlite3_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
@@ -163,8 +162,7 @@ int ipam_pool_list(ipam *db, int64_t scope, int64_t parent,
 }
 
 /* One integer of a one-row query bound to a key; -1 on error. */
-static int64_t count_of(ipam *db, const char *sql, int64_t key,
-			ipam_err *err)
+static int64_t count_of(ipam *db, const char *sql, int64_t key, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
 	int64_t n = -1;
@@ -182,7 +180,8 @@ static int64_t count_of(ipam *db, const char *sql, int64_t key,
 static int scope_pools_add(ipam *db, int64_t scope, int delta, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
-		db, "UPDATE scope SET n_pools = n_pools + ?2 WHERE key = ?1", err);
+		db, "UPDATE scope SET n_pools = n_pools + ?2 WHERE key = ?1",
+		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, scope);
@@ -195,7 +194,8 @@ static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
 		       ipam_err *err)
 {
 	int64_t per_scope = 0, max_depth = 0, count;
-	int rc = ipam_quota_get(db, IPAM_QUOTA_POOLS_PER_SCOPE, &per_scope, err);
+	int rc =
+		ipam_quota_get(db, IPAM_QUOTA_POOLS_PER_SCOPE, &per_scope, err);
 
 	if (rc == 0)
 		rc = ipam_quota_get(db, IPAM_QUOTA_POOL_DEPTH, &max_depth, err);
@@ -260,8 +260,7 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 	ipam__bind_text(stmt, 4, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(stmt, 5, depth);
 	sqlite3_bind_int(stmt, 6, parent ? up.family : 4);
-	ipam__bind_text(stmt, 7, parent ? up.locale : "", -1,
-			  SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 7, parent ? up.locale : "", -1, SQLITE_TRANSIENT);
 	ipam__bind_blob(stmt, 8, zero, 16, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 9, ipam__now(db));
 	sqlite3_bind_int64(stmt, 10, db->actor.uid);
@@ -280,8 +279,8 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 			   err);
 }
 
-int ipam_pool_create(ipam *db, int64_t scope, int64_t parent,
-		     const char *name, int64_t *out_key, ipam_err *err)
+int ipam_pool_create(ipam *db, int64_t scope, int64_t parent, const char *name,
+		     int64_t *out_key, ipam_err *err)
 {
 	int rc = ipam_name_check(name, err);
 	if (rc)
@@ -367,7 +366,7 @@ static int pool_update(ipam *db, const ipam_pool_info *p, const char *sql,
 		sqlite3_bind_int64(stmt, 2, *stored);
 	else if (json_is_string(value))
 		ipam__bind_text(stmt, 2, json_string_value(value), -1,
-				  SQLITE_TRANSIENT);
+				SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_int(stmt, 2, json_is_true(value));
 	if ((rc = ipam__exec(db, stmt, err))) {
@@ -421,7 +420,8 @@ static int family_change(ipam *db, int64_t pool, int family, ipam_err *err)
 				  "cannot make pool '%s' ipv4: its netmask "
 				  "rules go beyond /32",
 				  p.name);
-	children = count_of(db, "SELECT count(*) FROM pool WHERE parent_key = ?1",
+	children = count_of(db,
+			    "SELECT count(*) FROM pool WHERE parent_key = ?1",
 			    pool, err);
 	if (children)
 		return children < 0 ? IPAM_EIO
@@ -578,9 +578,8 @@ static int netmask_change(ipam *db, int64_t pool, ipam_netmask_rule rule,
 		return rc;
 	width = ipam_family_width(p.family);
 	if (len < -1 || len > width)
-		return ipam__fail(err, IPAM_EINVAL,
-				  "%s must be 0..%d, not %d", names[rule],
-				  width, len);
+		return ipam__fail(err, IPAM_EINVAL, "%s must be 0..%d, not %d",
+				  names[rule], width, len);
 	v[IPAM_NETMASK_MIN] = p.min_netmask;
 	v[IPAM_NETMASK_MAX] = p.max_netmask;
 	v[IPAM_NETMASK_DEFAULT] = p.default_netmask;
@@ -590,8 +589,8 @@ static int netmask_change(ipam *db, int64_t pool, ipam_netmask_rule rule,
 				  "allocation-min-netmask-length %d is greater "
 				  "than allocation-max-netmask-length %d",
 				  v[0], v[1]);
-	if (v[2] >= 0 && ((v[0] >= 0 && v[2] < v[0]) ||
-			  (v[1] >= 0 && v[2] > v[1])))
+	if (v[2] >= 0 &&
+	    ((v[0] >= 0 && v[2] < v[0]) || (v[1] >= 0 && v[2] > v[1])))
 		return ipam__fail(err, IPAM_EINVAL,
 				  "allocation-default-netmask-length %d is "
 				  "outside min..max",
@@ -640,8 +639,7 @@ int ipam_pool_set_strategy(ipam *db, int64_t pool, ipam_strategy strategy,
 }
 
 /* Splits "key=value" into the two buffers; IPAM_EINVAL when malformed. */
-static int split_pair(const char *pair, char *key, char *value,
-		      ipam_err *err)
+static int split_pair(const char *pair, char *key, char *value, ipam_err *err)
 {
 	const char *eq = strchr(pair, '=');
 	size_t klen = eq ? (size_t)(eq - pair) : 0;
@@ -667,9 +665,9 @@ static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
 	int rc = ipam__pool_load(db, pool, &p, err);
 
 	if (rc == 0) {
-		stmt = ipam__stmt(db,
-				  "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
-				  err);
+		stmt = ipam__stmt(
+			db, "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
+			err);
 		if (!stmt)
 			rc = IPAM_EIO;
 		else {
@@ -700,10 +698,10 @@ static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
 		json_array_append_new(list, json_string(pairs[i]));
 	}
 	if (rc == 0)
-		rc = ipam__event(db, "modify-ipam-pool", p.id,
-				 json_pack("{s:O}", "allocation-resource-tags",
-					   list),
-				 err);
+		rc = ipam__event(
+			db, "modify-ipam-pool", p.id,
+			json_pack("{s:O}", "allocation-resource-tags", list),
+			err);
 	json_decref(list);
 	return rc ? rc : ipam__pool_recheck(db, pool, err);
 }
@@ -715,9 +713,8 @@ int ipam_pool_set_required_tags(ipam *db, int64_t pool,
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db,
-			       rule_tags_replace(db, pool, pairs, count, err),
-			       err);
+	return ipam__write_end(
+		db, rule_tags_replace(db, pool, pairs, count, err), err);
 }
 
 int ipam_pool_get_required_tags(ipam *db, int64_t pool, ipam_strlist *out,
@@ -774,8 +771,8 @@ int ipam_pool_set_publicly_advertisable(ipam *db, int64_t pool, bool on,
 		rc = pool_update(db, &p,
 				 "UPDATE pool SET advertisable = ?2"
 				 " WHERE key = ?1",
-				 "publicly-advertisable", json_boolean(on), NULL,
-				 err);
+				 "publicly-advertisable", json_boolean(on),
+				 NULL, err);
 	return ipam__write_end(db, rc, err);
 }
 
@@ -794,7 +791,8 @@ int ipam_pool_set_aws_service(ipam *db, int64_t pool, const char *service,
 		rc = pool_update(db, &p,
 				 "UPDATE pool SET aws_service = ?2"
 				 " WHERE key = ?1",
-				 "aws-service", json_string(service), NULL, err);
+				 "aws-service", json_string(service), NULL,
+				 err);
 	return ipam__write_end(db, rc, err);
 }
 
@@ -819,7 +817,8 @@ int ipam_pool_set_public_ip_source(ipam *db, int64_t pool, const char *src,
 		rc = pool_update(db, &p,
 				 "UPDATE pool SET public_ip_source = ?2"
 				 " WHERE key = ?1",
-				 "public-ip-source", json_string(src), NULL, err);
+				 "public-ip-source", json_string(src), NULL,
+				 err);
 	return ipam__write_end(db, rc, err);
 }
 

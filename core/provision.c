@@ -19,8 +19,8 @@
 /* The rules of the private scope for IPv6 (L806-L843). */
 static int private_v6_check(ipam *db, const ipam_cidr *cidr, ipam_err *err)
 {
-	ipam_cidr ula = {.family = 6, .prefix = 8}, gua = {.family = 6,
-							   .prefix = 3};
+	ipam_cidr ula = {.family = 6, .prefix = 8},
+		  gua = {.family = 6, .prefix = 3};
 	char text[IPAM_CIDR_STRLEN];
 	ipam_info info;
 	int rc;
@@ -96,7 +96,8 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 		return ipam__fail(err, IPAM_EINVAL,
 				  "cannot provision %s to pool '%s': the pool "
 				  "is %s",
-				  text, p->name, p->family == 6 ? "ipv6" : "ipv4");
+				  text, p->name,
+				  p->family == 6 ? "ipv6" : "ipv4");
 	if (cidr->family == 6 && cidr->prefix < 8)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "cannot provision %s: IPv6 CIDRs must be /8 "
@@ -112,9 +113,10 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 						&container, err);
 		if (rc == 0 && (rc = ipam__pool_load(db, p->parent_key, &parent,
 						     err)) == 0)
-			return ipam__fail(err, IPAM_EADDRNOTAVAIL,
-					  "%s is not inside a CIDR of pool '%s'",
-					  text, parent.name);
+			return ipam__fail(
+				err, IPAM_EADDRNOTAVAIL,
+				"%s is not inside a CIDR of pool '%s'", text,
+				parent.name);
 		if (rc < 0)
 			return rc;
 	}
@@ -219,10 +221,10 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	ipam_cidr_format(cidr, text);
-	if ((rc = ipam__event(db, "provision-ipam-pool-cidr", p.id,
-			      json_pack("{s:s, s:s}", "cidr", text, "cidr-id",
-					id),
-			      err)))
+	if ((rc = ipam__event(
+		     db, "provision-ipam-pool-cidr", p.id,
+		     json_pack("{s:s, s:s}", "cidr", text, "cidr-id", id),
+		     err)))
 		return rc;
 	return ipam__auto_import_pool(db, pool, err);
 }
@@ -236,8 +238,8 @@ int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	return ipam__write_end(db, provision(db, pool, cidr, err), err);
 }
 
-static int provision_len(ipam *db, int64_t pool, int prefix_len,
-			 ipam_cidr *out, ipam_err *err)
+static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
+			 ipam_err *err)
 {
 	ipam_pool_info p, parent;
 	int rc = ipam__pool_load(db, pool, &p, err);
@@ -265,8 +267,8 @@ int ipam_pool_provision_len(ipam *db, int64_t pool, int prefix_len,
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, provision_len(db, pool, prefix_len, out, err),
-			       err);
+	return ipam__write_end(
+		db, provision_len(db, pool, prefix_len, out, err), err);
 }
 
 /* Refuses while allocations lie inside `cidr`, naming up to three. */
@@ -355,8 +357,9 @@ static int deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	    (rc = ipam__pool_count(db, pool, "total", ipam_cidr_size(cidr), -1,
 				   err)))
 		return rc;
-	stmt = ipam__stmt(db, "UPDATE pool SET n_cidrs = n_cidrs - 1"
-			      " WHERE key = ?1",
+	stmt = ipam__stmt(db,
+			  "UPDATE pool SET n_cidrs = n_cidrs - 1"
+			  " WHERE key = ?1",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -379,8 +382,8 @@ int ipam_pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	return ipam__write_end(db, deprovision(db, pool, cidr, err), err);
 }
 
-int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out,
-		    size_t *count, ipam_err *err)
+int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,
+		    ipam_err *err)
 {
 	ipam_pool_info p;
 	sqlite3_stmt *stmt;

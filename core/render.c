@@ -19,10 +19,10 @@
 static int dump(json_t *root, char **out, size_t *len, ipam_err *err)
 {
 	ipam__buf buf = {0};
-	char *text = root ? json_dumps(root, JSON_INDENT(2) |
-						     JSON_PRESERVE_ORDER |
-						     JSON_REAL_PRECISION(15))
-			  : NULL;
+	char *text =
+		root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+						JSON_REAL_PRECISION(15))
+		     : NULL;
 	json_decref(root);
 	if (!text)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
@@ -103,14 +103,14 @@ static json_t *ipam_object(ipam *db, ipam_err *err)
 	}
 	regions = json_array();
 	for (size_t i = 0; i < locales.count; i++)
-		json_array_append_new(regions,
-				      json_pack("{s:s}", "RegionName",
-						locales.items[i]));
+		json_array_append_new(regions, json_pack("{s:s}", "RegionName",
+							 locales.items[i]));
 	ipam_strlist_free(&locales);
 	obj = json_object();
 	json_object_set_new(obj, "OwnerId", owner_json(info.owner_uid));
 	json_object_set_new(obj, "IpamId", json_string(info.id));
-	json_object_set_new(obj, "IpamArn", arn("ipam", info.owner_uid, info.id));
+	json_object_set_new(obj, "IpamArn",
+			    arn("ipam", info.owner_uid, info.id));
 	json_object_set_new(obj, "IpamRegion", json_string(info.home_locale));
 	json_object_set_new(obj, "PublicDefaultScopeId", json_string(pub.id));
 	json_object_set_new(obj, "PrivateDefaultScopeId", json_string(priv.id));
@@ -119,10 +119,9 @@ static json_t *ipam_object(ipam *db, ipam_err *err)
 	json_object_set_new(obj, "OperatingRegions", regions);
 	json_object_set_new(obj, "State", json_string("create-complete"));
 	json_object_set_new(obj, "Tags", ipam__tags_json(db, info.id));
-	json_object_set_new(obj, "Tier",
-			    json_string(info.tier == IPAM_TIER_FREE
-						? "free"
-						: "advanced"));
+	json_object_set_new(
+		obj, "Tier",
+		json_string(info.tier == IPAM_TIER_FREE ? "free" : "advanced"));
 	json_object_set_new(obj, "EnablePrivateGua",
 			    json_boolean(info.enable_private_gua));
 	return obj;
@@ -169,9 +168,9 @@ int ipam_render_scopes_json(ipam *db, char **out, size_t *len, ipam_err *err)
 				    arn("ipam", info.owner_uid, info.id));
 		json_object_set_new(obj, "IpamRegion",
 				    json_string(info.home_locale));
-		json_object_set_new(obj, "IpamScopeType",
-				    json_string(sc.is_public ? "public"
-							     : "private"));
+		json_object_set_new(
+			obj, "IpamScopeType",
+			json_string(sc.is_public ? "public" : "private"));
 		json_object_set_new(obj, "IsDefault",
 				    json_boolean(sc.is_default));
 		set_if(obj, "Description", sc.description);
@@ -204,10 +203,9 @@ static json_t *rule_tags_json(ipam *db, int64_t pool)
 	for (size_t i = 0; i < pairs.count; i++) {
 		char *eq = strchr(pairs.items[i], '=');
 		*eq = '\0';
-		json_array_append_new(list,
-				      json_pack("{s:s, s:s}", "Key",
-						pairs.items[i], "Value",
-						eq + 1));
+		json_array_append_new(list, json_pack("{s:s, s:s}", "Key",
+						      pairs.items[i], "Value",
+						      eq + 1));
 	}
 	ipam_strlist_free(&pairs);
 	return list;
@@ -279,8 +277,8 @@ int ipam_render_pool_json(ipam *db, int64_t pool, char **out, size_t *len,
 
 /* ---- get-ipam-pool-cidrs ---- */
 
-int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out,
-				size_t *len, ipam_err *err)
+int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
+				ipam_err *err)
 {
 	ipam_pool_cidr *cidrs;
 	size_t n;
@@ -294,11 +292,11 @@ int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out,
 	list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(
-			list, json_pack("{s:o, s:s, s:s, s:i}", "Cidr",
-					cidr_json(&cidrs[i].cidr), "State",
-					cidrs[i].state, "IpamPoolCidrId",
-					cidrs[i].id, "NetmaskLength",
-					(int)cidrs[i].cidr.prefix));
+			list,
+			json_pack("{s:o, s:s, s:s, s:i}", "Cidr",
+				  cidr_json(&cidrs[i].cidr), "State",
+				  cidrs[i].state, "IpamPoolCidrId", cidrs[i].id,
+				  "NetmaskLength", (int)cidrs[i].cidr.prefix));
 	free(cidrs);
 	rc = dump(json_pack("{s:o}", "IpamPoolCidrs", list), out, len, err);
 	return ipam__read_end(db, rc);
@@ -335,14 +333,16 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 		json_object_set_new(obj, "Cidr", cidr_json(&c));
 		json_object_set_new(
 			obj, "IpamPoolAllocationId",
-			json_string((const char *)sqlite3_column_text(stmt, 2)));
+			json_string(
+				(const char *)sqlite3_column_text(stmt, 2)));
 		set_if(obj, "Description",
 		       (const char *)sqlite3_column_text(stmt, 3));
 		set_if(obj, "ResourceId",
 		       (const char *)sqlite3_column_text(stmt, 4));
 		json_object_set_new(
 			obj, "ResourceType",
-			json_string((const char *)sqlite3_column_text(stmt, 5)));
+			json_string(
+				(const char *)sqlite3_column_text(stmt, 5)));
 		set_if(obj, "ResourceRegion",
 		       (const char *)sqlite3_column_text(stmt, 6));
 		json_object_set_new(
@@ -377,12 +377,12 @@ static int status_fields(ipam *db, int64_t pool, const char *keys[],
 	if ((rc = ipam__pool_load(db, pool, &p, err)) ||
 	    (rc = ipam_pool_usage_get(db, pool, &u, err)))
 		return rc;
-#define FIELD(k, j, ...)                                                    \
-	do {                                                                \
-		keys[i] = (k);                                              \
-		snprintf(values[i], IPAM_PERCENT_STRLEN, __VA_ARGS__);      \
-		json[i] = (j);                                              \
-		i++;                                                        \
+#define FIELD(k, j, ...)                                                       \
+	do {                                                                   \
+		keys[i] = (k);                                                 \
+		snprintf(values[i], IPAM_PERCENT_STRLEN, __VA_ARGS__);         \
+		json[i] = (j);                                                 \
+		i++;                                                           \
 	} while (0)
 	FIELD("pool-id", json_string(p.id), "%s", p.id);
 	FIELD("scope-id", json_string(p.scope_id), "%s", p.scope_id);
@@ -427,7 +427,8 @@ static int status_fields(ipam *db, int64_t pool, const char *keys[],
 		 (long long)u.allocation_count);
 	json[i++] = json_integer(u.allocation_count);
 	keys[i] = "compliant-resource-cidrs";
-	snprintf(values[i], IPAM_PERCENT_STRLEN, "%lld", (long long)u.compliant);
+	snprintf(values[i], IPAM_PERCENT_STRLEN, "%lld",
+		 (long long)u.compliant);
 	json[i++] = json_integer(u.compliant);
 	keys[i] = "noncompliant-resource-cidrs";
 	snprintf(values[i], IPAM_PERCENT_STRLEN, "%lld",
@@ -514,8 +515,9 @@ static int map_cidr(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	while (ra == 1 || rf == 1) {
 		ipam_cidr c = {.family = cidr->family};
 		bool take_alloc =
-			ra == 1 && (rf != 1 || ipam__blob_to_addr(allocs, 0) <
-						       ipam__blob_to_addr(frees, 0));
+			ra == 1 &&
+			(rf != 1 || ipam__blob_to_addr(allocs, 0) <
+					    ipam__blob_to_addr(frees, 0));
 		sqlite3_stmt *s = take_alloc ? allocs : frees;
 		c.addr = ipam__blob_to_addr(s, 0);
 		c.prefix = (uint8_t)sqlite3_column_int(s, 1);

@@ -106,7 +106,8 @@ static int cidr_rows(ipam *db, const ipam_resource_info *res,
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, res->key);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
-		ipam_resource_cidr *grown = realloc(list, (n + 1) * sizeof(*list));
+		ipam_resource_cidr *grown =
+			realloc(list, (n + 1) * sizeof(*list));
 		ipam_resource_cidr *r;
 		if (!grown) {
 			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
@@ -202,8 +203,8 @@ int ipam_render_resource_status(ipam *db, int64_t resource, bool json,
 	}
 	free(rows);
 	if (json) {
-		char *text = json_dumps(list, JSON_INDENT(2) |
-						      JSON_PRESERVE_ORDER);
+		char *text =
+			json_dumps(list, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		json_decref(list);
 		if (text)
 			ipam__buf_printf(&buf, "%s\n", text);
@@ -234,7 +235,8 @@ static json_t *resource_cidr_json(ipam *db, const ipam_info *info,
 		json_object_set_new(obj, "IpamPoolId", json_string(r->pool_id));
 	json_object_set_new(obj, "ResourceId", json_string(res->id));
 	if (*res->name)
-		json_object_set_new(obj, "ResourceName", json_string(res->name));
+		json_object_set_new(obj, "ResourceName",
+				    json_string(res->name));
 	json_object_set_new(obj, "ResourceCidr", json_string(text));
 	json_object_set_new(obj, "ResourceType", json_string(res->type));
 	if (ipam_resource_tag_list(db, res->key, &keys, NULL))
@@ -265,9 +267,9 @@ static json_t *resource_cidr_json(ipam *db, const ipam_info *info,
 				    json_string(r->overlap));
 	}
 	if (*res->vpc_id || !strcmp(res->type, "vpc"))
-		json_object_set_new(obj, "VpcId",
-				    json_string(*res->vpc_id ? res->vpc_id
-							     : res->id));
+		json_object_set_new(
+			obj, "VpcId",
+			json_string(*res->vpc_id ? res->vpc_id : res->id));
 	return obj;
 }
 
@@ -287,14 +289,15 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 	}
 	if ((rc = ipam__info_load(db, &info, err)))
 		goto done;
-	stmt = discovery ? ipam__stmt(db,
-				      "SELECT key FROM resource WHERE"
-				      " discovery_key = ?1 ORDER BY resource_id",
-				      err)
-			 : ipam__stmt(db,
-				      "SELECT key FROM resource WHERE"
-				      " scope_key = ?1 ORDER BY resource_id",
-				      err);
+	stmt = discovery
+		       ? ipam__stmt(db,
+				    "SELECT key FROM resource WHERE"
+				    " discovery_key = ?1 ORDER BY resource_id",
+				    err)
+		       : ipam__stmt(db,
+				    "SELECT key FROM resource WHERE"
+				    " scope_key = ?1 ORDER BY resource_id",
+				    err);
 	if (stmt)
 		sqlite3_bind_int64(stmt, 1, discovery ? discovery : scope);
 	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
@@ -308,9 +311,9 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 		    (rc = cidr_rows(db, &res, &rows, &nrows, err)))
 			break;
 		for (size_t j = 0; j < nrows; j++)
-			json_array_append_new(list,
-					      resource_cidr_json(db, &info, sc.id,
-								 &res, &rows[j]));
+			json_array_append_new(
+				list, resource_cidr_json(db, &info, sc.id, &res,
+							 &rows[j]));
 		free(rows);
 	}
 done:
@@ -324,20 +327,23 @@ done:
 		/* A discovery's view has the shape of
 		 * get-ipam-discovered-resource-cidrs. */
 		json_t *root = json_pack("{s:o}",
-					 discovery ? "IpamDiscoveredResourceCidrs"
-						   : "IpamResourceCidrs",
+					 discovery
+						 ? "IpamDiscoveredResourceCidrs"
+						 : "IpamResourceCidrs",
 					 list);
-		char *text = root ? json_dumps(root, JSON_INDENT(2) |
-							     JSON_PRESERVE_ORDER |
-							     JSON_REAL_PRECISION(15))
-				  : NULL;
+		char *text =
+			root ? json_dumps(root, JSON_INDENT(2) |
+							JSON_PRESERVE_ORDER |
+							JSON_REAL_PRECISION(15))
+			     : NULL;
 		json_decref(root);
 		if (text)
 			ipam__buf_printf(&buf, "%s\n", text);
 		else
 			buf.failed = 1;
 		free(text);
-		return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
+		return ipam__read_end(db,
+				      ipam__buf_finish(&buf, out, len, err));
 	}
 }
 
@@ -351,12 +357,11 @@ typedef struct scope_counts {
 	int64_t total;
 } scope_counts;
 
-static const char *const count_types[6] = {
-	"vpc", "subnet", "eip", "public-ipv4-pool", "instance",
-	"network-interface"};
+static const char *const count_types[6] = {"vpc",      "subnet",
+					   "eip",      "public-ipv4-pool",
+					   "instance", "network-interface"};
 
-static int scope_count(ipam *db, int64_t scope, scope_counts *c,
-		       ipam_err *err)
+static int scope_count(ipam *db, int64_t scope, scope_counts *c, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -398,8 +403,8 @@ static int scope_count(ipam *db, int64_t scope, scope_counts *c,
 }
 
 /* key=value or JSON field; value is text, json typed. */
-static void put(ipam__buf *buf, json_t *obj, const char *key,
-		const char *value, json_t *typed)
+static void put(ipam__buf *buf, json_t *obj, const char *key, const char *value,
+		json_t *typed)
 {
 	if (obj)
 		json_object_set_new(obj, key, typed);
@@ -409,8 +414,7 @@ static void put(ipam__buf *buf, json_t *obj, const char *key,
 	}
 }
 
-static void put_count(ipam__buf *buf, json_t *obj, const char *key,
-		      int64_t n)
+static void put_count(ipam__buf *buf, json_t *obj, const char *key, int64_t n)
 {
 	char text[32];
 	snprintf(text, sizeof(text), "%lld", (long long)n);
@@ -448,12 +452,12 @@ static int scope_pools(ipam *db, int64_t scope, ipam__buf *buf, json_t *obj,
 		ipam_percent_format(u.assigned, u.total, s);
 		ipam_percent_format(u.available, u.total, v);
 		if (pools)
-			json_object_set_new(
-				pools, p.id,
-				json_pack("{s:s, s:s, s:s, s:s}", "name", p.name,
-					  "percent-allocated", a,
-					  "percent-assigned", s,
-					  "percent-available", v));
+			json_object_set_new(pools, p.id,
+					    json_pack("{s:s, s:s, s:s, s:s}",
+						      "name", p.name,
+						      "percent-allocated", a,
+						      "percent-assigned", s,
+						      "percent-available", v));
 		else
 			ipam__buf_printf(buf,
 					 "pool.%s.percent-allocated=%s\n"
@@ -507,7 +511,8 @@ int ipam_render_scope_status(ipam *db, int64_t scope, bool json, char **out,
 	if ((rc = scope_pools(db, scope, &buf, obj, err)))
 		goto fail;
 	if (obj) {
-		char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *text =
+			json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		json_decref(obj);
 		obj = NULL;
 		if (text)

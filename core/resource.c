@@ -29,8 +29,8 @@ static const struct {
 	{"eni-", "network-interface"},
 };
 
-static const char *const types[] = {"vpc",      "subnet",
-				    "eip",      "public-ipv4-pool",
+static const char *const types[] = {"vpc",	"subnet",
+				    "eip",	"public-ipv4-pool",
 				    "instance", "network-interface"};
 
 bool ipam_resource_type_valid(const char *type)
@@ -82,7 +82,8 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 		ipam__copy_text(out->locale, sizeof(out->locale), stmt, 5);
 		ipam__copy_text(out->owner, sizeof(out->owner), stmt, 6);
 		ipam__copy_text(out->vpc_id, sizeof(out->vpc_id), stmt, 7);
-		out->has_active_ips = sqlite3_column_type(stmt, 8) != SQLITE_NULL;
+		out->has_active_ips = sqlite3_column_type(stmt, 8) !=
+				      SQLITE_NULL;
 		out->active_ips = out->has_active_ips ? ipam__col_u128(stmt, 8)
 						      : 0;
 		out->ignored = sqlite3_column_int(stmt, 9) != 0;
@@ -150,8 +151,8 @@ static int collect_text(ipam *db, const char *sql, int64_t key,
 }
 
 /* Runs a query bound to one key and collects column 0 as integers. */
-static int collect_keys(ipam *db, const char *sql, int64_t key,
-			int64_t **out, size_t *count, ipam_err *err)
+static int collect_keys(ipam *db, const char *sql, int64_t key, int64_t **out,
+			size_t *count, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
 	if (stmt)
@@ -165,11 +166,12 @@ int ipam_resource_list(ipam *db, int64_t scope, ipam_strlist *out,
 	int rc = ipam__read_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__read_end(db, collect_text(db,
-					       "SELECT resource_id FROM resource"
-					       " WHERE scope_key = ?1"
-					       " ORDER BY resource_id",
-					       scope, out, err));
+	return ipam__read_end(db,
+			      collect_text(db,
+					   "SELECT resource_id FROM resource"
+					   " WHERE scope_key = ?1"
+					   " ORDER BY resource_id",
+					   scope, out, err));
 }
 
 static int check_id(const char *id, ipam_err *err)
@@ -226,10 +228,9 @@ static int resource_insert(ipam *db, int64_t scope, int64_t discovery,
 		return rc;
 	if (out_key)
 		*out_key = sqlite3_last_insert_rowid(db->sql);
-	return ipam__event(db, "create-resource", id,
-			   json_pack("{s:s, s:s}", "scope", sc.id, "type",
-				     type),
-			   err);
+	return ipam__event(
+		db, "create-resource", id,
+		json_pack("{s:s, s:s}", "scope", sc.id, "type", type), err);
 }
 
 int ipam_resource_create(ipam *db, int64_t scope, const char *id,
@@ -255,11 +256,12 @@ static int rc_insert(ipam *db, const ipam_resource_info *res,
 		     ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN];
-	sqlite3_stmt *stmt = ipam__stmt(db,
-					"INSERT INTO resource_cidr(resource_key,"
-					" family, start, prefix, alloc_key)"
-					" VALUES (?1, ?2, ?3, ?4, nullif(?5, 0))",
-					err);
+	sqlite3_stmt *stmt =
+		ipam__stmt(db,
+			   "INSERT INTO resource_cidr(resource_key,"
+			   " family, start, prefix, alloc_key)"
+			   " VALUES (?1, ?2, ?3, ?4, nullif(?5, 0))",
+			   err);
 	int64_t key;
 	int rc;
 
@@ -274,7 +276,8 @@ static int rc_insert(ipam *db, const ipam_resource_info *res,
 	ipam_cidr_format(cidr, text);
 	if (rc == IPAM_EEXIST)
 		return ipam__fail(err, IPAM_EEXIST,
-				  "resource '%s' already has %s", res->id, text);
+				  "resource '%s' already has %s", res->id,
+				  text);
 	if (rc)
 		return ipam__fail(err, rc, "cannot add %s to '%s'", text,
 				  res->id);
@@ -324,8 +327,7 @@ static int rc_find(ipam *db, const ipam_resource_info *res,
 }
 
 /* Gives a managed CIDR's space back to its pool; it stays unmanaged. */
-static int rc_unmanage(ipam *db, int64_t rc_key, int64_t alloc,
-		       ipam_err *err)
+static int rc_unmanage(ipam *db, int64_t rc_key, int64_t alloc, ipam_err *err)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -426,8 +428,8 @@ static int cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			   json_pack("{s:s}", "cidr", text), err);
 }
 
-int ipam_resource_cidr_remove(ipam *db, int64_t resource,
-			      const ipam_cidr *cidr, ipam_err *err)
+int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
+			      ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)
@@ -525,10 +527,11 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 	if ((rc = ipam__alloc(db, pool, &spec, &got, err)))
 		return rc;
 	if (old_alloc == 0) { /* an unmanaged row for this CIDR: manage it */
-		sqlite3_stmt *stmt = ipam__stmt(db,
-						"UPDATE resource_cidr SET"
-						" alloc_key = ?2 WHERE key = ?1",
-						err);
+		sqlite3_stmt *stmt =
+			ipam__stmt(db,
+				   "UPDATE resource_cidr SET"
+				   " alloc_key = ?2 WHERE key = ?1",
+				   err);
 		if (!stmt)
 			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, rc_key);
@@ -559,8 +562,8 @@ int ipam_resource_allocate(ipam *db, int64_t resource, int64_t pool,
 
 /* ---- monitoring, move, delete ---- */
 
-#define RC_OF_RESOURCE                                                     \
-	"SELECT key FROM resource_cidr WHERE resource_key = ?1"            \
+#define RC_OF_RESOURCE                                                         \
+	"SELECT key FROM resource_cidr WHERE resource_key = ?1"                \
 	" ORDER BY family, start, prefix"
 
 static int rc_index(ipam *db, const ipam_resource_info *res, int64_t rc_key,
@@ -590,8 +593,7 @@ static int rc_index(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 					     rc_key, err);
 }
 
-static int set_ignored(ipam *db, int64_t resource, bool ignored,
-		       ipam_err *err)
+static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 {
 	ipam_resource_info res;
 	ipam_scope_info sc;
@@ -690,11 +692,11 @@ static int scope_leave_or_join(ipam *db, int64_t resource, bool join,
 		else if (join)
 			rc = ipam__rc_refresh(db, keys[i], err);
 		if (rc == 0 && !join) {
-			sqlite3_stmt *stmt = ipam__stmt(
-				db,
-				"SELECT ifnull(history_key, 0) FROM"
-				" resource_cidr WHERE key = ?1",
-				err);
+			sqlite3_stmt *stmt =
+				ipam__stmt(db,
+					   "SELECT ifnull(history_key, 0) FROM"
+					   " resource_cidr WHERE key = ?1",
+					   err);
 			int64_t h = 0;
 			if (!stmt) {
 				rc = IPAM_EIO;
@@ -743,11 +745,12 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 	if (from.is_public || to.is_public)
 		return ipam__fail(err, IPAM_EPERM,
 				  "VPCs move only between private scopes");
-	stmt = ipam__stmt(db,
-			  "SELECT count(*) FROM resource_cidr rc JOIN resource r"
-			  " ON r.key = rc.resource_key WHERE rc.alloc_key IS NOT"
-			  " NULL AND r.key = ?1",
-			  err);
+	stmt = ipam__stmt(
+		db,
+		"SELECT count(*) FROM resource_cidr rc JOIN resource r"
+		" ON r.key = rc.resource_key WHERE rc.alloc_key IS NOT"
+		" NULL AND r.key = ?1",
+		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
@@ -760,10 +763,11 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 				  "release them before the move",
 				  res.id);
 	/* The VPC and the subnets that name it move together (L2045). */
-	stmt = ipam__stmt(db,
-			  "SELECT key FROM resource WHERE key = ?1 OR"
-			  " (scope_key = ?2 AND vpc_id = ?3 AND type = 'subnet')",
-			  err);
+	stmt = ipam__stmt(
+		db,
+		"SELECT key FROM resource WHERE key = ?1 OR"
+		" (scope_key = ?2 AND vpc_id = ?3 AND type = 'subnet')",
+		err);
 	if (stmt) {
 		sqlite3_bind_int64(stmt, 1, resource);
 		sqlite3_bind_int64(stmt, 2, res.scope_key);
@@ -833,8 +837,10 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 			       resource, &keys, &n, err)))
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		stmt = ipam__stmt(db, "SELECT alloc_key FROM resource_cidr"
-				      " WHERE key = ?1", err);
+		stmt = ipam__stmt(db,
+				  "SELECT alloc_key FROM resource_cidr"
+				  " WHERE key = ?1",
+				  err);
 		int64_t alloc = 0;
 		if (!stmt) {
 			rc = IPAM_EIO;
@@ -849,8 +855,10 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 	free(keys);
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db, "UPDATE resource SET scope_key = ?2"
-			      " WHERE key = ?1", err);
+	stmt = ipam__stmt(db,
+			  "UPDATE resource SET scope_key = ?2"
+			  " WHERE key = ?1",
+			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
@@ -860,8 +868,7 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 	return scope_leave_or_join(db, resource, true, err);
 }
 
-int ipam_resource_move(ipam *db, int64_t resource, int64_t scope,
-		       ipam_err *err)
+int ipam_resource_move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)
@@ -885,8 +892,8 @@ int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err)
 	free(keys);
 	if (rc)
 		return rc;
-	stmt = ipam__stmt(db, "DELETE FROM resource_tag WHERE resource_key = ?1",
-			  err);
+	stmt = ipam__stmt(
+		db, "DELETE FROM resource_tag WHERE resource_key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
@@ -913,8 +920,7 @@ int ipam_resource_delete(ipam *db, int64_t resource, ipam_err *err)
 /* ---- attributes and tags ---- */
 
 /* Refreshes every CIDR of a resource; restart = new history records. */
-static int refresh_all(ipam *db, int64_t resource, bool restart,
-		       ipam_err *err)
+static int refresh_all(ipam *db, int64_t resource, bool restart, ipam_err *err)
 {
 	int64_t *keys = NULL;
 	size_t n = 0;
@@ -926,9 +932,9 @@ static int refresh_all(ipam *db, int64_t resource, bool restart,
 	return rc;
 }
 
-static int field_check(const ipam_resource_info *res,
-		       ipam_resource_field field, const char *value,
-		       int64_t ncidrs, ipam_u128 *count, ipam_err *err)
+static int field_check(const ipam_resource_info *res, ipam_resource_field field,
+		       const char *value, int64_t ncidrs, ipam_u128 *count,
+		       ipam_err *err)
 {
 	switch (field) {
 	case IPAM_RESOURCE_TYPE:
@@ -967,11 +973,16 @@ static bool field_unchanged(const ipam_resource_info *res,
 			    ipam_u128 count)
 {
 	switch (field) {
-	case IPAM_RESOURCE_TYPE: return !strcmp(res->type, value);
-	case IPAM_RESOURCE_NAME: return !strcmp(res->name, value);
-	case IPAM_RESOURCE_LOCALE: return !strcmp(res->locale, value);
-	case IPAM_RESOURCE_OWNER: return !strcmp(res->owner, value);
-	case IPAM_RESOURCE_VPC_ID: return !strcmp(res->vpc_id, value);
+	case IPAM_RESOURCE_TYPE:
+		return !strcmp(res->type, value);
+	case IPAM_RESOURCE_NAME:
+		return !strcmp(res->name, value);
+	case IPAM_RESOURCE_LOCALE:
+		return !strcmp(res->locale, value);
+	case IPAM_RESOURCE_OWNER:
+		return !strcmp(res->owner, value);
+	case IPAM_RESOURCE_VPC_ID:
+		return !strcmp(res->vpc_id, value);
 	case IPAM_RESOURCE_ACTIVE_IPS:
 		return *value ? res->has_active_ips && res->active_ips == count
 			      : !res->has_active_ips;
@@ -996,8 +1007,9 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 		[IPAM_RESOURCE_ACTIVE_IPS] = "UPDATE resource SET"
 					     " active_ips = ?2 WHERE key = ?1",
 	};
-	static const char *const names[] = {"resource-type", "name", "locale",
-					    "owner", "vpc-id", "ip-usage"};
+	static const char *const names[] = {"resource-type", "name",
+					    "locale",	     "owner",
+					    "vpc-id",	     "ip-usage"};
 	ipam_resource_info res;
 	ipam_u128 count = 0;
 	int64_t *keys = NULL;
@@ -1125,11 +1137,11 @@ static int tag_change(ipam *db, int64_t resource, const char *key,
 				  key, res.id);
 	if ((rc = refresh_all(db, resource, false, err)))
 		return rc;
-	return ipam__event(db, value ? "create-tags" : "delete-tags", res.id,
-			   value ? json_pack("{s:s, s:s}", "key", key, "value",
-					     value)
-				 : json_pack("{s:s}", "key", key),
-			   err);
+	return ipam__event(
+		db, value ? "create-tags" : "delete-tags", res.id,
+		value ? json_pack("{s:s, s:s}", "key", key, "value", value)
+		      : json_pack("{s:s}", "key", key),
+		err);
 }
 
 int ipam_resource_tag_set(ipam *db, int64_t resource, const char *key,
@@ -1171,11 +1183,11 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
-		json_t *want = tags ? json_object_get(
-					      tags,
-					      (const char *)sqlite3_column_text(
-						      stmt, 0))
-				    : NULL;
+		json_t *want =
+			tags ? json_object_get(
+				       tags, (const char *)sqlite3_column_text(
+						     stmt, 0))
+			     : NULL;
 		have++;
 		if (!want || strcmp(json_string_value(want),
 				    (const char *)sqlite3_column_text(stmt, 1)))
@@ -1186,8 +1198,8 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 		return step;
 	if (same && have == (tags ? json_object_size(tags) : 0))
 		return 0;
-	stmt = ipam__stmt(db, "DELETE FROM resource_tag WHERE resource_key = ?1",
-			  err);
+	stmt = ipam__stmt(
+		db, "DELETE FROM resource_tag WHERE resource_key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, resource);
@@ -1204,7 +1216,7 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 		sqlite3_bind_int64(stmt, 1, resource);
 		ipam__bind_text(stmt, 2, k, -1, SQLITE_TRANSIENT);
 		ipam__bind_text(stmt, 3, json_string_value(v), -1,
-				  SQLITE_TRANSIENT);
+				SQLITE_TRANSIENT);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}
@@ -1255,13 +1267,14 @@ static bool rec_has(const ipam__res_rec *rec, const ipam_cidr *c)
 
 /* Removes the CIDRs rec no longer has and adds the new ones. */
 static int sync_cidrs(ipam *db, const ipam_resource_info *res,
-		      const ipam__res_rec *rec, int64_t **fresh,
-		      size_t *nfresh, ipam_err *err)
+		      const ipam__res_rec *rec, int64_t **fresh, size_t *nfresh,
+		      ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
-					"SELECT key, family, start, prefix FROM"
-					" resource_cidr WHERE resource_key = ?1",
-					err);
+	sqlite3_stmt *stmt =
+		ipam__stmt(db,
+			   "SELECT key, family, start, prefix FROM"
+			   " resource_cidr WHERE resource_key = ?1",
+			   err);
 	ipam_cidr *have = NULL;
 	int64_t *keys = NULL;
 	size_t n = 0;
@@ -1324,10 +1337,11 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 	int rc = resource_find(db, scope, rec->id, &key, NULL), changed;
 
 	if (rc == 0) {
-		stmt = ipam__stmt(db,
-				  "SELECT ifnull(discovery_key, 0) FROM resource"
-				  " WHERE key = ?1",
-				  err);
+		stmt = ipam__stmt(
+			db,
+			"SELECT ifnull(discovery_key, 0) FROM resource"
+			" WHERE key = ?1",
+			err);
 		if (!stmt)
 			return ipam__stmt_error(err);
 		sqlite3_bind_int64(stmt, 1, key);
@@ -1352,7 +1366,8 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 		if ((rc = resource_insert(db, scope, discovery, rec->id,
 					  rec->type, &key, err)))
 			return rc;
-	} else if (owner == 0) { /* registered by hand: the discovery adopts it */
+	} else if (owner ==
+		   0) { /* registered by hand: the discovery adopts it */
 		stmt = ipam__stmt(db,
 				  "UPDATE resource SET discovery_key = ?2"
 				  " WHERE key = ?1",

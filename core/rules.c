@@ -18,8 +18,8 @@
 
 #include "internal.h"
 
-void ipam__netmask_violation(const ipam_pool_info *pool, int prefix,
-			     char *out, size_t size)
+void ipam__netmask_violation(const ipam_pool_info *pool, int prefix, char *out,
+			     size_t size)
 {
 	*out = '\0';
 	if (pool->min_netmask >= 0 && prefix < pool->min_netmask)
@@ -40,15 +40,18 @@ int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
 		db,
 		"UPDATE allocation SET (compliant, reason) = ("
 		" SELECT CASE"
-		"  WHEN p.min_netmask >= 0 AND allocation.prefix < p.min_netmask"
+		"  WHEN p.min_netmask >= 0 AND allocation.prefix < "
+		"p.min_netmask"
 		"  THEN 0 WHEN p.max_netmask >= 0 AND"
 		"  allocation.prefix > p.max_netmask THEN 0 ELSE 1 END,"
 		" CASE"
-		"  WHEN p.min_netmask >= 0 AND allocation.prefix < p.min_netmask"
+		"  WHEN p.min_netmask >= 0 AND allocation.prefix < "
+		"p.min_netmask"
 		"  THEN printf('netmask /%d is shorter than "
 		"allocation-min-netmask-length %d', allocation.prefix,"
 		"  p.min_netmask)"
-		"  WHEN p.max_netmask >= 0 AND allocation.prefix > p.max_netmask"
+		"  WHEN p.max_netmask >= 0 AND allocation.prefix > "
+		"p.max_netmask"
 		"  THEN printf('netmask /%d is longer than "
 		"allocation-max-netmask-length %d', allocation.prefix,"
 		"  p.max_netmask)"

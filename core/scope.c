@@ -9,9 +9,9 @@
 
 #include "internal.h"
 
-#define SCOPE_COLUMNS                                                        \
-	"SELECT key, aws_id, name, is_public, is_default, description,"     \
-	" n_pools,"                                                          \
+#define SCOPE_COLUMNS                                                          \
+	"SELECT key, aws_id, name, is_public, is_default, description,"        \
+	" n_pools,"                                                            \
 	" created FROM scope "
 
 static void scope_row(sqlite3_stmt *stmt, ipam_scope_info *out)
@@ -135,10 +135,9 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 		return rc;
 	if (out_key)
 		*out_key = sqlite3_last_insert_rowid(db->sql);
-	return ipam__event(db, "create-ipam-scope", id,
-			   json_pack("{s:s, s:s}", "name", name, "type",
-				     "private"),
-			   err);
+	return ipam__event(
+		db, "create-ipam-scope", id,
+		json_pack("{s:s, s:s}", "name", name, "type", "private"), err);
 }
 
 int ipam_scope_create(ipam *db, const char *name, int64_t *out_key,
@@ -218,11 +217,11 @@ int ipam_scope_delete(ipam *db, const char *name, ipam_err *err)
 static int scope_describe(ipam *db, int64_t key, const char *text,
 			  ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
-		db,
-		"UPDATE scope SET description = ?2 WHERE key = ?1"
-		" RETURNING aws_id",
-		err);
+	sqlite3_stmt *stmt =
+		ipam__stmt(db,
+			   "UPDATE scope SET description = ?2 WHERE key = ?1"
+			   " RETURNING aws_id",
+			   err);
 	char id[IPAM_ID_MAX];
 	int rc;
 

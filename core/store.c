@@ -81,7 +81,8 @@ static const char *const migrations[] = {
 	"  n_noncompliant INTEGER NOT NULL DEFAULT 0,"
 	"  created INTEGER NOT NULL,"
 	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL);"
-	"CREATE UNIQUE INDEX pool_name ON pool(scope_key, ifnull(parent_key, 0),"
+	"CREATE UNIQUE INDEX pool_name ON pool(scope_key, ifnull(parent_key, "
+	"0),"
 	"  name);"
 	"CREATE INDEX pool_parent ON pool(parent_key);"
 	"CREATE INDEX pool_scope ON pool(scope_key);"
@@ -303,7 +304,7 @@ int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err)
 }
 
 int ipam__collect_text(ipam *db, sqlite3_stmt *stmt, ipam_strlist *out,
-			ipam_err *err)
+		       ipam_err *err)
 {
 	int rc = 0, step = 0;
 
@@ -379,8 +380,13 @@ int64_t ipam_now(ipam *db)
 _Thread_local int ipam__oom;
 
 static const char *const control_sql[] = {
-	"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", "SAVEPOINT ipam_call",
-	"RELEASE ipam_call", "ROLLBACK TO ipam_call",
+	"BEGIN",
+	"BEGIN IMMEDIATE",
+	"COMMIT",
+	"ROLLBACK",
+	"SAVEPOINT ipam_call",
+	"RELEASE ipam_call",
+	"ROLLBACK TO ipam_call",
 	"SELECT ifnull(max(seq), 0) FROM event",
 };
 
@@ -430,10 +436,8 @@ static const struct {
 	const char *table;
 	ipam_kind kind;
 } removal_tables[] = {
-	{"allocation", IPAM_KIND_ALLOCATION},
-	{"pool", IPAM_KIND_POOL},
-	{"resource", IPAM_KIND_RESOURCE},
-	{"scope", IPAM_KIND_SCOPE},
+	{"allocation", IPAM_KIND_ALLOCATION}, {"pool", IPAM_KIND_POOL},
+	{"resource", IPAM_KIND_RESOURCE},     {"scope", IPAM_KIND_SCOPE},
 	{"discovery", IPAM_KIND_DISCOVERY},
 };
 
@@ -447,8 +451,8 @@ static void note_removal(void *ctx, int op, const char *dbname,
 	(void)dbname;
 	if (op != SQLITE_DELETE || db->removed_lost)
 		return;
-	for (size_t i = 0; i < sizeof(removal_tables) / sizeof(removal_tables[0]);
-	     i++) {
+	for (size_t i = 0;
+	     i < sizeof(removal_tables) / sizeof(removal_tables[0]); i++) {
 		if (strcmp(table, removal_tables[i].table) != 0)
 			continue;
 		if (db->n_removed == db->cap_removed) {
@@ -552,7 +556,6 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 	report_removals(db);
 	return 0;
 }
-
 
 int ipam__write_begin(ipam *db, ipam_err *err)
 {
@@ -746,16 +749,14 @@ int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 		return ipam__stmt_error(err);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	stmt = ipam__stmt(db,
-			  "SELECT id_counter, id_salt FROM ipam WHERE id = 1",
-			  err);
+	stmt = ipam__stmt(
+		db, "SELECT id_counter, id_salt FROM ipam WHERE id = 1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	rc = ipam__step(db, stmt, err);
 	if (rc != 1) {
 		sqlite3_reset(stmt);
-		return rc < 0 ? rc
-			      : ipam__fail(err, IPAM_EIO, "no IPAM row");
+		return rc < 0 ? rc : ipam__fail(err, IPAM_EIO, "no IPAM row");
 	}
 	counter = (uint64_t)sqlite3_column_int64(stmt, 0);
 	salt = (uint64_t)sqlite3_column_int64(stmt, 1);
@@ -826,7 +827,7 @@ static uint64_t fresh_salt(const ipam_open_opts *opts)
 static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 {
 	const char *home = opts && opts->home_locale ? opts->home_locale
-						      : "local";
+						     : "local";
 	char id[IPAM_ID_MAX], ipam_id[IPAM_ID_MAX];
 	sqlite3_stmt *stmt;
 	int64_t now = ipam__now(db);
@@ -879,7 +880,7 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 			return ipam__stmt_error(err);
 		ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
 		ipam__bind_text(stmt, 2, pub ? "public" : "private", -1,
-				  SQLITE_STATIC);
+				SQLITE_STATIC);
 		sqlite3_bind_int(stmt, 3, pub);
 		sqlite3_bind_int64(stmt, 4, now);
 		sqlite3_bind_int64(stmt, 5, getuid());
@@ -921,8 +922,7 @@ static int migrate(ipam *db, int64_t version, const ipam_open_opts *opts,
 }
 
 /* Checks what the file holds before anything is written to it. */
-static int validate(ipam *db, const char *path, int64_t *version,
-		    ipam_err *err)
+static int validate(ipam *db, const char *path, int64_t *version, ipam_err *err)
 {
 	int64_t app_id = 0, tables = 0;
 	int rc = pragma_int(db, "PRAGMA application_id", &app_id, err);
@@ -1047,9 +1047,10 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	 * handle is the database's only user while it is open (one mount), so
 	 * it locks the file exclusively: the WAL index then lives in memory and
 	 * a transaction costs no lock system calls. */
-	if (!mem && ((rc = ipam__exec_sql(db, "PRAGMA locking_mode = EXCLUSIVE",
-					  err)) ||
-		     (rc = ipam__exec_sql(db, "PRAGMA journal_mode = WAL", err))))
+	if (!mem &&
+	    ((rc = ipam__exec_sql(db, "PRAGMA locking_mode = EXCLUSIVE",
+				  err)) ||
+	     (rc = ipam__exec_sql(db, "PRAGMA journal_mode = WAL", err))))
 		goto fail;
 	rc = ipam__exec_sql(db,
 			    "PRAGMA foreign_keys = ON;"
@@ -1067,9 +1068,8 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 		}
 	}
 	{
-		sqlite3_stmt *stmt =
-			ipam__stmt(db, "SELECT ifnull(max(seq), 0) FROM event",
-				   err);
+		sqlite3_stmt *stmt = ipam__stmt(
+			db, "SELECT ifnull(max(seq), 0) FROM event", err);
 		if (!stmt) {
 			rc = IPAM_EIO;
 			goto fail;

@@ -89,15 +89,16 @@ int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err)
 	if (rc)
 		return rc;
 	return ipam__read_end(
-		db, ipam__collect_text(
-			    db,
-			    ipam__stmt(db,
-				       "SELECT aws_id FROM scope UNION ALL"
-				       " SELECT aws_id FROM pool UNION ALL"
-				       " SELECT aws_id FROM allocation UNION ALL"
-				       " SELECT aws_id FROM discovery ORDER BY 1",
-				       err),
-			    out, err));
+		db,
+		ipam__collect_text(
+			db,
+			ipam__stmt(db,
+				   "SELECT aws_id FROM scope UNION ALL"
+				   " SELECT aws_id FROM pool UNION ALL"
+				   " SELECT aws_id FROM allocation UNION ALL"
+				   " SELECT aws_id FROM discovery ORDER BY 1",
+				   err),
+			out, err));
 }
 
 int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
@@ -120,8 +121,8 @@ int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
 
-int ipam_tag_get(ipam *db, const char *object_id, const char *key,
-		 char **out, ipam_err *err)
+int ipam_tag_get(ipam *db, const char *object_id, const char *key, char **out,
+		 ipam_err *err)
 {
 	sqlite3_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
@@ -182,12 +183,11 @@ static int tag_change(ipam *db, const char *object_id, const char *key,
 	if (!value && sqlite3_changes(db->sql) == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no tag '%.64s' on %s", key,
 				  object_id);
-	return ipam__event(db, value ? "create-tags" : "delete-tags",
-			   object_id,
-			   value ? json_pack("{s:s, s:s}", "key", key, "value",
-					     value)
-				 : json_pack("{s:s}", "key", key),
-			   err);
+	return ipam__event(
+		db, value ? "create-tags" : "delete-tags", object_id,
+		value ? json_pack("{s:s, s:s}", "key", key, "value", value)
+		      : json_pack("{s:s}", "key", key),
+		err);
 }
 
 int ipam_tag_set(ipam *db, const char *object_id, const char *key,
@@ -266,8 +266,8 @@ int ipam_perm_get(ipam *db, const char *object_id, ipam_perm *out,
 
 	if (!table_of(object_id, &kind) || kind == IPAM_KIND_IPAM ||
 	    kind == IPAM_KIND_DISCOVERY)
-		return ipam__fail(err, IPAM_ENOENT,
-				  "no permissions on '%.80s'", object_id);
+		return ipam__fail(err, IPAM_ENOENT, "no permissions on '%.80s'",
+				  object_id);
 	if ((rc = ipam__read_begin(db, err)))
 		return rc;
 	stmt = ipam__stmt(db, sql[kind], err);

@@ -14,22 +14,38 @@
 const char *ipam_code_name(int code)
 {
 	switch (code) {
-	case IPAM_OK: return "OK";
-	case IPAM_EINVAL: return "EINVAL";
-	case IPAM_ENOSPC: return "ENOSPC";
-	case IPAM_EADDRINUSE: return "EADDRINUSE";
-	case IPAM_EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case IPAM_EEXIST: return "EEXIST";
-	case IPAM_ENOTEMPTY: return "ENOTEMPTY";
-	case IPAM_EBUSY: return "EBUSY";
-	case IPAM_EPERM: return "EPERM";
-	case IPAM_EACCES: return "EACCES";
-	case IPAM_EDQUOT: return "EDQUOT";
-	case IPAM_E2BIG: return "E2BIG";
-	case IPAM_EIO: return "EIO";
-	case IPAM_ENOENT: return "ENOENT";
-	case IPAM_ENOMEM: return "ENOMEM";
-	case IPAM_ESCHEMA: return "ESCHEMA";
+	case IPAM_OK:
+		return "OK";
+	case IPAM_EINVAL:
+		return "EINVAL";
+	case IPAM_ENOSPC:
+		return "ENOSPC";
+	case IPAM_EADDRINUSE:
+		return "EADDRINUSE";
+	case IPAM_EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL";
+	case IPAM_EEXIST:
+		return "EEXIST";
+	case IPAM_ENOTEMPTY:
+		return "ENOTEMPTY";
+	case IPAM_EBUSY:
+		return "EBUSY";
+	case IPAM_EPERM:
+		return "EPERM";
+	case IPAM_EACCES:
+		return "EACCES";
+	case IPAM_EDQUOT:
+		return "EDQUOT";
+	case IPAM_E2BIG:
+		return "E2BIG";
+	case IPAM_EIO:
+		return "EIO";
+	case IPAM_ENOENT:
+		return "ENOENT";
+	case IPAM_ENOMEM:
+		return "ENOMEM";
+	case IPAM_ESCHEMA:
+		return "ESCHEMA";
 	}
 	return "EUNKNOWN";
 }
@@ -162,8 +178,8 @@ int ipam__check_tag(const char *key, const char *value, ipam_err *err)
 				  "invalid tag key '%.64s': 1 to %d bytes", key,
 				  IPAM_TAG_KEY_MAX);
 	if (!strcmp(key, ".") || !strcmp(key, ".."))
-		return ipam__fail(err, IPAM_EINVAL,
-				  "invalid tag key '%s'", key);
+		return ipam__fail(err, IPAM_EINVAL, "invalid tag key '%s'",
+				  key);
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
 		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '=')
 			return ipam__fail(err, IPAM_EINVAL,
@@ -176,8 +192,8 @@ int ipam__check_tag(const char *key, const char *value, ipam_err *err)
 					  "tag '%s': value longer than %d "
 					  "bytes",
 					  key, IPAM_TAG_VALUE_MAX);
-		for (const unsigned char *p = (const unsigned char *)value;
-		     *p; p++)
+		for (const unsigned char *p = (const unsigned char *)value; *p;
+		     p++)
 			if (*p == '\n' || *p == '\r')
 				return ipam__fail(err, IPAM_EINVAL,
 						  "tag '%s': value must be a "
@@ -224,8 +240,8 @@ int ipam_time_parse(int64_t *out, const char *text)
 	for (int i = 0; i < 19; i++) {
 		char c = text[i];
 		bool digit = c >= '0' && c <= '9';
-		if ((i == 4 || i == 7) ? c != '-'
-		    : i == 10	   ? c != 'T'
+		if ((i == 4 || i == 7)	   ? c != '-'
+		    : i == 10		   ? c != 'T'
 		    : (i == 13 || i == 16) ? c != ':'
 					   : !digit)
 			return IPAM_EINVAL;

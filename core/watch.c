@@ -103,9 +103,9 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 		sqlite3_bind_int(stmt, 4, prefixes[i]);
 		rc = 0;
 		while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-			rc = entry_push(out,
-					(const char *)sqlite3_column_text(stmt, 0),
-					sqlite3_column_int64(stmt, 1));
+			rc = entry_push(
+				out, (const char *)sqlite3_column_text(stmt, 0),
+				sqlite3_column_int64(stmt, 1));
 		sqlite3_reset(stmt);
 		if (rc || step < 0)
 			return rc ? ipam__fail(err, rc, "out of memory") : step;
@@ -132,8 +132,8 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 	return step < 0 ? step : 0;
 }
 
-static int prefix_count(ipam *db, int64_t scope, const ipam_cidr *c,
-			int delta, ipam_err *err)
+static int prefix_count(ipam *db, int64_t scope, const ipam_cidr *c, int delta,
+			ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -265,7 +265,8 @@ static int overlapping(ipam *db, const rc_row *row, bool *out, ipam_err *err)
 	*out = false;
 	for (size_t i = 0; rc == 0 && i < list.count && !*out; i++) {
 		const entry *e = &list.items[i];
-		bool self = e->owner == row->key && !strcmp(e->kind, row->res.type);
+		bool self = e->owner == row->key &&
+			    !strcmp(e->kind, row->res.type);
 		if (!self && (!strcmp(e->kind, row->res.type) ||
 			      !strcmp(e->kind, "custom")))
 			*out = true;
@@ -290,7 +291,8 @@ static int evaluate(ipam *db, const rc_row *row, char *why, size_t size,
 	if (*why)
 		return 0;
 	if (*p.locale && strcmp(p.locale, row->res.locale)) {
-		snprintf(why, size, "locale '%.60s' is not the pool's locale '%.60s'",
+		snprintf(why, size,
+			 "locale '%.60s' is not the pool's locale '%.60s'",
 			 *row->res.locale ? row->res.locale : "none", p.locale);
 		return 0;
 	}
@@ -351,7 +353,7 @@ static int rc_store(ipam *db, rc_row *row, const char *compliance,
 {
 	bool manageable = ipam_resource_type_manageable(row->res.type);
 	const char *vpc = !strcmp(row->res.type, "vpc") ? row->res.id
-							 : row->res.vpc_id;
+							: row->res.vpc_id;
 	ipam__hist_rec rec = {
 		.scope_key = row->res.scope_key,
 		.cidr = &row->cidr,
@@ -492,7 +494,7 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 		};
 		ipam_err quiet = {0};
 		if ((rc = ipam__alloc_owner_name(db, pools[i], row.res.id,
-						    &row.cidr, name, err)))
+						 &row.cidr, name, err)))
 			return rc;
 		spec.name = name;
 		/* Space taken or outside the pool: not this pool (L601). */

@@ -23,7 +23,10 @@ struct buf {
 	bool failed; /* an allocation failed; content is incomplete */
 };
 
-#define BUF_INIT {NULL, 0, 0, false}
+#define BUF_INIT                                                               \
+	{                                                                      \
+		NULL, 0, 0, false                                              \
+	}
 
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);

@@ -12,8 +12,8 @@
 #include "buf.h"
 
 #define CACHE_SLOTS 64
-#define CACHE_MAX_BYTES (64u << 20)  /* all slots together */
-#define CACHE_MAX_BLOB (16u << 20)   /* bigger content is not kept */
+#define CACHE_MAX_BYTES (64u << 20) /* all slots together */
+#define CACHE_MAX_BLOB (16u << 20)  /* bigger content is not kept */
 
 /* What a rendering depends on: the newest change-log entry of the core
  * and the FUSE layer's own generation counter; for files that depend on

@@ -15,8 +15,8 @@
 struct errlog {
 	pthread_mutex_t lock;
 	char *lines[ERRLOG_LINES]; /* each ends with '\n' */
-	size_t next;               /* slot of the next line */
-	size_t count;              /* lines held, <= ERRLOG_LINES */
+	size_t next;		   /* slot of the next line */
+	size_t count;		   /* lines held, <= ERRLOG_LINES */
 };
 
 void errlog_init(struct errlog *log);

@@ -262,8 +262,7 @@ static int apply_quota(struct ipamfs *fs, const struct node *n,
 	int rc = single_word(in, &text, err);
 	if (rc == 0)
 		rc = parse_int(text, 0, 1000000000, &value, err);
-	return rc ? rc : ipam_quota_set(fs->db, (ipam_quota)a->arg, value,
-					 err);
+	return rc ? rc : ipam_quota_set(fs->db, (ipam_quota)a->arg, value, err);
 }
 
 /* ---- /scopes/<s> ---- */
@@ -312,8 +311,7 @@ static int apply_scope(struct ipamfs *fs, const struct node *n,
 	char *text = NULL;
 	int rc = single_value(in, &text, err);
 	return rc ? rc
-		  : ipam_scope_set_description(fs->db, n->scope_key, text,
-					       err);
+		  : ipam_scope_set_description(fs->db, n->scope_key, text, err);
 }
 
 /* ---- pools ---- */
@@ -471,9 +469,10 @@ static int apply_netmask(struct ipamfs *fs, int64_t pool, int field,
 		if (rc)
 			return rc;
 	}
-	ipam_netmask_rule rule = field == F_MIN_NETMASK   ? IPAM_NETMASK_MIN
-				 : field == F_MAX_NETMASK ? IPAM_NETMASK_MAX
-							  : IPAM_NETMASK_DEFAULT;
+	ipam_netmask_rule rule = field == F_MIN_NETMASK ? IPAM_NETMASK_MIN
+				 : field == F_MAX_NETMASK
+					 ? IPAM_NETMASK_MAX
+					 : IPAM_NETMASK_DEFAULT;
 	return ipam_pool_set_netmask(fs->db, pool, rule, (int)len, err);
 }
 
@@ -486,7 +485,8 @@ static int apply_pool_word(struct ipamfs *fs, int64_t pool, int field,
 	switch (field) {
 	case F_FAMILY: {
 		int rc = parse_family(text, &family, err);
-		return rc ? rc : ipam_pool_set_family(fs->db, pool, family, err);
+		return rc ? rc
+			  : ipam_pool_set_family(fs->db, pool, family, err);
 	}
 	case F_LOCALE:
 		return ipam_pool_set_locale(fs->db, pool, text, err);
@@ -519,8 +519,8 @@ static int apply_pool(struct ipamfs *fs, const struct node *n,
 	case F_DESCRIPTION:
 		rc = single_value(in, &text, err);
 		return rc ? rc
-			  : ipam_pool_set_description(fs->db, n->pool_key,
-						      text, err);
+			  : ipam_pool_set_description(fs->db, n->pool_key, text,
+						      err);
 	case F_AUTO_IMPORT:
 		rc = parse_bool(in, &on, err);
 		return rc ? rc
@@ -736,19 +736,17 @@ int files_tag_set(struct ipamfs *fs, const struct node *n, const char *key,
 int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *key,
 		     ipam_err *err)
 {
-	return n->resource_key
-		       ? ipam_resource_tag_remove(fs->db, n->resource_key, key,
-						  err)
-		       : ipam_tag_remove(fs->db, n->owner_id, key, err);
+	return n->resource_key ? ipam_resource_tag_remove(
+					 fs->db, n->resource_key, key, err)
+			       : ipam_tag_remove(fs->db, n->owner_id, key, err);
 }
 
-int files_tag_list(struct ipamfs *fs, const struct node *n,
-		   ipam_strlist *out, ipam_err *err)
+int files_tag_list(struct ipamfs *fs, const struct node *n, ipam_strlist *out,
+		   ipam_err *err)
 {
-	return n->resource_key
-		       ? ipam_resource_tag_list(fs->db, n->resource_key, out,
-						err)
-		       : ipam_tag_list(fs->db, n->owner_id, out, err);
+	return n->resource_key ? ipam_resource_tag_list(fs->db, n->resource_key,
+							out, err)
+			       : ipam_tag_list(fs->db, n->owner_id, out, err);
 }
 
 static int render_tag(struct ipamfs *fs, const struct node *n,
@@ -772,8 +770,7 @@ static int apply_tag(struct ipamfs *fs, const struct node *n,
 }
 
 static int render_preview(struct ipamfs *fs, const struct node *n,
-			  const struct attr *a, struct buf *out,
-			  ipam_err *err)
+			  const struct attr *a, struct buf *out, ipam_err *err)
 {
 	ipam_cidr cidr;
 	ipam_err why = {IPAM_OK, ""};
@@ -799,8 +796,14 @@ const struct attr files_preview = {"", 0, 0, render_preview, NULL};
 
 /* ---- the tables ---- */
 
-#define RO(name, render, arg) {name, 0, arg, render, NULL}
-#define RW(name, render, apply, arg) {name, ATTR_RW, arg, render, apply}
+#define RO(name, render, arg)                                                  \
+	{                                                                      \
+		name, 0, arg, render, NULL                                     \
+	}
+#define RW(name, render, apply, arg)                                           \
+	{                                                                      \
+		name, ATTR_RW, arg, render, apply                              \
+	}
 
 static const struct attr root_files[] = {
 	RO("README", render_readme, 0),
@@ -866,8 +869,8 @@ static const struct attr pool_files[] = {
 	RW("allocation-strategy", render_pool, apply_pool, F_STRATEGY),
 	RW("cidrs", render_cidrs, apply_cidrs, 0),
 	RO("cidrs.json", render_pool_view, F_CIDRS_JSON),
-	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_NOCACHE, 0,
-	 render_nothing, apply_allocate},
+	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_NOCACHE, 0, render_nothing,
+	 apply_allocate},
 	RO("allocations.json", render_pool_view, F_ALLOCS_JSON),
 	RO("map", render_pool_view, F_MAP),
 	RO("status", render_pool_view, F_STATUS),

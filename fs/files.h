@@ -14,20 +14,20 @@
 struct ipamfs;
 
 enum attr_flag {
-	ATTR_RW = 1 << 0,       /* writable (0644); else read-only (0444) */
-	ATTR_PUBLIC = 1 << 1,   /* only in pools of the public scope */
-	ATTR_NOCACHE = 1 << 2,  /* content does not follow the IPAM state */
+	ATTR_RW = 1 << 0,	/* writable (0644); else read-only (0444) */
+	ATTR_PUBLIC = 1 << 1,	/* only in pools of the public scope */
+	ATTR_NOCACHE = 1 << 2,	/* content does not follow the IPAM state */
 	ATTR_ALLOCATE = 1 << 3, /* reads return what this open file's writes
 				   allocated */
-	ATTR_EVENTS = 1 << 4,   /* /events: poll(2), grows while open */
-	ATTR_SET = 1 << 5,      /* a set: each write applies all the lines
+	ATTR_EVENTS = 1 << 4,	/* /events: poll(2), grows while open */
+	ATTR_SET = 1 << 5,	/* a set: each write applies all the lines
 				   written through the same open file */
-	ATTR_WO = 1 << 6,       /* with ATTR_RW: write-only (0200) */
-	ATTR_STREAM = 1 << 7,   /* writes accumulate; the whole text is
+	ATTR_WO = 1 << 6,	/* with ATTR_RW: write-only (0200) */
+	ATTR_STREAM = 1 << 7,	/* writes accumulate; the whole text is
 				   applied when the descriptor is flushed
 				   (discovery feed) */
-	ATTR_CLOCK = 1 << 8,    /* only with -o settable-clock */
-	ATTR_HOST = 1 << 9,     /* only in the `host` discovery */
+	ATTR_CLOCK = 1 << 8,	/* only with -o settable-clock */
+	ATTR_HOST = 1 << 9,	/* only in the `host` discovery */
 	ATTR_CLOCKED = 1 << 10, /* content depends on the IPAM clock too */
 };
 
@@ -91,7 +91,7 @@ int files_tag_set(struct ipamfs *fs, const struct node *n, const char *key,
 		  const char *value, ipam_err *err);
 int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *key,
 		     ipam_err *err);
-int files_tag_list(struct ipamfs *fs, const struct node *n,
-		   ipam_strlist *out, ipam_err *err);
+int files_tag_list(struct ipamfs *fs, const struct node *n, ipam_strlist *out,
+		   ipam_err *err);
 
 #endif

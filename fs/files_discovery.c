@@ -68,8 +68,7 @@ static int apply_discovery(struct ipamfs *fs, const struct node *n,
 	return ipam_discovery_set_scope(fs->db, n->name, text, err);
 }
 
-static int render_discovery_resources(struct ipamfs *fs,
-				      const struct node *n,
+static int render_discovery_resources(struct ipamfs *fs, const struct node *n,
 				      const struct attr *a, struct buf *out,
 				      ipam_err *err)
 {
@@ -117,8 +116,14 @@ static int render_metrics(struct ipamfs *fs, const struct node *n,
 	return put_rendered(out, rc, data, len);
 }
 
-#define RO(name, render, arg) {name, 0, arg, render, NULL}
-#define RW(name, render, apply, arg) {name, ATTR_RW, arg, render, apply}
+#define RO(name, render, arg)                                                  \
+	{                                                                      \
+		name, 0, arg, render, NULL                                     \
+	}
+#define RW(name, render, apply, arg)                                           \
+	{                                                                      \
+		name, ATTR_RW, arg, render, apply                              \
+	}
 
 const struct attr files_discovery_table[] = {
 	RO("id", render_discovery, D_ID),

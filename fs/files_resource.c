@@ -65,8 +65,7 @@ static void put_resource_field(struct buf *out, const ipam_resource_info *r,
 }
 
 static int render_resource(struct ipamfs *fs, const struct node *n,
-			   const struct attr *a, struct buf *out,
-			   ipam_err *err)
+			   const struct attr *a, struct buf *out, ipam_err *err)
 {
 	ipam_resource_info *info = malloc(sizeof(*info));
 	if (!info)
@@ -212,9 +211,8 @@ static int apply_resource_alloc_line(struct ipamfs *fs, int64_t resource,
 }
 
 static int apply_resource_allocate(struct ipamfs *fs, const struct node *n,
-				   const struct attr *a,
-				   const struct input *in, struct buf *result,
-				   ipam_err *err)
+				   const struct attr *a, const struct input *in,
+				   struct buf *result, ipam_err *err)
 {
 	for (size_t i = 0; i < in->count; i++) {
 		char *line = trim(in->lines[i]);
@@ -234,8 +232,14 @@ static int render_nothing(struct ipamfs *fs, const struct node *n,
 	return 0;
 }
 
-#define RO(name, render, arg) {name, 0, arg, render, NULL}
-#define RW(name, render, apply, arg) {name, ATTR_RW, arg, render, apply}
+#define RO(name, render, arg)                                                  \
+	{                                                                      \
+		name, 0, arg, render, NULL                                     \
+	}
+#define RW(name, render, apply, arg)                                           \
+	{                                                                      \
+		name, ATTR_RW, arg, render, apply                              \
+	}
 
 const struct attr files_resource_table[] = {
 	RW("resource-type", render_resource, apply_resource, R_TYPE),

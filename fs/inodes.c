@@ -27,8 +27,7 @@ static size_t obj_bucket(const struct inodes *t, ipam_kind kind, int64_t key)
 	return (size_t)(h >> 20) & (t->n_buckets - 1);
 }
 
-static void unlink_chain(struct inode **chain, struct inode *node,
-			 bool by_path)
+static void unlink_chain(struct inode **chain, struct inode *node, bool by_path)
 {
 	for (struct inode **p = chain; *p;
 	     p = by_path ? &(*p)->path_next : &(*p)->obj_next) {
@@ -282,7 +281,8 @@ int inodes_rename(struct inodes *t, const char *from, const char *to,
 	pthread_mutex_lock(&t->lock);
 	for (size_t i = 0; i < t->n_slots && rc == 0; i++) {
 		struct inode *node = t->slots[i];
-		if (!node || !node->hashed || !under(node->path, from, from_len))
+		if (!node || !node->hashed ||
+		    !under(node->path, from, from_len))
 			continue;
 		size_t rest = strlen(node->path + from_len);
 		char *path = malloc(to_len + rest + 1);
@@ -341,7 +341,8 @@ uint64_t *inodes_take_touched(struct inodes *t, size_t *count)
 static int add_ref(struct dentry_ref **refs, size_t *n_refs,
 		   const struct inode *node)
 {
-	struct dentry_ref *grown = realloc(*refs, (*n_refs + 1) * sizeof(**refs));
+	struct dentry_ref *grown =
+		realloc(*refs, (*n_refs + 1) * sizeof(**refs));
 	if (!grown)
 		return -ENOMEM;
 	*refs = grown;

@@ -27,11 +27,11 @@ struct inode {
 	uint64_t generation; /* bumped each time the slot is reused */
 	uint64_t nlookup;
 	uint64_t parent;
-	char *path;      /* "/", "/scopes/private" ... */
+	char *path;	 /* "/", "/scopes/private" ... */
 	size_t name_off; /* the last component, in path */
 	unsigned hash;
-	bool hashed;     /* found by its path (false once removed) */
-	bool touched;    /* in the touched set */
+	bool hashed;  /* found by its path (false once removed) */
+	bool touched; /* in the touched set */
 	ipam_kind obj_kind;
 	int64_t obj_key; /* 0: shows no object */
 	struct inode *path_next, *obj_next;
@@ -48,9 +48,9 @@ struct inodes {
 	pthread_mutex_t lock;
 	struct inode **slots; /* by ino; NULL = free */
 	size_t n_slots;
-	size_t next_ino;      /* never used yet from here on */
+	size_t next_ino; /* never used yet from here on */
 	uint64_t generations;
-	uint64_t *free;       /* free inos */
+	uint64_t *free; /* free inos */
 	size_t n_free, cap_free;
 	struct inode **by_path, **by_obj;
 	size_t n_buckets, count; /* both tables have n_buckets buckets */

@@ -56,13 +56,12 @@ static void log_refusal(struct ipamfs *fs, const char *op, const char *path,
 {
 	const struct ipamfs_caller *ctx = ipamfs_caller();
 	int64_t now = fs->db ? ipam_now(fs->db) : fs->mount_time;
-	errlog_add(&fs->errlog, now, ctx->pid, ctx->uid, op, path, err,
-		   reason);
+	errlog_add(&fs->errlog, now, ctx->pid, ctx->uid, op, path, err, reason);
 	atomic_fetch_add(&fs->generation, 1);
 }
 
-int ipamfs_refuse(struct ipamfs *fs, const char *op, const char *path,
-		  int err, const char *fmt, ...)
+int ipamfs_refuse(struct ipamfs *fs, const char *op, const char *path, int err,
+		  const char *fmt, ...)
 {
 	char reason[IPAM_ERR_MSG_MAX];
 	va_list ap;
@@ -73,8 +72,8 @@ int ipamfs_refuse(struct ipamfs *fs, const char *op, const char *path,
 	return -err;
 }
 
-int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path,
-		int code, const ipam_err *err)
+int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path, int code,
+		const ipam_err *err)
 {
 	int e = errno_from_ipam(code);
 	log_refusal(fs, op, path, e, err && err->code ? err->msg : NULL);

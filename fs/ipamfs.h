@@ -28,8 +28,8 @@
 #define IPAMFS_CLOCK_SYSTEM INT64_MIN
 
 struct ipamfs {
-	ipam *db;             /* opened in init, closed in destroy */
-	char *db_path;        /* absolute */
+	ipam *db;		 /* opened in init, closed in destroy */
+	char *db_path;		 /* absolute */
 	const char *home_locale; /* -o home-locale, NULL = "local" */
 	int64_t mount_time;
 	struct errlog errlog;
@@ -78,21 +78,19 @@ void ipamfs_clock_set(struct ipamfs *fs, int64_t when);
  * Records a refusal of `op` on `path` in /errors (with the caller's pid and
  * uid) and returns -err. The reason is printf-formatted.
  */
-int ipamfs_refuse(struct ipamfs *fs, const char *op, const char *path,
-		  int err, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+int ipamfs_refuse(struct ipamfs *fs, const char *op, const char *path, int err,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The same for a libipam failure: maps the code, logs err->msg. */
-int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path,
-		int code, const ipam_err *err);
+int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path, int code,
+		const ipam_err *err);
 
 /*
  * Runs fn(fs, ctx, err) as one transaction performed by the caller of the
  * FUSE operation (uid, gid, pid); commits on 0, rolls back otherwise.
  * Returns 0 or -errno, and logs a refusal of `op` on `path`.
  */
-typedef int (*ipamfs_change_fn)(struct ipamfs *fs, void *ctx,
-				ipam_err *err);
+typedef int (*ipamfs_change_fn)(struct ipamfs *fs, void *ctx, ipam_err *err);
 int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
 		  ipamfs_change_fn fn, void *ctx);
 

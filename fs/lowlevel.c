@@ -64,13 +64,14 @@ static struct {
 
 /* What the request being served by this thread made and removed. */
 static _Thread_local struct ipamfs_caller caller;
+struct removed {
+	ipam_kind kind;
+	int64_t key;
+};
 static _Thread_local struct {
-	struct ipam_removed {
-		ipam_kind kind;
-		int64_t key;
-	} *list;
+	struct removed *list;
 	size_t n, cap;
-	bool all;       /* the list ran out of memory: anything may be gone */
+	bool all;	/* the list ran out of memory: anything may be gone */
 	bool committed; /* libipam committed a change */
 } pending;
 
@@ -101,7 +102,7 @@ static void on_remove(void *ctx, ipam_kind kind, int64_t key)
 	}
 	if (pending.n == pending.cap) {
 		size_t cap = pending.cap ? 2 * pending.cap : 16;
-		struct ipam_removed *grown =
+		struct removed *grown =
 			realloc(pending.list, cap * sizeof(*grown));
 		if (!grown) {
 			pending.all = true;
@@ -285,9 +286,9 @@ static double attr_timeout(const struct node *n, uint64_t ino, bool fresh,
  * An entry for `path` in directory `parent` (its lookup count taken): the
  * attributes in *st, computed at generation `before`, of node n.
  */
-static int make_entry(uint64_t parent, const char *path,
-		      const struct node *n, const struct stat *st,
-		      uint64_t before, struct fuse_entry_param *e)
+static int make_entry(uint64_t parent, const char *path, const struct node *n,
+		      const struct stat *st, uint64_t before,
+		      struct fuse_entry_param *e)
 {
 	ipam_kind kind;
 	int64_t key = object_of(n, &kind);
@@ -340,8 +341,8 @@ static char *child_path(uint64_t parent, const char *name, int *rc)
 	return path;
 }
 
-static void reply_new_entry(struct op *op, uint64_t parent,
-			    const char *path, int rc)
+static void reply_new_entry(struct op *op, uint64_t parent, const char *path,
+			    int rc)
 {
 	struct fuse_entry_param e;
 	op_settle(op);
@@ -403,24 +404,23 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_attr(req, &st, timeout);
 }
 
-static int apply_setattr(const char *path, const struct stat *attr,
-			 int to_set, struct fuse_file_info *fi)
+static int apply_setattr(const char *path, const struct stat *attr, int to_set,
+			 struct fuse_file_info *fi)
 {
 	int rc = 0;
 	if (to_set & FUSE_SET_ATTR_MODE)
 		rc = ops_chmod(path, attr->st_mode, fi);
 	if (rc == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-		rc = ops_chown(path,
-			       (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid
-							    : (uid_t)-1,
-			       (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid
-							    : (gid_t)-1,
-			       fi);
+		rc = ops_chown(
+			path,
+			(to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+			(to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1,
+			fi);
 	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE))
 		rc = ops_truncate(path, attr->st_size, fi);
-	if (rc == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-				  FUSE_SET_ATTR_ATIME_NOW |
-				  FUSE_SET_ATTR_MTIME_NOW))) {
+	if (rc == 0 &&
+	    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))) {
 		struct timespec tv[2] = {attr->st_atim, attr->st_mtim};
 		rc = ops_utimens(path, tv, fi);
 	}
@@ -661,8 +661,7 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, (size_t)rc);
 }
 
-static void ll_flush(fuse_req_t req, fuse_ino_t ino,
-		     struct fuse_file_info *fi)
+static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct op op;
 	op_begin(&op, req, ino, 0);
@@ -703,9 +702,9 @@ static void ll_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 /* An entry of a listing taken at opendir. */
 struct dirent_info {
-	size_t name;     /* offset in listing.names */
+	size_t name;	    /* offset in listing.names */
 	unsigned char type; /* DT_DIR, DT_REG, DT_LNK; DT_UNKNOWN: resolve */
-	bool known;      /* st and key below are filled (allocations) */
+	bool known;	    /* st and key below are filled (allocations) */
 	int64_t key;
 	struct stat st;
 };
@@ -828,7 +827,8 @@ static int list_dir(const char *path, struct listing **out)
 	listing_add(l, ".", DT_DIR);
 	listing_add(l, "..", DT_DIR);
 	if (n.kind == NODE_ALLOCS)
-		rc = ipam_alloc_entries(fs->db, n.pool_key, list_alloc, l, &err);
+		rc = ipam_alloc_entries(fs->db, n.pool_key, list_alloc, l,
+					&err);
 	else
 		rc = tree_list(fs, &n, list_name, l, &err);
 	rc = rc ? -errno_from_ipam(rc) : l->failed;
@@ -904,8 +904,7 @@ static mode_t listed_mode(const struct listing *l, const char *name)
 	struct node n;
 	char *path = name[0] == '.' ? NULL : listed_path(l, name);
 	mode_t mode = S_IFDIR;
-	if (path && ops_resolve(ll.fs, NULL, path, &n) == 0 &&
-	    !node_is_dir(&n))
+	if (path && ops_resolve(ll.fs, NULL, path, &n) == 0 && !node_is_dir(&n))
 		mode = n.kind == NODE_LINK ? S_IFLNK : S_IFREG;
 	free(path);
 	return mode;
@@ -970,10 +969,10 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	for (size_t i = off > 0 ? (size_t)off : 0; i < l->count; i++) {
 		const struct dirent_info *d = &l->entries[i];
 		const char *name = l->names + d->name;
-		size_t need = plus ? fuse_add_direntry_plus(req, NULL, 0, name,
-							     NULL, 0)
-				   : fuse_add_direntry(req, NULL, 0, name,
-						       NULL, 0);
+		size_t need =
+			plus ? fuse_add_direntry_plus(req, NULL, 0, name, NULL,
+						      0)
+			     : fuse_add_direntry(req, NULL, 0, name, NULL, 0);
 		if (used + need > size)
 			break;
 		struct fuse_entry_param e;
@@ -997,8 +996,8 @@ static void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
-static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t off, struct fuse_file_info *fi)
+static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
 {
 	read_dir(req, ino, size, off, fi, false);
 }

@@ -133,8 +133,7 @@ static int add_mount_names(struct fuse_args *args, const char *db_path)
 }
 
 /* -h / -V: our text, then libfuse's. */
-static int show_info(const struct options *opts,
-		     const char *prog)
+static int show_info(const struct options *opts, const char *prog)
 {
 	if (opts->help)
 		usage(prog);
@@ -159,8 +158,8 @@ static int run(struct fuse_args *args, struct options *opts)
 	atomic_init(&fs.clock, IPAMFS_CLOCK_SYSTEM);
 	fs.db_path = realpath(opts->database, NULL);
 	if (!fs.db_path || add_mount_names(args, fs.db_path)) {
-		fprintf(stderr, "ipamfs: cannot open %s: %s\n",
-			opts->database, strerror(errno));
+		fprintf(stderr, "ipamfs: cannot open %s: %s\n", opts->database,
+			strerror(errno));
 		free(fs.db_path);
 		return 1;
 	}
@@ -191,8 +190,9 @@ int main(int argc, char *argv[])
 	if (opts.help || opts.version) {
 		ret = show_info(&opts, argv[0]);
 	} else if (opts.nonopts < 2) {
-		fprintf(stderr, "ipamfs: usage: %s [options] DATABASE "
-				"MOUNTPOINT\n",
+		fprintf(stderr,
+			"ipamfs: usage: %s [options] DATABASE "
+			"MOUNTPOINT\n",
 			argv[0]);
 	} else if (check_database(&opts) == 0) {
 		ret = run(&args, &opts);

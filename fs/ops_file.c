@@ -42,19 +42,19 @@ struct handle {
 	struct node node;
 	char *path;
 	pthread_mutex_t lock;
-	struct blob *content; /* NULL for write-only opens and allocate */
-	struct buf result;    /* allocate: CIDRs its writes allocated */
-	size_t result_read;   /* allocate: how much of it was read */
+	struct blob *content;	/* NULL for write-only opens and allocate */
+	struct buf result;	/* allocate: CIDRs its writes allocated */
+	size_t result_read;	/* allocate: how much of it was read */
 	struct watcher watcher; /* /events */
 	bool watching;
-	int64_t events; /* /events: change-log entry the content is at */
-	size_t served;  /* /events: end of the furthest read */
-	bool created;   /* a tag this open created (O_CREAT) */
-	bool written;   /* a write succeeded */
-	struct buf set; /* set files: what the successful writes wrote */
+	int64_t events;	   /* /events: change-log entry the content is at */
+	size_t served;	   /* /events: end of the furthest read */
+	bool created;	   /* a tag this open created (O_CREAT) */
+	bool written;	   /* a write succeeded */
+	struct buf set;	   /* set files: what the successful writes wrote */
 	struct buf stream; /* feed: everything written */
-	bool pending;      /* feed: written since the last apply */
-	bool spoiled;      /* feed: a write was refused */
+	bool pending;	   /* feed: written since the last apply */
+	bool spoiled;	   /* feed: a write was refused */
 };
 
 static struct handle *handle_of(struct fuse_file_info *fi)
@@ -93,8 +93,8 @@ static int handle_open(struct ipamfs *fs, const char *path,
 	buf_init(&h->stream);
 	if (reading && !(flags & ATTR_ALLOCATE)) {
 		ipam_err err = {IPAM_OK, ""};
-		int rc = content_get(fs, path, n, &h->content, &h->events,
-				     &err);
+		int rc =
+			content_get(fs, path, n, &h->content, &h->events, &err);
 		if (rc) {
 			handle_free(fs, h);
 			return ipamfs_fail(fs, "open", path, rc, &err);
@@ -135,7 +135,7 @@ struct create_ctx {
 	const struct node *tags; /* the tags/ directory */
 	const char *key;
 	bool exclusive; /* O_EXCL */
-	bool made;      /* the tag did not exist */
+	bool made;	/* the tag did not exist */
 };
 
 /* Creates an empty tag, unless another process just did (then O_EXCL
@@ -171,8 +171,7 @@ int ops_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (parent.kind != NODE_TAGS)
 		return ipamfs_refuse(fs, "create", path, EPERM,
 				     "files cannot be created here");
-	struct create_ctx c = {&parent, name, (fi->flags & O_EXCL) != 0,
-			       false};
+	struct create_ctx c = {&parent, name, (fi->flags & O_EXCL) != 0, false};
 	rc = ipamfs_change(fs, "create", path, create_tag, &c);
 	if (rc)
 		return rc;

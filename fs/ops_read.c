@@ -39,8 +39,7 @@ int ops_resolve(struct ipamfs *fs, const char *op, const char *path,
 	if (rc == IPAM_EINVAL) /* a file followed by more components */
 		return op ? ipamfs_refuse(fs, op, path, ENOTDIR, "%s", err.msg)
 			  : -ENOTDIR;
-	return op ? ipamfs_fail(fs, op, path, rc, &err)
-		  : -errno_from_ipam(rc);
+	return op ? ipamfs_fail(fs, op, path, rc, &err) : -errno_from_ipam(rc);
 }
 
 static bool file_writable(const struct node *n)
@@ -49,8 +48,7 @@ static bool file_writable(const struct node *n)
 }
 
 /* Owner, group and mode bits of node n. */
-static void node_perm(struct ipamfs *fs, const struct node *n,
-		      ipam_perm *perm)
+static void node_perm(struct ipamfs *fs, const struct node *n, ipam_perm *perm)
 {
 	ipam_perm owner = {0, 0, 0755};
 	if (n->owner != OWNER_NONE &&
@@ -62,8 +60,8 @@ static void node_perm(struct ipamfs *fs, const struct node *n,
 	else if (n->kind == NODE_FILE && (n->attr->flags & ATTR_WO))
 		perm->mode = owner.mode & 0222;
 	else if (n->kind == NODE_FILE)
-		perm->mode = (owner.mode & 0666) & (file_writable(n) ? 0666
-								     : 0444);
+		perm->mode = (owner.mode & 0666) &
+			     (file_writable(n) ? 0666 : 0444);
 	else
 		perm->mode = owner.mode & 07777;
 }
@@ -118,8 +116,8 @@ int ops_stat(const char *path, struct fuse_file_info *fi, struct stat *st,
 	if (!fs->db)
 		return -EIO;
 	struct cache_key key = ipamfs_cache_key(fs);
-	if (!open && pathcache_get(&fs->paths, path, strlen(path), key,
-				   out, st))
+	if (!open &&
+	    pathcache_get(&fs->paths, path, strlen(path), key, out, st))
 		return 0;
 	int rc = ops_resolve(fs, NULL, path, &n);
 	if (rc)

@@ -78,8 +78,8 @@ static int make_alloc(struct ipamfs *fs, struct mkdir_ctx *m, ipam_err *err)
 	ipam_alloc_info *info = malloc(sizeof(*info));
 	if (!info)
 		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
-	int rc = ipam_alloc_create(fs->db, m->parent->pool_key, &req, info,
-				   err);
+	int rc =
+		ipam_alloc_create(fs->db, m->parent->pool_key, &req, info, err);
 	if (rc == 0)
 		rc = apply_mode(fs, info->id, m->mode, err);
 	free(info);
@@ -227,7 +227,8 @@ static int do_perm(struct ipamfs *fs, void *ctx, ipam_err *err)
 		    (want.uid != perm.uid || want.gid != perm.gid))
 			return ipamfs_err(err, IPAM_EPERM,
 					  "only root can change the owner or "
-					  "group of '%s'", p->n->owner_id);
+					  "group of '%s'",
+					  p->n->owner_id);
 	} else {
 		want.mode = p->mode & 07777;
 		if (p->caller != 0 && p->caller != perm.uid)
@@ -249,8 +250,7 @@ static int change_perm(const char *op, const char *path, struct perm_ctx *p)
 	int rc = ops_resolve(fs, op, path, &n);
 	if (rc)
 		return rc;
-	if (n.kind != NODE_SCOPE && n.kind != NODE_POOL &&
-	    n.kind != NODE_ALLOC)
+	if (n.kind != NODE_SCOPE && n.kind != NODE_POOL && n.kind != NODE_ALLOC)
 		return ipamfs_refuse(fs, op, path, EPERM,
 				     "only scopes, pools and allocations "
 				     "carry an owner and a mode");
@@ -265,8 +265,7 @@ int ops_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return change_perm("chmod", path, &p);
 }
 
-int ops_chown(const char *path, uid_t uid, gid_t gid,
-	      struct fuse_file_info *fi)
+int ops_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
 	struct perm_ctx p = {NULL, 0, true, uid, gid, 0};
 	return change_perm("chown", path, &p);

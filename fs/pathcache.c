@@ -94,9 +94,8 @@ static bool key_newer(struct cache_key a, struct cache_key b)
 	       !key_equal(a, b);
 }
 
-static struct pathcache_entry **slot_of(struct pathcache *pc,
-					const char *path, size_t len,
-					uint64_t hash)
+static struct pathcache_entry **slot_of(struct pathcache *pc, const char *path,
+					size_t len, uint64_t hash)
 {
 	size_t bucket = hash & (PATHCACHE_BUCKETS - 1);
 	struct pathcache_entry **e = &pc->buckets[bucket];
@@ -133,8 +132,8 @@ void pathcache_put(struct pathcache *pc, const char *path, size_t len,
 {
 	uint64_t hash = hash_path(path, len);
 	pthread_mutex_lock(&pc->lock);
-	if (!pc->buckets || (!key_equal(pc->key, key) &&
-			     !key_newer(pc->key, key))) {
+	if (!pc->buckets ||
+	    (!key_equal(pc->key, key) && !key_newer(pc->key, key))) {
 		pthread_mutex_unlock(&pc->lock);
 		return; /* resolved at an older state */
 	}

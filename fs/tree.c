@@ -109,8 +109,8 @@ static int step_pool(struct ipamfs *fs, struct node *n, const char *name,
 		     ipam_err *err)
 {
 	int64_t key = 0;
-	int rc = ipam_pool_lookup(fs->db, n->scope_key, n->pool_key, name,
-				  &key, err);
+	int rc = ipam_pool_lookup(fs->db, n->scope_key, n->pool_key, name, &key,
+				  err);
 	if (rc)
 		return rc;
 	n->kind = NODE_POOL;
@@ -218,8 +218,8 @@ static int step_resource(struct ipamfs *fs, struct node *n, const char *name,
 	return rc;
 }
 
-static int step_discovery(struct ipamfs *fs, struct node *n,
-			  const char *name, ipam_err *err)
+static int step_discovery(struct ipamfs *fs, struct node *n, const char *name,
+			  ipam_err *err)
 {
 	ipam_discovery_info *info = malloc(sizeof(*info));
 	if (!info)
@@ -465,8 +465,7 @@ int tree_resolve(struct ipamfs *fs, const char *path, struct node *out,
 }
 
 int tree_resolve_parent(struct ipamfs *fs, const char *path,
-			struct node *parent, const char **name,
-			ipam_err *err)
+			struct node *parent, const char **name, ipam_err *err)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash || !slash[1])
@@ -525,8 +524,7 @@ static int list_preview(struct ipamfs *fs, const struct node *n,
 /* The sub-directories every directory kind always has. */
 static void list_fixed(enum node_kind kind, tree_add_fn add, void *ctx)
 {
-	for (size_t i = 0; i < sizeof(fixed_dirs) / sizeof(fixed_dirs[0]);
-	     i++)
+	for (size_t i = 0; i < sizeof(fixed_dirs) / sizeof(fixed_dirs[0]); i++)
 		if (fixed_dirs[i].parent == kind)
 			add(ctx, fixed_dirs[i].name);
 }
@@ -582,8 +580,8 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 #define POOL_CHAIN_MAX 128
 
 /* Appends "scopes/<scope>/pools/<a>/pools/<b>..." of pool `key`. */
-static int pool_path(struct ipamfs *fs, int64_t key, struct buf *out,
-		     int depth, ipam_err *err)
+static int pool_path(struct ipamfs *fs, int64_t key, struct buf *out, int depth,
+		     ipam_err *err)
 {
 	if (depth > POOL_CHAIN_MAX)
 		return ipamfs_err(err, IPAM_EIO, "pool chain too deep");
@@ -661,8 +659,8 @@ static int discovery_path(struct ipamfs *fs, int64_t key, struct buf *out,
 	return rc;
 }
 
-int tree_object_path(struct ipamfs *fs, const char *object_id,
-		     struct buf *out, ipam_err *err)
+int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
+		     ipam_err *err)
 {
 	ipam_kind kind;
 	int64_t key = 0;

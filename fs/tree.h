@@ -15,27 +15,27 @@ struct attr;
 
 enum node_kind {
 	/* directories */
-	NODE_ROOT,      /* / */
-	NODE_IPAM,      /* /ipam */
-	NODE_QUOTAS,    /* /ipam/quotas */
-	NODE_BYID,      /* /by-id */
-	NODE_SCOPES,    /* /scopes */
-	NODE_SCOPE,     /* /scopes/<s> */
-	NODE_POOLS,     /* .../pools (of a scope or of a pool) */
-	NODE_POOL,      /* .../pools/<p> */
-	NODE_TAGS,      /* <pool>/tags and <resource>/tags */
-	NODE_ALLOCS,    /* <pool>/allocations */
-	NODE_ALLOC,     /* <pool>/allocations/<a> */
-	NODE_PREVIEW,   /* <pool>/preview */
-	NODE_RESOURCES, /* /scopes/<s>/resources */
-	NODE_RESOURCE,  /* /scopes/<s>/resources/<id> */
-	NODE_HISTORY,   /* /scopes/<s>/history */
+	NODE_ROOT,	  /* / */
+	NODE_IPAM,	  /* /ipam */
+	NODE_QUOTAS,	  /* /ipam/quotas */
+	NODE_BYID,	  /* /by-id */
+	NODE_SCOPES,	  /* /scopes */
+	NODE_SCOPE,	  /* /scopes/<s> */
+	NODE_POOLS,	  /* .../pools (of a scope or of a pool) */
+	NODE_POOL,	  /* .../pools/<p> */
+	NODE_TAGS,	  /* <pool>/tags and <resource>/tags */
+	NODE_ALLOCS,	  /* <pool>/allocations */
+	NODE_ALLOC,	  /* <pool>/allocations/<a> */
+	NODE_PREVIEW,	  /* <pool>/preview */
+	NODE_RESOURCES,	  /* /scopes/<s>/resources */
+	NODE_RESOURCE,	  /* /scopes/<s>/resources/<id> */
+	NODE_HISTORY,	  /* /scopes/<s>/history */
 	NODE_DISCOVERIES, /* /discoveries */
-	NODE_DISCOVERY, /* /discoveries/<name> */
-	NODE_METRICS,   /* /metrics */
+	NODE_DISCOVERY,	  /* /discoveries/<name> */
+	NODE_METRICS,	  /* /metrics */
 	/* leaves */
-	NODE_FILE,      /* an attribute or generated file: node.attr */
-	NODE_LINK,      /* /by-id/<id> */
+	NODE_FILE, /* an attribute or generated file: node.attr */
+	NODE_LINK, /* /by-id/<id> */
 };
 
 /* The object whose owner, group and mode a node shows (SPEC §8.5). */
@@ -50,18 +50,18 @@ struct node {
 	enum node_kind kind;
 	enum node_owner owner;
 	const struct attr *attr; /* NODE_FILE */
-	enum node_kind dir;      /* NODE_FILE: the kind of its directory */
-	int64_t scope_key;       /* 0 = none */
-	int64_t pool_key;        /* NODE_POOLS: the parent pool, 0 = top */
+	enum node_kind dir;	 /* NODE_FILE: the kind of its directory */
+	int64_t scope_key;	 /* 0 = none */
+	int64_t pool_key;	 /* NODE_POOLS: the parent pool, 0 = top */
 	int64_t alloc_key;
-	bool is_public;          /* in the public scope */
+	bool is_public;		    /* in the public scope */
 	char owner_id[IPAM_ID_MAX]; /* id of the owner object */
-	int64_t created;         /* the owner's creation time; 0 = unknown */
-	int prefix_len;          /* preview/<len> */
-	int64_t resource_key;    /* a resource and what lies in it; 0 = none */
-	int64_t discovery_key;   /* a discovery and its files */
-	ipam_cidr history_cidr;  /* history/<CIDR>[@WINDOW][.json] */
-	int64_t history_from;    /* the window; unused for @now */
+	int64_t created;	    /* the owner's creation time; 0 = unknown */
+	int prefix_len;		    /* preview/<len> */
+	int64_t resource_key;	/* a resource and what lies in it; 0 = none */
+	int64_t discovery_key;	/* a discovery and its files */
+	ipam_cidr history_cidr; /* history/<CIDR>[@WINDOW][.json] */
+	int64_t history_from;	/* the window; unused for @now */
 	int64_t history_to;
 	/* tag key, allocation name, by-id id, discovery name */
 	char name[IPAM_NAME_MAX + 1];
@@ -91,8 +91,7 @@ unsigned tree_shown(const struct ipamfs *fs, const struct node *n);
  * last component (inside `path`). Used by mkdir and create.
  */
 int tree_resolve_parent(struct ipamfs *fs, const char *path,
-			struct node *parent, const char **name,
-			ipam_err *err);
+			struct node *parent, const char **name, ipam_err *err);
 
 /* Calls add(ctx, name) for every entry of directory node `n`, sorted as
  * libipam returns them (static entries first). */
@@ -102,8 +101,8 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 
 /* The path, relative to the root, of the object named by an id:
  * "scopes/private/pools/top/allocations/web". */
-int tree_object_path(struct ipamfs *fs, const char *object_id,
-		     struct buf *out, ipam_err *err);
+int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
+		     ipam_err *err);
 
 /* Lengths `ls preview/` shows: [*lo, *hi]; *lo > *hi when none. */
 int tree_preview_range(struct ipamfs *fs, int64_t pool, int *lo, int *hi,

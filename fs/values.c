@@ -87,8 +87,8 @@ int parse_bool(const struct input *in, bool *out, ipam_err *err)
 }
 
 /* A decimal integer in [min, max], digits only. */
-int parse_int(const char *text, int64_t min, int64_t max,
-		     int64_t *out, ipam_err *err)
+int parse_int(const char *text, int64_t min, int64_t max, int64_t *out,
+	      ipam_err *err)
 {
 	int64_t value = 0;
 	size_t len = strlen(text);
@@ -99,21 +99,19 @@ int parse_int(const char *text, int64_t min, int64_t max,
 	for (size_t i = 0; i < len; i++)
 		value = value * 10 + (text[i] - '0');
 	if (value < min || value > max)
-		return ipamfs_err(err, IPAM_EINVAL,
-				  "%lld is out of range %lld..%lld",
-				  (long long)value, (long long)min,
-				  (long long)max);
+		return ipamfs_err(
+			err, IPAM_EINVAL, "%lld is out of range %lld..%lld",
+			(long long)value, (long long)min, (long long)max);
 	*out = value;
 	return 0;
 }
 
 /* The non-blank lines, trimmed, as an array the caller frees (not the
  * strings, which stay in `in`). */
-int trimmed_lines(const struct input *in, const char ***out,
-			 size_t *count, ipam_err *err)
+int trimmed_lines(const struct input *in, const char ***out, size_t *count,
+		  ipam_err *err)
 {
-	const char **items = calloc(in->count ? in->count : 1,
-				    sizeof(*items));
+	const char **items = calloc(in->count ? in->count : 1, sizeof(*items));
 	if (!items)
 		return oom(err);
 	*count = 0;
@@ -131,9 +129,7 @@ int parse_slash_length(const char *text, int *out, ipam_err *err)
 {
 	int64_t len = 0;
 	int rc = text[0] == '/' ? parse_int(text + 1, 0, 128, &len, err)
-				: ipamfs_err(err, IPAM_EINVAL,
-					     "expected /LEN");
+				: ipamfs_err(err, IPAM_EINVAL, "expected /LEN");
 	*out = (int)len;
 	return rc;
 }
-

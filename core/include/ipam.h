@@ -40,21 +40,21 @@ extern "C" {
  */
 typedef enum ipam_code {
 	IPAM_OK = 0,
-	IPAM_EINVAL = -1,        /* malformed input, out of range, rule broken */
-	IPAM_ENOSPC = -2,        /* no free block of the requested size */
-	IPAM_EADDRINUSE = -3,    /* overlaps an allocation or provisioned CIDR */
+	IPAM_EINVAL = -1,     /* malformed input, out of range, rule broken */
+	IPAM_ENOSPC = -2,     /* no free block of the requested size */
+	IPAM_EADDRINUSE = -3, /* overlaps an allocation or provisioned CIDR */
 	IPAM_EADDRNOTAVAIL = -4, /* not inside the pool / parent */
-	IPAM_EEXIST = -5,        /* the name exists */
-	IPAM_ENOTEMPTY = -6,     /* object still holds children */
-	IPAM_EBUSY = -7,         /* object still holds allocations */
-	IPAM_EPERM = -8,         /* change not allowed */
-	IPAM_EACCES = -9,        /* permission denied */
-	IPAM_EDQUOT = -10,       /* a quota is reached */
-	IPAM_E2BIG = -11,        /* input too large */
-	IPAM_EIO = -12,          /* storage failure */
-	IPAM_ENOENT = -13,       /* no such object */
-	IPAM_ENOMEM = -14,       /* out of memory */
-	IPAM_ESCHEMA = -15,      /* not an ipamfs database, corrupt, or newer */
+	IPAM_EEXIST = -5,	 /* the name exists */
+	IPAM_ENOTEMPTY = -6,	 /* object still holds children */
+	IPAM_EBUSY = -7,	 /* object still holds allocations */
+	IPAM_EPERM = -8,	 /* change not allowed */
+	IPAM_EACCES = -9,	 /* permission denied */
+	IPAM_EDQUOT = -10,	 /* a quota is reached */
+	IPAM_E2BIG = -11,	 /* input too large */
+	IPAM_EIO = -12,		 /* storage failure */
+	IPAM_ENOENT = -13,	 /* no such object */
+	IPAM_ENOMEM = -14,	 /* out of memory */
+	IPAM_ESCHEMA = -15,	 /* not an ipamfs database, corrupt, or newer */
 } ipam_code;
 
 #define IPAM_ERR_MSG_MAX 256
@@ -175,10 +175,10 @@ void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN]);
 /* Parses that form (also "+00:00" for "Z"); IPAM_EINVAL otherwise. */
 int ipam_time_parse(int64_t *out, const char *text);
 
-#define IPAM_ID_MAX 64      /* "ipam-pool-alloc-" + 32 hex + NUL fits */
-#define IPAM_NAME_MAX 255   /* object names are file names */
-#define IPAM_LOCALE_MAX 63  /* [A-Za-z0-9._-], at least one character */
-#define IPAM_DESC_MAX 1024  /* descriptions: any text but NUL and newline */
+#define IPAM_ID_MAX 64	   /* "ipam-pool-alloc-" + 32 hex + NUL fits */
+#define IPAM_NAME_MAX 255  /* object names are file names */
+#define IPAM_LOCALE_MAX 63 /* [A-Za-z0-9._-], at least one character */
+#define IPAM_DESC_MAX 1024 /* descriptions: any text but NUL and newline */
 #define IPAM_TAG_KEY_MAX 128
 #define IPAM_TAG_VALUE_MAX 256
 
@@ -285,7 +285,7 @@ int ipam_check(ipam *db, ipam_err *err);
 typedef enum ipam_tier { IPAM_TIER_FREE, IPAM_TIER_ADVANCED } ipam_tier;
 
 typedef struct ipam_info {
-	char id[IPAM_ID_MAX];                 /* ipam-0123456789abcdef0 */
+	char id[IPAM_ID_MAX]; /* ipam-0123456789abcdef0 */
 	char home_locale[IPAM_LOCALE_MAX + 1];
 	char description[IPAM_DESC_MAX + 1];
 	ipam_tier tier;
@@ -314,10 +314,10 @@ int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
 bool ipam_locale_is_operating(ipam *db, const char *locale);
 
 typedef enum ipam_quota {
-	IPAM_QUOTA_SCOPES,          /* scopes in the IPAM (5) */
+	IPAM_QUOTA_SCOPES,	    /* scopes in the IPAM (5) */
 	IPAM_QUOTA_POOLS_PER_SCOPE, /* pools in one scope, all depths (50) */
 	IPAM_QUOTA_CIDRS_PER_POOL,  /* provisioned CIDRs in one pool (50) */
-	IPAM_QUOTA_POOL_DEPTH,      /* depth of the pool tree (10) */
+	IPAM_QUOTA_POOL_DEPTH,	    /* depth of the pool tree (10) */
 	IPAM_QUOTA_COUNT
 } ipam_quota;
 
@@ -364,8 +364,8 @@ int ipam_scope_set_description(ipam *db, int64_t scope, const char *text,
 
 typedef enum ipam_strategy {
 	IPAM_STRATEGY_FIRST_FIT, /* lowest-addressed aligned free block */
-	IPAM_STRATEGY_LAST_FIT,  /* highest-addressed aligned free block */
-	IPAM_STRATEGY_BEST_FIT,  /* inside the smallest free block that fits */
+	IPAM_STRATEGY_LAST_FIT,	 /* highest-addressed aligned free block */
+	IPAM_STRATEGY_BEST_FIT,	 /* inside the smallest free block that fits */
 } ipam_strategy;
 
 /* "first-fit", "last-fit", "best-fit"; parse returns IPAM_EINVAL. */
@@ -379,11 +379,11 @@ typedef struct ipam_pool_info {
 	char id[IPAM_ID_MAX];
 	char name[IPAM_NAME_MAX + 1];
 	char scope_id[IPAM_ID_MAX];
-	char source_id[IPAM_ID_MAX]; /* parent pool id; "" for top-level */
-	bool is_public;              /* lives in the public scope */
-	int family;                  /* 4 or 6 */
-	bool family_locked;          /* a CIDR was provisioned once */
-	int depth;                   /* 1 for top-level */
+	char source_id[IPAM_ID_MAX];	  /* parent pool id; "" for top-level */
+	bool is_public;			  /* lives in the public scope */
+	int family;			  /* 4 or 6 */
+	bool family_locked;		  /* a CIDR was provisioned once */
+	int depth;			  /* 1 for top-level */
 	char locale[IPAM_LOCALE_MAX + 1]; /* "" = none */
 	bool auto_import;
 	int min_netmask;     /* -1 = unset */
@@ -393,7 +393,7 @@ typedef struct ipam_pool_info {
 	char description[IPAM_DESC_MAX + 1];
 	/* public scope only (SPEC §8.4) */
 	bool publicly_advertisable;
-	char aws_service[16];      /* "" or "ec2" */
+	char aws_service[16];	   /* "" or "ec2" */
 	char public_ip_source[16]; /* "byoip" or "amazon" */
 	uint32_t owner_uid;
 	int64_t created;
@@ -404,18 +404,17 @@ typedef struct ipam_pool_info {
  * of `parent`. A child inherits its parent's family and locale. Refused:
  * IPAM_EINVAL bad name, IPAM_EEXIST, IPAM_EDQUOT (pools per scope, depth).
  */
-int ipam_pool_create(ipam *db, int64_t scope, int64_t parent,
-		     const char *name, int64_t *out_key, ipam_err *err);
+int ipam_pool_create(ipam *db, int64_t scope, int64_t parent, const char *name,
+		     int64_t *out_key, ipam_err *err);
 /* IPAM_ENOTEMPTY with child pools, IPAM_EBUSY with CIDRs or allocations. */
 int ipam_pool_delete(ipam *db, int64_t pool, ipam_err *err);
 /* IPAM_ENOENT when absent. */
-int ipam_pool_lookup(ipam *db, int64_t scope, int64_t parent,
-		     const char *name, int64_t *out_key, ipam_err *err);
-int ipam_pool_get(ipam *db, int64_t pool, ipam_pool_info *out,
-		  ipam_err *err);
+int ipam_pool_lookup(ipam *db, int64_t scope, int64_t parent, const char *name,
+		     int64_t *out_key, ipam_err *err);
+int ipam_pool_get(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err);
 /* Names of the pools directly under (scope, parent), sorted. */
-int ipam_pool_list(ipam *db, int64_t scope, int64_t parent,
-		   ipam_strlist *out, ipam_err *err);
+int ipam_pool_list(ipam *db, int64_t scope, int64_t parent, ipam_strlist *out,
+		   ipam_err *err);
 
 int ipam_pool_set_description(ipam *db, int64_t pool, const char *text,
 			      ipam_err *err);
@@ -428,8 +427,7 @@ int ipam_pool_set_family(ipam *db, int64_t pool, int family, ipam_err *err);
 int ipam_pool_set_locale(ipam *db, int64_t pool, const char *locale,
 			 ipam_err *err);
 /* IPAM_EINVAL when enabling on a pool without a locale (L600). */
-int ipam_pool_set_auto_import(ipam *db, int64_t pool, bool on,
-			      ipam_err *err);
+int ipam_pool_set_auto_import(ipam *db, int64_t pool, bool on, ipam_err *err);
 
 typedef enum ipam_netmask_rule {
 	IPAM_NETMASK_MIN,
@@ -469,7 +467,7 @@ int ipam_pool_set_public_ip_source(ipam *db, int64_t pool, const char *src,
 typedef struct ipam_pool_cidr {
 	ipam_cidr cidr;
 	char id[IPAM_ID_MAX]; /* ipam-pool-cidr-... */
-	char state[24];       /* "provisioned" */
+	char state[24];	      /* "provisioned" */
 	int64_t created;
 } ipam_pool_cidr;
 
@@ -494,8 +492,8 @@ int ipam_pool_provision_len(ipam *db, int64_t pool, int prefix_len,
 int ipam_pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			  ipam_err *err);
 /* The pool's CIDRs in address order; free *out with free(). */
-int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out,
-		    size_t *count, ipam_err *err);
+int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,
+		    ipam_err *err);
 
 /* ------------------------------------------------------------------------
  * Allocations (alloc.c)
@@ -518,11 +516,11 @@ typedef struct ipam_alloc_info {
 	char name[IPAM_NAME_MAX + 1];
 	char id[IPAM_ID_MAX]; /* ipam-pool-alloc-<32 hex> */
 	ipam_cidr cidr;
-	char resource_type[32];   /* "custom", "ipam-pool", "vpc", ... */
+	char resource_type[32]; /* "custom", "ipam-pool", "vpc", ... */
 	char resource_id[IPAM_ID_MAX + 64];
 	char resource_region[IPAM_LOCALE_MAX + 1];
 	char description[IPAM_DESC_MAX + 1];
-	bool compliant;           /* false: a rule broken after the fact */
+	bool compliant;		     /* false: a rule broken after the fact */
 	char compliance_reason[160]; /* "" when compliant */
 	uint32_t owner_uid;
 	int64_t created;
@@ -540,8 +538,7 @@ int ipam_alloc_create(ipam *db, int64_t pool, const ipam_alloc_req *req,
 		      ipam_alloc_info *out, ipam_err *err);
 /* Releases a custom allocation. IPAM_ENOENT, IPAM_EPERM for allocations
  * the system made (child pools, resources: L2273). */
-int ipam_alloc_release(ipam *db, int64_t pool, const char *name,
-		       ipam_err *err);
+int ipam_alloc_release(ipam *db, int64_t pool, const char *name, ipam_err *err);
 int ipam_alloc_get(ipam *db, int64_t pool, const char *name,
 		   ipam_alloc_info *out, ipam_err *err);
 /* Names in address order. */
@@ -561,25 +558,24 @@ typedef struct ipam_alloc_entry {
 typedef int (*ipam_alloc_entry_fn)(void *ctx, const ipam_alloc_entry *entry);
 int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
 		       void *ctx, ipam_err *err);
-int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out,
-		    ipam_err *err);
+int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out, ipam_err *err);
 /* The CIDR a request for /prefix_len would get now (-1: default length),
  * without allocating. Same refusals as ipam_alloc_create. */
-int ipam_pool_preview(ipam *db, int64_t pool, int prefix_len,
-		      ipam_cidr *out, ipam_err *err);
+int ipam_pool_preview(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
+		      ipam_err *err);
 
 /* ------------------------------------------------------------------------
  * Utilization (kept incrementally; reading is O(log n))
  * ------------------------------------------------------------------------ */
 
 typedef struct ipam_pool_usage {
-	ipam_u128 total;              /* addresses provisioned */
+	ipam_u128 total;	      /* addresses provisioned */
 	ipam_u128 allocated_to_pools; /* held by child pools */
-	ipam_u128 assigned;           /* held by resources and custom ones */
-	ipam_u128 available;          /* the rest */
+	ipam_u128 assigned;	      /* held by resources and custom ones */
+	ipam_u128 available;	      /* the rest */
 	int64_t provisioned_cidrs;
 	int64_t allocation_count;
-	int64_t compliant;    /* custom and resource allocations */
+	int64_t compliant; /* custom and resource allocations */
 	int64_t noncompliant;
 	int largest_free_prefix; /* -1 when nothing is free */
 } ipam_pool_usage;
@@ -595,8 +591,8 @@ int ipam_pool_usage_get(ipam *db, int64_t pool, ipam_pool_usage *out,
 int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 		  ipam_err *err);
 /* *out is malloc'd; IPAM_ENOENT when the key is absent. */
-int ipam_tag_get(ipam *db, const char *object_id, const char *key,
-		 char **out, ipam_err *err);
+int ipam_tag_get(ipam *db, const char *object_id, const char *key, char **out,
+		 ipam_err *err);
 /* Key: 1..128 bytes, no '/', '=', NUL, control characters, not "." or "..";
  * value: up to 256 bytes, no NUL or newline. */
 int ipam_tag_set(ipam *db, const char *object_id, const char *key,
@@ -643,12 +639,11 @@ int64_t ipam_events_last(ipam *db);
  * ------------------------------------------------------------------------ */
 
 int ipam_render_ipam_json(ipam *db, char **out, size_t *len, ipam_err *err);
-int ipam_render_scopes_json(ipam *db, char **out, size_t *len,
-			    ipam_err *err);
+int ipam_render_scopes_json(ipam *db, char **out, size_t *len, ipam_err *err);
 int ipam_render_pool_json(ipam *db, int64_t pool, char **out, size_t *len,
 			  ipam_err *err);
-int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out,
-				size_t *len, ipam_err *err);
+int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
+				ipam_err *err);
 int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 				      size_t *len, ipam_err *err);
 /* key=value lines in the fixed order of SPEC §6.1, or the same as JSON. */
@@ -691,19 +686,20 @@ typedef struct ipam_resource_info {
 	char owner[IPAM_RESOURCE_ID_MAX + 1];
 	char vpc_id[IPAM_RESOURCE_ID_MAX + 1];
 	bool has_active_ips;
-	ipam_u128 active_ips; /* subnets: addresses in use */
-	bool ignored;         /* monitoring = ignored */
+	ipam_u128 active_ips;		   /* subnets: addresses in use */
+	bool ignored;			   /* monitoring = ignored */
 	char discovery[IPAM_NAME_MAX + 1]; /* "" when registered by hand */
 	int64_t created;
 } ipam_resource_info;
 
 typedef struct ipam_resource_cidr {
 	ipam_cidr cidr;
-	char management[16];  /* managed, unmanaged, ignored, - */
-	char compliance[16];  /* compliant, noncompliant, unmanaged, ignored, - */
-	char reason[160];     /* the broken rule when noncompliant */
-	char overlap[16];     /* overlapping, nonoverlapping, ignored, - */
-	char pool_id[IPAM_ID_MAX]; /* managed: the pool */
+	char management[16]; /* managed, unmanaged, ignored, - */
+	char compliance
+		[16];	  /* compliant, noncompliant, unmanaged, ignored, - */
+	char reason[160]; /* the broken rule when noncompliant */
+	char overlap[16]; /* overlapping, nonoverlapping, ignored, - */
+	char pool_id[IPAM_ID_MAX];	    /* managed: the pool */
 	char ip_usage[IPAM_PERCENT_STRLEN]; /* percent, "" when unknown */
 } ipam_resource_cidr;
 
@@ -722,7 +718,7 @@ int ipam_resource_list(ipam *db, int64_t scope, ipam_strlist *out,
 		       ipam_err *err);
 
 typedef enum ipam_resource_field {
-	IPAM_RESOURCE_TYPE,   /* only while it has no CIDR */
+	IPAM_RESOURCE_TYPE, /* only while it has no CIDR */
 	IPAM_RESOURCE_NAME,
 	IPAM_RESOURCE_LOCALE, /* "" clears */
 	IPAM_RESOURCE_OWNER,
@@ -746,8 +742,8 @@ int ipam_resource_tag_remove(ipam *db, int64_t resource, const char *key,
 int ipam_resource_cidr_add(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			   ipam_err *err);
 /* Removes a CIDR (a managed one is released). IPAM_ENOENT. */
-int ipam_resource_cidr_remove(ipam *db, int64_t resource,
-			      const ipam_cidr *cidr, ipam_err *err);
+int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
+			      ipam_err *err);
 /*
  * "Create a VPC with an IPAM pool": allocates `cidr`, or a block of
  * prefix_len (-1: the pool's default), from `pool` to the resource, which

@@ -104,27 +104,25 @@ static inline ipam *open_mem(void)
 
 /* rc must be `code`, the err must carry the same code and its reason must
  * contain `needle` (NULL: any reason). */
-#define assert_code(rc, e, want, needle)                                    \
-	do {                                                                \
-		int rc_ = (rc);                                             \
-		const char *needle_ = (needle);                             \
-		if (rc_ != (want))                                          \
-			fail_msg("got %s (%s), expected %s",                \
-				 ipam_code_name(rc_), (e).msg,              \
-				 ipam_code_name(want));                     \
-		assert_int_equal((e).code, (want));                         \
-		if (needle_ && !strstr((e).msg, needle_))                   \
-			fail_msg("reason '%s' lacks '%s'", (e).msg,         \
-				 needle_);                                  \
-		memset(&(e), 0, sizeof(e));                                 \
+#define assert_code(rc, e, want, needle)                                       \
+	do {                                                                   \
+		int rc_ = (rc);                                                \
+		const char *needle_ = (needle);                                \
+		if (rc_ != (want))                                             \
+			fail_msg("got %s (%s), expected %s",                   \
+				 ipam_code_name(rc_), (e).msg,                 \
+				 ipam_code_name(want));                        \
+		assert_int_equal((e).code, (want));                            \
+		if (needle_ && !strstr((e).msg, needle_))                      \
+			fail_msg("reason '%s' lacks '%s'", (e).msg, needle_);  \
+		memset(&(e), 0, sizeof(e));                                    \
 	} while (0)
 
-#define assert_ok(rc, e)                                                    \
-	do {                                                                \
-		int rc_ = (rc);                                             \
-		if (rc_ != 0)                                               \
-			fail_msg("got %s: %s", ipam_code_name(rc_),         \
-				 (e).msg);                                  \
+#define assert_ok(rc, e)                                                       \
+	do {                                                                   \
+		int rc_ = (rc);                                                \
+		if (rc_ != 0)                                                  \
+			fail_msg("got %s: %s", ipam_code_name(rc_), (e).msg);  \
 	} while (0)
 
 static inline ipam_cidr C(const char *text)
@@ -180,8 +178,7 @@ static inline int64_t mktop(ipam *db, const char *name)
 	return mkpool(db, scope_key(db, "private"), 0, name);
 }
 
-static inline int prov(ipam *db, int64_t pool, const char *cidr,
-		       ipam_err *err)
+static inline int prov(ipam *db, int64_t pool, const char *cidr, ipam_err *err)
 {
 	ipam_cidr c = C(cidr);
 	return ipam_pool_provision(db, pool, &c, err);
@@ -322,7 +319,8 @@ static inline const char *status_value(const char *status, const char *key)
 	while (line && *line) {
 		const char *nl = strchr(line, '\n');
 		size_t n = nl ? (size_t)(nl - line) : strlen(line);
-		if (n > klen && !strncmp(line, key, klen) && line[klen] == '=') {
+		if (n > klen && !strncmp(line, key, klen) &&
+		    line[klen] == '=') {
 			snprintf(value, sizeof(value), "%.*s",
 				 (int)(n - klen - 1), line + klen + 1);
 			return value;
@@ -545,8 +543,9 @@ static inline char *digest_of(ipam *db, const int64_t *pools, size_t npools,
 			err.code = 0;
 			continue;
 		}
-		text_addf(&t, "pool %s %s family=%d locked=%d locale=%s "
-			      "rules=%d/%d/%d strategy=%d\n",
+		text_addf(&t,
+			  "pool %s %s family=%d locked=%d locale=%s "
+			  "rules=%d/%d/%d strategy=%d\n",
 			  info.id, info.name, info.family, info.family_locked,
 			  info.locale, info.min_netmask, info.max_netmask,
 			  info.default_netmask, (int)info.strategy);
@@ -565,9 +564,11 @@ static inline char *digest_of(ipam *db, const int64_t *pools, size_t npools,
 			fail_msg("alloc_list: %s", err.msg);
 		for (size_t i = 0; i < list.count; i++) {
 			ipam_alloc_info a;
-			if (ipam_alloc_get(db, pools[p], list.items[i], &a, &err))
+			if (ipam_alloc_get(db, pools[p], list.items[i], &a,
+					   &err))
 				fail_msg("alloc_get: %s", err.msg);
-			text_addf(&t, "alloc %s %s %s %s %d '%s' uid=%u t=%lld\n",
+			text_addf(&t,
+				  "alloc %s %s %s %s %d '%s' uid=%u t=%lld\n",
 				  a.name, a.id, S(&a.cidr), a.resource_type,
 				  a.compliant, a.compliance_reason, a.owner_uid,
 				  (long long)a.created);
@@ -588,8 +589,7 @@ static inline char *digest(ipam *db, const int64_t *pools, size_t npools)
 	return digest_of(db, pools, npools, true);
 }
 
-static inline char *digest_light(ipam *db, const int64_t *pools,
-				 size_t npools)
+static inline char *digest_light(ipam *db, const int64_t *pools, size_t npools)
 {
 	return digest_of(db, pools, npools, false);
 }

@@ -78,8 +78,9 @@ static void test_no_cidr_no_allocation(void **state)
 	assert_code(ipam_pool_preview(db, p, 24, &c, &err), err, IPAM_ENOSPC,
 		    "no free /24 in pool 'p'");
 	assert_code(alloc(db, p, "a", -1, "10.0.0.0/24", NULL, &err), err,
-		    IPAM_EADDRNOTAVAIL, "10.0.0.0/24 is not inside a CIDR of "
-					"pool 'p'");
+		    IPAM_EADDRNOTAVAIL,
+		    "10.0.0.0/24 is not inside a CIDR of "
+		    "pool 'p'");
 	assert_int_equal(usage(db, p).allocation_count, 0);
 	ipam_free(db);
 }
@@ -203,8 +204,8 @@ static void test_allocation_fields(void **state)
 {
 	ipam *db = open_mem();
 	int64_t p = mktop(db, "p");
-	ipam_alloc_req req = {.name = "db", .prefix_len = 27,
-			      .description = "database net"};
+	ipam_alloc_req req = {
+		.name = "db", .prefix_len = 27, .description = "database net"};
 	ipam_alloc_info made, got, by_key;
 	ipam_err err = {0};
 	ipam_kind kind;
@@ -449,8 +450,8 @@ static void test_release_merges(void **state)
 	assert_int_equal(usage(db, p).largest_free_prefix, -1);
 	/* release in a scattered order; the space merges back to a /28 */
 	{
-		static const int order[] = {5, 12, 0, 7, 3, 9, 14, 1,
-					    10, 6, 15, 2, 8, 13, 4, 11};
+		static const int order[] = {5,	12, 0,	7, 3, 9,  14, 1,
+					    10, 6,  15, 2, 8, 13, 4,  11};
 		static const int largest[] = {32, 32, 32, 32, 32, 32, 32, 31,
 					      31, 31, 31, 30, 30, 30, 29, 28};
 		for (int i = 0; i < 16; i++) {
@@ -526,8 +527,7 @@ static void test_ipv6_allocations(void **state)
 	assert_string_equal(alloc_ok(db, p, "a", 56), "fd00:1234::/56");
 	assert_string_equal(alloc_ok(db, p, "b", 56), "fd00:1234:0:100::/56");
 	assert_string_equal(alloc_ok(db, p, "c", 64), "fd00:1234:0:200::/64");
-	assert_string_equal(alloc_ok(db, p, "d", 128),
-			    "fd00:1234:0:201::/128");
+	assert_string_equal(alloc_ok(db, p, "d", 128), "fd00:1234:0:201::/128");
 	assert_string_equal(alloc_ok(db, p, "e", 127),
 			    "fd00:1234:0:201::2/127");
 	alloc_cidr_ok(db, p, "f", "fd00:1234:0:f00::/56");
@@ -536,7 +536,8 @@ static void test_ipv6_allocations(void **state)
 		    "fd00:1234:0:f80::/57 overlaps allocation 'f' "
 		    "(fd00:1234:0:f00::/56) in pool 'v6'");
 	assert_code(alloc(db, p, "g", -1, "fd00:1234:1000::/56", NULL, &err),
-		    err, IPAM_EADDRNOTAVAIL, "is not inside a CIDR of pool 'v6'");
+		    err, IPAM_EADDRNOTAVAIL,
+		    "is not inside a CIDR of pool 'v6'");
 	assert_code(alloc(db, p, "g", -1, "10.0.0.0/8", NULL, &err), err,
 		    IPAM_EINVAL, "pool 'v6' is ipv6; the CIDR is ipv4");
 	assert_code(alloc(db, p, "g", 129, NULL, NULL, &err), err, IPAM_EINVAL,

@@ -40,7 +40,7 @@ static void assert_u128(ipam_u128 value, const char *expected)
 static ipam_cidr cidr(const char *text)
 {
 	ipam_cidr out;
-	ipam_err err = { 0 };
+	ipam_err err = {0};
 
 	if (ipam_cidr_parse(&out, text, &err) != 0)
 		fail_msg("cannot parse '%s': %s", text, err.msg);
@@ -66,37 +66,37 @@ static void test_parse_valid(void **state)
 		const char *text;
 		const char *canonical;
 	} cases[] = {
-		{ "10.0.0.0/8", "10.0.0.0/8" },
-		{ "0.0.0.0/0", "0.0.0.0/0" },
-		{ "0.0.0.0/32", "0.0.0.0/32" },
-		{ "255.255.255.255/32", "255.255.255.255/32" },
-		{ "192.168.1.0/24", "192.168.1.0/24" },
-		{ "172.16.0.0/12", "172.16.0.0/12" },
-		{ "100.64.0.0/10", "100.64.0.0/10" },
-		{ "2001:DB8::/32", "2001:db8::/32" },
-		{ "2001:db8:0:0:0:0:0:0/32", "2001:db8::/32" },
-		{ "::/0", "::/0" },
-		{ "::/128", "::/128" },
-		{ "::1/128", "::1/128" },
-		{ "fe80::/10", "fe80::/10" },
-		{ "fd00::/8", "fd00::/8" },
-		{ "::ffff:1.2.3.4/128", "::ffff:102:304/128" },
-		{ "::1.2.3.4/128", "::102:304/128" },
-		{ "1:2:3:4:5:6:1.2.3.4/128", "1:2:3:4:5:6:102:304/128" },
-		{ "1:2:3:4:5:6:7:8/128", "1:2:3:4:5:6:7:8/128" },
-		{ "1:2:3:4:5:6:7::/128", "1:2:3:4:5:6:7:0/128" },
-		{ "::2:3:4:5:6:7:8/128", "0:2:3:4:5:6:7:8/128" },
-		{ "0000:0000:0000:0000:0000:0000:0000:0001/128", "::1/128" },
-		{ "2001:0db8:0000:0000:0000:ff00:0042:8329/128",
-		  "2001:db8::ff00:42:8329/128" },
-		{ "FFFF:ffff:FFFF:ffff:ffff:ffff:ffff:ffff/128",
-		  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128" },
-		{ "2001:DB8:ABCD:EF00::/56", "2001:db8:abcd:ef00::/56" },
+		{"10.0.0.0/8", "10.0.0.0/8"},
+		{"0.0.0.0/0", "0.0.0.0/0"},
+		{"0.0.0.0/32", "0.0.0.0/32"},
+		{"255.255.255.255/32", "255.255.255.255/32"},
+		{"192.168.1.0/24", "192.168.1.0/24"},
+		{"172.16.0.0/12", "172.16.0.0/12"},
+		{"100.64.0.0/10", "100.64.0.0/10"},
+		{"2001:DB8::/32", "2001:db8::/32"},
+		{"2001:db8:0:0:0:0:0:0/32", "2001:db8::/32"},
+		{"::/0", "::/0"},
+		{"::/128", "::/128"},
+		{"::1/128", "::1/128"},
+		{"fe80::/10", "fe80::/10"},
+		{"fd00::/8", "fd00::/8"},
+		{"::ffff:1.2.3.4/128", "::ffff:102:304/128"},
+		{"::1.2.3.4/128", "::102:304/128"},
+		{"1:2:3:4:5:6:1.2.3.4/128", "1:2:3:4:5:6:102:304/128"},
+		{"1:2:3:4:5:6:7:8/128", "1:2:3:4:5:6:7:8/128"},
+		{"1:2:3:4:5:6:7::/128", "1:2:3:4:5:6:7:0/128"},
+		{"::2:3:4:5:6:7:8/128", "0:2:3:4:5:6:7:8/128"},
+		{"0000:0000:0000:0000:0000:0000:0000:0001/128", "::1/128"},
+		{"2001:0db8:0000:0000:0000:ff00:0042:8329/128",
+		 "2001:db8::ff00:42:8329/128"},
+		{"FFFF:ffff:FFFF:ffff:ffff:ffff:ffff:ffff/128",
+		 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"},
+		{"2001:DB8:ABCD:EF00::/56", "2001:db8:abcd:ef00::/56"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ipam_cidr out;
-		ipam_err err = { 0 };
+		ipam_err err = {0};
 		int rc = ipam_cidr_parse(&out, cases[i].text, &err);
 
 		if (rc != 0)
@@ -130,113 +130,113 @@ static void test_parse_invalid(void **state)
 		const char *text;
 		const char *message;
 	} cases[] = {
-		{ "10.0.0.1/24", "invalid CIDR '10.0.0.1/24': host bits set "
-				 "(did you mean 10.0.0.0/24?)" },
-		{ "10.0.0.0/33", "invalid CIDR '10.0.0.0/33': prefix length "
-				 "must be 0..32" },
-		{ "::/129", "invalid CIDR '::/129': prefix length must be "
-			    "0..128" },
-		{ "010.0.0.0/8", "invalid CIDR '010.0.0.0/8': IPv4 octet with "
-				 "a leading zero" },
-		{ "10.0.0.0/08", "invalid CIDR '10.0.0.0/08': prefix length "
-				 "with a leading zero" },
-		{ " 10.0.0.0/8", "invalid CIDR ' 10.0.0.0/8': unexpected "
-				 "character ' '" },
-		{ "10.0.0.0/8 ", "invalid CIDR '10.0.0.0/8 ': unexpected "
-				 "character ' ' in prefix length" },
-		{ "10.0.0.0 /8", "invalid CIDR '10.0.0.0 /8': unexpected "
-				 "character ' '" },
-		{ "1.2.3/24", "invalid CIDR '1.2.3/24': fewer than 4 IPv4 "
-			      "octets" },
-		{ "1.2.3.4.5/32", "invalid CIDR '1.2.3.4.5/32': more than 4 "
-				  "IPv4 octets" },
-		{ "256.0.0.0/8", "invalid CIDR '256.0.0.0/8': IPv4 octet over "
-				 "255" },
-		{ "1.2.3.1000/32", "invalid CIDR '1.2.3.1000/32': IPv4 octet "
-				   "over 255" },
-		{ "1..2.3/8", "invalid CIDR '1..2.3/8': empty IPv4 octet" },
-		{ ".1.2.3/8", "invalid CIDR '.1.2.3/8': empty IPv4 octet" },
-		{ "1.2.3.4./32", "invalid CIDR '1.2.3.4./32': empty IPv4 "
-				 "octet" },
-		{ "1.2.3.a/32", "invalid CIDR '1.2.3.a/32': unexpected "
-				"character 'a'" },
-		{ "0x0a.0.0.0/8", "invalid CIDR '0x0a.0.0.0/8': unexpected "
-				  "character 'x'" },
-		{ "+10.0.0.0/8", "invalid CIDR '+10.0.0.0/8': unexpected "
-				 "character '+'" },
-		{ "1::2::3/64", "invalid CIDR '1::2::3/64': more than one "
-				"'::'" },
-		{ "12345::/16", "invalid CIDR '12345::/16': IPv6 group of more "
-				"than 4 hex digits" },
-		{ "", "invalid CIDR '': empty" },
-		{ "/", "invalid CIDR '/': missing address" },
-		{ "/24", "invalid CIDR '/24': missing address" },
-		{ "10.0.0.0", "invalid CIDR '10.0.0.0': missing prefix length "
-			      "(like '/24')" },
-		{ "10.0.0.0_24", "invalid CIDR '10.0.0.0_24': missing prefix "
-				 "length (like '/24')" },
-		{ "10.0.0.0/", "invalid CIDR '10.0.0.0/': missing prefix "
-			       "length after '/'" },
-		{ "10.0.0.0/+8", "invalid CIDR '10.0.0.0/+8': unexpected "
-				 "character '+' in prefix length" },
-		{ "10.0.0.0/-1", "invalid CIDR '10.0.0.0/-1': unexpected "
-				 "character '-' in prefix length" },
-		{ "10.0.0.0/1000", "invalid CIDR '10.0.0.0/1000': prefix "
-				   "length must be 0..32" },
-		{ "10.0.0.0/99999999999999999999",
-		  "invalid CIDR '10.0.0.0/99999999999999999999': prefix "
-		  "length must be 0..32" },
-		{ "10.0.0.0/8/8", "invalid CIDR '10.0.0.0/8/8': unexpected "
-				  "character '/' in prefix length" },
-		{ "1:2:3:4:5:6:7:8:9/128", "invalid CIDR "
-					   "'1:2:3:4:5:6:7:8:9/128': more "
-					   "than 8 IPv6 groups" },
-		{ "1:2:3:4:5:6:7/128", "invalid CIDR '1:2:3:4:5:6:7/128': "
-				       "fewer than 8 IPv6 groups and no "
-				       "'::'" },
-		{ "1:2:3:4:5:6:7:8::/128", "invalid CIDR "
-					   "'1:2:3:4:5:6:7:8::/128': more "
-					   "than 7 IPv6 groups with '::'" },
-		{ "::1:2:3:4:5:6:7:8/128", "invalid CIDR "
-					   "'::1:2:3:4:5:6:7:8/128': more "
-					   "than 7 IPv6 groups with '::'" },
-		{ ":1::/64", "invalid CIDR ':1::/64': IPv6 address starts "
-			     "with a single ':'" },
-		{ "1::2:/128", "invalid CIDR '1::2:/128': IPv6 address ends "
-			       "with a single ':'" },
-		{ ":::/0", "invalid CIDR ':::/0': empty IPv6 group" },
-		{ "1.2.3.4::/128", "invalid CIDR '1.2.3.4::/128': dotted IPv4 "
-				   "part allowed only as the last 32 bits" },
-		{ "::1.2.3/128", "invalid CIDR '::1.2.3/128': fewer than 4 "
-				 "IPv4 octets" },
-		{ "::01.2.3.4/128", "invalid CIDR '::01.2.3.4/128': IPv4 octet "
-				    "with a leading zero" },
-		{ "1:2:3:4:5:6:7:1.2.3.4/128",
-		  "invalid CIDR '1:2:3:4:5:6:7:1.2.3.4/128': more than 8 IPv6 "
-		  "groups" },
-		{ "2001:db8::g/32", "invalid CIDR '2001:db8::g/32': unexpected "
-				    "character 'g'" },
-		{ "fe80::1%eth0/64", "invalid CIDR 'fe80::1%eth0/64': "
-				     "unexpected character '%'" },
-		{ "2001:db8::1/32", "invalid CIDR '2001:db8::1/32': host bits "
-				    "set (did you mean 2001:db8::/32?)" },
-		{ "::ffff:1.2.3.4/96", "invalid CIDR '::ffff:1.2.3.4/96': host "
-				       "bits set (did you mean "
-				       "::ffff:0:0/96?)" },
-		{ "10.0.0.0/2\n", "invalid CIDR '10.0.0.0/2\\x0a': unexpected "
-				  "character '\\x0a' in prefix length" },
-		{ "10.0.\x01.0/16", "invalid CIDR '10.0.\\x01.0/16': "
-				    "unexpected character '\\x01'" },
-		{ "10.0.0.0\t/8", "invalid CIDR '10.0.0.0\\x09/8': unexpected "
-				  "character '\\x09'" },
-		{ "10.0.0.0/8\xc3\xa9", "invalid CIDR '10.0.0.0/8\\xc3\\xa9': "
-					"unexpected character '\\xc3' in "
-					"prefix length" },
+		{"10.0.0.1/24", "invalid CIDR '10.0.0.1/24': host bits set "
+				"(did you mean 10.0.0.0/24?)"},
+		{"10.0.0.0/33", "invalid CIDR '10.0.0.0/33': prefix length "
+				"must be 0..32"},
+		{"::/129", "invalid CIDR '::/129': prefix length must be "
+			   "0..128"},
+		{"010.0.0.0/8", "invalid CIDR '010.0.0.0/8': IPv4 octet with "
+				"a leading zero"},
+		{"10.0.0.0/08", "invalid CIDR '10.0.0.0/08': prefix length "
+				"with a leading zero"},
+		{" 10.0.0.0/8", "invalid CIDR ' 10.0.0.0/8': unexpected "
+				"character ' '"},
+		{"10.0.0.0/8 ", "invalid CIDR '10.0.0.0/8 ': unexpected "
+				"character ' ' in prefix length"},
+		{"10.0.0.0 /8", "invalid CIDR '10.0.0.0 /8': unexpected "
+				"character ' '"},
+		{"1.2.3/24", "invalid CIDR '1.2.3/24': fewer than 4 IPv4 "
+			     "octets"},
+		{"1.2.3.4.5/32", "invalid CIDR '1.2.3.4.5/32': more than 4 "
+				 "IPv4 octets"},
+		{"256.0.0.0/8", "invalid CIDR '256.0.0.0/8': IPv4 octet over "
+				"255"},
+		{"1.2.3.1000/32", "invalid CIDR '1.2.3.1000/32': IPv4 octet "
+				  "over 255"},
+		{"1..2.3/8", "invalid CIDR '1..2.3/8': empty IPv4 octet"},
+		{".1.2.3/8", "invalid CIDR '.1.2.3/8': empty IPv4 octet"},
+		{"1.2.3.4./32", "invalid CIDR '1.2.3.4./32': empty IPv4 "
+				"octet"},
+		{"1.2.3.a/32", "invalid CIDR '1.2.3.a/32': unexpected "
+			       "character 'a'"},
+		{"0x0a.0.0.0/8", "invalid CIDR '0x0a.0.0.0/8': unexpected "
+				 "character 'x'"},
+		{"+10.0.0.0/8", "invalid CIDR '+10.0.0.0/8': unexpected "
+				"character '+'"},
+		{"1::2::3/64", "invalid CIDR '1::2::3/64': more than one "
+			       "'::'"},
+		{"12345::/16", "invalid CIDR '12345::/16': IPv6 group of more "
+			       "than 4 hex digits"},
+		{"", "invalid CIDR '': empty"},
+		{"/", "invalid CIDR '/': missing address"},
+		{"/24", "invalid CIDR '/24': missing address"},
+		{"10.0.0.0", "invalid CIDR '10.0.0.0': missing prefix length "
+			     "(like '/24')"},
+		{"10.0.0.0_24", "invalid CIDR '10.0.0.0_24': missing prefix "
+				"length (like '/24')"},
+		{"10.0.0.0/", "invalid CIDR '10.0.0.0/': missing prefix "
+			      "length after '/'"},
+		{"10.0.0.0/+8", "invalid CIDR '10.0.0.0/+8': unexpected "
+				"character '+' in prefix length"},
+		{"10.0.0.0/-1", "invalid CIDR '10.0.0.0/-1': unexpected "
+				"character '-' in prefix length"},
+		{"10.0.0.0/1000", "invalid CIDR '10.0.0.0/1000': prefix "
+				  "length must be 0..32"},
+		{"10.0.0.0/99999999999999999999",
+		 "invalid CIDR '10.0.0.0/99999999999999999999': prefix "
+		 "length must be 0..32"},
+		{"10.0.0.0/8/8", "invalid CIDR '10.0.0.0/8/8': unexpected "
+				 "character '/' in prefix length"},
+		{"1:2:3:4:5:6:7:8:9/128", "invalid CIDR "
+					  "'1:2:3:4:5:6:7:8:9/128': more "
+					  "than 8 IPv6 groups"},
+		{"1:2:3:4:5:6:7/128", "invalid CIDR '1:2:3:4:5:6:7/128': "
+				      "fewer than 8 IPv6 groups and no "
+				      "'::'"},
+		{"1:2:3:4:5:6:7:8::/128", "invalid CIDR "
+					  "'1:2:3:4:5:6:7:8::/128': more "
+					  "than 7 IPv6 groups with '::'"},
+		{"::1:2:3:4:5:6:7:8/128", "invalid CIDR "
+					  "'::1:2:3:4:5:6:7:8/128': more "
+					  "than 7 IPv6 groups with '::'"},
+		{":1::/64", "invalid CIDR ':1::/64': IPv6 address starts "
+			    "with a single ':'"},
+		{"1::2:/128", "invalid CIDR '1::2:/128': IPv6 address ends "
+			      "with a single ':'"},
+		{":::/0", "invalid CIDR ':::/0': empty IPv6 group"},
+		{"1.2.3.4::/128", "invalid CIDR '1.2.3.4::/128': dotted IPv4 "
+				  "part allowed only as the last 32 bits"},
+		{"::1.2.3/128", "invalid CIDR '::1.2.3/128': fewer than 4 "
+				"IPv4 octets"},
+		{"::01.2.3.4/128", "invalid CIDR '::01.2.3.4/128': IPv4 octet "
+				   "with a leading zero"},
+		{"1:2:3:4:5:6:7:1.2.3.4/128",
+		 "invalid CIDR '1:2:3:4:5:6:7:1.2.3.4/128': more than 8 IPv6 "
+		 "groups"},
+		{"2001:db8::g/32", "invalid CIDR '2001:db8::g/32': unexpected "
+				   "character 'g'"},
+		{"fe80::1%eth0/64", "invalid CIDR 'fe80::1%eth0/64': "
+				    "unexpected character '%'"},
+		{"2001:db8::1/32", "invalid CIDR '2001:db8::1/32': host bits "
+				   "set (did you mean 2001:db8::/32?)"},
+		{"::ffff:1.2.3.4/96", "invalid CIDR '::ffff:1.2.3.4/96': host "
+				      "bits set (did you mean "
+				      "::ffff:0:0/96?)"},
+		{"10.0.0.0/2\n", "invalid CIDR '10.0.0.0/2\\x0a': unexpected "
+				 "character '\\x0a' in prefix length"},
+		{"10.0.\x01.0/16", "invalid CIDR '10.0.\\x01.0/16': "
+				   "unexpected character '\\x01'"},
+		{"10.0.0.0\t/8", "invalid CIDR '10.0.0.0\\x09/8': unexpected "
+				 "character '\\x09'"},
+		{"10.0.0.0/8\xc3\xa9", "invalid CIDR '10.0.0.0/8\\xc3\\xa9': "
+				       "unexpected character '\\xc3' in "
+				       "prefix length"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ipam_cidr out = { .addr = 7, .family = 99, .prefix = 99 };
-		ipam_err err = { 0 };
+		ipam_cidr out = {.addr = 7, .family = 99, .prefix = 99};
+		ipam_err err = {0};
 		int rc = ipam_cidr_parse(&out, cases[i].text, &err);
 
 		if (rc != IPAM_EINVAL)
@@ -256,7 +256,7 @@ static void test_parse_length_limit(void **state)
 	char *text = malloc(huge + 1);
 	char expected[IPAM_ERR_MSG_MAX];
 	ipam_cidr out;
-	ipam_err err = { 0 };
+	ipam_err err = {0};
 
 	assert_non_null(text);
 	memset(text, '1', huge);
@@ -284,7 +284,7 @@ static void test_parse_length_limit(void **state)
 static void test_parse_err_handling(void **state)
 {
 	ipam_cidr out;
-	ipam_err err = { .code = IPAM_ENOSPC, .msg = "earlier failure" };
+	ipam_err err = {.code = IPAM_ENOSPC, .msg = "earlier failure"};
 
 	/* err may be NULL */
 	assert_int_equal(ipam_cidr_parse(&out, "10.0.0.1/8", NULL),
@@ -309,31 +309,31 @@ static void test_parse_filename(void **state)
 		const char *canonical; /* NULL: refused */
 		const char *message;
 	} cases[] = {
-		{ "10.0.0.0_24", "10.0.0.0_24", NULL },
-		{ "0.0.0.0_0", "0.0.0.0_0", NULL },
-		{ "2001:db8::_56", "2001:db8::_56", NULL },
-		{ "2001:DB8:0:0::_48", "2001:db8::_48", NULL },
-		{ "10.0.0.1_24", NULL,
-		  "invalid CIDR file name '10.0.0.1_24': host bits set (did "
-		  "you mean 10.0.0.0_24?)" },
-		{ "10.0.0.0/24", NULL,
-		  "invalid CIDR file name '10.0.0.0/24': missing prefix length "
-		  "(like '_24')" },
-		{ "10.0.0.0_", NULL,
-		  "invalid CIDR file name '10.0.0.0_': missing prefix length "
-		  "after '_'" },
-		{ "2001:db8::_129", NULL,
-		  "invalid CIDR file name '2001:db8::_129': prefix length must "
-		  "be 0..128" },
-		{ "10.0.0.0_24_", NULL,
-		  "invalid CIDR file name '10.0.0.0_24_': unexpected character "
-		  "'_' in prefix length" },
-		{ "", NULL, "invalid CIDR file name '': empty" },
+		{"10.0.0.0_24", "10.0.0.0_24", NULL},
+		{"0.0.0.0_0", "0.0.0.0_0", NULL},
+		{"2001:db8::_56", "2001:db8::_56", NULL},
+		{"2001:DB8:0:0::_48", "2001:db8::_48", NULL},
+		{"10.0.0.1_24", NULL,
+		 "invalid CIDR file name '10.0.0.1_24': host bits set (did "
+		 "you mean 10.0.0.0_24?)"},
+		{"10.0.0.0/24", NULL,
+		 "invalid CIDR file name '10.0.0.0/24': missing prefix length "
+		 "(like '_24')"},
+		{"10.0.0.0_", NULL,
+		 "invalid CIDR file name '10.0.0.0_': missing prefix length "
+		 "after '_'"},
+		{"2001:db8::_129", NULL,
+		 "invalid CIDR file name '2001:db8::_129': prefix length must "
+		 "be 0..128"},
+		{"10.0.0.0_24_", NULL,
+		 "invalid CIDR file name '10.0.0.0_24_': unexpected character "
+		 "'_' in prefix length"},
+		{"", NULL, "invalid CIDR file name '': empty"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ipam_cidr out;
-		ipam_err err = { 0 };
+		ipam_err err = {0};
 		int rc = ipam_cidr_parse_filename(&out, cases[i].name, &err);
 		char text[IPAM_CIDR_STRLEN];
 
@@ -360,27 +360,27 @@ static void test_format_rfc5952(void **state)
 		const char *canonical;
 	} cases[] = {
 		/* the longest run is compressed */
-		{ "2001:db8:0:0:1:0:0:1/128", "2001:db8::1:0:0:1/128" },
-		{ "2001:0:0:1:0:0:0:1/128", "2001:0:0:1::1/128" },
-		{ "0:0:1:0:0:0:1:0/128", "0:0:1::1:0/128" },
+		{"2001:db8:0:0:1:0:0:1/128", "2001:db8::1:0:0:1/128"},
+		{"2001:0:0:1:0:0:0:1/128", "2001:0:0:1::1/128"},
+		{"0:0:1:0:0:0:1:0/128", "0:0:1::1:0/128"},
 		/* a single zero group is not */
-		{ "2001:db8:0:1:1:1:1:1/128", "2001:db8:0:1:1:1:1:1/128" },
-		{ "0:1:0:1:0:1:0:1/128", "0:1:0:1:0:1:0:1/128" },
-		{ "1:2:3:4:5:6:7:0/128", "1:2:3:4:5:6:7:0/128" },
+		{"2001:db8:0:1:1:1:1:1/128", "2001:db8:0:1:1:1:1:1/128"},
+		{"0:1:0:1:0:1:0:1/128", "0:1:0:1:0:1:0:1/128"},
+		{"1:2:3:4:5:6:7:0/128", "1:2:3:4:5:6:7:0/128"},
 		/* the leftmost of equal runs */
-		{ "1:0:0:2:0:0:3:4/128", "1::2:0:0:3:4/128" },
-		{ "1:0:0:2:3:4:0:0/128", "1::2:3:4:0:0/128" },
+		{"1:0:0:2:0:0:3:4/128", "1::2:0:0:3:4/128"},
+		{"1:0:0:2:3:4:0:0/128", "1::2:3:4:0:0/128"},
 		/* runs at either end, and everywhere */
-		{ "0:0:0:0:0:0:0:0/128", "::/128" },
-		{ "0:0:0:0:0:0:0:1/128", "::1/128" },
-		{ "1:0:0:0:0:0:0:0/16", "1::/16" },
-		{ "1:0:0:0:0:0:0:1/128", "1::1/128" },
-		{ "0:0:1:2:3:4:5:6/128", "::1:2:3:4:5:6/128" },
-		{ "1:2:3:4:5:6:0:0/128", "1:2:3:4:5:6::/128" },
+		{"0:0:0:0:0:0:0:0/128", "::/128"},
+		{"0:0:0:0:0:0:0:1/128", "::1/128"},
+		{"1:0:0:0:0:0:0:0/16", "1::/16"},
+		{"1:0:0:0:0:0:0:1/128", "1::1/128"},
+		{"0:0:1:2:3:4:5:6/128", "::1:2:3:4:5:6/128"},
+		{"1:2:3:4:5:6:0:0/128", "1:2:3:4:5:6::/128"},
 		/* lowercase, no leading zeros, no dotted quad */
-		{ "2001:0DB8:00AB:000C::/64", "2001:db8:ab:c::/64" },
-		{ "::ffff:0.0.0.0/96", "::ffff:0:0/96" },
-		{ "::ffff:192.0.2.1/128", "::ffff:c000:201/128" },
+		{"2001:0DB8:00AB:000C::/64", "2001:db8:ab:c::/64"},
+		{"::ffff:0.0.0.0/96", "::ffff:0:0/96"},
+		{"::ffff:192.0.2.1/128", "::ffff:c000:201/128"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -405,7 +405,8 @@ static void test_format_filename(void **state)
 	assert_string_equal(text, "::_0");
 	block = cidr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128");
 	ipam_cidr_format_filename(&block, text);
-	assert_string_equal(text, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff_128");
+	assert_string_equal(text,
+			    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff_128");
 }
 
 static void test_addr_format(void **state)
@@ -449,23 +450,23 @@ static void test_size_and_last(void **state)
 		const char *size;
 		const char *last;
 	} cases[] = {
-		{ "0.0.0.0/0", "4294967296", "255.255.255.255" },
-		{ "10.0.0.0/8", "16777216", "10.255.255.255" },
-		{ "192.168.1.0/24", "256", "192.168.1.255" },
-		{ "10.1.2.3/32", "1", "10.1.2.3" },
-		{ "255.255.255.255/32", "1", "255.255.255.255" },
+		{"0.0.0.0/0", "4294967296", "255.255.255.255"},
+		{"10.0.0.0/8", "16777216", "10.255.255.255"},
+		{"192.168.1.0/24", "256", "192.168.1.255"},
+		{"10.1.2.3/32", "1", "10.1.2.3"},
+		{"255.255.255.255/32", "1", "255.255.255.255"},
 		/* 2^128 does not fit: the size of ::/0 is 0 */
-		{ "::/0", "0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
-		{ "::/1", "170141183460469231731687303715884105728",
-		  "7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
-		{ "2001:db8::/32", "79228162514264337593543950336",
-		  "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff" },
-		{ "2001:db8::/64", "18446744073709551616",
-		  "2001:db8::ffff:ffff:ffff:ffff" },
-		{ "2001:db8::/127", "2", "2001:db8::1" },
-		{ "::1/128", "1", "::1" },
-		{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", "1",
-		  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
+		{"::/0", "0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"::/1", "170141183460469231731687303715884105728",
+		 "7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"2001:db8::/32", "79228162514264337593543950336",
+		 "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"2001:db8::/64", "18446744073709551616",
+		 "2001:db8::ffff:ffff:ffff:ffff"},
+		{"2001:db8::/127", "2", "2001:db8::1"},
+		{"::1/128", "1", "::1"},
+		{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", "1",
+		 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -485,21 +486,21 @@ static void test_contains(void **state)
 		const char *inner;
 		bool expected;
 	} cases[] = {
-		{ "10.0.0.0/8", "10.1.0.0/16", true },
-		{ "10.1.0.0/16", "10.0.0.0/8", false },
-		{ "10.0.0.0/8", "10.0.0.0/8", true },
-		{ "10.0.0.0/8", "10.255.255.255/32", true },
-		{ "10.0.0.0/8", "11.0.0.0/32", false },
-		{ "10.0.0.0/8", "9.255.255.255/32", false },
-		{ "0.0.0.0/0", "255.255.255.255/32", true },
-		{ "::/0", "2001:db8::/32", true },
-		{ "2001:db8::/32", "2001:db9::/32", false },
-		{ "2001:db8::/32", "2001:db8:ffff:ffff::/64", true },
+		{"10.0.0.0/8", "10.1.0.0/16", true},
+		{"10.1.0.0/16", "10.0.0.0/8", false},
+		{"10.0.0.0/8", "10.0.0.0/8", true},
+		{"10.0.0.0/8", "10.255.255.255/32", true},
+		{"10.0.0.0/8", "11.0.0.0/32", false},
+		{"10.0.0.0/8", "9.255.255.255/32", false},
+		{"0.0.0.0/0", "255.255.255.255/32", true},
+		{"::/0", "2001:db8::/32", true},
+		{"2001:db8::/32", "2001:db9::/32", false},
+		{"2001:db8::/32", "2001:db8:ffff:ffff::/64", true},
 		/* families never mix, even over equal numbers */
-		{ "0.0.0.0/0", "::/128", false },
-		{ "::/0", "10.0.0.0/8", false },
-		{ "::a00:0/104", "10.0.0.0/8", false },
-		{ "10.0.0.0/8", "::a00:0/104", false },
+		{"0.0.0.0/0", "::/128", false},
+		{"::/0", "10.0.0.0/8", false},
+		{"::a00:0/104", "10.0.0.0/8", false},
+		{"10.0.0.0/8", "::a00:0/104", false},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -520,16 +521,16 @@ static void test_overlaps(void **state)
 		const char *b;
 		bool expected;
 	} cases[] = {
-		{ "10.0.0.0/24", "10.0.0.128/25", true },
-		{ "10.0.0.0/25", "10.0.0.128/25", false },
-		{ "10.0.0.0/8", "10.255.255.255/32", true },
-		{ "10.0.0.0/8", "11.0.0.0/8", false },
-		{ "0.0.0.0/0", "1.2.3.4/32", true },
-		{ "::/0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", true },
-		{ "2001:db8::/33", "2001:db8:8000::/33", false },
-		{ "2001:db8::/32", "2001:db8:8000::/33", true },
-		{ "::a00:0/104", "10.0.0.0/8", false },
-		{ "0.0.0.0/0", "::/0", false },
+		{"10.0.0.0/24", "10.0.0.128/25", true},
+		{"10.0.0.0/25", "10.0.0.128/25", false},
+		{"10.0.0.0/8", "10.255.255.255/32", true},
+		{"10.0.0.0/8", "11.0.0.0/8", false},
+		{"0.0.0.0/0", "1.2.3.4/32", true},
+		{"::/0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", true},
+		{"2001:db8::/33", "2001:db8:8000::/33", false},
+		{"2001:db8::/32", "2001:db8:8000::/33", true},
+		{"::a00:0/104", "10.0.0.0/8", false},
+		{"0.0.0.0/0", "::/0", false},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -551,11 +552,14 @@ static int compare_for_qsort(const void *a, const void *b)
 static void test_compare(void **state)
 {
 	static const char *const sorted[] = {
-		"0.0.0.0/0",     "0.0.0.0/1",      "9.0.0.0/8",
-		"10.0.0.0/8",    "10.0.0.0/16",    "10.0.0.0/32",
-		"10.0.0.1/32",   "255.255.255.255/32", "::/0",
-		"::/128",        "::1/128",        "::a00:0/104",
-		"2001:db8::/32", "2001:db8::/48",  "ffff::/16",
+		"0.0.0.0/0",	 "0.0.0.0/1",
+		"9.0.0.0/8",	 "10.0.0.0/8",
+		"10.0.0.0/16",	 "10.0.0.0/32",
+		"10.0.0.1/32",	 "255.255.255.255/32",
+		"::/0",		 "::/128",
+		"::1/128",	 "::a00:0/104",
+		"2001:db8::/32", "2001:db8::/48",
+		"ffff::/16",
 	};
 	enum { COUNT = sizeof(sorted) / sizeof(sorted[0]) };
 	ipam_cidr blocks[COUNT];
@@ -629,8 +633,7 @@ static void test_range_split_examples(void **state)
 	assert_split(6, u128(0, UINT64_MAX), u128(1, 0),
 		     "::ffff:ffff:ffff:ffff/128 0:0:0:1::/128");
 	assert_split(6, u128(0x20010db800000000ull, 0),
-		     u128(0x20010db800000000ull, UINT64_MAX),
-		     "2001:db8::/64");
+		     u128(0x20010db800000000ull, UINT64_MAX), "2001:db8::/64");
 	assert_split(6, U128_MAX, U128_MAX,
 		     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128");
 	assert_split(5, 0, 1, "");
@@ -686,7 +689,7 @@ static void test_range_split_worst_cases(void **state)
 static void test_range_split_max(void **state)
 {
 	ipam_cidr blocks[3];
-	ipam_cidr untouched = { .addr = 42, .family = 99, .prefix = 99 };
+	ipam_cidr untouched = {.addr = 42, .family = 99, .prefix = 99};
 
 	blocks[2] = untouched;
 	/* returns the count the range needs, writes no more than max */
@@ -731,8 +734,8 @@ static void test_range_split_is_minimal(void **state)
 
 	for (uint32_t first = 0; first < SMALL_RANGE; first++) {
 		for (uint32_t last = first; last < SMALL_RANGE; last++) {
-			size_t count = ipam_range_split(4, first, last, blocks,
-							64);
+			size_t count =
+				ipam_range_split(4, first, last, blocks, 64);
 
 			assert_true(count <= 64);
 			assert_tiles(blocks, count, 4, first, last);
@@ -761,11 +764,11 @@ static void test_u128_parse(void **state)
 		const char *text;
 		ipam_u128 value;
 	} valid[] = {
-		{ "0", 0 },
-		{ "7", 7 },
-		{ "4294967296", (ipam_u128)1 << 32 },
-		{ "18446744073709551616", (ipam_u128)1 << 64 },
-		{ "340282366920938463463374607431768211455", U128_MAX },
+		{"0", 0},
+		{"7", 7},
+		{"4294967296", (ipam_u128)1 << 32},
+		{"18446744073709551616", (ipam_u128)1 << 64},
+		{"340282366920938463463374607431768211455", U128_MAX},
 	};
 	static const char *const invalid[] = {
 		"",
@@ -805,36 +808,36 @@ static void test_percent(void **state)
 		ipam_u128 den;
 		const char *expected;
 	} cases[] = {
-		{ 1, 4, "25" },
-		{ 1, 256, "0.390625" },
-		{ 1, 3, "33.333333" },
-		{ 2, 3, "66.666667" },
-		{ 1, 8, "12.5" },
-		{ 3, 8, "37.5" },
-		{ 1, 1000000, "0.0001" },
-		{ 4, 4, "100" },
-		{ 0, 5, "0" },
-		{ 0, 0, "0" },
-		{ 5, 0, "0" },
+		{1, 4, "25"},
+		{1, 256, "0.390625"},
+		{1, 3, "33.333333"},
+		{2, 3, "66.666667"},
+		{1, 8, "12.5"},
+		{3, 8, "37.5"},
+		{1, 1000000, "0.0001"},
+		{4, 4, "100"},
+		{0, 5, "0"},
+		{0, 0, "0"},
+		{5, 0, "0"},
 		/* half-up at the sixth decimal */
-		{ 1, 200000000, "0.000001" },
-		{ 1, 200000001, "0" },
-		{ 999999999, 1000000000, "100" },
-		{ 999999989, 1000000000, "99.999999" },
+		{1, 200000000, "0.000001"},
+		{1, 200000001, "0"},
+		{999999999, 1000000000, "100"},
+		{999999989, 1000000000, "99.999999"},
 		/* 128-bit operands */
-		{ (ipam_u128)1 << 127, (ipam_u128)1 << 127, "100" },
-		{ U128_MAX, U128_MAX, "100" },
-		{ U128_MAX - 1, U128_MAX, "100" },
-		{ (ipam_u128)1 << 127, U128_MAX, "50" },
-		{ U128_MAX / 3, U128_MAX, "33.333333" },
-		{ (ipam_u128)1 << 126, (ipam_u128)3 << 126, "33.333333" },
-		{ (ipam_u128)2 << 126, (ipam_u128)3 << 126, "66.666667" },
-		{ 1, (ipam_u128)1 << 100, "0" },
-		{ (ipam_u128)1 << 64, (ipam_u128)1 << 72, "0.390625" },
+		{(ipam_u128)1 << 127, (ipam_u128)1 << 127, "100"},
+		{U128_MAX, U128_MAX, "100"},
+		{U128_MAX - 1, U128_MAX, "100"},
+		{(ipam_u128)1 << 127, U128_MAX, "50"},
+		{U128_MAX / 3, U128_MAX, "33.333333"},
+		{(ipam_u128)1 << 126, (ipam_u128)3 << 126, "33.333333"},
+		{(ipam_u128)2 << 126, (ipam_u128)3 << 126, "66.666667"},
+		{1, (ipam_u128)1 << 100, "0"},
+		{(ipam_u128)1 << 64, (ipam_u128)1 << 72, "0.390625"},
 		/* more than 100 is printed as is */
-		{ 3, 2, "150" },
-		{ 1001, 1000, "100.1" },
-		{ U128_MAX, 1, "34028236692093846346337460743176821145500" },
+		{3, 2, "150"},
+		{1001, 1000, "100.1"},
+		{U128_MAX, 1, "34028236692093846346337460743176821145500"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -83,7 +83,8 @@ static const char describe_vpcs[] =
 	"            'InstanceTenancy': 'default',\n"
 	"            'Ipv6CidrBlockAssociationSet': [\n"
 	"                {\n"
-	"                    'AssociationId': 'vpc-cidr-assoc-0c9e2a1bEXAMPLE',\n"
+	"                    'AssociationId': "
+	"'vpc-cidr-assoc-0c9e2a1bEXAMPLE',\n"
 	"                    'Ipv6CidrBlock': '2600:1f16:115:200::/56',\n"
 	"                    'Ipv6CidrBlockState': {\n"
 	"                        'State': 'associated'\n"
@@ -94,21 +95,24 @@ static const char describe_vpcs[] =
 	"            ],\n"
 	"            'CidrBlockAssociationSet': [\n"
 	"                {\n"
-	"                    'AssociationId': 'vpc-cidr-assoc-062c64cfafEXAMPLE',\n"
+	"                    'AssociationId': "
+	"'vpc-cidr-assoc-062c64cfafEXAMPLE',\n"
 	"                    'CidrBlock': '10.0.0.0/16',\n"
 	"                    'CidrBlockState': {\n"
 	"                        'State': 'associated'\n"
 	"                    }\n"
 	"                },\n"
 	"                {\n"
-	"                    'AssociationId': 'vpc-cidr-assoc-0a5a3b1c2dEXAMPLE',\n"
+	"                    'AssociationId': "
+	"'vpc-cidr-assoc-0a5a3b1c2dEXAMPLE',\n"
 	"                    'CidrBlock': '10.1.0.0/16',\n"
 	"                    'CidrBlockState': {\n"
 	"                        'State': 'associated'\n"
 	"                    }\n"
 	"                },\n"
 	"                {\n"
-	"                    'AssociationId': 'vpc-cidr-assoc-0bbbbbbbbbEXAMPLE',\n"
+	"                    'AssociationId': "
+	"'vpc-cidr-assoc-0bbbbbbbbbEXAMPLE',\n"
 	"                    'CidrBlock': '10.2.0.0/16',\n"
 	"                    'CidrBlockState': {\n"
 	"                        'State': 'disassociated'\n"
@@ -136,7 +140,8 @@ static const char describe_vpcs[] =
 	"            'InstanceTenancy': 'default',\n"
 	"            'CidrBlockAssociationSet': [\n"
 	"                {\n"
-	"                    'AssociationId': 'vpc-cidr-assoc-00b17b4eddEXAMPLE',\n"
+	"                    'AssociationId': "
+	"'vpc-cidr-assoc-00b17b4eddEXAMPLE',\n"
 	"                    'CidrBlock': '172.31.0.0/16',\n"
 	"                    'CidrBlockState': {\n"
 	"                        'State': 'associated'\n"
@@ -167,7 +172,8 @@ static const char describe_subnets[] =
 	"            'AssignIpv6AddressOnCreation': false,\n"
 	"            'Ipv6CidrBlockAssociationSet': [\n"
 	"                {\n"
-	"                    'AssociationId': 'subnet-cidr-assoc-0a1b2cEXAMPLE',\n"
+	"                    'AssociationId': "
+	"'subnet-cidr-assoc-0a1b2cEXAMPLE',\n"
 	"                    'Ipv6CidrBlock': '2600:1f16:115:200::/64',\n"
 	"                    'Ipv6CidrBlockState': {\n"
 	"                        'State': 'associated'\n"
@@ -296,7 +302,8 @@ static void test_create_delete(void **state)
 		    "discovery 'aws' exists");
 	assert_code(ipam_discovery_create(db, "a/b", &err), err, IPAM_EINVAL,
 		    NULL);
-	assert_code(ipam_discovery_create(db, "", &err), err, IPAM_EINVAL, NULL);
+	assert_code(ipam_discovery_create(db, "", &err), err, IPAM_EINVAL,
+		    NULL);
 	assert_ok(ipam_discovery_list(db, &list, &err), err);
 	assert_int_equal(list.count, 3);
 	assert_string_equal(list.items[0], "aws");
@@ -304,7 +311,8 @@ static void test_create_delete(void **state)
 
 	/* Deleting one ends what it sees. */
 	feed_ok(db, "aws",
-		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.0.0.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.0.0.0/"
+		"24\"}\n");
 	assert_int_equal(disco_info(db, "aws").resources, 1);
 	clock_now = t1;
 	assert_ok(ipam_discovery_delete(db, "aws", &err), err);
@@ -314,7 +322,8 @@ static void test_create_delete(void **state)
 		"SampledStartTime SampledEndTime ResourceCidr ResourceType "
 		"ResourceId ResourceRegion ResourceOwnerId VpcId "
 		"ResourceComplianceStatus ResourceOverlapStatus ResourceName\n"
-		"2026-11-27T10:00:00Z 2026-04-01T00:00:00Z 10.0.0.0/24 vpc vpc-1 "
+		"2026-11-27T10:00:00Z 2026-04-01T00:00:00Z 10.0.0.0/24 vpc "
+		"vpc-1 "
 		"us-east-1 - vpc-1 unmanaged nonoverlapping -\n");
 	assert_code(ipam_discovery_delete(db, "aws", &err), err, IPAM_ENOENT,
 		    "no discovery 'aws'");
@@ -341,17 +350,20 @@ static void test_feed_json_lines(void **state)
 	 * unknown fields are fine; tags in both forms. */
 	feed_ok(db, "aws",
 		"{\"ResourceId\":\"vpc-0a1\",\"ResourceType\":\"vpc\","
-		"\"ResourceCidr\":\"10.0.0.0/16\",\"ResourceRegion\":\"us-east-1\","
+		"\"ResourceCidr\":\"10.0.0.0/"
+		"16\",\"ResourceRegion\":\"us-east-1\","
 		"\"ResourceOwnerId\":\"111122223333\",\"ResourceTags\":"
 		"[{\"Key\":\"Name\",\"Value\":\"core\"},{\"Key\":\"env\","
 		"\"Value\":\"prod\"}],\"IpamResourceDiscoveryId\":\"x\"}\r\n"
 		"\n"
 		"{\"ResourceId\":\"vpc-0a1\",\"ResourceType\":\"vpc\","
-		"\"ResourceCidr\":\"10.1.0.0/16\",\"ResourceRegion\":\"us-east-1\","
+		"\"ResourceCidr\":\"10.1.0.0/"
+		"16\",\"ResourceRegion\":\"us-east-1\","
 		"\"ResourceOwnerId\":\"111122223333\",\"ResourceTags\":"
 		"[{\"Key\":\"Name\",\"Value\":\"core\"},{\"Key\":\"env\","
 		"\"Value\":\"prod\"}]}\n"
-		"{\"ResourceId\":\"subnet-0b2\",\"ResourceCidr\":\"10.0.1.0/24\","
+		"{\"ResourceId\":\"subnet-0b2\",\"ResourceCidr\":\"10.0.1.0/"
+		"24\","
 		"\"VpcId\":\"vpc-0a1\",\"ResourceRegion\":\"us-east-1\","
 		"\"IpUsage\":0.25,\"ResourceTags\":{\"tier\":\"web\"}}\n"
 		"{\"ResourceId\":\"i-0c3\",\"ResourceCidr\":\"10.0.1.10/32\","
@@ -407,7 +419,8 @@ static void test_feed_describe_vpcs(void **state)
 
 	disco_new(db, "vpcs");
 	/* describe-vpcs has no region: the discovery's locale is used. */
-	assert_ok(ipam_discovery_set_locale(db, "vpcs", "us-east-2", &err), err);
+	assert_ok(ipam_discovery_set_locale(db, "vpcs", "us-east-2", &err),
+		  err);
 	assert_code(ipam_discovery_set_locale(db, "vpcs", "us east", &err), err,
 		    IPAM_EINVAL, NULL);
 	assert_string_equal(disco_info(db, "vpcs").locale, "us-east-2");
@@ -458,8 +471,9 @@ static void test_feed_describe_subnets(void **state)
 	assert_string_equal(U(info.active_ips), "64");
 	assert_string_equal(res_cidrs(db, a),
 			    "10.0.1.0/24\n2600:1f16:115:200::/64\n");
-	assert_res_status(db, a, "10.0.1.0/24 - - - - 25\n"
-				 "2600:1f16:115:200::/64 - - - - -\n");
+	assert_res_status(db, a,
+			  "10.0.1.0/24 - - - - 25\n"
+			  "2600:1f16:115:200::/64 - - - - -\n");
 	info = res_info(db, b);
 	assert_string_equal(U(info.active_ips), "0");
 	assert_string_equal(info.vpc_id, "vpc-06e4ab6c6cEXAMPLE");
@@ -548,10 +562,9 @@ static void test_feed_combined_document(void **state)
 	/* No association set: the VPC's CidrBlock. */
 	assert_string_equal(res_cidrs(db, res_key(db, priv, "vpc-1")),
 			    "10.0.0.0/16\n");
-	assert_string_equal(rc_row(db, res_key(db, priv, "vpc-1"),
-				   "10.0.0.0/16")
-				    .ip_usage,
-			    "0.390625");
+	assert_string_equal(
+		rc_row(db, res_key(db, priv, "vpc-1"), "10.0.0.0/16").ip_usage,
+		"0.390625");
 	close_watch(db);
 }
 
@@ -619,7 +632,8 @@ static void test_feed_lines_merge_fields(void **state)
 		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.0.0/24\","
 		"\"ResourceRegion\":\"us-east-2\",\"ResourceName\":\"core\","
 		"\"ResourceOwnerId\":\"111122223333\"}\n"
-		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.1.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.1.0/"
+		"24\"}\n");
 	info = res_info(db, res_key(db, priv, "vpc-a"));
 	assert_string_equal(res_cidrs(db, info.key),
 			    "10.0.0.0/24\n10.0.1.0/24\n");
@@ -650,7 +664,8 @@ static void test_snapshot_no_intermediate_records(void **state)
 	clock_now = t1;
 	feed_ok(db, "default",
 		"{\"ResourceId\":\"vpc-x\",\"ResourceCidr\":\"10.5.0.0/24\"}\n"
-		"{\"ResourceId\":\"vpc-y\",\"ResourceCidr\":\"10.5.0.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-y\",\"ResourceCidr\":\"10.5.0.0/"
+		"24\"}\n");
 	clock_now = t2;
 	feed_ok(db, "default", "");
 	snprintf(want, sizeof(want),
@@ -686,16 +701,18 @@ static void test_set_scope_no_intermediate_records(void **state)
 	assert_ok(ipam_scope_create(db, "lab", &lab, &err), err);
 	clock_now = t0;
 	feed_ok(db, "default",
-		"{\"ResourceId\":\"vpc-x\",\"ResourceCidr\":\"10.5.0.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-x\",\"ResourceCidr\":\"10.5.0.0/"
+		"24\"}\n");
 	clock_now = t1;
 	feed_ok(db, "default",
 		"{\"ResourceId\":\"vpc-x\",\"ResourceCidr\":\"10.5.0.0/24\"}\n"
-		"{\"ResourceId\":\"vpc-y\",\"ResourceCidr\":\"10.5.0.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-y\",\"ResourceCidr\":\"10.5.0.0/"
+		"24\"}\n");
 	clock_now = t2;
 	assert_ok(ipam_discovery_set_scope(db, "default", "lab", &err), err);
-	assert_string_equal(rc_state(db, res_key(db, lab, "vpc-x"),
-				     "10.5.0.0/24"),
-			    "unmanaged unmanaged overlapping");
+	assert_string_equal(
+		rc_state(db, res_key(db, lab, "vpc-x"), "10.5.0.0/24"),
+		"unmanaged unmanaged overlapping");
 	snprintf(want, sizeof(want),
 		 "SampledStartTime SampledEndTime ResourceCidr ResourceType "
 		 "ResourceId ResourceRegion ResourceOwnerId VpcId "
@@ -800,7 +817,8 @@ static void test_snapshot_type_change(void **state)
 		"\"ResourceCidr\":\"10.0.0.5/32\"}\n");
 	clock_now += 10;
 	feed_ok(db, "default",
-		"{\"ResourceId\":\"res-1\",\"ResourceType\":\"network-interface\","
+		"{\"ResourceId\":\"res-1\",\"ResourceType\":\"network-"
+		"interface\","
 		"\"ResourceCidr\":\"10.0.0.5/32\"}\n");
 	assert_string_equal(res_info(db, res_key(db, priv, "res-1")).type,
 			    "network-interface");
@@ -822,7 +840,8 @@ static void test_malformed_refuses_all(void **state)
 	static const struct refusal cases[] = {
 		{"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.5.0/24\"}\n"
 		 "{\"ResourceId\":\"vpc-d\",\"ResourceCidr\":\"10.0.6.0/24\"}\n"
-		 "{\"ResourceId\":\"vpc-e\",\"ResourceCidr\":\"10.0.0.1/24\"}\n",
+		 "{\"ResourceId\":\"vpc-e\",\"ResourceCidr\":\"10.0.0.1/"
+		 "24\"}\n",
 		 "line 3: "},
 		{"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.5.0/24\"}\n"
 		 "{\"ResourceId\":\"vpc-d\",\"ResourceCidr\":\n",
@@ -830,12 +849,14 @@ static void test_malformed_refuses_all(void **state)
 		{"{\"ResourceId\":\"vpc-c\"}\n{\"ResourceId\":\"vpc-d\"}\n",
 		 "line 1: ResourceId and ResourceCidr are required"},
 		{"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.5.0/24\"}\n"
-		 "{\"ResourceId\":\"rtr-1\",\"ResourceCidr\":\"10.0.6.0/24\"}\n",
+		 "{\"ResourceId\":\"rtr-1\",\"ResourceCidr\":\"10.0.6.0/"
+		 "24\"}\n",
 		 "line 2: unknown resource type '(none)'"},
 		{"{\"ResourceId\":\"x-1\",\"ResourceType\":\"router\","
 		 "\"ResourceCidr\":\"10.0.6.0/24\"}\n{}\n",
 		 "line 1: unknown resource type 'router'"},
-		{"{\"ResourceId\":\"subnet-9\",\"ResourceCidr\":\"10.0.6.0/24\","
+		{"{\"ResourceId\":\"subnet-9\",\"ResourceCidr\":\"10.0.6.0/"
+		 "24\","
 		 "\"IpUsage\":1.5}\n{}\n",
 		 "line 1: IpUsage must be a number from 0 to 1"},
 		{"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.5.0/24\"}\n"
@@ -857,7 +878,8 @@ static void test_malformed_refuses_all(void **state)
 		{"{\"Vpcs\": [{\"VpcId\": \"vpc-c\", \"CidrBlock\": "
 		 "\"10.0.5.0/33\"}]}",
 		 "Vpcs[0]: "},
-		{"{\"Subnets\": [{\"VpcId\": \"vpc-c\"}]}", "Subnets[0]: no SubnetId"},
+		{"{\"Subnets\": [{\"VpcId\": \"vpc-c\"}]}",
+		 "Subnets[0]: no SubnetId"},
 		{"{\"Addresses\": [{\"AllocationId\": \"eipalloc-1\"}]}",
 		 "Addresses[0]: no PublicIp"},
 		{"{\"Vpcs\": {}}", "Vpcs is not a list"},
@@ -872,7 +894,8 @@ static void test_malformed_refuses_all(void **state)
 
 	feed_ok(db, "default",
 		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.0.0/24\"}\n"
-		"{\"ResourceId\":\"vpc-b\",\"ResourceCidr\":\"10.0.1.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-b\",\"ResourceCidr\":\"10.0.1.0/"
+		"24\"}\n");
 	before = scope_resources_json(db, priv);
 	last_event = ipam_events_last(db);
 	last_feed = disco_info(db, "default").last_feed;
@@ -889,7 +912,8 @@ static void test_malformed_refuses_all(void **state)
 		free(after);
 		assert_string_equal(res_ids(db, priv), "vpc-a\nvpc-b\n");
 		assert_int_equal(ipam_events_last(db), last_event);
-		assert_int_equal(disco_info(db, "default").last_feed, last_feed);
+		assert_int_equal(disco_info(db, "default").last_feed,
+				 last_feed);
 	}
 	/* A NUL byte. */
 	assert_code(ipam_discovery_feed(db, "default", "{}\0{}", 5, &err), err,
@@ -913,14 +937,16 @@ static void test_ownership(void **state)
 	disco_new(db, "a");
 	disco_new(db, "b");
 	feed_ok(db, "a",
-		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.0.0.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.0.0.0/"
+		"24\"}\n");
 	assert_code(feed(db, "b",
 			 "{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":"
 			 "\"10.0.2.0/24\"}\n"
 			 "{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":"
 			 "\"10.0.1.0/24\"}\n",
 			 &err),
-		    err, IPAM_EEXIST, "resource 'vpc-1' is seen by another discovery");
+		    err, IPAM_EEXIST,
+		    "resource 'vpc-1' is seen by another discovery");
 	assert_false(res_exists(db, priv, "vpc-2"));
 	assert_string_equal(res_cidrs(db, res_key(db, priv, "vpc-1")),
 			    "10.0.0.0/24\n");
@@ -931,7 +957,8 @@ static void test_ownership(void **state)
 			"10.0.9.0/24", NULL);
 	assert_string_equal(res_info(db, hand).discovery, "");
 	feed_ok(db, "b",
-		"{\"ResourceId\":\"vpc-h\",\"ResourceCidr\":\"10.0.9.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-h\",\"ResourceCidr\":\"10.0.9.0/"
+		"24\"}\n");
 	assert_int_equal(res_key(db, priv, "vpc-h"), hand);
 	assert_string_equal(res_info(db, hand).discovery, "b");
 	assert_int_equal(hist_count(db, priv, "10.0.9.0/24", ALL_TIME), 1);
@@ -958,7 +985,8 @@ static void test_set_scope(void **state)
 	disco_new(db, "aws");
 	clock_now = t1;
 	feed_ok(db, "aws",
-		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.0.0.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.0.0.0/"
+		"24\"}\n");
 	vpc = res_key(db, priv, "vpc-1");
 	assert_string_equal(rc_state(db, vpc, "10.0.0.0/24"),
 			    "managed compliant nonoverlapping");
@@ -993,7 +1021,8 @@ static void test_set_scope(void **state)
 	assert_text_free(hist(db, lab, "10.0.0.0/24", ALL_TIME, false), want);
 	/* Later snapshots apply in the new scope. */
 	feed_ok(db, "aws",
-		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"10.0.1.0/24\"}\n");
+		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"10.0.1.0/"
+		"24\"}\n");
 	assert_string_equal(res_ids(db, lab), "vpc-2\n");
 	assert_string_equal(res_ids(db, priv), "");
 	close_watch(db);
@@ -1017,21 +1046,21 @@ static void test_feed_auto_import(void **state)
 		"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.8.0/24\"}\n"
 		"{\"ResourceId\":\"vpc-w\",\"ResourceCidr\":\"10.0.9.0/24\","
 		"\"ResourceRegion\":\"us-east-2\"}\n");
-	assert_string_equal(rc_state(db, res_key(db, priv, "vpc-b"),
-				     "10.0.0.0/23"),
-			    "managed compliant overlapping");
-	assert_string_equal(rc_state(db, res_key(db, priv, "vpc-a"),
-				     "10.0.0.0/24"),
-			    "unmanaged unmanaged overlapping");
-	assert_string_equal(rc_state(db, res_key(db, priv, "vpc-c"),
-				     "10.0.8.0/24"),
-			    "managed compliant overlapping");
-	assert_string_equal(rc_state(db, res_key(db, priv, "vpc-d"),
-				     "10.0.8.0/24"),
-			    "unmanaged unmanaged overlapping");
-	assert_string_equal(rc_state(db, res_key(db, priv, "vpc-w"),
-				     "10.0.9.0/24"),
-			    "unmanaged unmanaged nonoverlapping");
+	assert_string_equal(
+		rc_state(db, res_key(db, priv, "vpc-b"), "10.0.0.0/23"),
+		"managed compliant overlapping");
+	assert_string_equal(
+		rc_state(db, res_key(db, priv, "vpc-a"), "10.0.0.0/24"),
+		"unmanaged unmanaged overlapping");
+	assert_string_equal(
+		rc_state(db, res_key(db, priv, "vpc-c"), "10.0.8.0/24"),
+		"managed compliant overlapping");
+	assert_string_equal(
+		rc_state(db, res_key(db, priv, "vpc-d"), "10.0.8.0/24"),
+		"unmanaged unmanaged overlapping");
+	assert_string_equal(
+		rc_state(db, res_key(db, priv, "vpc-w"), "10.0.9.0/24"),
+		"unmanaged unmanaged nonoverlapping");
 	/* vpc-b goes: the space it frees goes to the one waiting. */
 	feed_ok(db, "default",
 		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.0.0/24\"}\n"
@@ -1039,9 +1068,9 @@ static void test_feed_auto_import(void **state)
 		"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.8.0/24\"}\n"
 		"{\"ResourceId\":\"vpc-w\",\"ResourceCidr\":\"10.0.9.0/24\","
 		"\"ResourceRegion\":\"us-east-2\"}\n");
-	assert_string_equal(rc_state(db, res_key(db, priv, "vpc-a"),
-				     "10.0.0.0/24"),
-			    "managed compliant nonoverlapping");
+	assert_string_equal(
+		rc_state(db, res_key(db, priv, "vpc-a"), "10.0.0.0/24"),
+		"managed compliant nonoverlapping");
 	assert_int_equal(usage(db, pool).allocation_count, 2);
 	close_watch(db);
 }

@@ -9,9 +9,9 @@
 static const char *const locales[] = {"us-east-1", "us-east-2", "us-west-2",
 				      NULL};
 
-#define HEADER                                                              \
-	"SampledStartTime SampledEndTime ResourceCidr ResourceType "        \
-	"ResourceId ResourceRegion ResourceOwnerId VpcId "                  \
+#define HEADER                                                                 \
+	"SampledStartTime SampledEndTime ResourceCidr ResourceType "           \
+	"ResourceId ResourceRegion ResourceOwnerId VpcId "                     \
 	"ResourceComplianceStatus ResourceOverlapStatus ResourceName\n"
 
 #define OWNER "123456789012"
@@ -45,11 +45,10 @@ static tutorial tutorial_setup(void)
 	clock_now = T("2021-12-27T20:08:46Z");
 	res_make(t.db, t.priv, "subnet-0864c82a42f5bffed", OWNER, "us-east-1",
 		 VPC, NULL, "10.2.1.0/24", NULL);
-	vpc = res_make(t.db, t.priv, VPC, OWNER, "us-east-1", NULL, NULL,
-		       NULL);
+	vpc = res_make(t.db, t.priv, VPC, OWNER, "us-east-1", NULL, NULL, NULL);
 	res_alloc_ok(t.db, vpc, t.use1, "10.2.1.0/24", -1);
-	res_make(t.db, t.priv, "eni-0b4e53eb1733aba16", OWNER, "us-east-1",
-		 VPC, NULL, "10.2.1.155/32", NULL);
+	res_make(t.db, t.priv, "eni-0b4e53eb1733aba16", OWNER, "us-east-1", VPC,
+		 NULL, "10.2.1.155/32", NULL);
 	res_make(t.db, t.priv, "i-064da1f79baed14f3", OWNER, "us-east-1", VPC,
 		 NULL, "10.2.1.155/32", NULL);
 	clock_now = T("2021-12-28T00:00:00Z");
@@ -119,9 +118,9 @@ static void test_scenario_1_and_5_eni_and_instance(void **state)
 			      T("2021-12-20T01:00:00Z"),
 			      T("2021-12-27T21:00:00Z"), true),
 			 scenario_5_json);
-	assert_text_free(hist(t.db, t.priv, "10.2.1.155/32", clock_now,
-			      clock_now, true),
-			 scenario_5_json);
+	assert_text_free(
+		hist(t.db, t.priv, "10.2.1.155/32", clock_now, clock_now, true),
+		scenario_5_json);
 	assert_text_free(hist(t.db, t.priv, "10.2.1.155/32", clock_now,
 			      clock_now, false),
 			 HEADER "2021-12-27T20:08:46Z - 10.2.1.155/32 "
@@ -145,18 +144,18 @@ static void test_scenario_2_and_6_exact_match(void **state)
 			      T("2021-12-01T00:00:00Z"),
 			      T("2021-12-27T23:59:59Z"), true),
 			 scenario_6_json);
-	assert_text_free(hist(t.db, t.priv, "10.2.1.0/24", clock_now,
-			      clock_now, true),
-			 scenario_6_json);
-	assert_text_free(hist(t.db, t.priv, "10.2.1.0/24", clock_now,
-			      clock_now, false),
-			 HEADER "2021-12-27T20:08:46Z - 10.2.1.0/24 subnet "
-				"subnet-0864c82a42f5bffed us-east-1 "
-				"123456789012 vpc-0f5ee7e1ba908a378 - - -\n"
-				"2021-12-27T20:08:46Z - 10.2.1.0/24 vpc "
-				"vpc-0f5ee7e1ba908a378 us-east-1 123456789012 "
-				"vpc-0f5ee7e1ba908a378 compliant "
-				"nonoverlapping -\n");
+	assert_text_free(
+		hist(t.db, t.priv, "10.2.1.0/24", clock_now, clock_now, true),
+		scenario_6_json);
+	assert_text_free(
+		hist(t.db, t.priv, "10.2.1.0/24", clock_now, clock_now, false),
+		HEADER "2021-12-27T20:08:46Z - 10.2.1.0/24 subnet "
+		       "subnet-0864c82a42f5bffed us-east-1 "
+		       "123456789012 vpc-0f5ee7e1ba908a378 - - -\n"
+		       "2021-12-27T20:08:46Z - 10.2.1.0/24 vpc "
+		       "vpc-0f5ee7e1ba908a378 us-east-1 123456789012 "
+		       "vpc-0f5ee7e1ba908a378 compliant "
+		       "nonoverlapping -\n");
 	/* A window that ends before the records start. */
 	assert_text_free(hist(t.db, t.priv, "10.2.1.0/24",
 			      T("2021-12-01T00:00:00Z"),
@@ -184,9 +183,9 @@ static void test_scenario_7_nothing(void **state)
 	tutorial t = tutorial_setup();
 	(void)state;
 
-	assert_text_free(hist(t.db, t.priv, "54.0.0.9/32", clock_now,
-			      clock_now, true),
-			 empty_json);
+	assert_text_free(
+		hist(t.db, t.priv, "54.0.0.9/32", clock_now, clock_now, true),
+		empty_json);
 	close_watch(t.db);
 }
 
@@ -310,7 +309,8 @@ static void test_scenario_3_ipv6_two_vpcs(void **state)
 		"}\n");
 	/* Windows: active now, between the two, inside the first. */
 	assert_text_free(
-		hist(db, pub, "2605:9cc0:409::/56", clock_now, clock_now, false),
+		hist(db, pub, "2605:9cc0:409::/56", clock_now, clock_now,
+		     false),
 		HEADER "2021-12-27T15:11:00Z - 2605:9cc0:409::/56 vpc "
 		       "vpc-03e62c7eca81cb652 us-east-2 123456789012 "
 		       "vpc-03e62c7eca81cb652 compliant nonoverlapping Second "
@@ -423,9 +423,8 @@ static void test_scenario_4_unmanaged_overlapping(void **state)
 		"  ]\n"
 		"}\n");
 	/* After the removal only two are active. */
-	assert_int_equal(hist_count(db, priv, "10.0.0.0/24", clock_now,
-				    clock_now),
-			 2);
+	assert_int_equal(
+		hist_count(db, priv, "10.0.0.0/24", clock_now, clock_now), 2);
 	close_watch(db);
 }
 
@@ -460,9 +459,8 @@ static void test_window_edges(void **state)
 	assert_int_equal(hist_count(db, priv, "10.0.0.0/24", t2 + 1, t2 + 10),
 			 0);
 	/* Ended: not active now. */
-	assert_int_equal(hist_count(db, priv, "10.0.0.0/24", clock_now,
-				    clock_now),
-			 0);
+	assert_int_equal(
+		hist_count(db, priv, "10.0.0.0/24", clock_now, clock_now), 0);
 	close_watch(db);
 }
 
@@ -532,15 +530,14 @@ static void test_status_changes_split_records(void **state)
 	clock_now = t4;
 	res_del(db, vpc);
 	snprintf(want, sizeof(want),
-		 HEADER
-		 "%s %s 10.0.0.0/24 vpc vpc-1 us-east-1 " OWNER " vpc-1 "
-		 "compliant nonoverlapping one\n"
-		 "%s %s 10.0.0.0/24 vpc vpc-1 us-east-1 " OWNER " vpc-1 "
-		 "noncompliant nonoverlapping one\n"
-		 "%s %s 10.0.0.0/24 vpc vpc-1 us-east-1 " OWNER " vpc-1 "
-		 "noncompliant nonoverlapping renamed\n"
-		 "%s %s 10.0.0.0/24 vpc vpc-1 us-east-1 " OWNER " vpc-1 "
-		 "ignored ignored renamed\n",
+		 HEADER "%s %s 10.0.0.0/24 vpc vpc-1 us-east-1 " OWNER " vpc-1 "
+			"compliant nonoverlapping one\n"
+			"%s %s 10.0.0.0/24 vpc vpc-1 us-east-1 " OWNER " vpc-1 "
+			"noncompliant nonoverlapping one\n"
+			"%s %s 10.0.0.0/24 vpc vpc-1 us-east-1 " OWNER " vpc-1 "
+			"noncompliant nonoverlapping renamed\n"
+			"%s %s 10.0.0.0/24 vpc vpc-1 us-east-1 " OWNER " vpc-1 "
+			"ignored ignored renamed\n",
 		 TS(t0), TS(t1), TS(t1), TS(t2), TS(t2), TS(t3), TS(t3),
 		 TS(t4));
 	assert_text_free(hist(db, priv, "10.0.0.0/24", ALL_TIME, false), want);
@@ -552,8 +549,8 @@ static void test_no_record_without_change(void **state)
 {
 	ipam *db = open_watch("us-east-1", locales);
 	int64_t priv = scope_key(db, "private");
-	int64_t vpc = res_make(db, priv, "vpc-1", NULL, "us-east-1", NULL,
-			       NULL, "10.0.0.0/24", NULL);
+	int64_t vpc = res_make(db, priv, "vpc-1", NULL, "us-east-1", NULL, NULL,
+			       "10.0.0.0/24", NULL);
 	(void)state;
 
 	clock_now += 60;
@@ -679,23 +676,21 @@ static void test_retention_purge_pace(void **state)
 	for (int w = 0; w < 3; w++) {
 		snprintf(id, sizeof(id), "i-w%d", w);
 		res_make(db, priv, id, NULL, NULL, NULL, NULL,
-			 w == 0 ? "10.2.0.1/32" : w == 1 ? "10.2.0.2/32"
-							 : "10.2.0.3/32",
+			 w == 0	  ? "10.2.0.1/32"
+			 : w == 1 ? "10.2.0.2/32"
+				  : "10.2.0.3/32",
 			 NULL);
 		left = 0;
 		for (int i = 0; i < 5; i++)
 			left += hist_count(db, priv, cidrs[i], ALL_TIME);
 		assert_int_equal(left, w == 0 ? 3 : w == 1 ? 1 : 0);
 		if (w == 0) { /* the two that ended first went first */
-			assert_int_equal(hist_count(db, priv, cidrs[4],
-						    ALL_TIME),
-					 0);
-			assert_int_equal(hist_count(db, priv, cidrs[3],
-						    ALL_TIME),
-					 0);
-			assert_int_equal(hist_count(db, priv, cidrs[0],
-						    ALL_TIME),
-					 1);
+			assert_int_equal(
+				hist_count(db, priv, cidrs[4], ALL_TIME), 0);
+			assert_int_equal(
+				hist_count(db, priv, cidrs[3], ALL_TIME), 0);
+			assert_int_equal(
+				hist_count(db, priv, cidrs[0], ALL_TIME), 1);
 		}
 	}
 	close_watch(db);

@@ -88,9 +88,9 @@ static void test_many_inodes(void **state)
 	}
 	for (int i = 0; i < 20000; i += 997) {
 		snprintf(path, sizeof(path), "/a/%d", i);
-		assert_int_equal(look(&t, 1, path, IPAM_KIND_ALLOCATION, i + 1,
-				      NULL),
-				 inos[i]);
+		assert_int_equal(
+			look(&t, 1, path, IPAM_KIND_ALLOCATION, i + 1, NULL),
+			inos[i]);
 		assert_path(&t, inos[i], path);
 	}
 	free(inos);
@@ -126,22 +126,20 @@ static void test_object_refs(void **state)
 	(void)state;
 	assert_int_equal(inodes_init(&t), 0);
 	uint64_t dir = look(&t, 1, "/s/allocations", IPAM_KIND_IPAM, 0, NULL);
-	uint64_t web = look(&t, dir, "/s/allocations/web",
-			    IPAM_KIND_ALLOCATION, 42, NULL);
+	uint64_t web = look(&t, dir, "/s/allocations/web", IPAM_KIND_ALLOCATION,
+			    42, NULL);
 	look(&t, dir, "/s/allocations/db", IPAM_KIND_ALLOCATION, 43, NULL);
 	look(&t, 1, "/p", IPAM_KIND_POOL, 42, NULL); /* same key, other kind */
 
-	assert_int_equal(inodes_object_refs(&t, IPAM_KIND_ALLOCATION, 42,
-					    &refs, &n),
-			 0);
+	assert_int_equal(
+		inodes_object_refs(&t, IPAM_KIND_ALLOCATION, 42, &refs, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(refs[0].parent, dir);
 	assert_string_equal(refs[0].name, "web");
 	assert_string_equal(refs[0].path, "/s/allocations/web");
 	/* it is unhashed: asked again, nothing; looked up, a new nodeid */
-	assert_int_equal(inodes_object_refs(&t, IPAM_KIND_ALLOCATION, 42,
-					    &refs, &n),
-			 0);
+	assert_int_equal(
+		inodes_object_refs(&t, IPAM_KIND_ALLOCATION, 42, &refs, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_not_equal(look(&t, dir, "/s/allocations/web",
 				  IPAM_KIND_ALLOCATION, 42, NULL),
@@ -176,9 +174,8 @@ static void test_rename_moves_the_subtree(void **state)
 
 	struct dentry_ref *refs = NULL;
 	size_t n = 0;
-	assert_int_equal(inodes_object_refs(&t, IPAM_KIND_RESOURCE, 1, &refs,
-					    &n),
-			 0);
+	assert_int_equal(
+		inodes_object_refs(&t, IPAM_KIND_RESOURCE, 1, &refs, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(refs[0].parent, b);
 	assert_string_equal(refs[0].name, "x");

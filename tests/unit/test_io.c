@@ -37,7 +37,8 @@ static bool io_should_fail(void)
 	if (!io_fail_at)
 		return false;
 	io_count++;
-	if (io_count == io_fail_at || (io_persistent && io_count > io_fail_at)) {
+	if (io_count == io_fail_at ||
+	    (io_persistent && io_count > io_fail_at)) {
 		io_failures++;
 		return true;
 	}
@@ -378,14 +379,13 @@ static void first_difference(const char *a, const char *b, char *out,
 		 (int)strcspn(b + line, "\n"), b + line);
 }
 
-#define EXPECT_SAME(want, got, ...)                                         \
-	do {                                                                \
-		if (strcmp((want), (got))) {                                \
-			char diff_[1024];                                   \
-			first_difference((want), (got), diff_,              \
-					 sizeof(diff_));                    \
-			fail_msg(__VA_ARGS__);                              \
-		}                                                           \
+#define EXPECT_SAME(want, got, ...)                                            \
+	do {                                                                   \
+		if (strcmp((want), (got))) {                                   \
+			char diff_[1024];                                      \
+			first_difference((want), (got), diff_, sizeof(diff_)); \
+			fail_msg(__VA_ARGS__);                                 \
+		}                                                              \
 	} while (0)
 
 static void run_op(size_t which, bool keep_failing, bool reads)
@@ -761,9 +761,11 @@ int main(void)
 		cmocka_unit_test_setup(test_io_failure_once, setup_test),
 		cmocka_unit_test_setup(test_io_failure_persistent, setup_test),
 		cmocka_unit_test_setup(test_io_read_failure, setup_test),
-		cmocka_unit_test_setup(test_io_read_failure_inside_transaction, setup_test),
+		cmocka_unit_test_setup(test_io_read_failure_inside_transaction,
+				       setup_test),
 		cmocka_unit_test_setup(test_io_handle_recovers, setup_test),
-		cmocka_unit_test_setup(test_io_failing_checkpoint_at_close, setup_test),
+		cmocka_unit_test_setup(test_io_failing_checkpoint_at_close,
+				       setup_test),
 		cmocka_unit_test_setup(test_io_failing_creation, setup_test),
 	};
 	install_shim();

@@ -247,8 +247,8 @@ static void test_scope_status_follows(void **state)
 
 	res_del(e.db, res_key(e.db, e.priv, "vpc-o"));
 	pool_netmask(e.db, e.regional, IPAM_NETMASK_MAX, -1);
-	assert_ok(ipam_resource_set_ignored(e.db, res_key(e.db, e.priv, "vpc-i"),
-					    false, &err),
+	assert_ok(ipam_resource_set_ignored(
+			  e.db, res_key(e.db, e.priv, "vpc-i"), false, &err),
 		  err);
 	status = scope_status(e.db, e.priv, false);
 	assert_string_equal(status_value(status, "resource-cidrs"), "8");
@@ -362,17 +362,18 @@ static void test_metrics_samples(void **state)
 	char line[512];
 	(void)state;
 
-	assert_line(prom, "# HELP ipam_pool_percent_allocated PercentAllocated: "
-			  "percentage of the pool's space allocated to other "
-			  "pools");
+	assert_line(prom,
+		    "# HELP ipam_pool_percent_allocated PercentAllocated: "
+		    "percentage of the pool's space allocated to other "
+		    "pools");
 	assert_line(prom, "# TYPE ipam_pool_percent_allocated gauge");
 	assert_line(prom, "ipam_total_active_ips 2");
 
-#define POOL(metric, id, locale, value)                                     \
-	snprintf(line, sizeof(line),                                        \
-		 metric "{scope_id=\"%s\",pool_id=\"%s\",locale=\"" locale  \
-			"\",address_family=\"ipv4\"} " value,                 \
-		 e.priv_id, id);                                            \
+#define POOL(metric, id, locale, value)                                        \
+	snprintf(line, sizeof(line),                                           \
+		 metric "{scope_id=\"%s\",pool_id=\"%s\",locale=\"" locale     \
+			"\",address_family=\"ipv4\"} " value,                  \
+		 e.priv_id, id);                                               \
 	assert_line(prom, line)
 
 	POOL("ipam_pool_percent_allocated", e.top_id, "none", "0.390625");
@@ -396,11 +397,11 @@ static void test_metrics_samples(void **state)
 	     "us-east-1", "1");
 #undef POOL
 
-#define SCOPE(metric, id, family, value)                                    \
-	snprintf(line, sizeof(line),                                        \
-		 metric "{scope_id=\"%s\",address_family=\"" family "\"} "  \
-			value,                                              \
-		 id);                                                       \
+#define SCOPE(metric, id, family, value)                                       \
+	snprintf(line, sizeof(line),                                           \
+		 metric "{scope_id=\"%s\",address_family=\"" family            \
+			"\"} " value,                                          \
+		 id);                                                          \
 	assert_line(prom, line)
 
 	SCOPE("ipam_scope_compliant_resource_cidrs", e.priv_id, "ipv4", "1");

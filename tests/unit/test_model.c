@@ -22,8 +22,8 @@
 
 typedef struct block {
 	uint32_t start; /* offset in the window */
-	int prefix;     /* IPv4-style prefix, 19..32 */
-	int name;       /* allocations: the number in the name "a<n>" */
+	int prefix;	/* IPv4-style prefix, 19..32 */
+	int name;	/* allocations: the number in the name "a<n>" */
 } block;
 
 typedef struct model {
@@ -31,7 +31,7 @@ typedef struct model {
 	ipam_u128 base;
 	int shift; /* prefix offset: 0 for IPv4, 96 for IPv6 */
 	ipam_strategy strategy;
-	int owner[WINDOW]; /* 0 free, else index + 1 into allocs */
+	int owner[WINDOW];	       /* 0 free, else index + 1 into allocs */
 	uint32_t used_sum[WINDOW + 1]; /* prefix sums of used slots */
 	block cidrs[MAX_CIDRS];
 	int ncidrs;
@@ -128,8 +128,7 @@ static void decompose(model *m, uint32_t start, int prefix, emit_fn emit,
 	decompose(m, start + size / 2, prefix + 1, emit, ctx);
 }
 
-static void emit_map(model *m, uint32_t start, int prefix, int alloc,
-		     void *ctx)
+static void emit_map(model *m, uint32_t start, int prefix, int alloc, void *ctx)
 {
 	ipam_cidr c = to_cidr(m, start, prefix);
 	if (alloc < 0)
@@ -144,11 +143,10 @@ typedef struct fit {
 	int found;
 	uint32_t start;
 	int block_prefix; /* best fit: prefix of the chosen free block */
-	int largest;      /* smallest prefix of any free block, or 33 */
+	int largest;	  /* smallest prefix of any free block, or 33 */
 } fit;
 
-static void emit_fit(model *m, uint32_t start, int prefix, int alloc,
-		     void *ctx)
+static void emit_fit(model *m, uint32_t start, int prefix, int alloc, void *ctx)
 {
 	fit *f = ctx;
 	if (alloc >= 0)
@@ -308,7 +306,8 @@ static void step_alloc_cidr(model *m)
 	if (m->ncidrs && rnd(m, 4)) {
 		const block *c = &m->cidrs[rnd(m, (uint32_t)m->ncidrs)];
 		if (prefix < c->prefix)
-			prefix = c->prefix + (int)rnd(m, 33 - (uint32_t)c->prefix);
+			prefix = c->prefix +
+				 (int)rnd(m, 33 - (uint32_t)c->prefix);
 		size = size_of(prefix);
 		start = c->start + rnd(m, size_of(c->prefix) / size) * size;
 	}
@@ -450,8 +449,9 @@ static void check(model *m)
 	int rc;
 
 	if (strcmp(want, got))
-		fail_msg("map differs from the model\n--- model\n%s--- core\n%s",
-			 want, got);
+		fail_msg(
+			"map differs from the model\n--- model\n%s--- core\n%s",
+			want, got);
 	free(want);
 	free(got);
 	for (int i = 0; i < m->ncidrs; i++)
@@ -545,17 +545,36 @@ static void run_model(int family, ipam_strategy strategy, uint64_t seed,
 	check(m);
 	for (int step = 0; step < steps; step++) {
 		uint32_t r = rnd(m, 100);
-		int kind = r < 42 ? 0 : r < 56 ? 1 : r < 78 ? 2 : r < 87 ? 3
-			 : r < 93 ? 4 : r < 95 ? 5 : 6;
+		int kind = r < 42   ? 0
+			   : r < 56 ? 1
+			   : r < 78 ? 2
+			   : r < 87 ? 3
+			   : r < 93 ? 4
+			   : r < 95 ? 5
+				    : 6;
 		counts[kind]++;
 		switch (kind) {
-		case 0: step_alloc_by_size(m); break;
-		case 1: step_alloc_cidr(m); break;
-		case 2: step_release(m); break;
-		case 3: step_provision(m); break;
-		case 4: step_deprovision(m); break;
-		case 5: step_drain(m); break;
-		default: step_bad(m); break;
+		case 0:
+			step_alloc_by_size(m);
+			break;
+		case 1:
+			step_alloc_cidr(m);
+			break;
+		case 2:
+			step_release(m);
+			break;
+		case 3:
+			step_provision(m);
+			break;
+		case 4:
+			step_deprovision(m);
+			break;
+		case 5:
+			step_drain(m);
+			break;
+		default:
+			step_bad(m);
+			break;
 		}
 		check(m);
 		if (step % 64 == 63)

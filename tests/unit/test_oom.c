@@ -23,9 +23,9 @@
 
 static sqlite3_mem_methods real_mem;
 static long alloc_count; /* allocations since armed */
-static long fail_at;     /* 0: disarmed */
+static long fail_at;	 /* 0: disarmed */
 static bool persistent;
-static long failures;    /* allocations refused since armed */
+static long failures; /* allocations refused since armed */
 
 static bool should_fail(void)
 {
@@ -125,7 +125,7 @@ static void install_allocator(void)
 typedef struct world {
 	ipam *db;
 	int64_t pools[4]; /* top, a, b, dev */
-	int64_t priv;     /* the private scope */
+	int64_t priv;	  /* the private scope */
 	char top_id[IPAM_ID_MAX];
 } world;
 
@@ -151,7 +151,8 @@ static void build(world *w, bool warm)
 	assert_ok(ipam_tag_set(w->db, pool_id(w->db, w->pools[1]), "k", "v",
 			       &err),
 		  err);
-	snprintf(w->top_id, sizeof(w->top_id), "%s", pool_id(w->db, w->pools[0]));
+	snprintf(w->top_id, sizeof(w->top_id), "%s",
+		 pool_id(w->db, w->pools[0]));
 	if (warm) {
 		prov_ok(w->db, w->pools[3], "10.1.128.0/17");
 		alloc_ok(w->db, w->pools[3], "w", 28);
@@ -236,17 +237,20 @@ static char *world_digest(world *w)
 
 /* What went wrong, the first case of each kind, for one report. */
 enum problem {
-	P_WRONG_CODE,    /* a failure that is not ENOMEM/EIO */
+	P_WRONG_CODE,	 /* a failure that is not ENOMEM/EIO */
 	P_CODE_MISMATCH, /* returned one code, err says another */
 	P_STATE_CHANGED, /* failed, but the state is not as before */
 	P_WRONG_SUCCESS, /* succeeded, but not with the undisturbed state */
-	P_DEAD_HANDLE,   /* with memory back, the handle does not work */
+	P_DEAD_HANDLE,	 /* with memory back, the handle does not work */
 	P_COUNT
 };
 
 static const char *const problem_names[P_COUNT] = {
-	"wrong code", "code mismatch", "state changed after a failure",
-	"success with a different state", "handle unusable afterwards",
+	"wrong code",
+	"code mismatch",
+	"state changed after a failure",
+	"success with a different state",
+	"handle unusable afterwards",
 };
 
 typedef struct report {
@@ -299,8 +303,8 @@ static void first_difference(const char *a, const char *b, char *out,
  * sanitizers, where each run is much slower: up to 30, then every 12th). */
 static long next_n(long n, size_t salt)
 {
-	return fixture_next_n(n, FIXTURE_SLOW ? 30 : 60,
-			      FIXTURE_SLOW ? 12 : 6, salt);
+	return fixture_next_n(n, FIXTURE_SLOW ? 30 : 60, FIXTURE_SLOW ? 12 : 6,
+			      salt);
 }
 
 static void run_op(size_t which, bool warm, bool keep_failing, report *r)
@@ -367,8 +371,8 @@ static void run_op(size_t which, bool warm, bool keep_failing, report *r)
 				note(r, P_DEAD_HANDLE,
 				     "%s: after failing at allocation %ld "
 				     "(%s), reading fails: %s",
-				     name, n, keep_failing ? "persistent"
-							   : "once",
+				     name, n,
+				     keep_failing ? "persistent" : "once",
 				     err.msg);
 				ipam_free(w.db);
 				continue;
@@ -578,12 +582,11 @@ static void test_oom_open(void **state)
 /* Views under memory pressure: an error, or the complete text - never a
  * wrong or truncated one. */
 static const char *const view_names[] = {
-	"status", "status.json", "allocations.json", "cidrs.json", "map",
-	"pool.json", "events",
+	"status", "status.json", "allocations.json", "cidrs.json",
+	"map",	  "pool.json",	 "events",
 };
 
-static int render_view(world *w, int v, char **out, size_t *len,
-		       ipam_err *err)
+static int render_view(world *w, int v, char **out, size_t *len, ipam_err *err)
 {
 	switch (v) {
 	case 0:

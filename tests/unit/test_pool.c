@@ -90,8 +90,9 @@ static void test_quota_bounds(void **state)
 
 	assert_code(ipam_quota_set(db, IPAM_QUOTA_SCOPES, 0, &err), err,
 		    IPAM_EINVAL, "quota scopes must be 1..1000000, not 0");
-	assert_code(ipam_quota_set(db, IPAM_QUOTA_CIDRS_PER_POOL, 1000001, &err),
-		    err, IPAM_EINVAL, "quota cidrs-per-pool must be 1..1000000");
+	assert_code(
+		ipam_quota_set(db, IPAM_QUOTA_CIDRS_PER_POOL, 1000001, &err),
+		err, IPAM_EINVAL, "quota cidrs-per-pool must be 1..1000000");
 	assert_code(ipam_quota_set(db, IPAM_QUOTA_POOL_DEPTH, 65, &err), err,
 		    IPAM_EINVAL, "quota pool-depth must be 1..64, not 65");
 	assert_code(ipam_quota_set(db, IPAM_QUOTA_COUNT, 3, &err), err,
@@ -217,7 +218,8 @@ static void test_pools_per_scope_quota(void **state)
 		    IPAM_EDQUOT, NULL);
 	/* per scope: the public scope is not full */
 	mkpool(db, pub, 0, "c50");
-	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POOLS_PER_SCOPE, 51, &err), err);
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POOLS_PER_SCOPE, 51, &err),
+		  err);
 	mkpool(db, priv, 0, "c50");
 	ipam_free(db);
 }
@@ -445,8 +447,8 @@ static void test_child_provisioning(void **state)
 	/* they cannot be released, only deprovisioned from the child */
 	assert_code(ipam_alloc_release(db, top, id_b, &err), err, IPAM_EPERM,
 		    "is held by ipam-pool");
-	assert_code(ipam_alloc_release(db, top, "nope", &err), err,
-		    IPAM_ENOENT, "no allocation 'nope'");
+	assert_code(ipam_alloc_release(db, top, "nope", &err), err, IPAM_ENOENT,
+		    "no allocation 'nope'");
 	assert_ok(deprov(db, b, "10.0.1.0/24", &err), err);
 	u = usage(db, top);
 	assert_string_equal(U(u.allocated_to_pools), "384");
@@ -467,8 +469,9 @@ static void test_provision_len(void **state)
 	(void)state;
 
 	assert_code(ipam_pool_provision_len(db, top, 16, &got, &err), err,
-		    IPAM_EINVAL, "pool 'top' is a top-level pool: provision a "
-				 "CIDR, not a netmask");
+		    IPAM_EINVAL,
+		    "pool 'top' is a top-level pool: provision a "
+		    "CIDR, not a netmask");
 	assert_code(ipam_pool_provision_len(db, region, 16, &got, &err), err,
 		    IPAM_ENOSPC, "no free /16 in pool 'top' (no free space)");
 	prov_ok(db, top, "10.0.0.0/8");
@@ -478,10 +481,12 @@ static void test_provision_len(void **state)
 	assert_ok(ipam_pool_provision_len(db, region, 12, &got, &err), err);
 	assert_string_equal(S(&got), "10.16.0.0/12");
 	assert_code(ipam_pool_provision_len(db, region, 33, &got, &err), err,
-		    IPAM_EINVAL, "netmask /33 is out of range for an ipv4 pool");
+		    IPAM_EINVAL,
+		    "netmask /33 is out of range for an ipv4 pool");
 	assert_code(ipam_pool_provision_len(db, region, 7, &got, &err), err,
-		    IPAM_ENOSPC, "no free /7 in pool 'top' (largest free block "
-				 "/9)");
+		    IPAM_ENOSPC,
+		    "no free /7 in pool 'top' (largest free block "
+		    "/9)");
 	/* the parent's strategy chooses */
 	assert_ok(ipam_pool_set_strategy(db, top, IPAM_STRATEGY_LAST_FIT, &err),
 		  err);
@@ -601,9 +606,10 @@ static void test_locale_rules(void **state)
 	ipam_err err = {0};
 	(void)state;
 
-	assert_code(ipam_pool_set_locale(db, top, "us-east-1", &err), err,
-		    IPAM_EINVAL,
-		    "locale 'us-east-1' is not an operating locale of the IPAM");
+	assert_code(
+		ipam_pool_set_locale(db, top, "us-east-1", &err), err,
+		IPAM_EINVAL,
+		"locale 'us-east-1' is not an operating locale of the IPAM");
 	assert_ok(ipam_locales_set(db, locales, 3, &err), err);
 	child = mkpool(db, priv, top, "early"); /* before the parent's locale */
 	assert_ok(ipam_pool_set_locale(db, top, "us-east-1", &err), err);
@@ -718,7 +724,8 @@ static void test_public_attributes(void **state)
 		    "publicly-advertisable applies only to public-scope pools");
 	assert_code(ipam_pool_set_aws_service(db, pub, "s3", &err), err,
 		    IPAM_EINVAL, "aws-service must be empty or 'ec2'");
-	assert_ok(ipam_pool_set_publicly_advertisable(db, pub, true, &err), err);
+	assert_ok(ipam_pool_set_publicly_advertisable(db, pub, true, &err),
+		  err);
 	assert_ok(ipam_pool_set_aws_service(db, pub, "ec2", &err), err);
 	assert_ok(ipam_pool_set_public_ip_source(db, pub, "amazon", &err), err);
 	assert_ok(ipam_pool_get(db, pub, &p, &err), err);
@@ -748,7 +755,8 @@ static void test_descriptions_and_tags(void **state)
 	const char *id;
 	(void)state;
 
-	assert_ok(ipam_pool_set_description(db, top, "core network", &err), err);
+	assert_ok(ipam_pool_set_description(db, top, "core network", &err),
+		  err);
 	assert_ok(ipam_pool_get(db, top, &p, &err), err);
 	assert_string_equal(p.description, "core network");
 	assert_code(ipam_pool_set_description(db, top, "two\nlines", &err), err,
@@ -756,7 +764,8 @@ static void test_descriptions_and_tags(void **state)
 	memset(long_text, 'x', sizeof(long_text) - 1);
 	long_text[sizeof(long_text) - 1] = '\0';
 	assert_code(ipam_pool_set_description(db, top, long_text, &err), err,
-		    IPAM_EINVAL, "description is 1025 bytes long (at most 1024)");
+		    IPAM_EINVAL,
+		    "description is 1025 bytes long (at most 1024)");
 
 	id = pool_id(db, top);
 	assert_ok(ipam_tag_set(db, id, "env", "prod", &err), err);
@@ -777,9 +786,9 @@ static void test_descriptions_and_tags(void **state)
 	assert_ok(ipam_tag_remove(db, id, "env", &err), err);
 	assert_code(ipam_tag_get(db, id, "env", &value, &err), err, IPAM_ENOENT,
 		    NULL);
-	assert_code(ipam_tag_set(db, "ipam-pool-0123456789abcdef0", "k", "v",
-				 &err),
-		    err, IPAM_ENOENT, "no object 'ipam-pool-0123456789abcdef0'");
+	assert_code(
+		ipam_tag_set(db, "ipam-pool-0123456789abcdef0", "k", "v", &err),
+		err, IPAM_ENOENT, "no object 'ipam-pool-0123456789abcdef0'");
 	{
 		ipam_kind kind;
 		int64_t key;

@@ -20,8 +20,8 @@ typedef struct tutorial {
 static void tutorial_build(tutorial *t)
 {
 	const char *locales[] = {"local", "us-east-1"};
-	ipam_alloc_req req = {.name = "vpc", .prefix_len = 26,
-			      .description = "my vpc"};
+	ipam_alloc_req req = {
+		.name = "vpc", .prefix_len = 26, .description = "my vpc"};
 	ipam_scope_info sc;
 	ipam_alloc_info got;
 	ipam_err err = {0};
@@ -310,7 +310,8 @@ static void test_allocations_json(void **state)
 	{
 		int64_t p = mktop(t.db, "none");
 		json = render(t.db, p, VIEW_ALLOCATIONS);
-		assert_string_equal(json, "{\n  \"IpamPoolAllocations\": []\n}\n");
+		assert_string_equal(json,
+				    "{\n  \"IpamPoolAllocations\": []\n}\n");
 		free(json);
 	}
 	ipam_free(t.db);
@@ -367,16 +368,19 @@ static void test_pool_json(void **state)
 
 	tutorial_build(&t);
 	assert_ok(ipam_info_get(t.db, &info, &err), err);
-	assert_ok(ipam_pool_set_netmask(t.db, t.dev, IPAM_NETMASK_MIN, 24, &err),
-		  err);
-	assert_ok(ipam_pool_set_netmask(t.db, t.dev, IPAM_NETMASK_MAX, 28, &err),
-		  err);
+	assert_ok(
+		ipam_pool_set_netmask(t.db, t.dev, IPAM_NETMASK_MIN, 24, &err),
+		err);
+	assert_ok(
+		ipam_pool_set_netmask(t.db, t.dev, IPAM_NETMASK_MAX, 28, &err),
+		err);
 	assert_ok(ipam_pool_set_netmask(t.db, t.dev, IPAM_NETMASK_DEFAULT, 26,
 					&err),
 		  err);
 	assert_ok(ipam_pool_set_required_tags(t.db, t.dev, tags, 1, &err), err);
 	assert_ok(ipam_tag_set(t.db, t.dev_id, "team", "net", &err), err);
-	assert_ok(ipam_pool_set_description(t.db, t.dev, "dev pool", &err), err);
+	assert_ok(ipam_pool_set_description(t.db, t.dev, "dev pool", &err),
+		  err);
 	snprintf(want, sizeof(want),
 		 "{\n"
 		 "  \"IpamPools\": [\n"
@@ -413,8 +417,8 @@ static void test_pool_json(void **state)
 		 "    }\n"
 		 "  ]\n"
 		 "}\n",
-		 info.owner_uid, t.dev_id, t.region_id, info.owner_uid, t.dev_id,
-		 info.owner_uid, t.scope_id, info.owner_uid, info.id);
+		 info.owner_uid, t.dev_id, t.region_id, info.owner_uid,
+		 t.dev_id, info.owner_uid, t.scope_id, info.owner_uid, info.id);
 	json = render(t.db, t.dev, VIEW_POOL);
 	assert_string_equal(json, want);
 	free(json);
@@ -576,7 +580,8 @@ static void test_big_counts(void **state)
 			    "fd00:1234:0:800::/53");
 	free(status);
 	json = render(db, p52, VIEW_STATUS_JSON);
-	assert_contains(json, "\"total-addresses\": \"75557863725914323419136\",");
+	assert_contains(json,
+			"\"total-addresses\": \"75557863725914323419136\",");
 	assert_contains(json, "\"assigned-addresses\": "
 			      "\"9444732965739290427392\",");
 	assert_contains(json, "\"percent-assigned\": 12.5,");

@@ -101,31 +101,34 @@ static void test_create_refused(void **state)
 		    IPAM_EINVAL, NULL);
 	assert_code(ipam_resource_create(db, priv, "..", "vpc", &key, &err),
 		    err, IPAM_EINVAL, NULL);
-	assert_code(ipam_resource_create(db, priv, "vpc-a\nb", NULL, &key,
-					 &err),
-		    err, IPAM_EINVAL, NULL);
+	assert_code(
+		ipam_resource_create(db, priv, "vpc-a\nb", NULL, &key, &err),
+		err, IPAM_EINVAL, NULL);
 	memset(longid, 'a', sizeof(longid));
 	memcpy(longid, "vpc-", 4);
 	longid[IPAM_RESOURCE_ID_MAX + 1] = '\0'; /* 129 bytes */
 	assert_code(ipam_resource_create(db, priv, longid, NULL, &key, &err),
 		    err, IPAM_EINVAL, "longer than 128 bytes");
 	longid[IPAM_RESOURCE_ID_MAX] = '\0'; /* 128 bytes: fine */
-	assert_ok(ipam_resource_create(db, priv, longid, NULL, &key, &err), err);
-	assert_code(ipam_resource_create(db, priv, "igw-0a1b", NULL, &key,
-					 &err),
-		    err, IPAM_EINVAL,
-		    "cannot tell the type of resource 'igw-0a1b' from its id");
-	assert_code(ipam_resource_create(db, priv, "vpc-1", "router", &key,
-					 &err),
-		    err, IPAM_EINVAL, "unknown resource type 'router'");
+	assert_ok(ipam_resource_create(db, priv, longid, NULL, &key, &err),
+		  err);
+	assert_code(
+		ipam_resource_create(db, priv, "igw-0a1b", NULL, &key, &err),
+		err, IPAM_EINVAL,
+		"cannot tell the type of resource 'igw-0a1b' from its id");
+	assert_code(
+		ipam_resource_create(db, priv, "vpc-1", "router", &key, &err),
+		err, IPAM_EINVAL, "unknown resource type 'router'");
 	assert_code(ipam_resource_create(db, 999, "vpc-1", NULL, &key, &err),
 		    err, IPAM_ENOENT, NULL);
 
 	res_new(db, priv, "vpc-1");
 	assert_code(ipam_resource_create(db, priv, "vpc-1", NULL, &key, &err),
-		    err, IPAM_EEXIST, "resource 'vpc-1' exists in scope 'private'");
+		    err, IPAM_EEXIST,
+		    "resource 'vpc-1' exists in scope 'private'");
 	/* The same id in another scope is another resource. */
-	assert_ok(ipam_resource_create(db, pub, "vpc-1", NULL, &key, &err), err);
+	assert_ok(ipam_resource_create(db, pub, "vpc-1", NULL, &key, &err),
+		  err);
 	assert_int_not_equal(key, res_key(db, priv, "vpc-1"));
 	close_watch(db);
 }
@@ -214,8 +217,8 @@ static void test_fields(void **state)
 	assert_code(ipam_resource_set(db, subnet, IPAM_RESOURCE_NAME,
 				      "two\nlines", &err),
 		    err, IPAM_EINVAL, NULL);
-	assert_code(ipam_resource_set(db, subnet, (ipam_resource_field)42,
-				      "x", &err),
+	assert_code(ipam_resource_set(db, subnet, (ipam_resource_field)42, "x",
+				      &err),
 		    err, IPAM_EINVAL, "unknown resource field");
 	info = res_info(db, subnet);
 	assert_string_equal(info.locale, "eu-central-2");
@@ -249,15 +252,15 @@ static void test_type_change(void **state)
 	/* Without CIDRs the type may change. */
 	res_set(db, key, IPAM_RESOURCE_TYPE, "network-interface");
 	assert_string_equal(res_info(db, key).type, "network-interface");
-	assert_code(ipam_resource_set(db, key, IPAM_RESOURCE_TYPE, "gateway",
-				      &err),
-		    err, IPAM_EINVAL, "unknown resource type 'gateway'");
+	assert_code(
+		ipam_resource_set(db, key, IPAM_RESOURCE_TYPE, "gateway", &err),
+		err, IPAM_EINVAL, "unknown resource type 'gateway'");
 	res_set(db, key, IPAM_RESOURCE_TYPE, "vpc");
 	res_cidr(db, key, "10.0.0.0/24");
-	assert_code(ipam_resource_set(db, key, IPAM_RESOURCE_TYPE, "subnet",
-				      &err),
-		    err, IPAM_EBUSY,
-		    "resource 'thing-1' has CIDRs: its type cannot change");
+	assert_code(
+		ipam_resource_set(db, key, IPAM_RESOURCE_TYPE, "subnet", &err),
+		err, IPAM_EBUSY,
+		"resource 'thing-1' has CIDRs: its type cannot change");
 	/* Setting the type it has is no change. */
 	res_set(db, key, IPAM_RESOURCE_TYPE, "vpc");
 	assert_string_equal(res_info(db, key).type, "vpc");
@@ -468,16 +471,16 @@ static void test_allocate_missing_tag(void **state)
 	(void)state;
 
 	pool_tags(e.db, e.pool, rule, 2);
-	assert_code(ipam_resource_allocate(e.db, vpc, e.pool, NULL, -1, &got,
-					   &err),
-		    err, IPAM_EINVAL,
-		    "The resource is missing one or more of the resource tags "
-		    "required by the IPAM pool");
+	assert_code(
+		ipam_resource_allocate(e.db, vpc, e.pool, NULL, -1, &got, &err),
+		err, IPAM_EINVAL,
+		"The resource is missing one or more of the resource tags "
+		"required by the IPAM pool");
 	res_tag(e.db, vpc, "environment", "prod");
 	res_tag(e.db, vpc, "team", "security"); /* wrong value */
-	assert_code(ipam_resource_allocate(e.db, vpc, e.pool, NULL, -1, &got,
-					   &err),
-		    err, IPAM_EINVAL, "requires 'team=net'");
+	assert_code(
+		ipam_resource_allocate(e.db, vpc, e.pool, NULL, -1, &got, &err),
+		err, IPAM_EINVAL, "requires 'team=net'");
 	assert_int_equal(usage(e.db, e.pool).allocation_count, 0);
 	res_tag(e.db, vpc, "team", "net");
 	assert_string_equal(res_alloc_ok(e.db, vpc, e.pool, NULL, -1),
@@ -496,15 +499,16 @@ static void test_allocate_netmask_rule(void **state)
 	ipam_cidr got, want = C("10.0.0.0/29");
 	(void)state;
 
-	assert_code(ipam_resource_allocate(e.db, vpc, e.pool, NULL, 16, &got,
-					   &err),
-		    err, IPAM_EINVAL,
-		    "netmask /16 is shorter than allocation-min-netmask-length "
-		    "20");
-	assert_code(ipam_resource_allocate(e.db, vpc, e.pool, &want, -1, &got,
-					   &err),
-		    err, IPAM_EINVAL,
-		    "netmask /29 is longer than allocation-max-netmask-length 28");
+	assert_code(
+		ipam_resource_allocate(e.db, vpc, e.pool, NULL, 16, &got, &err),
+		err, IPAM_EINVAL,
+		"netmask /16 is shorter than allocation-min-netmask-length "
+		"20");
+	assert_code(
+		ipam_resource_allocate(e.db, vpc, e.pool, &want, -1, &got,
+				       &err),
+		err, IPAM_EINVAL,
+		"netmask /29 is longer than allocation-max-netmask-length 28");
 	assert_int_equal(usage(e.db, e.pool).allocation_count, 0);
 	assert_string_equal(res_cidrs(e.db, vpc), "");
 	close_watch(e.db);
@@ -534,10 +538,10 @@ static void test_allocate_refusals(void **state)
 	assert_code(ipam_resource_allocate(e.db, inst, e.pool, NULL, 24, &got,
 					   &err),
 		    err, IPAM_EINVAL, "is a instance");
-	assert_code(ipam_resource_allocate(e.db, far, e.pool, NULL, 24, &got,
-					   &err),
-		    err, IPAM_EINVAL,
-		    "pool 'dev' is not in the scope of resource 'vpc-far'");
+	assert_code(
+		ipam_resource_allocate(e.db, far, e.pool, NULL, 24, &got, &err),
+		err, IPAM_EINVAL,
+		"pool 'dev' is not in the scope of resource 'vpc-far'");
 	assert_code(ipam_resource_allocate(e.db, vpc, e.pool, &outside, -1,
 					   &got, &err),
 		    err, IPAM_EADDRNOTAVAIL, NULL);
@@ -545,9 +549,11 @@ static void test_allocate_refusals(void **state)
 			    "10.0.0.0/24");
 	assert_code(ipam_resource_allocate(e.db, vpc, e.pool, &want, -1, &got,
 					   &err),
-		    err, IPAM_EEXIST, "that CIDR of 'vpc-x' is already managed");
-	assert_code(ipam_resource_allocate(e.db, vpc, 999, NULL, 24, &got, &err),
-		    err, IPAM_ENOENT, NULL);
+		    err, IPAM_EEXIST,
+		    "that CIDR of 'vpc-x' is already managed");
+	assert_code(
+		ipam_resource_allocate(e.db, vpc, 999, NULL, 24, &got, &err),
+		err, IPAM_ENOENT, NULL);
 	assert_string_equal(res_cidrs(e.db, subnet), "");
 	assert_int_equal(usage(e.db, e.pool).allocation_count, 1);
 	close_watch(e.db);
@@ -644,9 +650,9 @@ static void test_allocate_by_size_onto_registered_cidr(void **state)
 	ipam_cidr got;
 	(void)state;
 
-	assert_ok(ipam_resource_allocate(e.db, vpc, e.pool, NULL, 24, &got,
-					 &err),
-		  err);
+	assert_ok(
+		ipam_resource_allocate(e.db, vpc, e.pool, NULL, 24, &got, &err),
+		err);
 	assert_string_equal(rc_state(e.db, vpc, S(&got)),
 			    "managed compliant nonoverlapping");
 	close_watch(e.db);
@@ -687,19 +693,21 @@ static void test_console_tutorial_pre_prod(void **state)
 	vpc = res_make(db, priv, "vpc-07701f4fcc6549b8d", "320805250157",
 		       "us-west-1", NULL, NULL, NULL);
 	res_tag(db, vpc, "Name", "Example VPC");
-	assert_code(ipam_resource_allocate(db, vpc, preprod, NULL, -1, &got,
-					   &err),
-		    err, IPAM_EINVAL,
-		    "The resource is missing one or more of the resource tags "
-		    "required by the IPAM pool");
+	assert_code(
+		ipam_resource_allocate(db, vpc, preprod, NULL, -1, &got, &err),
+		err, IPAM_EINVAL,
+		"The resource is missing one or more of the resource tags "
+		"required by the IPAM pool");
 	assert_int_equal(usage(db, preprod).allocation_count, 0);
 
 	res_tag(db, vpc, "environment", "pre-prod");
-	assert_ok(ipam_resource_allocate(db, vpc, preprod, NULL, -1, &got, &err),
-		  err);
+	assert_ok(
+		ipam_resource_allocate(db, vpc, preprod, NULL, -1, &got, &err),
+		err);
 	assert_string_equal(S(&got), "10.0.0.0/24");
-	assert_ok(ipam_alloc_get(db, preprod, "vpc-07701f4fcc6549b8d", &a, &err),
-		  err);
+	assert_ok(
+		ipam_alloc_get(db, preprod, "vpc-07701f4fcc6549b8d", &a, &err),
+		err);
 	assert_string_equal(a.resource_type, "vpc");
 	assert_string_equal(rc_state(db, vpc, "10.0.0.0/24"),
 			    "managed compliant nonoverlapping");

@@ -58,12 +58,14 @@ static void test_netmask_bounds(void **state)
 		    err, IPAM_EINVAL,
 		    "allocation-min-netmask-length 20 is greater than "
 		    "allocation-max-netmask-length 19");
-	assert_code(ipam_pool_set_netmask(db, p, IPAM_NETMASK_DEFAULT, 19, &err),
-		    err, IPAM_EINVAL,
-		    "allocation-default-netmask-length 19 is outside min..max");
-	assert_code(ipam_pool_set_netmask(db, p, IPAM_NETMASK_DEFAULT, 29, &err),
-		    err, IPAM_EINVAL,
-		    "allocation-default-netmask-length 29 is outside min..max");
+	assert_code(
+		ipam_pool_set_netmask(db, p, IPAM_NETMASK_DEFAULT, 19, &err),
+		err, IPAM_EINVAL,
+		"allocation-default-netmask-length 19 is outside min..max");
+	assert_code(
+		ipam_pool_set_netmask(db, p, IPAM_NETMASK_DEFAULT, 29, &err),
+		err, IPAM_EINVAL,
+		"allocation-default-netmask-length 29 is outside min..max");
 	assert_code(ipam_pool_set_netmask(db, p, IPAM_NETMASK_MIN, 25, &err),
 		    err, IPAM_EINVAL,
 		    "allocation-default-netmask-length 24 is outside min..max");

@@ -53,7 +53,8 @@ static void test_new_ipam_defaults(void **state)
 
 	assert_ok(ipam_quota_get(db, IPAM_QUOTA_SCOPES, &v, &err), err);
 	assert_int_equal(v, 5);
-	assert_ok(ipam_quota_get(db, IPAM_QUOTA_POOLS_PER_SCOPE, &v, &err), err);
+	assert_ok(ipam_quota_get(db, IPAM_QUOTA_POOLS_PER_SCOPE, &v, &err),
+		  err);
 	assert_int_equal(v, 50);
 	assert_ok(ipam_quota_get(db, IPAM_QUOTA_CIDRS_PER_POOL, &v, &err), err);
 	assert_int_equal(v, 50);
@@ -168,9 +169,9 @@ static void build_state(ipam *db, int64_t pools[3])
 	assert_ok(ipam_pool_set_netmask(db, pools[2], IPAM_NETMASK_DEFAULT, -1,
 					&err),
 		  err);
-	assert_ok(ipam_pool_set_netmask(db, pools[2], IPAM_NETMASK_MAX, 27,
-					&err),
-		  err);
+	assert_ok(
+		ipam_pool_set_netmask(db, pools[2], IPAM_NETMASK_MAX, 27, &err),
+		err);
 	assert_ok(ipam_alloc_release(db, pools[2], "lab", &err), err);
 }
 
@@ -216,7 +217,8 @@ static void test_reopen_restores_everything(void **state)
 	/* the free-space index and the id counter survived too */
 	assert_ok(ipam_pool_preview(db, pools[2], 27, &got, &err), err);
 	assert_string_equal(S(&got), S(&next_before));
-	assert_string_equal(alloc_ok(db, pools[2], "more", 27), S(&next_before));
+	assert_string_equal(alloc_ok(db, pools[2], "more", 27),
+			    S(&next_before));
 	/* best fit: the free /27 beside db, not the free /25 */
 	assert_string_equal(S(&got), "10.0.0.96/27");
 	assert_ok(ipam_check(db, &err), err);
@@ -307,9 +309,9 @@ static void test_refuses_newer_schema(void **state)
 	{
 		sqlite3 *s = NULL;
 		sqlite3_stmt *stmt = NULL;
-		assert_int_equal(sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY,
-						 NULL),
-				 SQLITE_OK);
+		assert_int_equal(
+			sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL),
+			SQLITE_OK);
 		assert_int_equal(sqlite3_prepare_v2(s, "PRAGMA user_version",
 						    -1, &stmt, NULL),
 				 SQLITE_OK);
@@ -483,8 +485,8 @@ static void test_txn_failing_call_undoes_only_itself(void **state)
 	assert_ok(ipam_txn_begin(db, &who, &err), err);
 	assert_string_equal(alloc_ok(db, top, "a", 24), "10.0.0.0/24");
 	memset(&err, 0, sizeof(err));
-	assert_code(alloc(db, top, "a", 20, NULL, NULL, &err), err,
-		    IPAM_EEXIST, "allocation 'a' exists in pool 'top'");
+	assert_code(alloc(db, top, "a", 20, NULL, NULL, &err), err, IPAM_EEXIST,
+		    "allocation 'a' exists in pool 'top'");
 	memset(&err, 0, sizeof(err));
 	assert_code(alloc(db, top, "b", -1, "10.1.0.0/24", NULL, &err), err,
 		    IPAM_EADDRNOTAVAIL, "10.1.0.0/24 is not inside a CIDR");
@@ -497,7 +499,8 @@ static void test_txn_failing_call_undoes_only_itself(void **state)
 		const char *dup[] = {"team=a", "team=b"};
 		memset(&err, 0, sizeof(err));
 		assert_code(ipam_pool_set_required_tags(db, top, dup, 2, &err),
-			    err, IPAM_EINVAL, "required tag 'team' given twice");
+			    err, IPAM_EINVAL,
+			    "required tag 'team' given twice");
 	}
 	assert_string_equal(alloc_ok(db, top, "b", 24), "10.0.1.0/24");
 	/* nothing is visible to the hook or the log counter before commit */
@@ -556,7 +559,7 @@ typedef struct hook_log {
 	int calls;
 	int64_t last;
 	const char *path; /* the database; NULL: copy nothing */
-	char copy[160];   /* where the hook copies it */
+	char copy[160];	  /* where the hook copies it */
 } hook_log;
 
 static void copy_file(const char *from, const char *to)

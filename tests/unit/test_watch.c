@@ -79,8 +79,9 @@ static void test_status_words_by_type(void **state)
 	/* Text: CIDR management compliance overlap pool ip-usage [reason]. A
 	 * VPC's usage is the share its subnets cover (64 of 256); a subnet's
 	 * its active addresses (16 of 64). */
-	assert_res_status(e.db, vpc,
-			  "10.1.0.0/24 unmanaged unmanaged nonoverlapping - 25\n");
+	assert_res_status(
+		e.db, vpc,
+		"10.1.0.0/24 unmanaged unmanaged nonoverlapping - 25\n");
 	assert_res_status(e.db, subnet, "10.1.0.0/26 - - - - 25\n");
 	assert_res_status(e.db, inst, "10.1.0.5/32 - - - - -\n");
 	assert_res_status(e.db, eni, "10.1.0.5/32 - - - - -\n");
@@ -172,7 +173,8 @@ static void test_noncompliant_after_rule_change(void **state)
 	pool_tags(e.db, e.dev, rule, 1);
 	row = rc_row(e.db, vpc, "10.0.0.0/24");
 	assert_string_equal(row.compliance, "noncompliant");
-	assert_string_equal(row.reason, "missing required tag 'environment=prod'");
+	assert_string_equal(row.reason,
+			    "missing required tag 'environment=prod'");
 	assert_int_equal(usage(e.db, e.dev).noncompliant, 1);
 	res_tag(e.db, vpc, "environment", "test");
 	assert_string_equal(rc_state(e.db, vpc, "10.0.0.0/24"),
@@ -185,7 +187,8 @@ static void test_noncompliant_after_rule_change(void **state)
 	assert_int_equal(u.compliant, 1);
 	assert_int_equal(u.noncompliant, 0);
 	/* The tag removed again. */
-	assert_ok(ipam_resource_tag_remove(e.db, vpc, "environment", &err), err);
+	assert_ok(ipam_resource_tag_remove(e.db, vpc, "environment", &err),
+		  err);
 	assert_string_equal(rc_state(e.db, vpc, "10.0.0.0/24"),
 			    "managed noncompliant nonoverlapping");
 	res_tag(e.db, vpc, "environment", "prod");
@@ -406,8 +409,9 @@ static void test_ignore(void **state)
 			    "unmanaged unmanaged nonoverlapping");
 	/* Ignoring twice is no change; an ignored VPC gets nothing. */
 	assert_ok(ipam_resource_set_ignored(e.db, m, true, &err), err);
-	assert_code(ipam_resource_allocate(e.db, m, e.dev, NULL, 25, &got, &err),
-		    err, IPAM_EINVAL, "resource 'vpc-m' is ignored");
+	assert_code(
+		ipam_resource_allocate(e.db, m, e.dev, NULL, 25, &got, &err),
+		err, IPAM_EINVAL, "resource 'vpc-m' is ignored");
 	/* New CIDRs of an ignored resource are ignored too. */
 	res_cidr(e.db, m, "10.0.0.0/26");
 	assert_string_equal(rc_state(e.db, m, "10.0.0.0/26"),
@@ -426,7 +430,8 @@ static void test_ignore(void **state)
 
 	/* Not in the public scope (L1226). */
 	assert_code(ipam_resource_set_ignored(e.db, p, true, &err), err,
-		    IPAM_EPERM, "resources in the public scope cannot be ignored");
+		    IPAM_EPERM,
+		    "resources in the public scope cannot be ignored");
 	assert_false(res_info(e.db, p).ignored);
 	close_watch(e.db);
 }

@@ -238,8 +238,8 @@ static inline const char *res_cidrs(ipam *db, int64_t res)
 		fail_msg("resource_cidrs: %s", err.msg);
 	out[0] = '\0';
 	for (size_t i = 0; i < n; i++)
-		used += (size_t)snprintf(out + used, sizeof(out) - used,
-					 "%s\n", S(&rows[i].cidr));
+		used += (size_t)snprintf(out + used, sizeof(out) - used, "%s\n",
+					 S(&rows[i].cidr));
 	free(rows);
 	return out;
 }
@@ -270,8 +270,7 @@ static inline const char *rc_state(ipam *db, int64_t res, const char *cidr)
 }
 
 /* The whole row of one CIDR (fails when absent). */
-static inline ipam_resource_cidr rc_row(ipam *db, int64_t res,
-					const char *cidr)
+static inline ipam_resource_cidr rc_row(ipam *db, int64_t res, const char *cidr)
 {
 	ipam_resource_cidr *rows = NULL, got;
 	size_t n = 0;
@@ -358,8 +357,8 @@ static inline const char *res_alloc_ok(ipam *db, int64_t res, int64_t pool,
 		want = C(cidr);
 	if (ipam_resource_allocate(db, res, pool, cidr ? &want : NULL, len,
 				   &got, &err))
-		fail_msg("resource_allocate %s /%d: %s", cidr ? cidr : "",
-			 len, err.msg);
+		fail_msg("resource_allocate %s /%d: %s", cidr ? cidr : "", len,
+			 err.msg);
 	snprintf(out, IPAM_CIDR_STRLEN, "%s", S(&got));
 	return out;
 }
@@ -376,8 +375,7 @@ static inline char *hist(ipam *db, int64_t scope, const char *cidr,
 	size_t len = 0;
 	ipam_err err = {0};
 	ipam_cidr c = C(cidr);
-	if (ipam_history_query(db, scope, &c, from, to, json, &out, &len,
-			       &err))
+	if (ipam_history_query(db, scope, &c, from, to, json, &out, &len, &err))
 		fail_msg("history_query %s: %s", cidr, err.msg);
 	assert_int_equal(strlen(out), len);
 	return out;
@@ -417,12 +415,10 @@ static inline void assert_text_free(char *got, const char *want)
 static inline int feed(ipam *db, const char *disco, const char *snapshot,
 		       ipam_err *err)
 {
-	return ipam_discovery_feed(db, disco, snapshot, strlen(snapshot),
-				   err);
+	return ipam_discovery_feed(db, disco, snapshot, strlen(snapshot), err);
 }
 
-static inline void feed_ok(ipam *db, const char *disco,
-			   const char *snapshot)
+static inline void feed_ok(ipam *db, const char *disco, const char *snapshot)
 {
 	ipam_err err = {0};
 	if (feed(db, disco, snapshot, &err))
@@ -440,8 +436,8 @@ static inline const char *res_ids(ipam *db, int64_t scope)
 		fail_msg("resource_list: %s", err.msg);
 	out[0] = '\0';
 	for (size_t i = 0; i < list.count; i++)
-		used += (size_t)snprintf(out + used, sizeof(out) - used,
-					 "%s\n", list.items[i]);
+		used += (size_t)snprintf(out + used, sizeof(out) - used, "%s\n",
+					 list.items[i]);
 	ipam_strlist_free(&list);
 	return out;
 }
