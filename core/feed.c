@@ -238,14 +238,50 @@ static int parse_line(ipam__feed *feed, json_t *obj, const char *region,
 	return 0;
 }
 
-/* describe-vpcs */
+/* The CIDR in field `key` of obj, when there is one. */
+static int add_cidr_field(ipam__res_rec *rec, json_t *obj, const char *key,
+			  const char *where, ipam_err *err)
+{
+	char cidr[IPAM_CIDR_STRLEN] = "";
+	int rc = get_string(obj, key, cidr, sizeof(cidr), where, err);
+	return rc || !*cidr ? rc : add_cidr(rec, cidr, where, err);
+}
+
+/* The CIDRs of an association set (CidrBlockAssociationSet and its IPv6
+ * twin) that are associated: an item without a state counts as one. */
+static int add_associated(ipam__res_rec *rec, json_t *obj, const char *set_key,
+			  const char *cidr_key, const char *state_key,
+			  const char *where, ipam_err *err)
+{
+	json_t *set = json_object_get(obj, set_key), *item;
+	size_t i;
+	int rc;
+	json_array_foreach(set, i, item)
+	{
+		json_t *state = json_object_get(
+			json_object_get(item, state_key), "State");
+		if (state && strcmp(text_of(state), "associated"))
+			continue;
+		if ((rc = add_cidr_field(rec, item, cidr_key, where, err)))
+			return rc;
+	}
+	return 0;
+}
+
+static int add_ipv6_set(ipam__res_rec *rec, json_t *obj, const char *where,
+			ipam_err *err)
+{
+	return add_associated(rec, obj, "Ipv6CidrBlockAssociationSet",
+			      "Ipv6CidrBlock", "Ipv6CidrBlockState", where,
+			      err);
+}
+
+/* describe-vpcs: the associated CIDRs, or CidrBlock without a set. */
 static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
 		     const char *where, ipam_err *err)
 {
-	char id[IPAM_RESOURCE_ID_MAX + 1] = "", cidr[IPAM_CIDR_STRLEN];
-	json_t *set, *item;
+	char id[IPAM_RESOURCE_ID_MAX + 1] = "";
 	ipam__res_rec *rec;
-	size_t i;
 	int rc = get_string(vpc, "VpcId", id, sizeof(id), where, err);
 
 	if (rc)
@@ -257,41 +293,15 @@ static int parse_vpc(ipam__feed *feed, json_t *vpc, const char *region,
 	snprintf(rec->vpc_id, sizeof(rec->vpc_id), "%s", id);
 	if ((rc = get_string(vpc, "OwnerId", rec->owner, sizeof(rec->owner),
 			     where, err)) ||
-	    (rc = get_tags(vpc, "Tags", rec, where, err)))
+	    (rc = get_tags(vpc, "Tags", rec, where, err)) ||
+	    (rc = add_associated(rec, vpc, "CidrBlockAssociationSet",
+				 "CidrBlock", "CidrBlockState", where, err)))
 		return rc;
-	set = json_object_get(vpc, "CidrBlockAssociationSet");
-	json_array_foreach(set, i, item)
-	{
-		json_t *state = json_object_get(
-			json_object_get(item, "CidrBlockState"), "State");
-		if (state && strcmp(text_of(state), "associated"))
-			continue;
-		*cidr = '\0';
-		if ((rc = get_string(item, "CidrBlock", cidr, sizeof(cidr),
-				     where, err)) ||
-		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
-			return rc;
-	}
-	if (!json_array_size(set)) {
-		*cidr = '\0';
-		if ((rc = get_string(vpc, "CidrBlock", cidr, sizeof(cidr),
-				     where, err)) ||
-		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
-			return rc;
-	}
-	set = json_object_get(vpc, "Ipv6CidrBlockAssociationSet");
-	json_array_foreach(set, i, item)
-	{
-		json_t *state = json_object_get(
-			json_object_get(item, "Ipv6CidrBlockState"), "State");
-		if (state && strcmp(text_of(state), "associated"))
-			continue;
-		*cidr = '\0';
-		if ((rc = get_string(item, "Ipv6CidrBlock", cidr, sizeof(cidr),
-				     where, err)) ||
-		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
-			return rc;
-	}
+	if (!json_array_size(json_object_get(vpc, "CidrBlockAssociationSet")) &&
+	    (rc = add_cidr_field(rec, vpc, "CidrBlock", where, err)))
+		return rc;
+	if ((rc = add_ipv6_set(rec, vpc, where, err)))
+		return rc;
 	return finish(rec, "vpc", region, where, err);
 }
 
@@ -301,9 +311,8 @@ static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
 {
 	char id[IPAM_RESOURCE_ID_MAX + 1] = "", cidr[IPAM_CIDR_STRLEN] = "";
 	char zone[64] = "";
-	json_t *set, *item, *avail;
+	json_t *avail;
 	ipam__res_rec *rec;
-	size_t i;
 	int rc = get_string(subnet, "SubnetId", id, sizeof(id), where, err);
 
 	if (rc)
@@ -339,19 +348,8 @@ static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
 		rec->has_active_ips = true;
 		rec->active_ips = free_ips < size ? size - free_ips : 0;
 	}
-	set = json_object_get(subnet, "Ipv6CidrBlockAssociationSet");
-	json_array_foreach(set, i, item)
-	{
-		json_t *state = json_object_get(
-			json_object_get(item, "Ipv6CidrBlockState"), "State");
-		if (state && strcmp(text_of(state), "associated"))
-			continue;
-		*cidr = '\0';
-		if ((rc = get_string(item, "Ipv6CidrBlock", cidr, sizeof(cidr),
-				     where, err)) ||
-		    (*cidr && (rc = add_cidr(rec, cidr, where, err))))
-			return rc;
-	}
+	if ((rc = add_ipv6_set(rec, subnet, where, err)))
+		return rc;
 	return finish(rec, "subnet", region, where, err);
 }
 
