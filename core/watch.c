@@ -163,6 +163,18 @@ static int refresh_around(ipam *db, int64_t scope, const ipam_cidr *c,
 	return rc;
 }
 
+/* Binds ?1..?6 of a statement on one scope_cidr row. */
+static void bind_entry(sqlite3_stmt *stmt, int64_t scope, const ipam_cidr *cidr,
+		       const char *kind, int64_t owner)
+{
+	sqlite3_bind_int64(stmt, 1, scope);
+	sqlite3_bind_int(stmt, 2, cidr->family);
+	ipam__bind_addr(stmt, 3, cidr->addr);
+	sqlite3_bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 6, owner);
+}
+
 int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
 			 const char *kind, int64_t owner, ipam_err *err)
 {
@@ -174,12 +186,7 @@ int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	sqlite3_bind_int(stmt, 4, cidr->prefix);
-	ipam__bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 6, owner);
+	bind_entry(stmt, scope, cidr, kind, owner);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = prefix_count(db, scope, cidr, +1, err)))
 		return rc;
@@ -198,12 +205,7 @@ int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	sqlite3_bind_int(stmt, 4, cidr->prefix);
-	ipam__bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 6, owner);
+	bind_entry(stmt, scope, cidr, kind, owner);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (sqlite3_changes(db->sql) == 0)
