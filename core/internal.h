@@ -214,6 +214,11 @@ int ipam__alloc_find(ipam *db, const ipam_pool_info *pool, int prefix_len,
 /* Why `prefix` breaks the pool's netmask rules, or "" if it does not. */
 void ipam__netmask_violation(const ipam_pool_info *pool, int prefix, char *out,
 			     size_t size);
+/* The first tag (by key) that pool `pool` requires and resource `resource`
+ * lacks, as "KEY=VALUE" in out: 1 when there is one, 0 when none, or a
+ * negative ipam_code. */
+int ipam__rule_tag_missing(ipam *db, int64_t pool, int64_t resource, char *out,
+			   size_t size, ipam_err *err);
 /* Re-evaluates the compliance of every allocation of the pool and its
  * compliant/noncompliant counters. */
 int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err);

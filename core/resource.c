@@ -441,7 +441,7 @@ int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 static int allocate_checks(ipam *db, const ipam_resource_info *res,
 			   const ipam_pool_info *p, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	char tag[IPAM_TAG_KEY_MAX + IPAM_TAG_VALUE_MAX + 2];
 	int rc;
 
 	if (!ipam_resource_type_manageable(res->type))
@@ -465,26 +465,14 @@ static int allocate_checks(ipam *db, const ipam_resource_info *res,
 				  "allocates only in locale '%s'",
 				  res->id, *res->locale ? res->locale : "none",
 				  p->name, p->locale);
-	stmt = ipam__stmt(db,
-			  "SELECT r.key, r.value FROM pool_rule_tag r WHERE"
-			  " r.pool_key = ?1 AND NOT EXISTS (SELECT 1 FROM"
-			  " resource_tag t WHERE t.resource_key = ?2 AND"
-			  " t.key = r.key AND t.value = r.value)"
-			  " ORDER BY r.key LIMIT 1",
-			  err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
-	sqlite3_bind_int64(stmt, 2, res->key);
-	rc = ipam__step(db, stmt, err);
+	rc = ipam__rule_tag_missing(db, p->key, res->key, tag, sizeof(tag),
+				    err);
 	if (rc == 1)
 		rc = ipam__fail(err, IPAM_EINVAL,
 				"The resource is missing one or more of the "
 				"resource tags required by the IPAM pool "
-				"(pool '%s' requires '%s=%s')",
-				p->name, sqlite3_column_text(stmt, 0),
-				sqlite3_column_text(stmt, 1));
-	sqlite3_reset(stmt);
+				"(pool '%s' requires '%s')",
+				p->name, tag);
 	return rc;
 }
 

@@ -18,6 +18,30 @@
 
 #include "internal.h"
 
+int ipam__rule_tag_missing(ipam *db, int64_t pool, int64_t resource, char *out,
+			   size_t size, ipam_err *err)
+{
+	sqlite3_stmt *stmt =
+		ipam__stmt(db,
+			   "SELECT r.key, r.value FROM pool_rule_tag r WHERE"
+			   " r.pool_key = ?1 AND NOT EXISTS (SELECT 1 FROM"
+			   " resource_tag t WHERE t.resource_key = ?2 AND"
+			   " t.key = r.key AND t.value = r.value)"
+			   " ORDER BY r.key LIMIT 1",
+			   err);
+	int rc;
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, pool);
+	sqlite3_bind_int64(stmt, 2, resource);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		snprintf(out, size, "%s=%s", sqlite3_column_text(stmt, 0),
+			 sqlite3_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+	return rc;
+}
+
 void ipam__netmask_violation(const ipam_pool_info *pool, int prefix, char *out,
 			     size_t size)
 {

@@ -281,9 +281,9 @@ static int overlapping(ipam *db, const rc_row *row, bool *out, ipam_err *err)
 static int evaluate(ipam *db, const rc_row *row, char *why, size_t size,
 		    ipam_err *err)
 {
+	char tag[IPAM_TAG_KEY_MAX + IPAM_TAG_VALUE_MAX + 2];
 	ipam_alloc_info a;
 	ipam_pool_info p;
-	sqlite3_stmt *stmt;
 	int rc = ipam_alloc_get_by_key(db, row->alloc, &a, err);
 
 	*why = '\0';
@@ -298,24 +298,15 @@ static int evaluate(ipam *db, const rc_row *row, char *why, size_t size,
 			 *row->res.locale ? row->res.locale : "none", p.locale);
 		return 0;
 	}
-	stmt = ipam__stmt(db,
-			  "SELECT r.key, r.value FROM pool_rule_tag r WHERE"
-			  " r.pool_key = ?1 AND NOT EXISTS (SELECT 1 FROM"
-			  " resource_tag t WHERE t.resource_key = ?2 AND"
-			  " t.key = r.key AND t.value = r.value)"
-			  " ORDER BY r.key LIMIT 1",
-			  err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p.key);
-	sqlite3_bind_int64(stmt, 2, row->resource);
-	rc = ipam__step(db, stmt, err);
-	if (rc == 1)
-		snprintf(why, size, "missing required tag '%s=%s'",
-			 sqlite3_column_text(stmt, 0),
-			 sqlite3_column_text(stmt, 1));
-	sqlite3_reset(stmt);
-	return rc < 0 ? rc : 0;
+	rc = ipam__rule_tag_missing(db, p.key, row->resource, tag, sizeof(tag),
+				    err);
+	if (rc < 0)
+		return rc;
+	/* A reason longer than `why` is cut, like every reason stored. */
+	if (rc == 1 &&
+	    snprintf(why, size, "missing required tag '%s'", tag) >= (int)size)
+		why[size - 1] = '\0';
+	return 0;
 }
 
 /* Mirrors a managed CIDR's compliance onto its allocation and pool. */
