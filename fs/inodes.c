@@ -9,16 +9,15 @@
  */
 #include "inodes.h"
 
+#include "hash.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned path_hash(const char *path)
+static uint64_t path_hash(const char *path)
 {
-	unsigned h = 2166136261u; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
+	return hash_add(HASH_INIT, path, strlen(path));
 }
 
 static size_t obj_bucket(const struct inodes *t, ipam_kind kind, int64_t key)
@@ -157,7 +156,7 @@ void inodes_free(struct inodes *t)
 }
 
 static struct inode *find_path(struct inodes *t, const char *path,
-			       unsigned hash)
+			       uint64_t hash)
 {
 	for (struct inode *n = t->by_path[hash & (t->n_buckets - 1)]; n;
 	     n = n->path_next)
@@ -194,7 +193,7 @@ int inodes_lookup(struct inodes *t, uint64_t parent, const char *path,
 		  ipam_kind obj_kind, int64_t obj_key, uint64_t *ino,
 		  uint64_t *generation, bool *fresh)
 {
-	unsigned hash = path_hash(path);
+	uint64_t hash = path_hash(path);
 	pthread_mutex_lock(&t->lock);
 	struct inode *node = find_path(t, path, hash);
 	*fresh = node == NULL;

@@ -29,7 +29,7 @@ struct inode {
 	uint64_t parent;
 	char *path;	 /* "/", "/scopes/private" ... */
 	size_t name_off; /* the last component, in path */
-	unsigned hash;
+	uint64_t hash;
 	bool hashed;  /* found by its path (false once removed) */
 	bool touched; /* in the touched set */
 	ipam_kind obj_kind;

@@ -43,6 +43,7 @@
 #include <syslog.h>
 
 #include "errno_map.h"
+#include "hash.h"
 #include "inodes.h"
 #include "ipamfs.h"
 #include "ops.h"
@@ -321,22 +322,27 @@ static int lookup_entry(uint64_t parent, const char *path,
 	return rc ? rc : make_entry(parent, path, &n, &st, before, e);
 }
 
-/* "PARENT/NAME" for a request naming a child of nodeid `parent`. */
-static char *child_path(uint64_t parent, const char *name, int *rc)
+/* "DIR/NAME" (malloc'd, NULL when out of memory). */
+static char *join_path(const char *dir, const char *name)
 {
-	char *dir = inodes_path(&ll.inodes, parent, rc);
-	if (!dir)
-		return NULL;
 	size_t dlen = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
 	size_t nlen = strlen(name);
 	char *path = malloc(dlen + nlen + 2);
-	if (!path) {
-		*rc = -ENOMEM;
-	} else {
+	if (path) {
 		memcpy(path, dir, dlen);
 		path[dlen] = '/';
 		memcpy(path + dlen + 1, name, nlen + 1);
 	}
+	return path;
+}
+
+/* The path of NAME in directory nodeid `parent`. */
+static char *child_path(uint64_t parent, const char *name, int *rc)
+{
+	char *dir = inodes_path(&ll.inodes, parent, rc);
+	char *path = dir ? join_path(dir, name) : NULL;
+	if (dir && !path)
+		*rc = -ENOMEM;
 	free(dir);
 	return path;
 }
@@ -877,32 +883,17 @@ static mode_t type_mode(unsigned char type)
 /* A stand-in inode number for an entry listed without attributes. */
 static ino_t listed_ino(const char *dir, const char *name)
 {
-	unsigned h = 2166136261u;
-	for (const char *p = dir; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	for (const char *p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return (ino_t)(h | 0x80000000u);
-}
-
-/* "DIR/NAME" of an entry of listing l. */
-static char *listed_path(const struct listing *l, const char *name)
-{
-	size_t dlen = strcmp(l->path, "/") == 0 ? 0 : strlen(l->path);
-	char *path = malloc(dlen + strlen(name) + 2);
-	if (path) {
-		memcpy(path, l->path, dlen);
-		path[dlen] = '/';
-		strcpy(path + dlen + 1, name);
-	}
-	return path;
+	uint64_t h = hash_add(HASH_INIT, dir, strlen(dir));
+	h = hash_add(h, "/", 1);
+	h = hash_add(h, name, strlen(name));
+	return (ino_t)((uint32_t)h | 0x80000000u);
 }
 
 /* The file type of an entry of a directory holding both kinds. */
 static mode_t listed_mode(const struct listing *l, const char *name)
 {
 	struct node n;
-	char *path = name[0] == '.' ? NULL : listed_path(l, name);
+	char *path = name[0] == '.' ? NULL : join_path(l->path, name);
 	mode_t mode = S_IFDIR;
 	if (path && ops_resolve(ll.fs, NULL, path, &n) == 0 && !node_is_dir(&n))
 		mode = n.kind == NODE_LINK ? S_IFLNK : S_IFREG;
@@ -924,7 +915,7 @@ static void plus_entry(fuse_ino_t dir, const struct listing *l,
 	e->attr.st_ino = listed_ino(l->path, name);
 	if (d->type == DT_LNK || d->type == DT_REG || name[0] == '.')
 		return; /* "." and "..": the kernel counts no lookup */
-	char *path = listed_path(l, name);
+	char *path = join_path(l->path, name);
 	if (!path)
 		return;
 	struct node n;

@@ -23,6 +23,8 @@
  */
 #include "pathcache.h"
 
+#include "hash.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +39,9 @@ struct pathcache_entry {
 	char path[]; /* len bytes and a NUL */
 };
 
-/* FNV-1a, 64 bits. */
 static uint64_t hash_path(const char *path, size_t len)
 {
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)path[i];
-		h *= 1099511628211ull;
-	}
-	return h;
+	return hash_add(HASH_INIT, path, len);
 }
 
 void pathcache_init(struct pathcache *pc)
