@@ -5,7 +5,6 @@
 #define IPAMFS_H
 
 #define FUSE_USE_VERSION 312
-#include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <stdatomic.h>
 #include <stdint.h>

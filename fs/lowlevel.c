@@ -611,7 +611,7 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else if (fuse_reply_open(req, fi) != 0)
-		ops_release(NULL, fi); /* interrupted: nobody will close it */
+		ops_release(fi); /* interrupted: nobody will close it */
 }
 
 static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -628,13 +628,13 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc == 0) {
 		rc = lookup_entry(parent, path, &e);
 		if (rc)
-			ops_release(path, fi);
+			ops_release(fi);
 	}
 	free(path);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else if (fuse_reply_create(req, &e, fi) != 0) {
-		ops_release(NULL, fi);
+		ops_release(fi);
 		inodes_forget(&ll.inodes, e.ino, 1);
 	}
 }
@@ -645,7 +645,7 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct op op;
 	op_begin(&op, req, ino, 0);
 	char *data = malloc(size ? size : 1);
-	int rc = data ? ops_read(NULL, data, size, off, fi) : -ENOMEM;
+	int rc = data ? ops_read(data, size, off, fi) : -ENOMEM;
 	op_settle(&op);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -659,7 +659,7 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 {
 	struct op op;
 	op_begin(&op, req, ino, 0);
-	int rc = ops_write(NULL, buf, size, off, fi);
+	int rc = ops_write(buf, size, off, fi);
 	op_settle(&op);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -671,7 +671,7 @@ static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct op op;
 	op_begin(&op, req, ino, 0);
-	reply_err(&op, ops_flush(NULL, fi));
+	reply_err(&op, ops_flush(fi));
 }
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino,
@@ -679,10 +679,11 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct op op;
 	op_begin(&op, req, ino, 0);
-	ops_release(NULL, fi);
+	ops_release(fi);
 	reply_err(&op, 0);
 }
 
+/* Every change is committed before write(2) returns. */
 static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
@@ -697,7 +698,7 @@ static void ll_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	unsigned revents = 0;
 	(void)ino;
-	int rc = ops_poll(NULL, fi, ph, &revents);
+	int rc = ops_poll(fi, ph, &revents);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -1005,7 +1006,7 @@ static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs st;
 	(void)ino;
-	ops_statfs("/", &st);
+	ops_statfs(&st);
 	fuse_reply_statfs(req, &st);
 }
 

@@ -20,21 +20,19 @@ void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t created,
 		  struct stat *st);
 int ops_readlink(const char *path, char *out, size_t size);
 int ops_access(const char *path, int mask);
-int ops_statfs(const char *path, struct statvfs *st);
+int ops_statfs(struct statvfs *st);
 
 /* ops_file.c: open files */
 int ops_open(const char *path, struct fuse_file_info *fi);
 int ops_create(const char *path, mode_t mode, struct fuse_file_info *fi);
-int ops_read(const char *path, char *out, size_t size, off_t offset,
-	     struct fuse_file_info *fi);
-int ops_write(const char *path, const char *data, size_t size, off_t offset,
+int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi);
+int ops_write(const char *data, size_t size, off_t offset,
 	      struct fuse_file_info *fi);
 int ops_truncate(const char *path, off_t size, struct fuse_file_info *fi);
-int ops_flush(const char *path, struct fuse_file_info *fi);
-int ops_release(const char *path, struct fuse_file_info *fi);
-int ops_fsync(const char *path, int datasync, struct fuse_file_info *fi);
-int ops_poll(const char *path, struct fuse_file_info *fi,
-	     struct fuse_pollhandle *ph, unsigned *reventsp);
+int ops_flush(struct fuse_file_info *fi);
+int ops_release(struct fuse_file_info *fi);
+int ops_poll(struct fuse_file_info *fi, struct fuse_pollhandle *ph,
+	     unsigned *reventsp);
 /* The size of what open file fi serves (fstat on it), when fixed. */
 bool ops_open_size(struct fuse_file_info *fi, off_t *size);
 

@@ -244,8 +244,7 @@ static void events_refresh(struct ipamfs *fs, struct handle *h)
 	blob_unref(fresh);
 }
 
-int ops_read(const char *path, char *out, size_t size, off_t offset,
-	     struct fuse_file_info *fi)
+int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);
@@ -397,7 +396,7 @@ static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 	return rc ? rc : (int)size;
 }
 
-int ops_write(const char *path, const char *data, size_t size, off_t offset,
+int ops_write(const char *data, size_t size, off_t offset,
 	      struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
@@ -467,7 +466,7 @@ static int stream_apply(struct ipamfs *fs, struct handle *h, const char *op)
 }
 
 /* close(2) of a descriptor (or of one of its duplicates). */
-int ops_flush(const char *path, struct fuse_file_info *fi)
+int ops_flush(struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 	if (!(h->node.attr->flags & ATTR_STREAM))
@@ -475,7 +474,7 @@ int ops_flush(const char *path, struct fuse_file_info *fi)
 	return stream_apply(ipamfs_get(), h, "close");
 }
 
-int ops_release(const char *path, struct fuse_file_info *fi)
+int ops_release(struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);
@@ -485,14 +484,8 @@ int ops_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* Every change is committed before write(2) returns. */
-int ops_fsync(const char *path, int datasync, struct fuse_file_info *fi)
-{
-	return 0;
-}
-
-int ops_poll(const char *path, struct fuse_file_info *fi,
-	     struct fuse_pollhandle *ph, unsigned *reventsp)
+int ops_poll(struct fuse_file_info *fi, struct fuse_pollhandle *ph,
+	     unsigned *reventsp)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);

@@ -181,7 +181,7 @@ int ops_access(const char *path, int mask)
 	return 0;
 }
 
-int ops_statfs(const char *path, struct statvfs *st)
+int ops_statfs(struct statvfs *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->f_bsize = 4096;
