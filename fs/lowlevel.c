@@ -711,9 +711,10 @@ static void ll_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 struct dirent_info {
 	size_t name;	    /* offset in listing.names */
 	unsigned char type; /* DT_DIR, DT_REG, DT_LNK; DT_UNKNOWN: resolve */
-	bool known;	    /* st and key below are filled (allocations) */
+	bool known;	    /* what follows is filled (allocations) */
 	int64_t key;
-	struct stat st;
+	int64_t created;
+	ipam_perm perm;
 };
 
 struct listing {
@@ -785,10 +786,10 @@ static int list_alloc(void *ctx, const ipam_alloc_entry *a)
 	struct dirent_info *d = listing_add(l, a->name, DT_DIR);
 	if (!d)
 		return IPAM_ENOMEM;
-	ipam_perm perm = {a->uid, a->gid, a->mode};
-	ops_dir_stat(ll.fs, &perm, a->created, &d->st);
 	d->known = true;
 	d->key = a->key;
+	d->created = a->created;
+	d->perm = (ipam_perm){a->uid, a->gid, a->mode};
 	return 0;
 }
 
@@ -928,7 +929,7 @@ static void plus_entry(fuse_ino_t dir, const struct listing *l,
 		n.kind = NODE_ALLOC;
 		n.owner = OWNER_ALLOC;
 		n.alloc_key = d->key;
-		st = d->st;
+		ops_dir_stat(ll.fs, &d->perm, d->created, &st);
 		rc = 0;
 	} else {
 		/* resolve first: the size of a file costs a rendering */
