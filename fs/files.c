@@ -796,15 +796,6 @@ const struct attr files_preview = {"", 0, 0, render_preview, NULL};
 
 /* ---- the tables ---- */
 
-#define RO(name, render, arg)                                                  \
-	{                                                                      \
-		name, 0, arg, render, NULL                                     \
-	}
-#define RW(name, render, apply, arg)                                           \
-	{                                                                      \
-		name, ATTR_RW, arg, render, apply                              \
-	}
-
 static const struct attr root_files[] = {
 	RO("README", render_readme, 0),
 	RO("ipam.json", render_ipam_json, 0),

@@ -94,4 +94,11 @@ int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *key,
 int files_tag_list(struct ipamfs *fs, const struct node *n, ipam_strlist *out,
 		   ipam_err *err);
 
+/* Entries of the file tables (files.c, files_resource.c,
+ * files_discovery.c): a read-only file and a writable one. */
+/* clang-format off */
+#define RO(name, render, arg) {name, 0, arg, render, NULL}
+#define RW(name, render, apply, arg) {name, ATTR_RW, arg, render, apply}
+/* clang-format on */
+
 #endif

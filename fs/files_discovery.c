@@ -116,15 +116,6 @@ static int render_metrics(struct ipamfs *fs, const struct node *n,
 	return put_rendered(out, rc, data, len);
 }
 
-#define RO(name, render, arg)                                                  \
-	{                                                                      \
-		name, 0, arg, render, NULL                                     \
-	}
-#define RW(name, render, apply, arg)                                           \
-	{                                                                      \
-		name, ATTR_RW, arg, render, apply                              \
-	}
-
 const struct attr files_discovery_table[] = {
 	RO("id", render_discovery, D_ID),
 	RW("scope", render_discovery, apply_discovery, D_SCOPE),

@@ -232,15 +232,6 @@ static int render_nothing(struct ipamfs *fs, const struct node *n,
 	return 0;
 }
 
-#define RO(name, render, arg)                                                  \
-	{                                                                      \
-		name, 0, arg, render, NULL                                     \
-	}
-#define RW(name, render, apply, arg)                                           \
-	{                                                                      \
-		name, ATTR_RW, arg, render, apply                              \
-	}
-
 const struct attr files_resource_table[] = {
 	RW("resource-type", render_resource, apply_resource, R_TYPE),
 	RW("name", render_resource, apply_resource, R_NAME),
