@@ -222,7 +222,7 @@ static bool name_cacheable(const struct node *n)
 		return false;
 	return n->kind != NODE_FILE ||
 	       (n->dir != NODE_TAGS && n->dir != NODE_PREVIEW &&
-		n->dir != NODE_HISTORY);
+		n->dir != NODE_HISTORY && n->dir != NODE_MAPS);
 }
 
 /* Whether the attributes of n change only through a SETATTR on n itself
@@ -810,6 +810,7 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_PREVIEW:
 	case NODE_HISTORY:
 	case NODE_METRICS:
+	case NODE_MAPS:
 		return DT_REG;
 	default:
 		return DT_UNKNOWN;
