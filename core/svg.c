@@ -30,13 +30,13 @@
 #define NONE ((size_t)-1)
 
 /* Geometry of the picture, in pixels. */
-#define LEFT 190.0	/* row labels live left of this */
-#define ROW_H 30.0	/* a row's height */
-#define ROW_GAP 3.0	/* between rows */
-#define HEAD_H 26.0	/* a section's heading */
+#define LEFT 190.0  /* row labels live left of this */
+#define ROW_H 30.0  /* a row's height */
+#define ROW_GAP 3.0 /* between rows */
+#define HEAD_H 26.0 /* a section's heading */
 #define SECTION_GAP 14.0
-#define CHAR_W 6.1	/* a character of the 10 px monospace font */
-#define TOP 88.0	/* title, summary and legend above */
+#define CHAR_W 6.1	 /* a character of the 10 px monospace font */
+#define TOP 88.0	 /* title, summary and legend above */
 #define MAX_SECTIONS 256 /* sections of map.svg; the rest are counted */
 
 static const struct {
@@ -106,17 +106,50 @@ static ipam_map_rect *rect_push(struct rects *r)
 	return &r->items[r->n++];
 }
 
-/* The state a merged rectangle shows: a problem is never hidden. */
-static ipam_map_state merged_state(const struct bucket *b)
+static bool is_empty(ipam_map_state state)
 {
-	int best = IPAM_MAP_FREE;
+	return state == IPAM_MAP_FREE || state == IPAM_MAP_OUTSIDE;
+}
+
+/*
+ * What a merged rectangle shows: a problem (overlapping before
+ * noncompliant) at full height, never hidden; else the state holding most
+ * of the used addresses, as a band from the bottom whose height is the
+ * used share rounded to the nearest quarter (but any use and any free
+ * space show); *used is that share. Rounding to the nearest keeps an even
+ * mix from alternating between two heights.
+ */
+static ipam_map_state merged_state(const struct bucket *b, double *used)
+{
+	long double total = 0, busy = 0;
+	int best = -1;
+	*used = 1;
 	if (b->by_state[IPAM_MAP_OVERLAPPING] > 0)
 		return IPAM_MAP_OVERLAPPING;
 	if (b->by_state[IPAM_MAP_NONCOMPLIANT] > 0)
 		return IPAM_MAP_NONCOMPLIANT;
-	for (int s = 0; s < IPAM_MAP_STATES; s++)
-		if (b->by_state[s] > b->by_state[best])
+	for (int s = 0; s < IPAM_MAP_STATES; s++) {
+		total += b->by_state[s];
+		if (is_empty((ipam_map_state)s))
+			continue;
+		busy += b->by_state[s];
+		if (b->by_state[s] > 0 &&
+		    (best < 0 || b->by_state[s] > b->by_state[best]))
 			best = s;
+	}
+	if (best < 0) {
+		*used = 0;
+		return b->by_state[IPAM_MAP_OUTSIDE] >
+				       b->by_state[IPAM_MAP_FREE]
+			       ? IPAM_MAP_OUTSIDE
+			       : IPAM_MAP_FREE;
+	}
+	int quarters = (int)(busy * 4 / total + 0.5L);
+	if (quarters < 1)
+		quarters = 1; /* some use always shows */
+	if (quarters > 3 && busy < total)
+		quarters = 3; /* and so does some free space */
+	*used = quarters / 4.0;
 	return (ipam_map_state)best;
 }
 
@@ -131,8 +164,9 @@ static long double flush(struct rects *r, struct bucket *b,
 {
 	if (b->count == 0)
 		return 0;
+	double used = 1;
 	ipam_map_state state = b->count == 1 ? blocks[b->block].state
-					     : merged_state(b);
+					     : merged_state(b, &used);
 	if (b->x1 - b->x0 < min_width) {
 		b->x1 = b->x0 + min_width;
 		if (b->x1 > IPAM_MAP_WIDTH) {
@@ -143,14 +177,15 @@ static long double flush(struct rects *r, struct bucket *b,
 	long double end = b->x1;
 	ipam_map_rect *last = r->n ? &r->items[r->n - 1] : NULL;
 	if (last && last->count > 1 && b->count > 1 && last->row == b->row &&
-	    last->state == state &&
+	    last->state == state && last->used == used &&
 	    last->x + last->width >= (double)b->x0 - 1e-6) {
 		last->width = (double)b->x1 - last->x;
 		last->count += b->count;
 	} else if ((last = rect_push(r))) {
-		*last = (ipam_map_rect){b->row,	 (double)b->x0,
-					(double)(b->x1 - b->x0), state,
-					b->block, b->count};
+		*last = (ipam_map_rect){
+			b->row,	 (double)b->x0, (double)(b->x1 - b->x0),
+			state,	 used,		b->block,
+			b->count};
 	}
 	memset(b, 0, sizeof(*b));
 	return end;
@@ -169,9 +204,13 @@ static void piece(struct rects *r, struct bucket *b,
 			x0 = end; /* the widened pieces before took it */
 		ipam_map_rect *rect = rect_push(r);
 		if (rect)
-			*rect = (ipam_map_rect){row,		  (double)x0,
-						(double)(x1 - x0), blocks[block].state,
-						block,		  1};
+			*rect = (ipam_map_rect){row,
+						(double)x0,
+						(double)(x1 - x0),
+						blocks[block].state,
+						1,
+						block,
+						1};
 		return;
 	}
 	if (b->count == 0) {
@@ -317,6 +356,49 @@ static int merge_into(struct item *keep, struct item *dup, ipam_err *err)
 	return 0;
 }
 
+/*
+ * Sorts the items: they arrive as a few sorted runs (each query reads in
+ * address order), so a natural merge sort takes O(n) per pass and a pass
+ * halves the runs; a general sort would be O(n log n) on 10^5 items.
+ */
+static int map_sort(struct map *m, ipam_err *err)
+{
+	struct item *tmp = NULL;
+	if (m->n < 2)
+		return 0;
+	for (;;) {
+		size_t out = 0, runs = 0, i = 0;
+		while (i < m->n) {
+			size_t a = i, b = i + 1;
+			while (b < m->n && item_compare(&m->items[b - 1],
+							&m->items[b]) <= 0)
+				b++;
+			size_t c = b, e = b < m->n ? b + 1 : b;
+			while (e < m->n && item_compare(&m->items[e - 1],
+							&m->items[e]) <= 0)
+				e++;
+			runs++;
+			if (b == m->n && runs == 1) {
+				free(tmp);
+				return 0; /* one run: sorted */
+			}
+			if (!tmp && !(tmp = malloc(m->n * sizeof(*tmp))))
+				return ipam__fail(err, IPAM_ENOMEM,
+						  "out of memory");
+			while (a < b || c < e)
+				tmp[out++] =
+					c >= e || (a < b &&
+						   item_compare(&m->items[a],
+								&m->items[c]) <=
+							   0)
+						? m->items[a++]
+						: m->items[c++];
+			i = e;
+		}
+		memcpy(m->items, tmp, m->n * sizeof(*tmp));
+	}
+}
+
 /* Sorts the items and links each to its parent, children in address
  * order. A stack of the open ancestors makes it one pass. */
 static int map_build(struct map *m, ipam_err *err)
@@ -327,7 +409,10 @@ static int map_build(struct map *m, ipam_err *err)
 
 	if (!stack)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	qsort(m->items, m->n, sizeof(*m->items), item_compare);
+	if ((rc = map_sort(m, err))) {
+		free(stack);
+		return rc;
+	}
 	for (size_t i = 0; i < m->n && rc == 0; i++) {
 		struct item *it = &m->items[i];
 		it->parent = it->child = it->next = NONE;
@@ -385,8 +470,8 @@ static int load_pool(ipam *db, int64_t pool, struct map *m, ipam_err *err)
 		      : ipam__fail(err, IPAM_ENOMEM, "out of memory");
 
 	if (rc == 0)
-		snprintf(m->title, sizeof(m->title), "pool %s (%s)",
-			 info->name, info->id);
+		snprintf(m->title, sizeof(m->title), "pool %s (%s)", info->name,
+			 info->id);
 	if (rc == 0)
 		rc = ipam_pool_cidrs(db, pool, &cidrs, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++)
@@ -403,9 +488,10 @@ static int load_pool(ipam *db, int64_t pool, struct map *m, ipam_err *err)
 		" a.resource_type WHEN 'custom' THEN a.name WHEN 'ipam-pool'"
 		" THEN ifnull((SELECT p.name FROM pool p WHERE p.aws_id ="
 		" a.resource_id), a.name) ELSE a.resource_id END, a.compliant,"
-		" EXISTS (SELECT 1 FROM resource_cidr rc WHERE rc.alloc_key ="
-		" a.key AND rc.overlap = 'overlapping') FROM allocation a"
-		" WHERE a.pool_key = ?1 AND a.start <= ?2",
+		" a.resource_type NOT IN ('custom', 'ipam-pool') AND EXISTS"
+		" (SELECT 1 FROM resource_cidr rc WHERE rc.alloc_key = a.key"
+		" AND rc.overlap = 'overlapping') FROM allocation a"
+		" WHERE a.pool_key = ?1 AND a.start <= ?2 ORDER BY a.start",
 		err);
 	if (!allocs)
 		return ipam__stmt_error(err);
@@ -417,35 +503,15 @@ static int load_pool(ipam *db, int64_t pool, struct map *m, ipam_err *err)
 			       (uint8_t)sqlite3_column_int(allocs, 1)};
 		const char *type = (const char *)sqlite3_column_text(allocs, 2);
 		ipam_map_state state =
-			!strcmp(type, "custom")	     ? IPAM_MAP_CUSTOM
-			: !strcmp(type, "ipam-pool") ? IPAM_MAP_POOL
-			: sqlite3_column_int(allocs, 5)
-				? IPAM_MAP_OVERLAPPING
+			!strcmp(type, "custom")		? IPAM_MAP_CUSTOM
+			: !strcmp(type, "ipam-pool")	? IPAM_MAP_POOL
+			: sqlite3_column_int(allocs, 5) ? IPAM_MAP_OVERLAPPING
 			: sqlite3_column_int(allocs, 4) ? IPAM_MAP_COMPLIANT
 							: IPAM_MAP_NONCOMPLIANT;
 		rc = map_add(m, &c, state, 1,
 			     (const char *)sqlite3_column_text(allocs, 3), err);
 	}
 	sqlite3_reset(allocs);
-	if (rc < 0)
-		return rc;
-
-	sqlite3_stmt *frees = ipam__stmt(db,
-					 "SELECT start, prefix FROM free_block"
-					 " WHERE pool_key = ?1 AND start <= ?2",
-					 err);
-	if (!frees)
-		return ipam__stmt_error(err);
-	sqlite3_bind_int64(frees, 1, pool);
-	ipam__bind_addr(frees, 2,
-			m->view ? ipam_cidr_last(m->view) : ~(ipam_u128)0);
-	rc = 0;
-	while (rc == 0 && (rc = ipam__step(db, frees, err)) == 1) {
-		ipam_cidr c = {ipam__blob_to_addr(frees, 0), (uint8_t)family,
-			       (uint8_t)sqlite3_column_int(frees, 1)};
-		rc = map_add(m, &c, IPAM_MAP_FREE, 1, NULL, err);
-	}
-	sqlite3_reset(frees);
 	return rc < 0 ? rc : 0;
 }
 
@@ -498,7 +564,7 @@ static int load_scope(ipam *db, int64_t scope, struct map *m, ipam_err *err)
 		"SELECT rc.family, rc.start, rc.prefix, rc.compliance,"
 		" rc.overlap, r.resource_id FROM resource_cidr rc JOIN"
 		" resource r ON r.key = rc.resource_key WHERE r.scope_key ="
-		" ?1 AND r.ignored = 0",
+		" ?1 AND r.ignored = 0 ORDER BY rc.family, rc.start",
 		err);
 	if (!res)
 		return ipam__stmt_error(err);
@@ -508,9 +574,9 @@ static int load_scope(ipam *db, int64_t scope, struct map *m, ipam_err *err)
 		ipam_cidr c = {ipam__blob_to_addr(res, 1),
 			       (uint8_t)sqlite3_column_int(res, 0),
 			       (uint8_t)sqlite3_column_int(res, 2)};
-		ipam_map_state state =
-			resource_state((const char *)sqlite3_column_text(res, 3),
-				       (const char *)sqlite3_column_text(res, 4));
+		ipam_map_state state = resource_state(
+			(const char *)sqlite3_column_text(res, 3),
+			(const char *)sqlite3_column_text(res, 4));
 		rc = map_add(m, &c, state, 1,
 			     (const char *)sqlite3_column_text(res, 5), err);
 	}
@@ -538,38 +604,63 @@ struct view {
 	ipam_cidr cidr;
 	size_t container; /* NONE: in no block */
 	ipam_map_block *blocks;
-	size_t *origin; /* the item a block draws, NONE for filler */
-	size_t n;
+	size_t *origin;	 /* the item a block draws, NONE for filler */
+	ipam_cidr *free; /* filler that is free space: its CIDR */
+	size_t n, cap;
 	size_t merged; /* blocks merged into wider rectangles */
 };
 
-static int view_push(struct view *v, size_t cap, ipam_u128 first,
-		     ipam_u128 last, ipam_map_state state, size_t origin)
+static int view_push(struct view *v, ipam_u128 first, ipam_u128 last,
+		     ipam_map_state state, size_t origin,
+		     const ipam_cidr *free_cidr)
 {
-	if (v->n >= cap)
-		return -1;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 64;
+		ipam_map_block *b = realloc(v->blocks, cap * sizeof(*b));
+		if (b)
+			v->blocks = b;
+		size_t *o = b ? realloc(v->origin, cap * sizeof(*o)) : NULL;
+		if (o)
+			v->origin = o;
+		ipam_cidr *f = o ? realloc(v->free, cap * sizeof(*f)) : NULL;
+		if (!f)
+			return IPAM_ENOMEM;
+		v->free = f;
+		v->cap = cap;
+	}
 	v->blocks[v->n] = (ipam_map_block){first, last, state};
-	v->origin[v->n++] = origin;
+	v->origin[v->n] = origin;
+	v->free[v->n] = free_cidr ? *free_cidr : (ipam_cidr){0, 0, 0};
+	v->n++;
 	return 0;
+}
+
+/* Filler from `first` to `last`. Free space of a pool is cut into the
+ * fewest aligned CIDRs (as the text `map` lists free blocks), each of
+ * which can be labelled and zoomed into. */
+static int view_fill(struct view *v, int family, ipam_u128 first,
+		     ipam_u128 last, ipam_map_state fill)
+{
+	ipam_cidr parts[2 * 128];
+	if (fill != IPAM_MAP_FREE)
+		return view_push(v, first, last, fill, NONE, NULL);
+	size_t n = ipam_range_split(family, first, last, parts, 2 * 128);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = view_push(v, parts[i].addr, ipam_cidr_last(&parts[i]),
+			       fill, NONE, &parts[i]);
+	return rc;
 }
 
 /* Lists the blocks of view v: the items right below its container, and
  * filler in the container's state between them. */
 static int view_blocks(const struct map *m, struct view *v, ipam_err *err)
 {
-	size_t kids = 0, cur;
+	size_t cur;
+	int rc = 0, family = v->cidr.family;
 	v->container = map_container(m, &v->cidr);
 	size_t head = v->container == NONE ? m->roots
 					   : m->items[v->container].child;
-	for (cur = head; cur != NONE; cur = m->items[cur].next)
-		kids++;
-	size_t cap = 2 * kids + 1;
-	v->blocks = malloc(cap * sizeof(*v->blocks));
-	v->origin = malloc(cap * sizeof(*v->origin));
-	v->n = 0;
-	if (!v->blocks || !v->origin)
-		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-
 	ipam_map_state fill = IPAM_MAP_OUTSIDE;
 	if (v->container != NONE) {
 		fill = m->items[v->container].state;
@@ -578,26 +669,30 @@ static int view_blocks(const struct map *m, struct view *v, ipam_err *err)
 	}
 	ipam_u128 pos = v->cidr.addr, last = ipam_cidr_last(&v->cidr);
 	bool done = false;
-	for (cur = head; cur != NONE && !done; cur = m->items[cur].next) {
+	for (cur = head; rc == 0 && cur != NONE && !done;
+	     cur = m->items[cur].next) {
 		const struct item *it = &m->items[cur];
 		if (!ipam_cidr_contains(&v->cidr, &it->cidr))
 			continue;
 		if (it->cidr.addr > pos)
-			view_push(v, cap, pos, it->cidr.addr - 1, fill, NONE);
+			rc = view_fill(v, family, pos, it->cidr.addr - 1, fill);
 		ipam_u128 end = ipam_cidr_last(&it->cidr);
-		view_push(v, cap, it->cidr.addr, end, it->state, cur);
+		if (rc == 0)
+			rc = view_push(v, it->cidr.addr, end, it->state, cur,
+				       NULL);
 		done = end == last;
 		pos = end + 1;
 	}
-	if (!done)
-		view_push(v, cap, pos, last, fill, NONE);
-	return 0;
+	if (rc == 0 && !done)
+		rc = view_fill(v, family, pos, last, fill);
+	return rc ? ipam__fail(err, IPAM_ENOMEM, "out of memory") : 0;
 }
 
 static void view_free(struct view *v)
 {
 	free(v->blocks);
 	free(v->origin);
+	free(v->free);
 }
 
 /* ---- writing SVG ---- */
@@ -643,20 +738,21 @@ static void put_href(ipam__buf *buf, const char *base, const ipam_cidr *cidr)
 
 /* The block a single rectangle draws: its tooltip, and its label when
  * the rectangle is wide enough. */
-static void put_block(ipam__buf *buf, const struct map *m,
-		      const struct view *v, const ipam_map_rect *r,
-		      double x, double y)
+static void put_block(ipam__buf *buf, const struct map *m, const struct view *v,
+		      const ipam_map_rect *r, double x, double y)
 {
 	const ipam_map_block *b = &v->blocks[r->block];
 	size_t origin = v->origin[r->block];
 	const struct item *it = origin == NONE ? NULL : &m->items[origin];
 	char text[IPAM_CIDR_STRLEN], to[IPAM_CIDR_STRLEN];
 
+	const ipam_cidr *free_cidr =
+		v->free[r->block].family ? &v->free[r->block] : NULL;
 	ipam__buf_printf(buf, "<title>");
-	if (it) {
-		ipam_cidr_format(&it->cidr, text);
+	if (it || free_cidr) {
+		ipam_cidr_format(it ? &it->cidr : free_cidr, text);
 		ipam__buf_printf(buf, "%s ", text);
-		if (it->holder) {
+		if (it && it->holder) {
 			put_escaped(buf, it->holder);
 			ipam__buf_printf(buf, " ");
 		}
@@ -668,7 +764,7 @@ static void put_block(ipam__buf *buf, const struct map *m,
 	ipam__buf_printf(buf, "(%s, ", states[b->state].name);
 	put_count(buf, b->last - b->first + 1);
 	ipam__buf_printf(buf, ")</title>");
-	if (!it)
+	if (!it && !free_cidr)
 		return;
 	/* Labels start at the left and keep off the lower right corner. */
 	double room = r->width - 6;
@@ -677,8 +773,9 @@ static void put_block(ipam__buf *buf, const struct map *m,
 	ipam__buf_printf(buf,
 			 "<text x=\"%.2f\" y=\"%.0f\" fill=\"%s\">%s</text>",
 			 x + 3, y + 12, states[b->state].ink, text);
-	if (it->holder && (double)strlen(it->holder) * CHAR_W <= room) {
-		ipam__buf_printf(buf, "<text x=\"%.2f\" y=\"%.0f\" fill=\"%s\">",
+	if (it && it->holder && (double)strlen(it->holder) * CHAR_W <= room) {
+		ipam__buf_printf(buf,
+				 "<text x=\"%.2f\" y=\"%.0f\" fill=\"%s\">",
 				 x + 3, y + 24, states[b->state].ink);
 		put_escaped(buf, it->holder);
 		ipam__buf_printf(buf, "</text>");
@@ -689,13 +786,27 @@ static void put_rect(ipam__buf *buf, const struct map *m, struct view *v,
 		     const ipam_map_rect *r, double top, const char *base)
 {
 	double x = LEFT + r->x, y = top + r->row * (ROW_H + ROW_GAP);
-	bool link = r->count == 1 && v->origin[r->block] != NONE;
+	size_t origin = v->origin[r->block];
+	bool link = r->count == 1 &&
+		    (origin != NONE || v->free[r->block].family);
 	if (link)
-		put_href(buf, base, &m->items[v->origin[r->block]].cidr);
+		put_href(buf, base,
+			 origin != NONE ? &m->items[origin].cidr
+					: &v->free[r->block]);
+	/* A merged rectangle partly used: the empty state, then the band. */
+	ipam_map_state back = r->used < 1 && r->state != IPAM_MAP_OUTSIDE
+				      ? IPAM_MAP_FREE
+				      : r->state;
 	ipam__buf_printf(buf,
-			 "<g><rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" "
+			 "<g><rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" "
 			 "height=\"%.0f\" fill=\"%s\"/>",
-			 x, y, r->width, ROW_H, states[r->state].fill);
+			 x, y, r->width, ROW_H, states[back].fill);
+	if (r->used > 0 && r->used < 1)
+		ipam__buf_printf(buf,
+				 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+				 "height=\"%.1f\" fill=\"%s\"/>",
+				 x, y + ROW_H * (1 - r->used), r->width,
+				 ROW_H * r->used, states[r->state].fill);
 	if (r->count == 1) {
 		put_block(buf, m, v, r, x, y);
 	} else {
@@ -705,9 +816,9 @@ static void put_rect(ipam__buf *buf, const struct map *m, struct view *v,
 		ipam_addr_format(v->cidr.family,
 				 v->blocks[r->block + r->count - 1].last, to);
 		ipam__buf_printf(buf,
-				 "<title>%zu blocks too small to draw apart, "
-				 "%s - %s, shown as %s</title>",
-				 r->count, from, to, states[r->state].name);
+				 "<title>%zu blocks %s-%s: %s, %g%%</title>",
+				 r->count, from, to, states[r->state].name,
+				 r->used * 100);
 		v->merged += r->count;
 	}
 	ipam__buf_printf(buf, "</g>%s\n", link ? "</a>" : "");
@@ -741,9 +852,10 @@ static void put_heading(ipam__buf *buf, const struct map *m,
 			ipam__buf_printf(buf, " in %s", text);
 		}
 		ipam__buf_printf(buf, " - %s",
-				 it->state != IPAM_MAP_SPACE ? states[it->state].name
-				 : m->scope		     ? "pool"
-							     : "provisioned");
+				 it->state != IPAM_MAP_SPACE
+					 ? states[it->state].name
+				 : m->scope ? "pool"
+					    : "provisioned");
 		if (it->holder) {
 			ipam__buf_printf(buf, " ");
 			put_escaped(buf, it->holder);
@@ -758,8 +870,7 @@ static void put_heading(ipam__buf *buf, const struct map *m,
 
 /* One section: heading, row labels, the rectangles. Returns its height. */
 static int put_view(ipam__buf *buf, const struct map *m, struct view *v,
-		    double top, const char *base, double *height,
-		    ipam_err *err)
+		    double top, const char *base, double *height, ipam_err *err)
 {
 	ipam_map_rect *rects = NULL;
 	size_t n = 0;
@@ -792,12 +903,12 @@ static int put_view(ipam__buf *buf, const struct map *m, struct view *v,
 static void put_legend(ipam__buf *buf, bool scope)
 {
 	static const ipam_map_state pool_states[] = {
-		IPAM_MAP_FREE,	    IPAM_MAP_POOL,	   IPAM_MAP_CUSTOM,
-		IPAM_MAP_COMPLIANT, IPAM_MAP_NONCOMPLIANT, IPAM_MAP_OVERLAPPING};
+		IPAM_MAP_FREE,	       IPAM_MAP_POOL,
+		IPAM_MAP_CUSTOM,       IPAM_MAP_COMPLIANT,
+		IPAM_MAP_NONCOMPLIANT, IPAM_MAP_OVERLAPPING};
 	static const ipam_map_state scope_states[] = {
-		IPAM_MAP_FREE,	       IPAM_MAP_COMPLIANT,
-		IPAM_MAP_OCCUPIED,     IPAM_MAP_OVERLAPPING,
-		IPAM_MAP_NONCOMPLIANT, IPAM_MAP_SPACE,
+		IPAM_MAP_FREE,	      IPAM_MAP_COMPLIANT,    IPAM_MAP_OCCUPIED,
+		IPAM_MAP_OVERLAPPING, IPAM_MAP_NONCOMPLIANT, IPAM_MAP_SPACE,
 		IPAM_MAP_OUTSIDE};
 	const ipam_map_state *list = scope ? scope_states : pool_states;
 	size_t n = scope ? 7 : 6;
@@ -862,8 +973,9 @@ static void put_head(ipam__buf *buf, double width, double height,
 		"<title>",
 		width, height, width, height);
 	put_escaped(buf, m->title);
-	ipam__buf_printf(buf, "%s%s</title>\n<text x=\"8\" y=\"22\" "
-			      "font-size=\"15\" font-weight=\"bold\">",
+	ipam__buf_printf(buf,
+			 "%s%s</title>\n<text x=\"8\" y=\"22\" "
+			 "font-size=\"15\" font-weight=\"bold\">",
 			 view ? " " : "", text);
 	put_escaped(buf, m->title);
 	ipam__buf_printf(buf, "%s%s</text>\n", view ? ": " : "", text);
@@ -884,8 +996,8 @@ static int put_sections(ipam__buf *buf, struct map *m, const ipam_cidr *view,
 			cur = m->items[cur].next;
 			continue;
 		}
-		struct view v = {view ? *view : m->items[cur].cidr, NONE, NULL,
-				 NULL, 0, 0};
+		struct view v = {.cidr = view ? *view : m->items[cur].cidr,
+				 .container = NONE};
 		double height = 0;
 		rc = put_view(buf, m, &v, *y, view ? "" : "maps/", &height,
 			      err);
@@ -899,8 +1011,8 @@ static int put_sections(ipam__buf *buf, struct map *m, const ipam_cidr *view,
 	return rc;
 }
 
-static int render(ipam *db, int64_t pool, int64_t scope,
-		  const ipam_cidr *view, ipam__buf *buf, ipam_err *err)
+static int render(ipam *db, int64_t pool, int64_t scope, const ipam_cidr *view,
+		  ipam__buf *buf, ipam_err *err)
 {
 	struct map m;
 	ipam__buf body = {0};
@@ -922,8 +1034,9 @@ static int render(ipam *db, int64_t pool, int64_t scope,
 			put_zoom_out(buf, &m, view);
 		put_legend(buf, m.scope);
 		if (!view && m.roots == NONE)
-			ipam__buf_printf(buf, "<text x=\"8\" y=\"%.0f\">"
-					      "nothing provisioned</text>\n",
+			ipam__buf_printf(buf,
+					 "<text x=\"8\" y=\"%.0f\">"
+					 "nothing provisioned</text>\n",
 					 TOP + 16);
 		ipam__buf_printf(buf, "<text x=\"8\" y=\"%.0f\">", y + 8);
 		if (merged)

@@ -693,14 +693,17 @@ typedef struct ipam_map_block {
 typedef struct ipam_map_rect {
 	int row;
 	double x, width;      /* pixels from the left end of the row */
-	ipam_map_state state; /* merged: the worst problem, else the state
-				 holding most addresses */
+	ipam_map_state state; /* merged: the worst problem, else the used
+				 state holding most addresses */
+	double used;	      /* merged: the share drawn in `state` as a
+				 band from the bottom (in quarters;
+				 the rest is free); 1 otherwise */
 	size_t block;	      /* the first block drawn */
 	size_t count;	      /* how many blocks it draws */
 } ipam_map_rect;
 
 #define IPAM_MAP_WIDTH 1000.0 /* pixels of one row */
-#define IPAM_MAP_MIN_WIDTH 3.0 /* narrower blocks are merged */
+#define IPAM_MAP_MIN_WIDTH 4.0 /* narrower blocks are merged */
 
 /* Rows a view of `cidr` is cut into: 2^k, each row at least a /24 (IPv4)
  * or 256 addresses, at most 16 rows. */
@@ -711,8 +714,9 @@ int ipam_map_rows(const ipam_cidr *cidr);
  * `view`: address a of row r (which covers view.addr + r*span ...) is at
  * x = (a - row start) * IPAM_MAP_WIDTH / span. A block wider than
  * min_width is one rectangle per row it touches; runs of narrower blocks
- * are merged until they are min_width wide, and neighbouring merged
- * rectangles of one state join. *out is malloc'd.
+ * are merged until they are min_width wide (a lone one is widened to
+ * min_width), and neighbouring merged rectangles that look the same join.
+ * *out is malloc'd.
  */
 int ipam_map_layout(const ipam_cidr *view, const ipam_map_block *blocks,
 		    size_t count, double min_width, ipam_map_rect **out,
