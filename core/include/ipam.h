@@ -702,7 +702,7 @@ typedef struct ipam_map_rect {
 	size_t count;	      /* how many blocks it draws */
 } ipam_map_rect;
 
-#define IPAM_MAP_WIDTH 1000.0 /* pixels of one row */
+#define IPAM_MAP_WIDTH 1000.0  /* pixels of one row */
 #define IPAM_MAP_MIN_WIDTH 4.0 /* narrower blocks are merged */
 
 /* Rows a view of `cidr` is cut into: 2^k, each row at least a /24 (IPv4)
