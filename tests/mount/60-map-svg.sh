@@ -122,6 +122,9 @@ expect_errno_kernel ENOENT rd "$DEV/maps/junk.svg"
 expect_errno_kernel ENOENT rd "$DEV/maps/10.0.0.1_24.svg"
 expect_fail t test -e "$MNT/scopes/private/maps/172.16.0.0_12.svg"
 
+# ---- the whole tree stays readable (tar reads every listed zoom)
+expect_ok tar -cf /dev/null -C "$MNT" scopes
+
 # ---- the content follows the IPAM
 expect_ok wr "$DEV/allocate" "later 10.0.12.0/24"
 expect_match "$(rd "$DEV/map.svg")" '10\.0\.12\.0/24 later \(custom allocation' "a new allocation appears"
