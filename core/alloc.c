@@ -767,7 +767,8 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 	ipam_cidr_format(&a.cidr, text);
 	if ((rc = ipam__event(
 		     db, "release-ipam-pool-allocation", a.id,
-		     json_pack("{s:s, s:s}", "name", a.name, "cidr", text),
+		     json_pack("{s:o, s:s}", "name", json_string(a.name),
+			       "cidr", text),
 		     err)))
 		return rc;
 	return to_pool ? 0

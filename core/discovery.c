@@ -161,7 +161,7 @@ static int discovery_remove(ipam *db, const char *name, ipam_err *err)
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-resource-discovery", d.id,
-			   json_pack("{s:s}", "name", name), err);
+			   json_pack("{s:o}", "name", json_string(name)), err);
 }
 
 int ipam_discovery_delete(ipam *db, const char *name, ipam_err *err)

@@ -1127,8 +1127,9 @@ static int tag_change(ipam *db, int64_t resource, const char *key,
 		return rc;
 	return ipam__event(
 		db, value ? "create-tags" : "delete-tags", res.id,
-		value ? json_pack("{s:s, s:s}", "key", key, "value", value)
-		      : json_pack("{s:s}", "key", key),
+		value ? json_pack("{s:o, s:o}", "key", json_string(key),
+				  "value", json_string(value))
+		      : json_pack("{s:o}", "key", json_string(key)),
 		err);
 }
 

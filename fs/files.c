@@ -99,7 +99,7 @@ static int render_ipam_json(struct ipamfs *fs, const struct node *n,
 static int render_errors(struct ipamfs *fs, const struct node *n,
 			 const struct attr *a, struct buf *out, ipam_err *err)
 {
-	errlog_render(&fs->errlog, out);
+	errlog_render(&fs->errlog, ipamfs_caller()->uid, out);
 	return 0;
 }
 

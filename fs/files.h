@@ -29,6 +29,8 @@ enum attr_flag {
 	ATTR_CLOCK = 1 << 8,	/* only with -o settable-clock */
 	ATTR_HOST = 1 << 9,	/* only in the `host` discovery */
 	ATTR_CLOCKED = 1 << 10, /* content depends on the IPAM clock too */
+	ATTR_BINARY = 1 << 11,	/* content is bytes, not text: never
+				   repaired to UTF-8 (content.c) */
 };
 
 /* The flags that make a file conditional: it is shown only when the

@@ -23,6 +23,10 @@
  * than this is refused with E2BIG. */
 #define IPAMFS_FEED_MAX ((size_t)256u << 20)
 
+/* What all the feeds open at once may hold together, by default
+ * (-o feed-budget=MIB); a write past it is refused with ENOMEM. */
+#define IPAMFS_FEED_BUDGET ((size_t)512u << 20)
+
 /* The value of struct ipamfs.clock that means "the system clock". */
 #define IPAMFS_CLOCK_SYSTEM INT64_MIN
 
@@ -43,6 +47,10 @@ struct ipamfs {
 	 * refusal), so cached content keyed on it is never stale even for a
 	 * change libipam does not log. */
 	atomic_uint_fast64_t generation;
+	/* Bytes of buffer the open feeds hold (their capacity), at most
+	 * feed_budget (docs/design/security.md). */
+	atomic_size_t feed_held;
+	size_t feed_budget;
 };
 
 /* The mount of the calling FUSE operation. */

@@ -18,7 +18,9 @@
  *     transaction when the descriptor is flushed (close(2) returns its
  *     errno); a later flush applies again only if more was written. A
  *     refused write (NUL byte, too big) spoils the descriptor: nothing is
- *     applied at close, so a partial snapshot never ends resources.
+ *     applied at close, so a partial snapshot never ends resources. All
+ *     the feeds open at once share one memory budget (-o feed-budget): a
+ *     write that would take the buffers held past it fails with ENOMEM.
  * One write(2) to any other file is one command batch and one transaction
  * (ipamfs_change): at most 64 KiB, no NUL byte, split into its non-empty
  * lines. The whole size is returned or an errno, never a short count;
@@ -53,6 +55,7 @@ struct handle {
 	bool written;	   /* a write succeeded */
 	struct buf set;	   /* set files: what the successful writes wrote */
 	struct buf stream; /* feed: everything written */
+	size_t charged;	   /* feed: bytes of the budget the buffer holds */
 	bool pending;	   /* feed: written since the last apply */
 	bool spoiled;	   /* feed: a write was refused */
 };
@@ -70,6 +73,7 @@ static void handle_free(struct ipamfs *fs, struct handle *h)
 	buf_free(&h->result);
 	buf_free(&h->set);
 	buf_free(&h->stream);
+	atomic_fetch_sub(&fs->feed_held, h->charged);
 	pthread_mutex_destroy(&h->lock);
 	free(h->path);
 	free(h);
@@ -362,6 +366,29 @@ static void write_keep(struct handle *h, const char *data, size_t size,
 	pthread_mutex_unlock(&h->lock);
 }
 
+/*
+ * Takes from the feeds' shared budget what the buffer of h will grow to
+ * when `size` more bytes are appended (buf.c doubles from 256 bytes), so
+ * that the memory all open feeds hold together stays within
+ * fs->feed_budget. False when it would not.
+ */
+static bool feed_charge(struct ipamfs *fs, struct handle *h, size_t size)
+{
+	size_t need = h->stream.len + size + 1;
+	size_t cap = h->stream.cap ? h->stream.cap : 256;
+	while (cap < need)
+		cap *= 2;
+	size_t more = cap > h->charged ? cap - h->charged : 0;
+	size_t held = atomic_load(&fs->feed_held);
+	do {
+		if (more > fs->feed_budget || held > fs->feed_budget - more)
+			return false;
+	} while (!atomic_compare_exchange_weak(&fs->feed_held, &held,
+					       held + more));
+	h->charged += more;
+	return true;
+}
+
 /* A write to `feed`: kept until the descriptor is flushed. */
 static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 			size_t size)
@@ -381,6 +408,12 @@ static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 				   "a snapshot over %zu bytes; nothing of it "
 				   "will be applied",
 				   IPAMFS_FEED_MAX);
+	else if (!feed_charge(fs, h, size))
+		rc = ipamfs_refuse(fs, "write", h->path, ENOMEM,
+				   "the feeds open at once would hold over "
+				   "%zu MiB (-o feed-budget); nothing of this "
+				   "snapshot will be applied",
+				   fs->feed_budget >> 20);
 	if (rc == 0) {
 		buf_append(&h->stream, data, size);
 		if (buf_failed(&h->stream))

@@ -169,10 +169,21 @@ typedef struct ipam_actor {
 /* Seconds since the Unix epoch; tests inject their own clock. */
 typedef int64_t (*ipam_clock_fn)(void *ctx);
 
+/* The offset of the first byte of text that does not start a well-formed
+ * UTF-8 sequence (RFC 3629: no overlong form, no surrogate, at most
+ * U+10FFFF), or (size_t)-1 when all of it is valid. */
+size_t ipam_utf8_invalid(const char *text);
+/* A malloc'd copy of text with every byte that is not part of a well-formed
+ * sequence replaced by U+FFFD; NULL when out of memory. What renderers do
+ * with bytes an older version stored (docs/design/security.md). */
+char *ipam_utf8_fix(const char *text);
+
 #define IPAM_TIME_STRLEN 32
 /* ISO 8601 UTC, "2026-11-27T10:00:00Z". */
 void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN]);
-/* Parses that form (also "+00:00" for "Z"); IPAM_EINVAL otherwise. */
+/* Parses that form (also "+00:00" for "Z"): a real date, no leap second,
+ * years 1970 to 9999 (what ipam_time_format prints, zero-padded to 4 digits;
+ * it clamps times outside); IPAM_EINVAL otherwise. */
 int ipam_time_parse(int64_t *out, const char *text);
 
 #define IPAM_ID_MAX 64	   /* "ipam-pool-alloc-" + 32 hex + NUL fits */
