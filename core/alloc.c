@@ -617,6 +617,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 					   "allocation '%s' exists in pool "
 					   "'%s'",
 					   name, p.name);
+	if ((rc = ipam__path_check(db, &p, "allocations", name, err)))
+		return rc;
 	if ((rc = take_space(db, &p, spec, &got, err)) ||
 	    (rc = alloc_insert(db, &p, spec, name, id, &got, err)))
 		return rc;

@@ -137,6 +137,10 @@ int ipam__check_tag(const char *key, const char *value, ipam_err *err);
 /* IPAM_EINVAL with "WHAT is not valid UTF-8 (byte 0xNN at offset N)" when
  * text is not well-formed UTF-8; 0 when it is. */
 int ipam__check_utf8(const char *what, const char *text, ipam_err *err);
+/* IPAM_ENAMETOOLONG when an object named `name` under pool p (`below` is
+ * "pools" or "allocations") would have a tree path over IPAM_PATH_MAX. */
+int ipam__path_check(ipam *db, const ipam_pool_info *p, const char *below,
+		     const char *name, ipam_err *err);
 
 /* A growing text buffer; on allocation failure it remembers and the
  * finish call reports IPAM_ENOMEM. */

@@ -46,6 +46,8 @@ const char *ipam_code_name(int code)
 		return "ENOMEM";
 	case IPAM_ESCHEMA:
 		return "ESCHEMA";
+	case IPAM_ENAMETOOLONG:
+		return "ENAMETOOLONG";
 	}
 	return "EUNKNOWN";
 }

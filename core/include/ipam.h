@@ -55,6 +55,7 @@ typedef enum ipam_code {
 	IPAM_ENOENT = -13,	 /* no such object */
 	IPAM_ENOMEM = -14,	 /* out of memory */
 	IPAM_ESCHEMA = -15,	 /* not an ipamfs database, corrupt, or newer */
+	IPAM_ENAMETOOLONG = -16, /* the object's path would not fit PATH_MAX */
 } ipam_code;
 
 #define IPAM_ERR_MSG_MAX 256
@@ -188,6 +189,12 @@ int ipam_time_parse(int64_t *out, const char *text);
 
 #define IPAM_ID_MAX 64	   /* "ipam-pool-alloc-" + 32 hex + NUL fits */
 #define IPAM_NAME_MAX 255  /* object names are file names */
+/* The longest path of a pool or allocation directory below the mount root
+ * ("scopes/S/pools/A/pools/B/allocations/N"): its /by-id link "../PATH"
+ * and the NUL must fit readlink's PATH_MAX (4096). Longer ones are refused
+ * at creation with IPAM_ENAMETOOLONG, so every link can be read and
+ * followed. */
+#define IPAM_PATH_MAX (4096 - 1 - 3)
 #define IPAM_LOCALE_MAX 63 /* [A-Za-z0-9._-], at least one character */
 #define IPAM_DESC_MAX 1024 /* descriptions: any text but NUL and newline */
 #define IPAM_TAG_KEY_MAX 128
