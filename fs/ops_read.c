@@ -6,7 +6,9 @@
  * directory shows the object's uid, gid and mode; its sub-directories
  * (pools/, tags/, allocations/, preview/) show the same; its files show the
  * object's uid and gid and the directory's mode without execute bits,
- * further limited to r--r--r-- for read-only files. Everything else belongs
+ * further limited to r--r--r-- for read-only files. The group and other
+ * write bits of a pool are a grant to allocate only (pool_grant). Everything
+ * else belongs
  * to root: 0755 directories, 0644 writable, 0444 read-only and 0200
  * write-only files. The size of a file is the size of its content, rendered
  * (or found in the content cache) now. The whole answer of getattr is kept
@@ -47,6 +49,27 @@ static bool file_writable(const struct node *n)
 	return n->kind == NODE_FILE && (n->attr->flags & ATTR_RW);
 }
 
+/*
+ * The finer grant of a pool's mode (docs/design/security.md): its group
+ * and other write bits let their holders allocate -- write `allocate`,
+ * mkdir and rmdir in `allocations/` -- and nothing else. `allocations/`
+ * then carries the sticky bit, so each removes only the allocations it
+ * owns (as in /tmp); the pool's attribute files, `cidrs`, `tags/` and
+ * `pools/` are writable by the pool's owner only. The pool directory itself
+ * shows the mode as set (chmod and stat agree).
+ */
+static unsigned pool_grant(const struct node *n, unsigned mode)
+{
+	if (n->kind == NODE_POOL)
+		return mode;
+	if (n->kind == NODE_ALLOCS)
+		return mode & 0022 ? mode | S_ISVTX : mode;
+	if (n->kind == NODE_FILE && n->dir == NODE_POOL &&
+	    (n->attr->flags & ATTR_ALLOCATE))
+		return mode;
+	return mode & ~0022u;
+}
+
 /* Owner, group and mode bits of node n. */
 static void node_perm(struct ipamfs *fs, const struct node *n, ipam_perm *perm)
 {
@@ -64,6 +87,8 @@ static void node_perm(struct ipamfs *fs, const struct node *n, ipam_perm *perm)
 			     (file_writable(n) ? 0666 : 0444);
 	else
 		perm->mode = owner.mode & 07777;
+	if (n->owner == OWNER_POOL && n->kind != NODE_LINK)
+		perm->mode = pool_grant(n, perm->mode);
 }
 
 /* The size of a file or link as a reader will see it. */
