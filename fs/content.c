@@ -25,7 +25,8 @@ int content_get(struct ipamfs *fs, const char *path, const struct node *n,
 		struct blob **out, int64_t *events, ipam_err *err)
 {
 	const struct attr *a = n->attr;
-	bool cacheable = !(a->flags & ATTR_NOCACHE);
+	bool cacheable = !(a->flags & ATTR_NOCACHE) &&
+			 !((a->flags & ATTR_READER) && ipamfs_caller()->uid);
 	struct cache_key key = ipamfs_cache_key(fs);
 	if (a->flags & ATTR_CLOCKED)
 		key.clock = ipam_now(fs->db);

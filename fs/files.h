@@ -31,6 +31,8 @@ enum attr_flag {
 	ATTR_CLOCKED = 1 << 10, /* content depends on the IPAM clock too */
 	ATTR_BINARY = 1 << 11,	/* content is bytes, not text: never
 				   repaired to UTF-8 (content.c) */
+	ATTR_READER = 1 << 12,	/* content depends on who reads (access.c):
+				   cached for root only */
 };
 
 /* The flags that make a file conditional: it is shown only when the

@@ -61,6 +61,7 @@ struct ipamfs_caller {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	fuse_req_t req; /* for its supplementary groups (access.c) */
 };
 const struct ipamfs_caller *ipamfs_caller(void);
 

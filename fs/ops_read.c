@@ -21,6 +21,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "content.h"
 #include "errno_map.h"
 #include "files.h"
@@ -70,6 +71,20 @@ static unsigned pool_grant(const struct node *n, unsigned mode)
 	return mode & ~0022u;
 }
 
+/* A scope's aggregate views: status, status.json and history/ gather every
+ * pool and allocation of the scope. */
+static bool scope_aggregate(const struct node *n)
+{
+	if (n->owner != OWNER_SCOPE)
+		return false;
+	if (n->kind == NODE_HISTORY ||
+	    (n->kind == NODE_FILE && n->dir == NODE_HISTORY))
+		return true;
+	return n->kind == NODE_FILE && n->dir == NODE_SCOPE &&
+	       (!strcmp(n->attr->name, "status") ||
+		!strcmp(n->attr->name, "status.json"));
+}
+
 /* Owner, group and mode bits of node n. */
 static void node_perm(struct ipamfs *fs, const struct node *n, ipam_perm *perm)
 {
@@ -89,6 +104,10 @@ static void node_perm(struct ipamfs *fs, const struct node *n, ipam_perm *perm)
 		perm->mode = owner.mode & 07777;
 	if (n->owner == OWNER_POOL && n->kind != NODE_LINK)
 		perm->mode = pool_grant(n, perm->mode);
+	/* they would show what a pool or allocation hides from others:
+	 * the scope's owner's only, then (docs/design/security.md) */
+	if (scope_aggregate(n) && !access_scope_open(fs, n->scope_key))
+		perm->mode &= 0700;
 }
 
 /* The size of a file or link as a reader will see it. */
@@ -114,8 +133,11 @@ static off_t node_size(struct ipamfs *fs, const char *path,
 
 bool ops_stat_cacheable(const struct node *n)
 {
-	return n->kind != NODE_FILE ||
-	       !(n->attr->flags & (ATTR_NOCACHE | ATTR_EVENTS | ATTR_CLOCKED));
+	/* a link is not: whether it exists depends on the reader (access.c) */
+	return (n->kind != NODE_FILE && n->kind != NODE_LINK) ||
+	       (n->kind == NODE_FILE &&
+		!(n->attr->flags &
+		  (ATTR_NOCACHE | ATTR_EVENTS | ATTR_CLOCKED)));
 }
 
 void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t created,

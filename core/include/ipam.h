@@ -363,6 +363,9 @@ typedef struct ipam_scope_info {
 
 /* Names, sorted ("private" and "public" always present). */
 int ipam_scope_list(ipam *db, ipam_strlist *out, ipam_err *err);
+/* *out: whether others (the o+x bit) may search the scope and every pool
+ * and allocation in it: nothing in it is hidden from anyone. */
+int ipam_scope_searchable(ipam *db, int64_t scope, bool *out, ipam_err *err);
 /* IPAM_ENOENT when absent. */
 int ipam_scope_get(ipam *db, const char *name, ipam_scope_info *out,
 		   ipam_err *err);
