@@ -767,11 +767,10 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 	    (rc = ipam__tags_drop(db, a.id, err)))
 		return rc;
 	ipam_cidr_format(&a.cidr, text);
-	if ((rc = ipam__event(
-		     db, "release-ipam-pool-allocation", a.id,
-		     json_pack("{s:o, s:s}", "name", json_string(a.name),
-			       "cidr", text),
-		     err)))
+	if ((rc = ipam__event(db, "release-ipam-pool-allocation", a.id,
+			      json_pack("{s:o, s:s}", "name",
+					json_string(a.name), "cidr", text),
+			      err)))
 		return rc;
 	return to_pool ? 0
 		       : ipam__auto_import_freed(db, a.pool_key, &a.cidr, err);

@@ -91,14 +91,13 @@ static int render_row(sqlite3_stmt *stmt, ipam__buf *buf)
 
 	ipam_time_format(sqlite3_column_int64(stmt, 1), when);
 	detail = event_detail((const char *)sqlite3_column_text(stmt, 6));
-	line = json_pack("{s:I, s:s, s:I, s:I, s:o, s:o}", "seq",
-			 (json_int_t)sqlite3_column_int64(stmt, 0), "time",
-			 when, "uid", (json_int_t)sqlite3_column_int64(stmt, 2),
-			 "pid", (json_int_t)sqlite3_column_int64(stmt, 3),
-			 "action",
-			 json_string((const char *)sqlite3_column_text(stmt, 4)),
-			 "id",
-			 json_string((const char *)sqlite3_column_text(stmt, 5)));
+	line = json_pack(
+		"{s:I, s:s, s:I, s:I, s:o, s:o}", "seq",
+		(json_int_t)sqlite3_column_int64(stmt, 0), "time", when, "uid",
+		(json_int_t)sqlite3_column_int64(stmt, 2), "pid",
+		(json_int_t)sqlite3_column_int64(stmt, 3), "action",
+		json_string((const char *)sqlite3_column_text(stmt, 4)), "id",
+		json_string((const char *)sqlite3_column_text(stmt, 5)));
 	if (line && detail)
 		json_object_update_missing(line, detail);
 	json_decref(detail);

@@ -372,7 +372,8 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 	    (rc = ipam__tags_drop(db, p.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-pool", p.id,
-			   json_pack("{s:o}", "name", json_string(p.name)), err);
+			   json_pack("{s:o}", "name", json_string(p.name)),
+			   err);
 }
 
 int ipam_pool_delete(ipam *db, int64_t pool, ipam_err *err)

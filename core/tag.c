@@ -183,12 +183,12 @@ static int tag_change(ipam *db, const char *object_id, const char *key,
 	if (!value && sqlite3_changes(db->sql) == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no tag '%.64s' on %s", key,
 				  object_id);
-	return ipam__event(
-		db, value ? "create-tags" : "delete-tags", object_id,
-		value ? json_pack("{s:o, s:o}", "key", json_string(key),
-				  "value", json_string(value))
-		      : json_pack("{s:o}", "key", json_string(key)),
-		err);
+	return ipam__event(db, value ? "create-tags" : "delete-tags", object_id,
+			   value ? json_pack("{s:o, s:o}", "key",
+					     json_string(key), "value",
+					     json_string(value))
+				 : json_pack("{s:o}", "key", json_string(key)),
+			   err);
 }
 
 int ipam_tag_set(ipam *db, const char *object_id, const char *key,

@@ -486,8 +486,7 @@ static bool uid_in_group(uint32_t uid, uint32_t gid)
 	char text[4096];
 	gid_t groups[256];
 	int n = 256;
-	if (getpwuid_r((uid_t)uid, &pw, text, sizeof(text), &found) ||
-	    !found)
+	if (getpwuid_r((uid_t)uid, &pw, text, sizeof(text), &found) || !found)
 		return false;
 	if (pw.pw_gid == gid)
 		return true;

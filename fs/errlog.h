@@ -20,16 +20,16 @@
 
 struct errlog_ring {
 	uid_t uid;
-	char *lines[ERRLOG_LINES]; /* each ends with '\n' */
-	uint64_t seq[ERRLOG_LINES];/* the log-wide order of each line */
-	size_t next;		   /* slot of the next line */
-	size_t count;		   /* lines held, <= ERRLOG_LINES */
+	char *lines[ERRLOG_LINES];  /* each ends with '\n' */
+	uint64_t seq[ERRLOG_LINES]; /* the log-wide order of each line */
+	size_t next;		    /* slot of the next line */
+	size_t count;		    /* lines held, <= ERRLOG_LINES */
 };
 
 struct errlog {
 	pthread_mutex_t lock;
 	struct errlog_ring *rings[ERRLOG_UIDS]; /* NULL = unused */
-	uint64_t seq;				 /* of the last line added */
+	uint64_t seq;				/* of the last line added */
 };
 
 void errlog_init(struct errlog *log);

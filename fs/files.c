@@ -116,9 +116,9 @@ static bool event_line_who(const char *line, const char *end, uid_t *uid,
 	const char *u = memmem(line, (size_t)(end - line), ",\"uid\":", 7);
 	const char *p = u ? memmem(u, (size_t)(end - u), ",\"action\":\"", 11)
 			  : NULL;
-	const char *q = p ? memmem(p + 11, (size_t)(end - p - 11),
-				   "\",\"id\":\"", 8)
-			  : NULL;
+	const char *q =
+		p ? memmem(p + 11, (size_t)(end - p - 11), "\",\"id\":\"", 8)
+		  : NULL;
 	size_t n = 0;
 	if (!q)
 		return false;
@@ -145,7 +145,8 @@ static int render_events(struct ipamfs *fs, const struct node *n,
 	if (rc || who.uid == 0)
 		return put_rendered(out, rc, data, len);
 	for (const char *line = data; line < data + len;) {
-		const char *nl = memchr(line, '\n', (size_t)(data + len - line));
+		const char *nl =
+			memchr(line, '\n', (size_t)(data + len - line));
 		const char *end = nl ? nl + 1 : data + len;
 		char id[IPAM_NAME_MAX + 1];
 		uid_t actor;

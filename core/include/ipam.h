@@ -187,8 +187,8 @@ void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN]);
  * it clamps times outside); IPAM_EINVAL otherwise. */
 int ipam_time_parse(int64_t *out, const char *text);
 
-#define IPAM_ID_MAX 64	   /* "ipam-pool-alloc-" + 32 hex + NUL fits */
-#define IPAM_NAME_MAX 255  /* object names are file names */
+#define IPAM_ID_MAX 64	  /* "ipam-pool-alloc-" + 32 hex + NUL fits */
+#define IPAM_NAME_MAX 255 /* object names are file names */
 /* The longest path of a pool or allocation directory below the mount root
  * ("scopes/S/pools/A/pools/B/allocations/N"): its /by-id link "../PATH"
  * and the NUL must fit readlink's PATH_MAX (4096). Longer ones are refused

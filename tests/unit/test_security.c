@@ -19,13 +19,15 @@ static void test_utf8_invalid(void **state)
 				      "\xf0\x9f\x8c\x8d") == (size_t)-1);
 	assert_true(ipam_utf8_invalid("\xf4\x8f\xbf\xbf") == (size_t)-1);
 	assert_int_equal(ipam_utf8_invalid("x\xff"), 1);
-	assert_int_equal(ipam_utf8_invalid("ab\xc3"), 2);	   /* truncated */
-	assert_int_equal(ipam_utf8_invalid("\xc3("), 0);	   /* no cont. */
-	assert_int_equal(ipam_utf8_invalid("\xc0\xaf"), 0);	   /* overlong */
-	assert_int_equal(ipam_utf8_invalid("\xe0\x80\xaf"), 0);	   /* overlong */
-	assert_int_equal(ipam_utf8_invalid("\xf0\x80\x80\xaf"), 0); /* overlong */
+	assert_int_equal(ipam_utf8_invalid("ab\xc3"), 2);	/* truncated */
+	assert_int_equal(ipam_utf8_invalid("\xc3("), 0);	/* no cont. */
+	assert_int_equal(ipam_utf8_invalid("\xc0\xaf"), 0);	/* overlong */
+	assert_int_equal(ipam_utf8_invalid("\xe0\x80\xaf"), 0); /* overlong */
+	assert_int_equal(ipam_utf8_invalid("\xf0\x80\x80\xaf"),
+			 0);					 /* overlong */
 	assert_int_equal(ipam_utf8_invalid("a\xed\xa0\x80"), 1); /* surrogate */
-	assert_int_equal(ipam_utf8_invalid("\xf4\x90\x80\x80"), 0); /* >10FFFF */
+	assert_int_equal(ipam_utf8_invalid("\xf4\x90\x80\x80"),
+			 0); /* >10FFFF */
 	assert_int_equal(ipam_utf8_invalid("\xf5\x80\x80\x80"), 0);
 	assert_int_equal(ipam_utf8_invalid("\x80"), 0); /* lone continuation */
 }
@@ -37,8 +39,10 @@ static void test_utf8_fix(void **state)
 	s = ipam_utf8_fix("ok \xc3\xa9");
 	assert_string_equal(s, "ok \xc3\xa9");
 	free(s);
-	s = ipam_utf8_fix("a\xff" "b\xc3");
-	assert_string_equal(s, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	s = ipam_utf8_fix("a\xff"
+			  "b\xc3");
+	assert_string_equal(s, "a\xef\xbf\xbd"
+			       "b\xef\xbf\xbd");
 	assert_true(ipam_utf8_invalid(s) == (size_t)-1);
 	free(s);
 	s = ipam_utf8_fix("\xed\xa0\x80");
@@ -63,9 +67,9 @@ static void test_api_refuses_bad_utf8(void **state)
 		    IPAM_EINVAL, "not valid UTF-8 (byte 0xc3 at offset 1)");
 	assert_code(ipam_tag_set(db, pool_id(db, pool), "k\xff", "v", &err),
 		    err, IPAM_EINVAL, "tag key is not valid UTF-8");
-	assert_code(ipam_tag_set(db, pool_id(db, pool), "k", "\xed\xa0\x80",
-				 &err),
-		    err, IPAM_EINVAL, "tag value is not valid UTF-8");
+	assert_code(
+		ipam_tag_set(db, pool_id(db, pool), "k", "\xed\xa0\x80", &err),
+		err, IPAM_EINVAL, "tag value is not valid UTF-8");
 	assert_code(ipam_name_check("\xc0\xaf", &err), err, IPAM_EINVAL,
 		    "not valid UTF-8");
 	assert_ok(ipam_name_check("caf\xc3\xa9", &err), err);
@@ -95,15 +99,16 @@ static void test_views_survive_stored_bytes(void **state)
 
 	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
 	assert_int_equal(
-		sqlite3_exec(s,
-			     "UPDATE pool SET description = replace(description,"
-			     " 'MARK', CAST(X'FFC3' AS TEXT));"
-			     "UPDATE tag SET key = replace(key, 'MARK',"
-			     " CAST(X'FF' AS TEXT)), value = replace(value,"
-			     " 'MARK', CAST(X'FF' AS TEXT));"
-			     "UPDATE event SET detail = replace(detail, 'MARK',"
-			     " CAST(X'FF' AS TEXT));",
-			     NULL, NULL, NULL),
+		sqlite3_exec(
+			s,
+			"UPDATE pool SET description = replace(description,"
+			" 'MARK', CAST(X'FFC3' AS TEXT));"
+			"UPDATE tag SET key = replace(key, 'MARK',"
+			" CAST(X'FF' AS TEXT)), value = replace(value,"
+			" 'MARK', CAST(X'FF' AS TEXT));"
+			"UPDATE event SET detail = replace(detail, 'MARK',"
+			" CAST(X'FF' AS TEXT));",
+			NULL, NULL, NULL),
 		SQLITE_OK);
 	sqlite3_close(s);
 
@@ -114,7 +119,8 @@ static void test_views_survive_stored_bytes(void **state)
 	assert_contains(out, "\"key\":\"k\xef\xbf\xbd\"");
 	free(out);
 	assert_ok(ipam_render_pool_json(db, pool, &out, &len, &err), err);
-	assert_contains(out, "\"Description\": \"desc\xef\xbf\xbd\xef\xbf\xbd\"");
+	assert_contains(out,
+			"\"Description\": \"desc\xef\xbf\xbd\xef\xbf\xbd\"");
 	assert_contains(out, "\"Key\": \"k\xef\xbf\xbd\"");
 	assert_contains(out, "\"Value\": \"v\xef\xbf\xbd\"");
 	free(out);
