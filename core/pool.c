@@ -220,9 +220,11 @@ int ipam__path_check(ipam *db, const ipam_pool_info *p, const char *below,
 	len += 1 + strlen(below) + 1 + strlen(name);
 	if (len > IPAM_PATH_MAX)
 		return ipam__fail(err, IPAM_ENAMETOOLONG,
-				  "the path of '%.64s' under pool '%.64s' "
+				  "the path of %s '%.64s' under pool '%.64s' "
 				  "would be %zu bytes long (at most %d, so "
 				  "that its /by-id link can be read)",
+				  strcmp(below, "pools") ? "allocation"
+							 : "pool",
 				  name, p->name, len, IPAM_PATH_MAX);
 	return 0;
 }

@@ -36,7 +36,7 @@ timeout 120 bash -c '
 refused=$(sed -n 's/^refused //p' "$TMPD/walk")
 expect_eq "$(errno_from_text "$refused")" ENAMETOOLONG "a pool too deep to be shown is refused at mkdir (${refused%% *})"
 expect_match "$(rd "$MNT/errors" | grep ENAMETOOLONG | head -n 1)" \
-	"mkdir .* ENAMETOOLONG: the path of 'n+' under pool 'n+' would be [0-9]+ bytes long \(at most 4092" \
+	"mkdir .* ENAMETOOLONG: the path of pool 'n+' under pool 'n+' would be [0-9]+ bytes long \(at most 4092" \
 	"/errors says why"
 # every link reads whole, stat's size is its length, it leads to the object
 bad=0

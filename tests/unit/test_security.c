@@ -2,11 +2,13 @@
  * test_security.c - the core parts of the security model
  * (docs/design/security.md): UTF-8 validation and repair, refusal of text
  * that is not UTF-8 by the API, views over bytes an older version stored,
- * and the strict ISO 8601 time parser and its zero-padded format.
+ * the strict ISO 8601 time parser and its zero-padded format, the limit on
+ * tree paths (/by-id links fit PATH_MAX) and auto-import placing a
+ * resource only in a pool its owner may allocate from.
  */
 #include <sqlite3.h>
 
-#include "fixture.h"
+#include "watch_fixture.h"
 
 /* ---- UTF-8 ---- */
 
@@ -175,6 +177,90 @@ static void test_time_parse_strict(void **state)
 	}
 }
 
+/* ---- paths ---- */
+
+/* A chain of pools with 240-byte names: the 17th would have a path of
+ * 21 + 240 + 16 * 247 = 4213 bytes below the root (over 4092). */
+static void test_path_limit(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	char name[241], longname[251];
+	int64_t scope = scope_key(db, "private"), parent = 0, key = 0;
+	int depth = 0;
+	(void)state;
+
+	memset(name, 'n', 240);
+	name[240] = '\0';
+	memset(longname, 'a', 250);
+	longname[250] = '\0';
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POOL_DEPTH, 30, &err), err);
+	for (;;) {
+		int rc = ipam_pool_create(db, scope, parent, name, &key, &err);
+		if (rc) {
+			assert_code(rc, err, IPAM_ENAMETOOLONG,
+				    "would be 4213 bytes long (at most 4092");
+			break;
+		}
+		prov_ok(db, key, "10.0.0.0/16");
+		parent = key;
+		depth++;
+	}
+	assert_int_equal(depth, 16);
+	ipam_alloc_req req = {.name = longname, .prefix_len = 24};
+	ipam_alloc_info got;
+	assert_code(ipam_alloc_create(db, parent, &req, &got, &err), err,
+		    IPAM_ENAMETOOLONG, "allocation");
+	req.name = "a";
+	assert_ok(ipam_alloc_create(db, parent, &req, &got, &err), err);
+	assert_int_equal(usage(db, parent).allocation_count, 1);
+	ipam_free(db);
+}
+
+/* ---- auto-import ---- */
+
+static const char *const locales[] = {"us-east-1", NULL};
+
+/* A pool of uid 1000 (0755) takes the resources of uid 1000 only; with
+ * 0757 those of others too. An owner that is no uid (an AWS account) is
+ * the scope's owner, root. */
+static void test_auto_import_owner(void **state)
+{
+	ipam *db = open_watch("us-east-1", locales);
+	int64_t priv = scope_key(db, "private"), pool = mktop(db, "dev");
+	ipam_perm perm = {1000, 1000, 0755};
+	ipam_err err = {0};
+	(void)state;
+
+	pool_locale(db, pool, "us-east-1");
+	prov_ok(db, pool, "10.0.0.0/16");
+	assert_ok(ipam_perm_set(db, pool_id(db, pool), &perm, &err), err);
+	int64_t mine = res_make(db, priv, "vpc-1", "1000", "us-east-1", NULL,
+				NULL, "10.0.1.0/24", NULL);
+	int64_t other = res_make(db, priv, "vpc-2", "2000", "us-east-1", NULL,
+				 NULL, "10.0.2.0/24", NULL);
+	int64_t aws = res_make(db, priv, "vpc-3", "111122223333", "us-east-1",
+			       NULL, NULL, "10.0.3.0/24", NULL);
+	pool_auto_import(db, pool, true);
+	assert_string_equal(rc_state(db, mine, "10.0.1.0/24"),
+			    "managed compliant nonoverlapping");
+	assert_string_equal(rc_state(db, other, "10.0.2.0/24"),
+			    "unmanaged unmanaged nonoverlapping");
+	assert_string_equal(rc_state(db, aws, "10.0.3.0/24"),
+			    "unmanaged unmanaged nonoverlapping");
+	assert_int_equal(usage(db, pool).allocation_count, 1);
+
+	perm.mode = 0757;
+	assert_ok(ipam_perm_set(db, pool_id(db, pool), &perm, &err), err);
+	pool_auto_import(db, pool, false);
+	pool_auto_import(db, pool, true);
+	assert_string_equal(rc_state(db, other, "10.0.2.0/24"),
+			    "managed compliant nonoverlapping");
+	assert_string_equal(rc_state(db, aws, "10.0.3.0/24"),
+			    "managed compliant nonoverlapping");
+	close_watch(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +269,9 @@ int main(void)
 		cmocka_unit_test(test_api_refuses_bad_utf8),
 		cmocka_unit_test(test_views_survive_stored_bytes),
 		cmocka_unit_test(test_time_parse_strict),
+		cmocka_unit_test(test_path_limit),
+		cmocka_unit_test_teardown(test_auto_import_owner,
+					  watch_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
