@@ -201,7 +201,7 @@ int ops_readlink(const char *path, char *out, size_t size)
 	struct buf target = BUF_INIT;
 	buf_puts(&target, "../");
 	rc = tree_object_path(fs, n.name, &target, &err);
-	if (rc == 0 && target.len + 1 >= size - 1) {
+	if (rc == 0 && target.len >= size - 1) {
 		/* only a database from before the path limit (IPAM_PATH_MAX)
 		 * can hold one: say so rather than a cut target */
 		buf_free(&target);
