@@ -632,10 +632,12 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	ipam_cidr_format(&got, text);
 	if ((rc = ipam__event(
 		     db, "allocate-ipam-pool-cidr", id,
-		     json_pack("{s:s, s:s, s:s, s:s, s:s}", "pool", p.id,
-			       "name", name, "cidr", text, "resource-type",
-			       spec->resource_type, "resource-id",
-			       spec->resource_id ? spec->resource_id : ""),
+		     json_pack("{s:s, s:o, s:s, s:s, s:o}", "pool", p.id,
+			       "name", json_string(name), "cidr", text,
+			       "resource-type", spec->resource_type,
+			       "resource-id",
+			       json_string(spec->resource_id ? spec->resource_id
+							     : "")),
 		     err)))
 		return rc;
 	if (out) {

@@ -226,7 +226,7 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 	    (rc = ipam__tags_drop(db, scope.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-scope", scope.id,
-			   json_pack("{s:s}", "name", name), err);
+			   json_pack("{s:o}", "name", json_string(name)), err);
 }
 
 int ipam_scope_delete(ipam *db, const char *name, ipam_err *err)

@@ -76,6 +76,10 @@ expect_ok wr "$R/vpc-0a1b2c3d4e5f60001/name" "nameMARK"
 expect_ok wr "$R/vpc-0a1b2c3d4e5f60001/owner" "ownerMARK"
 expect_ok wr "$R/vpc-0a1b2c3d4e5f60001/locale" us-east-1
 expect_ok mkdir "$R/vpc-0a1b2c3d4e5f6MARK"
+expect_ok wr "$R/vpc-0a1b2c3d4e5f6MARK/locale" us-east-1
+expect_ok wr "$R/vpc-0a1b2c3d4e5f6MARK/cidrs" 10.0.99.0/24
+expect_ok mkdir "$MNT/scopes/scopeMARK"
+expect_ok mkdir "$MNT/scopes/private/pools/poolMARK"
 unmount_ipamfs
 # the daemon has released the database once it has exited
 for i in $(seq 1 100); do kill -0 "$IPAMFS_PID" 2>/dev/null || break; sleep 0.1; done
@@ -127,7 +131,13 @@ out=$(printf '%s\n' "$out" | grep -c '^\(not UTF-8\|bad JSON\)'; printf '%s\n' "
 out="bad $out"
 expect_eq "${out%%$'\n'*}" "bad 0" "every file of the tree is valid UTF-8, every JSON file parses"
 diag "$(printf '%s\n' "$out" | head -n 5)"
+# auto-import takes a resource with a bad id (its allocation is logged)
+expect_ok wr "$P/locale" us-east-1
+expect_ok wr "$P/auto-import" true
+expect_json "$P/allocations.json" '[.IpamPoolAllocations[] | select(.Cidr == "10.0.99.0/24") | .ResourceType] | join(",")' vpc
 # the objects with bad names can still be removed
+expect_ok rmdir "$MNT/scopes/scope"*
+expect_ok rmdir "$MNT/scopes/private/pools/pool"*
 expect_ok rmdir "$P/allocations/"alloc*
 expect_ok rm "$P/tags/"k*
 expect_ok rmdir "$R/vpc-0a1b2c3d4e5f6"*
