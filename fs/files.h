@@ -20,8 +20,10 @@ enum attr_flag {
 	ATTR_ALLOCATE = 1 << 3, /* reads return what this open file's writes
 				   allocated */
 	ATTR_EVENTS = 1 << 4,	/* /events: poll(2), grows while open */
-	ATTR_SET = 1 << 5,	/* a set: each write applies all the lines
-				   written through the same open file */
+	ATTR_SET = 1 << 5,	/* a set: a write through an O_APPEND open
+				   adds its lines, any other write applies
+				   all the lines written through the same
+				   open file (`>` replaces) */
 	ATTR_WO = 1 << 6,	/* with ATTR_RW: write-only (0200) */
 	ATTR_STREAM = 1 << 7,	/* writes accumulate; the whole text is
 				   applied when the descriptor is flushed
@@ -29,6 +31,9 @@ enum attr_flag {
 	ATTR_CLOCK = 1 << 8,	/* only with -o settable-clock */
 	ATTR_HOST = 1 << 9,	/* only in the `host` discovery */
 	ATTR_CLOCKED = 1 << 10, /* content depends on the IPAM clock too */
+	ATTR_COMMAND = 1 << 11, /* each line is a command (cidrs, allocate,
+				   refresh): O_TRUNC and truncate(2) do
+				   nothing */
 };
 
 /* The flags that make a file conditional: it is shown only when the

@@ -658,11 +658,14 @@ static void test_locale_rules(void **state)
 		const char *fewer[] = {"local", "us-west-2"};
 		assert_code(ipam_locales_set(db, fewer, 2, &err), err,
 			    IPAM_EBUSY, "cannot remove locale 'us-east-1'");
+		/* the home locale is always kept (SPEC §3) */
 		const char *nohome[] = {"us-east-1", "us-west-2"};
-		assert_code(ipam_locales_set(db, nohome, 2, &err), err,
-			    IPAM_EINVAL,
-			    "operating locales must include the home locale "
-			    "'local'");
+		assert_int_equal(ipam_locales_set(db, nohome, 2, &err), 0);
+		ipam_strlist got;
+		assert_int_equal(ipam_locales_get(db, &got, &err), 0);
+		assert_int_equal(got.count, 3);
+		assert_string_equal(got.items[0], "local");
+		ipam_strlist_free(&got);
 	}
 	ipam_free(db);
 }
