@@ -411,10 +411,10 @@ static int apply_lines(struct ipamfs *fs, struct handle *h, const char *op,
 	if (rc && curable(h, rc) && !final) {
 		h->unapplied = true; /* kept: the next line or the close */
 		rc = 0;
-	} else if (rc) {
-		rc = ipamfs_fail(fs, op, h->path, rc, &err);
 	} else {
-		h->unapplied = false;
+		h->unapplied = false; /* applied, or refused for good */
+		if (rc)
+			rc = ipamfs_fail(fs, op, h->path, rc, &err);
 	}
 	if (rc == 0 && (flags & ATTR_ALLOCATE))
 		buf_append(&h->result, w.result.data, w.result.len);
