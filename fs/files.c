@@ -601,6 +601,15 @@ struct alloc_cmd {
 	char *description;
 };
 
+/* Whether a word is a bare prefix length (`24`: a size missing its
+ * '/'). */
+static bool is_length(const char *word)
+{
+	size_t n = strlen(word);
+	return n > 0 && n <= 3 && strspn(word, "0123456789") == n &&
+	       atoi(word) <= 128;
+}
+
 /* Splits an allocate line. `description=` takes the rest of the line; of
  * the words before it, the one with a '/' is the CIDR or length (names
  * never contain '/'), the other the name. */
@@ -629,6 +638,12 @@ static int parse_alloc_line(char *line, struct alloc_cmd *cmd, ipam_err *err)
 	}
 	for (size_t i = 0; i < count; i++) {
 		char **slot = strchr(words[i], '/') ? &cmd->spec : &cmd->name;
+		if (*slot && slot == &cmd->name && is_length(words[i]))
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "'%s' is not a size: write /%s "
+					  "(expected [NAME] CIDR-or-/LEN "
+					  "[description=TEXT])",
+					  words[i], words[i]);
 		if (*slot || (i == 0 && count == 2 && slot == &cmd->spec))
 			return ipamfs_err(err, IPAM_EINVAL,
 					  "expected [NAME] CIDR-or-/LEN "

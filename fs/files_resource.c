@@ -194,7 +194,13 @@ static int apply_resource_alloc_line(struct ipamfs *fs, int64_t resource,
 	ipam_cidr cidr, got;
 	const ipam_cidr *want = NULL;
 	int rc = pool_by_id(fs, words[0], &pool, err);
-	if (rc == 0 && words[1] && words[1][0] == '/')
+	if (rc == 0 && words[1] && strlen(words[1]) <= 3 &&
+	    strspn(words[1], "0123456789") == strlen(words[1]))
+		rc = ipamfs_err(err, IPAM_EINVAL,
+				"'%s' is not a size: write /%s (expected "
+				"POOL-ID [/LEN|CIDR])",
+				words[1], words[1]);
+	else if (rc == 0 && words[1] && words[1][0] == '/')
 		rc = parse_slash_length(words[1], &prefix_len, err);
 	else if (rc == 0 && words[1] &&
 		 (rc = ipam_cidr_parse(&cidr, words[1], err)) == 0)
