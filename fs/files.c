@@ -927,6 +927,11 @@ static const struct attr *table_of(enum node_kind dir)
 	}
 }
 
+bool files_has_attrs(enum node_kind dir)
+{
+	return table_of(dir) != NULL;
+}
+
 static bool visible(const struct attr *a, unsigned shown)
 {
 	unsigned conditions = a->flags & ATTR_CONDITIONAL;

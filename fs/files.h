@@ -76,6 +76,16 @@ const struct attr *files_find(enum node_kind dir, const char *name,
 void files_list(enum node_kind dir, unsigned shown,
 		void (*add)(void *ctx, const char *name), void *ctx);
 
+/* Whether directories of kind `dir` hold attribute files. */
+bool files_has_attrs(enum node_kind dir);
+
+/* Why sed -i and editors that save through a new file and rename(2) fail,
+ * and what works instead (docs/tree.md "Editing"). */
+#define IPAMFS_IN_PLACE                                                        \
+	"an attribute is changed by writing it in place (echo VALUE > FILE); " \
+	"sed -i and editors that save a new file and rename it cannot, use "   \
+	"v=$(sed EXPR FILE) && printf '%s\\n' \"$v\" > FILE"
+
 /* The file of tags/<key> and of preview/<len>. */
 extern const struct attr files_tag;
 extern const struct attr files_preview;

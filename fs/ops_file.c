@@ -183,6 +183,10 @@ int ops_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	int rc = tree_resolve_parent(fs, path, &parent, &name, &err);
 	if (rc)
 		return ipamfs_fail(fs, "create", path, rc, &err);
+	if (parent.kind != NODE_TAGS && files_has_attrs(parent.kind))
+		return ipamfs_refuse(fs, "create", path, EPERM,
+				     "files cannot be created here: %s",
+				     IPAMFS_IN_PLACE);
 	if (parent.kind != NODE_TAGS)
 		return ipamfs_refuse(fs, "create", path, EPERM,
 				     "files cannot be created here");

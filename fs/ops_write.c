@@ -443,6 +443,10 @@ int ops_rename(const char *from, const char *to, unsigned int flags)
 	int rc = ops_resolve(fs, "rename", from, &n);
 	if (rc)
 		return rc;
+	if (n.kind == NODE_FILE)
+		return ipamfs_refuse(fs, "rename", from, EPERM,
+				     "files cannot be renamed: %s",
+				     IPAMFS_IN_PLACE);
 	if (n.kind != NODE_RESOURCE || (flags & ~(unsigned)RENAME_NOREPLACE))
 		return ipamfs_refuse(fs, "rename", from, EPERM,
 				     "only a resource can be moved, to the "
