@@ -367,7 +367,7 @@ static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 			  "SELECT a.name, a.start, a.prefix, c.key"
 			  " FROM allocation a LEFT JOIN pool c"
 			  " ON a.resource_type = 'ipam-pool'"
-			  " AND c.id = a.resource_id"
+			  " AND c.aws_id = a.resource_id"
 			  " WHERE a.pool_key = ?1 AND a.start <= ?2"
 			  " ORDER BY a.start DESC LIMIT 1",
 			  err);
