@@ -59,6 +59,8 @@ struct handle {
 			      reason a later line may cure (EBUSY) */
 	struct buf partial; /* the unfinished last line, waiting for its
 			       newline or the close */
+	uint64_t writer;    /* lock owner (the file table) of the last write:
+			       only its own close completes the line */
 	struct buf set;	    /* set files: what the successful writes wrote */
 	struct buf stream;  /* feed: everything written */
 	bool pending;	    /* feed: written since the last apply */
@@ -415,10 +417,12 @@ static int apply_lines(struct ipamfs *fs, struct handle *h, const char *op,
 	if (rc && curable(h, rc) && !final) {
 		h->unapplied = true; /* kept: the next line or the close */
 		rc = 0;
+	} else if (rc) {
+		if (final) /* refused for good */
+			h->unapplied = false;
+		rc = ipamfs_fail(fs, op, h->path, rc, &err);
 	} else {
-		h->unapplied = false; /* applied, or refused for good */
-		if (rc)
-			rc = ipamfs_fail(fs, op, h->path, rc, &err);
+		h->unapplied = false;
 	}
 	if (rc == 0 && (flags & ATTR_ALLOCATE))
 		buf_append(&h->result, w.result.data, w.result.len);
@@ -532,6 +536,7 @@ int ops_write(const char *data, size_t size, off_t offset,
 		return rc;
 	pthread_mutex_lock(&h->lock);
 	h->wrote = true;
+	h->writer = fi->lock_owner;
 	rc = write_lines(fs, h, data, size);
 	write_done(fs, h, rc);
 	pthread_mutex_unlock(&h->lock);
@@ -624,15 +629,21 @@ static int stream_apply(struct ipamfs *fs, struct handle *h, const char *op)
 }
 
 /* close(2) of a descriptor (or of one of its duplicates): its errno is
- * what close returns. */
+ * what close returns. Only the writer's own close completes what it left
+ * unfinished: `{ printf 'db'; sleep 1; printf '01 /28\n'; } > allocate`
+ * gives sleep a duplicate, and its exit must not end the line. The kernel
+ * names the file table of the writing and of the closing process (the
+ * lock owner of direct_io writes and of FLUSH). */
 int ops_flush(struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);
+	int rc = 0;
 	if (h->node.attr->flags & ATTR_STREAM)
 		return stream_apply(fs, h, "close");
 	pthread_mutex_lock(&h->lock);
-	int rc = finish_lines(fs, h, "close");
+	if (fi->lock_owner == h->writer)
+		rc = finish_lines(fs, h, "close");
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }

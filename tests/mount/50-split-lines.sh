@@ -16,6 +16,12 @@ expect_ok t bash -c "{ printf 'db'; sleep 1; printf '01 /28\n'; } | cat > \"\$1\
 expect_eq "$(t ls "$P/allocations" | tr '\n' ' ')" "db01 " "'db' + '01 /28\\n' in two writes: one allocation db01"
 expect_file_eq "$P/allocations/db01/cidr" 10.0.0.0/28
 
+# bash writes itself, and `sleep` (a child holding a duplicate of the
+# descriptor) exits in between: only the writer's own close ends a line.
+expect_ok t bash -c "{ printf 'sh'; sleep 0.3; printf '02 /28\n'; } > \"\$1\"" x "$P/allocate"
+expect_ok t test -d "$P/allocations/sh02"
+expect_fail t test -e "$P/allocations/sh"
+
 # Producers writing 1-, 7- and 100-byte chunks (python3: one os.write per
 # chunk, on one descriptor), three lines each, the last without newline.
 chunks() { # PATH SIZE TEXT
@@ -36,7 +42,7 @@ for n in 1 7 100; do
 	expect_file_eq "$P/allocations/c$n-b/cidr" "10.0.$n.0/26"
 	expect_file_eq "$P/allocations/c$n-b/description" "made of $n-byte writes"
 done
-expect_eq "$(nalloc "$P")" 10 "1 + 3x3 allocations, nothing else (no pieces of names)"
+expect_eq "$(nalloc "$P")" 11 "2 + 3x3 allocations, nothing else (no pieces of names)"
 
 # dd with a small block size: 5-byte writes
 printf 'dd-a /29\ndd-b /29\n' >"$TMPD/dd.txt"
