@@ -41,6 +41,23 @@ expect_match "$(errors_last)" "EBUSY: cannot remove locale 'us-west-2': pool 'w'
 expect_file_eq "$L" $'ap-south-1\neu-west-1\nus-east-1\nus-west-2' "the refused set changed nothing"
 # a malformed item can never be cured: the write itself fails
 expect_errno EINVAL wr "$L" 'not a locale!'
+# ... and a set still waiting for its cure is reported at the close
+before=$(errors_lines)
+out=$(t python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"eu-west-1\n")        # lacks us-west-2: waits
+for line in (b"bad locale!\n",):
+    try:
+        os.write(fd, line)
+    except OSError as e:
+        print("write:", os.strerror(e.errno))
+try:
+    os.close(fd)
+except OSError as e:
+    print("close:", os.strerror(e.errno))' "$L" 2>&1)
+expect_eq "$out" $'write: Invalid argument\nclose: Device or resource busy' "a malformed line fails its write, the waiting set fails the close"
+expect_eq "$(errors_lines)" $((before + 2)) "two /errors lines: the malformed line and the refused set"
 expect_ok bash -c 'echo sa-east-1 >> "$1"' x "$L"
 
 # allocation-resource-tags: the reproducer of issue 9 §3
