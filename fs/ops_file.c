@@ -19,13 +19,18 @@
  *     errno); a later flush applies again only if more was written. A
  *     refused write (NUL byte, too big) spoils the descriptor: nothing is
  *     applied at close, so a partial snapshot never ends resources.
- * One write(2) to any other file is one command batch and one transaction
- * (ipamfs_change): at most 64 KiB, no NUL byte, split into its non-empty
- * lines. The whole size is returned or an errno, never a short count;
- * offsets are ignored.
- * A set file (operating-locales, ...) is given all the lines written
- * through the open file so far: `printf 'a\nb\n' > file` in bash writes
- * line by line, and must still set {a, b}.
+ * A write(2) to any other file applies its complete lines (after the
+ * unfinished line earlier writes left) as one command batch and one
+ * transaction: at most 64 KiB, no NUL byte, split into its non-empty
+ * lines; what follows the last newline waits for the next write or the
+ * writer's close (flush returns its errno). The whole size is returned or
+ * an errno, never a short count; offsets are ignored.
+ * A set file (operating-locales, ...) opened without O_APPEND is given all
+ * the lines written through the open file so far (`printf 'a\nb\n' > file`
+ * in bash writes line by line, and must still set {a, b}); opened
+ * O_APPEND, its lines are added to the set as it is.
+ * O_TRUNC or ftruncate(fd, 0) with nothing written clears a read-write
+ * attribute at the last close (release); command files are never cleared.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +42,7 @@
 #include "errno_map.h"
 #include "files.h"
 #include "ops.h"
+#include "values.h"
 
 struct handle {
 	struct node node;
@@ -328,24 +334,24 @@ static int apply_add(struct ipamfs *fs, void *ctx, ipam_err *err)
 	struct buf now = BUF_INIT;
 	struct input all = {NULL, 0};
 	int rc = a->render(fs, &w->h->node, a, &now, err);
-	if (rc == 0 && (buf_putc(&now, '\n'), buf_failed(&now)))
+	buf_putc(&now, '\n');
+	if (rc == 0 && buf_failed(&now))
 		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
 	if (rc == 0 && split_lines(now.data, now.len, &all))
 		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
-	char **lines =
-		rc ? NULL
-		   : realloc(all.lines,
-			     (all.count + w->in.count) * sizeof(*lines) + 1);
+	size_t most = all.count + w->in.count + 1;
+	char **lines = rc ? NULL : realloc(all.lines, most * sizeof(*lines));
 	if (rc == 0 && !lines)
 		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
 	if (rc == 0) {
 		all.lines = lines;
 		for (size_t i = 0; i < w->in.count; i++) {
+			char *item = trim(w->in.lines[i]);
 			bool dup = false;
 			for (size_t j = 0; j < all.count && !dup; j++)
-				dup = !strcmp(all.lines[j], w->in.lines[i]);
+				dup = !strcmp(trim(all.lines[j]), item);
 			if (!dup)
-				all.lines[all.count++] = w->in.lines[i];
+				all.lines[all.count++] = item;
 		}
 		rc = a->apply(fs, &w->h->node, a, &all, &w->result, err);
 	}
@@ -531,11 +537,13 @@ int ops_write(const char *data, size_t size, off_t offset,
 	struct handle *h = handle_of(fi);
 	if ((h->node.attr->flags & ATTR_STREAM) && size > 0)
 		return stream_write(fs, h, data, size);
+	pthread_mutex_lock(&h->lock);
+	h->wrote = true; /* even if refused: O_TRUNC no longer clears */
+	pthread_mutex_unlock(&h->lock);
 	int rc = write_check(fs, h, data, size);
 	if (rc || size == 0)
 		return rc;
 	pthread_mutex_lock(&h->lock);
-	h->wrote = true;
 	h->writer = fi->lock_owner;
 	rc = write_lines(fs, h, data, size);
 	write_done(fs, h, rc);
