@@ -213,8 +213,9 @@ static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
 	if (count >= per_scope)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot create pool '%s': the scope has "
-				  "%lld pools (pools-per-scope quota)",
-				  name, (long long)count);
+				  "%lld pool%s (pools-per-scope quota)",
+				  name, (long long)count,
+				  count == 1 ? "" : "s");
 	return 0;
 }
 

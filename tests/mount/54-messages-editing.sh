@@ -18,6 +18,11 @@ expect_match "$(errors_last)" "it has 1 child pool$" "rmdir: '1 child pool'"
 expect_errno EBUSY rmdir "$TOP/pools/child"
 expect_match "$(errors_last)" "it has 1 provisioned CIDR; deprovision it first$" "rmdir: '1 provisioned CIDR; deprovision it first'"
 
+mkdir "$MNT/scopes/net" || not_ok "mkdir scopes/net"
+mkpool net only
+expect_errno ENOTEMPTY rmdir "$MNT/scopes/net"
+expect_match "$(errors_last)" "cannot delete scope 'net': it has 1 pool$" "rmdir scope: '1 pool'"
+
 # an overlap with a child pool's block names the child by its path
 expect_errno EADDRINUSE wr "$TOP/allocate" "x 10.0.1.0/24"
 expect_match "$(errors_last)" "10\.0\.1\.0/24 overlaps 10\.0\.0\.0/20 of child pool 'top/pools/child' in pool 'top'$" \

@@ -32,7 +32,7 @@ static void test_scope_create_and_delete(void **state)
 	/* a scope with a pool cannot go; without, it can */
 	mkpool(db, key, 0, "p");
 	assert_code(ipam_scope_delete(db, "lab", &err), err, IPAM_ENOTEMPTY,
-		    "cannot delete scope 'lab': it has 1 pools");
+		    "cannot delete scope 'lab': it has 1 pool");
 	{
 		int64_t p;
 		assert_ok(ipam_pool_lookup(db, key, 0, "p", &p, &err), err);
