@@ -146,8 +146,8 @@ const char *const ipamfs_readme[] = {
 	"  and other write bits grant allocating only (allocate, mkdir and\n"
 	"  rmdir of your own in allocations/); its files, cidrs, tags/ and\n"
 	"  pools/ stay the owner's. by-id, events and errors show only what\n"
-	"  you may read; a scope's status and history/ are its owner's while\n"
-	"  anything in it is hidden. Auto-import takes only resources whose\n"
-	"  owner may allocate from the pool.\n",
+	"  you may read; a scope's status, history/, map.svg and maps/ are\n"
+	"  its owner's while anything in it is hidden. Auto-import takes only\n"
+	"  resources whose owner may allocate from the pool.\n",
 	NULL,
 };

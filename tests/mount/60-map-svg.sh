@@ -122,6 +122,18 @@ expect_errno_kernel ENOENT rd "$DEV/maps/junk.svg"
 expect_errno_kernel ENOENT rd "$DEV/maps/10.0.0.1_24.svg"
 expect_fail t test -e "$MNT/scopes/private/maps/172.16.0.0_12.svg"
 
+# ---- a pool hidden from others (0700) hides the scope's picture too, as
+# the scope's status (docs/design/security.md); a pool's own picture is
+# inside the pool
+expect_eq "$(t stat -c %a "$MNT/scopes/private/map.svg" "$MNT/scopes/private/maps")" $'444\n755' \
+	"the scope's map.svg and maps/ are open while nothing is hidden"
+expect_ok chmod 0700 "$TOP"
+expect_eq "$(t stat -c %a "$MNT/scopes/private/map.svg" "$MNT/scopes/private/maps" \
+	"$MNT/scopes/private/maps/10.0.0.0_20.svg")" $'400\n700\n400' \
+	"a hidden pool makes the scope's map.svg and maps/ its owner's"
+expect_ok chmod 0755 "$TOP"
+expect_eq "$(t stat -c %a "$MNT/scopes/private/map.svg")" 444 "open again"
+
 # ---- the whole tree stays readable (tar reads every listed zoom)
 expect_ok tar -cf /dev/null -C "$MNT" scopes
 
