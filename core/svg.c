@@ -2,21 +2,22 @@
  * svg.c - the CIDR map as a picture: a pool's or a scope's address space
  * as a self-contained SVG (`map.svg`, and `maps/<cidr>.svg` to zoom in).
  *
- * The model: a map is a list of items (a pool's provisioned CIDRs, its
- * allocations and free blocks; or a scope's top-level pool CIDRs and its
- * resource CIDRs). CIDR blocks either nest or lie apart, so the items form
+ * The model: a map is a list of items (a pool's provisioned CIDRs and its
+ * allocations; or a scope's top-level pool CIDRs and its resource CIDRs). CIDR blocks either nest or lie apart, so the items form
  * a forest: each item's parent is the smallest item holding it (equal
  * CIDRs: a pool's space holds what is allocated from it; two resources
  * with one CIDR are one block of both). A view of CIDR V draws the items
  * directly below the deepest item holding V, and fills what they leave
- * with that item's state (a pool's space: available).
+ * with that item's state (a pool's space: available, cut into the fewest
+ * aligned CIDRs as the text `map` lists free blocks).
  *
  * The picture: each view is cut into 2^k rows of equal address span (each
  * at least 256 addresses, at most 16 rows); an address's x is linear in
  * its offset in the row. Blocks narrower than IPAM_MAP_MIN_WIDTH pixels
  * are merged with their neighbours (the merged rectangle shows the worst
- * problem in it, overlapping before noncompliant, else the state holding
- * most addresses), and the picture says how many were merged. So the size
+ * problem in it, overlapping before noncompliant, else the used state
+ * holding most addresses as a band as high as the used share), and the
+ * picture says how many were merged. So the size
  * of the SVG is bounded by the pixels, not by the number of allocations.
  * Positions use long double; sizes and addresses are printed exactly from
  * the 128-bit values.
@@ -36,7 +37,7 @@
 #define HEAD_H 26.0 /* a section's heading */
 #define SECTION_GAP 14.0
 #define CHAR_W 6.1	 /* a character of the 10 px monospace font */
-#define TOP 88.0	 /* title, summary and legend above */
+#define TOP 88.0	 /* title, links and legend above */
 #define MAX_SECTIONS 256 /* sections of map.svg; the rest are counted */
 
 static const struct {
