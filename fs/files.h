@@ -29,6 +29,9 @@ enum attr_flag {
 	ATTR_CLOCK = 1 << 8,	/* only with -o settable-clock */
 	ATTR_HOST = 1 << 9,	/* only in the `host` discovery */
 	ATTR_CLOCKED = 1 << 10, /* content depends on the IPAM clock too */
+	ATTR_BACKUP = 1 << 11,	/* /backup.db: owner-only (0400), its size
+				   the database's, its content a snapshot
+				   taken at open */
 };
 
 /* The flags that make a file conditional: it is shown only when the
