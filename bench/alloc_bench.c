@@ -432,8 +432,8 @@ static int durability(const char *base, long sample)
 	printf("single-call /28 allocations into a file database in %s "
 	       "(%ld per round, best of 3):\n",
 	       base, sample);
-	printf("  %-34s %10.0f allocations/s\n",
-	       "synchronous=FULL (default)", best[0]);
+	printf("  %-34s %10.0f allocations/s\n", "synchronous=FULL (default)",
+	       best[0]);
 	printf("  %-34s %10.0f allocations/s\n",
 	       "synchronous=NORMAL (-o sync=normal)", best[1]);
 	printf("  cost of durability: NORMAL/FULL = %.1fx\n",
