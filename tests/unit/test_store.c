@@ -542,6 +542,54 @@ static void test_second_user_refused(void **state)
 	tmp_dir_remove(dir);
 }
 
+/* Values a hand edit (sqlite3) can leave in a sound file: a prefix longer
+ * than the family allows, a family that is neither 4 nor 6. Rendering and
+ * reading must answer (anything) rather than abort the daemon: an assert
+ * states an invariant, never a limit that input (the file) can reach. */
+static void test_tampered_values_do_not_abort(void **state)
+{
+	static const char *const edits[] = {
+		"UPDATE allocation SET prefix = 200",
+		"UPDATE pool SET family = 9",
+		"UPDATE allocation SET prefix = 255; UPDATE pool SET family = "
+		"0",
+	};
+	char dir[64], path[128];
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/ipam.db", dir);
+	for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
+		ipam_err err = {0};
+		ipam_pool_usage u;
+		ipam_alloc_info ai;
+		ipam_cidr got;
+		char *out = NULL;
+		size_t len = 0;
+		unlink(path);
+		ipam *db = open_file(path, true);
+		int64_t p = mktop(db, "p");
+		prov_ok(db, p, "10.0.0.0/16");
+		alloc_ok(db, p, "a", 24);
+		ipam_free(db);
+		sql_exec(path, edits[e]);
+		db = open_file(path, false);
+		(void)ipam_alloc_get(db, p, "a", &ai, &err);
+		if (ipam_render_pool_allocations_json(db, p, &out, &len,
+						      &err) == 0)
+			free(out);
+		if (ipam_render_pool_status(db, p, true, &out, &len, &err) == 0)
+			free(out);
+		if (ipam_render_pool_map(db, p, &out, &len, &err) == 0)
+			free(out);
+		(void)ipam_pool_usage_get(db, p, &u, &err);
+		(void)ipam_pool_preview(db, p, 28, &got, &err);
+		if (ipam_render_metrics(db, &out, &len, &err) == 0)
+			free(out);
+		ipam_free(db);
+	}
+	tmp_dir_remove(dir);
+}
+
 /* ---- the change log ---- */
 
 static void test_events_record_changes(void **state)
@@ -992,6 +1040,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_dangling_symlink),
 		cmocka_unit_test(test_refuses_damaged_pages),
 		cmocka_unit_test(test_second_user_refused),
+		cmocka_unit_test(test_tampered_values_do_not_abort),
 		cmocka_unit_test(test_events_record_changes),
 		cmocka_unit_test(test_txn_rollback_leaves_nothing),
 		cmocka_unit_test(test_txn_failing_call_undoes_only_itself),
