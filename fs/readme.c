@@ -24,6 +24,8 @@ const char *const ipamfs_readme[] = {
 	"THE TREE\n"
 	"  README            this text\n"
 	"  ipam.json         the IPAM (describe-ipams shape)\n"
+	"  backup.db         a consistent copy of the whole database, taken at\n"
+	"                    open (owner only): cp it to back the IPAM up\n"
 	"  ipam/             id, home-locale, description, operating-locales,\n"
 	"                    tier, enable-private-gua, "
 	"history-retention-days,\n"
