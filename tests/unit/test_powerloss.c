@@ -570,7 +570,10 @@ static void test_full_keeps_every_acknowledged_change(void **state)
 {
 	int points = 0;
 	(void)state;
-	int lost = cut_many(false, FIXTURE_SLOW ? 60 : 300, &points);
+	/* POWERLOSS_RUNS=N for a longer run than the suite's */
+	const char *env = getenv("POWERLOSS_RUNS");
+	int runs = env ? atoi(env) : FIXTURE_SLOW ? 60 : 300;
+	int lost = cut_many(false, runs > 0 ? runs : 1, &points);
 	assert_int_equal(lost, 0);
 	printf("# synchronous=FULL: %d cut points, every acknowledged change "
 	       "kept, integrity ok\n",
