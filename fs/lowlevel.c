@@ -34,6 +34,7 @@
  * listed without attributes: their size costs a rendering.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1182,9 +1183,15 @@ int ipamfs_serve(struct ipamfs *fs, struct fuse_args *args)
 			fuse_loop_cfg_destroy(config);
 		}
 	}
-	if (ret != 0 && !ll.open_failed)
+	/* libfuse returns the number of the signal that ended the loop:
+	 * SIGTERM (systemctl stop), SIGINT and SIGHUP are a clean stop. */
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP) {
+		log_msg(LOG_NOTICE, "stopping on signal %d", ret);
+		ret = 0;
+	} else if (ret != 0 && !ll.open_failed) {
 		log_msg(LOG_ERR, "the FUSE session failed (%d); unmounting",
 			ret);
+	}
 	ret = ret != 0 || ll.open_failed ? 1 : 0;
 	/* The kernel is done with us: release the database first, before
 	 * the unmount and the teardown, so that whoever waits for it (a

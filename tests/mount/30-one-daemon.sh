@@ -132,6 +132,22 @@ else
 	not_ok "the damage is visible to sqlite3's quick_check"
 fi
 
+# --- SIGTERM (systemctl stop): the daemon closes, unmounts and exits 0 ----
+start_ipamfs_fg
+wr "$POOL/allocate" "d /24"
+kill -TERM "$IPAMFS_PID"
+wait_pid_gone "$IPAMFS_PID" 100
+check $? "SIGTERM: the foreground daemon exits"
+wait "$IPAMFS_PID"
+expect_eq "$?" 0 "with status 0"
+FG_PIDS=()
+! _is_mounted "$MNT"
+check $? "and leaves no mount behind"
+[ ! -s "$DB-wal" ]
+check $? "the WAL was checkpointed into the database at close"
+expect_eq "$(sqlite3 "$DB" 'PRAGMA integrity_check; SELECT count(*) FROM allocation' 2>&1 | tr '\n' ' ')" "ok 4 " \
+	"integrity_check ok, every allocation there"
+
 # --- allow_other brings default_permissions --------------------------------
 start_ipamfs -o allow_other
 opts=$(awk -v m="$MNT" '$2 == m { print $4 }' /proc/mounts)
