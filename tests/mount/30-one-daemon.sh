@@ -133,6 +133,7 @@ else
 fi
 
 # --- SIGTERM (systemctl stop): the daemon closes, unmounts and exits 0 ----
+: >"$TMPD/ipamfs.log"
 start_ipamfs_fg
 wr "$POOL/allocate" "d /24"
 kill -TERM "$IPAMFS_PID"
@@ -147,6 +148,13 @@ check $? "and leaves no mount behind"
 check $? "the WAL was checkpointed into the database at close"
 expect_eq "$(sqlite3 "$DB" 'PRAGMA integrity_check; SELECT count(*) FROM allocation' 2>&1 | tr '\n' ' ')" "ok 4 " \
 	"integrity_check ok, every allocation there"
+# what a foreground daemon tells its stderr (the journal under systemd)
+log=$(cat "$TMPD/ipamfs.log")
+for line in "ipamfs: mounted $DB on $MNT" "ipamfs: serving $DB (sync=full)" \
+	"ipamfs: stopping on signal 15" "ipamfs: closed $DB" "ipamfs: unmounted $MNT"; do
+	grep -qxF "$line" <<<"$log"
+	check $? "logged: $line"
+done
 
 # --- allow_other brings default_permissions --------------------------------
 start_ipamfs -o allow_other

@@ -71,6 +71,10 @@ check $? "the writer made progress meanwhile ($(wc -l <"$TMPD/acked") batches)"
 
 # a copy of a quiet IPAM equals it, and the copy's backup.db mounts too
 n=$(nalloc "$P")
+expect_eq "$(t stat -c %s "$MNT/backup.db")" "$(t cat "$MNT/backup.db" | wc -c)" "at rest, stat's size is the size of the copy"
+t tar -cf "$TMPD/all.tar" -C "$MNT" --exclude=feed --exclude=refresh .
+check $? "tar of the whole mount (backup.db included; not the write-only feed, refresh) exits 0"
+expect_eq "$(tar -xOf "$TMPD/all.tar" ./backup.db | head -c 15)" "SQLite format 3" "tar holds the snapshot"
 t cp "$MNT/backup.db" "$TMPD/quiet.db"
 unmount_ipamfs
 DB=$TMPD/quiet.db
