@@ -199,8 +199,9 @@ int ipam_locale_check(const char *locale, ipam_err *err);
 typedef struct ipam ipam;
 
 typedef struct ipam_open_opts {
-	/* Creates and initialises the database when the file is missing or
-	 * empty; otherwise such a file is refused with IPAM_ENOENT. */
+	/* Creates (mode 0600) and initialises the database when the file is
+	 * missing; otherwise a missing file is refused with IPAM_ENOENT. An
+	 * empty (0-byte) file is refused either way (IPAM_ESCHEMA). */
 	bool create;
 	/* Home locale of a new IPAM (used only at creation). NULL = "local". */
 	const char *home_locale;
