@@ -47,7 +47,7 @@ struct ipam {
 	struct ipam_stmt_slot {
 		const char *sql;
 		sqlite3_stmt *stmt;
-	} *cache;
+	} * cache;
 	size_t cache_cap; /* slots, a power of two (0 before the first) */
 	size_t cached;	  /* slots in use */
 	bool sync_normal; /* ipam_open_opts.sync_normal */
