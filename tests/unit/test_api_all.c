@@ -97,6 +97,12 @@ static void pure_functions(void)
 			    "best-fit");
 	assert_ok(ipam_strategy_parse(&st, "last-fit"), err);
 	assert_int_equal(st, IPAM_STRATEGY_LAST_FIT);
+	assert_int_equal(ipam_utf8_invalid("ok\xff"), 2);
+	{
+		char *fixed = ipam_utf8_fix("ok\xff");
+		assert_string_equal(fixed, "ok\xef\xbf\xbd");
+		free(fixed);
+	}
 	assert_true(ipam_resource_type_valid("vpc"));
 	assert_true(ipam_resource_type_manageable("vpc"));
 	assert_string_equal(ipam_resource_type_from_id("subnet-0abc"),
@@ -169,6 +175,13 @@ static void pools(ipam *db, struct world *w, int round)
 	ipam_strlist_free(&list);
 	assert_ok(ipam_scope_get(db, "private", &sc, &err), err);
 	assert_ok(ipam_scope_get_by_key(db, w->priv, &sc, &err), err);
+	{
+		bool searchable = false;
+		assert_ok(ipam_scope_searchable(db, w->priv, &searchable, &err),
+			  err);
+		/* round 0 makes a pool 0750 below: hidden from others */
+		assert_int_equal(searchable, round == 0);
+	}
 	snprintf(name, sizeof(name), "lab%d", round);
 	assert_ok(ipam_scope_create(db, name, &w->lab, &err), err);
 	assert_ok(ipam_scope_set_description(db, w->lab, "a lab", &err), err);
