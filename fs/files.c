@@ -803,6 +803,13 @@ static const struct attr root_files[] = {
 	{"events", ATTR_EVENTS, 0, render_events, NULL},
 	{"clock", ATTR_RW | ATTR_CLOCK | ATTR_NOCACHE, 0, render_clock,
 	 apply_clock},
+	{"export.json", ATTR_NOCACHE, IO_EXPORT, files_io_render, NULL},
+	{"export-history.json", ATTR_NOCACHE, IO_HISTORY, files_io_render,
+	 NULL},
+	{"import", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_IMPORT,
+	 files_io_render, files_io_apply},
+	{"plan", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_PLAN,
+	 files_io_render, files_io_apply},
 	{NULL, 0, 0, NULL, NULL},
 };
 

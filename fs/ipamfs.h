@@ -23,6 +23,10 @@
  * than this is refused with E2BIG. */
 #define IPAMFS_FEED_MAX ((size_t)256u << 20)
 
+/* A document written to /import or /plan through one descriptor larger
+ * than this is refused with E2BIG. */
+#define IPAMFS_IMPORT_MAX ((size_t)1u << 30)
+
 /* The value of struct ipamfs.clock that means "the system clock". */
 #define IPAMFS_CLOCK_SYSTEM INT64_MIN
 

@@ -54,8 +54,11 @@ struct handle {
 	struct buf set;	   /* set files: what the successful writes wrote */
 	struct buf stream; /* feed: everything written */
 	bool pending;	   /* feed: written since the last apply */
+	bool answered;	   /* plan: result holds what the last apply said */
 	bool spoiled;	   /* feed: a write was refused */
 };
+
+static int stream_apply(struct ipamfs *fs, struct handle *h, const char *op);
 
 static struct handle *handle_of(struct fuse_file_info *fi)
 {
@@ -251,8 +254,13 @@ int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 	int n = 0;
 	if (size > INT32_MAX)
 		size = INT32_MAX;
+	if (h->node.attr->flags & ATTR_STREAM)
+		stream_apply(fs, h, "read"); /* a plan read where written */
 	pthread_mutex_lock(&h->lock);
-	if (h->node.attr->flags & ATTR_ALLOCATE) {
+	if (h->answered) {
+		n = serve(h->result.data, h->result.len, out, size,
+			  (size_t)offset);
+	} else if (h->node.attr->flags & ATTR_ALLOCATE) {
 		n = serve(h->result.data, h->result.len, out, size,
 			  h->result_read);
 		h->result_read += (size_t)n;
@@ -362,7 +370,15 @@ static void write_keep(struct handle *h, const char *data, size_t size,
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* A write to `feed`: kept until the descriptor is flushed. */
+/* The most a stream file takes through one descriptor. */
+static size_t stream_max(const struct handle *h)
+{
+	return h->node.attr->apply == files_io_apply ? IPAMFS_IMPORT_MAX
+						     : IPAMFS_FEED_MAX;
+}
+
+/* A write to `feed`, /import or /plan: kept until the descriptor is
+ * flushed. */
 static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 			size_t size)
 {
@@ -376,11 +392,11 @@ static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 		rc = ipamfs_refuse(fs, "write", h->path, EINVAL,
 				   "write contains a NUL byte; nothing of "
 				   "this snapshot will be applied");
-	else if (size > IPAMFS_FEED_MAX - h->stream.len)
+	else if (size > stream_max(h) - h->stream.len)
 		rc = ipamfs_refuse(fs, "write", h->path, E2BIG,
-				   "a snapshot over %zu bytes; nothing of it "
+				   "a document over %zu bytes; nothing of it "
 				   "will be applied",
-				   IPAMFS_FEED_MAX);
+				   stream_max(h));
 	if (rc == 0) {
 		buf_append(&h->stream, data, size);
 		if (buf_failed(&h->stream))
@@ -459,7 +475,10 @@ static int stream_apply(struct ipamfs *fs, struct handle *h, const char *op)
 		struct write_ctx w = {h, {&text, 1}, BUF_INIT};
 		h->pending = false;
 		rc = ipamfs_change(fs, op, h->path, apply_write, &w);
-		buf_free(&w.result);
+		buf_free(&h->result);
+		h->result = w.result; /* /plan: read back on this descriptor */
+		h->result_read = 0;
+		h->answered = true;
 	}
 	pthread_mutex_unlock(&h->lock);
 	return rc;
