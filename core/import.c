@@ -64,6 +64,8 @@ typedef struct imp {
 	struct cidr_seen *cidrs;  /* provisioned CIDRs the document names */
 	size_t ncidrs, capcidrs;
 	json_t *auto_import; /* path -> wanted AutoImport */
+	int64_t *made; /* child-pool allocations this import made */
+	size_t nfresh, capfresh;
 } imp;
 
 typedef int (*elem_fn)(imp *im, json_t *elem, size_t line, ipam_err *err);
@@ -787,6 +789,12 @@ static int scope_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 
 /* ---- pools ---- */
 
+static int key_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
 /* A document element kept for a later pass (pools and CIDRs: few). */
 typedef struct held {
 	json_t *el;
@@ -873,7 +881,8 @@ static int pool_find(imp *im, const char *path, int64_t *scope_out,
 	tok = strtok_r(NULL, "/", &save); /* S */
 	rc = ipam_scope_get(im->db, tok, sc, NULL);
 	if (rc)
-		rc = ipam__fail(err, rc, "pool '%s': no scope '%s'", path, tok);
+		rc = ipam__fail(err, rc == IPAM_ENOENT ? IPAM_EINVAL : rc,
+				"pool '%s': no scope '%s'", path, tok);
 	while (rc == 0 && strtok_r(NULL, "/", &save)) {
 		tok = strtok_r(NULL, "/", &save);
 		char *more = save && *save ? save : NULL;
@@ -883,7 +892,7 @@ static int pool_find(imp *im, const char *path, int64_t *scope_out,
 					      &key, err);
 			*made = rc == 0;
 		} else if (rc) {
-			rc = ipam__fail(err, rc,
+			rc = ipam__fail(err, rc == IPAM_ENOENT ? IPAM_EINVAL : rc,
 					"pool '%s': its parent '%s' is not in "
 					"the IPAM or earlier in the document",
 					path, tok);
@@ -1274,6 +1283,36 @@ static int cidr_row(imp *im, bool alloc, int64_t pool, const ipam_cidr *c,
 	return rc;
 }
 
+static int note_key(int64_t **arr, size_t *n, size_t *cap, int64_t key,
+		    ipam_err *err);
+
+/* Remembers the allocation a child pool's new CIDR made in its parent. */
+static int note_parent_alloc(imp *im, int64_t pool, const ipam_cidr *c,
+			     ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		im->db,
+		"SELECT a.key FROM pool p JOIN allocation a ON a.pool_key ="
+		" p.parent_key AND a.start = ?2 AND a.prefix = ?3 WHERE"
+		" p.key = ?1",
+		err);
+	int64_t key = 0;
+	int rc;
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_addr(stmt, 2, c->addr);
+	sqlite3_bind_int(stmt, 3, c->prefix);
+	rc = ipam__step(im->db, stmt, err);
+	if (rc == 1)
+		key = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc < 0)
+		return rc;
+	return key ? note_key(&im->made, &im->nfresh, &im->capfresh, key, err)
+		   : 0;
+}
+
 static int cidr_apply(imp *im, json_t *el, ipam_err *err)
 {
 	imp_pool *p;
@@ -1296,7 +1335,9 @@ static int cidr_apply(imp *im, json_t *el, ipam_err *err)
 	change(im, '+', "cidr", p->path, text);
 	if ((rc = cidr_row(im, false, p->key, &c, id, err)) != 1)
 		return rc < 0 ? rc : ipam__fail(err, IPAM_EIO, "lost a CIDR");
-	return adopt(im, T_POOL_CIDR, id, el, "IpamPoolCidrId", err);
+	if ((rc = adopt(im, T_POOL_CIDR, id, el, "IpamPoolCidrId", err)))
+		return rc;
+	return note_parent_alloc(im, p->key, &c, err);
 }
 
 static int cidrs_apply(imp *im, ipam_err *err)
@@ -1318,6 +1359,8 @@ static int cidrs_apply(imp *im, ipam_err *err)
 	if (rc == 0 && im->ncidrs)
 		qsort(im->cidrs, im->ncidrs, sizeof(*im->cidrs),
 		      cidr_seen_cmp);
+	if (rc == 0 && im->nfresh)
+		qsort(im->made, im->nfresh, sizeof(int64_t), key_cmp);
 	return rc;
 }
 
@@ -1451,6 +1494,37 @@ static int alloc_update(imp *im, const imp_pool *p, json_t *el,
 			 : 0;
 }
 
+static bool key_in(const int64_t *keys, size_t n, int64_t key);
+
+/* The allocation a child pool's CIDR made in its parent: when this import
+ * made it, it takes the document's id, time, region and mode. */
+static int child_alloc(imp *im, const imp_pool *p, json_t *el,
+		       const char *name, const ipam_cidr *c, const char *apath,
+		       ipam_err *err)
+{
+	alloc_row have;
+	const char *region = str(el, "ResourceRegion");
+	int rc = alloc_lookup(im, p, name, &have, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 || ipam_cidr_compare(c, &have.cidr))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "allocation '%s' of a child pool: no child "
+				  "pool CIDR of the document holds it",
+				  apath);
+	if (!key_in(im->made, im->nfresh, have.key))
+		return 0;
+	if ((rc = adopt(im, T_ALLOC, have.id, el, "IpamPoolAllocationId",
+			err)))
+		return rc;
+	if (region && (rc = sql_run2(im->db,
+				     "UPDATE allocation SET resource_region ="
+				     " ?2 WHERE aws_id = ?1",
+				     have.id, region, err)))
+		return rc;
+	return perm_apply(im, have.id, el, "allocation", apath, true, err);
+}
+
 static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 {
 	imp_pool *p;
@@ -1486,20 +1560,7 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 			rc = alloc_update(im, p, el, name, &c, desc, &have,
 					  apath, err);
 	} else if (strcmp(type, "ipam-pool") == 0) {
-		/* made by the child pool's CIDR: it takes the ids */
-		rc = alloc_lookup(im, p, name, &have, err);
-		if (rc == 1 && ipam_cidr_compare(&c, &have.cidr) == 0)
-			rc = adopt(im, T_ALLOC, have.id, el,
-				   "IpamPoolAllocationId", err);
-		else if (rc >= 0)
-			rc = ipam__fail(err, IPAM_EINVAL,
-					"allocation '%s' of a child pool: no "
-					"child pool CIDR of the document "
-					"holds it",
-					apath);
-		if (rc == 0)
-			rc = perm_apply(im, have.id, el, "allocation", apath,
-					true, err);
+		rc = child_alloc(im, p, el, name, &c, apath, err);
 	}
 	/* resource allocations come and go with their resources */
 	free(apath);
@@ -1507,12 +1568,6 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 }
 
 /* ---- prune ---- */
-
-static int key_cmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
 
 static bool key_in(const int64_t *keys, size_t n, int64_t key)
 {
@@ -1747,6 +1802,7 @@ static void imp_free(imp *im)
 	free(im->seen);
 	free(im->touched);
 	free(im->cidrs);
+	free(im->made);
 	json_decref(im->auto_import);
 	json_decref(im->doc);
 }
