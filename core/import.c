@@ -92,7 +92,7 @@ bool ipam__io_id_ok(const char *id, const char *prefix)
 	for (i = n; id[i]; i++)
 		if (!isxdigit((unsigned char)id[i]) || isupper((unsigned char)id[i]))
 			return false;
-	return i - n == 17 || i - n == 32;
+	return i - n == 17 || i - n == 32 || i - n == 33; /* 33: AWS allocations */
 }
 
 /* ---- small helpers ---- */
@@ -126,8 +126,9 @@ static const char *str_or(json_t *obj, const char *key, const char *dflt)
 static void change(imp *im, char sign, const char *kind, const char *path,
 		   const char *what)
 {
-	ipam__buf_printf(&im->lines, "%c %s %s%s%s\n", sign, kind, path,
-			 what ? " " : "", what ? what : "");
+	ipam__buf_printf(&im->lines, "%c %s%s%s%s%s\n", sign, kind,
+			 *path ? " " : "", path, what ? " " : "",
+			 what ? what : "");
 	if (sign == '+')
 		im->created++;
 	else if (sign == '-')
@@ -591,7 +592,7 @@ static int ipam_locales_apply(imp *im, json_t *regions, ipam_err *err)
 	if (!same) {
 		rc = ipam_locales_set(im->db, want, n, err);
 		if (rc == 0)
-			change(im, '~', "ipam", "ipam", "operating-locales");
+			change(im, '~', "ipam", "", "operating-locales");
 	}
 	free(want);
 	ipam_strlist_free(&have);
@@ -617,7 +618,7 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 				     "UPDATE ipam SET home_locale = ?1", home,
 				     0, err);
 		if (rc == 0)
-			changed_text(im, "ipam", "ipam", "home-locale",
+			changed_text(im, "ipam", "", "home-locale",
 				     info->home_locale, home);
 	}
 	if (rc == 0 && ipam__io_id_ok(id, "ipam-") && strcmp(id, info->id)) {
@@ -648,7 +649,7 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	json_t *quotas = json_object_get(obj, "Quotas");
 	int rc = 0;
 	if (desc && strcmp(desc, info->description)) {
-		changed_text(im, "ipam", "ipam", "description",
+		changed_text(im, "ipam", "", "description",
 			     info->description, desc);
 		rc = ipam_set_description(im->db, desc, err);
 	}
@@ -657,7 +658,7 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 		if (strcmp(tier, "free") && strcmp(tier, "advanced"))
 			return ipam__fail(err, IPAM_EINVAL,
 					  "ipam: Tier is 'free' or 'advanced'");
-		change(im, '~', "ipam", "ipam", "tier");
+		change(im, '~', "ipam", "", "tier");
 		rc = ipam_set_tier(im->db,
 				   strcmp(tier, "free") ? IPAM_TIER_ADVANCED
 							: IPAM_TIER_FREE,
@@ -665,14 +666,14 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	}
 	if (rc == 0 && json_is_boolean(gua) &&
 	    json_is_true(gua) != info->enable_private_gua) {
-		change(im, '~', "ipam", "ipam", "enable-private-gua");
+		change(im, '~', "ipam", "", "enable-private-gua");
 		rc = ipam_set_private_gua(im->db, json_is_true(gua), err);
 	}
 	if (rc == 0 && json_is_integer(ret)) {
 		int64_t have = 0;
 		rc = ipam_history_retention_get(im->db, &have, err);
 		if (rc == 0 && have != json_integer_value(ret)) {
-			change(im, '~', "ipam", "ipam",
+			change(im, '~', "ipam", "",
 			       "history-retention-days");
 			rc = ipam_history_retention_set(
 				im->db, json_integer_value(ret), err);
@@ -689,7 +690,7 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 			char what[64];
 			snprintf(what, sizeof(what), "quotas/%s",
 				 ipam_quota_name((ipam_quota)q));
-			change(im, '~', "ipam", "ipam", what);
+			change(im, '~', "ipam", "", what);
 			rc = ipam_quota_set(im->db, (ipam_quota)q,
 					    json_integer_value(v), err);
 		}
@@ -720,7 +721,7 @@ static int ipam_apply(imp *im, ipam_err *err)
 		rc = ipam_settings(im, obj, &info, err);
 	if (rc == 0)
 		rc = tags_apply(im, info.id, json_object_get(obj, "Tags"),
-				"ipam", "ipam", false, err);
+				"ipam", "", false, err);
 	json_decref(obj);
 	return rc;
 }

@@ -483,6 +483,27 @@ static const char *aws_alloc_pool(aws *a, const char *text)
 	return best;
 }
 
+/* The allocation a child pool's CIDR makes in its parent: listed under
+ * the parent, named by the child's id (as ipamfs names it), so that the
+ * import gives it the AWS id. */
+static void aws_child_alloc(aws *a, json_t *doc, json_t *el, size_t line)
+{
+	const char *child = str(el, "ResourceId");
+	json_t *cp = json_object_get(a->pools, child ? child : "");
+	const char *parent = str(cp, "SourceIpamPoolId");
+	json_t *out;
+	if (!parent || !json_object_get(a->pools, parent) || !str(el, "Cidr"))
+		return;
+	out = json_pack("{s:s, s:s, s:s, s:s, s:i}", "IpamPoolId", parent,
+			"Cidr", str(el, "Cidr"), "ResourceType", "ipam-pool",
+			"Name", child, "SourceLine", (json_int_t)line);
+	if (str(el, "IpamPoolAllocationId"))
+		json_object_set_new(out, "IpamPoolAllocationId",
+				    json_string(str(el,
+						    "IpamPoolAllocationId")));
+	ipam__doc_add(doc, "IpamPoolAllocations", out);
+}
+
 static int aws_allocs(aws *a, json_t *doc, ipam_err *err)
 {
 	for (size_t d = 0; d < a->nallocs; d++) {
@@ -496,8 +517,10 @@ static int aws_allocs(aws *a, json_t *doc, ipam_err *err)
 			const char *id = str(el, "IpamPoolAllocationId");
 			const char *pool;
 			char desc[IPAM_DESC_MAX + 1];
-			if (type && !strcmp(type, "ipam-pool"))
+			if (type && !strcmp(type, "ipam-pool")) {
+				aws_child_alloc(a, doc, el, a->allocs[d].line);
 				continue; /* made by the child's CIDR */
+			}
 			pool = aws_alloc_pool(a, cidr);
 			if (!pool)
 				return ipam__fail(err, IPAM_EINVAL,
