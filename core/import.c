@@ -42,6 +42,11 @@ typedef struct imp_pool {
 	bool created;
 } imp_pool;
 
+/* A key of the document's top-level object and its value's span. */
+struct key_span {
+	size_t key, len, start, end;
+};
+
 typedef struct imp {
 	ipam *db;
 	bool plan, prune, fresh;
@@ -52,6 +57,9 @@ typedef struct imp {
 	size_t len;
 	size_t line_pos, line_no; /* line counting cursor */
 	json_t *doc;		  /* or the document a reader built */
+	struct key_span *keys;	  /* the top-level keys, scanned once */
+	size_t nkeys, capkeys;
+	bool scanned;
 	imp_pool *pools;
 	size_t npools, cappools;
 	int64_t *scopes_seen; /* scope keys the document names */
@@ -315,6 +323,7 @@ static int adopt(imp *im, enum adopt_table table, char id[IPAM_ID_MAX],
 			   "UPDATE tag SET object_id = ?1 WHERE object_id = ?2",
 			   want, id, err)))
 		return rc;
+
 	if (table == T_POOL &&
 	    (rc = sql_run2(im->db,
 			   "UPDATE allocation SET resource_id = ?1 WHERE"
@@ -428,14 +437,12 @@ static int syntax(imp *im, size_t pos, const char *what, ipam_err *err)
 			  line_of(im, pos), what);
 }
 
-/* Finds the value of top-level key `key`: its span in start..end (both 0
- * when absent). */
-static int find_key(imp *im, const char *key, size_t *start, size_t *end,
-		    ipam_err *err)
+/* Scans the top-level object once: the span of each key's value. */
+static int scan_keys(imp *im, ipam_err *err)
 {
 	const char *t = im->text;
 	size_t n = im->len, i = skip_ws(t, 0, n);
-	*start = *end = 0;
+	im->scanned = true;
 	if (i >= n || t[i] != '{')
 		return syntax(im, i, "expected '{'", err);
 	i = skip_ws(t, i + 1, n);
@@ -452,11 +459,11 @@ static int find_key(imp *im, const char *key, size_t *start, size_t *end,
 		ve = skip_value(t, vs, n);
 		if (!ve)
 			return syntax(im, vs, "malformed value", err);
-		if (ke - k - 2 == strlen(key) &&
-		    !memcmp(t + k + 1, key, ke - k - 2)) {
-			*start = vs;
-			*end = ve;
-		}
+		if (grow((void **)&im->keys, &im->capkeys, im->nkeys,
+			 sizeof(*im->keys)))
+			return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+		im->keys[im->nkeys++] = (struct key_span){k + 1, ke - k - 2,
+							  vs, ve};
 		i = skip_ws(t, ve, n);
 		if (i < n && t[i] == '}')
 			return skip_ws(t, i + 1, n) == n
@@ -467,6 +474,22 @@ static int find_key(imp *im, const char *key, size_t *start, size_t *end,
 			return syntax(im, i, "expected ',' or '}'", err);
 		i = skip_ws(t, i + 1, n);
 	}
+}
+
+/* Finds the value of top-level key `key`: its span in start..end (both 0
+ * when absent; the last one when the key repeats). */
+static int find_key(imp *im, const char *key, size_t *start, size_t *end,
+		    ipam_err *err)
+{
+	int rc = im->scanned ? 0 : scan_keys(im, err);
+	*start = *end = 0;
+	for (size_t i = 0; rc == 0 && i < im->nkeys; i++)
+		if (im->keys[i].len == strlen(key) &&
+		    !memcmp(im->text + im->keys[i].key, key, im->keys[i].len)) {
+			*start = im->keys[i].start;
+			*end = im->keys[i].end;
+		}
+	return rc;
 }
 
 static int parse_span(imp *im, size_t s, size_t e, json_t **out,
@@ -1414,13 +1437,71 @@ static int note_key(int64_t **arr, size_t *n, size_t *cap, int64_t key,
 	return 0;
 }
 
+/* The document's id for a new allocation when it is ipamfs-shaped and
+ * not taken, else NULL (a new one is made). */
+static const char *alloc_id_free(imp *im, json_t *el, ipam_err *err)
+{
+	const char *want = str(el, "IpamPoolAllocationId");
+	sqlite3_stmt *stmt;
+	int rc;
+	if (!ipam__io_id_ok(want, "ipam-pool-alloc-"))
+		return NULL;
+	stmt = ipam__stmt(im->db, "SELECT 1 FROM allocation WHERE aws_id = ?1",
+			  err);
+	if (!stmt)
+		return NULL;
+	ipam__bind_text(stmt, 1, want, -1, SQLITE_TRANSIENT);
+	rc = ipam__step(im->db, stmt, err);
+	sqlite3_reset(stmt);
+	return rc == 0 ? want : NULL;
+}
+
+/* Creation time, owner and mode of an allocation this import made, in one
+ * statement (the owner only when root imports, as chown). */
+static int alloc_stamp(imp *im, int64_t key, json_t *el, ipam_err *err)
+{
+	const char *when = str(el, "Created"), *mode = str(el, "Mode");
+	json_t *uid = json_object_get(el, "Uid"), *gid = json_object_get(el, "Gid");
+	bool root = im->db->actor.uid == 0;
+	int64_t t = 0;
+	unsigned long m = 0;
+	char *end = NULL;
+	sqlite3_stmt *stmt;
+	if (mode) {
+		m = strtoul(mode, &end, 8);
+		if (!*mode || *end || m > 07777)
+			return ipam__fail(err, IPAM_EINVAL, "bad Mode '%.16s'",
+					  mode);
+	}
+	if (!(when && ipam_time_parse(&t, when) == 0) && !mode &&
+	    !(root && (json_is_integer(uid) || json_is_integer(gid))))
+		return 0;
+	stmt = ipam__stmt(im->db,
+			  "UPDATE allocation SET created = ifnull(?2, created),"
+			  " uid = ifnull(?3, uid), gid = ifnull(?4, gid),"
+			  " mode = ifnull(?5, mode) WHERE key = ?1",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, key);
+	if (when && ipam_time_parse(&t, when) == 0)
+		sqlite3_bind_int64(stmt, 2, t);
+	if (root && json_is_integer(uid))
+		sqlite3_bind_int64(stmt, 3, json_integer_value(uid));
+	if (root && json_is_integer(gid))
+		sqlite3_bind_int64(stmt, 4, json_integer_value(gid));
+	if (mode)
+		sqlite3_bind_int64(stmt, 5, (int64_t)m);
+	return ipam__exec(im->db, stmt, err);
+}
+
 /* A new custom allocation as the document has it. */
 static int alloc_create(imp *im, const imp_pool *p, json_t *el,
 			const char *name, const ipam_cidr *c, const char *desc,
 			const char *apath, ipam_err *err)
 {
 	ipam__alloc_spec spec = {name, c, -1, desc && *desc ? desc : NULL,
-				 "custom", NULL, NULL, false};
+				 "custom", NULL, NULL, false, NULL};
 	ipam_alloc_info *info = malloc(sizeof(*info));
 	char text[IPAM_CIDR_STRLEN];
 	int rc;
@@ -1432,18 +1513,18 @@ static int alloc_create(imp *im, const imp_pool *p, json_t *el,
 	    !ipam__io_id_ok(name, "ipam-pool-alloc-"))
 		rc = ipam__fail(err, IPAM_EINVAL,
 				"names starting with 'ipam-' are reserved");
+	if (rc == 0) {
+		spec.id = alloc_id_free(im, el, err);
+		rc = err && err->code ? err->code : 0;
+	}
 	if (rc == 0)
 		rc = ipam__alloc(im->db, p->key, &spec, info, err);
 	if (rc)
 		rc = wrap(err, rc, "allocation '%s' %s", apath, text);
 	if (rc == 0) {
 		change(im, '+', "allocation", apath, text);
-		rc = adopt(im, T_ALLOC, info->id, el, "IpamPoolAllocationId",
-			   err);
+		rc = alloc_stamp(im, info->key, el, err);
 	}
-	if (rc == 0)
-		rc = perm_apply(im, info->id, el, "allocation", apath, true,
-				err);
 	if (rc == 0 && im->prune)
 		rc = note_key(&im->seen, &im->nseen, &im->capseen, info->key,
 			      err);
@@ -1462,7 +1543,7 @@ static int alloc_update(imp *im, const imp_pool *p, json_t *el,
 		ipam__alloc_spec spec = {name, c, -1,
 					 *have->description ? have->description
 							    : NULL,
-					 "custom", NULL, NULL, false};
+					 "custom", NULL, NULL, false, have->id};
 		ipam_alloc_info info;
 		ipam_cidr_format(&have->cidr, from);
 		ipam_cidr_format(c, to);
@@ -1471,11 +1552,6 @@ static int alloc_update(imp *im, const imp_pool *p, json_t *el,
 		if ((rc = ipam__alloc_free(im->db, have->key, err)) ||
 		    (rc = ipam__alloc(im->db, p->key, &spec, &info, err)))
 			return wrap(err, rc, "allocation '%s' %s", apath, to);
-		if ((rc = sql_run2(im->db,
-				   "UPDATE allocation SET aws_id = ?2 WHERE"
-				   " aws_id = ?1",
-				   info.id, have->id, err)))
-			return rc;
 		have->key = info.key;
 	}
 	if (desc && strcmp(desc, have->description)) {
@@ -1804,6 +1880,7 @@ static void imp_free(imp *im)
 	free(im->touched);
 	free(im->cidrs);
 	free(im->made);
+	free(im->keys);
 	json_decref(im->auto_import);
 	json_decref(im->doc);
 }
