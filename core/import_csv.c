@@ -166,6 +166,8 @@ static bool json_has_key(const char *text, size_t len, const char *key)
 {
 	char quoted[64];
 	int n = snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+	if (!text || n <= 0)
+		return false;
 	return memmem(text, len, quoted, (size_t)n) != NULL;
 }
 
