@@ -103,7 +103,8 @@ static void ip(uint32_t a, char out[16])
 /* The ids of pool i and of allocation j of it (ipamfs-shaped). */
 static void pool_id(long i, char out[40])
 {
-	snprintf(out, 40, "ipam-pool-%017lx", 0x10000000000UL + (unsigned long)i);
+	snprintf(out, 40, "ipam-pool-%017lx",
+		 0x10000000000UL + (unsigned long)i);
 }
 
 static void alloc_id(long i, long j, char out[64])
@@ -301,8 +302,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			dir = argv[++i];
 		else
-			die("usage", "io_bench [--pools N] [--allocs-per-pool N]"
-				     " [--dir DIR]");
+			die("usage",
+			    "io_bench [--pools N] [--allocs-per-pool N]"
+			    " [--dir DIR]");
 	}
 	if (pools < 1 || pools > 32768 || per < 1 || per > 128)
 		die("usage", "1..32768 pools (a /23 each in 10.0.0.0/8), 1..128"
@@ -323,8 +325,8 @@ int main(int argc, char **argv)
 	char wal[600];
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	unlink(wal);
-	ipam_open_opts opts = {.create = true, .clock = fixed_clock,
-			       .id_seed = 1};
+	ipam_open_opts opts = {
+		.create = true, .clock = fixed_clock, .id_seed = 1};
 	ipam_err err = {0};
 	ipam *db = NULL;
 	if (ipam_open(&db, path, &opts, &err))

@@ -97,13 +97,13 @@ static json_t *mode_json(uint32_t mode)
 
 static void set_perm(json_t *obj, sqlite3_stmt *stmt, int col)
 {
-	json_object_set_new(obj, "Uid", json_integer(sqlite3_column_int64(
-						stmt, col)));
-	json_object_set_new(obj, "Gid", json_integer(sqlite3_column_int64(
-						stmt, col + 1)));
-	json_object_set_new(obj, "Mode",
-			    mode_json((uint32_t)sqlite3_column_int64(stmt,
-								     col + 2)));
+	json_object_set_new(obj, "Uid",
+			    json_integer(sqlite3_column_int64(stmt, col)));
+	json_object_set_new(obj, "Gid",
+			    json_integer(sqlite3_column_int64(stmt, col + 1)));
+	json_object_set_new(
+		obj, "Mode",
+		mode_json((uint32_t)sqlite3_column_int64(stmt, col + 2)));
 }
 
 static const char *col_text(sqlite3_stmt *stmt, int col)
@@ -130,9 +130,8 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 	obj = json_object();
 	regions = json_array();
 	for (size_t i = 0; i < locales.count; i++)
-		json_array_append_new(regions,
-				      json_pack("{s:s}", "RegionName",
-						locales.items[i]));
+		json_array_append_new(regions, json_pack("{s:s}", "RegionName",
+							 locales.items[i]));
 	ipam_strlist_free(&locales);
 	quotas = json_object();
 	for (int q = 0; q < IPAM_QUOTA_COUNT; q++) {
@@ -150,10 +149,9 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 	json_object_set_new(obj, "IpamRegion", json_string(info.home_locale));
 	json_object_set_new(obj, "Description", json_string(info.description));
 	json_object_set_new(obj, "OperatingRegions", regions);
-	json_object_set_new(obj, "Tier",
-			    json_string(info.tier == IPAM_TIER_FREE
-						? "free"
-						: "advanced"));
+	json_object_set_new(
+		obj, "Tier",
+		json_string(info.tier == IPAM_TIER_FREE ? "free" : "advanced"));
 	json_object_set_new(obj, "EnablePrivateGua",
 			    json_boolean(info.enable_private_gua));
 	json_object_set_new(obj, "Tags", ipam__tags_json(db, info.id));
@@ -303,8 +301,7 @@ static int pools_read(ipam *db, sqlite3_stmt *stmt, export_pool **out,
 }
 
 /* Every pool with its path, sorted by path. */
-static int pools_load(ipam *db, export_pool **out, size_t *count,
-		      ipam_err *err)
+static int pools_load(ipam *db, export_pool **out, size_t *count, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -324,9 +321,9 @@ static int pools_load(ipam *db, export_pool **out, size_t *count,
 		pools_free(pools, n);
 		if (rc == IPAM_ENOMEM)
 			return ipam__fail(err, rc, "out of memory");
-		return rc == IPAM_EIO ? ipam__fail(err, rc,
-						   "the pool tree is broken")
-				      : rc;
+		return rc == IPAM_EIO
+			       ? ipam__fail(err, rc, "the pool tree is broken")
+			       : rc;
 	}
 	qsort(pools, n, sizeof(*pools), pool_cmp);
 	*out = pools;
@@ -347,10 +344,9 @@ static json_t *rule_tags_json(ipam *db, int64_t pool)
 		if (!eq)
 			continue;
 		*eq = '\0';
-		json_array_append_new(list,
-				      json_pack("{s:s, s:s}", "Key",
-						pairs.items[i], "Value",
-						eq + 1));
+		json_array_append_new(list, json_pack("{s:s, s:s}", "Key",
+						      pairs.items[i], "Value",
+						      eq + 1));
 	}
 	ipam_strlist_free(&pairs);
 	return list;
@@ -456,8 +452,8 @@ static int cidrs_part(ipam *db, const export_pool *pools, size_t n,
 					   col_text(stmt, 2), "State",
 					   "provisioned", "NetmaskLength",
 					   (int)c.prefix, "Created",
-					   time_json(sqlite3_column_int64(
-						   stmt, 3))));
+					   time_json(sqlite3_column_int64(stmt,
+									  3))));
 			sep = ",\n";
 		}
 		sqlite3_reset(stmt);
@@ -494,14 +490,14 @@ static int allocs_of(ipam *db, sqlite3_stmt *stmt, const export_pool *p,
 		ipam__export_string(buf, col_text(stmt, 6));
 		ipam__buf_add(buf, ",\"Name\":", 8);
 		ipam__export_string(buf, col_text(stmt, 7));
-		ipam__buf_printf(buf,
-				 ",\"Created\":\"%s\",\"Uid\":%lld,\"Gid\":%lld,"
-				 "\"Mode\":\"%04llo\"}",
-				 when, (long long)sqlite3_column_int64(stmt, 9),
-				 (long long)sqlite3_column_int64(stmt, 10),
-				 (unsigned long long)sqlite3_column_int64(
-					 stmt, 11) &
-					 07777);
+		ipam__buf_printf(
+			buf,
+			",\"Created\":\"%s\",\"Uid\":%lld,\"Gid\":%lld,"
+			"\"Mode\":\"%04llo\"}",
+			when, (long long)sqlite3_column_int64(stmt, 9),
+			(long long)sqlite3_column_int64(stmt, 10),
+			(unsigned long long)sqlite3_column_int64(stmt, 11) &
+				07777);
 		*sep = ",\n";
 	}
 	sqlite3_reset(stmt);
@@ -615,9 +611,9 @@ static int history_all(ipam *db, ipam__buf *buf, ipam_err *err)
 		json_object_set_new(obj, "SampledStartTime",
 				    time_json(sqlite3_column_int64(stmt, 12)));
 		if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
-			json_object_set_new(obj, "SampledEndTime",
-					    time_json(sqlite3_column_int64(
-						    stmt, 13)));
+			json_object_set_new(
+				obj, "SampledEndTime",
+				time_json(sqlite3_column_int64(stmt, 13)));
 		ipam__buf_add(buf, sep, strlen(sep));
 		put_json(buf, obj);
 		sep = ",\n";

@@ -72,7 +72,7 @@ typedef struct imp {
 	struct cidr_seen *cidrs;  /* provisioned CIDRs the document names */
 	size_t ncidrs, capcidrs;
 	json_t *auto_import; /* path -> wanted AutoImport */
-	int64_t *made; /* child-pool allocations this import made */
+	int64_t *made;	     /* child-pool allocations this import made */
 	size_t nfresh, capfresh;
 } imp;
 
@@ -98,9 +98,11 @@ bool ipam__io_id_ok(const char *id, const char *prefix)
 	if (!id || strncmp(id, prefix, n) != 0)
 		return false;
 	for (i = n; id[i]; i++)
-		if (!isxdigit((unsigned char)id[i]) || isupper((unsigned char)id[i]))
+		if (!isxdigit((unsigned char)id[i]) ||
+		    isupper((unsigned char)id[i]))
 			return false;
-	return i - n == 17 || i - n == 32 || i - n == 33; /* 33: AWS allocations */
+	return i - n == 17 || i - n == 32 ||
+	       i - n == 33; /* 33: AWS allocations */
 }
 
 /* ---- small helpers ---- */
@@ -257,7 +259,8 @@ static int tags_apply(imp *im, const char *id, json_t *tags, const char *kind,
 		if ((rc = ipam_tag_remove(im->db, id, have.items[j], err)))
 			break;
 		char field[IPAM_TAG_KEY_MAX + 8];
-		snprintf(field, sizeof(field), "tags/%s (removed)", have.items[j]);
+		snprintf(field, sizeof(field), "tags/%s (removed)",
+			 have.items[j]);
 		change(im, '~', kind, path, field);
 	}
 	ipam_strlist_free(&have);
@@ -280,9 +283,10 @@ enum adopt_table { T_SCOPE, T_POOL, T_POOL_CIDR, T_ALLOC };
 static const struct {
 	const char *prefix, *set_time, *set_id;
 } adopt_sql[] = {
-	[T_SCOPE] = {"ipam-scope-",
-		     "UPDATE scope SET created = ?2 WHERE aws_id = ?1",
-		     "UPDATE OR IGNORE scope SET aws_id = ?1 WHERE aws_id = ?2"},
+	[T_SCOPE] =
+		{"ipam-scope-",
+		 "UPDATE scope SET created = ?2 WHERE aws_id = ?1",
+		 "UPDATE OR IGNORE scope SET aws_id = ?1 WHERE aws_id = ?2"},
 	[T_POOL] = {"ipam-pool-",
 		    "UPDATE pool SET created = ?2 WHERE aws_id = ?1",
 		    "UPDATE OR IGNORE pool SET aws_id = ?1 WHERE aws_id = ?2"},
@@ -309,8 +313,7 @@ static int adopt(imp *im, enum adopt_table table, char id[IPAM_ID_MAX],
 	if (when && ipam_time_parse(&t, when) == 0 &&
 	    (rc = sql_run(im->db, adopt_sql[table].set_time, id, t, err)))
 		return rc;
-	if (!ipam__io_id_ok(want, adopt_sql[table].prefix) ||
-	    !strcmp(want, id))
+	if (!ipam__io_id_ok(want, adopt_sql[table].prefix) || !strcmp(want, id))
 		return 0;
 	if (table == T_POOL && ipam__io_id_ok(want, "ipam-pool-alloc-"))
 		return 0;
@@ -378,8 +381,8 @@ static int perm_apply(imp *im, const char *id, json_t *elem, const char *kind,
 
 static size_t skip_ws(const char *t, size_t i, size_t n)
 {
-	while (i < n && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' ||
-			 t[i] == '\t'))
+	while (i < n &&
+	       (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t'))
 		i++;
 	return i;
 }
@@ -462,8 +465,8 @@ static int scan_keys(imp *im, ipam_err *err)
 		if (grow((void **)&im->keys, &im->capkeys, im->nkeys,
 			 sizeof(*im->keys)))
 			return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-		im->keys[im->nkeys++] = (struct key_span){k + 1, ke - k - 2,
-							  vs, ve};
+		im->keys[im->nkeys++] =
+			(struct key_span){k + 1, ke - k - 2, vs, ve};
 		i = skip_ws(t, ve, n);
 		if (i < n && t[i] == '}')
 			return skip_ws(t, i + 1, n) == n
@@ -492,8 +495,7 @@ static int find_key(imp *im, const char *key, size_t *start, size_t *end,
 	return rc;
 }
 
-static int parse_span(imp *im, size_t s, size_t e, json_t **out,
-		      ipam_err *err)
+static int parse_span(imp *im, size_t s, size_t e, json_t **out, ipam_err *err)
 {
 	json_error_t jerr;
 	*out = json_loadb(im->text + s, e - s, JSON_DECODE_ANY, &jerr);
@@ -637,9 +639,8 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 			     "INSERT OR IGNORE INTO locale(name) VALUES (?1)",
 			     home, 0, err);
 		if (rc == 0)
-			rc = sql_run(im->db,
-				     "UPDATE ipam SET home_locale = ?1", home,
-				     0, err);
+			rc = sql_run(im->db, "UPDATE ipam SET home_locale = ?1",
+				     home, 0, err);
 		if (rc == 0)
 			changed_text(im, "ipam", "", "home-locale",
 				     info->home_locale, home);
@@ -657,10 +658,10 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 		rc = sql_run(im->db, "UPDATE ipam SET created = ?2", NULL, t,
 			     err);
 	if (rc == 0 && json_is_integer(json_object_get(obj, "OwnerId")))
-		rc = sql_run(im->db, "UPDATE ipam SET owner_uid = ?2", NULL,
-			     json_integer_value(json_object_get(obj,
-								"OwnerId")),
-			     err);
+		rc = sql_run(
+			im->db, "UPDATE ipam SET owner_uid = ?2", NULL,
+			json_integer_value(json_object_get(obj, "OwnerId")),
+			err);
 	return rc;
 }
 
@@ -672,8 +673,8 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	json_t *quotas = json_object_get(obj, "Quotas");
 	int rc = 0;
 	if (desc && strcmp(desc, info->description)) {
-		changed_text(im, "ipam", "", "description",
-			     info->description, desc);
+		changed_text(im, "ipam", "", "description", info->description,
+			     desc);
 		rc = ipam_set_description(im->db, desc, err);
 	}
 	if (rc == 0 && tier &&
@@ -696,15 +697,14 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 		int64_t have = 0;
 		rc = ipam_history_retention_get(im->db, &have, err);
 		if (rc == 0 && have != json_integer_value(ret)) {
-			change(im, '~', "ipam", "",
-			       "history-retention-days");
+			change(im, '~', "ipam", "", "history-retention-days");
 			rc = ipam_history_retention_set(
 				im->db, json_integer_value(ret), err);
 		}
 	}
 	for (int q = 0; rc == 0 && q < IPAM_QUOTA_COUNT; q++) {
-		json_t *v = json_object_get(quotas,
-					    ipam_quota_name((ipam_quota)q));
+		json_t *v =
+			json_object_get(quotas, ipam_quota_name((ipam_quota)q));
 		int64_t have = 0;
 		if (!json_is_integer(v))
 			continue;
@@ -737,9 +737,8 @@ static int ipam_apply(imp *im, ipam_err *err)
 	if (rc == 0)
 		rc = ipam__info_load(im->db, &info, err);
 	if (rc == 0)
-		rc = ipam_locales_apply(im, json_object_get(obj,
-							    "OperatingRegions"),
-					err);
+		rc = ipam_locales_apply(
+			im, json_object_get(obj, "OperatingRegions"), err);
 	if (rc == 0)
 		rc = ipam_settings(im, obj, &info, err);
 	if (rc == 0)
@@ -901,7 +900,7 @@ static int pool_find(imp *im, const char *path, int64_t *scope_out,
 		free(sc);
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
-	strtok_r(copy, "/", &save);   /* scopes */
+	strtok_r(copy, "/", &save);	  /* scopes */
 	tok = strtok_r(NULL, "/", &save); /* S */
 	rc = ipam_scope_get(im->db, tok, sc, NULL);
 	if (rc)
@@ -916,7 +915,8 @@ static int pool_find(imp *im, const char *path, int64_t *scope_out,
 					      &key, err);
 			*made = rc == 0;
 		} else if (rc) {
-			rc = ipam__fail(err, rc == IPAM_ENOENT ? IPAM_EINVAL : rc,
+			rc = ipam__fail(err,
+					rc == IPAM_ENOENT ? IPAM_EINVAL : rc,
 					"pool '%s': its parent '%s' is not in "
 					"the IPAM or earlier in the document",
 					path, tok);
@@ -979,8 +979,8 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int pool_rule_tags(imp *im, int64_t pool, json_t *list,
-			  const char *path, bool made, ipam_err *err)
+static int pool_rule_tags(imp *im, int64_t pool, json_t *list, const char *path,
+			  bool made, ipam_err *err)
 {
 	ipam_strlist have = {0}, want = {0};
 	size_t i;
@@ -1024,7 +1024,8 @@ static int pool_public(imp *im, const ipam_pool_info *p, json_t *el,
 		       const char *path, bool made, ipam_err *err)
 {
 	json_t *adv = json_object_get(el, "PubliclyAdvertisable");
-	const char *svc = str(el, "AwsService"), *src = str(el, "PublicIpSource");
+	const char *svc = str(el, "AwsService"),
+		   *src = str(el, "PublicIpSource");
 	int rc = 0;
 	if (!p->is_public)
 		return 0;
@@ -1032,8 +1033,8 @@ static int pool_public(imp *im, const ipam_pool_info *p, json_t *el,
 	    json_is_true(adv) != p->publicly_advertisable) {
 		if (!made)
 			change(im, '~', "pool", path, "publicly-advertisable");
-		rc = ipam_pool_set_publicly_advertisable(im->db, p->key,
-							 json_is_true(adv), err);
+		rc = ipam_pool_set_publicly_advertisable(
+			im->db, p->key, json_is_true(adv), err);
 	}
 	if (rc == 0 && svc && strcmp(svc, p->aws_service)) {
 		if (!made)
@@ -1059,8 +1060,9 @@ static int pool_settings(imp *im, const ipam_pool_info *p, json_t *el,
 	const char *strat = str(el, "AllocationStrategy");
 	int rc = 0;
 	if (fam) {
-		int want = !strcmp(fam, "ipv6") ? 6 : !strcmp(fam, "ipv4") ? 4
-									  : 0;
+		int want = !strcmp(fam, "ipv6")	  ? 6
+			   : !strcmp(fam, "ipv4") ? 4
+						  : 0;
 		if (!want)
 			return ipam__fail(err, IPAM_EINVAL,
 					  "pool '%s': AddressFamily is ipv4 "
@@ -1068,8 +1070,7 @@ static int pool_settings(imp *im, const ipam_pool_info *p, json_t *el,
 					  path, fam);
 		if (want != p->family) {
 			if (!made)
-				changed_text(im, "pool", path,
-					     "address-family",
+				changed_text(im, "pool", path, "address-family",
 					     p->family == 6 ? "ipv6" : "ipv4",
 					     fam);
 			rc = ipam_pool_set_family(im->db, p->key, want, err);
@@ -1183,12 +1184,13 @@ static int pools_apply(imp *im, ipam_err *err)
 		held *h = &list.items[i];
 		h->depth = path_depth(str(h->el, "Path"));
 		if (h->depth < 0)
-			rc = at_line(h->line,
-				     ipam__fail(err, IPAM_EINVAL,
-						"a pool without a Path "
-						"'scopes/SCOPE/pools/NAME', "
-						"'.../pools/CHILD' for a child"),
-				     err);
+			rc = at_line(
+				h->line,
+				ipam__fail(err, IPAM_EINVAL,
+					   "a pool without a Path "
+					   "'scopes/SCOPE/pools/NAME', "
+					   "'.../pools/CHILD' for a child"),
+				err);
 	}
 	if (rc == 0 && list.n)
 		qsort(list.items, list.n, sizeof(held), held_cmp);
@@ -1218,8 +1220,8 @@ static int pools_apply(imp *im, ipam_err *err)
 static int auto_import_apply(imp *im, ipam_err *err)
 {
 	for (size_t i = 0; i < im->npools; i++) {
-		json_t *want = json_object_get(im->auto_import,
-					       im->pools[i].path);
+		json_t *want =
+			json_object_get(im->auto_import, im->pools[i].path);
 		ipam_pool_info p;
 		int rc;
 		if (!want)
@@ -1230,8 +1232,9 @@ static int auto_import_apply(imp *im, ipam_err *err)
 			continue;
 		if (!im->pools[i].created)
 			change(im, '~', "pool", im->pools[i].path,
-			       json_is_true(want) ? "auto-import false -> true"
-						  : "auto-import true -> false");
+			       json_is_true(want)
+				       ? "auto-import false -> true"
+				       : "auto-import true -> false");
 		if ((rc = ipam_pool_set_auto_import(im->db, im->pools[i].key,
 						    json_is_true(want), err)))
 			return wrap(err, rc, "pool '%s'", im->pools[i].path);
@@ -1267,19 +1270,17 @@ static int elem_pool(imp *im, json_t *el, const char *what, imp_pool **out,
 	return 0;
 }
 
-static int elem_cidr(imp_pool *p, json_t *el, const char *what,
-		     ipam_cidr *out, ipam_err *err)
+static int elem_cidr(imp_pool *p, json_t *el, const char *what, ipam_cidr *out,
+		     ipam_err *err)
 {
 	const char *text = str(el, "Cidr");
 	ipam_err why = {IPAM_OK, ""};
 	if (!text || ipam_cidr_parse(out, text, &why))
-		return ipam__fail(err, IPAM_EINVAL, "%s in pool '%s': %s",
-				  what, p->path,
-				  text ? why.msg : "no Cidr");
+		return ipam__fail(err, IPAM_EINVAL, "%s in pool '%s': %s", what,
+				  p->path, text ? why.msg : "no Cidr");
 	if (out->family != p->family)
-		return ipam__fail(err, IPAM_EINVAL,
-				  "%s %s: pool '%s' is IPv%d", what, text,
-				  p->path, p->family);
+		return ipam__fail(err, IPAM_EINVAL, "%s %s: pool '%s' is IPv%d",
+				  what, text, p->path, p->family);
 	return 0;
 }
 
@@ -1381,8 +1382,7 @@ static int cidrs_apply(imp *im, ipam_err *err)
 			     cidr_apply(im, list.items[i].el, err), err);
 	held_free(&list);
 	if (rc == 0 && im->ncidrs)
-		qsort(im->cidrs, im->ncidrs, sizeof(*im->cidrs),
-		      cidr_seen_cmp);
+		qsort(im->cidrs, im->ncidrs, sizeof(*im->cidrs), cidr_seen_cmp);
 	if (rc == 0 && im->nfresh)
 		qsort(im->made, im->nfresh, sizeof(int64_t), key_cmp);
 	return rc;
@@ -1461,7 +1461,8 @@ static const char *alloc_id_free(imp *im, json_t *el, ipam_err *err)
 static int alloc_stamp(imp *im, int64_t key, json_t *el, ipam_err *err)
 {
 	const char *when = str(el, "Created"), *mode = str(el, "Mode");
-	json_t *uid = json_object_get(el, "Uid"), *gid = json_object_get(el, "Gid");
+	json_t *uid = json_object_get(el, "Uid"),
+	       *gid = json_object_get(el, "Gid");
 	bool root = im->db->actor.uid == 0;
 	int64_t t = 0;
 	unsigned long m = 0;
@@ -1500,8 +1501,9 @@ static int alloc_create(imp *im, const imp_pool *p, json_t *el,
 			const char *name, const ipam_cidr *c, const char *desc,
 			const char *apath, ipam_err *err)
 {
-	ipam__alloc_spec spec = {name, c, -1, desc && *desc ? desc : NULL,
-				 "custom", NULL, NULL, false, NULL};
+	ipam__alloc_spec spec = {
+		name, c,     -1,  desc && *desc ? desc : NULL, "custom", NULL,
+		NULL, false, NULL};
 	ipam_alloc_info *info = malloc(sizeof(*info));
 	char text[IPAM_CIDR_STRLEN];
 	int rc;
@@ -1540,10 +1542,12 @@ static int alloc_update(imp *im, const imp_pool *p, json_t *el,
 	int rc = 0;
 	if (ipam_cidr_compare(c, &have->cidr)) {
 		char from[IPAM_CIDR_STRLEN], to[IPAM_CIDR_STRLEN], what[160];
-		ipam__alloc_spec spec = {name, c, -1,
-					 *have->description ? have->description
-							    : NULL,
-					 "custom", NULL, NULL, false, have->id};
+		ipam__alloc_spec spec = {
+			name,	  c,
+			-1,	  *have->description ? have->description : NULL,
+			"custom", NULL,
+			NULL,	  false,
+			have->id};
 		ipam_alloc_info info;
 		ipam_cidr_format(&have->cidr, from);
 		ipam_cidr_format(c, to);
@@ -1575,9 +1579,8 @@ static bool key_in(const int64_t *keys, size_t n, int64_t key);
 
 /* The allocation a child pool's CIDR made in its parent: when this import
  * made it, it takes the document's id, time, region and mode. */
-static int child_alloc(imp *im, const imp_pool *p, json_t *el,
-		       const char *name, const ipam_cidr *c, const char *apath,
-		       ipam_err *err)
+static int child_alloc(imp *im, const imp_pool *p, json_t *el, const char *name,
+		       const ipam_cidr *c, const char *apath, ipam_err *err)
 {
 	alloc_row have;
 	const char *region = str(el, "ResourceRegion");
@@ -1591,8 +1594,7 @@ static int child_alloc(imp *im, const imp_pool *p, json_t *el,
 				  apath);
 	if (!key_in(im->made, im->nfresh, have.key))
 		return 0;
-	if ((rc = adopt(im, T_ALLOC, have.id, el, "IpamPoolAllocationId",
-			err)))
+	if ((rc = adopt(im, T_ALLOC, have.id, el, "IpamPoolAllocationId", err)))
 		return rc;
 	if (region && (rc = sql_run2(im->db,
 				     "UPDATE allocation SET resource_region ="
@@ -1627,8 +1629,8 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	if (asprintf(&apath, "%s/allocations/%s", p->path, name) < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	if (strcmp(type, "custom") == 0) {
-		if ((rc = note_key(&im->touched, &im->ntouched,
-				   &im->captouched, p->key, err)) == 0)
+		if ((rc = note_key(&im->touched, &im->ntouched, &im->captouched,
+				   p->key, err)) == 0)
 			rc = alloc_lookup(im, p, name, &have, err);
 		if (rc == 0)
 			rc = alloc_create(im, p, el, name, &c, desc, apath,
@@ -1697,9 +1699,9 @@ static int prune_allocs(imp *im, ipam_err *err)
 		}
 		sqlite3_reset(stmt);
 		if (step < 0)
-			rc = step == IPAM_ENOMEM ? ipam__fail(err, step,
-							      "out of memory")
-						 : step;
+			rc = step == IPAM_ENOMEM
+				     ? ipam__fail(err, step, "out of memory")
+				     : step;
 		for (size_t j = 0; rc == 0 && j < n; j++) {
 			char what[IPAM_NAME_MAX + 16];
 			snprintf(what, sizeof(what), "%s",
@@ -1779,8 +1781,9 @@ static int prune_pools(imp *im, ipam_err *err)
 				im->deleted++;
 				rc = prune_pool(im, gone[i], err);
 				if (rc)
-					rc = wrap(err, rc, "cannot delete pool "
-							   "'%s'",
+					rc = wrap(err, rc,
+						  "cannot delete pool "
+						  "'%s'",
 						  p.name);
 			}
 		}
@@ -1802,17 +1805,17 @@ static int prune_cidrs(imp *im, ipam_err *err)
 			struct cidr_seen key = {im->pools[i].key,
 						cidrs[j].cidr};
 			char text[IPAM_CIDR_STRLEN];
-			if (im->ncidrs &&
-			    bsearch(&key, im->cidrs, im->ncidrs,
-				    sizeof(key), cidr_seen_cmp))
+			if (im->ncidrs && bsearch(&key, im->cidrs, im->ncidrs,
+						  sizeof(key), cidr_seen_cmp))
 				continue;
 			ipam_cidr_format(&cidrs[j].cidr, text);
 			change(im, '-', "cidr", im->pools[i].path, text);
 			rc = ipam_pool_deprovision(im->db, im->pools[i].key,
 						   &cidrs[j].cidr, err);
 			if (rc)
-				rc = wrap(err, rc, "cannot deprovision %s "
-						   "from pool '%s'",
+				rc = wrap(err, rc,
+					  "cannot deprovision %s "
+					  "from pool '%s'",
 					  text, im->pools[i].path);
 		}
 		free(cidrs);
@@ -1859,9 +1862,9 @@ static int apply_all(imp *im, ipam_err *err)
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
 	    (rc = each(im, "IpamPoolAllocations", alloc_apply, err)))
 		return rc;
-	if (im->prune && ((rc = prune_allocs(im, err)) ||
-			  (rc = prune_pools(im, err)) ||
-			  (rc = prune_cidrs(im, err))))
+	if (im->prune &&
+	    ((rc = prune_allocs(im, err)) || (rc = prune_pools(im, err)) ||
+	     (rc = prune_cidrs(im, err))))
 		return rc;
 	if ((rc = auto_import_apply(im, err)))
 		return rc;
@@ -1894,8 +1897,7 @@ static int read_doc(imp *im, ipam_import_format fmt, ipam_err *err)
 	case IPAM_FORMAT_AWS:
 		return ipam__read_aws(im->text, im->len, &im->doc, err);
 	case IPAM_FORMAT_NETBOX_JSON:
-		return ipam__read_netbox_json(im->text, im->len, &im->doc,
-					      err);
+		return ipam__read_netbox_json(im->text, im->len, &im->doc, err);
 	default:
 		return ipam__read_csv(fmt, im->text, im->len, &im->doc, err);
 	}

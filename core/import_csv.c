@@ -326,10 +326,11 @@ static int row_netbox(const header *h, const ipam_strlist *row, size_t line,
 	if (*status && strcasecmp(status, "container") &&
 	    strcasecmp(status, "active") && strcasecmp(status, "reserved") &&
 	    strcasecmp(status, "deprecated"))
-		return ipam__fail(err, IPAM_EINVAL,
-				  "line %zu: unknown status '%.32s' (container, "
-				  "active, reserved, deprecated)",
-				  line, status);
+		return ipam__fail(
+			err, IPAM_EINVAL,
+			"line %zu: unknown status '%.32s' (container, "
+			"active, reserved, deprecated)",
+			line, status);
 	if (!strcasecmp(status, "deprecated"))
 		return 0; /* not in use: not imported */
 	if (!(p = plist_add(out)))
@@ -380,9 +381,8 @@ static int row_phpipam(const header *h, const ipam_strlist *row, size_t line,
 	p->name = ipam__strdup("");
 	p->description = ipam__strdup(field(row, col(h, "description")));
 	/* "/" is a root subnet; a folder name is not a subnet */
-	p->parent = ipam__strdup(ipam_cidr_parse(&m, master, NULL) == 0
-					 ? master
-					 : "");
+	p->parent = ipam__strdup(ipam_cidr_parse(&m, master, NULL) == 0 ? master
+									: "");
 	tag(p, "vlan", field(row, col(h, "vlan")));
 	tag(p, "vrf", field(row, col(h, "vrf")));
 	if (!p->scope || !p->name || !p->description || !p->parent)

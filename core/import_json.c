@@ -43,10 +43,9 @@ static int each_doc(const char *text, size_t len, doc_fn fn, void *ctx,
 		doc = json_loadb(text + i, len - i, JSON_DISABLE_EOF_CHECK,
 				 &jerr);
 		if (!doc)
-			return ipam__fail(err, IPAM_EINVAL,
-					  "line %zu: bad JSON: %s",
-					  line + (size_t)jerr.line - 1,
-					  jerr.text);
+			return ipam__fail(
+				err, IPAM_EINVAL, "line %zu: bad JSON: %s",
+				line + (size_t)jerr.line - 1, jerr.text);
 		rc = fn(ctx, doc, line, err);
 		json_decref(doc);
 		if (rc)
@@ -139,7 +138,8 @@ static int aws_doc(void *ctx, json_t *doc, size_t line, ipam_err *err)
 					  "line %zu: a pool without IpamPoolId",
 					  line);
 		json_t *copy = json_deep_copy(el);
-		json_object_set_new(copy, "_line", json_integer((json_int_t)line));
+		json_object_set_new(copy, "_line",
+				    json_integer((json_int_t)line));
 		json_object_set_new(a->pools, id, copy);
 	}
 	known = known || json_object_get(doc, "IpamPools");
@@ -193,14 +193,13 @@ static int aws_name_scopes(aws *a, json_t *doc, ipam_err *err)
 		if (!name || ipam_name_check(name, NULL))
 			name = id;
 		json_object_set_new(s, "_name", json_string(name));
-		json_t *el = json_pack("{s:s, s:s, s:s, s:b}", "Name", name,
-				       "IpamScopeId", id, "IpamScopeType",
-				       str(s, "IpamScopeType")
-					       ? str(s, "IpamScopeType")
-					       : "private",
-				       "IsDefault",
-				       json_is_true(json_object_get(
-					       s, "IsDefault")));
+		json_t *el = json_pack(
+			"{s:s, s:s, s:s, s:b}", "Name", name, "IpamScopeId", id,
+			"IpamScopeType",
+			str(s, "IpamScopeType") ? str(s, "IpamScopeType")
+						: "private",
+			"IsDefault",
+			json_is_true(json_object_get(s, "IsDefault")));
 		if (str(s, "Description"))
 			json_object_set_new(el, "Description",
 					    json_string(str(s, "Description")));
@@ -265,11 +264,18 @@ static const char *aws_path(aws *a, const char *id, int depth, ipam_err *err)
 
 static int aws_pools(aws *a, json_t *doc, ipam_err *err)
 {
-	static const char *const keys[] = {
-		"AddressFamily", "Locale", "Description", "AutoImport",
-		"AllocationMinNetmaskLength", "AllocationMaxNetmaskLength",
-		"AllocationDefaultNetmaskLength", "AllocationResourceTags",
-		"Tags", "PubliclyAdvertisable", "AwsService", "PublicIpSource"};
+	static const char *const keys[] = {"AddressFamily",
+					   "Locale",
+					   "Description",
+					   "AutoImport",
+					   "AllocationMinNetmaskLength",
+					   "AllocationMaxNetmaskLength",
+					   "AllocationDefaultNetmaskLength",
+					   "AllocationResourceTags",
+					   "Tags",
+					   "PubliclyAdvertisable",
+					   "AwsService",
+					   "PublicIpSource"};
 	const char *id;
 	json_t *p;
 	json_object_foreach(a->pools, id, p)
@@ -323,8 +329,8 @@ static bool list_has(json_t *list, const char *cidr)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(list, i, v) if (!strcmp(json_string_value(v), cidr))
-		return true;
+	json_array_foreach(list, i, v) if (!strcmp(json_string_value(v),
+						   cidr)) return true;
 	return false;
 }
 
@@ -411,12 +417,12 @@ static int aws_cidrs(aws *a, json_t *doc, ipam_err *err)
 						    list = json_array());
 			size_t i;
 			json_t *el;
-			json_array_foreach(a->cidrs[d].items, i, el)
-				if (str(el, "Cidr") &&
-				    !list_has(list, str(el, "Cidr")))
-					json_array_append_new(
-						list,
-						json_string(str(el, "Cidr")));
+			json_array_foreach(
+				a->cidrs[d].items, i,
+				el) if (str(el, "Cidr") &&
+					!list_has(list, str(el, "Cidr")))
+				json_array_append_new(
+					list, json_string(str(el, "Cidr")));
 			progress = true;
 		}
 	}
@@ -498,9 +504,9 @@ static void aws_child_alloc(aws *a, json_t *doc, json_t *el, size_t line)
 			"Cidr", str(el, "Cidr"), "ResourceType", "ipam-pool",
 			"Name", child, "SourceLine", (json_int_t)line);
 	if (str(el, "IpamPoolAllocationId"))
-		json_object_set_new(out, "IpamPoolAllocationId",
-				    json_string(str(el,
-						    "IpamPoolAllocationId")));
+		json_object_set_new(
+			out, "IpamPoolAllocationId",
+			json_string(str(el, "IpamPoolAllocationId")));
 	ipam__doc_add(doc, "IpamPoolAllocations", out);
 }
 
@@ -542,8 +548,8 @@ static int aws_allocs(aws *a, json_t *doc, ipam_err *err)
 						 ? str(el, "Description")
 						 : "");
 			json_t *out = json_pack(
-				"{s:s, s:s, s:s, s:s, s:i}", "IpamPoolId",
-				pool, "Cidr", cidr, "ResourceType", "custom",
+				"{s:s, s:s, s:s, s:s, s:i}", "IpamPoolId", pool,
+				"Cidr", cidr, "ResourceType", "custom",
 				"Description", desc, "SourceLine",
 				(json_int_t)a->allocs[d].line);
 			if (id) {
@@ -560,10 +566,10 @@ static int aws_allocs(aws *a, json_t *doc, ipam_err *err)
 
 static void aws_ipam(aws *a, json_t *doc)
 {
-	static const char *const keys[] = {"IpamId", "IpamRegion",
-					   "OperatingRegions", "Tier",
-					   "Description", "EnablePrivateGua",
-					   "Tags"};
+	static const char *const keys[] = {
+		"IpamId", "IpamRegion",	 "OperatingRegions",
+		"Tier",	  "Description", "EnablePrivateGua",
+		"Tags"};
 	json_t *src = json_object_get(a->ipam, "ipam"), *el;
 	if (!src)
 		return;
@@ -594,8 +600,8 @@ static void aws_free(aws *a)
 
 int ipam__read_aws(const char *text, size_t len, json_t **out, ipam_err *err)
 {
-	aws a = {json_object(), json_object(), json_object(), NULL, NULL,
-		 0,		0,	       json_object(), json_object()};
+	aws a = {json_object(), json_object(), json_object(), NULL, NULL, 0, 0,
+		 json_object(), json_object()};
 	json_t *doc = ipam__doc_new();
 	int rc = each_doc(text, len, aws_doc, &a, err);
 	if (rc == 0) {
@@ -682,9 +688,8 @@ static int nb_prefix(netbox *nb, json_t *el, size_t line, ipam_err *err)
 	p->scope = ipam__strdup(json_is_object(vrf) ? nb_name(vrf, "name")
 						    : "private");
 	p->name = ipam__strdup("");
-	p->description = ipam__strdup(str(el, "description")
-					      ? str(el, "description")
-					      : "");
+	p->description = ipam__strdup(
+		str(el, "description") ? str(el, "description") : "");
 	p->is_pool = !strcmp(status, "container") ||
 		     json_is_true(json_object_get(el, "is_pool"));
 	nb_tag(p, "status", status);
@@ -699,9 +704,8 @@ static int nb_prefix(netbox *nb, json_t *el, size_t line, ipam_err *err)
 	size_t i;
 	json_t *t;
 	ipam__buf tags = {0};
-	json_array_foreach(json_object_get(el, "tags"), i, t)
-		ipam__buf_printf(&tags, "%s%s", i ? "," : "",
-				 nb_name(t, "slug"));
+	json_array_foreach(json_object_get(el, "tags"), i, t) ipam__buf_printf(
+		&tags, "%s%s", i ? "," : "", nb_name(t, "slug"));
 	if (tags.data)
 		nb_tag(p, "netbox-tags", tags.data);
 	free(tags.data);
@@ -713,7 +717,8 @@ static int nb_prefix(netbox *nb, json_t *el, size_t line, ipam_err *err)
 static int nb_doc(void *ctx, json_t *doc, size_t line, ipam_err *err)
 {
 	netbox *nb = ctx;
-	json_t *list = json_is_array(doc) ? doc : json_object_get(doc, "results");
+	json_t *list = json_is_array(doc) ? doc
+					  : json_object_get(doc, "results");
 	size_t i;
 	json_t *el;
 	if (!json_is_array(list))
@@ -730,11 +735,13 @@ static int nb_doc(void *ctx, json_t *doc, size_t line, ipam_err *err)
 		else if (str(el, "name") && json_object_get(el, "rd"))
 			rc = json_object_set_new(
 				     nb->vrfs, str(el, "name"),
-				     json_string(str(el, "description") &&
-							 *str(el, "description")
-						 ? str(el, "description")
-					 : str(el, "rd") ? str(el, "rd")
-							 : ""))
+				     json_string(
+					     str(el, "description") &&
+							     *str(el,
+								  "description")
+						     ? str(el, "description")
+					     : str(el, "rd") ? str(el, "rd")
+							     : ""))
 				     ? IPAM_ENOMEM
 				     : 0;
 		else

@@ -60,8 +60,8 @@ static int node_cmp(const void *a, const void *b)
 	return c ? c : ipam_cidr_compare(&x->p->cidr, &y->p->cidr);
 }
 
-static int fail_line(ipam_err *err, size_t line, const char *fmt,
-		     const char *a, const char *b)
+static int fail_line(ipam_err *err, size_t line, const char *fmt, const char *a,
+		     const char *b)
 {
 	char msg[IPAM_ERR_MSG_MAX];
 	snprintf(msg, sizeof(msg), fmt, a, b);
@@ -101,10 +101,10 @@ static int link_parents(node *nodes, size_t n, ipam_err *err)
 					 "%s appears twice in scope '%s'", a,
 					 x->p->scope);
 		}
-		while (depth && (strcmp(stack[depth - 1]->p->scope,
-					x->p->scope) ||
-				 !ipam_cidr_contains(&stack[depth - 1]->p->cidr,
-						     &x->p->cidr)))
+		while (depth &&
+		       (strcmp(stack[depth - 1]->p->scope, x->p->scope) ||
+			!ipam_cidr_contains(&stack[depth - 1]->p->cidr,
+					    &x->p->cidr)))
 			depth--;
 		x->parent = depth ? stack[depth - 1] : NULL;
 		if (x->p->parent && *x->p->parent) {
@@ -145,10 +145,9 @@ static json_t *tags_array(json_t *tags)
 {
 	json_t *list = json_array(), *v;
 	const char *k;
-	json_object_foreach(tags, k, v)
-		json_array_append_new(list, json_pack("{s:s, s:s}", "Key", k,
-						      "Value",
-						      json_string_value(v)));
+	json_object_foreach(tags, k, v) json_array_append_new(
+		list, json_pack("{s:s, s:s}", "Key", k, "Value",
+				json_string_value(v)));
 	return list;
 }
 
@@ -167,10 +166,10 @@ static int emit_pool(json_t *doc, node *x, ipam_err *err)
 			       name);
 	if (len < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	pool = json_pack("{s:s, s:s, s:s, s:i}", "IpamPoolId", x->path,
-			 "Path", x->path, "AddressFamily",
-			 x->p->cidr.family == 6 ? "ipv6" : "ipv4",
-			 "SourceLine", (json_int_t)x->p->line);
+	pool = json_pack("{s:s, s:s, s:s, s:i}", "IpamPoolId", x->path, "Path",
+			 x->path, "AddressFamily",
+			 x->p->cidr.family == 6 ? "ipv6" : "ipv4", "SourceLine",
+			 (json_int_t)x->p->line);
 	if (x->p->description)
 		json_object_set_new(pool, "Description",
 				    json_string(x->p->description));
@@ -217,11 +216,11 @@ static int emit_alloc(json_t *doc, node *x)
 	name_of(x->p, name);
 	ipam_cidr_format(&x->p->cidr, text);
 	ipam__doc_add(doc, "IpamPoolAllocations",
-		      json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}",
-				"IpamPoolId", x->parent->path, "Cidr", text,
-				"ResourceType", "custom", "Name", name,
-				"Description", alloc_description(x->p),
-				"SourceLine", (json_int_t)x->p->line));
+		      json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}", "IpamPoolId",
+				x->parent->path, "Cidr", text, "ResourceType",
+				"custom", "Name", name, "Description",
+				alloc_description(x->p), "SourceLine",
+				(json_int_t)x->p->line));
 	return 0;
 }
 

@@ -21,7 +21,6 @@
 /* The status of /import is kept to this size (a plan is kept whole). */
 #define IO_STATUS_MAX ((size_t)1 << 20)
 
-
 /* What the last import and plan of this mount said. */
 static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct buf io_last[2] = {BUF_INIT, BUF_INIT};
@@ -43,7 +42,7 @@ static int adopt(struct buf *out, int rc, char *data, size_t len)
 }
 
 int files_io_render(struct ipamfs *fs, const struct node *n,
-		     const struct attr *a, struct buf *out, ipam_err *err)
+		    const struct attr *a, struct buf *out, ipam_err *err)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -93,8 +92,8 @@ static void import_status(struct buf *out, int rc, const ipam_err *err,
 
 /* The whole document, as the one "line" a stream file is given. */
 int files_io_apply(struct ipamfs *fs, const struct node *n,
-		    const struct attr *a, const struct input *in,
-		    struct buf *result, ipam_err *err)
+		   const struct attr *a, const struct input *in,
+		   struct buf *result, ipam_err *err)
 {
 	const char *text = in->count ? in->lines[0] : "";
 	bool plan = a->arg == IO_PLAN;

@@ -57,7 +57,8 @@ static void test_round_trip(void **state)
 	assert_ok(ipam_open(&b, NULL, &opts, &err), err);
 	e3 = export_of(b);
 	assert_ok(import_text(b, e1, true, &res, &err), err);
-	assert_non_null(strstr(res.changes, "+ pool scopes/private/pools/top/pools/dev\n"));
+	assert_non_null(strstr(res.changes,
+			       "+ pool scopes/private/pools/top/pools/dev\n"));
 	ipam_import_result_free(&res);
 	e2 = export_of(b);
 	assert_string_equal(e2, e3); /* the plan changed nothing */
@@ -73,8 +74,8 @@ static void test_round_trip(void **state)
 	assert_ok(ipam_pool_lookup(b, scope_key(b, "private"), 0, "top", &top,
 				   &err),
 		  err);
-	assert_ok(ipam_pool_lookup(b, scope_key(b, "private"), top, "dev",
-				   &dev, &err),
+	assert_ok(ipam_pool_lookup(b, scope_key(b, "private"), top, "dev", &dev,
+				   &err),
 		  err);
 	assert_int_equal(usage(b, dev).noncompliant, 1);
 	free(e1);
@@ -93,14 +94,17 @@ static void test_refusal_applies_nothing(void **state)
 	const char *doc =
 		"{\"IpamfsExport\": 1,\n"
 		"\"IpamPools\": [\n"
-		"{\"IpamPoolId\": \"p\", \"Path\": \"scopes/private/pools/new\","
+		"{\"IpamPoolId\": \"p\", \"Path\": "
+		"\"scopes/private/pools/new\","
 		" \"AddressFamily\": \"ipv4\"}],\n"
 		"\"IpamPoolCidrs\": [\n"
 		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.0.0/16\"}],\n"
 		"\"IpamPoolAllocations\": [\n"
-		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.0/24\", \"Name\": "
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.0/24\", "
+		"\"Name\": "
 		"\"a\"},\n"
-		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.128/25\", \"Name\": "
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.128/25\", "
+		"\"Name\": "
 		"\"b\"}]}\n";
 	assert_code(import_text(db, doc, false, &res, &err), err,
 		    IPAM_EADDRINUSE, NULL);
@@ -112,7 +116,8 @@ static void test_refusal_applies_nothing(void **state)
 	/* the plan meets the same refusal */
 	assert_code(import_text(db, doc, true, &res, &err), err,
 		    IPAM_EADDRINUSE, "line 8: allocation");
-	assert_non_null(strstr(res.changes, "+ pool scopes/private/pools/new\n"));
+	assert_non_null(
+		strstr(res.changes, "+ pool scopes/private/pools/new\n"));
 	ipam_import_result_free(&res);
 	after = export_of(db);
 	assert_string_equal(before, after);
