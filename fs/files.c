@@ -808,8 +808,8 @@ static const struct attr root_files[] = {
 	 NULL},
 	{"import", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_IMPORT,
 	 files_io_render, files_io_apply},
-	{"plan", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_PLAN,
-	 files_io_render, files_io_apply},
+	{"plan", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_PLAN, files_io_render,
+	 files_io_apply},
 	{NULL, 0, 0, NULL, NULL},
 };
 

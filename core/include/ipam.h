@@ -857,12 +857,11 @@ int ipam_render_metrics(ipam *db, char **out, size_t *len, ipam_err *err);
  * one snapshot, byte-identical for the same IPAM. */
 int ipam_export_json(ipam *db, char **out, size_t *len, ipam_err *err);
 /* Every IP address history record ({"HistoryRecords": [...]}). */
-int ipam_export_history_json(ipam *db, char **out, size_t *len,
-			     ipam_err *err);
+int ipam_export_history_json(ipam *db, char **out, size_t *len, ipam_err *err);
 
 typedef enum ipam_import_format {
-	IPAM_FORMAT_IPAMFS,	 /* an /export.json document */
-	IPAM_FORMAT_AWS,	 /* aws ec2 describe-ipam* outputs, concatenated */
+	IPAM_FORMAT_IPAMFS, /* an /export.json document */
+	IPAM_FORMAT_AWS,    /* aws ec2 describe-ipam* outputs, concatenated */
 	IPAM_FORMAT_NETBOX_JSON, /* NetBox REST /api/ipam/prefixes/ (+ vrfs) */
 	IPAM_FORMAT_NETBOX_CSV,	 /* NetBox prefix CSV export */
 	IPAM_FORMAT_PHPIPAM_CSV, /* phpIPAM subnet export sheet as CSV */
