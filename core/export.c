@@ -155,7 +155,8 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 	json_object_set_new(obj, "EnablePrivateGua",
 			    json_boolean(info.enable_private_gua));
 	json_object_set_new(obj, "Tags", ipam__tags_json(db, info.id));
-	json_object_set_new(obj, "OwnerId", json_integer(info.owner_uid));
+	json_object_set_new(obj, "OwnerId",
+			    json_sprintf("%u", (unsigned)info.owner_uid));
 	json_object_set_new(obj, "Created", time_json(info.created));
 	json_object_set_new(obj, "HistoryRetentionDays",
 			    json_integer(retention));

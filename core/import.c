@@ -657,11 +657,13 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	if (rc == 0 && when && ipam_time_parse(&t, when) == 0)
 		rc = sql_run(im->db, "UPDATE ipam SET created = ?2", NULL, t,
 			     err);
-	if (rc == 0 && json_is_integer(json_object_get(obj, "OwnerId")))
-		rc = sql_run(
-			im->db, "UPDATE ipam SET owner_uid = ?2", NULL,
-			json_integer_value(json_object_get(obj, "OwnerId")),
-			err);
+	if (rc == 0 && str(obj, "OwnerId")) {
+		char *end = NULL;
+		unsigned long uid = strtoul(str(obj, "OwnerId"), &end, 10);
+		if (*str(obj, "OwnerId") && !*end && uid <= UINT32_MAX)
+			rc = sql_run(im->db, "UPDATE ipam SET owner_uid = ?2",
+				     NULL, (int64_t)uid, err);
+	}
 	return rc;
 }
 
