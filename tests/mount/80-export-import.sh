@@ -48,6 +48,11 @@ expect_ok jq -e '.IpamPools | length == 5' "$E1"
 expect_ok jq -e '[.IpamPoolAllocations[] | select(.Name == "web")][0].Description == "web tier"' "$E1"
 expect_ok jq -e '.IpamPoolCidrs | map(.Cidr) | index("fd00::/48") != null' "$E1"
 
+# a consistent snapshot taken at open
+got=$(t bash -c 'exec 3<"$1/export.json"; mkdir "$1/scopes/private/pools/late" || exit 1
+	cat <&3; rmdir "$1/scopes/private/pools/late"' x "$A")
+expect_eq "$got" "$(cat "$E1")" "an export read after a change made since its open is the snapshot of the open"
+
 # ---- round trip into an empty IPAM ----
 DB=$TMPD/b.db MNT=$TMPD/b
 mkdir "$MNT"
