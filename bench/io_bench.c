@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -310,8 +311,11 @@ int main(int argc, char **argv)
 		die("usage", "1..32768 pools (a /23 each in 10.0.0.0/8), 1..128"
 			     " allocations per pool");
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
-	snprintf(path, sizeof(path), "%s/ipam-io-bench.db", dir);
-	snprintf(base, sizeof(base), "%s/ipam-io-bench-baseline.db", dir);
+	/* per process: two runs at once must not share files */
+	snprintf(path, sizeof(path), "%s/ipam-io-bench-%ld.db", dir,
+		 (long)getpid());
+	snprintf(base, sizeof(base), "%s/ipam-io-bench-baseline-%ld.db", dir,
+		 (long)getpid());
 
 	double t0 = now();
 	text doc = document(pools, per);
@@ -350,6 +354,11 @@ int main(int argc, char **argv)
 		die("export", err.msg);
 	double t_export = now() - t0, c_export = cpu() - c0;
 	ipam_free(db);
+	{
+		struct stat st;
+		if (stat(path, &st) != 0 || st.st_size == 0)
+			die("export", "the database is empty after close");
+	}
 	double t_dump = sqlite3_dump(path, &c_dump);
 
 	/* the document was written as /export.json writes it: the round
