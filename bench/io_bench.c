@@ -376,7 +376,7 @@ int main(int argc, char **argv)
 	       t_base, c_base, rows / c_base);
 	printf("export         %8.2f %8.2f            (%.1f MB, %zu "
 	       "allocations)\n",
-	       t_export, c_export, (double)len / 1e6, n_alloc_lines - 2);
+	       t_export, c_export, (double)len / 1e6, n_alloc_lines - 3);
 	printf("sqlite3 -json  %8.2f %8.2f            (the same allocation "
 	       "rows)\n",
 	       t_dump, c_dump);
