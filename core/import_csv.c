@@ -456,6 +456,11 @@ int ipam__read_csv(ipam_import_format fmt, const char *text, size_t len,
 	ipam_strlist row;
 	size_t line = 0;
 	int rc = csv_open(&c, text, len, &h, err);
+	/* a writer killed mid-copy leaves a cut line: apply nothing of it */
+	if (rc == 0 && len && text[len - 1] != '\n')
+		rc = ipam__fail(err, IPAM_EINVAL,
+				"the last line does not end with a newline: "
+				"the document may be cut short");
 	while (rc == 0) {
 		int got = csv_record(&c, &row, &line, err);
 		if (got <= 0) {

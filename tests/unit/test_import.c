@@ -236,6 +236,11 @@ static void test_plain_csv(void **state)
 	assert_ok(ipam_alloc_get(db, top, "a", &a, &err), err);
 	assert_string_equal(a.description, "one, \"two\"");
 	assert_string_equal(S(&a.cidr), "10.9.1.0/24");
+	/* a cut last line (a writer killed mid-copy): nothing applied */
+	assert_code(import_text(db, "cidr,name\n10.1.0.0/16,a\n10.2.0.0/1",
+				false, &res, &err),
+		    err, IPAM_EINVAL, "cut short");
+	ipam_import_result_free(&res);
 	/* a parent that does not contain the row */
 	csv = "cidr,name,description,parent,tags\n"
 	      "10.8.0.0/16,x,,,\n"
