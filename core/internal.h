@@ -38,6 +38,7 @@ struct ipam {
 	ipam_change_hook hook;
 	void *hook_ctx;
 	int64_t last_event;
+	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -114,6 +115,16 @@ int ipam__read_end(ipam *db, int rc);
 int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 		 char out[IPAM_ID_MAX], ipam_err *err);
 int64_t ipam__now(ipam *db);
+/* The handle runs on the system clock (no clock was injected). */
+bool ipam__clock_is_system(ipam *db);
+
+/* ---- change times (changed.c) ---- */
+
+/* Registers ipam_stamp() and creates the TEMP triggers that bump the
+ * `changed` columns in the transaction of every change. */
+int ipam__changed_setup(ipam *db, ipam_err *err);
+/* Before COMMIT: keeps ipam.changed the newest stamp ever given. */
+int ipam__changed_flush(ipam *db, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
 void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col);
 /* strdup that returns NULL on failure without side effects. */

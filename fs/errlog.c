@@ -67,6 +67,9 @@ void errlog_add(struct errlog *log, int64_t when, pid_t pid, uid_t uid,
 	free(log->lines[log->next]);
 	log->lines[log->next] = line.data;
 	log->next = (log->next + 1) % ERRLOG_LINES;
+	log->changed = when * 1000000000LL > log->changed
+			       ? when * 1000000000LL
+			       : log->changed + 1;
 	if (log->count < ERRLOG_LINES)
 		log->count++;
 	pthread_mutex_unlock(&log->lock);
@@ -79,4 +82,12 @@ void errlog_render(struct errlog *log, struct buf *out)
 	for (size_t i = 0; i < log->count; i++)
 		buf_puts(out, log->lines[(first + i) % ERRLOG_LINES]);
 	pthread_mutex_unlock(&log->lock);
+}
+
+int64_t errlog_changed(struct errlog *log)
+{
+	pthread_mutex_lock(&log->lock);
+	int64_t changed = log->changed;
+	pthread_mutex_unlock(&log->lock);
+	return changed;
 }

@@ -17,6 +17,7 @@ struct errlog {
 	char *lines[ERRLOG_LINES]; /* each ends with '\n' */
 	size_t next;		   /* slot of the next line */
 	size_t count;		   /* lines held, <= ERRLOG_LINES */
+	int64_t changed; /* ns of the newest line, strictly growing; 0 = none */
 };
 
 void errlog_init(struct errlog *log);
@@ -31,6 +32,9 @@ void errlog_free(struct errlog *log);
  */
 void errlog_add(struct errlog *log, int64_t when, pid_t pid, uid_t uid,
 		const char *op, const char *path, int err, const char *reason);
+
+/* When the newest line was added (ns; 0: never). */
+int64_t errlog_changed(struct errlog *log);
 
 /* The held lines, oldest first. */
 void errlog_render(struct errlog *log, struct buf *out);

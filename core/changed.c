@@ -1,0 +1,206 @@
+/*
+ * changed.c - change times: when each object last changed what it shows.
+ *
+ * The ipam, scope, pool, allocation, resource and discovery rows carry a
+ * `changed` column, a stamp in nanoseconds since the epoch (schema 3). It
+ * is bumped in the transaction of every change by TEMP triggers that this
+ * connection creates at open, so no code path that writes a row can forget
+ * it, and no other program opening the file needs our SQL function.
+ *
+ * The stamp of a transaction is computed once, at its first bump: the IPAM
+ * clock (with the real nanoseconds when the clock is the system's), but at
+ * least one nanosecond past the newest stamp stored (ipam.changed, kept as
+ * the maximum of every stamp). Stamps therefore grow strictly from one
+ * change to the next even when the clock is set, stands still or goes back,
+ * so a copy taken between two changes always sees a different time.
+ *
+ * What bumps what (docs/tree.md, "Times"):
+ *  - every change-log line (every change): the ipam row;
+ *  - an allocation row or an allocation's tags: the allocation, its pool
+ *    and the pool's scope;
+ *  - a pool row, its CIDRs, its allocation rules or tags: the pool and its
+ *    scope; a pool created, deleted, renamed or moved: also its parent;
+ *  - a resource row, its CIDRs or tags: the resource, its scope and the
+ *    discovery that saw it (before and after the change);
+ *  - a history row, a scope row or a scope's tags: the scope;
+ *  - a discovery row: the discovery.
+ * Derived tables (free blocks, the scope's CIDR index and prefix counts)
+ * change only together with one of these rows.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* SQL function ipam_stamp(): the stamp of the current transaction. */
+static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	ipam *db = sqlite3_user_data(ctx);
+	(void)argc;
+	(void)argv;
+	if (db->stamp == 0) {
+		int64_t now = ipam__now(db) * 1000000000LL;
+		struct timespec ts;
+		if (ipam__clock_is_system(db) &&
+		    clock_gettime(CLOCK_REALTIME, &ts) == 0)
+			now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		int64_t last = 0;
+		sqlite3_stmt *stmt =
+			ipam__stmt(db, "SELECT changed FROM ipam", NULL);
+		if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+			last = sqlite3_column_int64(stmt, 0);
+		if (stmt)
+			sqlite3_reset(stmt);
+		db->stamp = now > last ? now : last + 1;
+	}
+	sqlite3_result_int64(ctx, db->stamp);
+}
+
+#define BUMP(table, where)                                                     \
+	"UPDATE " table " SET changed = ipam_stamp() WHERE " where ";"
+#define BUMP_POOL(k)                                                           \
+	BUMP("pool", "key = " k)                                               \
+	BUMP("scope", "key = (SELECT scope_key FROM pool WHERE key = " k ")")
+#define BUMP_RESOURCE(k)                                                       \
+	BUMP("resource", "key = " k)                                           \
+	BUMP("scope",                                                          \
+	     "key = (SELECT scope_key FROM resource WHERE key = " k ")")       \
+	BUMP("discovery",                                                      \
+	     "key = (SELECT discovery_key FROM resource WHERE key = " k ")")
+#define ALLOC_POOL(row)                                                        \
+	"(SELECT pool_key FROM allocation WHERE aws_id = " row ".object_id)"
+/* A trigger on every insert, update (except of `changed` alone) and
+ * delete of `table`, running `ins_upd` with NEW and `del` with OLD. */
+/* Triggers on every insert, update (except of `changed` alone) and delete
+ * of `table`, running `ins_upd` with NEW and `del` with OLD. */
+#define ON_ALL(name, table, ins_upd, del)                                      \
+	"CREATE TEMP TRIGGER IF NOT EXISTS " name "_i AFTER INSERT ON " table \
+	" BEGIN " ins_upd " END",                                              \
+		"CREATE TEMP TRIGGER IF NOT EXISTS " name                      \
+		"_u AFTER UPDATE ON " table " BEGIN " ins_upd " END",          \
+		"CREATE TEMP TRIGGER IF NOT EXISTS " name                      \
+		"_d AFTER DELETE ON " table " BEGIN " del " END"
+#define TRIGGER(name, when, body)                                              \
+	"CREATE TEMP TRIGGER IF NOT EXISTS " name " AFTER " when " BEGIN " body \
+	" END"
+#define UNCHANGED " WHEN NEW.changed IS OLD.changed"
+
+static const char *const triggers[] = {
+	TRIGGER("ch_event", "INSERT ON event", BUMP("ipam", "1")),
+	/* allocations */
+	TRIGGER("ch_alloc_i", "INSERT ON allocation",
+		BUMP("allocation", "key = NEW.key") BUMP_POOL("NEW.pool_key")),
+	TRIGGER("ch_alloc_u", "UPDATE ON allocation" UNCHANGED,
+		BUMP("allocation", "key = NEW.key") BUMP_POOL("NEW.pool_key")
+			BUMP_POOL("OLD.pool_key")),
+	TRIGGER("ch_alloc_d", "DELETE ON allocation",
+		BUMP_POOL("OLD.pool_key")),
+	/* pools */
+	TRIGGER("ch_pool_i", "INSERT ON pool",
+		BUMP_POOL("NEW.key") BUMP("pool", "key = NEW.parent_key")),
+	TRIGGER("ch_pool_u", "UPDATE ON pool" UNCHANGED, BUMP_POOL("NEW.key")),
+	TRIGGER("ch_pool_m", "UPDATE OF name, parent_key ON pool",
+		BUMP("pool", "key = NEW.parent_key")
+			BUMP("pool", "key = OLD.parent_key")),
+	TRIGGER("ch_pool_d", "DELETE ON pool",
+		BUMP("pool", "key = OLD.parent_key")
+			BUMP("scope", "key = OLD.scope_key")),
+	ON_ALL("ch_pool_cidr", "pool_cidr", BUMP_POOL("NEW.pool_key"),
+	       BUMP_POOL("OLD.pool_key")),
+	ON_ALL("ch_pool_rule", "pool_rule_tag", BUMP_POOL("NEW.pool_key"),
+	       BUMP_POOL("OLD.pool_key")),
+	/* tags of scopes, pools and allocations */
+	ON_ALL("ch_tag", "tag",
+	       BUMP("scope", "aws_id = NEW.object_id")
+		       BUMP("pool", "aws_id = NEW.object_id")
+			       BUMP("allocation", "aws_id = NEW.object_id")
+				       BUMP_POOL(ALLOC_POOL("NEW")),
+	       BUMP("scope", "aws_id = OLD.object_id")
+		       BUMP("pool", "aws_id = OLD.object_id")
+			       BUMP("allocation", "aws_id = OLD.object_id")
+				       BUMP_POOL(ALLOC_POOL("OLD"))),
+	/* resources */
+	TRIGGER("ch_res_i", "INSERT ON resource", BUMP_RESOURCE("NEW.key")),
+	TRIGGER("ch_res_u", "UPDATE ON resource" UNCHANGED,
+		BUMP_RESOURCE("NEW.key") BUMP("scope", "key = OLD.scope_key")
+			BUMP("discovery", "key = OLD.discovery_key")),
+	TRIGGER("ch_res_d", "DELETE ON resource",
+		BUMP("scope", "key = OLD.scope_key")
+			BUMP("discovery", "key = OLD.discovery_key")),
+	ON_ALL("ch_res_cidr", "resource_cidr",
+	       BUMP_RESOURCE("NEW.resource_key"),
+	       BUMP_RESOURCE("OLD.resource_key")),
+	ON_ALL("ch_res_tag", "resource_tag", BUMP_RESOURCE("NEW.resource_key"),
+	       BUMP_RESOURCE("OLD.resource_key")),
+	/* history, scopes, discoveries */
+	ON_ALL("ch_history", "history", BUMP("scope", "key = NEW.scope_key"),
+	       BUMP("scope", "key = OLD.scope_key")),
+	TRIGGER("ch_scope_i", "INSERT ON scope", BUMP("scope", "key = NEW.key")),
+	TRIGGER("ch_scope_u", "UPDATE ON scope" UNCHANGED,
+		BUMP("scope", "key = NEW.key")),
+	TRIGGER("ch_disc_i", "INSERT ON discovery",
+		BUMP("discovery", "key = NEW.key")),
+	TRIGGER("ch_disc_u", "UPDATE ON discovery" UNCHANGED,
+		BUMP("discovery", "key = NEW.key")),
+};
+
+int ipam__changed_setup(ipam *db, ipam_err *err)
+{
+	if (sqlite3_create_function(db->sql, "ipam_stamp", 0, SQLITE_UTF8, db,
+				    sql_stamp, NULL, NULL) != SQLITE_OK)
+		return ipam__sqlfail(db, err);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(triggers) / sizeof(triggers[0]);
+	     i++)
+		rc = ipam__exec_sql(db, triggers[i], err);
+	return rc;
+}
+
+int ipam__changed_flush(ipam *db, ipam_err *err)
+{
+	if (db->stamp == 0)
+		return 0;
+	sqlite3_stmt *stmt = ipam__stmt(
+		db, "UPDATE ipam SET changed = max(changed, ?)", err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, db->stamp);
+	return ipam__exec(db, stmt, err);
+}
+
+int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
+		 ipam_err *err)
+{
+	static const char *const sql[] = {
+		[IPAM_KIND_IPAM] = "SELECT changed FROM ipam WHERE ? >= 0",
+		[IPAM_KIND_SCOPE] = "SELECT changed FROM scope WHERE key = ?",
+		[IPAM_KIND_POOL] = "SELECT changed FROM pool WHERE key = ?",
+		[IPAM_KIND_ALLOCATION] =
+			"SELECT changed FROM allocation WHERE key = ?",
+		[IPAM_KIND_DISCOVERY] =
+			"SELECT changed FROM discovery WHERE key = ?",
+		[IPAM_KIND_RESOURCE] =
+			"SELECT changed FROM resource WHERE key = ?",
+	};
+	*out = 0;
+	if ((unsigned)kind >= sizeof(sql) / sizeof(sql[0]))
+		return ipam__fail(err, IPAM_EINVAL, "no such kind of object");
+	int rc = ipam__read_begin(db, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *stmt = ipam__stmt(db, sql[kind], err);
+	if (!stmt) {
+		rc = ipam__stmt_error(err);
+	} else {
+		sqlite3_bind_int64(stmt, 1, key);
+		rc = ipam__step(db, stmt, err);
+		if (rc == 1)
+			*out = sqlite3_column_int64(stmt, 0);
+		rc = rc < 0 ? rc
+		     : rc == 0
+			     ? ipam__fail(err, IPAM_ENOENT, "no such object")
+			     : 0;
+		sqlite3_reset(stmt);
+	}
+	return ipam__read_end(db, rc);
+}
