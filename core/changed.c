@@ -12,7 +12,9 @@
  * least one nanosecond past the newest stamp stored (ipam.changed, kept as
  * the maximum of every stamp). Stamps therefore grow strictly from one
  * change to the next even when the clock is set, stands still or goes back,
- * so a copy taken between two changes always sees a different time.
+ * so a copy taken between two changes always sees a different time (tools
+ * that compare whole seconds see it when the second differs, as on any
+ * filesystem with nanosecond times).
  *
  * What bumps what (docs/tree.md, "Times"):
  *  - every change-log line (every change): the ipam row;
@@ -32,6 +34,19 @@
 
 #include "internal.h"
 
+/* The stamp a change made now gets, `last` being the newest stamp given:
+ * the clock, with the real nanoseconds when it is the system's, and never
+ * at or before `last`. */
+static int64_t next_stamp(ipam *db, int64_t last)
+{
+	const int64_t ns = 1000000000LL;
+	int64_t now = ipam__now(db) * ns;
+	struct timespec ts;
+	if (ipam__clock_is_system(db) && clock_gettime(CLOCK_REALTIME, &ts) == 0)
+		now = (int64_t)ts.tv_sec * ns + ts.tv_nsec;
+	return now > last ? now : last + 1;
+}
+
 /* SQL function ipam_stamp(): the stamp of the current transaction. */
 static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -39,11 +54,6 @@ static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	(void)argc;
 	(void)argv;
 	if (db->stamp == 0) {
-		int64_t now = ipam__now(db) * 1000000000LL;
-		struct timespec ts;
-		if (ipam__clock_is_system(db) &&
-		    clock_gettime(CLOCK_REALTIME, &ts) == 0)
-			now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 		int64_t last = 0;
 		sqlite3_stmt *stmt =
 			ipam__stmt(db, "SELECT changed FROM ipam", NULL);
@@ -51,7 +61,7 @@ static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 			last = sqlite3_column_int64(stmt, 0);
 		if (stmt)
 			sqlite3_reset(stmt);
-		db->stamp = now > last ? now : last + 1;
+		db->stamp = next_stamp(db, last);
 	}
 	sqlite3_result_int64(ctx, db->stamp);
 }

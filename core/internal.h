@@ -10,6 +10,7 @@
 #define IPAM_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <jansson.h>
 
