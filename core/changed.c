@@ -42,7 +42,8 @@ static int64_t next_stamp(ipam *db, int64_t last)
 	const int64_t ns = 1000000000LL;
 	int64_t now = ipam__now(db) * ns;
 	struct timespec ts;
-	if (ipam__clock_is_system(db) && clock_gettime(CLOCK_REALTIME, &ts) == 0)
+	if (ipam__clock_is_system(db) &&
+	    clock_gettime(CLOCK_REALTIME, &ts) == 0)
 		now = (int64_t)ts.tv_sec * ns + ts.tv_nsec;
 	return now > last ? now : last + 1;
 }
@@ -84,15 +85,15 @@ static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* Triggers on every insert, update (except of `changed` alone) and delete
  * of `table`, running `ins_upd` with NEW and `del` with OLD. */
 #define ON_ALL(name, table, ins_upd, del)                                      \
-	"CREATE TEMP TRIGGER IF NOT EXISTS " name "_i AFTER INSERT ON " table \
+	"CREATE TEMP TRIGGER IF NOT EXISTS " name "_i AFTER INSERT ON " table  \
 	" BEGIN " ins_upd " END",                                              \
 		"CREATE TEMP TRIGGER IF NOT EXISTS " name                      \
 		"_u AFTER UPDATE ON " table " BEGIN " ins_upd " END",          \
 		"CREATE TEMP TRIGGER IF NOT EXISTS " name                      \
 		"_d AFTER DELETE ON " table " BEGIN " del " END"
 #define TRIGGER(name, when, body)                                              \
-	"CREATE TEMP TRIGGER IF NOT EXISTS " name " AFTER " when " BEGIN " body \
-	" END"
+	"CREATE TEMP TRIGGER IF NOT EXISTS " name " AFTER " when               \
+	" BEGIN " body " END"
 #define UNCHANGED " WHEN NEW.changed IS OLD.changed"
 
 static const char *const triggers[] = {
@@ -145,7 +146,8 @@ static const char *const triggers[] = {
 	/* history, scopes, discoveries */
 	ON_ALL("ch_history", "history", BUMP("scope", "key = NEW.scope_key"),
 	       BUMP("scope", "key = OLD.scope_key")),
-	TRIGGER("ch_scope_i", "INSERT ON scope", BUMP("scope", "key = NEW.key")),
+	TRIGGER("ch_scope_i", "INSERT ON scope",
+		BUMP("scope", "key = NEW.key")),
 	TRIGGER("ch_scope_u", "UPDATE ON scope" UNCHANGED,
 		BUMP("scope", "key = NEW.key")),
 	TRIGGER("ch_disc_i", "INSERT ON discovery",
@@ -160,8 +162,8 @@ int ipam__changed_setup(ipam *db, ipam_err *err)
 				    sql_stamp, NULL, NULL) != SQLITE_OK)
 		return ipam__sqlfail(db, err);
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < sizeof(triggers) / sizeof(triggers[0]);
-	     i++)
+	for (size_t i = 0;
+	     rc == 0 && i < sizeof(triggers) / sizeof(triggers[0]); i++)
 		rc = ipam__exec_sql(db, triggers[i], err);
 	return rc;
 }
@@ -206,10 +208,9 @@ int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
 			*out = sqlite3_column_int64(stmt, 0);
-		rc = rc < 0 ? rc
-		     : rc == 0
-			     ? ipam__fail(err, IPAM_ENOENT, "no such object")
-			     : 0;
+		rc = rc < 0    ? rc
+		     : rc == 0 ? ipam__fail(err, IPAM_ENOENT, "no such object")
+			       : 0;
 		sqlite3_reset(stmt);
 	}
 	return ipam__read_end(db, rc);

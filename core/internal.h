@@ -128,6 +128,9 @@ int ipam__changed_setup(ipam *db, ipam_err *err);
 int ipam__changed_flush(ipam *db, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
 void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col);
+/* A percentage of ipam_percent_format as a JSON number (an integer when
+ * it has no decimals); dump with JSON_REAL_PRECISION(15). */
+json_t *ipam__percent_json(const char *text);
 /* strdup that returns NULL on failure without side effects. */
 char *ipam__strdup(const char *s);
 int ipam__strlist_push(ipam_strlist *list, const char *s);

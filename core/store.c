@@ -235,8 +235,10 @@ static const char *const migrations[] = {
 static const char changed_fill_sql[] =
 	"UPDATE ipam SET changed = 1000000000 * max(created,"
 	"  ifnull((SELECT max(time) FROM event), 0)) WHERE changed = 0;"
-	"UPDATE scope SET changed = (SELECT changed FROM ipam) WHERE changed = 0;"
-	"UPDATE pool SET changed = (SELECT changed FROM ipam) WHERE changed = 0;"
+	"UPDATE scope SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;"
+	"UPDATE pool SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;"
 	"UPDATE allocation SET changed = (SELECT changed FROM ipam)"
 	"  WHERE changed = 0;"
 	"UPDATE resource SET changed = (SELECT changed FROM ipam)"

@@ -67,9 +67,8 @@ void errlog_add(struct errlog *log, int64_t when, pid_t pid, uid_t uid,
 	free(log->lines[log->next]);
 	log->lines[log->next] = line.data;
 	log->next = (log->next + 1) % ERRLOG_LINES;
-	log->changed = when * 1000000000LL > log->changed
-			       ? when * 1000000000LL
-			       : log->changed + 1;
+	log->changed = when * 1000000000LL > log->changed ? when * 1000000000LL
+							  : log->changed + 1;
 	if (log->count < ERRLOG_LINES)
 		log->count++;
 	pthread_mutex_unlock(&log->lock);
