@@ -18,10 +18,12 @@
  *
  * What bumps what (docs/tree.md, "Times"):
  *  - every change-log line (every change): the ipam row;
- *  - an allocation row or an allocation's tags: the allocation, its pool
- *    and the pool's scope;
- *  - a pool row, its CIDRs, its allocation rules or tags: the pool and its
- *    scope; a pool created, deleted, renamed or moved: also its parent;
+ *  - an allocation row: the allocation, its pool and the pool's scope;
+ *    its tags: the allocation and its pool (no file of the scope shows
+ *    tags);
+ *  - a pool row, its CIDRs or allocation rules: the pool and its scope; its
+ *    tags: the pool; a pool created, deleted, renamed or moved: also its
+ *    parent;
  *  - a resource row, its CIDRs or tags: the resource, its scope and the
  *    discovery that saw it (before and after the change);
  *  - a history row, a scope row or a scope's tags: the scope;
@@ -125,11 +127,11 @@ static const char *const triggers[] = {
 	       BUMP("scope", "aws_id = NEW.object_id")
 		       BUMP("pool", "aws_id = NEW.object_id")
 			       BUMP("allocation", "aws_id = NEW.object_id")
-				       BUMP_POOL(ALLOC_POOL("NEW")),
+				       BUMP("pool", "key = " ALLOC_POOL("NEW")),
 	       BUMP("scope", "aws_id = OLD.object_id")
-		       BUMP("pool", "aws_id = OLD.object_id")
-			       BUMP("allocation", "aws_id = OLD.object_id")
-				       BUMP_POOL(ALLOC_POOL("OLD"))),
+		       BUMP("pool", "aws_id = OLD.object_id") BUMP(
+			       "allocation", "aws_id = OLD.object_id")
+			       BUMP("pool", "key = " ALLOC_POOL("OLD"))),
 	/* resources */
 	TRIGGER("ch_res_i", "INSERT ON resource", BUMP_RESOURCE("NEW.key")),
 	TRIGGER("ch_res_u", "UPDATE ON resource" UNCHANGED,
