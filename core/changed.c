@@ -31,6 +31,8 @@
  * Derived tables (free blocks, the scope's CIDR index and prefix counts)
  * change only together with one of these rows.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -69,8 +71,10 @@ static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(ctx, db->stamp);
 }
 
+/* Sets the stamp, writing nothing when the row has it already. */
 #define BUMP(table, where)                                                     \
-	"UPDATE " table " SET changed = ipam_stamp() WHERE " where ";"
+	"UPDATE " table " SET changed = ipam_stamp() WHERE " where             \
+	" AND changed IS NOT ipam_stamp();"
 #define BUMP_POOL(k)                                                           \
 	BUMP("pool", "key = " k)                                               \
 	BUMP("scope", "key = (SELECT scope_key FROM pool WHERE key = " k ")")
@@ -96,14 +100,17 @@ static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 #define TRIGGER(name, when, body)                                              \
 	"CREATE TEMP TRIGGER IF NOT EXISTS " name " AFTER " when               \
 	" BEGIN " body " END"
-#define UNCHANGED " WHEN NEW.changed IS OLD.changed"
+/* "UPDATE OF @ ON t": every column of t but `changed`, filled in at setup
+ * (update_columns). A bump, which sets `changed` alone, then fires no
+ * trigger: trigger programs stay flat, which keeps a change cheap. */
+#define ANY_UPDATE(table) "UPDATE OF @ ON " table
 
 static const char *const triggers[] = {
 	TRIGGER("ch_event", "INSERT ON event", BUMP("ipam", "1")),
 	/* allocations */
 	TRIGGER("ch_alloc_i", "INSERT ON allocation",
 		BUMP("allocation", "key = NEW.key") BUMP_POOL("NEW.pool_key")),
-	TRIGGER("ch_alloc_u", "UPDATE ON allocation" UNCHANGED,
+	TRIGGER("ch_alloc_u", ANY_UPDATE("allocation"),
 		BUMP("allocation", "key = NEW.key") BUMP_POOL("NEW.pool_key")
 			BUMP_POOL("OLD.pool_key")),
 	TRIGGER("ch_alloc_d", "DELETE ON allocation",
@@ -111,7 +118,7 @@ static const char *const triggers[] = {
 	/* pools */
 	TRIGGER("ch_pool_i", "INSERT ON pool",
 		BUMP_POOL("NEW.key") BUMP("pool", "key = NEW.parent_key")),
-	TRIGGER("ch_pool_u", "UPDATE ON pool" UNCHANGED, BUMP_POOL("NEW.key")),
+	TRIGGER("ch_pool_u", ANY_UPDATE("pool"), BUMP_POOL("NEW.key")),
 	TRIGGER("ch_pool_m", "UPDATE OF name, parent_key ON pool",
 		BUMP("pool", "key = NEW.parent_key")
 			BUMP("pool", "key = OLD.parent_key")),
@@ -134,7 +141,7 @@ static const char *const triggers[] = {
 			       BUMP("pool", "key = " ALLOC_POOL("OLD"))),
 	/* resources */
 	TRIGGER("ch_res_i", "INSERT ON resource", BUMP_RESOURCE("NEW.key")),
-	TRIGGER("ch_res_u", "UPDATE ON resource" UNCHANGED,
+	TRIGGER("ch_res_u", ANY_UPDATE("resource"),
 		BUMP_RESOURCE("NEW.key") BUMP("scope", "key = OLD.scope_key")
 			BUMP("discovery", "key = OLD.discovery_key")),
 	TRIGGER("ch_res_d", "DELETE ON resource",
@@ -150,23 +157,78 @@ static const char *const triggers[] = {
 	       BUMP("scope", "key = OLD.scope_key")),
 	TRIGGER("ch_scope_i", "INSERT ON scope",
 		BUMP("scope", "key = NEW.key")),
-	TRIGGER("ch_scope_u", "UPDATE ON scope" UNCHANGED,
+	TRIGGER("ch_scope_u", ANY_UPDATE("scope"),
 		BUMP("scope", "key = NEW.key")),
 	TRIGGER("ch_disc_i", "INSERT ON discovery",
 		BUMP("discovery", "key = NEW.key")),
-	TRIGGER("ch_disc_u", "UPDATE ON discovery" UNCHANGED,
+	TRIGGER("ch_disc_u", ANY_UPDATE("discovery"),
 		BUMP("discovery", "key = NEW.key")),
 };
+
+/*
+ * `sql` with its "@" replaced by the columns of the table named after
+ * " ON " that follows it, except `changed` and `history_key` (a link to the
+ * history row, which no file shows) (sqlite3_malloc'd; NULL when out of
+ * memory or when the table cannot be read).
+ */
+static char *update_columns(ipam *db, const char *sql)
+{
+	const char *at = strchr(sql, '@');
+	if (!at)
+		return sqlite3_mprintf("%s", sql);
+	char table[32];
+	if (sscanf(at, "@ ON %31[a-z_]", table) != 1)
+		return NULL;
+	char *pragma = sqlite3_mprintf("PRAGMA table_info(%s)", table);
+	sqlite3_stmt *stmt = NULL;
+	char *cols = NULL;
+	bool failed = !pragma || sqlite3_prepare_v2(db->sql, pragma, -1, &stmt,
+						    NULL) != SQLITE_OK;
+	while (!failed && sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(stmt, 1);
+		if (!name) {
+			failed = true;
+		} else if (strcmp(name, "changed") != 0 &&
+			   strcmp(name, "history_key") != 0) {
+			char *more = sqlite3_mprintf("%s%s%s", cols ? cols : "",
+						     cols ? ", " : "", name);
+			sqlite3_free(cols);
+			cols = more;
+			failed = !more;
+		}
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_free(pragma);
+	char *out = failed || !cols
+			    ? NULL
+			    : sqlite3_mprintf("%.*s%s%s", (int)(at - sql), sql,
+					      cols, at + 1);
+	sqlite3_free(cols);
+	return out;
+}
 
 int ipam__changed_setup(ipam *db, ipam_err *err)
 {
 	if (sqlite3_create_function(db->sql, "ipam_stamp", 0, SQLITE_UTF8, db,
 				    sql_stamp, NULL, NULL) != SQLITE_OK)
 		return ipam__sqlfail(db, err);
-	int rc = 0;
+	/* one transaction: the temp schema changes once */
+	int rc = ipam__exec_sql(db, "BEGIN", err);
 	for (size_t i = 0;
-	     rc == 0 && i < sizeof(triggers) / sizeof(triggers[0]); i++)
-		rc = ipam__exec_sql(db, triggers[i], err);
+	     rc == 0 && i < sizeof(triggers) / sizeof(triggers[0]); i++) {
+		char *sql = update_columns(db, triggers[i]);
+		if (!sql)
+			rc = ipam__fail(err, IPAM_ENOMEM,
+					"out of memory (change times)");
+		else if (sqlite3_exec(db->sql, sql, NULL, NULL, NULL) !=
+			 SQLITE_OK)
+			rc = ipam__sqlfail(db, err);
+		sqlite3_free(sql);
+	}
+	if (rc == 0)
+		rc = ipam__exec_sql(db, "COMMIT", err);
+	if (rc)
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
