@@ -100,6 +100,15 @@ expect_eq "$(t ls -t "$S/pools" | head -1)" other "ls -lt pools/: the pool chang
 expect_ok wr "$TOP/description" "top changed"
 expect_eq "$(t ls -t "$S/pools" | head -1)" top "... and again after another change"
 
+# The kernel keeps attributes for 60 s: a change made through another path
+# still reaches a directory whose attributes it holds.
+dev_id=$(idof "$DEV")
+t stat "$DEV" "$DEV/status" >/dev/null
+before=$(mtime "$DEV")
+expect_ok wr "$MNT/by-id/$dev_id/allocate" "via-link /28"
+expect_eq "$(echo "$(mtime "$DEV")" '>' "$before" | bc)" 1 "a cached directory shows the change made through /by-id at once"
+expect_eq "$(mtime "$DEV/status")" "$(mtime "$DEV")" "... and so does its cached status"
+
 # The times are stored: a remount shows the same ones.
 want=$(mtime "$DEV/status")
 unmount_ipamfs
