@@ -237,7 +237,7 @@ int ipam__changed_flush(ipam *db, ipam_err *err)
 	if (db->stamp == 0)
 		return 0;
 	sqlite3_stmt *stmt = ipam__stmt(
-		db, "UPDATE ipam SET changed = max(changed, ?)", err);
+		db, "UPDATE ipam SET changed = ?1 WHERE changed < ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, db->stamp);
