@@ -18,9 +18,9 @@
  *
  * What bumps what (docs/tree.md, "Times"):
  *  - every change-log line (every change): the ipam row;
- *  - an allocation row: the allocation, its pool and the pool's scope;
- *    its tags: the allocation and its pool (no file of the scope shows
- *    tags);
+ *  - an allocation row or its tags: the allocation and its pool (adding or
+ *    releasing one also updates the pool's counters, which bumps the
+ *    scope; no file of the scope shows the rest);
  *  - a pool row, its CIDRs or allocation rules: the pool and its scope; its
  *    tags: the pool; a pool created, deleted, renamed or moved: also its
  *    parent;
@@ -108,13 +108,16 @@ static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static const char *const triggers[] = {
 	TRIGGER("ch_event", "INSERT ON event", BUMP("ipam", "1")),
 	/* allocations */
+	/* an allocation added or released also changes its pool's counters,
+	 * whose update bumps the scope; no file of the scope shows the rest */
 	TRIGGER("ch_alloc_i", "INSERT ON allocation",
-		BUMP("allocation", "key = NEW.key") BUMP_POOL("NEW.pool_key")),
+		BUMP("allocation", "key = NEW.key")
+			BUMP("pool", "key = NEW.pool_key")),
 	TRIGGER("ch_alloc_u", ANY_UPDATE("allocation"),
-		BUMP("allocation", "key = NEW.key") BUMP_POOL("NEW.pool_key")
-			BUMP_POOL("OLD.pool_key")),
+		BUMP("allocation", "key = NEW.key")
+			BUMP("pool", "key = NEW.pool_key")),
 	TRIGGER("ch_alloc_d", "DELETE ON allocation",
-		BUMP_POOL("OLD.pool_key")),
+		BUMP("pool", "key = OLD.pool_key")),
 	/* pools */
 	TRIGGER("ch_pool_i", "INSERT ON pool",
 		BUMP_POOL("NEW.key") BUMP("pool", "key = NEW.parent_key")),
