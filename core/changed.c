@@ -86,8 +86,6 @@ static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	     "key = (SELECT discovery_key FROM resource WHERE key = " k ")")
 #define ALLOC_POOL(row)                                                        \
 	"(SELECT pool_key FROM allocation WHERE aws_id = " row ".object_id)"
-/* A trigger on every insert, update (except of `changed` alone) and
- * delete of `table`, running `ins_upd` with NEW and `del` with OLD. */
 /* Triggers on every insert, update (except of `changed` alone) and delete
  * of `table`, running `ins_upd` with NEW and `del` with OLD. */
 #define ON_ALL(name, table, ins_upd, del)                                      \
