@@ -4,7 +4,7 @@
  * The ipam, scope, pool, allocation, resource and discovery rows carry a
  * `changed` column, a stamp in nanoseconds since the epoch (schema 3). It
  * is bumped in the transaction of every change by TEMP triggers that this
- * connection creates at open, so no code path that writes a row can forget
+ * connection creates before its first write, so no code path that writes a row can forget
  * it, and no other program opening the file needs our SQL function.
  *
  * The stamp of a transaction is computed once, at its first bump: the IPAM
@@ -208,8 +208,10 @@ static char *update_columns(ipam *db, const char *sql)
 	return out;
 }
 
-int ipam__changed_setup(ipam *db, ipam_err *err)
+int ipam__changed_ready(ipam *db, ipam_err *err)
 {
+	if (db->changed_ready)
+		return 0;
 	if (sqlite3_create_function(db->sql, "ipam_stamp", 0, SQLITE_UTF8, db,
 				    sql_stamp, NULL, NULL) != SQLITE_OK)
 		return ipam__sqlfail(db, err);
@@ -230,6 +232,8 @@ int ipam__changed_setup(ipam *db, ipam_err *err)
 		rc = ipam__exec_sql(db, "COMMIT", err);
 	if (rc)
 		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	else
+		db->changed_ready = 1;
 	return rc;
 }
 

@@ -40,6 +40,7 @@ struct ipam {
 	void *hook_ctx;
 	int64_t last_event;
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
+	int changed_ready; /* the change-time triggers exist (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -121,9 +122,11 @@ bool ipam__clock_is_system(ipam *db);
 
 /* ---- change times (changed.c) ---- */
 
-/* Registers ipam_stamp() and creates the TEMP triggers that bump the
- * `changed` columns in the transaction of every change. */
-int ipam__changed_setup(ipam *db, ipam_err *err);
+/* Before the first write of the handle: registers ipam_stamp() and
+ * creates the TEMP triggers that bump the `changed` columns in the
+ * transaction of every change (a handle that only reads never pays for
+ * them). 0 at once when done already. */
+int ipam__changed_ready(ipam *db, ipam_err *err);
 /* Before COMMIT: keeps ipam.changed the newest stamp ever given. */
 int ipam__changed_flush(ipam *db, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */

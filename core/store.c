@@ -596,7 +596,9 @@ int ipam__write_begin(ipam *db, ipam_err *err)
 	pthread_mutex_lock(&db->lock);
 	if (db->depth == 0 && !db->txn_open) {
 		ipam__oom = 0;
-		rc = control(db, "BEGIN IMMEDIATE", err);
+		rc = ipam__changed_ready(db, err);
+		if (rc == 0)
+			rc = control(db, "BEGIN IMMEDIATE", err);
 		forget_removals(db);
 		if (rc == 0) {
 			db->actor = db->default_actor;
@@ -675,7 +677,9 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 				  "a transaction is already open");
 	}
 	ipam__oom = 0;
-	rc = control(db, "BEGIN IMMEDIATE", err);
+	rc = ipam__changed_ready(db, err);
+	if (rc == 0)
+		rc = control(db, "BEGIN IMMEDIATE", err);
 	forget_removals(db);
 	if (rc) {
 		pthread_mutex_unlock(&db->lock);
@@ -1094,8 +1098,6 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	if (rc)
 		goto fail;
 	if (version < SCHEMA_VERSION && (rc = migrate(db, version, opts, err)))
-		goto fail;
-	if ((rc = ipam__changed_setup(db, err)))
 		goto fail;
 	for (size_t i = 0; i < sizeof(control_sql) / sizeof(control_sql[0]);
 	     i++) {
