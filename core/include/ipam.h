@@ -557,7 +557,7 @@ typedef struct ipam_alloc_entry {
 	char name[IPAM_NAME_MAX + 1];
 	char id[IPAM_ID_MAX];
 	int64_t created;
-	int64_t changed; /* ns (ipam_changed) */
+	int64_t changed;	 /* ns (ipam_changed) */
 	uint32_t uid, gid, mode; /* mode: permission bits (07777) */
 } ipam_alloc_entry;
 
