@@ -186,8 +186,9 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 	if (count >= quota)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot provision %s: pool '%s' has %lld "
-				  "CIDRs (cidrs-per-pool quota)",
-				  text, p->name, (long long)count);
+				  "CIDR%s (cidrs-per-pool quota)",
+				  text, p->name, (long long)count,
+				  count == 1 ? "" : "s");
 	if ((rc = own_overlap_check(db, p, cidr, err)))
 		return rc;
 	return p->parent_key ? 0 : scope_overlap_check(db, p, cidr, err);

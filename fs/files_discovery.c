@@ -125,8 +125,8 @@ const struct attr files_discovery_table[] = {
 	RO("last-feed", render_discovery, D_LAST_FEED),
 	RO("resources.json", render_discovery_resources, 0),
 	{"feed", ATTR_RW | ATTR_STREAM, D_FEED, render_discovery, apply_feed},
-	{"refresh", ATTR_RW | ATTR_HOST, D_REFRESH, render_discovery,
-	 apply_refresh},
+	{"refresh", ATTR_RW | ATTR_HOST | ATTR_COMMAND, D_REFRESH,
+	 render_discovery, apply_refresh},
 	{NULL, 0, 0, NULL, NULL},
 };
 
