@@ -215,24 +215,21 @@ int ipam__changed_ready(ipam *db, ipam_err *err)
 	if (sqlite3_create_function(db->sql, "ipam_stamp", 0, SQLITE_UTF8, db,
 				    sql_stamp, NULL, NULL) != SQLITE_OK)
 		return ipam__sqlfail(db, err);
-	/* one transaction: the temp schema changes once */
-	int rc = ipam__exec_sql(db, "BEGIN", err);
+	/* Each trigger in its own statement and no transaction around them:
+	 * a failure (out of memory) leaves nothing open, and the next write
+	 * makes what is missing (IF NOT EXISTS). */
+	int rc = 0;
 	for (size_t i = 0;
 	     rc == 0 && i < sizeof(triggers) / sizeof(triggers[0]); i++) {
 		char *sql = update_columns(db, triggers[i]);
 		if (!sql)
-			rc = ipam__fail(err, IPAM_ENOMEM,
-					"out of memory (change times)");
+			rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 		else if (sqlite3_exec(db->sql, sql, NULL, NULL, NULL) !=
 			 SQLITE_OK)
 			rc = ipam__sqlfail(db, err);
 		sqlite3_free(sql);
 	}
 	if (rc == 0)
-		rc = ipam__exec_sql(db, "COMMIT", err);
-	if (rc)
-		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-	else
 		db->changed_ready = 1;
 	return rc;
 }
