@@ -4,7 +4,7 @@
  * The ipam, scope, pool, allocation, resource and discovery rows carry a
  * `changed` column, a stamp in nanoseconds since the epoch (schema 3). It
  * is bumped in the transaction of every change by TEMP triggers that this
- * connection creates before its first write, so no code path that writes a row can forget
+ * connection creates at open, so no code path that writes a row can forget
  * it, and no other program opening the file needs our SQL function.
  *
  * The stamp of a transaction is computed once, at its first bump: the IPAM
@@ -52,22 +52,17 @@ static int64_t next_stamp(ipam *db, int64_t last)
 	return now > last ? now : last + 1;
 }
 
-/* SQL function ipam_stamp(): the stamp of the current transaction. */
+/* SQL function ipam_stamp(): the stamp of the current transaction. It runs
+ * no SQL (it is called inside the statements of the change): the newest
+ * stamp given is kept in the handle (db->last_stamp), the database's only
+ * writer. */
 static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	ipam *db = sqlite3_user_data(ctx);
 	(void)argc;
 	(void)argv;
-	if (db->stamp == 0) {
-		int64_t last = 0;
-		sqlite3_stmt *stmt =
-			ipam__stmt(db, "SELECT changed FROM ipam", NULL);
-		if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
-			last = sqlite3_column_int64(stmt, 0);
-		if (stmt)
-			sqlite3_reset(stmt);
-		db->stamp = next_stamp(db, last);
-	}
+	if (db->stamp == 0)
+		db->stamp = next_stamp(db, db->last_stamp);
 	sqlite3_result_int64(ctx, db->stamp);
 }
 
@@ -216,8 +211,7 @@ int ipam__changed_ready(ipam *db, ipam_err *err)
 				    sql_stamp, NULL, NULL) != SQLITE_OK)
 		return ipam__sqlfail(db, err);
 	/* Each trigger in its own statement and no transaction around them:
-	 * a failure (out of memory) leaves nothing open, and the next write
-	 * makes what is missing (IF NOT EXISTS). */
+	 * a failure (out of memory) leaves nothing open. */
 	int rc = 0;
 	for (size_t i = 0;
 	     rc == 0 && i < sizeof(triggers) / sizeof(triggers[0]); i++) {
@@ -244,6 +238,17 @@ int ipam__changed_flush(ipam *db, ipam_err *err)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, db->stamp);
 	return ipam__exec(db, stmt, err);
+}
+
+void ipam__changed_committed(ipam *db)
+{
+	if (db->stamp > db->last_stamp)
+		db->last_stamp = db->stamp;
+}
+
+int ipam__changed_load(ipam *db, ipam_err *err)
+{
+	return ipam_changed(db, IPAM_KIND_IPAM, 0, &db->last_stamp, err);
 }
 
 int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,

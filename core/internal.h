@@ -50,7 +50,8 @@ struct ipam {
 	void *hook_ctx;
 	int64_t last_event;
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
-	int changed_ready; /* the change-time triggers exist (changed.c) */
+	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
+	int changed_ready;  /* the change-time triggers exist (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -132,13 +133,16 @@ bool ipam__clock_is_system(ipam *db);
 
 /* ---- change times (changed.c) ---- */
 
-/* Before the first write of the handle: registers ipam_stamp() and
+/* At open, before any statement is cached: registers ipam_stamp() and
  * creates the TEMP triggers that bump the `changed` columns in the
- * transaction of every change (a handle that only reads never pays for
- * them). 0 at once when done already. */
+ * transaction of every change. 0 at once when done already. */
 int ipam__changed_ready(ipam *db, ipam_err *err);
 /* Before COMMIT: keeps ipam.changed the newest stamp ever given. */
 int ipam__changed_flush(ipam *db, ipam_err *err);
+/* After COMMIT: the transaction's stamp is the newest given. */
+void ipam__changed_committed(ipam *db);
+/* At open: the newest stamp given, from ipam.changed. */
+int ipam__changed_load(ipam *db, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
 void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col);
 /* A percentage of ipam_percent_format as a JSON number (an integer when

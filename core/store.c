@@ -581,6 +581,7 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 	}
 	ipam__oom = 0;
 	db->events_logged = 0;
+	ipam__changed_committed(db);
 	if (changed) {
 		db->last_event = newest;
 		if (db->hook)
@@ -596,9 +597,7 @@ int ipam__write_begin(ipam *db, ipam_err *err)
 	pthread_mutex_lock(&db->lock);
 	if (db->depth == 0 && !db->txn_open) {
 		ipam__oom = 0;
-		rc = ipam__changed_ready(db, err);
-		if (rc == 0)
-			rc = control(db, "BEGIN IMMEDIATE", err);
+		rc = control(db, "BEGIN IMMEDIATE", err);
 		forget_removals(db);
 		if (rc == 0) {
 			db->actor = db->default_actor;
@@ -677,9 +676,7 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 				  "a transaction is already open");
 	}
 	ipam__oom = 0;
-	rc = ipam__changed_ready(db, err);
-	if (rc == 0)
-		rc = control(db, "BEGIN IMMEDIATE", err);
+	rc = control(db, "BEGIN IMMEDIATE", err);
 	forget_removals(db);
 	if (rc) {
 		pthread_mutex_unlock(&db->lock);
@@ -1098,6 +1095,11 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	if (rc)
 		goto fail;
 	if (version < SCHEMA_VERSION && (rc = migrate(db, version, opts, err)))
+		goto fail;
+	/* before the statements below are prepared: making the triggers
+	 * changes the schema, which would expire them */
+	if ((rc = ipam__changed_ready(db, err)) ||
+	    (rc = ipam__changed_load(db, err)))
 		goto fail;
 	for (size_t i = 0; i < sizeof(control_sql) / sizeof(control_sql[0]);
 	     i++) {
