@@ -248,7 +248,16 @@ void ipam__changed_committed(ipam *db)
 
 int ipam__changed_load(ipam *db, ipam_err *err)
 {
-	return ipam_changed(db, IPAM_KIND_IPAM, 0, &db->last_stamp, err);
+	/* one statement in autocommit mode: no transaction to leave open */
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(db->sql, "SELECT changed FROM ipam", -1,
+				    &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		db->last_stamp = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : ipam__sqlfail(db, err);
 }
 
 int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
