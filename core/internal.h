@@ -15,7 +15,7 @@
 
 #include "ipam.h"
 
-#define IPAM_STMT_CACHE 160
+#define IPAM_STMT_CACHE 1024 /* TEMPORARY (soakfuzz branch): the real fix of issue 8 §1 comes from its own branch */
 
 /* A row the remove hook will report (store.c). */
 struct ipam_removal {
