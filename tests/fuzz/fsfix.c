@@ -271,6 +271,28 @@ void fsfix_reset(void)
 	}
 }
 
+/* Whether path is one the FUSE loop can pass to ops_*: absolute, and its
+ * components (names the kernel looked up) neither empty nor "." or "..".
+ * Anything else cannot come from the kernel; fuzzing it would only find
+ * bugs of the harness. */
+bool fsfix_kernel_path(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	if (path[1] == '\0')
+		return true;
+	for (const char *c = path + 1;;) {
+		const char *end = strchr(c, '/');
+		size_t n = end ? (size_t)(end - c) : strlen(c);
+		if (n == 0 || n > 255 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!end)
+			return true;
+		c = end + 1;
+	}
+}
+
 /* Runs one record: "OP PATH\nDATA". */
 static void run_record(char *rec, size_t len)
 {
@@ -282,7 +304,7 @@ static void run_record(char *rec, size_t len)
 
 	if (nl)
 		*nl = '\0';
-	if (len < 3 || rec[1] != ' ' || rec[2] != '/')
+	if (len < 3 || rec[1] != ' ' || !fsfix_kernel_path(rec + 2))
 		return;
 	const char *path = rec + 2;
 	switch (rec[0]) {
@@ -326,7 +348,7 @@ static void run_record(char *rec, size_t len)
 		char *end = to ? strchr(to, '\n') : NULL;
 		if (end)
 			*end = '\0';
-		if (to)
+		if (to && fsfix_kernel_path(to) && strcmp(to, "/"))
 			ops_rename(path, to, 0);
 		free(to);
 		break;

@@ -6,6 +6,7 @@
 #ifndef IPAMFS_FUZZ_FSFIX_H
 #define IPAMFS_FUZZ_FSFIX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ipamfs.h"
@@ -27,6 +28,10 @@ int fsfix_read(const char *path);
 
 /* Lists a directory (resolving every entry); 0 or -errno. */
 int fsfix_list(const char *path);
+
+/* Whether the FUSE loop could pass path to ops_*: absolute, every
+ * component 1..255 bytes and neither "." nor "..". */
+bool fsfix_kernel_path(const char *path);
 
 /* Runs the commands of a fuzz input (format in fsfix.c). */
 void fsfix_run(const char *data, size_t size);

@@ -4,7 +4,8 @@
  * fsfix.c, then used as `ls -l`, `cat` and `readlink` would use it:
  * pool and allocation names, by-id links, preview/<len>, history queries
  * (history/<CIDR>[@WINDOW][.json]), tags, and everything malformed.
- * Nothing here changes the IPAM, so the fixture is built once.
+ * Nothing here changes the IPAM, so the fixture is built once. Only paths
+ * the kernel can send are tried (fsfix_kernel_path).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	path[0] = '/';
 	memcpy(path + 1, data, size);
 	path[size + 1] = '\0';
-	if (ops_stat(path, NULL, &st, &n) == 0) {
+	if (fsfix_kernel_path(path) && ops_stat(path, NULL, &st, &n) == 0) {
 		if (node_is_dir(&n))
 			fsfix_list(path);
 		else if (n.kind == NODE_LINK)
