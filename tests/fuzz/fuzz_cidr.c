@@ -11,10 +11,15 @@
  *    first, and the fewest-blocks split of [first, last] is that block;
  *  - ipam_u128_parse: format(parse(x)) parses back to the same count;
  *  - ipam_time_parse: never reads past the text; from year 1000 on, the
- *    printed time parses back to the same second.
+ *    printed time parses back to the same second;
+ *  - against the C library as an oracle: an address ipam_cidr_parse takes
+ *    is one inet_pton(3) takes, with the same bytes, and ipam_cidr_format
+ *    prints it as inet_ntop(3) does (RFC 5952; not for ::/96 and
+ *    ::ffff:0:0/96, which glibc prints with a dotted-quad tail).
  */
 #include "ipam.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +71,33 @@ static void check_block(const ipam_cidr *c)
 	size_t n = ipam_range_split(c->family, c->addr, ipam_cidr_last(c),
 				    parts, sizeof(parts) / sizeof(parts[0]));
 	CHECK(n == 1 && same(&parts[0], c));
+}
+
+/* The C library agrees on the address of `text` (which parsed as c). */
+static void check_libc(const char *text, const ipam_cidr *c)
+{
+	char addr[IPAM_CIDR_STRLEN + 64], ours[IPAM_CIDR_STRLEN];
+	char theirs[INET6_ADDRSTRLEN];
+	unsigned char bytes[16];
+	const char *slash = strrchr(text, '/');
+	int af = c->family == 4 ? AF_INET : AF_INET6;
+	size_t n = slash ? (size_t)(slash - text) : 0;
+
+	CHECK(slash != NULL && n < sizeof(addr));
+	memcpy(addr, text, n);
+	addr[n] = '\0';
+	CHECK(inet_pton(af, addr, bytes) == 1);
+	ipam_u128 v = 0;
+	for (int i = 0; i < (c->family == 4 ? 4 : 16); i++)
+		v = (v << 8) | bytes[i];
+	CHECK(v == c->addr);
+	if (c->family == 6 && (c->addr >> 32) == 0)
+		return; /* ::/96: glibc prints ::a.b.c.d */
+	if (c->family == 6 && (c->addr >> 32) == 0xffff)
+		return; /* ::ffff:0:0/96: glibc prints ::ffff:a.b.c.d */
+	ipam_addr_format(c->family, c->addr, ours);
+	CHECK(inet_ntop(af, bytes, theirs, sizeof(theirs)) != NULL);
+	CHECK(strcmp(ours, theirs) == 0);
 }
 
 /* The fewest-blocks split of an arbitrary range covers it exactly, in
@@ -137,9 +169,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 
-	if (ipam_cidr_parse(&c, text, &err) == 0)
+	if (ipam_cidr_parse(&c, text, &err) == 0) {
 		check_block(&c);
-	else
+		check_libc(text, &c);
+	} else
 		CHECK(err.code != 0 && err.msg[0] != '\0');
 	memset(&err, 0, sizeof(err));
 	if (ipam_cidr_parse_filename(&c, text, &err) == 0)
