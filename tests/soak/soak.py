@@ -165,9 +165,6 @@ def kv(text):
 # ---------------------------------------------------------------------------
 # reset: a near-fresh IPAM between scenarios
 
-DEFAULT_QUOTAS = None
-
-
 def remove_pool(mnt, pool):
     """Empties and removes a pool directory, children first."""
     for child in listdir(pool + '/pools'):
@@ -188,12 +185,8 @@ def reset(mnt):
     write_close(mnt + '/discoveries/default/feed', '')
     for s in listdir(mnt + '/scopes'):
         sd = mnt + '/scopes/' + s
-        os.chmod(sd, 0o755) if s not in ('private', 'public') else None
         for r in listdir(sd + '/resources'):
-            rd = sd + '/resources/' + r
-            for a in (read(rd + '/status').splitlines() if os.path.exists(rd + '/status') else []):
-                pass
-            rmdir(rd)
+            rmdir(sd + '/resources/' + r)
         for p in listdir(sd + '/pools'):
             remove_pool(mnt, sd + '/pools/' + p)
         if s not in ('private', 'public'):

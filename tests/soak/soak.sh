@@ -30,7 +30,7 @@ SOAK_WARMUP=${SOAK_WARMUP:-$((SOAK_OPS / 4))}
 # RSS may grow after the warm-up by what the database grew plus this. Under
 # AddressSanitizer RSS follows its quarantine (256 MiB), not the daemon.
 SOAK_SLACK_KB=${SOAK_SLACK_KB:-16384}
-grep -qa AddressSanitizer "$IPAMFS" && SOAK_SLACK_KB=$((SOAK_SLACK_KB + 262144))
+grep -qa __asan_init "$IPAMFS" && SOAK_SLACK_KB=$((SOAK_SLACK_KB + 262144))
 mountdir=$here/../mount
 casedir=$here/../cases
 
