@@ -31,7 +31,8 @@
 #include "tree.h"
 
 struct ipamfs fsfix;
-static struct ipamfs_caller fix_caller = {0, 0, 1};
+/* root, pid 1; no FUSE request (access.c then asks for no groups) */
+static struct ipamfs_caller fix_caller = {0, 0, 1, NULL};
 static bool fix_ready;
 /* The database holding the fixture, serialized once: each reset restores
  * it (sqlite3_deserialize) instead of building the fixture again, which
@@ -138,7 +139,7 @@ static void must(int rc, const char *what)
 {
 	if (rc < 0) {
 		struct buf log = BUF_INIT;
-		errlog_render(&fsfix.errlog, &log);
+		errlog_render(&fsfix.errlog, 0, &log);
 		fprintf(stderr, "fsfix: fixture step failed: %s: %s\n%.*s",
 			what, strerror(-rc), (int)log.len,
 			log.data ? log.data : "");
@@ -247,6 +248,8 @@ void fsfix_reset(void)
 		return;
 	}
 	fsfix.db_path = "/fuzz/ipam.db";
+	fsfix.feed_budget = IPAMFS_FEED_BUDGET; /* main.c's default */
+	atomic_init(&fsfix.feed_held, 0);
 	memset(&opts, 0, sizeof(opts));
 	opts.create = true;
 	opts.in_memory = true;

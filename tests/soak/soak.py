@@ -182,7 +182,7 @@ def reset(mnt):
     for d in listdir(mnt + '/discoveries'):
         if d not in ('default', 'host'):
             rmdir(mnt + '/discoveries/' + d)
-    write_close(mnt + '/discoveries/default/feed', '')
+    write_close(mnt + '/discoveries/default/feed', '{"EndOfSnapshot":true}\n')
     for s in listdir(mnt + '/scopes'):
         sd = mnt + '/scopes/' + s
         for r in listdir(sd + '/resources'):
@@ -594,10 +594,12 @@ class Worker:
                          'ResourceRegion': 'us-east-1',
                          'ResourceOwnerId': '123456789012', 'VpcId': 'vpc-1',
                          'IpUsage': self.rng.choice((0, 0.25, 0.5))})
+        # a complete snapshot: JSON lines, then the end line (without it the
+        # lines only add and update; with no record it ends everything)
         text = ''.join(json.dumps(r) + '\n' for r in recs)
+        text += '{"EndOfSnapshot":true}\n'
         self.ok(write_close(self.p('discoveries/%s/feed' % self.disc), text), 'feed')
-        if recs:  # nothing written is nothing applied (no write reaches ipamfs)
-            self.m['feed'] = sorted(r['ResourceCidr'] for r in recs)
+        self.m['feed'] = sorted(r['ResourceCidr'] for r in recs)
 
     def op_read(self):
         pool = self.any_pool()
