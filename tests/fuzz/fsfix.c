@@ -223,8 +223,10 @@ static void restore(void)
 	if (!copy)
 		abort();
 	memcpy(copy, fix_image, (size_t)fix_image_len);
-	for (size_t i = 0; i < db->cached; i++)
-		sqlite3_reset(db->cache[i].stmt);
+	/* no statement may hold a read transaction across the swap */
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db->sql, NULL); st;
+	     st = sqlite3_next_stmt(db->sql, st))
+		sqlite3_reset(st);
 	if (sqlite3_deserialize(
 		    db->sql, "main", copy, fix_image_len, fix_image_len,
 		    SQLITE_DESERIALIZE_FREEONCLOSE |
