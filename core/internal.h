@@ -131,8 +131,6 @@ int ipam__read_end(ipam *db, int rc);
 int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 		 char out[IPAM_ID_MAX], ipam_err *err);
 int64_t ipam__now(ipam *db);
-/* The handle runs on the system clock (no clock was injected). */
-bool ipam__clock_is_system(ipam *db);
 
 /* ---- change times (changed.c) ---- */
 

@@ -438,11 +438,6 @@ int64_t ipam__now(ipam *db)
 	return db->clock(db->clock_ctx);
 }
 
-bool ipam__clock_is_system(ipam *db)
-{
-	return db->clock == system_clock;
-}
-
 int64_t ipam_now(ipam *db)
 {
 	return ipam__now(db);
