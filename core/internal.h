@@ -213,6 +213,13 @@ typedef struct ipam__alloc_spec {
 } ipam__alloc_spec;
 int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 		ipam_alloc_info *out, ipam_err *err);
+/* An import's managed resource CIDR: as ipam_resource_allocate of `cidr`
+ * but the netmask, locale and tag rules only flag it noncompliant, and
+ * the allocation takes alloc_id (NULL or "": a new id; the caller checks
+ * it is unused). Inside the caller's transaction. */
+int ipam__resource_import_cidr(ipam *db, int64_t resource, int64_t pool,
+			       const ipam_cidr *cidr, const char *alloc_id,
+			       ipam_err *err);
 /* The name of an allocation the system makes for `owner` (a child pool or
  * a resource id) in `pool`: the id itself, or "<id>_<cidr>" when the id
  * already names one of the pool's allocations. */
