@@ -3,11 +3,13 @@
  * and the IP address history as another (/export-history.json).
  *
  * The document is an object whose arrays use the AWS CLI shapes
- * (IpamScopes, IpamPools, IpamPoolCidrs, IpamPoolAllocations) with the
- * ipamfs fields (Name, Path, Created, Uid, Gid, Mode, AllocationStrategy,
- * ...) under their own names. Each array element sits on its own line, in
- * a fixed order (scopes by name, pools by path, CIDRs and allocations by
- * pool path then address), so the same IPAM always exports the same bytes,
+ * (IpamScopes, IpamPools, IpamPoolCidrs, IpamResourceDiscoveries,
+ * IpamResources, IpamPoolAllocations) with the ipamfs fields (Name, Path,
+ * Created, Uid, Gid, Mode, AllocationStrategy, Scope, MonitoringState,
+ * ResourceCidrs, ...) under their own names. Each array element sits on its
+ * own line, in a fixed order (scopes by name, pools by path, CIDRs and
+ * allocations by pool path then address, discoveries by name, resources by
+ * scope name then id), so the same IPAM always exports the same bytes,
  * a diff shows one object per changed line, and the importer (import.c)
  * can read it one element at a time. Everything is read in one read
  * transaction: a consistent snapshot.

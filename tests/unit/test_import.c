@@ -85,6 +85,78 @@ static void test_round_trip(void **state)
 	ipam_free(b);
 }
 
+/* Resources (fields, tags, CIDRs, monitoring, a managed CIDR that broke a
+ * rule after it was made) and discoveries survive the round trip; the
+ * managed CIDR is an allocation of its pool again, still noncompliant. */
+static void test_resources(void **state)
+{
+	ipam *a = sample(), *b;
+	ipam_import_result res;
+	ipam_err err = {0};
+	ipam_open_opts opts = fixture_opts();
+	int64_t priv = scope_key(a, "private"), top = 0, vpc = 0, eip = 0;
+	ipam_cidr c, got;
+	ipam_resource_cidr *rcs = NULL;
+	size_t n = 0;
+	char *e1, *e2;
+	(void)state;
+	assert_ok(ipam_pool_lookup(a, priv, 0, "top", &top, &err), err);
+	assert_ok(ipam_resource_create(a, priv, "vpc-1", NULL, &vpc, &err),
+		  err);
+	assert_ok(ipam_resource_set(a, vpc, IPAM_RESOURCE_NAME, "web", &err),
+		  err);
+	assert_ok(ipam_resource_set(a, vpc, IPAM_RESOURCE_OWNER, "1234", &err),
+		  err);
+	assert_ok(ipam_resource_tag_set(a, vpc, "env", "prod", &err), err);
+	c = C("10.2.0.0/16");
+	assert_ok(ipam_resource_allocate(a, vpc, top, &c, -1, &got, &err), err);
+	assert_ok(ipam_resource_tag_remove(a, vpc, "env", &err), err);
+	c = C("192.168.0.0/16");
+	assert_ok(ipam_resource_cidr_add(a, vpc, &c, &err), err);
+	assert_ok(ipam_resource_create(a, priv, "eip-2", NULL, &eip, &err),
+		  err);
+	assert_ok(ipam_resource_set_ignored(a, eip, true, &err), err);
+	assert_ok(ipam_discovery_create(a, "aws", &err), err);
+	assert_ok(ipam_discovery_set_locale(a, "aws", "eu-west-1", &err), err);
+	e1 = export_of(a);
+	assert_non_null(strstr(e1, "\"ResourceId\":\"vpc-1\""));
+	assert_non_null(strstr(e1, "\"Name\":\"aws\""));
+
+	opts.in_memory = true;
+	opts.id_seed = 42;
+	assert_ok(ipam_open(&b, NULL, &opts, &err), err);
+	assert_ok(import_text(b, e1, false, &res, &err), err);
+	assert_non_null(strstr(res.changes,
+			       "+ resource scopes/private/resources/vpc-1\n"));
+	assert_non_null(strstr(res.changes, "+ discovery discoveries/aws\n"));
+	ipam_import_result_free(&res);
+	e2 = export_of(b);
+	assert_string_equal(e1, e2);
+	free(e2);
+	/* the managed CIDR holds space in its pool, flagged noncompliant */
+	assert_ok(ipam_resource_lookup(b, scope_key(b, "private"), "vpc-1",
+				       &vpc, &err),
+		  err);
+	assert_ok(ipam_resource_cidrs(b, vpc, &rcs, &n, &err), err);
+	assert_int_equal(n, 2);
+	assert_string_equal(rcs[0].management, "managed");
+	assert_string_equal(rcs[0].compliance, "noncompliant");
+	assert_string_equal(rcs[1].management, "unmanaged");
+	free(rcs);
+	assert_ok(ipam_pool_lookup(b, scope_key(b, "private"), 0, "top", &top,
+				   &err),
+		  err);
+	assert_code(alloc(b, top, "x", -1, "10.2.0.0/24", NULL, &err), err,
+		    IPAM_EADDRINUSE, NULL);
+	/* the same document again changes nothing */
+	assert_ok(import_text(b, e1, true, &res, &err), err);
+	assert_int_equal(res.created + res.changed + res.deleted, 0);
+	ipam_import_result_free(&res);
+	free(e1);
+	ipam_free(a);
+	ipam_free(b);
+}
+
 static void test_refusal_applies_nothing(void **state)
 {
 	ipam *db = sample();
@@ -255,6 +327,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_refusal_applies_nothing),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_detect),
