@@ -76,6 +76,7 @@ typedef struct imp {
 	size_t nfresh, capfresh;
 	int64_t *res_made; /* resource allocations this import made */
 	size_t nres_made, capres_made;
+	struct batch *batch; /* new custom allocations of one pool (bulk) */
 } imp;
 
 typedef int (*elem_fn)(imp *im, json_t *elem, size_t line, ipam_err *err);
@@ -2012,16 +2013,192 @@ static int resources_apply(imp *im, ipam_err *err)
 	return rc;
 }
 
+/* A custom allocation matched by name: created or changed. */
+static int custom_apply(imp *im, const imp_pool *p, json_t *el,
+			const char *name, const ipam_cidr *c, const char *desc,
+			const char *apath, ipam_err *err)
+{
+	alloc_row have;
+	int rc = note_key(&im->touched, &im->ntouched, &im->captouched, p->key,
+			  err);
+	if (rc == 0)
+		rc = alloc_lookup(im, p, name, &have, err);
+	if (rc == 0)
+		rc = alloc_create(im, p, el, name, c, desc, apath, err);
+	else if (rc == 1)
+		rc = alloc_update(im, p, el, name, c, desc, &have, apath, err);
+	return rc;
+}
+
+/* ---- the bulk path: new custom allocations of a pool this import made ---- */
+
+#define BATCH_MAX 4096
+
+struct batch_row {
+	json_t *el; /* holds the strings of r */
+	char *apath;
+	size_t line;
+};
+
+struct batch {
+	imp_pool *p;
+	ipam__bulk_row rows[BATCH_MAX];
+	struct batch_row meta[BATCH_MAX];
+	size_t n;
+};
+
+static void batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		json_decref(b->meta[i].el);
+		free(b->meta[i].apath);
+	}
+	b->n = 0;
+	b->p = NULL;
+}
+
+/* Whether the element can go in a batch: what the one-by-one path checks
+ * before allocating passes (name, reserved prefix, Mode, owner), so only
+ * the allocator itself can refuse it. */
+static bool batch_fits(imp *im, json_t *el, const char *name)
+{
+	const char *mode = str(el, "Mode");
+	json_t *uid = json_object_get(el, "Uid"),
+	       *gid = json_object_get(el, "Gid");
+	char *end = NULL;
+	if (ipam_name_check(name, NULL) ||
+	    (!strncmp(name, "ipam-", 5) &&
+	     !ipam__io_id_ok(name, "ipam-pool-alloc-")))
+		return false;
+	if (mode) {
+		unsigned long m = strtoul(mode, &end, 8);
+		if (!*mode || *end || m > 07777)
+			return false;
+	}
+	if (im->db->actor.uid == 0 &&
+	    ((json_is_integer(uid) && json_integer_value(uid) < 0) ||
+	     (json_is_integer(gid) && json_integer_value(gid) < 0)))
+		return false;
+	return true;
+}
+
+/* The row as alloc_create then alloc_stamp would make it. */
+static void batch_row_of(imp *im, json_t *el, const char *name,
+			 const ipam_cidr *c, const char *desc,
+			 ipam__bulk_row *r)
+{
+	const char *when = str(el, "Created"), *mode = str(el, "Mode"),
+		   *want = str(el, "IpamPoolAllocationId");
+	json_t *uid = json_object_get(el, "Uid"),
+	       *gid = json_object_get(el, "Gid");
+	bool root = im->db->actor.uid == 0;
+	int64_t t = 0;
+	*r = (ipam__bulk_row){.cidr = *c,
+			      .name = name,
+			      .description = desc,
+			      .created = -1,
+			      .uid = -1,
+			      .gid = -1,
+			      .mode = -1};
+	if (ipam__io_id_ok(want, "ipam-pool-alloc-"))
+		r->id = want; /* when taken, the insert fails: one by one */
+	if (when && ipam_time_parse(&t, when) == 0)
+		r->created = t;
+	if (root && json_is_integer(uid))
+		r->uid = json_integer_value(uid);
+	if (root && json_is_integer(gid))
+		r->gid = json_integer_value(gid);
+	if (mode)
+		r->mode = (int)strtoul(mode, NULL, 8);
+}
+
+static int batch_flush(imp *im, ipam_err *err);
+
+static int batch_add(imp *im, imp_pool *p, json_t *el, const char *name,
+		     const ipam_cidr *c, const char *desc, char **apath,
+		     size_t line, ipam_err *err)
+{
+	struct batch *b = im->batch;
+	int rc;
+	if (!b && !(b = im->batch = calloc(1, sizeof(*b))))
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if ((b->n && b->p != p) || b->n == BATCH_MAX) {
+		if ((rc = batch_flush(im, err)))
+			return rc;
+	}
+	b->p = p;
+	batch_row_of(im, el, name, c, desc && *desc ? desc : NULL,
+		     &b->rows[b->n]);
+	b->meta[b->n] = (struct batch_row){json_incref(el), *apath, line};
+	*apath = NULL;
+	b->n++;
+	return 0;
+}
+
+/* Applies the batch in one pass, or, when the bulk allocator cannot prove
+ * every row free, one by one (which meets the model's refusal). */
+static int batch_flush(imp *im, ipam_err *err)
+{
+	struct batch *b = im->batch;
+	imp_pool *p;
+	int rc;
+	if (!b || !b->n)
+		return 0;
+	p = b->p;
+	rc = ipam__alloc_bulk(im->db, p->key, b->rows, b->n, err);
+	if (rc == 0) {
+		rc = note_key(&im->touched, &im->ntouched, &im->captouched,
+			      p->key, err);
+		for (size_t i = 0; rc == 0 && i < b->n; i++) {
+			char text[IPAM_CIDR_STRLEN];
+			ipam_cidr_format(&b->rows[i].cidr, text);
+			change(im, '+', "allocation", b->meta[i].apath, text);
+			if (im->prune)
+				rc = note_key(&im->seen, &im->nseen,
+					      &im->capseen, b->rows[i].key,
+					      err);
+		}
+	} else if (rc == IPAM__BULK_FALLBACK) {
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < b->n; i++) {
+			ipam__bulk_row *r = &b->rows[i];
+			rc = custom_apply(im, p, b->meta[i].el, r->name,
+					  &r->cidr, r->description,
+					  b->meta[i].apath, err);
+			if (rc)
+				rc = at_line(b->meta[i].line, rc, err);
+		}
+	}
+	batch_clear(b);
+	return rc;
+}
+
+static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err);
+
+/* The allocations; a refused element may come after a batched row that
+ * the model refuses first (document order decides). */
+static int allocs_apply(imp *im, ipam_err *err)
+{
+	int rc = each(im, "IpamPoolAllocations", alloc_apply, err);
+	ipam_err first = {IPAM_OK, ""};
+	if (rc == 0)
+		return batch_flush(im, err);
+	if (im->batch && im->batch->n && batch_flush(im, &first)) {
+		if (err)
+			*err = first;
+		return first.code;
+	}
+	return rc;
+}
+
 static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 {
 	imp_pool *p;
 	ipam_cidr c;
-	alloc_row have;
 	const char *type = str_or(el, "ResourceType", "custom");
 	const char *name = str(el, "Name"), *desc = str(el, "Description");
 	char *apath = NULL;
 	int rc = elem_pool(im, el, "an allocation", &p, err);
-	(void)line;
 	if (rc || (rc = elem_cidr(p, el, "allocation", &c, err)))
 		return rc;
 	if (!name)
@@ -2036,16 +2213,13 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		return rc = IPAM_EINVAL;
 	if (asprintf(&apath, "%s/allocations/%s", p->path, name) < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	if (strcmp(type, "custom") == 0) {
-		if ((rc = note_key(&im->touched, &im->ntouched, &im->captouched,
-				   p->key, err)) == 0)
-			rc = alloc_lookup(im, p, name, &have, err);
-		if (rc == 0)
-			rc = alloc_create(im, p, el, name, &c, desc, apath,
-					  err);
-		else if (rc == 1)
-			rc = alloc_update(im, p, el, name, &c, desc, &have,
-					  apath, err);
+	if (strcmp(type, "custom") == 0 && p->created &&
+	    batch_fits(im, el, name)) {
+		rc = batch_add(im, p, el, name, &c, desc, &apath, line, err);
+	} else if ((rc = batch_flush(im, err))) {
+		;
+	} else if (strcmp(type, "custom") == 0) {
+		rc = custom_apply(im, p, el, name, &c, desc, apath, err);
 	} else if (strcmp(type, "ipam-pool") == 0) {
 		rc = child_alloc(im, p, el, name, &c, apath, err);
 	} else {
@@ -2270,8 +2444,7 @@ static int apply_all(imp *im, ipam_err *err)
 	if ((rc = prune_flag(im, err)) || (rc = ipam_fresh(im, err)) ||
 	    (rc = ipam_apply(im, err)) || (rc = scopes_apply(im, err)) ||
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
-	    (rc = resources_apply(im, err)) ||
-	    (rc = each(im, "IpamPoolAllocations", alloc_apply, err)))
+	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)))
 		return rc;
 	if (im->prune &&
 	    ((rc = prune_allocs(im, err)) || (rc = prune_pools(im, err)) ||
@@ -2295,6 +2468,9 @@ static void imp_free(imp *im)
 	free(im->cidrs);
 	free(im->made);
 	free(im->res_made);
+	if (im->batch)
+		batch_clear(im->batch);
+	free(im->batch);
 	free(im->keys);
 	json_decref(im->auto_import);
 	json_decref(im->doc);

@@ -157,6 +157,110 @@ static void test_resources(void **state)
 	ipam_free(b);
 }
 
+/* The free lines of a pool's map: its free-space index, in address
+ * order (one line per maximal free block). */
+static char *free_lines(ipam *db, int64_t pool)
+{
+	char *map = NULL, *out, *o;
+	size_t len = 0;
+	ipam_err err = {0};
+	assert_ok(ipam_render_pool_map(db, pool, &map, &len, &err), err);
+	out = o = calloc(1, len + 1);
+	for (char *line = strtok(map, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, " free"))
+			o += sprintf(o, "%s\n", line);
+	free(map);
+	return out;
+}
+
+/*
+ * The bulk path (alloc_bulk.c) leaves exactly the allocator state that
+ * single allocations of the same CIDRs leave: free-space index (the map's
+ * free blocks), counters, and the blocks the next allocations get.
+ */
+static void test_bulk_equals_single(void **state)
+{
+	ipam *a = open_mem(), *b = open_mem();
+	ipam_import_result res;
+	ipam_err err = {0};
+	char *doc = NULL;
+	size_t doclen = 0;
+	FILE *f = open_memstream(&doc, &doclen);
+	int64_t pa = 0, pb = mktop(b, "p");
+	char cidrs[400][IPAM_CIDR_STRLEN];
+	uint32_t at = 0;
+	int n = 0;
+	(void)state;
+	prov_ok(b, pb, "10.0.0.0/16");
+	prov_ok(b, pb, "10.9.0.0/23");
+	/* blocks of /22 to /32, aligned, with gaps of 0-2 blocks */
+	for (int i = 0; n < 400; i++) {
+		int len = 22 + (i * 7) % 11;
+		uint32_t size = 1u << (32 - len);
+		at = (at + size - 1) & ~(size - 1);
+		at += size * (uint32_t)(i % 3);
+		if (at + size > 65536)
+			break;
+		snprintf(cidrs[n++], IPAM_CIDR_STRLEN, "10.0.%u.%u/%d", at >> 8,
+			 at & 255, len);
+		at += size;
+	}
+	snprintf(cidrs[n++], IPAM_CIDR_STRLEN, "10.9.1.128/25");
+	snprintf(cidrs[n++], IPAM_CIDR_STRLEN, "10.9.0.0/24");
+	fprintf(f,
+		"{\"IpamfsExport\": 1,\n\"IpamPools\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Path\": \"scopes/private/pools/p\","
+		" \"AddressFamily\": \"ipv4\"}],\n"
+		"\"IpamPoolCidrs\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"10.0.0.0/16\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"10.9.0.0/23\"}],\n"
+		"\"IpamPoolAllocations\": [");
+	/* the document in another order than the addresses: odd ones first */
+	for (int k = 0; k < 2; k++)
+		for (int i = k; i < n; i += 2) {
+			fprintf(f,
+				"%s\n{\"IpamPoolId\": \"p\", \"Cidr\": "
+				"\"%s\", \"Name\": \"a%d\"}",
+				k || i > 1 ? "," : "", cidrs[i], i);
+		}
+	fprintf(f, "]}\n");
+	fclose(f);
+	for (int k = 0; k < 2; k++)
+		for (int i = k; i < n; i += 2) {
+			char name[16];
+			snprintf(name, sizeof(name), "a%d", i);
+			alloc_cidr_ok(b, pb, name, cidrs[i]);
+		}
+	assert_ok(import_text(a, doc, false, &res, &err), err);
+	assert_int_equal(res.created, (size_t)n + 3);
+	ipam_import_result_free(&res);
+	free(doc);
+	assert_ok(
+		ipam_pool_lookup(a, scope_key(a, "private"), 0, "p", &pa, &err),
+		err);
+	char *fa = free_lines(a, pa), *fb = free_lines(b, pb);
+	assert_string_equal(fa, fb);
+	free(fa);
+	free(fb);
+	ipam_pool_usage ua = usage(a, pa), ub = usage(b, pb);
+	assert_true(ua.total == ub.total && ua.assigned == ub.assigned &&
+		    ua.available == ub.available);
+	assert_int_equal(ua.allocation_count, n);
+	assert_int_equal(ua.allocation_count, ub.allocation_count);
+	assert_int_equal(ua.compliant, ub.compliant);
+	assert_int_equal(ua.largest_free_prefix, ub.largest_free_prefix);
+	/* the next allocations land on the same blocks */
+	for (int len = 32; len >= 20; len--) {
+		char ga[IPAM_CIDR_STRLEN], gb[IPAM_CIDR_STRLEN];
+		int ra = alloc(a, pa, NULL, len, NULL, ga, &err);
+		int rb = alloc(b, pb, NULL, len, NULL, gb, &err);
+		assert_int_equal(ra, rb);
+		assert_string_equal(ga, gb);
+	}
+	ipam_free(a);
+	ipam_free(b);
+}
+
 static void test_refusal_applies_nothing(void **state)
 {
 	ipam *db = sample();
@@ -328,6 +432,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_bulk_equals_single),
 		cmocka_unit_test(test_refusal_applies_nothing),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_detect),
