@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "io.h"
 
 typedef struct fblock {
 	ipam_u128 start, last;
@@ -216,12 +217,12 @@ static int take_all(ipam *db, const ipam_pool_info *p,
 static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 		     bool first, bool refresh, ipam_err *err)
 {
-	char owner[16], id[IPAM_ID_MAX], text[IPAM_CIDR_STRLEN];
+	char owner[16], *id = r->made_id;
 	int64_t history = 0;
 	sqlite3_stmt *stmt;
 	int rc;
 	if (r->id)
-		snprintf(id, sizeof(id), "%s", r->id);
+		snprintf(id, IPAM_ID_MAX, "%s", r->id);
 	else if ((rc = ipam__new_id(db, "ipam-pool-alloc-", true, id, err)))
 		return rc;
 	snprintf(owner, sizeof(owner), "%u", db->actor.uid);
@@ -282,13 +283,29 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 	if (refresh &&
 	    (rc = ipam__scope_refresh_around(db, p->scope_key, &r->cidr, err)))
 		return rc;
+	return 0;
+}
+
+/* The change event ipam__alloc logs for a row, its detail written as
+ * json_dumps writes it. */
+static int row_event(ipam *db, const ipam_pool_info *p, const ipam__bulk_row *r,
+		     ipam__buf *ev, ipam_err *err)
+{
+	char text[IPAM_CIDR_STRLEN], *copy;
+	/* the detail ipam__alloc logs, as json_dumps writes it */
 	ipam_cidr_format(&r->cidr, text);
-	return ipam__event(db, "allocate-ipam-pool-cidr", id,
-			   json_pack("{s:s, s:s, s:s, s:s, s:s}", "pool", p->id,
-				     "name", r->name, "cidr", text,
-				     "resource-type", "custom", "resource-id",
-				     ""),
-			   err);
+	ev->len = 0;
+	ipam__buf_printf(ev, "{\"pool\":\"%s\",\"name\":", p->id);
+	ipam__export_string(ev, r->name);
+	ipam__buf_printf(ev,
+			 ",\"cidr\":\"%s\",\"resource-type\":\"custom\","
+			 "\"resource-id\":\"\"}",
+			 text);
+	ipam__buf_add(ev, "", 1);
+	if (ev->failed || !(copy = strdup(ev->data)))
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	return ipam__event_text(db, "allocate-ipam-pool-cidr", r->made_id, copy,
+				err);
 }
 
 /* Whether the scope has resource CIDRs whose overlap status a new entry
@@ -354,9 +371,14 @@ static int bulk(ipam *db, const ipam_pool_info *p, ipam__bulk_row *rows,
 	}
 	if (rc || (rc = take_all(db, p, rows, order, n, err)))
 		return rc;
+	ipam__buf ev = {0};
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = row_write(db, p, &rows[order[i]], i == 0, refresh == 1,
 			       err);
+	/* the events in the caller's order, as one by one */
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = row_event(db, p, &rows[i], &ev, err);
+	free(ev.data);
 	return rc ? rc : counters(db, p, rows, n, err);
 }
 

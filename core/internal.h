@@ -172,6 +172,10 @@ ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col);
  * JSON object whose reference is stolen (may be NULL). */
 int ipam__event(ipam *db, const char *action, const char *object_id,
 		json_t *detail, ipam_err *err);
+/* The same with the detail already as compact JSON text (a malloc'd string
+ * that the call frees): the bulk allocator writes it by hand. */
+int ipam__event_text(ipam *db, const char *action, const char *object_id,
+		     char *text, ipam_err *err);
 
 /* ---- cross-file model helpers ---- */
 
@@ -234,6 +238,7 @@ typedef struct ipam__bulk_row {
 	int64_t uid, gid;		     /* <0: the actor's */
 	int mode;			     /* <0: 0755 */
 	int64_t key;			     /* out */
+	char made_id[IPAM_ID_MAX];	     /* out: its id */
 } ipam__bulk_row;
 int ipam__alloc_bulk(ipam *db, int64_t pool, ipam__bulk_row *rows, size_t n,
 		     ipam_err *err);

@@ -157,6 +157,29 @@ static void test_resources(void **state)
 	ipam_free(b);
 }
 
+/* Only the lines of ipam_events_render that allocate (their detail). */
+static char *events_of(ipam *db)
+{
+	char *out = NULL, *keep, *k;
+	size_t len = 0;
+	ipam_err err = {0};
+	assert_ok(ipam_events_render(db, 0, &out, &len, &err), err);
+	keep = k = calloc(1, len + 1);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, "allocate-ipam-pool-cidr"))
+			k += sprintf(k, "%s\n", strstr(line, "\"name\""));
+	free(out);
+	return keep;
+}
+
+static int count_of(const char *hay, const char *what)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
 /* The free lines of a pool's map: its free-space index, in address
  * order (one line per maximal free block). */
 static char *free_lines(ipam *db, int64_t pool)
@@ -249,6 +272,13 @@ static void test_bulk_equals_single(void **state)
 	assert_int_equal(ua.allocation_count, ub.allocation_count);
 	assert_int_equal(ua.compliant, ub.compliant);
 	assert_int_equal(ua.largest_free_prefix, ub.largest_free_prefix);
+	/* one change-log event per allocation, with the same detail */
+	char *ea = events_of(a), *eb = events_of(b);
+	assert_int_equal(count_of(ea, "\n"), count_of(eb, "\n"));
+	assert_int_equal(count_of(ea, "\n"), n);
+	assert_string_equal(ea, eb);
+	free(ea);
+	free(eb);
 	/* the next allocations land on the same blocks */
 	for (int len = 32; len >= 20; len--) {
 		char ga[IPAM_CIDR_STRLEN], gb[IPAM_CIDR_STRLEN];
