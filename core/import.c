@@ -2036,7 +2036,6 @@ static int custom_apply(imp *im, const imp_pool *p, json_t *el,
 
 struct batch_row {
 	json_t *el; /* holds the strings of r */
-	char *apath;
 	size_t line;
 };
 
@@ -2049,10 +2048,8 @@ struct batch {
 
 static void batch_clear(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->n; i++)
 		json_decref(b->meta[i].el);
-		free(b->meta[i].apath);
-	}
 	b->n = 0;
 	b->p = NULL;
 }
@@ -2115,8 +2112,8 @@ static void batch_row_of(imp *im, json_t *el, const char *name,
 static int batch_flush(imp *im, ipam_err *err);
 
 static int batch_add(imp *im, imp_pool *p, json_t *el, const char *name,
-		     const ipam_cidr *c, const char *desc, char **apath,
-		     size_t line, ipam_err *err)
+		     const ipam_cidr *c, const char *desc, size_t line,
+		     ipam_err *err)
 {
 	struct batch *b = im->batch;
 	int rc;
@@ -2129,8 +2126,7 @@ static int batch_add(imp *im, imp_pool *p, json_t *el, const char *name,
 	b->p = p;
 	batch_row_of(im, el, name, c, desc && *desc ? desc : NULL,
 		     &b->rows[b->n]);
-	b->meta[b->n] = (struct batch_row){json_incref(el), *apath, line};
-	*apath = NULL;
+	b->meta[b->n] = (struct batch_row){json_incref(el), line};
 	b->n++;
 	return 0;
 }
@@ -2152,7 +2148,11 @@ static int batch_flush(imp *im, ipam_err *err)
 		for (size_t i = 0; rc == 0 && i < b->n; i++) {
 			char text[IPAM_CIDR_STRLEN];
 			ipam_cidr_format(&b->rows[i].cidr, text);
-			change(im, '+', "allocation", b->meta[i].apath, text);
+			/* change() of "PATH/allocations/NAME" */
+			ipam__buf_printf(&im->lines,
+					 "+ allocation %s/allocations/%s %s\n",
+					 p->path, b->rows[i].name, text);
+			im->created++;
 			if (im->prune)
 				rc = note_key(&im->seen, &im->nseen,
 					      &im->capseen, b->rows[i].key,
@@ -2162,9 +2162,16 @@ static int batch_flush(imp *im, ipam_err *err)
 		rc = 0;
 		for (size_t i = 0; rc == 0 && i < b->n; i++) {
 			ipam__bulk_row *r = &b->rows[i];
-			rc = custom_apply(im, p, b->meta[i].el, r->name,
-					  &r->cidr, r->description,
-					  b->meta[i].apath, err);
+			char *apath = NULL;
+			if (asprintf(&apath, "%s/allocations/%s", p->path,
+				     r->name) < 0)
+				rc = ipam__fail(err, IPAM_ENOMEM,
+						"out of memory");
+			else
+				rc = custom_apply(im, p, b->meta[i].el, r->name,
+						  &r->cidr, r->description,
+						  apath, err);
+			free(apath);
 			if (rc)
 				rc = at_line(b->meta[i].line, rc, err);
 		}
@@ -2211,12 +2218,12 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	if (desc && *desc &&
 	    ipam__check_text("description", desc, IPAM_DESC_MAX, err))
 		return rc = IPAM_EINVAL;
+	if (strcmp(type, "custom") == 0 && p->created &&
+	    batch_fits(im, el, name))
+		return batch_add(im, p, el, name, &c, desc, line, err);
 	if (asprintf(&apath, "%s/allocations/%s", p->path, name) < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	if (strcmp(type, "custom") == 0 && p->created &&
-	    batch_fits(im, el, name)) {
-		rc = batch_add(im, p, el, name, &c, desc, &apath, line, err);
-	} else if ((rc = batch_flush(im, err))) {
+	if ((rc = batch_flush(im, err))) {
 		;
 	} else if (strcmp(type, "custom") == 0) {
 		rc = custom_apply(im, p, el, name, &c, desc, apath, err);
