@@ -291,6 +291,42 @@ static void test_bulk_equals_single(void **state)
 	ipam_free(b);
 }
 
+/* A batched row that the model refuses comes before a later element that
+ * fails to read: the first in document order is the refusal. */
+static void test_bulk_refusal_order(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	ipam_import_result res;
+	const char *doc =
+		"{\"IpamfsExport\": 1,\n"
+		"\"IpamPools\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Path\": \"scopes/private/pools/n\","
+		" \"AddressFamily\": \"ipv4\"}],\n"
+		"\"IpamPoolCidrs\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.0.0/16\"}],\n"
+		"\"IpamPoolAllocations\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.0/24\", "
+		"\"Name\": "
+		"\"a\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.9.0/24\", "
+		"\"Name\": "
+		"\"b\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.0/25\", "
+		"\"Name\": "
+		"\"c\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.300.0/24\", "
+		"\"Name\": \"d\"}]}\n";
+	(void)state;
+	assert_code(import_text(db, doc, false, &res, &err), err,
+		    IPAM_EADDRINUSE, "line 9: allocation");
+	ipam_import_result_free(&res);
+	assert_int_equal(ipam_pool_lookup(db, scope_key(db, "private"), 0, "n",
+					  &(int64_t){0}, &err),
+			 IPAM_ENOENT);
+	ipam_free(db);
+}
+
 static void test_refusal_applies_nothing(void **state)
 {
 	ipam *db = sample();
@@ -463,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_bulk_equals_single),
+		cmocka_unit_test(test_bulk_refusal_order),
 		cmocka_unit_test(test_refusal_applies_nothing),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_detect),
