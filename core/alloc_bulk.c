@@ -247,7 +247,7 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, p->key);
 	ipam__bind_text(stmt, 3, r->name, -1, SQLITE_STATIC);
 	ipam__bind_addr(stmt, 4, r->cidr.addr);

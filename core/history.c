@@ -72,8 +72,8 @@ int ipam__history_insert(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 		err);
 	int rc;
 
-#define TEXT(i, v)                                                             \
-	ipam__bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_TRANSIENT)
+/* the values outlive the step (ipam__exec resets before returning) */
+#define TEXT(i, v) ipam__bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_STATIC)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, r->scope_key);
