@@ -10,8 +10,10 @@
  * allocations is held once (the caller's text) and never as a tree.
  *
  * Order: the IPAM's settings, scopes, pools (parents first), provisioned
- * CIDRs (parents' first), allocations, then with "Prune" the deletions,
- * then compliance is re-evaluated for the pools that got allocations.
+ * CIDRs (parents' first), discoveries (settings), resources (their CIDRs,
+ * managed ones allocated from the document's pools), allocations, then with
+ * "Prune" the deletions, then compliance is re-evaluated for the pools that
+ * got allocations.
  * Objects are matched by path; the document's ids and times are adopted by
  * the objects the import creates (and, in an IPAM that has no pool yet, by
  * the IPAM and its default scopes), so export -> import into an empty IPAM
@@ -19,7 +21,10 @@
  * functions (the rules are theirs); an allocation goes through ipam__alloc
  * without the netmask and tag rules, which SPEC §3.2 applies to new
  * requests only: an imported allocation that breaks one is kept and
- * flagged noncompliant. Containment and overlap are always enforced.
+ * flagged noncompliant. Containment and overlap are always enforced. The
+ * new allocations of a pool this import made go in batches through the
+ * bulk allocator (alloc_bulk.c), with the same effects; what it cannot
+ * prove free goes one by one, for the model's own refusal.
  *
  * A plan runs the same code inside a savepoint that is rolled back.
  */
@@ -1982,8 +1987,7 @@ static int resource_apply(imp *im, json_t *el, size_t line, ipam_err *err)
  * (above); when this import did, it takes the document's time, owner,
  * mode and description. */
 static int resource_alloc(imp *im, const imp_pool *p, json_t *el,
-			  const char *name, const ipam_cidr *c,
-			  const char *apath, ipam_err *err)
+			  const char *name, const ipam_cidr *c, ipam_err *err)
 {
 	alloc_row have;
 	const char *desc = str(el, "Description");
@@ -1999,7 +2003,6 @@ static int resource_alloc(imp *im, const imp_pool *p, json_t *el,
 			  " WHERE key = ?2",
 			  desc, have.key, err)))
 		return rc;
-	(void)apath;
 	return alloc_stamp(im, have.key, el, err);
 }
 
@@ -2231,7 +2234,7 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		rc = child_alloc(im, p, el, name, &c, apath, err);
 	} else {
 		/* made with their resources (IpamResources) */
-		rc = resource_alloc(im, p, el, name, &c, apath, err);
+		rc = resource_alloc(im, p, el, name, &c, err);
 	}
 	free(apath);
 	return rc;
