@@ -546,11 +546,13 @@ static int discoveries_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		const char *name = col_text(stmt, 1);
 		ipam__buf_add(buf, sep, strlen(sep));
 		put_json(buf,
-			 json_pack("{s:s, s:b, s:s, s:s, s:s, s:o}",
-				   "IpamResourceDiscoveryId", col_text(stmt, 0),
-				   "IsDefault", !strcmp(name, "default"),
-				   "Name", name, "Scope", col_text(stmt, 2),
-				   "Locale", col_text(stmt, 3), "Created",
+			 json_pack("{s:o, s:b, s:o, s:o, s:o, s:o}",
+				   "IpamResourceDiscoveryId",
+				   json_string(col_text(stmt, 0)), "IsDefault",
+				   !strcmp(name, "default"), "Name",
+				   json_string(name), "Scope",
+				   json_string(col_text(stmt, 2)), "Locale",
+				   json_string(col_text(stmt, 3)), "Created",
 				   time_json(sqlite3_column_int64(stmt, 4))));
 		sep = ",\n";
 	}
@@ -576,8 +578,9 @@ static json_t *resource_tags_json(ipam *db, int64_t key, ipam_err *err)
 	sqlite3_bind_int64(stmt, 1, key);
 	while (ipam__step(db, stmt, err) == 1)
 		json_array_append_new(
-			list, json_pack("{s:s, s:s}", "Key", col_text(stmt, 0),
-					"Value", col_text(stmt, 1)));
+			list, json_pack("{s:o, s:o}", "Key",
+					json_string(col_text(stmt, 0)), "Value",
+					json_string(col_text(stmt, 1))));
 	sqlite3_reset(stmt);
 	return err && err->code ? (json_decref(list), NULL) : list;
 }
@@ -652,19 +655,20 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 			rc = err && err->code ? err->code : IPAM_ENOMEM;
 			break;
 		}
-		o = json_pack(
-			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o,"
-			" s:s, s:s, s:o}",
-			"IpamScopeId", col_text(stmt, 1), "Scope",
-			col_text(stmt, 2), "ResourceId", col_text(stmt, 3),
-			"ResourceType", col_text(stmt, 4), "ResourceName",
-			col_text(stmt, 5), "ResourceRegion", col_text(stmt, 6),
-			"ResourceOwnerId", col_text(stmt, 7), "VpcId",
-			col_text(stmt, 8), "ResourceTags", tags,
-			"MonitoringState",
-			sqlite3_column_int(stmt, 9) ? "ignored" : "monitored",
-			"Discovery", col_text(stmt, 10), "Created",
-			time_json(sqlite3_column_int64(stmt, 11)));
+		/* texts from the database go in as "o" (ipam__json_str) */
+#define COL(i) json_string(col_text(stmt, i))
+		o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+			      " s:s, s:o, s:o}",
+			      "IpamScopeId", COL(1), "Scope", COL(2),
+			      "ResourceId", COL(3), "ResourceType", COL(4),
+			      "ResourceName", COL(5), "ResourceRegion", COL(6),
+			      "ResourceOwnerId", COL(7), "VpcId", COL(8),
+			      "ResourceTags", tags, "MonitoringState",
+			      sqlite3_column_int(stmt, 9) ? "ignored"
+							  : "monitored",
+			      "Discovery", COL(10), "Created",
+			      time_json(sqlite3_column_int64(stmt, 11)));
+#undef COL
 		if (o && sqlite3_column_type(stmt, 12) != SQLITE_NULL) {
 			char text[IPAM_U128_STRLEN];
 			ipam_u128_format(ipam__col_u128(stmt, 12), text);
