@@ -103,6 +103,20 @@ static void pure_functions(void)
 		assert_string_equal(fixed, "ok\xef\xbf\xbd");
 		free(fixed);
 	}
+	assert_string_equal(ipam_map_state_name(IPAM_MAP_FREE), "available");
+	assert_string_equal(ipam_map_state_colour(IPAM_MAP_FREE), "#d4edc9");
+	assert_int_equal(ipam_map_rows(&a), 16);
+	{
+		ipam_map_block block = {b.addr, ipam_cidr_last(&b),
+					IPAM_MAP_CUSTOM};
+		ipam_map_rect *rects = NULL;
+		size_t n = 0;
+		assert_ok(ipam_map_layout(&a, &block, 1, IPAM_MAP_MIN_WIDTH,
+					  &rects, &n, &err),
+			  err);
+		assert_int_equal(n, 1);
+		free(rects);
+	}
 	assert_true(ipam_resource_type_valid("vpc"));
 	assert_true(ipam_resource_type_manageable("vpc"));
 	assert_string_equal(ipam_resource_type_from_id("subnet-0abc"),
@@ -125,6 +139,8 @@ static void ipam_level(ipam *db)
 	assert_true(ipam_now(db) > 0);
 	assert_ok(ipam_info_get(db, &info, &err), err);
 	assert_ok(ipam_set_description(db, "every call", &err), err);
+	assert_ok(ipam_changed(db, IPAM_KIND_IPAM, 0, &q, &err), err);
+	assert_true(q >= ipam_now(db) * 1000000000LL);
 	assert_ok(ipam_set_tier(db, IPAM_TIER_ADVANCED, &err), err);
 	assert_ok(ipam_set_private_gua(db, false, &err), err);
 	assert_ok(ipam_locales_set(db, locales, 3, &err), err);
@@ -158,7 +174,11 @@ static void pools(ipam *db, struct world *w, int round)
 	ipam_pool_info pi;
 	ipam_strlist list = {0};
 	ipam_pool_cidr *cidrs = NULL;
-	ipam_cidr got, fixed, c = C("10.0.0.0/8");
+	ipam_cidr got, fixed, c;
+	char space[32];
+	/* a scope holds an address once: each round's top pool has its own */
+	snprintf(space, sizeof(space), "%d.0.0.0/8", 10 + round);
+	c = C(space);
 	ipam_alloc_info ai;
 	ipam_alloc_req req = {"web", NULL, 24, "a web tier"};
 	ipam_pool_usage u;
@@ -265,6 +285,8 @@ static void pools(ipam *db, struct world *w, int round)
 #define R_EVENTS(o, l, e) ipam_events_render(db, 0, o, l, e)
 #define R_METRICS(o, l, e) ipam_render_metrics(db, o, l, e)
 #define R_SCOPE(o, l, e) ipam_render_scope_status(db, w->priv, false, o, l, e)
+#define R_SVG(o, l, e) ipam_render_map_svg(db, w->child, 0, NULL, o, l, e)
+#define R_SCOPE_SVG(o, l, e) ipam_render_map_svg(db, 0, w->priv, NULL, o, l, e)
 	RENDER(R_IPAM);
 	RENDER(R_SCOPES);
 	RENDER(R_POOL);
@@ -276,6 +298,23 @@ static void pools(ipam *db, struct world *w, int round)
 	RENDER(R_EVENTS);
 	RENDER(R_METRICS);
 	RENDER(R_SCOPE);
+	RENDER(R_SVG);
+	RENDER(R_SCOPE_SVG);
+	/* the zooms map.svg offers: each resolves and renders */
+	assert_ok(ipam_map_views(db, w->child, 0, &list, &err), err);
+	assert_true(list.count > 0);
+	{
+		char file[IPAM_CIDR_STRLEN];
+		ipam_cidr view;
+		snprintf(file, sizeof(file), "%.*s",
+			 (int)strlen(list.items[0]) - 4, list.items[0]);
+		assert_ok(ipam_cidr_parse_filename(&view, file, &err), err);
+		assert_ok(ipam_map_view_check(db, w->child, 0, &view, &err),
+			  err);
+#define R_ZOOM(o, l, e) ipam_render_map_svg(db, w->child, 0, &view, o, l, e)
+		RENDER(R_ZOOM);
+	}
+	ipam_strlist_free(&list);
 	assert_true(ipam_events_last(db) > 0);
 
 	/* an IPv6 pool in the public scope: its own settings */
@@ -449,7 +488,7 @@ static void test_every_call_on_one_handle(void **state)
 	}
 	/* the deprovision path, on the last round's pools */
 	{
-		ipam_cidr top = C("10.0.0.0/8");
+		ipam_cidr top = C("12.0.0.0/8");
 		ipam_pool_cidr *cidrs = NULL;
 		size_t n = 0;
 		assert_ok(ipam_pool_cidrs(db, w[2].child, &cidrs, &n, &err),
