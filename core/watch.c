@@ -198,6 +198,21 @@ int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	return refresh_around(db, scope, cidr, err);
 }
 
+/* For the bulk allocator (alloc_bulk.c): the scope_prefix count and the
+ * refresh of the resource CIDRs around c, which ipam__scope_cidr_add does
+ * for one entry. */
+int ipam__scope_prefix_add(ipam *db, int64_t scope, const ipam_cidr *c,
+			   int delta, ipam_err *err)
+{
+	return prefix_count(db, scope, c, delta, err);
+}
+
+int ipam__scope_refresh_around(ipam *db, int64_t scope, const ipam_cidr *c,
+			       ipam_err *err)
+{
+	return refresh_around(db, scope, c, err);
+}
+
 int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
 			    const char *kind, int64_t owner, ipam_err *err)
 {
