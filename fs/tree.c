@@ -235,6 +235,80 @@ static int step_discovery(struct ipamfs *fs, struct node *n, const char *name,
 	return rc;
 }
 
+/* ---- prefix lists ---- */
+
+static int step_plist(struct ipamfs *fs, struct node *n, const char *name,
+		      ipam_err *err)
+{
+	ipam_plist_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_plist_get(fs->db, name, info, err);
+	if (rc == 0) {
+		n->kind = NODE_PLIST;
+		n->created = info->created;
+		snprintf(n->name, sizeof(n->name), "%s", info->name);
+	}
+	free(info);
+	return rc;
+}
+
+/* versions/<n>: a kept version, "1".."N" without leading zeros. */
+static int step_plversion(struct ipamfs *fs, struct node *n, const char *name,
+			  ipam_err *err)
+{
+	ipam_plist_info *info = malloc(sizeof(*info));
+	int64_t v = 0;
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_plist_get(fs->db, n->name, info, err);
+	if (rc == 0 && (name[0] == '0' || strlen(name) > 18 ||
+			strspn(name, "0123456789") != strlen(name) ||
+			(v = strtoll(name, NULL, 10)) < info->oldest ||
+			v > info->version))
+		rc = not_found(err, name);
+	free(info);
+	if (rc)
+		return rc;
+	n->dir = NODE_PLVERSIONS;
+	n->kind = NODE_FILE;
+	n->attr = &files_plversion;
+	n->plist_version = v;
+	return 0;
+}
+
+static int step_pltarget(struct ipamfs *fs, struct node *n, const char *name,
+			 ipam_err *err)
+{
+	ipam_plist_target *t = malloc(sizeof(*t));
+	if (!t)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_plist_target_get(fs->db, n->name, name, t, err);
+	if (rc == 0) {
+		n->kind = NODE_PLTARGET;
+		n->created = t->created;
+		snprintf(n->plist_target, sizeof(n->plist_target), "%s", name);
+	}
+	free(t);
+	return rc;
+}
+
+static int list_plversions(struct ipamfs *fs, const struct node *n,
+			   tree_add_fn add, void *ctx, ipam_err *err)
+{
+	ipam_plist_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_plist_get(fs->db, n->name, info, err);
+	for (int64_t v = info->oldest; rc == 0 && v <= info->version; v++) {
+		char text[24];
+		snprintf(text, sizeof(text), "%lld", (long long)v);
+		add(ctx, text);
+	}
+	free(info);
+	return rc;
+}
+
 /* ---- history/<CIDR>[@WINDOW][.json] ---- */
 
 /* A CIDR in file-name form, or a bare address meaning /32 or /128. */
@@ -333,6 +407,9 @@ static const struct {
 	{NODE_ROOT, "by-id", NODE_BYID},
 	{NODE_ROOT, "discoveries", NODE_DISCOVERIES},
 	{NODE_ROOT, "metrics", NODE_METRICS},
+	{NODE_ROOT, "prefix-lists", NODE_PLISTS},
+	{NODE_PLIST, "versions", NODE_PLVERSIONS},
+	{NODE_PLIST, "targets", NODE_PLTARGETS},
 	{NODE_IPAM, "quotas", NODE_QUOTAS},
 	{NODE_SCOPE, "pools", NODE_POOLS}, /* pool_key stays 0: top level */
 	{NODE_SCOPE, "resources", NODE_RESOURCES},
@@ -381,6 +458,12 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_alloc(fs, n, name, err);
 	case NODE_PREVIEW:
 		return step_preview(fs, n, name, err);
+	case NODE_PLISTS:
+		return step_plist(fs, n, name, err);
+	case NODE_PLVERSIONS:
+		return step_plversion(fs, n, name, err);
+	case NODE_PLTARGETS:
+		return step_pltarget(fs, n, name, err);
 	default:
 		return step_fixed(fs, n, name, err);
 	}
@@ -583,6 +666,14 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 		break;
 	case NODE_PREVIEW:
 		return list_preview(fs, n, add, ctx, err);
+	case NODE_PLISTS:
+		rc = ipam_plist_list(fs->db, &list, err);
+		break;
+	case NODE_PLVERSIONS:
+		return list_plversions(fs, n, add, ctx, err);
+	case NODE_PLTARGETS:
+		rc = ipam_plist_target_list(fs->db, n->name, &list, err);
+		break;
 	default:
 		return 0;
 	}

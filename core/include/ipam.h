@@ -868,6 +868,8 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 /* Every metric of SPEC §6.3 in the Prometheus text format. */
 int ipam_render_metrics(ipam *db, char **out, size_t *len, ipam_err *err);
 
+#include "ipam_prefixlist.h"
+
 #ifdef __cplusplus
 }
 #endif
