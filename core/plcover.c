@@ -4,16 +4,18 @@
  *
  * A resolver's inputs are its members: one row per static rule line,
  * allocation or resource CIDR that some rule of the resolver matches
- * (pl_member). Its entries (pl_entry) are the smallest set of CIDRs whose
- * union is exactly the union of the members: a member inside another is
- * not listed, and two sibling halves are replaced by their parent, as far
- * up as that goes (python3's ipaddress.collapse_addresses gives the same
- * set). Entries are disjoint, so the entry containing an address is the
- * one with the greatest start at or below it.
+ * (pl_member). Its entries (pl_entry) are the distinct members that lie
+ * inside no other member: a CIDR listed twice is listed once, a CIDR
+ * inside another is left out (a firewall set with intervals refuses
+ * overlapping elements), and adjacent CIDRs are NOT merged -- the guide's
+ * version 2 (L1166) lists 10.2.0.0/16 and 10.3.0.0/16 apart, as a
+ * managed prefix list keeps the CIDRs it is given. Entries are disjoint, so
+ * the entry containing an address is the one with the greatest start at
+ * or below it.
  *
- * Adding or removing one member changes the entries in O(depth) indexed
- * steps (plus the entries it swallows or the members it uncovers), never
- * in proportion to the size of the set. Every entry added or removed is
+ * Adding or removing one member changes the entries in O(prefix length)
+ * indexed steps (plus the entries it covers or the members it uncovers),
+ * never in proportion to the size of the set. Every entry added or removed is
  * noted in pl_diff under the resolver's next version, netted (an entry
  * added then removed in one transaction leaves no trace); when the
  * transaction commits, ipam__plist_settle makes that version current only
@@ -27,26 +29,6 @@
 #include "plist.h"
 
 /* ---- CIDR steps ---- */
-
-static ipam_u128 bit_of(const ipam_cidr *c)
-{
-	return (ipam_u128)1 << (ipam_family_width(c->family) - c->prefix);
-}
-
-static ipam_cidr sibling(const ipam_cidr *c)
-{
-	ipam_cidr s = *c;
-	s.addr ^= bit_of(c);
-	return s;
-}
-
-static ipam_cidr parent(const ipam_cidr *c)
-{
-	ipam_cidr p = *c;
-	p.addr &= ~bit_of(c);
-	p.prefix--;
-	return p;
-}
 
 /* c cut to a shorter prefix p. */
 static ipam_cidr truncated(const ipam_cidr *c, int p)
@@ -233,11 +215,12 @@ static int entry_is(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 	return rc;
 }
 
-/* The union grew by c: drop the entries inside it, then merge upwards. */
+/* Member c is new: unless an entry holds it already, it replaces the
+ * entries inside it. */
 static int cover_add(ipam *db, int64_t list, const ipam_cidr *c,
 		     ipam_err *err)
 {
-	ipam_cidr held, cur = *c, *inside = NULL;
+	ipam_cidr held, *inside = NULL;
 	size_t n = 0;
 	int rc = entry_at(db, list, c, &held, err);
 	if (rc)
@@ -258,15 +241,7 @@ static int cover_add(ipam *db, int64_t list, const ipam_cidr *c,
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = entry_del(db, list, &inside[i], err);
 	free(inside);
-	while (rc == 0 && cur.prefix > 0) {
-		ipam_cidr sib = sibling(&cur);
-		rc = entry_is(db, list, &sib, err);
-		if (rc != 1)
-			break;
-		rc = entry_del(db, list, &sib, err);
-		cur = parent(&cur);
-	}
-	return rc < 0 ? rc : entry_put(db, list, &cur, err);
+	return rc ? rc : entry_put(db, list, c, err);
 }
 
 /* 1 when some member of the list is c or contains it. */
@@ -323,32 +298,26 @@ static int members_inside(ipam *db, int64_t list, const ipam_cidr *c,
 	return rc;
 }
 
-/* The union may have lost c (its member is gone): split the entry that
- * held it around c and cover again what other members hold inside c. */
+/* Member c is gone: unless another member is or holds it, its entry
+ * gives way to the outermost members inside it. */
 static int cover_remove(ipam *db, int64_t list, const ipam_cidr *c,
 			ipam_err *err)
 {
-	ipam_cidr held, cur = *c, *inner = NULL;
+	ipam_cidr *inner = NULL;
 	size_t n = 0;
 	int rc = member_covers(db, list, c, err);
 	if (rc)
 		return rc < 0 ? rc : 0;
-	rc = entry_at(db, list, c, &held, err);
+	rc = entry_is(db, list, c, err);
 	if (rc <= 0)
 		return rc < 0 ? rc
 			      : ipam__fail(err, IPAM_EIO,
 					   "prefix list entries damaged");
-	if ((rc = entry_del(db, list, &held, err)))
+	if ((rc = entry_del(db, list, c, err)))
 		return rc;
-	while (rc == 0 && cur.prefix > held.prefix) {
-		ipam_cidr sib = sibling(&cur);
-		rc = entry_put(db, list, &sib, err);
-		cur = parent(&cur);
-	}
-	if (rc == 0)
-		rc = members_inside(db, list, c, &inner, &n, err);
+	rc = members_inside(db, list, c, &inner, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = cover_add(db, list, &inner[i], err);
+		rc = entry_put(db, list, &inner[i], err);
 	free(inner);
 	return rc;
 }
