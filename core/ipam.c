@@ -234,18 +234,16 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		if (rc == 0 && !strcmp(locales[i], info.home_locale))
 			has_home = true;
 	}
-	if (rc == 0 && !has_home)
-		rc = ipam__fail(err, IPAM_EINVAL,
-				"operating locales must include the home "
-				"locale '%s'",
-				info.home_locale);
 	if (rc == 0)
 		rc = ipam__exec_sql(db,
 				    "CREATE TEMP TABLE IF NOT EXISTS new_locale"
 				    "(name TEXT PRIMARY KEY);"
 				    "DELETE FROM temp.new_locale;",
 				    err);
-	for (size_t i = 0; rc == 0 && i < count; i++) {
+	/* The home locale is always kept, as AWS does (SPEC §3): a set
+	 * without it gets it first. */
+	for (size_t i = has_home ? 1 : 0; rc == 0 && i <= count; i++) {
+		const char *name = i ? locales[i - 1] : info.home_locale;
 		stmt = ipam__stmt(db,
 				  "INSERT OR IGNORE INTO temp.new_locale(name)"
 				  " VALUES (?1)",
@@ -253,11 +251,10 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		if (!stmt)
 			rc = IPAM_EIO;
 		else {
-			ipam__bind_text(stmt, 1, locales[i], -1,
-					SQLITE_TRANSIENT);
+			ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
 			rc = ipam__exec(db, stmt, err);
 		}
-		json_array_append_new(list, json_string(locales[i]));
+		json_array_append_new(list, json_string(name));
 	}
 	if (rc == 0) {
 		stmt = ipam__stmt(db,

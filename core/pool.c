@@ -253,8 +253,9 @@ static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
 	if (count >= per_scope)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot create pool '%s': the scope has "
-				  "%lld pools (pools-per-scope quota)",
-				  name, (long long)count);
+				  "%lld pool%s (pools-per-scope quota)",
+				  name, (long long)count,
+				  count == 1 ? "" : "s");
 	return 0;
 }
 
@@ -348,16 +349,19 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 		return n < 0 ? IPAM_EIO
 			     : ipam__fail(err, IPAM_ENOTEMPTY,
 					  "cannot delete pool '%s': it has "
-					  "%lld child pools",
-					  p.name, (long long)n);
+					  "%lld child pool%s",
+					  p.name, (long long)n,
+					  n == 1 ? "" : "s");
 	n = count_of(db, "SELECT n_cidrs FROM pool WHERE key = ?1", pool, err);
 	if (n != 0)
 		return n < 0 ? IPAM_EIO
-			     : ipam__fail(err, IPAM_EBUSY,
-					  "cannot delete pool '%s': it has "
-					  "%lld provisioned CIDRs; deprovision "
-					  "them first",
-					  p.name, (long long)n);
+			     : ipam__fail(
+				       err, IPAM_EBUSY,
+				       "cannot delete pool '%s': it has "
+				       "%lld provisioned CIDR%s; deprovision "
+				       "%s first",
+				       p.name, (long long)n, n == 1 ? "" : "s",
+				       n == 1 ? "it" : "them");
 	stmt = ipam__stmt(db, "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
 			  err);
 	if (!stmt)

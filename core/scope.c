@@ -190,8 +190,9 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 	if (scope.pool_count)
 		return ipam__fail(err, IPAM_ENOTEMPTY,
 				  "cannot delete scope '%s': it has %lld "
-				  "pools",
-				  name, (long long)scope.pool_count);
+				  "pool%s",
+				  name, (long long)scope.pool_count,
+				  scope.pool_count == 1 ? "" : "s");
 	stmt = ipam__stmt(db,
 			  "SELECT (SELECT count(*) FROM resource WHERE"
 			  " scope_key = ?1), (SELECT name FROM discovery WHERE"
@@ -207,8 +208,9 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 		if (resources)
 			rc = ipam__fail(err, IPAM_ENOTEMPTY,
 					"cannot delete scope '%s': it has "
-					"%lld resources",
-					name, (long long)resources);
+					"%lld resource%s",
+					name, (long long)resources,
+					resources == 1 ? "" : "s");
 		else if (feeder)
 			rc = ipam__fail(err, IPAM_EBUSY,
 					"cannot delete scope '%s': discovery "

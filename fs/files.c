@@ -648,6 +648,15 @@ struct alloc_cmd {
 	char *description;
 };
 
+/* Whether a word is a bare prefix length (`24`: a size missing its
+ * '/'). */
+static bool is_length(const char *word)
+{
+	size_t n = strlen(word);
+	return n > 0 && n <= 3 && strspn(word, "0123456789") == n &&
+	       atoi(word) <= 128;
+}
+
 /* Splits an allocate line. `description=` takes the rest of the line; of
  * the words before it, the one with a '/' is the CIDR or length (names
  * never contain '/'), the other the name. */
@@ -676,6 +685,12 @@ static int parse_alloc_line(char *line, struct alloc_cmd *cmd, ipam_err *err)
 	}
 	for (size_t i = 0; i < count; i++) {
 		char **slot = strchr(words[i], '/') ? &cmd->spec : &cmd->name;
+		if (*slot && slot == &cmd->name && is_length(words[i]))
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "'%s' is not a size: write /%s "
+					  "(expected [NAME] CIDR-or-/LEN "
+					  "[description=TEXT])",
+					  words[i], words[i]);
 		if (*slot || (i == 0 && count == 2 && slot == &cmd->spec))
 			return ipamfs_err(err, IPAM_EINVAL,
 					  "expected [NAME] CIDR-or-/LEN "
@@ -905,10 +920,10 @@ static const struct attr pool_files[] = {
 	{"allocation-resource-tags", ATTR_RW | ATTR_SET, 0,
 	 render_required_tags, apply_required_tags},
 	RW("allocation-strategy", render_pool, apply_pool, F_STRATEGY),
-	RW("cidrs", render_cidrs, apply_cidrs, 0),
+	{"cidrs", ATTR_RW | ATTR_COMMAND, 0, render_cidrs, apply_cidrs},
 	RO("cidrs.json", render_pool_view, F_CIDRS_JSON),
-	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_NOCACHE, 0, render_nothing,
-	 apply_allocate},
+	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE, 0,
+	 render_nothing, apply_allocate},
 	RO("allocations.json", render_pool_view, F_ALLOCS_JSON),
 	RO("map", render_pool_view, F_MAP),
 	RO("status", render_pool_view, F_STATUS),
@@ -961,6 +976,11 @@ static const struct attr *table_of(enum node_kind dir)
 	default:
 		return NULL;
 	}
+}
+
+bool files_has_attrs(enum node_kind dir)
+{
+	return table_of(dir) != NULL;
 }
 
 static bool visible(const struct attr *a, unsigned shown)

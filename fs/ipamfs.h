@@ -101,6 +101,10 @@ int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path, int code,
 typedef int (*ipamfs_change_fn)(struct ipamfs *fs, void *ctx, ipam_err *err);
 int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
 		  ipamfs_change_fn fn, void *ctx);
+/* The same without the /errors line: returns 0 or an ipam_code with err
+ * (a set file tries a set that a later line may still make valid). */
+int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
+		      ipam_err *err);
 
 /* Fills err like libipam does (first error wins) and returns code. */
 int ipamfs_err(ipam_err *err, int code, const char *fmt, ...)

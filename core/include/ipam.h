@@ -323,9 +323,10 @@ int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err);
 /* The operating locales, sorted. */
 int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err);
 /*
- * Replaces the set of operating locales. Refused with IPAM_EINVAL when a
- * name is malformed or the set lacks the home locale, IPAM_EBUSY when a
- * pool still uses a locale that would be removed.
+ * Replaces the set of operating locales; the home locale is always kept
+ * (added when the set lacks it). Refused with IPAM_EINVAL when a name is
+ * malformed, IPAM_EBUSY when a pool still uses a locale that would be
+ * removed.
  */
 int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
 		     ipam_err *err);

@@ -113,6 +113,12 @@ head -n 99 "$TMPD/r100" > "$TMPD/r99"
 expect_ok wr_file "$F/rules" "$TMPD/r99"
 expect_file_eq "$F/entries" 10.0.0.0/8 "99 nested rules: the outermost only"
 
+# ---- >> adds a rule, > replaces them (set file) ----
+expect_ok wr "$F/rules" "static 172.16.0.0/12"
+echo "static 192.168.0.0/16" >> "$F/rules"
+expect_eq "$(rd "$F/rules")" $'static 172.16.0.0/12\nstatic 192.168.0.0/16' ">> adds a rule"
+expect_eq "$(rd "$F/entries")" $'172.16.0.0/12\n192.168.0.0/16' "... and its CIDR"
+
 # ---- pool rules: a random walk against python3's ipaddress ----
 mkpool private top 10.0.0.0/16
 TOP=$POOL
