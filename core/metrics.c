@@ -317,9 +317,9 @@ static int plist_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 			      sqlite3_column_int(stmt, 2) == 6 ? "ipv6"
 							       : "ipv4",
 			      false);
-			ipam__buf_printf(buf, "} %lld\n",
-					 (long long)sqlite3_column_int64(
-						 stmt, 3 + m));
+			ipam__buf_printf(
+				buf, "} %lld\n",
+				(long long)sqlite3_column_int64(stmt, 3 + m));
 		}
 		sqlite3_reset(stmt);
 		if (rc < 0)

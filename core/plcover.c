@@ -217,8 +217,7 @@ static int entry_is(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 
 /* Member c is new: unless an entry holds it already, it replaces the
  * entries inside it. */
-static int cover_add(ipam *db, int64_t list, const ipam_cidr *c,
-		     ipam_err *err)
+static int cover_add(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 {
 	ipam_cidr held, *inside = NULL;
 	size_t n = 0;
@@ -289,9 +288,9 @@ static int members_inside(ipam *db, int64_t list, const ipam_cidr *c,
 	sqlite3_bind_int(stmt, 5, c->prefix);
 	rc = collect_cidrs(db, stmt, out, count, err);
 	for (size_t i = 0; rc == 0 && i < *count; i++)
-		if (kept == 0 || !(ipam_cidr_contains(&(*out)[kept - 1],
-						      &(*out)[i]) ||
-				   (*out)[kept - 1].addr == (*out)[i].addr))
+		if (kept == 0 ||
+		    !(ipam_cidr_contains(&(*out)[kept - 1], &(*out)[i]) ||
+		      (*out)[kept - 1].addr == (*out)[i].addr))
 			(*out)[kept++] = (*out)[i];
 	if (rc == 0)
 		*count = kept;

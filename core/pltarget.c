@@ -124,7 +124,8 @@ int ipam_plist_render(const char *name, int family, ipam_plist_format format,
 		ipam__buf_printf(&b, "{\n  \"Entries\": [");
 		for (size_t i = 0; i < count; i++) {
 			ipam_cidr_format(&cidrs[i], text);
-			ipam__buf_printf(&b, "%s\n    {\n      \"Cidr\": \"%s\"\n"
+			ipam__buf_printf(&b,
+					 "%s\n    {\n      \"Cidr\": \"%s\"\n"
 					 "    }",
 					 i ? "," : "", text);
 		}
@@ -139,16 +140,16 @@ int ipam_plist_render(const char *name, int family, ipam_plist_format format,
 		break;
 	}
 	if (!b.data && !b.failed)
-		return (*out = calloc(1, 1)) ? (*len = 0, 0)
-					     : ipam__fail(err, IPAM_ENOMEM,
-							  "out of memory");
+		return (*out = calloc(1, 1))
+			       ? (*len = 0, 0)
+			       : ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	return ipam__buf_finish(&b, out, len, err);
 }
 
 /* ---- targets ---- */
 
-static int list_key(ipam *db, const char *name, int64_t *key,
-		    int64_t *version, int64_t *oldest, ipam_err *err)
+static int list_key(ipam *db, const char *name, int64_t *key, int64_t *version,
+		    int64_t *oldest, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(db,
 					"SELECT key, version, oldest FROM"
@@ -215,8 +216,8 @@ int ipam_plist_target_get(ipam *db, const char *name, const char *target,
 		if (rc == 1) {
 			memset(out, 0, sizeof(*out));
 			ipam__copy_text(out->name, sizeof(out->name), stmt, 0);
-			out->format = (ipam_plist_format)sqlite3_column_int(
-				stmt, 1);
+			out->format =
+				(ipam_plist_format)sqlite3_column_int(stmt, 1);
 			out->desired = sqlite3_column_int64(stmt, 2);
 			out->created = sqlite3_column_int64(stmt, 3);
 			out->tracked = out->desired ? out->desired : version;
@@ -311,9 +312,8 @@ int ipam_plist_target_delete(ipam *db, const char *name, const char *target,
 	return ipam__write_end(db, rc, err);
 }
 
-int ipam_plist_target_set_format(ipam *db, const char *name,
-				 const char *target, ipam_plist_format format,
-				 ipam_err *err)
+int ipam_plist_target_set_format(ipam *db, const char *name, const char *target,
+				 ipam_plist_format format, ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)

@@ -33,9 +33,9 @@ enum cond_field {
 };
 
 static const char *const cond_names[] = {
-	[COND_POOL_ID] = "pool-id",	[COND_CIDR] = "cidr",
+	[COND_POOL_ID] = "pool-id",	    [COND_CIDR] = "cidr",
 	[COND_RESOURCE_ID] = "resource-id", [COND_OWNER] = "owner",
-	[COND_REGION] = "region",	[COND_TAG] = "tag:",
+	[COND_REGION] = "region",	    [COND_TAG] = "tag:",
 };
 
 struct cond {
@@ -105,8 +105,10 @@ static int parse_cond(char *word, enum rule_kind kind, struct cond *c,
 			return rc;
 	}
 	if (strlen(value) >= sizeof(c->value))
-		return ipam__fail(err, IPAM_EINVAL, "the value of '%s' is too "
-				  "long", word);
+		return ipam__fail(err, IPAM_EINVAL,
+				  "the value of '%s' is too "
+				  "long",
+				  word);
 	snprintf(c->value, sizeof(c->value), "%s", value);
 	return 0;
 }
@@ -123,8 +125,7 @@ static int parse_rule(ipam *db, char *text, struct rule *r, ipam_err *err)
 	     w = strtok_r(NULL, " \t", &save)) {
 		if (n == sizeof(words) / sizeof(words[0]))
 			return ipam__fail(err, IPAM_EINVAL,
-					  "more than %d conditions",
-					  COND_MAX);
+					  "more than %d conditions", COND_MAX);
 		words[n++] = w;
 	}
 	if (n == 0)
@@ -198,8 +199,8 @@ static void format_rule(const struct rule *r, ipam__buf *out)
 		ipam__buf_printf(out, "static %s", cidr);
 		return;
 	}
-	ipam__buf_printf(out, "%s %s", r->kind == RULE_POOL ? "pool" : "resource",
-			 r->scope);
+	ipam__buf_printf(out, "%s %s",
+			 r->kind == RULE_POOL ? "pool" : "resource", r->scope);
 	if (r->kind == RULE_RESOURCE)
 		ipam__buf_printf(out, " %s", r->type);
 	for (size_t i = 0; i < r->nconds; i++) {
@@ -336,9 +337,9 @@ static int drop_source(ipam *db, int src_kind, int64_t src_key, ipam_err *err)
  * `only` is not 0): adds it to each list a rule matches and, unless
  * `only`, removes it from the lists that hold it and no longer match.
  */
-static int offer(ipam *db, enum rule_kind kind, int64_t scope,
-		 const char *type, const struct input *in, int src_kind,
-		 int64_t src_key, int64_t only, ipam_err *err)
+static int offer(ipam *db, enum rule_kind kind, int64_t scope, const char *type,
+		 const struct input *in, int src_kind, int64_t src_key,
+		 int64_t only, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -431,8 +432,7 @@ static int alloc_input(ipam *db, int64_t key, struct input *in, char *pool_id,
 	return rc < 0 ? rc : rc == 0;
 }
 
-int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present,
-		      ipam_err *err)
+int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present, ipam_err *err)
 {
 	char pool_id[IPAM_ID_MAX];
 	struct input in;
@@ -458,9 +458,9 @@ struct rc_input {
 	char region[IPAM_LOCALE_MAX + 1];
 };
 
-#define RC_INPUT_SQL                                                        \
-	"SELECT c.key, c.family, c.start, c.prefix, r.key, r.scope_key,"    \
-	" r.type, r.resource_id, r.owner, r.locale FROM resource_cidr c"    \
+#define RC_INPUT_SQL                                                           \
+	"SELECT c.key, c.family, c.start, c.prefix, r.key, r.scope_key,"       \
+	" r.type, r.resource_id, r.owner, r.locale FROM resource_cidr c"       \
 	" JOIN resource r ON r.key = c.resource_key"
 
 static void rc_input_row(sqlite3_stmt *stmt, struct rc_input *x)
@@ -483,8 +483,8 @@ static void rc_input_row(sqlite3_stmt *stmt, struct rc_input *x)
 
 int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, RC_INPUT_SQL " WHERE c.key = ?1",
-					err);
+	sqlite3_stmt *stmt =
+		ipam__stmt(db, RC_INPUT_SQL " WHERE c.key = ?1", err);
 	struct rc_input *x = malloc(sizeof(*x));
 	int rc;
 	if (!x)
@@ -671,15 +671,14 @@ static int set_column(ipam *db, const char *name, const char *sql,
 		if ((rc = recompute(db, &info, err)))
 			return rc;
 	}
-	return ipam__event(db, action, info.id,
-			   text ? json_pack("{s:o}", "description",
-					    json_string(text))
-				: json_pack("{s:i}", "address-family", value),
-			   err);
+	return ipam__event(
+		db, action, info.id,
+		text ? json_pack("{s:o}", "description", json_string(text))
+		     : json_pack("{s:i}", "address-family", value),
+		err);
 }
 
-int ipam_plist_set_family(ipam *db, const char *name, int family,
-			  ipam_err *err)
+int ipam_plist_set_family(ipam *db, const char *name, int family, ipam_err *err)
 {
 	int rc;
 	if (family != 4 && family != 6)
@@ -768,8 +767,7 @@ static int offer_scope(ipam *db, int64_t list, int family, const struct rule *r,
 				  " AND r.type = ?3",
 				  err);
 		if (stmt)
-			ipam__bind_text(stmt, 3, r->type, -1,
-					SQLITE_TRANSIENT);
+			ipam__bind_text(stmt, 3, r->type, -1, SQLITE_TRANSIENT);
 	}
 	if (stmt) {
 		sqlite3_bind_int64(stmt, 1, r->scope_key);
@@ -917,8 +915,7 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 	if ((rc = recompute(db, &info, err)))
 		return rc;
 	return ipam__event(db, "modify-ipam-prefix-list-resolver", info.id,
-			   json_pack("{s:I}", "rules", (json_int_t)count),
-			   err);
+			   json_pack("{s:I}", "rules", (json_int_t)count), err);
 }
 
 int ipam_plist_set_rules(ipam *db, const char *name, const char **lines,

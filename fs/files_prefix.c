@@ -189,8 +189,8 @@ static int render_target(struct ipamfs *fs, const struct node *n,
 					      : "behind-latest");
 			break;
 		case T_ENTRIES:
-			rc = render_set(fs, n->name, t->tracked, t->format,
-					out, err);
+			rc = render_set(fs, n->name, t->tracked, t->format, out,
+					err);
 			break;
 		}
 	}

@@ -262,10 +262,10 @@ static int step_plversion(struct ipamfs *fs, struct node *n, const char *name,
 	if (!info)
 		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
 	int rc = ipam_plist_get(fs->db, n->name, info, err);
-	if (rc == 0 && (name[0] == '0' || strlen(name) > 18 ||
-			strspn(name, "0123456789") != strlen(name) ||
-			(v = strtoll(name, NULL, 10)) < info->oldest ||
-			v > info->version))
+	if (rc == 0 &&
+	    (name[0] == '0' || strlen(name) > 18 ||
+	     strspn(name, "0123456789") != strlen(name) ||
+	     (v = strtoll(name, NULL, 10)) < info->oldest || v > info->version))
 		rc = not_found(err, name);
 	free(info);
 	if (rc)
@@ -300,7 +300,8 @@ static int list_plversions(struct ipamfs *fs, const struct node *n,
 	if (!info)
 		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
 	int rc = ipam_plist_get(fs->db, n->name, info, err);
-	for (int64_t v = info->oldest; rc == 0 && v <= info->version; v++) {
+	for (int64_t v = rc ? 1 : info->oldest; rc == 0 && v <= info->version;
+	     v++) {
 		char text[24];
 		snprintf(text, sizeof(text), "%lld", (long long)v);
 		add(ctx, text);

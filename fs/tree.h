@@ -70,7 +70,7 @@ struct node {
 	int64_t history_to;
 	/* tag key, allocation name, by-id id, discovery name, prefix list */
 	char name[IPAM_NAME_MAX + 1];
-	int64_t plist_version;		       /* versions/<n> */
+	int64_t plist_version;		      /* versions/<n> */
 	char plist_target[IPAM_NAME_MAX + 1]; /* targets/<t> */
 };
 

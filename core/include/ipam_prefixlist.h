@@ -7,7 +7,7 @@
 #ifndef IPAM_PREFIXLIST_H
 #define IPAM_PREFIXLIST_H
 
-#define IPAM_PLIST_RULES_MAX 99	  /* rules per resolver (L1065) */
+#define IPAM_PLIST_RULES_MAX 99	    /* rules per resolver (L1065) */
 #define IPAM_PLIST_VERSIONS_KEPT 10 /* versions kept for rollback (L1192) */
 #define IPAM_PLIST_DESC_MAX 255
 
@@ -17,11 +17,11 @@ typedef struct ipam_plist_info {
 	char name[IPAM_NAME_MAX + 1];
 	int family; /* 4 or 6 */
 	char description[IPAM_PLIST_DESC_MAX + 1];
-	int64_t version;	/* latest version, from 1 */
-	int64_t oldest;		/* oldest version still readable */
-	int64_t entries;	/* CIDRs in the latest version */
+	int64_t version; /* latest version, from 1 */
+	int64_t oldest;	 /* oldest version still readable */
+	int64_t entries; /* CIDRs in the latest version */
 	int64_t created;
-	int64_t changed;	/* when the latest version was made */
+	int64_t changed; /* when the latest version was made */
 } ipam_plist_info;
 
 /* The output formats of a target (entries, entries.json, entries.nft,
@@ -36,8 +36,8 @@ typedef enum ipam_plist_format {
 typedef struct ipam_plist_target {
 	char name[IPAM_NAME_MAX + 1];
 	ipam_plist_format format;
-	int64_t desired;  /* 0 = track the latest version */
-	int64_t tracked;  /* the version it serves now */
+	int64_t desired; /* 0 = track the latest version */
+	int64_t tracked; /* the version it serves now */
 	int64_t created;
 } ipam_plist_target;
 
@@ -77,9 +77,8 @@ int ipam_plist_target_create(ipam *db, const char *name, const char *target,
 			     ipam_err *err);
 int ipam_plist_target_delete(ipam *db, const char *name, const char *target,
 			     ipam_err *err);
-int ipam_plist_target_set_format(ipam *db, const char *name,
-				 const char *target, ipam_plist_format format,
-				 ipam_err *err);
+int ipam_plist_target_set_format(ipam *db, const char *name, const char *target,
+				 ipam_plist_format format, ipam_err *err);
 /* 0 = latest; otherwise a version that is kept. */
 int ipam_plist_target_set_desired(ipam *db, const char *name,
 				  const char *target, int64_t version,

@@ -25,8 +25,8 @@ static size_t brute(const ipam_cidr *in, size_t n, ipam_cidr *out)
 			out[k++] = in[i];
 	}
 	for (size_t i = 1; i < k; i++)
-		for (size_t j = i; j > 0 &&
-				   ipam_cidr_compare(&out[j - 1], &out[j]) > 0;
+		for (size_t j = i;
+		     j > 0 && ipam_cidr_compare(&out[j - 1], &out[j]) > 0;
 		     j--) {
 			ipam_cidr t = out[j];
 			out[j] = out[j - 1];
@@ -76,7 +76,8 @@ static void test_static_random(void **state)
 			in[i].family = 4;
 			in[i].prefix = (uint8_t)len;
 			in[i].addr = addr;
-			snprintf(line[i], sizeof(line[i]), "static %s", S(&in[i]));
+			snprintf(line[i], sizeof(line[i]), "static %s",
+				 S(&in[i]));
 			lines[i] = line[i];
 		}
 		assert_ok(ipam_plist_set_rules(db, "fw", lines, n, &err), err);
