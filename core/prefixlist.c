@@ -629,7 +629,7 @@ static int plist_remove(ipam *db, const char *name, ipam_err *err)
 		sqlite3_bind_int64(stmt, 1, info.key);
 		rc = ipam__exec(db, stmt, err);
 	}
-	if (rc)
+	if (rc || (rc = ipam__tags_drop(db, info.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-prefix-list-resolver", info.id,
 			   json_pack("{s:o}", "name", json_string(name)), err);

@@ -247,6 +247,7 @@ static int step_plist(struct ipamfs *fs, struct node *n, const char *name,
 	if (rc == 0) {
 		n->kind = NODE_PLIST;
 		n->created = info->created;
+		memcpy(n->owner_id, info->id, sizeof(n->owner_id)); /* tags */
 		snprintf(n->name, sizeof(n->name), "%s", info->name);
 	}
 	free(info);
@@ -409,6 +410,7 @@ static const struct {
 	{NODE_ROOT, "discoveries", NODE_DISCOVERIES},
 	{NODE_ROOT, "metrics", NODE_METRICS},
 	{NODE_ROOT, "prefix-lists", NODE_PLISTS},
+	{NODE_PLIST, "tags", NODE_TAGS},
 	{NODE_PLIST, "versions", NODE_PLVERSIONS},
 	{NODE_PLIST, "targets", NODE_PLTARGETS},
 	{NODE_IPAM, "quotas", NODE_QUOTAS},

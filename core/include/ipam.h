@@ -276,6 +276,7 @@ typedef enum ipam_kind {
 	IPAM_KIND_ALLOCATION,
 	IPAM_KIND_DISCOVERY,
 	IPAM_KIND_RESOURCE, /* only in the remove hook: ids are per scope */
+	IPAM_KIND_PREFIX_LIST,
 } ipam_kind;
 
 /*

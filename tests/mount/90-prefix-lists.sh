@@ -1,6 +1,6 @@
 #!/bin/bash
 # 90-prefix-lists: SPEC §8.1, prefix-list resolvers (L1018-L1218).
-#  - mkdir/rmdir, id, a resolver without rules makes empty versions (L1068);
+#  - mkdir/rmdir, id, tags, a resolver without rules makes empty versions (L1068);
 #  - the guide's tutorial: "include all VPCs tagged env=prod", version 1 ->
 #    2 when vpc-prod-api appears (L1153-L1170); tags, regions and owners
 #    followed in the same change; adjacent CIDRs are kept apart as the guide
@@ -29,6 +29,11 @@ expect_eq "$(t ls "$F/versions" | tr '\n' ' ')" "1 " "versions/ holds 1"
 expect_file_empty "$F/versions/1" "version 1 is empty"
 expect_json "$F/entries.json" '.Entries | length' 0
 expect_errno_kernel EEXIST mkdir "$F"
+expect_ok wr "$F/tags/team" netops
+expect_file_eq "$F/tags/team" netops "a tag"
+expect_eq "$(t ls "$F/tags")" team "ls tags/"
+expect_ok t rm "$F/tags/team"
+expect_eq "$(t ls "$F/tags" | wc -l)" 0 "rm tags/KEY removes it"
 
 # ---- the guide's tutorial: VPCs tagged env=prod ----
 mkres private vpc-prod-web locale=us-east-1 owner=111122223333
