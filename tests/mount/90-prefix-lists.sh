@@ -91,6 +91,16 @@ expect_ok t rmdir "$V/vpc-prod-web"
 expect_eq "$(rd "$F/entries")" $'10.1.1.0/24\n10.2.0.0/16' \
 	"the VPC gone, the subnet it held is listed"
 
+# ---- a fed resource: its tags follow each snapshot ----
+feed() { # ENV: one snapshot with vpc-fed tagged env=ENV
+	printf '{"ResourceId":"vpc-fed","ResourceType":"vpc","ResourceCidr":"10.77.0.0/16","ResourceRegion":"us-east-1","ResourceOwnerId":"111122223333","ResourceTags":{"env":"%s"}}\n' "$1" > "$TMPD/snap"
+	t cp "$TMPD/snap" "$MNT/discoveries/default/feed"
+}
+expect_ok feed prod
+expect_match "$(rd "$F/entries")" "10.77.0.0/16" "a fed VPC tagged prod is in"
+expect_ok feed dev
+expect_eq "$(rd "$F/entries" | grep -c 10.77.0.0/16)" 0 "the next snapshot retags it: out"
+
 # ---- version grows only when the set changes ----
 v=$(rd "$F/version")
 wrf "$F/rules" 'resource private subnet tag:env=prod\nresource private vpc tag:env=prod\n'
