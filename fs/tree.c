@@ -197,7 +197,8 @@ static int step_preview(struct ipamfs *fs, struct node *n, const char *name,
 static bool tree_kind_shown(ipam_kind kind)
 {
 	return kind == IPAM_KIND_SCOPE || kind == IPAM_KIND_POOL ||
-	       kind == IPAM_KIND_ALLOCATION || kind == IPAM_KIND_DISCOVERY;
+	       kind == IPAM_KIND_ALLOCATION || kind == IPAM_KIND_DISCOVERY ||
+	       kind == IPAM_KIND_PREFIX_LIST;
 }
 
 static int step_resource(struct ipamfs *fs, struct node *n, const char *name,
@@ -773,6 +774,30 @@ static int discovery_path(struct ipamfs *fs, int64_t key, struct buf *out,
 	return rc;
 }
 
+/* "prefix-lists/<name>" of the resolver with key `key` (found by name,
+ * as discoveries are). */
+static int plist_path(struct ipamfs *fs, int64_t key, struct buf *out,
+		      ipam_err *err)
+{
+	ipam_strlist names = {0, NULL};
+	ipam_plist_info *info = malloc(sizeof(*info));
+	int rc = info ? ipam_plist_list(fs->db, &names, err)
+		      : ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	bool found = false;
+	for (size_t i = 0; rc == 0 && !found && i < names.count; i++) {
+		if (ipam_plist_get(fs->db, names.items[i], info, NULL) == 0 &&
+		    info->key == key) {
+			buf_printf(out, "prefix-lists/%s", info->name);
+			found = true;
+		}
+	}
+	if (rc == 0 && !found)
+		rc = ipamfs_err(err, IPAM_ENOENT, "no such prefix list");
+	ipam_strlist_free(&names);
+	free(info);
+	return rc;
+}
+
 int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
 		     ipam_err *err)
 {
@@ -793,6 +818,9 @@ int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
 		break;
 	case IPAM_KIND_DISCOVERY:
 		rc = discovery_path(fs, key, out, err);
+		break;
+	case IPAM_KIND_PREFIX_LIST:
+		rc = plist_path(fs, key, out, err);
 		break;
 	default:
 		return not_found(err, object_id);

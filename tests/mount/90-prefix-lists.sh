@@ -29,6 +29,9 @@ expect_eq "$(t ls "$F/versions" | tr '\n' ' ')" "1 " "versions/ holds 1"
 expect_file_empty "$F/versions/1" "version 1 is empty"
 expect_json "$F/entries.json" '.Entries | length' 0
 expect_errno_kernel EEXIST mkdir "$F"
+fid=$(rd "$F/id")
+expect_match "$(t readlink "$MNT/by-id/$fid")" "prefix-lists/fw$" "by-id links the resolver"
+expect_eq "$(t cat "$MNT/by-id/$fid/version")" 1 "... and leads to it"
 expect_ok wr "$F/tags/team" netops
 expect_file_eq "$F/tags/team" netops "a tag"
 expect_eq "$(t ls "$F/tags")" team "ls tags/"
