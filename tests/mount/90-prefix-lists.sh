@@ -254,6 +254,10 @@ expect_match "$(rd "$MNT/metrics/ipam.prom")" \
 expect_match "$(rd "$MNT/metrics/ipam.prom")" \
 	"ipam_prefix_list_resolver_version\\{prefix_list_resolver_id=\"$id\",[^}]*\\} $(rd "$R/version")" \
 	"metrics: version"
+rd "$MNT/metrics/ipam.prom" > "$TMPD/ipam.prom"
+out=$(promtool check metrics < "$TMPD/ipam.prom" 2>&1)
+expect_eq "$?" 0 "promtool check metrics accepts the resolver metrics"
+[ -n "$out" ] && diag "$out"
 expect_ok t tar cf /dev/null -C "$MNT" prefix-lists
 expect_ok t rmdir "$R"
 expect_errno_kernel ENOENT rd "$R/entries"
