@@ -96,6 +96,8 @@ bool files_has_attrs(enum node_kind dir);
 /* The file of tags/<key> and of preview/<len>. */
 extern const struct attr files_tag;
 extern const struct attr files_preview;
+/* The file of maps/<CIDR>.svg (node.map_view). */
+extern const struct attr files_map_view;
 
 /* The files of history/<CIDR>[@WINDOW][.json]: [now][json]. */
 extern const struct attr files_history[2][2];

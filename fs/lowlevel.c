@@ -225,7 +225,7 @@ static bool name_cacheable(const struct node *n)
 		return false;
 	return n->kind != NODE_FILE ||
 	       (n->dir != NODE_TAGS && n->dir != NODE_PREVIEW &&
-		n->dir != NODE_HISTORY);
+		n->dir != NODE_HISTORY && n->dir != NODE_MAPS);
 }
 
 /* The object a directory node shows, for the remove hook; key 0 = none. */
@@ -826,6 +826,7 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_PREVIEW:
 	case NODE_HISTORY:
 	case NODE_METRICS:
+	case NODE_MAPS:
 	case NODE_PLVERSIONS:
 		return DT_REG;
 	default:

@@ -54,7 +54,7 @@ const char *const ipamfs_readme[] = {
 	"changes\n"
 	"  scopes/<scope>/   id, type, description, is-default, status,\n"
 	"                    status.json, resources.json, pools/, resources/,\n"
-	"                    history/\n"
+	"                    history/, map.svg, maps/<CIDR>.svg (pictures)\n"
 	"  scopes/<scope>/pools/<pool>/[pools/<child>/...]\n"
 	"      id state depth source            read-only\n"
 	"      description address-family locale auto-import\n"
@@ -68,6 +68,8 @@ const char *const ipamfs_readme[] = {
 	"                        description created\n"
 	"      preview/<len>     the CIDR a /len request would get now\n"
 	"      map status status.json pool.json cidrs.json allocations.json\n"
+	"      map.svg maps/<CIDR>.svg   the space as SVG; a block links to\n"
+	"                        its zoom\n"
 	"      pools/            child pools\n"
 	"  scopes/<scope>/resources/<id>/   mkdir vpc-1 (type from the id\n"
 	"                    prefix: vpc- subnet- eipalloc- ipv4pool-ec2- i- "
@@ -186,8 +188,8 @@ const char *const ipamfs_readme[] = {
 	"  and other write bits grant allocating only (allocate, mkdir and\n"
 	"  rmdir of your own in allocations/); its files, cidrs, tags/ and\n"
 	"  pools/ stay the owner's. by-id, events and errors show only what\n"
-	"  you may read; a scope's status and history/ are its owner's while\n"
-	"  anything in it is hidden. Auto-import takes only resources whose\n"
-	"  owner may allocate from the pool.\n",
+	"  you may read; a scope's status, history/, map.svg and maps/ are\n"
+	"  its owner's while anything in it is hidden. Auto-import takes only\n"
+	"  resources whose owner may allocate from the pool.\n",
 	NULL,
 };

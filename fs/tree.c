@@ -419,6 +419,29 @@ static int step_history(struct ipamfs *fs, struct node *n, const char *name,
 	return 0;
 }
 
+/* maps/<CIDR>.svg: a zoom into any CIDR that lies inside a block of the
+ * map of the pool (pool_key) or, in a scope, of the scope. */
+static int step_map(struct ipamfs *fs, struct node *n, const char *name,
+		    ipam_err *err)
+{
+	char text[IPAM_NAME_MAX + 1];
+	size_t len = strlen(name);
+	if (len <= 4 || strcmp(name + len - 4, ".svg") != 0)
+		return not_found(err, name);
+	snprintf(text, sizeof(text), "%.*s", (int)(len - 4), name);
+	if (ipam_cidr_parse_filename(&n->map_view, text, NULL))
+		return not_found(err, name);
+	int rc = ipam_map_view_check(fs->db, n->pool_key,
+				     n->pool_key ? 0 : n->scope_key,
+				     &n->map_view, err);
+	if (rc)
+		return rc;
+	n->dir = NODE_MAPS;
+	n->kind = NODE_FILE;
+	n->attr = &files_map_view;
+	return 0;
+}
+
 static int step_byid(struct ipamfs *fs, struct node *n, const char *name,
 		     ipam_err *err)
 {
@@ -458,6 +481,8 @@ static const struct {
 	{NODE_POOL, "preview", NODE_PREVIEW},
 	{NODE_POOL, "pools", NODE_POOLS},
 	{NODE_RESOURCE, "tags", NODE_TAGS},
+	{NODE_POOL, "maps", NODE_MAPS},
+	{NODE_SCOPE, "maps", NODE_MAPS},
 };
 
 static int step_fixed(struct ipamfs *fs, struct node *n, const char *name,
@@ -497,6 +522,8 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_alloc(fs, n, name, err);
 	case NODE_PREVIEW:
 		return step_preview(fs, n, name, err);
+	case NODE_MAPS:
+		return step_map(fs, n, name, err);
 	case NODE_PLISTS:
 		return step_plist(fs, n, name, err);
 	case NODE_PLVERSIONS:
@@ -705,6 +732,10 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 		break;
 	case NODE_PREVIEW:
 		return list_preview(fs, n, add, ctx, err);
+	case NODE_MAPS:
+		rc = ipam_map_views(fs->db, n->pool_key,
+				    n->pool_key ? 0 : n->scope_key, &list, err);
+		break;
 	case NODE_PLISTS:
 		rc = ipam_plist_list(fs->db, &list, err);
 		break;

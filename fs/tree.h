@@ -33,6 +33,7 @@ enum node_kind {
 	NODE_DISCOVERIES, /* /discoveries */
 	NODE_DISCOVERY,	  /* /discoveries/<name> */
 	NODE_METRICS,	  /* /metrics */
+	NODE_MAPS,	  /* <pool>/maps and /scopes/<s>/maps */
 	NODE_PLISTS,	  /* /prefix-lists */
 	NODE_PLIST,	  /* /prefix-lists/<name> (name) */
 	NODE_PLVERSIONS,  /* <list>/versions */
@@ -68,6 +69,7 @@ struct node {
 	ipam_cidr history_cidr; /* history/<CIDR>[@WINDOW][.json] */
 	int64_t history_from;	/* the window; unused for @now */
 	int64_t history_to;
+	ipam_cidr map_view; /* maps/<CIDR>.svg */
 	/* tag key, allocation name, by-id id, discovery name, prefix list */
 	char name[IPAM_NAME_MAX + 1];
 	int64_t plist_version;		      /* versions/<n> */

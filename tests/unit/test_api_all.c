@@ -104,6 +104,20 @@ static void pure_functions(void)
 		assert_string_equal(fixed, "ok\xef\xbf\xbd");
 		free(fixed);
 	}
+	assert_string_equal(ipam_map_state_name(IPAM_MAP_FREE), "available");
+	assert_string_equal(ipam_map_state_colour(IPAM_MAP_FREE), "#d4edc9");
+	assert_int_equal(ipam_map_rows(&a), 16);
+	{
+		ipam_map_block block = {b.addr, ipam_cidr_last(&b),
+					IPAM_MAP_CUSTOM};
+		ipam_map_rect *rects = NULL;
+		size_t n = 0;
+		assert_ok(ipam_map_layout(&a, &block, 1, IPAM_MAP_MIN_WIDTH,
+					  &rects, &n, &err),
+			  err);
+		assert_int_equal(n, 1);
+		free(rects);
+	}
 	assert_true(ipam_resource_type_valid("vpc"));
 	assert_true(ipam_resource_type_manageable("vpc"));
 	assert_string_equal(ipam_resource_type_from_id("subnet-0abc"),
@@ -272,6 +286,8 @@ static void pools(ipam *db, struct world *w, int round)
 #define R_EVENTS(o, l, e) ipam_events_render(db, 0, o, l, e)
 #define R_METRICS(o, l, e) ipam_render_metrics(db, o, l, e)
 #define R_SCOPE(o, l, e) ipam_render_scope_status(db, w->priv, false, o, l, e)
+#define R_SVG(o, l, e) ipam_render_map_svg(db, w->child, 0, NULL, o, l, e)
+#define R_SCOPE_SVG(o, l, e) ipam_render_map_svg(db, 0, w->priv, NULL, o, l, e)
 	RENDER(R_IPAM);
 	RENDER(R_SCOPES);
 	RENDER(R_POOL);
@@ -283,6 +299,23 @@ static void pools(ipam *db, struct world *w, int round)
 	RENDER(R_EVENTS);
 	RENDER(R_METRICS);
 	RENDER(R_SCOPE);
+	RENDER(R_SVG);
+	RENDER(R_SCOPE_SVG);
+	/* the zooms map.svg offers: each resolves and renders */
+	assert_ok(ipam_map_views(db, w->child, 0, &list, &err), err);
+	assert_true(list.count > 0);
+	{
+		char file[IPAM_CIDR_STRLEN];
+		ipam_cidr view;
+		snprintf(file, sizeof(file), "%.*s",
+			 (int)strlen(list.items[0]) - 4, list.items[0]);
+		assert_ok(ipam_cidr_parse_filename(&view, file, &err), err);
+		assert_ok(ipam_map_view_check(db, w->child, 0, &view, &err),
+			  err);
+#define R_ZOOM(o, l, e) ipam_render_map_svg(db, w->child, 0, &view, o, l, e)
+		RENDER(R_ZOOM);
+	}
+	ipam_strlist_free(&list);
 	assert_true(ipam_events_last(db) > 0);
 
 	/* an IPv6 pool in the public scope: its own settings */
