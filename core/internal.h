@@ -391,4 +391,13 @@ int ipam__rc_restart(ipam *db, int64_t rc_key, ipam_err *err);
 bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 		    const ipam_cidr *cidr, ipam_u128 *used, ipam_u128 *total);
 
+/* prefixlist.c, plcover.c: prefix-list resolvers follow their inputs in
+ * the transaction that changes them. An allocation was made (present) or
+ * is going; a resource CIDR changed or is gone; the transaction is about
+ * to commit (versions of the changed resolvers). */
+int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present, ipam_err *err);
+int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err);
+int ipam__plist_rc_gone(ipam *db, int64_t rc_key, ipam_err *err);
+int ipam__plist_settle(ipam *db, ipam_err *err);
+
 #endif /* IPAM_INTERNAL_H */

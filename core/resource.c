@@ -378,7 +378,8 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 					  rc_key, err)))
 		return rc;
 	if ((rc = rc_unmanage(db, rc_key, alloc, err)) ||
-	    (rc = ipam__history_close(db, history, err)))
+	    (rc = ipam__history_close(db, history, err)) ||
+	    (rc = ipam__plist_rc_gone(db, rc_key, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM resource_cidr WHERE key = ?1", err);
 	if (!stmt)

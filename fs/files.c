@@ -1008,6 +1008,10 @@ static const struct attr *table_of(enum node_kind dir)
 		return files_discovery_table;
 	case NODE_METRICS:
 		return files_metrics_table;
+	case NODE_PLIST:
+		return files_plist_table;
+	case NODE_PLTARGET:
+		return files_pltarget_table;
 	default:
 		return NULL;
 	}

@@ -106,6 +106,10 @@ extern const struct attr files_history[2][2];
 extern const struct attr files_resource_table[];
 extern const struct attr files_discovery_table[];
 extern const struct attr files_metrics_table[];
+/* files_prefix.c: a prefix list, versions/<n>, a target. */
+extern const struct attr files_plist_table[];
+extern const struct attr files_plversion;
+extern const struct attr files_pltarget_table[];
 
 /* files_io.c: /export.json, /export-history.json, /import, /plan (the
  * attr's arg is one of these). */

@@ -817,6 +817,8 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_ALLOCS:
 	case NODE_RESOURCES:
 	case NODE_DISCOVERIES:
+	case NODE_PLISTS:
+	case NODE_PLTARGETS:
 		return DT_DIR;
 	case NODE_BYID:
 		return DT_LNK;
@@ -825,6 +827,7 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_HISTORY:
 	case NODE_METRICS:
 	case NODE_MAPS:
+	case NODE_PLVERSIONS:
 		return DT_REG;
 	default:
 		return DT_UNKNOWN;

@@ -291,6 +291,7 @@ typedef enum ipam_kind {
 	IPAM_KIND_ALLOCATION,
 	IPAM_KIND_DISCOVERY,
 	IPAM_KIND_RESOURCE, /* only in the remove hook: ids are per scope */
+	IPAM_KIND_PREFIX_LIST,
 } ipam_kind;
 
 /*
@@ -1039,6 +1040,8 @@ typedef struct ipam_import_result {
 int ipam_import(ipam *db, const char *text, size_t len, bool plan,
 		ipam_import_result *out, ipam_err *err);
 void ipam_import_result_free(ipam_import_result *result);
+
+#include "ipam_prefixlist.h"
 
 #ifdef __cplusplus
 }
