@@ -2,7 +2,9 @@
  * changed.c - change times: when each object last changed what it shows.
  *
  * The ipam, scope, pool, allocation, resource and discovery rows carry a
- * `changed` column, a stamp in nanoseconds since the epoch (schema 3). It
+ * `changed` column, a stamp in nanoseconds since the epoch (schema 3); the
+ * prefix_list rows carry it as `touched` (schema 5: their `changed` is when
+ * the latest version was made, in seconds). It
  * is bumped in the transaction of every change by TEMP triggers that this
  * connection creates at open, so no code path that writes a row can forget
  * it, and no other program opening the file needs our SQL function.
@@ -27,7 +29,11 @@
  *  - a resource row, its CIDRs or tags: the resource, its scope and the
  *    discovery that saw it (before and after the change);
  *  - a history row, a scope row or a scope's tags: the scope;
- *  - a discovery row: the discovery.
+ *  - a discovery row: the discovery;
+ *  - a prefix list's name, family, description, version (its resolved
+ *    entries changed: a new version is made only then) or oldest version,
+ *    its rules, targets or tags: the prefix list. Its `dirty` flag and the
+ *    bookkeeping of members bump nothing.
  * Derived tables (free blocks, the scope's CIDR index and prefix counts)
  * change only together with one of these rows.
  */
@@ -71,6 +77,9 @@ static void sql_stamp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 #define BUMP(table, where)                                                     \
 	"UPDATE " table " SET changed = ipam_stamp() WHERE " where             \
 	" AND changed IS NOT ipam_stamp();"
+#define BUMP_PL(where)                                                         \
+	"UPDATE prefix_list SET touched = ipam_stamp() WHERE " where           \
+	" AND touched IS NOT ipam_stamp();"
 #define BUMP_POOL(k)                                                           \
 	BUMP("pool", "key = " k)                                               \
 	BUMP("scope", "key = (SELECT scope_key FROM pool WHERE key = " k ")")
@@ -131,11 +140,13 @@ static const char *const triggers[] = {
 	       BUMP("scope", "aws_id = NEW.object_id")
 		       BUMP("pool", "aws_id = NEW.object_id")
 			       BUMP("allocation", "aws_id = NEW.object_id")
-				       BUMP("pool", "key = " ALLOC_POOL("NEW")),
+				       BUMP("pool", "key = " ALLOC_POOL("NEW"))
+					       BUMP_PL("aws_id = NEW.object_id"),
 	       BUMP("scope", "aws_id = OLD.object_id")
 		       BUMP("pool", "aws_id = OLD.object_id") BUMP(
 			       "allocation", "aws_id = OLD.object_id")
-			       BUMP("pool", "key = " ALLOC_POOL("OLD"))),
+			       BUMP("pool", "key = " ALLOC_POOL("OLD"))
+				       BUMP_PL("aws_id = OLD.object_id")),
 	/* resources */
 	TRIGGER("ch_res_i", "INSERT ON resource", BUMP_RESOURCE("NEW.key")),
 	TRIGGER("ch_res_u", ANY_UPDATE("resource"),
@@ -160,6 +171,20 @@ static const char *const triggers[] = {
 		BUMP("discovery", "key = NEW.key")),
 	TRIGGER("ch_disc_u", ANY_UPDATE("discovery"),
 		BUMP("discovery", "key = NEW.key")),
+	/* prefix lists: settling sets `version` and `dirty` on every list
+	 * it looked at, so compare values, not the columns set */
+	TRIGGER("ch_pl_i", "INSERT ON prefix_list", BUMP_PL("key = NEW.key")),
+	TRIGGER("ch_pl_u",
+		"UPDATE ON prefix_list WHEN NEW.name IS NOT OLD.name"
+		" OR NEW.family IS NOT OLD.family"
+		" OR NEW.description IS NOT OLD.description"
+		" OR NEW.version IS NOT OLD.version"
+		" OR NEW.oldest IS NOT OLD.oldest",
+		BUMP_PL("key = NEW.key")),
+	ON_ALL("ch_pl_rule", "pl_rule", BUMP_PL("key = NEW.list_key"),
+	       BUMP_PL("key = OLD.list_key")),
+	ON_ALL("ch_pl_target", "pl_target", BUMP_PL("key = NEW.list_key"),
+	       BUMP_PL("key = OLD.list_key")),
 };
 
 /*
@@ -274,6 +299,8 @@ int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
 			"SELECT changed FROM discovery WHERE key = ?",
 		[IPAM_KIND_RESOURCE] =
 			"SELECT changed FROM resource WHERE key = ?",
+		[IPAM_KIND_PREFIX_LIST] =
+			"SELECT touched FROM prefix_list WHERE key = ?",
 	};
 	*out = 0;
 	if ((unsigned)kind >= sizeof(sql) / sizeof(sql[0]))

@@ -289,6 +289,9 @@ static const char *const migrations[] = {
 	"  desired INTEGER NOT NULL DEFAULT 0,"
 	"  created INTEGER NOT NULL,"
 	"  PRIMARY KEY (list_key, name)) WITHOUT ROWID;",
+	/* 4 -> 5: a prefix list's change time (changed.c; `changed` above is
+	 * when its latest version was made, in seconds) */
+	"ALTER TABLE prefix_list ADD COLUMN touched INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* After the migrations (and the first objects of a new file): an object
@@ -306,7 +309,9 @@ static const char changed_fill_sql[] =
 	"UPDATE resource SET changed = (SELECT changed FROM ipam)"
 	"  WHERE changed = 0;"
 	"UPDATE discovery SET changed = (SELECT changed FROM ipam)"
-	"  WHERE changed = 0;";
+	"  WHERE changed = 0;"
+	"UPDATE prefix_list SET touched = (SELECT changed FROM ipam)"
+	"  WHERE touched = 0;";
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -247,6 +247,7 @@ static int step_plist(struct ipamfs *fs, struct node *n, const char *name,
 	int rc = ipam_plist_get(fs->db, name, info, err);
 	if (rc == 0) {
 		n->kind = NODE_PLIST;
+		n->plist_key = info->key; /* its change time */
 		n->created = info->created;
 		memcpy(n->owner_id, info->id, sizeof(n->owner_id)); /* tags */
 		snprintf(n->name, sizeof(n->name), "%s", info->name);

@@ -72,6 +72,7 @@ struct node {
 	ipam_cidr map_view; /* maps/<CIDR>.svg */
 	/* tag key, allocation name, by-id id, discovery name, prefix list */
 	char name[IPAM_NAME_MAX + 1];
+	int64_t plist_key;		      /* a prefix list; 0 = none */
 	int64_t plist_version;		      /* versions/<n> */
 	char plist_target[IPAM_NAME_MAX + 1]; /* targets/<t> */
 };

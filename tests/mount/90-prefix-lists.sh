@@ -196,6 +196,29 @@ expect_match "$(rd "$P/entries")" "10.0.127.0/28" "a new allocation is in at onc
 expect_ok t rmdir "$KID/allocations/fresh"
 expect_eq "$(rd "$P/entries" | grep -c 10.0.127.0/28)" 0 "its release takes it out"
 
+# ---- change times (SPEC principle 12): the list's files move with it ----
+mtime() { t stat -c %.9Y "$1"; }
+later() { [ "$(echo "$1 > $2" | bc)" = 1 ]; }
+m0=$(mtime "$P/entries")
+d0=$(mtime "$P")
+o0=$(mtime "$F/entries")
+expect_ok wr "$P/rules" "pool private pool-id=$kid
+static 192.0.2.0/24"
+m1=$(mtime "$P/rules")
+later "$m1" "$m0" && ok "a rules write moves rules' mtime ($m0 -> $m1)" || not_ok "rules mtime stayed $m0 -> $m1"
+expect_eq "$(mtime "$P")" "$m1" "... and the list directory's"
+expect_eq "$(mtime "$F/entries")" "$o0" "another list keeps its time"
+t touch -d @0 "$TMPD/plstamp" && t touch "$TMPD/plstamp"
+sleep 0.01
+expect_ok wr "$KID/allocate" "late 10.0.127.0/28"
+m2=$(mtime "$P/entries")
+later "$m2" "$m1" && ok "an allocation entering entries moves its mtime ($m1 -> $m2)" || not_ok "entries mtime stayed $m1 -> $m2"
+newer=$(cd "$MNT" && t find prefix-lists -newer "$TMPD/plstamp" | sort)
+expect_eq "$(grep -cx "prefix-lists/pools/entries" <<<"$newer")" 1 "find -newer sees the list's entries"
+expect_eq "$(grep -c "^prefix-lists/fw" <<<"$newer")" 0 "find -newer sees nothing of an untouched list"
+expect_ok t rmdir "$KID/allocations/late"
+later "$(mtime "$P/version")" "$m2" && ok "the release moves it again" || not_ok "release left the mtime at $m2"
+
 # ---- the last 10 versions, each as it was ----
 R=$PL/hist
 expect_ok mkdir "$R"
