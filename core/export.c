@@ -4,12 +4,14 @@
  *
  * The document is an object whose arrays use the AWS CLI shapes
  * (IpamScopes, IpamPools, IpamPoolCidrs, IpamResourceDiscoveries,
- * IpamResources, IpamPoolAllocations) with the ipamfs fields (Name, Path,
+ * IpamResources, IpamPoolAllocations, and IpamPrefixListResolvers: their
+ * settings, rules and targets, not the resolved entries and versions, which
+ * are derived) with the ipamfs fields (Name, Path,
  * Created, Uid, Gid, Mode, AllocationStrategy, Scope, MonitoringState,
  * ResourceCidrs, ...) under their own names. Each array element sits on its
  * own line, in a fixed order (scopes by name, pools by path, CIDRs and
  * allocations by pool path then address, discoveries by name, resources by
- * scope name then id), so the same IPAM always exports the same bytes,
+ * scope name then id, prefix lists by name), so the same IPAM always exports the same bytes,
  * a diff shows one object per changed line, and the importer (import.c)
  * can read it one element at a time. Everything is read in one read
  * transaction: a consistent snapshot.
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "io.h"
+#include "ipam_prefixlist.h"
 #include "internal.h"
 
 /* Compact, ordered JSON of obj on one line (reference stolen). */
@@ -687,6 +690,90 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 	return rc ? rc : step < 0 ? step : 0;
 }
 
+/* ---- prefix-list resolvers: settings, rules, targets ---- */
+
+/* Targets of a list, by name: Name, Format, DesiredVersion (0 = latest). */
+static json_t *plist_targets_json(ipam *db, const char *list, ipam_err *err)
+{
+	ipam_strlist names = {0};
+	json_t *arr = json_array();
+	int rc = ipam_plist_target_list(db, list, &names, err);
+	for (size_t i = 0; rc == 0 && i < names.count; i++) {
+		ipam_plist_target t;
+		rc = ipam_plist_target_get(db, list, names.items[i], &t, err);
+		if (rc == 0)
+			json_array_append_new(
+				arr, json_pack("{s:s, s:s, s:I}", "Name",
+					       t.name,
+					       "Format",
+					       ipam_plist_format_name(t.format),
+					       "DesiredVersion",
+					       (json_int_t)t.desired));
+	}
+	ipam_strlist_free(&names);
+	if (rc) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* One list as its line of IpamPrefixListResolvers (NULL on error). */
+static json_t *plist_json(ipam *db, const char *name, ipam_err *err)
+{
+	ipam_plist_info *info = malloc(sizeof(*info));
+	ipam_strlist rules = {0};
+	json_t *obj = NULL, *arr, *targets = NULL;
+	if (!info) {
+		ipam__fail(err, IPAM_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (ipam_plist_get(db, name, info, err) == 0 &&
+	    ipam_plist_rules(db, name, &rules, err) == 0 &&
+	    (targets = plist_targets_json(db, name, err))) {
+		arr = json_array();
+		for (size_t i = 0; i < rules.count; i++)
+			json_array_append_new(arr, json_string(rules.items[i]));
+		obj = json_object();
+		json_object_set_new(obj, "PrefixListResolverId",
+				    json_string(info->id));
+		json_object_set_new(obj, "Name", json_string(info->name));
+		json_object_set_new(obj, "AddressFamily",
+				    json_string(info->family == 6 ? "ipv6"
+								  : "ipv4"));
+		json_object_set_new(obj, "Description",
+				    json_string(info->description));
+		json_object_set_new(obj, "Tags", ipam__tags_json(db, info->id));
+		json_object_set_new(obj, "Rules", arr);
+		json_object_set_new(obj, "Targets", targets);
+		json_object_set_new(obj, "Created", time_json(info->created));
+	}
+	ipam_strlist_free(&rules);
+	free(info);
+	return obj;
+}
+
+static int plists_part(ipam *db, ipam__buf *buf, ipam_err *err)
+{
+	ipam_strlist names = {0};
+	const char *sep = "\n";
+	int rc = ipam_plist_list(db, &names, err);
+	ipam__buf_add(buf, "\"IpamPrefixListResolvers\": [", 28);
+	for (size_t i = 0; rc == 0 && i < names.count; i++) {
+		json_t *obj = plist_json(db, names.items[i], err);
+		if (!obj) {
+			rc = err && err->code ? err->code : IPAM_ENOMEM;
+			break;
+		}
+		ipam__buf_add(buf, sep, strlen(sep));
+		put_json(buf, obj);
+		sep = ",\n";
+	}
+	ipam_strlist_free(&names);
+	ipam__buf_add(buf, "\n],\n", 4);
+	return rc;
+}
+
 static int export_all(ipam *db, ipam__buf *buf, ipam_err *err)
 {
 	export_pool *pools = NULL;
@@ -706,7 +793,8 @@ static int export_all(ipam *db, ipam__buf *buf, ipam_err *err)
 	if ((rc = pools_part(db, pools, n, buf, err)) == 0 &&
 	    (rc = cidrs_part(db, pools, n, buf, err)) == 0 &&
 	    (rc = discoveries_part(db, buf, err)) == 0 &&
-	    (rc = resources_part(db, buf, err)) == 0)
+	    (rc = resources_part(db, buf, err)) == 0 &&
+	    (rc = plists_part(db, buf, err)) == 0)
 		rc = allocs_part(db, pools, n, buf, err);
 	pools_free(pools, n);
 	ipam__buf_add(buf, "\n}\n", 3);

@@ -13,7 +13,8 @@
  * CIDRs (parents' first), discoveries (settings), resources (their CIDRs,
  * managed ones allocated from the document's pools), allocations, then with
  * "Prune" the deletions, then compliance is re-evaluated for the pools that
- * got allocations.
+ * got allocations. Prefix-list resolvers (matched by name) come after the
+ * allocations: their settings, rules and targets; their entries follow.
  * Objects are matched by path; the document's ids and times are adopted by
  * the objects the import creates (and, in an IPAM that has no pool yet, by
  * the IPAM and its default scopes), so export -> import into an empty IPAM
@@ -35,6 +36,7 @@
 #include <string.h>
 
 #include "io.h"
+#include "ipam_prefixlist.h"
 
 /* A pool of the document: its reference (the IpamPoolId it gives) and
  * where it landed. */
@@ -286,7 +288,14 @@ static int sql_run2(ipam *db, const char *sql, const char *s1, const char *s2,
 	return ipam__exec(db, stmt, err);
 }
 
-enum adopt_table { T_SCOPE, T_POOL, T_POOL_CIDR, T_ALLOC, T_DISCOVERY };
+enum adopt_table {
+	T_SCOPE,
+	T_POOL,
+	T_POOL_CIDR,
+	T_ALLOC,
+	T_DISCOVERY,
+	T_PLIST
+};
 
 static const struct {
 	const char *prefix, *set_time, *set_id;
@@ -310,6 +319,10 @@ static const struct {
 			 "UPDATE discovery SET created = ?2 WHERE aws_id = ?1",
 			 "UPDATE OR IGNORE discovery SET aws_id = ?1 WHERE"
 			 " aws_id = ?2"},
+	[T_PLIST] = {"ipam-prefix-list-resolver-",
+		     "UPDATE prefix_list SET created = ?2 WHERE aws_id = ?1",
+		     "UPDATE OR IGNORE prefix_list SET aws_id = ?1 WHERE"
+		     " aws_id = ?2"},
 };
 
 /*
@@ -2448,13 +2461,198 @@ static int scopes_apply(imp *im, ipam_err *err)
 	return each(im, "IpamScopes", scope_apply, err);
 }
 
+/* ---- prefix-list resolvers: settings, rules, targets ---- */
+
+/* The rules of the document's "Rules" (a list of lines) when they differ
+ * from the list's: set, with one change line. */
+static int plist_rules(imp *im, const char *name, json_t *rules, bool made,
+		       ipam_err *err)
+{
+	ipam_strlist have = {0};
+	ipam__buf was = {0}, now = {0};
+	size_t n = json_array_size(rules), i;
+	const char **lines = NULL;
+	json_t *v;
+	int rc = 0;
+	if (!json_is_array(rules))
+		return rules ? ipam__fail(err, IPAM_EINVAL,
+					  "Rules is not a list of lines")
+			     : 0;
+	lines = calloc(n + 1, sizeof(*lines));
+	if (!lines)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	json_array_foreach(rules, i, v)
+	{
+		lines[i] = json_string_value(v);
+		if (!lines[i])
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"Rules holds a line that is not a"
+					" string");
+		else
+			ipam__buf_printf(&now, "%s%s", i ? "\n" : "", lines[i]);
+	}
+	if (rc == 0)
+		rc = ipam_plist_rules(im->db, name, &have, err);
+	for (i = 0; rc == 0 && i < have.count; i++)
+		ipam__buf_printf(&was, "%s%s", i ? "\n" : "", have.items[i]);
+	ipam__buf_add(&was, "", 1);
+	ipam__buf_add(&now, "", 1);
+	if (rc == 0 && (was.failed || now.failed))
+		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0 && strcmp(was.data, now.data)) {
+		if (!made)
+			changed_text(im, "prefix-list", name, "rules", was.data,
+				     now.data);
+		rc = ipam_plist_set_rules(im->db, name, lines, n, err);
+	}
+	ipam_strlist_free(&have);
+	free(was.data);
+	free(now.data);
+	free(lines);
+	return rc;
+}
+
+/* One target of the document: created, its format and desired version
+ * made the document's. Versions restart at 1 in another IPAM: a pinned
+ * version this IPAM does not keep is tracked as the latest, and said. */
+static int plist_target(imp *im, const char *name, json_t *el, bool made,
+			ipam_err *err)
+{
+	const char *tname = str(el, "Name"), *fmt = str(el, "Format");
+	json_t *want = json_object_get(el, "DesiredVersion");
+	int format = fmt ? ipam_plist_format_parse(fmt) : -1;
+	ipam_plist_target t;
+	char path[2 * IPAM_NAME_MAX + 16];
+	if (!tname)
+		return ipam__fail(err, IPAM_EINVAL, "a target without a Name");
+	if (fmt && format < 0)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "target '%s': unknown Format '%s'", tname,
+				  fmt);
+	snprintf(path, sizeof(path), "%s/targets/%s", name, tname);
+	int rc = ipam_plist_target_get(im->db, name, tname, &t, NULL);
+	bool fresh = rc == IPAM_ENOENT;
+	if (fresh) {
+		rc = ipam_plist_target_create(im->db, name, tname, err);
+		if (rc == 0)
+			rc = ipam_plist_target_get(im->db, name, tname, &t,
+						   err);
+		if (rc == 0 && !made)
+			change(im, '+', "prefix-list", path, NULL);
+	}
+	if (rc == 0 && fmt && (ipam_plist_format)format != t.format) {
+		if (!fresh && !made)
+			changed_text(im, "prefix-list", path, "format",
+				     ipam_plist_format_name(t.format), fmt);
+		rc = ipam_plist_target_set_format(
+			im->db, name, tname, (ipam_plist_format)format, err);
+	}
+	json_int_t v = json_is_integer(want) ? json_integer_value(want) : 0;
+	if (rc == 0 && want && (!json_is_integer(want) || v < 0))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "target '%s': DesiredVersion is a version"
+				  " number or 0 (the latest)",
+				  tname);
+	if (rc == 0 && v != t.desired) {
+		rc = ipam_plist_target_set_desired(im->db, name, tname, v,
+						   NULL);
+		if (rc == IPAM_ENOENT || rc == IPAM_EINVAL) {
+			/* not kept here: versions restart at 1 */
+			change(im, '~', "prefix-list", path,
+			       "desired: version not kept here, tracks the"
+			       " latest");
+			rc = v == 0 || t.desired == 0
+				     ? 0
+				     : ipam_plist_target_set_desired(
+					       im->db, name, tname, 0, err);
+		} else if (rc == 0 && !fresh && !made) {
+			char what[64];
+			snprintf(what, sizeof(what), "desired %lld -> %lld",
+				 (long long)t.desired, (long long)v);
+			change(im, '~', "prefix-list", path, what);
+		} else if (rc) {
+			rc = ipam__fail(err, rc, "target '%s': cannot pin"
+						 " version %lld",
+					tname, (long long)v);
+		}
+	}
+	return rc;
+}
+
+/* A resolver of the document, matched by name: created when missing (with
+ * the document's id and creation time), its family, description, tags,
+ * rules and targets made the document's. Its entries and versions are not
+ * in the document: they follow from the rules. */
+static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *name = str(el, "Name"), *fam = str(el, "AddressFamily"),
+		   *desc = str(el, "Description");
+	json_t *targets = json_object_get(el, "Targets"), *t;
+	ipam_plist_info *info = malloc(sizeof(*info));
+	bool made = false;
+	size_t i;
+	int rc, family = 0;
+	(void)line;
+	if (!info)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (!name) {
+		free(info);
+		return ipam__fail(err, IPAM_EINVAL,
+				  "a prefix list without a Name");
+	}
+	if (fam)
+		family = !strcmp(fam, "ipv4") ? 4 : !strcmp(fam, "ipv6") ? 6 : -1;
+	rc = family < 0 ? ipam__fail(err, IPAM_EINVAL,
+				     "AddressFamily is ipv4 or ipv6")
+			: ipam_plist_get(im->db, name, info, NULL);
+	if (rc == IPAM_ENOENT) {
+		rc = ipam_plist_create(im->db, name, err);
+		if (rc == 0)
+			rc = ipam_plist_get(im->db, name, info, err);
+		made = rc == 0;
+		if (made)
+			change(im, '+', "prefix-list", name, NULL);
+	}
+	if (rc == 0 && (made || im->fresh))
+		rc = adopt(im, T_PLIST, info->id, el, "PrefixListResolverId",
+			   err);
+	if (rc == 0 && family && family != info->family) {
+		if (!made)
+			changed_text(im, "prefix-list", name, "address-family",
+				     info->family == 6 ? "ipv6" : "ipv4", fam);
+		rc = ipam_plist_set_family(im->db, name, family, err);
+	}
+	if (rc == 0 && desc && strcmp(desc, info->description)) {
+		if (!made)
+			changed_text(im, "prefix-list", name, "description",
+				     info->description, desc);
+		rc = ipam_plist_set_description(im->db, name, desc, err);
+	}
+	if (rc == 0)
+		rc = tags_apply(im, info->id, json_object_get(el, "Tags"),
+				"prefix-list", name, made, err);
+	if (rc == 0)
+		rc = plist_rules(im, name, json_object_get(el, "Rules"), made,
+				 err);
+	if (rc == 0 && targets && !json_is_array(targets))
+		rc = ipam__fail(err, IPAM_EINVAL, "Targets is not a list");
+	json_array_foreach(targets, i, t)
+	{
+		if (rc == 0)
+			rc = plist_target(im, name, t, made, err);
+	}
+	free(info);
+	return rc ? wrap(err, rc, "prefix list '%s'", name) : 0;
+}
+
 static int apply_all(imp *im, ipam_err *err)
 {
 	int rc;
 	if ((rc = prune_flag(im, err)) || (rc = ipam_fresh(im, err)) ||
 	    (rc = ipam_apply(im, err)) || (rc = scopes_apply(im, err)) ||
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
-	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)))
+	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)) ||
+	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)))
 		return rc;
 	if (im->prune &&
 	    ((rc = prune_allocs(im, err)) || (rc = prune_pools(im, err)) ||

@@ -60,6 +60,15 @@ wr "$A/discoveries/aws-lab/scope" lab
 wr "$A/discoveries/aws-lab/locale" eu-west-1
 wrf "$A/discoveries/aws-lab/feed" '[{"ResourceId":"vpc-0d4","ResourceType":"vpc","ResourceCidr":"10.50.0.0/16","ResourceTags":[{"Key":"Name","Value":"seen"}]}]\n'
 
+# prefix-list resolvers: settings, tags, rules, targets (not their entries)
+PA=$A/prefix-lists/fw
+t mkdir "$PA"
+wr "$PA/description" "edge firewall"
+wr "$PA/tags/team" netops
+wrf "$PA/rules" "pool private pool-id=$TOP_ID\nresource private vpc tag:env=prod\nstatic 198.51.100.0/24\n"
+t mkdir "$PA/targets/edge" "$PA/targets/pinned"
+wr "$PA/targets/edge/format" nft
+wr "$PA/targets/pinned/desired-version" 1
 E1=$TMPD/e1.json
 rd "$A/export.json" >"$E1"
 rd "$A/export.json" >"$TMPD/e1b.json"
@@ -95,12 +104,19 @@ check $? "cp export.json to /import"
 rd "$B/export.json" >"$TMPD/e2.json"
 expect_same "$E1" "$TMPD/e2.json" "export -> import into an empty IPAM -> export is byte-identical"
 rd "$B/import" >"$TMPD/status.txt"
-expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 23 created, 3 changed, 0 deleted$' "/import reads back what it did"
+expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 24 created, 3 changed, 0 deleted$' "/import reads back what it did"
 expect_eq "$(tail -n +2 "$TMPD/status.txt")" "$(cat "$TMPD/plan.txt")" "the plan lists what the import then did"
 expect_file_eq "$B/scopes/private/pools/top/pools/dev/allocations/web/description" "web tier"
 expect_ok grep -qx '+ resource scopes/private/resources/vpc-0a1' "$TMPD/plan.txt"
 expect_ok grep -qx '+ discovery discoveries/aws-lab' "$TMPD/plan.txt"
 expect_ok grep -qx "+ resource-cidr scopes/private/resources/vpc-0a1 10.2.0.0/20 managed $TOP_ID" "$TMPD/plan.txt"
+expect_ok grep -qx '+ prefix-list fw' "$TMPD/plan.txt"
+PB=$B/prefix-lists/fw
+expect_eq "$(rd "$PB/entries")" "$(rd "$PA/entries")" "an imported prefix list resolves the same entries"
+expect_eq "$(rd "$PB/id")" "$(rd "$PA/id")" "... keeps its id"
+expect_file_eq "$PB/targets/edge/format" nft
+expect_file_eq "$PB/targets/pinned/desired-version" 1
+expect_file_eq "$PB/version" 2 "versions restart at 1: the import's entries are version 2"
 RB=$B/scopes/private/resources
 expect_file_eq "$RB/vpc-0a1/owner" 123456789012
 expect_file_eq "$RB/vpc-0a1/tags/env" prod
@@ -132,6 +148,26 @@ expect_eq "$(rd "$B/import" | tail -n +2)" "$(cat "$TMPD/want.txt")" "the import
 expect_errno_kernel ENOENT t ls "$B/scopes/lab/pools/v6/allocations/a"
 expect_eq "$(jq -r '.IpamPoolAllocations[] | select(.Name == "web") | .IpamPoolAllocationId' "$TMPD/change.json")" \
 	"$(t cat "$B/scopes/private/pools/top/pools/dev/allocations/web/id")" "a moved allocation keeps its id"
+
+# ---- changes of prefix lists (matched by name) ----
+jq -c '.IpamPrefixListResolvers |= map(if .Name == "fw" then .Rules = ["static 203.0.113.0/24"] | .Description = "v2" | .Targets[0].Format = "ipset" else . end)
+	| .IpamPrefixListResolvers += [{"Name":"new","AddressFamily":"ipv6","Rules":["static 2001:db8::/32"]}]' \
+	"$E1" >"$TMPD/pl.json"
+t cp "$TMPD/pl.json" "$B/plan"
+cat >"$TMPD/want.txt" <<EOF
+~ prefix-list fw description "edge firewall" -> "v2"
+~ prefix-list fw rules "pool private pool-id=$TOP_ID\nresource private vpc tag:env=prod\nstatic 198.51.100.0/24" -> "static 203.0.113.0/24"
+~ prefix-list fw/targets/edge format "nft" -> "ipset"
++ prefix-list new
+EOF
+expect_eq "$(rd "$B/plan" | grep '^. prefix-list')" "$(cat "$TMPD/want.txt")" "plan of prefix-list changes"
+t cp "$TMPD/pl.json" "$B/import"
+check $? "import of prefix-list changes"
+expect_file_eq "$PB/entries" 203.0.113.0/24
+expect_file_eq "$PB/targets/edge/format" ipset
+expect_file_eq "$B/prefix-lists/new/address-family" ipv6
+expect_file_eq "$B/prefix-lists/new/entries" 2001:db8::/32
+t rmdir "$B/prefix-lists/new"
 
 # ---- changes of resources and discoveries (matched by scope + id, name) ----
 jq -c '.IpamResources |= map(if .ResourceId == "vpc-0a1" then .ResourceName = "web vpc 2" | .ResourceTags = [{"Key":"env","Value":"dev"}] | .ResourceCidrs += [{"ResourceCidr":"192.169.0.0/16","ManagementState":"unmanaged"}] else . end)
