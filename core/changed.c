@@ -138,10 +138,10 @@ static const char *const triggers[] = {
 	/* tags of scopes, pools and allocations */
 	ON_ALL("ch_tag", "tag",
 	       BUMP("scope", "aws_id = NEW.object_id")
-		       BUMP("pool", "aws_id = NEW.object_id")
-			       BUMP("allocation", "aws_id = NEW.object_id")
-				       BUMP("pool", "key = " ALLOC_POOL("NEW"))
-					       BUMP_PL("aws_id = NEW.object_id"),
+		       BUMP("pool", "aws_id = NEW.object_id") BUMP(
+			       "allocation", "aws_id = NEW.object_id")
+			       BUMP("pool", "key = " ALLOC_POOL("NEW"))
+				       BUMP_PL("aws_id = NEW.object_id"),
 	       BUMP("scope", "aws_id = OLD.object_id")
 		       BUMP("pool", "aws_id = OLD.object_id") BUMP(
 			       "allocation", "aws_id = OLD.object_id")

@@ -704,8 +704,7 @@ static json_t *plist_targets_json(ipam *db, const char *list, ipam_err *err)
 		if (rc == 0)
 			json_array_append_new(
 				arr, json_pack("{s:s, s:s, s:I}", "Name",
-					       t.name,
-					       "Format",
+					       t.name, "Format",
 					       ipam_plist_format_name(t.format),
 					       "DesiredVersion",
 					       (json_int_t)t.desired));
@@ -738,9 +737,9 @@ static json_t *plist_json(ipam *db, const char *name, ipam_err *err)
 		json_object_set_new(obj, "PrefixListResolverId",
 				    json_string(info->id));
 		json_object_set_new(obj, "Name", json_string(info->name));
-		json_object_set_new(obj, "AddressFamily",
-				    json_string(info->family == 6 ? "ipv6"
-								  : "ipv4"));
+		json_object_set_new(
+			obj, "AddressFamily",
+			json_string(info->family == 6 ? "ipv6" : "ipv4"));
 		json_object_set_new(obj, "Description",
 				    json_string(info->description));
 		json_object_set_new(obj, "Tags", ipam__tags_json(db, info->id));

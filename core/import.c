@@ -2571,8 +2571,9 @@ static int plist_target(imp *im, const char *name, json_t *el, bool made,
 				 (long long)t.desired, (long long)v);
 			change(im, '~', "prefix-list", path, what);
 		} else if (rc) {
-			rc = ipam__fail(err, rc, "target '%s': cannot pin"
-						 " version %lld",
+			rc = ipam__fail(err, rc,
+					"target '%s': cannot pin"
+					" version %lld",
 					tname, (long long)v);
 		}
 	}
@@ -2601,7 +2602,9 @@ static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 				  "a prefix list without a Name");
 	}
 	if (fam)
-		family = !strcmp(fam, "ipv4") ? 4 : !strcmp(fam, "ipv6") ? 6 : -1;
+		family = !strcmp(fam, "ipv4")	? 4
+			 : !strcmp(fam, "ipv6") ? 6
+						: -1;
 	rc = family < 0 ? ipam__fail(err, IPAM_EINVAL,
 				     "AddressFamily is ipv4 or ipv6")
 			: ipam_plist_get(im->db, name, info, NULL);

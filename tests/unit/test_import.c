@@ -1,11 +1,13 @@
 /*
  * test_import.c - export and import of libipam (export.c, import*.c):
  * round trip, plan, atomic refusal, prune, rules on imported allocations,
- * format detection and the CSV readers.
+ * format detection and the CSV readers; prefix-list resolvers (settings,
+ * rules, targets) go along.
  */
 #include <jansson.h>
 
 #include "fixture.h"
+#include "ipam_prefixlist.h"
 
 static char *export_of(ipam *db)
 {
@@ -41,7 +43,36 @@ static ipam *sample(void)
 	assert_ok(ipam_pool_set_required_tags(db, top, pairs, 1, &err), err);
 	assert_ok(ipam_tag_set(db, pool_id(db, top), "team", "net \"x\"", &err),
 		  err);
+	const char *rules[] = {"pool private", "static 192.0.2.0/24"};
+	ipam_plist_info info;
+	assert_ok(ipam_plist_create(db, "fw", &err), err);
+	assert_ok(ipam_plist_set_description(db, "fw", "edge", &err), err);
+	assert_ok(ipam_plist_set_rules(db, "fw", rules, 2, &err), err);
+	assert_ok(ipam_plist_get(db, "fw", &info, &err), err);
+	assert_ok(ipam_tag_set(db, info.id, "team", "netops", &err), err);
+	assert_ok(ipam_plist_target_create(db, "fw", "edge", &err), err);
+	assert_ok(ipam_plist_target_set_format(db, "fw", "edge", IPAM_PLIST_NFT,
+					       &err),
+		  err);
 	return db;
+}
+
+/* The entries of list `name`, one CIDR a line. */
+static char *plist_text(ipam *db, const char *name)
+{
+	ipam_cidr *c = NULL;
+	size_t n = 0;
+	ipam_err err = {0};
+	assert_ok(ipam_plist_entries(db, name, 0, &c, &n, &err), err);
+	char *out = calloc(n + 1, IPAM_CIDR_STRLEN + 1), *at = out;
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++) {
+		ipam_cidr_format(&c[i], at);
+		at += strlen(at);
+		*at++ = '\n';
+	}
+	free(c);
+	return out;
 }
 
 static void test_round_trip(void **state)
@@ -59,6 +90,7 @@ static void test_round_trip(void **state)
 	assert_ok(import_text(b, e1, true, &res, &err), err);
 	assert_non_null(strstr(res.changes,
 			       "+ pool scopes/private/pools/top/pools/dev\n"));
+	assert_non_null(strstr(res.changes, "+ prefix-list fw\n"));
 	ipam_import_result_free(&res);
 	e2 = export_of(b);
 	assert_string_equal(e2, e3); /* the plan changed nothing */
@@ -78,6 +110,20 @@ static void test_round_trip(void **state)
 				   &err),
 		  err);
 	assert_int_equal(usage(b, dev).noncompliant, 1);
+	/* the resolver resolves the same entries; a rule changed since shows
+	 * in the plan */
+	char *pa = plist_text(a, "fw"), *pb = plist_text(b, "fw");
+	assert_string_equal(pa, pb);
+	assert_non_null(strstr(pb, "192.0.2.0/24\n"));
+	const char *other[] = {"static 198.51.100.0/24"};
+	assert_ok(ipam_plist_set_rules(b, "fw", other, 1, &err), err);
+	assert_ok(import_text(b, e1, true, &res, &err), err);
+	assert_string_equal(res.changes,
+			    "~ prefix-list fw rules \"static 198.51.100.0/24\""
+			    " -> \"pool private\\nstatic 192.0.2.0/24\"\n");
+	ipam_import_result_free(&res);
+	free(pa);
+	free(pb);
 	free(e1);
 	free(e2);
 	free(e3);
