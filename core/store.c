@@ -291,8 +291,9 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (list_key, name)) WITHOUT ROWID;",
 	/* 4 -> 5: a prefix list's change time (changed.c; `changed` above is
 	 * when its latest version was made, in seconds) */
-	"ALTER TABLE prefix_list ADD COLUMN touched INTEGER NOT NULL DEFAULT "
-	"0;",
+	"ALTER TABLE prefix_list"
+	"  ADD COLUMN touched INTEGER"
+	"  NOT NULL DEFAULT 0;",
 };
 
 /* After the migrations (and the first objects of a new file): an object

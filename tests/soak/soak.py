@@ -183,6 +183,11 @@ def reset(mnt):
         if d not in ('default', 'host'):
             rmdir(mnt + '/discoveries/' + d)
     write_close(mnt + '/discoveries/default/feed', '{"EndOfSnapshot":true}\n')
+    # prefix lists (80 and 90 both make one named fw), targets first
+    for pl in listdir(mnt + '/prefix-lists'):
+        for t in listdir(mnt + '/prefix-lists/%s/targets' % pl):
+            rmdir(mnt + '/prefix-lists/%s/targets/%s' % (pl, t))
+        rmdir(mnt + '/prefix-lists/' + pl)
     for s in listdir(mnt + '/scopes'):
         sd = mnt + '/scopes/' + s
         for r in listdir(sd + '/resources'):
@@ -206,6 +211,7 @@ def reset(mnt):
                  for p in listdir(mnt + '/scopes/%s/pools' % s)]
         left += ['scopes/%s/resources/%s' % (s, r)
                  for r in listdir(mnt + '/scopes/%s/resources' % s)]
+    left += ['prefix-lists/' + pl for pl in listdir(mnt + '/prefix-lists')]
     if left:
         say('reset left: ' + ' '.join(left[:20]))
     return 0 if not left else 1

@@ -551,8 +551,7 @@ static void test_tampered_values_do_not_abort(void **state)
 	static const char *const edits[] = {
 		"UPDATE allocation SET prefix = 200",
 		"UPDATE pool SET family = 9",
-		"UPDATE allocation SET prefix = 255; UPDATE pool SET family = "
-		"0",
+		"UPDATE allocation SET prefix=255; UPDATE pool SET family=0",
 	};
 	char dir[64], path[128];
 	(void)state;
