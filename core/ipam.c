@@ -104,31 +104,63 @@ int ipam_set_description(ipam *db, const char *text, ipam_err *err)
 	return ipam__write_end(db, rc, err);
 }
 
-static int tier_change(ipam *db, ipam_tier tier, ipam_err *err)
+/*
+ * What the free tier does not allow (L1928-L1934), in the order the guide
+ * lists it: private scope pools, non-default private scopes, pools with a
+ * locale other than the home locale (L673). Each query returns the first
+ * offender, and the reason names it.
+ */
+static const struct {
+	const char *sql;
+	const char *why;
+} free_tier_blockers[] = {
+	{"SELECT pool.name FROM pool JOIN scope ON scope.key = pool.scope_key"
+	 " WHERE NOT scope.is_public ORDER BY pool.key LIMIT 1",
+	 "private scope pool '%s' exists (delete private scope pools first)"},
+	{"SELECT name FROM scope WHERE NOT is_default ORDER BY key LIMIT 1",
+	 "non-default scope '%s' exists (delete it first)"},
+	{"SELECT pool.name || ''' uses locale ''' || pool.locale FROM pool,"
+	 " ipam WHERE pool.locale <> '' AND pool.locale <> ipam.home_locale"
+	 " ORDER BY pool.key LIMIT 1",
+	 "pool '%s', not the home locale"},
+};
+
+/* 0 when the IPAM may move to the free tier, else IPAM_EPERM naming what
+ * stands in the way. */
+int ipam__free_tier_check(ipam *db, ipam_err *err)
 {
-	if (tier == IPAM_TIER_FREE) {
-		/* Free tier pools may only use the home locale (L673). */
-		sqlite3_stmt *stmt = ipam__stmt(
-			db,
-			"SELECT pool.name, pool.locale FROM pool, ipam"
-			" WHERE pool.locale <> '' AND"
-			" pool.locale <> ipam.home_locale LIMIT 1",
-			err);
+	for (size_t i = 0;
+	     i < sizeof(free_tier_blockers) / sizeof(free_tier_blockers[0]);
+	     i++) {
+		sqlite3_stmt *stmt =
+			ipam__stmt(db, free_tier_blockers[i].sql, err);
+		char what[IPAM_NAME_MAX + IPAM_LOCALE_MAX + 32] = "";
 		int rc;
 		if (!stmt)
 			return ipam__stmt_error(err);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
-			rc = ipam__fail(err, IPAM_EPERM,
-					"cannot move to the free tier: pool "
-					"'%s' uses locale '%s', not the home "
-					"locale",
-					sqlite3_column_text(stmt, 0),
-					sqlite3_column_text(stmt, 1));
+			ipam__copy_text(what, sizeof(what), stmt, 0);
 		sqlite3_reset(stmt);
-		if (rc)
+		if (rc < 0)
 			return rc;
+		if (rc == 1) {
+			char why[IPAM_ERR_MSG_MAX];
+			snprintf(why, sizeof(why), free_tier_blockers[i].why,
+				 what);
+			return ipam__fail(err, IPAM_EPERM,
+					  "cannot move to the free tier: %s",
+					  why);
+		}
 	}
+	return 0;
+}
+
+static int tier_change(ipam *db, ipam_tier tier, ipam_err *err)
+{
+	int rc;
+	if (tier == IPAM_TIER_FREE && (rc = ipam__free_tier_check(db, err)))
+		return rc;
 	return set_column(
 		db, "UPDATE ipam SET tier = ?1", "tier",
 		json_string(tier == IPAM_TIER_FREE ? "free" : "advanced"), err);
@@ -234,11 +266,6 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		if (rc == 0 && !strcmp(locales[i], info.home_locale))
 			has_home = true;
 	}
-	if (rc == 0 && !has_home)
-		rc = ipam__fail(err, IPAM_EINVAL,
-				"operating locales must include the home "
-				"locale '%s'",
-				info.home_locale);
 	if (rc == 0)
 		rc = ipam__exec_sql(db,
 				    "CREATE TEMP TABLE IF NOT EXISTS new_locale"
@@ -258,6 +285,22 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 			rc = ipam__exec(db, stmt, err);
 		}
 		json_array_append_new(list, json_string(locales[i]));
+	}
+	/* The home locale is always an operating locale: AWS keeps the home
+	 * Region whatever set is passed (L4451-L4478). */
+	if (rc == 0 && !has_home) {
+		stmt = ipam__stmt(db,
+				  "INSERT OR IGNORE INTO temp.new_locale(name)"
+				  " VALUES (?1)",
+				  err);
+		if (!stmt)
+			rc = IPAM_EIO;
+		else {
+			ipam__bind_text(stmt, 1, info.home_locale, -1,
+					SQLITE_TRANSIENT);
+			rc = ipam__exec(db, stmt, err);
+		}
+		json_array_append_new(list, json_string(info.home_locale));
 	}
 	if (rc == 0) {
 		stmt = ipam__stmt(db,

@@ -813,6 +813,15 @@ static int pragma_int(ipam *db, const char *sql, int64_t *out, ipam_err *err)
 			  sqlite3_errstr(rc));
 }
 
+int ipam__random(void *out, size_t len, ipam_err *err)
+{
+	ssize_t got = getrandom(out, len, 0);
+	if (got < 0 || (size_t)got != len)
+		return ipam__fail(err, IPAM_EIO,
+				  "cannot read random bytes: getrandom failed");
+	return 0;
+}
+
 static uint64_t fresh_salt(const ipam_open_opts *opts)
 {
 	uint64_t salt = 0;
