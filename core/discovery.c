@@ -85,6 +85,29 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 	return rc;
 }
 
+int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
+			     ipam_err *err)
+{
+	char name[IPAM_NAME_MAX + 1] = "";
+	sqlite3_stmt *stmt = ipam__stmt(
+		db, "SELECT name FROM discovery WHERE key = ?1", err);
+	int rc;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, key);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		ipam__copy_text(name, sizeof(name), stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return ipam__fail(err, IPAM_ENOENT, "no discovery %lld",
+				  (long long)key);
+	return discovery_load(db, name, out, NULL, err);
+}
+
 int ipam_discovery_get(ipam *db, const char *name, ipam_discovery_info *out,
 		       ipam_err *err)
 {

@@ -280,6 +280,9 @@ int ipam__pool_refresh_resources(ipam *db, int64_t pool, ipam_err *err);
 
 /* discovery.c */
 int ipam__discovery_builtins(ipam *db, ipam_err *err);
+/* The discovery with that key (inside a transaction). */
+int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
+			     ipam_err *err);
 
 /* resource.c: snapshot records applied by discoveries */
 typedef struct ipam__res_rec {

@@ -219,6 +219,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX history_end ON history(end_time)"
 	"  WHERE end_time IS NOT NULL;"
 	"ALTER TABLE allocation ADD COLUMN history_key INTEGER;",
+
+	/* 2 -> 3: allocations name their resource type in the words of
+	 * IpamPoolAllocationResourceType */
+	"UPDATE allocation SET resource_type = 'ec2-public-ipv4-pool'"
+	"  WHERE resource_type = 'public-ipv4-pool';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -203,6 +203,18 @@ int ipam__check_tag(const char *key, const char *value, ipam_err *err)
 	return 0;
 }
 
+void ipam_time_format_aws(int64_t seconds, char out[IPAM_TIME_STRLEN])
+{
+	time_t t = (time_t)seconds;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(out, IPAM_TIME_STRLEN,
+			 "1970-01-01T00:00:00.000000+00:00");
+		return;
+	}
+	strftime(out, IPAM_TIME_STRLEN, "%Y-%m-%dT%H:%M:%S.000000+00:00", &tm);
+}
+
 void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN])
 {
 	time_t t = (time_t)seconds;

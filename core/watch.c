@@ -480,7 +480,8 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 		ipam_alloc_info got;
 		ipam__alloc_spec spec = {
 			.cidr = &row.cidr,
-			.resource_type = row.res.type,
+			.resource_type = ipam_resource_type_aws(
+				row.res.type, IPAM_SHAPE_ALLOCATION),
 			.resource_id = row.res.id,
 			.resource_region = row.res.locale,
 			.check_rules = false,

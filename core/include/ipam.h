@@ -169,9 +169,12 @@ typedef struct ipam_actor {
 /* Seconds since the Unix epoch; tests inject their own clock. */
 typedef int64_t (*ipam_clock_fn)(void *ctx);
 
-#define IPAM_TIME_STRLEN 32
+#define IPAM_TIME_STRLEN 40
 /* ISO 8601 UTC, "2026-11-27T10:00:00Z". */
 void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN]);
+/* The AWS CLI's form of a time in JSON output,
+ * "2026-11-27T10:00:00.000000+00:00" (L5012ff). */
+void ipam_time_format_aws(int64_t seconds, char out[IPAM_TIME_STRLEN]);
 /* Parses that form (also "+00:00" for "Z"); IPAM_EINVAL otherwise. */
 int ipam_time_parse(int64_t *out, const char *text);
 
@@ -670,6 +673,19 @@ int ipam_render_pool_map(ipam *db, int64_t pool, char **out, size_t *len,
 /* "vpc", "subnet", "eip", "public-ipv4-pool", "instance",
  * "network-interface"; the first three... see ipam_resource_type_manageable */
 bool ipam_resource_type_valid(const char *type);
+/* The shapes of the EC2 model that name a resource type, each with its own
+ * words (IpamResourceType, IpamAddressHistoryResourceType,
+ * IpamPoolAllocationResourceType). */
+typedef enum ipam_type_shape {
+	IPAM_SHAPE_RESOURCE_CIDR, /* get-ipam-(discovered-)resource-cidrs */
+	IPAM_SHAPE_HISTORY,	  /* get-ipam-address-history */
+	IPAM_SHAPE_ALLOCATION,	  /* get-ipam-pool-allocations */
+} ipam_type_shape;
+/* The AWS word for resource type `type` in `shape` ("network-interface"
+ * is "eni" in a resource CIDR, "public-ipv4-pool" is
+ * "ec2-public-ipv4-pool" in an allocation), or NULL when the shape has
+ * no word for it (an instance has no resource CIDR of its own). */
+const char *ipam_resource_type_aws(const char *type, ipam_type_shape shape);
 /* VPCs, EIPs and public IPv4 pools can be managed (L2675). */
 bool ipam_resource_type_manageable(const char *type);
 /* The type an id's prefix names ("vpc-", "subnet-", "eipalloc-", "eip-",

@@ -65,7 +65,7 @@ static const char scenario_5_json[] =
 	"      \"ResourceId\": \"eni-0b4e53eb1733aba16\",\n"
 	"      \"ResourceCidr\": \"10.2.1.155/32\",\n"
 	"      \"VpcId\": \"vpc-0f5ee7e1ba908a378\",\n"
-	"      \"SampledStartTime\": \"2021-12-27T20:08:46Z\"\n"
+	"      \"SampledStartTime\": \"2021-12-27T20:08:46.000000+00:00\"\n"
 	"    },\n"
 	"    {\n"
 	"      \"ResourceOwnerId\": \"123456789012\",\n"
@@ -74,7 +74,7 @@ static const char scenario_5_json[] =
 	"      \"ResourceId\": \"i-064da1f79baed14f3\",\n"
 	"      \"ResourceCidr\": \"10.2.1.155/32\",\n"
 	"      \"VpcId\": \"vpc-0f5ee7e1ba908a378\",\n"
-	"      \"SampledStartTime\": \"2021-12-27T20:08:46Z\"\n"
+	"      \"SampledStartTime\": \"2021-12-27T20:08:46.000000+00:00\"\n"
 	"    }\n"
 	"  ]\n"
 	"}\n";
@@ -89,7 +89,7 @@ static const char scenario_6_json[] =
 	"      \"ResourceId\": \"subnet-0864c82a42f5bffed\",\n"
 	"      \"ResourceCidr\": \"10.2.1.0/24\",\n"
 	"      \"VpcId\": \"vpc-0f5ee7e1ba908a378\",\n"
-	"      \"SampledStartTime\": \"2021-12-27T20:08:46Z\"\n"
+	"      \"SampledStartTime\": \"2021-12-27T20:08:46.000000+00:00\"\n"
 	"    },\n"
 	"    {\n"
 	"      \"ResourceOwnerId\": \"123456789012\",\n"
@@ -100,7 +100,7 @@ static const char scenario_6_json[] =
 	"      \"ResourceComplianceStatus\": \"compliant\",\n"
 	"      \"ResourceOverlapStatus\": \"nonoverlapping\",\n"
 	"      \"VpcId\": \"vpc-0f5ee7e1ba908a378\",\n"
-	"      \"SampledStartTime\": \"2021-12-27T20:08:46Z\"\n"
+	"      \"SampledStartTime\": \"2021-12-27T20:08:46.000000+00:00\"\n"
 	"    }\n"
 	"  ]\n"
 	"}\n";
@@ -290,8 +290,8 @@ static void test_scenario_3_ipv6_two_vpcs(void **state)
 		"      \"ResourceComplianceStatus\": \"compliant\",\n"
 		"      \"ResourceOverlapStatus\": \"nonoverlapping\",\n"
 		"      \"VpcId\": \"vpc-01d967bf3b923f72c\",\n"
-		"      \"SampledStartTime\": \"2021-12-23T20:02:00Z\",\n"
-		"      \"SampledEndTime\": \"2021-12-23T20:12:59Z\"\n"
+		"      \"SampledStartTime\": \"2021-12-23T20:02:00.000000+00:00\",\n"
+		"      \"SampledEndTime\": \"2021-12-23T20:12:59.000000+00:00\"\n"
 		"    },\n"
 		"    {\n"
 		"      \"ResourceOwnerId\": \"123456789012\",\n"
@@ -303,7 +303,7 @@ static void test_scenario_3_ipv6_two_vpcs(void **state)
 		"      \"ResourceComplianceStatus\": \"compliant\",\n"
 		"      \"ResourceOverlapStatus\": \"nonoverlapping\",\n"
 		"      \"VpcId\": \"vpc-03e62c7eca81cb652\",\n"
-		"      \"SampledStartTime\": \"2021-12-27T15:11:00Z\"\n"
+		"      \"SampledStartTime\": \"2021-12-27T15:11:00.000000+00:00\"\n"
 		"    }\n"
 		"  ]\n"
 		"}\n");
@@ -382,8 +382,8 @@ static void test_scenario_4_unmanaged_overlapping(void **state)
 		"      \"ResourceCidr\": \"10.0.0.0/24\",\n"
 		"      \"ResourceName\": \"Example name\",\n"
 		"      \"VpcId\": \"vpc-042b8a44f64267d67\",\n"
-		"      \"SampledStartTime\": \"2021-12-11T16:35:59Z\",\n"
-		"      \"SampledEndTime\": \"2021-12-28T15:34:00Z\"\n"
+		"      \"SampledStartTime\": \"2021-12-11T16:35:59.000000+00:00\",\n"
+		"      \"SampledEndTime\": \"2021-12-28T15:34:00.000000+00:00\"\n"
 		"    },\n"
 		"    {\n"
 		"      \"ResourceOwnerId\": \"123456789012\",\n"
@@ -395,7 +395,7 @@ static void test_scenario_4_unmanaged_overlapping(void **state)
 		"      \"ResourceComplianceStatus\": \"unmanaged\",\n"
 		"      \"ResourceOverlapStatus\": \"overlapping\",\n"
 		"      \"VpcId\": \"vpc-0a8347f594bea5901\",\n"
-		"      \"SampledStartTime\": \"2021-12-11T16:35:59Z\"\n"
+		"      \"SampledStartTime\": \"2021-12-11T16:35:59.000000+00:00\"\n"
 		"    },\n"
 		"    {\n"
 		"      \"ResourceOwnerId\": \"123456789012\",\n"
@@ -405,7 +405,7 @@ static void test_scenario_4_unmanaged_overlapping(void **state)
 		"      \"ResourceCidr\": \"10.0.0.0/24\",\n"
 		"      \"ResourceName\": \"Example name\",\n"
 		"      \"VpcId\": \"vpc-03298ba16756a8736\",\n"
-		"      \"SampledStartTime\": \"2021-12-14T21:07:22Z\"\n"
+		"      \"SampledStartTime\": \"2021-12-14T21:07:22.000000+00:00\"\n"
 		"    },\n"
 		"    {\n"
 		"      \"ResourceOwnerId\": \"123456789012\",\n"
@@ -417,8 +417,8 @@ static void test_scenario_4_unmanaged_overlapping(void **state)
 		"      \"ResourceComplianceStatus\": \"unmanaged\",\n"
 		"      \"ResourceOverlapStatus\": \"overlapping\",\n"
 		"      \"VpcId\": \"vpc-09754dfd85911abec\",\n"
-		"      \"SampledStartTime\": \"2021-12-27T20:07:59Z\",\n"
-		"      \"SampledEndTime\": \"2021-12-28T15:34:00Z\"\n"
+		"      \"SampledStartTime\": \"2021-12-27T20:07:59.000000+00:00\",\n"
+		"      \"SampledEndTime\": \"2021-12-28T15:34:00.000000+00:00\"\n"
 		"    }\n"
 		"  ]\n"
 		"}\n");
@@ -490,7 +490,7 @@ static void test_active_now_right_after_removal(void **state)
 	assert_text_free(
 		hist(db, priv, "10.0.0.0/24", clock_now, clock_now, false),
 		HEADER "2026-05-01T00:10:00Z - 10.0.0.0/24 vpc vpc-b us-east-1 "
-		       "- vpc-b unmanaged nonoverlapping -\n");
+		       "0 vpc-b unmanaged nonoverlapping -\n");
 	/* Later, a window that starts at the end instant: vpc-a's
 	 * [00:00, 00:10) does not meet it. */
 	clock_now += 3600;
