@@ -85,6 +85,12 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 	return rc;
 }
 
+int ipam__discovery_load_name(ipam *db, const char *name,
+			      ipam_discovery_info *out, ipam_err *err)
+{
+	return discovery_load(db, name, out, NULL, err);
+}
+
 int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
 			     ipam_err *err)
 {
@@ -181,7 +187,8 @@ static int discovery_remove(ipam *db, const char *name, ipam_err *err)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d.key);
-	if ((rc = ipam__exec(db, stmt, err)))
+	if ((rc = ipam__exec(db, stmt, err)) ||
+	    (rc = ipam__tags_drop(db, d.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-resource-discovery", d.id,
 			   json_pack("{s:s}", "name", name), err);

@@ -180,11 +180,13 @@ int ipam__check_tag(const char *key, const char *value, ipam_err *err)
 	if (!strcmp(key, ".") || !strcmp(key, ".."))
 		return ipam__fail(err, IPAM_EINVAL, "invalid tag key '%s'",
 				  key);
+	/* AWS keys may hold '/', '=', ':' (kubernetes.io/cluster/NAME); the
+	 * file name of a key writes '/' as %2F (docs/tree.md, tags/). */
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '=')
+		if (*p < 0x20 || *p == 0x7f)
 			return ipam__fail(err, IPAM_EINVAL,
-					  "invalid tag key '%.64s': no '/', "
-					  "'=' or control characters",
+					  "invalid tag key '%.64s': no control "
+					  "characters",
 					  key);
 	if (value) {
 		if (strlen(value) > IPAM_TAG_VALUE_MAX)

@@ -74,8 +74,10 @@ static int render_discovery_resources(struct ipamfs *fs, const struct node *n,
 {
 	char *data = NULL;
 	size_t len = 0;
-	int rc = ipam_render_resources_json(fs->db, 0, n->discovery_key, &data,
-					    &len, err);
+	int rc = a->arg ? ipam_render_discovered_accounts_json(
+				  fs->db, n->discovery_key, &data, &len, err)
+			: ipam_render_resources_json(fs->db, 0, n->discovery_key,
+						     &data, &len, err);
 	return put_rendered(out, rc, data, len);
 }
 
@@ -122,6 +124,7 @@ const struct attr files_discovery_table[] = {
 	RW("locale", render_discovery, apply_discovery, D_LOCALE),
 	RO("last-feed", render_discovery, D_LAST_FEED),
 	RO("resources.json", render_discovery_resources, 0),
+	RO("accounts.json", render_discovery_resources, 1),
 	{"feed", ATTR_RW | ATTR_WO | ATTR_STREAM | ATTR_NOCACHE, 0,
 	 render_nothing, apply_feed},
 	{"refresh", ATTR_RW | ATTR_WO | ATTR_HOST | ATTR_NOCACHE, 0,

@@ -645,6 +645,17 @@ int ipam_render_ipam_json(ipam *db, char **out, size_t *len, ipam_err *err);
 int ipam_render_scopes_json(ipam *db, char **out, size_t *len, ipam_err *err);
 int ipam_render_pool_json(ipam *db, int64_t pool, char **out, size_t *len,
 			  ipam_err *err);
+/* describe-ipam-pools of every pool of a scope, all depths. */
+int ipam_render_scope_pools_json(ipam *db, int64_t scope, char **out,
+				 size_t *len, ipam_err *err);
+/* describe-ipam-resource-discoveries: {"IpamResourceDiscoveries":[...]}. */
+int ipam_render_discoveries_json(ipam *db, char **out, size_t *len,
+				 ipam_err *err);
+/* get-ipam-discovered-accounts of a discovery: one entry per owner and
+ * region of what it sees ({"IpamDiscoveredAccounts":[...]}). */
+int ipam_render_discovered_accounts_json(ipam *db, int64_t discovery,
+					 char **out, size_t *len,
+					 ipam_err *err);
 int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
 				ipam_err *err);
 int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
