@@ -216,7 +216,16 @@ static int scope_change(ipam *db, const char *name, const char *scope,
 		return rc;
 	if (sc.key == d.scope_key)
 		return 0;
-	if ((rc = owned(db, d.key, &keys, &n, err)))
+	/* what it sees in its scope moves; public space stays public */
+	stmt = ipam__stmt(db,
+			  "SELECT key FROM resource WHERE discovery_key = ?1"
+			  " AND scope_key = ?2 ORDER BY key",
+			  err);
+	if (stmt) {
+		sqlite3_bind_int64(stmt, 1, d.key);
+		sqlite3_bind_int64(stmt, 2, d.scope_key);
+	}
+	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = ipam__resource_rescope(db, keys[i], sc.key, err);
@@ -291,11 +300,73 @@ static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 	return ipam__exec(db, stmt, err);
 }
 
+/*
+ * Public space goes to the public scope (L3647), private space to the
+ * discovery's scope (L1267): a record's CIDRs are split by kind of address
+ * (global space, see ipam__public_space_check, is public: EIPs, a VPC's
+ * Amazon or BYOIP IPv6 blocks), and each part is a resource of its scope
+ * under the same id. A discovery whose scope is the public scope keeps
+ * everything there.
+ */
+static int apply_record(ipam *db, const ipam_discovery_info *d,
+			int64_t public_scope, const ipam__res_rec *rec,
+			int64_t **fresh, size_t *nfresh, ipam_err *err)
+{
+	ipam__res_rec part = *rec;
+	ipam_cidr *priv = NULL, *pub = NULL;
+	size_t npriv = 0, npub = 0;
+	int64_t key;
+	int rc = 0;
+
+	if (d->scope_key != public_scope && rec->ncidrs) {
+		priv = malloc(rec->ncidrs * sizeof(*priv));
+		pub = malloc(rec->ncidrs * sizeof(*pub));
+		if (!priv || !pub) {
+			free(priv);
+			free(pub);
+			return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+		}
+		for (size_t i = 0; i < rec->ncidrs; i++) {
+			if (ipam__public_space_check(&rec->cidrs[i], NULL))
+				priv[npriv++] = rec->cidrs[i];
+			else
+				pub[npub++] = rec->cidrs[i];
+		}
+	}
+	if (!npub) { /* all private (or nothing): one resource, as given */
+		rc = ipam__resource_apply(db, d->scope_key, d->key, rec, &key,
+					  fresh, nfresh, err);
+		if (rc == 0)
+			rc = mark_seen(db, key, err);
+	} else {
+		if (npriv) {
+			part.cidrs = priv;
+			part.ncidrs = npriv;
+			rc = ipam__resource_apply(db, d->scope_key, d->key,
+						  &part, &key, fresh, nfresh,
+						  err);
+			if (rc == 0)
+				rc = mark_seen(db, key, err);
+		}
+		part.cidrs = pub;
+		part.ncidrs = npub;
+		if (rc == 0)
+			rc = ipam__resource_apply(db, public_scope, d->key,
+						  &part, &key, fresh, nfresh,
+						  err);
+		if (rc == 0)
+			rc = mark_seen(db, key, err);
+	}
+	free(priv);
+	free(pub);
+	return rc;
+}
+
 /* Applies a parsed snapshot to a discovery: update, add, end, import. */
 static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 		 ipam_err *err)
 {
-	int64_t *fresh = NULL, *gone = NULL, key;
+	int64_t *fresh = NULL, *gone = NULL;
 	size_t nfresh = 0, ngone = 0;
 	sqlite3_stmt *stmt;
 	int rc = ipam__exec_sql(db,
@@ -303,13 +374,13 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 				" INTEGER PRIMARY KEY); DELETE FROM temp.seen;",
 				err);
 
-	for (size_t i = 0; rc == 0 && i < feed->count; i++) {
-		rc = ipam__resource_apply(db, d->scope_key, d->key,
-					  &feed->recs[i], &key, &fresh, &nfresh,
-					  err);
-		if (rc == 0)
-			rc = mark_seen(db, key, err);
-	}
+	ipam_scope_info pub;
+
+	if (rc == 0)
+		rc = ipam__scope_load_name(db, "public", &pub, err);
+	for (size_t i = 0; rc == 0 && i < feed->count; i++)
+		rc = apply_record(db, d, pub.key, &feed->recs[i], &fresh,
+				  &nfresh, err);
 	if (rc == 0) {
 		stmt = ipam__stmt(db,
 				  "SELECT key FROM resource WHERE"
