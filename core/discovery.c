@@ -57,7 +57,8 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 		db,
 		"SELECT d.key, d.aws_id, d.name, d.scope_key, s.name, d.locale,"
 		" (SELECT count(*) FROM resource r WHERE r.discovery_key ="
-		" d.key), d.last_feed, d.builtin FROM discovery d JOIN scope s"
+		" d.key), d.last_feed, d.builtin, d.unmonitored FROM discovery d"
+		" JOIN scope s"
 		" ON s.key = d.scope_key WHERE d.name = ?1",
 		err);
 	int rc;
@@ -77,6 +78,7 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 		out->last_feed = sqlite3_column_int64(stmt, 7);
 		if (builtin)
 			*builtin = sqlite3_column_int(stmt, 8) != 0;
+		out->unmonitored = sqlite3_column_int64(stmt, 9);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no discovery '%.80s'", name);
@@ -366,7 +368,7 @@ static int apply_record(ipam *db, const ipam_discovery_info *d,
 static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 		 ipam_err *err)
 {
-	int64_t *fresh = NULL, *gone = NULL;
+	int64_t *fresh = NULL, *gone = NULL, unmonitored = 0;
 	size_t nfresh = 0, ngone = 0;
 	sqlite3_stmt *stmt;
 	int rc = ipam__exec_sql(db,
@@ -378,9 +380,18 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 
 	if (rc == 0)
 		rc = ipam__scope_load_name(db, "public", &pub, err);
-	for (size_t i = 0; rc == 0 && i < feed->count; i++)
+	/* IPAM monitors resources only in operating Regions (L394,
+	 * L1971): a record of another region is not applied, only counted;
+	 * adding its region re-applies the snapshot (ipam__discoveries_
+	 * reapply), and then it comes in. */
+	for (size_t i = 0; rc == 0 && i < feed->count; i++) {
+		if (!ipam_locale_is_operating(db, feed->recs[i].region)) {
+			unmonitored++;
+			continue;
+		}
 		rc = apply_record(db, d, pub.key, &feed->recs[i], &fresh,
 				  &nfresh, err);
+	}
 	if (rc == 0) {
 		stmt = ipam__stmt(db,
 				  "SELECT key FROM resource WHERE"
@@ -402,19 +413,21 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db,
-			  "UPDATE discovery SET last_feed = ?2"
-			  " WHERE key = ?1",
+			  "UPDATE discovery SET last_feed = ?2,"
+			  " unmonitored = ?3 WHERE key = ?1",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d->key);
 	sqlite3_bind_int64(stmt, 2, ipam__now(db));
+	sqlite3_bind_int64(stmt, 3, unmonitored);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "feed-ipam-resource-discovery", d->id,
-			   json_pack("{s:I, s:I}", "resources",
+			   json_pack("{s:I, s:I, s:I}", "resources",
 				     (json_int_t)feed->count, "ended",
-				     (json_int_t)ngone),
+				     (json_int_t)ngone, "unmonitored",
+				     (json_int_t)unmonitored),
 			   err);
 }
 
@@ -434,8 +447,10 @@ static int default_region(ipam *db, const ipam_discovery_info *d,
 	return 0;
 }
 
+/* Parses and applies a snapshot; `store` keeps its text for
+ * ipam__discoveries_reapply. */
 static int feed_apply(ipam *db, const char *name, const char *text, size_t len,
-		      ipam_err *err)
+		      bool store, ipam_err *err)
 {
 	char region[IPAM_LOCALE_MAX + 1];
 	ipam_discovery_info d;
@@ -447,6 +462,54 @@ static int feed_apply(ipam *db, const char *name, const char *text, size_t len,
 		return rc;
 	rc = apply(db, &d, &feed, err);
 	ipam__feed_free(&feed);
+	if (rc == 0 && store) {
+		sqlite3_stmt *stmt = ipam__stmt(db,
+						"UPDATE discovery SET"
+						" snapshot = ?2 WHERE key = ?1",
+						err);
+		if (!stmt)
+			return ipam__stmt_error(err);
+		sqlite3_bind_int64(stmt, 1, d.key);
+		ipam__bind_text(stmt, 2, text, (int)len, SQLITE_TRANSIENT);
+		rc = ipam__exec(db, stmt, err);
+	}
+	return rc;
+}
+
+/*
+ * After the operating locales changed: every discovery's last snapshot is
+ * applied again, so that the records of a region that became operating
+ * come in and those of a region that left go (their history ends).
+ */
+int ipam__discoveries_reapply(ipam *db, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT name, snapshot FROM discovery"
+					" WHERE snapshot IS NOT NULL ORDER BY"
+					" key",
+					err);
+	ipam_strlist names = {0}, texts = {0};
+	int rc = 0, step;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
+		if ((rc = ipam__strlist_push(
+			     &names, (const char *)sqlite3_column_text(stmt, 0))) ==
+		    0)
+			rc = ipam__strlist_push(
+				&texts,
+				(const char *)sqlite3_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+	if (rc)
+		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	else if (step < 0)
+		rc = step;
+	for (size_t i = 0; rc == 0 && i < names.count; i++)
+		rc = feed_apply(db, names.items[i], texts.items[i],
+				strlen(texts.items[i]), false, err);
+	ipam_strlist_free(&names);
+	ipam_strlist_free(&texts);
 	return rc;
 }
 
@@ -456,7 +519,8 @@ int ipam_discovery_feed(ipam *db, const char *name, const char *text,
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, feed_apply(db, name, text, len, err), err);
+	return ipam__write_end(db, feed_apply(db, name, text, len, true, err),
+			       err);
 }
 
 static int host_refresh(ipam *db, ipam_err *err)

@@ -280,6 +280,9 @@ int ipam__pool_refresh_resources(ipam *db, int64_t pool, ipam_err *err);
 
 /* discovery.c */
 int ipam__discovery_builtins(ipam *db, ipam_err *err);
+/* Applies every discovery's last snapshot again (after the operating
+ * locales changed). */
+int ipam__discoveries_reapply(ipam *db, ipam_err *err);
 /* The discovery with that key or name (inside a transaction). */
 int ipam__discovery_load_name(ipam *db, const char *name,
 			      ipam_discovery_info *out, ipam_err *err);

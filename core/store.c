@@ -223,7 +223,12 @@ static const char *const migrations[] = {
 	/* 2 -> 3: allocations name their resource type in the words of
 	 * IpamPoolAllocationResourceType */
 	"UPDATE allocation SET resource_type = 'ec2-public-ipv4-pool'"
-	"  WHERE resource_type = 'public-ipv4-pool';",
+	"  WHERE resource_type = 'public-ipv4-pool';"
+	/* a discovery keeps its last snapshot, re-applied when the operating
+	 * locales change, and counts the records of other regions */
+	"ALTER TABLE discovery ADD COLUMN snapshot TEXT;"
+	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

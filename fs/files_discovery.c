@@ -8,6 +8,7 @@
  * built-in `host` discovery also has `refresh` (ATTR_HOST). Nothing here
  * knows about FUSE or errno.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ enum discovery_field {
 	D_SCOPE,
 	D_LOCALE,
 	D_LAST_FEED,
+	D_UNMONITORED,
 };
 
 static int render_discovery(struct ipamfs *fs, const struct node *n,
@@ -37,7 +39,11 @@ static int render_discovery(struct ipamfs *fs, const struct node *n,
 		put_line(out, info->scope);
 	else if (rc == 0 && a->arg == D_LOCALE)
 		put_line(out, info->locale);
-	else if (rc == 0 && a->arg == D_LAST_FEED) {
+	else if (rc == 0 && a->arg == D_UNMONITORED) {
+		snprintf(when, sizeof(when), "%lld",
+			 (long long)info->unmonitored);
+		put_line(out, when);
+	} else if (rc == 0 && a->arg == D_LAST_FEED) {
 		if (info->last_feed)
 			ipam_time_format(info->last_feed, when);
 		put_line(out, when);
@@ -123,6 +129,7 @@ const struct attr files_discovery_table[] = {
 	RW("scope", render_discovery, apply_discovery, D_SCOPE),
 	RW("locale", render_discovery, apply_discovery, D_LOCALE),
 	RO("last-feed", render_discovery, D_LAST_FEED),
+	RO("unmonitored", render_discovery, D_UNMONITORED),
 	RO("resources.json", render_discovery_resources, 0),
 	RO("accounts.json", render_discovery_resources, 1),
 	{"feed", ATTR_RW | ATTR_WO | ATTR_STREAM | ATTR_NOCACHE, 0,

@@ -819,6 +819,9 @@ typedef struct ipam_discovery_info {
 	char locale[IPAM_LOCALE_MAX + 1]; /* region of records without one */
 	int64_t resources;
 	int64_t last_feed; /* 0 = never */
+	/* records of its last snapshot whose region is not an operating
+	 * locale: not monitored, not applied (L394, L1971) */
+	int64_t unmonitored;
 } ipam_discovery_info;
 
 /* "default" and "host" always exist. */

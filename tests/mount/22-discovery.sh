@@ -36,8 +36,8 @@ expect_file_eq "$MNT/clock" $T1 "the clock is frozen at $T1"
 # The built-in discoveries and their files
 
 expect_eq "$(t ls "$D" | tr '\n' ' ')" "default host " "ls discoveries: default host"
-expect_eq "$(t ls "$D/default" | tr '\n' ' ')" "accounts.json feed id last-feed locale resources.json scope tags " "ls discoveries/default"
-expect_eq "$(t ls "$D/host" | tr '\n' ' ')" "accounts.json feed id last-feed locale refresh resources.json scope tags " "ls discoveries/host has refresh"
+expect_eq "$(t ls "$D/default" | tr '\n' ' ')" "accounts.json feed id last-feed locale resources.json scope tags unmonitored " "ls discoveries/default"
+expect_eq "$(t ls "$D/host" | tr '\n' ' ')" "accounts.json feed id last-feed locale refresh resources.json scope tags unmonitored " "ls discoveries/host has refresh"
 did=$(rd "$D/default/id")
 expect_match "$did" '^ipam-res-disco-[0-9a-f]+$' "discoveries/default/id"
 expect_match "$(t readlink "$MNT/by-id/$did")" 'discoveries/default$' "by-id/<discovery id> points to it"

@@ -931,8 +931,14 @@ static void test_descriptions_and_tags(void **state)
 	assert_ok(ipam_tag_get(db, id, "env", &value, &err), err);
 	assert_string_equal(value, "dev");
 	free(value);
-	assert_code(ipam_tag_set(db, id, "a=b", "x", &err), err, IPAM_EINVAL,
-		    "no '/', '=' or control characters");
+	/* AWS tag keys: '/', '=', ':' allowed, control characters not */
+	assert_ok(ipam_tag_set(db, id, "kubernetes.io/cluster/a=b:c", "x",
+			       &err),
+		  err);
+	assert_ok(ipam_tag_remove(db, id, "kubernetes.io/cluster/a=b:c", &err),
+		  err);
+	assert_code(ipam_tag_set(db, id, "a\tb", "x", &err), err, IPAM_EINVAL,
+		    "no control characters");
 	assert_code(ipam_tag_remove(db, id, "nope", &err), err, IPAM_ENOENT,
 		    "no tag 'nope'");
 	assert_ok(ipam_tag_remove(db, id, "env", &err), err);

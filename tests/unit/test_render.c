@@ -277,7 +277,8 @@ static void test_allocations_json(void **state)
 		 "      \"IpamPoolAllocationId\": \"%s\",\n"
 		 "      \"Description\": \"my vpc\",\n"
 		 "      \"ResourceType\": \"custom\",\n"
-		 "      \"ResourceOwner\": \"%u\"\n"
+		 "      \"ResourceOwner\": \"%u\",\n"
+		 "      \"Tags\": []\n"
 		 "    }\n"
 		 "  ]\n"
 		 "}\n",
@@ -297,7 +298,8 @@ static void test_allocations_json(void **state)
 		 "      \"ResourceId\": \"%s\",\n"
 		 "      \"ResourceType\": \"ipam-pool\",\n"
 		 "      \"ResourceRegion\": \"us-east-1\",\n"
-		 "      \"ResourceOwner\": \"%u\"\n"
+		 "      \"ResourceOwner\": \"%u\",\n"
+		 "      \"Tags\": []\n"
 		 "    }\n"
 		 "  ]\n"
 		 "}\n",
@@ -437,6 +439,7 @@ static void test_ipam_and_scopes_json(void **state)
 	ipam_info info;
 	ipam_scope_info priv, pub;
 	ipam_err err = {0};
+	ipam_discovery_info dflt;
 	char want[4096];
 	char *json;
 	size_t len;
@@ -448,6 +451,7 @@ static void test_ipam_and_scopes_json(void **state)
 	assert_ok(ipam_info_get(db, &info, &err), err);
 	assert_ok(ipam_scope_get(db, "private", &priv, &err), err);
 	assert_ok(ipam_scope_get(db, "public", &pub, &err), err);
+	assert_ok(ipam_discovery_get(db, "default", &dflt, &err), err);
 	snprintf(want, sizeof(want),
 		 "{\n"
 		 "  \"Ipams\": [\n"
@@ -467,13 +471,14 @@ static void test_ipam_and_scopes_json(void **state)
 		 "      ],\n"
 		 "      \"State\": \"create-complete\",\n"
 		 "      \"Tags\": [],\n"
+		 "      \"DefaultResourceDiscoveryId\": \"%s\",\n"
 		 "      \"Tier\": \"advanced\",\n"
 		 "      \"EnablePrivateGua\": false\n"
 		 "    }\n"
 		 "  ]\n"
 		 "}\n",
 		 info.owner_uid, info.id, info.owner_uid, info.id, pub.id,
-		 priv.id);
+		 priv.id, dflt.id);
 	assert_ok(ipam_render_ipam_json(db, &json, &len, &err), err);
 	assert_string_equal(json, want);
 	free(json);

@@ -295,7 +295,13 @@ static void test_tags(void **state)
 	assert_code(ipam_resource_tag_get(db, vpc, "owner", &value, &err), err,
 		    IPAM_ENOENT, "no tag 'owner'");
 	assert_null(value);
-	assert_code(ipam_resource_tag_set(db, vpc, "a=b", "c", &err), err,
+	assert_ok(ipam_resource_tag_set(db, vpc, "kubernetes.io/cluster/x",
+					"owned", &err),
+		  err);
+	assert_ok(ipam_resource_tag_remove(db, vpc, "kubernetes.io/cluster/x",
+					   &err),
+		  err);
+	assert_code(ipam_resource_tag_set(db, vpc, "a\x01", "c", &err), err,
 		    IPAM_EINVAL, NULL);
 	assert_code(ipam_resource_tag_set(db, vpc, "", "c", &err), err,
 		    IPAM_EINVAL, NULL);
