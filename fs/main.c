@@ -28,13 +28,14 @@
 struct options {
 	char *home_locale;
 	int settable_clock;
+	int default_permissions;
 	char *database;
 	int nonopts;
 	int help;
 	int version;
 };
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_DEFAULT_PERMISSIONS };
 
 static const struct fuse_opt option_spec[] = {
 	{"home-locale=%s", offsetof(struct options, home_locale), 0},
@@ -43,6 +44,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END,
 };
 
@@ -58,6 +60,9 @@ static int option_proc(void *data, const char *arg, int key,
 		return 1;
 	case KEY_VERSION:
 		opts->version = 1;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS: /* noted, and passed on to libfuse */
+		opts->default_permissions = 1;
 		return 1;
 	case FUSE_OPT_KEY_NONOPT:
 		if (opts->nonopts++ == 0) {
@@ -155,6 +160,7 @@ static int run(struct fuse_args *args, struct options *opts)
 	memset(&fs, 0, sizeof(fs));
 	fs.home_locale = opts->home_locale;
 	fs.settable_clock = opts->settable_clock != 0;
+	fs.default_permissions = opts->default_permissions != 0;
 	atomic_init(&fs.clock, IPAMFS_CLOCK_SYSTEM);
 	fs.db_path = realpath(opts->database, NULL);
 	if (!fs.db_path || add_mount_names(args, fs.db_path)) {
