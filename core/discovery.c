@@ -57,7 +57,8 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 		db,
 		"SELECT d.key, d.aws_id, d.name, d.scope_key, s.name, d.locale,"
 		" (SELECT count(*) FROM resource r WHERE r.discovery_key ="
-		" d.key), d.last_feed, d.builtin, d.unmonitored FROM discovery d"
+		" d.key), d.last_feed, d.builtin, d.unmonitored FROM discovery "
+		"d"
 		" JOIN scope s"
 		" ON s.key = d.scope_key WHERE d.name = ?1",
 		err);
@@ -495,8 +496,8 @@ int ipam__discoveries_reapply(ipam *db, ipam_err *err)
 		return ipam__stmt_error(err);
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
 		if ((rc = ipam__strlist_push(
-			     &names, (const char *)sqlite3_column_text(stmt, 0))) ==
-		    0)
+			     &names,
+			     (const char *)sqlite3_column_text(stmt, 0))) == 0)
 			rc = ipam__strlist_push(
 				&texts,
 				(const char *)sqlite3_column_text(stmt, 1));

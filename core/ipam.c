@@ -326,10 +326,10 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 				    " temp.new_locale;"
 				    "DELETE FROM temp.new_locale;",
 				    err);
-	if (rc == 0 && (rc = ipam__event(db, "modify-ipam", info.id,
-					 json_pack("{s:o}", "operating-locales",
-						   list),
-					 err)) == 0)
+	if (rc == 0 &&
+	    (rc = ipam__event(db, "modify-ipam", info.id,
+			      json_pack("{s:o}", "operating-locales", list),
+			      err)) == 0)
 		return ipam__discoveries_reapply(db, err);
 	if (rc)
 		json_decref(list);

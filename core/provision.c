@@ -18,12 +18,10 @@
 
 /* fd00::/8, the ULA space a private scope may use, and fd00::/16 inside
  * it, which Amazon reserves (L842, L1589). */
-static const ipam_cidr ula_space = {.family = 6,
-				    .prefix = 8,
-				    .addr = (ipam_u128)0xfd << 120};
-static const ipam_cidr ula_reserved = {.family = 6,
-				       .prefix = 16,
-				       .addr = (ipam_u128)0xfd00 << 112};
+static const ipam_cidr ula_space = {
+	.family = 6, .prefix = 8, .addr = (ipam_u128)0xfd << 120};
+static const ipam_cidr ula_reserved = {
+	.family = 6, .prefix = 16, .addr = (ipam_u128)0xfd00 << 112};
 
 /* ULA netmasks a private pool may be given (L2018). */
 enum { ULA_MIN_PREFIX = 9, ULA_MAX_PREFIX = 60 };
@@ -117,8 +115,7 @@ int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "%s cannot be used in the public scope: it "
 				  "overlaps %s, %s, which is not global space",
-				  text, non_global[i].cidr,
-				  non_global[i].what);
+				  text, non_global[i].cidr, non_global[i].what);
 	}
 	return 0;
 }

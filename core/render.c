@@ -311,8 +311,7 @@ int ipam_render_scope_pools_json(ipam *db, int64_t scope, char **out,
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		ipam_pool_info p;
 		if ((rc = ipam__pool_load(db, keys[i], &p, err)) == 0)
-			json_array_append_new(list,
-					      pool_object(db, &p, &info));
+			json_array_append_new(list, pool_object(db, &p, &info));
 	}
 	free(keys);
 	if (rc) {
@@ -352,16 +351,16 @@ int ipam_render_discoveries_json(ipam *db, char **out, size_t *len,
 			break;
 		}
 		for (size_t j = 0; j < locales.count; j++)
-			json_array_append_new(
-				regions, json_pack("{s:s}", "RegionName",
-						   locales.items[j]));
+			json_array_append_new(regions,
+					      json_pack("{s:s}", "RegionName",
+							locales.items[j]));
 		obj = json_object();
 		json_object_set_new(obj, "OwnerId", owner_json(info.owner_uid));
 		json_object_set_new(obj, "IpamResourceDiscoveryId",
 				    json_string(d.id));
-		json_object_set_new(obj, "IpamResourceDiscoveryArn",
-				    arn("ipam-resource-discovery",
-					info.owner_uid, d.id));
+		json_object_set_new(
+			obj, "IpamResourceDiscoveryArn",
+			arn("ipam-resource-discovery", info.owner_uid, d.id));
 		json_object_set_new(obj, "IpamResourceDiscoveryRegion",
 				    json_string(info.home_locale));
 		json_object_set_new(obj, "Description", json_string(d.name));
@@ -379,8 +378,8 @@ int ipam_render_discoveries_json(ipam *db, char **out, size_t *len,
 		json_decref(list);
 		return ipam__read_end(db, rc);
 	}
-	rc = dump(json_pack("{s:o}", "IpamResourceDiscoveries", list), out,
-		  len, err);
+	rc = dump(json_pack("{s:o}", "IpamResourceDiscoveries", list), out, len,
+		  err);
 	return ipam__read_end(db, rc);
 }
 
@@ -391,8 +390,7 @@ int ipam_render_discoveries_json(ipam *db, char **out, size_t *len,
  * discovery times are the discovery's last snapshot.
  */
 int ipam_render_discovered_accounts_json(ipam *db, int64_t discovery,
-					 char **out, size_t *len,
-					 ipam_err *err)
+					 char **out, size_t *len, ipam_err *err)
 {
 	ipam_discovery_info d;
 	ipam_info info;
@@ -420,10 +418,12 @@ int ipam_render_discovered_accounts_json(ipam *db, int64_t discovery,
 		json_t *obj = json_object();
 		json_object_set_new(
 			obj, "AccountId",
-			json_string((const char *)sqlite3_column_text(stmt, 0)));
+			json_string(
+				(const char *)sqlite3_column_text(stmt, 0)));
 		json_object_set_new(
 			obj, "DiscoveryRegion",
-			json_string((const char *)sqlite3_column_text(stmt, 1)));
+			json_string(
+				(const char *)sqlite3_column_text(stmt, 1)));
 		if (d.last_feed) {
 			char when[IPAM_TIME_STRLEN];
 			ipam_time_format_aws(d.last_feed, when);

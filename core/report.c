@@ -229,10 +229,9 @@ static json_t *resource_tags_json(ipam *db, const ipam_resource_info *res)
 		char *value = NULL;
 		if (ipam_resource_tag_get(db, res->key, keys.items[i], &value,
 					  NULL) == 0)
-			json_array_append_new(tags,
-					      json_pack("{s:s, s:s}", "Key",
-							keys.items[i], "Value",
-							value));
+			json_array_append_new(
+				tags, json_pack("{s:s, s:s}", "Key",
+						keys.items[i], "Value", value));
 		free(value);
 	}
 	ipam_strlist_free(&keys);
@@ -279,9 +278,9 @@ static json_t *resource_cidr_json(ipam *db, const resource_view *v,
 			    json_string(*res->owner || *res->discovery
 						? res->owner
 						: owner));
-	json_object_set_new(obj, "ResourceRegion",
-			    json_string(*res->locale ? res->locale
-						     : v->info->home_locale));
+	json_object_set_new(
+		obj, "ResourceRegion",
+		json_string(*res->locale ? res->locale : v->info->home_locale));
 	if (!v->discovery) {
 		json_object_set_new(obj, "IpamScopeId",
 				    json_string(v->scope_id));
@@ -337,8 +336,8 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 		return rc;
 	}
 	if ((rc = ipam__info_load(db, &info, err)) ||
-	    (discovery && (rc = ipam__discovery_load_key(db, discovery, &disco,
-							 err))))
+	    (discovery &&
+	     (rc = ipam__discovery_load_key(db, discovery, &disco, err))))
 		goto done;
 	stmt = discovery
 		       ? ipam__stmt(db,
@@ -366,8 +365,8 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 					   .scope_id = sc.id,
 					   .discovery = discovery ? &disco
 								  : NULL};
-			json_t *obj = resource_cidr_json(db, &v, &res,
-							 &rows[j]);
+			json_t *obj =
+				resource_cidr_json(db, &v, &res, &rows[j]);
 			if (obj)
 				json_array_append_new(list, obj);
 		}

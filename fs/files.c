@@ -740,7 +740,8 @@ static void tag_key_of_name(const char *name, char key[IPAM_NAME_MAX + 1])
 {
 	size_t o = 0;
 	for (const char *p = name; *p && o < IPAM_NAME_MAX; p++) {
-		if (p[0] == '%' && p[1] == '2' && (p[2] == 'F' || p[2] == 'f')) {
+		if (p[0] == '%' && p[1] == '2' &&
+		    (p[2] == 'F' || p[2] == 'f')) {
 			key[o++] = '/';
 			p += 2;
 		} else if (p[0] == '%' && p[1] == '2' && p[2] == '5') {
@@ -807,8 +808,8 @@ int files_tag_set(struct ipamfs *fs, const struct node *n, const char *name,
 		       : ipam_tag_set(fs->db, n->owner_id, key, value, err);
 }
 
-int files_tag_remove(struct ipamfs *fs, const struct node *n,
-		     const char *name, ipam_err *err)
+int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *name,
+		     ipam_err *err)
 {
 	char key[IPAM_NAME_MAX + 1];
 	tag_key_of_name(name, key);
@@ -820,9 +821,8 @@ int files_tag_remove(struct ipamfs *fs, const struct node *n,
 int files_tag_list(struct ipamfs *fs, const struct node *n, ipam_strlist *out,
 		   ipam_err *err)
 {
-	int rc = n->resource_key ? ipam_resource_tag_list(fs->db,
-							  n->resource_key, out,
-							  err)
+	int rc = n->resource_key ? ipam_resource_tag_list(
+					   fs->db, n->resource_key, out, err)
 				 : ipam_tag_list(fs->db, n->owner_id, out, err);
 	if (rc == 0 && (rc = tag_names_of_keys(out, err)))
 		ipam_strlist_free(out);

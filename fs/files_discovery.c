@@ -82,8 +82,9 @@ static int render_discovery_resources(struct ipamfs *fs, const struct node *n,
 	size_t len = 0;
 	int rc = a->arg ? ipam_render_discovered_accounts_json(
 				  fs->db, n->discovery_key, &data, &len, err)
-			: ipam_render_resources_json(fs->db, 0, n->discovery_key,
-						     &data, &len, err);
+			: ipam_render_resources_json(fs->db, 0,
+						     n->discovery_key, &data,
+						     &len, err);
 	return put_rendered(out, rc, data, len);
 }
 

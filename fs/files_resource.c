@@ -225,7 +225,8 @@ static int owner_may_use(struct ipamfs *fs, int64_t resource, int64_t pool,
 	ipam_perm perm;
 	char *end = NULL;
 	int rc = !res || !p ? oom(err) : 0;
-	if (rc == 0 && (rc = ipam_resource_get(fs->db, resource, res, err)) == 0)
+	if (rc == 0 &&
+	    (rc = ipam_resource_get(fs->db, resource, res, err)) == 0)
 		rc = ipam_pool_get(fs->db, pool, p, err);
 	if (rc == 0)
 		rc = ipam_perm_get(fs->db, p->id, &perm, err);
@@ -234,11 +235,12 @@ static int owner_may_use(struct ipamfs *fs, int64_t resource, int64_t pool,
 		unsigned long long uid = strtoull(res->owner, &end, 10);
 		if (errno == 0 && !*end && uid < (uid_t)-1 &&
 		    !uid_may_write((uid_t)uid, &perm))
-			rc = ipamfs_err(err, IPAM_EACCES,
-					"resource '%.64s' is owned by uid %llu, "
-					"which may not use pool '%.64s' (its "
-					"owner must be allowed to use the pool)",
-					res->id, uid, p->name);
+			rc = ipamfs_err(
+				err, IPAM_EACCES,
+				"resource '%.64s' is owned by uid %llu, "
+				"which may not use pool '%.64s' (its "
+				"owner must be allowed to use the pool)",
+				res->id, uid, p->name);
 	}
 	free(res);
 	free(p);

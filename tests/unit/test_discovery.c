@@ -434,10 +434,9 @@ static void test_feed_describe_vpcs(void **state)
 	 * same VPC in the public scope (L3647). */
 	assert_string_equal(res_cidrs(db, prod), "10.0.0.0/16\n"
 						 "10.1.0.0/16\n");
-	assert_string_equal(
-		res_cidrs(db, res_key(db, scope_key(db, "public"),
-				      "vpc-0e9801d129EXAMPLE")),
-		"2600:1f16:115:200::/56\n");
+	assert_string_equal(res_cidrs(db, res_key(db, scope_key(db, "public"),
+						  "vpc-0e9801d129EXAMPLE")),
+			    "2600:1f16:115:200::/56\n");
 	info = res_info(db, prod);
 	assert_string_equal(info.type, "vpc");
 	assert_string_equal(info.name, "Production");
@@ -475,10 +474,9 @@ static void test_feed_describe_subnets(void **state)
 	assert_string_equal(info.name, "prod-a");
 	assert_string_equal(U(info.active_ips), "64");
 	assert_string_equal(res_cidrs(db, a), "10.0.1.0/24\n");
-	assert_string_equal(
-		res_cidrs(db, res_key(db, scope_key(db, "public"),
-				      "subnet-0bb1c79de3EXAMPLE")),
-		"2600:1f16:115:200::/64\n");
+	assert_string_equal(res_cidrs(db, res_key(db, scope_key(db, "public"),
+						  "subnet-0bb1c79de3EXAMPLE")),
+			    "2600:1f16:115:200::/64\n");
 	assert_res_status(db, a, "10.0.1.0/24 - - - - 25\n");
 	info = res_info(db, b);
 	assert_string_equal(U(info.active_ips), "0");

@@ -676,7 +676,8 @@ static void test_free_tier_locale(void **state)
 {
 	ipam *db = open_mem();
 	int64_t pub = scope_key(db, "public");
-	int64_t top = mkpool(db, pub, 0, "top"), other = mkpool(db, pub, 0, "other");
+	int64_t top = mkpool(db, pub, 0, "top"),
+		other = mkpool(db, pub, 0, "other");
 	const char *locales[] = {"local", "us-east-1"};
 	ipam_err err = {0};
 	(void)state;
@@ -720,9 +721,10 @@ static void test_free_tier_private(void **state)
 	assert_ok(ipam_set_tier(db, IPAM_TIER_FREE, &err), err);
 	assert_code(ipam_scope_create(db, "lab", NULL, &err), err, IPAM_EPERM,
 		    "the free tier has only the default scopes");
-	assert_code(ipam_pool_create(db, scope_key(db, "private"), 0, "p",
-				     NULL, &err),
-		    err, IPAM_EPERM, "the free tier has no private scope pools");
+	assert_code(ipam_pool_create(db, scope_key(db, "private"), 0, "p", NULL,
+				     &err),
+		    err, IPAM_EPERM,
+		    "the free tier has no private scope pools");
 	mkpool(db, scope_key(db, "public"), 0, "pub");
 	ipam_free(db);
 }
@@ -777,7 +779,8 @@ static void test_ula_rules(void **state)
 	assert_code(ipam_pool_provision_len(db, ula, 9, &got, &err), err,
 		    IPAM_ENOSPC, "no free ULA /9");
 	assert_code(ipam_pool_provision_len(db, ula, 61, &got, &err), err,
-		    IPAM_EINVAL, "/61: a private IPv6 ULA CIDR must be /9 to /60");
+		    IPAM_EINVAL,
+		    "/61: a private IPv6 ULA CIDR must be /9 to /60");
 	/* IPv4 and public pools still need a CIDR at the top level */
 	assert_code(ipam_pool_provision_len(db, v4, 16, &got, &err), err,
 		    IPAM_EINVAL, "provision a CIDR, not a netmask");
@@ -932,9 +935,9 @@ static void test_descriptions_and_tags(void **state)
 	assert_string_equal(value, "dev");
 	free(value);
 	/* AWS tag keys: '/', '=', ':' allowed, control characters not */
-	assert_ok(ipam_tag_set(db, id, "kubernetes.io/cluster/a=b:c", "x",
-			       &err),
-		  err);
+	assert_ok(
+		ipam_tag_set(db, id, "kubernetes.io/cluster/a=b:c", "x", &err),
+		err);
 	assert_ok(ipam_tag_remove(db, id, "kubernetes.io/cluster/a=b:c", &err),
 		  err);
 	assert_code(ipam_tag_set(db, id, "a\tb", "x", &err), err, IPAM_EINVAL,
