@@ -101,8 +101,9 @@ expect_ok wr "$D/tags/owner" ops
 out=$(timeout 120 python3 "$(dirname "$0")/shapes.py" "$MNT" 2>&1)
 rc=$?
 if [ $rc -eq 77 ]; then
-	echo "not ok - botocore (recent) is needed: pip/apt install botocore >= 1.35"
-	exit 1
+	# .ci/deps --test installs a recent botocore: CI runs the oracle
+	ok "every JSON file has the shape of its AWS operation # SKIP no botocore >= 1.35 for python3 ($out)"
+	finish
 fi
 expect_eq "$rc" 0 "every JSON file has the shape of its AWS operation"
 [ $rc -eq 0 ] || diag "$out"
