@@ -1148,6 +1148,72 @@ static void test_resources_json(void **state)
 	close_watch(db);
 }
 
+/* Public space goes to the public scope, private space to the discovery's
+ * scope, under the same resource id (L3647, L1267). */
+static void test_feed_public_space(void **state)
+{
+	ipam *db = open_watch("us-east-1", locales);
+	int64_t priv = scope_key(db, "private"), pub = scope_key(db, "public");
+	ipam_err err = {0};
+	(void)state;
+
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.0.0.0/16\"}\n"
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":"
+		"\"2600:1f16::/56\"}\n"
+		"{\"ResourceId\":\"eipalloc-1\",\"ResourceCidr\":"
+		"\"198.51.100.7/32\"}\n"
+		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"fd12::/56\"}\n");
+	assert_string_equal(res_ids(db, priv), "vpc-1\nvpc-2\n");
+	assert_string_equal(res_ids(db, pub), "eipalloc-1\nvpc-1\n");
+	assert_string_equal(res_cidrs(db, res_key(db, priv, "vpc-1")),
+			    "10.0.0.0/16\n");
+	assert_string_equal(res_cidrs(db, res_key(db, pub, "vpc-1")),
+			    "2600:1f16::/56\n");
+	assert_int_equal(disco_info(db, "default").resources, 4);
+	/* the discovery's scope moves its private space only */
+	assert_ok(ipam_scope_create(db, "lab", NULL, &err), err);
+	assert_ok(ipam_discovery_set_scope(db, "default", "lab", &err), err);
+	assert_string_equal(res_ids(db, scope_key(db, "lab")),
+			    "vpc-1\nvpc-2\n");
+	assert_string_equal(res_ids(db, pub), "eipalloc-1\nvpc-1\n");
+	/* a snapshot without the public block ends it */
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":"
+		"\"10.0.0.0/16\"}\n");
+	assert_string_equal(res_ids(db, pub), "");
+	close_watch(db);
+}
+
+/* Records of a region that is not operating are not applied but counted;
+ * a change of the operating locales applies the last snapshot again
+ * (L394, L1971). */
+static void test_feed_operating_regions(void **state)
+{
+	ipam *db = open_watch("us-east-1", locales);
+	int64_t priv = scope_key(db, "private");
+	const char *more[] = {"us-east-1", "eu-west-1"};
+	const char *less[] = {"us-east-1"};
+	ipam_err err = {0};
+	(void)state;
+
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.1.0.0/16\","
+		"\"ResourceRegion\":\"us-east-1\"}\n"
+		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"10.2.0.0/16\","
+		"\"ResourceRegion\":\"eu-west-1\"}\n");
+	assert_string_equal(res_ids(db, priv), "vpc-1\n");
+	assert_int_equal(disco_info(db, "default").unmonitored, 1);
+	assert_ok(ipam_locales_set(db, more, 2, &err), err);
+	assert_string_equal(res_ids(db, priv), "vpc-1\nvpc-2\n");
+	assert_int_equal(disco_info(db, "default").unmonitored, 0);
+	assert_int_equal(hist_count(db, priv, "10.2.0.0/16", ALL_TIME), 1);
+	assert_ok(ipam_locales_set(db, less, 1, &err), err);
+	assert_string_equal(res_ids(db, priv), "vpc-1\n");
+	assert_int_equal(disco_info(db, "default").unmonitored, 1);
+	close_watch(db);
+}
+
 /* The host discovery: lo is eni-host-lo with 127.0.0.1/32, whatever else
  * the machine has. */
 static void test_host_refresh(void **state)
@@ -1207,6 +1273,8 @@ int main(void)
 		WATCH_TEST(test_feed_auto_import),
 		WATCH_TEST(test_resources_json),
 		WATCH_TEST(test_host_refresh),
+		WATCH_TEST(test_feed_public_space),
+		WATCH_TEST(test_feed_operating_regions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
