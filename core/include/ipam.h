@@ -299,8 +299,9 @@ typedef struct ipam_info {
 
 int ipam_info_get(ipam *db, ipam_info *out, ipam_err *err);
 int ipam_set_description(ipam *db, const char *text, ipam_err *err);
-/* IPAM_EPERM when going to `free` while a pool has a locale other than
- * the home locale. */
+/* IPAM_EPERM when going to `free` while a private scope pool, a
+ * non-default scope or a pool with a locale other than the home locale
+ * exists (L1928-L1934). */
 int ipam_set_tier(ipam *db, ipam_tier tier, ipam_err *err);
 /* IPAM_EBUSY when disabling while a private-scope pool holds a GUA CIDR. */
 int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err);
@@ -308,9 +309,11 @@ int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err);
 /* The operating locales, sorted. */
 int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err);
 /*
- * Replaces the set of operating locales. Refused with IPAM_EINVAL when a
- * name is malformed or the set lacks the home locale, IPAM_EBUSY when a
- * pool still uses a locale that would be removed.
+ * Replaces the set of operating locales; the home locale is always kept
+ * (L4451-L4478). Refused with IPAM_EINVAL when a name is malformed,
+ * IPAM_EBUSY when a pool still uses a locale that would be removed. Every
+ * discovery's last snapshot is applied again (records of regions that
+ * became operating come in, those of regions that left go).
  */
 int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
 		     ipam_err *err);
@@ -476,8 +479,11 @@ typedef struct ipam_pool_cidr {
 
 /*
  * Provisions `cidr` to `pool`. Refused: IPAM_EINVAL wrong family, private
- * IPv6 outside ULA/GUA rules, netmask rules of the parent, prefix shorter
- * than /8 for IPv6; IPAM_EPERM private GUA without enable-private-gua;
+ * IPv6 outside ULA/GUA rules (ULA: fd00::/8 outside fd00::/16, /9 to /60),
+ * public scope space that is not global (the reason names the range), BYOIP
+ * limits (IPv4 /24, advertisable IPv6 /48, other IPv6 /60, for depth 1 and
+ * 2), netmask rules of the parent, prefix shorter than /8 for IPv6;
+ * IPAM_EPERM private GUA without enable-private-gua;
  * IPAM_EADDRINUSE overlapping one of the pool's CIDRs or (child pool) an
  * allocation of the parent; IPAM_EADDRNOTAVAIL (child pool) not inside a
  * CIDR of the parent; IPAM_EDQUOT too many CIDRs. For a child pool the CIDR
@@ -485,9 +491,11 @@ typedef struct ipam_pool_cidr {
  */
 int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			ipam_err *err);
-/* Child pools only: provisions the block of `prefix_len` the parent would
- * allocate next (its strategy). IPAM_EINVAL on a top-level pool,
- * IPAM_ENOSPC when the parent has no such block. */
+/* Child pools: provisions the block of `prefix_len` the parent would
+ * allocate next (its strategy); IPAM_ENOSPC when the parent has no such
+ * block. A top-level private IPv6 pool: a random ULA block (RFC 4193,
+ * outside fd00::/16 and the scope's CIDRs, /9 to /60). IPAM_EINVAL on
+ * other top-level pools. */
 int ipam_pool_provision_len(ipam *db, int64_t pool, int prefix_len,
 			    ipam_cidr *out, ipam_err *err);
 /* IPAM_ENOENT when not provisioned here, IPAM_EBUSY (naming the blockers)
@@ -596,8 +604,9 @@ int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 /* *out is malloc'd; IPAM_ENOENT when the key is absent. */
 int ipam_tag_get(ipam *db, const char *object_id, const char *key, char **out,
 		 ipam_err *err);
-/* Key: 1..128 bytes, no '/', '=', NUL, control characters, not "." or "..";
- * value: up to 256 bytes, no NUL or newline. */
+/* Key: 1..128 bytes, no control characters, not "." or ".." ('/', '=',
+ * ':' are allowed, as AWS allows them); value: up to 256 bytes, no NUL or
+ * newline. */
 int ipam_tag_set(ipam *db, const char *object_id, const char *key,
 		 const char *value, ipam_err *err);
 int ipam_tag_remove(ipam *db, const char *object_id, const char *key,
@@ -731,7 +740,8 @@ typedef struct ipam_resource_cidr {
 } ipam_resource_cidr;
 
 /* Registers resource `id` in `scope`; the type comes from `type` or, when
- * NULL, from the id's prefix. IPAM_EEXIST, IPAM_EINVAL (bad id or type). */
+ * NULL, from the id's prefix; its owner is the acting uid. IPAM_EEXIST,
+ * IPAM_EINVAL (bad id or type). */
 int ipam_resource_create(ipam *db, int64_t scope, const char *id,
 			 const char *type, int64_t *out_key, ipam_err *err);
 /* Removes it: releases its allocations, ends its history records. */
