@@ -57,10 +57,9 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 		db,
 		"SELECT d.key, d.aws_id, d.name, d.scope_key, s.name, d.locale,"
 		" (SELECT count(*) FROM resource r WHERE r.discovery_key ="
-		" d.key), d.last_feed, d.builtin, d.unmonitored FROM discovery "
-		"d"
-		" JOIN scope s"
-		" ON s.key = d.scope_key WHERE d.name = ?1",
+		" d.key), d.last_feed, d.builtin, d.unmonitored"
+		" FROM discovery d JOIN scope s ON s.key = d.scope_key"
+		" WHERE d.name = ?1",
 		err);
 	int rc;
 	if (!stmt)
