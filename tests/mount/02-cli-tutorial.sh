@@ -163,6 +163,22 @@ expect_eq "$(status_get "$DEV" percent-available)" 75 "dev: percent-available=75
 # "you can't allocate a /25 CIDR from a /24 pool" once a /26 is taken
 expect_errno ENOSPC wr "$DEV/allocate" "big /24"
 
+# The same create-vpc as a resource: --tag-specifications Name=IPAM-VPC
+# (L3371ff); the Name tag is the VPC's name (ResourceName), and
+# describe-vpcs --filters Name=tag:Name,Values=IPAM-VPC finds it
+VPC=$MNT/scopes/private/resources/vpc-0ipamtutorial01
+expect_ok mkdir "$VPC"
+expect_ok wr "$VPC/locale" us-east-1
+expect_ok wr "$VPC/tags/Name" IPAM-VPC
+expect_eq "$(wr_readback "$VPC/allocate" "$dev /26")" 10.0.0.64/26 "create-vpc --ipv4-netmask-length 26: the VPC gets a /26 of dev"
+expect_json "$MNT/scopes/private/resources.json" \
+	'.IpamResourceCidrs[] | select(.ResourceTags[] | .Key == "Name" and .Value == "IPAM-VPC") | [.ResourceName, .ResourceType, .ResourceCidr, .ManagementState, .IpamPoolId] | join(" ")' \
+	"IPAM-VPC vpc 10.0.0.64/26 managed $dev"
+expect_json "$DEV/allocations.json" '.IpamPoolAllocations[] | select(.ResourceId == "vpc-0ipamtutorial01") | .ResourceType + " " + .Cidr' \
+	"vpc 10.0.0.64/26"
+expect_ok rmdir "$VPC"
+expect_json "$DEV/allocations.json" '.IpamPoolAllocations | length' 1
+
 # Clean up in reverse order, with the DependencyViolation refusals first
 expect_errno ENOTEMPTY rmdir "$TOP"
 expect_errno EBUSY rmdir "$DEV"
