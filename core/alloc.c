@@ -230,6 +230,22 @@ static int probe(ipam *db, int64_t pool, int prefix, bool highest,
 	return rc;
 }
 
+/* The number of CIDRs provisioned to a pool (0 on a storage error: the
+ * message is then only less precise). */
+static int64_t count_cidrs(ipam *db, int64_t pool)
+{
+	sqlite3_stmt *stmt =
+		ipam__stmt(db, "SELECT n_cidrs FROM pool WHERE key = ?1", NULL);
+	int64_t n = 0;
+	if (!stmt)
+		return 0;
+	sqlite3_bind_int64(stmt, 1, pool);
+	if (ipam__step(db, stmt, NULL) == 1)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return n;
+}
+
 /* The ENOSPC refusal, naming the largest free block. */
 static int no_space(ipam *db, const ipam_pool_info *pool, int prefix_len,
 		    ipam_err *err)
@@ -238,6 +254,11 @@ static int no_space(ipam *db, const ipam_pool_info *pool, int prefix_len,
 	int rc = ipam__largest_free(db, pool->key, &largest, err);
 	if (rc < 0)
 		return rc;
+	if (rc == 0 && count_cidrs(db, pool->key) == 0)
+		return ipam__fail(err, IPAM_ENOSPC,
+				  "no free /%d in pool '%s': it has no "
+				  "provisioned CIDR",
+				  prefix_len, pool->name);
 	if (rc == 0)
 		return ipam__fail(err, IPAM_ENOSPC,
 				  "no free /%d in pool '%s' (no free space)",
@@ -293,11 +314,40 @@ int ipam__alloc_find(ipam *db, const ipam_pool_info *pool, int prefix_len,
 	return 0;
 }
 
+/* The pool-depth quota's largest value. */
+#define POOL_PATH_MAX_DEPTH 64
+
+/* "top/pools/child": the path of a pool below its scope's pools/, as
+ * the tree shows it (a child pool's block in its parent is named by the
+ * child's id, which says little in a message). */
+static void pool_path(ipam *db, int64_t key, char *out, size_t size)
+{
+	char *names[POOL_PATH_MAX_DEPTH];
+	size_t n = 0, len = 0;
+	ipam_pool_info *p = malloc(sizeof(*p));
+
+	out[0] = '\0';
+	while (p && key && n < POOL_PATH_MAX_DEPTH &&
+	       ipam__pool_load(db, key, p, NULL) == 0) {
+		names[n++] = strdup(p->name);
+		key = p->parent_key;
+	}
+	while (n > 0) {
+		char *name = names[--n];
+		if (name && len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%s",
+						len ? "/pools/" : "", name);
+		free(name);
+	}
+	free(p);
+}
+
 /* Why `want` cannot be taken: outside the pool or overlapping. */
 static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 		       const ipam_cidr *want, ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN], other[IPAM_CIDR_STRLEN];
+	char path[256];
 	ipam_cidr container, held;
 	sqlite3_stmt *stmt;
 	int rc = ipam__pool_cidr_containing(db, pool->key, want, &container,
@@ -311,11 +361,15 @@ static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 				  "%s is not inside a CIDR of pool '%s'", text,
 				  pool->name);
 	/* The allocation that starts at or before the end of `want`, or the
-	 * first inside it, is the one in the way. */
+	 * first inside it, is the one in the way; a child pool's block is
+	 * named by the child's path. */
 	stmt = ipam__stmt(db,
-			  "SELECT name, start, prefix FROM allocation WHERE"
-			  " pool_key = ?1 AND start <= ?2"
-			  " ORDER BY start DESC LIMIT 1",
+			  "SELECT a.name, a.start, a.prefix, c.key"
+			  " FROM allocation a LEFT JOIN pool c"
+			  " ON a.resource_type = 'ipam-pool'"
+			  " AND c.aws_id = a.resource_id"
+			  " WHERE a.pool_key = ?1 AND a.start <= ?2"
+			  " ORDER BY a.start DESC LIMIT 1",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -323,14 +377,24 @@ static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 	ipam__bind_addr(stmt, 2, ipam_cidr_last(want));
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
+		int64_t child = sqlite3_column_int64(stmt, 3);
 		held.family = want->family;
 		held.addr = ipam__blob_to_addr(stmt, 1);
 		held.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
 		ipam_cidr_format(&held, other);
-		rc = ipam__fail(err, IPAM_EADDRINUSE,
-				"%s overlaps allocation '%s' (%s) in pool '%s'",
-				text, sqlite3_column_text(stmt, 0), other,
-				pool->name);
+		if (child) {
+			pool_path(db, child, path, sizeof(path));
+			rc = ipam__fail(err, IPAM_EADDRINUSE,
+					"%s overlaps %s of child pool '%s' in "
+					"pool '%s'",
+					text, other, path, pool->name);
+		} else {
+			rc = ipam__fail(err, IPAM_EADDRINUSE,
+					"%s overlaps allocation '%s' (%s) in "
+					"pool '%s'",
+					text, sqlite3_column_text(stmt, 0),
+					other, pool->name);
+		}
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_EADDRINUSE,
 				"%s overlaps an allocation in pool '%s'", text,
@@ -617,6 +681,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 					   "allocation '%s' exists in pool "
 					   "'%s'",
 					   name, p.name);
+	if ((rc = ipam__path_check(db, &p, "allocations", name, err)))
+		return rc;
 	if ((rc = take_space(db, &p, spec, &got, err)) ||
 	    (rc = alloc_insert(db, &p, spec, name, id, &got, err)))
 		return rc;
@@ -630,10 +696,12 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	ipam_cidr_format(&got, text);
 	if ((rc = ipam__event(
 		     db, "allocate-ipam-pool-cidr", id,
-		     json_pack("{s:s, s:s, s:s, s:s, s:s}", "pool", p.id,
-			       "name", name, "cidr", text, "resource-type",
-			       spec->resource_type, "resource-id",
-			       spec->resource_id ? spec->resource_id : ""),
+		     json_pack("{s:s, s:o, s:s, s:s, s:o}", "pool", p.id,
+			       "name", json_string(name), "cidr", text,
+			       "resource-type", spec->resource_type,
+			       "resource-id",
+			       json_string(spec->resource_id ? spec->resource_id
+							     : "")),
 		     err)))
 		return rc;
 	if (out) {
@@ -765,10 +833,10 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 	    (rc = ipam__tags_drop(db, a.id, err)))
 		return rc;
 	ipam_cidr_format(&a.cidr, text);
-	if ((rc = ipam__event(
-		     db, "release-ipam-pool-allocation", a.id,
-		     json_pack("{s:s, s:s}", "name", a.name, "cidr", text),
-		     err)))
+	if ((rc = ipam__event(db, "release-ipam-pool-allocation", a.id,
+			      json_pack("{s:o, s:s}", "name",
+					json_string(a.name), "cidr", text),
+			      err)))
 		return rc;
 	return to_pool ? 0
 		       : ipam__auto_import_freed(db, a.pool_key, &a.cidr, err);

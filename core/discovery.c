@@ -1,8 +1,10 @@
 /*
  * discovery.c - resource discoveries (L2337-L2580): named sources of
  * resources for a scope. A discovery owns the resources its snapshots
- * created; a snapshot is complete, so what it no longer lists has ended
- * (their history records get an end time) and what is new appears. Two
+ * created; what a complete snapshot (feed.c says which are) no longer
+ * lists has ended (their history records get an end time), what is new
+ * appears; an incomplete one (JSON lines without the end-of-snapshot line)
+ * only adds and updates. Two
  * discoveries always exist: `default`, fed by hand or by scripts, and
  * `host`, which reads this machine's interfaces.
  */
@@ -193,7 +195,7 @@ static int discovery_remove(ipam *db, const char *name, ipam_err *err)
 	    (rc = ipam__tags_drop(db, d.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-resource-discovery", d.id,
-			   json_pack("{s:s}", "name", name), err);
+			   json_pack("{s:o}", "name", json_string(name)), err);
 }
 
 int ipam_discovery_delete(ipam *db, const char *name, ipam_err *err)
@@ -392,7 +394,7 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 		rc = apply_record(db, d, pub.key, &feed->recs[i], &fresh,
 				  &nfresh, err);
 	}
-	if (rc == 0) {
+	if (rc == 0 && feed->complete) {
 		stmt = ipam__stmt(db,
 				  "SELECT key FROM resource WHERE"
 				  " discovery_key = ?1 AND key NOT IN"
@@ -424,9 +426,10 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "feed-ipam-resource-discovery", d->id,
-			   json_pack("{s:I, s:I, s:I}", "resources",
+			   json_pack("{s:I, s:I, s:b, s:I}", "resources",
 				     (json_int_t)feed->count, "ended",
-				     (json_int_t)ngone, "unmonitored",
+				     (json_int_t)ngone, "complete",
+				     feed->complete, "unmonitored",
 				     (json_int_t)unmonitored),
 			   err);
 }
@@ -461,6 +464,9 @@ static int feed_apply(ipam *db, const char *name, const char *text, size_t len,
 	    (rc = ipam__feed_parse(&feed, text, len, region, err)))
 		return rc;
 	rc = apply(db, &d, &feed, err);
+	/* only a complete snapshot is kept: re-applying a partial one could
+	 * not end what left a region */
+	store = store && feed.complete;
 	ipam__feed_free(&feed);
 	if (rc == 0 && store) {
 		sqlite3_stmt *stmt = ipam__stmt(db,
@@ -533,6 +539,7 @@ static int host_refresh(ipam *db, ipam_err *err)
 	if (rc || (rc = default_region(db, &d, region, err)) ||
 	    (rc = ipam__host_scan(&feed, region, err)))
 		return rc;
+	feed.complete = true; /* the whole machine, read at once */
 	rc = apply(db, &d, &feed, err);
 	ipam__feed_free(&feed);
 	return rc;

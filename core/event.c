@@ -55,6 +55,32 @@ int64_t ipam_events_last(ipam *db)
 	return last;
 }
 
+/*
+ * The stored detail object of a change. Bytes that are not UTF-8 (stored by
+ * an older version or another program) become U+FFFD rather than losing
+ * the detail; a detail that is not a JSON object at all is kept whole as
+ * {"detail-text": TEXT}, so no change is ever shown without what it did.
+ */
+static json_t *event_detail(const char *text)
+{
+	json_t *detail;
+	char *fixed;
+	if (!text)
+		return NULL;
+	detail = json_loads(text, 0, NULL);
+	if (json_is_object(detail))
+		return detail;
+	json_decref(detail);
+	fixed = ipam_utf8_fix(text);
+	detail = fixed ? json_loads(fixed, 0, NULL) : NULL;
+	if (!json_is_object(detail)) {
+		json_decref(detail);
+		detail = json_pack("{s:o}", "detail-text", json_string(text));
+	}
+	free(fixed);
+	return detail;
+}
+
 /* One change-log row as a JSON line. */
 static int render_row(sqlite3_stmt *stmt, ipam__buf *buf)
 {
@@ -64,14 +90,14 @@ static int render_row(sqlite3_stmt *stmt, ipam__buf *buf)
 	int rc;
 
 	ipam_time_format(sqlite3_column_int64(stmt, 1), when);
-	detail =
-		json_loads((const char *)sqlite3_column_text(stmt, 6), 0, NULL);
-	line = json_pack("{s:I, s:s, s:I, s:I, s:s, s:s}", "seq",
-			 (json_int_t)sqlite3_column_int64(stmt, 0), "time",
-			 when, "uid", (json_int_t)sqlite3_column_int64(stmt, 2),
-			 "pid", (json_int_t)sqlite3_column_int64(stmt, 3),
-			 "action", (const char *)sqlite3_column_text(stmt, 4),
-			 "id", (const char *)sqlite3_column_text(stmt, 5));
+	detail = event_detail((const char *)sqlite3_column_text(stmt, 6));
+	line = json_pack(
+		"{s:I, s:s, s:I, s:I, s:o, s:o}", "seq",
+		(json_int_t)sqlite3_column_int64(stmt, 0), "time", when, "uid",
+		(json_int_t)sqlite3_column_int64(stmt, 2), "pid",
+		(json_int_t)sqlite3_column_int64(stmt, 3), "action",
+		json_string((const char *)sqlite3_column_text(stmt, 4)), "id",
+		json_string((const char *)sqlite3_column_text(stmt, 5)));
 	if (line && detail)
 		json_object_update_missing(line, detail);
 	json_decref(detail);

@@ -9,8 +9,15 @@
  *    one ResourceId give that resource several CIDRs. ResourceType may be
  *    left out when the id's prefix tells it; IpUsage is the fraction of a
  *    subnet's IPv4 space in use (0..1).
+ *  - a JSON array of such records;
  *  - the unmodified JSON output of `aws ec2 describe-vpcs`,
  *    `describe-subnets` and `describe-addresses`.
+ * Completeness (SPEC principle 14): a whole JSON document (a describe-*
+ * output, a JSON array of records) is a complete snapshot; JSON lines add
+ * and update, and are a complete snapshot only when the last line is
+ * {"EndOfSnapshot":true}. A writer that dies mid-stream leaves either a
+ * truncated document (refused whole) or lines without the marker (nothing
+ * ends).
  * ResourceTags is [{"Key","Value"}] (AWS) or {"key":"value"}; a "Name" tag
  * names the resource when ResourceName is absent. Unknown fields are
  * ignored; a malformed record refuses the whole snapshot, naming it.
@@ -423,33 +430,52 @@ static int parse_aws(ipam__feed *feed, json_t *doc, const char *region,
 	return found ? 1 : 0;
 }
 
-int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,
-		     const char *region, ipam_err *err)
+/* The end-of-snapshot line of a JSON-lines feed: 1 when obj is
+ * {"EndOfSnapshot":true}, 0 when it is no such marker, or an error. */
+static int end_marker(json_t *obj, const char *where, ipam_err *err)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, "EndOfSnapshot")
+					: NULL;
+	if (!v)
+		return 0;
+	if (!json_is_true(v) || json_object_size(obj) != 1)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: the end-of-snapshot line is exactly "
+				  "{\"EndOfSnapshot\":true}",
+				  where);
+	return 1;
+}
+
+/* A JSON array of discovered-resource records: a complete snapshot. */
+static int parse_array(ipam__feed *feed, json_t *doc, const char *region,
+		       ipam_err *err)
+{
+	json_t *item;
+	size_t i;
+	char where[32];
+
+	json_array_foreach(doc, i, item)
+	{
+		int rc;
+		snprintf(where, sizeof(where), "[%zu]", i);
+		if ((rc = parse_line(feed, item, region, where, err)))
+			return rc;
+	}
+	feed->complete = true;
+	return 0;
+}
+
+/* JSON lines: each adds or updates a resource; the stream is a complete
+ * snapshot only when its last line is {"EndOfSnapshot":true}, which a
+ * writer that dies early never wrote. */
+static int parse_lines(ipam__feed *feed, const char *text, size_t len,
+		       const char *region, const char *doc_error, ipam_err *err)
 {
 	json_error_t jerr;
 	json_t *doc;
 	size_t pos = 0, line = 0;
 	int rc = 0;
 
-	memset(feed, 0, sizeof(*feed));
-	if (memchr(text, '\0', len))
-		return ipam__fail(err, IPAM_EINVAL,
-				  "the snapshot contains a NUL byte");
-	/* A whole document first: the describe-* outputs are one object. */
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (doc && json_is_object(doc) && !json_object_get(doc, "ResourceId")) {
-		rc = parse_aws(feed, doc, region, err);
-		json_decref(doc);
-		if (rc == 0)
-			rc = ipam__fail(err, IPAM_EINVAL,
-					"unknown snapshot: expected JSON lines "
-					"or describe-vpcs/-subnets/-addresses "
-					"output");
-		if (rc < 0)
-			ipam__feed_free(feed);
-		return rc < 0 ? rc : 0;
-	}
-	json_decref(doc);
 	while (pos < len && rc == 0) {
 		const char *start = text + pos;
 		const char *nl = memchr(start, '\n', len - pos);
@@ -463,14 +489,83 @@ int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,
 		if (n == 0)
 			continue;
 		snprintf(where, sizeof(where), "line %zu", line);
+		if (feed->complete)
+			return ipam__fail(err, IPAM_EINVAL,
+					  "%s: a line after the "
+					  "end-of-snapshot line",
+					  where);
 		doc = json_loadb(start, n, JSON_REJECT_DUPLICATES, &jerr);
-		if (!doc)
+		if (!doc && line == 1 && doc_error)
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"neither a complete JSON document (%s)"
+					" nor JSON lines (line 1: %s); "
+					"nothing was applied",
+					doc_error, jerr.text);
+		else if (!doc)
 			rc = ipam__fail(err, IPAM_EINVAL, "%s: %s", where,
 					jerr.text);
-		else
+		else if ((rc = end_marker(doc, where, err)) == 1)
+			feed->complete = true, rc = 0;
+		else if (rc == 0)
 			rc = parse_line(feed, doc, region, where, err);
 		json_decref(doc);
 	}
+	return rc;
+}
+
+int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,
+		     const char *region, ipam_err *err)
+{
+	json_error_t jerr;
+	json_t *doc;
+	char doc_error[JSON_ERROR_TEXT_LENGTH + 32] = "";
+	size_t lead = 0;
+	int rc = 0;
+
+	memset(feed, 0, sizeof(*feed));
+	if (memchr(text, '\0', len))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "the snapshot contains a NUL byte");
+	while (lead < len && strchr(" \t\r\n", text[lead]))
+		lead++;
+	/* A whole document first: the describe-* outputs are one object, a
+	 * JSON array of records is a list. Both are complete snapshots. */
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc && json_is_array(doc)) {
+		rc = parse_array(feed, doc, region, err);
+		json_decref(doc);
+		if (rc)
+			ipam__feed_free(feed);
+		return rc;
+	}
+	if (doc && json_is_object(doc) && !json_object_get(doc, "ResourceId") &&
+	    !json_object_get(doc, "EndOfSnapshot")) {
+		rc = parse_aws(feed, doc, region, err);
+		json_decref(doc);
+		if (rc == 0)
+			rc = ipam__fail(
+				err, IPAM_EINVAL,
+				"unknown snapshot: expected JSON lines, "
+				"a JSON array of records or "
+				"describe-vpcs/-subnets/-addresses "
+				"output");
+		if (rc < 0)
+			ipam__feed_free(feed);
+		else
+			feed->complete = true;
+		return rc < 0 ? rc : 0;
+	}
+	json_decref(doc);
+	if (!doc && lead < len && text[lead] == '[')
+		return ipam__fail(err, IPAM_EINVAL,
+				  "an incomplete or malformed JSON array "
+				  "(line %d: %s); nothing was applied",
+				  jerr.line, jerr.text);
+	if (!doc && memchr(text, '\n', len) && lead < len && text[lead] == '{')
+		snprintf(doc_error, sizeof(doc_error), "line %d: %.*s",
+			 jerr.line, JSON_ERROR_TEXT_LENGTH - 1, jerr.text);
+	rc = parse_lines(feed, text, len, region, *doc_error ? doc_error : NULL,
+			 err);
 	if (rc)
 		ipam__feed_free(feed);
 	return rc;

@@ -11,6 +11,7 @@ typedef struct ipam__feed {
 	ipam__res_rec *recs;
 	size_t count, cap;
 	json_t *index; /* resource id -> position in recs */
+	bool complete; /* a whole snapshot: what it does not list ends */
 } ipam__feed;
 
 /* The record of resource `id`, appended (zeroed, id set) when new. */

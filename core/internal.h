@@ -13,6 +13,16 @@
 #include <sqlite3.h>
 #include <jansson.h>
 
+/*
+ * A JSON string of text; bytes that are not UTF-8 (stored by an older
+ * version) become U+FFFD instead of making jansson refuse the value and the
+ * field silently vanish (docs/design/security.md). Every json_string() of
+ * libipam is this one; json_pack's "s" checks too: text read from the
+ * database goes in as "o" with ipam__json_str.
+ */
+json_t *ipam__json_str(const char *text);
+#define json_string(text) ipam__json_str(text)
+
 #include "ipam.h"
 
 #define IPAM_STMT_CACHE 160
@@ -129,6 +139,13 @@ int ipam__check_text(const char *what, const char *text, size_t max,
 		     ipam_err *err);
 int ipam__check_locale(const char *locale, ipam_err *err);
 int ipam__check_tag(const char *key, const char *value, ipam_err *err);
+/* IPAM_EINVAL with "WHAT is not valid UTF-8 (byte 0xNN at offset N)" when
+ * text is not well-formed UTF-8; 0 when it is. */
+int ipam__check_utf8(const char *what, const char *text, ipam_err *err);
+/* IPAM_ENAMETOOLONG when an object named `name` under pool p (`below` is
+ * "pools" or "allocations") would have a tree path over IPAM_PATH_MAX. */
+int ipam__path_check(ipam *db, const ipam_pool_info *p, const char *below,
+		     const char *name, ipam_err *err);
 
 /* A growing text buffer; on allocation failure it remembers and the
  * finish call reports IPAM_ENOMEM. */

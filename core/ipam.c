@@ -272,7 +272,10 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 				    "(name TEXT PRIMARY KEY);"
 				    "DELETE FROM temp.new_locale;",
 				    err);
-	for (size_t i = 0; rc == 0 && i < count; i++) {
+	/* The home locale is always kept, as AWS does (SPEC §3, L4451-L4478):
+	 * a set without it gets it first. */
+	for (size_t i = has_home ? 1 : 0; rc == 0 && i <= count; i++) {
+		const char *name = i ? locales[i - 1] : info.home_locale;
 		stmt = ipam__stmt(db,
 				  "INSERT OR IGNORE INTO temp.new_locale(name)"
 				  " VALUES (?1)",
@@ -280,27 +283,10 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		if (!stmt)
 			rc = IPAM_EIO;
 		else {
-			ipam__bind_text(stmt, 1, locales[i], -1,
-					SQLITE_TRANSIENT);
+			ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
 			rc = ipam__exec(db, stmt, err);
 		}
-		json_array_append_new(list, json_string(locales[i]));
-	}
-	/* The home locale is always an operating locale: AWS keeps the home
-	 * Region whatever set is passed (L4451-L4478). */
-	if (rc == 0 && !has_home) {
-		stmt = ipam__stmt(db,
-				  "INSERT OR IGNORE INTO temp.new_locale(name)"
-				  " VALUES (?1)",
-				  err);
-		if (!stmt)
-			rc = IPAM_EIO;
-		else {
-			ipam__bind_text(stmt, 1, info.home_locale, -1,
-					SQLITE_TRANSIENT);
-			rc = ipam__exec(db, stmt, err);
-		}
-		json_array_append_new(list, json_string(info.home_locale));
+		json_array_append_new(list, json_string(name));
 	}
 	if (rc == 0) {
 		stmt = ipam__stmt(db,

@@ -189,6 +189,46 @@ static int scope_pools_add(ipam *db, int64_t scope, int delta, ipam_err *err)
 	return ipam__exec(db, stmt, err);
 }
 
+int ipam__path_check(ipam *db, const ipam_pool_info *p, const char *below,
+		     const char *name, ipam_err *err)
+{
+	/* "scopes/" S "/pools/" + per level NAME "/pools/", then BELOW "/"
+	 * NAME: shallow pools cannot reach the limit, spare them the query */
+	size_t level = IPAM_NAME_MAX + 7, len = 0;
+	if ((size_t)p->depth * level + 2 * level + 16 <= IPAM_PATH_MAX)
+		return 0;
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"WITH RECURSIVE up(key, len) AS ("
+		" SELECT parent_key, length(CAST(name AS BLOB)) FROM pool"
+		" WHERE key = ?1 UNION ALL SELECT p.parent_key,"
+		" length(CAST(p.name AS BLOB)) + 7 FROM pool p"
+		" JOIN up ON p.key = up.key)"
+		" SELECT (SELECT sum(len) FROM up) + (SELECT"
+		" length(CAST(s.name AS BLOB)) + 14 FROM scope s JOIN pool p"
+		" ON p.scope_key = s.key WHERE p.key = ?1)",
+		err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, p->key);
+	int rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		len = (size_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc < 0)
+		return rc;
+	len += 1 + strlen(below) + 1 + strlen(name);
+	if (len > IPAM_PATH_MAX)
+		return ipam__fail(err, IPAM_ENAMETOOLONG,
+				  "the path of %s '%.64s' under pool '%.64s' "
+				  "would be %zu bytes long (at most %d, so "
+				  "that its /by-id link can be read)",
+				  strcmp(below, "pools") ? "allocation"
+							 : "pool",
+				  name, p->name, len, IPAM_PATH_MAX);
+	return 0;
+}
+
 /* Checks the quotas a new pool at `depth` in `scope` must fit. */
 static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
 		       ipam_err *err)
@@ -213,8 +253,9 @@ static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
 	if (count >= per_scope)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot create pool '%s': the scope has "
-				  "%lld pools (pools-per-scope quota)",
-				  name, (long long)count);
+				  "%lld pool%s (pools-per-scope quota)",
+				  name, (long long)count,
+				  count == 1 ? "" : "s");
 	return 0;
 }
 
@@ -249,6 +290,8 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 	}
 	if (pool_find(db, scope, parent, name, NULL, NULL) == 0)
 		return ipam__fail(err, IPAM_EEXIST, "pool '%s' exists", name);
+	if (parent && (rc = ipam__path_check(db, &up, "pools", name, err)))
+		return rc;
 	if ((rc = pool_quotas(db, scope, depth, name, err)) ||
 	    (rc = ipam__new_id(db, "ipam-pool-", false, id, err)))
 		return rc;
@@ -313,16 +356,19 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 		return n < 0 ? IPAM_EIO
 			     : ipam__fail(err, IPAM_ENOTEMPTY,
 					  "cannot delete pool '%s': it has "
-					  "%lld child pools",
-					  p.name, (long long)n);
+					  "%lld child pool%s",
+					  p.name, (long long)n,
+					  n == 1 ? "" : "s");
 	n = count_of(db, "SELECT n_cidrs FROM pool WHERE key = ?1", pool, err);
 	if (n != 0)
 		return n < 0 ? IPAM_EIO
-			     : ipam__fail(err, IPAM_EBUSY,
-					  "cannot delete pool '%s': it has "
-					  "%lld provisioned CIDRs; deprovision "
-					  "them first",
-					  p.name, (long long)n);
+			     : ipam__fail(
+				       err, IPAM_EBUSY,
+				       "cannot delete pool '%s': it has "
+				       "%lld provisioned CIDR%s; deprovision "
+				       "%s first",
+				       p.name, (long long)n, n == 1 ? "" : "s",
+				       n == 1 ? "it" : "them");
 	stmt = ipam__stmt(db, "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
 			  err);
 	if (!stmt)
@@ -339,7 +385,8 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 	    (rc = ipam__tags_drop(db, p.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-pool", p.id,
-			   json_pack("{s:s}", "name", p.name), err);
+			   json_pack("{s:o}", "name", json_string(p.name)),
+			   err);
 }
 
 int ipam_pool_delete(ipam *db, int64_t pool, ipam_err *err)

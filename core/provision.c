@@ -236,8 +236,9 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 	if (count >= quota)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot provision %s: pool '%s' has %lld "
-				  "CIDRs (cidrs-per-pool quota)",
-				  text, p->name, (long long)count);
+				  "CIDR%s (cidrs-per-pool quota)",
+				  text, p->name, (long long)count,
+				  count == 1 ? "" : "s");
 	return own_overlap_check(db, p, cidr, err);
 }
 

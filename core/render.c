@@ -211,9 +211,10 @@ static json_t *rule_tags_json(ipam *db, int64_t pool)
 	for (size_t i = 0; i < pairs.count; i++) {
 		char *eq = strchr(pairs.items[i], '=');
 		*eq = '\0';
-		json_array_append_new(list, json_pack("{s:s, s:s}", "Key",
-						      pairs.items[i], "Value",
-						      eq + 1));
+		json_array_append_new(list,
+				      json_pack("{s:o, s:o}", "Key",
+						json_string(pairs.items[i]),
+						"Value", json_string(eq + 1)));
 	}
 	ipam_strlist_free(&pairs);
 	return list;

@@ -180,11 +180,11 @@ int ipam_render_resource_status(ipam *db, int64_t resource, bool json,
 		ipam_cidr_format(&r->cidr, text);
 		if (json) {
 			json_t *obj = json_pack(
-				"{s:s, s:s, s:s, s:s, s:s}", "ResourceCidr",
+				"{s:s, s:s, s:s, s:s, s:o}", "ResourceCidr",
 				text, "ManagementState", r->management,
 				"ComplianceStatus", r->compliance,
 				"OverlapStatus", r->overlap, "ComplianceReason",
-				r->reason);
+				json_string(r->reason));
 			if (*r->pool_id)
 				json_object_set_new(obj, "IpamPoolId",
 						    json_string(r->pool_id));
@@ -230,8 +230,9 @@ static json_t *resource_tags_json(ipam *db, const ipam_resource_info *res)
 		if (ipam_resource_tag_get(db, res->key, keys.items[i], &value,
 					  NULL) == 0)
 			json_array_append_new(
-				tags, json_pack("{s:s, s:s}", "Key",
-						keys.items[i], "Value", value));
+				tags, json_pack("{s:o, s:o}", "Key",
+						json_string(keys.items[i]),
+						"Value", json_string(value)));
 		free(value);
 	}
 	ipam_strlist_free(&keys);

@@ -1164,11 +1164,12 @@ static int tag_change(ipam *db, int64_t resource, const char *key,
 	    (rc = set_field(db, resource, IPAM_RESOURCE_NAME,
 			    value ? value : "", err)))
 		return rc;
-	return ipam__event(
-		db, value ? "create-tags" : "delete-tags", res.id,
-		value ? json_pack("{s:s, s:s}", "key", key, "value", value)
-		      : json_pack("{s:s}", "key", key),
-		err);
+	return ipam__event(db, value ? "create-tags" : "delete-tags", res.id,
+			   value ? json_pack("{s:o, s:o}", "key",
+					     json_string(key), "value",
+					     json_string(value))
+				 : json_pack("{s:o}", "key", json_string(key)),
+			   err);
 }
 
 int ipam_resource_tag_set(ipam *db, int64_t resource, const char *key,

@@ -77,6 +77,29 @@ int ipam_scope_get_by_key(ipam *db, int64_t key, ipam_scope_info *out,
 	return ipam__read_end(db, scope_fetch(db, stmt, out, "(by key)", err));
 }
 
+int ipam_scope_searchable(ipam *db, int64_t scope, bool *out, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc = ipam__read_begin(db, err);
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "SELECT (SELECT mode & 1 FROM scope WHERE key = ?1)"
+			  " AND NOT EXISTS (SELECT 1 FROM pool WHERE"
+			  " scope_key = ?1 AND mode & 1 = 0) AND NOT EXISTS"
+			  " (SELECT 1 FROM allocation a JOIN pool p ON"
+			  " p.key = a.pool_key WHERE p.scope_key = ?1 AND"
+			  " a.mode & 1 = 0)",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, ipam__stmt_error(err));
+	sqlite3_bind_int64(stmt, 1, scope);
+	rc = ipam__step(db, stmt, err);
+	*out = rc == 1 && sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	return ipam__read_end(db, rc < 0 ? rc : 0);
+}
+
 int ipam_scope_list(ipam *db, ipam_strlist *out, ipam_err *err)
 {
 	int rc = ipam__read_begin(db, err);
@@ -177,8 +200,9 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 	if (scope.pool_count)
 		return ipam__fail(err, IPAM_ENOTEMPTY,
 				  "cannot delete scope '%s': it has %lld "
-				  "pools",
-				  name, (long long)scope.pool_count);
+				  "pool%s",
+				  name, (long long)scope.pool_count,
+				  scope.pool_count == 1 ? "" : "s");
 	stmt = ipam__stmt(db,
 			  "SELECT (SELECT count(*) FROM resource WHERE"
 			  " scope_key = ?1), (SELECT name FROM discovery WHERE"
@@ -194,8 +218,9 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 		if (resources)
 			rc = ipam__fail(err, IPAM_ENOTEMPTY,
 					"cannot delete scope '%s': it has "
-					"%lld resources",
-					name, (long long)resources);
+					"%lld resource%s",
+					name, (long long)resources,
+					resources == 1 ? "" : "s");
 		else if (feeder)
 			rc = ipam__fail(err, IPAM_EBUSY,
 					"cannot delete scope '%s': discovery "
@@ -213,7 +238,7 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 	    (rc = ipam__tags_drop(db, scope.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-scope", scope.id,
-			   json_pack("{s:s}", "name", name), err);
+			   json_pack("{s:o}", "name", json_string(name)), err);
 }
 
 int ipam_scope_delete(ipam *db, const char *name, ipam_err *err)

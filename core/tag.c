@@ -183,11 +183,12 @@ static int tag_change(ipam *db, const char *object_id, const char *key,
 	if (!value && sqlite3_changes(db->sql) == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no tag '%.64s' on %s", key,
 				  object_id);
-	return ipam__event(
-		db, value ? "create-tags" : "delete-tags", object_id,
-		value ? json_pack("{s:s, s:s}", "key", key, "value", value)
-		      : json_pack("{s:s}", "key", key),
-		err);
+	return ipam__event(db, value ? "create-tags" : "delete-tags", object_id,
+			   value ? json_pack("{s:o, s:o}", "key",
+					     json_string(key), "value",
+					     json_string(value))
+				 : json_pack("{s:o}", "key", json_string(key)),
+			   err);
 }
 
 int ipam_tag_set(ipam *db, const char *object_id, const char *key,
@@ -239,10 +240,12 @@ json_t *ipam__tags_json(ipam *db, const char *object_id)
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
 		json_array_append_new(
 			tags,
-			json_pack("{s:s, s:s}", "Key",
-				  (const char *)sqlite3_column_text(stmt, 0),
+			json_pack("{s:o, s:o}", "Key",
+				  json_string((const char *)sqlite3_column_text(
+					  stmt, 0)),
 				  "Value",
-				  (const char *)sqlite3_column_text(stmt, 1)));
+				  json_string((const char *)sqlite3_column_text(
+					  stmt, 1))));
 	if (step != SQLITE_DONE)
 		ipam__oom = 1;
 	sqlite3_reset(stmt);

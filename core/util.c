@@ -46,6 +46,8 @@ const char *ipam_code_name(int code)
 		return "ENOMEM";
 	case IPAM_ESCHEMA:
 		return "ESCHEMA";
+	case IPAM_ENAMETOOLONG:
+		return "ENAMETOOLONG";
 	}
 	return "EUNKNOWN";
 }
@@ -100,6 +102,100 @@ int ipam__strlist_push(ipam_strlist *list, const char *s)
 	return 0;
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when the
+ * bytes there are not one: overlong forms, surrogates and code points above
+ * U+10FFFF are not (RFC 3629).
+ */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		unsigned lo = c == 0xe0 ? 0xa0 : 0x80;
+		unsigned hi = c == 0xed ? 0x9f : 0xbf;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3
+									 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		unsigned lo = c == 0xf0 ? 0x90 : 0x80;
+		unsigned hi = c == 0xf4 ? 0x8f : 0xbf;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+				       (p[3] & 0xc0) == 0x80
+			       ? 4
+			       : 0;
+	}
+	return 0;
+}
+
+size_t ipam_utf8_invalid(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	for (size_t i = 0; p[i];) {
+		size_t n = utf8_seq(p + i);
+		if (!n)
+			return i;
+		i += n;
+	}
+	return (size_t)-1;
+}
+
+char *ipam_utf8_fix(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = strlen(text), o = 0;
+	char *out;
+
+	if (ipam_utf8_invalid(text) == (size_t)-1)
+		return ipam__strdup(text);
+	out = malloc(len * 3 + 1); /* each bad byte becomes 3 bytes */
+	if (!out)
+		return NULL;
+	for (size_t i = 0; p[i];) {
+		size_t n = utf8_seq(p + i);
+		if (n) {
+			memcpy(out + o, p + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+#undef json_string
+json_t *ipam__json_str(const char *text)
+{
+	json_t *value;
+	char *fixed;
+	if (!text)
+		return NULL;
+	if (ipam_utf8_invalid(text) == (size_t)-1)
+		return json_string(text);
+	fixed = ipam_utf8_fix(text);
+	value = fixed ? json_string(fixed) : NULL;
+	free(fixed);
+	return value;
+}
+#define json_string(text) ipam__json_str(text)
+
+int ipam__check_utf8(const char *what, const char *text, ipam_err *err)
+{
+	size_t at = ipam_utf8_invalid(text);
+	if (at == (size_t)-1)
+		return 0;
+	return ipam__fail(err, IPAM_EINVAL,
+			  "%s is not valid UTF-8 (byte 0x%02x at offset %zu)",
+			  what, ((const unsigned char *)text)[at], at);
+}
+
 int ipam_name_check(const char *name, ipam_err *err)
 {
 	size_t len = strlen(name);
@@ -123,7 +219,7 @@ int ipam_name_check(const char *name, ipam_err *err)
 					  "0x%02x",
 					  *p);
 	}
-	return 0;
+	return ipam__check_utf8("name", name, err);
 }
 
 int ipam__check_text(const char *what, const char *text, size_t max,
@@ -138,7 +234,7 @@ int ipam__check_text(const char *what, const char *text, size_t max,
 		if (*p == '\n' || *p == '\r')
 			return ipam__fail(err, IPAM_EINVAL,
 					  "%s must be a single line", what);
-	return 0;
+	return ipam__check_utf8(what, text, err);
 }
 
 int ipam__check_locale(const char *locale, ipam_err *err)
@@ -188,6 +284,8 @@ int ipam__check_tag(const char *key, const char *value, ipam_err *err)
 					  "invalid tag key '%.64s': no control "
 					  "characters",
 					  key);
+	if (ipam__check_utf8("tag key", key, err))
+		return IPAM_EINVAL;
 	if (value) {
 		if (strlen(value) > IPAM_TAG_VALUE_MAX)
 			return ipam__fail(err, IPAM_EINVAL,
@@ -201,31 +299,45 @@ int ipam__check_tag(const char *key, const char *value, ipam_err *err)
 						  "tag '%s': value must be a "
 						  "single line",
 						  key);
+		return ipam__check_utf8("tag value", value, err);
 	}
 	return 0;
 }
 
-void ipam_time_format_aws(int64_t seconds, char out[IPAM_TIME_STRLEN])
-{
-	time_t t = (time_t)seconds;
-	struct tm tm;
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(out, IPAM_TIME_STRLEN,
-			 "1970-01-01T00:00:00.000000+00:00");
-		return;
-	}
-	strftime(out, IPAM_TIME_STRLEN, "%Y-%m-%dT%H:%M:%S.000000+00:00", &tm);
-}
+/* The range of times the tree shows and accepts: Unix times from the epoch
+ * to the last second of year 9999, so that every year has 4 digits and
+ * every printed time parses back (docs/design/security.md). */
+#define TIME_MIN 0
+#define TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN])
 {
-	time_t t = (time_t)seconds;
+	time_t t;
 	struct tm tm;
+
+	if (seconds < TIME_MIN)
+		seconds = TIME_MIN;
+	if (seconds > TIME_MAX)
+		seconds = TIME_MAX;
+	t = (time_t)seconds;
 	if (!gmtime_r(&t, &tm)) {
 		snprintf(out, IPAM_TIME_STRLEN, "1970-01-01T00:00:00Z");
 		return;
 	}
-	strftime(out, IPAM_TIME_STRLEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* not strftime's %Y: glibc does not pad years below 1000 */
+	snprintf(out, IPAM_TIME_STRLEN, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000,
+		 (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
+		 (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100,
+		 (unsigned)tm.tm_sec % 100);
+}
+
+void ipam_time_format_aws(int64_t seconds, char out[IPAM_TIME_STRLEN])
+{
+	char z[IPAM_TIME_STRLEN];
+	ipam_time_format(seconds, z);
+	z[strlen(z) - 1] = '\0'; /* the Z */
+	snprintf(out, IPAM_TIME_STRLEN, "%s.000000+00:00", z);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
@@ -239,12 +351,24 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* The number of days of month mo (1-12) of year y (Gregorian). */
+static unsigned month_days(unsigned y, unsigned mo)
+{
+	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30,
+					 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return mdays[mo - 1] + (mo == 2 && leap);
+}
+
+/*
+ * Parses "YYYY-MM-DDTHH:MM:SSZ" (or "+00:00" for "Z"): a real calendar date
+ * (Feb 29 only in leap years), no leap second (Unix time has none), years
+ * 1970 to 9999 (the range ipam_time_format prints).
+ */
 int ipam_time_parse(int64_t *out, const char *text)
 {
 	unsigned y, mo, d, h, mi, s;
 	int used = 0;
-	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30,
-					 31, 31, 30, 31, 30, 31};
 
 	if (strlen(text) < 20 ||
 	    sscanf(text, "%4u-%2u-%2uT%2u:%2u:%2u%n", &y, &mo, &d, &h, &mi, &s,
@@ -262,8 +386,8 @@ int ipam_time_parse(int64_t *out, const char *text)
 	}
 	if (strcmp(text + 19, "Z") && strcmp(text + 19, "+00:00"))
 		return IPAM_EINVAL;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
-	    mi > 59 || s > 60)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) ||
+	    h > 23 || mi > 59 || s > 59)
 		return IPAM_EINVAL;
 	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
 	return 0;

@@ -23,11 +23,16 @@
  * resource id, so that among overlapping candidates the largest wins and
  * exact duplicates go to the lowest id; each goes to the deepest pool with
  * auto-import on, the resource's locale and the family, whose free space
- * holds the whole CIDR.
+ * holds the whole CIDR, and that the resource's owner may allocate from by
+ * the pool's mode bits (resource_may_use): a pool's owner who turns
+ * auto-import on cannot capture the resources of users it does not serve.
  */
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -446,6 +451,70 @@ static int candidate_order(const void *pa, const void *pb)
 	return strcmp(a->id, b->id);
 }
 
+/*
+ * The local uid a resource belongs to: its owner (ResourceOwnerId) when
+ * that is a uid, as account ids are in ipamfs (/ipam/account-id defaults
+ * to the IPAM owner's uid); otherwise (an AWS account number, or none) the
+ * owner of the resource's scope.
+ */
+static int resource_uid(ipam *db, const ipam_resource_info *res, uint32_t *out,
+			ipam_err *err)
+{
+	char *end = NULL;
+	unsigned long long v = strtoull(res->owner, &end, 10);
+	if (res->owner[0] >= '0' && res->owner[0] <= '9' && !*end &&
+	    v <= UINT32_MAX) {
+		*out = (uint32_t)v;
+		return 0;
+	}
+	sqlite3_stmt *stmt =
+		ipam__stmt(db, "SELECT uid FROM scope WHERE key = ?1", err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, res->scope_key);
+	int rc = ipam__step(db, stmt, err);
+	*out = rc == 1 ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	return rc < 0 ? rc : 0;
+}
+
+/* Whether uid is a member of gid (primary or supplementary, from the
+ * system's user and group databases). */
+static bool uid_in_group(uint32_t uid, uint32_t gid)
+{
+	struct passwd pw, *found = NULL;
+	char text[4096];
+	gid_t groups[256];
+	int n = 256;
+	if (getpwuid_r((uid_t)uid, &pw, text, sizeof(text), &found) || !found)
+		return false;
+	if (pw.pw_gid == gid)
+		return true;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+		n = 256; /* more groups than that: the first 256 */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * Whether a resource owned by uid may be placed in a pool of owner pool_uid,
+ * group pool_gid and mode `mode`: the write bit of the class uid falls in
+ * (owner, group, other), as the kernel would check a write to its
+ * `allocate`. Root is no exception: its resources go only to pools whose
+ * bits let root's class write (its own pools by default).
+ */
+static bool resource_may_use(uint32_t uid, uint32_t pool_uid, uint32_t pool_gid,
+			     unsigned mode)
+{
+	if (uid == pool_uid)
+		return mode & 0200;
+	if (uid_in_group(uid, pool_gid))
+		return mode & 0020;
+	return mode & 0002;
+}
+
 /* Gives one candidate to the deepest auto-import pool that can hold it. */
 static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 {
@@ -454,6 +523,7 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 	size_t npools = 0;
 	sqlite3_stmt *stmt;
 	rc_row row;
+	uint32_t owner = 0;
 	int rc = rc_load(db, rc_key, &row, err), step;
 
 	if (rc)
@@ -461,10 +531,12 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 	if (row.alloc || row.res.ignored || !*row.res.locale ||
 	    !ipam_resource_type_manageable(row.res.type))
 		return 0;
+	if ((rc = resource_uid(db, &row.res, &owner, err)))
+		return rc;
 	stmt = ipam__stmt(db,
-			  "SELECT key FROM pool WHERE scope_key = ?1 AND"
-			  " auto_import = 1 AND family = ?2 AND locale = ?3"
-			  " ORDER BY depth DESC, key LIMIT 64",
+			  "SELECT key, uid, gid, mode FROM pool WHERE"
+			  " scope_key = ?1 AND auto_import = 1 AND family = ?2"
+			  " AND locale = ?3 ORDER BY depth DESC, key LIMIT 64",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -472,7 +544,11 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 	sqlite3_bind_int(stmt, 2, row.cidr.family);
 	ipam__bind_text(stmt, 3, row.res.locale, -1, SQLITE_TRANSIENT);
 	while ((step = ipam__step(db, stmt, err)) == 1)
-		pools[npools++] = sqlite3_column_int64(stmt, 0);
+		if (resource_may_use(owner,
+				     (uint32_t)sqlite3_column_int64(stmt, 1),
+				     (uint32_t)sqlite3_column_int64(stmt, 2),
+				     (unsigned)sqlite3_column_int(stmt, 3)))
+			pools[npools++] = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
 	if (step < 0)
 		return step;

@@ -9,8 +9,14 @@
  * depends on the time (ATTR_CLOCKED: history `@now`) also keys on the
  * IPAM clock's current second. Files whose content does not
  * follow the IPAM state (/errors, allocate) bypass the cache.
+ * Every text file is valid UTF-8: bytes that are not (stored by an older
+ * version, which did not refuse them) are shown as U+FFFD
+ * (docs/design/security.md); only ATTR_BINARY files are served as stored.
  */
 #include "content.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "files.h"
 #include "ipamfs.h"
@@ -19,7 +25,8 @@ int content_get(struct ipamfs *fs, const char *path, const struct node *n,
 		struct blob **out, int64_t *events, ipam_err *err)
 {
 	const struct attr *a = n->attr;
-	bool cacheable = !(a->flags & ATTR_NOCACHE);
+	bool cacheable = !(a->flags & ATTR_NOCACHE) &&
+			 !((a->flags & ATTR_READER) && ipamfs_caller()->uid);
 	struct cache_key key = ipamfs_cache_key(fs);
 	if (a->flags & ATTR_CLOCKED)
 		key.clock = ipam_now(fs->db);
@@ -32,6 +39,17 @@ int content_get(struct ipamfs *fs, const char *path, const struct node *n,
 	int rc = a->render(fs, n, a, &text, err);
 	if (rc == 0 && buf_failed(&text))
 		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0 && !(a->flags & ATTR_BINARY) && text.data &&
+	    strlen(text.data) == text.len &&
+	    ipam_utf8_invalid(text.data) != (size_t)-1) {
+		char *fixed = ipam_utf8_fix(text.data);
+		if (!fixed)
+			rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+		buf_reset(&text);
+		if (fixed)
+			buf_puts(&text, fixed);
+		free(fixed);
+	}
 	if (rc == 0) {
 		*out = blob_new(text.data, text.len);
 		if (!*out)

@@ -4,9 +4,11 @@
  * A refused write, mkdir, rmdir, chmod... fails with an errno, which a shell
  * prints without the reason. The reason (the core's message or ours) goes
  * here, one line per refusal, so `cat /errors` explains the last failures.
- * The ring keeps the newest ERRLOG_LINES lines in memory only: it is not
- * persisted and starts empty at every mount. A mutex protects it; no other
- * lock is ever taken while holding it.
+ * Each uid has its own ring of the newest ERRLOG_LINES lines, so a user
+ * who floods the log erases only their own lines; a reader sees their own
+ * uid's ring, root sees all of them merged (docs/design/security.md). The
+ * rings are in memory only: not persisted, empty at every mount. A mutex
+ * protects them; no other lock is ever taken while holding it.
  */
 #include "errlog.h"
 
@@ -25,24 +27,72 @@ void errlog_init(struct errlog *log)
 	pthread_mutex_init(&log->lock, NULL);
 }
 
+static void ring_free(struct errlog_ring *ring)
+{
+	if (!ring)
+		return;
+	for (size_t i = 0; i < ERRLOG_LINES; i++)
+		free(ring->lines[i]);
+	free(ring);
+}
+
 void errlog_free(struct errlog *log)
 {
-	for (size_t i = 0; i < ERRLOG_LINES; i++)
-		free(log->lines[i]);
+	for (size_t i = 0; i < ERRLOG_UIDS; i++)
+		ring_free(log->rings[i]);
 	pthread_mutex_destroy(&log->lock);
 	memset(log, 0, sizeof(*log));
 }
 
-/* Appends at most `max` bytes of text with control characters as '?'. */
+/* Appends at most `max` bytes of text with control characters as '?' and
+ * bytes that are not UTF-8 as U+FFFD. */
 static void put_clean(struct buf *b, const char *text, size_t max)
 {
 	size_t n = strnlen(text, max);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)text[i];
+	char *cut = strndup(text, n);
+	char *fixed = cut ? ipam_utf8_fix(cut) : NULL;
+	free(cut);
+	if (!fixed) {
+		b->failed = true;
+		return;
+	}
+	for (const char *p = fixed; *p; p++) {
+		unsigned char c = (unsigned char)*p;
 		buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
 	}
+	free(fixed);
 	if (text[n])
 		buf_puts(b, "...");
+}
+
+/* The ring of uid, made (or taken over) when it has none; NULL when out of
+ * memory. Called with the lock held. */
+static struct errlog_ring *ring_of(struct errlog *log, uid_t uid)
+{
+	size_t victim = ERRLOG_UIDS;
+	uint64_t oldest = UINT64_MAX;
+	for (size_t i = 0; i < ERRLOG_UIDS; i++)
+		if (log->rings[i] && log->rings[i]->uid == uid)
+			return log->rings[i];
+	for (size_t i = 0; i < ERRLOG_UIDS && victim == ERRLOG_UIDS; i++)
+		if (!log->rings[i])
+			victim = i;
+	for (size_t i = 0; i < ERRLOG_UIDS && oldest; i++) {
+		const struct errlog_ring *r = log->rings[i];
+		if (victim != ERRLOG_UIDS && !log->rings[victim])
+			break; /* a free slot */
+		uint64_t last =
+			r->seq[(r->next + ERRLOG_LINES - 1) % ERRLOG_LINES];
+		if (r->uid != 0 && last < oldest)
+			victim = i, oldest = last;
+	}
+	if (victim == ERRLOG_UIDS)
+		return NULL;
+	ring_free(log->rings[victim]);
+	log->rings[victim] = calloc(1, sizeof(struct errlog_ring));
+	if (log->rings[victim])
+		log->rings[victim]->uid = uid;
+	return log->rings[victim];
 }
 
 void errlog_add(struct errlog *log, int64_t when, pid_t pid, uid_t uid,
@@ -64,19 +114,46 @@ void errlog_add(struct errlog *log, int64_t when, pid_t pid, uid_t uid,
 		return;
 	}
 	pthread_mutex_lock(&log->lock);
-	free(log->lines[log->next]);
-	log->lines[log->next] = line.data;
-	log->next = (log->next + 1) % ERRLOG_LINES;
-	if (log->count < ERRLOG_LINES)
-		log->count++;
+	struct errlog_ring *r = ring_of(log, uid);
+	if (r) {
+		free(r->lines[r->next]);
+		r->lines[r->next] = line.data;
+		r->seq[r->next] = ++log->seq;
+		r->next = (r->next + 1) % ERRLOG_LINES;
+		if (r->count < ERRLOG_LINES)
+			r->count++;
+	} else {
+		free(line.data);
+	}
 	pthread_mutex_unlock(&log->lock);
 }
 
-void errlog_render(struct errlog *log, struct buf *out)
+/* The slot of the i-th oldest line of ring r. */
+static size_t ring_slot(const struct errlog_ring *r, size_t i)
 {
+	return (r->next + ERRLOG_LINES - r->count + i) % ERRLOG_LINES;
+}
+
+void errlog_render(struct errlog *log, uid_t reader, struct buf *out)
+{
+	size_t pos[ERRLOG_UIDS] = {0};
 	pthread_mutex_lock(&log->lock);
-	size_t first = (log->next + ERRLOG_LINES - log->count) % ERRLOG_LINES;
-	for (size_t i = 0; i < log->count; i++)
-		buf_puts(out, log->lines[(first + i) % ERRLOG_LINES]);
+	for (;;) { /* a merge of the rings the reader may see, by seq */
+		size_t best = ERRLOG_UIDS;
+		uint64_t best_seq = UINT64_MAX;
+		for (size_t i = 0; i < ERRLOG_UIDS; i++) {
+			const struct errlog_ring *r = log->rings[i];
+			if (!r || pos[i] == r->count ||
+			    (reader != 0 && r->uid != reader))
+				continue;
+			uint64_t s = r->seq[ring_slot(r, pos[i])];
+			if (s < best_seq)
+				best = i, best_seq = s;
+		}
+		if (best == ERRLOG_UIDS)
+			break;
+		const struct errlog_ring *r = log->rings[best];
+		buf_puts(out, r->lines[ring_slot(r, pos[best]++)]);
+	}
 	pthread_mutex_unlock(&log->lock);
 }

@@ -35,6 +35,7 @@ static const struct {
 	{IPAM_ENOENT, ENOENT},
 	{IPAM_ENOMEM, ENOMEM},
 	{IPAM_ESCHEMA, EIO},
+	{IPAM_ENAMETOOLONG, ENAMETOOLONG},
 };
 
 int errno_from_ipam(int code)

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "ipamfs.h"
 #include "readme.h"
 #include "values.h"
@@ -113,17 +114,63 @@ static int render_list_json(struct ipamfs *fs, const struct node *n,
 static int render_errors(struct ipamfs *fs, const struct node *n,
 			 const struct attr *a, struct buf *out, ipam_err *err)
 {
-	errlog_render(&fs->errlog, out);
+	errlog_render(&fs->errlog, ipamfs_caller()->uid, out);
 	return 0;
 }
 
+/*
+ * The actor uid and the object id of a change-log line
+ * {"seq":N,"time":"...","uid":U,"pid":P,"action":"...","id":"ID",...}
+ * (core/event.c writes them in that order; the action is a plain word).
+ * False when the line is not of that shape.
+ */
+static bool event_line_who(const char *line, const char *end, uid_t *uid,
+			   char id[IPAM_NAME_MAX + 1])
+{
+	const char *u = memmem(line, (size_t)(end - line), ",\"uid\":", 7);
+	const char *p = u ? memmem(u, (size_t)(end - u), ",\"action\":\"", 11)
+			  : NULL;
+	const char *q =
+		p ? memmem(p + 11, (size_t)(end - p - 11), "\",\"id\":\"", 8)
+		  : NULL;
+	size_t n = 0;
+	if (!q)
+		return false;
+	*uid = (uid_t)strtoul(u + 7, NULL, 10);
+	for (q += 8; q < end && *q != '"' && n < IPAM_NAME_MAX; q++) {
+		if (*q == '\\' && q + 1 < end)
+			q++; /* \" and \\: ids hold no control character */
+		id[n++] = *q;
+	}
+	id[n] = '\0';
+	return q < end && *q == '"';
+}
+
+/* /events: root sees every change; another reader the changes it made and
+ * those of objects it may see (access.c). */
 static int render_events(struct ipamfs *fs, const struct node *n,
 			 const struct attr *a, struct buf *out, ipam_err *err)
 {
 	char *data = NULL;
 	size_t len = 0;
 	int rc = ipam_events_render(fs->db, 0, &data, &len, err);
-	return put_rendered(out, rc, data, len);
+	struct access who;
+	access_init(&who);
+	if (rc || who.uid == 0)
+		return put_rendered(out, rc, data, len);
+	for (const char *line = data; line < data + len;) {
+		const char *nl =
+			memchr(line, '\n', (size_t)(data + len - line));
+		const char *end = nl ? nl + 1 : data + len;
+		char id[IPAM_NAME_MAX + 1];
+		uid_t actor;
+		if (event_line_who(line, end, &actor, id) &&
+		    (actor == who.uid || access_object_visible(fs, &who, id)))
+			buf_append(out, line, (size_t)(end - line));
+		line = end;
+	}
+	free(data);
+	return 0;
 }
 
 /* ---- /ipam ---- */
@@ -618,6 +665,15 @@ struct alloc_cmd {
 	char *description;
 };
 
+/* Whether a word is a bare prefix length (`24`: a size missing its
+ * '/'). */
+static bool is_length(const char *word)
+{
+	size_t n = strlen(word);
+	return n > 0 && n <= 3 && strspn(word, "0123456789") == n &&
+	       atoi(word) <= 128;
+}
+
 /* Splits an allocate line. `description=` takes the rest of the line; of
  * the words before it, the one with a '/' is the CIDR or length (names
  * never contain '/'), the other the name. */
@@ -646,6 +702,12 @@ static int parse_alloc_line(char *line, struct alloc_cmd *cmd, ipam_err *err)
 	}
 	for (size_t i = 0; i < count; i++) {
 		char **slot = strchr(words[i], '/') ? &cmd->spec : &cmd->name;
+		if (*slot && slot == &cmd->name && is_length(words[i]))
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "'%s' is not a size: write /%s "
+					  "(expected [NAME] CIDR-or-/LEN "
+					  "[description=TEXT])",
+					  words[i], words[i]);
 		if (*slot || (i == 0 && count == 2 && slot == &cmd->spec))
 			return ipamfs_err(err, IPAM_EINVAL,
 					  "expected [NAME] CIDR-or-/LEN "
@@ -882,7 +944,7 @@ static const struct attr root_files[] = {
 	RO("scopes.json", render_list_json, 0),
 	RO("discoveries.json", render_list_json, 1),
 	{"errors", ATTR_NOCACHE, 0, render_errors, NULL},
-	{"events", ATTR_EVENTS, 0, render_events, NULL},
+	{"events", ATTR_EVENTS | ATTR_READER, 0, render_events, NULL},
 	{"clock", ATTR_RW | ATTR_CLOCK | ATTR_NOCACHE, 0, render_clock,
 	 apply_clock},
 	{NULL, 0, 0, NULL, NULL},
@@ -941,10 +1003,10 @@ static const struct attr pool_files[] = {
 	{"allocation-resource-tags", ATTR_RW | ATTR_SET, 0,
 	 render_required_tags, apply_required_tags},
 	RW("allocation-strategy", render_pool, apply_pool, F_STRATEGY),
-	RW("cidrs", render_cidrs, apply_cidrs, 0),
+	{"cidrs", ATTR_RW | ATTR_COMMAND, 0, render_cidrs, apply_cidrs},
 	RO("cidrs.json", render_pool_view, F_CIDRS_JSON),
-	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_NOCACHE, 0, render_nothing,
-	 apply_allocate},
+	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE, 0,
+	 render_nothing, apply_allocate},
 	RO("allocations.json", render_pool_view, F_ALLOCS_JSON),
 	RO("map", render_pool_view, F_MAP),
 	RO("status", render_pool_view, F_STATUS),
@@ -993,6 +1055,11 @@ static const struct attr *table_of(enum node_kind dir)
 	default:
 		return NULL;
 	}
+}
+
+bool files_has_attrs(enum node_kind dir)
+{
+	return table_of(dir) != NULL;
 }
 
 static bool visible(const struct attr *a, unsigned shown)

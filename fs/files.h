@@ -20,8 +20,10 @@ enum attr_flag {
 	ATTR_ALLOCATE = 1 << 3, /* reads return what this open file's writes
 				   allocated */
 	ATTR_EVENTS = 1 << 4,	/* /events: poll(2), grows while open */
-	ATTR_SET = 1 << 5,	/* a set: each write applies all the lines
-				   written through the same open file */
+	ATTR_SET = 1 << 5,	/* a set: a write through an O_APPEND open
+				   adds its lines, any other write applies
+				   all the lines written through the same
+				   open file (`>` replaces) */
 	ATTR_WO = 1 << 6,	/* with ATTR_RW: write-only (0200) */
 	ATTR_STREAM = 1 << 7,	/* writes accumulate; the whole text is
 				   applied when the descriptor is flushed
@@ -29,6 +31,13 @@ enum attr_flag {
 	ATTR_CLOCK = 1 << 8,	/* only with -o settable-clock */
 	ATTR_HOST = 1 << 9,	/* only in the `host` discovery */
 	ATTR_CLOCKED = 1 << 10, /* content depends on the IPAM clock too */
+	ATTR_BINARY = 1 << 11,	/* content is bytes, not text: never
+				   repaired to UTF-8 (content.c) */
+	ATTR_READER = 1 << 12,	/* content depends on who reads (access.c):
+				   cached for root only */
+	ATTR_COMMAND = 1 << 13, /* each line is a command (cidrs, allocate,
+				   refresh): O_TRUNC and truncate(2) do
+				   nothing */
 };
 
 /* The flags that make a file conditional: it is shown only when the
@@ -70,6 +79,16 @@ const struct attr *files_find(enum node_kind dir, const char *name,
 /* Calls add(ctx, name) for each file of directory kind `dir`. */
 void files_list(enum node_kind dir, unsigned shown,
 		void (*add)(void *ctx, const char *name), void *ctx);
+
+/* Whether directories of kind `dir` hold attribute files. */
+bool files_has_attrs(enum node_kind dir);
+
+/* Why sed -i and editors that save through a new file and rename(2) fail,
+ * and what works instead (docs/tree.md "Editing"). */
+#define IPAMFS_IN_PLACE                                                        \
+	"an attribute is changed by writing it in place (echo VALUE > FILE); " \
+	"sed -i and editors that save a new file and rename it cannot, use "   \
+	"v=$(sed EXPR FILE) && printf '%s\\n' \"$v\" > FILE"
 
 /* The file of tags/<key> and of preview/<len>. */
 extern const struct attr files_tag;

@@ -135,8 +135,8 @@ const struct attr files_discovery_table[] = {
 	RO("accounts.json", render_discovery_resources, 1),
 	{"feed", ATTR_RW | ATTR_WO | ATTR_STREAM | ATTR_NOCACHE, 0,
 	 render_nothing, apply_feed},
-	{"refresh", ATTR_RW | ATTR_WO | ATTR_HOST | ATTR_NOCACHE, 0,
-	 render_nothing, apply_refresh},
+	{"refresh", ATTR_RW | ATTR_WO | ATTR_HOST | ATTR_COMMAND | ATTR_NOCACHE,
+	 0, render_nothing, apply_refresh},
 	{NULL, 0, 0, NULL, NULL},
 };
 

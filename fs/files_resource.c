@@ -264,7 +264,13 @@ static int apply_resource_alloc_line(struct ipamfs *fs, int64_t resource,
 	ipam_cidr cidr, got;
 	const ipam_cidr *want = NULL;
 	int rc = pool_by_id(fs, words[0], &pool, err);
-	if (rc == 0 && words[1] && words[1][0] == '/')
+	if (rc == 0 && words[1] && strlen(words[1]) <= 3 &&
+	    strspn(words[1], "0123456789") == strlen(words[1]))
+		rc = ipamfs_err(err, IPAM_EINVAL,
+				"'%s' is not a size: write /%s (expected "
+				"POOL-ID [/LEN|CIDR])",
+				words[1], words[1]);
+	else if (rc == 0 && words[1] && words[1][0] == '/')
 		rc = parse_slash_length(words[1], &prefix_len, err);
 	else if (rc == 0 && words[1] &&
 		 (rc = ipam_cidr_parse(&cidr, words[1], err)) == 0)
@@ -312,9 +318,10 @@ const struct attr files_resource_table[] = {
 	RW("vpc-id", render_resource, apply_resource, R_VPC_ID),
 	RW("ip-usage", render_resource, apply_resource, R_IP_USAGE),
 	RW("monitoring", render_resource, apply_resource, R_MONITORING),
-	RW("cidrs", render_resource_cidrs, apply_resource_cidrs, 0),
-	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_NOCACHE, 0, render_nothing,
-	 apply_resource_allocate},
+	{"cidrs", ATTR_RW | ATTR_COMMAND, 0, render_resource_cidrs,
+	 apply_resource_cidrs},
+	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE, 0,
+	 render_nothing, apply_resource_allocate},
 	RO("status", render_resource_status, R_STATUS),
 	RO("status.json", render_resource_status, R_STATUS_JSON),
 	RO("discovery", render_resource, R_DISCOVERY),

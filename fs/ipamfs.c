@@ -80,22 +80,29 @@ int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path, int code,
 	return -e;
 }
 
-int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
-		  ipamfs_change_fn fn, void *ctx)
+int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
+		      ipam_err *err)
 {
 	const struct ipamfs_caller *fc = ipamfs_caller();
 	ipam_actor actor = {fc->uid, fc->gid, fc->pid};
-	ipam_err err = {IPAM_OK, ""};
 	if (!fs->db)
-		return ipamfs_refuse(fs, op, path, EIO, "database not open");
-	int rc = ipam_txn_begin(fs->db, &actor, &err);
+		return ipamfs_err(err, IPAM_EIO, "database not open");
+	int rc = ipam_txn_begin(fs->db, &actor, err);
 	if (rc)
-		return ipamfs_fail(fs, op, path, rc, &err);
-	rc = fn(fs, ctx, &err);
+		return rc;
+	rc = fn(fs, ctx, err);
 	if (rc == 0)
-		rc = ipam_txn_commit(fs->db, &err);
+		rc = ipam_txn_commit(fs->db, err);
 	else
 		ipam_txn_rollback(fs->db);
 	atomic_fetch_add(&fs->generation, 1);
+	return rc;
+}
+
+int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
+		  ipamfs_change_fn fn, void *ctx)
+{
+	ipam_err err = {IPAM_OK, ""};
+	int rc = ipamfs_try_change(fs, fn, ctx, &err);
 	return rc ? ipamfs_fail(fs, op, path, rc, &err) : 0;
 }

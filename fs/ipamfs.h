@@ -23,6 +23,10 @@
  * than this is refused with E2BIG. */
 #define IPAMFS_FEED_MAX ((size_t)256u << 20)
 
+/* What all the feeds open at once may hold together, by default
+ * (-o feed-budget=MIB); a write past it is refused with ENOMEM. */
+#define IPAMFS_FEED_BUDGET ((size_t)512u << 20)
+
 /* The value of struct ipamfs.clock that means "the system clock". */
 #define IPAMFS_CLOCK_SYSTEM INT64_MIN
 
@@ -47,6 +51,10 @@ struct ipamfs {
 	 * refusal), so cached content keyed on it is never stale even for a
 	 * change libipam does not log. */
 	atomic_uint_fast64_t generation;
+	/* Bytes of buffer the open feeds hold (their capacity), at most
+	 * feed_budget (docs/design/security.md). */
+	atomic_size_t feed_held;
+	size_t feed_budget;
 };
 
 /* The mount of the calling FUSE operation. */
@@ -57,6 +65,7 @@ struct ipamfs_caller {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	fuse_req_t req; /* for its supplementary groups (access.c) */
 };
 const struct ipamfs_caller *ipamfs_caller(void);
 
@@ -96,6 +105,10 @@ int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path, int code,
 typedef int (*ipamfs_change_fn)(struct ipamfs *fs, void *ctx, ipam_err *err);
 int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
 		  ipamfs_change_fn fn, void *ctx);
+/* The same without the /errors line: returns 0 or an ipam_code with err
+ * (a set file tries a set that a later line may still make valid). */
+int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
+		      ipam_err *err);
 
 /* Fills err like libipam does (first error wins) and returns code. */
 int ipamfs_err(ipam_err *err, int code, const char *fmt, ...)

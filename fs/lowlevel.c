@@ -138,6 +138,7 @@ static void op_begin(struct op *op, fuse_req_t req, uint64_t locked,
 	caller.uid = ctx->uid;
 	caller.gid = ctx->gid;
 	caller.pid = ctx->pid;
+	caller.req = req;
 	op->req = req;
 	op->generation = generation_now();
 	op->locked[0] = locked;

@@ -29,6 +29,7 @@ struct options {
 	char *home_locale;
 	int settable_clock;
 	int default_permissions;
+	char *feed_budget;
 	char *database;
 	int nonopts;
 	int help;
@@ -40,6 +41,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_DEFAULT_PERMISSIONS };
 static const struct fuse_opt option_spec[] = {
 	{"home-locale=%s", offsetof(struct options, home_locale), 0},
 	{"settable-clock", offsetof(struct options, settable_clock), 1},
+	{"feed-budget=%s", offsetof(struct options, feed_budget), 0},
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -83,7 +85,9 @@ static void usage(const char *prog)
 	       "    -o home-locale=NAME    home locale of a new IPAM "
 	       "(default: local)\n"
 	       "    -o settable-clock      /clock: freeze the IPAM's clock "
-	       "(tests)\n\n",
+	       "(tests)\n"
+	       "    -o feed-budget=MIB     memory all open feeds may hold "
+	       "together (default 512)\n\n",
 	       prog);
 }
 
@@ -154,6 +158,28 @@ static int show_info(const struct options *opts, const char *prog)
 	return 0;
 }
 
+/* -o feed-budget=MIB: 1 to 65536 MiB; the default when absent. */
+static int parse_feed_budget(const char *text, size_t *out)
+{
+	char *end = NULL;
+	unsigned long mib;
+	*out = IPAMFS_FEED_BUDGET;
+	if (!text)
+		return 0;
+	errno = 0;
+	mib = strtoul(text, &end, 10);
+	if (errno || end == text || *end || mib < 1 || mib > 65536 ||
+	    text[0] == '-') {
+		fprintf(stderr,
+			"ipamfs: -o feed-budget=%s: expected a number of MiB "
+			"from 1 to 65536\n",
+			text);
+		return -1;
+	}
+	*out = (size_t)mib << 20;
+	return 0;
+}
+
 static int run(struct fuse_args *args, struct options *opts)
 {
 	struct ipamfs fs;
@@ -162,6 +188,9 @@ static int run(struct fuse_args *args, struct options *opts)
 	fs.settable_clock = opts->settable_clock != 0;
 	fs.default_permissions = opts->default_permissions != 0;
 	atomic_init(&fs.clock, IPAMFS_CLOCK_SYSTEM);
+	if (parse_feed_budget(opts->feed_budget, &fs.feed_budget))
+		return 1;
+	atomic_init(&fs.feed_held, 0);
 	fs.db_path = realpath(opts->database, NULL);
 	if (!fs.db_path || add_mount_names(args, fs.db_path)) {
 		fprintf(stderr, "ipamfs: cannot open %s: %s\n", opts->database,

@@ -18,14 +18,21 @@
  *     transaction when the descriptor is flushed (close(2) returns its
  *     errno); a later flush applies again only if more was written. A
  *     refused write (NUL byte, too big) spoils the descriptor: nothing is
- *     applied at close, so a partial snapshot never ends resources.
- * One write(2) to any other file is one command batch and one transaction
- * (ipamfs_change): at most 64 KiB, no NUL byte, split into its non-empty
- * lines. The whole size is returned or an errno, never a short count;
- * offsets are ignored.
- * A set file (operating-locales, ...) is given all the lines written
- * through the open file so far: `printf 'a\nb\n' > file` in bash writes
- * line by line, and must still set {a, b}.
+ *     applied at close, so a partial snapshot never ends resources. All
+ *     the feeds open at once share one memory budget (-o feed-budget): a
+ *     write that would take the buffers held past it fails with ENOMEM.
+ * A write(2) to any other file applies its complete lines (after the
+ * unfinished line earlier writes left) as one command batch and one
+ * transaction: at most 64 KiB, no NUL byte, split into its non-empty
+ * lines; what follows the last newline waits for the next write or the
+ * writer's close (flush returns its errno). The whole size is returned or
+ * an errno, never a short count; offsets are ignored.
+ * A set file (operating-locales, ...) opened without O_APPEND is given all
+ * the lines written through the open file so far (`printf 'a\nb\n' > file`
+ * in bash writes line by line, and must still set {a, b}); opened
+ * O_APPEND, its lines are added to the set as it is.
+ * O_TRUNC or ftruncate(fd, 0) with nothing written clears a read-write
+ * attribute at the last close (release); command files are never cleared.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +44,7 @@
 #include "errno_map.h"
 #include "files.h"
 #include "ops.h"
+#include "values.h"
 
 struct handle {
 	struct node node;
@@ -47,14 +55,25 @@ struct handle {
 	size_t result_read;	/* allocate: how much of it was read */
 	struct watcher watcher; /* /events */
 	bool watching;
-	int64_t events;	   /* /events: change-log entry the content is at */
-	size_t served;	   /* /events: end of the furthest read */
-	bool created;	   /* a tag this open created (O_CREAT) */
-	bool written;	   /* a write succeeded */
-	struct buf set;	   /* set files: what the successful writes wrote */
-	struct buf stream; /* feed: everything written */
-	bool pending;	   /* feed: written since the last apply */
-	bool spoiled;	   /* feed: a write was refused */
+	int64_t events;	    /* /events: change-log entry the content is at */
+	size_t served;	    /* /events: end of the furthest read */
+	bool created;	    /* a tag this open created (O_CREAT) */
+	bool written;	    /* a write succeeded */
+	bool wrote;	    /* a write arrived (refused or not) */
+	bool append;	    /* opened O_APPEND (set files add) */
+	bool truncated;	    /* O_TRUNC or ftruncate(fd, 0): clear at the last
+			      close when nothing is written */
+	bool unapplied;	    /* set files: the set so far was refused for a
+			      reason a later line may cure (EBUSY) */
+	struct buf partial; /* the unfinished last line, waiting for its
+			       newline or the close */
+	uint64_t writer;    /* lock owner (the file table) of the last write:
+			       only its own close completes the line */
+	struct buf set;	    /* set files: what the successful writes wrote */
+	struct buf stream;  /* feed: everything written */
+	size_t charged;	    /* feed: bytes of the budget the buffer holds */
+	bool pending;	    /* feed: written since the last apply */
+	bool spoiled;	    /* feed: a write was refused */
 };
 
 static struct handle *handle_of(struct fuse_file_info *fi)
@@ -69,11 +88,15 @@ static void handle_free(struct ipamfs *fs, struct handle *h)
 	blob_unref(h->content);
 	buf_free(&h->result);
 	buf_free(&h->set);
+	buf_free(&h->partial);
 	buf_free(&h->stream);
+	atomic_fetch_sub(&fs->feed_held, h->charged);
 	pthread_mutex_destroy(&h->lock);
 	free(h->path);
 	free(h);
 }
+
+static int finish_lines(struct ipamfs *fs, struct handle *h, const char *op);
 
 /* A handle for node n, its content rendered when it will be read. */
 static int handle_open(struct ipamfs *fs, const char *path,
@@ -90,7 +113,10 @@ static int handle_open(struct ipamfs *fs, const char *path,
 	pthread_mutex_init(&h->lock, NULL);
 	buf_init(&h->result);
 	buf_init(&h->set);
+	buf_init(&h->partial);
 	buf_init(&h->stream);
+	h->truncated = (fi->flags & O_TRUNC) && !(flags & ATTR_COMMAND);
+	h->append = (fi->flags & O_APPEND) && !(fi->flags & O_TRUNC);
 	if (reading && !(flags & ATTR_ALLOCATE)) {
 		ipam_err err = {IPAM_OK, ""};
 		int rc =
@@ -107,9 +133,10 @@ static int handle_open(struct ipamfs *fs, const char *path,
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
-	/* Only a stream file does something at close: spare the others the
-	 * FLUSH round trip (kernels without FOPEN_NOFLUSH still send it). */
-	fi->noflush = !(flags & ATTR_STREAM);
+	/* Only a writable open does something at close (an unfinished last
+	 * line, a feed): spare the readers the FLUSH round trip (kernels
+	 * without FOPEN_NOFLUSH still send it). */
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	return 0;
 }
 
@@ -168,6 +195,10 @@ int ops_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	int rc = tree_resolve_parent(fs, path, &parent, &name, &err);
 	if (rc)
 		return ipamfs_fail(fs, "create", path, rc, &err);
+	if (parent.kind != NODE_TAGS && files_has_attrs(parent.kind))
+		return ipamfs_refuse(fs, "create", path, EPERM,
+				     "files cannot be created here: %s",
+				     IPAMFS_IN_PLACE);
 	if (parent.kind != NODE_TAGS)
 		return ipamfs_refuse(fs, "create", path, EPERM,
 				     "files cannot be created here");
@@ -187,21 +218,6 @@ static int remove_tag(struct ipamfs *fs, void *ctx, ipam_err *err)
 {
 	const struct node *n = ctx;
 	return files_tag_remove(fs, n, n->name, err);
-}
-
-/* Records the outcome of a write. `echo BAD > tags/new`: when the first
- * write to a tag this open created fails, the tag goes too. */
-static void write_done(struct ipamfs *fs, struct handle *h, int rc)
-{
-	pthread_mutex_lock(&h->lock);
-	bool undo = rc != 0 && h->created && !h->written;
-	if (rc == 0)
-		h->written = true;
-	if (undo)
-		h->created = false;
-	pthread_mutex_unlock(&h->lock);
-	if (undo)
-		ipamfs_change(fs, "write", h->path, remove_tag, &h->node);
 }
 
 bool ops_open_size(struct fuse_file_info *fi, off_t *size)
@@ -253,9 +269,13 @@ int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 		size = INT32_MAX;
 	pthread_mutex_lock(&h->lock);
 	if (h->node.attr->flags & ATTR_ALLOCATE) {
-		n = serve(h->result.data, h->result.len, out, size,
-			  h->result_read);
-		h->result_read += (size_t)n;
+		if (h->partial.len) /* a read ends the line being written */
+			n = finish_lines(fs, h, "read");
+		if (n == 0)
+			n = serve(h->result.data, h->result.len, out, size,
+				  h->result_read);
+		if (n > 0)
+			h->result_read += (size_t)n;
 	} else if (h->content) {
 		if (h->watching && (size_t)offset >= h->content->len)
 			events_refresh(fs, h);
@@ -270,7 +290,7 @@ int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 	return n;
 }
 
-/* One write being applied. */
+/* One batch of lines being applied. */
 struct write_ctx {
 	struct handle *h;
 	struct input in;
@@ -308,6 +328,42 @@ static int split_lines(char *text, size_t len, struct input *in)
 	return 0;
 }
 
+/* `>>` on a set file: the set as it is, then the lines written, each item
+ * once (the set's own apply function checks the whole). Runs inside the
+ * transaction, so the set cannot change between the read and the write. */
+static int apply_add(struct ipamfs *fs, void *ctx, ipam_err *err)
+{
+	struct write_ctx *w = ctx;
+	const struct attr *a = w->h->node.attr;
+	struct buf now = BUF_INIT;
+	struct input all = {NULL, 0};
+	int rc = a->render(fs, &w->h->node, a, &now, err);
+	buf_putc(&now, '\n');
+	if (rc == 0 && buf_failed(&now))
+		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0 && split_lines(now.data, now.len, &all))
+		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	size_t most = all.count + w->in.count + 1;
+	char **lines = rc ? NULL : realloc(all.lines, most * sizeof(*lines));
+	if (rc == 0 && !lines)
+		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0) {
+		all.lines = lines;
+		for (size_t i = 0; i < w->in.count; i++) {
+			char *item = trim(w->in.lines[i]);
+			bool dup = false;
+			for (size_t j = 0; j < all.count && !dup; j++)
+				dup = !strcmp(trim(all.lines[j]), item);
+			if (!dup)
+				all.lines[all.count++] = item;
+		}
+		rc = a->apply(fs, &w->h->node, a, &all, &w->result, err);
+	}
+	free(all.lines);
+	buf_free(&now);
+	return rc;
+}
+
 /* The checks of SPEC §1.5 and §9 before a write reaches libipam. */
 static int write_check(struct ipamfs *fs, struct handle *h, const char *data,
 		       size_t size)
@@ -326,40 +382,91 @@ static int write_check(struct ipamfs *fs, struct handle *h, const char *data,
 	return 0;
 }
 
-/* The text one write applies: the write itself, or for a set file all
- * that the earlier writes through this open file wrote, then this one.
- * NULL on out-of-memory. */
-static char *write_text(struct handle *h, const char *data, size_t size,
-			size_t *len)
+/* A refusal a later line written through the same open file may cure:
+ * `printf 'b\na\n' > operating-locales` while a pool uses `a` is refused
+ * after its first line only. */
+static bool curable(const struct handle *h, int code)
 {
-	struct buf text = BUF_INIT;
-	if (h->node.attr->flags & ATTR_SET) {
-		pthread_mutex_lock(&h->lock);
-		buf_append(&text, h->set.data, h->set.len);
-		pthread_mutex_unlock(&h->lock);
-	}
-	buf_append(&text, data, size);
-	if (buf_failed(&text) || !text.data) {
-		buf_free(&text);
-		return NULL;
-	}
-	*len = text.len;
-	return text.data;
+	return (h->node.attr->flags & ATTR_SET) && !h->append &&
+	       code == IPAM_EBUSY;
 }
 
-/* After a successful write: the CIDRs allocate returns, the set so far. */
-static void write_keep(struct handle *h, const char *data, size_t size,
-		       const struct buf *result)
+/* Applies complete lines (text[0..len), modified) written through h, as
+ * one transaction, under h->lock. A set file opened without O_APPEND is
+ * given every line written through h so far (`>` replaces, even when the
+ * shell writes one line per write), with O_APPEND it adds. `final`: the
+ * close, when a refusal can no longer wait for a later line. */
+static int apply_lines(struct ipamfs *fs, struct handle *h, const char *op,
+		       const char *text, size_t len, bool final)
 {
-	pthread_mutex_lock(&h->lock);
-	if (h->node.attr->flags & ATTR_ALLOCATE)
-		buf_append(&h->result, result->data, result->len);
-	if (h->node.attr->flags & ATTR_SET) {
-		buf_append(&h->set, data, size);
-		if (data[size - 1] != '\n') /* a write ends a line */
-			buf_putc(&h->set, '\n');
+	unsigned flags = h->node.attr->flags;
+	bool replace_set = (flags & ATTR_SET) && !h->append;
+	struct buf all = BUF_INIT;
+	if (replace_set)
+		buf_append(&all, h->set.data, h->set.len);
+	buf_append(&all, text, len);
+	buf_putc(&all, '\n');
+	if (buf_failed(&all)) {
+		buf_free(&all);
+		return ipamfs_refuse(fs, op, h->path, ENOMEM, "out of memory");
 	}
-	pthread_mutex_unlock(&h->lock);
+	if (all.len - 1 > IPAMFS_WRITE_MAX) {
+		buf_free(&all);
+		return ipamfs_refuse(fs, op, h->path, E2BIG, "%s over %u bytes",
+				     replace_set ? "the set written is"
+						 : "a command batch is",
+				     IPAMFS_WRITE_MAX);
+	}
+	struct write_ctx w = {h, {NULL, 0}, BUF_INIT};
+	ipam_err err = {IPAM_OK, ""};
+	ipamfs_change_fn fn = (flags & ATTR_SET) && h->append ? apply_add
+							      : apply_write;
+	int rc = split_lines(all.data, all.len, &w.in)
+			 ? ipamfs_err(&err, IPAM_ENOMEM, "out of memory")
+			 : ipamfs_try_change(fs, fn, &w, &err);
+	if (rc && curable(h, rc) && !final) {
+		h->unapplied = true; /* kept: the next line or the close */
+		rc = 0;
+	} else if (rc) {
+		if (final) /* refused for good */
+			h->unapplied = false;
+		rc = ipamfs_fail(fs, op, h->path, rc, &err);
+	} else {
+		h->unapplied = false;
+	}
+	if (rc == 0 && (flags & ATTR_ALLOCATE))
+		buf_append(&h->result, w.result.data, w.result.len);
+	if (rc == 0 && replace_set && len) {
+		buf_append(&h->set, text, len);
+		buf_putc(&h->set, '\n');
+	}
+	buf_free(&w.result);
+	free(w.in.lines);
+	buf_free(&all);
+	return rc;
+}
+
+/*
+ * Takes from the feeds' shared budget what the buffer of h will grow to
+ * when `size` more bytes are appended (buf.c doubles from 256 bytes), so
+ * that the memory all open feeds hold together stays within
+ * fs->feed_budget. False when it would not.
+ */
+static bool feed_charge(struct ipamfs *fs, struct handle *h, size_t size)
+{
+	size_t need = h->stream.len + size + 1;
+	size_t cap = h->stream.cap ? h->stream.cap : 256;
+	while (cap < need)
+		cap *= 2;
+	size_t more = cap > h->charged ? cap - h->charged : 0;
+	size_t held = atomic_load(&fs->feed_held);
+	do {
+		if (more > fs->feed_budget || held > fs->feed_budget - more)
+			return false;
+	} while (!atomic_compare_exchange_weak(&fs->feed_held, &held,
+					       held + more));
+	h->charged += more;
+	return true;
 }
 
 /* A write to `feed`: kept until the descriptor is flushed. */
@@ -381,6 +488,12 @@ static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 				   "a snapshot over %zu bytes; nothing of it "
 				   "will be applied",
 				   IPAMFS_FEED_MAX);
+	else if (!feed_charge(fs, h, size))
+		rc = ipamfs_refuse(fs, "write", h->path, ENOMEM,
+				   "the feeds open at once would hold over "
+				   "%zu MiB (-o feed-budget); nothing of this "
+				   "snapshot will be applied",
+				   fs->feed_budget >> 20);
 	if (rc == 0) {
 		buf_append(&h->stream, data, size);
 		if (buf_failed(&h->stream))
@@ -396,40 +509,121 @@ static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 	return rc ? rc : (int)size;
 }
 
+/* One write under h->lock: the unfinished line kept from earlier writes,
+ * then data; the complete lines apply (one transaction), what follows the
+ * last newline waits. A refused write leaves no unfinished line: the line
+ * it was part of is refused with it. */
+static int write_lines(struct ipamfs *fs, struct handle *h, const char *data,
+		       size_t size)
+{
+	const char *nl = NULL;
+	for (size_t i = size; i > 0 && !nl; i--)
+		if (data[i - 1] == '\n')
+			nl = data + i - 1;
+	size_t tail = nl ? size - (size_t)(nl + 1 - data) : size;
+	if (h->partial.len + tail > IPAMFS_WRITE_MAX) {
+		buf_reset(&h->partial);
+		return ipamfs_refuse(fs, "write", h->path, E2BIG,
+				     "a line over %u bytes", IPAMFS_WRITE_MAX);
+	}
+	int rc = 0;
+	if (nl) {
+		struct buf line = BUF_INIT;
+		buf_append(&line, h->partial.data, h->partial.len);
+		buf_append(&line, data, (size_t)(nl - data));
+		buf_reset(&h->partial);
+		rc = buf_failed(&line) ? ipamfs_refuse(fs, "write", h->path,
+						       ENOMEM, "out of memory")
+				       : apply_lines(fs, h, "write", line.data,
+						     line.len, false);
+		buf_free(&line);
+	}
+	if (rc == 0 && tail) {
+		buf_append(&h->partial, data + size - tail, tail);
+		if (buf_failed(&h->partial)) {
+			buf_reset(&h->partial);
+			rc = ipamfs_refuse(fs, "write", h->path, ENOMEM,
+					   "out of memory");
+		}
+	}
+	return rc;
+}
+
+/* Records the outcome of a write. `echo BAD > tags/new`: when the first
+ * write to a tag this open created fails, the tag goes too. Under
+ * h->lock. */
+static void write_done(struct ipamfs *fs, struct handle *h, int rc)
+{
+	bool undo = rc != 0 && h->created && !h->written;
+	if (rc == 0)
+		h->written = true;
+	if (undo) {
+		h->created = false;
+		ipamfs_change(fs, "write", h->path, remove_tag, &h->node);
+	}
+}
+
 int ops_write(const char *data, size_t size, off_t offset,
 	      struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);
-	size_t len = 0;
 	if ((h->node.attr->flags & ATTR_STREAM) && size > 0)
 		return stream_write(fs, h, data, size);
+	pthread_mutex_lock(&h->lock);
+	h->wrote = true; /* even if refused: O_TRUNC no longer clears */
+	pthread_mutex_unlock(&h->lock);
 	int rc = write_check(fs, h, data, size);
 	if (rc || size == 0)
 		return rc;
-	char *text = write_text(h, data, size, &len);
-	if (!text)
-		return -ENOMEM;
-	if (len > IPAMFS_WRITE_MAX)
-		rc = ipamfs_refuse(fs, "write", h->path, E2BIG,
-				   "the set written is over %u bytes",
-				   IPAMFS_WRITE_MAX);
-	struct write_ctx w = {h, {NULL, 0}, BUF_INIT};
-	if (rc == 0)
-		rc = split_lines(text, len, &w.in);
-	if (rc == 0)
-		rc = ipamfs_change(fs, "write", h->path, apply_write, &w);
+	pthread_mutex_lock(&h->lock);
+	h->writer = fi->lock_owner;
+	rc = write_lines(fs, h, data, size);
 	write_done(fs, h, rc);
-	if (rc == 0)
-		write_keep(h, data, size, &w.result);
-	buf_free(&w.result);
-	free(w.in.lines);
-	free(text);
+	pthread_mutex_unlock(&h->lock);
 	return rc ? rc : (int)size;
 }
 
-/* O_TRUNC and truncate(2) on a writable file do nothing: writes are
- * commands, not content. */
+/* What a close completes, under h->lock: the unfinished last line (a
+ * final line without a newline is complete at close), or a set a refusal
+ * kept waiting for a line that did not come. */
+static int finish_lines(struct ipamfs *fs, struct handle *h, const char *op)
+{
+	int rc = 0;
+	if (h->partial.len) {
+		struct buf line = h->partial;
+		buf_init(&h->partial);
+		rc = apply_lines(fs, h, op, line.data, line.len, true);
+		buf_free(&line);
+		write_done(fs, h, rc);
+	} else if (h->unapplied) {
+		rc = apply_lines(fs, h, op, "", 0, true);
+	}
+	return rc;
+}
+
+/* `: > description`, `truncate -s0 description`: a read-write attribute
+ * given nothing is cleared (an empty value, an empty set). Command files
+ * are not: their writes are commands, not content. */
+static int clear_value(struct ipamfs *fs, void *ctx, ipam_err *err)
+{
+	const struct node *n = ctx;
+	struct input none = {NULL, 0};
+	struct buf result = BUF_INIT;
+	int rc = n->attr->apply(fs, n, n->attr, &none, &result, err);
+	buf_free(&result);
+	return rc;
+}
+
+static bool clearable(const struct node *n)
+{
+	return n->kind == NODE_FILE && (n->attr->flags & ATTR_RW) &&
+	       !(n->attr->flags & (ATTR_COMMAND | ATTR_STREAM | ATTR_WO));
+}
+
+/* truncate(2) to 0 clears a read-write attribute (ftruncate on an open
+ * file: at its last close, unless something is written first); any other
+ * size, and any size on a command file, does nothing. */
 int ops_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
@@ -443,7 +637,17 @@ int ops_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (n.kind != NODE_FILE || !(n.attr->flags & ATTR_RW))
 		return ipamfs_refuse(fs, "truncate", path, EACCES,
 				     "the file is read-only");
-	return 0;
+	if (size != 0 || !clearable(&n))
+		return 0;
+	struct handle *h = fi ? handle_of(fi) : NULL;
+	if (h) {
+		pthread_mutex_lock(&h->lock);
+		if (!h->wrote)
+			h->truncated = true;
+		pthread_mutex_unlock(&h->lock);
+		return 0;
+	}
+	return ipamfs_change(fs, "truncate", path, clear_value, &n);
 }
 
 /* Applies what was written to a stream file since its last apply, as one
@@ -465,21 +669,44 @@ static int stream_apply(struct ipamfs *fs, struct handle *h, const char *op)
 	return rc;
 }
 
-/* close(2) of a descriptor (or of one of its duplicates). */
+/* close(2) of a descriptor (or of one of its duplicates): its errno is
+ * what close returns. Only the writer's own close completes what it left
+ * unfinished: `{ printf 'db'; sleep 1; printf '01 /28\n'; } > allocate`
+ * gives sleep a duplicate, and its exit must not end the line. The kernel
+ * names the file table of the writing and of the closing process (the
+ * lock owner of direct_io writes and of FLUSH). */
 int ops_flush(struct fuse_file_info *fi)
 {
+	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);
-	if (!(h->node.attr->flags & ATTR_STREAM))
-		return 0;
-	return stream_apply(ipamfs_get(), h, "close");
+	int rc = 0;
+	if (h->node.attr->flags & ATTR_STREAM)
+		return stream_apply(fs, h, "close");
+	pthread_mutex_lock(&h->lock);
+	if (fi->lock_owner == h->writer)
+		rc = finish_lines(fs, h, "close");
+	pthread_mutex_unlock(&h->lock);
+	return rc;
 }
 
+/* The last close. A shell flushes its descriptor before it writes (`echo
+ * x > f` opens, dup2s and closes the original), so the clearing of an
+ * O_TRUNC open that wrote nothing waits for this; its refusal can only be
+ * logged. */
 int ops_release(struct fuse_file_info *fi)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);
-	if (h->node.attr->flags & ATTR_STREAM)
+	if (h->node.attr->flags & ATTR_STREAM) {
 		stream_apply(fs, h, "release"); /* no flush came: logged */
+	} else {
+		pthread_mutex_lock(&h->lock);
+		finish_lines(fs, h, "release");
+		if (h->truncated && !h->wrote && clearable(&h->node))
+			ipamfs_change(fs, "release", h->path, clear_value,
+				      &h->node);
+		pthread_mutex_unlock(&h->lock);
+	}
 	handle_free(fs, h);
 	return 0;
 }

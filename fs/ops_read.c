@@ -6,7 +6,9 @@
  * directory shows the object's uid, gid and mode; its sub-directories
  * (pools/, tags/, allocations/, preview/) show the same; its files show the
  * object's uid and gid and the directory's mode without execute bits,
- * further limited to r--r--r-- for read-only files. Everything else belongs
+ * further limited to r--r--r-- for read-only files. The group and other
+ * write bits of a pool are a grant to allocate only (pool_grant). Everything
+ * else belongs
  * to root: 0755 directories, 0644 writable, 0444 read-only and 0200
  * write-only files. The size of a file is the size of its content, rendered
  * (or found in the content cache) now. The whole answer of getattr is kept
@@ -19,6 +21,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "content.h"
 #include "errno_map.h"
 #include "files.h"
@@ -47,6 +50,41 @@ static bool file_writable(const struct node *n)
 	return n->kind == NODE_FILE && (n->attr->flags & ATTR_RW);
 }
 
+/*
+ * The finer grant of a pool's mode (docs/design/security.md): its group
+ * and other write bits let their holders allocate -- write `allocate`,
+ * mkdir and rmdir in `allocations/` -- and nothing else. `allocations/`
+ * then carries the sticky bit, so each removes only the allocations it
+ * owns (as in /tmp); the pool's attribute files, `cidrs`, `tags/` and
+ * `pools/` are writable by the pool's owner only. The pool directory itself
+ * shows the mode as set (chmod and stat agree).
+ */
+static unsigned pool_grant(const struct node *n, unsigned mode)
+{
+	if (n->kind == NODE_POOL)
+		return mode;
+	if (n->kind == NODE_ALLOCS)
+		return mode & 0022 ? mode | S_ISVTX : mode;
+	if (n->kind == NODE_FILE && n->dir == NODE_POOL &&
+	    (n->attr->flags & ATTR_ALLOCATE))
+		return mode;
+	return mode & ~0022u;
+}
+
+/* A scope's aggregate views: status, status.json and history/ gather every
+ * pool and allocation of the scope. */
+static bool scope_aggregate(const struct node *n)
+{
+	if (n->owner != OWNER_SCOPE)
+		return false;
+	if (n->kind == NODE_HISTORY ||
+	    (n->kind == NODE_FILE && n->dir == NODE_HISTORY))
+		return true;
+	return n->kind == NODE_FILE && n->dir == NODE_SCOPE &&
+	       (!strcmp(n->attr->name, "status") ||
+		!strcmp(n->attr->name, "status.json"));
+}
+
 /* Owner, group and mode bits of node n. */
 static void node_perm(struct ipamfs *fs, const struct node *n, ipam_perm *perm)
 {
@@ -64,6 +102,12 @@ static void node_perm(struct ipamfs *fs, const struct node *n, ipam_perm *perm)
 			     (file_writable(n) ? 0666 : 0444);
 	else
 		perm->mode = owner.mode & 07777;
+	if (n->owner == OWNER_POOL && n->kind != NODE_LINK)
+		perm->mode = pool_grant(n, perm->mode);
+	/* they would show what a pool or allocation hides from others:
+	 * the scope's owner's only, then (docs/design/security.md) */
+	if (scope_aggregate(n) && !access_scope_open(fs, n->scope_key))
+		perm->mode &= 0700;
 }
 
 /* The size of a file or link as a reader will see it. */
@@ -89,8 +133,11 @@ static off_t node_size(struct ipamfs *fs, const char *path,
 
 bool ops_stat_cacheable(const struct node *n)
 {
-	return n->kind != NODE_FILE ||
-	       !(n->attr->flags & (ATTR_NOCACHE | ATTR_EVENTS | ATTR_CLOCKED));
+	/* a link is not: whether it exists depends on the reader (access.c) */
+	return (n->kind != NODE_FILE && n->kind != NODE_LINK) ||
+	       (n->kind == NODE_FILE &&
+		!(n->attr->flags &
+		  (ATTR_NOCACHE | ATTR_EVENTS | ATTR_CLOCKED)));
 }
 
 void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t created,
@@ -154,10 +201,15 @@ int ops_readlink(const char *path, char *out, size_t size)
 	struct buf target = BUF_INIT;
 	buf_puts(&target, "../");
 	rc = tree_object_path(fs, n.name, &target, &err);
+	if (rc == 0 && target.len >= size - 1) {
+		/* only a database from before the path limit (IPAM_PATH_MAX)
+		 * can hold one: say so rather than a cut target */
+		buf_free(&target);
+		return -ENAMETOOLONG;
+	}
 	if (rc == 0) {
-		size_t len = target.len < size - 1 ? target.len : size - 1;
-		memcpy(out, target.data, len);
-		out[len] = '\0';
+		memcpy(out, target.data, target.len);
+		out[target.len] = '\0';
 	}
 	buf_free(&target);
 	return rc ? -errno_from_ipam(rc) : 0;

@@ -7,7 +7,8 @@
  * child), in allocations/ an allocation of the pool's default netmask
  * length, in a scope's resources/ a resource (its type from its id), in
  * /discoveries a discovery; rmdir deletes them (libipam refuses while they
- * are in use). unlink removes a tag. rename moves a resource (a VPC and
+ * are in use). unlink removes a tag; rm -r of an object changes nothing
+ * (see rm_guard below). rename moves a resource (a VPC and
  * its subnets) to the resources/ directory of another scope, under the
  * same name; nothing else can be renamed. chmod and chown change the
  * owner, group and mode a scope, pool or allocation carries (SPEC §8.5).
@@ -15,10 +16,13 @@
  * to /errors.
  */
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "files.h"
 #include "ops.h"
@@ -140,6 +144,134 @@ struct remove_ctx {
 	const char *name; /* last component of the path */
 };
 
+/*
+ * rm -r of an object changes nothing (docs/tree.md "Removing"). rm -r
+ * unlinks a directory's files before it descends into its sub-directories
+ * (ipamfs lists them first), so its first step inside an object is the
+ * unlink of an attribute file such as `id`, which is refused. From then on
+ * the same process is refused every unlink and rmdir below that directory
+ * (tags/<key>, allocations/<name>, child pools), until it stays away for
+ * RM_GUARD_SECONDS: rm -r stops at the refusals and never reaches the
+ * rmdir of the object. Another process's `rm tags/k` or `rmdir` is not
+ * affected. One mount per process: the table is this file's.
+ */
+#define RM_GUARDS 16
+#define RM_GUARD_SECONDS 30
+
+static struct rm_guard {
+	pid_t pid;
+	char dir[PATH_MAX];
+	time_t until; /* CLOCK_MONOTONIC seconds; 0 = free */
+} rm_guards[RM_GUARDS];
+static pthread_mutex_t rm_guards_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static time_t monotonic_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Whether path is dir or below it. */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || !path[n]);
+}
+
+/* The object directory of path that process pid is removing with rm -r
+ * (copied to dir), refreshing its guard; false when none. */
+static bool rm_guarded(pid_t pid, const char *path, char dir[PATH_MAX])
+{
+	time_t now = monotonic_now();
+	bool found = false;
+	pthread_mutex_lock(&rm_guards_lock);
+	for (size_t i = 0; i < RM_GUARDS && !found; i++) {
+		struct rm_guard *g = &rm_guards[i];
+		if (g->until <= now || g->pid != pid ||
+		    !path_under(path, g->dir))
+			continue;
+		g->until = now + RM_GUARD_SECONDS;
+		memcpy(dir, g->dir, PATH_MAX);
+		found = true;
+	}
+	pthread_mutex_unlock(&rm_guards_lock);
+	return found;
+}
+
+/* Process pid is removing directory dir file by file: guard it, unless a
+ * guard of the same process already covers it (the oldest guard makes
+ * room). */
+static void rm_guard(pid_t pid, const char *dir)
+{
+	time_t now = monotonic_now();
+	struct rm_guard *slot = NULL;
+	if (strlen(dir) >= PATH_MAX)
+		return;
+	pthread_mutex_lock(&rm_guards_lock);
+	for (size_t i = 0; i < RM_GUARDS && !slot; i++) {
+		struct rm_guard *g = &rm_guards[i];
+		if (g->until > now && g->pid == pid && path_under(dir, g->dir))
+			slot = g;
+	}
+	if (!slot) {
+		slot = &rm_guards[0];
+		for (size_t i = 1; i < RM_GUARDS; i++)
+			if (rm_guards[i].until < slot->until)
+				slot = &rm_guards[i];
+		slot->pid = pid;
+		strcpy(slot->dir, dir);
+	}
+	slot->until = now + RM_GUARD_SECONDS;
+	pthread_mutex_unlock(&rm_guards_lock);
+}
+
+/* Refuses a removal below an object that this process is removing with
+ * rm -r. */
+static int rm_check(struct ipamfs *fs, const char *op, const char *path)
+{
+	char dir[PATH_MAX];
+	if (!rm_guarded(ipamfs_caller()->pid, path, dir))
+		return 0;
+	return ipamfs_refuse(fs, op, path, EPERM,
+			     "rm -r removes nothing inside '%s': an object "
+			     "is removed whole with rmdir",
+			     dir + 1);
+}
+
+/* The refusal of rm -r's first step inside an object. */
+static int refuse_unlink(struct ipamfs *fs, const char *path,
+			 const struct node *n)
+{
+	char dir[PATH_MAX];
+	size_t len = (size_t)(strrchr(path, '/') - path);
+	if (len >= sizeof(dir))
+		len = sizeof(dir) - 1;
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	rm_guard(ipamfs_caller()->pid, dir);
+	switch (n->dir) {
+	case NODE_ALLOC:
+		return ipamfs_refuse(fs, "unlink", path, EPERM,
+				     "only tags can be removed; `rmdir %s` "
+				     "releases the allocation (rm -r removes "
+				     "nothing)",
+				     dir + 1);
+	case NODE_SCOPE:
+	case NODE_POOL:
+	case NODE_RESOURCE:
+	case NODE_DISCOVERY:
+		return ipamfs_refuse(fs, "unlink", path, EPERM,
+				     "only tags can be removed; `rmdir %s` "
+				     "removes the object (rm -r removes "
+				     "nothing)",
+				     dir + 1);
+	default:
+		return ipamfs_refuse(fs, "unlink", path, EPERM,
+				     "only tags can be removed");
+	}
+}
+
 static int do_rmdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 {
 	struct remove_ctx *r = ctx;
@@ -163,7 +295,7 @@ int ops_rmdir(const char *path)
 	struct ipamfs *fs = ipamfs_get();
 	struct node n;
 	int rc = ops_resolve(fs, "rmdir", path, &n);
-	if (rc)
+	if (rc || (rc = rm_check(fs, "rmdir", path)))
 		return rc;
 	if (!node_is_dir(&n))
 		return ipamfs_refuse(fs, "rmdir", path, ENOTDIR,
@@ -188,14 +320,13 @@ int ops_unlink(const char *path)
 	struct ipamfs *fs = ipamfs_get();
 	struct node n;
 	int rc = ops_resolve(fs, "unlink", path, &n);
-	if (rc)
+	if (rc || (rc = rm_check(fs, "unlink", path)))
 		return rc;
 	if (node_is_dir(&n))
 		return ipamfs_refuse(fs, "unlink", path, EISDIR,
 				     "a directory (use rmdir)");
 	if (n.kind != NODE_FILE || n.dir != NODE_TAGS)
-		return ipamfs_refuse(fs, "unlink", path, EPERM,
-				     "only tags can be removed");
+		return refuse_unlink(fs, path, &n);
 	struct remove_ctx r = {&n, NULL};
 	return ipamfs_change(fs, "unlink", path, do_unlink, &r);
 }
@@ -312,6 +443,10 @@ int ops_rename(const char *from, const char *to, unsigned int flags)
 	int rc = ops_resolve(fs, "rename", from, &n);
 	if (rc)
 		return rc;
+	if (n.kind == NODE_FILE)
+		return ipamfs_refuse(fs, "rename", from, EPERM,
+				     "files cannot be renamed: %s",
+				     IPAMFS_IN_PLACE);
 	if (n.kind != NODE_RESOURCE || (flags & ~(unsigned)RENAME_NOREPLACE))
 		return ipamfs_refuse(fs, "rename", from, EPERM,
 				     "only a resource can be moved, to the "

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "files.h"
 #include "ipamfs.h"
 
@@ -452,8 +453,8 @@ static void log_bad_query(struct ipamfs *fs, const char *path,
 			      err->code ? err->msg : "no such query");
 }
 
-int tree_resolve(struct ipamfs *fs, const char *path, struct node *out,
-		 ipam_err *err)
+static int resolve_path(struct ipamfs *fs, const char *path, struct node *out,
+			ipam_err *err)
 {
 	char name[IPAM_NAME_MAX + 1];
 	ipam_err local = {IPAM_OK, ""};
@@ -480,6 +481,22 @@ int tree_resolve(struct ipamfs *fs, const char *path, struct node *out,
 		pathcache_put(&fs->paths, path, (size_t)(p - path), key, out,
 			      NULL);
 	}
+	return 0;
+}
+
+/* A /by-id link exists for a reader who may see its object (access.c);
+ * the path cache holds what exists for anyone. */
+int tree_resolve(struct ipamfs *fs, const char *path, struct node *out,
+		 ipam_err *err)
+{
+	int rc = resolve_path(fs, path, out, err);
+	struct access a;
+	if (rc || out->kind != NODE_LINK)
+		return rc;
+	access_init(&a);
+	if (!access_object_visible(fs, &a, out->name))
+		return ipamfs_err(err ? err : &(ipam_err){IPAM_OK, ""},
+				  IPAM_ENOENT, "no object '%s'", out->name);
 	return 0;
 }
 
@@ -514,13 +531,16 @@ static int list_ids(struct ipamfs *fs, tree_add_fn add, void *ctx,
 		    ipam_err *err)
 {
 	ipam_strlist list = {0, NULL};
+	struct access a;
 	int rc = ipam_id_list(fs->db, &list, err);
+	access_init(&a);
 	for (size_t i = 0; rc == 0 && i < list.count; i++) {
 		ipam_kind kind;
 		int64_t key = 0;
 		if (ipam_id_lookup(fs->db, list.items[i], &kind, &key, NULL) ==
 			    0 &&
-		    tree_kind_shown(kind))
+		    tree_kind_shown(kind) &&
+		    access_object_visible(fs, &a, list.items[i]))
 			add(ctx, list.items[i]);
 	}
 	ipam_strlist_free(&list);

@@ -55,6 +55,7 @@ typedef enum ipam_code {
 	IPAM_ENOENT = -13,	 /* no such object */
 	IPAM_ENOMEM = -14,	 /* out of memory */
 	IPAM_ESCHEMA = -15,	 /* not an ipamfs database, corrupt, or newer */
+	IPAM_ENAMETOOLONG = -16, /* the object's path would not fit PATH_MAX */
 } ipam_code;
 
 #define IPAM_ERR_MSG_MAX 256
@@ -169,17 +170,34 @@ typedef struct ipam_actor {
 /* Seconds since the Unix epoch; tests inject their own clock. */
 typedef int64_t (*ipam_clock_fn)(void *ctx);
 
+/* The offset of the first byte of text that does not start a well-formed
+ * UTF-8 sequence (RFC 3629: no overlong form, no surrogate, at most
+ * U+10FFFF), or (size_t)-1 when all of it is valid. */
+size_t ipam_utf8_invalid(const char *text);
+/* A malloc'd copy of text with every byte that is not part of a well-formed
+ * sequence replaced by U+FFFD; NULL when out of memory. What renderers do
+ * with bytes an older version stored (docs/design/security.md). */
+char *ipam_utf8_fix(const char *text);
+
 #define IPAM_TIME_STRLEN 40
 /* ISO 8601 UTC, "2026-11-27T10:00:00Z". */
 void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN]);
 /* The AWS CLI's form of a time in JSON output,
  * "2026-11-27T10:00:00.000000+00:00" (L5012ff). */
 void ipam_time_format_aws(int64_t seconds, char out[IPAM_TIME_STRLEN]);
-/* Parses that form (also "+00:00" for "Z"); IPAM_EINVAL otherwise. */
+/* Parses that form (also "+00:00" for "Z"): a real date, no leap second,
+ * years 1970 to 9999 (what ipam_time_format prints, zero-padded to 4 digits;
+ * it clamps times outside); IPAM_EINVAL otherwise. */
 int ipam_time_parse(int64_t *out, const char *text);
 
-#define IPAM_ID_MAX 64	   /* "ipam-pool-alloc-" + 32 hex + NUL fits */
-#define IPAM_NAME_MAX 255  /* object names are file names */
+#define IPAM_ID_MAX 64	  /* "ipam-pool-alloc-" + 32 hex + NUL fits */
+#define IPAM_NAME_MAX 255 /* object names are file names */
+/* The longest path of a pool or allocation directory below the mount root
+ * ("scopes/S/pools/A/pools/B/allocations/N"): its /by-id link "../PATH"
+ * and the NUL must fit readlink's PATH_MAX (4096). Longer ones are refused
+ * at creation with IPAM_ENAMETOOLONG, so every link can be read and
+ * followed. */
+#define IPAM_PATH_MAX (4096 - 1 - 3)
 #define IPAM_LOCALE_MAX 63 /* [A-Za-z0-9._-], at least one character */
 #define IPAM_DESC_MAX 1024 /* descriptions: any text but NUL and newline */
 #define IPAM_TAG_KEY_MAX 128
@@ -310,10 +328,11 @@ int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err);
 int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err);
 /*
  * Replaces the set of operating locales; the home locale is always kept
- * (L4451-L4478). Refused with IPAM_EINVAL when a name is malformed,
- * IPAM_EBUSY when a pool still uses a locale that would be removed. Every
- * discovery's last snapshot is applied again (records of regions that
- * became operating come in, those of regions that left go).
+ * (added when the set lacks it, L4451-L4478). Refused with IPAM_EINVAL
+ * when a name is malformed, IPAM_EBUSY when a pool still uses a locale
+ * that would be removed. Every discovery's last snapshot is applied again
+ * (records of regions that became operating come in, those of regions
+ * that left go).
  */
 int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
 		     ipam_err *err);
@@ -351,6 +370,9 @@ typedef struct ipam_scope_info {
 
 /* Names, sorted ("private" and "public" always present). */
 int ipam_scope_list(ipam *db, ipam_strlist *out, ipam_err *err);
+/* *out: whether others (the o+x bit) may search the scope and every pool
+ * and allocation in it: nothing in it is hidden from anyone. */
+int ipam_scope_searchable(ipam *db, int64_t scope, bool *out, ipam_err *err);
 /* IPAM_ENOENT when absent. */
 int ipam_scope_get(ipam *db, const char *name, ipam_scope_info *out,
 		   ipam_err *err);

@@ -19,8 +19,8 @@ expect_file_eq "$MNT/ipam/operating-locales" $'us-east-1\nus-west-2' "operating-
 expect_json "$MNT/ipam.json" '.Ipams[0].Description' "My IPAM"
 expect_json "$MNT/ipam.json" '[.Ipams[0].OperatingRegions[].RegionName] | sort | join(",")' "us-east-1,us-west-2"
 expect_json "$MNT/ipam.json" '.Ipams[0].IpamRegion' us-east-1
-# the home locale is always kept (L4451-L4478: passing us-west-2 alone
-# gives both)
+# the home locale is always kept (SPEC §3; L4451-L4478: passing us-west-2
+# alone gives both)
 expect_ok wr "$MNT/ipam/operating-locales" us-west-2
 expect_file_eq "$MNT/ipam/operating-locales" $'us-east-1\nus-west-2' "a set without the home locale keeps it"
 

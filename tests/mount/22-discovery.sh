@@ -8,7 +8,8 @@
 #    of `aws ec2 describe-vpcs`, `describe-subnets`, `describe-addresses`
 #    (tests/cases/feeds/); snapshots larger than 64 KiB, in one write or in
 #    many;
-#  - a resource missing from the next snapshot ends: its directory goes,
+#  - a resource missing from the next complete snapshot (a document, or
+#    JSON lines ending with {"EndOfSnapshot":true}) ends: its directory goes,
 #    its history record gets the exact end time (settable clock);
 #  - a malformed snapshot fails close(2) with EINVAL, names the bad record
 #    in /errors, and changes nothing;
@@ -200,6 +201,8 @@ mkres private vpc-0aaaaaaaaaaaaaaa1 locale=us-east-1
 addcidr "$RES" 10.4.0.0/16
 grep -v "$ENI" "$TMPD/snap1.jsonl" >"$TMPD/snap2.jsonl"
 echo '{"ResourceId":"vpc-0aaaaaaaaaaaaaaa1","ResourceType":"vpc","ResourceCidr":"10.4.0.0/16","ResourceRegion":"us-east-1"}' >>"$TMPD/snap2.jsonl"
+# JSON lines end what they lack only with the end-of-snapshot line
+echo '{"EndOfSnapshot":true}' >>"$TMPD/snap2.jsonl"
 expect_ok feed "$TMPD/snap2.jsonl" "$D/default/feed"
 absent "$R/$ENI" "the dropped ENI is gone"
 expect_file_eq "$R/vpc-0aaaaaaaaaaaaaaa1/discovery" default "a resource registered by hand is adopted"
@@ -233,7 +236,7 @@ expect_ok mkdir "$D/big"
 expect_ok feed "$TMPD/big.jsonl" "$D/big/feed"
 expect_json "$D/big/resources.json" '(.IpamResourceCidrs // .IpamDiscoveredResourceCidrs) | length' 700
 expect_file_eq "$R/eni-000000000000002bc/cidrs" 10.77.2.188/32 "the 700th ENI"
-head -n 350 "$TMPD/big.jsonl" >"$TMPD/half.jsonl"
+{ head -n 350 "$TMPD/big.jsonl"; echo '{"EndOfSnapshot":true}'; } >"$TMPD/half.jsonl"
 expect_ok t dd if="$TMPD/half.jsonl" of="$D/big/feed" bs=4096 status=none
 expect_json "$D/big/resources.json" '(.IpamResourceCidrs // .IpamDiscoveredResourceCidrs) | length' 350
 absent "$R/eni-000000000000002bc" "a snapshot in 4 KiB writes is applied whole: the 700th ENI ended"
@@ -297,7 +300,7 @@ expect_ok wr "$R/$VA/monitoring" monitored
 expect_rstatus "$R/$VA" 10.50.0.0/20 "unmanaged unmanaged overlapping - 0"
 expect_rstatus "$R/$VB" 10.50.0.0/24 "managed compliant overlapping $auto 0"
 # the winner of a duplicate dropped: its space goes to the other one
-grep -v "$VC" "$TMPD/import.jsonl" >"$TMPD/import2.jsonl"
+{ grep -v "$VC" "$TMPD/import.jsonl"; echo '{"EndOfSnapshot":true}'; } >"$TMPD/import2.jsonl"
 expect_ok feed "$TMPD/import2.jsonl" "$D/import/feed"
 absent "$R/$VC" "$VC ended"
 absent "$AUTO/allocations/$VC" "its allocation was released"

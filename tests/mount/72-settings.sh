@@ -41,7 +41,8 @@ D=$MNT/discoveries/default
 R=$MNT/scopes/private/resources
 expect_ok feed_text '{"ResourceId":"vpc-0e1","ResourceCidr":"10.1.0.0/16","ResourceRegion":"us-east-1"}
 {"ResourceId":"vpc-0e2","ResourceCidr":"10.2.0.0/16","ResourceRegion":"eu-central-1"}
-{"ResourceId":"vpc-0e3","ResourceCidr":"10.3.0.0/16","ResourceRegion":"eu-central-1"}' "$D/feed"
+{"ResourceId":"vpc-0e3","ResourceCidr":"10.3.0.0/16","ResourceRegion":"eu-central-1"}
+{"EndOfSnapshot":true}' "$D/feed"
 expect_eq "$(lsres private)" "vpc-0e1" "only the operating region's VPC is monitored"
 expect_file_eq "$D/unmonitored" 2 "two records of eu-central-1 are counted apart"
 expect_json "$MNT/scopes/private/resources.json" '.IpamResourceCidrs | length' 1

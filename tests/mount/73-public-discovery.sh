@@ -32,16 +32,19 @@ expect_json "$D/resources.json" '[.IpamDiscoveredResourceCidrs[].ResourceCidr] |
 	"10.0.0.0/16 2600:1f16:115:200::/56"
 expect_json "$MNT/scopes/public/resources.json" '.IpamResourceCidrs[0].ResourceCidr' 2600:1f16:115:200::/56
 # ULA stays private
-expect_ok feed_text '{"ResourceId":"vpc-0d2","ResourceCidr":"fd12:3456::/56"}' "$D/feed"
+expect_ok feed_text '{"ResourceId":"vpc-0d2","ResourceCidr":"fd12:3456::/56"}
+{"EndOfSnapshot":true}' "$D/feed"
 expect_file_eq "$R/vpc-0d2/cidrs" fd12:3456::/56 "ULA is private space"
 expect_eq "$(lsres public)" "" "nothing public now"
 # the discovery's scope chooses where private space goes; public stays
 expect_ok feed_text '{"ResourceId":"vpc-0d3","ResourceCidr":"10.9.0.0/16"}
-{"ResourceId":"vpc-0d3","ResourceCidr":"2600:1f16:115:300::/56"}' "$D/feed"
+{"ResourceId":"vpc-0d3","ResourceCidr":"2600:1f16:115:300::/56"}
+{"EndOfSnapshot":true}' "$D/feed"
 expect_ok mkdir "$MNT/scopes/lab"
 expect_ok wr "$D/scope" lab
 expect_eq "$(lsres lab)" "vpc-0d3" "private space moved to lab"
 expect_file_eq "$PR/vpc-0d3/cidrs" 2600:1f16:115:300::/56 "public space stayed public"
-expect_ok feed_text '{"ResourceId":"vpc-0d3","ResourceCidr":"10.9.0.0/16"}' "$D/feed"
+expect_ok feed_text '{"ResourceId":"vpc-0d3","ResourceCidr":"10.9.0.0/16"}
+{"EndOfSnapshot":true}' "$D/feed"
 expect_eq "$(lsres public)" "" "a snapshot without the public block ends it"
 finish

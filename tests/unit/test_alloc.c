@@ -74,7 +74,7 @@ static void test_no_cidr_no_allocation(void **state)
 
 	/* L594: a pool with no provisioned CIDR cannot allocate */
 	assert_code(alloc(db, p, "a", 24, NULL, NULL, &err), err, IPAM_ENOSPC,
-		    "no free /24 in pool 'p' (no free space)");
+		    "no free /24 in pool 'p': it has no provisioned CIDR");
 	assert_code(ipam_pool_preview(db, p, 24, &c, &err), err, IPAM_ENOSPC,
 		    "no free /24 in pool 'p'");
 	assert_code(alloc(db, p, "a", -1, "10.0.0.0/24", NULL, &err), err,

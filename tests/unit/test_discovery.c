@@ -13,6 +13,9 @@
 
 static const char *const locales[] = {"us-east-1", "us-east-2", NULL};
 
+/* The line that makes a JSON-lines feed a complete snapshot. */
+#define EOS "{\"EndOfSnapshot\":true}\n"
+
 /* A copy of `text` with every ' turned into "; the caller frees. */
 static char *aws_doc(const char *quoted)
 {
@@ -599,7 +602,7 @@ static void test_snapshot_replaces(void **state)
 	clock_now = t3;
 	feed_ok(db, "aws",
 		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.0.0/24\","
-		"\"ResourceName\":\"a\"}\n");
+		"\"ResourceName\":\"a\"}\n" EOS);
 	assert_false(res_exists(db, priv, "vpc-b"));
 	assert_true(res_exists(db, priv, "vpc-a"));
 	assert_int_equal(disco_info(db, "aws").resources, 1);
@@ -614,7 +617,7 @@ static void test_snapshot_replaces(void **state)
 	assert_int_equal(hist_count(db, priv, "10.0.0.0/24", t3, t3), 1);
 
 	/* An empty snapshot: the discovery sees nothing any more. */
-	feed_ok(db, "aws", "");
+	feed_ok(db, "aws", EOS);
 	assert_string_equal(res_ids(db, priv), "");
 	close_watch(db);
 }
@@ -671,7 +674,7 @@ static void test_snapshot_no_intermediate_records(void **state)
 		"{\"ResourceId\":\"vpc-y\",\"ResourceCidr\":\"10.5.0.0/"
 		"24\"}\n");
 	clock_now = t2;
-	feed_ok(db, "default", "");
+	feed_ok(db, "default", "[]");
 	snprintf(want, sizeof(want),
 		 "SampledStartTime SampledEndTime ResourceCidr ResourceType "
 		 "ResourceId ResourceRegion ResourceOwnerId VpcId "
@@ -682,6 +685,46 @@ static void test_snapshot_no_intermediate_records(void **state)
 		 "overlapping -\n",
 		 TS(t1), TS(t2), TS(t1), TS(t2));
 	assert_text_free(hist(db, priv, "10.5.0.0/24", ALL_TIME, false), want);
+	close_watch(db);
+}
+
+/*
+ * A dying writer never ends anything (SPEC principle 14): JSON lines
+ * without the end-of-snapshot line add and update only; with it, or as a
+ * JSON array, the snapshot is complete and what it lacks ends.
+ */
+static void test_incomplete_stream_ends_nothing(void **state)
+{
+	ipam *db = open_watch("us-east-1", locales);
+	int64_t priv = scope_key(db, "private");
+	(void)state;
+
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.0.0/24\"}\n"
+		"{\"ResourceId\":\"vpc-b\",\"ResourceCidr\":\"10.0.1.0/24\"}\n"
+		"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.2.0/"
+		"24\"}\n");
+	/* the first line of a stream, then the writer died */
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.0.0/24\","
+		"\"ResourceName\":\"renamed\"}\n");
+	assert_string_equal(res_ids(db, priv), "vpc-a\nvpc-b\nvpc-c\n");
+	assert_int_equal(hist_count(db, priv, "10.0.1.0/24", ALL_TIME), 1);
+	/* nothing at all: nothing ends */
+	feed_ok(db, "default", "");
+	assert_string_equal(res_ids(db, priv), "vpc-a\nvpc-b\nvpc-c\n");
+	/* the end-of-snapshot line: vpc-b and vpc-c end */
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-a\",\"ResourceCidr\":\"10.0.0.0/24\"}\n"
+		"\n" EOS "\n");
+	assert_string_equal(res_ids(db, priv), "vpc-a\n");
+	/* a JSON array is a complete snapshot */
+	feed_ok(db, "default",
+		"[{\"ResourceId\":\"vpc-d\",\"ResourceCidr\":\"10.0.3.0/"
+		"24\"}]");
+	assert_string_equal(res_ids(db, priv), "vpc-d\n");
+	feed_ok(db, "default", "[]");
+	assert_string_equal(res_ids(db, priv), "");
 	close_watch(db);
 }
 
@@ -875,7 +918,20 @@ static void test_malformed_refuses_all(void **state)
 		 "invalid locale 'us east'"},
 		{"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":10}\n{}\n",
 		 "line 1: ResourceCidr must be a single-line string"},
-		{"[1, 2]\n", "line 1: not a JSON object"},
+		{"[1, 2]\n", "[0]: not a JSON object"},
+		{"[{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.5.0/"
+		 "24\"},\n"
+		 "{\"ResourceId\":\"vpc-d\",",
+		 "an incomplete or malformed JSON array"},
+		{"{\n  \"Vpcs\": [\n    {\"VpcId\": \"vpc-c\",",
+		 "neither a complete JSON document"},
+		{EOS "{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.5.0/"
+		     "24\"}\n",
+		 "line 2: a line after the end-of-snapshot line"},
+		{"{\"EndOfSnapshot\":false}\n",
+		 "exactly {\"EndOfSnapshot\":true}"},
+		{"{\"EndOfSnapshot\":true,\"ResourceId\":\"vpc-c\"}\n",
+		 "exactly {\"EndOfSnapshot\":true}"},
 		{"{\"Vpcs\": [{\"VpcId\": \"vpc-c\", \"CidrBlock\": "
 		 "\"10.0.5.0/24\"}, {\"CidrBlock\": \"10.0.6.0/24\"}]}",
 		 "Vpcs[1]: no VpcId"},
@@ -968,7 +1024,7 @@ static void test_ownership(void **state)
 	assert_int_equal(res_key(db, priv, "vpc-h"), hand);
 	assert_string_equal(res_info(db, hand).discovery, "b");
 	assert_int_equal(hist_count(db, priv, "10.0.9.0/24", ALL_TIME), 1);
-	feed_ok(db, "b", "");
+	feed_ok(db, "b", EOS);
 	assert_false(res_exists(db, priv, "vpc-h"));
 	close_watch(db);
 }
@@ -1028,7 +1084,7 @@ static void test_set_scope(void **state)
 	/* Later snapshots apply in the new scope. */
 	feed_ok(db, "aws",
 		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"10.0.1.0/"
-		"24\"}\n");
+		"24\"}\n" EOS);
 	assert_string_equal(res_ids(db, lab), "vpc-2\n");
 	assert_string_equal(res_ids(db, priv), "");
 	close_watch(db);
@@ -1073,7 +1129,7 @@ static void test_feed_auto_import(void **state)
 		"{\"ResourceId\":\"vpc-d\",\"ResourceCidr\":\"10.0.8.0/24\"}\n"
 		"{\"ResourceId\":\"vpc-c\",\"ResourceCidr\":\"10.0.8.0/24\"}\n"
 		"{\"ResourceId\":\"vpc-w\",\"ResourceCidr\":\"10.0.9.0/24\","
-		"\"ResourceRegion\":\"us-east-2\"}\n");
+		"\"ResourceRegion\":\"us-east-2\"}\n" EOS);
 	assert_string_equal(
 		rc_state(db, res_key(db, priv, "vpc-a"), "10.0.0.0/24"),
 		"managed compliant nonoverlapping");
@@ -1163,7 +1219,8 @@ static void test_feed_public_space(void **state)
 		"\"2600:1f16::/56\"}\n"
 		"{\"ResourceId\":\"eipalloc-1\",\"ResourceCidr\":"
 		"\"198.51.100.7/32\"}\n"
-		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"fd12::/56\"}\n");
+		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"fd12::/56\"}\n"
+		"{\"EndOfSnapshot\":true}\n");
 	assert_string_equal(res_ids(db, priv), "vpc-1\nvpc-2\n");
 	assert_string_equal(res_ids(db, pub), "eipalloc-1\nvpc-1\n");
 	assert_string_equal(res_cidrs(db, res_key(db, priv, "vpc-1")),
@@ -1180,7 +1237,7 @@ static void test_feed_public_space(void **state)
 	/* a snapshot without the public block ends it */
 	feed_ok(db, "default",
 		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":"
-		"\"10.0.0.0/16\"}\n");
+		"\"10.0.0.0/16\"}\n{\"EndOfSnapshot\":true}\n");
 	assert_string_equal(res_ids(db, pub), "");
 	close_watch(db);
 }
@@ -1201,7 +1258,8 @@ static void test_feed_operating_regions(void **state)
 		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.1.0.0/16\","
 		"\"ResourceRegion\":\"us-east-1\"}\n"
 		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"10.2.0.0/16\","
-		"\"ResourceRegion\":\"eu-west-1\"}\n");
+		"\"ResourceRegion\":\"eu-west-1\"}\n"
+		"{\"EndOfSnapshot\":true}\n");
 	assert_string_equal(res_ids(db, priv), "vpc-1\n");
 	assert_int_equal(disco_info(db, "default").unmonitored, 1);
 	assert_ok(ipam_locales_set(db, more, 2, &err), err);
@@ -1271,6 +1329,7 @@ int main(void)
 		WATCH_TEST(test_ownership),
 		WATCH_TEST(test_set_scope),
 		WATCH_TEST(test_feed_auto_import),
+		WATCH_TEST(test_incomplete_stream_ends_nothing),
 		WATCH_TEST(test_resources_json),
 		WATCH_TEST(test_host_refresh),
 		WATCH_TEST(test_feed_public_space),

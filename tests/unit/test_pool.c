@@ -32,7 +32,7 @@ static void test_scope_create_and_delete(void **state)
 	/* a scope with a pool cannot go; without, it can */
 	mkpool(db, key, 0, "p");
 	assert_code(ipam_scope_delete(db, "lab", &err), err, IPAM_ENOTEMPTY,
-		    "cannot delete scope 'lab': it has 1 pools");
+		    "cannot delete scope 'lab': it has 1 pool");
 	{
 		int64_t p;
 		assert_ok(ipam_pool_lookup(db, key, 0, "p", &p, &err), err);
@@ -405,11 +405,14 @@ static void test_child_provisioning(void **state)
 	assert_code(prov(db, a, "10.8.0.0/13", &err), err, IPAM_EADDRNOTAVAIL,
 		    NULL);
 	prov_ok(db, a, "10.0.0.0/24");
-	/* overlapping the parent's allocation for a */
-	assert_code(prov(db, b, "10.0.0.0/25", &err), err, IPAM_EADDRINUSE,
-		    "10.0.0.0/25 overlaps allocation '");
-	assert_code(prov(db, b, "10.0.0.0/23", &err), err, IPAM_EADDRINUSE,
-		    "(10.0.0.0/24) in pool 'top'");
+	/* overlapping the parent's block for a: named by a's path */
+	assert_code(
+		prov(db, b, "10.0.0.0/25", &err), err, IPAM_EADDRINUSE,
+		"10.0.0.0/25 overlaps 10.0.0.0/24 of child pool 'top/pools/a' "
+		"in pool 'top'");
+	assert_code(
+		prov(db, b, "10.0.0.0/23", &err), err, IPAM_EADDRINUSE,
+		"10.0.0.0/23 overlaps 10.0.0.0/24 of child pool 'top/pools/a'");
 	/* overlapping a custom allocation of the parent */
 	alloc_cidr_ok(db, top, "hold", "10.0.2.0/24");
 	assert_code(prov(db, b, "10.0.2.128/25", &err), err, IPAM_EADDRINUSE,
@@ -473,7 +476,8 @@ static void test_provision_len(void **state)
 		    "pool 'top' is a top-level pool: provision a "
 		    "CIDR, not a netmask");
 	assert_code(ipam_pool_provision_len(db, region, 16, &got, &err), err,
-		    IPAM_ENOSPC, "no free /16 in pool 'top' (no free space)");
+		    IPAM_ENOSPC,
+		    "no free /16 in pool 'top': it has no provisioned CIDR");
 	prov_ok(db, top, "10.0.0.0/8");
 	alloc_cidr_ok(db, top, "first", "10.0.0.0/16");
 	assert_ok(ipam_pool_provision_len(db, region, 16, &got, &err), err);
@@ -560,12 +564,12 @@ static void test_pool_delete(void **state)
 	assert_ok(ipam_tag_set(db, pool_id(db, child), "k", "v", &err), err);
 	prov_ok(db, top, "10.0.0.0/16");
 	assert_code(ipam_pool_delete(db, top, &err), err, IPAM_ENOTEMPTY,
-		    "cannot delete pool 'top': it has 1 child pools");
+		    "cannot delete pool 'top': it has 1 child pool");
 	prov_ok(db, child, "10.0.0.0/24");
 	alloc_ok(db, child, "x", 28);
 	assert_code(ipam_pool_delete(db, child, &err), err, IPAM_EBUSY,
-		    "cannot delete pool 'child': it has 1 provisioned CIDRs; "
-		    "deprovision them first");
+		    "cannot delete pool 'child': it has 1 provisioned CIDR; "
+		    "deprovision it first");
 	assert_ok(ipam_alloc_release(db, child, "x", &err), err);
 	assert_ok(deprov(db, child, "10.0.0.0/24", &err), err);
 	{
@@ -582,7 +586,11 @@ static void test_pool_delete(void **state)
 		}
 	}
 	assert_code(ipam_pool_delete(db, top, &err), err, IPAM_EBUSY,
-		    "it has 1 provisioned CIDRs");
+		    "it has 1 provisioned CIDR;");
+	prov_ok(db, top, "10.1.0.0/16");
+	assert_code(ipam_pool_delete(db, top, &err), err, IPAM_EBUSY,
+		    "it has 2 provisioned CIDRs; deprovision them first");
+	assert_ok(deprov(db, top, "10.1.0.0/16", &err), err);
 	assert_ok(deprov(db, top, "10.0.0.0/16", &err), err);
 	assert_ok(ipam_pool_delete(db, top, &err), err);
 	assert_code(ipam_pool_delete(db, top, &err), err, IPAM_ENOENT, NULL);
