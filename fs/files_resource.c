@@ -8,12 +8,8 @@
  * pool (managed) and, read on the same open file, returns what it got.
  * Nothing here knows about FUSE or errno.
  */
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "files.h"
 #include "ipamfs.h"
@@ -181,70 +177,16 @@ static int pool_by_id(struct ipamfs *fs, const char *id, int64_t *out,
 	return 0;
 }
 
-/* Whether local user `uid` may write an object of owner, group and mode
- * `perm`, as the kernel decides with default_permissions: root always,
- * else the owner, group (any of the user's groups) or other write bit. */
-static bool uid_may_write(uid_t uid, const ipam_perm *perm)
-{
-	if (uid == 0)
-		return true;
-	if (uid == perm->uid)
-		return (perm->mode & S_IWUSR) != 0;
-	struct passwd pw, *found = NULL;
-	char text[4096];
-	gid_t groups[256];
-	int n = 256;
-	bool member = false;
-	if (getpwuid_r(uid, &pw, text, sizeof(text), &found) == 0 && found) {
-		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
-			n = 0;
-		for (int i = 0; i < n && !member; i++)
-			member = groups[i] == (gid_t)perm->gid;
-		member = member || pw.pw_gid == (gid_t)perm->gid;
-	}
-	if (member)
-		return (perm->mode & S_IWGRP) != 0;
-	return (perm->mode & S_IWOTH) != 0;
-}
-
-/*
- * The RAM rule (L563, L2289): a resource's owner must be allowed to use the
- * pool it gets space from. With default_permissions, a resource whose owner
- * is a local uid (a hand-made resource is owned by its maker) may allocate
- * only from a pool that uid may write, whoever writes the request (root
- * too). An owner that is no uid (an AWS account id of a feed) is not
- * checked. EACCES, with the reason.
- */
+/* The RAM rule (L563, L2289) with default_permissions: the resource's
+ * owner must be allowed to use the pool, whoever writes the request
+ * (ipam_resource_may_use_pool; EACCES). Without default_permissions the
+ * mode bits are not enforced at all, and neither is this. */
 static int owner_may_use(struct ipamfs *fs, int64_t resource, int64_t pool,
 			 ipam_err *err)
 {
 	if (!fs->default_permissions)
 		return 0;
-	ipam_resource_info *res = malloc(sizeof(*res));
-	ipam_pool_info *p = malloc(sizeof(*p));
-	ipam_perm perm;
-	char *end = NULL;
-	int rc = !res || !p ? oom(err) : 0;
-	if (rc == 0 &&
-	    (rc = ipam_resource_get(fs->db, resource, res, err)) == 0)
-		rc = ipam_pool_get(fs->db, pool, p, err);
-	if (rc == 0)
-		rc = ipam_perm_get(fs->db, p->id, &perm, err);
-	if (rc == 0 && res->owner[0] >= '0' && res->owner[0] <= '9') {
-		errno = 0;
-		unsigned long long uid = strtoull(res->owner, &end, 10);
-		if (errno == 0 && !*end && uid < (uid_t)-1 &&
-		    !uid_may_write((uid_t)uid, &perm))
-			rc = ipamfs_err(
-				err, IPAM_EACCES,
-				"resource '%.64s' is owned by uid %llu, "
-				"which may not use pool '%.64s' (its "
-				"owner must be allowed to use the pool)",
-				res->id, uid, p->name);
-	}
-	free(res);
-	free(p);
-	return rc;
+	return ipam_resource_may_use_pool(fs->db, resource, pool, err);
 }
 
 static int apply_resource_alloc_line(struct ipamfs *fs, int64_t resource,

@@ -813,6 +813,13 @@ int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 int ipam_resource_allocate(ipam *db, int64_t resource, int64_t pool,
 			   const ipam_cidr *cidr, int prefix_len,
 			   ipam_cidr *out, ipam_err *err);
+/* The RAM rule (L563, L2289): 0 when the resource's owner (its
+ * ResourceOwnerId when that is a uid, else its scope's owner) may use the
+ * pool by the pool's mode bits (the class it falls in has the write bit;
+ * root is no exception), as auto-import decides; IPAM_EACCES otherwise.
+ * ipamfs applies it to `allocate` when mounted with default_permissions. */
+int ipam_resource_may_use_pool(ipam *db, int64_t resource, int64_t pool,
+			       ipam_err *err);
 /* monitored (false) or ignored (true); IPAM_EPERM in the public scope. */
 int ipam_resource_set_ignored(ipam *db, int64_t resource, bool ignored,
 			      ipam_err *err);

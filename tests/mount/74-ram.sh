@@ -51,9 +51,16 @@ expect_ok chmod 0755 "$TOP"
 expect_ok chown $NOBODY "$TOP"
 expect_ok as_nobody bash -c 'echo "$2" > "$1"' x "$R/vpc-nb2/allocate" "$ID"
 expect_eq "$(nalloc "$TOP")" 3 "three resource allocations"
-# an owner that is no local uid (an AWS account id) is not checked
+# an owner that is no local uid (an AWS account id) counts as the scope's
+# owner (root), as auto-import decides
 expect_ok mkdir "$R/vpc-acct"
 expect_ok wr "$R/vpc-acct/owner" 111122223333
+expect_errno EACCES wr "$R/vpc-acct/allocate" "$ID"
 expect_ok chown 0 "$TOP"
 expect_ok wr "$R/vpc-acct/allocate" "$ID"
+# root's resource in nobody's pool: root is no exception (the owner class
+# of the pool is nobody's)
+expect_ok chown $NOBODY "$TOP"
+expect_errno EACCES wr "$R/vpc-root/allocate" "$ID"
+expect_ok chown 0 "$TOP"
 finish
