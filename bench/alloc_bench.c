@@ -29,7 +29,15 @@
  *
  *   alloc_bench [--quick] [--sample N] [--dir DIR] [--glibc-default]
  *               [--storage memory|file] [--size 32|28]
- *   --quick   10^3..10^5 only
+ *   alloc_bench --durability [--sample N] [--dir DIR]
+ *   --quick        10^3..10^5 only
+ *   --durability   the cost of durability (issue 8): single-call /28
+ *                  allocations per second into a file database with the
+ *                  default synchronous=FULL (a commit is synced before the
+ *                  call returns) and with sync_normal (ipamfs -o
+ *                  sync=normal), alternating rounds, best round of each;
+ *                  prints both and the ratio. DIR must be on the disk to
+ *                  measure (not tmpfs, where a sync costs nothing).
  */
 #include <errno.h>
 #include <signal.h>
@@ -371,6 +379,68 @@ static void print_row(const result *r)
 	fflush(stdout);
 }
 
+/* Single-call allocations per second (best of `rounds` rounds of
+ * `sample`), into a fresh file database with or without sync_normal. */
+static double durable_rate(const char *path, bool sync_normal, long sample,
+			   int round)
+{
+	ipam_open_opts opts = {.create = true, .sync_normal = sync_normal};
+	ipam_err err = {IPAM_OK, ""};
+	ipam_alloc_req req = {NULL, NULL, 28, NULL};
+	ipam_alloc_info info;
+	ipam_cidr top;
+	ipam *db = NULL;
+	int64_t pool = 0;
+	char name[32];
+	double t0;
+
+	remove_db(path);
+	if (ipam_open(&db, path, &opts, &err) ||
+	    ipam_pool_create(db, 1, 0, "bench", &pool, &err) ||
+	    ipam_cidr_parse(&top, "10.0.0.0/8", &err) ||
+	    ipam_pool_provision(db, pool, &top, &err))
+		die("setup", err.msg);
+	t0 = now_wall();
+	for (long i = 0; i < sample; i++) {
+		snprintf(name, sizeof(name), "r%d-%ld", round, i);
+		req.name = name;
+		if (ipam_alloc_create(db, pool, &req, &info, &err))
+			die("allocate", err.msg);
+	}
+	double rate = (double)sample / (now_wall() - t0);
+	ipam_free(db);
+	remove_db(path);
+	return rate;
+}
+
+/* --durability: FULL against NORMAL, side by side. */
+static int durability(const char *base, long sample)
+{
+	double best[2] = {0, 0};
+	char path[300];
+	snprintf(dir, sizeof(dir), "%s/ipam-bench-XXXXXX", base);
+	if (!mkdtemp(dir))
+		die("mkdtemp", strerror(errno));
+	snprintf(path, sizeof(path), "%s/durability.db", dir);
+	for (int round = 0; round < 3; round++)
+		for (int normal = 0; normal < 2; normal++) {
+			double r = durable_rate(path, normal, sample, round);
+			if (r > best[normal])
+				best[normal] = r;
+		}
+	rmdir(dir);
+	printf("single-call /28 allocations into a file database in %s "
+	       "(%ld per round, best of 3):\n",
+	       base, sample);
+	printf("  %-34s %10.0f allocations/s\n", "synchronous=FULL (default)",
+	       best[0]);
+	printf("  %-34s %10.0f allocations/s\n",
+	       "synchronous=NORMAL (-o sync=normal)", best[1]);
+	printf("  cost of durability: NORMAL/FULL = %.1fx\n",
+	       best[1] / best[0]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const long all_levels[] = {1000, 10000, 100000, 1000000};
@@ -381,6 +451,7 @@ int main(int argc, char **argv)
 	result results[2][2][4];
 	double t_start = now_wall();
 	bool tune_malloc = true;
+	bool durable = false;
 	const char *only_storage = NULL;
 	int only_size = 0;
 
@@ -389,6 +460,8 @@ int main(int argc, char **argv)
 			nlevels = 3;
 		else if (!strcmp(argv[i], "--glibc-default"))
 			tune_malloc = false;
+		else if (!strcmp(argv[i], "--durability"))
+			durable = true;
 		else if (!strcmp(argv[i], "--storage") && i + 1 < argc)
 			only_storage = argv[++i];
 		else if (!strcmp(argv[i], "--size") && i + 1 < argc)
@@ -401,6 +474,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: %s [--quick] [--sample N] "
 				"[--dir DIR] [--glibc-default]\n"
+				"       [--durability]\n"
 				"       [--storage memory|file] "
 				"[--size 32|28]\n",
 				argv[0]);
@@ -409,6 +483,8 @@ int main(int argc, char **argv)
 	}
 	if (sample < NAIVE_MIN)
 		sample = NAIVE_MIN;
+	if (durable)
+		return durability(base, sample);
 	if (tune_malloc) {
 		mallopt(M_TRIM_THRESHOLD, 256 << 20);
 		mallopt(M_TOP_PAD, 16 << 20);

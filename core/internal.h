@@ -25,8 +25,6 @@ json_t *ipam__json_str(const char *text);
 
 #include "ipam.h"
 
-#define IPAM_STMT_CACHE 160
-
 /* A row the remove hook will report (store.c). */
 struct ipam_removal {
 	ipam_kind kind;
@@ -53,11 +51,16 @@ struct ipam {
 	struct ipam_removal *removed; /* rows deleted in this transaction */
 	size_t n_removed, cap_removed;
 	int removed_lost; /* the list ran out of memory */
-	struct {
+	/* The statement cache: an open-addressing hash table keyed by the
+	 * address of the SQL literal; it grows (doubling) and never evicts, so
+	 * no workload can exceed it. */
+	struct ipam_stmt_slot {
 		const char *sql;
 		sqlite3_stmt *stmt;
-	} cache[IPAM_STMT_CACHE];
-	size_t cached;
+	} * cache;
+	size_t cache_cap; /* slots, a power of two (0 before the first) */
+	size_t cached;	  /* slots in use */
+	bool sync_normal; /* ipam_open_opts.sync_normal */
 };
 
 /* ---- errors ---- */

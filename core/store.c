@@ -7,9 +7,16 @@
  * user_version is the schema version. Opening refuses, without writing a
  * byte, files that are not SQLite, are corrupt, belong to another program
  * or come from a newer ipamfs. An older schema is migrated in one
- * transaction. Connections run in WAL mode with foreign keys on;
- * synchronous=NORMAL, which in WAL mode keeps every committed transaction
- * across a crash of the process (a power cut may lose the newest ones).
+ * transaction, and a file that fails PRAGMA quick_check is refused.
+ * A new database (and its -wal) is created mode 0600; an empty (0-byte)
+ * file or a dangling symbolic link is refused rather than set up.
+ * Connections run in WAL mode with foreign keys on and hold an exclusive
+ * lock on the file from open to close, so a second process (another
+ * mount) is refused at once with the pid of the holder. synchronous=FULL
+ * by default: a committed transaction is on stable storage before the
+ * call returns (ipam_open_opts.sync_normal trades that for speed: then a
+ * power cut may lose the newest commits, never corrupt the file, and
+ * ipam_sync makes everything committed durable).
  */
 #include <assert.h>
 #include <errno.h>
@@ -247,28 +254,64 @@ int ipam__sqlfail(ipam *db, ipam_err *err)
 			  sqlite3_errmsg(db->sql));
 }
 
+/* The slot of `sql` in a table of `cap` slots (a power of two): where it
+ * is, or the empty slot where it belongs. */
+static struct ipam_stmt_slot *stmt_slot(struct ipam_stmt_slot *table,
+					size_t cap, const char *sql)
+{
+	uint64_t h = (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15ULL;
+	size_t i = (size_t)(h >> 32) & (cap - 1);
+
+	while (table[i].sql && table[i].sql != sql)
+		i = (i + 1) & (cap - 1);
+	return &table[i];
+}
+
+/* Doubles the statement table (kept at most half full). */
+static int stmt_grow(ipam *db)
+{
+	size_t cap = db->cache_cap ? db->cache_cap * 2 : 256;
+	struct ipam_stmt_slot *table = calloc(cap, sizeof(*table));
+
+	if (!table)
+		return -1;
+	for (size_t i = 0; i < db->cache_cap; i++)
+		if (db->cache[i].sql)
+			*stmt_slot(table, cap, db->cache[i].sql) = db->cache[i];
+	free(db->cache);
+	db->cache = table;
+	db->cache_cap = cap;
+	return 0;
+}
+
 sqlite3_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 {
+	struct ipam_stmt_slot *slot;
 	sqlite3_stmt *stmt = NULL;
 
-	for (size_t i = 0; i < db->cached; i++) {
-		if (db->cache[i].sql == sql) {
-			stmt = db->cache[i].stmt;
+	if (db->cache_cap) {
+		slot = stmt_slot(db->cache, db->cache_cap, sql);
+		if (slot->sql) {
+			stmt = slot->stmt;
 			sqlite3_reset(stmt);
 			sqlite3_clear_bindings(stmt);
 			return stmt;
 		}
+	}
+	/* Never evicts: a statement a caller is stepping must stay alive.
+	 * The table grows instead (the set of literals is finite). */
+	if ((db->cached + 1) * 2 > db->cache_cap && stmt_grow(db) != 0) {
+		ipam__fail(err, IPAM_ENOMEM, "out of memory");
+		return NULL;
 	}
 	if (sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
 			       &stmt, NULL) != SQLITE_OK) {
 		ipam__sqlfail(db, err);
 		return NULL;
 	}
-	/* The set of statements libipam uses is fixed and smaller than the
-	 * cache; an eviction could free a statement a caller is stepping. */
-	assert(db->cached < IPAM_STMT_CACHE);
-	db->cache[db->cached].sql = sql;
-	db->cache[db->cached].stmt = stmt;
+	slot = stmt_slot(db->cache, db->cache_cap, sql);
+	slot->sql = sql;
+	slot->stmt = stmt;
 	db->cached++;
 	return stmt;
 }
@@ -784,23 +827,87 @@ int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 
 /* ---- opening ---- */
 
-/* Reads the first 16 bytes: 1 = SQLite header, 0 = empty/missing,
- * -1 = something else. */
+/* Reads the first 16 bytes: 1 = SQLite header, 0 = missing, 2 = an empty
+ * (0-byte) file, -1 = something else, -2 = a dangling symbolic link. */
 static int sniff_file(const char *path, bool *exists)
 {
 	char head[16];
+	struct stat st;
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	*exists = fd >= 0 || errno != ENOENT;
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == ENOENT && lstat(path, &st) == 0) {
+			*exists = true;
+			return -2;
+		}
 		return 0;
+	}
 	n = read(fd, head, sizeof(head));
 	close(fd);
 	if (n == 0)
-		return 0;
+		return 2;
 	if (n == 16 && !memcmp(head, "SQLite format 3", 16))
 		return 1;
 	return -1;
+}
+
+/*
+ * The pid of another process holding SQLite's lock on the file at `path`
+ * (the shared-lock range SQLite's unix VFS locks), 0 when none does. An
+ * ipamfs mount holds it for its whole life. A lock held by this process
+ * does not show (POSIX locks never conflict with their owner).
+ */
+static pid_t lock_holder(const char *path)
+{
+	struct flock fl = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0x40000000; /* SQLite's PENDING_BYTE */
+	fl.l_len = 512 + 2;	 /* PENDING, RESERVED and the shared range */
+	if (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK)
+		fl.l_pid = 0;
+	/* Closing drops this process's POSIX locks on the file: we hold none
+	 * yet (sqlite3_open_v2 comes later). */
+	close(fd);
+	return fl.l_pid;
+}
+
+/* The refusal for a database another process has open. */
+static int in_use(const char *path, pid_t pid, ipam_err *err)
+{
+	char comm[64] = "", file[64];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%d/comm", (int)pid);
+	f = fopen(file, "re");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+		comm[strcspn(comm, "\n")] = '\0';
+	}
+	if (pid > 0)
+		return ipam__fail(err, IPAM_EBUSY,
+				  "'%s': database is in use by %s pid %d", path,
+				  comm[0] ? comm : "process", (int)pid);
+	return ipam__fail(err, IPAM_EBUSY, "'%s': database is in use", path);
+}
+
+/* Creates the file of a new database, 0600 (its -wal and -shm get the
+ * same mode from SQLite). Refuses to follow anything that appeared. */
+static int create_file(const char *path, ipam_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ipam__fail(err, errno == ENOENT ? IPAM_ENOENT : IPAM_EIO,
+				  "cannot create '%s': %s", path,
+				  strerror(errno));
+	close(fd);
+	return 0;
 }
 
 static int pragma_int(ipam *db, const char *sql, int64_t *out, ipam_err *err)
@@ -819,6 +926,12 @@ static int pragma_int(ipam *db, const char *sql, int64_t *out, ipam_err *err)
 		return 0;
 	if (rc == SQLITE_NOMEM)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (rc == SQLITE_BUSY)
+		return ipam__fail(err, IPAM_EBUSY, "database is in use");
+	if (rc == SQLITE_CORRUPT)
+		return ipam__fail(err, IPAM_ESCHEMA,
+				  "the database is damaged: %s",
+				  sqlite3_errstr(rc));
 	return ipam__fail(err, IPAM_ESCHEMA, "not a usable database: %s",
 			  sqlite3_errstr(rc));
 }
@@ -971,6 +1084,40 @@ static int validate(ipam *db, const char *path, int64_t *version, ipam_err *err)
 	return 0;
 }
 
+/* PRAGMA quick_check, before anything is written: a damaged file is
+ * refused rather than written to (the allocator would trust a damaged
+ * free-space index). */
+static int quick_check(ipam *db, const char *path, ipam_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *res;
+	int rc = sqlite3_prepare_v2(db->sql, "PRAGMA quick_check(1)", -1, &stmt,
+				    NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_NOMEM) {
+		sqlite3_finalize(stmt);
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	}
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+		sqlite3_finalize(stmt);
+		return ipam__fail(err, IPAM_EBUSY, "'%s': database is in use",
+				  path);
+	}
+	res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0)
+			       : NULL;
+	if (res && strcmp(res, "ok") == 0) {
+		sqlite3_finalize(stmt);
+		return 0;
+	}
+	rc = ipam__fail(err, IPAM_ESCHEMA,
+			"'%s' is damaged (quick_check: %s); restore a backup "
+			"or repair it with sqlite3 .recover",
+			path, res ? res : sqlite3_errmsg(db->sql));
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 /*
  * jansson reports a failed allocation inside json_pack or json_object_set
  * only through return values that are easy to lose, and a JSON view or a
@@ -1013,71 +1160,135 @@ static void recursive_mutex_init(pthread_mutex_t *m)
 	pthread_mutexattr_destroy(&attr);
 }
 
+/* Makes the handle the file's only user for its whole life: WAL with an
+ * exclusive lock taken now (not at the first write), so a second mount is
+ * refused at open. The WAL index then lives in memory and a transaction
+ * costs no lock system calls. */
+static int take_file(ipam *db, const char *path, ipam_err *err)
+{
+	int rc = ipam__exec_sql(db, "PRAGMA locking_mode = EXCLUSIVE", err);
+	if (rc == 0)
+		rc = ipam__exec_sql(db, "PRAGMA journal_mode = WAL", err);
+	if (rc == 0)
+		rc = ipam__exec_sql(db, "BEGIN EXCLUSIVE; COMMIT", err);
+	if (rc == IPAM_EIO && sqlite3_errcode(db->sql) == SQLITE_BUSY) {
+		pid_t pid = lock_holder(path);
+		if (err)
+			err->code = IPAM_OK;
+		rc = in_use(path, pid, err);
+	}
+	return rc;
+}
+
+/* Opens the SQLite connection and checks, then takes, the file. */
+static int open_connection(ipam *db, const char *path, bool mem, int flags,
+			   const ipam_open_opts *opts, ipam_err *err)
+{
+	int64_t version = 0;
+	int rc;
+
+	if (sqlite3_open_v2(mem ? ":memory:" : path, &db->sql, flags, NULL) !=
+	    SQLITE_OK)
+		return ipam__fail(err, IPAM_EIO, "cannot open '%s': %s", path,
+				  db->sql ? sqlite3_errmsg(db->sql)
+					  : "out of memory");
+	sqlite3_extended_result_codes(db->sql, 0);
+	/* Only the instant of another process's open can be waited out: a
+	 * mount holds its lock for good. */
+	sqlite3_busy_timeout(db->sql, 1000);
+	rc = validate(db, path, &version, err);
+	if (rc == IPAM_EBUSY) {
+		if (err)
+			err->code = IPAM_OK;
+		rc = in_use(path, lock_holder(path), err);
+	}
+	if (rc == 0 && !mem)
+		rc = take_file(db, path, err);
+	if (rc == 0 && version > 0 && !(opts && opts->skip_check))
+		rc = quick_check(db, path, err);
+	/* From here on the file is ours. */
+	if (rc == 0)
+		rc = ipam__exec_sql(db,
+				    db->sync_normal
+					    ? "PRAGMA foreign_keys = ON;"
+					      "PRAGMA synchronous = NORMAL;"
+					    : "PRAGMA foreign_keys = ON;"
+					      "PRAGMA synchronous = FULL;",
+				    err);
+	if (rc == 0 && version < SCHEMA_VERSION)
+		rc = migrate(db, version, opts, err);
+	return rc;
+}
+
+/* Refuses what the path names before SQLite sees it; *create is set when
+ * a new database is to be made. */
+static int check_path(const char *path, const ipam_open_opts *opts,
+		      bool *create, ipam_err *err)
+{
+	bool exists = false;
+	int kind = sniff_file(path, &exists);
+	pid_t pid;
+
+	*create = false;
+	if (kind == -1)
+		return ipam__fail(err, IPAM_ESCHEMA,
+				  "'%s' is not a SQLite database", path);
+	if (kind == -2)
+		return ipam__fail(err, IPAM_ENOENT,
+				  "'%s' is a dangling symbolic link: refusing "
+				  "to create its target",
+				  path);
+	if (kind == 2)
+		return ipam__fail(err, IPAM_ESCHEMA,
+				  "'%s' is an empty file, not an IPAM "
+				  "(remove it to create a new IPAM there)",
+				  path);
+	if (kind == 0 && !(opts && opts->create))
+		return ipam__fail(err, IPAM_ENOENT, "'%s' does not exist",
+				  path);
+	if (kind == 1 && (pid = lock_holder(path)) != 0)
+		return in_use(path, pid, err);
+	if (kind == 0) {
+		int rc = ipam__check_locale(
+			opts->home_locale ? opts->home_locale : "local", err);
+		if (rc)
+			return rc;
+		*create = true;
+	}
+	return 0;
+}
+
 int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	      ipam_err *err)
 {
-	bool mem = opts && opts->in_memory, exists = false;
-	int kind = mem ? 0 : sniff_file(path, &exists);
+	bool mem = opts && opts->in_memory, create = false;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
-	int64_t version = 0;
 	ipam *db;
 	int rc;
 
 	*out = NULL;
 	watch_jansson();
 	ipam__oom = 0;
-	if (kind < 0)
-		return ipam__fail(err, IPAM_ESCHEMA,
-				  "'%s' is not a SQLite database", path);
-	if (kind == 0 && !(opts && opts->create))
-		return ipam__fail(err, IPAM_ENOENT,
-				  "'%s' does not exist or is empty", path);
-	if (kind == 0) {
-		int rc_locale = ipam__check_locale(
-			opts->home_locale ? opts->home_locale : "local", err);
-		if (rc_locale)
-			return rc_locale;
-		flags |= SQLITE_OPEN_CREATE;
-	}
+	if (!mem && (rc = check_path(path, opts, &create, err)))
+		return rc;
+	if (create && (rc = create_file(path, err)))
+		return rc;
 	db = calloc(1, sizeof(*db));
-	if (!db)
-		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (!db) {
+		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+		goto fail;
+	}
 	recursive_mutex_init(&db->lock);
 	db->clock = opts && opts->clock ? opts->clock : system_clock;
 	db->clock_ctx = opts ? opts->clock_ctx : NULL;
+	db->sync_normal = opts && opts->sync_normal;
 	db->default_actor.uid = getuid();
 	db->default_actor.gid = getgid();
 	db->default_actor.pid = getpid();
 	db->actor = db->default_actor;
 
-	if (sqlite3_open_v2(mem ? ":memory:" : path, &db->sql, flags, NULL) !=
-	    SQLITE_OK) {
-		rc = ipam__fail(err, IPAM_EIO, "cannot open '%s': %s", path,
-				db->sql ? sqlite3_errmsg(db->sql)
-					: "out of memory");
-		goto fail;
-	}
-	sqlite3_extended_result_codes(db->sql, 0);
-	sqlite3_busy_timeout(db->sql, 5000);
-	rc = validate(db, path, &version, err);
+	rc = open_connection(db, path, mem, flags, opts, err);
 	if (rc)
-		goto fail;
-	/* From here on the file is ours: switch on WAL and foreign keys. The
-	 * handle is the database's only user while it is open (one mount), so
-	 * it locks the file exclusively: the WAL index then lives in memory and
-	 * a transaction costs no lock system calls. */
-	if (!mem &&
-	    ((rc = ipam__exec_sql(db, "PRAGMA locking_mode = EXCLUSIVE",
-				  err)) ||
-	     (rc = ipam__exec_sql(db, "PRAGMA journal_mode = WAL", err))))
-		goto fail;
-	rc = ipam__exec_sql(db,
-			    "PRAGMA foreign_keys = ON;"
-			    "PRAGMA synchronous = NORMAL;",
-			    err);
-	if (rc)
-		goto fail;
-	if (version < SCHEMA_VERSION && (rc = migrate(db, version, opts, err)))
 		goto fail;
 	for (size_t i = 0; i < sizeof(control_sql) / sizeof(control_sql[0]);
 	     i++) {
@@ -1101,7 +1312,7 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	return 0;
 fail:
 	ipam_free(db);
-	if (!mem && !exists) { /* leave nothing behind that we created */
+	if (create) { /* leave nothing behind that we created */
 		char side[4096];
 		unlink(path);
 		snprintf(side, sizeof(side), "%s-wal", path);
@@ -1112,12 +1323,81 @@ fail:
 	return rc;
 }
 
+/* Makes every committed change durable. With synchronous=FULL (the
+ * default) each commit already is; with sync_normal the WAL is written
+ * but not synced at commit: a full checkpoint syncs the WAL, copies it
+ * into the database and syncs that. */
+int ipam_sync(ipam *db, ipam_err *err)
+{
+	int rc = 0;
+	pthread_mutex_lock(&db->lock);
+	if (db->txn_open || db->depth)
+		rc = ipam__fail(err, IPAM_EINVAL, "a transaction is open");
+	else if (db->sync_normal &&
+		 sqlite3_wal_checkpoint_v2(db->sql, NULL,
+					   SQLITE_CHECKPOINT_FULL, NULL,
+					   NULL) != SQLITE_OK)
+		rc = ipam__sqlfail(db, err);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+/* A consistent copy of the whole database file as of now (one read
+ * transaction), in malloc'd memory: a SQLite file that opens (and mounts)
+ * on its own. */
+int ipam_backup(ipam *db, unsigned char **out, size_t *len, ipam_err *err)
+{
+	sqlite3_int64 size = 0;
+	unsigned char *image, *copy = NULL;
+	int rc = ipam__read_begin(db, err);
+
+	*out = NULL;
+	*len = 0;
+	if (rc)
+		return rc;
+	image = sqlite3_serialize(db->sql, "main", &size, 0);
+	if (!image)
+		rc = ipam__fail(err, IPAM_ENOMEM,
+				"out of memory for a %lld-byte snapshot",
+				(long long)size);
+	else if (!(copy = malloc(size ? (size_t)size : 1)))
+		rc = ipam__fail(err, IPAM_ENOMEM,
+				"out of memory for a %lld-byte snapshot",
+				(long long)size);
+	if (copy)
+		memcpy(copy, image, (size_t)size);
+	sqlite3_free(image);
+	rc = ipam__read_end(db, rc);
+	if (rc == 0) {
+		*out = copy;
+		*len = (size_t)size;
+	} else {
+		free(copy);
+	}
+	return rc;
+}
+
+/* The size of the database file (pages in use, including those only in
+ * the WAL yet): what ipam_backup would return now. */
+int64_t ipam_backup_size(ipam *db)
+{
+	int64_t pages = 0, page_size = 0;
+	pthread_mutex_lock(&db->lock);
+	if (pragma_int(db, "PRAGMA page_count", &pages, NULL) ||
+	    pragma_int(db, "PRAGMA page_size", &page_size, NULL))
+		pages = 0;
+	pthread_mutex_unlock(&db->lock);
+	return pages * page_size;
+}
+
 void ipam_free(ipam *db)
 {
 	if (!db)
 		return;
-	for (size_t i = 0; i < db->cached; i++)
-		sqlite3_finalize(db->cache[i].stmt);
+	for (size_t i = 0; i < db->cache_cap; i++)
+		if (db->cache[i].sql)
+			sqlite3_finalize(db->cache[i].stmt);
+	free(db->cache);
 	if (db->sql)
 		sqlite3_close(db->sql);
 	pthread_mutex_destroy(&db->lock);

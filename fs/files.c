@@ -111,6 +111,20 @@ static int render_list_json(struct ipamfs *fs, const struct node *n,
 	return put_rendered(out, rc, data, len);
 }
 
+/* /backup.db: a consistent snapshot of the whole database, taken now
+ * (one read transaction): a SQLite file that mounts on its own. */
+static int render_backup(struct ipamfs *fs, const struct node *n,
+			 const struct attr *a, struct buf *out, ipam_err *err)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int rc = ipam_backup(fs->db, &data, &len, err);
+	if (rc == 0)
+		buf_append(out, (const char *)data, len);
+	free(data);
+	return rc;
+}
+
 static int render_errors(struct ipamfs *fs, const struct node *n,
 			 const struct attr *a, struct buf *out, ipam_err *err)
 {
@@ -941,6 +955,7 @@ const struct attr files_preview = {"", 0, 0, render_preview, NULL};
 static const struct attr root_files[] = {
 	RO("README", render_readme, 0),
 	RO("ipam.json", render_ipam_json, 0),
+	{"backup.db", ATTR_NOCACHE | ATTR_BINARY | ATTR_BACKUP, 0, render_backup, NULL},
 	RO("scopes.json", render_list_json, 0),
 	RO("discoveries.json", render_list_json, 1),
 	{"errors", ATTR_NOCACHE, 0, render_errors, NULL},

@@ -38,6 +38,9 @@ enum attr_flag {
 	ATTR_COMMAND = 1 << 13, /* each line is a command (cidrs, allocate,
 				   refresh): O_TRUNC and truncate(2) do
 				   nothing */
+	ATTR_BACKUP = 1 << 14,	/* /backup.db: owner-only (0400), its size
+				   the database's, its content a snapshot
+				   taken at open */
 };
 
 /* The flags that make a file conditional: it is shown only when the

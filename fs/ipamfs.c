@@ -9,6 +9,7 @@
  * with its reason before the errno goes back to the kernel.
  */
 #include "ipamfs.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -77,6 +78,11 @@ int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path, int code,
 {
 	int e = errno_from_ipam(code);
 	log_refusal(fs, op, path, e, err && err->code ? err->msg : NULL);
+	/* a refusal is the caller's business; a storage failure the
+	 * operator's (the journal or syslog rate-limits a failing disk) */
+	if (code == IPAM_EIO)
+		log_msg(LOG_ERR, "storage error: %s %s: %s", op, path,
+			err && err->code ? err->msg : "I/O error");
 	return -e;
 }
 

@@ -34,6 +34,7 @@ struct ipamfs {
 	ipam *db;		 /* opened in init, closed in destroy */
 	char *db_path;		 /* absolute */
 	const char *home_locale; /* -o home-locale, NULL = "local" */
+	bool sync_normal;	 /* -o sync=normal */
 	int64_t mount_time;
 	struct errlog errlog;
 	struct cache cache;
@@ -75,6 +76,9 @@ const struct ipamfs_caller *ipamfs_caller(void);
  * is opened when the kernel's INIT arrives. Returns the exit status.
  */
 int ipamfs_serve(struct ipamfs *fs, struct fuse_args *args);
+/* Set once the kernel mount exists (a failure after it leaves the
+ * database in place). */
+extern bool ipamfs_mounted;
 
 /* The key the content and path caches use now (call it before
  * rendering or resolving). */

@@ -34,18 +34,19 @@
  * listed without attributes: their size costs a rendering.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 
 #include "errno_map.h"
 #include "hash.h"
 #include "inodes.h"
 #include "ipamfs.h"
+#include "log.h"
 #include "ops.h"
 #include "tree.h"
 
@@ -685,13 +686,43 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino,
 }
 
 /* Every change is committed before write(2) returns. */
+/*
+ * fsync(2) and fsyncdir: every change acknowledged so far is made
+ * durable. With -o sync=full (the default) each one already is when its
+ * write returns; with sync=normal this checkpoints the WAL (synced) into
+ * the database (synced). Any file or directory of the mount will do: the
+ * whole IPAM is one database.
+ */
+static void sync_all(fuse_req_t req)
+{
+	struct ipamfs *fs = ll.fs;
+	ipam_err err = {IPAM_OK, ""};
+	int rc = fs->db ? ipam_sync(fs->db, &err) : IPAM_EIO;
+	if (rc) {
+		log_msg(LOG_ERR, "fsync: storage error: %s",
+			err.code ? err.msg : ipam_code_name(rc));
+		fuse_reply_err(req, errno_from_ipam(rc));
+		return;
+	}
+	fuse_reply_err(req, 0);
+}
+
 static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, 0);
+	sync_all(req);
+}
+
+static void ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	sync_all(req);
 }
 
 static void ll_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
@@ -1038,14 +1069,14 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 		conn->max_write = 2 * IPAMFS_WRITE_MAX; /* see E2BIG whole */
 	open_opts.create = true;
 	open_opts.home_locale = fs->home_locale;
+	open_opts.sync_normal = fs->sync_normal;
+	open_opts.skip_check = true; /* main.c's check_database just ran it */
 	if (fs->settable_clock) {
 		open_opts.clock = ipamfs_clock;
 		open_opts.clock_ctx = fs;
 	}
 	if (ipam_open(&fs->db, fs->db_path, &open_opts, &err) != 0) {
-		syslog(LOG_ERR, "ipamfs: cannot open %s: %s", fs->db_path,
-		       err.msg);
-		fprintf(stderr, "ipamfs: cannot open %s: %s\n", fs->db_path,
+		log_msg(LOG_ERR, "cannot open %s: %s; unmounting", fs->db_path,
 			err.msg);
 		fs->db = NULL;
 		ll.open_failed = true;
@@ -1056,6 +1087,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	watch_changed(&fs->watch, ipam_events_last(fs->db));
 	ipam_set_change_hook(fs->db, on_change, &fs->watch);
 	ipam_set_remove_hook(fs->db, on_remove, NULL);
+	log_msg(LOG_INFO, "serving %s (sync=%s)", fs->db_path,
+		fs->sync_normal ? "normal" : "full");
 }
 
 /* Unmounting: closes the database (every open file was released). */
@@ -1068,6 +1101,7 @@ static void ll_destroy(void *userdata)
 	ipam_set_change_hook(fs->db, NULL, NULL);
 	ipam_free(fs->db);
 	fs->db = NULL;
+	log_msg(LOG_INFO, "closed %s", fs->db_path);
 }
 
 static const struct fuse_lowlevel_ops ll_ops = {
@@ -1092,6 +1126,7 @@ static const struct fuse_lowlevel_ops ll_ops = {
 	.flush = ll_flush,
 	.release = ll_release,
 	.fsync = ll_fsync,
+	.fsyncdir = ll_fsyncdir,
 	.opendir = ll_opendir,
 	.readdir = ll_readdir,
 	.readdirplus = ll_readdirplus,
@@ -1101,6 +1136,8 @@ static const struct fuse_lowlevel_ops ll_ops = {
 	.create = ll_create,
 	.poll = ll_poll,
 };
+
+bool ipamfs_mounted;
 
 int ipamfs_serve(struct ipamfs *fs, struct fuse_args *args)
 {
@@ -1127,7 +1164,13 @@ int ipamfs_serve(struct ipamfs *fs, struct fuse_args *args)
 		goto out_session;
 	if (fuse_session_mount(ll.se, opts.mountpoint) != 0)
 		goto out_signals;
-	fuse_daemonize(opts.foreground);
+	ipamfs_mounted = true;
+	if (fuse_daemonize(opts.foreground) != 0) {
+		log_msg(LOG_ERR, "cannot daemonise; unmounting");
+		goto out_unmount;
+	}
+	log_daemonized(!opts.foreground);
+	log_msg(LOG_NOTICE, "mounted %s on %s", fs->db_path, opts.mountpoint);
 	if (opts.singlethread) {
 		ret = fuse_session_loop(ll.se);
 	} else {
@@ -1141,8 +1184,23 @@ int ipamfs_serve(struct ipamfs *fs, struct fuse_args *args)
 			fuse_loop_cfg_destroy(config);
 		}
 	}
+	/* libfuse returns the number of the signal that ended the loop:
+	 * SIGTERM (systemctl stop), SIGINT and SIGHUP are a clean stop. */
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP) {
+		log_msg(LOG_NOTICE, "stopping on signal %d", ret);
+		ret = 0;
+	} else if (ret != 0 && !ll.open_failed) {
+		log_msg(LOG_ERR, "the FUSE session failed (%d); unmounting",
+			ret);
+	}
 	ret = ret != 0 || ll.open_failed ? 1 : 0;
+	/* The kernel is done with us: release the database first, before
+	 * the unmount and the teardown, so that whoever waits for it (a
+	 * remount, a backup of the file) waits as little as possible. */
+	ll_destroy(fs);
+out_unmount:
 	fuse_session_unmount(ll.se);
+	log_msg(LOG_NOTICE, "unmounted %s", opts.mountpoint);
 out_signals:
 	fuse_remove_signal_handlers(ll.se);
 out_session:

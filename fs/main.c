@@ -3,17 +3,25 @@
  *
  *   ipamfs [options] DATABASE MOUNTPOINT
  *
- * Before anything is mounted the database is opened once (and created when
- * missing or empty) to refuse a corrupt, foreign or newer file with a clear
- * message and exit status 1; libipam guarantees such a file is not
- * modified. It is then closed and opened again in the init callback, after
- * ipamfs_serve (lowlevel.c) has daemonised (which changes directory to /,
- * hence the absolute path). mount(8) runs `ipamfs DATABASE MOUNTPOINT -o OPTS` for
- * `mount -t fuse.ipamfs` and fstab entries; its generic options (rw,
- * nosuid, nodev, ...) are understood by libfuse.
+ * Before anything is mounted the mountpoint is checked (an ipamfs mount
+ * there already is refused) and the database is opened once (and created
+ * when missing, saying so on stderr) to refuse a corrupt, damaged,
+ * foreign, newer or busy file with a clear message and exit status 1;
+ * libipam guarantees such a file is not modified. It is then closed and
+ * opened again in the init callback, after ipamfs_serve (lowlevel.c) has
+ * daemonised (which changes directory to /, hence the absolute path). A
+ * database created here is removed again when the mount then fails.
+ * mount(8) runs `ipamfs DATABASE MOUNTPOINT -o OPTS` for `mount -t
+ * fuse.ipamfs` and fstab entries; its generic options (rw, nosuid, nodev,
+ * ...) are understood by libfuse. -o allow_other always comes with
+ * default_permissions (the kernel then checks every access against the
+ * mode bits the tree shows).
  */
 #include <errno.h>
 #include <limits.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +29,19 @@
 #include <syslog.h>
 
 #include "ipamfs.h"
+#include "log.h"
 #include "ops.h"
 
 #define IPAMFS_VERSION "0.1.0"
 
 struct options {
 	char *home_locale;
+	char *sync;
 	int settable_clock;
 	int default_permissions;
 	char *feed_budget;
 	char *database;
+	char *mountpoint;
 	int nonopts;
 	int help;
 	int version;
@@ -40,6 +51,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_DEFAULT_PERMISSIONS };
 
 static const struct fuse_opt option_spec[] = {
 	{"home-locale=%s", offsetof(struct options, home_locale), 0},
+	{"sync=%s", offsetof(struct options, sync), 0},
 	{"settable-clock", offsetof(struct options, settable_clock), 1},
 	{"feed-budget=%s", offsetof(struct options, feed_budget), 0},
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -71,6 +83,8 @@ static int option_proc(void *data, const char *arg, int key,
 			opts->database = strdup(arg);
 			return opts->database ? 0 : -1;
 		}
+		if (opts->nonopts == 2 && !(opts->mountpoint = strdup(arg)))
+			return -1;
 		return 1;
 	}
 	return 1;
@@ -84,6 +98,14 @@ static void usage(const char *prog)
 	       "ipamfs options:\n"
 	       "    -o home-locale=NAME    home locale of a new IPAM "
 	       "(default: local)\n"
+	       "    -o sync=full|normal    full (default): a change is on "
+	       "stable storage\n"
+	       "                           before its write(2) returns; "
+	       "normal: a power\n"
+	       "                           cut may lose the newest changes "
+	       "(fsync(2) on\n"
+	       "                           any file of the mount makes them "
+	       "durable)\n"
 	       "    -o settable-clock      /clock: freeze the IPAM's clock "
 	       "(tests)\n"
 	       "    -o feed-budget=MIB     memory all open feeds may hold "
@@ -91,22 +113,109 @@ static void usage(const char *prog)
 	       prog);
 }
 
-/* Opens the database once to refuse a bad file before mounting. */
-static int check_database(const struct options *opts)
+/* Is `db` (absolute) served by an ipamfs mount? (fsname is the path.) */
+static bool db_mounted(const char *db)
+{
+	char line[8192];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - fuse.ipamfs ");
+		char *src = sep ? sep + strlen(" - fuse.ipamfs ") : NULL;
+		size_t n = src ? strcspn(src, " ") : 0;
+		found = src && n == strlen(db) && !strncmp(src, db, n);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Opens the database once to refuse a bad file before mounting; *created
+ * is set when it did not exist. A database another process holds is
+ * refused at once when an ipamfs mount serves it; a holder without a
+ * mount (a daemon whose mount just went away and that is closing the
+ * file) is waited for, up to 5 s.
+ */
+static int check_database(const struct options *opts, bool sync_normal,
+			  bool *created)
 {
 	ipam *db = NULL;
 	ipam_err err = {IPAM_OK, ""};
 	ipam_open_opts open_opts = {0};
+	struct stat st;
+	char *real;
+	int rc;
+
+	*created = lstat(opts->database, &st) != 0 && errno == ENOENT;
 	open_opts.create = true;
 	open_opts.home_locale = opts->home_locale;
-	int rc = ipam_open(&db, opts->database, &open_opts, &err);
+	open_opts.sync_normal = sync_normal;
+	for (int tries = 0;; tries++) {
+		memset(&err, 0, sizeof(err));
+		rc = ipam_open(&db, opts->database, &open_opts, &err);
+		if (rc != IPAM_EBUSY || tries >= 50)
+			break;
+		real = realpath(opts->database, NULL);
+		bool mounted = real && db_mounted(real);
+		free(real);
+		if (mounted)
+			break;
+		nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+	}
 	if (rc) {
 		fprintf(stderr, "ipamfs: cannot open %s: %s\n", opts->database,
 			err.code ? err.msg : ipam_code_name(rc));
 		return -1;
 	}
 	ipam_free(db);
+	if (*created)
+		fprintf(stderr, "ipamfs: created a new IPAM in %s\n",
+			opts->database);
 	return 0;
+}
+
+/* Removes a database check_database created (and its side files). */
+static void remove_created(const char *path)
+{
+	char side[PATH_MAX + 8];
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	fprintf(stderr, "ipamfs: the mount failed; removed the new %s again\n",
+		path);
+}
+
+/* Refuses a mountpoint that is already an ipamfs mount (a second daemon
+ * would hide the first, which serves on unseen). */
+static int check_mountpoint(const char *mountpoint)
+{
+	char line[8192], *real = realpath(mountpoint, NULL);
+	int rc = 0;
+	FILE *f;
+
+	if (!real)
+		return 0; /* libfuse says why */
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && rc == 0 && fgets(line, sizeof(line), f)) {
+		char mnt[4096];
+		/* id parent maj:min root mountpoint ... - type source */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
+		    strcmp(mnt, real) == 0 && strstr(line, " - fuse.ipamfs "))
+			rc = -1;
+	}
+	if (f)
+		fclose(f);
+	if (rc)
+		fprintf(stderr,
+			"ipamfs: %s is already an ipamfs mount; unmount it "
+			"first\n",
+			mountpoint);
+	free(real);
+	return rc;
 }
 
 static bool has_option(const struct fuse_args *args, const char *name)
@@ -134,6 +243,12 @@ static int add_mount_names(struct fuse_args *args, const char *db_path)
 	}
 	if (rc == 0 && !has_option(args, "subtype="))
 		rc = fuse_opt_add_opt(&opt, "subtype=ipamfs");
+	/* Without default_permissions nobody but ipamfs's own checks stands
+	 * between other users and the tree: with allow_other, the kernel
+	 * must check the mode bits. */
+	if (rc == 0 && has_option(args, "allow_other") &&
+	    !has_option(args, "default_permissions"))
+		rc = fuse_opt_add_opt(&opt, "default_permissions");
 	if (rc == 0 && opt)
 		rc = fuse_opt_add_arg(args, "-o") ||
 		     fuse_opt_add_arg(args, opt);
@@ -180,13 +295,16 @@ static int parse_feed_budget(const char *text, size_t *out)
 	return 0;
 }
 
-static int run(struct fuse_args *args, struct options *opts)
+static int run(struct fuse_args *args, struct options *opts, bool sync_normal)
 {
 	struct ipamfs fs;
 	memset(&fs, 0, sizeof(fs));
 	fs.home_locale = opts->home_locale;
+	fs.sync_normal = sync_normal;
 	fs.settable_clock = opts->settable_clock != 0;
-	fs.default_permissions = opts->default_permissions != 0;
+	/* allow_other brings default_permissions (mount_options) */
+	fs.default_permissions = opts->default_permissions != 0 ||
+				 has_option(args, "allow_other");
 	atomic_init(&fs.clock, IPAMFS_CLOCK_SYSTEM);
 	if (parse_feed_budget(opts->feed_budget, &fs.feed_budget))
 		return 1;
@@ -229,12 +347,28 @@ int main(int argc, char *argv[])
 			"ipamfs: usage: %s [options] DATABASE "
 			"MOUNTPOINT\n",
 			argv[0]);
-	} else if (check_database(&opts) == 0) {
-		ret = run(&args, &opts);
+	} else if (opts.sync && strcmp(opts.sync, "full") &&
+		   strcmp(opts.sync, "normal")) {
+		fprintf(stderr,
+			"ipamfs: -o sync=%s: expected sync=full or "
+			"sync=normal\n",
+			opts.sync);
+	} else if (check_mountpoint(opts.mountpoint) == 0) {
+		bool sync_normal = opts.sync && !strcmp(opts.sync, "normal");
+		bool created = false;
+		log_open();
+		if (check_database(&opts, sync_normal, &created) == 0) {
+			ret = run(&args, &opts, sync_normal);
+			if (ret != 0 && created && !ipamfs_mounted)
+				remove_created(opts.database);
+		}
 	}
 out:
 	fuse_opt_free_args(&args);
 	free(opts.home_locale);
+	free(opts.sync);
+	free(opts.feed_budget);
 	free(opts.database);
+	free(opts.mountpoint);
 	return ret;
 }

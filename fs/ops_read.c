@@ -95,6 +95,8 @@ static void node_perm(struct ipamfs *fs, const struct node *n, ipam_perm *perm)
 	*perm = owner;
 	if (n->kind == NODE_LINK)
 		perm->mode = 0777;
+	else if (n->kind == NODE_FILE && (n->attr->flags & ATTR_BACKUP))
+		perm->mode = owner.mode & 0400;
 	else if (n->kind == NODE_FILE && (n->attr->flags & ATTR_WO))
 		perm->mode = owner.mode & 0222;
 	else if (n->kind == NODE_FILE)
@@ -123,6 +125,10 @@ static off_t node_size(struct ipamfs *fs, const char *path,
 	}
 	if (n->attr->flags & ATTR_ALLOCATE)
 		return 0;
+	/* a snapshot is taken at open; fstat(2) on the open file gives the
+	 * exact size of that one */
+	if (n->attr->flags & ATTR_BACKUP)
+		return (off_t)ipam_backup_size(fs->db);
 	struct blob *content = NULL;
 	if (content_get(fs, path, n, &content, NULL, NULL) != 0)
 		return 0; /* open will report why */

@@ -220,8 +220,9 @@ int ipam_locale_check(const char *locale, ipam_err *err);
 typedef struct ipam ipam;
 
 typedef struct ipam_open_opts {
-	/* Creates and initialises the database when the file is missing or
-	 * empty; otherwise such a file is refused with IPAM_ENOENT. */
+	/* Creates (mode 0600) and initialises the database when the file is
+	 * missing; otherwise a missing file is refused with IPAM_ENOENT. An
+	 * empty (0-byte) file is refused either way (IPAM_ESCHEMA). */
 	bool create;
 	/* Home locale of a new IPAM (used only at creation). NULL = "local". */
 	const char *home_locale;
@@ -233,14 +234,28 @@ typedef struct ipam_open_opts {
 	uint64_t id_seed;
 	/* Use an in-memory database (path is ignored). */
 	bool in_memory;
+	/* false (default): synchronous=FULL, a change is on stable storage
+	 * when the call that made it returns. true: synchronous=NORMAL, the
+	 * commit is written to the WAL but synced only at checkpoints and by
+	 * ipam_sync; a power cut (not a crash of the process) may lose the
+	 * newest commits, never corrupt the file. */
+	bool sync_normal;
+	/* Skip PRAGMA quick_check at open (the caller has just run it on the
+	 * same file, e.g. ipamfs before daemonising). */
+	bool skip_check;
 } ipam_open_opts;
 
 /*
  * Opens (and if asked creates) the IPAM database at `path`: WAL, foreign
  * keys on, schema migrated in one transaction when older. Fails without
  * modifying the file with IPAM_ESCHEMA when the file is not SQLite, is
- * corrupt, is not an ipamfs database, or has a newer schema; IPAM_EIO when
- * it cannot be opened. On success *out is freed with ipam_free.
+ * empty (0 bytes), is damaged (PRAGMA quick_check), is not an ipamfs
+ * database, or has a newer schema; IPAM_EBUSY ("database is in use by
+ * ipamfs pid N") when another process has it open (the handle keeps an
+ * exclusive lock on the file until ipam_free); IPAM_ENOENT for a missing
+ * file without `create`, or a dangling symbolic link; IPAM_EIO when it
+ * cannot be opened. A new database is created mode 0600. On success *out
+ * is freed with ipam_free.
  */
 int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	      ipam_err *err);
@@ -298,6 +313,17 @@ int64_t ipam_now(ipam *db);
 /* Runs PRAGMA integrity_check; 0 when "ok", IPAM_EIO with the first
  * problem otherwise. */
 int ipam_check(ipam *db, ipam_err *err);
+
+/* Makes every committed change durable (fsync(2) on the mount): nothing
+ * to do with synchronous=FULL; with sync_normal a full WAL checkpoint. */
+int ipam_sync(ipam *db, ipam_err *err);
+
+/* A consistent snapshot of the whole database as of now (one read
+ * transaction): the bytes of a SQLite file that opens on its own, in
+ * malloc'd memory the caller frees. */
+int ipam_backup(ipam *db, unsigned char **out, size_t *len, ipam_err *err);
+/* The size ipam_backup would return now (page count x page size). */
+int64_t ipam_backup_size(ipam *db);
 
 /* ------------------------------------------------------------------------
  * The IPAM: settings, locales, quotas (ipam.c)

@@ -461,12 +461,48 @@ start_ipamfs_fg() {
 	fi
 }
 
-# unmount_ipamfs [MNT]: a clean unmount (fails the test if it cannot).
+# db_of_mount MNT: the database an ipamfs mount serves (its fsname, the
+# source field of /proc/self/mountinfo).
+db_of_mount() {
+	awk -v m="$1" '$5 == m { for (i = 7; i <= NF; i++) if ($i == "-") {
+		print $(i + 2); exit } }' /proc/self/mountinfo
+}
+
+# db_holder DB: the pid holding SQLite's POSIX lock on DB (an ipamfs daemon
+# holds it from open to exit), from /proc/locks; empty when none.
+db_holder() {
+	local ino
+	ino=$(stat -c %i -- "$1" 2>/dev/null) || return 0
+	awk -v ino="$ino" '$2 == "POSIX" { split($6, f, ":");
+		if (f[3] == ino) { print $5; exit } }' /proc/locks
+}
+
+# wait_pid_gone PID [TENTHS]: until PID has exited (default 10 s).
+wait_pid_gone() {
+	local i
+	[ -n "$1" ] || return 0
+	for i in $(seq 1 "${2:-100}"); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# unmount_ipamfs [MNT]: a clean unmount (fails the test if it cannot). It
+# returns once the daemon has EXITED, not when the mount table forgets
+# the mount: fusermount3 -u returns before the daemon has closed the
+# database, and a remount, sqlite3 or cp of the file must not race it.
 unmount_ipamfs() {
-	local mnt=${1:-$MNT} i
+	local mnt=${1:-$MNT} i db pid
+	db=$(db_of_mount "$mnt")
+	pid=$( [ -n "$db" ] && db_holder "$db")
 	timeout 10 fusermount3 -u "$mnt"
 	for i in $(seq 1 50); do
-		_is_mounted "$mnt" || return 0
+		if ! _is_mounted "$mnt"; then
+			wait_pid_gone "$pid" && return 0
+			not_ok "the daemon (pid $pid) of $mnt did not exit"
+			return 1
+		fi
 		sleep 0.1
 	done
 	not_ok "unmount $mnt"
@@ -508,11 +544,18 @@ cleanup() {
 		done
 		kill -9 "$p" 2>/dev/null
 	done
+	local pids=()
 	for m in "${MOUNTS[@]}"; do
 		if _is_mounted "$m"; then
+			p=$(db_holder "$(db_of_mount "$m")")
+			[ -n "$p" ] && pids+=("$p")
 			timeout 10 fusermount3 -u -q "$m" 2>/dev/null ||
 				timeout 10 fusermount3 -uz -q "$m" 2>/dev/null
 		fi
+	done
+	# daemons close their database before the temp dir goes
+	for p in "${pids[@]}"; do
+		wait_pid_gone "$p"
 	done
 	for p in "${FG_PIDS[@]}"; do
 		kill "$p" 2>/dev/null

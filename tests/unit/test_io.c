@@ -30,7 +30,8 @@ static sqlite3_vfs *real_vfs;
 static sqlite3_vfs shim_vfs;
 static long io_count, io_fail_at, io_failures;
 static bool io_persistent;
-static bool io_reads; /* count (and fail) reads instead of writes */
+static bool io_sync_failed; /* the first failure was an xSync */
+static bool io_reads;	    /* count (and fail) reads instead of writes */
 
 static bool io_should_fail(void)
 {
@@ -48,6 +49,7 @@ static bool io_should_fail(void)
 static void io_arm(long n, bool keep_failing)
 {
 	io_reads = false;
+	io_sync_failed = false;
 	io_count = 0;
 	io_failures = 0;
 	io_persistent = keep_failing;
@@ -69,6 +71,20 @@ static void io_disarm(void)
 }
 
 #define REAL(f) (((shim_file *)(f))->real)
+
+/* Opens without PRAGMA quick_check, which would read every page into the
+ * cache: the operations under test must read from the file. */
+static ipam *open_cold(const char *path)
+{
+	ipam_open_opts opts = fixture_opts();
+	ipam_err err = {0};
+	ipam *db = NULL;
+	opts.create = false;
+	opts.skip_check = true;
+	if (ipam_open(&db, path, &opts, &err) != 0)
+		fail_msg("ipam_open(%s): %s", path, err.msg);
+	return db;
+}
 
 static int shim_close(sqlite3_file *f)
 {
@@ -99,8 +115,11 @@ static int shim_truncate(sqlite3_file *f, sqlite3_int64 size)
 
 static int shim_sync(sqlite3_file *f, int flags)
 {
-	if (!io_reads && io_should_fail())
+	if (!io_reads && io_should_fail()) {
+		if (io_failures == 1)
+			io_sync_failed = true;
 		return SQLITE_IOERR_FSYNC;
+	}
 	return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
 
@@ -395,6 +414,7 @@ static void run_op(size_t which, bool keep_failing, bool reads)
 	world w;
 	ipam_err err = {0};
 	char *before, *after, *now;
+	const char *want;
 	int64_t pools[3];
 	long n, failed = 0;
 
@@ -406,7 +426,7 @@ static void run_op(size_t which, bool keep_failing, bool reads)
 	memcpy(pools, w.pools, sizeof(pools));
 	ipam_free(w.db);
 	copy_file(base, work);
-	w.db = open_file(work, false);
+	w.db = open_cold(work);
 	before = world_digest(&w);
 	assert_ok(ops[which].op(&w, &err), err);
 	after = world_digest(&w);
@@ -417,7 +437,7 @@ static void run_op(size_t which, bool keep_failing, bool reads)
 		int rc;
 		remove_db(work);
 		copy_file(base, work);
-		w.db = open_file(work, false);
+		w.db = open_cold(work);
 		memcpy(w.pools, pools, sizeof(pools));
 		memset(&err, 0, sizeof(err));
 		if (reads)
@@ -455,9 +475,16 @@ static void run_op(size_t which, bool keep_failing, bool reads)
 			    name, n, rc ? ipam_code_name(rc) : "succeeded",
 			    diff_);
 		free(now);
-		/* as a power cut would have left it */
+		/* as a power cut would have left it. A commit whose WAL sync
+		 * failed (synchronous=FULL syncs at every commit) is reported
+		 * failed, but its frames were written: whether they reached
+		 * the disk is unknown, so the image may show it done, never a
+		 * part of it. */
 		now = digest_of_file(crash, pools);
-		EXPECT_SAME(rc ? before : after, now,
+		want = rc ? before : after;
+		if (rc && io_sync_failed && strcmp(now, after) == 0)
+			want = after;
+		EXPECT_SAME(want, now,
 			    "%s: write/sync %ld failed (%s), the crash image "
 			    "shows: %s",
 			    name, n, rc ? ipam_code_name(rc) : "succeeded",
@@ -518,7 +545,7 @@ static void test_io_read_failure_inside_transaction(void **state)
 	memcpy(pools, w.pools, sizeof(pools));
 	ipam_free(w.db);
 	copy_file(base, work);
-	w.db = open_file(work, false);
+	w.db = open_cold(work);
 	before = world_digest(&w);
 	assert_ok(ipam_txn_begin(w.db, NULL, &err), err);
 	assert_ok(prov(w.db, w.pools[2], "10.2.0.0/16", &err), err);
@@ -533,7 +560,7 @@ static void test_io_read_failure_inside_transaction(void **state)
 		const char *expect;
 		remove_db(work);
 		copy_file(base, work);
-		w.db = open_file(work, false);
+		w.db = open_cold(work);
 		memcpy(w.pools, pools, sizeof(pools));
 		assert_ok(ipam_txn_begin(w.db, NULL, &err), err);
 		assert_ok(prov(w.db, w.pools[2], "10.2.0.0/16", &err), err);
@@ -598,7 +625,7 @@ static void test_io_handle_recovers(void **state)
 	memcpy(pools, w.pools, sizeof(pools));
 	ipam_free(w.db);
 	copy_file(base, work);
-	w.db = open_file(work, false);
+	w.db = open_cold(work);
 	assert_ok(op_transaction(&w, &err), err);
 	assert_ok(op_alloc(&w, &err), err);
 	after = world_digest(&w);
@@ -609,7 +636,7 @@ static void test_io_handle_recovers(void **state)
 		int rc1, rc2;
 		remove_db(work);
 		copy_file(base, work);
-		w.db = open_file(work, false);
+		w.db = open_cold(work);
 		memcpy(w.pools, pools, sizeof(pools));
 		io_arm(n, true);
 		rc1 = op_transaction(&w, &err);
@@ -664,7 +691,7 @@ static void test_io_failing_checkpoint_at_close(void **state)
 	for (n = 1; n < 10000; n = next_n(n)) {
 		remove_db(work);
 		copy_file(base, work);
-		w.db = open_file(work, false);
+		w.db = open_cold(work);
 		memcpy(w.pools, pools, sizeof(pools));
 		assert_ok(op_transaction(&w, &err), err);
 		if (!after)

@@ -4,12 +4,27 @@
  * change log, transactions (commit, rollback, a failing call inside one)
  * and the change hook.
  */
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
 
 /* ---- creation ---- */
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static unsigned file_mode(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0;
+}
 
 static void test_new_ipam_defaults(void **state)
 {
@@ -115,16 +130,24 @@ static void test_missing_file_without_create(void **state)
 	snprintf(path, sizeof(path), "%s/none.db", dir);
 	opts.create = false;
 	assert_code(ipam_open(&db, path, &opts, &err), err, IPAM_ENOENT,
-		    "does not exist or is empty");
+		    "does not exist");
 	assert_null(db);
 	assert_false(file_exists(path));
 
-	/* an empty file is the same as a missing one */
+	/* an empty file is not set up as a new IPAM, even when asked (it may
+	 * be a database truncated by accident): refused, left as it is */
 	write_bytes(path, "", 0);
-	memset(&err, 0, sizeof(err));
-	assert_code(ipam_open(&db, path, &opts, &err), err, IPAM_ENOENT,
-		    "does not exist or is empty");
-	/* and is initialised when asked */
+	for (int create = 0; create < 2; create++) {
+		opts.create = create;
+		memset(&err, 0, sizeof(err));
+		assert_code(ipam_open(&db, path, &opts, &err), err,
+			    IPAM_ESCHEMA, "is an empty file, not an IPAM");
+		assert_null(db);
+		assert_true(file_exists(path));
+		assert_int_equal(file_size(path), 0);
+	}
+	/* a missing file is created when asked, 0600 */
+	unlink(path);
 	db = open_file(path, true);
 	assert_int_equal(mktop(db, "p") > 0, 1);
 	ipam_free(db);
@@ -361,6 +384,209 @@ static void test_refuses_corrupt_database(void **state)
 	memcpy(page, "SQLite format 3", 16);
 	write_bytes(path, page, sizeof(page));
 	assert_refused_untouched(path, "");
+	tmp_dir_remove(dir);
+}
+
+/* A new database and its WAL are readable by their owner only, whatever
+ * the umask: they hold every pool, whatever the pools' modes. */
+static void test_new_file_is_private(void **state)
+{
+	char dir[64], path[128], wal[160];
+	mode_t old = umask(022);
+	ipam *db;
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/ipam.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	db = open_file(path, true);
+	mktop(db, "p"); /* something in the WAL */
+	assert_int_equal(file_mode(path), 0600);
+	assert_true(file_exists(wal));
+	assert_int_equal(file_mode(wal), 0600);
+	ipam_free(db);
+	umask(old);
+	tmp_dir_remove(dir);
+}
+
+/* A symbolic link to nowhere is refused: following it would create its
+ * target (as whoever mounts, often root). */
+static void test_refuses_dangling_symlink(void **state)
+{
+	char dir[64], path[128], target[128];
+	ipam_open_opts opts = fixture_opts();
+	ipam_err err = {0};
+	ipam *db = (ipam *)1;
+	struct stat st;
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/link.db", dir);
+	snprintf(target, sizeof(target), "%s/target.db", dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_code(ipam_open(&db, path, &opts, &err), err, IPAM_ENOENT,
+		    "is a dangling symbolic link");
+	assert_null(db);
+	assert_false(file_exists(target));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	/* a link to a database is fine */
+	db = open_file(target, true);
+	ipam_free(db);
+	db = open_file(path, false);
+	ipam_free(db);
+	tmp_dir_remove(dir);
+}
+
+/* A database with a damaged page deep inside (the header and schema
+ * intact) is refused by PRAGMA quick_check at open, without a byte
+ * written; the same file undamaged opens. */
+static void test_refuses_damaged_pages(void **state)
+{
+	char dir[64], path[128], good[128];
+	unsigned char *bytes;
+	size_t n, pages, refused = 0;
+	ipam *db;
+	(void)state;
+	tmp_dir(dir);
+	snprintf(good, sizeof(good), "%s/good.db", dir);
+	snprintf(path, sizeof(path), "%s/damaged.db", dir);
+	db = open_file(good, true);
+	int64_t p = mktop(db, "p");
+	prov_ok(db, p, "10.0.0.0/8");
+	for (int i = 0; i < 300; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "allocation-%d", i);
+		alloc_ok(db, p, name, 24);
+	}
+	ipam_free(db);
+	bytes = file_bytes(good, &n);
+	assert_non_null(bytes);
+	pages = n / 4096;
+	assert_true(pages > 8);
+	/* every fourth page from the third on, one at a time: its b-tree
+	 * header and first cells overwritten */
+	for (size_t pg = 2; pg < pages; pg += 4) {
+		unsigned char *copy = malloc(n);
+		assert_non_null(copy);
+		memcpy(copy, bytes, n);
+		memset(copy + pg * 4096, 0x5a, 64);
+		write_bytes(path, copy, n);
+		free(copy);
+		assert_refused_untouched(path, "damaged");
+		refused++;
+	}
+	assert_true(refused > 2);
+	db = open_file(good, false);
+	ipam_free(db);
+	free(bytes);
+	tmp_dir_remove(dir);
+}
+
+/* One database, one user: while a process has it open, another is
+ * refused at once with the pid of the holder, and the file is untouched;
+ * once the holder is gone it opens. In the same process a second handle
+ * is refused too. */
+static void test_second_user_refused(void **state)
+{
+	char dir[64], path[128], want[160];
+	int ready[2], go[2];
+	ipam_open_opts opts = fixture_opts();
+	ipam_err err = {0};
+	ipam *db = NULL, *other = (ipam *)1;
+	char c = 0;
+	pid_t child;
+	int status;
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/ipam.db", dir);
+	db = open_file(path, true);
+	ipam_free(db);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		ipam_open_opts o = fixture_opts();
+		ipam_err e = {0};
+		ipam *mine = NULL;
+		if (ipam_open(&mine, path, &o, &e) != 0)
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		ipam_free(mine);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	for (int create = 0; create < 2; create++) {
+		opts.create = create;
+		memset(&err, 0, sizeof(err));
+		snprintf(want, sizeof(want), "database is in use by %s pid %d",
+			 "test_store", (int)child);
+		assert_code(ipam_open(&other, path, &opts, &err), err,
+			    IPAM_EBUSY, want);
+		assert_null(other);
+	}
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	db = open_file(path, false);
+	memset(&err, 0, sizeof(err));
+	other = (ipam *)1;
+	assert_code(ipam_open(&other, path, &opts, &err), err, IPAM_EBUSY,
+		    "database is in use");
+	assert_null(other);
+	ipam_free(db);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	tmp_dir_remove(dir);
+}
+
+/* Values a hand edit (sqlite3) can leave in a sound file: a prefix longer
+ * than the family allows, a family that is neither 4 nor 6. Rendering and
+ * reading must answer (anything) rather than abort the daemon: an assert
+ * states an invariant, never a limit that input (the file) can reach. */
+static void test_tampered_values_do_not_abort(void **state)
+{
+	static const char *const edits[] = {
+		"UPDATE allocation SET prefix = 200",
+		"UPDATE pool SET family = 9",
+		"UPDATE allocation SET prefix = 255; UPDATE pool SET family = "
+		"0",
+	};
+	char dir[64], path[128];
+	(void)state;
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/ipam.db", dir);
+	for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
+		ipam_err err = {0};
+		ipam_pool_usage u;
+		ipam_alloc_info ai;
+		ipam_cidr got;
+		char *out = NULL;
+		size_t len = 0;
+		unlink(path);
+		ipam *db = open_file(path, true);
+		int64_t p = mktop(db, "p");
+		prov_ok(db, p, "10.0.0.0/16");
+		alloc_ok(db, p, "a", 24);
+		ipam_free(db);
+		sql_exec(path, edits[e]);
+		db = open_file(path, false);
+		(void)ipam_alloc_get(db, p, "a", &ai, &err);
+		if (ipam_render_pool_allocations_json(db, p, &out, &len,
+						      &err) == 0)
+			free(out);
+		if (ipam_render_pool_status(db, p, true, &out, &len, &err) == 0)
+			free(out);
+		if (ipam_render_pool_map(db, p, &out, &len, &err) == 0)
+			free(out);
+		(void)ipam_pool_usage_get(db, p, &u, &err);
+		(void)ipam_pool_preview(db, p, 28, &got, &err);
+		if (ipam_render_metrics(db, &out, &len, &err) == 0)
+			free(out);
+		ipam_free(db);
+	}
 	tmp_dir_remove(dir);
 }
 
@@ -810,6 +1036,11 @@ int main(void)
 		cmocka_unit_test(test_refuses_other_programs_database),
 		cmocka_unit_test(test_refuses_newer_schema),
 		cmocka_unit_test(test_refuses_corrupt_database),
+		cmocka_unit_test(test_new_file_is_private),
+		cmocka_unit_test(test_refuses_dangling_symlink),
+		cmocka_unit_test(test_refuses_damaged_pages),
+		cmocka_unit_test(test_second_user_refused),
+		cmocka_unit_test(test_tampered_values_do_not_abort),
 		cmocka_unit_test(test_events_record_changes),
 		cmocka_unit_test(test_txn_rollback_leaves_nothing),
 		cmocka_unit_test(test_txn_failing_call_undoes_only_itself),

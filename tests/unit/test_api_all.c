@@ -1,0 +1,482 @@
+/*
+ * test_api_all.c - every public function of ipam.h, on one handle, in one
+ * process.
+ *
+ * A daemon lives for months on one handle, so every SQL statement of
+ * libipam ends up prepared on it. The statement cache once had room for
+ * 160 of them and asserted when a workload needed more (issue 8): this
+ * test walks the whole API on a file database -- pools, CIDRs,
+ * allocations, tags, permissions, resources, discoveries and a feed,
+ * history, every renderer, backup and sync -- so that every statement is
+ * prepared on the same handle, then does it again (each cached statement
+ * reused) and reopens the file to check it. tests/unit/api_coverage.sh
+ * checks that every function declared in ipam.h is called here.
+ */
+#include <sqlite3.h>
+
+#include "fixture.h"
+
+static int hook_calls, remove_calls;
+
+static void on_change(void *ctx, int64_t last)
+{
+	(void)ctx;
+	(void)last;
+	hook_calls++;
+}
+
+static void on_remove(void *ctx, ipam_kind kind, int64_t key)
+{
+	(void)ctx;
+	(void)kind;
+	(void)key;
+	remove_calls++;
+}
+
+static int count_entry(void *ctx, const ipam_alloc_entry *entry)
+{
+	(void)entry;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* A rendering call: must succeed with non-empty text. */
+#define RENDER(call)                                                           \
+	do {                                                                   \
+		char *out_ = NULL;                                             \
+		size_t len_ = 0;                                               \
+		ipam_err e_ = {0};                                             \
+		int r_ = (call(&out_, &len_, &e_));                            \
+		assert_ok(r_, e_);                                             \
+		assert_non_null(out_);                                         \
+		assert_true(len_ > 0);                                         \
+		free(out_);                                                    \
+	} while (0)
+
+/* The functions that need no handle. */
+static void pure_functions(void)
+{
+	ipam_err err = {0};
+	ipam_cidr a, b, parts[8];
+	char txt[IPAM_CIDR_STRLEN], num[IPAM_U128_STRLEN];
+	char pct[IPAM_PERCENT_STRLEN], when[IPAM_TIME_STRLEN];
+	ipam_u128 v;
+	ipam_strategy st;
+	int64_t t;
+
+	assert_string_equal(ipam_code_name(IPAM_ENOSPC), "ENOSPC");
+	assert_ok(ipam_cidr_parse(&a, "10.0.0.0/8", &err), err);
+	assert_ok(ipam_cidr_parse_filename(&b, "10.1.0.0_16", &err), err);
+	ipam_cidr_format(&b, txt);
+	assert_string_equal(txt, "10.1.0.0/16");
+	ipam_cidr_format_filename(&b, txt);
+	assert_string_equal(txt, "10.1.0.0_16");
+	ipam_addr_format(4, b.addr, txt);
+	assert_string_equal(txt, "10.1.0.0");
+	assert_int_equal(ipam_family_width(6), 128);
+	assert_string_equal(U(ipam_cidr_size(&b)), "65536");
+	ipam_addr_format(4, ipam_cidr_last(&b), txt);
+	assert_string_equal(txt, "10.1.255.255");
+	assert_true(ipam_cidr_contains(&a, &b));
+	assert_true(ipam_cidr_overlaps(&a, &b));
+	assert_true(ipam_cidr_compare(&a, &b) < 0);
+	assert_int_equal(ipam_range_split(4, b.addr, b.addr + 2, parts, 8), 2);
+	ipam_u128_format((ipam_u128)1 << 100, num);
+	assert_ok(ipam_u128_parse(&v, num), err);
+	assert_true(v == (ipam_u128)1 << 100);
+	ipam_percent_format(1, 3, pct);
+	assert_true(strlen(pct) > 0);
+	ipam_time_format(FIXTURE_TIME, when);
+	assert_ok(ipam_time_parse(&t, when), err);
+	assert_int_equal(t, FIXTURE_TIME);
+	{
+		char aws[IPAM_TIME_STRLEN];
+		ipam_time_format_aws(FIXTURE_TIME, aws);
+		when[strlen(when) - 1] = '\0'; /* the Z */
+		assert_true(strncmp(aws, when, strlen(when)) == 0);
+		assert_string_equal(aws + strlen(when), ".000000+00:00");
+	}
+	assert_ok(ipam_name_check("ok-name", &err), err);
+	assert_ok(ipam_locale_check("us-east-1", &err), err);
+	assert_true(ipam_schema_version() > 0);
+	assert_string_equal(ipam_quota_name(IPAM_QUOTA_SCOPES), "scopes");
+	assert_string_equal(ipam_strategy_name(IPAM_STRATEGY_BEST_FIT),
+			    "best-fit");
+	assert_ok(ipam_strategy_parse(&st, "last-fit"), err);
+	assert_int_equal(st, IPAM_STRATEGY_LAST_FIT);
+	assert_int_equal(ipam_utf8_invalid("ok\xff"), 2);
+	{
+		char *fixed = ipam_utf8_fix("ok\xff");
+		assert_string_equal(fixed, "ok\xef\xbf\xbd");
+		free(fixed);
+	}
+	assert_true(ipam_resource_type_valid("vpc"));
+	assert_true(ipam_resource_type_manageable("vpc"));
+	assert_string_equal(ipam_resource_type_from_id("subnet-0abc"),
+			    "subnet");
+}
+
+/* The IPAM itself: info, settings, locales, quotas, transactions. */
+static void ipam_level(ipam *db)
+{
+	ipam_err err = {0};
+	ipam_info info;
+	ipam_strlist list = {0};
+	const char *locales[] = {"local", "us-east-1", "us-west-2"};
+	ipam_actor who = {0, 0, 1};
+	int64_t q;
+
+	ipam_set_default_actor(db, &who);
+	ipam_set_change_hook(db, on_change, NULL);
+	ipam_set_remove_hook(db, on_remove, NULL);
+	assert_true(ipam_now(db) > 0);
+	assert_ok(ipam_info_get(db, &info, &err), err);
+	assert_ok(ipam_set_description(db, "every call", &err), err);
+	assert_ok(ipam_set_tier(db, IPAM_TIER_ADVANCED, &err), err);
+	assert_ok(ipam_set_private_gua(db, false, &err), err);
+	assert_ok(ipam_locales_set(db, locales, 3, &err), err);
+	assert_ok(ipam_locales_get(db, &list, &err), err);
+	assert_int_equal(list.count, 3);
+	ipam_strlist_free(&list);
+	assert_true(ipam_locale_is_operating(db, "us-east-1"));
+	assert_ok(ipam_quota_get(db, IPAM_QUOTA_SCOPES, &q, &err), err);
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_SCOPES, q + 1, &err), err);
+	/* an explicit transaction, committed and rolled back */
+	assert_ok(ipam_txn_begin(db, &who, &err), err);
+	assert_ok(ipam_set_description(db, "in a transaction", &err), err);
+	assert_ok(ipam_txn_commit(db, &err), err);
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	assert_ok(ipam_set_description(db, "undone", &err), err);
+	ipam_txn_rollback(db);
+	assert_ok(ipam_info_get(db, &info, &err), err);
+	assert_string_equal(info.description, "in a transaction");
+	assert_ok(ipam_check(db, &err), err);
+}
+
+struct world {
+	int64_t priv, lab, top, child, v6;
+};
+
+/* Scopes and pools, their settings, CIDRs and allocations. */
+static void pools(ipam *db, struct world *w, int round)
+{
+	ipam_err err = {0};
+	ipam_scope_info sc;
+	ipam_pool_info pi;
+	ipam_strlist list = {0};
+	ipam_pool_cidr *cidrs = NULL;
+	ipam_cidr got, fixed, c = C("10.0.0.0/8");
+	ipam_alloc_info ai;
+	ipam_alloc_req req = {"web", NULL, 24, "a web tier"};
+	ipam_pool_usage u;
+	ipam_perm perm;
+	ipam_kind kind;
+	const char *tags[] = {"env=dev"};
+	char *value = NULL, name[32];
+	size_t n;
+	int64_t key;
+	int entries = 0;
+
+	w->priv = scope_key(db, "private");
+	assert_ok(ipam_scope_list(db, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_scope_get(db, "private", &sc, &err), err);
+	assert_ok(ipam_scope_get_by_key(db, w->priv, &sc, &err), err);
+	{
+		bool searchable = false;
+		assert_ok(ipam_scope_searchable(db, w->priv, &searchable, &err),
+			  err);
+		/* round 0 makes a pool 0750 below: hidden from others */
+		assert_int_equal(searchable, round == 0);
+	}
+	snprintf(name, sizeof(name), "lab%d", round);
+	assert_ok(ipam_scope_create(db, name, &w->lab, &err), err);
+	assert_ok(ipam_scope_set_description(db, w->lab, "a lab", &err), err);
+
+	snprintf(name, sizeof(name), "top%d", round);
+	assert_ok(ipam_pool_create(db, w->priv, 0, name, &w->top, &err), err);
+	assert_ok(ipam_pool_lookup(db, w->priv, 0, name, &key, &err), err);
+	assert_int_equal(key, w->top);
+	assert_ok(ipam_pool_set_family(db, w->top, 4, &err), err);
+	assert_ok(ipam_pool_provision(db, w->top, &c, &err), err);
+	assert_ok(ipam_pool_create(db, w->priv, w->top, "dev", &w->child, &err),
+		  err);
+	assert_ok(ipam_pool_set_locale(db, w->child, "us-east-1", &err), err);
+	assert_ok(ipam_pool_provision_len(db, w->child, 16, &got, &err), err);
+	assert_ok(ipam_pool_set_description(db, w->child, "dev pool", &err),
+		  err);
+	assert_ok(
+		ipam_pool_set_netmask(db, w->child, IPAM_NETMASK_MAX, 28, &err),
+		err);
+	assert_ok(ipam_pool_set_strategy(db, w->child, IPAM_STRATEGY_BEST_FIT,
+					 &err),
+		  err);
+	assert_ok(ipam_pool_set_required_tags(db, w->child, tags, 0, &err),
+		  err);
+	assert_ok(ipam_pool_get_required_tags(db, w->child, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_pool_set_auto_import(db, w->child, true, &err), err);
+	assert_ok(ipam_pool_get(db, w->child, &pi, &err), err);
+	assert_ok(ipam_pool_list(db, w->priv, 0, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_pool_cidrs(db, w->top, &cidrs, &n, &err), err);
+	assert_int_equal(n, 1);
+	free(cidrs);
+
+	/* allocations by length, by CIDR, previews and usage */
+	assert_ok(ipam_alloc_create(db, w->child, &req, &ai, &err), err);
+	fixed = got;
+	fixed.addr += 1u << 15;
+	fixed.prefix = 24;
+	req.name = "fixed";
+	req.cidr = &fixed;
+	assert_ok(ipam_alloc_create(db, w->child, &req, &ai, &err), err);
+	assert_ok(ipam_alloc_get(db, w->child, "web", &ai, &err), err);
+	assert_ok(ipam_alloc_get_by_key(db, ai.key, &ai, &err), err);
+	assert_ok(ipam_alloc_entries(db, w->child, count_entry, &entries, &err),
+		  err);
+	assert_int_equal(entries, 2);
+	assert_ok(ipam_alloc_list(db, w->child, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_pool_preview(db, w->child, 26, &got, &err), err);
+	assert_ok(ipam_pool_usage_get(db, w->child, &u, &err), err);
+	assert_int_equal(u.allocation_count, 2);
+
+	/* tags, permissions and ids */
+	assert_ok(ipam_tag_set(db, ai.id, "owner", "alice", &err), err);
+	assert_ok(ipam_tag_get(db, ai.id, "owner", &value, &err), err);
+	assert_string_equal(value, "alice");
+	free(value);
+	assert_ok(ipam_tag_list(db, ai.id, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_tag_remove(db, ai.id, "owner", &err), err);
+	assert_ok(ipam_perm_get(db, pool_id(db, w->child), &perm, &err), err);
+	perm.mode = 0750;
+	assert_ok(ipam_perm_set(db, pool_id(db, w->child), &perm, &err), err);
+	assert_ok(ipam_id_lookup(db, pool_id(db, w->child), &kind, &key, &err),
+		  err);
+	assert_int_equal(kind, IPAM_KIND_POOL);
+	assert_ok(ipam_id_list(db, &list, &err), err);
+	ipam_strlist_free(&list);
+
+	/* renderers of the IPAM, scopes and pools */
+#define R_IPAM(o, l, e) ipam_render_ipam_json(db, o, l, e)
+#define R_SCOPES(o, l, e) ipam_render_scopes_json(db, o, l, e)
+#define R_POOL(o, l, e) ipam_render_pool_json(db, w->child, o, l, e)
+#define R_CIDRS(o, l, e) ipam_render_pool_cidrs_json(db, w->child, o, l, e)
+#define R_ALLOCS(o, l, e)                                                      \
+	ipam_render_pool_allocations_json(db, w->child, o, l, e)
+#define R_STATUS(o, l, e) ipam_render_pool_status(db, w->child, false, o, l, e)
+#define R_STATUSJ(o, l, e) ipam_render_pool_status(db, w->child, true, o, l, e)
+#define R_MAP(o, l, e) ipam_render_pool_map(db, w->child, o, l, e)
+#define R_EVENTS(o, l, e) ipam_events_render(db, 0, o, l, e)
+#define R_METRICS(o, l, e) ipam_render_metrics(db, o, l, e)
+#define R_SCOPE(o, l, e) ipam_render_scope_status(db, w->priv, false, o, l, e)
+#define R_POOLS(o, l, e) ipam_render_scope_pools_json(db, w->priv, o, l, e)
+#define R_DISCOS(o, l, e) ipam_render_discoveries_json(db, o, l, e)
+	RENDER(R_POOLS);
+	RENDER(R_DISCOS);
+	RENDER(R_IPAM);
+	RENDER(R_SCOPES);
+	RENDER(R_POOL);
+	RENDER(R_CIDRS);
+	RENDER(R_ALLOCS);
+	RENDER(R_STATUS);
+	RENDER(R_STATUSJ);
+	RENDER(R_MAP);
+	RENDER(R_EVENTS);
+	RENDER(R_METRICS);
+	RENDER(R_SCOPE);
+	assert_true(ipam_events_last(db) > 0);
+
+	/* an IPv6 pool in the public scope: its own settings */
+	snprintf(name, sizeof(name), "v6-%d", round);
+	assert_ok(ipam_pool_create(db, scope_key(db, "public"), 0, name, &w->v6,
+				   &err),
+		  err);
+	assert_ok(ipam_pool_set_family(db, w->v6, 6, &err), err);
+	assert_ok(ipam_pool_set_locale(db, w->v6, "us-east-1", &err), err);
+	assert_ok(ipam_pool_set_aws_service(db, w->v6, "ec2", &err), err);
+	assert_ok(ipam_pool_set_public_ip_source(db, w->v6, "byoip", &err),
+		  err);
+	assert_ok(ipam_pool_set_publicly_advertisable(db, w->v6, false, &err),
+		  err);
+}
+
+/* Resources, a discovery and its feed, history. */
+static void resources(ipam *db, struct world *w, int round)
+{
+	ipam_err err = {0};
+	ipam_resource_info ri;
+	ipam_resource_cidr *rc = NULL;
+	ipam_discovery_info di;
+	ipam_strlist list = {0};
+	ipam_cidr got, c = C("192.168.7.0/24");
+	char id[64], disco[32], *value = NULL, *out = NULL;
+	size_t n, len;
+	int64_t res, key, days;
+	static const char feed[] =
+		"{\"ResourceId\":\"vpc-0a1\",\"ResourceType\":\"vpc\","
+		"\"ResourceCidr\":\"10.9.0.0/16\",\"ResourceRegion\":"
+		"\"us-east-1\"}\n"
+		"{\"ResourceId\":\"subnet-0b2\",\"ResourceCidr\":\"10.9.1.0/"
+		"24\","
+		"\"VpcId\":\"vpc-0a1\",\"IpUsage\":0.25}\n";
+
+	snprintf(id, sizeof(id), "vpc-%04d", round);
+	assert_ok(ipam_resource_create(db, w->priv, id, "vpc", &res, &err),
+		  err);
+	assert_ok(ipam_resource_lookup(db, w->priv, id, &key, &err), err);
+	assert_int_equal(key, res);
+	assert_ok(ipam_resource_set(db, res, IPAM_RESOURCE_NAME, "core", &err),
+		  err);
+	assert_ok(ipam_resource_set(db, res, IPAM_RESOURCE_LOCALE, "us-east-1",
+				    &err),
+		  err);
+	assert_ok(ipam_resource_tag_set(db, res, "env", "dev", &err), err);
+	assert_ok(ipam_resource_tag_get(db, res, "env", &value, &err), err);
+	free(value);
+	assert_ok(ipam_resource_tag_list(db, res, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_resource_tag_remove(db, res, "env", &err), err);
+	assert_ok(ipam_resource_cidr_add(db, res, &c, &err), err);
+	assert_ok(
+		ipam_resource_allocate(db, res, w->child, NULL, 24, &got, &err),
+		err);
+	assert_ok(ipam_resource_may_use_pool(db, res, w->child, &err), err);
+	assert_string_equal(ipam_resource_type_aws("network-interface",
+						   IPAM_SHAPE_RESOURCE_CIDR),
+			    "eni");
+	assert_ok(ipam_resource_cidrs(db, res, &rc, &n, &err), err);
+	assert_int_equal(n, 2);
+	free(rc);
+	assert_ok(ipam_resource_cidr_remove(db, res, &c, &err), err);
+	assert_ok(ipam_resource_set_ignored(db, res, true, &err), err);
+	assert_ok(ipam_resource_set_ignored(db, res, false, &err), err);
+	assert_ok(ipam_resource_get(db, res, &ri, &err), err);
+	assert_ok(ipam_resource_list(db, w->priv, &list, &err), err);
+	ipam_strlist_free(&list);
+#define R_RES(o, l, e) ipam_render_resource_status(db, res, true, o, l, e)
+#define R_RESJ(o, l, e) ipam_render_resources_json(db, w->priv, 0, o, l, e)
+	RENDER(R_RES);
+	RENDER(R_RESJ);
+
+	/* a discovery of the lab scope, fed twice */
+	snprintf(disco, sizeof(disco), "aws%d", round);
+	assert_ok(ipam_discovery_create(db, disco, &err), err);
+	assert_ok(ipam_discovery_set_locale(db, disco, "us-east-1", &err), err);
+	assert_ok(ipam_discovery_feed(db, disco, feed, sizeof(feed) - 1, &err),
+		  err);
+	assert_ok(ipam_discovery_feed(db, disco, feed, sizeof(feed) - 1, &err),
+		  err);
+	assert_ok(ipam_discovery_get(db, disco, &di, &err), err);
+	assert_int_equal(di.resources, 2);
+#define R_ACCOUNTS(o, l, e)                                                    \
+	ipam_render_discovered_accounts_json(db, di.key, o, l, e)
+	RENDER(R_ACCOUNTS);
+	assert_ok(ipam_discovery_list(db, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_discovery_host_refresh(db, &err), err);
+	assert_ok(ipam_discovery_set_scope(db, disco, "lab0", &err), err);
+
+	/* history */
+	assert_ok(ipam_history_retention_get(db, &days, &err), err);
+	assert_ok(ipam_history_retention_set(db, days + 1, &err), err);
+	assert_ok(ipam_history_cidrs(db, w->priv, &list, &err), err);
+	assert_true(list.count > 0);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_history_query(db, w->priv, &got, 0, INT64_MAX, true,
+				     &out, &len, &err),
+		  err);
+	free(out);
+
+	/* moves and removals */
+	assert_ok(ipam_resource_cidr_remove(db, res, &got, &err), err);
+	assert_ok(ipam_resource_move(db, res, w->lab, &err), err);
+	assert_ok(ipam_resource_delete(db, res, &err), err);
+	assert_ok(ipam_discovery_delete(db, disco, &err), err);
+}
+
+/* Backup and sync, then the removals of what pools() made. */
+static void teardown(ipam *db, struct world *w)
+{
+	ipam_err err = {0};
+	unsigned char *image = NULL;
+	size_t len = 0;
+	char name[IPAM_NAME_MAX + 1];
+
+	assert_ok(ipam_sync(db, &err), err);
+	assert_true(ipam_backup_size(db) > 0);
+	assert_ok(ipam_backup(db, &image, &len, &err), err);
+	assert_true(len >= 4096);
+	assert_memory_equal(image, "SQLite format 3", 16);
+	free(image);
+
+	assert_ok(ipam_alloc_release(db, w->child, "web", &err), err);
+	assert_ok(ipam_alloc_release(db, w->child, "fixed", &err), err);
+	assert_ok(ipam_pool_delete(db, w->v6, &err), err);
+	{
+		ipam_scope_info sc;
+		assert_ok(ipam_scope_get_by_key(db, w->lab, &sc, &err), err);
+		snprintf(name, sizeof(name), "%s", sc.name);
+	}
+	if (strcmp(name, "lab0") != 0)
+		assert_ok(ipam_scope_delete(db, name, &err), err);
+}
+
+static void test_every_call_on_one_handle(void **state)
+{
+	char dir[64], path[128];
+	struct world w[3];
+	ipam_err err = {0};
+	ipam *db;
+	(void)state;
+
+	pure_functions();
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/ipam.db", dir);
+	{
+		ipam_open_opts opts = fixture_opts();
+		assert_ok(ipam_open(&db, path, &opts, &err), err);
+	}
+	ipam_level(db);
+	for (int round = 0; round < 3; round++) {
+		pools(db, &w[round], round);
+		resources(db, &w[round], round);
+		teardown(db, &w[round]);
+	}
+	/* the deprovision path, on the last round's pools */
+	{
+		ipam_cidr top = C("10.0.0.0/8");
+		ipam_pool_cidr *cidrs = NULL;
+		size_t n = 0;
+		assert_ok(ipam_pool_cidrs(db, w[2].child, &cidrs, &n, &err),
+			  err);
+		for (size_t i = 0; i < n; i++)
+			assert_ok(ipam_pool_deprovision(db, w[2].child,
+							&cidrs[i].cidr, &err),
+				  err);
+		free(cidrs);
+		assert_ok(ipam_pool_delete(db, w[2].child, &err), err);
+		assert_ok(ipam_pool_deprovision(db, w[2].top, &top, &err), err);
+	}
+	assert_ok(ipam_check(db, &err), err);
+	assert_true(hook_calls > 0);
+	assert_true(remove_calls > 0);
+	ipam_free(db);
+
+	/* the file holds it all */
+	db = open_file(path, false);
+	assert_ok(ipam_check(db, &err), err);
+	assert_ok(ipam_pool_get(db, w[1].top, &(ipam_pool_info){0}, &err), err);
+	ipam_free(db);
+	tmp_dir_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_call_on_one_handle),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
