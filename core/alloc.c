@@ -670,7 +670,11 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	int64_t key;
 	int rc = ipam__pool_load(db, pool, &p, err);
 
-	if (rc || (rc = ipam__new_id(db, "ipam-pool-alloc-", true, id, err)))
+	if (rc)
+		return rc;
+	if (spec->id)
+		snprintf(id, sizeof(id), "%s", spec->id);
+	else if ((rc = ipam__new_id(db, "ipam-pool-alloc-", true, id, err)))
 		return rc;
 	if (!name)
 		name = id;

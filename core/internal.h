@@ -216,6 +216,7 @@ typedef struct ipam__alloc_spec {
 	const char *resource_id;   /* may be NULL */
 	const char *resource_region;
 	bool check_rules;
+	const char *id; /* NULL: a new id (import: the document's, unused) */
 } ipam__alloc_spec;
 int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 		ipam_alloc_info *out, ipam_err *err);

@@ -962,6 +962,12 @@ static const struct attr root_files[] = {
 	{"events", ATTR_EVENTS | ATTR_READER, 0, render_events, NULL},
 	{"clock", ATTR_RW | ATTR_CLOCK | ATTR_NOCACHE, 0, render_clock,
 	 apply_clock},
+	RO("export.json", files_io_render, IO_EXPORT),
+	RO("export-history.json", files_io_render, IO_HISTORY),
+	{"import", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_IMPORT,
+	 files_io_render, files_io_apply},
+	{"plan", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_PLAN, files_io_render,
+	 files_io_apply},
 	{NULL, 0, 0, NULL, NULL},
 };
 

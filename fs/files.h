@@ -105,6 +105,15 @@ extern const struct attr files_resource_table[];
 extern const struct attr files_discovery_table[];
 extern const struct attr files_metrics_table[];
 
+/* files_io.c: /export.json, /export-history.json, /import, /plan (the
+ * attr's arg is one of these). */
+enum io_file { IO_EXPORT, IO_HISTORY, IO_IMPORT, IO_PLAN };
+int files_io_render(struct ipamfs *fs, const struct node *n,
+		    const struct attr *a, struct buf *out, ipam_err *err);
+int files_io_apply(struct ipamfs *fs, const struct node *n,
+		   const struct attr *a, const struct input *in,
+		   struct buf *result, ipam_err *err);
+
 /* Tags of the object a tags/ node (or a tag file) belongs to: a pool's
  * (by its id) or a resource's (node.resource_key). */
 int files_tag_get(struct ipamfs *fs, const struct node *n, const char *key,

@@ -23,6 +23,10 @@
  * than this is refused with E2BIG. */
 #define IPAMFS_FEED_MAX ((size_t)256u << 20)
 
+/* A document written to /import or /plan through one descriptor larger
+ * than this is refused with E2BIG. */
+#define IPAMFS_IMPORT_MAX ((size_t)1u << 30)
+
 /* What all the feeds open at once may hold together, by default
  * (-o feed-budget=MIB); a write past it is refused with ENOMEM. */
 #define IPAMFS_FEED_BUDGET ((size_t)512u << 20)

@@ -73,8 +73,11 @@ struct handle {
 	struct buf stream;  /* feed: everything written */
 	size_t charged;	    /* feed: bytes of the budget the buffer holds */
 	bool pending;	    /* feed: written since the last apply */
+	bool answered;	    /* plan: result holds what the last apply said */
 	bool spoiled;	    /* feed: a write was refused */
 };
+
+static int stream_apply(struct ipamfs *fs, struct handle *h, const char *op);
 
 static struct handle *handle_of(struct fuse_file_info *fi)
 {
@@ -267,8 +270,13 @@ int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi)
 	int n = 0;
 	if (size > INT32_MAX)
 		size = INT32_MAX;
+	if (h->node.attr->flags & ATTR_STREAM)
+		stream_apply(fs, h, "read"); /* a plan read where written */
 	pthread_mutex_lock(&h->lock);
-	if (h->node.attr->flags & ATTR_ALLOCATE) {
+	if (h->answered) {
+		n = serve(h->result.data, h->result.len, out, size,
+			  (size_t)offset);
+	} else if (h->node.attr->flags & ATTR_ALLOCATE) {
 		if (h->partial.len) /* a read ends the line being written */
 			n = finish_lines(fs, h, "read");
 		if (n == 0)
@@ -469,7 +477,15 @@ static bool feed_charge(struct ipamfs *fs, struct handle *h, size_t size)
 	return true;
 }
 
-/* A write to `feed`: kept until the descriptor is flushed. */
+/* The most a stream file takes through one descriptor. */
+static size_t stream_max(const struct handle *h)
+{
+	return h->node.attr->apply == files_io_apply ? IPAMFS_IMPORT_MAX
+						     : IPAMFS_FEED_MAX;
+}
+
+/* A write to `feed`, /import or /plan: kept until the descriptor is
+ * flushed. */
 static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 			size_t size)
 {
@@ -483,11 +499,11 @@ static int stream_write(struct ipamfs *fs, struct handle *h, const char *data,
 		rc = ipamfs_refuse(fs, "write", h->path, EINVAL,
 				   "write contains a NUL byte; nothing of "
 				   "this snapshot will be applied");
-	else if (size > IPAMFS_FEED_MAX - h->stream.len)
+	else if (size > stream_max(h) - h->stream.len)
 		rc = ipamfs_refuse(fs, "write", h->path, E2BIG,
-				   "a snapshot over %zu bytes; nothing of it "
+				   "a document over %zu bytes; nothing of it "
 				   "will be applied",
-				   IPAMFS_FEED_MAX);
+				   stream_max(h));
 	else if (!feed_charge(fs, h, size))
 		rc = ipamfs_refuse(fs, "write", h->path, ENOMEM,
 				   "the feeds open at once would hold over "
@@ -663,7 +679,10 @@ static int stream_apply(struct ipamfs *fs, struct handle *h, const char *op)
 		struct write_ctx w = {h, {&text, 1}, BUF_INIT};
 		h->pending = false;
 		rc = ipamfs_change(fs, op, h->path, apply_write, &w);
-		buf_free(&w.result);
+		buf_free(&h->result);
+		h->result = w.result; /* /plan: read back on this descriptor */
+		h->result_read = 0;
+		h->answered = true;
 	}
 	pthread_mutex_unlock(&h->lock);
 	return rc;

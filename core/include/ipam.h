@@ -942,6 +942,54 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 /* Every metric of SPEC §6.3 in the Prometheus text format. */
 int ipam_render_metrics(ipam *db, char **out, size_t *len, ipam_err *err);
 
+/* ------------------------------------------------------------------------
+ * Export and import (export.c, import.c, import_*.c; SPEC §8.3)
+ * ------------------------------------------------------------------------ */
+
+#define IPAM_EXPORT_VERSION 1
+
+/* The whole IPAM as one JSON document (docs/tree.md, /export.json), from
+ * one snapshot, byte-identical for the same IPAM. */
+int ipam_export_json(ipam *db, char **out, size_t *len, ipam_err *err);
+/* Every IP address history record ({"HistoryRecords": [...]}). */
+int ipam_export_history_json(ipam *db, char **out, size_t *len, ipam_err *err);
+
+typedef enum ipam_import_format {
+	IPAM_FORMAT_IPAMFS, /* an /export.json document */
+	IPAM_FORMAT_AWS,    /* aws ec2 describe-ipam* outputs, concatenated */
+	IPAM_FORMAT_NETBOX_JSON, /* NetBox REST /api/ipam/prefixes/ (+ vrfs) */
+	IPAM_FORMAT_NETBOX_CSV,	 /* NetBox prefix CSV export */
+	IPAM_FORMAT_PHPIPAM_CSV, /* phpIPAM subnet export sheet as CSV */
+	IPAM_FORMAT_CSV,	 /* cidr,name,description,parent,tags */
+} ipam_import_format;
+
+/* "ipamfs", "aws", "netbox-json", "netbox-csv", "phpipam-csv", "csv". */
+const char *ipam_import_format_name(ipam_import_format format);
+
+typedef struct ipam_import_result {
+	ipam_import_format format;
+	size_t created, changed, deleted;
+	/* The changes, one per line ("+ pool scopes/private/pools/top"),
+	 * then on refusal "! refused ERRNO: reason". malloc'd, may be NULL. */
+	char *changes;
+	size_t changes_len;
+} ipam_import_result;
+
+/*
+ * Applies a document in any of the formats above (detected from the
+ * content) as one change: everything or nothing. Objects are matched by
+ * path; missing ones are created, differing ones changed; with "Prune":
+ * true, what the document's scopes hold and it lacks is deleted. With
+ * plan, the same work is done and undone: nothing changes, and out holds
+ * the changes the import would make and the refusal it would meet. On
+ * refusal the code of the first failing object and, in err, which one
+ * (the line of the document) and why. `out` may be NULL; free it with
+ * ipam_import_result_free.
+ */
+int ipam_import(ipam *db, const char *text, size_t len, bool plan,
+		ipam_import_result *out, ipam_err *err);
+void ipam_import_result_free(ipam_import_result *result);
+
 #ifdef __cplusplus
 }
 #endif

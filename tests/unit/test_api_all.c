@@ -412,6 +412,26 @@ static void teardown(ipam *db, struct world *w)
 	assert_memory_equal(image, "SQLite format 3", 16);
 	free(image);
 
+	/* export, and the export planned and imported again: no change */
+	{
+		char *doc = NULL, *hist = NULL;
+		size_t dlen = 0, hlen = 0;
+		ipam_import_result res;
+		assert_ok(ipam_export_json(db, &doc, &dlen, &err), err);
+		assert_ok(ipam_export_history_json(db, &hist, &hlen, &err),
+			  err);
+		assert_ok(ipam_import(db, doc, dlen, true, &res, &err), err);
+		assert_string_equal(ipam_import_format_name(res.format),
+				    "ipamfs");
+		assert_int_equal(res.changes_len, 0);
+		ipam_import_result_free(&res);
+		assert_ok(ipam_import(db, doc, dlen, false, &res, &err), err);
+		assert_int_equal(res.created + res.changed + res.deleted, 0);
+		ipam_import_result_free(&res);
+		free(doc);
+		free(hist);
+	}
+
 	assert_ok(ipam_alloc_release(db, w->child, "web", &err), err);
 	assert_ok(ipam_alloc_release(db, w->child, "fixed", &err), err);
 	assert_ok(ipam_pool_delete(db, w->v6, &err), err);

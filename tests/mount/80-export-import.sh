@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# /export.json, /import and /plan (SPEC §8.3): a round trip through an empty
+# IPAM is byte-identical; plan shows what import then does; a bad object
+# deep in a document larger than the 64 KiB command limit applies nothing
+# and close(2) reports the errno (cp, dd); changes, Prune; concurrent
+# readers never see half an import.
+. "$(dirname "$0")/lib.sh"
+mount_ipamfs
+A=$MNT
+
+# expect_same FILE1 FILE2 MSG: byte-identical (a diff when not).
+expect_same() {
+	if cmp -s "$1" "$2"; then
+		ok "$3"
+	else
+		not_ok "$3"
+		diag "$(diff "$1" "$2" | head -20)"
+	fi
+}
+
+# ---- an IPAM built through the tree ----
+wr "$A/ipam/description" "lab ipam"
+wrf "$A/ipam/operating-locales" 'local\neu-west-1\n'
+wr "$A/ipam/quotas/pools-per-scope" 60 2>/dev/null
+t mkdir "$A/scopes/lab"
+wr "$A/scopes/lab/description" "the lab"
+mkpool private top 10.0.0.0/8
+wr "$POOL/description" 'top "level" pool'
+wr "$POOL/allocation-max-netmask-length" 24
+wr "$POOL/tags/team" net
+wr "$POOL/allocation-strategy" best-fit
+mkpool private top/pools/dev 10.1.0.0/16
+wr "$POOL/locale" local 2>/dev/null
+wr "$POOL/allocate" "web 10.1.2.0/24 description=web tier"
+wr "$POOL/allocate" "db /26"
+t chmod 0640 "$POOL/allocations/db"
+mkpool lab eu
+wr "$POOL/address-family" ipv6 2>/dev/null
+mkpool lab v6 fd00::/48
+wr "$POOL/allocate" "a fd00:0:0:1::/64"
+mkpool private big 172.16.0.0/12
+
+E1=$TMPD/e1.json
+rd "$A/export.json" >"$E1"
+rd "$A/export.json" >"$TMPD/e1b.json"
+expect_same "$E1" "$TMPD/e1b.json" "two exports of the same IPAM are byte-identical"
+expect_ok jq -e '.IpamPools | length == 5' "$E1"
+expect_ok jq -e '[.IpamPoolAllocations[] | select(.Name == "web")][0].Description == "web tier"' "$E1"
+expect_ok jq -e '.IpamPoolCidrs | map(.Cidr) | index("fd00::/48") != null' "$E1"
+
+# a consistent snapshot taken at open
+got=$(t bash -c 'exec 3<"$1/export.json"; mkdir "$1/scopes/private/pools/late" || exit 1
+	cat <&3; rmdir "$1/scopes/private/pools/late"' x "$A")
+expect_eq "$got" "$(cat "$E1")" "an export read after a change made since its open is the snapshot of the open"
+
+# ---- round trip into an empty IPAM ----
+DB=$TMPD/b.db MNT=$TMPD/b
+mkdir "$MNT"
+start_ipamfs
+B=$MNT
+t cp "$E1" "$B/plan"
+check $? "cp export.json to /plan of an empty IPAM"
+rd "$B/plan" >"$TMPD/plan.txt"
+expect_ok grep -qx '+ pool scopes/private/pools/top/pools/dev' "$TMPD/plan.txt"
+expect_ok grep -qx '+ allocation scopes/private/pools/top/pools/dev/allocations/web 10.1.2.0/24' "$TMPD/plan.txt"
+expect_eq "$(t ls "$B/scopes/private/pools")" "" "the plan applied nothing"
+t cp "$E1" "$B/import"
+check $? "cp export.json to /import"
+rd "$B/export.json" >"$TMPD/e2.json"
+expect_same "$E1" "$TMPD/e2.json" "export -> import into an empty IPAM -> export is byte-identical"
+rd "$B/import" >"$TMPD/status.txt"
+expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 13 created, 3 changed, 0 deleted$' "/import reads back what it did"
+expect_eq "$(tail -n +2 "$TMPD/status.txt")" "$(cat "$TMPD/plan.txt")" "the plan lists what the import then did"
+expect_file_eq "$B/scopes/private/pools/top/pools/dev/allocations/web/description" "web tier"
+t cp "$E1" "$B/plan"
+expect_eq "$(rd "$B/plan")" "" "the same document again: an empty plan"
+
+# ---- changes and Prune ----
+jq -c '.Prune = true
+	| .IpamPoolAllocations |= map(select(.Name != "a")
+		| if .Name == "web" then .Description = "web v2" | .Cidr = "10.1.3.0/24" else . end)
+	| .IpamPoolAllocations += [{"IpamPoolId": (.IpamPools[] | select(.Name == "dev") | .IpamPoolId), "Cidr": "10.1.9.0/24", "Name": "new", "ResourceType": "custom"}]' \
+	"$E1" >"$TMPD/change.json"
+t cp "$TMPD/change.json" "$B/plan"
+cat >"$TMPD/want.txt" <<'EOF'
+~ allocation scopes/private/pools/top/pools/dev/allocations/web cidr 10.1.2.0/24 -> 10.1.3.0/24
+~ allocation scopes/private/pools/top/pools/dev/allocations/web description "web tier" -> "web v2"
++ allocation scopes/private/pools/top/pools/dev/allocations/new 10.1.9.0/24
+- allocation scopes/lab/pools/v6/allocations/a
+EOF
+expect_eq "$(rd "$B/plan")" "$(cat "$TMPD/want.txt")" "plan of changes, an addition and a prune"
+t cp "$TMPD/change.json" "$B/import"
+check $? "import of the changes"
+expect_file_eq "$B/scopes/private/pools/top/pools/dev/allocations/web/cidr" 10.1.3.0/24
+expect_eq "$(rd "$B/import" | tail -n +2)" "$(cat "$TMPD/want.txt")" "the import did what the plan said"
+expect_errno_kernel ENOENT t ls "$B/scopes/lab/pools/v6/allocations/a"
+expect_eq "$(jq -r '.IpamPoolAllocations[] | select(.Name == "web") | .IpamPoolAllocationId' "$TMPD/change.json")" \
+	"$(t cat "$B/scopes/private/pools/top/pools/dev/allocations/web/id")" "a moved allocation keeps its id"
+
+# ---- a bad object deep in a large document: nothing applied ----
+N=6000
+big_doc() { # FILE N BAD: N /28 allocations in pool big; BAD: the 5990th overlaps
+	local pid
+	pid=$(jq -r '.IpamPools[] | select(.Name == "big") | .IpamPoolId' "$E1")
+	{
+		sed '$d' "$E1" | sed '$d'
+		awk -v n="$2" -v pid="$pid" -v bad="$3" 'BEGIN {
+			for (i = 0; i < n; i++) {
+				j = (bad && i == n - 10) ? 7 : i
+				a = 16 * j
+				printf ",\n{\"IpamPoolId\":\"%s\",\"Cidr\":\"172.%d.%d.%d/28\",\"Name\":\"h%d\",\"ResourceType\":\"custom\"}",
+					pid, 16 + int(a / 65536), int(a / 256) % 256, a % 256, i
+			}
+			printf "\n]\n}\n"
+		}'
+	} >"$1"
+}
+big_doc "$TMPD/bad.json" $N 1
+expect_ok test "$(stat -c %s "$TMPD/bad.json")" -gt 65536
+rd "$B/export.json" >"$TMPD/before.json"
+expect_errno EADDRINUSE t cp "$TMPD/bad.json" "$B/import"
+BADLINE=$(grep -n '"Name":"h5990"' "$TMPD/bad.json" | cut -d: -f1)
+expect_match "$(rd "$B/errors" | tail -1)" "line $BADLINE: allocation 'scopes/private/pools/big/allocations/h5990' 172\.16\.0\.112/28" "/errors names the line and the object"
+expect_match "$(rd "$B/import" | head -1)" "^import: refused EADDRINUSE \(format ipamfs\), nothing applied: line $BADLINE" "/import reads back the refusal"
+rd "$B/export.json" >"$TMPD/after.json"
+expect_same "$TMPD/before.json" "$TMPD/after.json" "a refused import changed nothing"
+expect_errno EADDRINUSE t dd if="$TMPD/bad.json" of="$B/import" bs=64k status=none
+t cp "$TMPD/bad.json" "$B/plan"
+expect_match "$(rd "$B/plan" | tail -1)" "^! refused EADDRINUSE: line $BADLINE: " "the plan shows the refusal an import would meet"
+rd "$B/export.json" >"$TMPD/after2.json"
+expect_same "$TMPD/before.json" "$TMPD/after2.json" "neither did the refused dd nor the plan"
+
+# ---- concurrent readers never see half an import ----
+big_doc "$TMPD/good.json" $N 0
+(
+	while [ ! -e "$TMPD/stop" ]; do
+		ls "$B/scopes/private/pools/big/allocations" 2>/dev/null | wc -l
+	done
+) >"$TMPD/counts" &
+READER=$!
+t cp "$TMPD/good.json" "$B/import"
+check $? "import of $N allocations (a document over 64 KiB)"
+sleep 0.2
+touch "$TMPD/stop"
+wait $READER
+expect_eq "$(sort -u "$TMPD/counts" | grep -vx 0 | grep -vx $N)" "" "readers saw 0 or $N allocations, never a part"
+expect_eq "$(t ls "$B/scopes/private/pools/big/allocations" | wc -l)" "$N" "all $N allocations are there"
+
+# ---- the plan is read back on the descriptor that wrote it ----
+got=$(t bash -c 'exec 3<>"$1"; cat "$2" >&3; cat <&3' x "$B/plan" "$E1")
+expect_eq "$got" "" "read on the same descriptor: the plan of what was written"
+
+# ---- what import refuses ----
+expect_errno EINVAL wrf "$B/import" 'hello world\n'
+expect_match "$(rd "$B/import")" "refused EINVAL.*expected an ipamfs export" "unknown content is named"
+expect_errno EINVAL wrf "$B/import" '{"IpamfsExport":1,"IpamPools":[{"Path":"scopes/nope/pools/x"}]}'
+expect_match "$(rd "$B/errors" | tail -1)" "no scope 'nope'" "a pool in a missing scope"
+expect_errno EINVAL wrf "$B/import" '{"IpamfsExport":1,\n"IpamPools":[\n{"Path":"scopes/private/pools/x",}]}'
+expect_match "$(rd "$B/errors" | tail -1)" "line 3: " "malformed JSON names its line"
+finish

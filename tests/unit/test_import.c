@@ -1,0 +1,264 @@
+/*
+ * test_import.c - export and import of libipam (export.c, import*.c):
+ * round trip, plan, atomic refusal, prune, rules on imported allocations,
+ * format detection and the CSV readers.
+ */
+#include <jansson.h>
+
+#include "fixture.h"
+
+static char *export_of(ipam *db)
+{
+	char *out = NULL;
+	size_t len = 0;
+	ipam_err err = {0};
+	assert_ok(ipam_export_json(db, &out, &len, &err), err);
+	assert_int_equal(strlen(out), len);
+	return out;
+}
+
+static int import_text(ipam *db, const char *doc, bool plan,
+		       ipam_import_result *res, ipam_err *err)
+{
+	return ipam_import(db, doc, strlen(doc), plan, res, err);
+}
+
+/* An IPAM with a bit of everything the export carries. */
+static ipam *sample(void)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	int64_t top = mktop(db, "top"), dev;
+	const char *pairs[] = {"env=prod"};
+	assert_ok(ipam_set_description(db, "lab", &err), err);
+	prov_ok(db, top, "10.0.0.0/8");
+	dev = mkpool(db, scope_key(db, "private"), top, "dev");
+	prov_ok(db, dev, "10.1.0.0/16");
+	alloc_cidr_ok(db, dev, "web", "10.1.2.0/24");
+	alloc_cidr_ok(db, dev, "tiny", "10.1.3.0/28");
+	assert_ok(ipam_pool_set_netmask(db, dev, IPAM_NETMASK_MAX, 24, &err),
+		  err);
+	assert_ok(ipam_pool_set_required_tags(db, top, pairs, 1, &err), err);
+	assert_ok(ipam_tag_set(db, pool_id(db, top), "team", "net \"x\"", &err),
+		  err);
+	return db;
+}
+
+static void test_round_trip(void **state)
+{
+	ipam *a = sample(), *b;
+	ipam_import_result res;
+	ipam_err err = {0};
+	char *e1 = export_of(a), *e2, *e3;
+	ipam_open_opts opts = fixture_opts();
+	/* another IPAM: other ids */
+	opts.in_memory = true;
+	opts.id_seed = 42;
+	assert_ok(ipam_open(&b, NULL, &opts, &err), err);
+	e3 = export_of(b);
+	assert_ok(import_text(b, e1, true, &res, &err), err);
+	assert_non_null(strstr(res.changes,
+			       "+ pool scopes/private/pools/top/pools/dev\n"));
+	ipam_import_result_free(&res);
+	e2 = export_of(b);
+	assert_string_equal(e2, e3); /* the plan changed nothing */
+	free(e2);
+	assert_ok(import_text(b, e1, false, &res, &err), err);
+	assert_int_equal(res.format, IPAM_FORMAT_IPAMFS);
+	assert_int_equal(res.deleted, 0);
+	ipam_import_result_free(&res);
+	e2 = export_of(b);
+	assert_string_equal(e1, e2);
+	/* the rule broken after the fact is still flagged after the import */
+	int64_t top = 0, dev = 0;
+	assert_ok(ipam_pool_lookup(b, scope_key(b, "private"), 0, "top", &top,
+				   &err),
+		  err);
+	assert_ok(ipam_pool_lookup(b, scope_key(b, "private"), top, "dev", &dev,
+				   &err),
+		  err);
+	assert_int_equal(usage(b, dev).noncompliant, 1);
+	free(e1);
+	free(e2);
+	free(e3);
+	ipam_free(a);
+	ipam_free(b);
+}
+
+static void test_refusal_applies_nothing(void **state)
+{
+	ipam *db = sample();
+	ipam_err err = {0};
+	ipam_import_result res;
+	char *before = export_of(db), *after;
+	const char *doc =
+		"{\"IpamfsExport\": 1,\n"
+		"\"IpamPools\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Path\": "
+		"\"scopes/private/pools/new\","
+		" \"AddressFamily\": \"ipv4\"}],\n"
+		"\"IpamPoolCidrs\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.0.0/16\"}],\n"
+		"\"IpamPoolAllocations\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.0/24\", "
+		"\"Name\": "
+		"\"a\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.128/25\", "
+		"\"Name\": "
+		"\"b\"}]}\n";
+	assert_code(import_text(db, doc, false, &res, &err), err,
+		    IPAM_EADDRINUSE, NULL);
+	assert_non_null(strstr(res.changes, "! refused EADDRINUSE: line 8: "));
+	ipam_import_result_free(&res);
+	after = export_of(db);
+	assert_string_equal(before, after);
+	free(after);
+	/* the plan meets the same refusal */
+	assert_code(import_text(db, doc, true, &res, &err), err,
+		    IPAM_EADDRINUSE, "line 8: allocation");
+	assert_non_null(
+		strstr(res.changes, "+ pool scopes/private/pools/new\n"));
+	ipam_import_result_free(&res);
+	after = export_of(db);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	ipam_free(db);
+}
+
+static void test_prune(void **state)
+{
+	ipam *db = sample();
+	ipam_err err = {0};
+	ipam_import_result res;
+	char *doc = export_of(db), *pruned;
+	json_t *root = json_loads(doc, 0, NULL), *allocs, *el;
+	int64_t top = 0, dev = 0;
+	size_t i;
+	/* the same document with Prune and without "tiny" */
+	assert_non_null(root);
+	allocs = json_object_get(root, "IpamPoolAllocations");
+	json_array_foreach(allocs, i, el)
+	{
+		if (!strcmp(json_string_value(json_object_get(el, "Name")),
+			    "tiny")) {
+			json_array_remove(allocs, i);
+			break;
+		}
+	}
+	json_object_set_new(root, "Prune", json_true());
+	pruned = json_dumps(root, 0);
+	json_decref(root);
+	assert_ok(import_text(db, pruned, false, &res, &err), err);
+	assert_string_equal(
+		res.changes,
+		"- allocation scopes/private/pools/top/pools/dev/allocations/"
+		"tiny\n");
+	ipam_import_result_free(&res);
+	assert_ok(ipam_pool_lookup(db, scope_key(db, "private"), 0, "top", &top,
+				   &err),
+		  err);
+	assert_ok(ipam_pool_lookup(db, scope_key(db, "private"), top, "dev",
+				   &dev, &err),
+		  err);
+	assert_int_equal(usage(db, dev).noncompliant, 0);
+	free(pruned);
+	free(doc);
+	ipam_free(db);
+}
+
+static void test_detect(void **state)
+{
+	static const struct {
+		const char *text;
+		int code;
+		ipam_import_format format;
+		const char *needle;
+	} cases[] = {
+		{"{\"IpamfsExport\": 1}", 0, IPAM_FORMAT_IPAMFS, NULL},
+		{"{\"IpamPools\": []}\n{\"Ipams\": []}", 0, IPAM_FORMAT_AWS,
+		 NULL},
+		{"{\"count\":0,\"results\":[{\"prefix\":\"10.0.0.0/8\"}]}", 0,
+		 IPAM_FORMAT_NETBOX_JSON, NULL},
+		{"prefix,status\n10.0.0.0/8,container\n", 0,
+		 IPAM_FORMAT_NETBOX_CSV, NULL},
+		{"Section;Subnet;Mask\nA;10.0.0.0;8\n", 0,
+		 IPAM_FORMAT_PHPIPAM_CSV, NULL},
+		{"\xef\xbb\xbf"
+		 "cidr,name\n10.0.0.0/8,a\n",
+		 0, IPAM_FORMAT_CSV, NULL},
+		{"{\"hello\": 1}", IPAM_EINVAL, 0, "unknown JSON"},
+		{"a,b\n1,2\n", IPAM_EINVAL, 0, "'cidr'"},
+		{"cidr,prefix\n", IPAM_EINVAL, 0, "ambiguous"},
+		{"  \n", IPAM_EINVAL, 0, "empty"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ipam *db = open_mem();
+		ipam_err err = {0};
+		ipam_import_result res;
+		int rc = import_text(db, cases[i].text, true, &res, &err);
+		if (cases[i].code == 0) {
+			assert_ok(rc, err);
+			assert_int_equal(res.format, cases[i].format);
+		} else {
+			assert_code(rc, err, cases[i].code, cases[i].needle);
+		}
+		ipam_import_result_free(&res);
+		ipam_free(db);
+	}
+}
+
+static void test_plain_csv(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	ipam_import_result res;
+	ipam_alloc_info a;
+	int64_t top = 0;
+	const char *csv = "cidr,name,description,parent,tags\r\n"
+			  "10.9.0.0/16,top,,,k=v\r\n"
+			  "10.9.1.0/24,a,\"one, \"\"two\"\"\nthree\",top,\r\n";
+	/* a description cannot hold a line break: refused, naming line 3 */
+	assert_code(import_text(db, csv, false, &res, &err), err, IPAM_EINVAL,
+		    "line 3");
+	ipam_import_result_free(&res);
+	csv = "cidr,name,description,parent,tags\r\n"
+	      "10.9.0.0/16,top,,,k=v\r\n"
+	      "10.9.1.0/24,a,\"one, \"\"two\"\"\",top,\r\n"
+	      "10.9.2.0/24,b,,10.9.0.0/16,\r\n";
+	assert_ok(import_text(db, csv, false, &res, &err), err);
+	assert_int_equal(res.format, IPAM_FORMAT_CSV);
+	assert_int_equal(res.created, 4); /* pool, CIDR, two allocations */
+	ipam_import_result_free(&res);
+	assert_ok(ipam_pool_lookup(db, scope_key(db, "private"), 0, "top", &top,
+				   &err),
+		  err);
+	assert_ok(ipam_alloc_get(db, top, "a", &a, &err), err);
+	assert_string_equal(a.description, "one, \"two\"");
+	assert_string_equal(S(&a.cidr), "10.9.1.0/24");
+	/* a cut last line (a writer killed mid-copy): nothing applied */
+	assert_code(import_text(db, "cidr,name\n10.1.0.0/16,a\n10.2.0.0/1",
+				false, &res, &err),
+		    err, IPAM_EINVAL, "cut short");
+	ipam_import_result_free(&res);
+	/* a parent that does not contain the row */
+	csv = "cidr,name,description,parent,tags\n"
+	      "10.8.0.0/16,x,,,\n"
+	      "10.7.0.0/24,y,,x,\n";
+	assert_code(import_text(db, csv, false, &res, &err), err, IPAM_EINVAL,
+		    "line 3: 10.7.0.0/24 does not lie inside its parent");
+	ipam_import_result_free(&res);
+	ipam_free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_refusal_applies_nothing),
+		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_plain_csv),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
