@@ -36,8 +36,8 @@ wr "$POOL/allocate" "db /26"
 t chmod 0640 "$POOL/allocations/db"
 mkpool lab eu
 wr "$POOL/address-family" ipv6 2>/dev/null
-mkpool lab v6 fd00::/48
-wr "$POOL/allocate" "a fd00:0:0:1::/64"
+mkpool lab v6 fd01::/48
+wr "$POOL/allocate" "a fd01:0:0:1::/64"
 mkpool private big 172.16.0.0/12
 
 E1=$TMPD/e1.json
@@ -46,7 +46,7 @@ rd "$A/export.json" >"$TMPD/e1b.json"
 expect_same "$E1" "$TMPD/e1b.json" "two exports of the same IPAM are byte-identical"
 expect_ok jq -e '.IpamPools | length == 5' "$E1"
 expect_ok jq -e '[.IpamPoolAllocations[] | select(.Name == "web")][0].Description == "web tier"' "$E1"
-expect_ok jq -e '.IpamPoolCidrs | map(.Cidr) | index("fd00::/48") != null' "$E1"
+expect_ok jq -e '.IpamPoolCidrs | map(.Cidr) | index("fd01::/48") != null' "$E1"
 
 # a consistent snapshot taken at open
 got=$(t bash -c 'exec 3<"$1/export.json"; mkdir "$1/scopes/private/pools/late" || exit 1
