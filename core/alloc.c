@@ -947,8 +947,9 @@ int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db,
-			  "SELECT key, name, aws_id, created, uid, gid, mode"
-			  " FROM allocation WHERE pool_key = ?1 ORDER BY start",
+			  "SELECT key, name, aws_id, created, uid, gid, mode,"
+			  " changed FROM allocation WHERE pool_key = ?1"
+			  " ORDER BY start",
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
@@ -961,6 +962,7 @@ int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
 		e.uid = (uint32_t)sqlite3_column_int64(stmt, 4);
 		e.gid = (uint32_t)sqlite3_column_int64(stmt, 5);
 		e.mode = (uint32_t)sqlite3_column_int64(stmt, 6) & 07777;
+		e.changed = sqlite3_column_int64(stmt, 7);
 		if (ipam__oom) {
 			rc = IPAM_ENOMEM;
 			break;

@@ -245,22 +245,41 @@ static json_t *record_json(sqlite3_stmt *stmt, const char *cidr)
 	return obj;
 }
 
-/* One row of the text table; "-" stands for an empty field. */
+/*
+ * One field of the text table: "-" when empty; '%', control characters
+ * and (unless it is the last field, which is the rest of the line) spaces
+ * and tabs written %XX, so that every row splits on blanks into the same
+ * columns and is one line.
+ */
+static void put_field(ipam__buf *buf, const char *text, bool last)
+{
+	if (!text || !*text) {
+		ipam__buf_printf(buf, "-%s", last ? "\n" : " ");
+		return;
+	}
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (*c == '%' || *c < 0x20 || *c == 0x7f ||
+		    (*c == ' ' && !last))
+			ipam__buf_printf(buf, "%%%02X", *c);
+		else
+			ipam__buf_printf(buf, "%c", *c);
+	}
+	ipam__buf_printf(buf, "%s", last ? "\n" : " ");
+}
+
+/* One row of the text table (docs/tree.md, "history"). */
 static void record_text(sqlite3_stmt *stmt, const char *cidr, ipam__buf *buf)
 {
 	char from[IPAM_TIME_STRLEN], to[IPAM_TIME_STRLEN] = "-";
-	const char *col[8];
-	for (int i = 0; i < 8; i++) {
-		col[i] = (const char *)sqlite3_column_text(stmt, i);
-		if (!col[i] || !*col[i])
-			col[i] = "-";
-	}
+	static const int order[] = {1, 0, 4, 3, 5, 6, 7, 2};
 	ipam_time_format(sqlite3_column_int64(stmt, 8), from);
 	if (sqlite3_column_type(stmt, 9) != SQLITE_NULL)
 		ipam_time_format(sqlite3_column_int64(stmt, 9), to);
-	ipam__buf_printf(buf, "%s %s %s %s %s %s %s %s %s %s %s\n", from, to,
-			 cidr, col[1], col[0], col[4], col[3], col[5], col[6],
-			 col[7], col[2]);
+	ipam__buf_printf(buf, "%s %s %s ", from, to, cidr);
+	for (int i = 0; i < 8; i++)
+		put_field(buf,
+			  (const char *)sqlite3_column_text(stmt, order[i]),
+			  i == 7);
 }
 
 int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,

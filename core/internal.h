@@ -10,6 +10,7 @@
 #define IPAM_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <jansson.h>
 
@@ -46,6 +47,9 @@ struct ipam {
 	ipam_change_hook hook;
 	void *hook_ctx;
 	int64_t last_event;
+	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
+	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
+	int changed_ready;  /* the change-time triggers exist (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -132,8 +136,26 @@ int ipam__random(void *out, size_t len, ipam_err *err);
 /* provision.c: refuses a CIDR of the special-purpose (non-global) ranges
  * in the public scope, naming the range. */
 int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err);
+/* The handle runs on the system clock (no clock was injected). */
+bool ipam__clock_is_system(ipam *db);
+
+/* ---- change times (changed.c) ---- */
+
+/* At open, before any statement is cached: registers ipam_stamp() and
+ * creates the TEMP triggers that bump the `changed` columns in the
+ * transaction of every change. 0 at once when done already. */
+int ipam__changed_ready(ipam *db, ipam_err *err);
+/* Before COMMIT: keeps ipam.changed the newest stamp ever given. */
+int ipam__changed_flush(ipam *db, ipam_err *err);
+/* After COMMIT: the transaction's stamp is the newest given. */
+void ipam__changed_committed(ipam *db);
+/* At open: the newest stamp given, from ipam.changed. */
+int ipam__changed_load(ipam *db, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
 void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col);
+/* A percentage of ipam_percent_format as a JSON number (an integer when
+ * it has no decimals); dump with JSON_REAL_PRECISION(15). */
+json_t *ipam__percent_json(const char *text);
 /* strdup that returns NULL on failure without side effects. */
 char *ipam__strdup(const char *s);
 int ipam__strlist_push(ipam_strlist *list, const char *s);

@@ -3,7 +3,8 @@
  * (L1996-L2070, L1407-L1438).
  *
  * A top-level pool takes any CIDR of its family that does not overlap its
- * other CIDRs (in the private scope IPv6 must be ULA, or GUA once
+ * other CIDRs nor those of the scope's other top-level pools (a scope is
+ * one network's space, L211; in the private scope IPv6 must be ULA, or GUA once
  * enable-private-gua is on: L808, L842). A child pool's CIDR must lie free
  * inside a CIDR of its parent and obey the parent's netmask rules; it is
  * allocated in the parent (resource type "ipam-pool", named by the child's
@@ -183,6 +184,59 @@ static int own_overlap_check(ipam *db, const ipam_pool_info *p,
 	return rc;
 }
 
+/*
+ * Refuses a CIDR for a top-level pool that overlaps a CIDR of another
+ * top-level pool of its scope: a scope is the space of one network (L211),
+ * so one address cannot be provisioned twice in it. The CIDRs of the
+ * scope's top-level pools are disjoint, so the one starting last at or
+ * before the CIDR's end is the only one that can overlap it.
+ */
+static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
+			       const ipam_cidr *cidr, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT c.start, c.prefix, o.name, s.name FROM pool_cidr c"
+		" JOIN pool o ON o.key = c.pool_key"
+		" JOIN scope s ON s.key = o.scope_key"
+		" WHERE o.scope_key = ?1 AND o.parent_key IS NULL"
+		" AND o.key != ?2 AND o.family = ?3 AND c.start <= ?4"
+		" ORDER BY c.start DESC LIMIT 1",
+		err);
+	char a[IPAM_CIDR_STRLEN], b[IPAM_CIDR_STRLEN];
+	char other_pool[IPAM_NAME_MAX + 1], scope[IPAM_NAME_MAX + 1];
+	ipam_cidr other;
+	int rc;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, p->scope_key);
+	sqlite3_bind_int64(stmt, 2, p->key);
+	sqlite3_bind_int(stmt, 3, cidr->family);
+	ipam__bind_addr(stmt, 4, ipam_cidr_last(cidr));
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1) {
+		other.family = cidr->family;
+		other.addr = ipam__blob_to_addr(stmt, 0);
+		other.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		ipam__copy_text(other_pool, sizeof(other_pool), stmt, 2);
+		ipam__copy_text(scope, sizeof(scope), stmt, 3);
+		rc = 0;
+		if (ipam_cidr_overlaps(&other, cidr)) {
+			ipam_cidr_format(cidr, a);
+			ipam_cidr_format(&other, b);
+			rc = ipam__fail(err, IPAM_EADDRINUSE,
+					"cannot provision %s to pool '%s': it "
+					"overlaps %s of pool "
+					"'scopes/%s/pools/%s' (a scope is one "
+					"network's address space)",
+					a, p->name, b, scope, other_pool);
+		}
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
 /* Checks that do not depend on the parent. */
 static int provision_checks(ipam *db, const ipam_pool_info *p,
 			    const ipam_cidr *cidr, ipam_err *err)
@@ -239,7 +293,9 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 				  "CIDR%s (cidrs-per-pool quota)",
 				  text, p->name, (long long)count,
 				  count == 1 ? "" : "s");
-	return own_overlap_check(db, p, cidr, err);
+	if ((rc = own_overlap_check(db, p, cidr, err)))
+		return rc;
+	return p->parent_key ? 0 : scope_overlap_check(db, p, cidr, err);
 }
 
 /* Takes the child's CIDR out of the parent; *alloc_key is the allocation. */

@@ -40,13 +40,6 @@ static json_t *count_json(ipam_u128 value)
 	return json_string(text);
 }
 
-static json_t *percent_json(const char *text)
-{
-	if (strchr(text, '.'))
-		return json_real(strtod(text, NULL));
-	return json_integer(strtoll(text, NULL, 10));
-}
-
 static json_t *cidr_json(const ipam_cidr *cidr)
 {
 	char text[IPAM_CIDR_STRLEN];
@@ -593,7 +586,7 @@ static int status_fields(ipam *db, int64_t pool, const char *keys[],
 		for (int k = 0; k < 3; k++, i++) {
 			keys[i] = names[k];
 			ipam_percent_format(parts[k], u.total, values[i]);
-			json[i] = percent_json(values[i]);
+			json[i] = ipam__percent_json(values[i]);
 		}
 	}
 	keys[i] = "allocation-count";

@@ -510,11 +510,14 @@ static int scope_pools(ipam *db, int64_t scope, ipam__buf *buf, json_t *obj,
 		ipam_percent_format(u.available, u.total, v);
 		if (pools)
 			json_object_set_new(pools, p.id,
-					    json_pack("{s:s, s:s, s:s, s:s}",
+					    json_pack("{s:s, s:o, s:o, s:o}",
 						      "name", p.name,
-						      "percent-allocated", a,
-						      "percent-assigned", s,
-						      "percent-available", v));
+						      "percent-allocated",
+						      ipam__percent_json(a),
+						      "percent-assigned",
+						      ipam__percent_json(s),
+						      "percent-available",
+						      ipam__percent_json(v)));
 		else
 			ipam__buf_printf(buf,
 					 "pool.%s.percent-allocated=%s\n"
@@ -569,7 +572,8 @@ int ipam_render_scope_status(ipam *db, int64_t scope, bool json, char **out,
 		goto fail;
 	if (obj) {
 		char *text =
-			json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+						JSON_REAL_PRECISION(15));
 		json_decref(obj);
 		obj = NULL;
 		if (text)

@@ -227,7 +227,15 @@ static const char *const migrations[] = {
 	"  WHERE end_time IS NOT NULL;"
 	"ALTER TABLE allocation ADD COLUMN history_key INTEGER;",
 
-	/* 2 -> 3: allocations name their resource type in the words of
+	/* 2 -> 3: change times (changed.c), in nanoseconds */
+	"ALTER TABLE ipam ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE scope ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE pool ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE allocation ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE resource ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE discovery ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;",
+
+	/* 3 -> 4: allocations name their resource type in the words of
 	 * IpamPoolAllocationResourceType */
 	"UPDATE allocation SET resource_type = 'ec2-public-ipv4-pool'"
 	"  WHERE resource_type = 'public-ipv4-pool';"
@@ -237,6 +245,23 @@ static const char *const migrations[] = {
 	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
 	"  DEFAULT 0;",
 };
+
+/* After the migrations (and the first objects of a new file): an object
+ * whose change time is unknown takes the newest time the file knows, so a
+ * copy made before the migration is never taken for current. */
+static const char changed_fill_sql[] =
+	"UPDATE ipam SET changed = 1000000000 * max(created,"
+	"  ifnull((SELECT max(time) FROM event), 0)) WHERE changed = 0;"
+	"UPDATE scope SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;"
+	"UPDATE pool SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;"
+	"UPDATE allocation SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;"
+	"UPDATE resource SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;"
+	"UPDATE discovery SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;";
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -423,6 +448,11 @@ int64_t ipam__now(ipam *db)
 	return db->clock(db->clock_ctx);
 }
 
+bool ipam__clock_is_system(ipam *db)
+{
+	return db->clock == system_clock;
+}
+
 int64_t ipam_now(ipam *db)
 {
 	return ipam__now(db);
@@ -471,6 +501,7 @@ static bool in_transaction(ipam *db)
 /* Undoes the whole transaction, whatever state SQLite is in. */
 static void forget_removals(ipam *db)
 {
+	db->stamp = 0;
 	db->n_removed = 0;
 	db->removed_lost = 0;
 }
@@ -591,6 +622,8 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 				"the transaction was rolled back after a "
 				"storage failure");
 	if (rc == 0)
+		rc = ipam__changed_flush(db, err);
+	if (rc == 0)
 		rc = newest_event(db, &newest, err);
 	if (rc == 0 && control(db, "COMMIT", err) != 0)
 		rc = err && err->code ? err->code : IPAM_EIO;
@@ -601,6 +634,7 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 	}
 	ipam__oom = 0;
 	db->events_logged = 0;
+	ipam__changed_committed(db);
 	if (changed) {
 		db->last_event = newest;
 		if (db->hook)
@@ -1040,6 +1074,8 @@ static int migrate(ipam *db, int64_t version, const ipam_open_opts *opts,
 		rc = initialise(db, opts, err);
 	if (rc == 0 && version < 2)
 		rc = ipam__discovery_builtins(db, err);
+	if (rc == 0 && version < 3)
+		rc = ipam__exec_sql(db, changed_fill_sql, err);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
 	if (rc == 0)
 		rc = ipam__exec_sql(db, sql, err);
@@ -1289,6 +1325,11 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 
 	rc = open_connection(db, path, mem, flags, opts, err);
 	if (rc)
+		goto fail;
+	/* before the statements below are prepared: making the triggers
+	 * changes the schema, which would expire them */
+	if ((rc = ipam__changed_ready(db, err)) ||
+	    (rc = ipam__changed_load(db, err)))
 		goto fail;
 	for (size_t i = 0; i < sizeof(control_sql) / sizeof(control_sql[0]);
 	     i++) {

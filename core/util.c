@@ -531,3 +531,10 @@ int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err)
 	buf->data = NULL;
 	return 0;
 }
+
+json_t *ipam__percent_json(const char *text)
+{
+	if (strchr(text, '.'))
+		return json_real(strtod(text, NULL));
+	return json_integer(strtoll(text, NULL, 10));
+}

@@ -122,6 +122,9 @@ void errlog_add(struct errlog *log, int64_t when, pid_t pid, uid_t uid,
 		r->next = (r->next + 1) % ERRLOG_LINES;
 		if (r->count < ERRLOG_LINES)
 			r->count++;
+		log->changed = when * 1000000000LL > log->changed
+				       ? when * 1000000000LL
+				       : log->changed + 1;
 	} else {
 		free(line.data);
 	}
@@ -156,4 +159,12 @@ void errlog_render(struct errlog *log, uid_t reader, struct buf *out)
 		buf_puts(out, r->lines[ring_slot(r, pos[best]++)]);
 	}
 	pthread_mutex_unlock(&log->lock);
+}
+
+int64_t errlog_changed(struct errlog *log)
+{
+	pthread_mutex_lock(&log->lock);
+	int64_t changed = log->changed;
+	pthread_mutex_unlock(&log->lock);
+	return changed;
 }

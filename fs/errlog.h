@@ -30,6 +30,8 @@ struct errlog {
 	pthread_mutex_t lock;
 	struct errlog_ring *rings[ERRLOG_UIDS]; /* NULL = unused */
 	uint64_t seq;				/* of the last line added */
+	int64_t changed; /* ns of the newest line of any ring, strictly
+			  * growing; 0 = none */
 };
 
 void errlog_init(struct errlog *log);
@@ -45,6 +47,10 @@ void errlog_free(struct errlog *log);
  */
 void errlog_add(struct errlog *log, int64_t when, pid_t pid, uid_t uid,
 		const char *op, const char *path, int err, const char *reason);
+
+/* When the newest line of any ring was added (ns; 0: never): the time
+ * of /errors for every reader. */
+int64_t errlog_changed(struct errlog *log);
 
 /* The lines `reader` may see, oldest first: its own uid's ring; root
  * (uid 0) sees every ring, merged in the order the lines were added. */

@@ -5,8 +5,10 @@
  * `feed` takes a whole snapshot, which can be far bigger than one command
  * batch: ops_file.c gathers every write of one open file (ATTR_STREAM) and
  * hands the text to apply_feed once, when the descriptor is flushed. The
- * built-in `host` discovery also has `refresh` (ATTR_HOST). Nothing here
- * knows about FUSE or errno.
+ * built-in `host` discovery also has `refresh` (ATTR_HOST). Both read back
+ * what the last snapshot left (`feed`: its time and the resources it holds;
+ * `refresh`: its time), so whole-tree readers (tar, rsync, grep -r) can
+ * read every file. Nothing here knows about FUSE or errno.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,8 @@ enum discovery_field {
 	D_SCOPE,
 	D_LOCALE,
 	D_LAST_FEED,
+	D_FEED,	   /* feed: what the last snapshot left */
+	D_REFRESH, /* refresh: when it was last done */
 	D_UNMONITORED,
 };
 
@@ -43,10 +47,14 @@ static int render_discovery(struct ipamfs *fs, const struct node *n,
 		snprintf(when, sizeof(when), "%lld",
 			 (long long)info->unmonitored);
 		put_line(out, when);
-	} else if (rc == 0 && a->arg == D_LAST_FEED) {
+	} else if (rc == 0) {
 		if (info->last_feed)
 			ipam_time_format(info->last_feed, when);
-		put_line(out, when);
+		if (a->arg == D_FEED)
+			buf_printf(out, "last-feed=%s\nresources=%lld\n", when,
+				   (long long)info->resources);
+		else
+			put_line(out, when);
 	}
 	free(info);
 	return rc;
@@ -110,12 +118,6 @@ static int apply_refresh(struct ipamfs *fs, const struct node *n,
 	return rc ? rc : ipam_discovery_host_refresh(fs->db, err);
 }
 
-static int render_nothing(struct ipamfs *fs, const struct node *n,
-			  const struct attr *a, struct buf *out, ipam_err *err)
-{
-	return 0;
-}
-
 static int render_metrics(struct ipamfs *fs, const struct node *n,
 			  const struct attr *a, struct buf *out, ipam_err *err)
 {
@@ -133,10 +135,9 @@ const struct attr files_discovery_table[] = {
 	RO("unmonitored", render_discovery, D_UNMONITORED),
 	RO("resources.json", render_discovery_resources, 0),
 	RO("accounts.json", render_discovery_resources, 1),
-	{"feed", ATTR_RW | ATTR_WO | ATTR_STREAM | ATTR_NOCACHE, 0,
-	 render_nothing, apply_feed},
-	{"refresh", ATTR_RW | ATTR_WO | ATTR_HOST | ATTR_COMMAND | ATTR_NOCACHE,
-	 0, render_nothing, apply_refresh},
+	{"feed", ATTR_RW | ATTR_STREAM, D_FEED, render_discovery, apply_feed},
+	{"refresh", ATTR_RW | ATTR_HOST | ATTR_COMMAND, D_REFRESH,
+	 render_discovery, apply_refresh},
 	{NULL, 0, 0, NULL, NULL},
 };
 

@@ -7,9 +7,10 @@
  * every attribute goes out with a timeout of IPAMFS_TTL seconds, and each
  * change takes back exactly what it made stale, before its own reply:
  *
- *  - Attributes. An inode whose attributes depend on more than its own
- *    row (a generated file's size, the mode a sub-directory takes from its
- *    pool) is put in the touched set when the kernel is given them; every
+ *  - Attributes. Every inode whose attributes the kernel is given (a
+ *    generated file's size, the mode a sub-directory takes from its pool,
+ *    the change time of every file and directory) is put in the touched
+ *    set; every
  *    change expires the whole set (fuse_lowlevel_notify_inval_inode with a
  *    negative offset: attributes only, which never blocks). The set holds
  *    only what was looked at since the previous change, so the cost of
@@ -227,25 +228,6 @@ static bool name_cacheable(const struct node *n)
 		n->dir != NODE_HISTORY);
 }
 
-/* Whether the attributes of n change only through a SETATTR on n itself
- * (which updates the kernel's copy) or never. */
-static bool attrs_own(const struct node *n)
-{
-	switch (n->kind) {
-	case NODE_SCOPE:
-	case NODE_POOL:
-	case NODE_ALLOC:
-	case NODE_RESOURCE:
-	case NODE_DISCOVERY:
-		return true;
-	case NODE_FILE:
-	case NODE_LINK:
-		return false;
-	default:
-		return n->owner == OWNER_NONE;
-	}
-}
-
 /* The object a directory node shows, for the remove hook; key 0 = none. */
 static int64_t object_of(const struct node *n, ipam_kind *kind)
 {
@@ -280,8 +262,8 @@ static double attr_timeout(const struct node *n, uint64_t ino, bool fresh,
 		return 0;
 	if (n->kind == NODE_FILE && fresh)
 		return 0; /* not protected by attr_version: see the top */
-	if (!attrs_own(n) && !inodes_touch(&ll.inodes, ino))
-		return 0;
+	if (!inodes_touch(&ll.inodes, ino))
+		return 0; /* every time and size may move with a change */
 	return generation_now() == before ? IPAMFS_TTL : 0;
 }
 
@@ -745,7 +727,7 @@ struct dirent_info {
 	unsigned char type; /* DT_DIR, DT_REG, DT_LNK; DT_UNKNOWN: resolve */
 	bool known;	    /* what follows is filled (allocations) */
 	int64_t key;
-	int64_t created;
+	int64_t changed; /* ns */
 	ipam_perm perm;
 };
 
@@ -820,7 +802,7 @@ static int list_alloc(void *ctx, const ipam_alloc_entry *a)
 		return IPAM_ENOMEM;
 	d->known = true;
 	d->key = a->key;
-	d->created = a->created;
+	d->changed = a->changed;
 	d->perm = (ipam_perm){a->uid, a->gid, a->mode};
 	return 0;
 }
@@ -961,7 +943,7 @@ static void plus_entry(fuse_ino_t dir, const struct listing *l,
 		n.kind = NODE_ALLOC;
 		n.owner = OWNER_ALLOC;
 		n.alloc_key = d->key;
-		ops_dir_stat(ll.fs, &d->perm, d->created, &st);
+		ops_dir_stat(ll.fs, &d->perm, d->changed, &st);
 		rc = 0;
 	} else {
 		/* resolve first: the size of a file costs a rendering */

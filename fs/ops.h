@@ -16,7 +16,7 @@ int ops_stat(const char *path, struct fuse_file_info *fi, struct stat *st,
  * /errors, /events, /clock, history `@now` and allocate. */
 bool ops_stat_cacheable(const struct node *n);
 /* The attributes of a directory owned by `perm`, made at `created`. */
-void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t created,
+void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t changed,
 		  struct stat *st);
 int ops_readlink(const char *path, char *out, size_t size);
 int ops_access(const char *path, int mask);

@@ -2,6 +2,10 @@
  * ops_read.c - looking at the tree: getattr, readdir, readlink, access,
  * statfs (the FUSE requests themselves are in lowlevel.c).
  *
+ * Times: the mtime, ctime and atime of every file and directory are the
+ * change time of the object its content belongs to (node_changed), so they
+ * move exactly when a change can have changed what is shown.
+ *
  * Ownership and modes follow SPEC §8.5: a scope, pool or allocation
  * directory shows the object's uid, gid and mode; its sub-directories
  * (pools/, tags/, allocations/, preview/) show the same; its files show the
@@ -137,6 +141,46 @@ static off_t node_size(struct ipamfs *fs, const char *path,
 	return size;
 }
 
+/*
+ * The change time of node n (ns; 0 = unknown): that of the nearest object
+ * whose change time covers its content (docs/tree.md, "Times"). /errors
+ * moves with its lines, and a file whose content follows the clock moves
+ * with the clock.
+ */
+static int64_t node_changed(struct ipamfs *fs, const struct node *n)
+{
+	ipam_kind kind = IPAM_KIND_IPAM;
+	int64_t key = 0, changed = 0;
+	bool file = n->kind == NODE_FILE;
+	if (file && n->dir == NODE_ROOT && strcmp(n->attr->name, "errors") == 0)
+		return errlog_changed(&fs->errlog);
+	if (n->kind == NODE_LINK) {
+		/* /by-id: the global change time */
+	} else if (n->alloc_key) {
+		kind = IPAM_KIND_ALLOCATION;
+		key = n->alloc_key;
+	} else if (n->pool_key) {
+		kind = IPAM_KIND_POOL;
+		key = n->pool_key;
+	} else if (n->resource_key) {
+		kind = IPAM_KIND_RESOURCE;
+		key = n->resource_key;
+	} else if (n->discovery_key) {
+		kind = IPAM_KIND_DISCOVERY;
+		key = n->discovery_key;
+	} else if (n->scope_key) {
+		kind = IPAM_KIND_SCOPE;
+		key = n->scope_key;
+	}
+	if (ipam_changed(fs->db, kind, key, &changed, NULL) != 0)
+		changed = 0;
+	if (file && (n->attr->flags & (ATTR_CLOCKED | ATTR_CLOCK))) {
+		int64_t now = ipam_now(fs->db) * 1000000000LL;
+		changed = now > changed ? now : changed;
+	}
+	return changed;
+}
+
 bool ops_stat_cacheable(const struct node *n)
 {
 	/* a link is not: whether it exists depends on the reader (access.c) */
@@ -146,7 +190,7 @@ bool ops_stat_cacheable(const struct node *n)
 		  (ATTR_NOCACHE | ATTR_EVENTS | ATTR_CLOCKED)));
 }
 
-void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t created,
+void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t changed,
 		  struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -155,8 +199,12 @@ void ops_dir_stat(struct ipamfs *fs, const ipam_perm *perm, int64_t created,
 	st->st_mode = S_IFDIR | (perm->mode & 07777);
 	st->st_nlink = 2;
 	st->st_blksize = 4096;
-	time_t when = (time_t)(created ? created : fs->mount_time);
-	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = when;
+	struct timespec when = {(time_t)fs->mount_time, 0};
+	if (changed > 0) {
+		when.tv_sec = (time_t)(changed / 1000000000LL);
+		when.tv_nsec = (long)(changed % 1000000000LL);
+	}
+	st->st_atim = st->st_mtim = st->st_ctim = when;
 }
 
 int ops_stat(const char *path, struct fuse_file_info *fi, struct stat *st,
@@ -177,7 +225,7 @@ int ops_stat(const char *path, struct fuse_file_info *fi, struct stat *st,
 		return rc;
 	ipam_perm perm;
 	node_perm(fs, &n, &perm);
-	ops_dir_stat(fs, &perm, n.created, st);
+	ops_dir_stat(fs, &perm, node_changed(fs, &n), st);
 	if (!node_is_dir(&n)) {
 		st->st_mode = (n.kind == NODE_LINK ? S_IFLNK : S_IFREG) |
 			      perm.mode;

@@ -251,7 +251,41 @@ static int history_cidr(const char *text, ipam_cidr *out, ipam_err *err)
 	return ipam_cidr_parse(out, full, err);
 }
 
-/* `now` or `START..END`, ISO 8601 UTC times. */
+/*
+ * One end of a window: empty for an open end; a date YYYY-MM-DD, which
+ * starts at 00:00:00Z and, as an end, includes its whole day (ends at
+ * 23:59:59Z); or an ISO 8601 UTC time, with optional fractional seconds as
+ * the AWS CLI prints them (2021-12-27T00:00:00.000Z, truncated).
+ */
+static int window_end(const char *text, bool end, int64_t *out)
+{
+	char full[32];
+	size_t len = strlen(text);
+	if (len == 0) {
+		*out = end ? INT64_MAX : 0;
+		return 0;
+	}
+	if (len == 10) { /* a date */
+		snprintf(full, sizeof(full), "%sT00:00:00Z", text);
+		if (ipam_time_parse(out, full))
+			return IPAM_EINVAL;
+		if (end)
+			*out += 86400 - 1;
+		return 0;
+	}
+	const char *dot = strchr(text, '.');
+	if (dot && len < sizeof(full) && dot - text == 19) {
+		size_t digits = strspn(dot + 1, "0123456789");
+		if (digits == 0 || digits > 9 || strcmp(dot + 1 + digits, "Z"))
+			return IPAM_EINVAL;
+		snprintf(full, sizeof(full), "%.19sZ", text);
+		text = full;
+	}
+	return ipam_time_parse(out, text) ? IPAM_EINVAL : 0;
+}
+
+/* `now` or `START..END` (docs/tree.md, "history"): either end may be
+ * open, a date or an ISO 8601 UTC time. */
 static int history_window(char *text, struct node *n, ipam_err *err)
 {
 	char *dots = strstr(text, "..");
@@ -259,11 +293,12 @@ static int history_window(char *text, struct node *n, ipam_err *err)
 		return ipamfs_err(err, IPAM_EINVAL,
 				  "a window is 'now' or START..END");
 	*dots = '\0';
-	if (ipam_time_parse(&n->history_from, text) ||
-	    ipam_time_parse(&n->history_to, dots + 2))
+	if (window_end(text, false, &n->history_from) ||
+	    window_end(dots + 2, true, &n->history_to))
 		return ipamfs_err(err, IPAM_EINVAL,
-				  "window times must be ISO 8601 UTC like "
-				  "2021-12-01T00:00:00Z");
+				  "window ends must be dates like 2021-12-01, "
+				  "ISO 8601 UTC times like "
+				  "2021-12-01T00:00:00Z, or empty (open)");
 	if (n->history_from > n->history_to)
 		return ipamfs_err(err, IPAM_EINVAL,
 				  "the window ends before it starts");

@@ -307,6 +307,15 @@ typedef enum ipam_kind {
 typedef void (*ipam_remove_hook)(void *ctx, ipam_kind kind, int64_t key);
 void ipam_set_remove_hook(ipam *db, ipam_remove_hook hook, void *ctx);
 
+/*
+ * When an object last changed anything it shows, in nanoseconds since the
+ * epoch (changed.c says what bumps what): kind IPAM_KIND_IPAM (key ignored)
+ * is the newest change of all. Stamps grow strictly from change to change.
+ * IPAM_ENOENT when the object is gone.
+ */
+int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
+		 ipam_err *err);
+
 /* The clock of the handle (for the FUSE layer's own time stamps). */
 int64_t ipam_now(ipam *db);
 
@@ -607,6 +616,7 @@ typedef struct ipam_alloc_entry {
 	char name[IPAM_NAME_MAX + 1];
 	char id[IPAM_ID_MAX];
 	int64_t created;
+	int64_t changed;	 /* ns (ipam_changed) */
 	uint32_t uid, gid, mode; /* mode: permission bits (07777) */
 } ipam_alloc_entry;
 

@@ -248,7 +248,12 @@ static void test_allocation_fields(void **state)
 /* Free: 10.0.0.0/26, 10.0.0.80/28, 10.0.0.160/27 (SPEC §3.1 strategies). */
 static int64_t fragmented(ipam *db, const char *name)
 {
-	int64_t p = mktop(db, name);
+	/* each in a scope of its own: a scope holds an address once */
+	ipam_err err = {0};
+	int64_t scope = 0;
+	if (ipam_scope_create(db, name, &scope, &err))
+		fail_msg("scope_create %s: %s", name, err.msg);
+	int64_t p = mkpool(db, scope, 0, name);
 	prov_ok(db, p, "10.0.0.0/24");
 	alloc_cidr_ok(db, p, "a", "10.0.0.64/28");
 	alloc_cidr_ok(db, p, "b", "10.0.0.96/27");

@@ -132,6 +132,8 @@ static void ipam_level(ipam *db)
 	assert_true(ipam_now(db) > 0);
 	assert_ok(ipam_info_get(db, &info, &err), err);
 	assert_ok(ipam_set_description(db, "every call", &err), err);
+	assert_ok(ipam_changed(db, IPAM_KIND_IPAM, 0, &q, &err), err);
+	assert_true(q >= ipam_now(db) * 1000000000LL);
 	assert_ok(ipam_set_tier(db, IPAM_TIER_ADVANCED, &err), err);
 	assert_ok(ipam_set_private_gua(db, false, &err), err);
 	assert_ok(ipam_locales_set(db, locales, 3, &err), err);
@@ -165,7 +167,11 @@ static void pools(ipam *db, struct world *w, int round)
 	ipam_pool_info pi;
 	ipam_strlist list = {0};
 	ipam_pool_cidr *cidrs = NULL;
-	ipam_cidr got, fixed, c = C("10.0.0.0/8");
+	ipam_cidr got, fixed, c;
+	char space[32];
+	/* a scope holds an address once: each round's top pool has its own */
+	snprintf(space, sizeof(space), "%d.0.0.0/8", 10 + round);
+	c = C(space);
 	ipam_alloc_info ai;
 	ipam_alloc_req req = {"web", NULL, 24, "a web tier"};
 	ipam_pool_usage u;
@@ -467,7 +473,7 @@ static void test_every_call_on_one_handle(void **state)
 	}
 	/* the deprovision path, on the last round's pools */
 	{
-		ipam_cidr top = C("10.0.0.0/8");
+		ipam_cidr top = C("12.0.0.0/8");
 		ipam_pool_cidr *cidrs = NULL;
 		size_t n = 0;
 		assert_ok(ipam_pool_cidrs(db, w[2].child, &cidrs, &n, &err),
