@@ -202,6 +202,9 @@ static void test_migration_from_schema_2(void **state)
 		  "ALTER TABLE allocation DROP COLUMN changed;"
 		  "ALTER TABLE resource DROP COLUMN changed;"
 		  "ALTER TABLE discovery DROP COLUMN changed;"
+		  /* and what 3 -> 4 adds */
+		  "ALTER TABLE discovery DROP COLUMN snapshot;"
+		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
