@@ -695,7 +695,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 				   ipam_cidr_size(&got), +1, err)) ||
 	    (rc = alloc_counters(db, pool, +1, !to_pool, true, err)))
 		return rc;
-	if ((rc = alloc_watch(db, &p, key, name, spec, &got, err)))
+	if ((rc = alloc_watch(db, &p, key, name, spec, &got, err)) ||
+	    (rc = ipam__plist_alloc(db, key, true, err)))
 		return rc;
 	ipam_cidr_format(&got, text);
 	if ((rc = ipam__event(
@@ -822,7 +823,8 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 					   a.name);
 	if ((rc = ipam__free_add(db, a.pool_key, &a.cidr, container.prefix,
 				 err)) ||
-	    (rc = alloc_unwatch(db, &a, err)))
+	    (rc = alloc_unwatch(db, &a, err)) ||
+	    (rc = ipam__plist_alloc(db, alloc_key, false, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM allocation WHERE key = ?1", err);
 	if (!stmt)

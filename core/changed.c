@@ -8,7 +8,7 @@
  * it, and no other program opening the file needs our SQL function.
  *
  * The stamp of a transaction is computed once, at its first bump: the IPAM
- * clock (with the real nanoseconds when the clock is the system's), but at
+ * clock (with the real nanoseconds when it shows the system's second), but at
  * least one nanosecond past the newest stamp stored (ipam.changed, kept as
  * the maximum of every stamp). Stamps therefore grow strictly from one
  * change to the next even when the clock is set, stands still or goes back,
@@ -39,15 +39,16 @@
 #include "internal.h"
 
 /* The stamp a change made now gets, `last` being the newest stamp given:
- * the clock, with the real nanoseconds when it is the system's, and never
- * at or before `last`. */
+ * the clock, with the real nanoseconds when it shows the system's second
+ * (the system clock, or a settable clock left running), and never at or
+ * before `last`. */
 static int64_t next_stamp(ipam *db, int64_t last)
 {
 	const int64_t ns = 1000000000LL;
-	int64_t now = ipam__now(db) * ns;
+	int64_t seconds = ipam__now(db);
+	int64_t now = seconds * ns;
 	struct timespec ts;
-	if (ipam__clock_is_system(db) &&
-	    clock_gettime(CLOCK_REALTIME, &ts) == 0)
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && ts.tv_sec == seconds)
 		now = (int64_t)ts.tv_sec * ns + ts.tv_nsec;
 	return now > last ? now : last + 1;
 }

@@ -16,9 +16,7 @@
 int ipam__event(ipam *db, const char *action, const char *object_id,
 		json_t *detail, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
 	char *text;
-	int rc;
 
 	/* NULL is what a json_pack that ran out of memory gives: refuse to
 	 * log a change without what it changed. */
@@ -26,6 +24,15 @@ int ipam__event(ipam *db, const char *action, const char *object_id,
 	json_decref(detail);
 	if (!text)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	return ipam__event_text(db, action, object_id, text, err);
+}
+
+int ipam__event_text(ipam *db, const char *action, const char *object_id,
+		     char *text, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
 	stmt = ipam__stmt(db,
 			  "INSERT INTO event(time, uid, pid, action, object_id,"
 			  " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

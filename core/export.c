@@ -3,11 +3,13 @@
  * and the IP address history as another (/export-history.json).
  *
  * The document is an object whose arrays use the AWS CLI shapes
- * (IpamScopes, IpamPools, IpamPoolCidrs, IpamPoolAllocations) with the
- * ipamfs fields (Name, Path, Created, Uid, Gid, Mode, AllocationStrategy,
- * ...) under their own names. Each array element sits on its own line, in
- * a fixed order (scopes by name, pools by path, CIDRs and allocations by
- * pool path then address), so the same IPAM always exports the same bytes,
+ * (IpamScopes, IpamPools, IpamPoolCidrs, IpamResourceDiscoveries,
+ * IpamResources, IpamPoolAllocations) with the ipamfs fields (Name, Path,
+ * Created, Uid, Gid, Mode, AllocationStrategy, Scope, MonitoringState,
+ * ResourceCidrs, ...) under their own names. Each array element sits on its
+ * own line, in a fixed order (scopes by name, pools by path, CIDRs and
+ * allocations by pool path then address, discoveries by name, resources by
+ * scope name then id), so the same IPAM always exports the same bytes,
  * a diff shows one object per changed line, and the importer (import.c)
  * can read it one element at a time. Everything is read in one read
  * transaction: a consistent snapshot.
@@ -525,6 +527,166 @@ static int allocs_part(ipam *db, const export_pool *pools, size_t n,
 	return rc;
 }
 
+/* ---- discoveries: their settings, not what they saw ---- */
+
+static int discoveries_part(ipam *db, ipam__buf *buf, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT d.aws_id, d.name, s.name, d.locale, d.created"
+		" FROM discovery d JOIN scope s ON s.key = d.scope_key"
+		" ORDER BY d.name",
+		err);
+	int step;
+	const char *sep = "\n";
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__buf_add(buf, "\"IpamResourceDiscoveries\": [", 28);
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		const char *name = col_text(stmt, 1);
+		ipam__buf_add(buf, sep, strlen(sep));
+		put_json(buf,
+			 json_pack("{s:o, s:b, s:o, s:o, s:o, s:o}",
+				   "IpamResourceDiscoveryId",
+				   json_string(col_text(stmt, 0)), "IsDefault",
+				   !strcmp(name, "default"), "Name",
+				   json_string(name), "Scope",
+				   json_string(col_text(stmt, 2)), "Locale",
+				   json_string(col_text(stmt, 3)), "Created",
+				   time_json(sqlite3_column_int64(stmt, 4))));
+		sep = ",\n";
+	}
+	sqlite3_reset(stmt);
+	ipam__buf_add(buf, "\n],\n", 4);
+	return step < 0 ? step : 0;
+}
+
+/* ---- resources, by scope name and id ---- */
+
+/* ResourceTags as get-ipam-resource-cidrs has them, sorted by key. */
+static json_t *resource_tags_json(ipam *db, int64_t key, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT key, value FROM resource_tag"
+					" WHERE resource_key = ?1 ORDER BY key",
+					err);
+	json_t *list = json_array();
+	if (!stmt) {
+		json_decref(list);
+		return NULL;
+	}
+	sqlite3_bind_int64(stmt, 1, key);
+	while (ipam__step(db, stmt, err) == 1)
+		json_array_append_new(
+			list, json_pack("{s:o, s:o}", "Key",
+					json_string(col_text(stmt, 0)), "Value",
+					json_string(col_text(stmt, 1))));
+	sqlite3_reset(stmt);
+	return err && err->code ? (json_decref(list), NULL) : list;
+}
+
+/* The CIDRs: ResourceCidr and ManagementState as AWS has them, and for a
+ * managed one the pool and the allocation it holds. */
+static json_t *resource_cidrs_json(ipam *db, int64_t key, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT rc.family, rc.start, rc.prefix, a.aws_id, p.aws_id"
+		" FROM resource_cidr rc"
+		" LEFT JOIN allocation a ON a.key = rc.alloc_key"
+		" LEFT JOIN pool p ON p.key = a.pool_key"
+		" WHERE rc.resource_key = ?1"
+		" ORDER BY rc.family, rc.start, rc.prefix",
+		err);
+	json_t *list = json_array();
+	if (!stmt) {
+		json_decref(list);
+		return NULL;
+	}
+	sqlite3_bind_int64(stmt, 1, key);
+	while (ipam__step(db, stmt, err) == 1) {
+		ipam_cidr c = {.family = (uint8_t)sqlite3_column_int(stmt, 0)};
+		char text[IPAM_CIDR_STRLEN];
+		json_t *o;
+		c.addr = ipam__blob_to_addr(stmt, 1);
+		c.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		ipam_cidr_format(&c, text);
+		o = json_pack("{s:s}", "ResourceCidr", text);
+		if (sqlite3_column_type(stmt, 3) == SQLITE_NULL) {
+			json_object_set_new(o, "ManagementState",
+					    json_string("unmanaged"));
+		} else {
+			json_object_set_new(o, "ManagementState",
+					    json_string("managed"));
+			json_object_set_new(o, "IpamPoolId",
+					    json_string(col_text(stmt, 4)));
+			json_object_set_new(o, "IpamPoolAllocationId",
+					    json_string(col_text(stmt, 3)));
+		}
+		json_array_append_new(list, o);
+	}
+	sqlite3_reset(stmt);
+	return err && err->code ? (json_decref(list), NULL) : list;
+}
+
+static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT r.key, s.aws_id, s.name, r.resource_id, r.type,"
+		" r.name, r.locale, r.owner, r.vpc_id, r.ignored,"
+		" ifnull(d.name, ''), r.created, r.active_ips"
+		" FROM resource r JOIN scope s ON s.key = r.scope_key"
+		" LEFT JOIN discovery d ON d.key = r.discovery_key"
+		" ORDER BY s.name, r.resource_id",
+		err);
+	int step, rc = 0;
+	const char *sep = "\n";
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__buf_add(buf, "\"IpamResources\": [", 18);
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		int64_t key = sqlite3_column_int64(stmt, 0);
+		json_t *tags = resource_tags_json(db, key, err);
+		json_t *cidrs = tags ? resource_cidrs_json(db, key, err) : NULL;
+		json_t *o;
+		if (!cidrs) {
+			json_decref(tags);
+			rc = err && err->code ? err->code : IPAM_ENOMEM;
+			break;
+		}
+		/* texts from the database go in as "o" (ipam__json_str) */
+#define COL(i) json_string(col_text(stmt, i))
+		o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+			      " s:s, s:o, s:o}",
+			      "IpamScopeId", COL(1), "Scope", COL(2),
+			      "ResourceId", COL(3), "ResourceType", COL(4),
+			      "ResourceName", COL(5), "ResourceRegion", COL(6),
+			      "ResourceOwnerId", COL(7), "VpcId", COL(8),
+			      "ResourceTags", tags, "MonitoringState",
+			      sqlite3_column_int(stmt, 9) ? "ignored"
+							  : "monitored",
+			      "Discovery", COL(10), "Created",
+			      time_json(sqlite3_column_int64(stmt, 11)));
+#undef COL
+		if (o && sqlite3_column_type(stmt, 12) != SQLITE_NULL) {
+			char text[IPAM_U128_STRLEN];
+			ipam_u128_format(ipam__col_u128(stmt, 12), text);
+			json_object_set_new(o, "ActiveIps", json_string(text));
+		}
+		if (o)
+			json_object_set_new(o, "ResourceCidrs", cidrs);
+		else
+			json_decref(cidrs);
+		ipam__buf_add(buf, sep, strlen(sep));
+		put_json(buf, o);
+		sep = ",\n";
+	}
+	sqlite3_reset(stmt);
+	ipam__buf_add(buf, "\n],\n", 4);
+	return rc ? rc : step < 0 ? step : 0;
+}
+
 static int export_all(ipam *db, ipam__buf *buf, ipam_err *err)
 {
 	export_pool *pools = NULL;
@@ -540,8 +702,11 @@ static int export_all(ipam *db, ipam__buf *buf, ipam_err *err)
 	if ((rc = scopes_part(db, buf, err)) ||
 	    (rc = pools_load(db, &pools, &n, err)))
 		return rc;
+	/* the allocations, the bulk, last */
 	if ((rc = pools_part(db, pools, n, buf, err)) == 0 &&
-	    (rc = cidrs_part(db, pools, n, buf, err)) == 0)
+	    (rc = cidrs_part(db, pools, n, buf, err)) == 0 &&
+	    (rc = discoveries_part(db, buf, err)) == 0 &&
+	    (rc = resources_part(db, buf, err)) == 0)
 		rc = allocs_part(db, pools, n, buf, err);
 	pools_free(pools, n);
 	ipam__buf_add(buf, "\n}\n", 3);

@@ -42,16 +42,7 @@ static int purge(ipam *db, ipam_err *err)
 int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 		       ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
-		db,
-		"INSERT INTO history(scope_key, family, start, prefix,"
-		" resource_id, resource_type, resource_name, owner, region,"
-		" vpc_id, compliance, overlap, start_time)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-		"?13)",
-		err);
 	int rc;
-
 	if (db->history_floor < 0) { /* the first record of this transaction */
 		sqlite3_stmt *max = ipam__stmt(
 			db, "SELECT ifnull(max(key), 0) FROM history", err);
@@ -63,8 +54,26 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 		if (rc < 0)
 			return rc;
 	}
-#define TEXT(i, v)                                                             \
-	ipam__bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_TRANSIENT)
+	if ((rc = ipam__history_insert(db, r, out_key, err)))
+		return rc;
+	return purge(db, err);
+}
+
+int ipam__history_insert(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
+			 ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		db,
+		"INSERT INTO history(scope_key, family, start, prefix,"
+		" resource_id, resource_type, resource_name, owner, region,"
+		" vpc_id, compliance, overlap, start_time)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		"?13)",
+		err);
+	int rc;
+
+/* the values outlive the step (ipam__exec resets before returning) */
+#define TEXT(i, v) ipam__bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_STATIC)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, r->scope_key);
@@ -84,7 +93,7 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	*out_key = sqlite3_last_insert_rowid(db->sql);
-	return purge(db, err);
+	return 0;
 }
 
 int ipam__history_close(ipam *db, int64_t key, ipam_err *err)

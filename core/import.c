@@ -10,8 +10,10 @@
  * allocations is held once (the caller's text) and never as a tree.
  *
  * Order: the IPAM's settings, scopes, pools (parents first), provisioned
- * CIDRs (parents' first), allocations, then with "Prune" the deletions,
- * then compliance is re-evaluated for the pools that got allocations.
+ * CIDRs (parents' first), discoveries (settings), resources (their CIDRs,
+ * managed ones allocated from the document's pools), allocations, then with
+ * "Prune" the deletions, then compliance is re-evaluated for the pools that
+ * got allocations.
  * Objects are matched by path; the document's ids and times are adopted by
  * the objects the import creates (and, in an IPAM that has no pool yet, by
  * the IPAM and its default scopes), so export -> import into an empty IPAM
@@ -19,7 +21,10 @@
  * functions (the rules are theirs); an allocation goes through ipam__alloc
  * without the netmask and tag rules, which SPEC §3.2 applies to new
  * requests only: an imported allocation that breaks one is kept and
- * flagged noncompliant. Containment and overlap are always enforced.
+ * flagged noncompliant. Containment and overlap are always enforced. The
+ * new allocations of a pool this import made go in batches through the
+ * bulk allocator (alloc_bulk.c), with the same effects; what it cannot
+ * prove free goes one by one, for the model's own refusal.
  *
  * A plan runs the same code inside a savepoint that is rolled back.
  */
@@ -74,6 +79,9 @@ typedef struct imp {
 	json_t *auto_import; /* path -> wanted AutoImport */
 	int64_t *made;	     /* child-pool allocations this import made */
 	size_t nfresh, capfresh;
+	int64_t *res_made; /* resource allocations this import made */
+	size_t nres_made, capres_made;
+	struct batch *batch; /* new custom allocations of one pool (bulk) */
 } imp;
 
 typedef int (*elem_fn)(imp *im, json_t *elem, size_t line, ipam_err *err);
@@ -278,7 +286,7 @@ static int sql_run2(ipam *db, const char *sql, const char *s1, const char *s2,
 	return ipam__exec(db, stmt, err);
 }
 
-enum adopt_table { T_SCOPE, T_POOL, T_POOL_CIDR, T_ALLOC };
+enum adopt_table { T_SCOPE, T_POOL, T_POOL_CIDR, T_ALLOC, T_DISCOVERY };
 
 static const struct {
 	const char *prefix, *set_time, *set_id;
@@ -298,6 +306,10 @@ static const struct {
 		     "UPDATE allocation SET created = ?2 WHERE aws_id = ?1",
 		     "UPDATE OR IGNORE allocation SET aws_id = ?1 WHERE"
 		     " aws_id = ?2"},
+	[T_DISCOVERY] = {"ipam-res-disco-",
+			 "UPDATE discovery SET created = ?2 WHERE aws_id = ?1",
+			 "UPDATE OR IGNORE discovery SET aws_id = ?1 WHERE"
+			 " aws_id = ?2"},
 };
 
 /*
@@ -1606,16 +1618,597 @@ static int child_alloc(imp *im, const imp_pool *p, json_t *el, const char *name,
 	return perm_apply(im, have.id, el, "allocation", apath, true, err);
 }
 
+/* ---- discoveries (settings only) and resources ---- */
+
+/* A discovery of the document, matched by name: created when missing,
+ * its scope and locale made the document's. What it saw is not
+ * exported: its next snapshot brings it. */
+static int discovery_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *name = str(el, "Name"), *scope = str(el, "Scope"),
+		   *locale = str(el, "Locale");
+	char path[IPAM_NAME_MAX + 16];
+	ipam_discovery_info *d = malloc(sizeof(*d));
+	bool made = false;
+	int rc;
+	(void)line;
+	if (!d)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (!name) {
+		free(d);
+		return ipam__fail(err, IPAM_EINVAL,
+				  "a discovery without a Name");
+	}
+	snprintf(path, sizeof(path), "discoveries/%s", name);
+	rc = ipam_discovery_get(im->db, name, d, NULL);
+	if (rc == IPAM_ENOENT) {
+		rc = ipam_discovery_create(im->db, name, err);
+		if (rc == 0)
+			rc = ipam_discovery_get(im->db, name, d, err);
+		made = rc == 0;
+		if (made)
+			change(im, '+', "discovery", path, NULL);
+	}
+	if (rc == 0 && (made || im->fresh))
+		rc = adopt(im, T_DISCOVERY, d->id, el,
+			   "IpamResourceDiscoveryId", err);
+	if (rc == 0 && scope && strcmp(scope, d->scope)) {
+		if (!made)
+			changed_text(im, "discovery", path, "scope", d->scope,
+				     scope);
+		rc = ipam_discovery_set_scope(im->db, name, scope, err);
+	}
+	if (rc == 0 && locale && strcmp(locale, d->locale)) {
+		if (!made)
+			changed_text(im, "discovery", path, "locale", d->locale,
+				     locale);
+		rc = ipam_discovery_set_locale(im->db, name, locale, err);
+	}
+	free(d);
+	return rc ? wrap(err, rc, "discovery '%s'", name) : 0;
+}
+
+static const struct {
+	const char *key;
+	ipam_resource_field field;
+	const char *label;
+} res_fields[] = {
+	{"ResourceName", IPAM_RESOURCE_NAME, "name"},
+	{"ResourceRegion", IPAM_RESOURCE_LOCALE, "locale"},
+	{"ResourceOwnerId", IPAM_RESOURCE_OWNER, "owner"},
+	{"VpcId", IPAM_RESOURCE_VPC_ID, "vpc-id"},
+	{"ActiveIps", IPAM_RESOURCE_ACTIVE_IPS, "active-ips"},
+};
+
+static const char *res_field_now(const ipam_resource_info *r,
+				 ipam_resource_field f, char buf[48])
+{
+	switch (f) {
+	case IPAM_RESOURCE_NAME:
+		return r->name;
+	case IPAM_RESOURCE_LOCALE:
+		return r->locale;
+	case IPAM_RESOURCE_OWNER:
+		return r->owner;
+	case IPAM_RESOURCE_VPC_ID:
+		return r->vpc_id;
+	case IPAM_RESOURCE_ACTIVE_IPS:
+		if (!r->has_active_ips)
+			return "";
+		ipam_u128_format(r->active_ips, buf);
+		return buf;
+	default:
+		return "";
+	}
+}
+
+/* Name, locale, owner, vpc-id and active IPs as the document has them. */
+static int resource_fields(imp *im, const ipam_resource_info *r, json_t *el,
+			   const char *path, bool made, ipam_err *err)
+{
+	for (size_t i = 0; i < sizeof(res_fields) / sizeof(res_fields[0]);
+	     i++) {
+		const char *want = str(el, res_fields[i].key);
+		char buf[IPAM_U128_STRLEN];
+		const char *now = res_field_now(r, res_fields[i].field, buf);
+		int rc;
+		if (!want || !strcmp(want, now))
+			continue;
+		if (!made)
+			changed_text(im, "resource", path, res_fields[i].label,
+				     now, want);
+		if ((rc = ipam_resource_set(im->db, r->key, res_fields[i].field,
+					    want, err)))
+			return rc;
+	}
+	return 0;
+}
+
+/* Makes the resource's tags exactly the document's ResourceTags. */
+static int resource_tags(imp *im, int64_t res, json_t *tags, const char *path,
+			 bool made, ipam_err *err)
+{
+	ipam_strlist have = {0};
+	size_t i;
+	json_t *t;
+	int rc;
+	if (!json_is_array(tags))
+		return tags ? ipam__fail(err, IPAM_EINVAL,
+					 "ResourceTags is not a list")
+			    : 0;
+	if ((rc = ipam_resource_tag_list(im->db, res, &have, err)))
+		return rc;
+	json_array_foreach(tags, i, t)
+	{
+		const char *k = str(t, "Key"), *v = str_or(t, "Value", "");
+		char *old = NULL;
+		if (!k) {
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"a resource tag without a Key");
+			break;
+		}
+		if (ipam_resource_tag_get(im->db, res, k, &old, NULL) == 0 &&
+		    !strcmp(old, v)) {
+			free(old);
+			continue;
+		}
+		if (!made) {
+			char field[IPAM_TAG_KEY_MAX + 8];
+			snprintf(field, sizeof(field), "tags/%s", k);
+			changed_text(im, "resource", path, field,
+				     old ? old : "", v);
+		}
+		free(old);
+		if ((rc = ipam_resource_tag_set(im->db, res, k, v, err)))
+			break;
+	}
+	for (size_t j = 0; rc == 0 && j < have.count; j++) {
+		bool keep = false;
+		json_array_foreach(tags, i, t)
+		{
+			const char *k = str(t, "Key");
+			keep = keep || (k && !strcmp(k, have.items[j]));
+		}
+		if (keep)
+			continue;
+		char field[IPAM_TAG_KEY_MAX + 16];
+		snprintf(field, sizeof(field), "tags/%s (removed)",
+			 have.items[j]);
+		change(im, '~', "resource", path, field);
+		rc = ipam_resource_tag_remove(im->db, res, have.items[j], err);
+	}
+	ipam_strlist_free(&have);
+	return rc;
+}
+
+/* Notes the allocation the resource's managed CIDR c got. */
+static int note_res_alloc(imp *im, int64_t res, const ipam_cidr *c,
+			  ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(
+		im->db,
+		"SELECT alloc_key FROM resource_cidr WHERE resource_key = ?1"
+		" AND family = ?2 AND start = ?3 AND prefix = ?4",
+		err);
+	int64_t key = 0;
+	int rc;
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, res);
+	sqlite3_bind_int(stmt, 2, c->family);
+	ipam__bind_addr(stmt, 3, c->addr);
+	sqlite3_bind_int(stmt, 4, c->prefix);
+	rc = ipam__step(im->db, stmt, err);
+	if (rc == 1)
+		key = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc < 0)
+		return rc;
+	return key ? note_key(&im->res_made, &im->nres_made, &im->capres_made,
+			      key, err)
+		   : 0;
+}
+
+/* One CIDR of ResourceCidrs: added when the resource lacks it, unmanaged
+ * or managed (allocated from the document's pool with the document's
+ * allocation id). A CIDR the resource holds is left as it is. */
+static int resource_cidr(imp *im, int64_t res, const ipam_resource_cidr *have,
+			 size_t nhave, json_t *el, const char *path,
+			 ipam_err *err)
+{
+	const char *text = str(el, "ResourceCidr");
+	bool managed =
+		!strcmp(str_or(el, "ManagementState", "unmanaged"), "managed");
+	ipam_err why = {IPAM_OK, ""};
+	ipam_cidr c;
+	imp_pool *p = NULL;
+	int rc;
+	if (!text || ipam_cidr_parse(&c, text, &why))
+		return ipam__fail(err, IPAM_EINVAL, "ResourceCidr: %s",
+				  text ? why.msg : "missing");
+	for (size_t i = 0; i < nhave; i++)
+		if (!ipam_cidr_compare(&c, &have[i].cidr) &&
+		    (!managed || !strcmp(have[i].management, "managed")))
+			return 0;
+	if (managed && !(p = pool_ref(im, str(el, "IpamPoolId"))))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "managed CIDR %s: IpamPoolId '%.80s' is not "
+				  "a pool of the document",
+				  text, str_or(el, "IpamPoolId", "(none)"));
+	if (managed) {
+		char what[IPAM_CIDR_STRLEN + IPAM_ID_MAX + 16];
+		snprintf(what, sizeof(what), "%s managed %s", text, p->ref);
+		change(im, '+', "resource-cidr", path, what);
+	} else {
+		change(im, '+', "resource-cidr", path, text);
+	}
+	if (!managed)
+		return ipam_resource_cidr_add(im->db, res, &c, err);
+	const char *id = alloc_id_free(im, el, err);
+	if (err && err->code)
+		return err->code;
+	rc = ipam__resource_import_cidr(im->db, res, p->key, &c, id, err);
+	return rc ? rc : note_res_alloc(im, res, &c, err);
+}
+
+static int resource_cidrs(imp *im, int64_t res, json_t *list, const char *path,
+			  ipam_err *err)
+{
+	ipam_resource_cidr *have = NULL;
+	size_t nhave = 0, i;
+	json_t *el;
+	int rc;
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "ResourceCidrs is not a list");
+	if ((rc = ipam_resource_cidrs(im->db, res, &have, &nhave, err)))
+		return rc;
+	json_array_foreach(list, i, el)
+	{
+		if ((rc = resource_cidr(im, res, have, nhave, el, path, err)))
+			break;
+	}
+	free(have);
+	return rc;
+}
+
+/* The discovery that sees the resource, by name ("" none). */
+static int resource_discovery(imp *im, const ipam_resource_info *r,
+			      const char *want, const char *path, bool made,
+			      ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	if (!want || !strcmp(want, r->discovery))
+		return 0;
+	if (!made)
+		changed_text(im, "resource", path, "discovery", r->discovery,
+			     want);
+	stmt = ipam__stmt(im->db,
+			  "UPDATE resource SET discovery_key = (SELECT key"
+			  " FROM discovery WHERE name = ?1) WHERE key = ?2",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	if (*want) {
+		ipam_discovery_info d;
+		int rc = ipam_discovery_get(im->db, want, &d, err);
+		if (rc) {
+			sqlite3_reset(stmt);
+			return rc;
+		}
+	}
+	ipam__bind_text(stmt, 1, want, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 2, r->key);
+	return ipam__exec(im->db, stmt, err);
+}
+
+static const char *keytext(int64_t key, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)key);
+	return buf;
+}
+
+/* A resource of the document, matched by scope name and resource id. */
+static int resource_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *scope = str(el, "Scope"), *id = str(el, "ResourceId"),
+		   *mon = str(el, "MonitoringState"),
+		   *when = str(el, "Created");
+	char path[IPAM_NAME_MAX + IPAM_RESOURCE_ID_MAX + 32], kbuf[24];
+	ipam_resource_info *r = malloc(sizeof(*r));
+	ipam_scope_info *sc = malloc(sizeof(*sc));
+	int64_t key = 0, t = 0;
+	bool made = false;
+	int rc = 0;
+	(void)line;
+	if (!r || !sc)
+		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	else if (!scope || !id)
+		rc = ipam__fail(err, IPAM_EINVAL,
+				"a resource without a Scope or ResourceId");
+	else if (mon && strcmp(mon, "monitored") && strcmp(mon, "ignored"))
+		rc = ipam__fail(err, IPAM_EINVAL,
+				"resource '%s': MonitoringState is monitored "
+				"or ignored",
+				id);
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "scopes/%s/resources/%s", scope,
+			 id);
+		rc = ipam_scope_get(im->db, scope, sc, err);
+	}
+	if (rc == 0) {
+		rc = ipam_resource_lookup(im->db, sc->key, id, &key, NULL);
+		if (rc == IPAM_ENOENT) {
+			rc = ipam_resource_create(im->db, sc->key, id,
+						  str(el, "ResourceType"), &key,
+						  err);
+			made = rc == 0;
+			if (made)
+				change(im, '+', "resource", path, NULL);
+			if (made && when && ipam_time_parse(&t, when) == 0)
+				rc = sql_run(im->db,
+					     "UPDATE resource SET created = ?2"
+					     " WHERE key = CAST(?1 AS INTEGER)",
+					     keytext(key, kbuf), t, err);
+		}
+	}
+	if (rc == 0)
+		rc = ipam_resource_get(im->db, key, r, err);
+	if (rc == 0)
+		rc = resource_discovery(im, r, str(el, "Discovery"), path, made,
+					err);
+	if (rc == 0)
+		rc = resource_fields(im, r, el, path, made, err);
+	if (rc == 0)
+		rc = resource_tags(im, key, json_object_get(el, "ResourceTags"),
+				   path, made, err);
+	/* CIDRs before monitoring: an ignored resource gets none */
+	if (rc == 0 && (!mon || !strcmp(mon, "monitored")) && r->ignored) {
+		change(im, '~', "resource", path, "monitoring monitored");
+		rc = ipam_resource_set_ignored(im->db, key, false, err);
+	}
+	if (rc == 0)
+		rc = resource_cidrs(im, key,
+				    json_object_get(el, "ResourceCidrs"), path,
+				    err);
+	if (rc == 0 && mon && !strcmp(mon, "ignored") && !r->ignored) {
+		if (!made)
+			change(im, '~', "resource", path, "monitoring ignored");
+		rc = ipam_resource_set_ignored(im->db, key, true, err);
+	}
+	free(r);
+	free(sc);
+	return rc ? wrap(err, rc, "resource '%s'", id ? id : "?") : 0;
+}
+
+/* An allocation that a resource's managed CIDR holds: the resource made it
+ * (above); when this import did, it takes the document's time, owner,
+ * mode and description. */
+static int resource_alloc(imp *im, const imp_pool *p, json_t *el,
+			  const char *name, const ipam_cidr *c, ipam_err *err)
+{
+	alloc_row have;
+	const char *desc = str(el, "Description");
+	int rc = alloc_lookup(im, p, name, &have, err);
+	if (rc <= 0)
+		return rc;
+	if (ipam_cidr_compare(c, &have.cidr) ||
+	    !key_in(im->res_made, im->nres_made, have.key))
+		return 0;
+	if (desc && strcmp(desc, have.description) &&
+	    (rc = sql_run(im->db,
+			  "UPDATE allocation SET description = ?1"
+			  " WHERE key = ?2",
+			  desc, have.key, err)))
+		return rc;
+	return alloc_stamp(im, have.key, el, err);
+}
+
+static int resources_apply(imp *im, ipam_err *err)
+{
+	int rc = each(im, "IpamResourceDiscoveries", discovery_apply, err);
+	if (rc == 0)
+		rc = each(im, "IpamResources", resource_apply, err);
+	if (rc == 0 && im->nres_made)
+		qsort(im->res_made, im->nres_made, sizeof(int64_t), key_cmp);
+	return rc;
+}
+
+/* A custom allocation matched by name: created or changed. */
+static int custom_apply(imp *im, const imp_pool *p, json_t *el,
+			const char *name, const ipam_cidr *c, const char *desc,
+			const char *apath, ipam_err *err)
+{
+	alloc_row have;
+	int rc = note_key(&im->touched, &im->ntouched, &im->captouched, p->key,
+			  err);
+	if (rc == 0)
+		rc = alloc_lookup(im, p, name, &have, err);
+	if (rc == 0)
+		rc = alloc_create(im, p, el, name, c, desc, apath, err);
+	else if (rc == 1)
+		rc = alloc_update(im, p, el, name, c, desc, &have, apath, err);
+	return rc;
+}
+
+/* ---- the bulk path: new custom allocations of a pool this import made ---- */
+
+#define BATCH_MAX 4096
+
+struct batch_row {
+	json_t *el; /* holds the strings of r */
+	size_t line;
+};
+
+struct batch {
+	imp_pool *p;
+	ipam__bulk_row rows[BATCH_MAX];
+	struct batch_row meta[BATCH_MAX];
+	size_t n;
+};
+
+static void batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		json_decref(b->meta[i].el);
+	b->n = 0;
+	b->p = NULL;
+}
+
+/* Whether the element can go in a batch: what the one-by-one path checks
+ * before allocating passes (name, reserved prefix, Mode, owner), so only
+ * the allocator itself can refuse it. */
+static bool batch_fits(imp *im, json_t *el, const char *name)
+{
+	const char *mode = str(el, "Mode");
+	json_t *uid = json_object_get(el, "Uid"),
+	       *gid = json_object_get(el, "Gid");
+	char *end = NULL;
+	if (ipam_name_check(name, NULL) ||
+	    (!strncmp(name, "ipam-", 5) &&
+	     !ipam__io_id_ok(name, "ipam-pool-alloc-")))
+		return false;
+	if (mode) {
+		unsigned long m = strtoul(mode, &end, 8);
+		if (!*mode || *end || m > 07777)
+			return false;
+	}
+	if (im->db->actor.uid == 0 &&
+	    ((json_is_integer(uid) && json_integer_value(uid) < 0) ||
+	     (json_is_integer(gid) && json_integer_value(gid) < 0)))
+		return false;
+	return true;
+}
+
+/* The row as alloc_create then alloc_stamp would make it. */
+static void batch_row_of(imp *im, json_t *el, const char *name,
+			 const ipam_cidr *c, const char *desc,
+			 ipam__bulk_row *r)
+{
+	const char *when = str(el, "Created"), *mode = str(el, "Mode"),
+		   *want = str(el, "IpamPoolAllocationId");
+	json_t *uid = json_object_get(el, "Uid"),
+	       *gid = json_object_get(el, "Gid");
+	bool root = im->db->actor.uid == 0;
+	int64_t t = 0;
+	*r = (ipam__bulk_row){.cidr = *c,
+			      .name = name,
+			      .description = desc,
+			      .created = -1,
+			      .uid = -1,
+			      .gid = -1,
+			      .mode = -1};
+	if (ipam__io_id_ok(want, "ipam-pool-alloc-"))
+		r->id = want; /* when taken, the insert fails: one by one */
+	if (when && ipam_time_parse(&t, when) == 0)
+		r->created = t;
+	if (root && json_is_integer(uid))
+		r->uid = json_integer_value(uid);
+	if (root && json_is_integer(gid))
+		r->gid = json_integer_value(gid);
+	if (mode)
+		r->mode = (int)strtoul(mode, NULL, 8);
+}
+
+static int batch_flush(imp *im, ipam_err *err);
+
+static int batch_add(imp *im, imp_pool *p, json_t *el, const char *name,
+		     const ipam_cidr *c, const char *desc, size_t line,
+		     ipam_err *err)
+{
+	struct batch *b = im->batch;
+	int rc;
+	if (!b && !(b = im->batch = calloc(1, sizeof(*b))))
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if ((b->n && b->p != p) || b->n == BATCH_MAX) {
+		if ((rc = batch_flush(im, err)))
+			return rc;
+	}
+	b->p = p;
+	batch_row_of(im, el, name, c, desc && *desc ? desc : NULL,
+		     &b->rows[b->n]);
+	b->meta[b->n] = (struct batch_row){json_incref(el), line};
+	b->n++;
+	return 0;
+}
+
+/* Applies the batch in one pass, or, when the bulk allocator cannot prove
+ * every row free, one by one (which meets the model's refusal). */
+static int batch_flush(imp *im, ipam_err *err)
+{
+	struct batch *b = im->batch;
+	imp_pool *p;
+	int rc;
+	if (!b || !b->n)
+		return 0;
+	p = b->p;
+	rc = ipam__alloc_bulk(im->db, p->key, b->rows, b->n, err);
+	if (rc == 0) {
+		rc = note_key(&im->touched, &im->ntouched, &im->captouched,
+			      p->key, err);
+		for (size_t i = 0; rc == 0 && i < b->n; i++) {
+			char text[IPAM_CIDR_STRLEN];
+			ipam_cidr_format(&b->rows[i].cidr, text);
+			/* change() of "PATH/allocations/NAME" */
+			ipam__buf_printf(&im->lines,
+					 "+ allocation %s/allocations/%s %s\n",
+					 p->path, b->rows[i].name, text);
+			im->created++;
+			if (im->prune)
+				rc = note_key(&im->seen, &im->nseen,
+					      &im->capseen, b->rows[i].key,
+					      err);
+		}
+	} else if (rc == IPAM__BULK_FALLBACK) {
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < b->n; i++) {
+			ipam__bulk_row *r = &b->rows[i];
+			char *apath = NULL;
+			if (asprintf(&apath, "%s/allocations/%s", p->path,
+				     r->name) < 0)
+				rc = ipam__fail(err, IPAM_ENOMEM,
+						"out of memory");
+			else
+				rc = custom_apply(im, p, b->meta[i].el, r->name,
+						  &r->cidr, r->description,
+						  apath, err);
+			free(apath);
+			if (rc)
+				rc = at_line(b->meta[i].line, rc, err);
+		}
+	}
+	batch_clear(b);
+	return rc;
+}
+
+static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err);
+
+/* The allocations; a refused element may come after a batched row that
+ * the model refuses first (document order decides). */
+static int allocs_apply(imp *im, ipam_err *err)
+{
+	int rc = each(im, "IpamPoolAllocations", alloc_apply, err);
+	ipam_err first = {IPAM_OK, ""};
+	if (rc == 0)
+		return batch_flush(im, err);
+	if (im->batch && im->batch->n && batch_flush(im, &first)) {
+		if (err)
+			*err = first;
+		return first.code;
+	}
+	return rc;
+}
+
 static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 {
 	imp_pool *p;
 	ipam_cidr c;
-	alloc_row have;
 	const char *type = str_or(el, "ResourceType", "custom");
 	const char *name = str(el, "Name"), *desc = str(el, "Description");
 	char *apath = NULL;
 	int rc = elem_pool(im, el, "an allocation", &p, err);
-	(void)line;
 	if (rc || (rc = elem_cidr(p, el, "allocation", &c, err)))
 		return rc;
 	if (!name)
@@ -1628,22 +2221,21 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	if (desc && *desc &&
 	    ipam__check_text("description", desc, IPAM_DESC_MAX, err))
 		return rc = IPAM_EINVAL;
+	if (strcmp(type, "custom") == 0 && p->created &&
+	    batch_fits(im, el, name))
+		return batch_add(im, p, el, name, &c, desc, line, err);
 	if (asprintf(&apath, "%s/allocations/%s", p->path, name) < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	if (strcmp(type, "custom") == 0) {
-		if ((rc = note_key(&im->touched, &im->ntouched, &im->captouched,
-				   p->key, err)) == 0)
-			rc = alloc_lookup(im, p, name, &have, err);
-		if (rc == 0)
-			rc = alloc_create(im, p, el, name, &c, desc, apath,
-					  err);
-		else if (rc == 1)
-			rc = alloc_update(im, p, el, name, &c, desc, &have,
-					  apath, err);
+	if ((rc = batch_flush(im, err))) {
+		;
+	} else if (strcmp(type, "custom") == 0) {
+		rc = custom_apply(im, p, el, name, &c, desc, apath, err);
 	} else if (strcmp(type, "ipam-pool") == 0) {
 		rc = child_alloc(im, p, el, name, &c, apath, err);
+	} else {
+		/* made with their resources (IpamResources) */
+		rc = resource_alloc(im, p, el, name, &c, err);
 	}
-	/* resource allocations come and go with their resources */
 	free(apath);
 	return rc;
 }
@@ -1862,7 +2454,7 @@ static int apply_all(imp *im, ipam_err *err)
 	if ((rc = prune_flag(im, err)) || (rc = ipam_fresh(im, err)) ||
 	    (rc = ipam_apply(im, err)) || (rc = scopes_apply(im, err)) ||
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
-	    (rc = each(im, "IpamPoolAllocations", alloc_apply, err)))
+	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)))
 		return rc;
 	if (im->prune &&
 	    ((rc = prune_allocs(im, err)) || (rc = prune_pools(im, err)) ||
@@ -1885,6 +2477,10 @@ static void imp_free(imp *im)
 	free(im->touched);
 	free(im->cidrs);
 	free(im->made);
+	free(im->res_made);
+	if (im->batch)
+		batch_clear(im->batch);
+	free(im->batch);
 	free(im->keys);
 	json_decref(im->auto_import);
 	json_decref(im->doc);

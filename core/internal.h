@@ -136,8 +136,6 @@ int ipam__random(void *out, size_t len, ipam_err *err);
 /* provision.c: refuses a CIDR of the special-purpose (non-global) ranges
  * in the public scope, naming the range. */
 int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err);
-/* The handle runs on the system clock (no clock was injected). */
-bool ipam__clock_is_system(ipam *db);
 
 /* ---- change times (changed.c) ---- */
 
@@ -199,6 +197,10 @@ ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col);
  * JSON object whose reference is stolen (may be NULL). */
 int ipam__event(ipam *db, const char *action, const char *object_id,
 		json_t *detail, ipam_err *err);
+/* The same with the detail already as compact JSON text (a malloc'd string
+ * that the call frees): the bulk allocator writes it by hand. */
+int ipam__event_text(ipam *db, const char *action, const char *object_id,
+		     char *text, ipam_err *err);
 
 /* ---- cross-file model helpers ---- */
 
@@ -242,6 +244,34 @@ typedef struct ipam__alloc_spec {
 } ipam__alloc_spec;
 int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 		ipam_alloc_info *out, ipam_err *err);
+/* An import's managed resource CIDR: as ipam_resource_allocate of `cidr`
+ * but the netmask, locale and tag rules only flag it noncompliant, and
+ * the allocation takes alloc_id (NULL or "": a new id; the caller checks
+ * it is unused). Inside the caller's transaction. */
+/*
+ * alloc_bulk.c: custom allocations of given CIDRs into one pool in one
+ * pass (import). Rows hold the request; on return key holds each row's
+ * allocation key. Either all rows are allocated with exactly the effects
+ * of ipam__alloc one by one (no rules checked, as an import), or nothing
+ * is written and IPAM__BULK_FALLBACK says a row would be refused (or needs
+ * the one-by-one path): the caller then applies them one by one, which
+ * gives the refusal the model would give.
+ */
+#define IPAM__BULK_FALLBACK 1000
+typedef struct ipam__bulk_row {
+	ipam_cidr cidr;
+	const char *name, *id, *description; /* id NULL: a new one */
+	int64_t created;		     /* <0: now */
+	int64_t uid, gid;		     /* <0: the actor's */
+	int mode;			     /* <0: 0755 */
+	int64_t key;			     /* out */
+	char made_id[IPAM_ID_MAX];	     /* out: its id */
+} ipam__bulk_row;
+int ipam__alloc_bulk(ipam *db, int64_t pool, ipam__bulk_row *rows, size_t n,
+		     ipam_err *err);
+int ipam__resource_import_cidr(ipam *db, int64_t resource, int64_t pool,
+			       const ipam_cidr *cidr, const char *alloc_id,
+			       ipam_err *err);
 /* The name of an allocation the system makes for `owner` (a child pool or
  * a resource id) in `pool`: the id itself, or "<id>_<cidr>" when the id
  * already names one of the pool's allocations. */
@@ -294,12 +324,21 @@ typedef struct ipam__hist_rec {
 	const char *compliance; /* "" when not applicable */
 	const char *overlap;
 } ipam__hist_rec;
+/* history.c: the INSERT of ipam__history_open without its purge and its
+ * history floor (the bulk allocator opens its first record with
+ * ipam__history_open, the others with this). */
+int ipam__history_insert(ipam *db, const ipam__hist_rec *rec, int64_t *out_key,
+			 ipam_err *err);
 int ipam__history_open(ipam *db, const ipam__hist_rec *rec, int64_t *out_key,
 		       ipam_err *err);
 /* Ends a record (key 0: nothing to do). */
 int ipam__history_close(ipam *db, int64_t key, ipam_err *err);
 
 /* watch.c: the overlap index of a scope and the status of resource CIDRs */
+int ipam__scope_prefix_add(ipam *db, int64_t scope, const ipam_cidr *c,
+			   int delta, ipam_err *err);
+int ipam__scope_refresh_around(ipam *db, int64_t scope, const ipam_cidr *c,
+			       ipam_err *err);
 /* Adds/removes an entry (kind = resource type or "custom", owner =
  * resource_cidr key or allocation key) and refreshes the overlap status of
  * every resource CIDR it intersects. */
@@ -366,5 +405,14 @@ int ipam__rc_restart(ipam *db, int64_t rc_key, ipam_err *err);
  * instances, interfaces, IPv6 subnets). */
 bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 		    const ipam_cidr *cidr, ipam_u128 *used, ipam_u128 *total);
+
+/* prefixlist.c, plcover.c: prefix-list resolvers follow their inputs in
+ * the transaction that changes them. An allocation was made (present) or
+ * is going; a resource CIDR changed or is gone; the transaction is about
+ * to commit (versions of the changed resolvers). */
+int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present, ipam_err *err);
+int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err);
+int ipam__plist_rc_gone(ipam *db, int64_t rc_key, ipam_err *err);
+int ipam__plist_settle(ipam *db, ipam_err *err);
 
 #endif /* IPAM_INTERNAL_H */

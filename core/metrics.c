@@ -283,6 +283,51 @@ static int active_ips(ipam *db, ipam__buf *buf, ipam_err *err)
 	return 0;
 }
 
+/* Prefix-list resolvers (the guide's resolver metrics, L2847-L2855):
+ * entries of the latest version, its number and when it was made. */
+static int plist_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
+{
+	static const char *const names[3] = {
+		"ipam_prefix_list_resolver_entries",
+		"ipam_prefix_list_resolver_version",
+		"ipam_prefix_list_resolver_last_change_timestamp_seconds"};
+	static const char *const help[3] = {
+		"CIDRs in the resolver's latest version",
+		"the resolver's latest version number",
+		"when the resolver's latest version was created"};
+	for (int m = 0; m < 3; m++) {
+		sqlite3_stmt *stmt = ipam__stmt(
+			db,
+			"SELECT aws_id, name, family, (SELECT count(*) FROM"
+			" pl_entry e WHERE e.list_key = l.key), version,"
+			" changed FROM prefix_list l ORDER BY name",
+			err);
+		int rc;
+		if (!stmt)
+			return ipam__stmt_error(err);
+		header(buf, names[m], help[m]);
+		while ((rc = ipam__step(db, stmt, err)) == 1) {
+			char id[IPAM_ID_MAX], name[IPAM_NAME_MAX + 1];
+			ipam__copy_text(id, sizeof(id), stmt, 0);
+			ipam__copy_text(name, sizeof(name), stmt, 1);
+			ipam__buf_printf(buf, "%s{", names[m]);
+			label(buf, "prefix_list_resolver_id", id, true);
+			label(buf, "name", name, false);
+			label(buf, "address_family",
+			      sqlite3_column_int(stmt, 2) == 6 ? "ipv6"
+							       : "ipv4",
+			      false);
+			ipam__buf_printf(
+				buf, "} %lld\n",
+				(long long)sqlite3_column_int64(stmt, 3 + m));
+		}
+		sqlite3_reset(stmt);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int ipam_render_metrics(ipam *db, char **out, size_t *len, ipam_err *err)
 {
 	ipam__buf buf = {0};
@@ -305,7 +350,8 @@ int ipam_render_metrics(ipam *db, char **out, size_t *len, ipam_err *err)
 				   "ipam_public_ipv4_pool_ip_usage",
 				   "PublicIPv4PoolIPUsage: EIPs from the pool "
 				   "over IPs in the pool",
-				   err))) {
+				   err)) ||
+	    (rc = plist_metrics(db, &buf, err))) {
 		free(buf.data);
 		return ipam__read_end(db, rc);
 	}

@@ -410,7 +410,8 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 					  rc_key, err)))
 		return rc;
 	if ((rc = rc_unmanage(db, rc_key, alloc, err)) ||
-	    (rc = ipam__history_close(db, history, err)))
+	    (rc = ipam__history_close(db, history, err)) ||
+	    (rc = ipam__plist_rc_gone(db, rc_key, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM resource_cidr WHERE key = ?1", err);
 	if (!stmt)
@@ -471,7 +472,7 @@ int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 
 /* The checks of "create a VPC with an IPAM pool" before any space moves. */
 static int allocate_checks(ipam *db, const ipam_resource_info *res,
-			   const ipam_pool_info *p, ipam_err *err)
+			   const ipam_pool_info *p, bool import, ipam_err *err)
 {
 	char tag[IPAM_TAG_KEY_MAX + IPAM_TAG_VALUE_MAX + 2];
 	int rc;
@@ -491,6 +492,10 @@ static int allocate_checks(ipam *db, const ipam_resource_info *res,
 				  "pool '%s' is not in the scope of resource "
 				  "'%s'",
 				  p->name, res->id);
+	/* an imported CIDR that breaks a rule is kept and flagged
+	 * noncompliant (SPEC §3.2), as the allocation was when exported */
+	if (import)
+		return 0;
 	if (*p->locale && strcmp(p->locale, res->locale))
 		return ipam__fail(err, IPAM_EINVAL,
 				  "resource '%s' is in locale '%s'; pool '%s' "
@@ -508,9 +513,13 @@ static int allocate_checks(ipam *db, const ipam_resource_info *res,
 	return rc;
 }
 
+/* import_id: NULL for an allocation by hand (every rule checked); else
+ * an import's, which skips the netmask, locale and tag rules and takes
+ * that allocation id when it is not "" (the caller checked it is free). */
 static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 			     const ipam_cidr *cidr, int prefix_len,
-			     ipam_cidr *out, ipam_err *err)
+			     ipam_cidr *out, const char *import_id,
+			     ipam_err *err)
 {
 	char name[IPAM_NAME_MAX + 1];
 	ipam_resource_info res;
@@ -521,12 +530,13 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 	ipam__alloc_spec spec = {
 		.cidr = cidr,
 		.prefix_len = prefix_len,
-		.check_rules = true,
+		.check_rules = !import_id,
+		.id = import_id && *import_id ? import_id : NULL,
 	};
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc || (rc = ipam__pool_load(db, pool, &p, err)) ||
-	    (rc = allocate_checks(db, &res, &p, err)))
+	    (rc = allocate_checks(db, &res, &p, import_id != NULL, err)))
 		return rc;
 	/* By size, the block is chosen first: its name may need it, and it
 	 * may be a CIDR the resource already holds unmanaged. */
@@ -577,8 +587,16 @@ int ipam_resource_allocate(ipam *db, int64_t resource, int64_t pool,
 		return rc;
 	return ipam__write_end(db,
 			       resource_allocate(db, resource, pool, cidr,
-						 prefix_len, out, err),
+						 prefix_len, out, NULL, err),
 			       err);
+}
+
+int ipam__resource_import_cidr(ipam *db, int64_t resource, int64_t pool,
+			       const ipam_cidr *cidr, const char *alloc_id,
+			       ipam_err *err)
+{
+	return resource_allocate(db, resource, pool, cidr, -1, NULL,
+				 alloc_id ? alloc_id : "", err);
 }
 
 /* ---- monitoring, move, delete ---- */

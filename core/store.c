@@ -234,8 +234,63 @@ static const char *const migrations[] = {
 	"ALTER TABLE allocation ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE resource ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE discovery ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;",
+	/* 3 -> 4: prefix-list resolvers (prefixlist.c, plcover.c, pltarget.c) */
+	"CREATE TABLE prefix_list("
+	"  key INTEGER PRIMARY KEY,"
+	"  aws_id TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  family INTEGER NOT NULL DEFAULT 4,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  version INTEGER NOT NULL DEFAULT 1,"
+	"  oldest INTEGER NOT NULL DEFAULT 1,"
+	"  dirty INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL);"
+	"CREATE INDEX prefix_list_dirty ON prefix_list(dirty) WHERE dirty;"
+	"CREATE TABLE pl_rule("
+	"  list_key INTEGER NOT NULL,"
+	"  line INTEGER NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  scope_key INTEGER NOT NULL,"
+	"  rtype TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  PRIMARY KEY (list_key, line)) WITHOUT ROWID;"
+	"CREATE INDEX pl_rule_scope ON pl_rule(scope_key, kind, rtype);"
+	"CREATE TABLE pl_member("
+	"  list_key INTEGER NOT NULL,"
+	"  src_kind INTEGER NOT NULL,"
+	"  src_key INTEGER NOT NULL,"
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  PRIMARY KEY (list_key, src_kind, src_key)) WITHOUT ROWID;"
+	"CREATE INDEX pl_member_cidr ON pl_member(list_key, family, start,"
+	"  prefix);"
+	"CREATE INDEX pl_member_src ON pl_member(src_kind, src_key);"
+	"CREATE TABLE pl_entry("
+	"  list_key INTEGER NOT NULL,"
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  PRIMARY KEY (list_key, family, start)) WITHOUT ROWID;"
+	"CREATE TABLE pl_diff("
+	"  list_key INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  added INTEGER NOT NULL,"
+	"  PRIMARY KEY (list_key, version, family, start, prefix))"
+	"  WITHOUT ROWID;"
+	"CREATE TABLE pl_target("
+	"  list_key INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  format INTEGER NOT NULL DEFAULT 0,"
+	"  desired INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (list_key, name)) WITHOUT ROWID;",
 
-	/* 3 -> 4: allocations name their resource type in the words of
+	/* 4 -> 5: allocations name their resource type in the words of
 	 * IpamPoolAllocationResourceType */
 	"UPDATE allocation SET resource_type = 'ec2-public-ipv4-pool'"
 	"  WHERE resource_type = 'public-ipv4-pool';"
@@ -448,11 +503,6 @@ int64_t ipam__now(ipam *db)
 	return db->clock(db->clock_ctx);
 }
 
-bool ipam__clock_is_system(ipam *db)
-{
-	return db->clock == system_clock;
-}
-
 int64_t ipam_now(ipam *db)
 {
 	return ipam__now(db);
@@ -621,6 +671,8 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 		rc = ipam__fail(err, IPAM_EIO,
 				"the transaction was rolled back after a "
 				"storage failure");
+	if (rc == 0 && changed)
+		rc = settle(ipam__plist_settle(db, err), err);
 	if (rc == 0)
 		rc = ipam__changed_flush(db, err);
 	if (rc == 0)

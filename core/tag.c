@@ -25,6 +25,10 @@ static const char *table_of(const char *id, ipam_kind *kind)
 		*kind = IPAM_KIND_DISCOVERY;
 		return "discovery";
 	}
+	if (!strncmp(id, "ipam-prefix-list-resolver-", 26)) {
+		*kind = IPAM_KIND_PREFIX_LIST;
+		return "prefix_list";
+	}
 	if (!strncmp(id, "ipam-pool-", 10)) {
 		*kind = IPAM_KIND_POOL;
 		return "pool";
@@ -47,6 +51,8 @@ static int lookup(ipam *db, const char *id, ipam_kind *kind, int64_t *key,
 			"SELECT key FROM allocation WHERE aws_id = ?1",
 		[IPAM_KIND_DISCOVERY] =
 			"SELECT key FROM discovery WHERE aws_id = ?1",
+		[IPAM_KIND_PREFIX_LIST] =
+			"SELECT key FROM prefix_list WHERE aws_id = ?1",
 	};
 	ipam_kind k = IPAM_KIND_IPAM;
 	sqlite3_stmt *stmt;
@@ -96,7 +102,8 @@ int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err)
 				   "SELECT aws_id FROM scope UNION ALL"
 				   " SELECT aws_id FROM pool UNION ALL"
 				   " SELECT aws_id FROM allocation UNION ALL"
-				   " SELECT aws_id FROM discovery ORDER BY 1",
+				   " SELECT aws_id FROM discovery UNION ALL"
+				   " SELECT aws_id FROM prefix_list ORDER BY 1",
 				   err),
 			out, err));
 }

@@ -193,9 +193,25 @@ int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		return ipam__stmt_error(err);
 	bind_entry(stmt, scope, cidr, kind, owner);
 	if ((rc = ipam__exec(db, stmt, err)) ||
-	    (rc = prefix_count(db, scope, cidr, +1, err)))
+	    (rc = prefix_count(db, scope, cidr, +1, err)) ||
+	    (rc = refresh_around(db, scope, cidr, err)))
 		return rc;
-	return refresh_around(db, scope, cidr, err);
+	return strcmp(kind, "custom") ? ipam__plist_rc(db, owner, err) : 0;
+}
+
+/* For the bulk allocator (alloc_bulk.c): the scope_prefix count and the
+ * refresh of the resource CIDRs around c, which ipam__scope_cidr_add does
+ * for one entry. */
+int ipam__scope_prefix_add(ipam *db, int64_t scope, const ipam_cidr *c,
+			   int delta, ipam_err *err)
+{
+	return prefix_count(db, scope, c, delta, err);
+}
+
+int ipam__scope_refresh_around(ipam *db, int64_t scope, const ipam_cidr *c,
+			       ipam_err *err)
+{
+	return refresh_around(db, scope, c, err);
 }
 
 int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
@@ -215,7 +231,9 @@ int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		return rc;
 	if (sqlite3_changes(db->sql) == 0)
 		return 0;
-	if ((rc = prefix_count(db, scope, cidr, -1, err)))
+	if ((rc = prefix_count(db, scope, cidr, -1, err)) ||
+	    (strcmp(kind, "custom") &&
+	     (rc = ipam__plist_rc_gone(db, owner, err))))
 		return rc;
 	return refresh_around(db, scope, cidr, err);
 }
@@ -423,14 +441,18 @@ static int refresh(ipam *db, int64_t rc_key, bool restart, ipam_err *err)
 	return rc_store(db, &row, compliance, why, overlap, err);
 }
 
+/* Prefix-list resolvers follow the resource CIDR too (its resource's
+ * type, owner, region or tags may have changed). */
 int ipam__rc_refresh(ipam *db, int64_t rc_key, ipam_err *err)
 {
-	return refresh(db, rc_key, false, err);
+	int rc = refresh(db, rc_key, false, err);
+	return rc ? rc : ipam__plist_rc(db, rc_key, err);
 }
 
 int ipam__rc_restart(ipam *db, int64_t rc_key, ipam_err *err)
 {
-	return refresh(db, rc_key, true, err);
+	int rc = refresh(db, rc_key, true, err);
+	return rc ? rc : ipam__plist_rc(db, rc_key, err);
 }
 
 /* ---- auto-import ---- */

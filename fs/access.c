@@ -122,6 +122,7 @@ bool access_object_visible(struct ipamfs *fs, struct access *a,
 	switch (kind) {
 	case IPAM_KIND_IPAM:
 	case IPAM_KIND_DISCOVERY:
+	case IPAM_KIND_PREFIX_LIST:
 		return true;
 	case IPAM_KIND_SCOPE:
 		return id_searchable(fs, a, object_id);

@@ -69,6 +69,7 @@ enum field {
 	F_SCOPE_STATUS_JSON,
 	F_RESOURCES_JSON,
 	F_SCOPE_POOLS_JSON,
+	F_MAP_SVG,
 };
 
 static void put_netmask(struct buf *out, int len)
@@ -947,6 +948,21 @@ static int render_preview(struct ipamfs *fs, const struct node *n,
 	return 0;
 }
 
+/* map.svg of a pool or a scope, and maps/<CIDR>.svg (SPEC §3.1). */
+static int render_map_svg(struct ipamfs *fs, const struct node *n,
+			  const struct attr *a, struct buf *out, ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int64_t scope = n->pool_key ? 0 : n->scope_key;
+	const ipam_cidr *view = n->dir == NODE_MAPS ? &n->map_view : NULL;
+	int rc = ipam_render_map_svg(fs->db, n->pool_key, scope, view, &data,
+				     &len, err);
+	return put_rendered(out, rc, data, len);
+}
+
+const struct attr files_map_view = {"", 0, 0, render_map_svg, NULL};
+
 const struct attr files_tag = {"", ATTR_RW, 0, render_tag, apply_tag};
 const struct attr files_preview = {"", 0, 0, render_preview, NULL};
 
@@ -1003,6 +1019,7 @@ static const struct attr scope_files[] = {
 	RO("status.json", render_scope_view, F_SCOPE_STATUS_JSON),
 	RO("resources.json", render_scope_view, F_RESOURCES_JSON),
 	RO("pools.json", render_scope_view, F_SCOPE_POOLS_JSON),
+	RO("map.svg", render_map_svg, F_MAP_SVG),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1030,6 +1047,7 @@ static const struct attr pool_files[] = {
 	 render_nothing, apply_allocate},
 	RO("allocations.json", render_pool_view, F_ALLOCS_JSON),
 	RO("map", render_pool_view, F_MAP),
+	RO("map.svg", render_map_svg, F_MAP_SVG),
 	RO("status", render_pool_view, F_STATUS),
 	RO("status.json", render_pool_view, F_STATUS_JSON),
 	RO("pool.json", render_pool_view, F_POOL_JSON),
@@ -1073,6 +1091,10 @@ static const struct attr *table_of(enum node_kind dir)
 		return files_discovery_table;
 	case NODE_METRICS:
 		return files_metrics_table;
+	case NODE_PLIST:
+		return files_plist_table;
+	case NODE_PLTARGET:
+		return files_pltarget_table;
 	default:
 		return NULL;
 	}

@@ -96,6 +96,8 @@ bool files_has_attrs(enum node_kind dir);
 /* The file of tags/<key> and of preview/<len>. */
 extern const struct attr files_tag;
 extern const struct attr files_preview;
+/* The file of maps/<CIDR>.svg (node.map_view). */
+extern const struct attr files_map_view;
 
 /* The files of history/<CIDR>[@WINDOW][.json]: [now][json]. */
 extern const struct attr files_history[2][2];
@@ -104,6 +106,10 @@ extern const struct attr files_history[2][2];
 extern const struct attr files_resource_table[];
 extern const struct attr files_discovery_table[];
 extern const struct attr files_metrics_table[];
+/* files_prefix.c: a prefix list, versions/<n>, a target. */
+extern const struct attr files_plist_table[];
+extern const struct attr files_plversion;
+extern const struct attr files_pltarget_table[];
 
 /* files_io.c: /export.json, /export-history.json, /import, /plan (the
  * attr's arg is one of these). */

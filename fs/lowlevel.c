@@ -225,7 +225,7 @@ static bool name_cacheable(const struct node *n)
 		return false;
 	return n->kind != NODE_FILE ||
 	       (n->dir != NODE_TAGS && n->dir != NODE_PREVIEW &&
-		n->dir != NODE_HISTORY);
+		n->dir != NODE_HISTORY && n->dir != NODE_MAPS);
 }
 
 /* The object a directory node shows, for the remove hook; key 0 = none. */
@@ -817,6 +817,8 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_ALLOCS:
 	case NODE_RESOURCES:
 	case NODE_DISCOVERIES:
+	case NODE_PLISTS:
+	case NODE_PLTARGETS:
 		return DT_DIR;
 	case NODE_BYID:
 		return DT_LNK;
@@ -824,6 +826,8 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_PREVIEW:
 	case NODE_HISTORY:
 	case NODE_METRICS:
+	case NODE_MAPS:
+	case NODE_PLVERSIONS:
 		return DT_REG;
 	default:
 		return DT_UNKNOWN;

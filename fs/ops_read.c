@@ -75,18 +75,20 @@ static unsigned pool_grant(const struct node *n, unsigned mode)
 	return mode & ~0022u;
 }
 
-/* A scope's aggregate views: status, status.json and history/ gather every
- * pool and allocation of the scope. */
+/* A scope's aggregate views: status, status.json, history/, map.svg and
+ * maps/ gather every pool and allocation of the scope. */
 static bool scope_aggregate(const struct node *n)
 {
 	if (n->owner != OWNER_SCOPE)
 		return false;
-	if (n->kind == NODE_HISTORY ||
-	    (n->kind == NODE_FILE && n->dir == NODE_HISTORY))
+	if (n->kind == NODE_HISTORY || n->kind == NODE_MAPS ||
+	    (n->kind == NODE_FILE &&
+	     (n->dir == NODE_HISTORY || n->dir == NODE_MAPS)))
 		return true;
 	return n->kind == NODE_FILE && n->dir == NODE_SCOPE &&
 	       (!strcmp(n->attr->name, "status") ||
-		!strcmp(n->attr->name, "status.json"));
+		!strcmp(n->attr->name, "status.json") ||
+		!strcmp(n->attr->name, "map.svg"));
 }
 
 /* Owner, group and mode bits of node n. */

@@ -108,6 +108,11 @@ static int do_mkdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 					    m->name, NULL, NULL, err);
 	case NODE_DISCOVERIES:
 		return ipam_discovery_create(fs->db, m->name, err);
+	case NODE_PLISTS:
+		return ipam_plist_create(fs->db, m->name, err);
+	case NODE_PLTARGETS:
+		return ipam_plist_target_create(fs->db, m->parent->name,
+						m->name, err);
 	default:
 		return make_alloc(fs, m, err);
 	}
@@ -117,7 +122,8 @@ static bool can_make_dirs(enum node_kind kind)
 {
 	return kind == NODE_SCOPES || kind == NODE_POOLS ||
 	       kind == NODE_ALLOCS || kind == NODE_RESOURCES ||
-	       kind == NODE_DISCOVERIES;
+	       kind == NODE_DISCOVERIES || kind == NODE_PLISTS ||
+	       kind == NODE_PLTARGETS;
 }
 
 int ops_mkdir(const char *path, mode_t mode)
@@ -284,6 +290,11 @@ static int do_rmdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 		return ipam_resource_delete(fs->db, r->n->resource_key, err);
 	case NODE_DISCOVERY:
 		return ipam_discovery_delete(fs->db, r->n->name, err);
+	case NODE_PLIST:
+		return ipam_plist_delete(fs->db, r->n->name, err);
+	case NODE_PLTARGET:
+		return ipam_plist_target_delete(fs->db, r->n->name,
+						r->n->plist_target, err);
 	default:
 		return ipam_alloc_release(fs->db, r->n->pool_key, r->n->name,
 					  err);
@@ -302,7 +313,8 @@ int ops_rmdir(const char *path)
 				     "not a directory");
 	if (n.kind != NODE_SCOPE && n.kind != NODE_POOL &&
 	    n.kind != NODE_ALLOC && n.kind != NODE_RESOURCE &&
-	    n.kind != NODE_DISCOVERY)
+	    n.kind != NODE_DISCOVERY && n.kind != NODE_PLIST &&
+	    n.kind != NODE_PLTARGET)
 		return ipamfs_refuse(fs, "rmdir", path, EPERM,
 				     "this directory cannot be removed");
 	struct remove_ctx r = {&n, strrchr(path, '/') + 1};

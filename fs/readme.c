@@ -58,7 +58,8 @@ const char *const ipamfs_readme[] = {
 	"changes\n"
 	"  scopes/<scope>/   id, type, description, is-default, status,\n"
 	"                    status.json, resources.json, pools.json (every\n"
-	"                    pool), tags/, pools/, resources/, history/\n"
+	"                    pool), tags/, pools/, resources/, history/,\n"
+	"                    map.svg, maps/<CIDR>.svg (pictures)\n"
 	"  scopes/<scope>/pools/<pool>/[pools/<child>/...]\n"
 	"      id state depth source            read-only\n"
 	"      description address-family locale auto-import\n"
@@ -76,6 +77,8 @@ const char *const ipamfs_readme[] = {
 	"                        description created tags/\n"
 	"      preview/<len>     the CIDR a /len request would get now\n"
 	"      map status status.json pool.json cidrs.json allocations.json\n"
+	"      map.svg maps/<CIDR>.svg   the space as SVG; a block links to\n"
+	"                        its zoom\n"
 	"      pools/            child pools\n",
 	/* one string per part: C99 compilers need not take longer ones */
 	"  scopes/<scope>/resources/<id>/   mkdir vpc-1 (type from the id\n"
@@ -109,7 +112,20 @@ const char *const ipamfs_readme[] = {
 	"                        mid-stream ends nothing.\n"
 	"                        Read: the last snapshot's time and count.\n"
 	"      refresh           (host only) echo 1: read this machine;\n"
-	"                        read: the time of the last refresh\n"
+	"                        read: the time of the last refresh\n",
+	"  prefix-lists/<name>/  mkdir: a prefix-list resolver; id "
+	"address-family\n"
+	"                        description tags/<key> (rw)\n"
+	"      rules             static CIDR | pool SCOPE [pool-id=ID] "
+	"[cidr=C] |\n"
+	"                        resource SCOPE TYPE [resource-id= owner= "
+	"region=\n"
+	"                        tag:K= cidr=]   (!= negates; <= 99 lines)\n"
+	"      entries entries.json entries.nft entries.ipset version "
+	"versions/<n>\n"
+	"      targets/<t>/      format desired-version (latest|N) version "
+	"state\n"
+	"                        entries\n"
 	"\n",
 	"CONVENTIONS\n"
 	"  One value per file with a newline. Booleans read true/false and\n"
@@ -186,8 +202,8 @@ const char *const ipamfs_readme[] = {
 	"  and other write bits grant allocating only (allocate, mkdir and\n"
 	"  rmdir of your own in allocations/); its files, cidrs, tags/ and\n"
 	"  pools/ stay the owner's. by-id, events and errors show only what\n"
-	"  you may read; a scope's status and history/ are its owner's while\n"
-	"  anything in it is hidden. Auto-import takes only resources whose\n"
-	"  owner may allocate from the pool.\n",
+	"  you may read; a scope's status, history/, map.svg and maps/ are\n"
+	"  its owner's while anything in it is hidden. Auto-import takes only\n"
+	"  resources whose owner may allocate from the pool.\n",
 	NULL,
 };

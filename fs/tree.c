@@ -197,7 +197,8 @@ static int step_preview(struct ipamfs *fs, struct node *n, const char *name,
 static bool tree_kind_shown(ipam_kind kind)
 {
 	return kind == IPAM_KIND_SCOPE || kind == IPAM_KIND_POOL ||
-	       kind == IPAM_KIND_ALLOCATION || kind == IPAM_KIND_DISCOVERY;
+	       kind == IPAM_KIND_ALLOCATION || kind == IPAM_KIND_DISCOVERY ||
+	       kind == IPAM_KIND_PREFIX_LIST;
 }
 
 static int step_resource(struct ipamfs *fs, struct node *n, const char *name,
@@ -231,6 +232,82 @@ static int step_discovery(struct ipamfs *fs, struct node *n, const char *name,
 		n->discovery_key = info->key;
 		memcpy(n->owner_id, info->id, sizeof(n->owner_id));
 		snprintf(n->name, sizeof(n->name), "%s", info->name);
+	}
+	free(info);
+	return rc;
+}
+
+/* ---- prefix lists ---- */
+
+static int step_plist(struct ipamfs *fs, struct node *n, const char *name,
+		      ipam_err *err)
+{
+	ipam_plist_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_plist_get(fs->db, name, info, err);
+	if (rc == 0) {
+		n->kind = NODE_PLIST;
+		n->created = info->created;
+		memcpy(n->owner_id, info->id, sizeof(n->owner_id)); /* tags */
+		snprintf(n->name, sizeof(n->name), "%s", info->name);
+	}
+	free(info);
+	return rc;
+}
+
+/* versions/<n>: a kept version, "1".."N" without leading zeros. */
+static int step_plversion(struct ipamfs *fs, struct node *n, const char *name,
+			  ipam_err *err)
+{
+	ipam_plist_info *info = malloc(sizeof(*info));
+	int64_t v = 0;
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_plist_get(fs->db, n->name, info, err);
+	if (rc == 0 &&
+	    (name[0] == '0' || strlen(name) > 18 ||
+	     strspn(name, "0123456789") != strlen(name) ||
+	     (v = strtoll(name, NULL, 10)) < info->oldest || v > info->version))
+		rc = not_found(err, name);
+	free(info);
+	if (rc)
+		return rc;
+	n->dir = NODE_PLVERSIONS;
+	n->kind = NODE_FILE;
+	n->attr = &files_plversion;
+	n->plist_version = v;
+	return 0;
+}
+
+static int step_pltarget(struct ipamfs *fs, struct node *n, const char *name,
+			 ipam_err *err)
+{
+	ipam_plist_target *t = malloc(sizeof(*t));
+	if (!t)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_plist_target_get(fs->db, n->name, name, t, err);
+	if (rc == 0) {
+		n->kind = NODE_PLTARGET;
+		n->created = t->created;
+		snprintf(n->plist_target, sizeof(n->plist_target), "%s", name);
+	}
+	free(t);
+	return rc;
+}
+
+static int list_plversions(struct ipamfs *fs, const struct node *n,
+			   tree_add_fn add, void *ctx, ipam_err *err)
+{
+	ipam_plist_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_plist_get(fs->db, n->name, info, err);
+	for (int64_t v = rc ? 1 : info->oldest; rc == 0 && v <= info->version;
+	     v++) {
+		char text[24];
+		snprintf(text, sizeof(text), "%lld", (long long)v);
+		add(ctx, text);
 	}
 	free(info);
 	return rc;
@@ -343,6 +420,29 @@ static int step_history(struct ipamfs *fs, struct node *n, const char *name,
 	return 0;
 }
 
+/* maps/<CIDR>.svg: a zoom into any CIDR that lies inside a block of the
+ * map of the pool (pool_key) or, in a scope, of the scope. */
+static int step_map(struct ipamfs *fs, struct node *n, const char *name,
+		    ipam_err *err)
+{
+	char text[IPAM_NAME_MAX + 1];
+	size_t len = strlen(name);
+	if (len <= 4 || strcmp(name + len - 4, ".svg") != 0)
+		return not_found(err, name);
+	snprintf(text, sizeof(text), "%.*s", (int)(len - 4), name);
+	if (ipam_cidr_parse_filename(&n->map_view, text, NULL))
+		return not_found(err, name);
+	int rc = ipam_map_view_check(fs->db, n->pool_key,
+				     n->pool_key ? 0 : n->scope_key,
+				     &n->map_view, err);
+	if (rc)
+		return rc;
+	n->dir = NODE_MAPS;
+	n->kind = NODE_FILE;
+	n->attr = &files_map_view;
+	return 0;
+}
+
 static int step_byid(struct ipamfs *fs, struct node *n, const char *name,
 		     ipam_err *err)
 {
@@ -369,6 +469,10 @@ static const struct {
 	{NODE_ROOT, "by-id", NODE_BYID},
 	{NODE_ROOT, "discoveries", NODE_DISCOVERIES},
 	{NODE_ROOT, "metrics", NODE_METRICS},
+	{NODE_ROOT, "prefix-lists", NODE_PLISTS},
+	{NODE_PLIST, "tags", NODE_TAGS},
+	{NODE_PLIST, "versions", NODE_PLVERSIONS},
+	{NODE_PLIST, "targets", NODE_PLTARGETS},
 	{NODE_IPAM, "quotas", NODE_QUOTAS},
 	{NODE_SCOPE, "pools", NODE_POOLS}, /* pool_key stays 0: top level */
 	{NODE_SCOPE, "resources", NODE_RESOURCES},
@@ -382,6 +486,8 @@ static const struct {
 	{NODE_SCOPE, "tags", NODE_TAGS},
 	{NODE_ALLOC, "tags", NODE_TAGS},
 	{NODE_DISCOVERY, "tags", NODE_TAGS},
+	{NODE_POOL, "maps", NODE_MAPS},
+	{NODE_SCOPE, "maps", NODE_MAPS},
 };
 
 static int load_ipam_id(struct ipamfs *fs, struct node *n, ipam_err *err)
@@ -435,6 +541,14 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_alloc(fs, n, name, err);
 	case NODE_PREVIEW:
 		return step_preview(fs, n, name, err);
+	case NODE_MAPS:
+		return step_map(fs, n, name, err);
+	case NODE_PLISTS:
+		return step_plist(fs, n, name, err);
+	case NODE_PLVERSIONS:
+		return step_plversion(fs, n, name, err);
+	case NODE_PLTARGETS:
+		return step_pltarget(fs, n, name, err);
 	default:
 		return step_fixed(fs, n, name, err);
 	}
@@ -637,6 +751,18 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 		break;
 	case NODE_PREVIEW:
 		return list_preview(fs, n, add, ctx, err);
+	case NODE_MAPS:
+		rc = ipam_map_views(fs->db, n->pool_key,
+				    n->pool_key ? 0 : n->scope_key, &list, err);
+		break;
+	case NODE_PLISTS:
+		rc = ipam_plist_list(fs->db, &list, err);
+		break;
+	case NODE_PLVERSIONS:
+		return list_plversions(fs, n, add, ctx, err);
+	case NODE_PLTARGETS:
+		rc = ipam_plist_target_list(fs->db, n->name, &list, err);
+		break;
 	default:
 		return 0;
 	}
@@ -733,6 +859,30 @@ static int discovery_path(struct ipamfs *fs, int64_t key, struct buf *out,
 	return rc;
 }
 
+/* "prefix-lists/<name>" of the resolver with key `key` (found by name,
+ * as discoveries are). */
+static int plist_path(struct ipamfs *fs, int64_t key, struct buf *out,
+		      ipam_err *err)
+{
+	ipam_strlist names = {0, NULL};
+	ipam_plist_info *info = malloc(sizeof(*info));
+	int rc = info ? ipam_plist_list(fs->db, &names, err)
+		      : ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	bool found = false;
+	for (size_t i = 0; rc == 0 && !found && i < names.count; i++) {
+		if (ipam_plist_get(fs->db, names.items[i], info, NULL) == 0 &&
+		    info->key == key) {
+			buf_printf(out, "prefix-lists/%s", info->name);
+			found = true;
+		}
+	}
+	if (rc == 0 && !found)
+		rc = ipamfs_err(err, IPAM_ENOENT, "no such prefix list");
+	ipam_strlist_free(&names);
+	free(info);
+	return rc;
+}
+
 int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
 		     ipam_err *err)
 {
@@ -753,6 +903,9 @@ int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
 		break;
 	case IPAM_KIND_DISCOVERY:
 		rc = discovery_path(fs, key, out, err);
+		break;
+	case IPAM_KIND_PREFIX_LIST:
+		rc = plist_path(fs, key, out, err);
 		break;
 	default:
 		return not_found(err, object_id);

@@ -33,6 +33,12 @@ enum node_kind {
 	NODE_DISCOVERIES, /* /discoveries */
 	NODE_DISCOVERY,	  /* /discoveries/<name> */
 	NODE_METRICS,	  /* /metrics */
+	NODE_MAPS,	  /* <pool>/maps and /scopes/<s>/maps */
+	NODE_PLISTS,	  /* /prefix-lists */
+	NODE_PLIST,	  /* /prefix-lists/<name> (name) */
+	NODE_PLVERSIONS,  /* <list>/versions */
+	NODE_PLTARGETS,	  /* <list>/targets */
+	NODE_PLTARGET,	  /* <list>/targets/<t> (plist_target) */
 	/* leaves */
 	NODE_FILE, /* an attribute or generated file: node.attr */
 	NODE_LINK, /* /by-id/<id> */
@@ -63,8 +69,11 @@ struct node {
 	ipam_cidr history_cidr; /* history/<CIDR>[@WINDOW][.json] */
 	int64_t history_from;	/* the window; unused for @now */
 	int64_t history_to;
-	/* tag key, allocation name, by-id id, discovery name */
+	ipam_cidr map_view; /* maps/<CIDR>.svg */
+	/* tag key, allocation name, by-id id, discovery name, prefix list */
 	char name[IPAM_NAME_MAX + 1];
+	int64_t plist_version;		      /* versions/<n> */
+	char plist_target[IPAM_NAME_MAX + 1]; /* targets/<t> */
 };
 
 static inline bool node_is_dir(const struct node *n)

@@ -294,6 +294,7 @@ typedef enum ipam_kind {
 	IPAM_KIND_ALLOCATION,
 	IPAM_KIND_DISCOVERY,
 	IPAM_KIND_RESOURCE, /* only in the remove hook: ids are per scope */
+	IPAM_KIND_PREFIX_LIST,
 } ipam_kind;
 
 /*
@@ -735,6 +736,93 @@ int ipam_render_pool_map(ipam *db, int64_t pool, char **out, size_t *len,
 			 ipam_err *err);
 
 /* ------------------------------------------------------------------------
+ * Pictures: the CIDR map as SVG (svg.c)
+ *
+ * A pool's map shows its provisioned CIDRs and, in each, the allocations
+ * and free blocks in address order; a scope's map shows its top-level pool
+ * CIDRs and its resource CIDRs (the console's resource CIDR map, L2698).
+ * Blocks nest (a CIDR lies inside another or beside it), so a view of one
+ * CIDR draws the blocks directly inside it and fills the rest with the
+ * state of the block that holds the view.
+ * ------------------------------------------------------------------------ */
+
+/* What a block of the map is; the legend words are ipam_map_state_name. */
+typedef enum ipam_map_state {
+	IPAM_MAP_FREE,	       /* available */
+	IPAM_MAP_POOL,	       /* allocated to a child pool */
+	IPAM_MAP_CUSTOM,       /* a custom allocation */
+	IPAM_MAP_COMPLIANT,    /* managed, compliant and nonoverlapping */
+	IPAM_MAP_OCCUPIED,     /* held by a resource IPAM does not manage */
+	IPAM_MAP_OVERLAPPING,  /* overlaps another resource CIDR */
+	IPAM_MAP_NONCOMPLIANT, /* breaks its pool's allocation rules */
+	IPAM_MAP_SPACE,	       /* a pool's CIDR (in a scope's map) */
+	IPAM_MAP_OUTSIDE,      /* in no pool (a scope's map) */
+	IPAM_MAP_STATES
+} ipam_map_state;
+
+/* "available", "child pool", ... and the fill colour "#rrggbb". */
+const char *ipam_map_state_name(ipam_map_state state);
+const char *ipam_map_state_colour(ipam_map_state state);
+
+/* One block to lay out: an address range in one state. */
+typedef struct ipam_map_block {
+	ipam_u128 first, last;
+	ipam_map_state state;
+} ipam_map_block;
+
+/* One rectangle of the picture: a block, a row's part of a block that
+ * spans rows, or (count > 1) blocks too narrow to draw apart, merged. */
+typedef struct ipam_map_rect {
+	int row;
+	double x, width;      /* pixels from the left end of the row */
+	ipam_map_state state; /* merged: the worst problem, else the used
+				 state holding most addresses */
+	double used;	      /* merged: the share drawn in `state` as a
+				 band from the bottom (in quarters;
+				 the rest is free); 1 otherwise */
+	size_t block;	      /* the first block drawn */
+	size_t count;	      /* how many blocks it draws */
+} ipam_map_rect;
+
+#define IPAM_MAP_WIDTH 1000.0  /* pixels of one row */
+#define IPAM_MAP_MIN_WIDTH 4.0 /* narrower blocks are merged */
+
+/* Rows a view of `cidr` is cut into: 2^k, each row at least a /24 (IPv4)
+ * or 256 addresses, at most 16 rows. */
+int ipam_map_rows(const ipam_cidr *cidr);
+
+/*
+ * Lays out `blocks` (sorted, disjoint, inside `view`) over the rows of
+ * `view`: address a of row r (which covers view.addr + r*span ...) is at
+ * x = (a - row start) * IPAM_MAP_WIDTH / span. A block wider than
+ * min_width is one rectangle per row it touches; runs of narrower blocks
+ * are merged until they are min_width wide (a lone one is widened to
+ * min_width), and neighbouring merged rectangles that look the same join.
+ * *out is malloc'd.
+ */
+int ipam_map_layout(const ipam_cidr *view, const ipam_map_block *blocks,
+		    size_t count, double min_width, ipam_map_rect **out,
+		    size_t *n_rects, ipam_err *err);
+
+/*
+ * The SVG of a pool's (scope == 0) or a scope's (pool == 0) map: the whole
+ * map when view is NULL (`map.svg`), else the zoom into `view`
+ * (`maps/<cidr>.svg`), which must lie inside a block of the map
+ * (IPAM_ENOENT otherwise). Self-contained: no script, no external
+ * reference; blocks link to their own zoom by relative path.
+ */
+int ipam_render_map_svg(ipam *db, int64_t pool, int64_t scope,
+			const ipam_cidr *view, char **out, size_t *len,
+			ipam_err *err);
+/* 0 when `view` lies inside a block of that map, else IPAM_ENOENT. */
+int ipam_map_view_check(ipam *db, int64_t pool, int64_t scope,
+			const ipam_cidr *view, ipam_err *err);
+/* File names ("10.0.0.0_16.svg") of the zooms map.svg offers: every
+ * top-level block and the rows it is cut into. */
+int ipam_map_views(ipam *db, int64_t pool, int64_t scope, ipam_strlist *out,
+		   ipam_err *err);
+
+/* ------------------------------------------------------------------------
  * Resources, compliance and overlap (resource.c, watch.c)
  *
  * A resource is something that holds IP space in a scope: a VPC, subnet,
@@ -999,6 +1087,8 @@ typedef struct ipam_import_result {
 int ipam_import(ipam *db, const char *text, size_t len, bool plan,
 		ipam_import_result *out, ipam_err *err);
 void ipam_import_result_free(ipam_import_result *result);
+
+#include "ipam_prefixlist.h"
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,27 @@ mkpool lab eu
 wr "$POOL/address-family" ipv6 2>/dev/null
 mkpool lab v6 fd01::/48
 wr "$POOL/allocate" "a fd01:0:0:1::/64"
+TOP_ID=$(rd "$A/scopes/private/pools/top/id")
 mkpool private big 172.16.0.0/12
+# resources (fields, tags, unmanaged and managed CIDRs, monitoring) and a
+# discovery with what its snapshot made
+R=$A/scopes/private/resources
+t mkdir "$R/vpc-0a1" "$R/subnet-0b2" "$R/vpc-0c3"
+wr "$R/vpc-0a1/name" "web vpc"
+wr "$R/vpc-0a1/locale" eu-west-1
+wr "$R/vpc-0a1/owner" 123456789012
+wr "$R/vpc-0a1/tags/env" prod
+wr "$R/vpc-0a1/cidrs" 192.168.0.0/16
+wr "$R/vpc-0a1/allocate" "$TOP_ID 10.2.0.0/20"
+wr "$R/subnet-0b2/vpc-id" vpc-0a1
+wr "$R/subnet-0b2/ip-usage" 17
+wr "$R/subnet-0b2/cidrs" 192.168.1.0/24
+wr "$R/vpc-0c3/cidrs" 10.200.0.0/16
+wr "$R/vpc-0c3/monitoring" ignored
+t mkdir "$A/discoveries/aws-lab"
+wr "$A/discoveries/aws-lab/scope" lab
+wr "$A/discoveries/aws-lab/locale" eu-west-1
+wrf "$A/discoveries/aws-lab/feed" '[{"ResourceId":"vpc-0d4","ResourceType":"vpc","ResourceCidr":"10.50.0.0/16","ResourceTags":[{"Key":"Name","Value":"seen"}]}]\n'
 
 E1=$TMPD/e1.json
 rd "$A/export.json" >"$E1"
@@ -47,6 +67,12 @@ expect_same "$E1" "$TMPD/e1b.json" "two exports of the same IPAM are byte-identi
 expect_ok jq -e '.IpamPools | length == 5' "$E1"
 expect_ok jq -e '[.IpamPoolAllocations[] | select(.Name == "web")][0].Description == "web tier"' "$E1"
 expect_ok jq -e '.IpamPoolCidrs | map(.Cidr) | index("fd01::/48") != null' "$E1"
+expect_ok jq -e '.IpamResources[] | select(.ResourceId == "vpc-0a1") | .ResourceName == "web vpc" and .ResourceRegion == "eu-west-1" and .ResourceOwnerId == "123456789012" and .ResourceTags == [{"Key":"env","Value":"prod"}] and (.ResourceCidrs | length == 2)' "$E1"
+expect_ok jq -e --arg top "$TOP_ID" '.IpamResources[] | select(.ResourceId == "vpc-0a1") | .ResourceCidrs[] | select(.ManagementState == "managed") | .IpamPoolId == $top and .ResourceCidr == "10.2.0.0/20"' "$E1"
+expect_ok jq -e '.IpamResources[] | select(.ResourceId == "subnet-0b2") | .VpcId == "vpc-0a1" and .ActiveIps == "17" and .ResourceType == "subnet"' "$E1"
+expect_ok jq -e '.IpamResources[] | select(.ResourceId == "vpc-0c3") | .MonitoringState == "ignored"' "$E1"
+expect_ok jq -e '.IpamResources[] | select(.ResourceId == "vpc-0d4") | .Scope == "lab" and .Discovery == "aws-lab"' "$E1"
+expect_ok jq -e '.IpamResourceDiscoveries[] | select(.Name == "aws-lab") | .Scope == "lab" and .Locale == "eu-west-1" and (.IpamResourceDiscoveryId | startswith("ipam-res-disco-"))' "$E1"
 
 # a consistent snapshot taken at open
 got=$(t bash -c 'exec 3<"$1/export.json"; mkdir "$1/scopes/private/pools/late" || exit 1
@@ -69,9 +95,19 @@ check $? "cp export.json to /import"
 rd "$B/export.json" >"$TMPD/e2.json"
 expect_same "$E1" "$TMPD/e2.json" "export -> import into an empty IPAM -> export is byte-identical"
 rd "$B/import" >"$TMPD/status.txt"
-expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 13 created, 3 changed, 0 deleted$' "/import reads back what it did"
+expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 23 created, 3 changed, 0 deleted$' "/import reads back what it did"
 expect_eq "$(tail -n +2 "$TMPD/status.txt")" "$(cat "$TMPD/plan.txt")" "the plan lists what the import then did"
 expect_file_eq "$B/scopes/private/pools/top/pools/dev/allocations/web/description" "web tier"
+expect_ok grep -qx '+ resource scopes/private/resources/vpc-0a1' "$TMPD/plan.txt"
+expect_ok grep -qx '+ discovery discoveries/aws-lab' "$TMPD/plan.txt"
+expect_ok grep -qx "+ resource-cidr scopes/private/resources/vpc-0a1 10.2.0.0/20 managed $TOP_ID" "$TMPD/plan.txt"
+RB=$B/scopes/private/resources
+expect_file_eq "$RB/vpc-0a1/owner" 123456789012
+expect_file_eq "$RB/vpc-0a1/tags/env" prod
+expect_file_eq "$RB/vpc-0c3/monitoring" ignored
+expect_file_eq "$B/scopes/lab/resources/vpc-0d4/discovery" aws-lab
+expect_file_eq "$B/discoveries/aws-lab/scope" lab
+expect_eq "$(t cut -d' ' -f1,2,5 "$RB/vpc-0a1/status")" "$(t cut -d' ' -f1,2,5 "$R/vpc-0a1/status")" "the managed and unmanaged CIDRs of a resource come back with their pool"
 t cp "$E1" "$B/plan"
 expect_eq "$(rd "$B/plan")" "" "the same document again: an empty plan"
 
@@ -96,6 +132,32 @@ expect_eq "$(rd "$B/import" | tail -n +2)" "$(cat "$TMPD/want.txt")" "the import
 expect_errno_kernel ENOENT t ls "$B/scopes/lab/pools/v6/allocations/a"
 expect_eq "$(jq -r '.IpamPoolAllocations[] | select(.Name == "web") | .IpamPoolAllocationId' "$TMPD/change.json")" \
 	"$(t cat "$B/scopes/private/pools/top/pools/dev/allocations/web/id")" "a moved allocation keeps its id"
+
+# ---- changes of resources and discoveries (matched by scope + id, name) ----
+jq -c '.IpamResources |= map(if .ResourceId == "vpc-0a1" then .ResourceName = "web vpc 2" | .ResourceTags = [{"Key":"env","Value":"dev"}] | .ResourceCidrs += [{"ResourceCidr":"192.169.0.0/16","ManagementState":"unmanaged"}] else . end)
+	| .IpamResources += [{"Scope":"private","ResourceId":"eipalloc-0e5","ResourceCidrs":[{"ResourceCidr":"10.3.0.0/32","ManagementState":"managed","IpamPoolId":(.IpamPools[] | select(.Name == "top") | .IpamPoolId)}]}]
+	| .IpamResourceDiscoveries |= map(if .Name == "aws-lab" then .Locale = "us-east-1" else . end)' \
+	"$E1" >"$TMPD/res.json"
+t cp "$TMPD/res.json" "$B/plan"
+cat >"$TMPD/want.txt" <<EOF
+~ discovery discoveries/aws-lab locale "eu-west-1" -> "us-east-1"
+~ resource scopes/private/resources/vpc-0a1 name "web vpc" -> "web vpc 2"
+~ resource scopes/private/resources/vpc-0a1 tags/env "prod" -> "dev"
++ resource-cidr scopes/private/resources/vpc-0a1 192.169.0.0/16
++ resource scopes/private/resources/eipalloc-0e5
++ resource-cidr scopes/private/resources/eipalloc-0e5 10.3.0.0/32 managed $TOP_ID
+EOF
+expect_eq "$(rd "$B/plan" | grep -E '^. (resource|discovery)')" "$(cat "$TMPD/want.txt")" "plan of resource and discovery changes"
+t cp "$TMPD/res.json" "$B/import"
+check $? "import of resource and discovery changes"
+expect_file_eq "$RB/vpc-0a1/name" "web vpc 2"
+expect_file_eq "$RB/vpc-0a1/tags/env" dev
+expect_file_eq "$B/discoveries/aws-lab/locale" us-east-1
+expect_match "$(t cat "$RB/eipalloc-0e5/status")" '^10\.3\.0\.0/32 managed ' "a new resource's managed CIDR is allocated from the pool"
+expect_match "$(t ls "$B/scopes/private/pools/top/allocations")" 'eipalloc-0e5' "and is an allocation of the pool"
+t cp "$E1" "$B/import"
+check $? "the original document again"
+expect_file_eq "$RB/vpc-0a1/tags/env" prod
 
 # ---- a bad object deep in a large document: nothing applied ----
 N=6000

@@ -29,6 +29,11 @@
 #    from a file) on mount paths in the main shell: use `t test -e` etc.
 #
 # Environment: IPAMFS = the ipamfs binary (set by meson), SRCDIR optional.
+# Soak mode (tests/soak/soak.sh): IPAMFS_SOAK_MNT names a live mount (of
+# the database IPAMFS_SOAK_DB) that every scenario shares. mount_ipamfs
+# then only makes the temp dir and points MNT at it, cleanup never unmounts
+# it, and a scenario that unmounts or mounts again ends at that point (the
+# checks before it ran; the rest is reported as one SKIP).
 
 set -u
 
@@ -434,8 +439,18 @@ wait_mounted() {
 	return 1
 }
 
+# _soak_end WHAT: in soak mode, ends the scenario before WHAT (a remount
+# or unmount cannot happen on the shared mount).
+_soak_end() {
+	[ -n "${IPAMFS_SOAK_MNT:-}" ] || return 0
+	TESTS_RUN=$((TESTS_RUN + 1))
+	echo "ok $TESTS_RUN # SKIP soak mode: the rest of this scenario needs $1"
+	finish
+}
+
 # start_ipamfs [ARGS...]: mounts $DB on $MNT (daemonised); for remounts.
 start_ipamfs() {
+	_soak_end "a mount of its own"
 	if ! timeout "$TIMEOUT" "$IPAMFS" "$@" "$DB" "$MNT" >>"$TMPD/ipamfs.log" 2>&1; then
 		echo "Bail out! ipamfs $* $DB $MNT failed:"
 		diag "$(cat "$TMPD/ipamfs.log")"
@@ -451,6 +466,7 @@ start_ipamfs() {
 # start_ipamfs_fg [ARGS...]: mounts $DB on $MNT with a foreground daemon
 # (-f) in the background of this script; its pid is in IPAMFS_PID.
 start_ipamfs_fg() {
+	_soak_end "a daemon of its own"
 	"$IPAMFS" -f "$@" "$DB" "$MNT" >>"$TMPD/ipamfs.log" 2>&1 &
 	IPAMFS_PID=$!
 	FG_PIDS+=("$IPAMFS_PID")
@@ -494,6 +510,7 @@ wait_pid_gone() {
 # database, and a remount, sqlite3 or cp of the file must not race it.
 unmount_ipamfs() {
 	local mnt=${1:-$MNT} i db pid
+	_soak_end "an unmount"
 	db=$(db_of_mount "$mnt")
 	pid=$( [ -n "$db" ] && db_holder "$db")
 	timeout 10 fusermount3 -u "$mnt"
@@ -513,6 +530,11 @@ unmount_ipamfs() {
 # existing) and MNT=$TMPD/mnt, mounted; installs the cleanup trap.
 mount_ipamfs() {
 	new_tmpdir
+	if [ -n "${IPAMFS_SOAK_MNT:-}" ]; then
+		MNT=$IPAMFS_SOAK_MNT
+		DB=${IPAMFS_SOAK_DB:-$DB}
+		return 0
+	fi
 	start_ipamfs "$@"
 }
 

@@ -7,10 +7,11 @@
  * 160 of them and asserted when a workload needed more (issue 8): this
  * test walks the whole API on a file database -- pools, CIDRs,
  * allocations, tags, permissions, resources, discoveries and a feed,
- * history, every renderer, backup and sync -- so that every statement is
- * prepared on the same handle, then does it again (each cached statement
- * reused) and reopens the file to check it. tests/unit/api_coverage.sh
- * checks that every function declared in ipam.h is called here.
+ * history, prefix-list resolvers, every renderer, backup and sync -- so
+ * that every statement is prepared on the same handle, then does it again
+ * (each cached statement reused) and reopens the file to check it.
+ * tests/unit/api_coverage.sh checks that every function declared in ipam.h
+ * (and ipam_prefixlist.h, which it includes) is called here.
  */
 #include <sqlite3.h>
 
@@ -109,6 +110,20 @@ static void pure_functions(void)
 		char *fixed = ipam_utf8_fix("ok\xff");
 		assert_string_equal(fixed, "ok\xef\xbf\xbd");
 		free(fixed);
+	}
+	assert_string_equal(ipam_map_state_name(IPAM_MAP_FREE), "available");
+	assert_string_equal(ipam_map_state_colour(IPAM_MAP_FREE), "#d4edc9");
+	assert_int_equal(ipam_map_rows(&a), 16);
+	{
+		ipam_map_block block = {b.addr, ipam_cidr_last(&b),
+					IPAM_MAP_CUSTOM};
+		ipam_map_rect *rects = NULL;
+		size_t n = 0;
+		assert_ok(ipam_map_layout(&a, &block, 1, IPAM_MAP_MIN_WIDTH,
+					  &rects, &n, &err),
+			  err);
+		assert_int_equal(n, 1);
+		free(rects);
 	}
 	assert_true(ipam_resource_type_valid("vpc"));
 	assert_true(ipam_resource_type_manageable("vpc"));
@@ -282,6 +297,8 @@ static void pools(ipam *db, struct world *w, int round)
 #define R_DISCOS(o, l, e) ipam_render_discoveries_json(db, o, l, e)
 	RENDER(R_POOLS);
 	RENDER(R_DISCOS);
+#define R_SVG(o, l, e) ipam_render_map_svg(db, w->child, 0, NULL, o, l, e)
+#define R_SCOPE_SVG(o, l, e) ipam_render_map_svg(db, 0, w->priv, NULL, o, l, e)
 	RENDER(R_IPAM);
 	RENDER(R_SCOPES);
 	RENDER(R_POOL);
@@ -293,6 +310,23 @@ static void pools(ipam *db, struct world *w, int round)
 	RENDER(R_EVENTS);
 	RENDER(R_METRICS);
 	RENDER(R_SCOPE);
+	RENDER(R_SVG);
+	RENDER(R_SCOPE_SVG);
+	/* the zooms map.svg offers: each resolves and renders */
+	assert_ok(ipam_map_views(db, w->child, 0, &list, &err), err);
+	assert_true(list.count > 0);
+	{
+		char file[IPAM_CIDR_STRLEN];
+		ipam_cidr view;
+		snprintf(file, sizeof(file), "%.*s",
+			 (int)strlen(list.items[0]) - 4, list.items[0]);
+		assert_ok(ipam_cidr_parse_filename(&view, file, &err), err);
+		assert_ok(ipam_map_view_check(db, w->child, 0, &view, &err),
+			  err);
+#define R_ZOOM(o, l, e) ipam_render_map_svg(db, w->child, 0, &view, o, l, e)
+		RENDER(R_ZOOM);
+	}
+	ipam_strlist_free(&list);
 	assert_true(ipam_events_last(db) > 0);
 
 	/* an IPv6 pool in the public scope: its own settings */
@@ -403,6 +437,61 @@ static void resources(ipam *db, struct world *w, int round)
 	assert_ok(ipam_discovery_delete(db, disco, &err), err);
 }
 
+/* A prefix-list resolver following the pools and resources, its
+ * formats and a target (ipam_prefixlist.h). */
+static void prefix_lists(ipam *db, struct world *w, int round)
+{
+	ipam_err err = {0};
+	ipam_plist_info info;
+	ipam_plist_target t;
+	ipam_strlist list = {0};
+	ipam_cidr *cidrs = NULL;
+	size_t n = 0, len = 0;
+	char name[32], *out = NULL;
+	const char *rules[] = {"static 192.0.2.0/24", "pool private",
+			       "resource private vpc region!=eu-west-9",
+			       "resource private subnet tag:env=dev"};
+
+	snprintf(name, sizeof(name), "fw%d", round);
+	assert_ok(ipam_plist_create(db, name, &err), err);
+	assert_ok(ipam_plist_set_description(db, name, "edge", &err), err);
+	assert_ok(ipam_plist_set_family(db, name, 4, &err), err);
+	assert_ok(ipam_plist_set_rules(db, name, rules, 4, &err), err);
+	assert_ok(ipam_plist_rules(db, name, &list, &err), err);
+	assert_int_equal(list.count, 4);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_plist_get(db, name, &info, &err), err);
+	assert_ok(ipam_plist_entries(db, name, 0, &cidrs, &n, &err), err);
+	assert_true(n > 0);
+	for (int f = IPAM_PLIST_LINES; f <= IPAM_PLIST_IPSET; f++) {
+		assert_int_equal(
+			ipam_plist_format_parse(ipam_plist_format_name(f)), f);
+		assert_ok(ipam_plist_render(name, 4, f, info.version, cidrs, n,
+					    &out, &len, &err),
+			  err);
+		free(out);
+	}
+	free(cidrs);
+	assert_ok(ipam_plist_target_create(db, name, "edge", &err), err);
+	assert_ok(ipam_plist_target_set_format(db, name, "edge", IPAM_PLIST_NFT,
+					       &err),
+		  err);
+	assert_ok(ipam_plist_target_set_desired(db, name, "edge", info.version,
+						&err),
+		  err);
+	assert_ok(ipam_plist_target_get(db, name, "edge", &t, &err), err);
+	assert_int_equal(t.tracked, info.version);
+	assert_ok(ipam_plist_target_list(db, name, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_plist_list(db, &list, &err), err);
+	ipam_strlist_free(&list);
+	if (round == 2) { /* the others stay, following the later changes */
+		assert_ok(ipam_plist_target_delete(db, name, "edge", &err),
+			  err);
+		assert_ok(ipam_plist_delete(db, name, &err), err);
+	}
+}
+
 /* Backup and sync, then the removals of what pools() made. */
 static void teardown(ipam *db, struct world *w)
 {
@@ -468,6 +557,7 @@ static void test_every_call_on_one_handle(void **state)
 	ipam_level(db);
 	for (int round = 0; round < 3; round++) {
 		pools(db, &w[round], round);
+		prefix_lists(db, &w[round], round);
 		resources(db, &w[round], round);
 		teardown(db, &w[round]);
 	}

@@ -202,7 +202,11 @@ static void test_migration_from_schema_2(void **state)
 		  "ALTER TABLE allocation DROP COLUMN changed;"
 		  "ALTER TABLE resource DROP COLUMN changed;"
 		  "ALTER TABLE discovery DROP COLUMN changed;"
-		  /* and what 3 -> 4 adds */
+		  /* and what later versions add (prefix lists, 3 -> 4) */
+		  "DROP TABLE prefix_list; DROP TABLE pl_rule;"
+		  "DROP TABLE pl_member; DROP TABLE pl_entry;"
+		  "DROP TABLE pl_diff; DROP TABLE pl_target;"
+		  /* and what 4 -> 5 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
 		  "UPDATE event SET time = time + 7;"

@@ -85,6 +85,248 @@ static void test_round_trip(void **state)
 	ipam_free(b);
 }
 
+/* Resources (fields, tags, CIDRs, monitoring, a managed CIDR that broke a
+ * rule after it was made) and discoveries survive the round trip; the
+ * managed CIDR is an allocation of its pool again, still noncompliant. */
+static void test_resources(void **state)
+{
+	ipam *a = sample(), *b;
+	ipam_import_result res;
+	ipam_err err = {0};
+	ipam_open_opts opts = fixture_opts();
+	int64_t priv = scope_key(a, "private"), top = 0, vpc = 0, eip = 0;
+	ipam_cidr c, got;
+	ipam_resource_cidr *rcs = NULL;
+	size_t n = 0;
+	char *e1, *e2;
+	(void)state;
+	assert_ok(ipam_pool_lookup(a, priv, 0, "top", &top, &err), err);
+	assert_ok(ipam_resource_create(a, priv, "vpc-1", NULL, &vpc, &err),
+		  err);
+	assert_ok(ipam_resource_set(a, vpc, IPAM_RESOURCE_NAME, "web", &err),
+		  err);
+	assert_ok(ipam_resource_set(a, vpc, IPAM_RESOURCE_OWNER, "1234", &err),
+		  err);
+	assert_ok(ipam_resource_tag_set(a, vpc, "env", "prod", &err), err);
+	c = C("10.2.0.0/16");
+	assert_ok(ipam_resource_allocate(a, vpc, top, &c, -1, &got, &err), err);
+	assert_ok(ipam_resource_tag_remove(a, vpc, "env", &err), err);
+	c = C("192.168.0.0/16");
+	assert_ok(ipam_resource_cidr_add(a, vpc, &c, &err), err);
+	assert_ok(ipam_resource_create(a, priv, "eip-2", NULL, &eip, &err),
+		  err);
+	assert_ok(ipam_resource_set_ignored(a, eip, true, &err), err);
+	assert_ok(ipam_discovery_create(a, "aws", &err), err);
+	assert_ok(ipam_discovery_set_locale(a, "aws", "eu-west-1", &err), err);
+	e1 = export_of(a);
+	assert_non_null(strstr(e1, "\"ResourceId\":\"vpc-1\""));
+	assert_non_null(strstr(e1, "\"Name\":\"aws\""));
+
+	opts.in_memory = true;
+	opts.id_seed = 42;
+	assert_ok(ipam_open(&b, NULL, &opts, &err), err);
+	assert_ok(import_text(b, e1, false, &res, &err), err);
+	assert_non_null(strstr(res.changes,
+			       "+ resource scopes/private/resources/vpc-1\n"));
+	assert_non_null(strstr(res.changes, "+ discovery discoveries/aws\n"));
+	ipam_import_result_free(&res);
+	e2 = export_of(b);
+	assert_string_equal(e1, e2);
+	free(e2);
+	/* the managed CIDR holds space in its pool, flagged noncompliant */
+	assert_ok(ipam_resource_lookup(b, scope_key(b, "private"), "vpc-1",
+				       &vpc, &err),
+		  err);
+	assert_ok(ipam_resource_cidrs(b, vpc, &rcs, &n, &err), err);
+	assert_int_equal(n, 2);
+	assert_string_equal(rcs[0].management, "managed");
+	assert_string_equal(rcs[0].compliance, "noncompliant");
+	assert_string_equal(rcs[1].management, "unmanaged");
+	free(rcs);
+	assert_ok(ipam_pool_lookup(b, scope_key(b, "private"), 0, "top", &top,
+				   &err),
+		  err);
+	assert_code(alloc(b, top, "x", -1, "10.2.0.0/24", NULL, &err), err,
+		    IPAM_EADDRINUSE, NULL);
+	/* the same document again changes nothing */
+	assert_ok(import_text(b, e1, true, &res, &err), err);
+	assert_int_equal(res.created + res.changed + res.deleted, 0);
+	ipam_import_result_free(&res);
+	free(e1);
+	ipam_free(a);
+	ipam_free(b);
+}
+
+/* Only the lines of ipam_events_render that allocate (their detail). */
+static char *events_of(ipam *db)
+{
+	char *out = NULL, *keep, *k;
+	size_t len = 0;
+	ipam_err err = {0};
+	assert_ok(ipam_events_render(db, 0, &out, &len, &err), err);
+	keep = k = calloc(1, len + 1);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, "allocate-ipam-pool-cidr"))
+			k += sprintf(k, "%s\n", strstr(line, "\"name\""));
+	free(out);
+	return keep;
+}
+
+static int count_of(const char *hay, const char *what)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+/* The free lines of a pool's map: its free-space index, in address
+ * order (one line per maximal free block). */
+static char *free_lines(ipam *db, int64_t pool)
+{
+	char *map = NULL, *out, *o;
+	size_t len = 0;
+	ipam_err err = {0};
+	assert_ok(ipam_render_pool_map(db, pool, &map, &len, &err), err);
+	out = o = calloc(1, len + 1);
+	for (char *line = strtok(map, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, " free"))
+			o += sprintf(o, "%s\n", line);
+	free(map);
+	return out;
+}
+
+/*
+ * The bulk path (alloc_bulk.c) leaves exactly the allocator state that
+ * single allocations of the same CIDRs leave: free-space index (the map's
+ * free blocks), counters, and the blocks the next allocations get.
+ */
+static void test_bulk_equals_single(void **state)
+{
+	ipam *a = open_mem(), *b = open_mem();
+	ipam_import_result res;
+	ipam_err err = {0};
+	char *doc = NULL;
+	size_t doclen = 0;
+	FILE *f = open_memstream(&doc, &doclen);
+	int64_t pa = 0, pb = mktop(b, "p");
+	char cidrs[400][IPAM_CIDR_STRLEN];
+	uint32_t at = 0;
+	int n = 0;
+	(void)state;
+	prov_ok(b, pb, "10.0.0.0/16");
+	prov_ok(b, pb, "10.9.0.0/23");
+	/* blocks of /22 to /32, aligned, with gaps of 0-2 blocks */
+	for (int i = 0; n < 400; i++) {
+		int len = 22 + (i * 7) % 11;
+		uint32_t size = 1u << (32 - len);
+		at = (at + size - 1) & ~(size - 1);
+		at += size * (uint32_t)(i % 3);
+		if (at + size > 65536)
+			break;
+		snprintf(cidrs[n++], IPAM_CIDR_STRLEN, "10.0.%u.%u/%d", at >> 8,
+			 at & 255, len);
+		at += size;
+	}
+	snprintf(cidrs[n++], IPAM_CIDR_STRLEN, "10.9.1.128/25");
+	snprintf(cidrs[n++], IPAM_CIDR_STRLEN, "10.9.0.0/24");
+	fprintf(f,
+		"{\"IpamfsExport\": 1,\n\"IpamPools\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Path\": \"scopes/private/pools/p\","
+		" \"AddressFamily\": \"ipv4\"}],\n"
+		"\"IpamPoolCidrs\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"10.0.0.0/16\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"10.9.0.0/23\"}],\n"
+		"\"IpamPoolAllocations\": [");
+	/* the document in another order than the addresses: odd ones first */
+	for (int k = 0; k < 2; k++)
+		for (int i = k; i < n; i += 2) {
+			fprintf(f,
+				"%s\n{\"IpamPoolId\": \"p\", \"Cidr\": "
+				"\"%s\", \"Name\": \"a%d\"}",
+				k || i > 1 ? "," : "", cidrs[i], i);
+		}
+	fprintf(f, "]}\n");
+	fclose(f);
+	for (int k = 0; k < 2; k++)
+		for (int i = k; i < n; i += 2) {
+			char name[16];
+			snprintf(name, sizeof(name), "a%d", i);
+			alloc_cidr_ok(b, pb, name, cidrs[i]);
+		}
+	assert_ok(import_text(a, doc, false, &res, &err), err);
+	assert_int_equal(res.created, (size_t)n + 3);
+	ipam_import_result_free(&res);
+	free(doc);
+	assert_ok(
+		ipam_pool_lookup(a, scope_key(a, "private"), 0, "p", &pa, &err),
+		err);
+	char *fa = free_lines(a, pa), *fb = free_lines(b, pb);
+	assert_string_equal(fa, fb);
+	free(fa);
+	free(fb);
+	ipam_pool_usage ua = usage(a, pa), ub = usage(b, pb);
+	assert_true(ua.total == ub.total && ua.assigned == ub.assigned &&
+		    ua.available == ub.available);
+	assert_int_equal(ua.allocation_count, n);
+	assert_int_equal(ua.allocation_count, ub.allocation_count);
+	assert_int_equal(ua.compliant, ub.compliant);
+	assert_int_equal(ua.largest_free_prefix, ub.largest_free_prefix);
+	/* one change-log event per allocation, with the same detail */
+	char *ea = events_of(a), *eb = events_of(b);
+	assert_int_equal(count_of(ea, "\n"), count_of(eb, "\n"));
+	assert_int_equal(count_of(ea, "\n"), n);
+	assert_string_equal(ea, eb);
+	free(ea);
+	free(eb);
+	/* the next allocations land on the same blocks */
+	for (int len = 32; len >= 20; len--) {
+		char ga[IPAM_CIDR_STRLEN], gb[IPAM_CIDR_STRLEN];
+		int ra = alloc(a, pa, NULL, len, NULL, ga, &err);
+		int rb = alloc(b, pb, NULL, len, NULL, gb, &err);
+		assert_int_equal(ra, rb);
+		assert_string_equal(ga, gb);
+	}
+	ipam_free(a);
+	ipam_free(b);
+}
+
+/* A batched row that the model refuses comes before a later element that
+ * fails to read: the first in document order is the refusal. */
+static void test_bulk_refusal_order(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	ipam_import_result res;
+	const char *doc =
+		"{\"IpamfsExport\": 1,\n"
+		"\"IpamPools\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Path\": \"scopes/private/pools/n\","
+		" \"AddressFamily\": \"ipv4\"}],\n"
+		"\"IpamPoolCidrs\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.0.0/16\"}],\n"
+		"\"IpamPoolAllocations\": [\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.0/24\", "
+		"\"Name\": "
+		"\"a\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.9.0/24\", "
+		"\"Name\": "
+		"\"b\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.1.0/25\", "
+		"\"Name\": "
+		"\"c\"},\n"
+		"{\"IpamPoolId\": \"p\", \"Cidr\": \"192.168.300.0/24\", "
+		"\"Name\": \"d\"}]}\n";
+	(void)state;
+	assert_code(import_text(db, doc, false, &res, &err), err,
+		    IPAM_EADDRINUSE, "line 9: allocation");
+	ipam_import_result_free(&res);
+	assert_int_equal(ipam_pool_lookup(db, scope_key(db, "private"), 0, "n",
+					  &(int64_t){0}, &err),
+			 IPAM_ENOENT);
+	ipam_free(db);
+}
+
 static void test_refusal_applies_nothing(void **state)
 {
 	ipam *db = sample();
@@ -255,6 +497,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_bulk_equals_single),
+		cmocka_unit_test(test_bulk_refusal_order),
 		cmocka_unit_test(test_refusal_applies_nothing),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_detect),
