@@ -60,7 +60,7 @@ expect_json "$H/${cidr/\//_}@now.json" '.HistoryRecords[0].SampledStartTime' 202
 expect_match "$(rd "$H/${cidr/\//_}@now" | tail -n 1)" '^2021-12-27T20:08:46Z ' "text history keeps Z"
 mkres private vpc-0a2
 addcidr "$R/vpc-0a2" 172.16.0.0/16
-expect_eq "$(rjq vpc-0a2 .ResourceRegion)" '"local"' "ResourceRegion: the home locale when unset"
+expect_eq "$(rjq vpc-0a2 .ResourceRegion)" "\"$(rd "$MNT/ipam/home-locale")\"" "ResourceRegion: the home locale when unset"
 mkres private eni-0a3 locale=us-east-1
 addcidr "$R/eni-0a3" 10.9.0.5/32
 expect_eq "$(rjq eni-0a3 .ResourceType)" '"eni"' "a network interface is 'eni' in get-ipam-resource-cidrs"

@@ -39,9 +39,9 @@ expect_ok wr "$T" advanced
 # a non-operating region is not monitored
 D=$MNT/discoveries/default
 R=$MNT/scopes/private/resources
-expect_ok feed_text '{"ResourceId":"vpc-0e1","ResourceCidr":"10.1.0.0/16","ResourceRegion":"us-east-1"}
-{"ResourceId":"vpc-0e2","ResourceCidr":"10.2.0.0/16","ResourceRegion":"eu-central-1"}
-{"ResourceId":"vpc-0e3","ResourceCidr":"10.3.0.0/16","ResourceRegion":"eu-central-1"}
+expect_ok feed_text '{"ResourceId":"vpc-0e1","ResourceCidr":"10.201.0.0/16","ResourceRegion":"us-east-1"}
+{"ResourceId":"vpc-0e2","ResourceCidr":"10.202.0.0/16","ResourceRegion":"eu-central-1"}
+{"ResourceId":"vpc-0e3","ResourceCidr":"10.203.0.0/16","ResourceRegion":"eu-central-1"}
 {"EndOfSnapshot":true}' "$D/feed"
 expect_eq "$(lsres private)" "vpc-0e1" "only the operating region's VPC is monitored"
 expect_file_eq "$D/unmonitored" 2 "two records of eu-central-1 are counted apart"
@@ -49,10 +49,10 @@ expect_json "$MNT/scopes/private/resources.json" '.IpamResourceCidrs | length' 1
 expect_ok wrf "$L" 'us-east-1\neu-central-1\n'
 expect_eq "$(lsres private)" "vpc-0e1 vpc-0e2 vpc-0e3" "adding the region brings its resources in"
 expect_file_eq "$D/unmonitored" 0
-expect_file_eq "$R/vpc-0e2/cidrs" 10.2.0.0/16
-expect_json "$MNT/scopes/private/history/10.2.0.0_16.json" '.HistoryRecords | length' 1
+expect_file_eq "$R/vpc-0e2/cidrs" 10.202.0.0/16
+expect_json "$MNT/scopes/private/history/10.202.0.0_16.json" '.HistoryRecords | length' 1
 expect_ok wr "$L" us-east-1
 expect_eq "$(lsres private)" "vpc-0e1" "removing the region takes them out again"
-expect_json "$MNT/scopes/private/history/10.2.0.0_16.json" '.HistoryRecords[0].SampledEndTime | type' string
+expect_json "$MNT/scopes/private/history/10.202.0.0_16.json" '.HistoryRecords[0].SampledEndTime | type' string
 expect_file_eq "$D/unmonitored" 2
 finish

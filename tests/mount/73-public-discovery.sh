@@ -47,4 +47,6 @@ expect_file_eq "$PR/vpc-0d3/cidrs" 2600:1f16:115:300::/56 "public space stayed p
 expect_ok feed_text '{"ResourceId":"vpc-0d3","ResourceCidr":"10.9.0.0/16"}
 {"EndOfSnapshot":true}' "$D/feed"
 expect_eq "$(lsres public)" "" "a snapshot without the public block ends it"
+expect_ok wr "$D/scope" private
+expect_ok rmdir "$MNT/scopes/lab"
 finish
