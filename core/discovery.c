@@ -59,8 +59,9 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 		db,
 		"SELECT d.key, d.aws_id, d.name, d.scope_key, s.name, d.locale,"
 		" (SELECT count(*) FROM resource r WHERE r.discovery_key ="
-		" d.key), d.last_feed, d.builtin FROM discovery d JOIN scope s"
-		" ON s.key = d.scope_key WHERE d.name = ?1",
+		" d.key), d.last_feed, d.builtin, d.unmonitored"
+		" FROM discovery d JOIN scope s ON s.key = d.scope_key"
+		" WHERE d.name = ?1",
 		err);
 	int rc;
 	if (!stmt)
@@ -79,12 +80,42 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 		out->last_feed = sqlite3_column_int64(stmt, 7);
 		if (builtin)
 			*builtin = sqlite3_column_int(stmt, 8) != 0;
+		out->unmonitored = sqlite3_column_int64(stmt, 9);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no discovery '%.80s'", name);
 	}
 	sqlite3_reset(stmt);
 	return rc;
+}
+
+int ipam__discovery_load_name(ipam *db, const char *name,
+			      ipam_discovery_info *out, ipam_err *err)
+{
+	return discovery_load(db, name, out, NULL, err);
+}
+
+int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
+			     ipam_err *err)
+{
+	char name[IPAM_NAME_MAX + 1] = "";
+	sqlite3_stmt *stmt = ipam__stmt(
+		db, "SELECT name FROM discovery WHERE key = ?1", err);
+	int rc;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	sqlite3_bind_int64(stmt, 1, key);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		ipam__copy_text(name, sizeof(name), stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return ipam__fail(err, IPAM_ENOENT, "no discovery %lld",
+				  (long long)key);
+	return discovery_load(db, name, out, NULL, err);
 }
 
 int ipam_discovery_get(ipam *db, const char *name, ipam_discovery_info *out,
@@ -160,7 +191,8 @@ static int discovery_remove(ipam *db, const char *name, ipam_err *err)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d.key);
-	if ((rc = ipam__exec(db, stmt, err)))
+	if ((rc = ipam__exec(db, stmt, err)) ||
+	    (rc = ipam__tags_drop(db, d.id, err)))
 		return rc;
 	return ipam__event(db, "delete-ipam-resource-discovery", d.id,
 			   json_pack("{s:o}", "name", json_string(name)), err);
@@ -188,7 +220,16 @@ static int scope_change(ipam *db, const char *name, const char *scope,
 		return rc;
 	if (sc.key == d.scope_key)
 		return 0;
-	if ((rc = owned(db, d.key, &keys, &n, err)))
+	/* what it sees in its scope moves; public space stays public */
+	stmt = ipam__stmt(db,
+			  "SELECT key FROM resource WHERE discovery_key = ?1"
+			  " AND scope_key = ?2 ORDER BY key",
+			  err);
+	if (stmt) {
+		sqlite3_bind_int64(stmt, 1, d.key);
+		sqlite3_bind_int64(stmt, 2, d.scope_key);
+	}
+	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = ipam__resource_rescope(db, keys[i], sc.key, err);
@@ -263,11 +304,73 @@ static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 	return ipam__exec(db, stmt, err);
 }
 
+/*
+ * Public space goes to the public scope (L3647), private space to the
+ * discovery's scope (L1267): a record's CIDRs are split by kind of address
+ * (global space, see ipam__public_space_check, is public: EIPs, a VPC's
+ * Amazon or BYOIP IPv6 blocks), and each part is a resource of its scope
+ * under the same id. A discovery whose scope is the public scope keeps
+ * everything there.
+ */
+static int apply_record(ipam *db, const ipam_discovery_info *d,
+			int64_t public_scope, const ipam__res_rec *rec,
+			int64_t **fresh, size_t *nfresh, ipam_err *err)
+{
+	ipam__res_rec part = *rec;
+	ipam_cidr *priv = NULL, *pub = NULL;
+	size_t npriv = 0, npub = 0;
+	int64_t key;
+	int rc = 0;
+
+	if (d->scope_key != public_scope && rec->ncidrs) {
+		priv = malloc(rec->ncidrs * sizeof(*priv));
+		pub = malloc(rec->ncidrs * sizeof(*pub));
+		if (!priv || !pub) {
+			free(priv);
+			free(pub);
+			return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+		}
+		for (size_t i = 0; i < rec->ncidrs; i++) {
+			if (ipam__public_space_check(&rec->cidrs[i], NULL))
+				priv[npriv++] = rec->cidrs[i];
+			else
+				pub[npub++] = rec->cidrs[i];
+		}
+	}
+	if (!npub) { /* all private (or nothing): one resource, as given */
+		rc = ipam__resource_apply(db, d->scope_key, d->key, rec, &key,
+					  fresh, nfresh, err);
+		if (rc == 0)
+			rc = mark_seen(db, key, err);
+	} else {
+		if (npriv) {
+			part.cidrs = priv;
+			part.ncidrs = npriv;
+			rc = ipam__resource_apply(db, d->scope_key, d->key,
+						  &part, &key, fresh, nfresh,
+						  err);
+			if (rc == 0)
+				rc = mark_seen(db, key, err);
+		}
+		part.cidrs = pub;
+		part.ncidrs = npub;
+		if (rc == 0)
+			rc = ipam__resource_apply(db, public_scope, d->key,
+						  &part, &key, fresh, nfresh,
+						  err);
+		if (rc == 0)
+			rc = mark_seen(db, key, err);
+	}
+	free(priv);
+	free(pub);
+	return rc;
+}
+
 /* Applies a parsed snapshot to a discovery: update, add, end, import. */
 static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 		 ipam_err *err)
 {
-	int64_t *fresh = NULL, *gone = NULL, key;
+	int64_t *fresh = NULL, *gone = NULL, unmonitored = 0;
 	size_t nfresh = 0, ngone = 0;
 	sqlite3_stmt *stmt;
 	int rc = ipam__exec_sql(db,
@@ -275,12 +378,21 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 				" INTEGER PRIMARY KEY); DELETE FROM temp.seen;",
 				err);
 
+	ipam_scope_info pub;
+
+	if (rc == 0)
+		rc = ipam__scope_load_name(db, "public", &pub, err);
+	/* IPAM monitors resources only in operating Regions (L394,
+	 * L1971): a record of another region is not applied, only counted;
+	 * adding its region re-applies the snapshot (ipam__discoveries_
+	 * reapply), and then it comes in. */
 	for (size_t i = 0; rc == 0 && i < feed->count; i++) {
-		rc = ipam__resource_apply(db, d->scope_key, d->key,
-					  &feed->recs[i], &key, &fresh, &nfresh,
-					  err);
-		if (rc == 0)
-			rc = mark_seen(db, key, err);
+		if (!ipam_locale_is_operating(db, feed->recs[i].region)) {
+			unmonitored++;
+			continue;
+		}
+		rc = apply_record(db, d, pub.key, &feed->recs[i], &fresh,
+				  &nfresh, err);
 	}
 	if (rc == 0 && feed->complete) {
 		stmt = ipam__stmt(db,
@@ -303,20 +415,22 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db,
-			  "UPDATE discovery SET last_feed = ?2"
-			  " WHERE key = ?1",
+			  "UPDATE discovery SET last_feed = ?2,"
+			  " unmonitored = ?3 WHERE key = ?1",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	sqlite3_bind_int64(stmt, 1, d->key);
 	sqlite3_bind_int64(stmt, 2, ipam__now(db));
+	sqlite3_bind_int64(stmt, 3, unmonitored);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "feed-ipam-resource-discovery", d->id,
-			   json_pack("{s:I, s:I, s:b}", "resources",
+			   json_pack("{s:I, s:I, s:b, s:I}", "resources",
 				     (json_int_t)feed->count, "ended",
 				     (json_int_t)ngone, "complete",
-				     feed->complete),
+				     feed->complete, "unmonitored",
+				     (json_int_t)unmonitored),
 			   err);
 }
 
@@ -336,8 +450,10 @@ static int default_region(ipam *db, const ipam_discovery_info *d,
 	return 0;
 }
 
+/* Parses and applies a snapshot; `store` keeps its text for
+ * ipam__discoveries_reapply. */
 static int feed_apply(ipam *db, const char *name, const char *text, size_t len,
-		      ipam_err *err)
+		      bool store, ipam_err *err)
 {
 	char region[IPAM_LOCALE_MAX + 1];
 	ipam_discovery_info d;
@@ -348,7 +464,58 @@ static int feed_apply(ipam *db, const char *name, const char *text, size_t len,
 	    (rc = ipam__feed_parse(&feed, text, len, region, err)))
 		return rc;
 	rc = apply(db, &d, &feed, err);
+	/* only a complete snapshot is kept: re-applying a partial one could
+	 * not end what left a region */
+	store = store && feed.complete;
 	ipam__feed_free(&feed);
+	if (rc == 0 && store) {
+		sqlite3_stmt *stmt = ipam__stmt(db,
+						"UPDATE discovery SET"
+						" snapshot = ?2 WHERE key = ?1",
+						err);
+		if (!stmt)
+			return ipam__stmt_error(err);
+		sqlite3_bind_int64(stmt, 1, d.key);
+		ipam__bind_text(stmt, 2, text, (int)len, SQLITE_TRANSIENT);
+		rc = ipam__exec(db, stmt, err);
+	}
+	return rc;
+}
+
+/*
+ * After the operating locales changed: every discovery's last snapshot is
+ * applied again, so that the records of a region that became operating
+ * come in and those of a region that left go (their history ends).
+ */
+int ipam__discoveries_reapply(ipam *db, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT name, snapshot FROM discovery"
+					" WHERE snapshot IS NOT NULL ORDER BY"
+					" key",
+					err);
+	ipam_strlist names = {0}, texts = {0};
+	int rc = 0, step;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
+		if ((rc = ipam__strlist_push(
+			     &names,
+			     (const char *)sqlite3_column_text(stmt, 0))) == 0)
+			rc = ipam__strlist_push(
+				&texts,
+				(const char *)sqlite3_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+	if (rc)
+		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	else if (step < 0)
+		rc = step;
+	for (size_t i = 0; rc == 0 && i < names.count; i++)
+		rc = feed_apply(db, names.items[i], texts.items[i],
+				strlen(texts.items[i]), false, err);
+	ipam_strlist_free(&names);
+	ipam_strlist_free(&texts);
 	return rc;
 }
 
@@ -358,7 +525,8 @@ int ipam_discovery_feed(ipam *db, const char *name, const char *text,
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, feed_apply(db, name, text, len, err), err);
+	return ipam__write_end(db, feed_apply(db, name, text, len, true, err),
+			       err);
 }
 
 static int host_refresh(ipam *db, ipam_err *err)

@@ -215,14 +215,23 @@ int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 	return ipam__read_end(db, rc);
 }
 
+/* One IpamAddressHistoryRecord, or NULL for a record of a type that shape
+ * has no word for (custom allocations, child pools, public IPv4 pools:
+ * the text table keeps them). Times in the AWS CLI's form. */
 static json_t *record_json(sqlite3_stmt *stmt, const char *cidr)
 {
 	char when[IPAM_TIME_STRLEN];
-	json_t *obj = json_object();
+	const char *type = ipam_resource_type_aws(
+		(const char *)sqlite3_column_text(stmt, 1), IPAM_SHAPE_HISTORY);
+	json_t *obj;
+
+	if (!type)
+		return NULL;
+	obj = json_object();
 #define COL(i) ((const char *)sqlite3_column_text(stmt, i))
 	json_object_set_new(obj, "ResourceOwnerId", json_string(COL(3)));
 	json_object_set_new(obj, "ResourceRegion", json_string(COL(4)));
-	json_object_set_new(obj, "ResourceType", json_string(COL(1)));
+	json_object_set_new(obj, "ResourceType", json_string(type));
 	json_object_set_new(obj, "ResourceId", json_string(COL(0)));
 	json_object_set_new(obj, "ResourceCidr", json_string(cidr));
 	if (*COL(2))
@@ -236,10 +245,10 @@ static json_t *record_json(sqlite3_stmt *stmt, const char *cidr)
 	if (*COL(5))
 		json_object_set_new(obj, "VpcId", json_string(COL(5)));
 #undef COL
-	ipam_time_format(sqlite3_column_int64(stmt, 8), when);
+	ipam_time_format_aws(sqlite3_column_int64(stmt, 8), when);
 	json_object_set_new(obj, "SampledStartTime", json_string(when));
 	if (sqlite3_column_type(stmt, 9) != SQLITE_NULL) {
-		ipam_time_format(sqlite3_column_int64(stmt, 9), when);
+		ipam_time_format_aws(sqlite3_column_int64(stmt, 9), when);
 		json_object_set_new(obj, "SampledEndTime", json_string(when));
 	}
 	return obj;
@@ -324,9 +333,10 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 				 " ResourceComplianceStatus"
 				 " ResourceOverlapStatus ResourceName\n");
 	while ((step = ipam__step(db, stmt, err)) == 1) {
-		if (json)
-			json_array_append_new(list, record_json(stmt, text));
-		else
+		json_t *rec = json ? record_json(stmt, text) : NULL;
+		if (rec)
+			json_array_append_new(list, rec);
+		else if (!json)
 			record_text(stmt, text, &buf);
 	}
 	sqlite3_reset(stmt);

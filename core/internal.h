@@ -131,6 +131,11 @@ int ipam__read_end(ipam *db, int rc);
 int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 		 char out[IPAM_ID_MAX], ipam_err *err);
 int64_t ipam__now(ipam *db);
+/* Fills `out` from the kernel's random source (getrandom(2)). */
+int ipam__random(void *out, size_t len, ipam_err *err);
+/* provision.c: refuses a CIDR of the special-purpose (non-global) ranges
+ * in the public scope, naming the range. */
+int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err);
 
 /* ---- change times (changed.c) ---- */
 
@@ -201,6 +206,8 @@ int ipam__event_text(ipam *db, const char *action, const char *object_id,
 
 /* ipam.c: the IPAM row. */
 int ipam__info_load(ipam *db, ipam_info *out, ipam_err *err);
+/* ipam.c: 0, or IPAM_EPERM naming what the free tier does not allow. */
+int ipam__free_tier_check(ipam *db, ipam_err *err);
 
 /* pool.c: loads a pool row; IPAM_ENOENT when absent. */
 int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err);
@@ -355,6 +362,14 @@ int ipam__pool_refresh_resources(ipam *db, int64_t pool, ipam_err *err);
 
 /* discovery.c */
 int ipam__discovery_builtins(ipam *db, ipam_err *err);
+/* Applies every discovery's last snapshot again (after the operating
+ * locales changed). */
+int ipam__discoveries_reapply(ipam *db, ipam_err *err);
+/* The discovery with that key or name (inside a transaction). */
+int ipam__discovery_load_name(ipam *db, const char *name,
+			      ipam_discovery_info *out, ipam_err *err);
+int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
+			     ipam_err *err);
 
 /* resource.c: snapshot records applied by discoveries */
 typedef struct ipam__res_rec {

@@ -104,31 +104,63 @@ int ipam_set_description(ipam *db, const char *text, ipam_err *err)
 	return ipam__write_end(db, rc, err);
 }
 
-static int tier_change(ipam *db, ipam_tier tier, ipam_err *err)
+/*
+ * What the free tier does not allow (L1928-L1934), in the order the guide
+ * lists it: private scope pools, non-default private scopes, pools with a
+ * locale other than the home locale (L673). Each query returns the first
+ * offender, and the reason names it.
+ */
+static const struct {
+	const char *sql;
+	const char *why;
+} free_tier_blockers[] = {
+	{"SELECT pool.name FROM pool JOIN scope ON scope.key = pool.scope_key"
+	 " WHERE NOT scope.is_public ORDER BY pool.key LIMIT 1",
+	 "private scope pool '%s' exists (delete private scope pools first)"},
+	{"SELECT name FROM scope WHERE NOT is_default ORDER BY key LIMIT 1",
+	 "non-default scope '%s' exists (delete it first)"},
+	{"SELECT pool.name || ''' uses locale ''' || pool.locale FROM pool,"
+	 " ipam WHERE pool.locale <> '' AND pool.locale <> ipam.home_locale"
+	 " ORDER BY pool.key LIMIT 1",
+	 "pool '%s', not the home locale"},
+};
+
+/* 0 when the IPAM may move to the free tier, else IPAM_EPERM naming what
+ * stands in the way. */
+int ipam__free_tier_check(ipam *db, ipam_err *err)
 {
-	if (tier == IPAM_TIER_FREE) {
-		/* Free tier pools may only use the home locale (L673). */
-		sqlite3_stmt *stmt = ipam__stmt(
-			db,
-			"SELECT pool.name, pool.locale FROM pool, ipam"
-			" WHERE pool.locale <> '' AND"
-			" pool.locale <> ipam.home_locale LIMIT 1",
-			err);
+	for (size_t i = 0;
+	     i < sizeof(free_tier_blockers) / sizeof(free_tier_blockers[0]);
+	     i++) {
+		sqlite3_stmt *stmt =
+			ipam__stmt(db, free_tier_blockers[i].sql, err);
+		char what[IPAM_NAME_MAX + IPAM_LOCALE_MAX + 32] = "";
 		int rc;
 		if (!stmt)
 			return ipam__stmt_error(err);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
-			rc = ipam__fail(err, IPAM_EPERM,
-					"cannot move to the free tier: pool "
-					"'%s' uses locale '%s', not the home "
-					"locale",
-					sqlite3_column_text(stmt, 0),
-					sqlite3_column_text(stmt, 1));
+			ipam__copy_text(what, sizeof(what), stmt, 0);
 		sqlite3_reset(stmt);
-		if (rc)
+		if (rc < 0)
 			return rc;
+		if (rc == 1) {
+			char why[IPAM_ERR_MSG_MAX];
+			snprintf(why, sizeof(why), free_tier_blockers[i].why,
+				 what);
+			return ipam__fail(err, IPAM_EPERM,
+					  "cannot move to the free tier: %s",
+					  why);
+		}
 	}
+	return 0;
+}
+
+static int tier_change(ipam *db, ipam_tier tier, ipam_err *err)
+{
+	int rc;
+	if (tier == IPAM_TIER_FREE && (rc = ipam__free_tier_check(db, err)))
+		return rc;
 	return set_column(
 		db, "UPDATE ipam SET tier = ?1", "tier",
 		json_string(tier == IPAM_TIER_FREE ? "free" : "advanced"), err);
@@ -240,8 +272,8 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 				    "(name TEXT PRIMARY KEY);"
 				    "DELETE FROM temp.new_locale;",
 				    err);
-	/* The home locale is always kept, as AWS does (SPEC §3): a set
-	 * without it gets it first. */
+	/* The home locale is always kept, as AWS does (SPEC §3, L4451-L4478):
+	 * a set without it gets it first. */
 	for (size_t i = has_home ? 1 : 0; rc == 0 && i <= count; i++) {
 		const char *name = i ? locales[i - 1] : info.home_locale;
 		stmt = ipam__stmt(db,
@@ -280,11 +312,13 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 				    " temp.new_locale;"
 				    "DELETE FROM temp.new_locale;",
 				    err);
-	if (rc == 0)
-		return ipam__event(
-			db, "modify-ipam", info.id,
-			json_pack("{s:o}", "operating-locales", list), err);
-	json_decref(list);
+	if (rc == 0 &&
+	    (rc = ipam__event(db, "modify-ipam", info.id,
+			      json_pack("{s:o}", "operating-locales", list),
+			      err)) == 0)
+		return ipam__discoveries_reapply(db, err);
+	if (rc)
+		json_decref(list);
 	return rc;
 }
 

@@ -268,9 +268,16 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 	unsigned char zero[16] = {0};
 	sqlite3_stmt *stmt;
 	int depth = 1, rc = ipam_scope_get_by_key(db, scope, &sc, err);
+	ipam_info info;
 
-	if (rc)
+	if (rc || (rc = ipam__info_load(db, &info, err)))
 		return rc;
+	if (!sc.is_public && info.tier == IPAM_TIER_FREE)
+		return ipam__fail(err, IPAM_EPERM,
+				  "cannot create pool '%s': the free tier has "
+				  "no private scope pools (set ipam tier to "
+				  "advanced)",
+				  name);
 	if (parent) {
 		if ((rc = ipam__pool_load(db, parent, &up, err)))
 			return rc;

@@ -17,24 +17,52 @@
 
 #include "internal.h"
 
+/* fd00::/8, the ULA space a private scope may use, and fd00::/16 inside
+ * it, which Amazon reserves (L842, L1589). */
+static const ipam_cidr ula_space = {
+	.family = 6, .prefix = 8, .addr = (ipam_u128)0xfd << 120};
+static const ipam_cidr ula_reserved = {
+	.family = 6, .prefix = 16, .addr = (ipam_u128)0xfd00 << 112};
+
+/* ULA netmasks a private pool may be given (L2018). */
+enum { ULA_MIN_PREFIX = 9, ULA_MAX_PREFIX = 60 };
+
+/* The ULA rules: inside fd00::/8, outside fd00::/16, /9 to /60. */
+static int ula_check(const ipam_cidr *cidr, ipam_err *err)
+{
+	char text[IPAM_CIDR_STRLEN];
+
+	ipam_cidr_format(cidr, text);
+	if (ipam_cidr_overlaps(&ula_reserved, cidr))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s overlaps fd00::/16, the ULA range "
+				  "Amazon reserves",
+				  text);
+	if (cidr->prefix < ULA_MIN_PREFIX || cidr->prefix > ULA_MAX_PREFIX)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: a private IPv6 ULA CIDR must be /%d to "
+				  "/%d",
+				  text, ULA_MIN_PREFIX, ULA_MAX_PREFIX);
+	return 0;
+}
+
 /* The rules of the private scope for IPv6 (L806-L843). */
 static int private_v6_check(ipam *db, const ipam_cidr *cidr, ipam_err *err)
 {
-	ipam_cidr ula = {.family = 6, .prefix = 8},
-		  gua = {.family = 6, .prefix = 3};
+	ipam_cidr gua = {.family = 6, .prefix = 3};
 	char text[IPAM_CIDR_STRLEN];
 	ipam_info info;
 	int rc;
 
-	ula.addr = (ipam_u128)0xfd << 120;
 	gua.addr = (ipam_u128)0x2 << 124;
-	if (ipam_cidr_contains(&ula, cidr))
-		return 0;
+	if (ipam_cidr_contains(&ula_space, cidr))
+		return ula_check(cidr, err);
 	ipam_cidr_format(cidr, text);
 	if (!ipam_cidr_contains(&gua, cidr))
 		return ipam__fail(err, IPAM_EINVAL,
 				  "%s cannot be used in a private scope: IPv6 "
-				  "must be ULA (fd00::/8) or GUA (2000::/3)",
+				  "must be ULA (fd00::/8 outside fd00::/16) "
+				  "or GUA (2000::/3)",
 				  text);
 	if ((rc = ipam__info_load(db, &info, err)))
 		return rc;
@@ -45,6 +73,79 @@ static int private_v6_check(ipam *db, const ipam_cidr *cidr, ipam_err *err)
 				  "scope",
 				  text);
 	return 0;
+}
+
+/*
+ * The public scope holds globally routable space only: a CIDR that meets
+ * one of the special-purpose ranges below (RFC 6890 and its IPv6 registry)
+ * is refused with the range's name. The documentation ranges (192.0.2.0/24,
+ * 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) stay allowed: they exist
+ * for examples and tests.
+ */
+static const struct {
+	const char *cidr;
+	const char *what;
+} non_global[] = {
+	{"0.0.0.0/8", "'this network' (RFC 791)"},
+	{"10.0.0.0/8", "private-use (RFC 1918)"},
+	{"100.64.0.0/10", "shared address space, CGNAT (RFC 6598)"},
+	{"127.0.0.0/8", "loopback (RFC 1122)"},
+	{"169.254.0.0/16", "link-local (RFC 3927)"},
+	{"172.16.0.0/12", "private-use (RFC 1918)"},
+	{"192.168.0.0/16", "private-use (RFC 1918)"},
+	{"224.0.0.0/4", "multicast (RFC 5771)"},
+	{"240.0.0.0/4", "reserved (RFC 1112)"},
+	{"::/128", "the unspecified address (RFC 4291)"},
+	{"::1/128", "loopback (RFC 4291)"},
+	{"fc00::/7", "unique local, ULA (RFC 4193)"},
+	{"fe80::/10", "link-local (RFC 4291)"},
+	{"ff00::/8", "multicast (RFC 4291)"},
+};
+
+int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err)
+{
+	char text[IPAM_CIDR_STRLEN];
+
+	for (size_t i = 0; i < sizeof(non_global) / sizeof(non_global[0]);
+	     i++) {
+		ipam_cidr range;
+		if (ipam_cidr_parse(&range, non_global[i].cidr, NULL) ||
+		    !ipam_cidr_overlaps(&range, cidr))
+			continue;
+		ipam_cidr_format(cidr, text);
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s cannot be used in the public scope: it "
+				  "overlaps %s, %s, which is not global space",
+				  text, non_global[i].cidr, non_global[i].what);
+	}
+	return 0;
+}
+
+/*
+ * BYOIP limits of the public scope for the top-level and Regional pools
+ * (depth 1 and 2): IPv4 /24 or shorter (L5763), IPv6 /48 or shorter when
+ * publicly advertisable and /60 or shorter when not (L6223). Pools below
+ * a Regional pool may hold smaller blocks.
+ */
+static int byoip_check(const ipam_pool_info *p, const ipam_cidr *cidr,
+		       ipam_err *err)
+{
+	char text[IPAM_CIDR_STRLEN];
+	int most = cidr->family == 4 ? 24 : p->publicly_advertisable ? 48 : 60;
+
+	if (p->depth > 2 || strcmp(p->public_ip_source, "byoip") ||
+	    cidr->prefix <= most)
+		return 0;
+	ipam_cidr_format(cidr, text);
+	return ipam__fail(err, IPAM_EINVAL,
+			  "cannot provision %s to pool '%s': the most "
+			  "specific %s BYOIP CIDR is /%d",
+			  text, p->name,
+			  cidr->family == 4 ? "IPv4"
+			  : p->publicly_advertisable
+				  ? "publicly advertisable IPv6"
+				  : "IPv6 (not publicly advertisable)",
+			  most);
 }
 
 /* Refuses a CIDR that overlaps one of the pool's provisioned CIDRs. */
@@ -159,6 +260,9 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 				  text);
 	if (!p->is_public && cidr->family == 6 && !p->parent_key &&
 	    (rc = private_v6_check(db, cidr, err)))
+		return rc;
+	if (p->is_public && ((rc = ipam__public_space_check(cidr, err)) ||
+			     (rc = byoip_check(p, cidr, err))))
 		return rc;
 	if (p->parent_key) { /* inside the source pool before anything else */
 		ipam_cidr container;
@@ -295,6 +399,80 @@ int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	return ipam__write_end(db, provision(db, pool, cidr, err), err);
 }
 
+/* 1 when `cidr` shares an address with a CIDR provisioned to any pool of
+ * the scope or with a resource CIDR of the scope, 0 when not. Scans the
+ * scope's CIDRs of the family that start at or below `cidr`'s end: it is
+ * called only to pick a ULA block by netmask, a rare command. */
+static int scope_overlap(ipam *db, int64_t scope, const ipam_cidr *cidr,
+			 ipam_err *err)
+{
+	static const char *const sql[] = {
+		"SELECT c.start, c.prefix FROM pool_cidr c JOIN pool p ON"
+		" p.key = c.pool_key WHERE p.scope_key = ?1 AND"
+		" p.family = ?2 AND c.start <= ?3",
+		"SELECT c.start, c.prefix FROM resource_cidr c JOIN resource r"
+		" ON r.key = c.resource_key WHERE r.scope_key = ?1 AND"
+		" c.family = ?2 AND c.start <= ?3",
+	};
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		sqlite3_stmt *stmt = ipam__stmt(db, sql[i], err);
+		if (!stmt)
+			return ipam__stmt_error(err);
+		sqlite3_bind_int64(stmt, 1, scope);
+		sqlite3_bind_int(stmt, 2, cidr->family);
+		ipam__bind_addr(stmt, 3, ipam_cidr_last(cidr));
+		while ((rc = ipam__step(db, stmt, err)) == 1) {
+			ipam_cidr other = {.family = cidr->family};
+			other.addr = ipam__blob_to_addr(stmt, 0);
+			other.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+			if (ipam_cidr_overlaps(&other, cidr))
+				break;
+		}
+		sqlite3_reset(stmt);
+	}
+	return rc;
+}
+
+/*
+ * "Add ULA CIDR by netmask" (L842): a block of /prefix_len under fd00::/8
+ * with RFC 4193 pseudo-random bits (getrandom(2)) after fd, outside
+ * fd00::/16 and meeting nothing provisioned or seen in the scope. Tries
+ * up to 128 random draws, then ENOSPC.
+ */
+static int ula_pick(ipam *db, const ipam_pool_info *p, int prefix_len,
+		    ipam_cidr *out, ipam_err *err)
+{
+	if (prefix_len < ULA_MIN_PREFIX || prefix_len > ULA_MAX_PREFIX)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "/%d: a private IPv6 ULA CIDR must be /%d to "
+				  "/%d",
+				  prefix_len, ULA_MIN_PREFIX, ULA_MAX_PREFIX);
+	for (int tries = 0; tries < 128; tries++) {
+		ipam_u128 bits = 0, host;
+		int rc;
+		if ((rc = ipam__random(&bits, sizeof(bits), err)))
+			return rc;
+		host = ((ipam_u128)1 << (128 - prefix_len)) - 1;
+		out->family = 6;
+		out->prefix = (uint8_t)prefix_len;
+		out->addr = ula_space.addr |
+			    (bits & ~((ipam_u128)0xff << 120) & ~host);
+		if (ipam_cidr_overlaps(&ula_reserved, out))
+			continue;
+		rc = scope_overlap(db, p->scope_key, out, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return 0;
+	}
+	return ipam__fail(err, IPAM_ENOSPC,
+			  "no free ULA /%d found for pool '%s' outside "
+			  "fd00::/16 and the scope's CIDRs",
+			  prefix_len, p->name);
+}
+
 static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 			 ipam_err *err)
 {
@@ -303,10 +481,16 @@ static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 
 	if (rc)
 		return rc;
+	if (!p.parent_key && !p.is_public && p.family == 6) {
+		if ((rc = ula_pick(db, &p, prefix_len, out, err)))
+			return rc;
+		return provision(db, pool, out, err);
+	}
 	if (!p.parent_key)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "pool '%s' is a top-level pool: provision a "
-				  "CIDR, not a netmask",
+				  "CIDR, not a netmask (only a private IPv6 "
+				  "pool takes a ULA CIDR by netmask)",
 				  p.name);
 	if (prefix_len < 0 || prefix_len > ipam_family_width(p.family))
 		return ipam__fail(err, IPAM_EINVAL,

@@ -112,6 +112,14 @@ static json_t *ipam_object(ipam *db, ipam_err *err)
 	json_object_set_new(obj, "OperatingRegions", regions);
 	json_object_set_new(obj, "State", json_string("create-complete"));
 	json_object_set_new(obj, "Tags", ipam__tags_json(db, info.id));
+	{
+		ipam_discovery_info d;
+		if (ipam__discovery_load_name(db, "default", &d, err) == 0)
+			json_object_set_new(obj, "DefaultResourceDiscoveryId",
+					    json_string(d.id));
+		else
+			ipam__oom = 1; /* the view cannot be whole */
+	}
 	json_object_set_new(
 		obj, "Tier",
 		json_string(info.tier == IPAM_TIER_FREE ? "free" : "advanced"));
@@ -269,6 +277,167 @@ int ipam_render_pool_json(ipam *db, int64_t pool, char **out, size_t *len,
 	return ipam__read_end(db, rc);
 }
 
+/* describe-ipam-pools of every pool of a scope, all depths, by depth then
+ * name: what scripts read first to find a pool's id. */
+int ipam_render_scope_pools_json(ipam *db, int64_t scope, char **out,
+				 size_t *len, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	ipam_info info;
+	int64_t *keys = NULL;
+	size_t n = 0;
+	json_t *list;
+	int rc = ipam__read_begin(db, err);
+
+	if (rc)
+		return rc;
+	if ((rc = ipam__info_load(db, &info, err)))
+		return ipam__read_end(db, rc);
+	stmt = ipam__stmt(db,
+			  "SELECT key FROM pool WHERE scope_key = ?1"
+			  " ORDER BY depth, name, key",
+			  err);
+	if (stmt)
+		sqlite3_bind_int64(stmt, 1, scope);
+	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
+		return ipam__read_end(db, rc);
+	list = json_array();
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		ipam_pool_info p;
+		if ((rc = ipam__pool_load(db, keys[i], &p, err)) == 0)
+			json_array_append_new(list, pool_object(db, &p, &info));
+	}
+	free(keys);
+	if (rc) {
+		json_decref(list);
+		return ipam__read_end(db, rc);
+	}
+	rc = dump(json_pack("{s:o}", "IpamPools", list), out, len, err);
+	return ipam__read_end(db, rc);
+}
+
+/* ---- describe-ipam-resource-discoveries ---- */
+
+int ipam_render_discoveries_json(ipam *db, char **out, size_t *len,
+				 ipam_err *err)
+{
+	ipam_strlist names = {0}, locales = {0};
+	ipam_info info;
+	json_t *list;
+	int rc = ipam__read_begin(db, err);
+
+	if (rc)
+		return rc;
+	if ((rc = ipam__info_load(db, &info, err)) ||
+	    (rc = ipam_discovery_list(db, &names, err)))
+		return ipam__read_end(db, rc);
+	if ((rc = ipam_locales_get(db, &locales, err))) {
+		ipam_strlist_free(&names);
+		return ipam__read_end(db, rc);
+	}
+	list = json_array();
+	for (size_t i = 0; rc == 0 && i < names.count; i++) {
+		ipam_discovery_info d;
+		json_t *obj, *regions = json_array();
+		if ((rc = ipam__discovery_load_name(db, names.items[i], &d,
+						    err))) {
+			json_decref(regions);
+			break;
+		}
+		for (size_t j = 0; j < locales.count; j++)
+			json_array_append_new(regions,
+					      json_pack("{s:s}", "RegionName",
+							locales.items[j]));
+		obj = json_object();
+		json_object_set_new(obj, "OwnerId", owner_json(info.owner_uid));
+		json_object_set_new(obj, "IpamResourceDiscoveryId",
+				    json_string(d.id));
+		json_object_set_new(
+			obj, "IpamResourceDiscoveryArn",
+			arn("ipam-resource-discovery", info.owner_uid, d.id));
+		json_object_set_new(obj, "IpamResourceDiscoveryRegion",
+				    json_string(info.home_locale));
+		json_object_set_new(obj, "Description", json_string(d.name));
+		json_object_set_new(obj, "OperatingRegions", regions);
+		json_object_set_new(obj, "IsDefault",
+				    json_boolean(!strcmp(d.name, "default")));
+		json_object_set_new(obj, "State",
+				    json_string("create-complete"));
+		json_object_set_new(obj, "Tags", ipam__tags_json(db, d.id));
+		json_array_append_new(list, obj);
+	}
+	ipam_strlist_free(&names);
+	ipam_strlist_free(&locales);
+	if (rc) {
+		json_decref(list);
+		return ipam__read_end(db, rc);
+	}
+	rc = dump(json_pack("{s:o}", "IpamResourceDiscoveries", list), out, len,
+		  err);
+	return ipam__read_end(db, rc);
+}
+
+/*
+ * get-ipam-discovered-accounts, the local analogue: an "account" is each
+ * distinct (ResourceOwnerId, ResourceRegion) of the resources a discovery
+ * sees (the owner a feed gives, the uid of a hand-adopted one), and its
+ * discovery times are the discovery's last snapshot.
+ */
+int ipam_render_discovered_accounts_json(ipam *db, int64_t discovery,
+					 char **out, size_t *len, ipam_err *err)
+{
+	ipam_discovery_info d;
+	ipam_info info;
+	sqlite3_stmt *stmt;
+	json_t *list;
+	int rc = ipam__read_begin(db, err), step;
+
+	if (rc)
+		return rc;
+	if ((rc = ipam__info_load(db, &info, err)) ||
+	    (rc = ipam__discovery_load_key(db, discovery, &d, err)))
+		return ipam__read_end(db, rc);
+	stmt = ipam__stmt(db,
+			  "SELECT DISTINCT owner, CASE WHEN locale = '' THEN"
+			  " ?2 ELSE locale END AS region FROM resource WHERE"
+			  " discovery_key = ?1 ORDER BY owner, region",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, ipam__stmt_error(err));
+	sqlite3_bind_int64(stmt, 1, discovery);
+	ipam__bind_text(stmt, 2, *d.locale ? d.locale : info.home_locale, -1,
+			SQLITE_TRANSIENT);
+	list = json_array();
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		json_t *obj = json_object();
+		json_object_set_new(
+			obj, "AccountId",
+			json_string(
+				(const char *)sqlite3_column_text(stmt, 0)));
+		json_object_set_new(
+			obj, "DiscoveryRegion",
+			json_string(
+				(const char *)sqlite3_column_text(stmt, 1)));
+		if (d.last_feed) {
+			char when[IPAM_TIME_STRLEN];
+			ipam_time_format_aws(d.last_feed, when);
+			json_object_set_new(obj, "LastAttemptedDiscoveryTime",
+					    json_string(when));
+			json_object_set_new(obj, "LastSuccessfulDiscoveryTime",
+					    json_string(when));
+		}
+		json_array_append_new(list, obj);
+	}
+	sqlite3_reset(stmt);
+	if (step < 0) {
+		json_decref(list);
+		return ipam__read_end(db, step);
+	}
+	rc = dump(json_pack("{s:o}", "IpamDiscoveredAccounts", list), out, len,
+		  err);
+	return ipam__read_end(db, rc);
+}
+
 /* ---- get-ipam-pool-cidrs ---- */
 
 int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
@@ -342,6 +511,10 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 		json_object_set_new(
 			obj, "ResourceOwner",
 			owner_json((uint32_t)sqlite3_column_int64(stmt, 7)));
+		json_object_set_new(
+			obj, "Tags",
+			ipam__tags_json(db, (const char *)sqlite3_column_text(
+						    stmt, 2)));
 		json_array_append_new(list, obj);
 	}
 	sqlite3_reset(stmt);

@@ -215,51 +215,91 @@ int ipam_render_resource_status(ipam *db, int64_t resource, bool json,
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
 }
 
-/* One get-ipam-resource-cidrs entry. */
-static json_t *resource_cidr_json(ipam *db, const ipam_info *info,
-				  const char *scope_id,
+/* The resource's tags as an IpamResourceTagList. */
+static json_t *resource_tags_json(ipam *db, const ipam_resource_info *res)
+{
+	ipam_strlist keys = {0};
+	json_t *tags = json_array();
+
+	if (ipam_resource_tag_list(db, res->key, &keys, NULL)) {
+		ipam__oom = 1; /* the view cannot be whole: fail the call */
+		return tags;
+	}
+	for (size_t i = 0; i < keys.count; i++) {
+		char *value = NULL;
+		if (ipam_resource_tag_get(db, res->key, keys.items[i], &value,
+					  NULL) == 0)
+			json_array_append_new(
+				tags, json_pack("{s:o, s:o}", "Key",
+						json_string(keys.items[i]),
+						"Value", json_string(value)));
+		free(value);
+	}
+	ipam_strlist_free(&keys);
+	return tags;
+}
+
+/* What one entry is rendered for: a scope (get-ipam-resource-cidrs) or a
+ * discovery (get-ipam-discovered-resource-cidrs). */
+typedef struct resource_view {
+	const ipam_info *info;
+	const char *scope_id;
+	const ipam_discovery_info *discovery; /* NULL: the scope's view */
+} resource_view;
+
+/*
+ * One IpamResourceCidr, or one IpamDiscoveredResourceCidr when the view is
+ * a discovery's (that shape has no management, compliance, overlap, pool or
+ * name, and has the discovery id and the sample time). A resource that
+ * registered no owner or region (made by hand) shows the uid that made it
+ * and the IPAM's home locale. NULL for a type the shape has no word for
+ * (instances: their addresses are their interfaces').
+ */
+static json_t *resource_cidr_json(ipam *db, const resource_view *v,
 				  const ipam_resource_info *res,
 				  const ipam_resource_cidr *r)
 {
-	char text[IPAM_CIDR_STRLEN];
-	ipam_strlist keys = {0};
-	json_t *obj = json_object(), *tags = json_array();
+	char text[IPAM_CIDR_STRLEN], owner[16];
+	const char *type =
+		ipam_resource_type_aws(res->type, IPAM_SHAPE_RESOURCE_CIDR);
+	json_t *obj;
 	ipam_u128 used, total;
 
+	if (!type)
+		return NULL;
+	obj = json_object();
 	ipam_cidr_format(&r->cidr, text);
-	json_object_set_new(obj, "IpamId", json_string(info->id));
-	json_object_set_new(obj, "ResourceOwnerId", json_string(res->owner));
-	json_object_set_new(obj, "ResourceRegion", json_string(res->locale));
-	json_object_set_new(obj, "IpamScopeId", json_string(scope_id));
-	if (*r->pool_id)
-		json_object_set_new(obj, "IpamPoolId", json_string(r->pool_id));
+	snprintf(owner, sizeof(owner), "%u", v->info->owner_uid);
+	if (v->discovery)
+		json_object_set_new(obj, "IpamResourceDiscoveryId",
+				    json_string(v->discovery->id));
+	else
+		json_object_set_new(obj, "IpamId", json_string(v->info->id));
+	json_object_set_new(obj, "ResourceOwnerId",
+			    json_string(*res->owner || *res->discovery
+						? res->owner
+						: owner));
+	json_object_set_new(
+		obj, "ResourceRegion",
+		json_string(*res->locale ? res->locale : v->info->home_locale));
+	if (!v->discovery) {
+		json_object_set_new(obj, "IpamScopeId",
+				    json_string(v->scope_id));
+		if (*r->pool_id)
+			json_object_set_new(obj, "IpamPoolId",
+					    json_string(r->pool_id));
+	}
 	json_object_set_new(obj, "ResourceId", json_string(res->id));
-	if (*res->name)
+	if (*res->name && !v->discovery)
 		json_object_set_new(obj, "ResourceName",
 				    json_string(res->name));
 	json_object_set_new(obj, "ResourceCidr", json_string(text));
-	json_object_set_new(obj, "ResourceType", json_string(res->type));
-	if (ipam_resource_tag_list(db, res->key, &keys, NULL))
-		ipam__oom = 1; /* the view cannot be whole: fail the call */
-	else {
-		for (size_t i = 0; i < keys.count; i++) {
-			char *value = NULL;
-			if (ipam_resource_tag_get(db, res->key, keys.items[i],
-						  &value, NULL) == 0)
-				json_array_append_new(
-					tags,
-					json_pack("{s:o, s:o}", "Key",
-						  json_string(keys.items[i]),
-						  "Value", json_string(value)));
-			free(value);
-		}
-		ipam_strlist_free(&keys);
-	}
-	json_object_set_new(obj, "ResourceTags", tags);
+	json_object_set_new(obj, "ResourceType", json_string(type));
+	json_object_set_new(obj, "ResourceTags", resource_tags_json(db, res));
 	if (ipam__ip_usage(db, res, &r->cidr, &used, &total) && total)
 		json_object_set_new(obj, "IpUsage",
 				    json_real((double)used / (double)total));
-	if (ipam_resource_type_manageable(res->type)) {
+	if (ipam_resource_type_manageable(res->type) && !v->discovery) {
 		json_object_set_new(obj, "ComplianceStatus",
 				    json_string(r->compliance));
 		json_object_set_new(obj, "ManagementState",
@@ -271,6 +311,13 @@ static json_t *resource_cidr_json(ipam *db, const ipam_info *info,
 		json_object_set_new(
 			obj, "VpcId",
 			json_string(*res->vpc_id ? res->vpc_id : res->id));
+	if (v->discovery && !strcmp(res->type, "subnet"))
+		json_object_set_new(obj, "SubnetId", json_string(res->id));
+	if (v->discovery && v->discovery->last_feed) {
+		char when[IPAM_TIME_STRLEN];
+		ipam_time_format_aws(v->discovery->last_feed, when);
+		json_object_set_new(obj, "SampleTime", json_string(when));
+	}
 	return obj;
 }
 
@@ -279,6 +326,7 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 {
 	sqlite3_stmt *stmt;
 	ipam_info info;
+	ipam_discovery_info disco;
 	int64_t *keys = NULL;
 	size_t n = 0;
 	json_t *list = json_array();
@@ -288,7 +336,9 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 		json_decref(list);
 		return rc;
 	}
-	if ((rc = ipam__info_load(db, &info, err)))
+	if ((rc = ipam__info_load(db, &info, err)) ||
+	    (discovery &&
+	     (rc = ipam__discovery_load_key(db, discovery, &disco, err))))
 		goto done;
 	stmt = discovery
 		       ? ipam__stmt(db,
@@ -311,10 +361,16 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 		    (rc = ipam_scope_get_by_key(db, res.scope_key, &sc, err)) ||
 		    (rc = cidr_rows(db, &res, &rows, &nrows, err)))
 			break;
-		for (size_t j = 0; j < nrows; j++)
-			json_array_append_new(
-				list, resource_cidr_json(db, &info, sc.id, &res,
-							 &rows[j]));
+		for (size_t j = 0; j < nrows; j++) {
+			resource_view v = {.info = &info,
+					   .scope_id = sc.id,
+					   .discovery = discovery ? &disco
+								  : NULL};
+			json_t *obj =
+				resource_cidr_json(db, &v, &res, &rows[j]);
+			if (obj)
+				json_array_append_new(list, obj);
+		}
 		free(rows);
 	}
 done:

@@ -41,6 +41,32 @@ bool ipam_resource_type_valid(const char *type)
 	return false;
 }
 
+/* Internal type, then its word in each ipam_type_shape (NULL: none).
+ * Checked against botocore's EC2 model by tests/mount/71-shapes.sh. */
+static const struct {
+	const char *type;
+	const char *word[3];
+} aws_words[] = {
+	{"vpc", {"vpc", "vpc", "vpc"}},
+	{"subnet", {"subnet", "subnet", "subnet"}},
+	{"eip", {"eip", "eip", "eip"}},
+	{"public-ipv4-pool",
+	 {"public-ipv4-pool", NULL, "ec2-public-ipv4-pool"}},
+	{"instance", {NULL, "instance", NULL}},
+	{"network-interface", {"eni", "network-interface", NULL}},
+	{"custom", {NULL, NULL, "custom"}},
+	{"ipam-pool", {NULL, NULL, "ipam-pool"}},
+	{"ec2-public-ipv4-pool", {NULL, NULL, "ec2-public-ipv4-pool"}},
+};
+
+const char *ipam_resource_type_aws(const char *type, ipam_type_shape shape)
+{
+	for (size_t i = 0; i < sizeof(aws_words) / sizeof(aws_words[0]); i++)
+		if (!strcmp(type, aws_words[i].type))
+			return aws_words[i].word[shape];
+	return NULL;
+}
+
 bool ipam_resource_type_manageable(const char *type)
 {
 	return !strcmp(type, "vpc") || !strcmp(type, "eip") ||
@@ -193,6 +219,7 @@ static int resource_insert(ipam *db, int64_t scope, int64_t discovery,
 {
 	ipam_scope_info sc;
 	sqlite3_stmt *stmt;
+	char owner[16];
 	int rc = check_id(id, err);
 
 	if (rc)
@@ -212,10 +239,14 @@ static int resource_insert(ipam *db, int64_t scope, int64_t discovery,
 		return ipam__fail(err, IPAM_EEXIST,
 				  "resource '%s' exists in scope '%s'", id,
 				  sc.name);
+	/* A resource made by hand is owned by the uid that made it, as a
+	 * pool is (ResourceOwnerId; the RAM rule of L563 checks it). A
+	 * discovered one takes the owner its records give. */
+	snprintf(owner, sizeof(owner), "%u", db->actor.uid);
 	stmt = ipam__stmt(db,
 			  "INSERT INTO resource(scope_key, resource_id, type,"
-			  " discovery_key, created)"
-			  " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5)",
+			  " discovery_key, created, owner)"
+			  " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6)",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -224,6 +255,7 @@ static int resource_insert(ipam *db, int64_t scope, int64_t discovery,
 	ipam__bind_text(stmt, 3, type, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 4, discovery);
 	sqlite3_bind_int64(stmt, 5, ipam__now(db));
+	ipam__bind_text(stmt, 6, discovery ? "" : owner, -1, SQLITE_TRANSIENT);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (out_key)
@@ -519,7 +551,8 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 		return rc;
 	spec.name = name;
 	spec.cidr = &want;
-	spec.resource_type = res.type;
+	spec.resource_type =
+		ipam_resource_type_aws(res.type, IPAM_SHAPE_ALLOCATION);
 	spec.resource_id = res.id;
 	spec.resource_region = res.locale;
 	if ((rc = ipam__alloc(db, pool, &spec, &got, err)))
@@ -1142,6 +1175,12 @@ static int tag_change(ipam *db, int64_t resource, const char *key,
 		return ipam__fail(err, IPAM_ENOENT, "no tag '%.64s' on '%s'",
 				  key, res.id);
 	if ((rc = refresh_all(db, resource, false, err)))
+		return rc;
+	/* The Name tag is the name of a resource made by hand, as it is of
+	 * a discovered one (L3371ff): ResourceName in JSON and history. */
+	if (!strcmp(key, "Name") && !*res.discovery &&
+	    (rc = set_field(db, resource, IPAM_RESOURCE_NAME,
+			    value ? value : "", err)))
 		return rc;
 	return ipam__event(db, value ? "create-tags" : "delete-tags", res.id,
 			   value ? json_pack("{s:o, s:o}", "key",

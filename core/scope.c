@@ -125,8 +125,18 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 	sqlite3_stmt *stmt;
 	int rc = ipam__scope_load_name(db, name, &existing, NULL);
 
+	ipam_info info;
+
 	if (rc == 0)
 		return ipam__fail(err, IPAM_EEXIST, "scope '%s' exists", name);
+	if ((rc = ipam__info_load(db, &info, err)))
+		return rc;
+	if (info.tier == IPAM_TIER_FREE)
+		return ipam__fail(err, IPAM_EPERM,
+				  "cannot create scope '%s': the free tier has "
+				  "only the default scopes (set ipam tier to "
+				  "advanced)",
+				  name);
 	if ((rc = ipam_quota_get(db, IPAM_QUOTA_SCOPES, &quota, err)))
 		return rc;
 	stmt = ipam__stmt(db, "SELECT count(*) FROM scope", err);

@@ -294,6 +294,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE prefix_list"
 	"  ADD COLUMN touched INTEGER"
 	"  NOT NULL DEFAULT 0;",
+	/* 5 -> 6: allocations name their resource type in the words of
+	 * IpamPoolAllocationResourceType */
+	"UPDATE allocation SET resource_type = 'ec2-public-ipv4-pool'"
+	"  WHERE resource_type = 'public-ipv4-pool';"
+	/* a discovery keeps its last snapshot, re-applied when the operating
+	 * locales change, and counts the records of other regions */
+	"ALTER TABLE discovery ADD COLUMN snapshot TEXT;"
+	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 
 /* After the migrations (and the first objects of a new file): an object
@@ -1017,6 +1026,15 @@ static int pragma_int(ipam *db, const char *sql, int64_t *out, ipam_err *err)
 				  sqlite3_errstr(rc));
 	return ipam__fail(err, IPAM_ESCHEMA, "not a usable database: %s",
 			  sqlite3_errstr(rc));
+}
+
+int ipam__random(void *out, size_t len, ipam_err *err)
+{
+	ssize_t got = getrandom(out, len, 0);
+	if (got < 0 || (size_t)got != len)
+		return ipam__fail(err, IPAM_EIO,
+				  "cannot read random bytes: getrandom failed");
+	return 0;
 }
 
 static uint64_t fresh_salt(const ipam_open_opts *opts)

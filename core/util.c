@@ -276,11 +276,13 @@ int ipam__check_tag(const char *key, const char *value, ipam_err *err)
 	if (!strcmp(key, ".") || !strcmp(key, ".."))
 		return ipam__fail(err, IPAM_EINVAL, "invalid tag key '%s'",
 				  key);
+	/* AWS keys may hold '/', '=', ':' (kubernetes.io/cluster/NAME); the
+	 * file name of a key writes '/' as %2F (docs/tree.md, tags/). */
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '=')
+		if (*p < 0x20 || *p == 0x7f)
 			return ipam__fail(err, IPAM_EINVAL,
-					  "invalid tag key '%.64s': no '/', "
-					  "'=' or control characters",
+					  "invalid tag key '%.64s': no control "
+					  "characters",
 					  key);
 	if (ipam__check_utf8("tag key", key, err))
 		return IPAM_EINVAL;
@@ -328,6 +330,14 @@ void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN])
 		 (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
 		 (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100,
 		 (unsigned)tm.tm_sec % 100);
+}
+
+void ipam_time_format_aws(int64_t seconds, char out[IPAM_TIME_STRLEN])
+{
+	char z[IPAM_TIME_STRLEN];
+	ipam_time_format(seconds, z);
+	z[strlen(z) - 1] = '\0'; /* the Z */
+	snprintf(out, IPAM_TIME_STRLEN, "%s.000000+00:00", z);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */

@@ -537,6 +537,36 @@ static bool resource_may_use(uint32_t uid, uint32_t pool_uid, uint32_t pool_gid,
 	return mode & 0002;
 }
 
+/*
+ * The RAM rule for an explicit request (L563, L2289): the resource's owner
+ * (resource_uid) must be allowed to use the pool by its mode bits, the same
+ * rule as auto-import. IPAM_EACCES naming both when not.
+ */
+int ipam_resource_may_use_pool(ipam *db, int64_t resource, int64_t pool,
+			       ipam_err *err)
+{
+	ipam_resource_info res;
+	ipam_pool_info p;
+	ipam_perm perm;
+	uint32_t owner = 0;
+	int rc = ipam__read_begin(db, err);
+
+	if (rc)
+		return rc;
+	if ((rc = ipam__resource_load(db, resource, &res, err)) ||
+	    (rc = ipam__pool_load(db, pool, &p, err)) ||
+	    (rc = ipam_perm_get(db, p.id, &perm, err)) ||
+	    (rc = resource_uid(db, &res, &owner, err)))
+		return ipam__read_end(db, rc);
+	if (!resource_may_use(owner, perm.uid, perm.gid, perm.mode))
+		rc = ipam__fail(err, IPAM_EACCES,
+				"resource '%.64s' is owned by uid %u, which "
+				"may not use pool '%.64s' (its owner must be "
+				"allowed to use the pool)",
+				res.id, owner, p.name);
+	return ipam__read_end(db, rc);
+}
+
 /* Gives one candidate to the deepest auto-import pool that can hold it. */
 static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 {
@@ -578,7 +608,8 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 		ipam_alloc_info got;
 		ipam__alloc_spec spec = {
 			.cidr = &row.cidr,
-			.resource_type = row.res.type,
+			.resource_type = ipam_resource_type_aws(
+				row.res.type, IPAM_SHAPE_ALLOCATION),
 			.resource_id = row.res.id,
 			.resource_region = row.res.locale,
 			.check_rules = false,

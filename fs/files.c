@@ -68,6 +68,7 @@ enum field {
 	F_SCOPE_STATUS,
 	F_SCOPE_STATUS_JSON,
 	F_RESOURCES_JSON,
+	F_SCOPE_POOLS_JSON,
 	F_MAP_SVG,
 };
 
@@ -95,6 +96,19 @@ static int render_ipam_json(struct ipamfs *fs, const struct node *n,
 	char *data = NULL;
 	size_t len = 0;
 	int rc = ipam_render_ipam_json(fs->db, &data, &len, err);
+	return put_rendered(out, rc, data, len);
+}
+
+/* /scopes.json (describe-ipam-scopes), /discoveries.json
+ * (describe-ipam-resource-discoveries). */
+static int render_list_json(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, struct buf *out,
+			    ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = a->arg ? ipam_render_discoveries_json(fs->db, &data, &len, err)
+			: ipam_render_scopes_json(fs->db, &data, &len, err);
 	return put_rendered(out, rc, data, len);
 }
 
@@ -359,6 +373,9 @@ static int render_scope_view(struct ipamfs *fs, const struct node *n,
 	if (a->arg == F_RESOURCES_JSON)
 		rc = ipam_render_resources_json(fs->db, n->scope_key, 0, &data,
 						&len, err);
+	else if (a->arg == F_SCOPE_POOLS_JSON)
+		rc = ipam_render_scope_pools_json(fs->db, n->scope_key, &data,
+						  &len, err);
 	else
 		rc = ipam_render_scope_status(fs->db, n->scope_key,
 					      a->arg == F_SCOPE_STATUS_JSON,
@@ -790,29 +807,89 @@ static int render_alloc(struct ipamfs *fs, const struct node *n,
 	return rc;
 }
 
+/*
+ * Tag keys and file names. AWS tag keys may hold '/' (kubernetes.io/cluster/
+ * NAME), which a file name cannot: the file name of a key writes '/' as
+ * "%2F" and '%' as "%25"; the key of a file name reads "%2F" (or "%2f") as
+ * '/' and "%25" as '%', any other '%' as itself.
+ */
+static void tag_key_of_name(const char *name, char key[IPAM_NAME_MAX + 1])
+{
+	size_t o = 0;
+	for (const char *p = name; *p && o < IPAM_NAME_MAX; p++) {
+		if (p[0] == '%' && p[1] == '2' &&
+		    (p[2] == 'F' || p[2] == 'f')) {
+			key[o++] = '/';
+			p += 2;
+		} else if (p[0] == '%' && p[1] == '2' && p[2] == '5') {
+			key[o++] = '%';
+			p += 2;
+		} else {
+			key[o++] = *p;
+		}
+	}
+	key[o] = '\0';
+}
+
+/* Rewrites each key of `list` as its file name. */
+static int tag_names_of_keys(ipam_strlist *list, ipam_err *err)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		const char *k = list->items[i];
+		size_t extra = 0;
+		for (const char *p = k; *p; p++)
+			extra += *p == '/' || *p == '%' ? 2 : 0;
+		if (!extra)
+			continue;
+		char *name = malloc(strlen(k) + extra + 1), *o = name;
+		if (!name)
+			return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+		for (const char *p = k; *p; p++) {
+			if (*p == '/' || *p == '%') {
+				*o++ = '%';
+				*o++ = '2';
+				*o++ = *p == '/' ? 'F' : '5';
+			} else {
+				*o++ = *p;
+			}
+		}
+		*o = '\0';
+		free(list->items[i]);
+		list->items[i] = name;
+	}
+	return 0;
+}
+
 /* A tags/ node belongs to a resource when it has a resource key, else to
- * the pool whose id is the node's owner id. */
-int files_tag_get(struct ipamfs *fs, const struct node *n, const char *key,
+ * the object (IPAM, scope, pool, allocation, discovery) whose id is the
+ * node's owner id. `name` is a file name (see tag_key_of_name). */
+int files_tag_get(struct ipamfs *fs, const struct node *n, const char *name,
 		  char **out, ipam_err *err)
 {
+	char key[IPAM_NAME_MAX + 1];
+	tag_key_of_name(name, key);
 	return n->resource_key
 		       ? ipam_resource_tag_get(fs->db, n->resource_key, key,
 					       out, err)
 		       : ipam_tag_get(fs->db, n->owner_id, key, out, err);
 }
 
-int files_tag_set(struct ipamfs *fs, const struct node *n, const char *key,
+int files_tag_set(struct ipamfs *fs, const struct node *n, const char *name,
 		  const char *value, ipam_err *err)
 {
+	char key[IPAM_NAME_MAX + 1];
+	tag_key_of_name(name, key);
 	return n->resource_key
 		       ? ipam_resource_tag_set(fs->db, n->resource_key, key,
 					       value, err)
 		       : ipam_tag_set(fs->db, n->owner_id, key, value, err);
 }
 
-int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *key,
+int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *name,
 		     ipam_err *err)
 {
+	char key[IPAM_NAME_MAX + 1];
+	tag_key_of_name(name, key);
 	return n->resource_key ? ipam_resource_tag_remove(
 					 fs->db, n->resource_key, key, err)
 			       : ipam_tag_remove(fs->db, n->owner_id, key, err);
@@ -821,9 +898,12 @@ int files_tag_remove(struct ipamfs *fs, const struct node *n, const char *key,
 int files_tag_list(struct ipamfs *fs, const struct node *n, ipam_strlist *out,
 		   ipam_err *err)
 {
-	return n->resource_key ? ipam_resource_tag_list(fs->db, n->resource_key,
-							out, err)
-			       : ipam_tag_list(fs->db, n->owner_id, out, err);
+	int rc = n->resource_key ? ipam_resource_tag_list(
+					   fs->db, n->resource_key, out, err)
+				 : ipam_tag_list(fs->db, n->owner_id, out, err);
+	if (rc == 0 && (rc = tag_names_of_keys(out, err)))
+		ipam_strlist_free(out);
+	return rc;
 }
 
 static int render_tag(struct ipamfs *fs, const struct node *n,
@@ -892,6 +972,8 @@ static const struct attr root_files[] = {
 	RO("README", render_readme, 0),
 	RO("ipam.json", render_ipam_json, 0),
 	{"backup.db", ATTR_NOCACHE | ATTR_BINARY | ATTR_BACKUP, 0, render_backup, NULL},
+	RO("scopes.json", render_list_json, 0),
+	RO("discoveries.json", render_list_json, 1),
 	{"errors", ATTR_NOCACHE, 0, render_errors, NULL},
 	{"events", ATTR_EVENTS | ATTR_READER, 0, render_events, NULL},
 	{"clock", ATTR_RW | ATTR_CLOCK | ATTR_NOCACHE, 0, render_clock,
@@ -936,6 +1018,7 @@ static const struct attr scope_files[] = {
 	RO("status", render_scope_view, F_SCOPE_STATUS),
 	RO("status.json", render_scope_view, F_SCOPE_STATUS_JSON),
 	RO("resources.json", render_scope_view, F_RESOURCES_JSON),
+	RO("pools.json", render_scope_view, F_SCOPE_POOLS_JSON),
 	RO("map.svg", render_map_svg, F_MAP_SVG),
 	{NULL, 0, 0, NULL, NULL},
 };

@@ -10,6 +10,7 @@
  * `refresh`: its time), so whole-tree readers (tar, rsync, grep -r) can
  * read every file. Nothing here knows about FUSE or errno.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ enum discovery_field {
 	D_LAST_FEED,
 	D_FEED,	   /* feed: what the last snapshot left */
 	D_REFRESH, /* refresh: when it was last done */
+	D_UNMONITORED,
 };
 
 static int render_discovery(struct ipamfs *fs, const struct node *n,
@@ -41,7 +43,11 @@ static int render_discovery(struct ipamfs *fs, const struct node *n,
 		put_line(out, info->scope);
 	else if (rc == 0 && a->arg == D_LOCALE)
 		put_line(out, info->locale);
-	else if (rc == 0) {
+	else if (rc == 0 && a->arg == D_UNMONITORED) {
+		snprintf(when, sizeof(when), "%lld",
+			 (long long)info->unmonitored);
+		put_line(out, when);
+	} else if (rc == 0) {
 		if (info->last_feed)
 			ipam_time_format(info->last_feed, when);
 		if (a->arg == D_FEED)
@@ -82,8 +88,11 @@ static int render_discovery_resources(struct ipamfs *fs, const struct node *n,
 {
 	char *data = NULL;
 	size_t len = 0;
-	int rc = ipam_render_resources_json(fs->db, 0, n->discovery_key, &data,
-					    &len, err);
+	int rc = a->arg ? ipam_render_discovered_accounts_json(
+				  fs->db, n->discovery_key, &data, &len, err)
+			: ipam_render_resources_json(fs->db, 0,
+						     n->discovery_key, &data,
+						     &len, err);
 	return put_rendered(out, rc, data, len);
 }
 
@@ -123,7 +132,9 @@ const struct attr files_discovery_table[] = {
 	RW("scope", render_discovery, apply_discovery, D_SCOPE),
 	RW("locale", render_discovery, apply_discovery, D_LOCALE),
 	RO("last-feed", render_discovery, D_LAST_FEED),
+	RO("unmonitored", render_discovery, D_UNMONITORED),
 	RO("resources.json", render_discovery_resources, 0),
+	RO("accounts.json", render_discovery_resources, 1),
 	{"feed", ATTR_RW | ATTR_STREAM, D_FEED, render_discovery, apply_feed},
 	{"refresh", ATTR_RW | ATTR_HOST | ATTR_COMMAND, D_REFRESH,
 	 render_discovery, apply_refresh},

@@ -177,6 +177,18 @@ static int pool_by_id(struct ipamfs *fs, const char *id, int64_t *out,
 	return 0;
 }
 
+/* The RAM rule (L563, L2289) with default_permissions: the resource's
+ * owner must be allowed to use the pool, whoever writes the request
+ * (ipam_resource_may_use_pool; EACCES). Without default_permissions the
+ * mode bits are not enforced at all, and neither is this. */
+static int owner_may_use(struct ipamfs *fs, int64_t resource, int64_t pool,
+			 ipam_err *err)
+{
+	if (!fs->default_permissions)
+		return 0;
+	return ipam_resource_may_use_pool(fs->db, resource, pool, err);
+}
+
 static int apply_resource_alloc_line(struct ipamfs *fs, int64_t resource,
 				     char *line, struct buf *result,
 				     ipam_err *err)
@@ -205,6 +217,8 @@ static int apply_resource_alloc_line(struct ipamfs *fs, int64_t resource,
 	else if (rc == 0 && words[1] &&
 		 (rc = ipam_cidr_parse(&cidr, words[1], err)) == 0)
 		want = &cidr;
+	if (rc == 0)
+		rc = owner_may_use(fs, resource, pool, err);
 	if (rc == 0)
 		rc = ipam_resource_allocate(fs->db, resource, pool, want,
 					    prefix_len, &got, err);

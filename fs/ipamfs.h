@@ -48,6 +48,10 @@ struct ipamfs {
 	 * one: frozen at `clock` unless it is IPAMFS_CLOCK_SYSTEM. */
 	bool settable_clock;
 	atomic_int_fast64_t clock;
+	/* -o default_permissions: the kernel checks the mode bits, and a
+	 * resource's owner must be allowed to use a pool it allocates from
+	 * (files_resource.c). */
+	bool default_permissions;
 	/* Bumped after every change made through the mount (and every
 	 * refusal), so cached content keyed on it is never stale even for a
 	 * change libipam does not log. */

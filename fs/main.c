@@ -38,6 +38,7 @@ struct options {
 	char *home_locale;
 	char *sync;
 	int settable_clock;
+	int default_permissions;
 	char *feed_budget;
 	char *database;
 	char *mountpoint;
@@ -46,7 +47,7 @@ struct options {
 	int version;
 };
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_DEFAULT_PERMISSIONS };
 
 static const struct fuse_opt option_spec[] = {
 	{"home-locale=%s", offsetof(struct options, home_locale), 0},
@@ -57,6 +58,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END,
 };
 
@@ -72,6 +74,9 @@ static int option_proc(void *data, const char *arg, int key,
 		return 1;
 	case KEY_VERSION:
 		opts->version = 1;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS: /* noted, and passed on to libfuse */
+		opts->default_permissions = 1;
 		return 1;
 	case FUSE_OPT_KEY_NONOPT:
 		if (opts->nonopts++ == 0) {
@@ -297,6 +302,9 @@ static int run(struct fuse_args *args, struct options *opts, bool sync_normal)
 	fs.home_locale = opts->home_locale;
 	fs.sync_normal = sync_normal;
 	fs.settable_clock = opts->settable_clock != 0;
+	/* allow_other brings default_permissions (mount_options) */
+	fs.default_permissions = opts->default_permissions != 0 ||
+				 has_option(args, "allow_other");
 	atomic_init(&fs.clock, IPAMFS_CLOCK_SYSTEM);
 	if (parse_feed_budget(opts->feed_budget, &fs.feed_budget))
 		return 1;

@@ -230,6 +230,7 @@ static int step_discovery(struct ipamfs *fs, struct node *n, const char *name,
 	if (rc == 0) {
 		n->kind = NODE_DISCOVERY;
 		n->discovery_key = info->key;
+		memcpy(n->owner_id, info->id, sizeof(n->owner_id));
 		snprintf(n->name, sizeof(n->name), "%s", info->name);
 	}
 	free(info);
@@ -482,9 +483,25 @@ static const struct {
 	{NODE_POOL, "preview", NODE_PREVIEW},
 	{NODE_POOL, "pools", NODE_POOLS},
 	{NODE_RESOURCE, "tags", NODE_TAGS},
+	{NODE_IPAM, "tags", NODE_TAGS},
+	{NODE_SCOPE, "tags", NODE_TAGS},
+	{NODE_ALLOC, "tags", NODE_TAGS},
+	{NODE_DISCOVERY, "tags", NODE_TAGS},
 	{NODE_POOL, "maps", NODE_MAPS},
 	{NODE_SCOPE, "maps", NODE_MAPS},
 };
+
+static int load_ipam_id(struct ipamfs *fs, struct node *n, ipam_err *err)
+{
+	ipam_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_info_get(fs->db, info, err);
+	if (rc == 0)
+		memcpy(n->owner_id, info->id, sizeof(n->owner_id));
+	free(info);
+	return rc;
+}
 
 static int step_fixed(struct ipamfs *fs, struct node *n, const char *name,
 		      ipam_err *err)
@@ -494,7 +511,9 @@ static int step_fixed(struct ipamfs *fs, struct node *n, const char *name,
 		if (fixed_dirs[i].parent == n->kind &&
 		    strcmp(fixed_dirs[i].name, name) == 0) {
 			n->kind = fixed_dirs[i].kind;
-			return 0;
+			/* /ipam's tags are the IPAM's: its id names them */
+			return n->kind == NODE_IPAM ? load_ipam_id(fs, n, err)
+						    : 0;
 		}
 	}
 	return step_file(fs, n, name, err);

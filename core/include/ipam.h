@@ -179,9 +179,12 @@ size_t ipam_utf8_invalid(const char *text);
  * with bytes an older version stored (docs/design/security.md). */
 char *ipam_utf8_fix(const char *text);
 
-#define IPAM_TIME_STRLEN 32
+#define IPAM_TIME_STRLEN 40
 /* ISO 8601 UTC, "2026-11-27T10:00:00Z". */
 void ipam_time_format(int64_t seconds, char out[IPAM_TIME_STRLEN]);
+/* The AWS CLI's form of a time in JSON output,
+ * "2026-11-27T10:00:00.000000+00:00" (L5012ff). */
+void ipam_time_format_aws(int64_t seconds, char out[IPAM_TIME_STRLEN]);
 /* Parses that form (also "+00:00" for "Z"): a real date, no leap second,
  * years 1970 to 9999 (what ipam_time_format prints, zero-padded to 4 digits;
  * it clamps times outside); IPAM_EINVAL otherwise. */
@@ -350,8 +353,9 @@ typedef struct ipam_info {
 
 int ipam_info_get(ipam *db, ipam_info *out, ipam_err *err);
 int ipam_set_description(ipam *db, const char *text, ipam_err *err);
-/* IPAM_EPERM when going to `free` while a pool has a locale other than
- * the home locale. */
+/* IPAM_EPERM when going to `free` while a private scope pool, a
+ * non-default scope or a pool with a locale other than the home locale
+ * exists (L1928-L1934). */
 int ipam_set_tier(ipam *db, ipam_tier tier, ipam_err *err);
 /* IPAM_EBUSY when disabling while a private-scope pool holds a GUA CIDR. */
 int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err);
@@ -360,9 +364,11 @@ int ipam_set_private_gua(ipam *db, bool enable, ipam_err *err);
 int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err);
 /*
  * Replaces the set of operating locales; the home locale is always kept
- * (added when the set lacks it). Refused with IPAM_EINVAL when a name is
- * malformed, IPAM_EBUSY when a pool still uses a locale that would be
- * removed.
+ * (added when the set lacks it, L4451-L4478). Refused with IPAM_EINVAL
+ * when a name is malformed, IPAM_EBUSY when a pool still uses a locale
+ * that would be removed. Every discovery's last snapshot is applied again
+ * (records of regions that became operating come in, those of regions
+ * that left go).
  */
 int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
 		     ipam_err *err);
@@ -531,8 +537,11 @@ typedef struct ipam_pool_cidr {
 
 /*
  * Provisions `cidr` to `pool`. Refused: IPAM_EINVAL wrong family, private
- * IPv6 outside ULA/GUA rules, netmask rules of the parent, prefix shorter
- * than /8 for IPv6; IPAM_EPERM private GUA without enable-private-gua;
+ * IPv6 outside ULA/GUA rules (ULA: fd00::/8 outside fd00::/16, /9 to /60),
+ * public scope space that is not global (the reason names the range), BYOIP
+ * limits (IPv4 /24, advertisable IPv6 /48, other IPv6 /60, for depth 1 and
+ * 2), netmask rules of the parent, prefix shorter than /8 for IPv6;
+ * IPAM_EPERM private GUA without enable-private-gua;
  * IPAM_EADDRINUSE overlapping one of the pool's CIDRs or (child pool) an
  * allocation of the parent; IPAM_EADDRNOTAVAIL (child pool) not inside a
  * CIDR of the parent; IPAM_EDQUOT too many CIDRs. For a child pool the CIDR
@@ -540,9 +549,11 @@ typedef struct ipam_pool_cidr {
  */
 int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			ipam_err *err);
-/* Child pools only: provisions the block of `prefix_len` the parent would
- * allocate next (its strategy). IPAM_EINVAL on a top-level pool,
- * IPAM_ENOSPC when the parent has no such block. */
+/* Child pools: provisions the block of `prefix_len` the parent would
+ * allocate next (its strategy); IPAM_ENOSPC when the parent has no such
+ * block. A top-level private IPv6 pool: a random ULA block (RFC 4193,
+ * outside fd00::/16 and the scope's CIDRs, /9 to /60). IPAM_EINVAL on
+ * other top-level pools. */
 int ipam_pool_provision_len(ipam *db, int64_t pool, int prefix_len,
 			    ipam_cidr *out, ipam_err *err);
 /* IPAM_ENOENT when not provisioned here, IPAM_EBUSY (naming the blockers)
@@ -652,8 +663,9 @@ int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 /* *out is malloc'd; IPAM_ENOENT when the key is absent. */
 int ipam_tag_get(ipam *db, const char *object_id, const char *key, char **out,
 		 ipam_err *err);
-/* Key: 1..128 bytes, no '/', '=', NUL, control characters, not "." or "..";
- * value: up to 256 bytes, no NUL or newline. */
+/* Key: 1..128 bytes, no control characters, not "." or ".." ('/', '=',
+ * ':' are allowed, as AWS allows them); value: up to 256 bytes, no NUL or
+ * newline. */
 int ipam_tag_set(ipam *db, const char *object_id, const char *key,
 		 const char *value, ipam_err *err);
 int ipam_tag_remove(ipam *db, const char *object_id, const char *key,
@@ -701,6 +713,17 @@ int ipam_render_ipam_json(ipam *db, char **out, size_t *len, ipam_err *err);
 int ipam_render_scopes_json(ipam *db, char **out, size_t *len, ipam_err *err);
 int ipam_render_pool_json(ipam *db, int64_t pool, char **out, size_t *len,
 			  ipam_err *err);
+/* describe-ipam-pools of every pool of a scope, all depths. */
+int ipam_render_scope_pools_json(ipam *db, int64_t scope, char **out,
+				 size_t *len, ipam_err *err);
+/* describe-ipam-resource-discoveries: {"IpamResourceDiscoveries":[...]}. */
+int ipam_render_discoveries_json(ipam *db, char **out, size_t *len,
+				 ipam_err *err);
+/* get-ipam-discovered-accounts of a discovery: one entry per owner and
+ * region of what it sees ({"IpamDiscoveredAccounts":[...]}). */
+int ipam_render_discovered_accounts_json(ipam *db, int64_t discovery,
+					 char **out, size_t *len,
+					 ipam_err *err);
 int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
 				ipam_err *err);
 int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
@@ -816,6 +839,19 @@ int ipam_map_views(ipam *db, int64_t pool, int64_t scope, ipam_strlist *out,
 /* "vpc", "subnet", "eip", "public-ipv4-pool", "instance",
  * "network-interface"; the first three... see ipam_resource_type_manageable */
 bool ipam_resource_type_valid(const char *type);
+/* The shapes of the EC2 model that name a resource type, each with its own
+ * words (IpamResourceType, IpamAddressHistoryResourceType,
+ * IpamPoolAllocationResourceType). */
+typedef enum ipam_type_shape {
+	IPAM_SHAPE_RESOURCE_CIDR, /* get-ipam-(discovered-)resource-cidrs */
+	IPAM_SHAPE_HISTORY,	  /* get-ipam-address-history */
+	IPAM_SHAPE_ALLOCATION,	  /* get-ipam-pool-allocations */
+} ipam_type_shape;
+/* The AWS word for resource type `type` in `shape` ("network-interface"
+ * is "eni" in a resource CIDR, "public-ipv4-pool" is
+ * "ec2-public-ipv4-pool" in an allocation), or NULL when the shape has
+ * no word for it (an instance has no resource CIDR of its own). */
+const char *ipam_resource_type_aws(const char *type, ipam_type_shape shape);
 /* VPCs, EIPs and public IPv4 pools can be managed (L2675). */
 bool ipam_resource_type_manageable(const char *type);
 /* The type an id's prefix names ("vpc-", "subnet-", "eipalloc-", "eip-",
@@ -850,7 +886,8 @@ typedef struct ipam_resource_cidr {
 } ipam_resource_cidr;
 
 /* Registers resource `id` in `scope`; the type comes from `type` or, when
- * NULL, from the id's prefix. IPAM_EEXIST, IPAM_EINVAL (bad id or type). */
+ * NULL, from the id's prefix; its owner is the acting uid. IPAM_EEXIST,
+ * IPAM_EINVAL (bad id or type). */
 int ipam_resource_create(ipam *db, int64_t scope, const char *id,
 			 const char *type, int64_t *out_key, ipam_err *err);
 /* Removes it: releases its allocations, ends its history records. */
@@ -900,6 +937,13 @@ int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 int ipam_resource_allocate(ipam *db, int64_t resource, int64_t pool,
 			   const ipam_cidr *cidr, int prefix_len,
 			   ipam_cidr *out, ipam_err *err);
+/* The RAM rule (L563, L2289): 0 when the resource's owner (its
+ * ResourceOwnerId when that is a uid, else its scope's owner) may use the
+ * pool by the pool's mode bits (the class it falls in has the write bit;
+ * root is no exception), as auto-import decides; IPAM_EACCES otherwise.
+ * ipamfs applies it to `allocate` when mounted with default_permissions. */
+int ipam_resource_may_use_pool(ipam *db, int64_t resource, int64_t pool,
+			       ipam_err *err);
 /* monitored (false) or ignored (true); IPAM_EPERM in the public scope. */
 int ipam_resource_set_ignored(ipam *db, int64_t resource, bool ignored,
 			      ipam_err *err);
@@ -938,6 +982,9 @@ typedef struct ipam_discovery_info {
 	char locale[IPAM_LOCALE_MAX + 1]; /* region of records without one */
 	int64_t resources;
 	int64_t last_feed; /* 0 = never */
+	/* records of its last snapshot whose region is not an operating
+	 * locale: not monitored, not applied (L394, L1971) */
+	int64_t unmonitored;
 } ipam_discovery_info;
 
 /* "default" and "host" always exist. */

@@ -19,7 +19,8 @@ expect_file_eq "$MNT/ipam/operating-locales" $'us-east-1\nus-west-2' "operating-
 expect_json "$MNT/ipam.json" '.Ipams[0].Description' "My IPAM"
 expect_json "$MNT/ipam.json" '[.Ipams[0].OperatingRegions[].RegionName] | sort | join(",")' "us-east-1,us-west-2"
 expect_json "$MNT/ipam.json" '.Ipams[0].IpamRegion' us-east-1
-# the home locale is always kept (SPEC §3): a set without it keeps it
+# the home locale is always kept (SPEC §3; L4451-L4478: passing us-west-2
+# alone gives both)
 expect_ok wr "$MNT/ipam/operating-locales" us-west-2
 expect_file_eq "$MNT/ipam/operating-locales" $'us-east-1\nus-west-2' "a set without the home locale keeps it"
 
@@ -161,6 +162,22 @@ expect_eq "$(status_get "$DEV" percent-assigned)" 25 "dev: percent-assigned=25"
 expect_eq "$(status_get "$DEV" percent-available)" 75 "dev: percent-available=75"
 # "you can't allocate a /25 CIDR from a /24 pool" once a /26 is taken
 expect_errno ENOSPC wr "$DEV/allocate" "big /24"
+
+# The same create-vpc as a resource: --tag-specifications Name=IPAM-VPC
+# (L3371ff); the Name tag is the VPC's name (ResourceName), and
+# describe-vpcs --filters Name=tag:Name,Values=IPAM-VPC finds it
+VPC=$MNT/scopes/private/resources/vpc-0ipamtutorial01
+expect_ok mkdir "$VPC"
+expect_ok wr "$VPC/locale" us-east-1
+expect_ok wr "$VPC/tags/Name" IPAM-VPC
+expect_eq "$(wr_readback "$VPC/allocate" "$dev /26")" 10.0.0.64/26 "create-vpc --ipv4-netmask-length 26: the VPC gets a /26 of dev"
+expect_json "$MNT/scopes/private/resources.json" \
+	'.IpamResourceCidrs[] | select(.ResourceTags[] | .Key == "Name" and .Value == "IPAM-VPC") | [.ResourceName, .ResourceType, .ResourceCidr, .ManagementState, .IpamPoolId] | join(" ")' \
+	"IPAM-VPC vpc 10.0.0.64/26 managed $dev"
+expect_json "$DEV/allocations.json" '.IpamPoolAllocations[] | select(.ResourceId == "vpc-0ipamtutorial01") | .ResourceType + " " + .Cidr' \
+	"vpc 10.0.0.64/26"
+expect_ok rmdir "$VPC"
+expect_json "$DEV/allocations.json" '.IpamPoolAllocations | length' 1
 
 # Clean up in reverse order, with the DependencyViolation refusals first
 expect_errno ENOTEMPTY rmdir "$TOP"

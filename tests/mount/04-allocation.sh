@@ -154,17 +154,17 @@ expect_match "$(printf '%s\n' "$map" | grep -F 10.0.4.128/25)" 'free' "map: 10.0
 expect_match "$(printf '%s\n' "$map" | grep -F 10.0.6.128/25)" 'free' "map: 10.0.6.128/25 is free"
 expect_eq "$(printf '%s\n' "$map" | grep -c free)" 3 "map: three free gaps"
 
-# IPv6 in the private scope: ULA inside fd00::/8
-mkpool private v6 fd00:1::/52
+# IPv6 in the private scope: ULA inside fd01::/8
+mkpool private v6 fd01:1::/52
 V6=$POOL
 expect_file_eq "$V6/address-family" ipv6
-expect_file_eq "$V6/cidrs" fd00:1::/52
-expect_eq "$(wr_readback "$V6/allocate" "v1 /56")" fd00:1::/56 "IPv6 first /56"
-expect_eq "$(wr_readback "$V6/allocate" "v2 /56")" fd00:1:0:100::/56 "IPv6 second /56 (canonical)"
-expect_ok wr "$V6/allocate" "v3 FD00:0001:0000:0F00:0000::/56"
-expect_file_eq "$V6/allocations/v3/cidr" fd00:1:0:f00::/56 "an uppercase, uncompressed CIDR is stored canonical"
-expect_file_eq "$V6/preview/56" fd00:1:0:200::/56
-expect_file_eq "$V6/preview/64" fd00:1:0:200::/64
+expect_file_eq "$V6/cidrs" fd01:1::/52
+expect_eq "$(wr_readback "$V6/allocate" "v1 /56")" fd01:1::/56 "IPv6 first /56"
+expect_eq "$(wr_readback "$V6/allocate" "v2 /56")" fd01:1:0:100::/56 "IPv6 second /56 (canonical)"
+expect_ok wr "$V6/allocate" "v3 FD01:0001:0000:0F00:0000::/56"
+expect_file_eq "$V6/allocations/v3/cidr" fd01:1:0:f00::/56 "an uppercase, uncompressed CIDR is stored canonical"
+expect_file_eq "$V6/preview/56" fd01:1:0:200::/56
+expect_file_eq "$V6/preview/64" fd01:1:0:200::/64
 expect_eq "$(status_get "$V6" total-addresses)" 75557863725914323419136 "a /52: total-addresses=2^76 exactly"
 expect_eq "$(status_get "$V6" assigned-addresses)" 14167099448608935641088 "three /56: assigned-addresses=3*2^72 exactly"
 expect_eq "$(status_get "$V6" available-addresses)" 61390764277305387778048 "available-addresses exactly"
@@ -175,14 +175,14 @@ check $? "status.json: a count beyond 53 bits is a string, exact"
 expect_ok wr "$V6/allocation-max-netmask-length" 64
 expect_errno EINVAL wr "$V6/allocate" "host /128"
 expect_errno EINVAL wr "$V6/allocate" "z ::/129"
-expect_errno EADDRNOTAVAIL wr "$V6/allocate" "z fd00:2::/56"
+expect_errno EADDRNOTAVAIL wr "$V6/allocate" "z fd01:2::/56"
 expect_errno EINVAL wr "$V6/allocate" "z 10.0.0.0/24"
 
-mkpool private v6b FD00:0002:0:0::/56
+mkpool private v6b FD01:0002:0:0::/56
 V6B=$POOL
-expect_file_eq "$V6B/cidrs" fd00:2::/56 "provisioned CIDRs are printed canonical"
+expect_file_eq "$V6B/cidrs" fd01:2::/56 "provisioned CIDRs are printed canonical"
 expect_eq "$(status_get "$V6B" total-addresses)" 4722366482869645213696 "a /56: total-addresses=4722366482869645213696"
-expect_json "$V6B/cidrs.json" '.IpamPoolCidrs[0].Cidr' fd00:2::/56
+expect_json "$V6B/cidrs.json" '.IpamPoolCidrs[0].Cidr' fd01:2::/56
 
 # outside ULA: refused; GUA only with enable-private-gua (L808, L842)
 mkpool private g

@@ -27,6 +27,9 @@ D=$MNT/discoveries
 R=$MNT/scopes/private/resources
 T1=2021-12-27T20:08:46Z
 T2=2021-12-28T15:34:00Z
+# the same times in the AWS CLI's JSON form (L5012ff)
+J1=2021-12-27T20:08:46.000000+00:00
+J2=2021-12-28T15:34:00.000000+00:00
 set_clock $T1
 expect_file_eq "$MNT/clock" $T1 "the clock is frozen at $T1"
 
@@ -34,8 +37,8 @@ expect_file_eq "$MNT/clock" $T1 "the clock is frozen at $T1"
 # The built-in discoveries and their files
 
 expect_eq "$(t ls "$D" | tr '\n' ' ')" "default host " "ls discoveries: default host"
-expect_eq "$(t ls "$D/default" | tr '\n' ' ')" "feed id last-feed locale resources.json scope " "ls discoveries/default"
-expect_eq "$(t ls "$D/host" | tr '\n' ' ')" "feed id last-feed locale refresh resources.json scope " "ls discoveries/host has refresh"
+expect_eq "$(t ls "$D/default" | tr '\n' ' ')" "accounts.json feed id last-feed locale resources.json scope tags unmonitored " "ls discoveries/default"
+expect_eq "$(t ls "$D/host" | tr '\n' ' ')" "accounts.json feed id last-feed locale refresh resources.json scope tags unmonitored " "ls discoveries/host has refresh"
 did=$(rd "$D/default/id")
 expect_match "$did" '^ipam-res-disco-[0-9a-f]+$' "discoveries/default/id"
 expect_match "$(t readlink "$MNT/by-id/$did")" 'discoveries/default$' "by-id/<discovery id> points to it"
@@ -84,8 +87,8 @@ expect_file_eq "$R/$INST/resource-type" instance
 expect_file_eq "$R/$INST/vpc-id" $VPC
 rj=$(rd "$D/default/resources.json")
 expect_eq "$(jq -c '[(.IpamResourceCidrs // .IpamDiscoveredResourceCidrs)[] | .ResourceId + " " + .ResourceCidr] | sort' <<<"$rj")" \
-	"[\"$ENI 10.2.1.155/32\",\"$INST 10.2.1.155/32\",\"$SUB 10.2.1.0/24\",\"$VPC 10.2.0.0/16\",\"$VPC 10.3.0.0/16\"]" \
-	"discoveries/default/resources.json: every resource CIDR it sees"
+	"[\"$ENI 10.2.1.155/32\",\"$SUB 10.2.1.0/24\",\"$VPC 10.2.0.0/16\",\"$VPC 10.3.0.0/16\"]" \
+	"discoveries/default/resources.json: every resource CIDR it sees (an instance has none of its own in the AWS shape)"
 expect_json "$MNT/scopes/private/resources.json" '[.IpamResourceCidrs[] | select(.ResourceId == "'$SUB'") | .IpUsage, .ResourceName, (.ResourceTags | map(.Key + "=" + .Value) | join(","))] | map(tostring) | join(" ")' \
 	"0.25 app subnet tier=app"
 
@@ -206,14 +209,14 @@ expect_file_eq "$R/vpc-0aaaaaaaaaaaaaaa1/discovery" default "a resource register
 expect_file_eq "$D/default/last-feed" $T2
 h=$(rd "$MNT/scopes/private/history/10.2.1.155_32.json")
 expect_eq "$(jq -c '[.HistoryRecords[] | [.ResourceId, .SampledStartTime, .SampledEndTime]] | sort' <<<"$h")" \
-	"[[\"$ENI\",\"$T1\",\"$T2\"],[\"$INST\",\"$T1\",null]]" \
+	"[[\"$ENI\",\"$J1\",\"$J2\"],[\"$INST\",\"$J1\",null]]" \
 	"history of 10.2.1.155/32: the ENI ended at $T2, the instance is active"
 expect_json "$MNT/scopes/private/history/10.2.0.0_16.json" '[.HistoryRecords[] | .SampledEndTime] | map(tostring) | join(",")' null
 # a describe-* document with an empty list ends everything of its discovery
 expect_ok feed_text '{"Vpcs": []}' "$D/vpcs/feed"
 absent "$R/$P1" "an empty describe-vpcs ends the discovery's VPCs"
 expect_json "$D/vpcs/resources.json" '(.IpamResourceCidrs // .IpamDiscoveredResourceCidrs) | length' 0
-expect_json "$MNT/scopes/private/history/10.0.0.0_16.json" '[.HistoryRecords[] | select(.ResourceId == "'$P1'") | .SampledEndTime] | sort | last' $T2
+expect_json "$MNT/scopes/private/history/10.0.0.0_16.json" '[.HistoryRecords[] | select(.ResourceId == "'$P1'") | .SampledEndTime] | sort | last' $J2
 expect_file_eq "$R/$SA/vpc-id" $P1 "the subnets of another discovery stay"
 
 # rmdir of a discovery ends what it sees
@@ -280,7 +283,7 @@ expect_rstatus "$R/$VG" 10.50.48.0/24 "managed compliant nonoverlapping $auto 0"
 expect_rstatus "$R/subnet-0a0000000000000a8" 10.50.64.0/24 "- - - - -"
 # the import is part of the snapshot's transaction: one record, managed
 expect_json "$MNT/scopes/private/history/10.50.0.0_20.json" '.HistoryRecords | map([.ResourceId, .ResourceComplianceStatus, .ResourceOverlapStatus, .SampledStartTime, .SampledEndTime] | map(tostring) | join(" ")) | join(",")' \
-	"$VA compliant overlapping $T2 null"
+	"$VA compliant overlapping $J2 null"
 expect_json "$AUTO/allocations.json" '[.IpamPoolAllocations[] | .ResourceId + " " + .ResourceType + " " + .Cidr] | sort | join(",")' \
 	"$(printf '%s\n' "$VA vpc 10.50.0.0/20" "$VC vpc 10.50.16.0/24" "$VG vpc 10.50.48.0/24" | sort | paste -sd,)"
 expect_eq "$(status_get "$AUTO" assigned-addresses)" 4608 "auto: /20 + two /24 assigned"

@@ -30,10 +30,16 @@ hist() {
 	timeout "$TIMEOUT" cat -- "$1" |
 		jq -S -c '.HistoryRecords | sort_by(.SampledStartTime, .ResourceType, .ResourceId, .SampledEndTime // "")' 2>&1
 }
-# want: the same normalisation of a JSON array given on stdin
+# want: the same normalisation of a JSON array given on stdin, with its
+# times (written as in the guide's text, ...Z) in the AWS CLI's JSON form,
+# 2021-12-27T20:08:46.000000+00:00 (L5012ff)
 want() {
-	jq -S -c 'sort_by(.SampledStartTime, .ResourceType, .ResourceId, .SampledEndTime // "")'
+	jq -S -c 'walk(if type == "string" and test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+		then sub("Z$"; ".000000+00:00") else . end)
+		| sort_by(.SampledStartTime, .ResourceType, .ResourceId, .SampledEndTime // "")'
 }
+# aws TIME: a ...Z time in the AWS CLI's JSON form
+aws() { printf '%s.000000+00:00' "${1%Z}"; }
 # rows PATH: the rows of a text query (without the header line), sorted
 rows() {
 	timeout "$TIMEOUT" cat -- "$1" | tail -n +2 | sort
@@ -248,7 +254,7 @@ set_clock $T5
 expect_ok wr "$EAST/allocation-max-netmask-length" 23
 expect_match "$(rstatus "$RVPC" 10.2.1.0/24)" "^10\\.2\\.1\\.0/24 managed noncompliant " "the VPC is noncompliant at $T5"
 expect_eq "$(hist "$H/10.2.1.0_24.json" | jq -c 'map(select(.ResourceType == "vpc") | [.ResourceComplianceStatus, .SampledStartTime, .SampledEndTime])')" \
-	"[[\"compliant\",\"$T\",\"$T5\"],[\"noncompliant\",\"$T5\",null]]" \
+	"[[\"compliant\",\"$(aws $T)\",\"$(aws $T5)\"],[\"noncompliant\",\"$(aws $T5)\",null]]" \
 	"the VPC's history: compliant until $T5, noncompliant since"
 set_clock 2021-12-30T00:00:00Z
 expect_eq "$(hist "$H/10.2.1.0_24@now.json" | jq -r 'map(.ResourceType + ":" + (.ResourceComplianceStatus // "-")) | join(" ")')" \
@@ -262,9 +268,9 @@ expect_ok t mv "$V4A" "$MNT/scopes/lab/resources/"
 # a record is [start, end): at $T6 the VPC is no longer here
 expect_eq "$(hist "$H/10.0.0.0_24@now.json" | jq -r 'map(.ResourceId) | join(" ")')" \
 	"subnet-0af7eadb0798e9148" "after the move, private has only the subnet now"
-expect_json "$H/10.0.0.0_24.json" '[.HistoryRecords[] | select(.ResourceId == "vpc-0a8347f594bea5901") | .SampledEndTime] | sort | last' $T6
+expect_json "$H/10.0.0.0_24.json" '[.HistoryRecords[] | select(.ResourceId == "vpc-0a8347f594bea5901") | .SampledEndTime] | sort | last' "$(aws $T6)"
 expect_eq "$(hist "$MNT/scopes/lab/history/10.0.0.0_24.json" | jq -c 'map([.ResourceId, .ResourceOverlapStatus, .SampledStartTime, .SampledEndTime])')" \
-	"[[\"vpc-0a8347f594bea5901\",\"nonoverlapping\",\"$T6\",null]]" "lab's history: the VPC since $T6"
+	"[[\"vpc-0a8347f594bea5901\",\"nonoverlapping\",\"$(aws $T6)\",null]]" "lab's history: the VPC since $T6"
 expect_eq "$(t ls "$MNT/scopes/lab/history" | tr '\n' ' ')" "10.0.0.0_24 " "ls scopes/lab/history"
 
 # One snapshot, two new overlapping VPCs: each gets one record, overlapping
@@ -275,7 +281,7 @@ feed_text '{"ResourceId":"vpc-0b0000000000000a1","ResourceType":"vpc","ResourceC
 {"ResourceId":"vpc-0b0000000000000b2","ResourceType":"vpc","ResourceCidr":"10.9.9.0/24","ResourceRegion":"us-east-1"}' "$MNT/discoveries/default/feed"
 check $? "feed two overlapping VPCs in one snapshot"
 expect_eq "$(hist "$H/10.9.9.0_24.json" | jq -c 'map([.ResourceId, .ResourceOverlapStatus, .SampledStartTime, .SampledEndTime])')" \
-	"[[\"vpc-0b0000000000000a1\",\"overlapping\",\"$T7\",null],[\"vpc-0b0000000000000b2\",\"overlapping\",\"$T7\",null]]" \
+	"[[\"vpc-0b0000000000000a1\",\"overlapping\",\"$(aws $T7)\",null],[\"vpc-0b0000000000000b2\",\"overlapping\",\"$(aws $T7)\",null]]" \
 	"one record per VPC, overlapping from $T7"
 
 # An association made and ended in two transactions at one instant of the
@@ -286,7 +292,7 @@ expect_ok wr "$MNT/scopes/private/resources/eni-0b00000000000000e/cidrs" 10.9.8.
 expect_json "$H/10.9.8.7_32@now.json" '.HistoryRecords | map(.ResourceId) | join(" ")' eni-0b00000000000000e
 expect_ok rmdir "$MNT/scopes/private/resources/eni-0b00000000000000e"
 expect_eq "$(hist "$H/10.9.8.7_32.json" | jq -c 'map([.ResourceId, .SampledStartTime, .SampledEndTime])')" \
-	"[[\"eni-0b00000000000000e\",\"$T7\",\"$T7\"]]" "the ENI seen for an instant keeps its record"
+	"[[\"eni-0b00000000000000e\",\"$(aws $T7)\",\"$(aws $T7)\"]]" "the ENI seen for an instant keeps its record"
 
 # ---------------------------------------------------------------------------
 # Retention: 1095 days by default; records that ended before the horizon go

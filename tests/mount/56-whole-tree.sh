@@ -25,8 +25,8 @@ expect_ok wr "$DEV/tags/team" net
 mkres private vpc-0a1 name="core vpc" locale=local
 addcidr "$RES" 10.0.1.0/24
 cat >"$TMPD/snap.jsonl" <<'JSON'
-{"ResourceId":"vpc-0b2","ResourceType":"vpc","ResourceCidr":"10.0.2.0/24","ResourceRegion":"local","VpcId":"vpc-0b2","ResourceName":"app vpc"}
-{"ResourceId":"subnet-0c3","ResourceType":"subnet","ResourceCidr":"10.0.2.0/26","ResourceRegion":"local","VpcId":"vpc-0b2"}
+{"ResourceId":"vpc-0b2","ResourceType":"vpc","ResourceCidr":"10.0.2.0/24","VpcId":"vpc-0b2","ResourceName":"app vpc"}
+{"ResourceId":"subnet-0c3","ResourceType":"subnet","ResourceCidr":"10.0.2.0/26","VpcId":"vpc-0b2"}
 JSON
 t cp "$TMPD/snap.jsonl" "$D/default/feed"
 check $? "a snapshot fed to discoveries/default/feed"

@@ -36,8 +36,8 @@ wr "$POOL/allocate" "db /26"
 t chmod 0640 "$POOL/allocations/db"
 mkpool lab eu
 wr "$POOL/address-family" ipv6 2>/dev/null
-mkpool lab v6 fd00::/48
-wr "$POOL/allocate" "a fd00:0:0:1::/64"
+mkpool lab v6 fd01::/48
+wr "$POOL/allocate" "a fd01:0:0:1::/64"
 TOP_ID=$(rd "$A/scopes/private/pools/top/id")
 mkpool private big 172.16.0.0/12
 # resources (fields, tags, unmanaged and managed CIDRs, monitoring) and a
@@ -75,7 +75,7 @@ rd "$A/export.json" >"$TMPD/e1b.json"
 expect_same "$E1" "$TMPD/e1b.json" "two exports of the same IPAM are byte-identical"
 expect_ok jq -e '.IpamPools | length == 5' "$E1"
 expect_ok jq -e '[.IpamPoolAllocations[] | select(.Name == "web")][0].Description == "web tier"' "$E1"
-expect_ok jq -e '.IpamPoolCidrs | map(.Cidr) | index("fd00::/48") != null' "$E1"
+expect_ok jq -e '.IpamPoolCidrs | map(.Cidr) | index("fd01::/48") != null' "$E1"
 expect_ok jq -e '.IpamResources[] | select(.ResourceId == "vpc-0a1") | .ResourceName == "web vpc" and .ResourceRegion == "eu-west-1" and .ResourceOwnerId == "123456789012" and .ResourceTags == [{"Key":"env","Value":"prod"}] and (.ResourceCidrs | length == 2)' "$E1"
 expect_ok jq -e --arg top "$TOP_ID" '.IpamResources[] | select(.ResourceId == "vpc-0a1") | .ResourceCidrs[] | select(.ManagementState == "managed") | .IpamPoolId == $top and .ResourceCidr == "10.2.0.0/20"' "$E1"
 expect_ok jq -e '.IpamResources[] | select(.ResourceId == "subnet-0b2") | .VpcId == "vpc-0a1" and .ActiveIps == "17" and .ResourceType == "subnet"' "$E1"

@@ -17,6 +17,8 @@
 . "$(dirname "$0")/res-lib.sh"
 
 mount_ipamfs
+# the fed VPC below is in us-east-1: IPAM monitors operating regions only
+expect_ok wrf "$MNT/ipam/operating-locales" 'local\nus-east-1\n'
 PL=$MNT/prefix-lists
 F=$PL/fw
 

@@ -196,7 +196,9 @@ def reset(mnt):
             remove_pool(mnt, sd + '/pools/' + p)
         if s not in ('private', 'public'):
             rmdir(sd)
-    for name, value in (('tier', 'free'), ('description', ''),
+    # a new IPAM's tier: advanced (the free tier has no private scope
+    # pools, and the scenarios make them)
+    for name, value in (('tier', 'advanced'), ('description', ''),
                         ('enable-private-gua', 'false'),
                         ('history-retention-days', '1095')):
         write(mnt + '/ipam/' + name, value + '\n')
@@ -288,7 +290,8 @@ class Worker:
         if family == 4:
             # 10.0.0.0/8 split per worker: worker w uses 10.(64w + k).0.0/16
             return '10.%d.%d.0/22' % (64 * self.wid + (n // 64) % 64, (n % 64) * 4)
-        return str(ipaddress.ip_network('fd%02x:%x::/48' % (self.wid, n % 0xffff)))
+        # ULA outside fd00::/16, which Amazon reserves (L842): fd01:: up
+        return str(ipaddress.ip_network('fd%02x:%x::/48' % (self.wid + 1, n % 0xffff)))
 
     # -- the operations --------------------------------------------------
     def op_new_pool(self):

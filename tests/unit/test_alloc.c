@@ -117,7 +117,7 @@ static void test_specific_cidr(void **state)
 	assert_code(alloc(db, p, "x", -1, "9.255.255.255/32", NULL, &err), err,
 		    IPAM_EADDRNOTAVAIL, NULL);
 	/* wrong family */
-	assert_code(alloc(db, p, "x", -1, "fd00::/64", NULL, &err), err,
+	assert_code(alloc(db, p, "x", -1, "fd01::/64", NULL, &err), err,
 		    IPAM_EINVAL, "pool 'p' is ipv4; the CIDR is ipv6");
 	/* the neighbours are free */
 	alloc_cidr_ok(db, p, "left", "10.0.2.255/32");
@@ -491,7 +491,7 @@ static void test_release_merges(void **state)
 static void test_whole_ipv4_space(void **state)
 {
 	ipam *db = open_mem();
-	int64_t p = mkpool(db, scope_key(db, "public"), 0, "all");
+	int64_t p = mkpool(db, scope_key(db, "private"), 0, "all");
 	ipam_pool_usage u;
 	char *status;
 	(void)state;
@@ -524,23 +524,23 @@ static void test_ipv6_allocations(void **state)
 	(void)state;
 
 	assert_ok(ipam_pool_set_family(db, p, 6, &err), err);
-	prov_ok(db, p, "fd00:1234::/52");
+	prov_ok(db, p, "fd01:1234::/52");
 	u = usage(db, p);
 	/* 2^76, well beyond 64 bits */
 	assert_string_equal(U(u.total), "75557863725914323419136");
 	assert_int_equal(u.largest_free_prefix, 52);
-	assert_string_equal(alloc_ok(db, p, "a", 56), "fd00:1234::/56");
-	assert_string_equal(alloc_ok(db, p, "b", 56), "fd00:1234:0:100::/56");
-	assert_string_equal(alloc_ok(db, p, "c", 64), "fd00:1234:0:200::/64");
-	assert_string_equal(alloc_ok(db, p, "d", 128), "fd00:1234:0:201::/128");
+	assert_string_equal(alloc_ok(db, p, "a", 56), "fd01:1234::/56");
+	assert_string_equal(alloc_ok(db, p, "b", 56), "fd01:1234:0:100::/56");
+	assert_string_equal(alloc_ok(db, p, "c", 64), "fd01:1234:0:200::/64");
+	assert_string_equal(alloc_ok(db, p, "d", 128), "fd01:1234:0:201::/128");
 	assert_string_equal(alloc_ok(db, p, "e", 127),
-			    "fd00:1234:0:201::2/127");
-	alloc_cidr_ok(db, p, "f", "fd00:1234:0:f00::/56");
-	assert_code(alloc(db, p, "g", -1, "fd00:1234:0:f80::/57", NULL, &err),
+			    "fd01:1234:0:201::2/127");
+	alloc_cidr_ok(db, p, "f", "fd01:1234:0:f00::/56");
+	assert_code(alloc(db, p, "g", -1, "fd01:1234:0:f80::/57", NULL, &err),
 		    err, IPAM_EADDRINUSE,
-		    "fd00:1234:0:f80::/57 overlaps allocation 'f' "
-		    "(fd00:1234:0:f00::/56) in pool 'v6'");
-	assert_code(alloc(db, p, "g", -1, "fd00:1234:1000::/56", NULL, &err),
+		    "fd01:1234:0:f80::/57 overlaps allocation 'f' "
+		    "(fd01:1234:0:f00::/56) in pool 'v6'");
+	assert_code(alloc(db, p, "g", -1, "fd01:1234:1000::/56", NULL, &err),
 		    err, IPAM_EADDRNOTAVAIL,
 		    "is not inside a CIDR of pool 'v6'");
 	assert_code(alloc(db, p, "g", -1, "10.0.0.0/8", NULL, &err), err,

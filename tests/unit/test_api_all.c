@@ -90,6 +90,13 @@ static void pure_functions(void)
 	ipam_time_format(FIXTURE_TIME, when);
 	assert_ok(ipam_time_parse(&t, when), err);
 	assert_int_equal(t, FIXTURE_TIME);
+	{
+		char aws[IPAM_TIME_STRLEN];
+		ipam_time_format_aws(FIXTURE_TIME, aws);
+		when[strlen(when) - 1] = '\0'; /* the Z */
+		assert_true(strncmp(aws, when, strlen(when)) == 0);
+		assert_string_equal(aws + strlen(when), ".000000+00:00");
+	}
 	assert_ok(ipam_name_check("ok-name", &err), err);
 	assert_ok(ipam_locale_check("us-east-1", &err), err);
 	assert_true(ipam_schema_version() > 0);
@@ -286,6 +293,10 @@ static void pools(ipam *db, struct world *w, int round)
 #define R_EVENTS(o, l, e) ipam_events_render(db, 0, o, l, e)
 #define R_METRICS(o, l, e) ipam_render_metrics(db, o, l, e)
 #define R_SCOPE(o, l, e) ipam_render_scope_status(db, w->priv, false, o, l, e)
+#define R_POOLS(o, l, e) ipam_render_scope_pools_json(db, w->priv, o, l, e)
+#define R_DISCOS(o, l, e) ipam_render_discoveries_json(db, o, l, e)
+	RENDER(R_POOLS);
+	RENDER(R_DISCOS);
 #define R_SVG(o, l, e) ipam_render_map_svg(db, w->child, 0, NULL, o, l, e)
 #define R_SCOPE_SVG(o, l, e) ipam_render_map_svg(db, 0, w->priv, NULL, o, l, e)
 	RENDER(R_IPAM);
@@ -372,6 +383,10 @@ static void resources(ipam *db, struct world *w, int round)
 	assert_ok(
 		ipam_resource_allocate(db, res, w->child, NULL, 24, &got, &err),
 		err);
+	assert_ok(ipam_resource_may_use_pool(db, res, w->child, &err), err);
+	assert_string_equal(ipam_resource_type_aws("network-interface",
+						   IPAM_SHAPE_RESOURCE_CIDR),
+			    "eni");
 	assert_ok(ipam_resource_cidrs(db, res, &rc, &n, &err), err);
 	assert_int_equal(n, 2);
 	free(rc);
@@ -396,6 +411,9 @@ static void resources(ipam *db, struct world *w, int round)
 		  err);
 	assert_ok(ipam_discovery_get(db, disco, &di, &err), err);
 	assert_int_equal(di.resources, 2);
+#define R_ACCOUNTS(o, l, e)                                                    \
+	ipam_render_discovered_accounts_json(db, di.key, o, l, e)
+	RENDER(R_ACCOUNTS);
 	assert_ok(ipam_discovery_list(db, &list, &err), err);
 	ipam_strlist_free(&list);
 	assert_ok(ipam_discovery_host_refresh(db, &err), err);

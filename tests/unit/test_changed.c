@@ -202,10 +202,13 @@ static void test_migration_from_schema_2(void **state)
 		  "ALTER TABLE allocation DROP COLUMN changed;"
 		  "ALTER TABLE resource DROP COLUMN changed;"
 		  "ALTER TABLE discovery DROP COLUMN changed;"
-		  /* and what later versions add (prefix lists, 3 -> 4) */
+		  /* and what later versions add (prefix lists, 3 -> 4 and 4 -> 5) */
 		  "DROP TABLE prefix_list; DROP TABLE pl_rule;"
 		  "DROP TABLE pl_member; DROP TABLE pl_entry;"
 		  "DROP TABLE pl_diff; DROP TABLE pl_target;"
+		  /* and what 5 -> 6 adds */
+		  "ALTER TABLE discovery DROP COLUMN snapshot;"
+		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);

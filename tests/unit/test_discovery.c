@@ -433,9 +433,13 @@ static void test_feed_describe_vpcs(void **state)
 	prod = res_key(db, priv, "vpc-0e9801d129EXAMPLE");
 	dflt = res_key(db, priv, "vpc-06e4ab6c6cEXAMPLE");
 	/* Associated CIDRs only. */
+	/* Associated CIDRs only; the Amazon IPv6 block is public space: the
+	 * same VPC in the public scope (L3647). */
 	assert_string_equal(res_cidrs(db, prod), "10.0.0.0/16\n"
-						 "10.1.0.0/16\n"
-						 "2600:1f16:115:200::/56\n");
+						 "10.1.0.0/16\n");
+	assert_string_equal(res_cidrs(db, res_key(db, scope_key(db, "public"),
+						  "vpc-0e9801d129EXAMPLE")),
+			    "2600:1f16:115:200::/56\n");
 	info = res_info(db, prod);
 	assert_string_equal(info.type, "vpc");
 	assert_string_equal(info.name, "Production");
@@ -472,11 +476,11 @@ static void test_feed_describe_subnets(void **state)
 	assert_string_equal(info.locale, "us-east-2"); /* zone less letter */
 	assert_string_equal(info.name, "prod-a");
 	assert_string_equal(U(info.active_ips), "64");
-	assert_string_equal(res_cidrs(db, a),
-			    "10.0.1.0/24\n2600:1f16:115:200::/64\n");
-	assert_res_status(db, a,
-			  "10.0.1.0/24 - - - - 25\n"
-			  "2600:1f16:115:200::/64 - - - - -\n");
+	assert_string_equal(res_cidrs(db, a), "10.0.1.0/24\n");
+	assert_string_equal(res_cidrs(db, res_key(db, scope_key(db, "public"),
+						  "subnet-0bb1c79de3EXAMPLE")),
+			    "2600:1f16:115:200::/64\n");
+	assert_res_status(db, a, "10.0.1.0/24 - - - - 25\n");
 	info = res_info(db, b);
 	assert_string_equal(U(info.active_ips), "0");
 	assert_string_equal(info.vpc_id, "vpc-06e4ab6c6cEXAMPLE");
@@ -1012,9 +1016,11 @@ static void test_ownership(void **state)
 	hand = res_make(db, priv, "vpc-h", NULL, "us-east-1", NULL, NULL,
 			"10.0.9.0/24", NULL);
 	assert_string_equal(res_info(db, hand).discovery, "");
+	/* the same owner (a hand-made resource is owned by its maker's uid,
+	 * 0 here): adopting it starts no new record */
 	feed_ok(db, "b",
 		"{\"ResourceId\":\"vpc-h\",\"ResourceCidr\":\"10.0.9.0/"
-		"24\"}\n");
+		"24\",\"ResourceOwnerId\":\"0\"}\n");
 	assert_int_equal(res_key(db, priv, "vpc-h"), hand);
 	assert_string_equal(res_info(db, hand).discovery, "b");
 	assert_int_equal(hist_count(db, priv, "10.0.9.0/24", ALL_TIME), 1);
@@ -1153,30 +1159,31 @@ static void test_resources_json(void **state)
 	assert_ok(ipam_render_resources_json(db, 0, d.key, &out, &len, &err),
 		  err);
 	{
-		ipam_scope_info sc;
-		assert_ok(ipam_scope_get(db, "private", &sc, &err), err);
+		char when[IPAM_TIME_STRLEN];
+		/* the shape of get-ipam-discovered-resource-cidrs: no
+		 * IPAM, scope, pool, name or status; the sample time */
+		ipam_time_format_aws(d.last_feed, when);
 		snprintf(want, sizeof(want),
 			 "{\n"
 			 "  \"IpamDiscoveredResourceCidrs\": [\n"
 			 "    {\n"
-			 "      \"IpamId\": \"%s\",\n"
+			 "      \"IpamResourceDiscoveryId\": \"%s\",\n"
 			 "      \"ResourceOwnerId\": \"\",\n"
 			 "      \"ResourceRegion\": \"us-east-1\",\n"
-			 "      \"IpamScopeId\": \"%s\",\n"
 			 "      \"ResourceId\": \"subnet-1\",\n"
 			 "      \"ResourceCidr\": \"10.0.0.0/26\",\n"
 			 "      \"ResourceType\": \"subnet\",\n"
 			 "      \"ResourceTags\": [],\n"
 			 "      \"IpUsage\": 0.25,\n"
-			 "      \"VpcId\": \"vpc-1\"\n"
+			 "      \"VpcId\": \"vpc-1\",\n"
+			 "      \"SubnetId\": \"subnet-1\",\n"
+			 "      \"SampleTime\": \"%s\"\n"
 			 "    },\n"
 			 "    {\n"
-			 "      \"IpamId\": \"%s\",\n"
+			 "      \"IpamResourceDiscoveryId\": \"%s\",\n"
 			 "      \"ResourceOwnerId\": \"111122223333\",\n"
 			 "      \"ResourceRegion\": \"us-east-1\",\n"
-			 "      \"IpamScopeId\": \"%s\",\n"
 			 "      \"ResourceId\": \"vpc-1\",\n"
-			 "      \"ResourceName\": \"core\",\n"
 			 "      \"ResourceCidr\": \"10.0.0.0/24\",\n"
 			 "      \"ResourceType\": \"vpc\",\n"
 			 "      \"ResourceTags\": [\n"
@@ -1186,16 +1193,82 @@ static void test_resources_json(void **state)
 			 "        }\n"
 			 "      ],\n"
 			 "      \"IpUsage\": 0.25,\n"
-			 "      \"ComplianceStatus\": \"unmanaged\",\n"
-			 "      \"ManagementState\": \"unmanaged\",\n"
-			 "      \"OverlapStatus\": \"nonoverlapping\",\n"
-			 "      \"VpcId\": \"vpc-1\"\n"
+			 "      \"VpcId\": \"vpc-1\",\n"
+			 "      \"SampleTime\": \"%s\"\n"
 			 "    }\n"
 			 "  ]\n"
 			 "}\n",
-			 info.id, sc.id, info.id, sc.id);
+			 d.id, when, d.id, when);
 	}
 	assert_text_free(out, want);
+	close_watch(db);
+}
+
+/* Public space goes to the public scope, private space to the discovery's
+ * scope, under the same resource id (L3647, L1267). */
+static void test_feed_public_space(void **state)
+{
+	ipam *db = open_watch("us-east-1", locales);
+	int64_t priv = scope_key(db, "private"), pub = scope_key(db, "public");
+	ipam_err err = {0};
+	(void)state;
+
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.0.0.0/16\"}\n"
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":"
+		"\"2600:1f16::/56\"}\n"
+		"{\"ResourceId\":\"eipalloc-1\",\"ResourceCidr\":"
+		"\"198.51.100.7/32\"}\n"
+		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"fd12::/56\"}\n"
+		"{\"EndOfSnapshot\":true}\n");
+	assert_string_equal(res_ids(db, priv), "vpc-1\nvpc-2\n");
+	assert_string_equal(res_ids(db, pub), "eipalloc-1\nvpc-1\n");
+	assert_string_equal(res_cidrs(db, res_key(db, priv, "vpc-1")),
+			    "10.0.0.0/16\n");
+	assert_string_equal(res_cidrs(db, res_key(db, pub, "vpc-1")),
+			    "2600:1f16::/56\n");
+	assert_int_equal(disco_info(db, "default").resources, 4);
+	/* the discovery's scope moves its private space only */
+	assert_ok(ipam_scope_create(db, "lab", NULL, &err), err);
+	assert_ok(ipam_discovery_set_scope(db, "default", "lab", &err), err);
+	assert_string_equal(res_ids(db, scope_key(db, "lab")),
+			    "vpc-1\nvpc-2\n");
+	assert_string_equal(res_ids(db, pub), "eipalloc-1\nvpc-1\n");
+	/* a snapshot without the public block ends it */
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":"
+		"\"10.0.0.0/16\"}\n{\"EndOfSnapshot\":true}\n");
+	assert_string_equal(res_ids(db, pub), "");
+	close_watch(db);
+}
+
+/* Records of a region that is not operating are not applied but counted;
+ * a change of the operating locales applies the last snapshot again
+ * (L394, L1971). */
+static void test_feed_operating_regions(void **state)
+{
+	ipam *db = open_watch("us-east-1", locales);
+	int64_t priv = scope_key(db, "private");
+	const char *more[] = {"us-east-1", "eu-west-1"};
+	const char *less[] = {"us-east-1"};
+	ipam_err err = {0};
+	(void)state;
+
+	feed_ok(db, "default",
+		"{\"ResourceId\":\"vpc-1\",\"ResourceCidr\":\"10.1.0.0/16\","
+		"\"ResourceRegion\":\"us-east-1\"}\n"
+		"{\"ResourceId\":\"vpc-2\",\"ResourceCidr\":\"10.2.0.0/16\","
+		"\"ResourceRegion\":\"eu-west-1\"}\n"
+		"{\"EndOfSnapshot\":true}\n");
+	assert_string_equal(res_ids(db, priv), "vpc-1\n");
+	assert_int_equal(disco_info(db, "default").unmonitored, 1);
+	assert_ok(ipam_locales_set(db, more, 2, &err), err);
+	assert_string_equal(res_ids(db, priv), "vpc-1\nvpc-2\n");
+	assert_int_equal(disco_info(db, "default").unmonitored, 0);
+	assert_int_equal(hist_count(db, priv, "10.2.0.0/16", ALL_TIME), 1);
+	assert_ok(ipam_locales_set(db, less, 1, &err), err);
+	assert_string_equal(res_ids(db, priv), "vpc-1\n");
+	assert_int_equal(disco_info(db, "default").unmonitored, 1);
 	close_watch(db);
 }
 
@@ -1259,6 +1332,8 @@ int main(void)
 		WATCH_TEST(test_incomplete_stream_ends_nothing),
 		WATCH_TEST(test_resources_json),
 		WATCH_TEST(test_host_refresh),
+		WATCH_TEST(test_feed_public_space),
+		WATCH_TEST(test_feed_operating_regions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

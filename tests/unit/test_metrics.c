@@ -435,7 +435,7 @@ static void test_metrics_samples(void **state)
 	assert_line(prom, line);
 	snprintf(line, sizeof(line),
 		 "ipam_public_ipv4_pool_ip_usage{address_family=\"ipv4\","
-		 "owner_id=\"\",region=\"us-east-1\",scope_id=\"%s\","
+		 "owner_id=\"0\",region=\"us-east-1\",scope_id=\"%s\","
 		 "resource_id=\"ipv4pool-ec2-0123\",public_ipv4_pool_id="
 		 "\"ipv4pool-ec2-0123\"} 0.0078125",
 		 e.pub_id);

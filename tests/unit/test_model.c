@@ -1,7 +1,7 @@
 /*
  * test_model.c - the allocator against a brute-force model.
  *
- * A window of 8192 addresses (10.0.0.0/19, or fd00:abcd::/115 for IPv6)
+ * A window of 8192 addresses (10.0.0.0/19, or fd01:abcd::/115, in a child pool, for IPv6)
  * is modelled as one owner slot per address plus the list of provisioned
  * CIDRs. A fixed-seed random walk of allocations (by size and by CIDR),
  * releases, provisions and deprovisions runs against one pool; every
@@ -531,9 +531,15 @@ static void run_model(int family, ipam_strategy strategy, uint64_t seed,
 	m->db = open_mem();
 	m->pool = mktop(m->db, "model");
 	if (family == 6) {
-		m->base = ((ipam_u128)0xfd00abcdULL << 96);
+		/* ULA top-level CIDRs are /9 to /60 (L2018): the model's
+		 * small blocks live in a child pool of a ULA /48 */
+		int64_t top = m->pool;
+		m->base = ((ipam_u128)0xfd01abcdULL << 96);
 		m->shift = 96;
-		assert_ok(ipam_pool_set_family(m->db, m->pool, 6, &err), err);
+		assert_ok(ipam_pool_set_family(m->db, top, 6, &err), err);
+		prov_ok(m->db, top, "fd01:abcd::/48");
+		m->pool = mkpool(m->db, scope_key(m->db, "private"), top,
+				 "model");
 	} else {
 		m->base = 0x0a000000; /* 10.0.0.0 */
 	}

@@ -330,7 +330,7 @@ static void test_family_rules(void **state)
 		    "it has child pools");
 	assert_code(prov(db, v6, "10.0.0.0/8", &err), err, IPAM_EINVAL,
 		    "the pool is ipv6");
-	prov_ok(db, v6, "fd00:1234::/48");
+	prov_ok(db, v6, "fd01:1234::/48");
 	assert_code(prov(db, child, "10.0.0.0/8", &err), err, IPAM_EINVAL,
 		    "cannot provision 10.0.0.0/8 to pool 'child': the pool is "
 		    "ipv6");
@@ -351,10 +351,10 @@ static void test_private_scope_ipv6(void **state)
 	assert_ok(ipam_pool_set_family(db, pub, 6, &err), err);
 
 	/* ULA is fd00::/8 (L808) */
-	prov_ok(db, ula, "fd00:1234::/52");
+	prov_ok(db, ula, "fd01:1234::/52");
 	assert_code(prov(db, ula, "fc00::/16", &err), err, IPAM_EINVAL,
 		    "fc00::/16 cannot be used in a private scope: IPv6 must be "
-		    "ULA (fd00::/8) or GUA (2000::/3)");
+		    "ULA (fd00::/8 outside fd00::/16) or GUA (2000::/3)");
 	assert_code(prov(db, ula, "fe80::/64", &err), err, IPAM_EINVAL,
 		    "fe80::/64 cannot be used in a private scope");
 	assert_code(prov(db, ula, "fc00::/7", &err), err, IPAM_EINVAL,
@@ -666,13 +666,15 @@ static void test_locale_rules(void **state)
 		const char *fewer[] = {"local", "us-west-2"};
 		assert_code(ipam_locales_set(db, fewer, 2, &err), err,
 			    IPAM_EBUSY, "cannot remove locale 'us-east-1'");
-		/* the home locale is always kept (SPEC §3) */
+		/* a set without the home locale keeps it (L4451-L4478) */
 		const char *nohome[] = {"us-east-1", "us-west-2"};
-		assert_int_equal(ipam_locales_set(db, nohome, 2, &err), 0);
-		ipam_strlist got;
-		assert_int_equal(ipam_locales_get(db, &got, &err), 0);
+		ipam_strlist got = {0};
+		assert_ok(ipam_locales_set(db, nohome, 2, &err), err);
+		assert_ok(ipam_locales_get(db, &got, &err), err);
 		assert_int_equal(got.count, 3);
 		assert_string_equal(got.items[0], "local");
+		assert_string_equal(got.items[1], "us-east-1");
+		assert_string_equal(got.items[2], "us-west-2");
 		ipam_strlist_free(&got);
 	}
 	ipam_free(db);
@@ -681,7 +683,9 @@ static void test_locale_rules(void **state)
 static void test_free_tier_locale(void **state)
 {
 	ipam *db = open_mem();
-	int64_t top = mktop(db, "top"), other = mktop(db, "other");
+	int64_t pub = scope_key(db, "public");
+	int64_t top = mkpool(db, pub, 0, "top"),
+		other = mkpool(db, pub, 0, "other");
 	const char *locales[] = {"local", "us-east-1"};
 	ipam_err err = {0};
 	(void)state;
@@ -696,7 +700,155 @@ static void test_free_tier_locale(void **state)
 	assert_ok(ipam_pool_set_locale(db, other, "us-east-1", &err), err);
 	assert_code(ipam_set_tier(db, IPAM_TIER_FREE, &err), err, IPAM_EPERM,
 		    "cannot move to the free tier: pool 'other' uses locale "
-		    "'us-east-1'");
+		    "'us-east-1', not the home locale");
+	ipam_free(db);
+}
+
+/* L1928-L1934: no private scope pools, no additional scopes in the free
+ * tier; the switch is refused while they exist, and they cannot be made
+ * while it is on. */
+static void test_free_tier_private(void **state)
+{
+	ipam *db = open_mem();
+	int64_t top = mktop(db, "top");
+	ipam_info info;
+	ipam_err err = {0};
+	(void)state;
+
+	assert_code(ipam_set_tier(db, IPAM_TIER_FREE, &err), err, IPAM_EPERM,
+		    "cannot move to the free tier: private scope pool 'top' "
+		    "exists");
+	assert_ok(ipam_pool_delete(db, top, &err), err);
+	assert_ok(ipam_scope_create(db, "lab", NULL, &err), err);
+	assert_code(ipam_set_tier(db, IPAM_TIER_FREE, &err), err, IPAM_EPERM,
+		    "cannot move to the free tier: non-default scope 'lab' "
+		    "exists");
+	assert_ok(ipam_info_get(db, &info, &err), err);
+	assert_int_equal(info.tier, IPAM_TIER_ADVANCED);
+	assert_ok(ipam_scope_delete(db, "lab", &err), err);
+	assert_ok(ipam_set_tier(db, IPAM_TIER_FREE, &err), err);
+	assert_code(ipam_scope_create(db, "lab", NULL, &err), err, IPAM_EPERM,
+		    "the free tier has only the default scopes");
+	assert_code(ipam_pool_create(db, scope_key(db, "private"), 0, "p", NULL,
+				     &err),
+		    err, IPAM_EPERM,
+		    "the free tier has no private scope pools");
+	mkpool(db, scope_key(db, "public"), 0, "pub");
+	ipam_free(db);
+}
+
+/* L842, L1589, L2018: ULA is fd00::/8 outside fd00::/16, /9 to /60; a
+ * top-level private IPv6 pool takes a ULA block by netmask alone. */
+static void test_ula_rules(void **state)
+{
+	ipam *db = open_mem();
+	int64_t ula = mktop(db, "ula"), other = mktop(db, "other");
+	int64_t v4 = mktop(db, "v4");
+	ipam_pool_cidr *cidrs;
+	ipam_cidr got, seen[16];
+	size_t n;
+	ipam_err err = {0};
+	(void)state;
+
+	assert_ok(ipam_pool_set_family(db, ula, 6, &err), err);
+	assert_ok(ipam_pool_set_family(db, other, 6, &err), err);
+	assert_code(prov(db, ula, "fd00::/16", &err), err, IPAM_EINVAL,
+		    "fd00::/16 overlaps fd00::/16, the ULA range Amazon "
+		    "reserves");
+	assert_code(prov(db, ula, "fd00:1::/48", &err), err, IPAM_EINVAL,
+		    "overlaps fd00::/16");
+	assert_code(prov(db, ula, "fd00::/9", &err), err, IPAM_EINVAL,
+		    "overlaps fd00::/16");
+	assert_code(prov(db, ula, "fd81::/61", &err), err, IPAM_EINVAL,
+		    "fd81::/61: a private IPv6 ULA CIDR must be /9 to /60");
+	assert_code(prov(db, ula, "fd00::/8", &err), err, IPAM_EINVAL,
+		    "overlaps fd00::/16");
+	assert_int_equal(usage(db, ula).provisioned_cidrs, 0);
+	prov_ok(db, ula, "fd80::/9");
+	prov_ok(db, other, "fd01::/60");
+	/* by netmask: random blocks, inside fd00::/8, outside fd00::/16 and
+	 * everything in the scope, never the same twice */
+	for (int i = 0; i < 16; i++) {
+		int64_t p = i < 8 ? other : ula;
+		if (i == 8)
+			assert_ok(deprov(db, ula, "fd80::/9", &err), err);
+		assert_ok(ipam_pool_provision_len(db, p, 48, &got, &err), err);
+		assert_int_equal(got.prefix, 48);
+		assert_true(got.addr >> 120 == 0xfd);
+		assert_true((got.addr >> 112 & 0xff) != 0);
+		for (int j = 0; j < i; j++)
+			assert_false(ipam_cidr_overlaps(&seen[j], &got));
+		seen[i] = got;
+	}
+	assert_ok(ipam_pool_cidrs(db, other, &cidrs, &n, &err), err);
+	assert_int_equal(n, 9);
+	free(cidrs);
+	/* /9: fd80::/9 is the only one, and the scope now holds /48s in it */
+	assert_code(ipam_pool_provision_len(db, ula, 9, &got, &err), err,
+		    IPAM_ENOSPC, "no free ULA /9");
+	assert_code(ipam_pool_provision_len(db, ula, 61, &got, &err), err,
+		    IPAM_EINVAL,
+		    "/61: a private IPv6 ULA CIDR must be /9 to /60");
+	/* IPv4 and public pools still need a CIDR at the top level */
+	assert_code(ipam_pool_provision_len(db, v4, 16, &got, &err), err,
+		    IPAM_EINVAL, "provision a CIDR, not a netmask");
+	ipam_free(db);
+}
+
+/* Public scope: no special-purpose (non-global) space, documentation ranges
+ * allowed; BYOIP limits (L5763, L6223). */
+static void test_public_space(void **state)
+{
+	ipam *db = open_mem();
+	int64_t pubs = scope_key(db, "public");
+	int64_t p4 = mkpool(db, pubs, 0, "p4"), p6 = mkpool(db, pubs, 0, "p6");
+	static const char *const refused4[][2] = {
+		{"10.0.0.0/16", "10.0.0.0/8, private-use (RFC 1918)"},
+		{"172.20.0.0/16", "172.16.0.0/12, private-use (RFC 1918)"},
+		{"192.168.1.0/24", "192.168.0.0/16, private-use"},
+		{"100.64.0.0/16", "100.64.0.0/10, shared address space, CGNAT"},
+		{"127.0.0.0/24", "127.0.0.0/8, loopback"},
+		{"169.254.0.0/24", "169.254.0.0/16, link-local"},
+		{"224.0.0.0/24", "224.0.0.0/4, multicast"},
+		{"0.0.0.0/8", "0.0.0.0/8"},
+		{"0.0.0.0/0", "0.0.0.0/8"},
+	};
+	static const char *const refused6[][2] = {
+		{"fd12::/48", "fc00::/7, unique local, ULA"},
+		{"fe80::/48", "fe80::/10, link-local"},
+		{"ff00::/8", "ff00::/8, multicast"},
+		{"::/16", "::/128, the unspecified address"},
+	};
+	ipam_err err = {0};
+	(void)state;
+
+	assert_ok(ipam_pool_set_family(db, p6, 6, &err), err);
+	for (size_t i = 0; i < sizeof(refused4) / sizeof(refused4[0]); i++)
+		assert_code(prov(db, p4, refused4[i][0], &err), err,
+			    IPAM_EINVAL, refused4[i][1]);
+	for (size_t i = 0; i < sizeof(refused6) / sizeof(refused6[0]); i++)
+		assert_code(prov(db, p6, refused6[i][0], &err), err,
+			    IPAM_EINVAL, refused6[i][1]);
+	assert_int_equal(usage(db, p4).provisioned_cidrs, 0);
+	/* documentation ranges and global space are fine */
+	prov_ok(db, p4, "192.0.2.0/24");
+	prov_ok(db, p4, "198.51.100.0/24");
+	prov_ok(db, p4, "203.0.113.0/24");
+	prov_ok(db, p4, "1.2.0.0/16");
+	prov_ok(db, p6, "2001:db8::/32");
+	/* BYOIP: IPv4 /24 or shorter, advertisable IPv6 /48 or shorter */
+	assert_code(prov(db, p4, "8.8.8.0/25", &err), err, IPAM_EINVAL,
+		    "the most specific IPv4 BYOIP CIDR is /24");
+	assert_ok(ipam_pool_set_publicly_advertisable(db, p6, true, &err), err);
+	assert_code(prov(db, p6, "2600:1f00::/52", &err), err, IPAM_EINVAL,
+		    "the most specific publicly advertisable IPv6 BYOIP CIDR "
+		    "is /48");
+	prov_ok(db, p6, "2600:1f00::/48");
+	assert_ok(ipam_pool_set_publicly_advertisable(db, p6, false, &err),
+		  err);
+	prov_ok(db, p6, "2600:1f01::/56");
+	assert_code(prov(db, p6, "2600:1f02::/64", &err), err, IPAM_EINVAL,
+		    "is /60");
 	ipam_free(db);
 }
 
@@ -790,8 +942,14 @@ static void test_descriptions_and_tags(void **state)
 	assert_ok(ipam_tag_get(db, id, "env", &value, &err), err);
 	assert_string_equal(value, "dev");
 	free(value);
-	assert_code(ipam_tag_set(db, id, "a=b", "x", &err), err, IPAM_EINVAL,
-		    "no '/', '=' or control characters");
+	/* AWS tag keys: '/', '=', ':' allowed, control characters not */
+	assert_ok(
+		ipam_tag_set(db, id, "kubernetes.io/cluster/a=b:c", "x", &err),
+		err);
+	assert_ok(ipam_tag_remove(db, id, "kubernetes.io/cluster/a=b:c", &err),
+		  err);
+	assert_code(ipam_tag_set(db, id, "a\tb", "x", &err), err, IPAM_EINVAL,
+		    "no control characters");
 	assert_code(ipam_tag_remove(db, id, "nope", &err), err, IPAM_ENOENT,
 		    "no tag 'nope'");
 	assert_ok(ipam_tag_remove(db, id, "env", &err), err);
@@ -829,6 +987,9 @@ int main(void)
 		cmocka_unit_test(test_pool_delete),
 		cmocka_unit_test(test_locale_rules),
 		cmocka_unit_test(test_free_tier_locale),
+		cmocka_unit_test(test_free_tier_private),
+		cmocka_unit_test(test_ula_rules),
+		cmocka_unit_test(test_public_space),
 		cmocka_unit_test(test_auto_import_needs_locale),
 		cmocka_unit_test(test_public_attributes),
 		cmocka_unit_test(test_descriptions_and_tags),

@@ -277,7 +277,8 @@ static void test_allocations_json(void **state)
 		 "      \"IpamPoolAllocationId\": \"%s\",\n"
 		 "      \"Description\": \"my vpc\",\n"
 		 "      \"ResourceType\": \"custom\",\n"
-		 "      \"ResourceOwner\": \"%u\"\n"
+		 "      \"ResourceOwner\": \"%u\",\n"
+		 "      \"Tags\": []\n"
 		 "    }\n"
 		 "  ]\n"
 		 "}\n",
@@ -297,7 +298,8 @@ static void test_allocations_json(void **state)
 		 "      \"ResourceId\": \"%s\",\n"
 		 "      \"ResourceType\": \"ipam-pool\",\n"
 		 "      \"ResourceRegion\": \"us-east-1\",\n"
-		 "      \"ResourceOwner\": \"%u\"\n"
+		 "      \"ResourceOwner\": \"%u\",\n"
+		 "      \"Tags\": []\n"
 		 "    }\n"
 		 "  ]\n"
 		 "}\n",
@@ -437,6 +439,7 @@ static void test_ipam_and_scopes_json(void **state)
 	ipam_info info;
 	ipam_scope_info priv, pub;
 	ipam_err err = {0};
+	ipam_discovery_info dflt;
 	char want[4096];
 	char *json;
 	size_t len;
@@ -448,6 +451,7 @@ static void test_ipam_and_scopes_json(void **state)
 	assert_ok(ipam_info_get(db, &info, &err), err);
 	assert_ok(ipam_scope_get(db, "private", &priv, &err), err);
 	assert_ok(ipam_scope_get(db, "public", &pub, &err), err);
+	assert_ok(ipam_discovery_get(db, "default", &dflt, &err), err);
 	snprintf(want, sizeof(want),
 		 "{\n"
 		 "  \"Ipams\": [\n"
@@ -467,13 +471,14 @@ static void test_ipam_and_scopes_json(void **state)
 		 "      ],\n"
 		 "      \"State\": \"create-complete\",\n"
 		 "      \"Tags\": [],\n"
+		 "      \"DefaultResourceDiscoveryId\": \"%s\",\n"
 		 "      \"Tier\": \"advanced\",\n"
 		 "      \"EnablePrivateGua\": false\n"
 		 "    }\n"
 		 "  ]\n"
 		 "}\n",
 		 info.owner_uid, info.id, info.owner_uid, info.id, pub.id,
-		 priv.id);
+		 priv.id, dflt.id);
 	assert_ok(ipam_render_ipam_json(db, &json, &len, &err), err);
 	assert_string_equal(json, want);
 	free(json);
@@ -550,21 +555,25 @@ static void test_big_counts(void **state)
 {
 	ipam *db = open_mem();
 	int64_t p52 = mktop(db, "p52"), p44 = mktop(db, "p44");
-	int64_t p75 = mktop(db, "p75"), p76 = mktop(db, "p76");
+	int64_t ula = mktop(db, "ula"), priv = scope_key(db, "private");
+	int64_t p75, p76;
 	ipam_err err = {0};
 	char *status, *json;
 	(void)state;
 
 	assert_ok(ipam_pool_set_family(db, p52, 6, &err), err);
 	assert_ok(ipam_pool_set_family(db, p44, 6, &err), err);
-	assert_ok(ipam_pool_set_family(db, p75, 6, &err), err);
-	assert_ok(ipam_pool_set_family(db, p76, 6, &err), err);
-	prov_ok(db, p52, "fd00:1234::/52");
-	prov_ok(db, p44, "fd00:ab00::/44");
-	prov_ok(db, p75, "fd00:1::/75");
-	prov_ok(db, p76, "fd00:2::/76");
-	assert_string_equal(alloc_ok(db, p52, "a", 56), "fd00:1234::/56");
-	assert_string_equal(alloc_ok(db, p52, "b", 56), "fd00:1234:0:100::/56");
+	assert_ok(ipam_pool_set_family(db, ula, 6, &err), err);
+	/* ULA top-level CIDRs are /9 to /60: the small ones are children */
+	prov_ok(db, ula, "fd02::/16");
+	p75 = mkpool(db, priv, ula, "p75");
+	p76 = mkpool(db, priv, ula, "p76");
+	prov_ok(db, p52, "fd01:1234::/52");
+	prov_ok(db, p44, "fd01:ab00::/44");
+	prov_ok(db, p75, "fd02:1::/75");
+	prov_ok(db, p76, "fd02:2::/76");
+	assert_string_equal(alloc_ok(db, p52, "a", 56), "fd01:1234::/56");
+	assert_string_equal(alloc_ok(db, p52, "b", 56), "fd01:1234:0:100::/56");
 
 	status = render(db, p52, VIEW_STATUS);
 	assert_string_equal(status_value(status, "address-family"), "ipv6");
@@ -577,7 +586,7 @@ static void test_big_counts(void **state)
 	assert_string_equal(status_value(status, "percent-assigned"), "12.5");
 	assert_string_equal(status_value(status, "percent-available"), "87.5");
 	assert_string_equal(status_value(status, "largest-free-block"),
-			    "fd00:1234:0:800::/53");
+			    "fd01:1234:0:800::/53");
 	free(status);
 	json = render(db, p52, VIEW_STATUS_JSON);
 	assert_contains(json,

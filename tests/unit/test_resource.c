@@ -295,7 +295,13 @@ static void test_tags(void **state)
 	assert_code(ipam_resource_tag_get(db, vpc, "owner", &value, &err), err,
 		    IPAM_ENOENT, "no tag 'owner'");
 	assert_null(value);
-	assert_code(ipam_resource_tag_set(db, vpc, "a=b", "c", &err), err,
+	assert_ok(ipam_resource_tag_set(db, vpc, "kubernetes.io/cluster/x",
+					"owned", &err),
+		  err);
+	assert_ok(ipam_resource_tag_remove(db, vpc, "kubernetes.io/cluster/x",
+					   &err),
+		  err);
+	assert_code(ipam_resource_tag_set(db, vpc, "a\x01", "c", &err), err,
 		    IPAM_EINVAL, NULL);
 	assert_code(ipam_resource_tag_set(db, vpc, "", "c", &err), err,
 		    IPAM_EINVAL, NULL);
@@ -721,10 +727,61 @@ static void test_console_tutorial_pre_prod(void **state)
 	close_watch(db);
 }
 
+/* The words of each AWS shape (IpamResourceType,
+ * IpamAddressHistoryResourceType, IpamPoolAllocationResourceType). */
+static void test_aws_type_words(void **state)
+{
+	(void)state;
+	assert_string_equal(ipam_resource_type_aws("network-interface",
+						   IPAM_SHAPE_RESOURCE_CIDR),
+			    "eni");
+	assert_string_equal(
+		ipam_resource_type_aws("network-interface", IPAM_SHAPE_HISTORY),
+		"network-interface");
+	assert_null(
+		ipam_resource_type_aws("instance", IPAM_SHAPE_RESOURCE_CIDR));
+	assert_string_equal(ipam_resource_type_aws("public-ipv4-pool",
+						   IPAM_SHAPE_ALLOCATION),
+			    "ec2-public-ipv4-pool");
+	assert_null(ipam_resource_type_aws("custom", IPAM_SHAPE_HISTORY));
+	assert_string_equal(ipam_resource_type_aws("vpc", IPAM_SHAPE_HISTORY),
+			    "vpc");
+	assert_null(ipam_resource_type_aws("bogus", IPAM_SHAPE_ALLOCATION));
+}
+
+/* A resource made by hand is owned by its maker's uid; its Name tag is
+ * its name (L3371ff). */
+static void test_owner_and_name_tag(void **state)
+{
+	ipam *db = open_watch(NULL, NULL);
+	int64_t priv = scope_key(db, "private"), vpc;
+	ipam_actor who = {.uid = 1234, .gid = 1234, .pid = 1};
+	ipam_resource_info info;
+	ipam_err err = {0};
+	(void)state;
+
+	assert_ok(ipam_txn_begin(db, &who, &err), err);
+	assert_ok(ipam_resource_create(db, priv, "vpc-1", NULL, &vpc, &err),
+		  err);
+	assert_ok(ipam_txn_commit(db, &err), err);
+	assert_ok(ipam_resource_get(db, vpc, &info, &err), err);
+	assert_string_equal(info.owner, "1234");
+	assert_ok(ipam_resource_tag_set(db, vpc, "Name", "IPAM-VPC", &err),
+		  err);
+	assert_ok(ipam_resource_get(db, vpc, &info, &err), err);
+	assert_string_equal(info.name, "IPAM-VPC");
+	assert_ok(ipam_resource_tag_remove(db, vpc, "Name", &err), err);
+	assert_ok(ipam_resource_get(db, vpc, &info, &err), err);
+	assert_string_equal(info.name, "");
+	close_watch(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		WATCH_TEST(test_create_type_from_id_prefix),
+		WATCH_TEST(test_aws_type_words),
+		WATCH_TEST(test_owner_and_name_tag),
 		WATCH_TEST(test_create_explicit_type),
 		WATCH_TEST(test_create_refused),
 		WATCH_TEST(test_lookup_and_delete),
