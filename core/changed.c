@@ -45,16 +45,19 @@
 #include "internal.h"
 
 /* The stamp a change made now gets, `last` being the newest stamp given:
- * the clock, with the real nanoseconds when it shows the system's second
- * (the system clock, or a settable clock left running), and never at or
- * before `last`. */
+ * the clock, with the real nanoseconds when it runs with the system's (the
+ * system clock, or a settable clock left running: time(2) reads a coarse
+ * clock that may still show the previous second, hence the one second of
+ * slack), and never at or before `last`. */
 static int64_t next_stamp(ipam *db, int64_t last)
 {
 	const int64_t ns = 1000000000LL;
 	int64_t seconds = ipam__now(db);
 	int64_t now = seconds * ns;
 	struct timespec ts;
-	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && ts.tv_sec == seconds)
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	    (int64_t)ts.tv_sec - seconds <= 1 &&
+	    seconds - (int64_t)ts.tv_sec <= 1)
 		now = (int64_t)ts.tv_sec * ns + ts.tv_nsec;
 	return now > last ? now : last + 1;
 }
