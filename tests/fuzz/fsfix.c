@@ -173,7 +173,7 @@ static void fixture(void)
 		{'w', P "/auto-import", "true\n"},
 		{'m', "/scopes/private/pools/six", NULL},
 		{'w', "/scopes/private/pools/six/address-family", "ipv6\n"},
-		{'w', "/scopes/private/pools/six/cidrs", "fd00:1::/48\n"},
+		{'w', "/scopes/private/pools/six/cidrs", "fd01:1::/48\n"},
 		{'m', "/scopes/lab", NULL},
 		{'m', R, NULL},
 		{'w', R "/cidrs", "10.2.0.0/16\n"},
