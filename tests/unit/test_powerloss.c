@@ -218,35 +218,7 @@ static int shim_sync(sqlite3_file *f, int flags)
 	return SQLITE_OK;
 }
 
-static int shim_file_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-	return REAL(f)->pMethods->xFileSize(REAL(f), size);
-}
-
-static int shim_lock(sqlite3_file *f, int level)
-{
-	return REAL(f)->pMethods->xLock(REAL(f), level);
-}
-
-static int shim_unlock(sqlite3_file *f, int level)
-{
-	return REAL(f)->pMethods->xUnlock(REAL(f), level);
-}
-
-static int shim_check_reserved(sqlite3_file *f, int *out)
-{
-	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
-}
-
-static int shim_file_control(sqlite3_file *f, int op, void *arg)
-{
-	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
-}
-
-static int shim_sector_size(sqlite3_file *f)
-{
-	return REAL(f)->pMethods->xSectorSize(REAL(f));
-}
+#include "vfs_forward.h"
 
 /* No SQLITE_IOCAP_* promises (atomic writes, safe append, powersafe
  * overwrite): a cut may leave any unsynced write undone. */
