@@ -33,7 +33,8 @@
  *  - a prefix list's name, family, description, version (its resolved
  *    entries changed: a new version is made only then) or oldest version,
  *    its rules, targets or tags: the prefix list. Its `dirty` flag and the
- *    bookkeeping of members bump nothing.
+ *    bookkeeping of members bump nothing;
+ *  - a policy row, its rules, their pools, its targets or tags: the policy.
  * Derived tables (free blocks, the scope's CIDR index and prefix counts)
  * change only together with one of these rows.
  */
@@ -144,12 +145,14 @@ static const char *const triggers[] = {
 		       BUMP("pool", "aws_id = NEW.object_id") BUMP(
 			       "allocation", "aws_id = NEW.object_id")
 			       BUMP("pool", "key = " ALLOC_POOL("NEW"))
-				       BUMP_PL("aws_id = NEW.object_id"),
+				       BUMP_PL("aws_id = NEW.object_id")
+					       BUMP("policy", "aws_id = NEW.object_id"),
 	       BUMP("scope", "aws_id = OLD.object_id")
 		       BUMP("pool", "aws_id = OLD.object_id") BUMP(
 			       "allocation", "aws_id = OLD.object_id")
 			       BUMP("pool", "key = " ALLOC_POOL("OLD"))
-				       BUMP_PL("aws_id = OLD.object_id")),
+				       BUMP_PL("aws_id = OLD.object_id")
+					       BUMP("policy", "aws_id = OLD.object_id")),
 	/* resources */
 	TRIGGER("ch_res_i", "INSERT ON resource", BUMP_RESOURCE("NEW.key")),
 	TRIGGER("ch_res_u", ANY_UPDATE("resource"),
@@ -188,6 +191,20 @@ static const char *const triggers[] = {
 	       BUMP_PL("key = OLD.list_key")),
 	ON_ALL("ch_pl_target", "pl_target", BUMP_PL("key = NEW.list_key"),
 	       BUMP_PL("key = OLD.list_key")),
+	/* IPAM policies: the row, its rules, pools and targets */
+	TRIGGER("ch_policy_i", "INSERT ON policy",
+		BUMP("policy", "key = NEW.key")),
+	TRIGGER("ch_policy_u", ANY_UPDATE("policy"),
+		BUMP("policy", "key = NEW.key")),
+	ON_ALL("ch_policy_rule", "policy_rule",
+	       BUMP("policy", "key = NEW.policy_key"),
+	       BUMP("policy", "key = OLD.policy_key")),
+	ON_ALL("ch_policy_pool", "policy_pool",
+	       BUMP("policy", "key = NEW.policy_key"),
+	       BUMP("policy", "key = OLD.policy_key")),
+	ON_ALL("ch_policy_target", "policy_target",
+	       BUMP("policy", "key = NEW.policy_key"),
+	       BUMP("policy", "key = OLD.policy_key")),
 };
 
 /*
@@ -304,6 +321,7 @@ int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
 			"SELECT changed FROM resource WHERE key = ?",
 		[IPAM_KIND_PREFIX_LIST] =
 			"SELECT touched FROM prefix_list WHERE key = ?",
+		[IPAM_KIND_POLICY] = "SELECT changed FROM policy WHERE key = ?",
 	};
 	*out = 0;
 	if ((unsigned)kind >= sizeof(sql) / sizeof(sql[0]))

@@ -415,4 +415,15 @@ int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_rc_gone(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_settle(ipam *db, ipam_err *err);
 
+/* policy.c: IPAM_EBUSY naming the policy and rule when pool p is one of
+ * a policy rule's pools (a pool cannot go while a policy sends requests
+ * to it). */
+int ipam__policy_pool_check(ipam *db, const ipam_pool_info *p, ipam_err *err);
+/* resource.c: ipam_resource_allocate inside the caller's transaction, the
+ * allocation taking `description` (the policy that chose the pool). */
+int ipam__resource_allocate(ipam *db, int64_t resource, int64_t pool,
+			    const ipam_cidr *cidr, int prefix_len,
+			    const char *description, ipam_cidr *out,
+			    ipam_err *err);
+
 #endif /* IPAM_INTERNAL_H */

@@ -519,7 +519,7 @@ static int allocate_checks(ipam *db, const ipam_resource_info *res,
 static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 			     const ipam_cidr *cidr, int prefix_len,
 			     ipam_cidr *out, const char *import_id,
-			     ipam_err *err)
+			     const char *description, ipam_err *err)
 {
 	char name[IPAM_NAME_MAX + 1];
 	ipam_resource_info res;
@@ -532,6 +532,7 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 		.prefix_len = prefix_len,
 		.check_rules = !import_id,
 		.id = import_id && *import_id ? import_id : NULL,
+		.description = description,
 	};
 	int rc = ipam__resource_load(db, resource, &res, err);
 
@@ -587,8 +588,18 @@ int ipam_resource_allocate(ipam *db, int64_t resource, int64_t pool,
 		return rc;
 	return ipam__write_end(db,
 			       resource_allocate(db, resource, pool, cidr,
-						 prefix_len, out, NULL, err),
+						 prefix_len, out, NULL, NULL,
+						 err),
 			       err);
+}
+
+int ipam__resource_allocate(ipam *db, int64_t resource, int64_t pool,
+			    const ipam_cidr *cidr, int prefix_len,
+			    const char *description, ipam_cidr *out,
+			    ipam_err *err)
+{
+	return resource_allocate(db, resource, pool, cidr, prefix_len, out,
+				 NULL, description, err);
 }
 
 int ipam__resource_import_cidr(ipam *db, int64_t resource, int64_t pool,
@@ -596,7 +607,7 @@ int ipam__resource_import_cidr(ipam *db, int64_t resource, int64_t pool,
 			       ipam_err *err)
 {
 	return resource_allocate(db, resource, pool, cidr, -1, NULL,
-				 alloc_id ? alloc_id : "", err);
+				 alloc_id ? alloc_id : "", NULL, err);
 }
 
 /* ---- monitoring, move, delete ---- */

@@ -303,6 +303,35 @@ static const char *const migrations[] = {
 	"ALTER TABLE discovery ADD COLUMN snapshot TEXT;"
 	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* IPAM policies (policy.c): ordered allocation rules (a locale and a
+	 * resource type) with their ordered pools, targets, overflow */
+	"CREATE TABLE policy("
+	"  key INTEGER PRIMARY KEY,"
+	"  aws_id TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  overflow INTEGER NOT NULL DEFAULT 1,"
+	"  enabled INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE policy_rule("
+	"  policy_key INTEGER NOT NULL,"
+	"  line INTEGER NOT NULL,"
+	"  locale TEXT NOT NULL,"
+	"  rtype TEXT NOT NULL,"
+	"  PRIMARY KEY (policy_key, line)) WITHOUT ROWID;"
+	"CREATE TABLE policy_pool("
+	"  policy_key INTEGER NOT NULL,"
+	"  line INTEGER NOT NULL,"
+	"  pos INTEGER NOT NULL,"
+	"  pool_key INTEGER NOT NULL,"
+	"  PRIMARY KEY (policy_key, line, pos)) WITHOUT ROWID;"
+	"CREATE INDEX policy_pool_pool ON policy_pool(pool_key);"
+	"CREATE TABLE policy_target("
+	"  policy_key INTEGER NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  PRIMARY KEY (policy_key, target)) WITHOUT ROWID;"
+	"CREATE INDEX policy_target_target ON policy_target(target);",
 };
 
 /* After the migrations (and the first objects of a new file): an object
@@ -322,7 +351,9 @@ static const char changed_fill_sql[] =
 	"UPDATE discovery SET changed = (SELECT changed FROM ipam)"
 	"  WHERE changed = 0;"
 	"UPDATE prefix_list SET touched = (SELECT changed FROM ipam)"
-	"  WHERE touched = 0;";
+	"  WHERE touched = 0;"
+	"UPDATE policy SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;";
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

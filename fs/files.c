@@ -974,6 +974,7 @@ static const struct attr root_files[] = {
 	{"backup.db", ATTR_NOCACHE | ATTR_BINARY | ATTR_BACKUP, 0, render_backup, NULL},
 	RO("scopes.json", render_list_json, 0),
 	RO("discoveries.json", render_list_json, 1),
+	RO("policies.json", files_policy_json, IPAM_POLICY_DESCRIBE),
 	{"errors", ATTR_NOCACHE, 0, render_errors, NULL},
 	{"events", ATTR_EVENTS | ATTR_READER, 0, render_events, NULL},
 	{"clock", ATTR_RW | ATTR_CLOCK | ATTR_NOCACHE, 0, render_clock,
@@ -1095,6 +1096,8 @@ static const struct attr *table_of(enum node_kind dir)
 		return files_plist_table;
 	case NODE_PLTARGET:
 		return files_pltarget_table;
+	case NODE_POLICY:
+		return files_policy_table;
 	default:
 		return NULL;
 	}

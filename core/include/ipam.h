@@ -295,6 +295,7 @@ typedef enum ipam_kind {
 	IPAM_KIND_DISCOVERY,
 	IPAM_KIND_RESOURCE, /* only in the remove hook: ids are per scope */
 	IPAM_KIND_PREFIX_LIST,
+	IPAM_KIND_POLICY,
 } ipam_kind;
 
 /*
@@ -1089,6 +1090,7 @@ int ipam_import(ipam *db, const char *text, size_t len, bool plan,
 void ipam_import_result_free(ipam_import_result *result);
 
 #include "ipam_prefixlist.h"
+#include "ipam_policy.h"
 
 #ifdef __cplusplus
 }
