@@ -42,6 +42,12 @@ FILES = [
     ("scopes/*/pools/*cidrs.json", "GetIpamPoolCidrs", "IpamPoolCidrs"),
     ("scopes/*/pools/*allocations.json", "GetIpamPoolAllocations",
      "IpamPoolAllocations"),
+    ("policies.json", "DescribeIpamPolicies", "IpamPolicies"),
+    ("policies/*/policy.json", "DescribeIpamPolicies", "IpamPolicies"),
+    ("policies/*/rules.json", "GetIpamPolicyAllocationRules",
+     "IpamPolicyDocuments"),
+    ("policies/*/targets.json", "GetIpamPolicyOrganizationTargets",
+     "OrganizationTargets"),
 ]
 # ipamfs's own views and documents, not AWS shapes (docs/design/shapes.md)
 OWN = ["scopes/*/status.json", "scopes/*/pools/*status.json",
@@ -98,6 +104,9 @@ def main():
     ipam = model.shape_for("Ipam")
     if "Tier" not in ipam.members or "EnablePrivateGua" not in ipam.members:
         print("1..0 # SKIP botocore predates Tier and EnablePrivateGua")
+        sys.exit(77)
+    if "DescribeIpamPolicies" not in model.operation_names:
+        print("1..0 # SKIP botocore predates IPAM policies (Nov 2025)")
         sys.exit(77)
     seen = {pattern: 0 for pattern, _, _ in FILES}
     files = 0

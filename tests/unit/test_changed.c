@@ -209,6 +209,9 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 5 -> 6 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
+		  /* and what the IPAM policies' migration adds */
+		  "DROP TABLE policy; DROP TABLE policy_rule;"
+		  "DROP TABLE policy_pool; DROP TABLE policy_target;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
