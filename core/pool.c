@@ -359,6 +359,8 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 					  "%lld child pool%s",
 					  p.name, (long long)n,
 					  n == 1 ? "" : "s");
+	if ((rc = ipam__policy_pool_check(db, &p, err)))
+		return rc;
 	n = count_of(db, "SELECT n_cidrs FROM pool WHERE key = ?1", pool, err);
 	if (n != 0)
 		return n < 0 ? IPAM_EIO
@@ -369,8 +371,6 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 				       "%s first",
 				       p.name, (long long)n, n == 1 ? "" : "s",
 				       n == 1 ? "it" : "them");
-	if ((rc = ipam__policy_pool_check(db, &p, err)))
-		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
 			  err);
 	if (!stmt)

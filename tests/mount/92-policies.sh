@@ -119,6 +119,7 @@ expect_json "$P1/targets.json" '.OrganizationTargets[0].OrganizationTargetId' al
 expect_match "$(grep '"enable-ipam-policy"' "$MNT/events" | tail -1)" "\"id\":\"$P1ID\"" "enable-ipam-policy event"
 expect_errno EBUSY t rmdir "$P1"
 expect_errno EBUSY t rmdir "$A"
+expect_match "$(errors_last)" "rule 1 of policy .edge. sends requests to it" "a pool a rule names stays"
 
 # ---- Step 4: test your policy ----
 got1=$(wr_readback "$E1/allocate" "/32")

@@ -492,6 +492,64 @@ static void prefix_lists(ipam *db, struct world *w, int round)
 	}
 }
 
+/* An IPAM policy steering an EIP to a public pool, its views, then its
+ * removal with what it used (ipam_policy.h). */
+static void policies(ipam *db, int round)
+{
+	ipam_err err = {0};
+	ipam_policy_info info;
+	ipam_policy_choice got;
+	ipam_strlist list = {0};
+	char name[32], rule[128], active[IPAM_NAME_MAX + 1], *out = NULL;
+	char space[32], eip_id[32];
+	const char *targets[] = {"all"};
+	size_t len = 0;
+	int64_t pub = scope_key(db, "public"), pool, eip;
+	snprintf(name, sizeof(name), "pol%d", round);
+	snprintf(space, sizeof(space), "198.51.%d.0/24", 100 + round);
+	snprintf(eip_id, sizeof(eip_id), "eipalloc-%d", round);
+	pool = mkpool(db, pub, 0, name);
+	prov_ok(db, pool, space);
+	assert_ok(ipam_policy_create(db, name, &err), err);
+	assert_ok(ipam_policy_set_description(db, name, "edge", &err), err);
+	assert_ok(ipam_policy_set_overflow(db, name, false, &err), err);
+	snprintf(rule, sizeof(rule), "any eip %s", pool_id(db, pool));
+	const char *rules[] = {rule};
+	assert_ok(ipam_policy_set_rules(db, name, rules, 1, &err), err);
+	assert_ok(ipam_policy_rules(db, name, &list, &err), err);
+	assert_int_equal(list.count, 1);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_policy_set_targets(db, name, targets, 1, false, &err),
+		  err);
+	assert_ok(ipam_policy_targets(db, name, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_policy_set_enabled(db, name, true, &err), err);
+	assert_ok(ipam_policy_active(db, "all", active, &err), err);
+	assert_string_equal(active, name);
+	assert_ok(ipam_policy_get(db, name, &info, &err), err);
+	assert_true(info.enabled);
+	assert_ok(ipam_resource_create(db, pub, eip_id, NULL, &eip, &err), err);
+	assert_ok(ipam_policy_allocate(db, eip, NULL, 32, &got, &err), err);
+	assert_string_equal(got.pool_id, pool_id(db, pool));
+	for (int v = IPAM_POLICY_DESCRIBE; v <= IPAM_POLICY_TARGETS; v++) {
+		assert_ok(ipam_policy_json(db, v ? name : NULL,
+					   (ipam_policy_view)v, &out, &len,
+					   &err),
+			  err);
+		free(out);
+	}
+	assert_ok(ipam_policy_list(db, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_policy_set_enabled(db, name, false, &err), err);
+	assert_ok(ipam_policy_delete(db, name, &err), err);
+	assert_ok(ipam_resource_delete(db, eip, &err), err);
+	{
+		ipam_cidr c = C(space);
+		assert_ok(ipam_pool_deprovision(db, pool, &c, &err), err);
+	}
+	assert_ok(ipam_pool_delete(db, pool, &err), err);
+}
+
 /* Backup and sync, then the removals of what pools() made. */
 static void teardown(ipam *db, struct world *w)
 {
@@ -558,6 +616,7 @@ static void test_every_call_on_one_handle(void **state)
 	for (int round = 0; round < 3; round++) {
 		pools(db, &w[round], round);
 		prefix_lists(db, &w[round], round);
+		policies(db, round);
 		resources(db, &w[round], round);
 		teardown(db, &w[round]);
 	}
