@@ -804,7 +804,8 @@ static json_t *policy_json(ipam *db, const char *name, ipam_err *err)
 				    json_string(info->description));
 		json_object_set_new(obj, "Overflow",
 				    json_boolean(info->overflow));
-		json_object_set_new(obj, "Enabled", json_boolean(info->enabled));
+		json_object_set_new(obj, "Enabled",
+				    json_boolean(info->enabled));
 		json_object_set_new(obj, "Tags", ipam__tags_json(db, info->id));
 		json_object_set_new(obj, "Rules", lines_json(&rules));
 		json_object_set_new(obj, "Targets", lines_json(&targets));

@@ -118,11 +118,12 @@ int ipam_policy_list(ipam *db, ipam_strlist *out, ipam_err *err)
 	if (rc)
 		return rc;
 	return ipam__read_end(
-		db, ipam__collect_text(
-			    db,
-			    ipam__stmt(db, "SELECT name FROM policy ORDER BY name",
-				       err),
-			    out, err));
+		db,
+		ipam__collect_text(
+			db,
+			ipam__stmt(db, "SELECT name FROM policy ORDER BY name",
+				   err),
+			out, err));
 }
 
 static int64_t count_sql(ipam *db, const char *sql, ipam_err *err)
@@ -147,9 +148,10 @@ static int policy_insert(ipam *db, const char *name, ipam_err *err)
 	if (rc)
 		return rc;
 	if (info.tier == IPAM_TIER_FREE)
-		return ipam__fail(err, IPAM_EPERM,
-				  "IPAM policies need the advanced tier (L2112):"
-				  " write advanced to /ipam/tier first");
+		return ipam__fail(
+			err, IPAM_EPERM,
+			"IPAM policies need the advanced tier (L2112):"
+			" write advanced to /ipam/tier first");
 	n = count_sql(db, "SELECT count(*) FROM policy", err);
 	if (n < 0)
 		return (int)n;
@@ -305,8 +307,8 @@ static int target_parse(const char *text, char out[IPAM_POLICY_TARGET_MAX],
 				  text);
 	size_t n = strspn(digits, "0123456789");
 	if (n == 0 || digits[n] || n > 10)
-		return ipam__fail(err, IPAM_EINVAL,
-				  "'%.60s' is not a %s id", digits, kind);
+		return ipam__fail(err, IPAM_EINVAL, "'%.60s' is not a %s id",
+				  digits, kind);
 	unsigned long long v = strtoull(digits, NULL, 10);
 	if (v > 4294967295ULL)
 		return ipam__fail(err, IPAM_EINVAL,
@@ -371,9 +373,9 @@ static int take_target(ipam *db, const ipam_policy_info *p, const char *target,
 	ipam__bind_text(stmt, 2, target, -1, SQLITE_TRANSIENT);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	json_array_append_new(replaced, json_pack("{s:s, s:s, s:s}", "target",
-						  target, "policy", name,
-						  "policy-id", id));
+	json_array_append_new(replaced,
+			      json_pack("{s:s, s:s, s:s}", "target", target,
+					"policy", name, "policy-id", id));
 	return ipam__event(db, "disable-ipam-policy", id,
 			   json_pack("{s:s, s:s, s:s, s:s}", "name", name,
 				     "target", target, "replaced-by", p->name,
@@ -528,8 +530,7 @@ int ipam_policy_set_enabled(ipam *db, const char *name, bool enabled,
 }
 
 /* The enabled policy of a canonical target: 1 with its name, 0 none. */
-static int active_of(ipam *db, const char *target, char *name,
-		     ipam_err *err)
+static int active_of(ipam *db, const char *target, char *name, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -556,8 +557,8 @@ int ipam_policy_active(ipam *db, const char *target, char *out, ipam_err *err)
 	*out = '\0';
 	rc = active_of(db, canon, out, err);
 	if (rc == 0)
-		rc = ipam__fail(err, IPAM_ENOENT,
-				"no policy is enabled for %s", canon);
+		rc = ipam__fail(err, IPAM_ENOENT, "no policy is enabled for %s",
+				canon);
 	return ipam__read_end(db, rc < 0 ? rc : 0);
 }
 
@@ -907,10 +908,10 @@ static int view_rules(ipam *db, const ipam_policy_info *p, json_t *docs,
 				pools, json_pack("{s:s}", "SourceIpamPoolId",
 						 rules[i].pool_id[j]));
 		json_array_append_new(
-			docs, json_pack("{s:s, s:s, s:s, s:o}", "IpamPolicyId",
-					p->id, "Locale", rules[i].locale,
-					"ResourceType", rules[i].type,
-					"AllocationRules", pools));
+			docs,
+			json_pack("{s:s, s:s, s:s, s:o}", "IpamPolicyId", p->id,
+				  "Locale", rules[i].locale, "ResourceType",
+				  rules[i].type, "AllocationRules", pools));
 	}
 	free(rules);
 	return rc;
@@ -938,17 +939,15 @@ static int view(ipam *db, const char *name, ipam_policy_view which,
 		if ((rc = policy_load(db, names.items[i], &p, err)))
 			break;
 		if (which == IPAM_POLICY_DESCRIBE) {
-			json_array_append_new(list,
-					      describe_one(db, &im, &p));
+			json_array_append_new(list, describe_one(db, &im, &p));
 		} else if (which == IPAM_POLICY_RULES) {
 			rc = view_rules(db, &p, list, err);
 		} else if ((rc = targets_of(db, p.key, &targets, err)) == 0) {
 			for (size_t j = 0; j < targets.count; j++)
 				json_array_append_new(
-					list,
-					json_pack("{s:s}",
-						  "OrganizationTargetId",
-						  targets.items[j]));
+					list, json_pack("{s:s}",
+							"OrganizationTargetId",
+							targets.items[j]));
 			ipam_strlist_free(&targets);
 		}
 	}
@@ -976,8 +975,8 @@ int ipam_policy_json(ipam *db, const char *name, ipam_policy_view which,
 		return rc;
 	rc = view(db, name, which, &root, err);
 	if (rc == 0) {
-		char *text = json_dumps(root, JSON_INDENT(2) |
-						      JSON_PRESERVE_ORDER);
+		char *text =
+			json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		ipam__buf buf = {0};
 		json_decref(root);
 		if (!text)
@@ -1138,11 +1137,11 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 		ipam_cidr_format(&out->cidr, text);
 		rc = ipam__event(
 			db, "allocate-by-ipam-policy", a.info.id,
-			json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}",
-				  "name", a.info.name, "target", a.target,
-				  "rule", (json_int_t)r->line, "pool-id",
-				  out->pool_id, "resource-id", res.id,
-				  "resource-type", res.type, "cidr", text),
+			json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "name",
+				  a.info.name, "target", a.target, "rule",
+				  (json_int_t)r->line, "pool-id", out->pool_id,
+				  "resource-id", res.id, "resource-type",
+				  res.type, "cidr", text),
 			err);
 	}
 	free(rules);
@@ -1150,8 +1149,7 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 }
 
 int ipam_policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
-			 int prefix_len, ipam_policy_choice *out,
-			 ipam_err *err)
+			 int prefix_len, ipam_policy_choice *out, ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)

@@ -139,8 +139,7 @@ static int apply_targets(struct ipamfs *fs, const struct node *n,
 	char(*numbers)[IPAM_POLICY_TARGET_MAX] = NULL;
 	size_t count = 0;
 	int rc = trimmed_lines(in, &items, &count, err);
-	if (rc == 0 && count &&
-	    !(numbers = calloc(count, sizeof(*numbers))))
+	if (rc == 0 && count && !(numbers = calloc(count, sizeof(*numbers))))
 		rc = oom(err);
 	for (size_t i = 0; rc == 0 && i < count; i++) {
 		ipam_err why = {IPAM_OK, ""};
@@ -162,11 +161,11 @@ int files_policy_json(struct ipamfs *fs, const struct node *n,
 {
 	char *data = NULL;
 	size_t len = 0;
-	int rc = ipam_policy_json(fs->db, n->kind == NODE_POLICY ||
-							  n->dir == NODE_POLICY
-						  ? n->name
-						  : NULL,
-				  (ipam_policy_view)a->arg, &data, &len, err);
+	int rc = ipam_policy_json(
+		fs->db,
+		n->kind == NODE_POLICY || n->dir == NODE_POLICY ? n->name
+								: NULL,
+		(ipam_policy_view)a->arg, &data, &len, err);
 	return put_rendered(out, rc, data, len);
 }
 

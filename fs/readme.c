@@ -125,7 +125,16 @@ const char *const ipamfs_readme[] = {
 	"versions/<n>\n"
 	"      targets/<t>/      format desired-version (latest|N) version "
 	"state\n"
-	"                        entries\n"
+	"                        entries\n",
+	"  policies/<name>/      mkdir: an IPAM policy; id description tags/\n"
+	"      rules             LOCALE|any TYPE POOL-ID... (eip alb rds rnat\n"
+	"                        vpc public-ipv4-pool; pools tried in order)\n"
+	"      targets           all | user:NAME|UID | group:NAME|GID\n"
+	"      enabled overflow  true|false; enabling replaces the targets'\n"
+	"                        active policy\n"
+	"      policy.json rules.json targets.json;  /policies.json\n"
+	"  resources/<id>/allocate  /LEN or CIDR without a pool: the writer's\n"
+	"                        policy chooses (user, group, then all)\n"
 	"\n",
 	"CONVENTIONS\n"
 	"  One value per file with a newline. Booleans read true/false and\n"

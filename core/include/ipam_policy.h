@@ -7,8 +7,8 @@
 #ifndef IPAM_POLICY_H
 #define IPAM_POLICY_H
 
-#define IPAM_POLICY_RULES_MAX 99   /* rules per policy */
-#define IPAM_POLICY_POOLS_MAX 10   /* pools per rule (L9664) */
+#define IPAM_POLICY_RULES_MAX 99    /* rules per policy */
+#define IPAM_POLICY_POOLS_MAX 10    /* pools per rule (L9664) */
 #define IPAM_POLICY_TARGETS_MAX 100 /* targets per policy (L9658) */
 #define IPAM_POLICIES_MAX 10	    /* policies per IPAM (L9661) */
 #define IPAM_POLICY_DESC_MAX 255

@@ -122,8 +122,8 @@ static void test_rules(void **state)
 	assert_false(info.enabled);
 	assert_int_equal(strncmp(info.id, "ipam-policy-", 12), 0);
 
-	snprintf(want, sizeof(want), "us-east-1  eip\t%s %s\nany nat-gateway %s",
-		 aid, bid, bid);
+	snprintf(want, sizeof(want),
+		 "us-east-1  eip\t%s %s\nany nat-gateway %s", aid, bid, bid);
 	set_rules(db, "edge", want);
 	snprintf(want, sizeof(want), "us-east-1 eip %s %s|any rnat %s", aid,
 		 bid, bid);
@@ -193,8 +193,8 @@ static void test_targets(void **state)
 	assert_code(ipam_policy_set_targets(db, "p1", bad2, 1, true, &err), err,
 		    IPAM_EINVAL, "not a target");
 	assert_string_equal(joined(db, "p1", true), "all|group:20|user:1000");
-	assert_code(ipam_policy_active(db, "all", name, &err), err,
-		    IPAM_ENOENT, "no policy is enabled for all");
+	assert_code(ipam_policy_active(db, "all", name, &err), err, IPAM_ENOENT,
+		    "no policy is enabled for all");
 	assert_ok(ipam_policy_set_enabled(db, "p1", true, &err), err);
 	assert_ok(ipam_policy_active(db, "group:20", name, &err), err);
 	assert_string_equal(name, "p1");
@@ -271,7 +271,8 @@ static void test_steering_model(void **state)
 		enable_for(db, "pol", "all");
 		for (int req = 0; req < 8; req++) {
 			char id[32];
-			snprintf(id, sizeof(id), "eipalloc-%02d%02d", round, req);
+			snprintf(id, sizeof(id), "eipalloc-%02d%02d", round,
+				 req);
 			int64_t r = eip(db, id, "us-east-1");
 			int expect = -1;
 			for (int k = 0; k < 3 && expect < 0; k++)
@@ -313,8 +314,8 @@ static void test_steering_model(void **state)
 			assert_string_equal(got.target, "all");
 			assert_int_equal(got.rule, 1);
 			char last[32];
-			snprintf(last, sizeof(last), "%s.%d/32",
-				 bases[expect], 256 - left[expect]);
+			snprintf(last, sizeof(last), "%s.%d/32", bases[expect],
+				 256 - left[expect]);
 			assert_string_equal(S(&got.cidr), last);
 			left[expect]--;
 			ipam_alloc_info al;
@@ -384,8 +385,8 @@ static void test_decisions(void **state)
 	/* the JSON views */
 	char *json = NULL;
 	size_t len = 0;
-	assert_ok(ipam_policy_json(db, NULL, IPAM_POLICY_DESCRIBE, &json,
-				   &len, &err),
+	assert_ok(ipam_policy_json(db, NULL, IPAM_POLICY_DESCRIBE, &json, &len,
+				   &err),
 		  err);
 	int n = 0;
 	for (const char *p = json; (p = strstr(p, "\"IpamPolicyId\"")); p++)
@@ -416,8 +417,8 @@ static void test_limits(void **state)
 		snprintf(name, sizeof(name), "p%d", i);
 		assert_ok(ipam_policy_create(db, name, &err), err);
 	}
-	assert_code(ipam_policy_create(db, "one-more", &err), err,
-		    IPAM_EDQUOT, "at most 10 policies");
+	assert_code(ipam_policy_create(db, "one-more", &err), err, IPAM_EDQUOT,
+		    "at most 10 policies");
 	for (int i = 0; i < IPAM_POLICIES_MAX; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
 		assert_ok(ipam_policy_delete(db, name, &err), err);
