@@ -108,7 +108,8 @@ int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err)
 				   " SELECT aws_id FROM pool UNION ALL"
 				   " SELECT aws_id FROM allocation UNION ALL"
 				   " SELECT aws_id FROM discovery UNION ALL"
-				   " SELECT aws_id FROM prefix_list ORDER BY 1",
+				   " SELECT aws_id FROM prefix_list UNION ALL"
+				   " SELECT aws_id FROM policy ORDER BY 1",
 				   err),
 			out, err));
 }

@@ -57,6 +57,7 @@ expect_ok mkdir "$P1"
 expect_match "$(rd "$P1/id")" '^ipam-policy-[0-9a-f]{17}$' "id"
 P1ID=$(rd "$P1/id")
 expect_match "$(t readlink "$MNT/by-id/$P1ID")" "policies/edge$" "by-id links the policy"
+expect_ok grep -qx "$P1ID" <(t ls "$MNT/by-id")
 expect_file_eq "$P1/enabled" false "a new policy is disabled"
 expect_file_eq "$P1/overflow" true "overflow is on by default (L2077)"
 expect_file_empty "$P1/rules" "no rules (L2124)"
