@@ -1121,7 +1121,6 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 				   "policy '%s' rule %lld: every pool is"
 				   " exhausted and overflow is off (pools %s)",
 				   a.info.name, (long long)r->line, ids.data);
-		reasons = NULL;
 	}
 	free(why.data);
 	free(ids.data);
