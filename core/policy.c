@@ -70,7 +70,7 @@ struct prule {
 static int policy_load(ipam *db, const char *name, ipam_policy_info *out,
 		       ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT key, aws_id, name, description, overflow, enabled,"
 		" (SELECT count(*) FROM policy_rule r WHERE r.policy_key ="
@@ -80,25 +80,25 @@ static int policy_load(ipam *db, const char *name, ipam_policy_info *out,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, name, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		memset(out, 0, sizeof(*out));
-		out->key = sqlite3_column_int64(stmt, 0);
+		out->key = ipam__col_int64(stmt, 0);
 		ipam__copy_text(out->id, sizeof(out->id), stmt, 1);
 		ipam__copy_text(out->name, sizeof(out->name), stmt, 2);
 		ipam__copy_text(out->description, sizeof(out->description),
 				stmt, 3);
-		out->overflow = sqlite3_column_int(stmt, 4) != 0;
-		out->enabled = sqlite3_column_int(stmt, 5) != 0;
-		out->rules = sqlite3_column_int64(stmt, 6);
-		out->targets = sqlite3_column_int64(stmt, 7);
-		out->created = sqlite3_column_int64(stmt, 8);
+		out->overflow = ipam__col_int(stmt, 4) != 0;
+		out->enabled = ipam__col_int(stmt, 5) != 0;
+		out->rules = ipam__col_int64(stmt, 6);
+		out->targets = ipam__col_int64(stmt, 7);
+		out->created = ipam__col_int64(stmt, 8);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no policy '%.80s'", name);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -128,13 +128,13 @@ int ipam_policy_list(ipam *db, ipam_strlist *out, ipam_err *err)
 
 static int64_t count_sql(ipam *db, const char *sql, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	int64_t n = -1;
 	if (!stmt)
 		return ipam__stmt_error(err);
 	if (ipam__step(db, stmt, err) == 1)
-		n = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		n = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	return n < 0 ? IPAM_EIO : n;
 }
 
@@ -144,7 +144,7 @@ static int policy_insert(ipam *db, const char *name, ipam_err *err)
 	ipam_info info;
 	int64_t n;
 	int rc = ipam__info_load(db, &info, err);
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	if (rc)
 		return rc;
 	if (info.tier == IPAM_TIER_FREE)
@@ -168,9 +168,9 @@ static int policy_insert(ipam *db, const char *name, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 3, ipam__now(db));
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_text(stmt, 2, name, -1);
+	ipam__bind_int64(stmt, 3, ipam__now(db));
 	rc = ipam__exec(db, stmt, NULL);
 	if (rc == IPAM_EEXIST)
 		return ipam__fail(err, IPAM_EEXIST, "policy '%s' exists", name);
@@ -190,10 +190,10 @@ int ipam_policy_create(ipam *db, const char *name, ipam_err *err)
 
 static int run_key(ipam *db, const char *sql, int64_t key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -235,17 +235,16 @@ static int set_column(ipam *db, const char *name, const char *sql,
 		      json_t *value, const char *field, ipam_err *err)
 {
 	ipam_policy_info info;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = policy_load(db, name, &info, err);
 	if (rc == 0 && !(stmt = ipam__stmt(db, sql, err)))
 		rc = ipam__stmt_error(err);
 	if (rc == 0) {
-		sqlite3_bind_int64(stmt, 1, info.key);
+		ipam__bind_int64(stmt, 1, info.key);
 		if (json_is_string(value))
-			ipam__bind_text(stmt, 2, json_string_value(value), -1,
-					SQLITE_TRANSIENT);
+			ipam__bind_text(stmt, 2, json_string_value(value), -1);
 		else
-			sqlite3_bind_int(stmt, 2, json_is_true(value));
+			ipam__bind_int(stmt, 2, json_is_true(value));
 		rc = ipam__exec(db, stmt, err);
 	}
 	if (rc) {
@@ -325,13 +324,13 @@ static int target_parse(const char *text, char out[IPAM_POLICY_TARGET_MAX],
 static int targets_of(ipam *db, int64_t policy, ipam_strlist *out,
 		      ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT target FROM policy_target"
 					" WHERE policy_key = ?1" TARGET_ORDER,
 					err);
 	memset(out, 0, sizeof(*out));
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, policy);
+		ipam__bind_int64(stmt, 1, policy);
 	return ipam__collect_text(db, stmt, out, err);
 }
 
@@ -341,7 +340,7 @@ static int targets_of(ipam *db, int64_t policy, ipam_strlist *out,
 static int take_target(ipam *db, const ipam_policy_info *p, const char *target,
 		       json_t *replaced, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT p.key, p.aws_id, p.name FROM policy_target t JOIN"
 		" policy p ON p.key = t.policy_key WHERE t.target = ?1 AND"
@@ -352,15 +351,15 @@ static int take_target(ipam *db, const ipam_policy_info *p, const char *target,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, target, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, p->key);
+	ipam__bind_text(stmt, 1, target, -1);
+	ipam__bind_int64(stmt, 2, p->key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		other = sqlite3_column_int64(stmt, 0);
+		other = ipam__col_int64(stmt, 0);
 		ipam__copy_text(id, sizeof(id), stmt, 1);
 		ipam__copy_text(name, sizeof(name), stmt, 2);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc <= 0)
 		return rc;
 	stmt = ipam__stmt(db,
@@ -369,8 +368,8 @@ static int take_target(ipam *db, const ipam_policy_info *p, const char *target,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, other);
-	ipam__bind_text(stmt, 2, target, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, other);
+	ipam__bind_text(stmt, 2, target, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	json_array_append_new(replaced,
@@ -418,7 +417,7 @@ static int targets_replace(ipam *db, const char *name, const char **lines,
 	for (size_t i = 0; i < count; i++) {
 		char target[IPAM_POLICY_TARGET_MAX];
 		ipam_err why = {IPAM_OK, ""};
-		sqlite3_stmt *stmt;
+		ipam_stmt *stmt;
 		if ((rc = target_parse(lines[i], target, &why)))
 			return ipam__fail(err, rc, "line %zu: %s", i + 1,
 					  why.msg);
@@ -428,8 +427,8 @@ static int targets_replace(ipam *db, const char *name, const char **lines,
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, info.key);
-		ipam__bind_text(stmt, 2, target, -1, SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, info.key);
+		ipam__bind_text(stmt, 2, target, -1);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}
@@ -532,7 +531,7 @@ int ipam_policy_set_enabled(ipam *db, const char *name, bool enabled,
 /* The enabled policy of a canonical target: 1 with its name, 0 none. */
 static int active_of(ipam *db, const char *target, char *name, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT p.name FROM policy_target t JOIN policy p ON p.key ="
 		" t.policy_key WHERE t.target = ?1 AND p.enabled",
@@ -540,11 +539,11 @@ static int active_of(ipam *db, const char *target, char *name, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, target, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, target, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		ipam__copy_text(name, IPAM_NAME_MAX + 1, stmt, 0);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -568,7 +567,7 @@ int ipam_policy_active(ipam *db, const char *target, char *out, ipam_err *err)
 static int rules_load(ipam *db, int64_t policy, struct prule **out, size_t *n,
 		      ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT r.line, r.locale, r.rtype, pp.pool_key, p.aws_id"
 		" FROM policy_rule r JOIN policy_pool pp ON pp.policy_key ="
@@ -582,9 +581,9 @@ static int rules_load(ipam *db, int64_t policy, struct prule **out, size_t *n,
 	*n = 0;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, policy);
+	ipam__bind_int64(stmt, 1, policy);
 	while ((rc = ipam__step(db, stmt, err)) == 1) {
-		int64_t line = sqlite3_column_int64(stmt, 0);
+		int64_t line = ipam__col_int64(stmt, 0);
 		if (count == 0 || rules[count - 1].line != line) {
 			if (count == cap) {
 				cap = cap ? cap * 2 : 8;
@@ -605,13 +604,13 @@ static int rules_load(ipam *db, int64_t policy, struct prule **out, size_t *n,
 		}
 		struct prule *r = &rules[count - 1];
 		if (r->npools < IPAM_POLICY_POOLS_MAX) {
-			r->pool_key[r->npools] = sqlite3_column_int64(stmt, 3);
+			r->pool_key[r->npools] = ipam__col_int64(stmt, 3);
 			ipam__copy_text(r->pool_id[r->npools],
 					sizeof(r->pool_id[0]), stmt, 4);
 			r->npools++;
 		}
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc < 0) {
 		free(rules);
 		return rc;
@@ -707,7 +706,7 @@ static int rule_parse(ipam *db, char *text, struct prule *r, ipam_err *err)
 static int rule_store(ipam *db, int64_t policy, const struct prule *r,
 		      ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"INSERT INTO policy_rule(policy_key,"
 					" line, locale, rtype) VALUES (?1, ?2,"
 					" ?3, ?4)",
@@ -715,10 +714,10 @@ static int rule_store(ipam *db, int64_t policy, const struct prule *r,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, policy);
-	sqlite3_bind_int64(stmt, 2, r->line);
-	ipam__bind_text(stmt, 3, r->locale, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 4, r->type, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, policy);
+	ipam__bind_int64(stmt, 2, r->line);
+	ipam__bind_text(stmt, 3, r->locale, -1);
+	ipam__bind_text(stmt, 4, r->type, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	for (size_t i = 0; i < r->npools; i++) {
@@ -728,10 +727,10 @@ static int rule_store(ipam *db, int64_t policy, const struct prule *r,
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, policy);
-		sqlite3_bind_int64(stmt, 2, r->line);
-		sqlite3_bind_int64(stmt, 3, (int64_t)i + 1);
-		sqlite3_bind_int64(stmt, 4, r->pool_key[i]);
+		ipam__bind_int64(stmt, 1, policy);
+		ipam__bind_int64(stmt, 2, r->line);
+		ipam__bind_int64(stmt, 3, (int64_t)i + 1);
+		ipam__bind_int64(stmt, 4, r->pool_key[i]);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}
@@ -835,7 +834,7 @@ int ipam_policy_rules(ipam *db, const char *name, ipam_strlist *out,
 
 int ipam__policy_pool_check(ipam *db, const ipam_pool_info *p, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT pol.name, pp.line FROM policy_pool pp JOIN policy pol"
 		" ON pol.key = pp.policy_key WHERE pp.pool_key = ?1 ORDER BY"
@@ -846,13 +845,13 @@ int ipam__policy_pool_check(ipam *db, const ipam_pool_info *p, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		ipam__copy_text(name, sizeof(name), stmt, 0);
-		line = sqlite3_column_int64(stmt, 1);
+		line = ipam__col_int64(stmt, 1);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc <= 0)
 		return rc;
 	return ipam__fail(err, IPAM_EBUSY,
