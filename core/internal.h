@@ -66,6 +66,10 @@ struct ipam {
 	size_t cached;	  /* slots in use */
 };
 
+/* The mode of a new scope, pool or allocation (docs/design/core.md):
+ * rwxr-xr-x, changed with ipam_perm_set. */
+#define IPAM_MODE_NEW 0755
+
 /* ---- errors ---- */
 
 /* Fills err (first error wins) and returns code. */
@@ -212,9 +216,14 @@ int ipam__free_tier_check(ipam *db, ipam_err *err);
 
 /* pool.c: loads a pool row; IPAM_ENOENT when absent. */
 int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err);
-/* pool.c: adds (sign=+1) or removes (sign=-1) a count to one of the
- * usage counters: "total", "to_pools", "assigned". */
-int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
+/* pool.c: the usage counters of a pool row. */
+typedef enum ipam__counter {
+	IPAM__COUNT_TOTAL,    /* provisioned space */
+	IPAM__COUNT_TO_POOLS, /* allocated to child pools */
+	IPAM__COUNT_ASSIGNED, /* allocated to resources and custom */
+} ipam__counter;
+/* pool.c: adds (sign=+1) or removes (sign=-1) `amount` to a counter. */
+int ipam__pool_count(ipam *db, int64_t pool, ipam__counter counter,
 		     ipam_u128 amount, int sign, ipam_err *err);
 
 /* alloc.c: free-space index of a pool */
@@ -264,7 +273,7 @@ typedef struct ipam__bulk_row {
 	const char *name, *id, *description; /* id NULL: a new one */
 	int64_t created;		     /* <0: now */
 	int64_t uid, gid;		     /* <0: the actor's */
-	int mode;			     /* <0: 0755 */
+	int mode;			     /* <0: IPAM_MODE_NEW */
 	int64_t key;			     /* out */
 	char made_id[IPAM_ID_MAX];	     /* out: its id */
 } ipam__bulk_row;

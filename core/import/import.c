@@ -1098,7 +1098,7 @@ static int pool_settings(imp *im, const ipam_pool_info *p, json_t *el,
 		if (want != p->family) {
 			if (!made)
 				changed_text(im, "pool", path, "address-family",
-					     p->family == 6 ? "ipv6" : "ipv4",
+					     ipam_family_name(p->family),
 					     fam);
 			rc = ipam_pool_set_family(im->db, p->key, want, err);
 		}
@@ -2622,7 +2622,7 @@ static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	if (rc == 0 && family && family != info->family) {
 		if (!made)
 			changed_text(im, "prefix-list", name, "address-family",
-				     info->family == 6 ? "ipv6" : "ipv4", fam);
+				     ipam_family_name(info->family), fam);
 		rc = ipam_plist_set_family(im->db, name, family, err);
 	}
 	if (rc == 0 && desc && strcmp(desc, info->description)) {

@@ -109,6 +109,10 @@ void ipam_addr_format(int family, ipam_u128 addr, char out[IPAM_CIDR_STRLEN]);
 /* 32 or 128. */
 int ipam_family_width(int family);
 
+/* "ipv6" for 6, "ipv4" for anything else (the AddressFamily of the AWS
+ * shapes and of the tree's address-family files). */
+const char *ipam_family_name(int family);
+
 /* Number of addresses: 2^(width - prefix). For ::/0 (2^128, which does not
  * fit) returns 0; libipam refuses to manage such a block. */
 ipam_u128 ipam_cidr_size(const ipam_cidr *cidr);

@@ -75,7 +75,7 @@ static int set_column(ipam *db, const char *sql, const char *field,
 
 	if (!stmt) {
 		json_decref(value);
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	}
 	if (json_is_string(value))
 		ipam__bind_text(stmt, 1, json_string_value(value), -1);
@@ -280,7 +280,7 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 				  " VALUES (?1)",
 				  err);
 		if (!stmt)
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 		else {
 			ipam__bind_text(stmt, 1, name, -1);
 			rc = ipam__exec(db, stmt, err);
@@ -294,7 +294,7 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 				  " (SELECT name FROM temp.new_locale) LIMIT 1",
 				  err);
 		if (!stmt)
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 		else if ((rc = ipam__step(db, stmt, err)) == 1)
 			rc = ipam__fail(err, IPAM_EBUSY,
 					"cannot remove locale '%s': pool '%s' "

@@ -658,7 +658,7 @@ static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 				  " resource_cidr WHERE key = ?1",
 				  err);
 		if (!stmt) {
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 			break;
 		}
 		ipam__bind_int64(stmt, 1, keys[i]);
@@ -677,7 +677,7 @@ static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 				  " WHERE key = ?1",
 				  err);
 		if (!stmt)
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 		else {
 			ipam__bind_int64(stmt, 1, resource);
 			ipam__bind_int(stmt, 2, ignored);
@@ -738,7 +738,7 @@ static int scope_leave_or_join(ipam *db, int64_t resource, bool join,
 					   err);
 			int64_t h = 0;
 			if (!stmt) {
-				rc = IPAM_EIO;
+				rc = ipam__stmt_error(err);
 				break;
 			}
 			ipam__bind_int64(stmt, 1, keys[i]);
@@ -831,7 +831,7 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 				  " WHERE key = ?1",
 				  err);
 		if (!stmt) {
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 			break;
 		}
 		ipam__bind_int64(stmt, 1, members[i]);
@@ -882,7 +882,7 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 				  err);
 		int64_t alloc = 0;
 		if (!stmt) {
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 			break;
 		}
 		ipam__bind_int64(stmt, 1, keys[i]);
@@ -1065,7 +1065,7 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 	if (field_unchanged(&res, field, value, count))
 		return 0; /* no change, no new history record */
 	if (!(stmt = ipam__stmt(db, sql[field], err)))
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, resource);
 	if (field == IPAM_RESOURCE_ACTIVE_IPS && *value)
 		ipam__bind_u128(stmt, 2, count);

@@ -789,7 +789,7 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 		stmt = ipam__stmt(db,
 				  "INSERT INTO scope(aws_id, name, is_public,"
 				  " is_default, created, uid, gid, mode)"
-				  " VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, 493)",
+				  " VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)",
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
@@ -799,6 +799,7 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 		ipam__bind_int64(stmt, 4, now);
 		ipam__bind_int64(stmt, 5, getuid());
 		ipam__bind_int64(stmt, 6, getgid());
+		ipam__bind_int(stmt, 7, IPAM_MODE_NEW);
 		rc = ipam__exec(db, stmt, err);
 	}
 	if (rc == 0) {

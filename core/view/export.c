@@ -387,7 +387,7 @@ static int pool_one(ipam *db, const export_pool *ep, ipam__buf *buf,
 	json_object_set_new(obj, "Description", json_string(p.description));
 	json_object_set_new(obj, "AutoImport", json_boolean(p.auto_import));
 	json_object_set_new(obj, "AddressFamily",
-			    json_string(p.family == 6 ? "ipv6" : "ipv4"));
+			    json_string(ipam_family_name(p.family)));
 	set_netmask(obj, "AllocationMinNetmaskLength", p.min_netmask);
 	set_netmask(obj, "AllocationMaxNetmaskLength", p.max_netmask);
 	set_netmask(obj, "AllocationDefaultNetmaskLength", p.default_netmask);
@@ -739,7 +739,7 @@ static json_t *plist_json(ipam *db, const char *name, ipam_err *err)
 		json_object_set_new(obj, "Name", json_string(info->name));
 		json_object_set_new(
 			obj, "AddressFamily",
-			json_string(info->family == 6 ? "ipv6" : "ipv4"));
+			json_string(ipam_family_name(info->family)));
 		json_object_set_new(obj, "Description",
 				    json_string(info->description));
 		json_object_set_new(obj, "Tags", ipam__tags_json(db, info->id));

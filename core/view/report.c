@@ -493,7 +493,7 @@ static int scope_pools(ipam *db, int64_t scope, ipam__buf *buf, json_t *obj,
 
 	if (!stmt) {
 		json_decref(pools);
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	}
 	ipam__bind_int64(stmt, 1, scope);
 	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
