@@ -295,8 +295,8 @@ int ipam_discovery_set_locale(ipam *db, const char *name, const char *locale,
 static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"INSERT OR IGNORE INTO temp.seen(key)"
-					" VALUES (?1)",
+					"INSERT INTO temp.seen(key)"
+					" VALUES (?1) ON CONFLICT DO NOTHING",
 					err);
 	if (!stmt)
 		return ipam__stmt_error(err);

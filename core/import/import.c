@@ -661,7 +661,8 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	if (home && strcmp(home, info->home_locale) &&
 	    (rc = ipam_locale_check(home, err)) == 0) {
 		rc = sql_run(im->db,
-			     "INSERT OR IGNORE INTO locale(name) VALUES (?1)",
+			     "INSERT INTO locale(name) VALUES (?1)"
+			     " ON CONFLICT DO NOTHING",
 			     home, 0, err);
 		if (rc == 0)
 			rc = sql_run(im->db, "UPDATE ipam SET home_locale = ?1",
@@ -1505,9 +1506,9 @@ static int alloc_stamp(imp *im, int64_t key, json_t *el, ipam_err *err)
 	    !(root && (json_is_integer(uid) || json_is_integer(gid))))
 		return 0;
 	stmt = ipam__stmt(im->db,
-			  "UPDATE allocation SET created = ifnull(?2, created),"
-			  " uid = ifnull(?3, uid), gid = ifnull(?4, gid),"
-			  " mode = ifnull(?5, mode) WHERE key = ?1",
+			  "UPDATE allocation SET created = coalesce(?2, created),"
+			  " uid = coalesce(?3, uid), gid = coalesce(?4, gid),"
+			  " mode = coalesce(?5, mode) WHERE key = ?1",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);

@@ -635,7 +635,7 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT ifnull(a.history_key, 0),"
+					"SELECT coalesce(a.history_key, 0),"
 					" p.scope_key FROM allocation a JOIN"
 					" pool p ON p.key = a.pool_key"
 					" WHERE a.key = ?1",

@@ -63,7 +63,7 @@ static int blocks_load(ipam *db, const ipam_pool_info *p, ipam_u128 lo,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT start, prefix FROM free_block WHERE pool_key = ?1"
-		" AND start >= ifnull((SELECT max(start) FROM free_block"
+		" AND start >= coalesce((SELECT max(start) FROM free_block"
 		" WHERE pool_key = ?1 AND start <= ?2), ?2)"
 		" AND start <= ?3 ORDER BY start",
 		err);

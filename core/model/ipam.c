@@ -185,15 +185,14 @@ static int private_gua_change(ipam *db, bool enable, ipam_err *err)
 			" JOIN pool ON pool.key = pool_cidr.pool_key"
 			" JOIN scope ON scope.key = pool.scope_key"
 			" WHERE scope.is_public = 0 AND pool.family = 6"
-			" AND pool_cidr.start >= "
-			"x'20000000000000000000000000000000'"
-			" AND pool_cidr.start < "
-			"x'40000000000000000000000000000000'"
+			" AND pool_cidr.start >= ?1 AND pool_cidr.start < ?2"
 			" LIMIT 1",
 			err);
 		int rc;
 		if (!stmt)
 			return ipam__stmt_error(err);
+		ipam__bind_addr(stmt, 1, (ipam_u128)0x20 << 120);
+		ipam__bind_addr(stmt, 2, (ipam_u128)0x40 << 120);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
 			rc = ipam__fail(err, IPAM_EBUSY,
@@ -276,8 +275,8 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 	for (size_t i = has_home ? 1 : 0; rc == 0 && i <= count; i++) {
 		const char *name = i ? locales[i - 1] : info.home_locale;
 		stmt = ipam__stmt(db,
-				  "INSERT OR IGNORE INTO temp.new_locale(name)"
-				  " VALUES (?1)",
+				  "INSERT INTO temp.new_locale(name)"
+				  " VALUES (?1) ON CONFLICT DO NOTHING",
 				  err);
 		if (!stmt)
 			rc = ipam__stmt_error(err);

@@ -43,8 +43,8 @@ int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(
 		db,
-		"SELECT p.key, p.scope_key, ifnull(p.parent_key, 0), p.aws_id,"
-		" p.name, s.aws_id, ifnull(pp.aws_id, ''), s.is_public,"
+		"SELECT p.key, p.scope_key, coalesce(p.parent_key, 0), p.aws_id,"
+		" p.name, s.aws_id, coalesce(pp.aws_id, ''), s.is_public,"
 		" p.family, p.family_locked, p.depth, p.locale, p.auto_import,"
 		" p.min_netmask, p.max_netmask, p.default_netmask, p.strategy,"
 		" p.description, p.advertisable, p.aws_service,"
@@ -109,7 +109,7 @@ static int pool_find(ipam *db, int64_t scope, int64_t parent, const char *name,
 	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM pool WHERE"
 					" scope_key = ?1 AND"
-					" ifnull(parent_key, 0) = ?2 AND"
+					" coalesce(parent_key, 0) = ?2 AND"
 					" name = ?3",
 					err);
 	int rc;
@@ -152,7 +152,7 @@ int ipam_pool_list(ipam *db, int64_t scope, int64_t parent, ipam_strlist *out,
 		return rc;
 	stmt = ipam__stmt(db,
 			  "SELECT name FROM pool WHERE scope_key = ?1 AND"
-			  " ifnull(parent_key, 0) = ?2 ORDER BY name",
+			  " coalesce(parent_key, 0) = ?2 ORDER BY name",
 			  err);
 	if (stmt) {
 		ipam__bind_int64(stmt, 1, scope);

@@ -563,7 +563,7 @@ static int deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		return rc;
 	ipam_cidr_format(cidr, text);
 	stmt = ipam__stmt(db,
-			  "SELECT key, ifnull(parent_alloc, 0), aws_id FROM"
+			  "SELECT key, coalesce(parent_alloc, 0), aws_id FROM"
 			  " pool_cidr WHERE pool_key = ?1 AND start = ?2 AND"
 			  " prefix = ?3",
 			  err);

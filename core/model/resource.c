@@ -89,7 +89,7 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 		db,
 		"SELECT r.key, r.scope_key, r.resource_id, r.type, r.name,"
 		" r.locale, r.owner, r.vpc_id, r.active_ips, r.ignored,"
-		" ifnull(d.name, ''), r.created FROM resource r"
+		" coalesce(d.name, ''), r.created FROM resource r"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" WHERE r.key = ?1",
 		err);
@@ -331,7 +331,7 @@ static int rc_find(ipam *db, const ipam_resource_info *res,
 {
 	char text[IPAM_CIDR_STRLEN];
 	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT key, ifnull(alloc_key, 0) FROM"
+					"SELECT key, coalesce(alloc_key, 0) FROM"
 					" resource_cidr WHERE resource_key = ?1"
 					" AND family = ?2 AND start = ?3 AND"
 					" prefix = ?4",
@@ -383,8 +383,8 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 {
 	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT family, start, prefix,"
-					" ifnull(alloc_key, 0),"
-					" ifnull(history_key, 0) FROM"
+					" coalesce(alloc_key, 0),"
+					" coalesce(history_key, 0) FROM"
 					" resource_cidr WHERE key = ?1",
 					err);
 	int64_t alloc = 0, history = 0;
@@ -654,7 +654,7 @@ static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 	for (size_t i = 0; rc == 0 && ignored && i < n; i++) {
 		int64_t k, alloc = 0;
 		stmt = ipam__stmt(db,
-				  "SELECT ifnull(alloc_key, 0) FROM"
+				  "SELECT coalesce(alloc_key, 0) FROM"
 				  " resource_cidr WHERE key = ?1",
 				  err);
 		if (!stmt) {
@@ -733,7 +733,7 @@ static int scope_leave_or_join(ipam *db, int64_t resource, bool join,
 		if (rc == 0 && !join) {
 			ipam_stmt *stmt =
 				ipam__stmt(db,
-					   "SELECT ifnull(history_key, 0) FROM"
+					   "SELECT coalesce(history_key, 0) FROM"
 					   " resource_cidr WHERE key = ?1",
 					   err);
 			int64_t h = 0;
@@ -1384,7 +1384,7 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 	if (rc == 0) {
 		stmt = ipam__stmt(
 			db,
-			"SELECT ifnull(discovery_key, 0) FROM resource"
+			"SELECT coalesce(discovery_key, 0) FROM resource"
 			" WHERE key = ?1",
 			err);
 		if (!stmt)

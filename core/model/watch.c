@@ -252,8 +252,8 @@ static int rc_load(ipam *db, int64_t key, rc_row *out, ipam_err *err)
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT resource_key, family, start, prefix,"
-		" ifnull(alloc_key, 0), compliance, reason, overlap,"
-		" ifnull(history_key, 0) FROM resource_cidr WHERE key = ?1",
+		" coalesce(alloc_key, 0), compliance, reason, overlap,"
+		" coalesce(history_key, 0) FROM resource_cidr WHERE key = ?1",
 		err);
 	int rc;
 	if (!stmt)

@@ -24,7 +24,7 @@
  * copy made before the migration is never taken for current. */
 static const char changed_fill_sql[] =
 	"UPDATE ipam SET changed = 1000000000 * max(created,"
-	"  ifnull((SELECT max(time) FROM event), 0)) WHERE changed = 0;"
+	"  coalesce((SELECT max(time) FROM event), 0)) WHERE changed = 0;"
 	"UPDATE scope SET changed = (SELECT changed FROM ipam)"
 	"  WHERE changed = 0;"
 	"UPDATE pool SET changed = (SELECT changed FROM ipam)"
@@ -337,7 +337,7 @@ static const char *const control_sql[] = {
 	"SAVEPOINT ipam_call",
 	"RELEASE ipam_call",
 	"ROLLBACK TO ipam_call",
-	"SELECT ifnull(max(seq), 0) FROM event",
+	"SELECT coalesce(max(seq), 0) FROM event",
 };
 
 /* Runs a transaction-control statement through the statement cache (the
@@ -441,7 +441,7 @@ static int newest_event(ipam *db, int64_t *out, ipam_err *err)
 	*out = db->last_event;
 	if (!db->events_logged)
 		return 0;
-	stmt = ipam__stmt(db, "SELECT ifnull(max(seq), 0) FROM event", err);
+	stmt = ipam__stmt(db, "SELECT coalesce(max(seq), 0) FROM event", err);
 	if (!stmt)
 		return err && err->code ? err->code : IPAM_EIO;
 	rc = ipam__step(db, stmt, err);
@@ -934,7 +934,7 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	}
 	{
 		ipam_stmt *stmt = ipam__stmt(
-			db, "SELECT ifnull(max(seq), 0) FROM event", err);
+			db, "SELECT coalesce(max(seq), 0) FROM event", err);
 		if (!stmt) {
 			rc = ipam__stmt_error(err);
 			goto fail;

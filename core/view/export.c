@@ -311,7 +311,7 @@ static int pools_load(ipam *db, export_pool **out, size_t *count, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(
 		db,
-		"SELECT p.key, ifnull(p.parent_key, 0), p.family, p.aws_id,"
+		"SELECT p.key, coalesce(p.parent_key, 0), p.family, p.aws_id,"
 		" s.name, p.name FROM pool p JOIN scope s ON s.key ="
 		" p.scope_key ORDER BY p.key",
 		err);
@@ -638,7 +638,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		db,
 		"SELECT r.key, s.aws_id, s.name, r.resource_id, r.type,"
 		" r.name, r.locale, r.owner, r.vpc_id, r.ignored,"
-		" ifnull(d.name, ''), r.created, r.active_ips"
+		" coalesce(d.name, ''), r.created, r.active_ips"
 		" FROM resource r JOIN scope s ON s.key = r.scope_key"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" ORDER BY s.name, r.resource_id",

@@ -92,7 +92,7 @@ static int cidr_rows(ipam *db, const ipam_resource_info *res,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT rc.family, rc.start, rc.prefix, rc.compliance,"
-		" rc.reason, rc.overlap, ifnull(p.aws_id, '') FROM"
+		" rc.reason, rc.overlap, coalesce(p.aws_id, '') FROM"
 		" resource_cidr rc LEFT JOIN allocation a ON a.key ="
 		" rc.alloc_key LEFT JOIN pool p ON p.key = a.pool_key"
 		" WHERE rc.resource_key = ?1 ORDER BY rc.family, rc.start,"

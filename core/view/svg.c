@@ -487,7 +487,7 @@ static int load_pool(ipam *db, int64_t pool, struct map *m, ipam_err *err)
 		db,
 		"SELECT a.start, a.prefix, a.resource_type, CASE"
 		" a.resource_type WHEN 'custom' THEN a.name WHEN 'ipam-pool'"
-		" THEN ifnull((SELECT p.name FROM pool p WHERE p.aws_id ="
+		" THEN coalesce((SELECT p.name FROM pool p WHERE p.aws_id ="
 		" a.resource_id), a.name) ELSE a.resource_id END, a.compliant,"
 		" a.resource_type NOT IN ('custom', 'ipam-pool') AND EXISTS"
 		" (SELECT 1 FROM resource_cidr rc WHERE rc.alloc_key = a.key"
