@@ -268,14 +268,14 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		rc = ipam__exec_sql(db,
 				    "CREATE TEMP TABLE IF NOT EXISTS new_locale"
 				    "(name TEXT PRIMARY KEY);"
-				    "DELETE FROM temp.new_locale;",
+				    "DELETE FROM new_locale;",
 				    err);
 	/* The home locale is always kept, as AWS does (SPEC §3, L4451-L4478):
 	 * a set without it gets it first. */
 	for (size_t i = has_home ? 1 : 0; rc == 0 && i <= count; i++) {
 		const char *name = i ? locales[i - 1] : info.home_locale;
 		stmt = ipam__stmt(db,
-				  "INSERT INTO temp.new_locale(name)"
+				  "INSERT INTO new_locale(name)"
 				  " VALUES (?1) ON CONFLICT DO NOTHING",
 				  err);
 		if (!stmt)
@@ -290,7 +290,7 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		stmt = ipam__stmt(db,
 				  "SELECT name, locale FROM pool WHERE locale"
 				  " <> '' AND locale NOT IN"
-				  " (SELECT name FROM temp.new_locale) LIMIT 1",
+				  " (SELECT name FROM new_locale) LIMIT 1",
 				  err);
 		if (!stmt)
 			rc = ipam__stmt_error(err);
@@ -307,8 +307,8 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		rc = ipam__exec_sql(db,
 				    "DELETE FROM locale;"
 				    "INSERT INTO locale SELECT name FROM"
-				    " temp.new_locale;"
-				    "DELETE FROM temp.new_locale;",
+				    " new_locale;"
+				    "DELETE FROM new_locale;",
 				    err);
 	if (rc == 0 &&
 	    (rc = ipam__event(db, "modify-ipam", info.id,
