@@ -59,7 +59,7 @@ struct ipam {
 	 * address of the SQL literal; it grows (doubling) and never evicts, so
 	 * no workload can exceed it. */
 	struct ipam_stmt_slot {
-		const char *sql;
+		const char *literal;
 		ipam_stmt *stmt;
 	} * cache;
 	size_t cache_cap; /* slots, a power of two (0 before the first) */

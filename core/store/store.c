@@ -60,7 +60,7 @@ static struct ipam_stmt_slot *stmt_slot(struct ipam_stmt_slot *table,
 	uint64_t h = (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15ULL;
 	size_t i = (size_t)(h >> 32) & (cap - 1);
 
-	while (table[i].sql && table[i].sql != sql)
+	while (table[i].literal && table[i].literal != sql)
 		i = (i + 1) & (cap - 1);
 	return &table[i];
 }
@@ -74,8 +74,8 @@ static int stmt_grow(ipam *db)
 	if (!table)
 		return -1;
 	for (size_t i = 0; i < db->cache_cap; i++)
-		if (db->cache[i].sql)
-			*stmt_slot(table, cap, db->cache[i].sql) = db->cache[i];
+		if (db->cache[i].literal)
+			*stmt_slot(table, cap, db->cache[i].literal) = db->cache[i];
 	free(db->cache);
 	db->cache = table;
 	db->cache_cap = cap;
@@ -90,7 +90,7 @@ ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 
 	if (db->cache_cap) {
 		slot = stmt_slot(db->cache, db->cache_cap, sql);
-		if (slot->sql) {
+		if (slot->literal) {
 			stmt = slot->stmt;
 			ipam__reset(stmt);
 			return stmt;
@@ -109,7 +109,7 @@ ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 		return NULL;
 	}
 	slot = stmt_slot(db->cache, db->cache_cap, sql);
-	slot->sql = sql;
+	slot->literal = sql;
 	slot->stmt = stmt;
 	db->cached++;
 	return stmt;
@@ -1002,7 +1002,7 @@ int64_t ipam_backup_size(ipam *db)
 static void close_store(ipam *db, bool discard)
 {
 	for (size_t i = 0; i < db->cache_cap; i++)
-		if (db->cache[i].sql)
+		if (db->cache[i].literal)
 			db->store->driver->finalize(db->cache[i].stmt);
 	free(db->cache);
 	db->cache = NULL;
