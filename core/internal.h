@@ -381,6 +381,37 @@ int ipam__discovery_load_name(ipam *db, const char *name,
 int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
 			     ipam_err *err);
 
+/* resource.c: the kinds of things an allocation or a resource is, with one
+ * name table (text only at the edges: the database, files, documents). */
+typedef enum ipam__rtype {
+	IPAM__RT_UNKNOWN = 0,
+	IPAM__RT_CUSTOM,	       /* "custom": allocated by hand */
+	IPAM__RT_IPAM_POOL,	       /* "ipam-pool": a child pool's CIDR */
+	IPAM__RT_VPC,		       /* "vpc" */
+	IPAM__RT_SUBNET,	       /* "subnet" */
+	IPAM__RT_EIP,		       /* "eip" */
+	IPAM__RT_PUBLIC_IPV4_POOL,     /* "public-ipv4-pool" */
+	IPAM__RT_INSTANCE,	       /* "instance" */
+	IPAM__RT_NETWORK_INTERFACE,    /* "network-interface" */
+	IPAM__RT_EC2_PUBLIC_IPV4_POOL, /* "ec2-public-ipv4-pool" (AWS word) */
+} ipam__rtype;
+/* The type a word names (IPAM__RT_UNKNOWN for NULL or any other word),
+ * and the word of a type ("" for IPAM__RT_UNKNOWN). */
+ipam__rtype ipam__rtype_of(const char *word);
+const char *ipam__rtype_name(ipam__rtype type);
+
+/* watch.c: the compliance status of a resource CIDR (L2711-L2732), stored
+ * as its word in resource_cidr.compliance. */
+typedef enum ipam__compliance {
+	IPAM__COMP_NONE = 0,	 /* "-": the type is not managed by IPAM */
+	IPAM__COMP_COMPLIANT,	 /* "compliant" */
+	IPAM__COMP_NONCOMPLIANT, /* "noncompliant" */
+	IPAM__COMP_UNMANAGED,	 /* "unmanaged" */
+	IPAM__COMP_IGNORED,	 /* "ignored" */
+} ipam__compliance;
+ipam__compliance ipam__compliance_of(const char *word);
+const char *ipam__compliance_name(ipam__compliance status);
+
 /* resource.c: snapshot records applied by discoveries */
 typedef struct ipam__res_rec {
 	char id[IPAM_RESOURCE_ID_MAX + 1];

@@ -2235,16 +2235,16 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	if (desc && *desc &&
 	    ipam__check_text("description", desc, IPAM_DESC_MAX, err))
 		return rc = IPAM_EINVAL;
-	if (strcmp(type, "custom") == 0 && p->created &&
+	if ((ipam__rtype_of(type) == IPAM__RT_CUSTOM) && p->created &&
 	    batch_fits(im, el, name))
 		return batch_add(im, p, el, name, &c, desc, line, err);
 	if (asprintf(&apath, "%s/allocations/%s", p->path, name) < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	if ((rc = batch_flush(im, err))) {
 		;
-	} else if (strcmp(type, "custom") == 0) {
+	} else if (ipam__rtype_of(type) == IPAM__RT_CUSTOM) {
 		rc = custom_apply(im, p, el, name, &c, desc, apath, err);
-	} else if (strcmp(type, "ipam-pool") == 0) {
+	} else if (ipam__rtype_of(type) == IPAM__RT_IPAM_POOL) {
 		rc = child_alloc(im, p, el, name, &c, apath, err);
 	} else {
 		/* made with their resources (IpamResources) */
@@ -2338,7 +2338,8 @@ static int prune_pool(imp *im, int64_t pool, ipam_err *err)
 	for (size_t i = 0; rc == 0 && i < names.count; i++) {
 		ipam_alloc_info a;
 		rc = ipam_alloc_get(im->db, pool, names.items[i], &a, err);
-		if (rc == 0 && !strcmp(a.resource_type, "custom"))
+		if (rc == 0 &&
+		    (ipam__rtype_of(a.resource_type) == IPAM__RT_CUSTOM))
 			rc = ipam__alloc_free(im->db, a.key, err);
 	}
 	ipam_strlist_free(&names);

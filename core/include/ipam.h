@@ -840,8 +840,9 @@ int ipam_map_views(ipam *db, int64_t pool, int64_t scope, ipam_strlist *out,
 
 #define IPAM_RESOURCE_ID_MAX 128
 
-/* "vpc", "subnet", "eip", "public-ipv4-pool", "instance",
- * "network-interface"; the first three... see ipam_resource_type_manageable */
+/* Whether a resource may have type `type`: "vpc", "subnet", "eip",
+ * "public-ipv4-pool", "instance" or "network-interface" (IPAM manages the
+ * CIDRs of three of them: ipam_resource_type_manageable). */
 bool ipam_resource_type_valid(const char *type);
 /* The shapes of the EC2 model that name a resource type, each with its own
  * words (IpamResourceType, IpamAddressHistoryResourceType,

@@ -581,13 +581,14 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 		       const char *name, const ipam__alloc_spec *spec,
 		       const ipam_cidr *got, ipam_err *err)
 {
-	bool custom = !strcmp(spec->resource_type, "custom");
+	bool custom = ipam__rtype_of(spec->resource_type) == IPAM__RT_CUSTOM;
 	char owner[16], rid[IPAM_ID_MAX];
 	int64_t history = 0;
 	ipam_stmt *stmt;
 	int rc;
 
-	if (!custom && strcmp(spec->resource_type, "ipam-pool"))
+	if (!custom &&
+	    (ipam__rtype_of(spec->resource_type) != IPAM__RT_IPAM_POOL))
 		return 0;
 	snprintf(owner, sizeof(owner), "%u", db->actor.uid);
 	if (custom) {
@@ -653,7 +654,7 @@ static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 	ipam__reset(stmt);
 	if (rc < 0 || (rc = ipam__history_close(db, history, err)))
 		return rc;
-	if (strcmp(a->resource_type, "custom"))
+	if (ipam__rtype_of(a->resource_type) != IPAM__RT_CUSTOM)
 		return 0;
 	return ipam__scope_cidr_remove(db, scope, &a->cidr, "custom", a->key,
 				       err);
@@ -666,7 +667,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	ipam_cidr got;
 	char id[IPAM_ID_MAX], text[IPAM_CIDR_STRLEN];
 	const char *name = spec->name;
-	bool to_pool = !strcmp(spec->resource_type, "ipam-pool");
+	bool to_pool = ipam__rtype_of(spec->resource_type) ==
+		       IPAM__RT_IPAM_POOL;
 	int64_t key;
 	int rc = ipam__pool_load(db, pool, &p, err);
 
@@ -812,7 +814,7 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 
 	if (rc)
 		return rc;
-	to_pool = !strcmp(a.resource_type, "ipam-pool");
+	to_pool = ipam__rtype_of(a.resource_type) == IPAM__RT_IPAM_POOL;
 	rc = ipam__pool_cidr_containing(db, a.pool_key, &a.cidr, &container,
 					err);
 	if (rc <= 0)
@@ -888,7 +890,7 @@ static int alloc_release(ipam *db, int64_t pool, const char *name,
 	int rc = alloc_load_name(db, pool, name, &a, err);
 	if (rc)
 		return rc;
-	if (strcmp(a.resource_type, "custom"))
+	if (ipam__rtype_of(a.resource_type) != IPAM__RT_CUSTOM)
 		return ipam__fail(err, IPAM_EPERM,
 				  "allocation '%s' is held by %s %s; only "
 				  "custom allocations can be released",

@@ -601,7 +601,7 @@ static void sq_reset(ipam_stmt *stmt)
 
 static int sq_bound(int rc)
 {
-	return rc == SQLITE_OK	   ? 0
+	return rc == SQLITE_OK	    ? 0
 	       : rc == SQLITE_NOMEM ? IPAM_ENOMEM
 				    : IPAM_EINVAL;
 }
@@ -678,8 +678,7 @@ static const char *sq_col_name(ipam_stmt *stmt, int col)
 
 /* One integer from a PRAGMA or query, with the refusal of a file that is
  * not a usable database. */
-static int pragma_int(sq_store *s, const char *sql, int64_t *out,
-		      ipam_err *err)
+static int pragma_int(sq_store *s, const char *sql, int64_t *out, ipam_err *err)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc = sqlite3_prepare_v2(s->sql, sql, -1, &stmt, NULL);
@@ -722,8 +721,7 @@ static int sq_migrate(ipam_store *store, int64_t version, int64_t to,
 				  (long long)to);
 	for (int64_t v = version; rc == 0 && v < to; v++)
 		rc = sq_exec(store, migrations[v], err);
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld",
-		 (long long)to);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld", (long long)to);
 	if (rc == 0)
 		rc = sq_exec(store, sql, err);
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", IPAM_APP_ID);
@@ -784,8 +782,8 @@ static char *update_columns(sq_store *s, const char *sql)
 	return out;
 }
 
-static int sq_session(ipam_store *store, ipam_store_stamp_fn stamp,
-		      void *ctx, ipam_err *err)
+static int sq_session(ipam_store *store, ipam_store_stamp_fn stamp, void *ctx,
+		      ipam_err *err)
 {
 	sq_store *s = SQ(store);
 	int rc;
@@ -836,8 +834,8 @@ static int sq_check(ipam_store *store, ipam_err *err)
 {
 	sq_store *s = SQ(store);
 	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(s->sql, "PRAGMA integrity_check", -1,
-				    &stmt, NULL);
+	int rc = sqlite3_prepare_v2(s->sql, "PRAGMA integrity_check", -1, &stmt,
+				    NULL);
 
 	if (rc != SQLITE_OK) {
 		rc = sq_fail(s, rc, err);
@@ -939,8 +937,7 @@ static const ipam_store_driver sqlite_driver = {
 
 struct sqlite3 *ipam__sqlite_handle(ipam_store *store)
 {
-	return store && store->driver == &sqlite_driver ? SQ(store)->sql
-							 : NULL;
+	return store && store->driver == &sqlite_driver ? SQ(store)->sql : NULL;
 }
 
 /* ---- opening ---- */
@@ -1027,7 +1024,6 @@ static int create_file(const char *path, ipam_err *err)
 	return 0;
 }
 
-
 /* Checks what the file holds before anything is written to it. */
 static int validate(sq_store *s, const char *path, int64_t *version,
 		    ipam_err *err)
@@ -1067,8 +1063,8 @@ static int quick_check(sq_store *s, const char *path, ipam_err *err)
 {
 	sqlite3_stmt *stmt = NULL;
 	const char *res;
-	int rc = sqlite3_prepare_v2(s->sql, "PRAGMA quick_check(1)", -1,
-				    &stmt, NULL);
+	int rc = sqlite3_prepare_v2(s->sql, "PRAGMA quick_check(1)", -1, &stmt,
+				    NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc == SQLITE_NOMEM) {

@@ -75,7 +75,8 @@ static int stmt_grow(ipam *db)
 		return -1;
 	for (size_t i = 0; i < db->cache_cap; i++)
 		if (db->cache[i].literal)
-			*stmt_slot(table, cap, db->cache[i].literal) = db->cache[i];
+			*stmt_slot(table, cap, db->cache[i].literal) =
+				db->cache[i];
 	free(db->cache);
 	db->cache = table;
 	db->cache_cap = cap;
@@ -262,8 +263,7 @@ int ipam__collect_text(ipam *db, ipam_stmt *stmt, ipam_strlist *out,
 	if (!stmt)
 		return err && err->code ? err->code : IPAM_EIO;
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = ipam__strlist_push(
-			out, ipam__col_text(stmt, 0));
+		rc = ipam__strlist_push(out, ipam__col_text(stmt, 0));
 	ipam__reset(stmt);
 	if (rc)
 		rc = ipam__fail(err, rc, "out of memory");
@@ -274,8 +274,8 @@ int ipam__collect_text(ipam *db, ipam_stmt *stmt, ipam_strlist *out,
 	return rc;
 }
 
-int ipam__collect_keys(ipam *db, ipam_stmt *stmt, int64_t **out,
-		       size_t *count, ipam_err *err)
+int ipam__collect_keys(ipam *db, ipam_stmt *stmt, int64_t **out, size_t *count,
+		       ipam_err *err)
 {
 	int64_t *list = NULL;
 	size_t n = 0, cap = 0;
@@ -915,7 +915,7 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	rc = ipam__sqlite_open(&db->store, &how, err);
 	if (rc == 0)
 		rc = db->store->driver->schema_version(db->store, &version,
-							err);
+						       err);
 	if (rc == 0 && version < SCHEMA_VERSION)
 		rc = migrate(db, version, opts, err);
 	if (rc)

@@ -60,19 +60,18 @@ typedef enum ipam_coltype {
 
 /* The remove notification: a row of `table` with primary key `key` was
  * deleted in the current transaction. */
-typedef void (*ipam_store_delete_fn)(void *ctx, const char *table,
-				     int64_t key);
+typedef void (*ipam_store_delete_fn)(void *ctx, const char *table, int64_t key);
 /* The change stamp of the current transaction (docs/design/times.md):
  * what SQL calls ipam_stamp() in the change-time triggers. */
 typedef int64_t (*ipam_store_stamp_fn)(void *ctx);
 
 /* How a database is opened (from ipam_open_opts). */
 typedef struct ipam_store_open {
-	const char *path;     /* what the user named: a file for SQLite */
-	bool create;	      /* create it when missing */
-	bool in_memory;	      /* a private in-memory database (tests) */
-	bool skip_check;      /* no integrity check at open */
-	bool sync_normal;     /* durability of ipam_open_opts.sync_normal */
+	const char *path;	 /* what the user named: a file for SQLite */
+	bool create;		 /* create it when missing */
+	bool in_memory;		 /* a private in-memory database (tests) */
+	bool skip_check;	 /* no integrity check at open */
+	bool sync_normal;	 /* durability of ipam_open_opts.sync_normal */
 	const char *home_locale; /* checked before a file is created */
 } ipam_store_open;
 
@@ -134,8 +133,8 @@ struct ipam_store_driver {
 	/* After migration: the per-connection pieces of the change-time
 	 * machinery (docs/design/times.md): `stamp` is what ipam_stamp()
 	 * gives inside a statement. */
-	int (*session)(ipam_store *store, ipam_store_stamp_fn stamp,
-		       void *ctx, ipam_err *err);
+	int (*session)(ipam_store *store, ipam_store_stamp_fn stamp, void *ctx,
+		       ipam_err *err);
 	/* NULL to stop. Called for every row of a table that the engine
 	 * deletes, before the transaction commits. */
 	void (*set_delete_hook)(ipam_store *store, ipam_store_delete_fn fn,

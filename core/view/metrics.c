@@ -232,9 +232,9 @@ static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
 			label(buf, "region", res.locale, false);
 			label(buf, "scope_id", sc.id, false);
 			label(buf, "resource_id", res.id, false);
-			if (!strcmp(type, "vpc"))
+			if (ipam__rtype_of(type) == IPAM__RT_VPC)
 				label(buf, "vpc_id", res.id, false);
-			else if (!strcmp(type, "subnet")) {
+			else if (ipam__rtype_of(type) == IPAM__RT_SUBNET) {
 				label(buf, "subnet_id", res.id, false);
 				label(buf, "vpc_id", res.vpc_id, false);
 			} else {
