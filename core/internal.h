@@ -395,10 +395,8 @@ typedef enum ipam__rtype {
 	IPAM__RT_NETWORK_INTERFACE,    /* "network-interface" */
 	IPAM__RT_EC2_PUBLIC_IPV4_POOL, /* "ec2-public-ipv4-pool" (AWS word) */
 } ipam__rtype;
-/* The type a word names (IPAM__RT_UNKNOWN for NULL or any other word),
- * and the word of a type ("" for IPAM__RT_UNKNOWN). */
+/* The type a word names (IPAM__RT_UNKNOWN for NULL or any other word). */
 ipam__rtype ipam__rtype_of(const char *word);
-const char *ipam__rtype_name(ipam__rtype type);
 
 /* watch.c: the compliance status of a resource CIDR (L2711-L2732), stored
  * as its word in resource_cidr.compliance. */

@@ -71,11 +71,6 @@ ipam__rtype ipam__rtype_of(const char *word)
 	return IPAM__RT_UNKNOWN;
 }
 
-const char *ipam__rtype_name(ipam__rtype type)
-{
-	return (size_t)type < N_RTYPES ? rtypes[type].word : "";
-}
-
 /* The resource id prefixes of AWS and the type each names. */
 static const struct {
 	const char *prefix;

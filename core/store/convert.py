@@ -38,8 +38,6 @@ RULES = [
     (r'\bsqlite3_column_blob\(', 'ipam__col_blob('),
     (r'\bsqlite3_column_bytes\(', 'ipam__col_bytes('),
     (r'\bsqlite3_column_type\(', 'ipam__col_type('),
-    (r'\bsqlite3_column_count\(', 'ipam__col_count('),
-    (r'\bsqlite3_column_name\(', 'ipam__col_name('),
     (r'\bsqlite3_reset\(', 'ipam__reset('),
     (r'\bsqlite3_step\(', 'ipam__step_stmt('),
     (r'\bSQLITE_ROW\b', 'IPAM_ROW'),

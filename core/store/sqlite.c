@@ -664,16 +664,6 @@ static ipam_coltype sq_col_type(ipam_stmt *stmt, int col)
 	}
 }
 
-static int sq_col_count(ipam_stmt *stmt)
-{
-	return sqlite3_column_count(ST(stmt));
-}
-
-static const char *sq_col_name(ipam_stmt *stmt, int col)
-{
-	return sqlite3_column_name(ST(stmt), col);
-}
-
 /* ---- schema ---- */
 
 /* One integer from a PRAGMA or query, with the refusal of a file that is
@@ -923,8 +913,6 @@ static const ipam_store_driver sqlite_driver = {
 	.col_blob = sq_col_blob,
 	.col_bytes = sq_col_bytes,
 	.col_type = sq_col_type,
-	.col_count = sq_col_count,
-	.col_name = sq_col_name,
 	.schema_version = sq_schema_version,
 	.migrate = sq_migrate,
 	.session = sq_session,

@@ -195,16 +195,6 @@ ipam_coltype ipam__col_type(ipam_stmt *stmt, int col)
 	return stmt->driver->col_type(stmt, col);
 }
 
-int ipam__col_count(ipam_stmt *stmt)
-{
-	return stmt->driver->col_count(stmt);
-}
-
-const char *ipam__col_name(ipam_stmt *stmt, int col)
-{
-	return stmt->driver->col_name(stmt, col);
-}
-
 int ipam__step_stmt(ipam_stmt *stmt)
 {
 	return stmt->driver->step(stmt, NULL);

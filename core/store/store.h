@@ -120,8 +120,6 @@ struct ipam_store_driver {
 	const void *(*col_blob)(ipam_stmt *stmt, int col);
 	int (*col_bytes)(ipam_stmt *stmt, int col);
 	ipam_coltype (*col_type)(ipam_stmt *stmt, int col);
-	int (*col_count)(ipam_stmt *stmt);
-	const char *(*col_name)(ipam_stmt *stmt, int col);
 
 	/* ---- schema ---- */
 	/* The version the database's schema has (0: empty, ours to fill). */
@@ -175,8 +173,6 @@ const char *ipam__col_text(ipam_stmt *stmt, int col);
 const void *ipam__col_blob(ipam_stmt *stmt, int col);
 int ipam__col_bytes(ipam_stmt *stmt, int col);
 ipam_coltype ipam__col_type(ipam_stmt *stmt, int col);
-int ipam__col_count(ipam_stmt *stmt);
-const char *ipam__col_name(ipam_stmt *stmt, int col);
 
 /* Steps without the guards of ipam__step (internal.h): IPAM_ROW,
  * IPAM_DONE or a negative ipam_code. */
