@@ -20,9 +20,9 @@
  * overflow off, exhausted pools refuse with ENOSPC. Each pool is tried in a
  * savepoint, so a pool that refuses leaves nothing behind.
  *
- * Tables (store.c): policy, policy_rule (policy_key, line, locale, rtype),
- * policy_pool (policy_key, line, pos, pool_key), policy_target
- * (policy_key, target).
+ * Tables (store/sqlite.c): policy, policy_rule (policy_key, line, locale,
+ * rtype), policy_pool (policy_key, line, pos, pool_key), policy_target
+ * (policy_key, target). The SQL is the seam's portable subset.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,22 +316,39 @@ static int target_parse(const char *text, char out[IPAM_POLICY_TARGET_MAX],
 	return 0;
 }
 
-#define TARGET_ORDER                                                           \
-	" ORDER BY CASE WHEN target = 'all' THEN 0 WHEN target LIKE"           \
-	" 'group:%' THEN 1 ELSE 2 END, CAST(substr(target, instr(target,"      \
-	" ':') + 1) AS INTEGER)"
+/* Targets in their order: all, then groups, then users, by number. */
+static int target_rank(const char *t, unsigned long long *id)
+{
+	const char *colon = strchr(t, ':');
+	*id = colon ? strtoull(colon + 1, NULL, 10) : 0;
+	return !colon ? 0 : t[0] == 'g' ? 1 : 2;
+}
+
+static int target_cmp(const void *a, const void *b)
+{
+	unsigned long long ia, ib;
+	int ra = target_rank(*(char *const *)a, &ia);
+	int rb = target_rank(*(char *const *)b, &ib);
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
 
 static int targets_of(ipam *db, int64_t policy, ipam_strlist *out,
 		      ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT target FROM policy_target"
-					" WHERE policy_key = ?1" TARGET_ORDER,
-					err);
+				     "SELECT target FROM policy_target"
+				     " WHERE policy_key = ?1",
+				     err);
 	memset(out, 0, sizeof(*out));
 	if (stmt)
 		ipam__bind_int64(stmt, 1, policy);
-	return ipam__collect_text(db, stmt, out, err);
+	int rc = ipam__collect_text(db, stmt, out, err);
+	if (rc == 0 && out->count > 1)
+		qsort(out->items, out->count, sizeof(out->items[0]),
+		      target_cmp);
+	return rc;
 }
 
 /* Takes `target` from every other enabled policy (the guide's "replace
@@ -422,8 +439,9 @@ static int targets_replace(ipam *db, const char *name, const char **lines,
 			return ipam__fail(err, rc, "line %zu: %s", i + 1,
 					  why.msg);
 		stmt = ipam__stmt(db,
-				  "INSERT OR IGNORE INTO policy_target"
-				  "(policy_key, target) VALUES (?1, ?2)",
+				  "INSERT INTO policy_target(policy_key,"
+				  " target) VALUES (?1, ?2) ON CONFLICT DO"
+				  " NOTHING",
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
@@ -707,10 +725,10 @@ static int rule_store(ipam *db, int64_t policy, const struct prule *r,
 		      ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"INSERT INTO policy_rule(policy_key,"
-					" line, locale, rtype) VALUES (?1, ?2,"
-					" ?3, ?4)",
-					err);
+				     "INSERT INTO policy_rule(policy_key,"
+				     " line, locale, rtype) VALUES (?1, ?2,"
+				     " ?3, ?4)",
+				     err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
