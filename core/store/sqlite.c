@@ -421,15 +421,16 @@ static const char *const triggers[] = {
 	       BUMP("scope", "aws_id = NEW.object_id")
 		       BUMP("pool", "aws_id = NEW.object_id") BUMP(
 			       "allocation", "aws_id = NEW.object_id")
-			       BUMP("pool", "key = " ALLOC_POOL("NEW"))
-				       BUMP_PL("aws_id = NEW.object_id")
-					       BUMP("policy", "aws_id = NEW.object_id"),
+			       BUMP("pool", "key = " ALLOC_POOL("NEW")) BUMP_PL(
+				       "aws_id = NEW.object_id")
+				       BUMP("policy", "aws_id = NEW.object_id"),
 	       BUMP("scope", "aws_id = OLD.object_id")
 		       BUMP("pool", "aws_id = OLD.object_id") BUMP(
 			       "allocation", "aws_id = OLD.object_id")
 			       BUMP("pool", "key = " ALLOC_POOL("OLD"))
 				       BUMP_PL("aws_id = OLD.object_id")
-					       BUMP("policy", "aws_id = OLD.object_id")),
+					       BUMP("policy",
+						    "aws_id = OLD.object_id")),
 	/* resources */
 	TRIGGER("ch_res_i", "INSERT ON resource", BUMP_RESOURCE("NEW.key")),
 	TRIGGER("ch_res_u", ANY_UPDATE("resource"),
