@@ -628,14 +628,14 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct op op;
 	op_begin(&op, req, ino, 0);
-	char *data = malloc(size ? size : 1);
-	int rc = data ? ops_read(data, size, off, fi) : -ENOMEM;
+	struct read_slice slice;
+	int rc = ops_read_slice(size, off, fi, &slice);
 	op_settle(&op);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_buf(req, data, (size_t)rc);
-	free(data);
+	else /* straight from the rendered content: writev, no copy */
+		fuse_reply_buf(req, slice.data, (size_t)rc);
+	blob_unref(slice.hold);
 }
 
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,

@@ -26,6 +26,14 @@ int ops_statfs(struct statvfs *st);
 int ops_open(const char *path, struct fuse_file_info *fi);
 int ops_create(const char *path, mode_t mode, struct fuse_file_info *fi);
 int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi);
+/* A read without a copy: out->data points at the n bytes returned (< 0: an
+ * errno), inside content that out->hold keeps alive until blob_unref. */
+struct read_slice {
+	const char *data;
+	struct blob *hold;
+};
+int ops_read_slice(size_t size, off_t offset, struct fuse_file_info *fi,
+		   struct read_slice *out);
 int ops_write(const char *data, size_t size, off_t offset,
 	      struct fuse_file_info *fi);
 int ops_truncate(const char *path, off_t size, struct fuse_file_info *fi);
