@@ -98,9 +98,12 @@ for f in $P/allocations.json /export.json scopes/private/pools.json \
 	settle
 	after9=$(kib "$pid" VmRSS)
 	jq=$(/usr/bin/time -f %M jq . "$work/copy" 2>&1 >/dev/null | tail -1)
+	first=- jqr=-
+	if [ "$size" -ge 1048576 ]; then # ratios of tiny files say nothing
+		first=$(ratio $(((peak - before) * 1024)) "$size")x
+		jqr=$(ratio $((jq * 1024)) "$size")x
+	fi
 	printf '%-44s %8s %7s %9s %9s %9s %6s\n' "$f" \
-		"$(mib $((size / 1024)))" \
-		"$(ratio $(((peak - before) * 1024)) "$size")x" \
-		"$(mib "$after3")" "$(mib "$after9")" "$(mib "$jq")" \
-		"$(ratio $((jq * 1024)) "$size")x"
+		"$(mib $((size / 1024)))" "$first" \
+		"$(mib "$after3")" "$(mib "$after9")" "$(mib "$jq")" "$jqr"
 done
