@@ -2,8 +2,9 @@
  * lowlevel.c - the FUSE requests of ipamfs, and what the kernel may cache.
  *
  * ipamfs serves libfuse's low-level API: the kernel names files by nodeid
- * (inodes.c turns them back into paths) and the operations of ops_*.c do
- * the work. Being low level is what lets the kernel cache: every name and
+ * (inodes.c turns them back into paths, and keeps the node each path
+ * resolved to until a removal: hint_begin) and the operations of ops_*.c
+ * do the work. Being low level is what lets the kernel cache: every name and
  * every attribute goes out with a timeout of IPAMFS_TTL seconds, and each
  * change takes back exactly what it made stale, before its own reply:
  *
