@@ -12,6 +12,21 @@
 
 N=20000
 SLACK=$((8 * 1024)) # KiB: the daemon's own noise (threads, SQLite pages)
+# AddressSanitizer keeps freed memory in quarantine and replaces malloc
+# (mallopt, malloc_trim do nothing): the memory bounds are glibc's
+SANITIZED=
+if ldd "$IPAMFS" 2>/dev/null | grep -q 'libasan'; then
+	SANITIZED=1
+fi
+# bound CONDITION DESCRIPTION: a memory bound, skipped under ASan
+bound() {
+	if [ -n "$SANITIZED" ]; then
+		TESTS_RUN=$((TESTS_RUN + 1))
+		echo "ok $TESTS_RUN # SKIP under AddressSanitizer: $2"
+	else
+		expect_eq "$1" 1 "$2"
+	fi
+}
 
 mount_ipamfs
 PID=$(db_holder "$DB")
@@ -44,7 +59,7 @@ views() {
 	t cat "$f" >"$TMPD/copy" || { not_ok "cat $what"; return; }
 	peak=$(hwm)
 	size=$(($(stat -c %s "$TMPD/copy") / 1024))
-	expect_eq "$(((peak - base) <= 2 * size + SLACK))" 1 \
+	bound "$(((peak - base) <= 2 * size + SLACK))" \
 		"one open of $what ($size KiB) costs at most twice its size (peak +$((peak - base)) KiB)"
 	for i in 1 2; do t cat "$f" >/dev/null; done
 	pids=()
@@ -55,7 +70,7 @@ views() {
 	wait "${pids[@]}"
 	settle
 	after=$(rss)
-	expect_eq "$(((after - base) <= size + SLACK))" 1 \
+	bound "$(((after - base) <= size + SLACK))" \
 		"after 3 sequential and 6 concurrent readers of $what: RSS $base -> $after KiB (at most the cached copy)"
 	# a change: the rendering is stale, the next lookup of any content
 	# drops it
@@ -63,7 +78,7 @@ views() {
 	t cat "$P/status" >/dev/null
 	settle
 	after=$(rss)
-	expect_eq "$(((after - base) <= SLACK))" 1 \
+	bound "$(((after - base) <= SLACK))" \
 		"after a change $what is no longer held: RSS $base -> $after KiB"
 }
 
