@@ -166,6 +166,15 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 	json_object_set_new(obj, "HistoryRetentionDays",
 			    json_integer(retention));
 	json_object_set_new(obj, "Quotas", quotas);
+	if (ipam_provider_cidrs_get(db, &locales, err)) {
+		json_decref(obj);
+		return NULL;
+	}
+	regions = json_array();
+	for (size_t i = 0; i < locales.count; i++)
+		json_array_append_new(regions, json_string(locales.items[i]));
+	ipam_strlist_free(&locales);
+	json_object_set_new(obj, "ProviderCidrs", regions);
 	return obj;
 }
 

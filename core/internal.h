@@ -137,6 +137,23 @@ int ipam__random(void *out, size_t len, ipam_err *err);
  * in the public scope, naming the range. */
 int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err);
 
+/* provider.c: a top-level public pool whose public-ip-source is amazon. */
+bool ipam__pool_is_provider(const ipam_pool_info *p);
+/* provider.c: the first free aligned /len of the provider CIDRs for such a
+ * pool, within the guide's limits (IPAM_EINVAL size or no locale,
+ * IPAM_EDQUOT blocks, IPAM_ENOSPC none free). */
+int ipam__provider_pick(ipam *db, const ipam_pool_info *p, int len,
+			ipam_cidr *out, ipam_err *err);
+/* provider.c: 0 for pools that are not such a pool; for one, IPAM_EINVAL
+ * when `typed` (a user's CIDR), else (an import) the limits and
+ * IPAM_EADDRNOTAVAIL outside the provider CIDRs. */
+int ipam__provider_check(ipam *db, const ipam_pool_info *p,
+			 const ipam_cidr *cidr, bool typed, ipam_err *err);
+/* provision.c: ipam_pool_provision for an import: an amazon-source pool
+ * takes back a CIDR inside the provider CIDRs. */
+int ipam__pool_provision_restore(ipam *db, int64_t pool,
+				 const ipam_cidr *cidr, ipam_err *err);
+
 /* ---- change times (changed.c) ---- */
 
 /* At open, before any statement is cached: registers ipam_stamp() and

@@ -303,6 +303,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE discovery ADD COLUMN snapshot TEXT;"
 	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* 6 -> 7: provider CIDRs, the space amazon-source public pools take
+	 * blocks from (provider.c); an Elastic IP's association (the
+	 * instance or interface it is associated with, '' when none) */
+	"CREATE TABLE provider_cidr("
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  PRIMARY KEY (family, start)) WITHOUT ROWID;"
+	"ALTER TABLE resource ADD COLUMN association TEXT NOT NULL"
+	"  DEFAULT '';",
 };
 
 /* After the migrations (and the first objects of a new file): an object

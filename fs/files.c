@@ -34,6 +34,7 @@ enum field {
 	F_HOME_LOCALE,
 	F_DESCRIPTION,
 	F_LOCALES,
+	F_PROVIDER_CIDRS,
 	F_TIER,
 	F_PRIVATE_GUA,
 	F_SCOPE_ID,
@@ -209,8 +210,11 @@ static int render_ipam(struct ipamfs *fs, const struct node *n,
 							       : "free");
 	else if (rc == 0 && a->arg == F_PRIVATE_GUA)
 		put_bool(out, info->enable_private_gua);
-	else if (rc == 0 && a->arg == F_LOCALES) {
-		rc = ipam_locales_get(fs->db, &locales, err);
+	else if (rc == 0 &&
+		 (a->arg == F_LOCALES || a->arg == F_PROVIDER_CIDRS)) {
+		rc = a->arg == F_LOCALES
+			     ? ipam_locales_get(fs->db, &locales, err)
+			     : ipam_provider_cidrs_get(fs->db, &locales, err);
 		for (size_t i = 0; rc == 0 && i < locales.count; i++)
 			put_line(out, locales.items[i]);
 		ipam_strlist_free(&locales);
@@ -256,7 +260,10 @@ static int apply_locales(struct ipamfs *fs, const struct node *n,
 	size_t count = 0;
 	int rc = trimmed_lines(in, &items, &count, err);
 	if (rc == 0)
-		rc = ipam_locales_set(fs->db, items, count, err);
+		rc = a->arg == F_LOCALES
+			     ? ipam_locales_set(fs->db, items, count, err)
+			     : ipam_provider_cidrs_set(fs->db, items, count,
+						       err);
 	free(items);
 	return rc;
 }
@@ -992,6 +999,8 @@ static const struct attr ipam_files[] = {
 	RO("home-locale", render_ipam, F_HOME_LOCALE),
 	RW("description", render_ipam, apply_ipam, F_DESCRIPTION),
 	{"operating-locales", ATTR_RW | ATTR_SET, F_LOCALES, render_ipam,
+	 apply_locales},
+	{"provider-cidrs", ATTR_RW | ATTR_SET, F_PROVIDER_CIDRS, render_ipam,
 	 apply_locales},
 	RW("tier", render_ipam, apply_ipam, F_TIER),
 	RW("enable-private-gua", render_ipam, apply_ipam, F_PRIVATE_GUA),

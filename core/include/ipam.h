@@ -374,6 +374,17 @@ int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
 		     ipam_err *err);
 bool ipam_locale_is_operating(ipam *db, const char *locale);
 
+/* The provider CIDRs (/ipam/provider-cidrs): the public space the
+ * operator's upstream gave them, the local "Amazon-provided" space that
+ * amazon-source pools take blocks from (provider.c). IPv4 first, address
+ * order. */
+int ipam_provider_cidrs_get(ipam *db, ipam_strlist *out, ipam_err *err);
+/* Replaces the set. IPAM_EINVAL: a malformed or non-canonical CIDR, one
+ * of special-purpose space, two that overlap, more than 1000;
+ * IPAM_EBUSY: a block an amazon-source pool holds would fall outside. */
+int ipam_provider_cidrs_set(ipam *db, const char *const *cidrs, size_t count,
+			    ipam_err *err);
+
 typedef enum ipam_quota {
 	IPAM_QUOTA_SCOPES,	    /* scopes in the IPAM (5) */
 	IPAM_QUOTA_POOLS_PER_SCOPE, /* pools in one scope, all depths (50) */
