@@ -411,6 +411,26 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 			   ipam_err *err);
 int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err);
+/* eip.c: 0 when `value` may be the association of resource `res` (an EIP;
+ * "" or an i-/eni- id), else IPAM_EINVAL. */
+int ipam__eip_association_check(const ipam_resource_info *res,
+				const char *value, ipam_err *err);
+/* eip.c: an EIP's address (its first CIDR) and where it came from: the
+ * IPAM pool's id and public-ip-source for a managed one, the public IPv4
+ * pool's id and "byoip" for one inside such a pool, "" and "" otherwise.
+ * 1 found, 0 no CIDR, <0 error. */
+int ipam__eip_source(ipam *db, const ipam_resource_info *res,
+		     ipam_cidr *addr, char *pool_id, size_t size,
+		     char *ip_source, size_t src_size, ipam_err *err);
+/* eip.c: the block an EIP (a /32) or public IPv4 pool (/24 to /32 of a
+ * public IPv4 pool, L5991) gets from IPAM pool `p`; IPAM_EINVAL else. */
+int ipam__eip_block_check(const ipam_resource_info *res,
+			  const ipam_pool_info *p, const ipam_cidr *block,
+			  ipam_err *err);
+/* eip.c: IPAM_EBUSY when `res` is a public IPv4 pool and an EIP of its
+ * scope lies in `cidr` (NULL: in any of its CIDRs); 0 otherwise. */
+int ipam__eip_pool_busy(ipam *db, const ipam_resource_info *res,
+			const ipam_cidr *cidr, ipam_err *err);
 int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 			ipam_err *err);
 /* watch.c: like ipam__rc_refresh, but always starts a new history record

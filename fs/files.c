@@ -20,6 +20,7 @@
  */
 #include "files.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,8 @@ enum field {
 	F_RESOURCES_JSON,
 	F_SCOPE_POOLS_JSON,
 	F_MAP_SVG,
+	F_ADDRESSES_JSON,
+	F_PUBLIC_POOLS_JSON,
 };
 
 static void put_netmask(struct buf *out, int len)
@@ -383,6 +386,12 @@ static int render_scope_view(struct ipamfs *fs, const struct node *n,
 	else if (a->arg == F_SCOPE_POOLS_JSON)
 		rc = ipam_render_scope_pools_json(fs->db, n->scope_key, &data,
 						  &len, err);
+	else if (a->arg == F_ADDRESSES_JSON)
+		rc = ipam_render_addresses_json(fs->db, n->scope_key, &data,
+						&len, err);
+	else if (a->arg == F_PUBLIC_POOLS_JSON)
+		rc = ipam_render_public_ipv4_pools_json(fs->db, n->scope_key,
+							&data, &len, err);
 	else
 		rc = ipam_render_scope_status(fs->db, n->scope_key,
 					      a->arg == F_SCOPE_STATUS_JSON,
@@ -398,6 +407,47 @@ static int apply_scope(struct ipamfs *fs, const struct node *n,
 	int rc = single_value(in, &text, err);
 	return rc ? rc
 		  : ipam_scope_set_description(fs->db, n->scope_key, text, err);
+}
+
+/* allocate-address: `SOURCE-ID [ADDRESS]` per line, SOURCE-ID an IPAM
+ * pool (ipam-pool-...) or public IPv4 pool (ipv4pool-ec2-...) id; each
+ * line returns `EIPALLOC-ID ADDRESS` on the same open file. */
+static int apply_allocate_address(struct ipamfs *fs, const struct node *n,
+				  const struct attr *a, const struct input *in,
+				  struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *words[3] = {NULL, NULL, NULL}, *save = NULL;
+		char id[IPAM_RESOURCE_ID_MAX + 1], text[IPAM_CIDR_STRLEN + 4];
+		ipam_cidr want, got;
+		size_t count = 0;
+		int rc = 0;
+		for (char *w = strtok_r(in->lines[i], " \t", &save); w;
+		     w = strtok_r(NULL, " \t", &save))
+			words[count < 3 ? count++ : 2] = w;
+		if (count == 0)
+			continue;
+		if (count > 2)
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "expected 'SOURCE-ID [ADDRESS]', "
+					  "got a third word '%.40s'",
+					  words[2]);
+		if (count == 2) {
+			snprintf(text, sizeof(text), "%s%s", words[1],
+				 strchr(words[1], '/') ? "" : "/32");
+			rc = ipam_cidr_parse(&want, text, err);
+		}
+		if (rc == 0)
+			rc = ipam_eip_allocate(fs->db, n->scope_key, words[0],
+					       count == 2 ? &want : NULL, id,
+					       &got, err);
+		if (rc)
+			return rc;
+		ipam_cidr_format(&got, text);
+		*strchr(text, '/') = '\0';
+		buf_printf(result, "%s %s\n", id, text);
+	}
+	return buf_failed(result) ? oom(err) : 0;
 }
 
 /* ---- pools ---- */
@@ -1029,6 +1079,13 @@ static const struct attr scope_files[] = {
 	RO("resources.json", render_scope_view, F_RESOURCES_JSON),
 	RO("pools.json", render_scope_view, F_SCOPE_POOLS_JSON),
 	RO("map.svg", render_map_svg, F_MAP_SVG),
+	{"addresses.json", ATTR_PUBLIC, F_ADDRESSES_JSON, render_scope_view,
+	 NULL},
+	{"public-ipv4-pools.json", ATTR_PUBLIC, F_PUBLIC_POOLS_JSON,
+	 render_scope_view, NULL},
+	{"allocate-address",
+	 ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE | ATTR_PUBLIC, 0,
+	 render_nothing, apply_allocate_address},
 	{NULL, 0, 0, NULL, NULL},
 };
 

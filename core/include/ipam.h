@@ -880,6 +880,9 @@ typedef struct ipam_resource_info {
 	char vpc_id[IPAM_RESOURCE_ID_MAX + 1];
 	bool has_active_ips;
 	ipam_u128 active_ips;		   /* subnets: addresses in use */
+	/* EIPs: the instance (i-) or interface (eni-) it is associated
+	 * with, "" when unassociated */
+	char association[IPAM_RESOURCE_ID_MAX + 1];
 	bool ignored;			   /* monitoring = ignored */
 	char discovery[IPAM_NAME_MAX + 1]; /* "" when registered by hand */
 	int64_t created;
@@ -901,7 +904,9 @@ typedef struct ipam_resource_cidr {
  * IPAM_EINVAL (bad id or type). */
 int ipam_resource_create(ipam *db, int64_t scope, const char *id,
 			 const char *type, int64_t *out_key, ipam_err *err);
-/* Removes it: releases its allocations, ends its history records. */
+/* Removes it: releases its allocations, ends its history records.
+ * IPAM_EBUSY for an associated EIP (disassociate first, L9380) and for a
+ * public IPv4 pool that still holds EIPs (release them first, L7000). */
 int ipam_resource_delete(ipam *db, int64_t resource, ipam_err *err);
 int ipam_resource_lookup(ipam *db, int64_t scope, const char *id,
 			 int64_t *out_key, ipam_err *err);
@@ -918,6 +923,9 @@ typedef enum ipam_resource_field {
 	IPAM_RESOURCE_OWNER,
 	IPAM_RESOURCE_VPC_ID,
 	IPAM_RESOURCE_ACTIVE_IPS, /* decimal count, "" clears */
+	/* EIPs only: an instance (i-) or interface (eni-) id, "" disassociates
+	 * (IPAM_EINVAL for other types or ids) */
+	IPAM_RESOURCE_ASSOCIATION,
 } ipam_resource_field;
 
 int ipam_resource_set(ipam *db, int64_t resource, ipam_resource_field field,
@@ -935,7 +943,8 @@ int ipam_resource_tag_remove(ipam *db, int64_t resource, const char *key,
 /* Adds an unmanaged CIDR (chosen elsewhere). IPAM_EEXIST when present. */
 int ipam_resource_cidr_add(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			   ipam_err *err);
-/* Removes a CIDR (a managed one is released). IPAM_ENOENT. */
+/* Removes a CIDR (a managed one is released). IPAM_ENOENT; IPAM_EBUSY for
+ * a CIDR of a public IPv4 pool that holds EIPs (L7000-L7030). */
 int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			      ipam_err *err);
 /*
@@ -966,6 +975,28 @@ int ipam_resource_move(ipam *db, int64_t resource, int64_t scope,
 /* The CIDRs with their status, in address order; free *out with free(). */
 int ipam_resource_cidrs(ipam *db, int64_t resource, ipam_resource_cidr **out,
 			size_t *count, ipam_err *err);
+
+/*
+ * allocate-address (L9263-L9290): a new Elastic IP resource (eipalloc-...)
+ * in public `scope`, in the locale of its source, with `address` or the
+ * lowest free address of `source`: an IPAM pool id (a /32 allocation of
+ * type eip, in the pool's strategy: first-fit gives addresses in
+ * sequence) or a public IPv4 pool id (its lowest /32 no EIP holds).
+ * out_id gets the new id (IPAM_RESOURCE_ID_MAX + 1 bytes). IPAM_EINVAL (not
+ * the public scope, not such an id, an IPv6 pool or one without a locale,
+ * an address that is not a /32), IPAM_EADDRINUSE, IPAM_EADDRNOTAVAIL,
+ * IPAM_ENOSPC, then as ipam_resource_allocate.
+ */
+int ipam_eip_allocate(ipam *db, int64_t scope, const char *source,
+		      const ipam_cidr *address, char *out_id, ipam_cidr *out,
+		      ipam_err *err);
+/* describe-addresses of the scope's EIPs ({"Addresses":[...]}). */
+int ipam_render_addresses_json(ipam *db, int64_t scope, char **out,
+			       size_t *len, ipam_err *err);
+/* describe-public-ipv4-pools of the scope's public IPv4 pools
+ * ({"PublicIpv4Pools":[...]}, address counts net of their EIPs). */
+int ipam_render_public_ipv4_pools_json(ipam *db, int64_t scope, char **out,
+				       size_t *len, ipam_err *err);
 
 /* per CIDR status lines: "CIDR management compliance overlap pool-id
  * ip-usage [reason]" or the same as JSON. */
