@@ -450,6 +450,36 @@ static int apply_allocate_address(struct ipamfs *fs, const struct node *n,
 	return buf_failed(result) ? oom(err) : 0;
 }
 
+/* move-byoip-cidr-to-ipam: `CIDR POOL-ID` per line; each line returns
+ * `CIDR complete-transfer` on the same open file. */
+static int apply_move_byoip(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, const struct input *in,
+			    struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *words[3] = {NULL, NULL, NULL}, *save = NULL;
+		char text[IPAM_CIDR_STRLEN];
+		ipam_cidr cidr;
+		size_t count = 0;
+		int rc;
+		for (char *w = strtok_r(in->lines[i], " \t", &save); w;
+		     w = strtok_r(NULL, " \t", &save))
+			words[count < 3 ? count++ : 2] = w;
+		if (count == 0)
+			continue;
+		if (count != 2)
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "expected 'CIDR POOL-ID'");
+		if ((rc = ipam_cidr_parse(&cidr, words[0], err)) ||
+		    (rc = ipam_byoip_move_to_ipam(fs->db, n->scope_key, &cidr,
+						  words[1], err)))
+			return rc;
+		ipam_cidr_format(&cidr, text);
+		buf_printf(result, "%s complete-transfer\n", text);
+	}
+	return buf_failed(result) ? oom(err) : 0;
+}
+
 /* ---- pools ---- */
 
 static void put_pool_field(struct buf *out, const ipam_pool_info *info,
@@ -1086,6 +1116,9 @@ static const struct attr scope_files[] = {
 	{"allocate-address",
 	 ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE | ATTR_PUBLIC, 0,
 	 render_nothing, apply_allocate_address},
+	{"move-byoip-cidr-to-ipam",
+	 ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE | ATTR_PUBLIC, 0,
+	 render_nothing, apply_move_byoip},
 	{NULL, 0, 0, NULL, NULL},
 };
 

@@ -990,6 +990,18 @@ int ipam_resource_cidrs(ipam *db, int64_t resource, ipam_resource_cidr **out,
 int ipam_eip_allocate(ipam *db, int64_t scope, const char *source,
 		      const ipam_cidr *address, char *out_id, ipam_cidr *out,
 		      ipam_err *err);
+/*
+ * move-byoip-cidr-to-ipam (L8336-L8713): `cidr`, held unmanaged by a
+ * public IPv4 pool resource of public `scope`, is provisioned to the pool
+ * `pool_id` and becomes that resource's managed CIDR (an allocation of
+ * type ec2-public-ipv4-pool); its EIPs stay. IPAM_EINVAL: not the public
+ * scope, IPv6, not a pool id, a pool that is not top-level, IPv4, byoip,
+ * of aws-service ec2 and of the public IPv4 pool's locale; IPAM_ENOENT no
+ * public IPv4 pool holds the CIDR; IPAM_EEXIST it is in IPAM already;
+ * then as ipam_pool_provision.
+ */
+int ipam_byoip_move_to_ipam(ipam *db, int64_t scope, const ipam_cidr *cidr,
+			    const char *pool_id, ipam_err *err);
 /* describe-addresses of the scope's EIPs ({"Addresses":[...]}). */
 int ipam_render_addresses_json(ipam *db, int64_t scope, char **out,
 			       size_t *len, ipam_err *err);
