@@ -401,7 +401,20 @@ typedef struct ipam__res_rec {
 	ipam_cidr *cidrs;
 	size_t ncidrs;
 	json_t *tags; /* object key -> string value */
+	/* public addresses (insights.c): what an EIP is associated with or
+	 * an interface attached to, its IpamPublicAddressType and service
+	 * words ("" = unknown) */
+	char association[IPAM_RESOURCE_ID_MAX + 1];
+	char address_type[24];
+	char service[32];
 } ipam__res_rec;
+/* insights.c: the public IP metrics and public IP insight metrics of
+ * /metrics/ipam.prom (Prometheus text). */
+int ipam__public_metrics(ipam *db, ipam__buf *buf, ipam_err *err);
+/* insights.c: stores a discovered resource's association, address type
+ * and service when they differ from what `res` holds. */
+int ipam__public_sync(ipam *db, const ipam_resource_info *res,
+		      const ipam__res_rec *rec, ipam_err *err);
 /* Creates or updates a discovered resource to match rec; appends the keys
  * of new unmanaged CIDRs to *fresh for auto-import. */
 int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,

@@ -89,7 +89,8 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 		db,
 		"SELECT r.key, r.scope_key, r.resource_id, r.type, r.name,"
 		" r.locale, r.owner, r.vpc_id, r.active_ips, r.ignored,"
-		" ifnull(d.name, ''), r.created, r.association FROM resource r"
+		" ifnull(d.name, ''), r.created, r.association,"
+		" r.address_type, r.service FROM resource r"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" WHERE r.key = ?1",
 		err);
@@ -118,6 +119,9 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 		out->created = sqlite3_column_int64(stmt, 11);
 		ipam__copy_text(out->association, sizeof(out->association),
 				stmt, 12);
+		ipam__copy_text(out->address_type, sizeof(out->address_type),
+				stmt, 13);
+		ipam__copy_text(out->service, sizeof(out->service), stmt, 14);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no such resource");
@@ -1468,8 +1472,9 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 	 * with them; CIDRs already there are refreshed when they changed. */
 	if ((rc = ipam__resource_load(db, key, &res, err)))
 		return rc;
-	if ((changed = sync_fields(db, &res, rec, err)) < 0)
-		return changed;
+	if ((changed = sync_fields(db, &res, rec, err)) < 0 ||
+	    (rc = ipam__public_sync(db, &res, rec, err)))
+		return changed < 0 ? changed : rc;
 	if ((rc = sync_tags(db, key, rec->tags, err)) < 0)
 		return rc;
 	if ((changed || rc) && (rc = refresh_all(db, key, changed != 0, err)))

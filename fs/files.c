@@ -74,6 +74,9 @@ enum field {
 	F_MAP_SVG,
 	F_ADDRESSES_JSON,
 	F_PUBLIC_POOLS_JSON,
+	F_PUBLIC_ADDRESSES_JSON,
+	F_PUBLIC_SUMMARY,
+	F_PUBLIC_SUMMARY_JSON,
 };
 
 static void put_netmask(struct buf *out, int len)
@@ -389,6 +392,14 @@ static int render_scope_view(struct ipamfs *fs, const struct node *n,
 	else if (a->arg == F_ADDRESSES_JSON)
 		rc = ipam_render_addresses_json(fs->db, n->scope_key, &data,
 						&len, err);
+	else if (a->arg == F_PUBLIC_ADDRESSES_JSON)
+		rc = ipam_render_public_addresses_json(fs->db, n->scope_key,
+						       &data, &len, err);
+	else if (a->arg == F_PUBLIC_SUMMARY ||
+		 a->arg == F_PUBLIC_SUMMARY_JSON)
+		rc = ipam_render_public_ip_summary(
+			fs->db, n->scope_key, a->arg == F_PUBLIC_SUMMARY_JSON,
+			&data, &len, err);
 	else if (a->arg == F_PUBLIC_POOLS_JSON)
 		rc = ipam_render_public_ipv4_pools_json(fs->db, n->scope_key,
 							&data, &len, err);
@@ -1112,6 +1123,12 @@ static const struct attr scope_files[] = {
 	{"addresses.json", ATTR_PUBLIC, F_ADDRESSES_JSON, render_scope_view,
 	 NULL},
 	{"public-ipv4-pools.json", ATTR_PUBLIC, F_PUBLIC_POOLS_JSON,
+	 render_scope_view, NULL},
+	{"public-addresses.json", ATTR_PUBLIC, F_PUBLIC_ADDRESSES_JSON,
+	 render_scope_view, NULL},
+	{"public-ip-insights", ATTR_PUBLIC, F_PUBLIC_SUMMARY,
+	 render_scope_view, NULL},
+	{"public-ip-insights.json", ATTR_PUBLIC, F_PUBLIC_SUMMARY_JSON,
 	 render_scope_view, NULL},
 	{"allocate-address",
 	 ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE | ATTR_PUBLIC, 0,

@@ -883,6 +883,10 @@ typedef struct ipam_resource_info {
 	/* EIPs: the instance (i-) or interface (eni-) it is associated
 	 * with, "" when unassociated */
 	char association[IPAM_RESOURCE_ID_MAX + 1];
+	/* public addresses, as a discovery reports them ("" = derived):
+	 * an IpamPublicAddressType and IpamPublicAddressAwsService word */
+	char address_type[24];
+	char service[32];
 	bool ignored;			   /* monitoring = ignored */
 	char discovery[IPAM_NAME_MAX + 1]; /* "" when registered by hand */
 	int64_t created;
@@ -1002,6 +1006,19 @@ int ipam_eip_allocate(ipam *db, int64_t scope, const char *source,
  */
 int ipam_byoip_move_to_ipam(ipam *db, int64_t scope, const ipam_cidr *cidr,
 			    const char *pool_id, ipam_err *err);
+/* Public IP insights (L3071-L3164) of the public scope:
+ * get-ipam-discovered-public-addresses ({"IpamDiscoveredPublicAddresses":
+ * [...], "OldestSampleTime"}): every EIP and every public IPv4 address of
+ * a network interface, with its AddressType and AssociationStatus. */
+int ipam_render_public_addresses_json(ipam *db, int64_t scope, char **out,
+				      size_t *len, ipam_err *err);
+/* Their counts by type and by usage (`key=value` lines, or one JSON
+ * object): amazon-owned-eips, ec2-public-ips, byoip, service-managed-ips,
+ * service-managed-byoip, amazon-owned-contiguous-eips, then associated-
+ * and unassociated- amazon-owned-eips, byoip,
+ * amazon-owned-contiguous-eips. */
+int ipam_render_public_ip_summary(ipam *db, int64_t scope, bool json,
+				  char **out, size_t *len, ipam_err *err);
 /* describe-addresses of the scope's EIPs ({"Addresses":[...]}). */
 int ipam_render_addresses_json(ipam *db, int64_t scope, char **out,
 			       size_t *len, ipam_err *err);

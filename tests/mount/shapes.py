@@ -42,10 +42,16 @@ FILES = [
     ("scopes/*/pools/*cidrs.json", "GetIpamPoolCidrs", "IpamPoolCidrs"),
     ("scopes/*/pools/*allocations.json", "GetIpamPoolAllocations",
      "IpamPoolAllocations"),
+    ("scopes/*/addresses.json", "DescribeAddresses", "Addresses"),
+    ("scopes/*/public-ipv4-pools.json", "DescribePublicIpv4Pools",
+     "PublicIpv4Pools"),
+    ("scopes/*/public-addresses.json", "GetIpamDiscoveredPublicAddresses",
+     "IpamDiscoveredPublicAddresses"),
 ]
 # ipamfs's own views and documents, not AWS shapes (docs/design/shapes.md)
 OWN = ["scopes/*/status.json", "scopes/*/pools/*status.json",
-       "scopes/*/resources/*/status.json", "export.json",
+       "scopes/*/resources/*/status.json", "scopes/*/public-ip-insights.json",
+       "export.json",
        "export-history.json"]
 
 AWS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
