@@ -209,6 +209,11 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 5 -> 6 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
+		  /* and what 6 -> 7 adds (the public scope, issue 12 §5-§6) */
+		  "DROP TABLE provider_cidr;"
+		  "ALTER TABLE resource DROP COLUMN association;"
+		  "ALTER TABLE resource DROP COLUMN address_type;"
+		  "ALTER TABLE resource DROP COLUMN service;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
