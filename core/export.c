@@ -647,7 +647,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		db,
 		"SELECT r.key, s.aws_id, s.name, r.resource_id, r.type,"
 		" r.name, r.locale, r.owner, r.vpc_id, r.ignored,"
-		" ifnull(d.name, ''), r.created, r.active_ips"
+		" ifnull(d.name, ''), r.created, r.active_ips, r.association"
 		" FROM resource r JOIN scope s ON s.key = r.scope_key"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" ORDER BY s.name, r.resource_id",
@@ -686,6 +686,9 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 			ipam_u128_format(ipam__col_u128(stmt, 12), text);
 			json_object_set_new(o, "ActiveIps", json_string(text));
 		}
+		if (o && *col_text(stmt, 13))
+			json_object_set_new(o, "Association",
+					    json_string(col_text(stmt, 13)));
 		if (o)
 			json_object_set_new(o, "ResourceCidrs", cidrs);
 		else

@@ -1734,6 +1734,7 @@ static const struct {
 	{"ResourceOwnerId", IPAM_RESOURCE_OWNER, "owner"},
 	{"VpcId", IPAM_RESOURCE_VPC_ID, "vpc-id"},
 	{"ActiveIps", IPAM_RESOURCE_ACTIVE_IPS, "active-ips"},
+	{"Association", IPAM_RESOURCE_ASSOCIATION, "association"},
 };
 
 static const char *res_field_now(const ipam_resource_info *r,
@@ -1753,6 +1754,8 @@ static const char *res_field_now(const ipam_resource_info *r,
 			return "";
 		ipam_u128_format(r->active_ips, buf);
 		return buf;
+	case IPAM_RESOURCE_ASSOCIATION:
+		return r->association;
 	default:
 		return "";
 	}

@@ -68,6 +68,21 @@ mkdir "$R/vpc-0aa" || not_ok "mkdir vpc-0aa"
 expect_errno EINVAL wr "$R/vpc-0aa/association" i-0123
 expect_match "$(errors_last)" "association applies to Elastic IPs" "only EIPs are associated"
 
+# export -> import into an empty IPAM -> export: the provider CIDRs, the
+# Amazon-provided block, the EIPs and their associations come back
+rd "$MNT/export.json" >"$TMPD/e1.json"
+expect_ok jq -e --arg e "$E1" '.Ipam.ProviderCidrs == ["18.97.0.40/29"] and ([.IpamResources[] | select(.ResourceId == $e) | .Association] == ["i-0123456789abcdef0"])' "$TMPD/e1.json"
+A=$MNT
+DB=$TMPD/b.db MNT=$TMPD/b
+mkdir "$MNT"
+start_ipamfs
+t cp "$TMPD/e1.json" "$MNT/import"
+check $? "cp export.json to /import of an empty IPAM"
+rd "$MNT/export.json" >"$TMPD/e2.json"
+expect_eq "$(cmp "$TMPD/e1.json" "$TMPD/e2.json" && echo same)" same "the round trip is byte-identical"
+expect_file_eq "$MNT/scopes/public/resources/$E2/association" eni-0123456789abcdef0
+MNT=$A
+
 # Cleanup (L9376-L9400): disassociate, release, deprovision, delete
 expect_errno EBUSY rmdir "$R/$E1"
 expect_match "$(errors_last)" "associated with 'i-0123456789abcdef0' \(disassociate it first\)" "release waits for the disassociation"
