@@ -43,9 +43,9 @@ int ipam__eip_association_check(const ipam_resource_info *res,
 	type = ipam_resource_type_from_id(value);
 	if (!type ||
 	    (strcmp(type, "instance") && strcmp(type, "network-interface")) ||
-	    strspn(value, "abcdefghijklmnopqrstuvwxyz"
-			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
-		    strlen(value) ||
+	    strspn(value,
+		   "abcdefghijklmnopqrstuvwxyz"
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != strlen(value) ||
 	    strlen(value) > IPAM_RESOURCE_ID_MAX)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "an Elastic IP is associated with an "
@@ -215,11 +215,11 @@ static int pool_address(ipam *db, const ipam_resource_info *pool,
 			rc = eip_inside(db, pool->scope_key, want, want->addr,
 					id, NULL, err);
 			if (rc == 1)
-				rc = ipam__fail(err, IPAM_EADDRINUSE,
-						"%s is Elastic IP '%s' already",
-						(ipam_cidr_format(want, text),
-						 text),
-						id);
+				rc = ipam__fail(
+					err, IPAM_EADDRINUSE,
+					"%s is Elastic IP '%s' already",
+					(ipam_cidr_format(want, text), text),
+					id);
 			out->addr = want->addr;
 			found = rc == 0;
 			break;
@@ -252,8 +252,8 @@ static int pool_address(ipam *db, const ipam_resource_info *pool,
 }
 
 static int eip_allocate(ipam *db, int64_t scope, const char *source,
-			const ipam_cidr *address, char *out_id,
-			ipam_cidr *out, ipam_err *err)
+			const ipam_cidr *address, char *out_id, ipam_cidr *out,
+			ipam_err *err)
 {
 	ipam_scope_info sc;
 	ipam_resource_info src;
@@ -369,9 +369,9 @@ static int dump_list(const char *member, json_t *list, char **out, size_t *len,
 {
 	ipam__buf buf = {0};
 	json_t *root = json_pack("{s:o}", member, list);
-	char *text = root ? json_dumps(root, JSON_INDENT(2) |
-						     JSON_PRESERVE_ORDER)
-			  : NULL;
+	char *text =
+		root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+		     : NULL;
 	json_decref(root);
 	if (!text)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
@@ -380,9 +380,9 @@ static int dump_list(const char *member, json_t *list, char **out, size_t *len,
 	return ipam__buf_finish(&buf, out, len, err);
 }
 
-int ipam__eip_source(ipam *db, const ipam_resource_info *res,
-		     ipam_cidr *addr, char *pool_id, size_t size,
-		     char *ip_source, size_t src_size, ipam_err *err)
+int ipam__eip_source(ipam *db, const ipam_resource_info *res, ipam_cidr *addr,
+		     char *pool_id, size_t size, char *ip_source,
+		     size_t src_size, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -487,8 +487,8 @@ static int keys_of_type(ipam *db, int64_t scope, const char *type,
 	return ipam__collect_keys(db, stmt, keys, n, err);
 }
 
-int ipam_render_addresses_json(ipam *db, int64_t scope, char **out,
-			       size_t *len, ipam_err *err)
+int ipam_render_addresses_json(ipam *db, int64_t scope, char **out, size_t *len,
+			       ipam_err *err)
 {
 	int64_t *keys = NULL;
 	size_t n = 0;
@@ -622,6 +622,6 @@ int ipam_render_public_ipv4_pools_json(ipam *db, int64_t scope, char **out,
 		json_decref(list);
 		return ipam__read_end(db, rc);
 	}
-	return ipam__read_end(db,
-			      dump_list("PublicIpv4Pools", list, out, len, err));
+	return ipam__read_end(
+		db, dump_list("PublicIpv4Pools", list, out, len, err));
 }

@@ -425,8 +425,8 @@ static int parse_address(ipam__feed *feed, json_t *addr, const char *region,
 				     where, err)) ||
 		    (rc = get_string(addr, "InstanceId", rec->association,
 				     sizeof(rec->association), where, err)) ||
-		    (rc = get_string(addr, "PublicIpv4Pool", pool,
-				     sizeof(pool), where, err)) ||
+		    (rc = get_string(addr, "PublicIpv4Pool", pool, sizeof(pool),
+				     where, err)) ||
 		    (rc = get_string(addr, "ServiceManaged", managed,
 				     sizeof(managed), where, err)))
 			return rc;
@@ -480,8 +480,8 @@ static int parse_interface(ipam__feed *feed, json_t *eni, const char *region,
 			     where, err)) ||
 	    (rc = get_string(eni, "VpcId", rec->vpc_id, sizeof(rec->vpc_id),
 			     where, err)) ||
-	    (rc = get_string(eni, "AvailabilityZone", zone, sizeof(zone),
-			     where, err)) ||
+	    (rc = get_string(eni, "AvailabilityZone", zone, sizeof(zone), where,
+			     err)) ||
 	    (rc = get_string(eni, "InterfaceType", kind, sizeof(kind), where,
 			     err)) ||
 	    (rc = get_tags(eni, "TagSet", rec, where, err)))
@@ -520,15 +520,13 @@ static int parse_interface(ipam__feed *feed, json_t *eni, const char *region,
 			return rc;
 	}
 	if (json_is_object(assoc) &&
-	    ((rc = get_string(assoc, "PublicIp", ip, sizeof(ip), where,
-			      err)) ||
+	    ((rc = get_string(assoc, "PublicIp", ip, sizeof(ip), where, err)) ||
 	     (rc = get_string(assoc, "AllocationId", alloc, sizeof(alloc),
 			      where, err)) ||
 	     (rc = get_string(assoc, "IpOwnerId", ip_owner, sizeof(ip_owner),
 			      where, err))))
 		return rc;
-	if ((rc = finish(rec, "network-interface", region, where, err)) ||
-	    !*ip)
+	if ((rc = finish(rec, "network-interface", region, where, err)) || !*ip)
 		return rc;
 	snprintf(cidr, sizeof(cidr), "%s/32", ip);
 	if (*alloc) { /* an Elastic IP associated with this interface */
@@ -552,7 +550,8 @@ static int parse_interface(ipam__feed *feed, json_t *eni, const char *region,
 		snprintf(rec->service, sizeof(rec->service), "%s",
 			 service_word(kind));
 		snprintf(rec->address_type, sizeof(rec->address_type), "%s",
-			 byoip ? "service-managed-byoip" : "service-managed-ip");
+			 byoip ? "service-managed-byoip"
+			       : "service-managed-ip");
 	} else {
 		snprintf(rec->address_type, sizeof(rec->address_type), "%s",
 			 byoip ? "byoip" : "ec2-public-ip");

@@ -77,11 +77,11 @@ typedef struct pub_addr {
 	enum pub_type type;
 	bool associated;
 	bool eip;
-	char pool_id[IPAM_RESOURCE_ID_MAX + 1]; /* an IPAM or public IPv4 pool */
+	char pool_id[IPAM_RESOURCE_ID_MAX +
+		     1]; /* an IPAM or public IPv4 pool */
 } pub_addr;
 
-typedef int (*pub_visit)(ipam *db, const pub_addr *a, void *ctx,
-			 ipam_err *err);
+typedef int (*pub_visit)(ipam *db, const pub_addr *a, void *ctx, ipam_err *err);
 
 static int visit_eip(ipam *db, const ipam_resource_info *res, pub_visit fn,
 		     void *ctx, ipam_err *err)
@@ -147,8 +147,7 @@ static int visit_interface(ipam *db, const ipam_resource_info *res,
 
 /* Calls fn for every public address of the scope: EIPs, then interfaces,
  * each by resource id. */
-static int walk(ipam *db, int64_t scope, pub_visit fn, void *ctx,
-		ipam_err *err)
+static int walk(ipam *db, int64_t scope, pub_visit fn, void *ctx, ipam_err *err)
 {
 	static const char *const types[] = {"eip", "network-interface"};
 	int rc = 0;
@@ -216,8 +215,7 @@ static void set_text(json_t *obj, const char *key, const char *value)
 		json_object_set_new(obj, key, json_string(value));
 }
 
-static int address_json(ipam *db, const pub_addr *a, void *ctx,
-			ipam_err *err)
+static int address_json(ipam *db, const pub_addr *a, void *ctx, ipam_err *err)
 {
 	json_ctx *c = ctx;
 	const ipam_resource_info *r = a->res;
@@ -227,7 +225,8 @@ static int address_json(ipam *db, const pub_addr *a, void *ctx,
 	const char *disco = c->default_id;
 	json_t *obj = json_object();
 
-	if (*r->discovery && ipam_discovery_get(db, r->discovery, &d, NULL) == 0) {
+	if (*r->discovery &&
+	    ipam_discovery_get(db, r->discovery, &d, NULL) == 0) {
 		disco = d.id;
 		if (d.last_feed)
 			sampled = d.last_feed;
@@ -243,15 +242,15 @@ static int address_json(ipam *db, const pub_addr *a, void *ctx,
 	if (a->eip)
 		json_object_set_new(obj, "AddressAllocationId",
 				    json_string(r->id));
-	json_object_set_new(obj, "AssociationStatus",
-			    json_string(a->associated ? "associated"
-						      : "disassociated"));
+	json_object_set_new(
+		obj, "AssociationStatus",
+		json_string(a->associated ? "associated" : "disassociated"));
 	json_object_set_new(obj, "AddressType",
 			    json_string(type_words[a->type]));
 	if (a->type == PUB_SERVICE || a->type == PUB_SERVICE_BYOIP)
-		json_object_set_new(obj, "Service",
-				    json_string(*r->service ? r->service
-							    : "other"));
+		json_object_set_new(
+			obj, "Service",
+			json_string(*r->service ? r->service : "other"));
 	set_text(obj, "VpcId", r->vpc_id);
 	if (!strncmp(a->pool_id, "ipv4pool-ec2-", 13))
 		json_object_set_new(obj, "PublicIpv4PoolId",
@@ -267,9 +266,9 @@ static int address_json(ipam *db, const pub_addr *a, void *ctx,
 		set_text(obj, "InstanceId", r->association);
 	}
 	if (a->eip)
-		json_object_set_new(obj, "Tags",
-				    json_pack("{s:o}", "EipTags",
-					      eip_tags(db, r->key)));
+		json_object_set_new(
+			obj, "Tags",
+			json_pack("{s:o}", "EipTags", eip_tags(db, r->key)));
 	set_text(obj, "NetworkBorderGroup", r->locale);
 	ipam_time_format_aws(sampled, when);
 	json_object_set_new(obj, "SampleTime", json_string(when));
@@ -300,8 +299,8 @@ int ipam_render_public_addresses_json(ipam *db, int64_t scope, char **out,
 		rc = walk(db, scope, address_json, &c, err);
 	if (rc == 0) {
 		ipam__buf buf = {0};
-		json_t *root = json_pack("{s:o}", "IpamDiscoveredPublicAddresses",
-					 c.list);
+		json_t *root = json_pack(
+			"{s:o}", "IpamDiscoveredPublicAddresses", c.list);
 		char *text;
 		c.list = NULL;
 		if (root && c.oldest) {
@@ -310,8 +309,8 @@ int ipam_render_public_addresses_json(ipam *db, int64_t scope, char **out,
 			json_object_set_new(root, "OldestSampleTime",
 					    json_string(when));
 		}
-		text = root ? json_dumps(root, JSON_INDENT(2) |
-						       JSON_PRESERVE_ORDER)
+		text = root ? json_dumps(root,
+					 JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 			    : NULL;
 		json_decref(root);
 		if (!text)
@@ -390,13 +389,12 @@ int ipam_render_public_ip_summary(ipam *db, int64_t scope, bool json,
 	ipam__buf_printf(&buf, "%s", json ? "{\n" : "");
 	for (size_t i = 0; i < sizeof(summary_lines) / sizeof(summary_lines[0]);
 	     i++)
-		ipam__buf_printf(&buf, json ? "  \"%s\": %lld%s\n" : "%s=%lld\n",
-				 summary_lines[i].key,
-				 (long long)line_value(&c, i),
-				 i + 1 < sizeof(summary_lines) /
-						 sizeof(summary_lines[0])
-					 ? ","
-					 : "");
+		ipam__buf_printf(
+			&buf, json ? "  \"%s\": %lld%s\n" : "%s=%lld\n",
+			summary_lines[i].key, (long long)line_value(&c, i),
+			i + 1 < sizeof(summary_lines) / sizeof(summary_lines[0])
+				? ","
+				: "");
 	if (json)
 		ipam__buf_printf(&buf, "}\n");
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));

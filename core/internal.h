@@ -151,8 +151,8 @@ int ipam__provider_check(ipam *db, const ipam_pool_info *p,
 			 const ipam_cidr *cidr, bool typed, ipam_err *err);
 /* provision.c: ipam_pool_provision for an import: an amazon-source pool
  * takes back a CIDR inside the provider CIDRs. */
-int ipam__pool_provision_restore(ipam *db, int64_t pool,
-				 const ipam_cidr *cidr, ipam_err *err);
+int ipam__pool_provision_restore(ipam *db, int64_t pool, const ipam_cidr *cidr,
+				 ipam_err *err);
 
 /* ---- change times (changed.c) ---- */
 
@@ -432,9 +432,9 @@ int ipam__eip_association_check(const ipam_resource_info *res,
  * IPAM pool's id and public-ip-source for a managed one, the public IPv4
  * pool's id and "byoip" for one inside such a pool, "" and "" otherwise.
  * 1 found, 0 no CIDR, <0 error. */
-int ipam__eip_source(ipam *db, const ipam_resource_info *res,
-		     ipam_cidr *addr, char *pool_id, size_t size,
-		     char *ip_source, size_t src_size, ipam_err *err);
+int ipam__eip_source(ipam *db, const ipam_resource_info *res, ipam_cidr *addr,
+		     char *pool_id, size_t size, char *ip_source,
+		     size_t src_size, ipam_err *err);
 /* eip.c: the block an EIP (a /32) or public IPv4 pool (/24 to /32 of a
  * public IPv4 pool, L5991) gets from IPAM pool `p`; IPAM_EINVAL else. */
 int ipam__eip_block_check(const ipam_resource_info *res,

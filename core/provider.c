@@ -119,8 +119,8 @@ static int provider_parse(const char *const *items, size_t count,
 
 /* Refuses when a block an amazon-source pool holds would leave the set
  * (such blocks are few: two IPv4, one per Regional IPv6 pool). */
-static int provider_in_use_check(ipam *db, const ipam_cidr *list,
-				 size_t count, ipam_err *err)
+static int provider_in_use_check(ipam *db, const ipam_cidr *list, size_t count,
+				 ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -301,10 +301,11 @@ static int first_free_in(ipam *db, const ipam_pool_info *p,
 			 const ipam_cidr *range, int len, ipam_cidr *out,
 			 ipam_err *err)
 {
-	ipam_u128 size = (ipam_u128)1 << (ipam_family_width(range->family) -
-					 len);
+	ipam_u128 size = (ipam_u128)1
+			 << (ipam_family_width(range->family) - len);
 	ipam_u128 end = ipam_cidr_last(range);
-	ipam_cidr cand = {.family = range->family, .addr = range->addr,
+	ipam_cidr cand = {.family = range->family,
+			  .addr = range->addr,
 			  .prefix = (uint8_t)len};
 
 	if (range->prefix > len)

@@ -413,8 +413,8 @@ int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			       err);
 }
 
-int ipam__pool_provision_restore(ipam *db, int64_t pool,
-				 const ipam_cidr *cidr, ipam_err *err)
+int ipam__pool_provision_restore(ipam *db, int64_t pool, const ipam_cidr *cidr,
+				 ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)

@@ -516,9 +516,10 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 		const char *owner = (const char *)sqlite3_column_text(stmt, 8);
 		json_object_set_new(
 			obj, "ResourceOwner",
-			owner && *owner ? json_string(owner)
-					: owner_json((uint32_t)sqlite3_column_int64(
-						  stmt, 7)));
+			owner && *owner
+				? json_string(owner)
+				: owner_json((uint32_t)sqlite3_column_int64(
+					  stmt, 7)));
 		json_object_set_new(
 			obj, "Tags",
 			ipam__tags_json(db, (const char *)sqlite3_column_text(

@@ -23,8 +23,8 @@
 
 /* The public IPv4 pool of the scope holding `cidr` exactly: 1 with its key
  * and whether that CIDR is managed already, 0 none. */
-static int holder(ipam *db, int64_t scope, const ipam_cidr *cidr,
-		  int64_t *key, bool *managed, ipam_err *err)
+static int holder(ipam *db, int64_t scope, const ipam_cidr *cidr, int64_t *key,
+		  bool *managed, ipam_err *err)
 {
 	sqlite3_stmt *stmt = ipam__stmt(
 		db,
@@ -80,8 +80,9 @@ static int target_check(const ipam_pool_info *p, const ipam_resource_info *res,
 				  "cannot move %s to pool '%s': the pool's "
 				  "locale is '%s', public IPv4 pool '%s' is in "
 				  "'%s' (L8421)",
-				  text, p->name, *p->locale ? p->locale : "none",
-				  res->id, *res->locale ? res->locale : "none");
+				  text, p->name,
+				  *p->locale ? p->locale : "none", res->id,
+				  *res->locale ? res->locale : "none");
 	return 0;
 }
 

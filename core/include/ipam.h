@@ -879,7 +879,7 @@ typedef struct ipam_resource_info {
 	char owner[IPAM_RESOURCE_ID_MAX + 1];
 	char vpc_id[IPAM_RESOURCE_ID_MAX + 1];
 	bool has_active_ips;
-	ipam_u128 active_ips;		   /* subnets: addresses in use */
+	ipam_u128 active_ips; /* subnets: addresses in use */
 	/* EIPs: the instance (i-) or interface (eni-) it is associated
 	 * with, "" when unassociated */
 	char association[IPAM_RESOURCE_ID_MAX + 1];
@@ -1020,8 +1020,8 @@ int ipam_render_public_addresses_json(ipam *db, int64_t scope, char **out,
 int ipam_render_public_ip_summary(ipam *db, int64_t scope, bool json,
 				  char **out, size_t *len, ipam_err *err);
 /* describe-addresses of the scope's EIPs ({"Addresses":[...]}). */
-int ipam_render_addresses_json(ipam *db, int64_t scope, char **out,
-			       size_t *len, ipam_err *err);
+int ipam_render_addresses_json(ipam *db, int64_t scope, char **out, size_t *len,
+			       ipam_err *err);
 /* describe-public-ipv4-pools of the scope's public IPv4 pools
  * ({"PublicIpv4Pools":[...]}, address counts net of their EIPs). */
 int ipam_render_public_ipv4_pools_json(ipam *db, int64_t scope, char **out,

@@ -463,8 +463,8 @@ static void public_space(ipam *db, int round)
 	assert_ok(ipam_pool_set_locale(db, contig, "us-east-1", &err), err);
 	assert_ok(ipam_pool_provision_len(db, contig, 29, &got, &err), err);
 	assert_string_equal(S(&got), "192.0.2.0/29");
-	assert_ok(ipam_eip_allocate(db, sc.key, pool_id(db, contig),
-				    NULL, eip, &got, &err),
+	assert_ok(ipam_eip_allocate(db, sc.key, pool_id(db, contig), NULL, eip,
+				    &got, &err),
 		  err);
 	assert_ok(ipam_resource_lookup(db, sc.key, eip, &key, &err), err);
 	assert_ok(ipam_resource_set(db, key, IPAM_RESOURCE_ASSOCIATION,
@@ -484,22 +484,25 @@ static void public_space(ipam *db, int round)
 	assert_ok(ipam_pool_create(db, sc.key, 0, name, &top, &err), err);
 	assert_ok(ipam_pool_set_locale(db, top, "us-east-1", &err), err);
 	assert_ok(ipam_pool_set_aws_service(db, top, "ec2", &err), err);
-	assert_ok(ipam_byoip_move_to_ipam(db, sc.key, &moved,
-					  pool_id(db, top), &err),
+	assert_ok(ipam_byoip_move_to_ipam(db, sc.key, &moved, pool_id(db, top),
+					  &err),
 		  err);
 #define R_ADDR(o, l, e) ipam_render_addresses_json(db, sc.key, o, l, e)
-#define R_V4POOLS(o, l, e)                                                     	ipam_render_public_ipv4_pools_json(db, sc.key, o, l, e)
-#define R_PUBADDR(o, l, e)                                                     	ipam_render_public_addresses_json(db, sc.key, o, l, e)
-#define R_SUMMARY(o, l, e)                                                     	ipam_render_public_ip_summary(db, sc.key, true, o, l, e)
+#define R_V4POOLS(o, l, e)                                                     \
+	ipam_render_public_ipv4_pools_json(db, sc.key, o, l, e)
+#define R_PUBADDR(o, l, e)                                                     \
+	ipam_render_public_addresses_json(db, sc.key, o, l, e)
+#define R_SUMMARY(o, l, e)                                                     \
+	ipam_render_public_ip_summary(db, sc.key, true, o, l, e)
 	RENDER(R_ADDR);
 	RENDER(R_V4POOLS);
 	RENDER(R_PUBADDR);
 	RENDER(R_SUMMARY);
 
 	/* clean-up in the guide's order */
-	assert_ok(ipam_resource_set(db, key, IPAM_RESOURCE_ASSOCIATION, "",
-				    &err),
-		  err);
+	assert_ok(
+		ipam_resource_set(db, key, IPAM_RESOURCE_ASSOCIATION, "", &err),
+		err);
 	assert_ok(ipam_resource_delete(db, key, &err), err);
 	assert_ok(ipam_resource_lookup(db, sc.key, eip2, &key, &err), err);
 	assert_ok(ipam_resource_delete(db, key, &err), err);

@@ -28,8 +28,7 @@ static int64_t amazon_pool(ipam *db, const char *name, int family,
 {
 	ipam_err err = {0};
 	int64_t pool = mkpool(db, pub_scope(db), 0, name);
-	if ((family == 6 &&
-	     ipam_pool_set_family(db, pool, 6, &err)) ||
+	if ((family == 6 && ipam_pool_set_family(db, pool, 6, &err)) ||
 	    ipam_pool_set_public_ip_source(db, pool, "amazon", &err) ||
 	    (locale && ipam_pool_set_locale(db, pool, locale, &err)))
 		fail_msg("amazon pool %s: %s", name, err.msg);
@@ -57,7 +56,7 @@ static const char *by_len(ipam *db, int64_t pool, int len, int want,
 static void test_provider_set(void **state)
 {
 	static const char *const good[] = {"2600:1f13::/36", "18.97.0.0/24",
-					    "3.0.0.0/16"};
+					   "3.0.0.0/16"};
 	static const struct {
 		const char *cidr, *needle;
 	} bad[] = {
@@ -79,7 +78,8 @@ static void test_provider_set(void **state)
 		static const char *const overlap[] = {"18.97.0.0/24",
 						      "18.97.0.128/25"};
 		assert_code(ipam_provider_cidrs_set(db, overlap, 2, &err), err,
-			    IPAM_EINVAL, "18.97.0.128/25 overlaps 18.97.0.0/24");
+			    IPAM_EINVAL,
+			    "18.97.0.128/25 overlaps 18.97.0.0/24");
 	}
 	assert_ok(ipam_provider_cidrs_get(db, &list, &err), err);
 	assert_int_equal(list.count, 0);
@@ -94,8 +94,8 @@ static void test_provider_set(void **state)
 	/* a set that drops a block a pool holds is refused */
 	int64_t pool = amazon_pool(db, "contig", 4, "us-east-1");
 	assert_string_equal(by_len(db, pool, 29, 0, NULL), "3.0.0.0/29");
-	assert_code(ipam_provider_cidrs_set(db, good, 2, &err), err,
-		    IPAM_EBUSY, "3.0.0.0/29 of pool 'contig'");
+	assert_code(ipam_provider_cidrs_set(db, good, 2, &err), err, IPAM_EBUSY,
+		    "3.0.0.0/29 of pool 'contig'");
 	close_watch(db);
 }
 
@@ -112,9 +112,9 @@ static void test_provider_ipv4_blocks(void **state)
 	ipam_err err = {0};
 	(void)state;
 
-	assert_string_equal(by_len(db, a, 29, IPAM_ENOSPC,
-				   "none is set for this family"),
-			    "");
+	assert_string_equal(
+		by_len(db, a, 29, IPAM_ENOSPC, "none is set for this family"),
+		"");
 	provider_set(db, space, 1);
 	by_len(db, a, 28, IPAM_EINVAL, "must be /29 to /30");
 	by_len(db, a, 31, IPAM_EINVAL, "must be /29 to /30");
@@ -177,8 +177,8 @@ static const char *eip_ok(ipam *db, const char *source, const char *address,
 	ipam_cidr want, got;
 	if (address)
 		want = C(address);
-	if (ipam_eip_allocate(db, pub_scope(db), source,
-			      address ? &want : NULL, id, &got, &err))
+	if (ipam_eip_allocate(db, pub_scope(db), source, address ? &want : NULL,
+			      id, &got, &err))
 		fail_msg("eip_allocate %s: %s", source, err.msg);
 	snprintf(out, sizeof(out), "%s", S(&got));
 	return out;
@@ -212,8 +212,8 @@ static void test_eip_sequential(void **state)
 	assert_string_equal(eip_ok(db, pid, NULL, id), "192.0.2.0/32");
 	assert_true(!strncmp(id, "eipalloc-", 9));
 	{
-		ipam_resource_info r = res_info(db, res_key(db, pub_scope(db),
-							    id));
+		ipam_resource_info r =
+			res_info(db, res_key(db, pub_scope(db), id));
 		assert_string_equal(r.type, "eip");
 		assert_string_equal(r.locale, "us-east-1");
 	}
@@ -250,9 +250,9 @@ static void test_public_ipv4_pool(void **state)
 		      NULL, NULL);
 	assert_code(ipam_resource_allocate(db, pv, byoip, NULL, 23, &got, &err),
 		    err, IPAM_EINVAL, "takes /24 to /32 (L5991)");
-	assert_code(ipam_resource_allocate(db, pv, byoip, &want, -1, &got,
-					   &err),
-		    err, IPAM_EINVAL, "not a /23");
+	assert_code(
+		ipam_resource_allocate(db, pv, byoip, &want, -1, &got, &err),
+		err, IPAM_EINVAL, "not a /23");
 	assert_string_equal(res_alloc_ok(db, pv, byoip, NULL, 24),
 			    "198.51.100.0/24");
 	assert_string_equal(res_alloc_ok(db, pv, byoip, NULL, 27),
@@ -267,12 +267,13 @@ static void test_public_ipv4_pool(void **state)
 	eip = res_key(db, pub, id);
 	assert_ok(ipam_render_public_ipv4_pools_json(db, pub, &out, &len, &err),
 		  err);
-	assert_non_null(strstr(out, "\"AddressCount\": 256,\n"
-				    "          \"AvailableAddressCount\": 255"));
+	assert_non_null(strstr(out,
+			       "\"AddressCount\": 256,\n"
+			       "          \"AvailableAddressCount\": 255"));
 	free(out);
-	assert_string_equal(eip_ok(db, "ipv4pool-ec2-0123", "198.51.101.31/32",
-				   id),
-			    "198.51.101.31/32");
+	assert_string_equal(
+		eip_ok(db, "ipv4pool-ec2-0123", "198.51.101.31/32", id),
+		"198.51.101.31/32");
 	assert_code(eip_fail(db, "ipv4pool-ec2-0123", "198.51.101.31/32", &err),
 		    err, IPAM_EADDRINUSE, "is Elastic IP");
 	assert_code(eip_fail(db, "ipv4pool-ec2-0123", "198.51.101.32/32", &err),
@@ -283,9 +284,10 @@ static void test_public_ipv4_pool(void **state)
 	/* release order: disassociate, release, deprovision (L7000-L7030) */
 	assert_code(ipam_resource_set(db, eip, IPAM_RESOURCE_ASSOCIATION,
 				      "vpc-1", &err),
-		    err, IPAM_EINVAL, "instance (i-...) or a network interface");
-	assert_code(ipam_resource_set(db, pv, IPAM_RESOURCE_ASSOCIATION,
-				      "i-1", &err),
+		    err, IPAM_EINVAL,
+		    "instance (i-...) or a network interface");
+	assert_code(ipam_resource_set(db, pv, IPAM_RESOURCE_ASSOCIATION, "i-1",
+				      &err),
 		    err, IPAM_EINVAL, "association applies to Elastic IPs");
 	res_set(db, eip, IPAM_RESOURCE_ASSOCIATION, "eni-0a1");
 	assert_string_equal(res_info(db, eip).association, "eni-0a1");
@@ -298,8 +300,8 @@ static void test_public_ipv4_pool(void **state)
 	}
 	assert_code(ipam_resource_delete(db, pv, &err), err, IPAM_EBUSY,
 		    "release it first");
-	assert_code(deprov(db, byoip, "198.51.100.0/23", &err), err,
-		    IPAM_EBUSY, NULL);
+	assert_code(deprov(db, byoip, "198.51.100.0/23", &err), err, IPAM_EBUSY,
+		    NULL);
 	res_set(db, eip, IPAM_RESOURCE_ASSOCIATION, "");
 	res_del(db, eip);
 	close_watch(db);
@@ -345,8 +347,8 @@ static void test_transfer(void **state)
 		assert_code(ipam_byoip_move_to_ipam(db, pub, &other, tid, &err),
 			    err, IPAM_ENOENT, "no public IPv4 pool");
 	}
-	assert_code(ipam_byoip_move_to_ipam(db, scope_key(db, "private"),
-					    &cidr, tid, &err),
+	assert_code(ipam_byoip_move_to_ipam(db, scope_key(db, "private"), &cidr,
+					    tid, &err),
 		    err, IPAM_EINVAL, "public scope");
 	assert_int_equal(usage(db, top).total, 256);
 
@@ -388,12 +390,11 @@ static void test_summary_counts(void **state)
 			  NULL, NULL);
 	res_cidr(db, manual, "3.5.0.1/32");
 	/* an interface's own public address: an EC2 public IP */
-	eni = res_make(db, pub, "eni-0bb", NULL, "us-east-1", NULL, NULL,
-		       NULL);
+	eni = res_make(db, pub, "eni-0bb", NULL, "us-east-1", NULL, NULL, NULL);
 	res_cidr(db, eni, "3.6.0.1/32");
-	assert_ok(ipam_render_public_ip_summary(db, pub, false, &out, &len,
-						&err),
-		  err);
+	assert_ok(
+		ipam_render_public_ip_summary(db, pub, false, &out, &len, &err),
+		err);
 	assert_text(out, "amazon-owned-eips=1\n"
 			 "ec2-public-ips=1\n"
 			 "byoip=0\n"
