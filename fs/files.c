@@ -395,8 +395,7 @@ static int render_scope_view(struct ipamfs *fs, const struct node *n,
 	else if (a->arg == F_PUBLIC_ADDRESSES_JSON)
 		rc = ipam_render_public_addresses_json(fs->db, n->scope_key,
 						       &data, &len, err);
-	else if (a->arg == F_PUBLIC_SUMMARY ||
-		 a->arg == F_PUBLIC_SUMMARY_JSON)
+	else if (a->arg == F_PUBLIC_SUMMARY || a->arg == F_PUBLIC_SUMMARY_JSON)
 		rc = ipam_render_public_ip_summary(
 			fs->db, n->scope_key, a->arg == F_PUBLIC_SUMMARY_JSON,
 			&data, &len, err);
@@ -1126,8 +1125,8 @@ static const struct attr scope_files[] = {
 	 render_scope_view, NULL},
 	{"public-addresses.json", ATTR_PUBLIC, F_PUBLIC_ADDRESSES_JSON,
 	 render_scope_view, NULL},
-	{"public-ip-insights", ATTR_PUBLIC, F_PUBLIC_SUMMARY,
-	 render_scope_view, NULL},
+	{"public-ip-insights", ATTR_PUBLIC, F_PUBLIC_SUMMARY, render_scope_view,
+	 NULL},
 	{"public-ip-insights.json", ATTR_PUBLIC, F_PUBLIC_SUMMARY_JSON,
 	 render_scope_view, NULL},
 	{"allocate-address",
