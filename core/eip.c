@@ -252,8 +252,8 @@ static int pool_address(ipam *db, const ipam_resource_info *pool,
 }
 
 static int eip_allocate(ipam *db, int64_t scope, const char *source,
-			const ipam_cidr *address, char *out_id, ipam_cidr *out,
-			ipam_err *err)
+			const ipam_cidr *address, bool check_owner,
+			char *out_id, ipam_cidr *out, ipam_err *err)
 {
 	ipam_scope_info sc;
 	ipam_resource_info src;
@@ -318,6 +318,9 @@ static int eip_allocate(ipam *db, int64_t scope, const char *source,
 	    (rc = ipam_resource_set(db, eip, IPAM_RESOURCE_LOCALE,
 				    from_pool ? p.locale : src.locale, err)))
 		return rc;
+	if (from_pool && check_owner &&
+	    (rc = ipam_resource_may_use_pool(db, eip, key, err)))
+		return rc;
 	rc = from_pool ? ipam_resource_allocate(db, eip, key, address,
 						address ? -1 : 32, out, err)
 		       : ipam_resource_cidr_add(db, eip, out, err);
@@ -327,15 +330,16 @@ static int eip_allocate(ipam *db, int64_t scope, const char *source,
 }
 
 int ipam_eip_allocate(ipam *db, int64_t scope, const char *source,
-		      const ipam_cidr *address, char *out_id, ipam_cidr *out,
-		      ipam_err *err)
+		      const ipam_cidr *address, bool check_owner, char *out_id,
+		      ipam_cidr *out, ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(
-		db, eip_allocate(db, scope, source, address, out_id, out, err),
-		err);
+	return ipam__write_end(db,
+			       eip_allocate(db, scope, source, address,
+					    check_owner, out_id, out, err),
+			       err);
 }
 
 /* ---- views ---- */

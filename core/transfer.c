@@ -87,7 +87,7 @@ static int target_check(const ipam_pool_info *p, const ipam_resource_info *res,
 }
 
 static int move(ipam *db, int64_t scope, const ipam_cidr *cidr,
-		const char *pool_id, ipam_err *err)
+		const char *pool_id, bool check_owner, ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN];
 	ipam_scope_info sc;
@@ -136,6 +136,8 @@ static int move(ipam *db, int64_t scope, const ipam_cidr *cidr,
 				  "already",
 				  text, res.id);
 	if ((rc = target_check(&p, &res, text, err)) ||
+	    (check_owner &&
+	     (rc = ipam_resource_may_use_pool(db, res_key, pool, err))) ||
 	    (rc = ipam__pool_provision_restore(db, pool, cidr, err)) ||
 	    (rc = ipam_resource_allocate(db, res_key, pool, cidr, -1, NULL,
 					 err)))
@@ -148,10 +150,12 @@ static int move(ipam *db, int64_t scope, const ipam_cidr *cidr,
 }
 
 int ipam_byoip_move_to_ipam(ipam *db, int64_t scope, const ipam_cidr *cidr,
-			    const char *pool_id, ipam_err *err)
+			    const char *pool_id, bool check_owner,
+			    ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, move(db, scope, cidr, pool_id, err), err);
+	return ipam__write_end(
+		db, move(db, scope, cidr, pool_id, check_owner, err), err);
 }

@@ -449,7 +449,8 @@ static int apply_allocate_address(struct ipamfs *fs, const struct node *n,
 		}
 		if (rc == 0)
 			rc = ipam_eip_allocate(fs->db, n->scope_key, words[0],
-					       count == 2 ? &want : NULL, id,
+					       count == 2 ? &want : NULL,
+					       fs->default_permissions, id,
 					       &got, err);
 		if (rc)
 			return rc;
@@ -482,7 +483,9 @@ static int apply_move_byoip(struct ipamfs *fs, const struct node *n,
 					  "expected 'CIDR POOL-ID'");
 		if ((rc = ipam_cidr_parse(&cidr, words[0], err)) ||
 		    (rc = ipam_byoip_move_to_ipam(fs->db, n->scope_key, &cidr,
-						  words[1], err)))
+						  words[1],
+						  fs->default_permissions,
+						  err)))
 			return rc;
 		ipam_cidr_format(&cidr, text);
 		buf_printf(result, "%s complete-transfer\n", text);

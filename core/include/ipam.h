@@ -986,14 +986,17 @@ int ipam_resource_cidrs(ipam *db, int64_t resource, ipam_resource_cidr **out,
  * lowest free address of `source`: an IPAM pool id (a /32 allocation of
  * type eip, in the pool's strategy: first-fit gives addresses in
  * sequence) or a public IPv4 pool id (its lowest /32 no EIP holds).
- * out_id gets the new id (IPAM_RESOURCE_ID_MAX + 1 bytes). IPAM_EINVAL (not
+ * out_id gets the new id (IPAM_RESOURCE_ID_MAX + 1 bytes). With check_owner
+ * the RAM rule applies to an IPAM pool (ipam_resource_may_use_pool: the
+ * acting uid, the EIP's owner, must be allowed to use the pool;
+ * IPAM_EACCES), as ipamfs does with default_permissions. IPAM_EINVAL (not
  * the public scope, not such an id, an IPv6 pool or one without a locale,
  * an address that is not a /32), IPAM_EADDRINUSE, IPAM_EADDRNOTAVAIL,
  * IPAM_ENOSPC, then as ipam_resource_allocate.
  */
 int ipam_eip_allocate(ipam *db, int64_t scope, const char *source,
-		      const ipam_cidr *address, char *out_id, ipam_cidr *out,
-		      ipam_err *err);
+		      const ipam_cidr *address, bool check_owner, char *out_id,
+		      ipam_cidr *out, ipam_err *err);
 /*
  * move-byoip-cidr-to-ipam (L8336-L8713): `cidr`, held unmanaged by a
  * public IPv4 pool resource of public `scope`, is provisioned to the pool
@@ -1002,10 +1005,13 @@ int ipam_eip_allocate(ipam *db, int64_t scope, const char *source,
  * scope, IPv6, not a pool id, a pool that is not top-level, IPv4, byoip,
  * of aws-service ec2 and of the public IPv4 pool's locale; IPAM_ENOENT no
  * public IPv4 pool holds the CIDR; IPAM_EEXIST it is in IPAM already;
+ * IPAM_EACCES with check_owner when the public IPv4 pool's owner may not
+ * use the pool (the RAM share of L8560-L8600, ipam_resource_may_use_pool);
  * then as ipam_pool_provision.
  */
 int ipam_byoip_move_to_ipam(ipam *db, int64_t scope, const ipam_cidr *cidr,
-			    const char *pool_id, ipam_err *err);
+			    const char *pool_id, bool check_owner,
+			    ipam_err *err);
 /* Public IP insights (L3071-L3164) of the public scope:
  * get-ipam-discovered-public-addresses ({"IpamDiscoveredPublicAddresses":
  * [...], "OldestSampleTime"}): every EIP and every public IPv4 address of

@@ -71,4 +71,34 @@ expect_json "$S/public-ipv4-pools.json" '.PublicIpv4Pools[0] | "\(.TotalAddressC
 expect_eq "$(ls "$T/allocations")" "" "the pool's allocation went with it"
 expect_ok wr "$T/cidrs" "-$CIDR"
 expect_file_eq "$T/cidrs" 198.51.100.0/24
+
+# the RAM rule (L563, L8560-L8600) with default_permissions: the owner of
+# the public IPv4 pool (the BYOIP account) and of a new EIP (who asks) must
+# be allowed to use the pool, whoever writes the request
+if [ "$(id -u)" -eq 0 ]; then
+	DB=$TMPD/c.db MNT=$TMPD/c
+	mkdir "$MNT"
+	start_ipamfs -o allow_other,default_permissions
+	expect_ok wrf "$MNT/ipam/operating-locales" 'us-east-1\nus-west-2\n'
+	S=$MNT/scopes/public R=$S/resources
+	mkpool public top
+	expect_ok wr "$POOL/locale" us-west-2
+	expect_ok wr "$POOL/aws-service" ec2
+	mkdir "$R/$PV" && wr "$R/$PV/locale" us-west-2 && wr "$R/$PV/owner" 65534 && wr "$R/$PV/cidrs" "$CIDR" ||
+		not_ok "a public IPv4 pool owned by 65534"
+	expect_errno EACCES wr "$S/move-byoip-cidr-to-ipam" "$CIDR $(idof "$POOL")"
+	expect_match "$(errors_last)" "owned by uid 65534, which may not use pool 'top'" "the BYOIP owner must be allowed to use the pool"
+	expect_ok chmod 757 "$POOL"
+	expect_eq "$(wr_readback "$S/move-byoip-cidr-to-ipam" "$CIDR $(idof "$POOL")")" "$CIDR complete-transfer" "once the pool is shared with it"
+	expect_ok wr "$MNT/ipam/provider-cidrs" 18.97.0.0/24
+	mkpool public contig
+	expect_ok wr "$POOL/public-ip-source" amazon
+	expect_ok wr "$POOL/locale" us-east-1
+	expect_ok wr "$POOL/cidrs" /30
+	expect_ok chmod 555 "$POOL"
+	expect_errno EACCES wr "$S/allocate-address" "$(idof "$POOL")"
+	expect_eq "$(t ls "$R" | grep -c eipalloc)" 0 "the refused EIP was not made"
+	expect_ok chmod 755 "$POOL"
+	expect_match "$(wr_readback "$S/allocate-address" "$(idof "$POOL")")" ' 18\.97\.0\.0$' "root's EIP from root's pool"
+fi
 finish

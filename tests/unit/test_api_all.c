@@ -463,8 +463,8 @@ static void public_space(ipam *db, int round)
 	assert_ok(ipam_pool_set_locale(db, contig, "us-east-1", &err), err);
 	assert_ok(ipam_pool_provision_len(db, contig, 29, &got, &err), err);
 	assert_string_equal(S(&got), "192.0.2.0/29");
-	assert_ok(ipam_eip_allocate(db, sc.key, pool_id(db, contig), NULL, eip,
-				    &got, &err),
+	assert_ok(ipam_eip_allocate(db, sc.key, pool_id(db, contig), NULL, true,
+				    eip, &got, &err),
 		  err);
 	assert_ok(ipam_resource_lookup(db, sc.key, eip, &key, &err), err);
 	assert_ok(ipam_resource_set(db, key, IPAM_RESOURCE_ASSOCIATION,
@@ -478,14 +478,15 @@ static void public_space(ipam *db, int round)
 				    &err),
 		  err);
 	assert_ok(ipam_resource_cidr_add(db, pv, &moved, &err), err);
-	assert_ok(ipam_eip_allocate(db, sc.key, name, NULL, eip2, &got, &err),
+	assert_ok(ipam_eip_allocate(db, sc.key, name, NULL, false, eip2, &got,
+				    &err),
 		  err);
 	snprintf(name, sizeof(name), "byoip%d", round);
 	assert_ok(ipam_pool_create(db, sc.key, 0, name, &top, &err), err);
 	assert_ok(ipam_pool_set_locale(db, top, "us-east-1", &err), err);
 	assert_ok(ipam_pool_set_aws_service(db, top, "ec2", &err), err);
 	assert_ok(ipam_byoip_move_to_ipam(db, sc.key, &moved, pool_id(db, top),
-					  &err),
+					  true, &err),
 		  err);
 #define R_ADDR(o, l, e) ipam_render_addresses_json(db, sc.key, o, l, e)
 #define R_V4POOLS(o, l, e)                                                     \

@@ -178,7 +178,7 @@ static const char *eip_ok(ipam *db, const char *source, const char *address,
 	if (address)
 		want = C(address);
 	if (ipam_eip_allocate(db, pub_scope(db), source, address ? &want : NULL,
-			      id, &got, &err))
+			      false, id, &got, &err))
 		fail_msg("eip_allocate %s: %s", source, err.msg);
 	snprintf(out, sizeof(out), "%s", S(&got));
 	return out;
@@ -192,7 +192,7 @@ static int eip_fail(ipam *db, const char *source, const char *address,
 	if (address)
 		want = C(address);
 	return ipam_eip_allocate(db, pub_scope(db), source,
-				 address ? &want : NULL, id, &got, err);
+				 address ? &want : NULL, false, id, &got, err);
 }
 
 /* The seed's vector 5: sequential /32s from 192.0.2.0/30, then ENOSPC
@@ -326,40 +326,43 @@ static void test_transfer(void **state)
 		      NULL, NULL);
 	res_cidr(db, pv, "130.137.249.0/24");
 	eip_ok(db, "ipv4pool-ec2-0019", "130.137.249.255/32", id);
-	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, &err), err,
-		    IPAM_EINVAL, "aws-service must be ec2 (L8425)");
+	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, false, &err),
+		    err, IPAM_EINVAL, "aws-service must be ec2 (L8425)");
 	assert_ok(ipam_pool_set_aws_service(db, top, "ec2", &err), err);
 	prov_ok(db, top, "198.51.100.0/24");
 	child = mkpool(db, pub, top, "regional");
 	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, pool_id(db, child),
-					    &err),
+					    false, &err),
 		    err, IPAM_EINVAL, "only to a top-level pool (L8421)");
 	east = mkpool(db, pub, 0, "east");
 	pool_locale(db, east, "us-east-1");
 	assert_ok(ipam_pool_set_aws_service(db, east, "ec2", &err), err);
 	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, pool_id(db, east),
-					    &err),
+					    false, &err),
 		    err, IPAM_EINVAL, "is in 'us-west-2' (L8421)");
-	assert_code(ipam_byoip_move_to_ipam(db, pub, &six, tid, &err), err,
-		    IPAM_EINVAL, "IPv6 CIDR cannot be moved to IPAM (L8338)");
+	assert_code(ipam_byoip_move_to_ipam(db, pub, &six, tid, false, &err),
+		    err, IPAM_EINVAL,
+		    "IPv6 CIDR cannot be moved to IPAM (L8338)");
 	{
 		ipam_cidr other = C("130.137.250.0/24");
-		assert_code(ipam_byoip_move_to_ipam(db, pub, &other, tid, &err),
+		assert_code(ipam_byoip_move_to_ipam(db, pub, &other, tid, false,
+						    &err),
 			    err, IPAM_ENOENT, "no public IPv4 pool");
 	}
 	assert_code(ipam_byoip_move_to_ipam(db, scope_key(db, "private"), &cidr,
-					    tid, &err),
+					    tid, false, &err),
 		    err, IPAM_EINVAL, "public scope");
 	assert_int_equal(usage(db, top).total, 256);
 
-	assert_ok(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, &err), err);
+	assert_ok(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, false, &err),
+		  err);
 	assert_int_equal(usage(db, top).total, 512);
 	assert_int_equal(usage(db, top).assigned, 256);
 	assert_string_equal(rc_state(db, pv, "130.137.249.0/24"),
 			    "managed compliant nonoverlapping");
 	assert_true(res_exists(db, pub, id)); /* its EIP stays */
-	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, &err), err,
-		    IPAM_EEXIST, "in IPAM already");
+	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, false, &err),
+		    err, IPAM_EEXIST, "in IPAM already");
 	assert_code(deprov(db, top, "130.137.249.0/24", &err), err, IPAM_EBUSY,
 		    NULL);
 	close_watch(db);
