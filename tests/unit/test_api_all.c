@@ -440,7 +440,7 @@ static void resources(ipam *db, struct world *w, int round)
 /* The public scope: provider CIDRs, an Amazon-provided block, EIPs from
  * it and from a public IPv4 pool, a transfer, the insight views. Leaves
  * nothing behind (every round makes it anew). */
-static void public_space(ipam *db, int round)
+static void provider_space(ipam *db, int round)
 {
 	static const char *const provider[] = {"192.0.2.0/24"};
 	ipam_err err = {0};
@@ -637,7 +637,7 @@ static void test_every_call_on_one_handle(void **state)
 		pools(db, &w[round], round);
 		prefix_lists(db, &w[round], round);
 		resources(db, &w[round], round);
-		public_space(db, round);
+		provider_space(db, round);
 		teardown(db, &w[round]);
 	}
 	/* the deprovision path, on the last round's pools */
