@@ -23,6 +23,7 @@ enum resource_field {
 	R_OWNER,
 	R_VPC_ID,
 	R_IP_USAGE,
+	R_ASSOCIATION,
 	R_MONITORING,
 	R_DISCOVERY,
 	R_STATUS,
@@ -54,6 +55,9 @@ static void put_resource_field(struct buf *out, const ipam_resource_info *r,
 		if (r->has_active_ips)
 			ipam_u128_format(r->active_ips, count);
 		put_line(out, count);
+		break;
+	case R_ASSOCIATION:
+		put_line(out, r->association);
 		break;
 	case R_MONITORING:
 		put_line(out, r->ignored ? "ignored" : "monitored");
@@ -96,6 +100,7 @@ static const ipam_resource_field set_fields[] = {
 	[R_OWNER] = IPAM_RESOURCE_OWNER,
 	[R_VPC_ID] = IPAM_RESOURCE_VPC_ID,
 	[R_IP_USAGE] = IPAM_RESOURCE_ACTIVE_IPS,
+	[R_ASSOCIATION] = IPAM_RESOURCE_ASSOCIATION,
 };
 
 /* name is free text (kept as written); the others are one word. */
@@ -294,6 +299,7 @@ const struct attr files_resource_table[] = {
 	RW("vpc-id", render_resource, apply_resource, R_VPC_ID),
 	RW("ip-usage", render_resource, apply_resource, R_IP_USAGE),
 	RW("monitoring", render_resource, apply_resource, R_MONITORING),
+	RW("association", render_resource, apply_resource, R_ASSOCIATION),
 	{"cidrs", ATTR_RW | ATTR_COMMAND, 0, render_resource_cidrs,
 	 apply_resource_cidrs},
 	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE, 0,

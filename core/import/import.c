@@ -698,6 +698,46 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	return rc;
 }
 
+/* ProviderCidrs: the provider CIDRs, set before the pools' CIDRs come. */
+static int provider_apply(imp *im, json_t *list, ipam_err *err)
+{
+	ipam_strlist have = {0};
+	const char **want;
+	size_t n = json_array_size(list), i;
+	json_t *c;
+	bool same;
+	int rc;
+	if (!json_is_array(list))
+		return 0;
+	if ((rc = ipam_provider_cidrs_get(im->db, &have, err)))
+		return rc;
+	want = calloc(n + 1, sizeof(*want));
+	if (!want) {
+		ipam_strlist_free(&have);
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	}
+	json_array_foreach(list, i, c)
+	{
+		want[i] = json_string_value(c);
+		if (!want[i])
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"ipam: ProviderCidrs[%zu] is not a "
+					"string",
+					i);
+	}
+	same = rc == 0 && have.count == n;
+	for (i = 0; same && i < n; i++)
+		same = !strcmp(have.items[i], want[i]);
+	if (rc == 0 && !same) {
+		rc = ipam_provider_cidrs_set(im->db, want, n, err);
+		if (rc == 0)
+			change(im, '~', "ipam", "", "provider-cidrs");
+	}
+	free(want);
+	ipam_strlist_free(&have);
+	return rc;
+}
+
 static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 {
 	const char *desc = str(obj, "Description"), *tier = str(obj, "Tier");
@@ -735,6 +775,9 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 				im->db, json_integer_value(ret), err);
 		}
 	}
+	if (rc == 0)
+		rc = provider_apply(im, json_object_get(obj, "ProviderCidrs"),
+				    err);
 	for (int q = 0; rc == 0 && q < IPAM_QUOTA_COUNT; q++) {
 		json_t *v =
 			json_object_get(quotas, ipam_quota_name((ipam_quota)q));
@@ -1387,7 +1430,7 @@ static int cidr_apply(imp *im, json_t *el, ipam_err *err)
 	if (rc)
 		return rc < 0 ? rc : 0;
 	ipam_cidr_format(&c, text);
-	if ((rc = ipam_pool_provision(im->db, p->key, &c, err)))
+	if ((rc = ipam__pool_provision_restore(im->db, p->key, &c, err)))
 		return wrap(err, rc, "cannot provision %s to pool '%s'", text,
 			    p->path);
 	change(im, '+', "cidr", p->path, text);
@@ -1697,6 +1740,7 @@ static const struct {
 	{"ResourceOwnerId", IPAM_RESOURCE_OWNER, "owner"},
 	{"VpcId", IPAM_RESOURCE_VPC_ID, "vpc-id"},
 	{"ActiveIps", IPAM_RESOURCE_ACTIVE_IPS, "active-ips"},
+	{"Association", IPAM_RESOURCE_ASSOCIATION, "association"},
 };
 
 static const char *res_field_now(const ipam_resource_info *r,
@@ -1716,6 +1760,8 @@ static const char *res_field_now(const ipam_resource_info *r,
 			return "";
 		ipam_u128_format(r->active_ips, buf);
 		return buf;
+	case IPAM_RESOURCE_ASSOCIATION:
+		return r->association;
 	default:
 		return "";
 	}

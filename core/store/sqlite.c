@@ -339,6 +339,22 @@ static const char *const migrations[] = {
 	"  target TEXT NOT NULL,"
 	"  PRIMARY KEY (policy_key, target)) WITHOUT ROWID;"
 	"CREATE INDEX policy_target_target ON policy_target(target);",
+	/* 7 -> 8: provider CIDRs, the space amazon-source public pools take
+	 * blocks from (provider.c); an Elastic IP's association (the
+	 * instance or interface it is associated with, '' when none; an
+	 * interface's instance); the public address type and service a
+	 * discovery reports (insights.c; '' = derived) */
+	"CREATE TABLE provider_cidr("
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  PRIMARY KEY (family, start)) WITHOUT ROWID;"
+	"ALTER TABLE resource ADD COLUMN association TEXT NOT NULL"
+	"  DEFAULT '';"
+	"ALTER TABLE resource ADD COLUMN address_type TEXT NOT NULL"
+	"  DEFAULT '';"
+	"ALTER TABLE resource ADD COLUMN service TEXT NOT NULL"
+	"  DEFAULT '';",
 };
 
 #define SCHEMA_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

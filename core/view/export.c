@@ -167,6 +167,15 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 	json_object_set_new(obj, "HistoryRetentionDays",
 			    json_integer(retention));
 	json_object_set_new(obj, "Quotas", quotas);
+	if (ipam_provider_cidrs_get(db, &locales, err)) {
+		json_decref(obj);
+		return NULL;
+	}
+	regions = json_array();
+	for (size_t i = 0; i < locales.count; i++)
+		json_array_append_new(regions, json_string(locales.items[i]));
+	ipam_strlist_free(&locales);
+	json_object_set_new(obj, "ProviderCidrs", regions);
 	return obj;
 }
 
@@ -639,7 +648,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		db,
 		"SELECT r.key, s.aws_id, s.name, r.resource_id, r.type,"
 		" r.name, r.locale, r.owner, r.vpc_id, r.ignored,"
-		" coalesce(d.name, ''), r.created, r.active_ips"
+		" coalesce(d.name, ''), r.created, r.active_ips, r.association"
 		" FROM resource r JOIN scope s ON s.key = r.scope_key"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" ORDER BY s.name, r.resource_id",
@@ -678,6 +687,9 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 			ipam_u128_format(ipam__col_u128(stmt, 12), text);
 			json_object_set_new(o, "ActiveIps", json_string(text));
 		}
+		if (o && *col_text(stmt, 13))
+			json_object_set_new(o, "Association",
+					    json_string(col_text(stmt, 13)));
 		if (o)
 			json_object_set_new(o, "ResourceCidrs", cidrs);
 		else

@@ -81,6 +81,9 @@ mkres public ipv4pool-ec2-0b1 locale=us-east-1
 expect_ok wr "$PR/ipv4pool-ec2-0b1/allocate" "$(idof "$PUB") /28"
 expect_json "$PUB/allocations.json" '.IpamPoolAllocations[0].ResourceType' ec2-public-ipv4-pool
 expect_file_eq "$PUB/allocations/ipv4pool-ec2-0b1/resource-type" ec2-public-ipv4-pool
+# an EIP from it (describe-addresses, describe-public-ipv4-pools,
+# get-ipam-discovered-public-addresses)
+expect_match "$(wr_readback "$MNT/scopes/public/allocate-address" ipv4pool-ec2-0b1)" '^eipalloc-[0-9a-f]{17} 198\.51\.100\.0$' "an EIP"
 
 # --- an IPAM policy steers an EIP to the public pool (SPEC §8.2) --------
 PO=$MNT/policies/edge

@@ -48,10 +48,16 @@ FILES = [
      "IpamPolicyDocuments"),
     ("policies/*/targets.json", "GetIpamPolicyOrganizationTargets",
      "OrganizationTargets"),
+    ("scopes/*/addresses.json", "DescribeAddresses", "Addresses"),
+    ("scopes/*/public-ipv4-pools.json", "DescribePublicIpv4Pools",
+     "PublicIpv4Pools"),
+    ("scopes/*/public-addresses.json", "GetIpamDiscoveredPublicAddresses",
+     "IpamDiscoveredPublicAddresses"),
 ]
 # ipamfs's own views and documents, not AWS shapes (docs/design/shapes.md)
 OWN = ["scopes/*/status.json", "scopes/*/pools/*status.json",
-       "scopes/*/resources/*/status.json", "export.json",
+       "scopes/*/resources/*/status.json", "scopes/*/public-ip-insights.json",
+       "export.json",
        "export-history.json"]
 
 AWS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")

@@ -439,6 +439,84 @@ static void resources(ipam *db, struct world *w, int round)
 	assert_ok(ipam_discovery_delete(db, disco, &err), err);
 }
 
+/* The public scope: provider CIDRs, an Amazon-provided block, EIPs from
+ * it and from a public IPv4 pool, a transfer, the insight views. Leaves
+ * nothing behind (every round makes it anew). */
+static void provider_space(ipam *db, int round)
+{
+	static const char *const provider[] = {"192.0.2.0/24"};
+	ipam_err err = {0};
+	ipam_strlist list = {0};
+	ipam_scope_info sc;
+	ipam_cidr got, block = C("192.0.2.0/29"), moved = C("198.51.100.0/24");
+	char eip[IPAM_RESOURCE_ID_MAX + 1], eip2[IPAM_RESOURCE_ID_MAX + 1];
+	char name[32];
+	int64_t contig, top, pv, key;
+
+	assert_ok(ipam_scope_get(db, "public", &sc, &err), err);
+	assert_ok(ipam_provider_cidrs_set(db, provider, 1, &err), err);
+	assert_ok(ipam_provider_cidrs_get(db, &list, &err), err);
+	assert_int_equal(list.count, 1);
+	ipam_strlist_free(&list);
+	snprintf(name, sizeof(name), "contig%d", round);
+	assert_ok(ipam_pool_create(db, sc.key, 0, name, &contig, &err), err);
+	assert_ok(ipam_pool_set_public_ip_source(db, contig, "amazon", &err),
+		  err);
+	assert_ok(ipam_pool_set_locale(db, contig, "us-east-1", &err), err);
+	assert_ok(ipam_pool_provision_len(db, contig, 29, &got, &err), err);
+	assert_string_equal(S(&got), "192.0.2.0/29");
+	assert_ok(ipam_eip_allocate(db, sc.key, pool_id(db, contig), NULL, true,
+				    eip, &got, &err),
+		  err);
+	assert_ok(ipam_resource_lookup(db, sc.key, eip, &key, &err), err);
+	assert_ok(ipam_resource_set(db, key, IPAM_RESOURCE_ASSOCIATION,
+				    "i-0123", &err),
+		  err);
+
+	/* a BYOIP CIDR outside IPAM with an EIP, moved into a pool */
+	snprintf(name, sizeof(name), "ipv4pool-ec2-%04d", round);
+	assert_ok(ipam_resource_create(db, sc.key, name, NULL, &pv, &err), err);
+	assert_ok(ipam_resource_set(db, pv, IPAM_RESOURCE_LOCALE, "us-east-1",
+				    &err),
+		  err);
+	assert_ok(ipam_resource_cidr_add(db, pv, &moved, &err), err);
+	assert_ok(ipam_eip_allocate(db, sc.key, name, NULL, false, eip2, &got,
+				    &err),
+		  err);
+	snprintf(name, sizeof(name), "byoip%d", round);
+	assert_ok(ipam_pool_create(db, sc.key, 0, name, &top, &err), err);
+	assert_ok(ipam_pool_set_locale(db, top, "us-east-1", &err), err);
+	assert_ok(ipam_pool_set_aws_service(db, top, "ec2", &err), err);
+	assert_ok(ipam_byoip_move_to_ipam(db, sc.key, &moved, pool_id(db, top),
+					  true, &err),
+		  err);
+#define R_ADDR(o, l, e) ipam_render_addresses_json(db, sc.key, o, l, e)
+#define R_V4POOLS(o, l, e)                                                     \
+	ipam_render_public_ipv4_pools_json(db, sc.key, o, l, e)
+#define R_PUBADDR(o, l, e)                                                     \
+	ipam_render_public_addresses_json(db, sc.key, o, l, e)
+#define R_SUMMARY(o, l, e)                                                     \
+	ipam_render_public_ip_summary(db, sc.key, true, o, l, e)
+	RENDER(R_ADDR);
+	RENDER(R_V4POOLS);
+	RENDER(R_PUBADDR);
+	RENDER(R_SUMMARY);
+
+	/* clean-up in the guide's order */
+	assert_ok(
+		ipam_resource_set(db, key, IPAM_RESOURCE_ASSOCIATION, "", &err),
+		err);
+	assert_ok(ipam_resource_delete(db, key, &err), err);
+	assert_ok(ipam_resource_lookup(db, sc.key, eip2, &key, &err), err);
+	assert_ok(ipam_resource_delete(db, key, &err), err);
+	assert_ok(ipam_resource_delete(db, pv, &err), err);
+	assert_ok(ipam_pool_deprovision(db, top, &moved, &err), err);
+	assert_ok(ipam_pool_delete(db, top, &err), err);
+	assert_ok(ipam_pool_deprovision(db, contig, &block, &err), err);
+	assert_ok(ipam_pool_delete(db, contig, &err), err);
+	assert_ok(ipam_provider_cidrs_set(db, NULL, 0, &err), err);
+}
+
 /* A prefix-list resolver following the pools and resources, its
  * formats and a target (ipam_prefixlist.h). */
 static void prefix_lists(ipam *db, struct world *w, int round)
@@ -620,6 +698,7 @@ static void test_every_call_on_one_handle(void **state)
 		prefix_lists(db, &w[round], round);
 		policies(db, round);
 		resources(db, &w[round], round);
+		provider_space(db, round);
 		teardown(db, &w[round]);
 	}
 	/* the deprovision path, on the last round's pools */

@@ -212,6 +212,11 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what the IPAM policies' migration adds */
 		  "DROP TABLE policy; DROP TABLE policy_rule;"
 		  "DROP TABLE policy_pool; DROP TABLE policy_target;"
+		  /* and what 7 -> 8 adds (the public scope, issue 12 §5-§6) */
+		  "DROP TABLE provider_cidr;"
+		  "ALTER TABLE resource DROP COLUMN association;"
+		  "ALTER TABLE resource DROP COLUMN address_type;"
+		  "ALTER TABLE resource DROP COLUMN service;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
