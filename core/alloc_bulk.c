@@ -5,7 +5,9 @@
  * The effects are those of ipam__alloc for each row (alloc.c): the rows,
  * the free-space index of docs/design/allocator.md, the usage counters, the
  * overlap index of the scope, an IP-address-history record and a change
- * event per allocation. What changes is how: the rows are sorted by
+ * event per allocation, the members of the prefix-list resolvers that
+ * follow the scope's allocations, and the change times of the rows, their
+ * pool, scope and IPAM. What changes is how: the rows are sorted by
  * address, so "no overlap" is a check between neighbours; each row must lie
  * inside one maximal free block of the pool (the buddy invariant: an
  * aligned block is free exactly when one free block holds it), found by one
@@ -16,6 +18,12 @@
  * outside the free space, a taken name or id) writes nothing and returns
  * IPAM__BULK_FALLBACK: the caller then goes one by one, and meets the
  * model's own refusal.
+ *
+ * The rows carry the transaction's change time and one bump per batch does
+ * what the per-row change-time triggers do (ipam__changed_bulk), so the
+ * caller may hold those triggers (ipam__changed_hold) over a run of
+ * batches: a statement that fires a trigger makes SQLite journal every page
+ * it touches, which per row was most of an import's time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -242,8 +250,8 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 		db,
 		"INSERT INTO allocation(aws_id, pool_key, name, start, prefix,"
 		" resource_type, description, created, uid, gid, mode,"
-		" history_key) VALUES (?1, ?2, ?3, ?4, ?5, 'custom', ?6, ?7,"
-		" ?8, ?9, ?10, ?11)",
+		" history_key, changed) VALUES (?1, ?2, ?3, ?4, ?5, 'custom',"
+		" ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -260,6 +268,7 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 	sqlite3_bind_int64(stmt, 9, r->gid >= 0 ? r->gid : db->actor.gid);
 	sqlite3_bind_int(stmt, 10, r->mode >= 0 ? r->mode : 0755);
 	sqlite3_bind_int64(stmt, 11, history);
+	sqlite3_bind_int64(stmt, 12, ipam__changed_stamp(db));
 	rc = ipam__exec(db, stmt, err);
 	if (rc == IPAM_EEXIST)
 		return IPAM__BULK_FALLBACK; /* a taken name or id */
@@ -363,7 +372,10 @@ static int bulk(ipam *db, const ipam_pool_info *p, ipam__bulk_row *rows,
 		const size_t *order, size_t n, ipam_err *err)
 {
 	int refresh = scope_has_resources(db, p->scope_key, err);
-	int rc = refresh < 0 ? refresh : 0;
+	int lists = refresh < 0 ? 0
+				: ipam__plist_watches_allocs(db, p->scope_key,
+							     p->family, err);
+	int rc = refresh < 0 ? refresh : lists < 0 ? lists : 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (rows[i].cidr.family != p->family)
 			return IPAM__BULK_FALLBACK;
@@ -375,11 +387,17 @@ static int bulk(ipam *db, const ipam_pool_info *p, ipam__bulk_row *rows,
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = row_write(db, p, &rows[order[i]], i == 0, refresh == 1,
 			       err);
+	/* the prefix lists that follow the scope's allocations (rarely any) */
+	for (size_t i = 0; rc == 0 && lists == 1 && i < n; i++)
+		rc = ipam__plist_alloc(db, rows[order[i]].key, true, err);
 	/* the events in the caller's order, as one by one */
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = row_event(db, p, &rows[i], &ev, err);
 	free(ev.data);
-	return rc ? rc : counters(db, p, rows, n, err);
+	if (rc == 0)
+		rc = counters(db, p, rows, n, err);
+	/* the change times the per-row triggers give (changed.c) */
+	return rc ? rc : ipam__changed_bulk(db, p->key, p->scope_key, err);
 }
 
 int ipam__alloc_bulk(ipam *db, int64_t pool, ipam__bulk_row *rows, size_t n,

@@ -257,6 +257,96 @@ int ipam__changed_ready(ipam *db, ipam_err *err)
 	return rc;
 }
 
+int64_t ipam__changed_stamp(ipam *db)
+{
+	if (db->stamp == 0)
+		db->stamp = next_stamp(db, db->last_stamp);
+	return db->stamp;
+}
+
+/*
+ * The per-row triggers of the rows the bulk allocator writes (an
+ * allocation, its history record, its change event), which it stands in
+ * for with one bump per batch (alloc_bulk.c). A statement that fires a
+ * trigger is a multi-row write to SQLite, which then journals every page
+ * it touches in a statement journal; per allocation row that was most of
+ * an import's time (docs/bench.md).
+ */
+static const char *const held_names[] = {"ch_alloc_i", "ch_history_i",
+					 "ch_event"};
+
+static const char *trigger_sql(const char *name)
+{
+	char head[64];
+	snprintf(head, sizeof(head), "IF NOT EXISTS %s ", name);
+	for (size_t i = 0; i < sizeof(triggers) / sizeof(triggers[0]); i++)
+		if (strstr(triggers[i], head))
+			return triggers[i];
+	return NULL;
+}
+
+int ipam__changed_hold(ipam *db, ipam_err *err)
+{
+	int rc = 0;
+	if (db->changed_held || !db->changed_ready)
+		return 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(held_names) /
+						  sizeof(held_names[0]);
+	     i++) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "DROP TRIGGER IF EXISTS temp.%s",
+			 held_names[i]);
+		rc = ipam__exec_sql(db, sql, err);
+	}
+	if (rc == 0)
+		db->changed_held = 1;
+	return rc;
+}
+
+int ipam__changed_resume(ipam *db, ipam_err *err)
+{
+	int rc = 0;
+	if (!db->changed_held)
+		return 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(held_names) /
+						  sizeof(held_names[0]);
+	     i++) {
+		const char *sql = trigger_sql(held_names[i]);
+		rc = sql ? ipam__exec_sql(db, sql, err)
+			 : ipam__fail(err, IPAM_EIO, "no trigger %s",
+				      held_names[i]);
+	}
+	if (rc == 0)
+		db->changed_held = 0;
+	return rc;
+}
+
+int ipam__changed_bulk(ipam *db, int64_t pool, int64_t scope, ipam_err *err)
+{
+	/* what ch_alloc_i (the pool), ch_history_i (the scope) and ch_event
+	 * (the ipam row) do per row; the rows carry the stamp already */
+	static const char *const sql[] = {
+		"UPDATE pool SET changed = ?2 WHERE key = ?1"
+		" AND changed IS NOT ?2",
+		"UPDATE scope SET changed = ?2 WHERE key = ?1"
+		" AND changed IS NOT ?2",
+		"UPDATE ipam SET changed = ?2 WHERE ?1 >= 0"
+		" AND changed IS NOT ?2",
+	};
+	const int64_t keys[] = {pool, scope, 0};
+	int64_t stamp = ipam__changed_stamp(db);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *stmt = ipam__stmt(db, sql[i], err);
+		if (!stmt)
+			return ipam__stmt_error(err);
+		sqlite3_bind_int64(stmt, 1, keys[i]);
+		sqlite3_bind_int64(stmt, 2, stamp);
+		rc = ipam__exec(db, stmt, err);
+	}
+	return rc;
+}
+
 int ipam__changed_flush(ipam *db, ipam_err *err)
 {
 	if (db->stamp == 0)

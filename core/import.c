@@ -2127,6 +2127,14 @@ static void batch_row_of(imp *im, json_t *el, const char *name,
 
 static int batch_flush(imp *im, ipam_err *err);
 
+/* Before any write but a batch's: the change-time triggers back; rc
+ * unless that fails. */
+static int bulk_end(imp *im, int rc, ipam_err *err)
+{
+	int made = ipam__changed_resume(im->db, rc ? NULL : err);
+	return rc ? rc : made;
+}
+
 static int batch_add(imp *im, imp_pool *p, json_t *el, const char *name,
 		     const ipam_cidr *c, const char *desc, size_t line,
 		     ipam_err *err)
@@ -2157,7 +2165,15 @@ static int batch_flush(imp *im, ipam_err *err)
 	if (!b || !b->n)
 		return 0;
 	p = b->p;
-	rc = ipam__alloc_bulk(im->db, p->key, b->rows, b->n, err);
+	/* no per-row change-time triggers while batches go in (the bulk
+	 * path stamps its rows): bulk_end makes them again */
+	rc = ipam__changed_hold(im->db, err);
+	if (rc == 0)
+		rc = ipam__alloc_bulk(im->db, p->key, b->rows, b->n, err);
+	if (rc == IPAM__BULK_FALLBACK) {
+		int made = bulk_end(im, 0, err);
+		rc = made ? made : rc;
+	}
 	if (rc == 0) {
 		rc = note_key(&im->touched, &im->ntouched, &im->captouched,
 			      p->key, err);
@@ -2205,13 +2221,13 @@ static int allocs_apply(imp *im, ipam_err *err)
 	int rc = each(im, "IpamPoolAllocations", alloc_apply, err);
 	ipam_err first = {IPAM_OK, ""};
 	if (rc == 0)
-		return batch_flush(im, err);
+		return bulk_end(im, batch_flush(im, err), err);
 	if (im->batch && im->batch->n && batch_flush(im, &first)) {
 		if (err)
 			*err = first;
-		return first.code;
+		rc = first.code;
 	}
-	return rc;
+	return bulk_end(im, rc, err);
 }
 
 static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
@@ -2239,7 +2255,7 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		return batch_add(im, p, el, name, &c, desc, line, err);
 	if (asprintf(&apath, "%s/allocations/%s", p->path, name) < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	if ((rc = batch_flush(im, err))) {
+	if ((rc = batch_flush(im, err)) || (rc = bulk_end(im, 0, err))) {
 		;
 	} else if (strcmp(type, "custom") == 0) {
 		rc = custom_apply(im, p, el, name, &c, desc, apath, err);
@@ -2716,6 +2732,9 @@ static int import_run(imp *im, ipam_import_format fmt, ipam_err *err)
 	rc = read_doc(im, fmt, err);
 	if (rc == 0)
 		rc = apply_all(im, err);
+	/* the triggers are back after every allocation (allocs_apply); the
+	 * rollback below would bring them back too */
+	rc = bulk_end(im, rc, err);
 	if (rc == 0 && ipam__oom)
 		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	if (rc || im->plan) {

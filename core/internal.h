@@ -50,6 +50,7 @@ struct ipam {
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
 	int changed_ready;  /* the change-time triggers exist (changed.c) */
+	int changed_held;   /* the bulk rows' triggers are dropped (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -149,6 +150,19 @@ int ipam__changed_flush(ipam *db, ipam_err *err);
 void ipam__changed_committed(ipam *db);
 /* At open: the newest stamp given, from ipam.changed. */
 int ipam__changed_load(ipam *db, ipam_err *err);
+/* The stamp of the current transaction (what ipam_stamp() gives). */
+int64_t ipam__changed_stamp(ipam *db);
+/* Drops the per-row triggers of an allocation, history and event insert,
+ * for the bulk allocator, which stamps its rows itself (once per batch);
+ * ipam__changed_resume makes them again. Every write in between must be
+ * the bulk allocator's. A rollback past the hold brings the triggers back
+ * (the flag may then say held: resume is then a no-op CREATE IF NOT
+ * EXISTS, hold a no-op, and the bulk path stamps rows either way). */
+int ipam__changed_hold(ipam *db, ipam_err *err);
+int ipam__changed_resume(ipam *db, ipam_err *err);
+/* The bumps those triggers make for a batch of allocations of `pool` in
+ * `scope` (the allocation rows carry the stamp themselves). */
+int ipam__changed_bulk(ipam *db, int64_t pool, int64_t scope, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
 void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col);
 /* A percentage of ipam_percent_format as a JSON number (an integer when
@@ -411,6 +425,10 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
  * is going; a resource CIDR changed or is gone; the transaction is about
  * to commit (versions of the changed resolvers). */
 int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present, ipam_err *err);
+/* 1 when a prefix-list resolver has a pool rule in `scope` for `family`
+ * (ipam__plist_alloc may then add a new allocation to it), else 0. */
+int ipam__plist_watches_allocs(ipam *db, int64_t scope, int family,
+			       ipam_err *err);
 int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_rc_gone(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_settle(ipam *db, ipam_err *err);

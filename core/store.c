@@ -303,6 +303,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE discovery ADD COLUMN snapshot TEXT;"
 	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* 6 -> 7: the CIDRs of top-level pools (a child pool's CIDRs have
+	 * their allocation in the parent) in address order, for the check
+	 * that a scope holds an address once (provision.c) */
+	"CREATE INDEX pool_cidr_top ON pool_cidr(start)"
+	"  WHERE parent_alloc IS NULL;",
 };
 
 /* After the migrations (and the first objects of a new file): an object
