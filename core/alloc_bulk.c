@@ -296,25 +296,28 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 }
 
 /* The change event ipam__alloc logs for a row, its detail written as
- * json_dumps writes it. */
+ * json_dumps writes it (json_pack's keys in their order). */
 static int row_event(ipam *db, const ipam_pool_info *p, const ipam__bulk_row *r,
 		     ipam__buf *ev, ipam_err *err)
 {
-	char text[IPAM_CIDR_STRLEN], *copy;
-	/* the detail ipam__alloc logs, as json_dumps writes it */
+	static const char head[] = "{\"pool\":\"", name[] = "\",\"name\":",
+			  cidr[] = ",\"cidr\":\"",
+			  tail[] = "\",\"resource-type\":\"custom\","
+				   "\"resource-id\":\"\"}";
+	char text[IPAM_CIDR_STRLEN];
 	ipam_cidr_format(&r->cidr, text);
 	ev->len = 0;
-	ipam__buf_printf(ev, "{\"pool\":\"%s\",\"name\":", p->id);
+	ipam__buf_add(ev, head, sizeof(head) - 1);
+	ipam__buf_add(ev, p->id, strlen(p->id));
+	ipam__buf_add(ev, name, sizeof(name) - 1);
 	ipam__export_string(ev, r->name);
-	ipam__buf_printf(ev,
-			 ",\"cidr\":\"%s\",\"resource-type\":\"custom\","
-			 "\"resource-id\":\"\"}",
-			 text);
-	ipam__buf_add(ev, "", 1);
-	if (ev->failed || !(copy = strdup(ev->data)))
+	ipam__buf_add(ev, cidr, sizeof(cidr) - 1);
+	ipam__buf_add(ev, text, strlen(text));
+	ipam__buf_add(ev, tail, sizeof(tail) - 1);
+	if (ev->failed)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	return ipam__event_text(db, "allocate-ipam-pool-cidr", r->made_id, copy,
-				err);
+	return ipam__event_static(db, "allocate-ipam-pool-cidr", r->made_id,
+				  ev->data, ev->len, err);
 }
 
 /* Whether the scope has resource CIDRs whose overlap status a new entry

@@ -211,10 +211,11 @@ ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col);
  * JSON object whose reference is stolen (may be NULL). */
 int ipam__event(ipam *db, const char *action, const char *object_id,
 		json_t *detail, ipam_err *err);
-/* The same with the detail already as compact JSON text (a malloc'd string
- * that the call frees): the bulk allocator writes it by hand. */
-int ipam__event_text(ipam *db, const char *action, const char *object_id,
-		     char *text, ipam_err *err);
+/* The same with the detail already as `len` bytes of compact JSON text,
+ * which stays the caller's: the bulk allocator writes it by hand, into
+ * one buffer for many events. */
+int ipam__event_static(ipam *db, const char *action, const char *object_id,
+		       const char *text, size_t len, ipam_err *err);
 
 /* ---- cross-file model helpers ---- */
 

@@ -242,10 +242,76 @@ static char *free_lines(ipam *db, int64_t pool)
 	return out;
 }
 
+/* The history of `cidr` in scope private, as the text table. */
+static char *history_of(ipam *db, const char *cidr)
+{
+	ipam_cidr c;
+	ipam_err err = {0};
+	char *out = NULL;
+	size_t len = 0;
+	assert_ok(ipam_cidr_parse(&c, cidr, &err), err);
+	assert_ok(ipam_history_query(db, scope_key(db, "private"), &c, 0,
+				     INT64_MAX, false, &out, &len, &err),
+		  err);
+	return out;
+}
+
+/* Every allocation's change time must be `want` (ipam_alloc_entries). */
+static int changed_is(void *ctx, const ipam_alloc_entry *e)
+{
+	return e->changed == *(const int64_t *)ctx ? 0 : IPAM_EIO;
+}
+
+/* The change times of the pool, its scope, the IPAM and the prefix list
+ * `fw` equal the newest allocation's; every allocation of the pool has
+ * that time when `all`. */
+static void times_follow(ipam *db, int64_t pool, bool all)
+{
+	ipam_err err = {0};
+	ipam_strlist names = {0};
+	ipam_alloc_info last;
+	ipam_plist_info fw;
+	int64_t t_alloc = 0, t_pool = 0, t_scope = 0, t_ipam = 0, t_fw = 0;
+	assert_ok(ipam_alloc_list(db, pool, &names, &err), err);
+	assert_true(names.count > 0);
+	/* the newest allocation: the one made last has the greatest key */
+	int64_t newest = 0;
+	for (size_t i = 0; i < names.count; i++) {
+		assert_ok(ipam_alloc_get(db, pool, names.items[i], &last, &err),
+			  err);
+		if (last.key > newest)
+			newest = last.key;
+	}
+	ipam_strlist_free(&names);
+	assert_ok(ipam_changed(db, IPAM_KIND_ALLOCATION, newest, &t_alloc,
+			       &err),
+		  err);
+	assert_ok(ipam_changed(db, IPAM_KIND_POOL, pool, &t_pool, &err), err);
+	assert_ok(ipam_changed(db, IPAM_KIND_SCOPE, scope_key(db, "private"),
+			       &t_scope, &err),
+		  err);
+	assert_ok(ipam_changed(db, IPAM_KIND_IPAM, 0, &t_ipam, &err), err);
+	assert_ok(ipam_plist_get(db, "fw", &fw, &err), err);
+	assert_ok(ipam_changed(db, IPAM_KIND_PREFIX_LIST, fw.key, &t_fw, &err),
+		  err);
+	assert_true(t_alloc > 0);
+	assert_true(t_pool == t_alloc);
+	assert_true(t_scope == t_alloc);
+	assert_true(t_ipam == t_alloc);
+	assert_true(t_fw == t_alloc);
+	if (all)
+		assert_ok(ipam_alloc_entries(db, pool, changed_is, &t_alloc,
+					     &err),
+			  err);
+}
+
 /*
  * The bulk path (alloc_bulk.c) leaves exactly the allocator state that
  * single allocations of the same CIDRs leave: free-space index (the map's
- * free blocks), counters, and the blocks the next allocations get.
+ * free blocks), counters, and the blocks the next allocations get; the
+ * change log, the history records, the overlap index, the prefix lists
+ * that follow the scope and the change times (the rows of one import all
+ * carry its time, as its pool, scope and IPAM do).
  */
 static void test_bulk_equals_single(void **state)
 {
@@ -259,7 +325,14 @@ static void test_bulk_equals_single(void **state)
 	char cidrs[400][IPAM_CIDR_STRLEN];
 	uint32_t at = 0;
 	int n = 0;
+	const char *rules[] = {"pool private"};
 	(void)state;
+	/* a prefix list that follows every allocation of the scope */
+	for (int k = 0; k < 2; k++) {
+		ipam *db = k ? b : a;
+		assert_ok(ipam_plist_create(db, "fw", &err), err);
+		assert_ok(ipam_plist_set_rules(db, "fw", rules, 1, &err), err);
+	}
 	prov_ok(b, pb, "10.0.0.0/16");
 	prov_ok(b, pb, "10.9.0.0/23");
 	/* blocks of /22 to /32, aligned, with gaps of 0-2 blocks */
@@ -325,6 +398,29 @@ static void test_bulk_equals_single(void **state)
 	assert_string_equal(ea, eb);
 	free(ea);
 	free(eb);
+	/* the prefix list holds the same entries */
+	char *la = plist_text(a, "fw"), *lb = plist_text(b, "fw");
+	assert_int_equal(count_of(la, "\n"), n);
+	assert_string_equal(la, lb);
+	free(la);
+	free(lb);
+	/* one open history record per allocation, with its name */
+	for (int i = 0; i < n; i += 37) {
+		char name[24];
+		snprintf(name, sizeof(name), " a%d\n", i);
+		for (int k = 0; k < 2; k++) {
+			char *h = history_of(k ? b : a, cidrs[i]);
+			assert_int_equal(count_of(h, "\n"), 2); /* head, row */
+			assert_non_null(strstr(h, " - ")); /* open */
+			assert_non_null(strstr(h, " custom "));
+			assert_non_null(strstr(h, name));
+			free(h);
+		}
+	}
+	/* change times: the import's one time everywhere; one by one, the
+	 * last allocation's time on its pool, scope, IPAM and list */
+	times_follow(a, pa, true);
+	times_follow(b, pb, false);
 	/* the next allocations land on the same blocks */
 	for (int len = 32; len >= 20; len--) {
 		char ga[IPAM_CIDR_STRLEN], gb[IPAM_CIDR_STRLEN];
@@ -333,8 +429,56 @@ static void test_bulk_equals_single(void **state)
 		assert_int_equal(ra, rb);
 		assert_string_equal(ga, gb);
 	}
+	/* the change-time triggers are back after the import */
+	times_follow(a, pa, false);
 	ipam_free(a);
 	ipam_free(b);
+}
+
+/* A batch that the bulk path cannot prove (an id taken elsewhere) goes
+ * one by one, with the change-time triggers back: the rows, their pool,
+ * scope, IPAM and prefix list carry the import's time. */
+static void test_bulk_fallback_times(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	ipam_import_result res;
+	ipam_alloc_info old;
+	const char *rules[] = {"pool private"};
+	int64_t top = mktop(db, "old"), p = 0;
+	char *doc = NULL;
+	(void)state;
+	assert_ok(ipam_plist_create(db, "fw", &err), err);
+	assert_ok(ipam_plist_set_rules(db, "fw", rules, 1, &err), err);
+	prov_ok(db, top, "10.0.0.0/16");
+	alloc_cidr_ok(db, top, "x", "10.0.1.0/24");
+	assert_ok(ipam_alloc_get(db, top, "x", &old, &err), err);
+	assert_true(asprintf(
+			    &doc,
+			    "{\"IpamfsExport\": 1,\n\"IpamPools\": [\n"
+			    "{\"IpamPoolId\": \"p\", \"Path\": "
+			    "\"scopes/private/pools/new\", \"AddressFamily\":"
+			    " \"ipv4\"}],\n\"IpamPoolCidrs\": [\n"
+			    "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			    "\"192.168.0.0/16\"}],\n\"IpamPoolAllocations\": [\n"
+			    "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			    "\"192.168.1.0/24\", \"Name\": \"a\"},\n"
+			    "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			    "\"192.168.2.0/24\", \"Name\": \"b\","
+			    " \"IpamPoolAllocationId\": \"%s\"}]}\n",
+			    old.id) > 0);
+	assert_ok(import_text(db, doc, false, &res, &err), err);
+	assert_int_equal(res.created, 4);
+	ipam_import_result_free(&res);
+	free(doc);
+	assert_ok(ipam_pool_lookup(db, scope_key(db, "private"), 0, "new", &p,
+				   &err),
+		  err);
+	times_follow(db, p, true);
+	char *l = plist_text(db, "fw");
+	assert_string_equal(l, "10.0.1.0/24\n192.168.1.0/24\n192.168.2.0/24\n");
+	free(l);
+	ipam_free(db);
 }
 
 /* A batched row that the model refuses comes before a later element that
@@ -546,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_bulk_equals_single),
 		cmocka_unit_test(test_bulk_refusal_order),
+		cmocka_unit_test(test_bulk_fallback_times),
 		cmocka_unit_test(test_refusal_applies_nothing),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_detect),
