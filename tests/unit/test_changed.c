@@ -209,6 +209,8 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 5 -> 6 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
+		  /* and what 6 -> 7 adds */
+		  "DROP INDEX pool_cidr_top;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
