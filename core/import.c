@@ -83,6 +83,10 @@ typedef struct imp {
 	size_t nfresh, capfresh;
 	int64_t *res_made; /* resource allocations this import made */
 	size_t nres_made, capres_made;
+	int64_t *res_seen; /* resource keys the document names (prune) */
+	size_t nres_seen, capres_seen;
+	int64_t *pl_seen; /* prefix-list keys the document names (prune) */
+	size_t npl_seen, cappl_seen;
 	struct batch *batch; /* new custom allocations of one pool (bulk) */
 } imp;
 
@@ -1883,6 +1887,25 @@ static int resource_cidrs(imp *im, int64_t res, json_t *list, const char *path,
 		if ((rc = resource_cidr(im, res, have, nhave, el, path, err)))
 			break;
 	}
+	/* Prune: the CIDRs it has beyond the document's go (a managed one
+	 * gives its allocation back) */
+	for (size_t k = 0; rc == 0 && im->prune && k < nhave; k++) {
+		char text[IPAM_CIDR_STRLEN];
+		bool listed = false;
+		ipam_cidr c;
+		json_array_foreach(list, i, el)
+		{
+			const char *t = str(el, "ResourceCidr");
+			listed = listed ||
+				 (t && ipam_cidr_parse(&c, t, NULL) == 0 &&
+				  !ipam_cidr_compare(&c, &have[k].cidr));
+		}
+		if (listed)
+			continue;
+		ipam_cidr_format(&have[k].cidr, text);
+		change(im, '-', "resource-cidr", path, text);
+		rc = ipam_resource_cidr_remove(im->db, res, &have[k].cidr, err);
+	}
 	free(have);
 	return rc;
 }
@@ -1967,6 +1990,9 @@ static int resource_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 					     keytext(key, kbuf), t, err);
 		}
 	}
+	if (rc == 0 && im->prune)
+		rc = note_key(&im->res_seen, &im->nres_seen, &im->capres_seen,
+			      key, err);
 	if (rc == 0)
 		rc = ipam_resource_get(im->db, key, r, err);
 	if (rc == 0)
@@ -2448,6 +2474,103 @@ static int prune_cidrs(imp *im, ipam_err *err)
 	return 0;
 }
 
+/* Whether the document has top-level key `key` (a list it covers). */
+static int has_part(imp *im, const char *key, bool *out, ipam_err *err)
+{
+	size_t s, e;
+	int rc = 0;
+	if (im->doc)
+		*out = json_object_get(im->doc, key) != NULL;
+	else if ((rc = find_key(im, key, &s, &e, err)) == 0)
+		*out = s != e;
+	return rc;
+}
+
+/* Resources of the document's scopes that it does not name, when it has
+ * IpamResources: removed (their managed CIDRs give their allocations
+ * back, their history records end). */
+static int prune_resources(imp *im, ipam_err *err)
+{
+	bool covered = false;
+	int rc = has_part(im, "IpamResources", &covered, err);
+	sqlite3_stmt *stmt;
+	if (rc || !covered)
+		return rc;
+	if (im->nres_seen)
+		qsort(im->res_seen, im->nres_seen, sizeof(int64_t), key_cmp);
+	stmt = ipam__stmt(im->db,
+			  "SELECT r.key, s.name || '/resources/' ||"
+			  " r.resource_id FROM resource r JOIN scope s"
+			  " ON s.key = r.scope_key WHERE r.scope_key = ?1"
+			  " ORDER BY r.resource_id",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	for (size_t i = 0; rc == 0 && i < im->nscopes; i++) {
+		prune_row *rows = NULL;
+		size_t n = 0, cap = 0;
+		int step;
+		sqlite3_bind_int64(stmt, 1, im->scopes_seen[i]);
+		while ((step = ipam__step(im->db, stmt, err)) == 1) {
+			int64_t key = sqlite3_column_int64(stmt, 0);
+			if (key_in(im->res_seen, im->nres_seen, key))
+				continue;
+			if (grow((void **)&rows, &cap, n, sizeof(*rows))) {
+				step = IPAM_ENOMEM;
+				break;
+			}
+			rows[n].key = key;
+			rows[n].text = ipam__strdup(
+				(const char *)sqlite3_column_text(stmt, 1));
+			n++;
+		}
+		sqlite3_reset(stmt);
+		if (step < 0)
+			rc = step == IPAM_ENOMEM
+				     ? ipam__fail(err, step, "out of memory")
+				     : step;
+		for (size_t j = 0; rc == 0 && j < n; j++) {
+			char path[IPAM_NAME_MAX + IPAM_RESOURCE_ID_MAX + 32];
+			snprintf(path, sizeof(path), "scopes/%s",
+				 rows[j].text ? rows[j].text : "?");
+			change(im, '-', "resource", path, NULL);
+			rc = ipam_resource_delete(im->db, rows[j].key, err);
+			if (rc)
+				rc = wrap(err, rc, "cannot remove resource %s",
+					  path);
+		}
+		rows_free(rows, n);
+	}
+	return rc;
+}
+
+/* Prefix lists the document does not name, when it has
+ * IpamPrefixListResolvers: deleted (with their targets). */
+static int prune_plists(imp *im, ipam_err *err)
+{
+	bool covered = false;
+	ipam_strlist names = {0};
+	int rc = has_part(im, "IpamPrefixListResolvers", &covered, err);
+	if (rc || !covered)
+		return rc;
+	if (im->npl_seen)
+		qsort(im->pl_seen, im->npl_seen, sizeof(int64_t), key_cmp);
+	rc = ipam_plist_list(im->db, &names, err);
+	for (size_t i = 0; rc == 0 && i < names.count; i++) {
+		ipam_plist_info info;
+		rc = ipam_plist_get(im->db, names.items[i], &info, err);
+		if (rc || key_in(im->pl_seen, im->npl_seen, info.key))
+			continue;
+		change(im, '-', "prefix-list", names.items[i], NULL);
+		rc = ipam_plist_delete(im->db, names.items[i], err);
+		if (rc)
+			rc = wrap(err, rc, "cannot delete prefix list '%s'",
+				  names.items[i]);
+	}
+	ipam_strlist_free(&names);
+	return rc;
+}
+
 /* ---- the whole import ---- */
 
 static int recheck(imp *im, ipam_err *err)
@@ -2596,6 +2719,33 @@ static int plist_target(imp *im, const char *name, json_t *el, bool made,
 	return rc;
 }
 
+/* Prune: the targets of list `name` that `targets` does not name go. */
+static int prune_targets(imp *im, const char *name, json_t *targets,
+			 ipam_err *err)
+{
+	ipam_strlist have = {0};
+	int rc = ipam_plist_target_list(im->db, name, &have, err);
+	for (size_t k = 0; rc == 0 && k < have.count; k++) {
+		char path[2 * IPAM_NAME_MAX + 16];
+		bool listed = false;
+		size_t i;
+		json_t *t;
+		json_array_foreach(targets, i, t)
+		{
+			const char *tname = str(t, "Name");
+			listed = listed || (tname && !strcmp(tname, have.items[k]));
+		}
+		if (listed)
+			continue;
+		snprintf(path, sizeof(path), "%s/targets/%s", name,
+			 have.items[k]);
+		change(im, '-', "prefix-list", path, NULL);
+		rc = ipam_plist_target_delete(im->db, name, have.items[k], err);
+	}
+	ipam_strlist_free(&have);
+	return rc;
+}
+
 /* A resolver of the document, matched by name: created when missing (with
  * the document's id and creation time), its family, description, tags,
  * rules and targets made the document's. Its entries and versions are not
@@ -2632,6 +2782,9 @@ static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		if (made)
 			change(im, '+', "prefix-list", name, NULL);
 	}
+	if (rc == 0 && im->prune)
+		rc = note_key(&im->pl_seen, &im->npl_seen, &im->cappl_seen,
+			      info->key, err);
 	if (rc == 0 && (made || im->fresh))
 		rc = adopt(im, T_PLIST, info->id, el, "PrefixListResolverId",
 			   err);
@@ -2660,6 +2813,8 @@ static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		if (rc == 0)
 			rc = plist_target(im, name, t, made, err);
 	}
+	if (rc == 0 && im->prune && targets)
+		rc = prune_targets(im, name, targets, err);
 	free(info);
 	return rc ? wrap(err, rc, "prefix list '%s'", name) : 0;
 }
@@ -2674,8 +2829,9 @@ static int apply_all(imp *im, ipam_err *err)
 	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)))
 		return rc;
 	if (im->prune &&
-	    ((rc = prune_allocs(im, err)) || (rc = prune_pools(im, err)) ||
-	     (rc = prune_cidrs(im, err))))
+	    ((rc = prune_allocs(im, err)) || (rc = prune_resources(im, err)) ||
+	     (rc = prune_pools(im, err)) || (rc = prune_cidrs(im, err)) ||
+	     (rc = prune_plists(im, err))))
 		return rc;
 	if ((rc = auto_import_apply(im, err)))
 		return rc;
@@ -2695,6 +2851,8 @@ static void imp_free(imp *im)
 	free(im->cidrs);
 	free(im->made);
 	free(im->res_made);
+	free(im->res_seen);
+	free(im->pl_seen);
 	if (im->batch)
 		batch_clear(im->batch);
 	free(im->batch);

@@ -599,6 +599,126 @@ static void test_prune(void **state)
 	ipam_free(db);
 }
 
+/* Removes from list `key` of root the element whose `field` is `value`. */
+static void drop_elem(json_t *root, const char *key, const char *field,
+		      const char *value)
+{
+	json_t *arr = json_object_get(root, key), *el;
+	size_t i;
+	json_array_foreach(arr, i, el)
+	{
+		const char *v = json_string_value(json_object_get(el, field));
+		if (v && !strcmp(v, value)) {
+			json_array_remove(arr, i);
+			return;
+		}
+	}
+	fail_msg("no %s %s in %s", field, value, key);
+}
+
+static void add_resource(ipam *db, const char *id, const char *const *cidrs,
+			 size_t n)
+{
+	ipam_err err = {0};
+	int64_t key = 0;
+	assert_ok(ipam_resource_create(db, scope_key(db, "private"), id, NULL,
+				       &key, &err),
+		  err);
+	for (size_t i = 0; i < n; i++) {
+		ipam_cidr c;
+		assert_ok(ipam_cidr_parse(&c, cidrs[i], &err), err);
+		assert_ok(ipam_resource_cidr_add(db, key, &c, &err), err);
+	}
+}
+
+/* Prune covers resources (in the document's scopes), their CIDRs and
+ * prefix lists with their targets, when the document has those lists;
+ * the plan says each deletion; a document without them deletes none. */
+static void test_prune_resources_and_lists(void **state)
+{
+	ipam *db = sample();
+	ipam_err err = {0};
+	ipam_import_result res;
+	const char *c1[] = {"192.0.2.0/24", "198.51.100.0/24"};
+	const char *c2[] = {"203.0.113.0/24"};
+	int64_t key = 0;
+	ipam_resource_cidr *rcs = NULL;
+	size_t n = 0;
+	ipam_strlist names = {0};
+	(void)state;
+	add_resource(db, "vpc-1", c1, 2);
+	add_resource(db, "vpc-2", c2, 1);
+	assert_ok(ipam_plist_create(db, "old", &err), err);
+	assert_ok(ipam_plist_target_create(db, "fw", "extra", &err), err);
+	char *doc = export_of(db), *txt;
+	json_t *root = json_loads(doc, 0, NULL), *el;
+	size_t i;
+	assert_non_null(root);
+	/* without the lists, a pruning document deletes none of them */
+	json_t *bare = json_deep_copy(root);
+	json_object_del(bare, "IpamResources");
+	json_object_del(bare, "IpamPrefixListResolvers");
+	json_object_set_new(bare, "Prune", json_true());
+	txt = json_dumps(bare, 0);
+	json_decref(bare);
+	assert_ok(import_text(db, txt, true, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", "");
+	ipam_import_result_free(&res);
+	free(txt);
+	/* with them: vpc-2, a CIDR of vpc-1, list "old", target "extra" go */
+	drop_elem(root, "IpamResources", "ResourceId", "vpc-2");
+	drop_elem(root, "IpamPrefixListResolvers", "Name", "old");
+	json_array_foreach(json_object_get(root, "IpamResources"), i, el)
+		drop_elem(el, "ResourceCidrs", "ResourceCidr", "198.51.100.0/24");
+	json_array_foreach(json_object_get(root, "IpamPrefixListResolvers"), i,
+			   el)
+		drop_elem(el, "Targets", "Name", "extra");
+	json_object_set_new(root, "Prune", json_true());
+	txt = json_dumps(root, 0);
+	json_decref(root);
+	const char *want =
+		"- resource-cidr scopes/private/resources/vpc-1 "
+		"198.51.100.0/24\n"
+		"- prefix-list fw/targets/extra\n"
+		"- resource scopes/private/resources/vpc-2\n"
+		"- prefix-list old\n";
+	assert_ok(import_text(db, txt, true, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", want);
+	assert_int_equal(res.deleted, 4);
+	ipam_import_result_free(&res);
+	assert_ok(ipam_resource_lookup(db, scope_key(db, "private"), "vpc-2",
+				       &key, &err),
+		  err); /* the plan applied nothing */
+	assert_ok(import_text(db, txt, false, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", want);
+	ipam_import_result_free(&res);
+	assert_int_equal(ipam_resource_lookup(db, scope_key(db, "private"),
+					      "vpc-2", &key, &err),
+			 IPAM_ENOENT);
+	assert_ok(ipam_resource_lookup(db, scope_key(db, "private"), "vpc-1",
+				       &key, &err),
+		  err);
+	assert_ok(ipam_resource_cidrs(db, key, &rcs, &n, &err), err);
+	assert_int_equal(n, 1);
+	assert_string_equal(S(&rcs[0].cidr), "192.0.2.0/24");
+	free(rcs);
+	assert_ok(ipam_plist_list(db, &names, &err), err);
+	assert_int_equal(names.count, 1);
+	assert_string_equal(names.items[0], "fw");
+	ipam_strlist_free(&names);
+	assert_ok(ipam_plist_target_list(db, "fw", &names, &err), err);
+	assert_int_equal(names.count, 1);
+	assert_string_equal(names.items[0], "edge");
+	ipam_strlist_free(&names);
+	/* the document is now what the IPAM holds: nothing more to do */
+	assert_ok(import_text(db, txt, true, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", "");
+	ipam_import_result_free(&res);
+	free(txt);
+	free(doc);
+	ipam_free(db);
+}
+
 static void test_detect(void **state)
 {
 	static const struct {
@@ -693,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_bulk_fallback_times),
 		cmocka_unit_test(test_refusal_applies_nothing),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_prune_resources_and_lists),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_plain_csv),
 	};
