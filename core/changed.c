@@ -290,9 +290,8 @@ int ipam__changed_hold(ipam *db, ipam_err *err)
 	int rc = 0;
 	if (db->changed_held || !db->changed_ready)
 		return 0;
-	for (size_t i = 0; rc == 0 && i < sizeof(held_names) /
-						  sizeof(held_names[0]);
-	     i++) {
+	for (size_t i = 0;
+	     rc == 0 && i < sizeof(held_names) / sizeof(held_names[0]); i++) {
 		char sql[64];
 		snprintf(sql, sizeof(sql), "DROP TRIGGER IF EXISTS temp.%s",
 			 held_names[i]);
@@ -308,9 +307,8 @@ int ipam__changed_resume(ipam *db, ipam_err *err)
 	int rc = 0;
 	if (!db->changed_held)
 		return 0;
-	for (size_t i = 0; rc == 0 && i < sizeof(held_names) /
-						  sizeof(held_names[0]);
-	     i++) {
+	for (size_t i = 0;
+	     rc == 0 && i < sizeof(held_names) / sizeof(held_names[0]); i++) {
 		const char *sql = trigger_sql(held_names[i]);
 		rc = sql ? ipam__exec_sql(db, sql, err)
 			 : ipam__fail(err, IPAM_EIO, "no trigger %s",

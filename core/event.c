@@ -25,8 +25,7 @@ int ipam__event(ipam *db, const char *action, const char *object_id,
 	json_decref(detail);
 	if (!text)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	rc = ipam__event_static(db, action, object_id, text, strlen(text),
-				err);
+	rc = ipam__event_static(db, action, object_id, text, strlen(text), err);
 	free(text);
 	return rc;
 }

@@ -2733,7 +2733,8 @@ static int prune_targets(imp *im, const char *name, json_t *targets,
 		json_array_foreach(targets, i, t)
 		{
 			const char *tname = str(t, "Name");
-			listed = listed || (tname && !strcmp(tname, have.items[k]));
+			listed = listed ||
+				 (tname && !strcmp(tname, have.items[k]));
 		}
 		if (listed)
 			continue;

@@ -50,7 +50,7 @@ struct ipam {
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
 	int changed_ready;  /* the change-time triggers exist (changed.c) */
-	int changed_held;   /* the bulk rows' triggers are dropped (changed.c) */
+	int changed_held; /* the bulk rows' triggers are dropped (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */

@@ -283,9 +283,9 @@ static void times_follow(ipam *db, int64_t pool, bool all)
 			newest = last.key;
 	}
 	ipam_strlist_free(&names);
-	assert_ok(ipam_changed(db, IPAM_KIND_ALLOCATION, newest, &t_alloc,
-			       &err),
-		  err);
+	assert_ok(
+		ipam_changed(db, IPAM_KIND_ALLOCATION, newest, &t_alloc, &err),
+		err);
 	assert_ok(ipam_changed(db, IPAM_KIND_POOL, pool, &t_pool, &err), err);
 	assert_ok(ipam_changed(db, IPAM_KIND_SCOPE, scope_key(db, "private"),
 			       &t_scope, &err),
@@ -411,7 +411,7 @@ static void test_bulk_equals_single(void **state)
 		for (int k = 0; k < 2; k++) {
 			char *h = history_of(k ? b : a, cidrs[i]);
 			assert_int_equal(count_of(h, "\n"), 2); /* head, row */
-			assert_non_null(strstr(h, " - ")); /* open */
+			assert_non_null(strstr(h, " - "));	/* open */
 			assert_non_null(strstr(h, " custom "));
 			assert_non_null(strstr(h, name));
 			free(h);
@@ -453,20 +453,20 @@ static void test_bulk_fallback_times(void **state)
 	prov_ok(db, top, "10.0.0.0/16");
 	alloc_cidr_ok(db, top, "x", "10.0.1.0/24");
 	assert_ok(ipam_alloc_get(db, top, "x", &old, &err), err);
-	assert_true(asprintf(
-			    &doc,
-			    "{\"IpamfsExport\": 1,\n\"IpamPools\": [\n"
-			    "{\"IpamPoolId\": \"p\", \"Path\": "
-			    "\"scopes/private/pools/new\", \"AddressFamily\":"
-			    " \"ipv4\"}],\n\"IpamPoolCidrs\": [\n"
-			    "{\"IpamPoolId\": \"p\", \"Cidr\": "
-			    "\"192.168.0.0/16\"}],\n\"IpamPoolAllocations\": [\n"
-			    "{\"IpamPoolId\": \"p\", \"Cidr\": "
-			    "\"192.168.1.0/24\", \"Name\": \"a\"},\n"
-			    "{\"IpamPoolId\": \"p\", \"Cidr\": "
-			    "\"192.168.2.0/24\", \"Name\": \"b\","
-			    " \"IpamPoolAllocationId\": \"%s\"}]}\n",
-			    old.id) > 0);
+	assert_true(
+		asprintf(&doc,
+			 "{\"IpamfsExport\": 1,\n\"IpamPools\": [\n"
+			 "{\"IpamPoolId\": \"p\", \"Path\": "
+			 "\"scopes/private/pools/new\", \"AddressFamily\":"
+			 " \"ipv4\"}],\n\"IpamPoolCidrs\": [\n"
+			 "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			 "\"192.168.0.0/16\"}],\n\"IpamPoolAllocations\": [\n"
+			 "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			 "\"192.168.1.0/24\", \"Name\": \"a\"},\n"
+			 "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			 "\"192.168.2.0/24\", \"Name\": \"b\","
+			 " \"IpamPoolAllocationId\": \"%s\"}]}\n",
+			 old.id) > 0);
 	assert_ok(import_text(db, doc, false, &res, &err), err);
 	assert_int_equal(res.created, 4);
 	ipam_import_result_free(&res);
@@ -669,19 +669,18 @@ static void test_prune_resources_and_lists(void **state)
 	drop_elem(root, "IpamResources", "ResourceId", "vpc-2");
 	drop_elem(root, "IpamPrefixListResolvers", "Name", "old");
 	json_array_foreach(json_object_get(root, "IpamResources"), i, el)
-		drop_elem(el, "ResourceCidrs", "ResourceCidr", "198.51.100.0/24");
+		drop_elem(el, "ResourceCidrs", "ResourceCidr",
+			  "198.51.100.0/24");
 	json_array_foreach(json_object_get(root, "IpamPrefixListResolvers"), i,
-			   el)
-		drop_elem(el, "Targets", "Name", "extra");
+			   el) drop_elem(el, "Targets", "Name", "extra");
 	json_object_set_new(root, "Prune", json_true());
 	txt = json_dumps(root, 0);
 	json_decref(root);
-	const char *want =
-		"- resource-cidr scopes/private/resources/vpc-1 "
-		"198.51.100.0/24\n"
-		"- prefix-list fw/targets/extra\n"
-		"- resource scopes/private/resources/vpc-2\n"
-		"- prefix-list old\n";
+	const char *want = "- resource-cidr scopes/private/resources/vpc-1 "
+			   "198.51.100.0/24\n"
+			   "- prefix-list fw/targets/extra\n"
+			   "- resource scopes/private/resources/vpc-2\n"
+			   "- prefix-list old\n";
 	assert_ok(import_text(db, txt, true, &res, &err), err);
 	assert_string_equal(res.changes ? res.changes : "", want);
 	assert_int_equal(res.deleted, 4);
