@@ -36,6 +36,11 @@
  *    bookkeeping of members bump nothing.
  * Derived tables (free blocks, the scope's CIDR index and prefix counts)
  * change only together with one of these rows.
+ *
+ * The import's bulk allocator holds the triggers of the rows it writes (an
+ * allocation, its history record and its change event inserted) and does
+ * their work itself, once per batch: ipam__changed_hold, _resume, _bulk
+ * (docs/design/import.md, "Change times without per-row triggers").
  */
 #include <stdbool.h>
 #include <stdio.h>
