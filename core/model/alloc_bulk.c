@@ -71,7 +71,7 @@ static int blocks_load(ipam *db, const ipam_pool_info *p, ipam_u128 lo,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT start, prefix FROM free_block WHERE pool_key = ?1"
-		" AND start >= ifnull((SELECT max(start) FROM free_block"
+		" AND start >= coalesce((SELECT max(start) FROM free_block"
 		" WHERE pool_key = ?1 AND start <= ?2), ?2)"
 		" AND start <= ?3 ORDER BY start",
 		err);
@@ -265,7 +265,7 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 			   r->created >= 0 ? r->created : ipam__now(db));
 	ipam__bind_int64(stmt, 8, r->uid >= 0 ? r->uid : db->actor.uid);
 	ipam__bind_int64(stmt, 9, r->gid >= 0 ? r->gid : db->actor.gid);
-	ipam__bind_int(stmt, 10, r->mode >= 0 ? r->mode : 0755);
+	ipam__bind_int(stmt, 10, r->mode >= 0 ? r->mode : IPAM_MODE_NEW);
 	ipam__bind_int64(stmt, 11, history);
 	ipam__bind_int64(stmt, 12, ipam__changed_stamp(db));
 	rc = ipam__exec(db, stmt, err);
@@ -408,7 +408,7 @@ static void bind_row(ipam_stmt *stmt, int table, int b, const chunk_ctx *x,
 				   r->uid >= 0 ? r->uid : db->actor.uid);
 		ipam__bind_int64(stmt, b + 10,
 				   r->gid >= 0 ? r->gid : db->actor.gid);
-		ipam__bind_int(stmt, b + 11, r->mode >= 0 ? r->mode : 0755);
+		ipam__bind_int(stmt, b + 11, r->mode >= 0 ? r->mode : IPAM_MODE_NEW);
 		ipam__bind_int64(stmt, b + 12, x->history0 + (int64_t)i);
 		ipam__bind_int64(stmt, b + 13, x->stamp);
 		break;
@@ -529,7 +529,7 @@ static int rows_write_chunked(ipam *db, const ipam_pool_info *p,
 	if (rc == 0)
 		rc = insert_rows(db, T_HIST, &x, 1, n, err);
 	if (rc == 0)
-		rc = max_key(db, "SELECT ifnull(max(key), 0) FROM allocation",
+		rc = max_key(db, "SELECT coalesce(max(key), 0) FROM allocation",
 			     &alloc0, err);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rows[order[i]].key = alloc0 + 1 + (int64_t)i;
@@ -594,7 +594,7 @@ static int counters(ipam *db, const ipam_pool_info *p,
 						 (int)per_prefix[l], err)))
 			return rc;
 	}
-	if ((rc = ipam__pool_count(db, p->key, "assigned", sum, +1, err)))
+	if ((rc = ipam__pool_count(db, p->key, IPAM__COUNT_ASSIGNED, sum, +1, err)))
 		return rc;
 	stmt = ipam__stmt(db,
 			  "UPDATE pool SET n_allocs = n_allocs + ?2,"
