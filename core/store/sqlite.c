@@ -314,7 +314,13 @@ static const char *const migrations[] = {
 	 * their allocation in the parent) in address order, for the check
 	 * that a scope holds an address once (model/provision.c) */
 	"CREATE INDEX pool_cidr_top ON pool_cidr(start)"
-	"  WHERE parent_alloc IS NULL;",
+	"  WHERE parent_alloc IS NULL;"
+	/* the pool lookups by name are written with coalesce (portable
+	 * SQL): an expression index serves only the same expression, so
+	 * pool_name (ifnull) no longer did and every lookup scanned the
+	 * scope's pools (an import of 10^4 pools took 13 CPU s) */
+	"CREATE INDEX pool_name_portable ON pool(scope_key,"
+	"  coalesce(parent_key, 0), name);",
 };
 
 #define SCHEMA_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -210,7 +210,7 @@ static void test_migration_from_schema_2(void **state)
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
 		  /* and what 6 -> 7 adds */
-		  "DROP INDEX pool_cidr_top;"
+		  "DROP INDEX pool_cidr_top; DROP INDEX pool_name_portable;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
