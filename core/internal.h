@@ -50,6 +50,7 @@ struct ipam {
 	int64_t last_event;
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
+	int changed_held; /* the bulk rows' triggers are held (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -171,6 +172,18 @@ int ipam__changed_flush(ipam *db, ipam_err *err);
 void ipam__changed_committed(ipam *db);
 /* At open: the newest stamp given, from ipam.changed. */
 int ipam__changed_load(ipam *db, ipam_err *err);
+/* Holds the per-row change-time work of an allocation, history record and
+ * event inserted (the engine's hold_row_triggers), for the bulk
+ * allocator, which stamps its rows itself (once per batch);
+ * ipam__changed_resume starts it again. No insert into those tables but
+ * the bulk allocator's in between. A rollback past the hold undoes it
+ * (the flag may then say held: resuming then makes what exists, holding
+ * does nothing, and the bulk path stamps rows either way). */
+int ipam__changed_hold(ipam *db, ipam_err *err);
+int ipam__changed_resume(ipam *db, ipam_err *err);
+/* The bumps those triggers make for a batch of allocations of `pool` in
+ * `scope` (the allocation rows carry the stamp themselves). */
+int ipam__changed_bulk(ipam *db, int64_t pool, int64_t scope, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
 void ipam__copy_text(char *dst, size_t size, ipam_stmt *stmt, int col);
 /* A percentage of ipam_percent_format as a JSON number (an integer when
@@ -235,10 +248,11 @@ ipam_u128 ipam__col_u128(ipam_stmt *stmt, int col);
  * JSON object whose reference is stolen (may be NULL). */
 int ipam__event(ipam *db, const char *action, const char *object_id,
 		json_t *detail, ipam_err *err);
-/* The same with the detail already as compact JSON text (a malloc'd string
- * that the call frees): the bulk allocator writes it by hand. */
-int ipam__event_text(ipam *db, const char *action, const char *object_id,
-		     char *text, ipam_err *err);
+/* The same with the detail already as `len` bytes of compact JSON text,
+ * which stays the caller's: the bulk allocator writes it by hand, into
+ * one buffer for many events. */
+int ipam__event_static(ipam *db, const char *action, const char *object_id,
+		       const char *text, size_t len, ipam_err *err);
 
 /* ---- cross-file model helpers ---- */
 
@@ -516,6 +530,10 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
  * is going; a resource CIDR changed or is gone; the transaction is about
  * to commit (versions of the changed resolvers). */
 int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present, ipam_err *err);
+/* 1 when a prefix-list resolver has a pool rule in `scope` for `family`
+ * (ipam__plist_alloc may then add a new allocation to it), else 0. */
+int ipam__plist_watches_allocs(ipam *db, int64_t scope, int family,
+			       ipam_err *err);
 int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_rc_gone(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_settle(ipam *db, ipam_err *err);

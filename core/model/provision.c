@@ -189,7 +189,9 @@ static int own_overlap_check(ipam *db, const ipam_pool_info *p,
  * top-level pool of its scope: a scope is the space of one network (L211),
  * so one address cannot be provisioned twice in it. The CIDRs of the
  * scope's top-level pools are disjoint, so the one starting last at or
- * before the CIDR's end is the only one that can overlap it.
+ * before the CIDR's end is the only one that can overlap it: a walk down
+ * the index of top-level CIDRs (pool_cidr_top) from there, which passes
+ * only other scopes' CIDRs, never every pool of the scope.
  */
 static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 			       const ipam_cidr *cidr, ipam_err *err)
@@ -197,10 +199,11 @@ static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT c.start, c.prefix, o.name, s.name FROM pool_cidr c"
-		" JOIN pool o ON o.key = c.pool_key"
+		" CROSS JOIN pool o ON o.key = c.pool_key"
 		" JOIN scope s ON s.key = o.scope_key"
-		" WHERE o.scope_key = ?1 AND o.parent_key IS NULL"
-		" AND o.key != ?2 AND o.family = ?3 AND c.start <= ?4"
+		" WHERE c.parent_alloc IS NULL AND c.start <= ?4"
+		" AND o.scope_key = ?1 AND o.parent_key IS NULL"
+		" AND o.key != ?2 AND o.family = ?3"
 		" ORDER BY c.start DESC LIMIT 1",
 		err);
 	char a[IPAM_CIDR_STRLEN], b[IPAM_CIDR_STRLEN];

@@ -2,8 +2,9 @@
 # /export.json, /import and /plan (SPEC §8.3): a round trip through an empty
 # IPAM is byte-identical; plan shows what import then does; a bad object
 # deep in a document larger than the 64 KiB command limit applies nothing
-# and close(2) reports the errno (cp, dd); changes, Prune; prefix lists
-# and IPAM policies (settings, rules, targets, enabled) carried; concurrent
+# and close(2) reports the errno (cp, dd); changes, Prune (pools,
+# allocations, CIDRs, resources, prefix lists); prefix lists and IPAM
+# policies (settings, rules, targets, enabled) carried; concurrent
 # readers never see half an import.
 . "$(dirname "$0")/lib.sh"
 mount_ipamfs
@@ -222,6 +223,46 @@ expect_match "$(t ls "$B/scopes/private/pools/top/allocations")" 'eipalloc-0e5' 
 t cp "$E1" "$B/import"
 check $? "the original document again"
 expect_file_eq "$RB/vpc-0a1/tags/env" prod
+
+# ---- Prune covers resources (and their CIDRs) and prefix lists (and their targets) ----
+jq -c '.Prune = true | .IpamResources |= map(select(.ResourceId != "subnet-0b2"))
+	| .IpamPrefixListResolvers |= map(.Targets |= map(select(.Name != "pinned")))' \
+	"$E1" >"$TMPD/prune.json"
+t mkdir "$B/prefix-lists/gone"
+t cp "$TMPD/prune.json" "$B/plan"
+cat >"$TMPD/want.txt" <<'EOF'
+- resource-cidr scopes/private/resources/vpc-0a1 192.169.0.0/16
+- prefix-list fw/targets/pinned
+- allocation scopes/private/pools/top/pools/dev/allocations/new
+- resource scopes/private/resources/eipalloc-0e5
+- resource scopes/private/resources/subnet-0b2
+- prefix-list gone
+EOF
+expect_eq "$(rd "$B/plan")" "$(cat "$TMPD/want.txt")" "plan of a prune of resources, a resource CIDR, a target and a prefix list"
+expect_ok t ls -d "$RB/subnet-0b2" "$B/prefix-lists/gone" "$PB/targets/pinned"
+t cp "$TMPD/prune.json" "$B/import"
+check $? "import with Prune of resources and prefix lists"
+expect_eq "$(rd "$B/import" | tail -n +2)" "$(cat "$TMPD/want.txt")" "the import pruned what the plan said"
+expect_errno_kernel ENOENT t ls "$RB/subnet-0b2"
+expect_errno_kernel ENOENT t ls "$RB/eipalloc-0e5"
+expect_errno_kernel ENOENT t ls "$B/prefix-lists/gone"
+expect_eq "$(t ls "$B/scopes/private/pools/top/allocations" | grep -c eipalloc)" 0 "a pruned resource's managed CIDR gives its allocation back"
+expect_eq "$(t cut -d' ' -f1,2 "$RB/vpc-0a1/status" | sort | tr '\n' ,)" "10.2.0.0/20 managed,192.168.0.0/16 unmanaged," "a resource keeps the CIDRs the document lists"
+expect_eq "$(t ls "$PB/targets")" "edge" "a list keeps the targets the document lists"
+expect_eq "$(rd "$PB/entries")" "$(rd "$PA/entries")" "and its entries"
+t cp "$TMPD/prune.json" "$B/plan"
+expect_eq "$(rd "$B/plan")" "" "the pruned IPAM is the document: an empty plan"
+# a document without IpamResources and IpamPrefixListResolvers covers neither
+t mkdir "$B/prefix-lists/kept"
+jq -c 'del(.IpamResources) | del(.IpamPrefixListResolvers)' "$TMPD/prune.json" >"$TMPD/bare.json"
+t cp "$TMPD/bare.json" "$B/import"
+check $? "import with Prune of a document without resources and prefix lists"
+expect_eq "$(rd "$B/import" | tail -n +2)" "" "... deletes none of them"
+expect_ok t ls -d "$RB/vpc-0a1" "$B/prefix-lists/kept"
+t rmdir "$B/prefix-lists/kept"
+t cp "$E1" "$B/import"
+check $? "the original document again"
+expect_ok t ls -d "$RB/subnet-0b2" "$PB/targets/pinned"
 
 # ---- a bad object deep in a large document: nothing applied ----
 N=6000

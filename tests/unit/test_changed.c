@@ -209,7 +209,7 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 5 -> 6 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
-		  /* and what the IPAM policies' migration adds */
+		  /* and what 6 -> 7 adds (IPAM policies) */
 		  "DROP TABLE policy; DROP TABLE policy_rule;"
 		  "DROP TABLE policy_pool; DROP TABLE policy_target;"
 		  /* and what 7 -> 8 adds (the public scope, issue 12 §5-§6) */
@@ -217,6 +217,8 @@ static void test_migration_from_schema_2(void **state)
 		  "ALTER TABLE resource DROP COLUMN association;"
 		  "ALTER TABLE resource DROP COLUMN address_type;"
 		  "ALTER TABLE resource DROP COLUMN service;"
+		  /* and what 8 -> 9 adds */
+		  "DROP INDEX pool_cidr_top; DROP INDEX pool_name_portable;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
