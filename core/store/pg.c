@@ -48,6 +48,8 @@
 #define OID_FLOAT8 701
 #define OID_NUMERIC 1700
 
+static const char *in_dialect(const char *sql);
+
 /* The first schema version the PostgreSQL schema below stands for. */
 #define PG_BASE_VERSION 6
 
@@ -469,7 +471,7 @@ static int pg_exec(ipam_store *store, const char *script, ipam_err *err)
 	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE ||
 	    PQtransactionStatus(s->conn) == PQTRANS_UNKNOWN)
 		pg_revive(s);
-	res = PQexec(s->conn, script);
+	res = PQexec(s->conn, in_dialect(script));
 	if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK &&
 		     PQresultStatus(res) != PGRES_TUPLES_OK))
 		rc = pg_result_fail(s, res, err);
@@ -576,11 +578,33 @@ static void clear_result(pg_stmt *t)
 	t->rows = 0;
 }
 
+/*
+ * The statements whose SQLite text has no portable form, and their
+ * PostgreSQL text (docs/design/store.md, "Statements that are still
+ * engine-specific"). Looked up by text when prepared.
+ */
+static const struct {
+	const char *sqlite, *pg;
+} dialect[] = {
+	/* a write transaction: SQLite takes its write lock at BEGIN
+	 * IMMEDIATE; PostgreSQL locks rows as it goes (SERIALIZABLE) */
+	{"BEGIN IMMEDIATE", "BEGIN"},
+};
+
+static const char *in_dialect(const char *sql)
+{
+	for (size_t i = 0; i < sizeof(dialect) / sizeof(dialect[0]); i++)
+		if (!strcmp(sql, dialect[i].sqlite))
+			return dialect[i].pg;
+	return sql;
+}
+
 static int pg_prepare(ipam_store *store, const char *sql, ipam_stmt **out,
 		      ipam_err *err)
 {
 	pg_stmt *t = calloc(1, sizeof(*t));
 
+	sql = in_dialect(sql);
 	*out = NULL;
 	if (!t || !(t->sql = ipam__pg_placeholders(sql, &t->nparams)) ||
 	    (t->nparams &&
