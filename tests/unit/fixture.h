@@ -96,9 +96,8 @@ static inline ipam_open_opts fixture_opts(void)
  * IPAM in that PostgreSQL database instead: its schema is emptied first
  * (psql), so every open starts from nothing, as in memory.
  */
-static inline ipam *open_mem(void)
+static inline ipam *fixture_open(ipam_open_opts opts)
 {
-	ipam_open_opts opts = fixture_opts();
 	ipam_err err = {0};
 	ipam *db = NULL;
 	const char *pg = getenv("IPAMFS_TEST_PG_URI");
@@ -118,6 +117,11 @@ static inline ipam *open_mem(void)
 	if (ipam_open(&db, NULL, &opts, &err) != 0)
 		fail_msg("ipam_open(in_memory): %s", err.msg);
 	return db;
+}
+
+static inline ipam *open_mem(void)
+{
+	return fixture_open(fixture_opts());
 }
 
 /* rc must be `code`, the err must carry the same code and its reason must
