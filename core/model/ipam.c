@@ -114,9 +114,9 @@ static const struct {
 	const char *why;
 } free_tier_blockers[] = {
 	{"SELECT pool.name FROM pool JOIN scope ON scope.key = pool.scope_key"
-	 " WHERE NOT scope.is_public ORDER BY pool.key LIMIT 1",
+	 " WHERE scope.is_public = 0 ORDER BY pool.key LIMIT 1",
 	 "private scope pool '%s' exists (delete private scope pools first)"},
-	{"SELECT name FROM scope WHERE NOT is_default ORDER BY key LIMIT 1",
+	{"SELECT name FROM scope WHERE is_default = 0 ORDER BY key LIMIT 1",
 	 "non-default scope '%s' exists (delete it first)"},
 	{"SELECT pool.name || ''' uses locale ''' || pool.locale FROM pool,"
 	 " ipam WHERE pool.locale <> '' AND pool.locale <> ipam.home_locale"

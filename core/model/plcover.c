@@ -391,9 +391,10 @@ int ipam__plist_settle(ipam *db, ipam_err *err)
 			" changed = CASE WHEN EXISTS (SELECT 1 FROM pl_diff d"
 			" WHERE d.list_key = l.key AND d.version = l.version"
 			" + 1) THEN ?2 ELSE l.changed END,"
-			" version = l.version + EXISTS (SELECT 1 FROM pl_diff"
-			" d WHERE d.list_key = l.key AND d.version = l.version"
-			" + 1) WHERE l.key = ?1",
+			" version = l.version + CASE WHEN EXISTS (SELECT 1"
+			" FROM pl_diff d WHERE d.list_key = l.key AND"
+			" d.version = l.version + 1) THEN 1 ELSE 0 END"
+			" WHERE l.key = ?1",
 			err);
 		if (!stmt)
 			rc = ipam__stmt_error(err);
@@ -409,15 +410,23 @@ int ipam__plist_settle(ipam *db, ipam_err *err)
 	return rc;
 }
 
+/* oldest = max(1, min(version - kept, the lowest desired version)), in
+ * portable SQL (no scalar max/min: docs/design/store.md) */
+#define PL_KEEP "(l.version - ?2)"
+#define PL_WANT                                                                \
+	"coalesce((SELECT min(t.desired) FROM pl_target t WHERE"               \
+	" t.list_key = l.key AND t.desired > 0), l.version)"
+#define PL_LOWER                                                               \
+	"(CASE WHEN " PL_KEEP " < " PL_WANT " THEN " PL_KEEP " ELSE " PL_WANT  \
+	" END)"
+
 int ipam__plist_prune(ipam *db, int64_t list, ipam_err *err)
 {
-	ipam_stmt *stmt = ipam__stmt(
-		db,
-		"UPDATE prefix_list AS l SET oldest = max(1, min(l.version -"
-		" ?2, coalesce((SELECT min(t.desired) FROM pl_target t WHERE"
-		" t.list_key = l.key AND t.desired > 0), l.version)))"
-		" WHERE l.key = ?1",
-		err);
+	ipam_stmt *stmt = ipam__stmt(db,
+				     "UPDATE prefix_list AS l SET oldest ="
+				     " CASE WHEN " PL_LOWER " < 1 THEN 1 ELSE "
+				     PL_LOWER " END WHERE l.key = ?1",
+				     err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);

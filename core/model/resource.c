@@ -1238,8 +1238,9 @@ static int tag_change(ipam *db, int64_t resource, const char *key,
 		return rc;
 	stmt = value ? ipam__stmt(db,
 				  "INSERT INTO resource_tag(resource_key, key,"
-				  " value) VALUES (?1, ?2, ?3) ON CONFLICT DO"
-				  " UPDATE SET value = excluded.value",
+				  " value) VALUES (?1, ?2, ?3) ON CONFLICT"
+				  " (resource_key, key) DO UPDATE"
+				  " SET value = excluded.value",
 				  err)
 		     : ipam__stmt(db,
 				  "DELETE FROM resource_tag WHERE"

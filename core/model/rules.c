@@ -67,13 +67,13 @@ void ipam__netmask_violation(const ipam_pool_info *pool, int prefix, char *out,
 	"  allocation.prefix > p.max_netmask THEN 0 ELSE 1 END,"               \
 	" CASE"                                                                \
 	"  WHEN p.min_netmask >= 0 AND allocation.prefix < p.min_netmask"      \
-	"  THEN printf('netmask /%d is shorter than "                          \
-	"allocation-min-netmask-length %d', allocation.prefix,"                \
-	"  p.min_netmask)"                                                     \
+	"  THEN 'netmask /' || CAST(allocation.prefix AS TEXT)"                \
+	"  || ' is shorter than allocation-min-netmask-length '"               \
+	"  || CAST(p.min_netmask AS TEXT)"                                     \
 	"  WHEN p.max_netmask >= 0 AND allocation.prefix > p.max_netmask"      \
-	"  THEN printf('netmask /%d is longer than "                           \
-	"allocation-max-netmask-length %d', allocation.prefix,"                \
-	"  p.max_netmask)"                                                     \
+	"  THEN 'netmask /' || CAST(allocation.prefix AS TEXT)"                \
+	"  || ' is longer than allocation-max-netmask-length '"                \
+	"  || CAST(p.max_netmask AS TEXT)"                                     \
 	"  ELSE '' END"                                                        \
 	" FROM pool p WHERE p.key = allocation.pool_key"
 

@@ -175,7 +175,8 @@ static int tag_change(ipam *db, const char *object_id, const char *key,
 	if (value) {
 		stmt = ipam__stmt(db,
 				  "INSERT INTO tag(object_id, key, value)"
-				  " VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE"
+				  " VALUES (?1, ?2, ?3) ON CONFLICT"
+				  " (object_id, key) DO UPDATE"
 				  " SET value = excluded.value",
 				  err);
 		if (!stmt)

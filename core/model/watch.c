@@ -143,8 +143,8 @@ static int prefix_count(ipam *db, int64_t scope, const ipam_cidr *c, int delta,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"INSERT INTO scope_prefix(scope_key, family, prefix, count)"
-		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE"
-		" SET count = count + excluded.count",
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope_key, family, prefix)"
+		" DO UPDATE SET count = scope_prefix.count + excluded.count",
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);

@@ -18,13 +18,18 @@
 #include <unistd.h>
 
 #include "internal.h"
+#ifdef IPAMFS_HAVE_PG
+#include "pg.h"
+#endif
 
 /* After the migrations (and the first objects of a new file): an object
  * whose change time is unknown takes the newest time the file knows, so a
  * copy made before the migration is never taken for current. */
 static const char changed_fill_sql[] =
-	"UPDATE ipam SET changed = 1000000000 * max(created,"
-	"  coalesce((SELECT max(time) FROM event), 0)) WHERE changed = 0;"
+	"UPDATE ipam SET changed = 1000000000 * (SELECT max(t) FROM ("
+	"  SELECT created AS t FROM ipam UNION ALL"
+	"  SELECT coalesce(max(time), 0) FROM event) AS times)"
+	"  WHERE changed = 0;"
 	"UPDATE scope SET changed = (SELECT changed FROM ipam)"
 	"  WHERE changed = 0;"
 	"UPDATE pool SET changed = (SELECT changed FROM ipam)"
@@ -868,6 +873,31 @@ static void recursive_mutex_init(pthread_mutex_t *m)
 
 static void close_store(ipam *db, bool discard);
 
+/* A postgresql:// (or postgres://) URI names a PostgreSQL database
+ * (docs/design/pg.md); anything else is a SQLite file. */
+static bool is_pg_uri(const char *path)
+{
+	return path && (!strncmp(path, "postgresql://", 13) ||
+			!strncmp(path, "postgres://", 11));
+}
+
+static int open_engine(ipam_store **out, const ipam_store_open *how,
+		       ipam_err *err)
+{
+	if (!how->in_memory && is_pg_uri(how->path)) {
+#ifdef IPAMFS_HAVE_PG
+		return ipam__pg_open(out, how->path, err);
+#else
+		*out = NULL;
+		return ipam__fail(err, IPAM_EINVAL,
+				  "'%s': this ipamfs is built without "
+				  "PostgreSQL (libpq)",
+				  how->path);
+#endif
+	}
+	return ipam__sqlite_open(out, how, err);
+}
+
 /* The stamp of the current transaction, for the engine's ipam_stamp()
  * (changed.c computes it). */
 static int64_t stamp_of(void *ctx)
@@ -904,7 +934,7 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	db->default_actor.pid = getpid();
 	db->actor = db->default_actor;
 
-	rc = ipam__sqlite_open(&db->store, &how, err);
+	rc = open_engine(&db->store, &how, err);
 	if (rc == 0)
 		rc = db->store->driver->schema_version(db->store, &version,
 						       err);

@@ -90,16 +90,38 @@ static inline ipam_open_opts fixture_opts(void)
 	return opts;
 }
 
-/* A fresh in-memory IPAM with the fixed clock and seed. */
-static inline ipam *open_mem(void)
+/*
+ * A fresh in-memory IPAM with the fixed clock and seed. With
+ * IPAMFS_TEST_PG_URI set (a postgresql:// URI, tests/pg/pgtmp.sh), a fresh
+ * IPAM in that PostgreSQL database instead: its schema is emptied first
+ * (psql), so every open starts from nothing, as in memory.
+ */
+static inline ipam *fixture_open(ipam_open_opts opts)
 {
-	ipam_open_opts opts = fixture_opts();
 	ipam_err err = {0};
 	ipam *db = NULL;
+	const char *pg = getenv("IPAMFS_TEST_PG_URI");
+	if (pg && *pg) {
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd),
+			 "psql -qX '%s' -c 'DROP SCHEMA IF EXISTS public CASCADE;"
+			 " CREATE SCHEMA public' >/dev/null 2>&1",
+			 pg);
+		if (system(cmd) != 0)
+			fail_msg("cannot empty %s", pg);
+		if (ipam_open(&db, pg, &opts, &err) != 0)
+			fail_msg("ipam_open(%s): %s", pg, err.msg);
+		return db;
+	}
 	opts.in_memory = true;
 	if (ipam_open(&db, NULL, &opts, &err) != 0)
 		fail_msg("ipam_open(in_memory): %s", err.msg);
 	return db;
+}
+
+static inline ipam *open_mem(void)
+{
+	return fixture_open(fixture_opts());
 }
 
 /* rc must be `code`, the err must carry the same code and its reason must

@@ -79,11 +79,9 @@ static inline ipam *open_watch(const char *home, const char *const *locales)
 	size_t n = 0;
 
 	clock_now = FIXTURE_TIME;
-	opts.in_memory = true;
 	opts.clock_ctx = &clock_now;
 	opts.home_locale = home;
-	if (ipam_open(&db, NULL, &opts, &err) != 0)
-		fail_msg("ipam_open(in_memory): %s", err.msg);
+	db = fixture_open(opts); /* in memory, or IPAMFS_TEST_PG_URI */
 	for (size_t i = 0; i < sizeof(open_handles) / sizeof(*open_handles);
 	     i++)
 		if (!open_handles[i]) {
