@@ -31,12 +31,17 @@
  * (-o feed-budget=MIB); a write past it is refused with ENOMEM. */
 #define IPAMFS_FEED_BUDGET ((size_t)512u << 20)
 
+/* How many times a command runs when concurrent transactions of other
+ * daemons keep undoing it (PostgreSQL serialization failures, EBUSY). */
+#define IPAMFS_BUSY_TRIES 8
+
 /* The value of struct ipamfs.clock that means "the system clock". */
 #define IPAMFS_CLOCK_SYSTEM INT64_MIN
 
 struct ipamfs {
 	ipam *db;		 /* opened in init, closed in destroy */
-	char *db_path;		 /* absolute */
+	char *db_path;		 /* absolute, or a postgresql:// URI */
+	char *db_shown;		 /* the URI without its password, or NULL */
 	const char *home_locale; /* -o home-locale, NULL = "local" */
 	bool sync_normal;	 /* -o sync=normal */
 	int64_t mount_time;

@@ -1117,7 +1117,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 		open_opts.clock_ctx = fs;
 	}
 	if (ipam_open(&fs->db, fs->db_path, &open_opts, &err) != 0) {
-		log_msg(LOG_ERR, "cannot open %s: %s; unmounting", fs->db_path,
+		log_msg(LOG_ERR, "cannot open %s: %s; unmounting",
+			fs->db_shown ? fs->db_shown : fs->db_path,
 			err.msg);
 		fs->db = NULL;
 		ll.open_failed = true;
@@ -1128,7 +1129,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	watch_changed(&fs->watch, ipam_events_last(fs->db));
 	ipam_set_change_hook(fs->db, on_change, &fs->watch);
 	ipam_set_remove_hook(fs->db, on_remove, NULL);
-	log_msg(LOG_INFO, "serving %s (sync=%s)", fs->db_path,
+	log_msg(LOG_INFO, "serving %s (sync=%s)",
+		fs->db_shown ? fs->db_shown : fs->db_path,
 		fs->sync_normal ? "normal" : "full");
 }
 
@@ -1142,7 +1144,8 @@ static void ll_destroy(void *userdata)
 	ipam_set_change_hook(fs->db, NULL, NULL);
 	ipam_free(fs->db);
 	fs->db = NULL;
-	log_msg(LOG_INFO, "closed %s", fs->db_path);
+	log_msg(LOG_INFO, "closed %s",
+		fs->db_shown ? fs->db_shown : fs->db_path);
 }
 
 static const struct fuse_lowlevel_ops ll_ops = {
@@ -1211,7 +1214,8 @@ int ipamfs_serve(struct ipamfs *fs, struct fuse_args *args)
 		goto out_unmount;
 	}
 	log_daemonized(!opts.foreground);
-	log_msg(LOG_NOTICE, "mounted %s on %s", fs->db_path, opts.mountpoint);
+	log_msg(LOG_NOTICE, "mounted %s on %s",
+		fs->db_shown ? fs->db_shown : fs->db_path, opts.mountpoint);
 	if (opts.singlethread) {
 		ret = fuse_session_loop(ll.se);
 	} else {

@@ -95,7 +95,9 @@ static void usage(const char *prog)
 {
 	printf("usage: %s [options] DATABASE MOUNTPOINT\n\n"
 	       "Mounts the IPAM stored in the SQLite file DATABASE (created "
-	       "on first\nmount) at MOUNTPOINT.\n\n"
+	       "on first\nmount) at MOUNTPOINT. DATABASE may be a "
+	       "postgresql:// URI instead: the IPAM\nin that PostgreSQL "
+	       "database (created when the database is empty).\n\n"
 	       "ipamfs options:\n"
 	       "    -o home-locale=NAME    home locale of a new IPAM "
 	       "(default: local)\n"
@@ -112,6 +114,35 @@ static void usage(const char *prog)
 	       "    -o feed-budget=MIB     memory all open feeds may hold "
 	       "together (default 512)\n\n",
 	       prog);
+}
+
+/* A postgresql:// (or postgres://) URI names a PostgreSQL database
+ * (docs/design/pg.md); anything else is a SQLite file. */
+static bool is_pg_uri(const char *db)
+{
+	return !strncmp(db, "postgresql://", 13) ||
+	       !strncmp(db, "postgres://", 11);
+}
+
+/*
+ * The name a PostgreSQL mount shows (fsname, the log): the URI without
+ * the password of its user info (postgresql://user:secret@host/db shows
+ * postgresql://user@host/db). Put passwords in ~/.pgpass or a
+ * passfile= parameter instead.
+ */
+static char *pg_display_name(const char *uri)
+{
+	char *out = strdup(uri);
+	char *auth = out ? strstr(out, "://") : NULL;
+	if (!auth)
+		return out;
+	auth += 3;
+	size_t len = strcspn(auth, "/?");
+	char *at = memchr(auth, '@', len);
+	char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon)
+		memmove(colon, at, strlen(at) + 1);
+	return out;
 }
 
 /* Is `db` (absolute) served by an ipamfs mount? (fsname is the path.) */
@@ -149,14 +180,17 @@ static int check_database(const struct options *opts, bool sync_normal,
 	char *real;
 	int rc;
 
-	*created = lstat(opts->database, &st) != 0 && errno == ENOENT;
+	/* a PostgreSQL IPAM is created in an empty database, never dropped */
+	*created = !is_pg_uri(opts->database) &&
+		   lstat(opts->database, &st) != 0 && errno == ENOENT;
 	open_opts.create = true;
 	open_opts.home_locale = opts->home_locale;
 	open_opts.sync_normal = sync_normal;
 	for (int tries = 0;; tries++) {
 		memset(&err, 0, sizeof(err));
 		rc = ipam_open(&db, opts->database, &open_opts, &err);
-		if (rc != IPAM_EBUSY || tries >= 50)
+		if (rc != IPAM_EBUSY || tries >= 50 ||
+		    is_pg_uri(opts->database))
 			break;
 		real = realpath(opts->database, NULL);
 		bool mounted = real && db_mounted(real);
@@ -166,8 +200,13 @@ static int check_database(const struct options *opts, bool sync_normal,
 		nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
 	}
 	if (rc) {
-		fprintf(stderr, "ipamfs: cannot open %s: %s\n", opts->database,
+		char *name = is_pg_uri(opts->database)
+				     ? pg_display_name(opts->database)
+				     : NULL;
+		fprintf(stderr, "ipamfs: cannot open %s: %s\n",
+			name ? name : opts->database,
 			err.code ? err.msg : ipam_code_name(rc));
+		free(name);
 		return -1;
 	}
 	ipam_free(db);
@@ -310,8 +349,17 @@ static int run(struct fuse_args *args, struct options *opts, bool sync_normal)
 	if (parse_feed_budget(opts->feed_budget, &fs.feed_budget))
 		return 1;
 	atomic_init(&fs.feed_held, 0);
-	fs.db_path = realpath(opts->database, NULL);
-	if (!fs.db_path || add_mount_names(args, fs.db_path)) {
+	/* a URI is passed on whole (the daemon opens it again), shown
+	 * without its password */
+	fs.db_path = is_pg_uri(opts->database) ? strdup(opts->database)
+					       : realpath(opts->database, NULL);
+	char *shown = fs.db_path && is_pg_uri(fs.db_path)
+			      ? pg_display_name(fs.db_path)
+			      : NULL;
+	fs.db_shown = shown;
+	if (!fs.db_path ||
+	    add_mount_names(args, shown ? shown : fs.db_path)) {
+		free(shown);
 		fprintf(stderr, "ipamfs: cannot open %s: %s\n", opts->database,
 			strerror(errno));
 		free(fs.db_path);
@@ -330,6 +378,7 @@ static int run(struct fuse_args *args, struct options *opts, bool sync_normal)
 	cache_free(&fs.cache);
 	errlog_free(&fs.errlog);
 	free(fs.db_path);
+	free(fs.db_shown);
 	return ret;
 }
 

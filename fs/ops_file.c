@@ -39,6 +39,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "content.h"
 #include "errno_map.h"
@@ -363,6 +365,53 @@ static int split_lines(char *text, size_t len, struct input *in)
 	return 0;
 }
 
+/*
+ * Runs the lines of `all` as one transaction (fn over w). On PostgreSQL
+ * two daemons' transactions may conflict: the loser's serialization
+ * failure is IPAM_EBUSY and nothing of it was applied, so the whole batch
+ * runs again from the text (the parse splits it in place), a bounded
+ * number of times with a short random pause that grows, and the reason
+ * says how often when it keeps failing (docs/design/pg.md). SQLite's
+ * EBUSY (another process held the file past the busy timeout) is not
+ * retried.
+ */
+static int run_lines(struct ipamfs *fs, ipamfs_change_fn fn,
+		     struct write_ctx *w, const struct buf *all, ipam_err *err)
+{
+	int rc = IPAM_OK, attempt = 0;
+	for (;;) {
+		struct buf text = BUF_INIT;
+		buf_append(&text, all->data, all->len);
+		free(w->in.lines);
+		w->in = (struct input){NULL, 0};
+		w->result.len = 0;
+		if (buf_failed(&text) || split_lines(text.data, text.len, &w->in))
+			rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+		else
+			rc = ipamfs_try_change(fs, fn, w, err);
+		/* the lines point into text: the batch is done with them */
+		free(w->in.lines);
+		w->in = (struct input){NULL, 0};
+		buf_free(&text);
+		if (rc != IPAM_EBUSY || !fs->db_shown ||
+		    ++attempt >= IPAMFS_BUSY_TRIES)
+			break;
+		struct timespec pause = {
+			0, 1000000L * attempt + random() % 1000000L};
+		nanosleep(&pause, NULL);
+		*err = (ipam_err){IPAM_OK, ""};
+	}
+	if (rc == IPAM_EBUSY && attempt >= IPAMFS_BUSY_TRIES) {
+		char was[IPAM_ERR_MSG_MAX];
+		snprintf(was, sizeof(was), "%s", err->msg);
+		ipamfs_err(err, IPAM_EBUSY,
+			   "%.150s (%d attempts, each undone by a concurrent "
+			   "change)",
+			   was, attempt);
+	}
+	return rc;
+}
+
 /* `>>` on a set file: the set as it is, then the lines written, each item
  * once (the set's own apply function checks the whole). Runs inside the
  * transaction, so the set cannot change between the read and the write. */
@@ -456,9 +505,7 @@ static int apply_lines(struct ipamfs *fs, struct handle *h, const char *op,
 	ipam_err err = {IPAM_OK, ""};
 	ipamfs_change_fn fn = (flags & ATTR_SET) && h->append ? apply_add
 							      : apply_write;
-	int rc = split_lines(all.data, all.len, &w.in)
-			 ? ipamfs_err(&err, IPAM_ENOMEM, "out of memory")
-			 : ipamfs_try_change(fs, fn, &w, &err);
+	int rc = run_lines(fs, fn, &w, &all, &err);
 	if (rc && curable(h, rc) && !final) {
 		h->unapplied = true; /* kept: the next line or the close */
 		rc = 0;

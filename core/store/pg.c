@@ -50,6 +50,12 @@
 
 static const char *in_dialect(const char *sql);
 
+/* The schema version, and the table every write transaction locks
+ * (dialect[]): made first, by itself, in an empty database. */
+#define PG_META_TABLE                                                         \
+	"CREATE TABLE IF NOT EXISTS ipamfs_meta(key text PRIMARY KEY,"        \
+	"  value bigint NOT NULL);"
+
 /* The first schema version the PostgreSQL schema below stands for. */
 #define PG_BASE_VERSION 6
 
@@ -62,7 +68,7 @@ static const char *in_dialect(const char *sql);
  */
 static const char *const pg_schema[] = {
 	"CREATE EXTENSION IF NOT EXISTS btree_gist;",
-	"CREATE TABLE ipamfs_meta(key text PRIMARY KEY, value bigint NOT NULL);"
+	PG_META_TABLE
 	/* 16-byte big-endian key -> numeric */
 	"CREATE FUNCTION ipam_addr_num(b bytea) RETURNS numeric"
 	"  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$"
@@ -570,9 +576,28 @@ static int64_t pg_last_insert_id(ipam_store *store)
 
 /* ---- statements ---- */
 
+/* Does `p` (unquoted text) start SQLite's `CROSS JOIN t [alias] ON`, an
+ * inner join whose order SQLite's planner keeps (a hint)? PostgreSQL
+ * refuses ON after CROSS JOIN; a plain JOIN is the same join there. */
+static bool cross_join_on(const char *sql, const char *p)
+{
+	if (strncmp(p, "CROSS JOIN ", 11) || (p > sql && p[-1] != ' '))
+		return false;
+	p += 11;
+	for (int word = 0; word < 3; word++) {
+		while (*p == ' ')
+			p++;
+		if (!strncmp(p, "ON ", 3))
+			return word > 0;
+		p += strcspn(p, " ");
+	}
+	return false;
+}
+
 /* `sql` with `?N` as `$N` and each bare `?` as the next number (SQLite's
- * rule: one more than the largest so far); quoted text is left alone.
- * *count: the largest number. NULL when out of memory. */
+ * rule: one more than the largest so far), and `CROSS JOIN t ON` as
+ * `JOIN t ON`; quoted text is left alone. *count: the largest number.
+ * NULL when out of memory. */
 char *ipam__pg_placeholders(const char *sql, int *count)
 {
 	size_t len = strlen(sql);
@@ -591,6 +616,8 @@ char *ipam__pg_placeholders(const char *sql, int *count)
 		} else if (*p == '\'' || *p == '"') {
 			quote = *p;
 			*o++ = *p;
+		} else if (*p == 'C' && cross_join_on(sql, p)) {
+			p += strlen("CROSS"); /* and the loop skips its space */
 		} else if (*p == '?') {
 			int n = 0;
 			while (p[1] >= '0' && p[1] <= '9')
@@ -641,8 +668,16 @@ static const struct {
 	const char *sqlite, *pg;
 } dialect[] = {
 	/* a write transaction: SQLite takes its write lock at BEGIN
-	 * IMMEDIATE; PostgreSQL locks rows as it goes (SERIALIZABLE) */
-	{"BEGIN IMMEDIATE", "BEGIN"},
+	 * IMMEDIATE. Here the daemons' write transactions queue on a lock
+	 * of ipamfs_meta in a self-conflicting mode that plain reads
+	 * (ACCESS SHARE) do not conflict with. LOCK TABLE takes no
+	 * snapshot, so the transaction's snapshot is taken after the wait
+	 * and sees the previous writer's commit: two daemons allocating
+	 * at once take turns instead of failing each other with
+	 * serialization errors. SERIALIZABLE still guards against writers
+	 * that do not take the lock (SQL clients). */
+	{"BEGIN IMMEDIATE",
+	 "BEGIN; LOCK TABLE ipamfs_meta IN SHARE ROW EXCLUSIVE MODE"},
 };
 
 static const char *in_dialect(const char *sql)
@@ -717,8 +752,12 @@ static int run(pg_stmt *t, ipam_err *err)
 	}
 	if (!pg_in_transaction(&s->base))
 		pg_revive(s);
-	t->res = PQexecParams(s->conn, t->sql, n, types, values, lengths,
-			      formats, 0);
+	/* a dialect text of several statements (no parameters) runs as
+	 * one simple query: the result is the last statement's */
+	t->res = n == 0 && strchr(t->sql, ';')
+			 ? PQexec(s->conn, t->sql)
+			 : PQexecParams(s->conn, t->sql, n, types, values,
+					lengths, formats, 0);
 	status = t->res ? PQresultStatus(t->res) : PGRES_FATAL_ERROR;
 	if (status == PGRES_TUPLES_OK) {
 		t->rows = PQntuples(t->res);
@@ -922,15 +961,20 @@ static int pg_schema_version(ipam_store *store, int64_t *out, ipam_err *err)
 					  "the PostgreSQL schema holds %lld "
 					  "tables of another program",
 					  tables);
-		return 0; /* empty: ours to fill */
+		/* empty: ours to fill. The table the write transactions
+		 * lock (dialect[]) must exist before the first of them,
+		 * the one that creates the schema */
+		return pg_exec(store, PG_META_TABLE, err);
 	}
 	PQclear(res);
 	res = PQexec(s->conn, "SELECT value FROM ipamfs_meta"
 			      " WHERE key = 'schema_version'");
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_result_fail(s, res, err);
-	else if (PQntuples(res) != 1)
+	else if (PQntuples(res) > 1)
 		rc = ipam__fail(err, IPAM_ESCHEMA, "no ipamfs schema version");
+	else if (PQntuples(res) == 0) /* made above, the schema not yet */
+		*out = 0;
 	else
 		*out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);

@@ -131,6 +131,16 @@ static void test_placeholders(void **state)
 			    "SELECT $1, '?', $2, $3, \"a?\" WHERE x = $1");
 	assert_int_equal(n, 3);
 	free(out);
+	/* SQLite's ordered inner join: a plain JOIN; a real CROSS JOIN and
+	 * quoted text stay */
+	out = ipam__pg_placeholders(
+		"SELECT 1 FROM a CROSS JOIN b o ON o.k = a.k CROSS JOIN c"
+		" CROSS JOIN d ON d.k = 1 WHERE 'CROSS JOIN e ON' = ?",
+		&n);
+	assert_string_equal(
+		out, "SELECT 1 FROM a JOIN b o ON o.k = a.k CROSS JOIN c"
+		     " JOIN d ON d.k = 1 WHERE 'CROSS JOIN e ON' = $1");
+	free(out);
 	out = ipam__pg_placeholders("SELECT 1", &n);
 	assert_string_equal(out, "SELECT 1");
 	assert_int_equal(n, 0);
