@@ -58,6 +58,7 @@
  * and looked up again while its FORGET is on the way). */
 #define IPAMFS_TTL 60.0
 
+
 static struct {
 	struct ipamfs *fs;
 	struct fuse_session *se;
@@ -66,8 +67,20 @@ static struct {
 	/* bumped by every reported removal: a node kept in the inode table
 	 * (inodes_resolved_get) is good for the epoch it was resolved at */
 	atomic_uint_fast64_t epoch;
+	/* PostgreSQL: the database's newest event when a request last
+	 * began; other daemons' changes move it (remote_changes) */
+	atomic_int_fast64_t remote_seen;
 	bool open_failed;
 } ll;
+
+/* The kernel's name and attribute timeouts: IPAMFS_TTL when this daemon
+ * makes every change (SQLite: one daemon per file) and takes back what
+ * each affects; 0 on a database other daemons change too (PostgreSQL),
+ * whose changes reach no kernel cache here (docs/design/pg.md). */
+static double ttl(void)
+{
+	return ll.fs->db_shown ? 0 : IPAMFS_TTL;
+}
 
 /* What the request being served by this thread made and removed. */
 static _Thread_local struct ipamfs_caller caller;
@@ -140,9 +153,24 @@ static uint64_t generation_now(void)
 	return atomic_load(&ll.fs->generation);
 }
 
+/* On a database other daemons change (PostgreSQL): when its newest event
+ * moved since the last request, what they changed may have removed
+ * objects whose nodes this daemon keeps, so every kept node is resolved
+ * again (the epoch, as a removal of our own does). One index lookup per
+ * request (docs/design/pg.md). */
+static void remote_changes(void)
+{
+	if (!ll.fs->db_shown || !ll.fs->db)
+		return;
+	int64_t newest = ipam_events_last(ll.fs->db);
+	if (atomic_exchange(&ll.remote_seen, newest) != newest)
+		atomic_fetch_add(&ll.epoch, 1);
+}
+
 static void op_begin(struct op *op, fuse_req_t req, uint64_t locked,
 		     uint64_t locked2)
 {
+	remote_changes();
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	caller.uid = ctx->uid;
 	caller.gid = ctx->gid;
@@ -271,7 +299,7 @@ static double attr_timeout(const struct node *n, uint64_t ino, bool fresh,
 		return 0; /* not protected by attr_version: see the top */
 	if (!inodes_touch(&ll.inodes, ino))
 		return 0; /* every time and size may move with a change */
-	return generation_now() == before ? IPAMFS_TTL : 0;
+	return generation_now() == before ? ttl() : 0;
 }
 
 /*
@@ -297,7 +325,7 @@ static int make_entry(uint64_t parent, const char *path, const struct node *n,
 	e->attr.st_ino = ino;
 	e->attr_timeout = attr_timeout(n, ino, fresh, before);
 	e->entry_timeout = name_cacheable(n) && generation_now() == before
-				   ? IPAMFS_TTL
+				   ? ttl()
 				   : 0;
 	return 0;
 }

@@ -53,10 +53,32 @@ int ipam__event_static(ipam *db, const char *action, const char *object_id,
 	return rc;
 }
 
+/*
+ * On a database other processes write too (PostgreSQL: other daemons,
+ * other hosts), the newest event is the database's, not only this
+ * handle's: read between calls (one index lookup), so what a reader keys
+ * its caches on moves with every change whoever made it
+ * (docs/design/pg.md). A failure keeps the value known.
+ */
+static void refresh_last_event(ipam *db)
+{
+	ipam_stmt *stmt;
+	if (strcmp(db->store->driver->name, "postgresql") || db->depth ||
+	    db->txn_open)
+		return;
+	stmt = ipam__stmt(db, "SELECT coalesce(max(seq), 0) FROM event", NULL);
+	if (stmt && stmt->driver->step(stmt, NULL) == 1 &&
+	    ipam__col_int64(stmt, 0) > db->last_event)
+		db->last_event = ipam__col_int64(stmt, 0);
+	if (stmt)
+		ipam__reset(stmt);
+}
+
 int64_t ipam_events_last(ipam *db)
 {
 	int64_t last;
 	pthread_mutex_lock(&db->lock);
+	refresh_last_event(db);
 	last = db->last_event;
 	pthread_mutex_unlock(&db->lock);
 	return last;
