@@ -303,6 +303,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE discovery ADD COLUMN snapshot TEXT;"
 	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* resource planning pools and host records (planning.c): the VPC a
+	 * planning pool and its subnet pools plan, a host's DNS name and MAC */
+	"ALTER TABLE pool ADD COLUMN plan_vpc TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX pool_plan_vpc ON pool(scope_key, plan_vpc)"
+	"  WHERE plan_vpc <> '';"
+	"ALTER TABLE allocation ADD COLUMN dns_name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE allocation ADD COLUMN mac_address TEXT NOT NULL"
+	"  DEFAULT '';",
 };
 
 /* After the migrations (and the first objects of a new file): an object

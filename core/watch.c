@@ -315,6 +315,16 @@ static int evaluate(ipam *db, const rc_row *row, char *why, size_t size,
 	ipam__netmask_violation(&p, a.cidr.prefix, why, size);
 	if (*why)
 		return 0;
+	/* a subnet's CIDR lies in its VPC's (L8955): one moved to another
+	 * VPC since holds space its VPC does not have */
+	if (*p.plan_vpc && strcmp(p.plan_vpc, row->res.vpc_id)) {
+		snprintf(why, size,
+			 "vpc-id '%.50s' is not VPC '%.50s' whose space the "
+			 "pool plans",
+			 *row->res.vpc_id ? row->res.vpc_id : "none",
+			 p.plan_vpc);
+		return 0;
+	}
 	if (*p.locale && strcmp(p.locale, row->res.locale)) {
 		snprintf(why, size,
 			 "locale '%.60s' is not the pool's locale '%.60s'",
@@ -367,7 +377,9 @@ static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 static int rc_store(ipam *db, rc_row *row, const char *compliance,
 		    const char *why, const char *overlap, ipam_err *err)
 {
-	bool manageable = ipam_resource_type_manageable(row->res.type);
+	/* a subnet with a CIDR from a planning pool is managed too */
+	bool manageable = ipam_resource_type_manageable(row->res.type) ||
+			  row->alloc;
 	const char *vpc = !strcmp(row->res.type, "vpc") ? row->res.id
 							: row->res.vpc_id;
 	ipam__hist_rec rec = {
@@ -417,14 +429,19 @@ static int refresh(ipam *db, int64_t rc_key, bool restart, ipam_err *err)
 
 	if (rc)
 		return rc;
-	if (ipam_resource_type_manageable(row.res.type)) {
+	if (ipam_resource_type_manageable(row.res.type) || row.alloc) {
 		if (row.res.ignored) {
 			compliance = overlap = "ignored";
 		} else {
 			bool over;
-			if ((rc = overlapping(db, &row, &over, err)))
-				return rc;
-			overlap = over ? "overlapping" : "nonoverlapping";
+			/* a managed subnet is not in the overlap index: its
+			 * pool keeps it apart from its VPC's other subnets */
+			if (ipam_resource_type_manageable(row.res.type)) {
+				if ((rc = overlapping(db, &row, &over, err)))
+					return rc;
+				overlap = over ? "overlapping"
+					       : "nonoverlapping";
+			}
 			compliance = "unmanaged";
 			if (row.alloc) {
 				if ((rc = evaluate(db, &row, why, sizeof(why),
