@@ -65,6 +65,8 @@ struct ipam {
 	size_t cache_cap; /* slots, a power of two (0 before the first) */
 	size_t cached;	  /* slots in use */
 	bool sync_normal; /* ipam_open_opts.sync_normal */
+	bool importing;	  /* an import is applying a document (planning.c
+			     checks a planning pool's VPC at its end) */
 };
 
 /* ---- errors ---- */
@@ -229,6 +231,9 @@ int ipam__plan_allocate_check(ipam *db, const ipam_resource_info *res,
 int ipam__plan_vpc_busy(ipam *db, const ipam_resource_info *res,
 			const ipam_cidr *cidr, const char *what,
 			ipam_err *err);
+/* planning.c: after an import, every resource planning pool's VPC exists
+ * and holds the pool's CIDRs (the document's order puts pools first). */
+int ipam__plan_import_verify(ipam *db, ipam_err *err);
 /* resource.c: the resource CIDR that allocation `alloc` manages, if any,
  * becomes unmanaged (*found says whether there was one). */
 int ipam__resource_unmanage_alloc(ipam *db, int64_t alloc, bool *found,

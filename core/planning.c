@@ -118,7 +118,12 @@ static int source_change(ipam *db, int64_t pool, const char *vpc_id,
 						 "its source cannot change",
 						 p.name);
 	family = p.family;
-	if (*vpc_id) {
+	/* an import brings pools before resources: its document says the
+	 * family and locale, and ipam__plan_import_verify checks the VPC */
+	if (*vpc_id && db->importing &&
+	    vpc_load(db, p.scope_key, vpc_id, &vpc, NULL) == IPAM_ENOENT) {
+		memset(&vpc, 0, sizeof(vpc));
+	} else if (*vpc_id) {
 		if ((rc = vpc_load(db, p.scope_key, vpc_id, &vpc, err)))
 			return rc;
 		if (vpc.ignored)
@@ -172,6 +177,9 @@ int ipam_pool_set_source_resource(ipam *db, int64_t pool, const char *vpc_id,
 				  "'%.80s' is not a VPC id: a pool plans the "
 				  "space of a VPC (vpc-...)",
 				  vpc_id);
+	/* a resource id is a file name (resource.c check_id) */
+	if (*vpc_id && (rc = ipam_name_check(vpc_id, err)))
+		return rc;
 	if ((rc = ipam__check_text("source-resource", vpc_id,
 				   IPAM_RESOURCE_ID_MAX, err)) ||
 	    (rc = ipam__write_begin(db, err)))
@@ -189,6 +197,8 @@ int ipam__plan_cidr_check(ipam *db, const ipam_pool_info *p,
 	int step, rc = vpc_load(db, p->scope_key, p->plan_vpc, &vpc, NULL);
 
 	ipam_cidr_format(cidr, text);
+	if (rc == IPAM_ENOENT && db->importing)
+		return 0; /* ipam__plan_import_verify checks it at the end */
 	if (rc)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "cannot provision %s to pool '%s': VPC '%s' "
@@ -298,6 +308,40 @@ int ipam__plan_vpc_busy(ipam *db, const ipam_resource_info *res,
 			  "keeps the subnets)",
 			  what, *text ? text : "VPC ", *text ? " of " : "",
 			  res->id, name, *text ? "space in it" : "its space");
+}
+
+int ipam__plan_import_verify(ipam *db, ipam_err *err)
+{
+	sqlite3_stmt *stmt = ipam__stmt(db,
+					"SELECT key FROM pool WHERE plan_vpc"
+					" <> '' AND parent_key IS NULL ORDER"
+					" BY key",
+					err);
+	int64_t *pools = NULL;
+	size_t n = 0;
+	bool importing = db->importing;
+	int rc = ipam__collect_keys(db, stmt, &pools, &n, err);
+
+	db->importing = false;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		ipam_pool_cidr *cidrs = NULL;
+		ipam_resource_info vpc;
+		ipam_pool_info p;
+		size_t count = 0;
+		if ((rc = ipam__pool_load(db, pools[i], &p, err)) ||
+		    (rc = vpc_load(db, p.scope_key, p.plan_vpc, &vpc, err)))
+			break;
+		rc = ipam_pool_cidrs(db, pools[i], &cidrs, &count, err);
+		for (size_t j = 0; rc == 0 && j < count; j++)
+			rc = ipam__plan_cidr_check(db, &p, &cidrs[j].cidr, err);
+		free(cidrs);
+		if (rc)
+			ipam__fail(err, rc, "resource planning pool '%s'",
+				   p.name);
+	}
+	db->importing = importing;
+	free(pools);
+	return rc;
 }
 
 /* ---- cascade delete ---- */

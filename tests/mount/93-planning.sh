@@ -42,7 +42,7 @@ expect_rstatus4 "$V" 10.0.0.0/20 "unmanaged unmanaged nonoverlapping -"
 P=$S/pools/resource-planning-pool
 expect_ok mkdir "$P"
 expect_ok wr "$P/tags/Name" Resource-planning-pool
-expect_file_empty "$P/source-resource" "a new pool plans within the scope"
+expect_eq "$(rd "$P/source-resource")" "" "a new pool plans within the scope (empty line)"
 expect_errno ENOENT wr "$P/source-resource" vpc-0ffffffffffffffff
 expect_errno EINVAL wr "$P/source-resource" subnet-0d0000000000000d1
 expect_errno EINVAL wr "$P/source-resource" "$(printf 'vpc-\001x')"
@@ -165,6 +165,13 @@ expect_rstatus4 "$D" 10.0.0.0/28 "managed compliant - $DEV_ID"
 expect_ok wr "$D/ip-usage" 13
 expect_match "$(t grep "resource_id=\"$DEVSN\"" "$MNT/metrics/ipam.prom")" "} 0[.]8125$" "SubnetIPUsage of the dev subnet is 0.8125 (13 of 16)"
 
+# the plan goes into /export.json (checked through a round trip at the end)
+E1=$TMPD/e1.json
+rd "$MNT/export.json" >"$E1"
+expect_ok jq -e --arg vpc "$VPC" '.IpamPools[] | select(.Name == "resource-planning-pool") | .SourceResource == {"ResourceId": $vpc, "ResourceType": "vpc"}' "$E1"
+expect_ok jq -e '[.IpamPools[] | select(has("SourceResource"))] | length == 1' "$E1"
+expect_ok jq -e --arg dev "$DEV_ID" '.IpamResources[] | select(.ResourceId == "'$DEVSN'") | .ResourceCidrs == [{"ResourceCidr": "10.0.0.0/28", "ManagementState": "managed", "IpamPoolId": $dev, "IpamPoolAllocationId": .ResourceCidrs[0].IpamPoolAllocationId}]' "$E1"
+
 # ---- Step 5: clean-up (L8969-L8984)
 expect_errno EBUSY rmdir "$V"
 expect_match "$(errors_last)" "resource planning pool 'resource-planning-pool' plans its space" "the VPC goes after its planning pool"
@@ -193,5 +200,27 @@ expect_ok rmdir "$PR"
 expect_ok rmdir "$V"
 absent "$V" "the VPC goes last"
 expect_eq "$(status_get "$S/pools/top" available-addresses)" 16777216 "the ordinary pool never lent any of it"
+
+# ---- export -> import into an empty IPAM -> export is byte-identical
+DB=$TMPD/b.db MNT=$TMPD/b
+mkdir "$MNT"
+start_ipamfs
+t cp "$E1" "$MNT/import"
+check $? "the planned IPAM imports into an empty one"
+rd "$MNT/export.json" >"$TMPD/e2.json"
+cmp -s "$E1" "$TMPD/e2.json"
+check $? "export -> import -> export is byte-identical"
+diff "$E1" "$TMPD/e2.json" | head -10 | while IFS= read -r l; do diag "$l"; done
+B=$MNT/scopes/private
+expect_rstatus4 "$B/resources/$DEVSN" 10.0.0.0/28 "managed compliant - $DEV_ID"
+expect_file_eq "$B/pools/resource-planning-pool/pools/dev-subnet-pool/source-resource" "$VPC" "the imported subnet pool inherits the VPC"
+# an import whose planning pool holds space outside its VPC is refused whole
+jq '(.IpamResources[] | select(.ResourceId == "'$VPC'") | .ResourceCidrs) = [{"ResourceCidr": "10.0.0.0/21", "ManagementState": "unmanaged"}]' "$E1" >"$TMPD/bad.json"
+DB=$TMPD/c.db MNT=$TMPD/c
+mkdir "$MNT"
+start_ipamfs
+expect_errno EADDRNOTAVAIL t cp "$TMPD/bad.json" "$MNT/import"
+expect_match "$(errors_last)" "not inside a CIDR of VPC '$VPC'" "the refusal names the VPC"
+expect_eq "$(t ls "$MNT/scopes/private/pools")" "" "a refused import changes nothing"
 
 finish
