@@ -377,9 +377,10 @@ static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 static int rc_store(ipam *db, rc_row *row, const char *compliance,
 		    const char *why, const char *overlap, ipam_err *err)
 {
-	/* a subnet with a CIDR from a planning pool is managed too */
-	bool manageable = ipam_resource_type_manageable(row->res.type) ||
-			  row->alloc;
+	/* a subnet with a CIDR from a planning pool is managed too (it has
+	 * a compliance status), but is never checked for overlap */
+	bool overlap_checked = ipam_resource_type_manageable(row->res.type);
+	bool manageable = overlap_checked || row->alloc;
 	const char *vpc = !strcmp(row->res.type, "vpc") ? row->res.id
 							: row->res.vpc_id;
 	ipam__hist_rec rec = {
@@ -392,7 +393,7 @@ static int rc_store(ipam *db, rc_row *row, const char *compliance,
 		.region = row->res.locale,
 		.vpc_id = vpc,
 		.compliance = manageable ? compliance : "",
-		.overlap = manageable ? overlap : "",
+		.overlap = overlap_checked ? overlap : "",
 	};
 	sqlite3_stmt *stmt;
 	int64_t history = 0;

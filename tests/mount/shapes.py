@@ -46,6 +46,7 @@ FILES = [
 # ipamfs's own views and documents, not AWS shapes (docs/design/shapes.md)
 OWN = ["scopes/*/status.json", "scopes/*/pools/*status.json",
        "scopes/*/resources/*/status.json", "export.json",
+       "scopes/*/pools/*/allocation.json",
        "export-history.json"]
 
 AWS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
