@@ -117,6 +117,11 @@ static int source_change(ipam *db, int64_t pool, const char *vpc_id,
 						 "pool '%s' has child pools: "
 						 "its source cannot change",
 						 p.name);
+	if (*vpc_id && p.auto_import)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "pool '%s' has auto-import on: a pool that "
+				  "plans a VPC's space serves its subnets only",
+				  p.name);
 	family = p.family;
 	/* an import brings pools before resources: its document says the
 	 * family and locale, and ipam__plan_import_verify checks the VPC */

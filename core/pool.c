@@ -602,6 +602,12 @@ static int auto_import_change(ipam *db, int64_t pool, bool on, ipam_err *err)
 				  "auto-import needs a locale: pool '%s' has "
 				  "none",
 				  p.name);
+	if (on && *p.plan_vpc) /* planning.c: it serves subnets only */
+		return ipam__fail(err, IPAM_EINVAL,
+				  "pool '%s' plans the space of VPC '%s': "
+				  "auto-import (of VPCs and EIPs) does not "
+				  "apply",
+				  p.name, p.plan_vpc);
 	if ((rc = pool_update(db, &p,
 			      "UPDATE pool SET auto_import = ?2 WHERE key = ?1",
 			      "auto-import", json_boolean(on), NULL, err)))

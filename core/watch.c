@@ -606,7 +606,8 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 	stmt = ipam__stmt(db,
 			  "SELECT key, uid, gid, mode FROM pool WHERE"
 			  " scope_key = ?1 AND auto_import = 1 AND family = ?2"
-			  " AND locale = ?3 ORDER BY depth DESC, key LIMIT 64",
+			  " AND locale = ?3 AND plan_vpc = ''"
+			  " ORDER BY depth DESC, key LIMIT 64",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);

@@ -209,6 +209,11 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 5 -> 6 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
+		  /* and what resource planning adds (planning.c) */
+		  "DROP INDEX pool_plan_vpc;"
+		  "ALTER TABLE pool DROP COLUMN plan_vpc;"
+		  "ALTER TABLE allocation DROP COLUMN dns_name;"
+		  "ALTER TABLE allocation DROP COLUMN mac_address;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);

@@ -79,6 +79,14 @@ static void test_source_resource(void **state)
 		    IPAM_EPERM, "inherits");
 	assert_code(ipam_pool_set_source_resource(p.db, p.pool, "", &err), err,
 		    IPAM_EPERM, "has had a CIDR");
+	assert_code(ipam_pool_set_auto_import(p.db, p.pool, true, &err), err,
+		    IPAM_EINVAL, "auto-import (of VPCs and EIPs) does not apply");
+	pool_locale(p.db, other, "us-east-1");
+	pool_auto_import(p.db, other, true);
+	assert_code(ipam_pool_set_source_resource(p.db, other, VPC, &err), err,
+		    IPAM_EINVAL, "has auto-import on");
+	pool_auto_import(p.db, other, false);
+	other = mkpool(p.db, p.scope, 0, "other2");
 	pool_locale(p.db, other, "us-west-2");
 	assert_code(ipam_pool_set_source_resource(p.db, other, VPC, &err), err,
 		    IPAM_EINVAL, "takes its VPC's locale");
