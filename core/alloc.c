@@ -32,27 +32,27 @@ static ipam_u128 block_size(int family, int prefix)
 static int free_insert(ipam *db, int64_t pool, ipam_u128 start, int prefix,
 		       ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"INSERT INTO free_block(pool_key,"
 					" start, prefix) VALUES (?1, ?2, ?3)",
 					err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, start);
-	sqlite3_bind_int(stmt, 3, prefix);
+	ipam__bind_int(stmt, 3, prefix);
 	return ipam__exec(db, stmt, err);
 }
 
 static int free_delete(ipam *db, int64_t pool, ipam_u128 start, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"DELETE FROM free_block WHERE"
 					" pool_key = ?1 AND start = ?2",
 					err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, start);
 	return ipam__exec(db, stmt, err);
 }
@@ -61,19 +61,19 @@ static int free_delete(ipam *db, int64_t pool, ipam_u128 start, ipam_err *err)
 static int free_prefix_at(ipam *db, int64_t pool, ipam_u128 start,
 			  ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT prefix FROM free_block WHERE"
 					" pool_key = ?1 AND start = ?2",
 					err);
 	int rc, prefix = -1;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, start);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
-		prefix = sqlite3_column_int(stmt, 0);
-	sqlite3_reset(stmt);
+		prefix = ipam__col_int(stmt, 0);
+	ipam__reset(stmt);
 	return rc < 0 ? rc : prefix;
 }
 
@@ -114,7 +114,7 @@ int ipam__free_remove_exact(ipam *db, int64_t pool, const ipam_cidr *block,
 static int free_containing(ipam *db, int64_t pool, const ipam_cidr *want,
 			   ipam_cidr *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT start, prefix FROM free_block"
 					" WHERE pool_key = ?1 AND start <= ?2"
 					" ORDER BY start DESC LIMIT 1",
@@ -122,22 +122,22 @@ static int free_containing(ipam *db, int64_t pool, const ipam_cidr *want,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, want->addr);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->family = want->family;
 		out->addr = ipam__blob_to_addr(stmt, 0);
-		out->prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		out->prefix = (uint8_t)ipam__col_int(stmt, 1);
 		rc = ipam_cidr_contains(out, want) ? 1 : 0;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
 int ipam__largest_free(ipam *db, int64_t pool, ipam_cidr *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT start, prefix FROM free_block"
 					" WHERE pool_key = ?1"
 					" ORDER BY prefix, start LIMIT 1",
@@ -145,14 +145,14 @@ int ipam__largest_free(ipam *db, int64_t pool, ipam_cidr *out, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->addr = ipam__blob_to_addr(stmt, 0);
-		out->prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		out->prefix = (uint8_t)ipam__col_int(stmt, 1);
 		out->family = 0; /* the caller knows the family */
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -181,7 +181,7 @@ static int free_take(ipam *db, int64_t pool, const ipam_cidr *from,
 int ipam__pool_cidr_containing(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			       ipam_cidr *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT start, prefix FROM pool_cidr"
 					" WHERE pool_key = ?1 AND start <= ?2"
 					" ORDER BY start DESC LIMIT 1",
@@ -189,16 +189,16 @@ int ipam__pool_cidr_containing(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, cidr->addr);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->family = cidr->family;
 		out->addr = ipam__blob_to_addr(stmt, 0);
-		out->prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		out->prefix = (uint8_t)ipam__col_int(stmt, 1);
 		rc = ipam_cidr_contains(out, cidr) ? 1 : 0;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -207,7 +207,7 @@ int ipam__pool_cidr_containing(ipam *db, int64_t pool, const ipam_cidr *cidr,
 static int probe(ipam *db, int64_t pool, int prefix, bool highest,
 		 ipam_u128 *start, ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		highest ? ipam__stmt(db,
 				     "SELECT start FROM free_block WHERE"
 				     " pool_key = ?1 AND prefix = ?2"
@@ -221,12 +221,12 @@ static int probe(ipam *db, int64_t pool, int prefix, bool highest,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
-	sqlite3_bind_int(stmt, 2, prefix);
+	ipam__bind_int64(stmt, 1, pool);
+	ipam__bind_int(stmt, 2, prefix);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		*start = ipam__blob_to_addr(stmt, 0);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -234,15 +234,15 @@ static int probe(ipam *db, int64_t pool, int prefix, bool highest,
  * message is then only less precise). */
 static int64_t count_cidrs(ipam *db, int64_t pool)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db, "SELECT n_cidrs FROM pool WHERE key = ?1", NULL);
 	int64_t n = 0;
 	if (!stmt)
 		return 0;
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	if (ipam__step(db, stmt, NULL) == 1)
-		n = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		n = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	return n;
 }
 
@@ -349,7 +349,7 @@ static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 	char text[IPAM_CIDR_STRLEN], other[IPAM_CIDR_STRLEN];
 	char path[256];
 	ipam_cidr container, held;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__pool_cidr_containing(db, pool->key, want, &container,
 					    err);
 
@@ -373,14 +373,14 @@ static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool->key);
+	ipam__bind_int64(stmt, 1, pool->key);
 	ipam__bind_addr(stmt, 2, ipam_cidr_last(want));
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		int64_t child = sqlite3_column_int64(stmt, 3);
+		int64_t child = ipam__col_int64(stmt, 3);
 		held.family = want->family;
 		held.addr = ipam__blob_to_addr(stmt, 1);
-		held.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		held.prefix = (uint8_t)ipam__col_int(stmt, 2);
 		ipam_cidr_format(&held, other);
 		if (child) {
 			pool_path(db, child, path, sizeof(path));
@@ -392,7 +392,7 @@ static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 			rc = ipam__fail(err, IPAM_EADDRINUSE,
 					"%s overlaps allocation '%s' (%s) in "
 					"pool '%s'",
-					text, sqlite3_column_text(stmt, 0),
+					text, ipam__col_text(stmt, 0),
 					other, pool->name);
 		}
 	} else if (rc == 0) {
@@ -400,24 +400,24 @@ static int refuse_cidr(ipam *db, const ipam_pool_info *pool,
 				"%s overlaps an allocation in pool '%s'", text,
 				pool->name);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
 static int alloc_name_taken(ipam *db, int64_t pool, const char *name,
 			    ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT 1 FROM allocation WHERE"
 					" pool_key = ?1 AND name = ?2",
 					err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
-	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, pool);
+	ipam__bind_text(stmt, 2, name, -1);
 	rc = ipam__step(db, stmt, err);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -522,7 +522,7 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 			const ipam__alloc_spec *spec, const char *name,
 			const char *id, const ipam_cidr *cidr, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"INSERT INTO allocation(aws_id, pool_key, name, start, prefix,"
 		" resource_type, resource_id, resource_region, description,"
@@ -532,22 +532,19 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, pool->key);
-	ipam__bind_text(stmt, 3, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_int64(stmt, 2, pool->key);
+	ipam__bind_text(stmt, 3, name, -1);
 	ipam__bind_addr(stmt, 4, cidr->addr);
-	sqlite3_bind_int(stmt, 5, cidr->prefix);
-	ipam__bind_text(stmt, 6, spec->resource_type, -1, SQLITE_STATIC);
-	ipam__bind_text(stmt, 7, spec->resource_id ? spec->resource_id : "", -1,
-			SQLITE_TRANSIENT);
+	ipam__bind_int(stmt, 5, cidr->prefix);
+	ipam__bind_text(stmt, 6, spec->resource_type, -1);
+	ipam__bind_text(stmt, 7, spec->resource_id ? spec->resource_id : "", -1);
 	ipam__bind_text(stmt, 8,
-			spec->resource_region ? spec->resource_region : "", -1,
-			SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 9, spec->description ? spec->description : "", -1,
-			SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 10, ipam__now(db));
-	sqlite3_bind_int64(stmt, 11, db->actor.uid);
-	sqlite3_bind_int64(stmt, 12, db->actor.gid);
+			spec->resource_region ? spec->resource_region : "", -1);
+	ipam__bind_text(stmt, 9, spec->description ? spec->description : "", -1);
+	ipam__bind_int64(stmt, 10, ipam__now(db));
+	ipam__bind_int64(stmt, 11, db->actor.uid);
+	ipam__bind_int64(stmt, 12, db->actor.gid);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -555,7 +552,7 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 static int alloc_counters(ipam *db, int64_t pool, int delta,
 			  bool counts_compliance, bool compliant, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"UPDATE pool SET n_allocs = n_allocs + ?2,"
 		" n_compliant = n_compliant + ?3,"
@@ -563,10 +560,10 @@ static int alloc_counters(ipam *db, int64_t pool, int delta,
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
-	sqlite3_bind_int(stmt, 2, delta);
-	sqlite3_bind_int(stmt, 3, counts_compliance && compliant ? delta : 0);
-	sqlite3_bind_int(stmt, 4, counts_compliance && !compliant ? delta : 0);
+	ipam__bind_int64(stmt, 1, pool);
+	ipam__bind_int(stmt, 2, delta);
+	ipam__bind_int(stmt, 3, counts_compliance && compliant ? delta : 0);
+	ipam__bind_int(stmt, 4, counts_compliance && !compliant ? delta : 0);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -584,7 +581,7 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 	bool custom = !strcmp(spec->resource_type, "custom");
 	char owner[16], rid[IPAM_ID_MAX];
 	int64_t history = 0;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 
 	if (!custom && strcmp(spec->resource_type, "ipam-pool"))
@@ -597,11 +594,11 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 1, key);
 		rid[0] = '\0';
 		if (ipam__step(db, stmt, err) == 1)
 			ipam__copy_text(rid, sizeof(rid), stmt, 0);
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 	}
 	{
 		ipam__hist_rec rec = {
@@ -622,8 +619,8 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
-	sqlite3_bind_int64(stmt, 2, history);
+	ipam__bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 2, history);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	/* inside a VPC's planned space a custom allocation (a host) is part
@@ -637,7 +634,7 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 /* Undoes alloc_watch for an allocation that goes. */
 static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT ifnull(a.history_key, 0),"
 					" p.scope_key, p.plan_vpc <> ''"
 					" FROM allocation a JOIN"
@@ -650,13 +647,13 @@ static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, a->key);
+	ipam__bind_int64(stmt, 1, a->key);
 	if ((rc = ipam__step(db, stmt, err)) == 1) {
-		history = sqlite3_column_int64(stmt, 0);
-		scope = sqlite3_column_int64(stmt, 1);
-		planned = sqlite3_column_int(stmt, 2) != 0;
+		history = ipam__col_int64(stmt, 0);
+		scope = ipam__col_int64(stmt, 1);
+		planned = ipam__col_int(stmt, 2) != 0;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc < 0 || (rc = ipam__history_close(db, history, err)))
 		return rc;
 	if (strcmp(a->resource_type, "custom") || planned)
@@ -696,7 +693,7 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	if ((rc = take_space(db, &p, spec, &got, err)) ||
 	    (rc = alloc_insert(db, &p, spec, name, id, &got, err)))
 		return rc;
-	key = sqlite3_last_insert_rowid(db->sql);
+	key = ipam__last_insert_id(db);
 	if ((rc = ipam__pool_count(db, pool, to_pool ? "to_pools" : "assigned",
 				   ipam_cidr_size(&got), +1, err)) ||
 	    (rc = alloc_counters(db, pool, +1, !to_pool, true, err)))
@@ -745,32 +742,32 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	" a.dns_name, a.mac_address"                                            \
 	" FROM allocation a JOIN pool p ON p.key = a.pool_key "
 
-static void alloc_row(sqlite3_stmt *stmt, ipam_alloc_info *out)
+static void alloc_row(ipam_stmt *stmt, ipam_alloc_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->key = sqlite3_column_int64(stmt, 0);
-	out->pool_key = sqlite3_column_int64(stmt, 1);
+	out->key = ipam__col_int64(stmt, 0);
+	out->pool_key = ipam__col_int64(stmt, 1);
 	ipam__copy_text(out->name, sizeof(out->name), stmt, 2);
 	ipam__copy_text(out->id, sizeof(out->id), stmt, 3);
 	out->cidr.addr = ipam__blob_to_addr(stmt, 4);
-	out->cidr.prefix = (uint8_t)sqlite3_column_int(stmt, 5);
-	out->cidr.family = (uint8_t)sqlite3_column_int(stmt, 14);
+	out->cidr.prefix = (uint8_t)ipam__col_int(stmt, 5);
+	out->cidr.family = (uint8_t)ipam__col_int(stmt, 14);
 	ipam__copy_text(out->resource_type, sizeof(out->resource_type), stmt,
 			6);
 	ipam__copy_text(out->resource_id, sizeof(out->resource_id), stmt, 7);
 	ipam__copy_text(out->resource_region, sizeof(out->resource_region),
 			stmt, 8);
 	ipam__copy_text(out->description, sizeof(out->description), stmt, 9);
-	out->compliant = sqlite3_column_int(stmt, 10) != 0;
+	out->compliant = ipam__col_int(stmt, 10) != 0;
 	ipam__copy_text(out->compliance_reason, sizeof(out->compliance_reason),
 			stmt, 11);
-	out->owner_uid = (uint32_t)sqlite3_column_int64(stmt, 12);
-	out->created = sqlite3_column_int64(stmt, 13);
+	out->owner_uid = (uint32_t)ipam__col_int64(stmt, 12);
+	out->created = ipam__col_int64(stmt, 13);
 	ipam__copy_text(out->dns_name, sizeof(out->dns_name), stmt, 15);
 	ipam__copy_text(out->mac_address, sizeof(out->mac_address), stmt, 16);
 }
 
-static int alloc_fetch(ipam *db, sqlite3_stmt *stmt, ipam_alloc_info *out,
+static int alloc_fetch(ipam *db, ipam_stmt *stmt, ipam_alloc_info *out,
 		       const char *what, ipam_err *err)
 {
 	int rc;
@@ -784,28 +781,28 @@ static int alloc_fetch(ipam *db, sqlite3_stmt *stmt, ipam_alloc_info *out,
 		rc = ipam__fail(err, IPAM_ENOENT, "no allocation '%.80s'",
 				what);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
 static int alloc_load_key(ipam *db, int64_t key, ipam_alloc_info *out,
 			  ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db, ALLOC_COLUMNS "WHERE a.key = ?1", err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 1, key);
 	return alloc_fetch(db, stmt, out, "(by key)", err);
 }
 
 static int alloc_load_name(ipam *db, int64_t pool, const char *name,
 			   ipam_alloc_info *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db, ALLOC_COLUMNS "WHERE a.pool_key = ?1 AND a.name = ?2", err);
 	if (stmt) {
-		sqlite3_bind_int64(stmt, 1, pool);
-		ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, pool);
+		ipam__bind_text(stmt, 2, name, -1);
 	}
 	return alloc_fetch(db, stmt, out, name, err);
 }
@@ -814,7 +811,7 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 {
 	ipam_alloc_info a;
 	ipam_cidr container;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	char text[IPAM_CIDR_STRLEN];
 	bool to_pool;
 	int rc = alloc_load_key(db, alloc_key, &a, err);
@@ -838,7 +835,7 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 	stmt = ipam__stmt(db, "DELETE FROM allocation WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, alloc_key);
+	ipam__bind_int64(stmt, 1, alloc_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__pool_count(db, a.pool_key,
 				   to_pool ? "to_pools" : "assigned",
@@ -933,7 +930,7 @@ int ipam_alloc_get_by_key(ipam *db, int64_t key, ipam_alloc_info *out,
 
 int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
@@ -944,14 +941,14 @@ int ipam_alloc_list(ipam *db, int64_t pool, ipam_strlist *out, ipam_err *err)
 			  " ORDER BY start",
 			  err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, pool);
+		ipam__bind_int64(stmt, 1, pool);
 	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
 
 int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
 		       void *ctx, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	ipam_alloc_entry e;
 	int rc = ipam__read_begin(db, err);
 
@@ -964,16 +961,16 @@ int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	while ((rc = ipam__step(db, stmt, err)) == 1) {
-		e.key = sqlite3_column_int64(stmt, 0);
+		e.key = ipam__col_int64(stmt, 0);
 		ipam__copy_text(e.name, sizeof(e.name), stmt, 1);
 		ipam__copy_text(e.id, sizeof(e.id), stmt, 2);
-		e.created = sqlite3_column_int64(stmt, 3);
-		e.uid = (uint32_t)sqlite3_column_int64(stmt, 4);
-		e.gid = (uint32_t)sqlite3_column_int64(stmt, 5);
-		e.mode = (uint32_t)sqlite3_column_int64(stmt, 6) & 07777;
-		e.changed = sqlite3_column_int64(stmt, 7);
+		e.created = ipam__col_int64(stmt, 3);
+		e.uid = (uint32_t)ipam__col_int64(stmt, 4);
+		e.gid = (uint32_t)ipam__col_int64(stmt, 5);
+		e.mode = (uint32_t)ipam__col_int64(stmt, 6) & 07777;
+		e.changed = ipam__col_int64(stmt, 7);
 		if (ipam__oom) {
 			rc = IPAM_ENOMEM;
 			break;
@@ -983,7 +980,7 @@ int ipam_alloc_entries(ipam *db, int64_t pool, ipam_alloc_entry_fn fn,
 			break;
 		}
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return ipam__read_end(db, rc);
 }
 

@@ -60,7 +60,7 @@ static int key_cmp(const void *a, const void *b)
 static int blocks_load(ipam *db, const ipam_pool_info *p, ipam_u128 lo,
 		       ipam_u128 hi, fblock **out, size_t *count, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT start, prefix FROM free_block WHERE pool_key = ?1"
 		" AND start >= ifnull((SELECT max(start) FROM free_block"
@@ -72,7 +72,7 @@ static int blocks_load(ipam *db, const ipam_pool_info *p, ipam_u128 lo,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	ipam__bind_addr(stmt, 2, lo);
 	ipam__bind_addr(stmt, 3, hi);
 	while ((rc = ipam__step(db, stmt, err)) == 1) {
@@ -88,13 +88,13 @@ static int blocks_load(ipam *db, const ipam_pool_info *p, ipam_u128 lo,
 			arr = g;
 		}
 		c.addr = ipam__blob_to_addr(stmt, 0);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 1);
 		arr[n].start = c.addr;
 		arr[n].last = cidr_last(&c);
 		arr[n].prefix = c.prefix;
 		n++;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc) { /* an error, or out of memory (a row left) */
 		free(arr);
 		return rc == 1 ? IPAM_ENOMEM : rc;
@@ -110,7 +110,7 @@ static int gap_insert(ipam *db, const ipam_pool_info *p, ipam_u128 from,
 		      ipam_u128 to, ipam_err *err)
 {
 	int width = p->family == 4 ? 32 : 128;
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"INSERT INTO free_block(pool_key,"
 					" start, prefix) VALUES (?1, ?2, ?3)",
 					err);
@@ -126,9 +126,9 @@ static int gap_insert(ipam *db, const ipam_pool_info *p, ipam_u128 from,
 				break;
 			bits++;
 		}
-		sqlite3_bind_int64(stmt, 1, p->key);
+		ipam__bind_int64(stmt, 1, p->key);
 		ipam__bind_addr(stmt, 2, from);
-		sqlite3_bind_int(stmt, 3, width - bits);
+		ipam__bind_int(stmt, 3, width - bits);
 		int rc = ipam__exec(db, stmt, err);
 		if (rc)
 			return rc;
@@ -144,7 +144,7 @@ static int block_carve(ipam *db, const ipam_pool_info *p, const fblock *b,
 		       const ipam__bulk_row *rows, const size_t *order,
 		       size_t first, size_t end, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"DELETE FROM free_block WHERE"
 					" pool_key = ?1 AND start = ?2",
 					err);
@@ -153,7 +153,7 @@ static int block_carve(ipam *db, const ipam_pool_info *p, const fblock *b,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	ipam__bind_addr(stmt, 2, b->start);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -219,7 +219,7 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 {
 	char owner[16], *id = r->made_id;
 	int64_t history = 0;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 	if (r->id)
 		snprintf(id, IPAM_ID_MAX, "%s", r->id);
@@ -247,25 +247,24 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, p->key);
-	ipam__bind_text(stmt, 3, r->name, -1, SQLITE_STATIC);
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_int64(stmt, 2, p->key);
+	ipam__bind_text(stmt, 3, r->name, -1);
 	ipam__bind_addr(stmt, 4, r->cidr.addr);
-	sqlite3_bind_int(stmt, 5, r->cidr.prefix);
-	ipam__bind_text(stmt, 6, r->description ? r->description : "", -1,
-			SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 7,
+	ipam__bind_int(stmt, 5, r->cidr.prefix);
+	ipam__bind_text(stmt, 6, r->description ? r->description : "", -1);
+	ipam__bind_int64(stmt, 7,
 			   r->created >= 0 ? r->created : ipam__now(db));
-	sqlite3_bind_int64(stmt, 8, r->uid >= 0 ? r->uid : db->actor.uid);
-	sqlite3_bind_int64(stmt, 9, r->gid >= 0 ? r->gid : db->actor.gid);
-	sqlite3_bind_int(stmt, 10, r->mode >= 0 ? r->mode : 0755);
-	sqlite3_bind_int64(stmt, 11, history);
+	ipam__bind_int64(stmt, 8, r->uid >= 0 ? r->uid : db->actor.uid);
+	ipam__bind_int64(stmt, 9, r->gid >= 0 ? r->gid : db->actor.gid);
+	ipam__bind_int(stmt, 10, r->mode >= 0 ? r->mode : 0755);
+	ipam__bind_int64(stmt, 11, history);
 	rc = ipam__exec(db, stmt, err);
 	if (rc == IPAM_EEXIST)
 		return IPAM__BULK_FALLBACK; /* a taken name or id */
 	if (rc)
 		return rc;
-	r->key = sqlite3_last_insert_rowid(db->sql);
+	r->key = ipam__last_insert_id(db);
 	stmt = ipam__stmt(db,
 			  "INSERT INTO scope_cidr(scope_key, family, start,"
 			  " prefix, kind, owner) VALUES (?1, ?2, ?3, ?4,"
@@ -273,11 +272,11 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->scope_key);
-	sqlite3_bind_int(stmt, 2, r->cidr.family);
+	ipam__bind_int64(stmt, 1, p->scope_key);
+	ipam__bind_int(stmt, 2, r->cidr.family);
 	ipam__bind_addr(stmt, 3, r->cidr.addr);
-	sqlite3_bind_int(stmt, 4, r->cidr.prefix);
-	sqlite3_bind_int64(stmt, 5, r->key);
+	ipam__bind_int(stmt, 4, r->cidr.prefix);
+	ipam__bind_int64(stmt, 5, r->key);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (refresh &&
@@ -312,7 +311,7 @@ static int row_event(ipam *db, const ipam_pool_info *p, const ipam__bulk_row *r,
  * of its overlap index may change. */
 static int scope_has_resources(ipam *db, int64_t scope, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT 1 FROM resource r JOIN resource_cidr rc"
 		" ON rc.resource_key = r.key WHERE r.scope_key = ?1 LIMIT 1",
@@ -320,9 +319,9 @@ static int scope_has_resources(ipam *db, int64_t scope, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
+	ipam__bind_int64(stmt, 1, scope);
 	rc = ipam__step(db, stmt, err);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -332,7 +331,7 @@ static int counters(ipam *db, const ipam_pool_info *p,
 {
 	ipam_u128 sum = 0;
 	int64_t per_prefix[129] = {0};
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 	for (size_t i = 0; i < n; i++) {
 		sum += ipam_cidr_size(&rows[i].cidr);
@@ -354,8 +353,8 @@ static int counters(ipam *db, const ipam_pool_info *p,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
-	sqlite3_bind_int64(stmt, 2, (int64_t)n);
+	ipam__bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 2, (int64_t)n);
 	return ipam__exec(db, stmt, err);
 }
 

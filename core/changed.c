@@ -205,12 +205,12 @@ static char *update_columns(ipam *db, const char *sql)
 	if (sscanf(at, "@ ON %31[a-z_]", table) != 1)
 		return NULL;
 	char *pragma = sqlite3_mprintf("PRAGMA table_info(%s)", table);
-	sqlite3_stmt *stmt = NULL;
+	ipam_stmt *stmt = NULL;
 	char *cols = NULL;
 	bool failed = !pragma || sqlite3_prepare_v2(db->sql, pragma, -1, &stmt,
 						    NULL) != SQLITE_OK;
-	while (!failed && sqlite3_step(stmt) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(stmt, 1);
+	while (!failed && ipam__step_stmt(stmt) == IPAM_ROW) {
+		const char *name = ipam__col_text(stmt, 1);
 		if (!name) {
 			failed = true;
 		} else if (strcmp(name, "changed") != 0 &&
@@ -261,11 +261,11 @@ int ipam__changed_flush(ipam *db, ipam_err *err)
 {
 	if (db->stamp == 0)
 		return 0;
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db, "UPDATE ipam SET changed = ?1 WHERE changed < ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, db->stamp);
+	ipam__bind_int64(stmt, 1, db->stamp);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -278,15 +278,15 @@ void ipam__changed_committed(ipam *db)
 int ipam__changed_load(ipam *db, ipam_err *err)
 {
 	/* one statement in autocommit mode: no transaction to leave open */
-	sqlite3_stmt *stmt = NULL;
+	ipam_stmt *stmt = NULL;
 	int rc = sqlite3_prepare_v2(db->sql, "SELECT changed FROM ipam", -1,
 				    &stmt, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		db->last_stamp = sqlite3_column_int64(stmt, 0);
+		rc = ipam__step_stmt(stmt);
+	if (rc == IPAM_ROW)
+		db->last_stamp = ipam__col_int64(stmt, 0);
 	sqlite3_finalize(stmt);
-	return rc == SQLITE_ROW ? 0 : ipam__sqlfail(db, err);
+	return rc == IPAM_ROW ? 0 : ipam__sqlfail(db, err);
 }
 
 int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
@@ -311,18 +311,18 @@ int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
 	int rc = ipam__read_begin(db, err);
 	if (rc)
 		return rc;
-	sqlite3_stmt *stmt = ipam__stmt(db, sql[kind], err);
+	ipam_stmt *stmt = ipam__stmt(db, sql[kind], err);
 	if (!stmt) {
 		rc = ipam__stmt_error(err);
 	} else {
-		sqlite3_bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 1, key);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
-			*out = sqlite3_column_int64(stmt, 0);
+			*out = ipam__col_int64(stmt, 0);
 		rc = rc < 0    ? rc
 		     : rc == 0 ? ipam__fail(err, IPAM_ENOENT, "no such object")
 			       : 0;
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 	}
 	return ipam__read_end(db, rc);
 }

@@ -18,7 +18,7 @@ static int discovery_insert(ipam *db, const char *name, bool builtin,
 			    ipam_err *err)
 {
 	char id[IPAM_ID_MAX];
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__new_id(db, "ipam-res-disco-", false, id, err);
 
 	if (rc)
@@ -31,10 +31,10 @@ static int discovery_insert(ipam *db, const char *name, bool builtin,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(stmt, 3, builtin);
-	sqlite3_bind_int64(stmt, 4, ipam__now(db));
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_text(stmt, 2, name, -1);
+	ipam__bind_int(stmt, 3, builtin);
+	ipam__bind_int64(stmt, 4, ipam__now(db));
 	rc = ipam__exec(db, stmt, NULL);
 	if (rc == IPAM_EEXIST)
 		return ipam__fail(err, IPAM_EEXIST, "discovery '%s' exists",
@@ -55,7 +55,7 @@ int ipam__discovery_builtins(ipam *db, ipam_err *err)
 static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 			  bool *builtin, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT d.key, d.aws_id, d.name, d.scope_key, s.name, d.locale,"
 		" (SELECT count(*) FROM resource r WHERE r.discovery_key ="
@@ -66,26 +66,26 @@ static int discovery_load(ipam *db, const char *name, ipam_discovery_info *out,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, name, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		memset(out, 0, sizeof(*out));
-		out->key = sqlite3_column_int64(stmt, 0);
+		out->key = ipam__col_int64(stmt, 0);
 		ipam__copy_text(out->id, sizeof(out->id), stmt, 1);
 		ipam__copy_text(out->name, sizeof(out->name), stmt, 2);
-		out->scope_key = sqlite3_column_int64(stmt, 3);
+		out->scope_key = ipam__col_int64(stmt, 3);
 		ipam__copy_text(out->scope, sizeof(out->scope), stmt, 4);
 		ipam__copy_text(out->locale, sizeof(out->locale), stmt, 5);
-		out->resources = sqlite3_column_int64(stmt, 6);
-		out->last_feed = sqlite3_column_int64(stmt, 7);
+		out->resources = ipam__col_int64(stmt, 6);
+		out->last_feed = ipam__col_int64(stmt, 7);
 		if (builtin)
-			*builtin = sqlite3_column_int(stmt, 8) != 0;
-		out->unmonitored = sqlite3_column_int64(stmt, 9);
+			*builtin = ipam__col_int(stmt, 8) != 0;
+		out->unmonitored = ipam__col_int64(stmt, 9);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no discovery '%.80s'", name);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -99,17 +99,17 @@ int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
 			     ipam_err *err)
 {
 	char name[IPAM_NAME_MAX + 1] = "";
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db, "SELECT name FROM discovery WHERE key = ?1", err);
 	int rc;
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		ipam__copy_text(name, sizeof(name), stmt, 0);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
@@ -155,19 +155,19 @@ int ipam_discovery_create(ipam *db, const char *name, ipam_err *err)
 static int owned(ipam *db, int64_t discovery, int64_t **out, size_t *count,
 		 ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM resource WHERE"
 					" discovery_key = ?1 ORDER BY key",
 					err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, discovery);
+		ipam__bind_int64(stmt, 1, discovery);
 	return ipam__collect_keys(db, stmt, out, count, err);
 }
 
 static int discovery_remove(ipam *db, const char *name, ipam_err *err)
 {
 	ipam_discovery_info d;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t *keys = NULL;
 	size_t n = 0;
 	bool builtin = false;
@@ -190,7 +190,7 @@ static int discovery_remove(ipam *db, const char *name, ipam_err *err)
 	stmt = ipam__stmt(db, "DELETE FROM discovery WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, d.key);
+	ipam__bind_int64(stmt, 1, d.key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__tags_drop(db, d.id, err)))
 		return rc;
@@ -211,7 +211,7 @@ static int scope_change(ipam *db, const char *name, const char *scope,
 {
 	ipam_discovery_info d;
 	ipam_scope_info sc;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t *keys = NULL;
 	size_t n = 0;
 	int rc = discovery_load(db, name, &d, NULL, err);
@@ -226,8 +226,8 @@ static int scope_change(ipam *db, const char *name, const char *scope,
 			  " AND scope_key = ?2 ORDER BY key",
 			  err);
 	if (stmt) {
-		sqlite3_bind_int64(stmt, 1, d.key);
-		sqlite3_bind_int64(stmt, 2, d.scope_key);
+		ipam__bind_int64(stmt, 1, d.key);
+		ipam__bind_int64(stmt, 2, d.scope_key);
 	}
 	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
 		return rc;
@@ -242,8 +242,8 @@ static int scope_change(ipam *db, const char *name, const char *scope,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, d.key);
-	sqlite3_bind_int64(stmt, 2, sc.key);
+	ipam__bind_int64(stmt, 1, d.key);
+	ipam__bind_int64(stmt, 2, sc.key);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "modify-ipam-resource-discovery", d.id,
@@ -263,7 +263,7 @@ static int locale_change(ipam *db, const char *name, const char *locale,
 			 ipam_err *err)
 {
 	ipam_discovery_info d;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = discovery_load(db, name, &d, NULL, err);
 
 	if (rc || (*locale && (rc = ipam__check_locale(locale, err))))
@@ -274,8 +274,8 @@ static int locale_change(ipam *db, const char *name, const char *locale,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, d.key);
-	ipam__bind_text(stmt, 2, locale, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, d.key);
+	ipam__bind_text(stmt, 2, locale, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "modify-ipam-resource-discovery", d.id,
@@ -294,13 +294,13 @@ int ipam_discovery_set_locale(ipam *db, const char *name, const char *locale,
 /* Marks a resource as present in the snapshot being applied. */
 static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"INSERT OR IGNORE INTO temp.seen(key)"
 					" VALUES (?1)",
 					err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -372,7 +372,7 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 {
 	int64_t *fresh = NULL, *gone = NULL, unmonitored = 0;
 	size_t nfresh = 0, ngone = 0;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__exec_sql(db,
 				"CREATE TEMP TABLE IF NOT EXISTS seen(key"
 				" INTEGER PRIMARY KEY); DELETE FROM temp.seen;",
@@ -401,7 +401,7 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 				  " (SELECT key FROM temp.seen) ORDER BY key",
 				  err);
 		if (stmt)
-			sqlite3_bind_int64(stmt, 1, d->key);
+			ipam__bind_int64(stmt, 1, d->key);
 		rc = ipam__collect_keys(db, stmt, &gone, &ngone, err);
 	}
 	for (size_t i = 0; rc == 0 && i < ngone; i++)
@@ -420,9 +420,9 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, d->key);
-	sqlite3_bind_int64(stmt, 2, ipam__now(db));
-	sqlite3_bind_int64(stmt, 3, unmonitored);
+	ipam__bind_int64(stmt, 1, d->key);
+	ipam__bind_int64(stmt, 2, ipam__now(db));
+	ipam__bind_int64(stmt, 3, unmonitored);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "feed-ipam-resource-discovery", d->id,
@@ -469,14 +469,14 @@ static int feed_apply(ipam *db, const char *name, const char *text, size_t len,
 	store = store && feed.complete;
 	ipam__feed_free(&feed);
 	if (rc == 0 && store) {
-		sqlite3_stmt *stmt = ipam__stmt(db,
+		ipam_stmt *stmt = ipam__stmt(db,
 						"UPDATE discovery SET"
 						" snapshot = ?2 WHERE key = ?1",
 						err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, d.key);
-		ipam__bind_text(stmt, 2, text, (int)len, SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, d.key);
+		ipam__bind_text(stmt, 2, text, (int)len);
 		rc = ipam__exec(db, stmt, err);
 	}
 	return rc;
@@ -489,7 +489,7 @@ static int feed_apply(ipam *db, const char *name, const char *text, size_t len,
  */
 int ipam__discoveries_reapply(ipam *db, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT name, snapshot FROM discovery"
 					" WHERE snapshot IS NOT NULL ORDER BY"
 					" key",
@@ -502,11 +502,11 @@ int ipam__discoveries_reapply(ipam *db, ipam_err *err)
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
 		if ((rc = ipam__strlist_push(
 			     &names,
-			     (const char *)sqlite3_column_text(stmt, 0))) == 0)
+			     ipam__col_text(stmt, 0))) == 0)
 			rc = ipam__strlist_push(
 				&texts,
-				(const char *)sqlite3_column_text(stmt, 1));
-	sqlite3_reset(stmt);
+				ipam__col_text(stmt, 1));
+	ipam__reset(stmt);
 	if (rc)
 		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	else if (step < 0)

@@ -30,7 +30,7 @@ int ipam__event(ipam *db, const char *action, const char *object_id,
 int ipam__event_text(ipam *db, const char *action, const char *object_id,
 		     char *text, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 
 	stmt = ipam__stmt(db,
@@ -41,11 +41,11 @@ int ipam__event_text(ipam *db, const char *action, const char *object_id,
 		free(text);
 		return IPAM_EIO;
 	}
-	sqlite3_bind_int64(stmt, 1, ipam__now(db));
-	sqlite3_bind_int64(stmt, 2, db->actor.uid);
-	sqlite3_bind_int64(stmt, 3, db->actor.pid);
-	ipam__bind_text(stmt, 4, action, -1, SQLITE_STATIC);
-	ipam__bind_text(stmt, 5, object_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, ipam__now(db));
+	ipam__bind_int64(stmt, 2, db->actor.uid);
+	ipam__bind_int64(stmt, 3, db->actor.pid);
+	ipam__bind_text(stmt, 4, action, -1);
+	ipam__bind_text(stmt, 5, object_id, -1);
 	ipam__bind_text(stmt, 6, text, -1, free);
 	rc = ipam__exec(db, stmt, err);
 	if (rc == 0)
@@ -89,22 +89,22 @@ static json_t *event_detail(const char *text)
 }
 
 /* One change-log row as a JSON line. */
-static int render_row(sqlite3_stmt *stmt, ipam__buf *buf)
+static int render_row(ipam_stmt *stmt, ipam__buf *buf)
 {
 	char when[IPAM_TIME_STRLEN];
 	json_t *line, *detail;
 	char *text;
 	int rc;
 
-	ipam_time_format(sqlite3_column_int64(stmt, 1), when);
-	detail = event_detail((const char *)sqlite3_column_text(stmt, 6));
+	ipam_time_format(ipam__col_int64(stmt, 1), when);
+	detail = event_detail(ipam__col_text(stmt, 6));
 	line = json_pack(
 		"{s:I, s:s, s:I, s:I, s:o, s:o}", "seq",
-		(json_int_t)sqlite3_column_int64(stmt, 0), "time", when, "uid",
-		(json_int_t)sqlite3_column_int64(stmt, 2), "pid",
-		(json_int_t)sqlite3_column_int64(stmt, 3), "action",
-		json_string((const char *)sqlite3_column_text(stmt, 4)), "id",
-		json_string((const char *)sqlite3_column_text(stmt, 5)));
+		(json_int_t)ipam__col_int64(stmt, 0), "time", when, "uid",
+		(json_int_t)ipam__col_int64(stmt, 2), "pid",
+		(json_int_t)ipam__col_int64(stmt, 3), "action",
+		json_string(ipam__col_text(stmt, 4)), "id",
+		json_string(ipam__col_text(stmt, 5)));
 	if (line && detail)
 		json_object_update_missing(line, detail);
 	json_decref(detail);
@@ -121,7 +121,7 @@ static int render_row(sqlite3_stmt *stmt, ipam__buf *buf)
 int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
 		       ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	ipam__buf buf = {0};
 	int rc = ipam__read_begin(db, err), step;
 
@@ -133,7 +133,7 @@ int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1,
+	ipam__bind_int64(stmt, 1,
 			   limit && (int64_t)limit < db->last_event
 				   ? db->last_event - (int64_t)limit
 				   : 0);
@@ -142,7 +142,7 @@ int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
 			step = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 			break;
 		}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	rc = step < 0 ? step : ipam__buf_finish(&buf, out, len, err);
 	if (step < 0)
 		free(buf.data);

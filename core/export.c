@@ -100,20 +100,20 @@ static json_t *mode_json(uint32_t mode)
 	return json_string(text);
 }
 
-static void set_perm(json_t *obj, sqlite3_stmt *stmt, int col)
+static void set_perm(json_t *obj, ipam_stmt *stmt, int col)
 {
 	json_object_set_new(obj, "Uid",
-			    json_integer(sqlite3_column_int64(stmt, col)));
+			    json_integer(ipam__col_int64(stmt, col)));
 	json_object_set_new(obj, "Gid",
-			    json_integer(sqlite3_column_int64(stmt, col + 1)));
+			    json_integer(ipam__col_int64(stmt, col + 1)));
 	json_object_set_new(
 		obj, "Mode",
-		mode_json((uint32_t)sqlite3_column_int64(stmt, col + 2)));
+		mode_json((uint32_t)ipam__col_int64(stmt, col + 2)));
 }
 
-static const char *col_text(sqlite3_stmt *stmt, int col)
+static const char *col_text(ipam_stmt *stmt, int col)
 {
-	const char *s = (const char *)sqlite3_column_text(stmt, col);
+	const char *s = ipam__col_text(stmt, col);
 	return s ? s : "";
 }
 
@@ -173,7 +173,7 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 
 static int scopes_part(ipam *db, ipam__buf *buf, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT aws_id, name, is_public, is_default, description,"
 		" created, uid, gid, mode FROM scope ORDER BY name",
@@ -188,24 +188,24 @@ static int scopes_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		json_t *obj = json_object();
 		json_object_set_new(obj, "IpamScopeId", json_string(id));
 		json_object_set_new(obj, "IpamScopeType",
-				    json_string(sqlite3_column_int(stmt, 2)
+				    json_string(ipam__col_int(stmt, 2)
 							? "public"
 							: "private"));
 		json_object_set_new(obj, "IsDefault",
-				    json_boolean(sqlite3_column_int(stmt, 3)));
+				    json_boolean(ipam__col_int(stmt, 3)));
 		json_object_set_new(obj, "Description",
 				    json_string(col_text(stmt, 4)));
 		json_object_set_new(obj, "Tags", ipam__tags_json(db, id));
 		json_object_set_new(obj, "Name",
 				    json_string(col_text(stmt, 1)));
 		json_object_set_new(obj, "Created",
-				    time_json(sqlite3_column_int64(stmt, 5)));
+				    time_json(ipam__col_int64(stmt, 5)));
 		set_perm(obj, stmt, 6);
 		ipam__buf_add(buf, sep, strlen(sep));
 		put_json(buf, obj);
 		sep = ",\n";
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	ipam__buf_add(buf, "\n],\n", 4);
 	return step < 0 ? step : 0;
 }
@@ -270,7 +270,7 @@ static void pools_free(export_pool *pools, size_t n)
 	free(pools);
 }
 
-static int pools_read(ipam *db, sqlite3_stmt *stmt, export_pool **out,
+static int pools_read(ipam *db, ipam_stmt *stmt, export_pool **out,
 		      size_t *count, ipam_err *err)
 {
 	export_pool *pools = NULL;
@@ -289,9 +289,9 @@ static int pools_read(ipam *db, sqlite3_stmt *stmt, export_pool **out,
 		}
 		export_pool *p = &pools[n++];
 		memset(p, 0, sizeof(*p));
-		p->key = sqlite3_column_int64(stmt, 0);
-		p->parent = sqlite3_column_int64(stmt, 1);
-		p->family = sqlite3_column_int(stmt, 2);
+		p->key = ipam__col_int64(stmt, 0);
+		p->parent = ipam__col_int64(stmt, 1);
+		p->family = ipam__col_int(stmt, 2);
 		p->id = ipam__strdup(col_text(stmt, 3));
 		p->scope = ipam__strdup(col_text(stmt, 4));
 		p->name = ipam__strdup(col_text(stmt, 5));
@@ -300,7 +300,7 @@ static int pools_read(ipam *db, sqlite3_stmt *stmt, export_pool **out,
 			break;
 		}
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	*out = pools;
 	*count = n;
 	return step < 0 ? step : 0;
@@ -309,7 +309,7 @@ static int pools_read(ipam *db, sqlite3_stmt *stmt, export_pool **out,
 /* Every pool with its path, sorted by path. */
 static int pools_load(ipam *db, export_pool **out, size_t *count, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT p.key, ifnull(p.parent_key, 0), p.family, p.aws_id,"
 		" s.name, p.name FROM pool p JOIN scope s ON s.key ="
@@ -438,7 +438,7 @@ static int pools_part(ipam *db, const export_pool *pools, size_t n,
 static int cidrs_part(ipam *db, const export_pool *pools, size_t n,
 		      ipam__buf *buf, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT start, prefix, aws_id, created FROM pool_cidr"
 		" WHERE pool_key = ?1 ORDER BY start",
@@ -449,12 +449,12 @@ static int cidrs_part(ipam *db, const export_pool *pools, size_t n,
 		return ipam__stmt_error(err);
 	ipam__buf_add(buf, "\"IpamPoolCidrs\": [", 18);
 	for (size_t i = 0; i < n && step >= 0; i++) {
-		sqlite3_bind_int64(stmt, 1, pools[i].key);
+		ipam__bind_int64(stmt, 1, pools[i].key);
 		while ((step = ipam__step(db, stmt, err)) == 1) {
 			ipam_cidr c = {.family = (uint8_t)pools[i].family};
 			char text[IPAM_CIDR_STRLEN];
 			c.addr = ipam__blob_to_addr(stmt, 0);
-			c.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+			c.prefix = (uint8_t)ipam__col_int(stmt, 1);
 			ipam_cidr_format(&c, text);
 			ipam__buf_add(buf, sep, strlen(sep));
 			put_json(buf,
@@ -464,11 +464,11 @@ static int cidrs_part(ipam *db, const export_pool *pools, size_t n,
 					   col_text(stmt, 2), "State",
 					   "provisioned", "NetmaskLength",
 					   (int)c.prefix, "Created",
-					   time_json(sqlite3_column_int64(stmt,
+					   time_json(ipam__col_int64(stmt,
 									  3))));
 			sep = ",\n";
 		}
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 	}
 	ipam__buf_add(buf, "\n],\n", 4);
 	return step < 0 ? step : 0;
@@ -476,18 +476,18 @@ static int cidrs_part(ipam *db, const export_pool *pools, size_t n,
 
 /* The allocations of one pool, written by hand: this is the bulk of a
  * large export and jansson would build an object per row. */
-static int allocs_of(ipam *db, sqlite3_stmt *stmt, const export_pool *p,
+static int allocs_of(ipam *db, ipam_stmt *stmt, const export_pool *p,
 		     ipam__buf *buf, const char **sep, ipam_err *err)
 {
 	int step;
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c = {.family = (uint8_t)p->family};
 		char text[IPAM_CIDR_STRLEN], when[IPAM_TIME_STRLEN];
 		c.addr = ipam__blob_to_addr(stmt, 0);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 1);
 		ipam_cidr_format(&c, text);
-		ipam_time_format(sqlite3_column_int64(stmt, 8), when);
+		ipam_time_format(ipam__col_int64(stmt, 8), when);
 		ipam__buf_printf(buf,
 				 "%s{\"IpamPoolId\":\"%s\",\"Cidr\":\"%s\","
 				 "\"IpamPoolAllocationId\":\"%s\","
@@ -515,20 +515,20 @@ static int allocs_of(ipam *db, sqlite3_stmt *stmt, const export_pool *p,
 			buf,
 			",\"Created\":\"%s\",\"Uid\":%lld,\"Gid\":%lld,"
 			"\"Mode\":\"%04llo\"}",
-			when, (long long)sqlite3_column_int64(stmt, 9),
-			(long long)sqlite3_column_int64(stmt, 10),
-			(unsigned long long)sqlite3_column_int64(stmt, 11) &
+			when, (long long)ipam__col_int64(stmt, 9),
+			(long long)ipam__col_int64(stmt, 10),
+			(unsigned long long)ipam__col_int64(stmt, 11) &
 				07777);
 		*sep = ",\n";
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return step < 0 ? step : 0;
 }
 
 static int allocs_part(ipam *db, const export_pool *pools, size_t n,
 		       ipam__buf *buf, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT start, prefix, aws_id, resource_type, resource_id,"
 		" resource_region, description, name, created, uid, gid, mode,"
@@ -550,7 +550,7 @@ static int allocs_part(ipam *db, const export_pool *pools, size_t n,
 
 static int discoveries_part(ipam *db, ipam__buf *buf, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT d.aws_id, d.name, s.name, d.locale, d.created"
 		" FROM discovery d JOIN scope s ON s.key = d.scope_key"
@@ -572,10 +572,10 @@ static int discoveries_part(ipam *db, ipam__buf *buf, ipam_err *err)
 				   json_string(name), "Scope",
 				   json_string(col_text(stmt, 2)), "Locale",
 				   json_string(col_text(stmt, 3)), "Created",
-				   time_json(sqlite3_column_int64(stmt, 4))));
+				   time_json(ipam__col_int64(stmt, 4))));
 		sep = ",\n";
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	ipam__buf_add(buf, "\n],\n", 4);
 	return step < 0 ? step : 0;
 }
@@ -585,7 +585,7 @@ static int discoveries_part(ipam *db, ipam__buf *buf, ipam_err *err)
 /* ResourceTags as get-ipam-resource-cidrs has them, sorted by key. */
 static json_t *resource_tags_json(ipam *db, int64_t key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key, value FROM resource_tag"
 					" WHERE resource_key = ?1 ORDER BY key",
 					err);
@@ -594,13 +594,13 @@ static json_t *resource_tags_json(ipam *db, int64_t key, ipam_err *err)
 		json_decref(list);
 		return NULL;
 	}
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	while (ipam__step(db, stmt, err) == 1)
 		json_array_append_new(
 			list, json_pack("{s:o, s:o}", "Key",
 					json_string(col_text(stmt, 0)), "Value",
 					json_string(col_text(stmt, 1))));
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return err && err->code ? (json_decref(list), NULL) : list;
 }
 
@@ -608,7 +608,7 @@ static json_t *resource_tags_json(ipam *db, int64_t key, ipam_err *err)
  * managed one the pool and the allocation it holds. */
 static json_t *resource_cidrs_json(ipam *db, int64_t key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT rc.family, rc.start, rc.prefix, a.aws_id, p.aws_id"
 		" FROM resource_cidr rc"
@@ -622,16 +622,16 @@ static json_t *resource_cidrs_json(ipam *db, int64_t key, ipam_err *err)
 		json_decref(list);
 		return NULL;
 	}
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	while (ipam__step(db, stmt, err) == 1) {
-		ipam_cidr c = {.family = (uint8_t)sqlite3_column_int(stmt, 0)};
+		ipam_cidr c = {.family = (uint8_t)ipam__col_int(stmt, 0)};
 		char text[IPAM_CIDR_STRLEN];
 		json_t *o;
 		c.addr = ipam__blob_to_addr(stmt, 1);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 2);
 		ipam_cidr_format(&c, text);
 		o = json_pack("{s:s}", "ResourceCidr", text);
-		if (sqlite3_column_type(stmt, 3) == SQLITE_NULL) {
+		if (ipam__col_type(stmt, 3) == IPAM_COL_NULL) {
 			json_object_set_new(o, "ManagementState",
 					    json_string("unmanaged"));
 		} else {
@@ -644,13 +644,13 @@ static json_t *resource_cidrs_json(ipam *db, int64_t key, ipam_err *err)
 		}
 		json_array_append_new(list, o);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return err && err->code ? (json_decref(list), NULL) : list;
 }
 
 static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT r.key, s.aws_id, s.name, r.resource_id, r.type,"
 		" r.name, r.locale, r.owner, r.vpc_id, r.ignored,"
@@ -665,7 +665,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		return ipam__stmt_error(err);
 	ipam__buf_add(buf, "\"IpamResources\": [", 18);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
-		int64_t key = sqlite3_column_int64(stmt, 0);
+		int64_t key = ipam__col_int64(stmt, 0);
 		json_t *tags = resource_tags_json(db, key, err);
 		json_t *cidrs = tags ? resource_cidrs_json(db, key, err) : NULL;
 		json_t *o;
@@ -683,12 +683,12 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 			      "ResourceName", COL(5), "ResourceRegion", COL(6),
 			      "ResourceOwnerId", COL(7), "VpcId", COL(8),
 			      "ResourceTags", tags, "MonitoringState",
-			      sqlite3_column_int(stmt, 9) ? "ignored"
+			      ipam__col_int(stmt, 9) ? "ignored"
 							  : "monitored",
 			      "Discovery", COL(10), "Created",
-			      time_json(sqlite3_column_int64(stmt, 11)));
+			      time_json(ipam__col_int64(stmt, 11)));
 #undef COL
-		if (o && sqlite3_column_type(stmt, 12) != SQLITE_NULL) {
+		if (o && ipam__col_type(stmt, 12) != IPAM_COL_NULL) {
 			char text[IPAM_U128_STRLEN];
 			ipam_u128_format(ipam__col_u128(stmt, 12), text);
 			json_object_set_new(o, "ActiveIps", json_string(text));
@@ -701,7 +701,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		put_json(buf, o);
 		sep = ",\n";
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	ipam__buf_add(buf, "\n],\n", 4);
 	return rc ? rc : step < 0 ? step : 0;
 }
@@ -836,7 +836,7 @@ int ipam_export_json(ipam *db, char **out, size_t *len, ipam_err *err)
 
 static int history_all(ipam *db, ipam__buf *buf, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT s.aws_id, h.family, h.start, h.prefix, h.resource_id,"
 		" h.resource_type, h.resource_name, h.owner, h.region,"
@@ -854,9 +854,9 @@ static int history_all(ipam *db, ipam__buf *buf, ipam_err *err)
 		ipam_cidr c;
 		char text[IPAM_CIDR_STRLEN];
 		json_t *obj = json_object();
-		c.family = (uint8_t)sqlite3_column_int(stmt, 1);
+		c.family = (uint8_t)ipam__col_int(stmt, 1);
 		c.addr = ipam__blob_to_addr(stmt, 2);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 3);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 3);
 		ipam_cidr_format(&c, text);
 		json_object_set_new(obj, "IpamScopeId",
 				    json_string(col_text(stmt, 0)));
@@ -878,16 +878,16 @@ static int history_all(ipam *db, ipam__buf *buf, ipam_err *err)
 		json_object_set_new(obj, "ResourceOverlapStatus",
 				    json_string(col_text(stmt, 11)));
 		json_object_set_new(obj, "SampledStartTime",
-				    time_json(sqlite3_column_int64(stmt, 12)));
-		if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
+				    time_json(ipam__col_int64(stmt, 12)));
+		if (ipam__col_type(stmt, 13) != IPAM_COL_NULL)
 			json_object_set_new(
 				obj, "SampledEndTime",
-				time_json(sqlite3_column_int64(stmt, 13)));
+				time_json(ipam__col_int64(stmt, 13)));
 		ipam__buf_add(buf, sep, strlen(sep));
 		put_json(buf, obj);
 		sep = ",\n";
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	ipam__buf_add(buf, "\n]\n}\n", 5);
 	return step < 0 ? step : 0;
 }

@@ -25,7 +25,7 @@
 
 static int purge(ipam *db, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"DELETE FROM history WHERE key IN (SELECT key FROM history"
 		" WHERE end_time IS NOT NULL AND end_time < ?1 - 86400 *"
@@ -34,8 +34,8 @@ static int purge(ipam *db, ipam_err *err)
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, ipam__now(db));
-	sqlite3_bind_int(stmt, 2, PURGE_BATCH);
+	ipam__bind_int64(stmt, 1, ipam__now(db));
+	ipam__bind_int(stmt, 2, PURGE_BATCH);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -44,13 +44,13 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 {
 	int rc;
 	if (db->history_floor < 0) { /* the first record of this transaction */
-		sqlite3_stmt *max = ipam__stmt(
+		ipam_stmt *max = ipam__stmt(
 			db, "SELECT ifnull(max(key), 0) FROM history", err);
 		if (!max)
 			return IPAM_EIO;
 		if ((rc = ipam__step(db, max, err)) == 1)
-			db->history_floor = sqlite3_column_int64(max, 0);
-		sqlite3_reset(max);
+			db->history_floor = ipam__col_int64(max, 0);
+		ipam__reset(max);
 		if (rc < 0)
 			return rc;
 	}
@@ -62,7 +62,7 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 int ipam__history_insert(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 			 ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"INSERT INTO history(scope_key, family, start, prefix,"
 		" resource_id, resource_type, resource_name, owner, region,"
@@ -73,13 +73,13 @@ int ipam__history_insert(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 	int rc;
 
 /* the values outlive the step (ipam__exec resets before returning) */
-#define TEXT(i, v) ipam__bind_text(stmt, i, (v) ? (v) : "", -1, SQLITE_STATIC)
+#define TEXT(i, v) ipam__bind_text(stmt, i, (v) ? (v) : "", -1)
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, r->scope_key);
-	sqlite3_bind_int(stmt, 2, r->cidr->family);
+	ipam__bind_int64(stmt, 1, r->scope_key);
+	ipam__bind_int(stmt, 2, r->cidr->family);
 	ipam__bind_addr(stmt, 3, r->cidr->addr);
-	sqlite3_bind_int(stmt, 4, r->cidr->prefix);
+	ipam__bind_int(stmt, 4, r->cidr->prefix);
 	TEXT(5, r->resource_id);
 	TEXT(6, r->resource_type);
 	TEXT(7, r->name);
@@ -89,16 +89,16 @@ int ipam__history_insert(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 	TEXT(11, r->compliance);
 	TEXT(12, r->overlap);
 #undef TEXT
-	sqlite3_bind_int64(stmt, 13, ipam__now(db));
+	ipam__bind_int64(stmt, 13, ipam__now(db));
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	*out_key = sqlite3_last_insert_rowid(db->sql);
+	*out_key = ipam__last_insert_id(db);
 	return 0;
 }
 
 int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 	if (!key)
 		return 0;
@@ -113,8 +113,8 @@ int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, key);
-		sqlite3_bind_int64(stmt, 2, ipam__now(db));
+		ipam__bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 2, ipam__now(db));
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}
@@ -124,8 +124,8 @@ int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
-	sqlite3_bind_int64(stmt, 2, ipam__now(db));
+	ipam__bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 2, ipam__now(db));
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return purge(db, err);
@@ -133,7 +133,7 @@ int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 
 int ipam_history_retention_get(ipam *db, int64_t *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
 	if (rc)
 		return rc;
@@ -143,22 +143,22 @@ int ipam_history_retention_get(ipam *db, int64_t *out, ipam_err *err)
 		return ipam__read_end(db, ipam__stmt_error(err));
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		*out = sqlite3_column_int64(stmt, 0);
+		*out = ipam__col_int64(stmt, 0);
 		rc = 0;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return ipam__read_end(db, rc);
 }
 
 static int retention_change(ipam *db, int64_t days, ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db, "UPDATE ipam SET retention_days = ?1", err);
 	ipam_info info;
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, days);
+	ipam__bind_int64(stmt, 1, days);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__info_load(db, &info, err)))
 		return rc;
@@ -184,7 +184,7 @@ int ipam_history_retention_set(ipam *db, int64_t days, ipam_err *err)
 int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 		       ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	char name[IPAM_CIDR_STRLEN];
 	int rc = ipam__read_begin(db, err), step = 0;
 
@@ -198,16 +198,16 @@ int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 		err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, scope);
+	ipam__bind_int64(stmt, 1, scope);
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c;
-		c.family = (uint8_t)sqlite3_column_int(stmt, 0);
+		c.family = (uint8_t)ipam__col_int(stmt, 0);
 		c.addr = ipam__blob_to_addr(stmt, 1);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 2);
 		ipam_cidr_format_filename(&c, name);
 		rc = ipam__strlist_push(out, name);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc == 0 && step < 0)
 		rc = step;
 	if (rc)
@@ -218,17 +218,17 @@ int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 /* One IpamAddressHistoryRecord, or NULL for a record of a type that shape
  * has no word for (custom allocations, child pools, public IPv4 pools:
  * the text table keeps them). Times in the AWS CLI's form. */
-static json_t *record_json(sqlite3_stmt *stmt, const char *cidr)
+static json_t *record_json(ipam_stmt *stmt, const char *cidr)
 {
 	char when[IPAM_TIME_STRLEN];
 	const char *type = ipam_resource_type_aws(
-		(const char *)sqlite3_column_text(stmt, 1), IPAM_SHAPE_HISTORY);
+		ipam__col_text(stmt, 1), IPAM_SHAPE_HISTORY);
 	json_t *obj;
 
 	if (!type)
 		return NULL;
 	obj = json_object();
-#define COL(i) ((const char *)sqlite3_column_text(stmt, i))
+#define COL(i) (ipam__col_text(stmt, i))
 	json_object_set_new(obj, "ResourceOwnerId", json_string(COL(3)));
 	json_object_set_new(obj, "ResourceRegion", json_string(COL(4)));
 	json_object_set_new(obj, "ResourceType", json_string(type));
@@ -245,10 +245,10 @@ static json_t *record_json(sqlite3_stmt *stmt, const char *cidr)
 	if (*COL(5))
 		json_object_set_new(obj, "VpcId", json_string(COL(5)));
 #undef COL
-	ipam_time_format_aws(sqlite3_column_int64(stmt, 8), when);
+	ipam_time_format_aws(ipam__col_int64(stmt, 8), when);
 	json_object_set_new(obj, "SampledStartTime", json_string(when));
-	if (sqlite3_column_type(stmt, 9) != SQLITE_NULL) {
-		ipam_time_format_aws(sqlite3_column_int64(stmt, 9), when);
+	if (ipam__col_type(stmt, 9) != IPAM_COL_NULL) {
+		ipam_time_format_aws(ipam__col_int64(stmt, 9), when);
 		json_object_set_new(obj, "SampledEndTime", json_string(when));
 	}
 	return obj;
@@ -277,17 +277,17 @@ static void put_field(ipam__buf *buf, const char *text, bool last)
 }
 
 /* One row of the text table (docs/tree.md, "history"). */
-static void record_text(sqlite3_stmt *stmt, const char *cidr, ipam__buf *buf)
+static void record_text(ipam_stmt *stmt, const char *cidr, ipam__buf *buf)
 {
 	char from[IPAM_TIME_STRLEN], to[IPAM_TIME_STRLEN] = "-";
 	static const int order[] = {1, 0, 4, 3, 5, 6, 7, 2};
-	ipam_time_format(sqlite3_column_int64(stmt, 8), from);
-	if (sqlite3_column_type(stmt, 9) != SQLITE_NULL)
-		ipam_time_format(sqlite3_column_int64(stmt, 9), to);
+	ipam_time_format(ipam__col_int64(stmt, 8), from);
+	if (ipam__col_type(stmt, 9) != IPAM_COL_NULL)
+		ipam_time_format(ipam__col_int64(stmt, 9), to);
 	ipam__buf_printf(buf, "%s %s %s ", from, to, cidr);
 	for (int i = 0; i < 8; i++)
 		put_field(buf,
-			  (const char *)sqlite3_column_text(stmt, order[i]),
+			  ipam__col_text(stmt, order[i]),
 			  i == 7);
 }
 
@@ -295,7 +295,7 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		       int64_t from, int64_t to, bool json, char **out,
 		       size_t *len, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	char text[IPAM_CIDR_STRLEN];
 	ipam__buf buf = {0};
 	json_t *list = json_array();
@@ -319,12 +319,12 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		json_decref(list);
 		return ipam__read_end(db, ipam__stmt_error(err));
 	}
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, cidr->family);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
-	sqlite3_bind_int(stmt, 4, cidr->prefix);
-	sqlite3_bind_int64(stmt, 5, from);
-	sqlite3_bind_int64(stmt, 6, to);
+	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_int64(stmt, 5, from);
+	ipam__bind_int64(stmt, 6, to);
 	if (!json)
 		ipam__buf_printf(&buf,
 				 "SampledStartTime SampledEndTime ResourceCidr"
@@ -339,7 +339,7 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		else if (!json)
 			record_text(stmt, text, &buf);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (step < 0) {
 		json_decref(list);
 		free(buf.data);

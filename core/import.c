@@ -206,12 +206,12 @@ static int wrap(ipam_err *err, int rc, const char *fmt, ...)
 static int sql_run(ipam *db, const char *sql, const char *s1, int64_t i2,
 		   ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	if (s1)
-		ipam__bind_text(stmt, 1, s1, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, i2);
+		ipam__bind_text(stmt, 1, s1, -1);
+	ipam__bind_int64(stmt, 2, i2);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -280,11 +280,11 @@ static int tags_apply(imp *im, const char *id, json_t *tags, const char *kind,
 static int sql_run2(ipam *db, const char *sql, const char *s1, const char *s2,
 		    ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, s1, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 2, s2, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, s1, -1);
+	ipam__bind_text(stmt, 2, s2, -1);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -344,7 +344,7 @@ static int adopt(imp *im, enum adopt_table table, char id[IPAM_ID_MAX],
 		return 0;
 	if ((rc = sql_run2(im->db, adopt_sql[table].set_id, want, id, err)))
 		return rc;
-	if (sqlite3_changes(im->db->sql) != 1)
+	if (ipam__changes(im->db) != 1)
 		return 0;
 	if (table != T_POOL_CIDR &&
 	    (rc = sql_run2(im->db,
@@ -603,7 +603,7 @@ static int part(imp *im, const char *key, json_t **out, ipam_err *err)
 
 static int ipam_fresh(imp *im, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		im->db,
 		"SELECT (SELECT count(*) FROM pool) + (SELECT count(*) FROM"
 		" scope WHERE is_default = 0)",
@@ -613,8 +613,8 @@ static int ipam_fresh(imp *im, ipam_err *err)
 		return ipam__stmt_error(err);
 	rc = ipam__step(im->db, stmt, err);
 	if (rc == 1)
-		im->fresh = sqlite3_column_int64(stmt, 0) == 0;
-	sqlite3_reset(stmt);
+		im->fresh = ipam__col_int64(stmt, 0) == 0;
+	ipam__reset(stmt);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1337,7 +1337,7 @@ static int elem_cidr(imp_pool *p, json_t *el, const char *what, ipam_cidr *out,
 static int cidr_row(imp *im, bool alloc, int64_t pool, const ipam_cidr *c,
 		    char id[IPAM_ID_MAX], ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		im->db,
 		alloc ? "SELECT aws_id FROM allocation WHERE pool_key = ?1 AND"
 			" start = ?2 AND prefix = ?3"
@@ -1347,13 +1347,13 @@ static int cidr_row(imp *im, bool alloc, int64_t pool, const ipam_cidr *c,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, c->addr);
-	sqlite3_bind_int(stmt, 3, c->prefix);
+	ipam__bind_int(stmt, 3, c->prefix);
 	rc = ipam__step(im->db, stmt, err);
 	if (rc == 1)
 		ipam__copy_text(id, IPAM_ID_MAX, stmt, 0);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -1364,7 +1364,7 @@ static int note_key(int64_t **arr, size_t *n, size_t *cap, int64_t key,
 static int note_parent_alloc(imp *im, int64_t pool, const ipam_cidr *c,
 			     ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		im->db,
 		"SELECT a.key FROM pool p JOIN allocation a ON a.pool_key ="
 		" p.parent_key AND a.start = ?2 AND a.prefix = ?3 WHERE"
@@ -1374,13 +1374,13 @@ static int note_parent_alloc(imp *im, int64_t pool, const ipam_cidr *c,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, c->addr);
-	sqlite3_bind_int(stmt, 3, c->prefix);
+	ipam__bind_int(stmt, 3, c->prefix);
 	rc = ipam__step(im->db, stmt, err);
 	if (rc == 1)
-		key = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		key = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	if (rc < 0)
 		return rc;
 	return key ? note_key(&im->made, &im->nfresh, &im->capfresh, key, err)
@@ -1450,7 +1450,7 @@ typedef struct alloc_row {
 static int alloc_lookup(imp *im, const imp_pool *p, const char *name,
 			alloc_row *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		im->db,
 		"SELECT key, start, prefix, aws_id, resource_type, description"
 		" FROM allocation WHERE pool_key = ?1 AND name = ?2",
@@ -1458,20 +1458,20 @@ static int alloc_lookup(imp *im, const imp_pool *p, const char *name,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
-	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, p->key);
+	ipam__bind_text(stmt, 2, name, -1);
 	rc = ipam__step(im->db, stmt, err);
 	if (rc == 1) {
-		out->key = sqlite3_column_int64(stmt, 0);
+		out->key = ipam__col_int64(stmt, 0);
 		out->cidr.family = (uint8_t)p->family;
 		out->cidr.addr = ipam__blob_to_addr(stmt, 1);
-		out->cidr.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		out->cidr.prefix = (uint8_t)ipam__col_int(stmt, 2);
 		ipam__copy_text(out->id, sizeof(out->id), stmt, 3);
 		ipam__copy_text(out->type, sizeof(out->type), stmt, 4);
 		ipam__copy_text(out->description, sizeof(out->description),
 				stmt, 5);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -1491,7 +1491,7 @@ static int note_key(int64_t **arr, size_t *n, size_t *cap, int64_t key,
 static const char *alloc_id_free(imp *im, json_t *el, ipam_err *err)
 {
 	const char *want = str(el, "IpamPoolAllocationId");
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 	if (!ipam__io_id_ok(want, "ipam-pool-alloc-"))
 		return NULL;
@@ -1499,9 +1499,9 @@ static const char *alloc_id_free(imp *im, json_t *el, ipam_err *err)
 			  err);
 	if (!stmt)
 		return NULL;
-	ipam__bind_text(stmt, 1, want, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, want, -1);
 	rc = ipam__step(im->db, stmt, err);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc == 0 ? want : NULL;
 }
 
@@ -1516,7 +1516,7 @@ static int alloc_stamp(imp *im, int64_t key, json_t *el, ipam_err *err)
 	int64_t t = 0;
 	unsigned long m = 0;
 	char *end = NULL;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	if (mode) {
 		m = strtoul(mode, &end, 8);
 		if (!*mode || *end || m > 07777)
@@ -1533,15 +1533,15 @@ static int alloc_stamp(imp *im, int64_t key, json_t *el, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	if (when && ipam_time_parse(&t, when) == 0)
-		sqlite3_bind_int64(stmt, 2, t);
+		ipam__bind_int64(stmt, 2, t);
 	if (root && json_is_integer(uid))
-		sqlite3_bind_int64(stmt, 3, json_integer_value(uid));
+		ipam__bind_int64(stmt, 3, json_integer_value(uid));
 	if (root && json_is_integer(gid))
-		sqlite3_bind_int64(stmt, 4, json_integer_value(gid));
+		ipam__bind_int64(stmt, 4, json_integer_value(gid));
 	if (mode)
-		sqlite3_bind_int64(stmt, 5, (int64_t)m);
+		ipam__bind_int64(stmt, 5, (int64_t)m);
 	return ipam__exec(im->db, stmt, err);
 }
 
@@ -1820,7 +1820,7 @@ static int resource_tags(imp *im, int64_t res, json_t *tags, const char *path,
 static int note_res_alloc(imp *im, int64_t res, const ipam_cidr *c,
 			  ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		im->db,
 		"SELECT alloc_key FROM resource_cidr WHERE resource_key = ?1"
 		" AND family = ?2 AND start = ?3 AND prefix = ?4",
@@ -1829,14 +1829,14 @@ static int note_res_alloc(imp *im, int64_t res, const ipam_cidr *c,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, res);
-	sqlite3_bind_int(stmt, 2, c->family);
+	ipam__bind_int64(stmt, 1, res);
+	ipam__bind_int(stmt, 2, c->family);
 	ipam__bind_addr(stmt, 3, c->addr);
-	sqlite3_bind_int(stmt, 4, c->prefix);
+	ipam__bind_int(stmt, 4, c->prefix);
 	rc = ipam__step(im->db, stmt, err);
 	if (rc == 1)
-		key = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		key = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	if (rc < 0)
 		return rc;
 	return key ? note_key(&im->res_made, &im->nres_made, &im->capres_made,
@@ -1914,7 +1914,7 @@ static int resource_discovery(imp *im, const ipam_resource_info *r,
 			      const char *want, const char *path, bool made,
 			      ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	if (!want || !strcmp(want, r->discovery))
 		return 0;
 	if (!made)
@@ -1930,12 +1930,12 @@ static int resource_discovery(imp *im, const ipam_resource_info *r,
 		ipam_discovery_info d;
 		int rc = ipam_discovery_get(im->db, want, &d, err);
 		if (rc) {
-			sqlite3_reset(stmt);
+			ipam__reset(stmt);
 			return rc;
 		}
 	}
-	ipam__bind_text(stmt, 1, want, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, r->key);
+	ipam__bind_text(stmt, 1, want, -1);
+	ipam__bind_int64(stmt, 2, r->key);
 	return ipam__exec(im->db, stmt, err);
 }
 
@@ -2334,7 +2334,7 @@ static void rows_free(prune_row *rows, size_t n)
 /* Custom allocations of the document's pools that it does not name. */
 static int prune_allocs(imp *im, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		im->db,
 		"SELECT key, name FROM allocation WHERE pool_key = ?1 AND"
 		" resource_type = 'custom' ORDER BY start",
@@ -2347,9 +2347,9 @@ static int prune_allocs(imp *im, ipam_err *err)
 		prune_row *rows = NULL;
 		size_t n = 0, cap = 0;
 		int step, rc = 0;
-		sqlite3_bind_int64(stmt, 1, im->pools[i].key);
+		ipam__bind_int64(stmt, 1, im->pools[i].key);
 		while ((step = ipam__step(im->db, stmt, err)) == 1) {
-			int64_t key = sqlite3_column_int64(stmt, 0);
+			int64_t key = ipam__col_int64(stmt, 0);
 			if (key_in(im->seen, im->nseen, key))
 				continue;
 			if (grow((void **)&rows, &cap, n, sizeof(*rows))) {
@@ -2358,10 +2358,10 @@ static int prune_allocs(imp *im, ipam_err *err)
 			}
 			rows[n].key = key;
 			rows[n].text = ipam__strdup(
-				(const char *)sqlite3_column_text(stmt, 1));
+				ipam__col_text(stmt, 1));
 			n++;
 		}
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 		if (step < 0)
 			rc = step == IPAM_ENOMEM
 				     ? ipam__fail(err, step, "out of memory")
@@ -2409,7 +2409,7 @@ static int prune_pool(imp *im, int64_t pool, ipam_err *err)
 static int prune_pools(imp *im, ipam_err *err)
 {
 	int64_t *kept = malloc((im->npools + 1) * sizeof(int64_t));
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = 0;
 	if (!kept)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
@@ -2424,16 +2424,16 @@ static int prune_pools(imp *im, ipam_err *err)
 		int64_t *gone = NULL;
 		size_t n = 0, cap = 0;
 		int step;
-		sqlite3_bind_int64(stmt, 1, im->scopes_seen[s]);
+		ipam__bind_int64(stmt, 1, im->scopes_seen[s]);
 		while ((step = ipam__step(im->db, stmt, err)) == 1) {
-			int64_t key = sqlite3_column_int64(stmt, 0);
+			int64_t key = ipam__col_int64(stmt, 0);
 			if (!key_in(kept, im->npools, key) &&
 			    note_key(&gone, &n, &cap, key, err)) {
 				step = IPAM_ENOMEM;
 				break;
 			}
 		}
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 		rc = step < 0 ? step : 0;
 		for (size_t i = 0; rc == 0 && i < n; i++) {
 			ipam_pool_info p;

@@ -11,7 +11,6 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <sqlite3.h>
 #include <jansson.h>
 
 /*
@@ -60,7 +59,7 @@ struct ipam {
 	 * no workload can exceed it. */
 	struct ipam_stmt_slot {
 		const char *sql;
-		sqlite3_stmt *stmt;
+		ipam_stmt *stmt;
 	} * cache;
 	size_t cache_cap; /* slots, a power of two (0 before the first) */
 	size_t cached;	  /* slots in use */
@@ -82,9 +81,9 @@ int ipam__sqlfail(ipam *db, ipam_err *err);
  * column); the call brackets then turn the call into IPAM_ENOMEM, so no
  * decision is made on a value that never arrived. */
 extern _Thread_local int ipam__oom;
-int ipam__bind_text(sqlite3_stmt *stmt, int idx, const char *text, int n,
+int ipam__bind_text(ipam_stmt *stmt, int idx, const char *text, int n,
 		    void (*destroy)(void *));
-int ipam__bind_blob(sqlite3_stmt *stmt, int idx, const void *blob, int n,
+int ipam__bind_blob(ipam_stmt *stmt, int idx, const void *blob, int n,
 		    void (*destroy)(void *));
 /* The code for a statement that could not be prepared: err's, or EIO. */
 int ipam__stmt_error(const ipam_err *err);
@@ -96,20 +95,20 @@ int ipam__stmt_error(const ipam_err *err);
  * is keyed by its address). The statement is reset and unbound. NULL on
  * failure, with err filled.
  */
-sqlite3_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err);
+ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err);
 /* Runs a statement that returns no rows; 0 or an ipam_code. */
-int ipam__exec(ipam *db, sqlite3_stmt *stmt, ipam_err *err);
+int ipam__exec(ipam *db, ipam_stmt *stmt, ipam_err *err);
 /* Runs literal SQL without binding. */
 int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err);
 /* Steps once: 1 for a row, 0 for done, <0 on error. */
-int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err);
+int ipam__step(ipam *db, ipam_stmt *stmt, ipam_err *err);
 
 /* Steps a prepared and bound statement (NULL: the error of ipam__stmt) to
  * its end and collects column 0, as text into *out or as integers into a
  * malloc'd array. The statement is reset; on failure nothing is returned. */
-int ipam__collect_text(ipam *db, sqlite3_stmt *stmt, ipam_strlist *out,
+int ipam__collect_text(ipam *db, ipam_stmt *stmt, ipam_strlist *out,
 		       ipam_err *err);
-int ipam__collect_keys(ipam *db, sqlite3_stmt *stmt, int64_t **out,
+int ipam__collect_keys(ipam *db, ipam_stmt *stmt, int64_t **out,
 		       size_t *count, ipam_err *err);
 
 /* ---- call brackets ---- */
@@ -152,7 +151,7 @@ void ipam__changed_committed(ipam *db);
 /* At open: the newest stamp given, from ipam.changed. */
 int ipam__changed_load(ipam *db, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
-void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col);
+void ipam__copy_text(char *dst, size_t size, ipam_stmt *stmt, int col);
 /* A percentage of ipam_percent_format as a JSON number (an integer when
  * it has no decimals); dump with JSON_REAL_PRECISION(15). */
 json_t *ipam__percent_json(const char *text);
@@ -188,10 +187,10 @@ int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err);
 /* ---- addresses as SQLite keys ---- */
 
 void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16]);
-ipam_u128 ipam__blob_to_addr(sqlite3_stmt *stmt, int col);
-int ipam__bind_addr(sqlite3_stmt *stmt, int idx, ipam_u128 addr);
-int ipam__bind_u128(sqlite3_stmt *stmt, int idx, ipam_u128 value);
-ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col);
+ipam_u128 ipam__blob_to_addr(ipam_stmt *stmt, int col);
+int ipam__bind_addr(ipam_stmt *stmt, int idx, ipam_u128 addr);
+int ipam__bind_u128(ipam_stmt *stmt, int idx, ipam_u128 value);
+ipam_u128 ipam__col_u128(ipam_stmt *stmt, int col);
 
 /* ---- change log (event.c) ---- */
 

@@ -25,7 +25,7 @@ const char *ipam_quota_name(ipam_quota quota)
 
 int ipam__info_load(ipam *db, ipam_info *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT aws_id, home_locale, description, tier, private_gua,"
 		" owner_uid, created FROM ipam WHERE id = 1",
@@ -42,18 +42,18 @@ int ipam__info_load(ipam *db, ipam_info *out, ipam_err *err)
 				stmt, 1);
 		ipam__copy_text(out->description, sizeof(out->description),
 				stmt, 2);
-		out->tier = strcmp((const char *)sqlite3_column_text(stmt, 3),
+		out->tier = strcmp(ipam__col_text(stmt, 3),
 				   "free")
 				    ? IPAM_TIER_ADVANCED
 				    : IPAM_TIER_FREE;
-		out->enable_private_gua = sqlite3_column_int(stmt, 4) != 0;
-		out->owner_uid = (uint32_t)sqlite3_column_int64(stmt, 5);
-		out->created = sqlite3_column_int64(stmt, 6);
+		out->enable_private_gua = ipam__col_int(stmt, 4) != 0;
+		out->owner_uid = (uint32_t)ipam__col_int64(stmt, 5);
+		out->created = ipam__col_int64(stmt, 6);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_EIO, "the IPAM row is missing");
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -69,7 +69,7 @@ int ipam_info_get(ipam *db, ipam_info *out, ipam_err *err)
 static int set_column(ipam *db, const char *sql, const char *field,
 		      json_t *value, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	ipam_info info;
 	int rc;
 
@@ -78,10 +78,9 @@ static int set_column(ipam *db, const char *sql, const char *field,
 		return IPAM_EIO;
 	}
 	if (json_is_string(value))
-		ipam__bind_text(stmt, 1, json_string_value(value), -1,
-				SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 1, json_string_value(value), -1);
 	else
-		sqlite3_bind_int64(stmt, 1, json_is_true(value));
+		ipam__bind_int64(stmt, 1, json_is_true(value));
 	rc = ipam__exec(db, stmt, err);
 	if (rc == 0)
 		rc = ipam__info_load(db, &info, err);
@@ -132,7 +131,7 @@ int ipam__free_tier_check(ipam *db, ipam_err *err)
 	for (size_t i = 0;
 	     i < sizeof(free_tier_blockers) / sizeof(free_tier_blockers[0]);
 	     i++) {
-		sqlite3_stmt *stmt =
+		ipam_stmt *stmt =
 			ipam__stmt(db, free_tier_blockers[i].sql, err);
 		char what[IPAM_NAME_MAX + IPAM_LOCALE_MAX + 32] = "";
 		int rc;
@@ -141,7 +140,7 @@ int ipam__free_tier_check(ipam *db, ipam_err *err)
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
 			ipam__copy_text(what, sizeof(what), stmt, 0);
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
@@ -180,7 +179,7 @@ static int private_gua_change(ipam *db, bool enable, ipam_err *err)
 {
 	if (!enable) {
 		/* GUA = 2000::/3: first byte 0x20..0x3f of the 16-byte key. */
-		sqlite3_stmt *stmt = ipam__stmt(
+		ipam_stmt *stmt = ipam__stmt(
 			db,
 			"SELECT pool.name FROM pool_cidr"
 			" JOIN pool ON pool.key = pool_cidr.pool_key"
@@ -200,8 +199,8 @@ static int private_gua_change(ipam *db, bool enable, ipam_err *err)
 			rc = ipam__fail(err, IPAM_EBUSY,
 					"cannot disable private GUA: pool '%s' "
 					"holds a GUA CIDR",
-					sqlite3_column_text(stmt, 0));
-		sqlite3_reset(stmt);
+					ipam__col_text(stmt, 0));
+		ipam__reset(stmt);
 		if (rc)
 			return rc;
 	}
@@ -235,16 +234,16 @@ int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err)
 
 bool ipam_locale_is_operating(ipam *db, const char *locale)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	bool found = false;
 
 	if (ipam__read_begin(db, NULL))
 		return false;
 	stmt = ipam__stmt(db, "SELECT 1 FROM locale WHERE name = ?1", NULL);
 	if (stmt) {
-		ipam__bind_text(stmt, 1, locale, -1, SQLITE_TRANSIENT);
-		found = sqlite3_step(stmt) == SQLITE_ROW;
-		sqlite3_reset(stmt);
+		ipam__bind_text(stmt, 1, locale, -1);
+		found = ipam__step_stmt(stmt) == IPAM_ROW;
+		ipam__reset(stmt);
 	}
 	ipam__read_end(db, 0);
 	return found;
@@ -256,7 +255,7 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 			   ipam_err *err)
 {
 	ipam_info info;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	bool has_home = false;
 	json_t *list = json_array();
 	int rc = ipam__info_load(db, &info, err);
@@ -283,7 +282,7 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		if (!stmt)
 			rc = IPAM_EIO;
 		else {
-			ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+			ipam__bind_text(stmt, 1, name, -1);
 			rc = ipam__exec(db, stmt, err);
 		}
 		json_array_append_new(list, json_string(name));
@@ -300,10 +299,10 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 			rc = ipam__fail(err, IPAM_EBUSY,
 					"cannot remove locale '%s': pool '%s' "
 					"uses it",
-					sqlite3_column_text(stmt, 1),
-					sqlite3_column_text(stmt, 0));
+					ipam__col_text(stmt, 1),
+					ipam__col_text(stmt, 0));
 		if (stmt)
-			sqlite3_reset(stmt);
+			ipam__reset(stmt);
 	}
 	if (rc == 0)
 		rc = ipam__exec_sql(db,
@@ -334,7 +333,7 @@ int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
 
 int ipam_quota_get(ipam *db, ipam_quota quota, int64_t *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 
 	if ((unsigned)quota >= IPAM_QUOTA_COUNT)
@@ -344,31 +343,31 @@ int ipam_quota_get(ipam *db, ipam_quota quota, int64_t *out, ipam_err *err)
 	stmt = ipam__stmt(db, "SELECT value FROM quota WHERE name = ?1", err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	ipam__bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
+	ipam__bind_text(stmt, 1, quota_names[quota], -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		*out = sqlite3_column_int64(stmt, 0);
+		*out = ipam__col_int64(stmt, 0);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_EIO, "quota '%s' is missing",
 				quota_names[quota]);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return ipam__read_end(db, rc);
 }
 
 static int quota_change(ipam *db, ipam_quota quota, int64_t value,
 			ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db, "UPDATE quota SET value = ?2 WHERE name = ?1", err);
 	ipam_info info;
 	int rc;
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, quota_names[quota], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, value);
+	ipam__bind_text(stmt, 1, quota_names[quota], -1);
+	ipam__bind_int64(stmt, 2, value);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__info_load(db, &info, err)))
 		return rc;

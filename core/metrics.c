@@ -157,18 +157,18 @@ static int scope_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 							err)))
 				break;
 			for (int family = 4; family <= 6; family += 2) {
-				sqlite3_stmt *stmt =
+				ipam_stmt *stmt =
 					ipam__stmt(db, sql[m], err);
 				int64_t count = 0;
 				if (!stmt) {
 					rc = IPAM_EIO;
 					break;
 				}
-				sqlite3_bind_int64(stmt, 1, scopes[i]);
-				sqlite3_bind_int(stmt, 2, family);
+				ipam__bind_int64(stmt, 1, scopes[i]);
+				ipam__bind_int(stmt, 2, family);
 				if (ipam__step(db, stmt, err) == 1)
-					count = sqlite3_column_int64(stmt, 0);
-				sqlite3_reset(stmt);
+					count = ipam__col_int64(stmt, 0);
+				ipam__reset(stmt);
 				ipam__buf_printf(buf, "%s{", names[m]);
 				label(buf, "scope_id", sc.id, true);
 				label(buf, "address_family",
@@ -187,7 +187,7 @@ static int scope_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
 			    const char *name, const char *help, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM resource WHERE"
 					" type = ?1 AND ignored = 0"
 					" ORDER BY scope_key, resource_id",
@@ -197,7 +197,7 @@ static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
 	int rc;
 
 	if (stmt)
-		ipam__bind_text(stmt, 1, type, -1, SQLITE_STATIC);
+		ipam__bind_text(stmt, 1, type, -1);
 	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
 		return rc;
 	header(buf, name, help);
@@ -252,7 +252,7 @@ static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
 /* TotalActiveIpCount: addresses held by network interfaces. */
 static int active_ips(ipam *db, ipam__buf *buf, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT rc.family, rc.start, rc.prefix"
 					" FROM resource_cidr rc JOIN resource r"
 					" ON r.key = rc.resource_key WHERE"
@@ -267,12 +267,12 @@ static int active_ips(ipam *db, ipam__buf *buf, ipam_err *err)
 		return ipam__stmt_error(err);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c;
-		c.family = (uint8_t)sqlite3_column_int(stmt, 0);
+		c.family = (uint8_t)ipam__col_int(stmt, 0);
 		c.addr = ipam__blob_to_addr(stmt, 1);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 2);
 		total += ipam_cidr_size(&c);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (step < 0)
 		return step;
 	header(buf, "ipam_total_active_ips",
@@ -296,7 +296,7 @@ static int plist_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 		"the resolver's latest version number",
 		"when the resolver's latest version was created"};
 	for (int m = 0; m < 3; m++) {
-		sqlite3_stmt *stmt = ipam__stmt(
+		ipam_stmt *stmt = ipam__stmt(
 			db,
 			"SELECT aws_id, name, family, (SELECT count(*) FROM"
 			" pl_entry e WHERE e.list_key = l.key), version,"
@@ -314,14 +314,14 @@ static int plist_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 			label(buf, "prefix_list_resolver_id", id, true);
 			label(buf, "name", name, false);
 			label(buf, "address_family",
-			      sqlite3_column_int(stmt, 2) == 6 ? "ipv6"
+			      ipam__col_int(stmt, 2) == 6 ? "ipv6"
 							       : "ipv4",
 			      false);
 			ipam__buf_printf(
 				buf, "} %lld\n",
-				(long long)sqlite3_column_int64(stmt, 3 + m));
+				(long long)ipam__col_int64(stmt, 3 + m));
 		}
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 		if (rc < 0)
 			return rc;
 	}

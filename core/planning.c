@@ -57,7 +57,7 @@ static int vpc_load(ipam *db, int64_t scope, const char *id,
 /* The family of the VPC's CIDRs when they all have one, else 0. */
 static int vpc_family(ipam *db, int64_t vpc, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT min(family), max(family) FROM"
 					" resource_cidr WHERE resource_key = ?1",
 					err);
@@ -65,25 +65,25 @@ static int vpc_family(ipam *db, int64_t vpc, ipam_err *err)
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, vpc);
+	ipam__bind_int64(stmt, 1, vpc);
 	if (ipam__step(db, stmt, err) == 1 &&
-	    sqlite3_column_int(stmt, 0) == sqlite3_column_int(stmt, 1))
-		family = sqlite3_column_int(stmt, 0);
-	sqlite3_reset(stmt);
+	    ipam__col_int(stmt, 0) == ipam__col_int(stmt, 1))
+		family = ipam__col_int(stmt, 0);
+	ipam__reset(stmt);
 	return family;
 }
 
 static int count_of(ipam *db, const char *sql, int64_t key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	int64_t n = -1;
 
 	if (!stmt)
 		return -1;
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	if (ipam__step(db, stmt, err) == 1)
-		n = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		n = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	return n > 0 ? 1 : (int)n;
 }
 
@@ -92,7 +92,7 @@ static int source_change(ipam *db, int64_t pool, const char *vpc_id,
 {
 	ipam_resource_info vpc;
 	ipam_pool_info p;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int family, children, rc = ipam__pool_load(db, pool, &p, err);
 
 	if (rc)
@@ -156,11 +156,10 @@ static int source_change(ipam *db, int64_t pool, const char *vpc_id,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
-	ipam__bind_text(stmt, 2, vpc_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(stmt, 3, family);
-	ipam__bind_text(stmt, 4, *vpc_id ? vpc.locale : "", -1,
-			SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, pool);
+	ipam__bind_text(stmt, 2, vpc_id, -1);
+	ipam__bind_int(stmt, 3, family);
+	ipam__bind_text(stmt, 4, *vpc_id ? vpc.locale : "", -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "modify-ipam-pool", p.id,
@@ -197,7 +196,7 @@ int ipam__plan_cidr_check(ipam *db, const ipam_pool_info *p,
 {
 	char text[IPAM_CIDR_STRLEN];
 	ipam_resource_info vpc;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	bool inside = false;
 	int step, rc = vpc_load(db, p->scope_key, p->plan_vpc, &vpc, NULL);
 
@@ -215,15 +214,15 @@ int ipam__plan_cidr_check(ipam *db, const ipam_pool_info *p,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, vpc.key);
-	sqlite3_bind_int(stmt, 2, cidr->family);
+	ipam__bind_int64(stmt, 1, vpc.key);
+	ipam__bind_int(stmt, 2, cidr->family);
 	while (!inside && (step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c = {.family = cidr->family};
 		c.addr = ipam__blob_to_addr(stmt, 0);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 1);
 		inside = ipam_cidr_contains(&c, cidr);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (!inside && step < 0)
 		return step;
 	if (!inside)
@@ -271,7 +270,7 @@ int ipam__plan_vpc_busy(ipam *db, const ipam_resource_info *res,
 			ipam_err *err)
 {
 	char name[IPAM_NAME_MAX + 1] = "", text[IPAM_CIDR_STRLEN] = "";
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 
 	if (strcmp(res->type, "vpc"))
@@ -293,10 +292,10 @@ int ipam__plan_vpc_busy(ipam *db, const ipam_resource_info *res,
 	}
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, res->scope_key);
-	ipam__bind_text(stmt, 2, res->id, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, res->scope_key);
+	ipam__bind_text(stmt, 2, res->id, -1);
 	if (cidr) {
-		sqlite3_bind_int(stmt, 3, cidr->family);
+		ipam__bind_int(stmt, 3, cidr->family);
 		ipam__bind_addr(stmt, 4, cidr->addr);
 		ipam__bind_addr(stmt, 5, ipam_cidr_last(cidr));
 		ipam_cidr_format(cidr, text);
@@ -304,7 +303,7 @@ int ipam__plan_vpc_busy(ipam *db, const ipam_resource_info *res,
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		ipam__copy_text(name, sizeof(name), stmt, 0);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc != 1)
 		return rc;
 	return ipam__fail(err, IPAM_EBUSY,
@@ -317,7 +316,7 @@ int ipam__plan_vpc_busy(ipam *db, const ipam_resource_info *res,
 
 int ipam__plan_import_verify(ipam *db, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM pool WHERE plan_vpc"
 					" <> '' AND parent_key IS NULL ORDER"
 					" BY key",
@@ -354,9 +353,9 @@ int ipam__plan_import_verify(ipam *db, ipam_err *err)
 static int collect(ipam *db, const char *sql, int64_t key, int64_t **out,
 		   size_t *n, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 1, key);
 	return ipam__collect_keys(db, stmt, out, n, err);
 }
 
@@ -368,11 +367,11 @@ static int cascade(ipam *db, int64_t pool, ipam_err *err)
 	int rc;
 
 	/* nothing freed below may be taken again by this pool */
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db, "UPDATE pool SET auto_import = 0 WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = collect(db,
 			  "SELECT key FROM pool WHERE parent_key = ?1"
@@ -398,7 +397,7 @@ static int cascade(ipam *db, int64_t pool, ipam_err *err)
 	if (rc)
 		return rc;
 	{
-		sqlite3_stmt *c = ipam__stmt(db,
+		ipam_stmt *c = ipam__stmt(db,
 					     "SELECT start, prefix FROM"
 					     " pool_cidr WHERE pool_key = ?1"
 					     " ORDER BY start",
@@ -410,7 +409,7 @@ static int cascade(ipam *db, int64_t pool, ipam_err *err)
 			return ipam__stmt_error(err);
 		if ((rc = ipam__pool_load(db, pool, &p, err)))
 			return rc;
-		sqlite3_bind_int64(c, 1, pool);
+		ipam__bind_int64(c, 1, pool);
 		while ((step = ipam__step(db, c, err)) == 1) {
 			ipam_pool_cidr *grown =
 				realloc(cidrs, (count + 1) * sizeof(*cidrs));
@@ -424,10 +423,10 @@ static int cascade(ipam *db, int64_t pool, ipam_err *err)
 			cidrs[count].cidr.family = (uint8_t)p.family;
 			cidrs[count].cidr.addr = ipam__blob_to_addr(c, 0);
 			cidrs[count].cidr.prefix =
-				(uint8_t)sqlite3_column_int(c, 1);
+				(uint8_t)ipam__col_int(c, 1);
 			count++;
 		}
-		sqlite3_reset(c);
+		ipam__reset(c);
 		rc = step < 0 ? step : 0;
 		for (size_t i = 0; rc == 0 && i < count; i++)
 			rc = ipam__pool_deprovision(db, pool, &cidrs[i].cidr,
@@ -601,7 +600,7 @@ static int host_change(ipam *db, int64_t pool, const char *name,
 		[IPAM_HOST_MAC_ADDRESS] = "mac-address",
 	};
 	ipam_alloc_info a;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam_alloc_get(db, pool, name, &a, err);
 	const char *old;
 
@@ -620,8 +619,8 @@ static int host_change(ipam *db, int64_t pool, const char *name,
 		return 0;
 	if (!(stmt = ipam__stmt(db, sql[field], err)))
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, a.key);
-	ipam__bind_text(stmt, 2, value, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, a.key);
+	ipam__bind_text(stmt, 2, value, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "modify-ipam-pool-allocation", a.id,

@@ -43,25 +43,25 @@ static ipam_cidr truncated(const ipam_cidr *c, int p)
 	return t;
 }
 
-static void bind_cidr(sqlite3_stmt *stmt, int idx, const ipam_cidr *c)
+static void bind_cidr(ipam_stmt *stmt, int idx, const ipam_cidr *c)
 {
-	sqlite3_bind_int(stmt, idx, c->family);
+	ipam__bind_int(stmt, idx, c->family);
 	ipam__bind_addr(stmt, idx + 1, c->addr);
-	sqlite3_bind_int(stmt, idx + 2, c->prefix);
+	ipam__bind_int(stmt, idx + 2, c->prefix);
 }
 
-static ipam_cidr col_cidr(sqlite3_stmt *stmt, int col)
+static ipam_cidr col_cidr(ipam_stmt *stmt, int col)
 {
 	ipam_cidr c;
-	c.family = (uint8_t)sqlite3_column_int(stmt, col);
+	c.family = (uint8_t)ipam__col_int(stmt, col);
 	c.addr = ipam__blob_to_addr(stmt, col + 1);
-	c.prefix = (uint8_t)sqlite3_column_int(stmt, col + 2);
+	c.prefix = (uint8_t)ipam__col_int(stmt, col + 2);
 	return c;
 }
 
 /* Runs a statement that returns CIDRs (family, start, prefix) into a
  * malloc'd array. */
-static int collect_cidrs(ipam *db, sqlite3_stmt *stmt, ipam_cidr **out,
+static int collect_cidrs(ipam *db, ipam_stmt *stmt, ipam_cidr **out,
 			 size_t *count, ipam_err *err)
 {
 	size_t cap = 0;
@@ -82,7 +82,7 @@ static int collect_cidrs(ipam *db, sqlite3_stmt *stmt, ipam_cidr **out,
 		}
 		(*out)[(*count)++] = col_cidr(stmt, 0);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc < 0) {
 		free(*out);
 		*out = NULL;
@@ -98,7 +98,7 @@ static int collect_cidrs(ipam *db, sqlite3_stmt *stmt, ipam_cidr **out,
 static int diff_note(ipam *db, int64_t list, const ipam_cidr *c, bool added,
 		     ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"DELETE FROM pl_diff WHERE list_key = ?1 AND version ="
 		" (SELECT version + 1 FROM prefix_list WHERE key = ?1) AND"
@@ -107,12 +107,12 @@ static int diff_note(ipam *db, int64_t list, const ipam_cidr *c, bool added,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 1, list);
 	bind_cidr(stmt, 2, c);
-	sqlite3_bind_int(stmt, 5, !added);
+	ipam__bind_int(stmt, 5, !added);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	if (sqlite3_changes(db->sql) == 0) {
+	if (ipam__changes(db) == 0) {
 		stmt = ipam__stmt(db,
 				  "INSERT INTO pl_diff(list_key, version,"
 				  " family, start, prefix, added) SELECT ?1,"
@@ -121,9 +121,9 @@ static int diff_note(ipam *db, int64_t list, const ipam_cidr *c, bool added,
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, list);
+		ipam__bind_int64(stmt, 1, list);
 		bind_cidr(stmt, 2, c);
-		sqlite3_bind_int(stmt, 5, added);
+		ipam__bind_int(stmt, 5, added);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}
@@ -133,13 +133,13 @@ static int diff_note(ipam *db, int64_t list, const ipam_cidr *c, bool added,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 1, list);
 	return ipam__exec(db, stmt, err);
 }
 
 static int entry_put(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"INSERT INTO pl_entry(list_key, family,"
 					" start, prefix) VALUES (?1, ?2, ?3,"
 					" ?4)",
@@ -147,7 +147,7 @@ static int entry_put(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 1, list);
 	bind_cidr(stmt, 2, c);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -156,7 +156,7 @@ static int entry_put(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 
 static int entry_del(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"DELETE FROM pl_entry WHERE list_key ="
 					" ?1 AND family = ?2 AND start = ?3 AND"
 					" prefix = ?4",
@@ -164,7 +164,7 @@ static int entry_del(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 1, list);
 	bind_cidr(stmt, 2, c);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -175,7 +175,7 @@ static int entry_del(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 static int entry_at(ipam *db, int64_t list, const ipam_cidr *c, ipam_cidr *out,
 		    ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT family, start, prefix FROM"
 					" pl_entry WHERE list_key = ?1 AND"
 					" family = ?2 AND start <= ?3 ORDER BY"
@@ -184,8 +184,8 @@ static int entry_at(ipam *db, int64_t list, const ipam_cidr *c, ipam_cidr *out,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
-	sqlite3_bind_int(stmt, 2, c->family);
+	ipam__bind_int64(stmt, 1, list);
+	ipam__bind_int(stmt, 2, c->family);
 	ipam__bind_addr(stmt, 3, c->addr);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
@@ -194,13 +194,13 @@ static int entry_at(ipam *db, int64_t list, const ipam_cidr *c, ipam_cidr *out,
 		    !(out->addr == c->addr && out->prefix == c->prefix))
 			rc = 0;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
 static int entry_is(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT 1 FROM pl_entry WHERE list_key"
 					" = ?1 AND family = ?2 AND start = ?3"
 					" AND prefix = ?4",
@@ -208,10 +208,10 @@ static int entry_is(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 1, list);
 	bind_cidr(stmt, 2, c);
 	rc = ipam__step(db, stmt, err);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -224,7 +224,7 @@ static int cover_add(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 	int rc = entry_at(db, list, c, &held, err);
 	if (rc)
 		return rc < 0 ? rc : 0; /* already covered */
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT family, start, prefix FROM"
 					" pl_entry WHERE list_key = ?1 AND"
 					" family = ?2 AND start >= ?3 AND"
@@ -232,8 +232,8 @@ static int cover_add(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 					err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
-	sqlite3_bind_int(stmt, 2, c->family);
+	ipam__bind_int64(stmt, 1, list);
+	ipam__bind_int(stmt, 2, c->family);
 	ipam__bind_addr(stmt, 3, c->addr);
 	ipam__bind_addr(stmt, 4, ipam_cidr_last(c));
 	rc = collect_cidrs(db, stmt, &inside, &n, err);
@@ -247,7 +247,7 @@ static int cover_add(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 static int member_covers(ipam *db, int64_t list, const ipam_cidr *c,
 			 ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = 0;
 	for (int p = c->prefix; rc == 0 && p >= 0; p--) {
 		ipam_cidr anc = truncated(c, p);
@@ -258,10 +258,10 @@ static int member_covers(ipam *db, int64_t list, const ipam_cidr *c,
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, list);
+		ipam__bind_int64(stmt, 1, list);
 		bind_cidr(stmt, 2, &anc);
 		rc = ipam__step(db, stmt, err);
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 	}
 	return rc;
 }
@@ -270,7 +270,7 @@ static int member_covers(ipam *db, int64_t list, const ipam_cidr *c,
 static int members_inside(ipam *db, int64_t list, const ipam_cidr *c,
 			  ipam_cidr **out, size_t *count, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT family, start, prefix FROM"
 					" pl_member WHERE list_key = ?1 AND"
 					" family = ?2 AND start >= ?3 AND"
@@ -281,11 +281,11 @@ static int members_inside(ipam *db, int64_t list, const ipam_cidr *c,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
-	sqlite3_bind_int(stmt, 2, c->family);
+	ipam__bind_int64(stmt, 1, list);
+	ipam__bind_int(stmt, 2, c->family);
 	ipam__bind_addr(stmt, 3, c->addr);
 	ipam__bind_addr(stmt, 4, ipam_cidr_last(c));
-	sqlite3_bind_int(stmt, 5, c->prefix);
+	ipam__bind_int(stmt, 5, c->prefix);
 	rc = collect_cidrs(db, stmt, out, count, err);
 	for (size_t i = 0; rc == 0 && i < *count; i++)
 		if (kept == 0 ||
@@ -326,7 +326,7 @@ static int cover_remove(ipam *db, int64_t list, const ipam_cidr *c,
 int ipam__plist_member_add(ipam *db, int64_t list, int src_kind,
 			   int64_t src_key, const ipam_cidr *c, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"INSERT OR IGNORE INTO pl_member("
 					"list_key, src_kind, src_key, family,"
 					" start, prefix) VALUES (?1, ?2, ?3,"
@@ -335,13 +335,13 @@ int ipam__plist_member_add(ipam *db, int64_t list, int src_kind,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
-	sqlite3_bind_int(stmt, 2, src_kind);
-	sqlite3_bind_int64(stmt, 3, src_key);
+	ipam__bind_int64(stmt, 1, list);
+	ipam__bind_int(stmt, 2, src_kind);
+	ipam__bind_int64(stmt, 3, src_key);
 	bind_cidr(stmt, 4, c);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	if (sqlite3_changes(db->sql) == 0)
+	if (ipam__changes(db) == 0)
 		return 0;
 	return cover_add(db, list, c, err);
 }
@@ -349,7 +349,7 @@ int ipam__plist_member_add(ipam *db, int64_t list, int src_kind,
 int ipam__plist_member_remove(ipam *db, int64_t list, int src_kind,
 			      int64_t src_key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"DELETE FROM pl_member WHERE list_key ="
 					" ?1 AND src_kind = ?2 AND src_key = ?3"
 					" RETURNING family, start, prefix",
@@ -358,15 +358,15 @@ int ipam__plist_member_remove(ipam *db, int64_t list, int src_kind,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
-	sqlite3_bind_int(stmt, 2, src_kind);
-	sqlite3_bind_int64(stmt, 3, src_key);
+	ipam__bind_int64(stmt, 1, list);
+	ipam__bind_int(stmt, 2, src_kind);
+	ipam__bind_int64(stmt, 3, src_key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		c = col_cidr(stmt, 0);
 	if (rc == 1 && (rc = ipam__step(db, stmt, err)) == 0)
 		rc = 1;
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc <= 0)
 		return rc;
 	return cover_remove(db, list, &c, err);
@@ -385,7 +385,7 @@ int ipam__plist_settle(ipam *db, ipam_err *err)
 					       err),
 				    &keys, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		sqlite3_stmt *stmt = ipam__stmt(
+		ipam_stmt *stmt = ipam__stmt(
 			db,
 			"UPDATE prefix_list AS l SET dirty = 0,"
 			" changed = CASE WHEN EXISTS (SELECT 1 FROM pl_diff d"
@@ -398,8 +398,8 @@ int ipam__plist_settle(ipam *db, ipam_err *err)
 		if (!stmt)
 			rc = ipam__stmt_error(err);
 		else {
-			sqlite3_bind_int64(stmt, 1, keys[i]);
-			sqlite3_bind_int64(stmt, 2, ipam__now(db));
+			ipam__bind_int64(stmt, 1, keys[i]);
+			ipam__bind_int64(stmt, 2, ipam__now(db));
 			rc = ipam__exec(db, stmt, err);
 		}
 		if (rc == 0)
@@ -411,7 +411,7 @@ int ipam__plist_settle(ipam *db, ipam_err *err)
 
 int ipam__plist_prune(ipam *db, int64_t list, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"UPDATE prefix_list AS l SET oldest = max(1, min(l.version -"
 		" ?2, ifnull((SELECT min(t.desired) FROM pl_target t WHERE"
@@ -421,8 +421,8 @@ int ipam__plist_prune(ipam *db, int64_t list, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
-	sqlite3_bind_int(stmt, 2, IPAM_PLIST_VERSIONS_KEPT - 1);
+	ipam__bind_int64(stmt, 1, list);
+	ipam__bind_int(stmt, 2, IPAM_PLIST_VERSIONS_KEPT - 1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	stmt = ipam__stmt(db,
@@ -432,7 +432,7 @@ int ipam__plist_prune(ipam *db, int64_t list, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 1, list);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -450,7 +450,7 @@ int ipam__plist_version_set(ipam *db, int64_t list, int64_t current,
 			    int64_t version, ipam_cidr **out, size_t *count,
 			    ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT family, start, prefix FROM"
 					" pl_entry WHERE list_key = ?1 ORDER"
 					" BY family, start",
@@ -460,7 +460,7 @@ int ipam__plist_version_set(ipam *db, int64_t list, int64_t current,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 1, list);
 	if ((rc = collect_cidrs(db, stmt, &cur, &n, err)))
 		return rc;
 	*out = cur;
@@ -474,14 +474,14 @@ int ipam__plist_version_set(ipam *db, int64_t list, int64_t current,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
-	sqlite3_bind_int64(stmt, 2, version);
+	ipam__bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 2, version);
 	size_t cap = n, keep = n;
 	ipam_cidr last = {0, 0, 0};
 	bool have_last = false;
 	while ((rc = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c = col_cidr(stmt, 0);
-		bool added = sqlite3_column_int(stmt, 3) != 0;
+		bool added = ipam__col_int(stmt, 3) != 0;
 		if (have_last && ipam_cidr_compare(&c, &last) == 0)
 			continue; /* only the first diff of a CIDR counts */
 		last = c;
@@ -503,7 +503,7 @@ int ipam__plist_version_set(ipam *db, int64_t list, int64_t current,
 			cur[n++] = c;
 		}
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	size_t k = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (cur[i].prefix != 255)

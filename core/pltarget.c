@@ -151,21 +151,21 @@ int ipam_plist_render(const char *name, int family, ipam_plist_format format,
 static int list_key(ipam *db, const char *name, int64_t *key, int64_t *version,
 		    int64_t *oldest, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key, version, oldest FROM"
 					" prefix_list WHERE name = ?1",
 					err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, name, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		*key = sqlite3_column_int64(stmt, 0);
-		*version = sqlite3_column_int64(stmt, 1);
-		*oldest = sqlite3_column_int64(stmt, 2);
+		*key = ipam__col_int64(stmt, 0);
+		*version = ipam__col_int64(stmt, 1);
+		*oldest = ipam__col_int64(stmt, 2);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no prefix list '%.80s'",
 				  name);
@@ -182,13 +182,13 @@ int ipam_plist_target_list(ipam *db, const char *name, ipam_strlist *out,
 		return rc;
 	rc = list_key(db, name, &key, &v, &o, err);
 	if (rc == 0) {
-		sqlite3_stmt *stmt = ipam__stmt(db,
+		ipam_stmt *stmt = ipam__stmt(db,
 						"SELECT name FROM pl_target"
 						" WHERE list_key = ?1 ORDER"
 						" BY name",
 						err);
 		if (stmt)
-			sqlite3_bind_int64(stmt, 1, key);
+			ipam__bind_int64(stmt, 1, key);
 		rc = ipam__collect_text(db, stmt, out, err);
 	}
 	return ipam__read_end(db, rc);
@@ -203,30 +203,30 @@ int ipam_plist_target_get(ipam *db, const char *name, const char *target,
 		return rc;
 	rc = list_key(db, name, &key, &version, &oldest, err);
 	if (rc == 0) {
-		sqlite3_stmt *stmt = ipam__stmt(db,
+		ipam_stmt *stmt = ipam__stmt(db,
 						"SELECT name, format, desired,"
 						" created FROM pl_target WHERE"
 						" list_key = ?1 AND name = ?2",
 						err);
 		if (!stmt)
 			return ipam__read_end(db, ipam__stmt_error(err));
-		sqlite3_bind_int64(stmt, 1, key);
-		ipam__bind_text(stmt, 2, target, -1, SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, key);
+		ipam__bind_text(stmt, 2, target, -1);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1) {
 			memset(out, 0, sizeof(*out));
 			ipam__copy_text(out->name, sizeof(out->name), stmt, 0);
 			out->format =
-				(ipam_plist_format)sqlite3_column_int(stmt, 1);
-			out->desired = sqlite3_column_int64(stmt, 2);
-			out->created = sqlite3_column_int64(stmt, 3);
+				(ipam_plist_format)ipam__col_int(stmt, 1);
+			out->desired = ipam__col_int64(stmt, 2);
+			out->created = ipam__col_int64(stmt, 3);
 			out->tracked = out->desired ? out->desired : version;
 			rc = 0;
 		} else if (rc == 0) {
 			rc = ipam__fail(err, IPAM_ENOENT, "no target '%.80s'",
 					target);
 		}
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 	}
 	return ipam__read_end(db, rc);
 }
@@ -237,7 +237,7 @@ static int target_exec(ipam *db, const char *name, const char *target,
 {
 	int64_t key = 0, version = 0, oldest = 0;
 	int rc = list_key(db, name, &key, &version, &oldest, err);
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	if (rc)
 		return rc;
 	if (!strcmp(action, "desired") && value &&
@@ -250,16 +250,16 @@ static int target_exec(ipam *db, const char *name, const char *target,
 	stmt = ipam__stmt(db, sql, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
-	ipam__bind_text(stmt, 2, target, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 3, value);
+	ipam__bind_int64(stmt, 1, key);
+	ipam__bind_text(stmt, 2, target, -1);
+	ipam__bind_int64(stmt, 3, value);
 	rc = ipam__exec(db, stmt, NULL);
 	if (rc == IPAM_EEXIST)
 		return ipam__fail(err, IPAM_EEXIST, "target '%s' exists",
 				  target);
 	if (rc)
 		return ipam__fail(err, rc, "cannot change target '%s'", target);
-	if (sqlite3_changes(db->sql) == 0)
+	if (ipam__changes(db) == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no target '%.80s'",
 				  target);
 	if ((rc = ipam__plist_prune(db, key, err)))
@@ -269,10 +269,10 @@ static int target_exec(ipam *db, const char *name, const char *target,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	if (ipam__step(db, stmt, err) == 1)
 		ipam__copy_text(id, sizeof(id), stmt, 0);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return ipam__event(db,
 			   !strcmp(action, "create")
 				   ? "create-ipam-prefix-list-resolver-target"

@@ -41,7 +41,7 @@ int ipam_strategy_parse(ipam_strategy *out, const char *text)
 
 int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT p.key, p.scope_key, ifnull(p.parent_key, 0), p.aws_id,"
 		" p.name, s.aws_id, ifnull(pp.aws_id, ''), s.is_public,"
@@ -56,44 +56,44 @@ int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 0)
 		rc = ipam__fail(err, IPAM_ENOENT, "no such pool");
 	if (rc == 1) {
 		memset(out, 0, sizeof(*out));
-		out->key = sqlite3_column_int64(stmt, 0);
-		out->scope_key = sqlite3_column_int64(stmt, 1);
-		out->parent_key = sqlite3_column_int64(stmt, 2);
+		out->key = ipam__col_int64(stmt, 0);
+		out->scope_key = ipam__col_int64(stmt, 1);
+		out->parent_key = ipam__col_int64(stmt, 2);
 		ipam__copy_text(out->id, sizeof(out->id), stmt, 3);
 		ipam__copy_text(out->name, sizeof(out->name), stmt, 4);
 		ipam__copy_text(out->scope_id, sizeof(out->scope_id), stmt, 5);
 		ipam__copy_text(out->source_id, sizeof(out->source_id), stmt,
 				6);
-		out->is_public = sqlite3_column_int(stmt, 7) != 0;
-		out->family = sqlite3_column_int(stmt, 8);
-		out->family_locked = sqlite3_column_int(stmt, 9) != 0;
-		out->depth = sqlite3_column_int(stmt, 10);
+		out->is_public = ipam__col_int(stmt, 7) != 0;
+		out->family = ipam__col_int(stmt, 8);
+		out->family_locked = ipam__col_int(stmt, 9) != 0;
+		out->depth = ipam__col_int(stmt, 10);
 		ipam__copy_text(out->locale, sizeof(out->locale), stmt, 11);
-		out->auto_import = sqlite3_column_int(stmt, 12) != 0;
-		out->min_netmask = sqlite3_column_int(stmt, 13);
-		out->max_netmask = sqlite3_column_int(stmt, 14);
-		out->default_netmask = sqlite3_column_int(stmt, 15);
-		out->strategy = (ipam_strategy)sqlite3_column_int(stmt, 16);
+		out->auto_import = ipam__col_int(stmt, 12) != 0;
+		out->min_netmask = ipam__col_int(stmt, 13);
+		out->max_netmask = ipam__col_int(stmt, 14);
+		out->default_netmask = ipam__col_int(stmt, 15);
+		out->strategy = (ipam_strategy)ipam__col_int(stmt, 16);
 		ipam__copy_text(out->description, sizeof(out->description),
 				stmt, 17);
-		out->publicly_advertisable = sqlite3_column_int(stmt, 18) != 0;
+		out->publicly_advertisable = ipam__col_int(stmt, 18) != 0;
 		ipam__copy_text(out->aws_service, sizeof(out->aws_service),
 				stmt, 19);
 		ipam__copy_text(out->public_ip_source,
 				sizeof(out->public_ip_source), stmt, 20);
-		out->owner_uid = (uint32_t)sqlite3_column_int64(stmt, 21);
-		out->created = sqlite3_column_int64(stmt, 22);
+		out->owner_uid = (uint32_t)ipam__col_int64(stmt, 21);
+		out->created = ipam__col_int64(stmt, 22);
 		ipam__copy_text(out->plan_vpc, sizeof(out->plan_vpc), stmt,
 				23);
 		rc = 0;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -108,7 +108,7 @@ int ipam_pool_get(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 static int pool_find(ipam *db, int64_t scope, int64_t parent, const char *name,
 		     int64_t *out_key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM pool WHERE"
 					" scope_key = ?1 AND"
 					" ifnull(parent_key, 0) = ?2 AND"
@@ -118,18 +118,18 @@ static int pool_find(ipam *db, int64_t scope, int64_t parent, const char *name,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int64(stmt, 2, parent);
-	ipam__bind_text(stmt, 3, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int64(stmt, 2, parent);
+	ipam__bind_text(stmt, 3, name, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		if (out_key)
-			*out_key = sqlite3_column_int64(stmt, 0);
+			*out_key = ipam__col_int64(stmt, 0);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no pool '%.80s'", name);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -146,7 +146,7 @@ int ipam_pool_lookup(ipam *db, int64_t scope, int64_t parent, const char *name,
 int ipam_pool_list(ipam *db, int64_t scope, int64_t parent, ipam_strlist *out,
 		   ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
@@ -157,8 +157,8 @@ int ipam_pool_list(ipam *db, int64_t scope, int64_t parent, ipam_strlist *out,
 			  " ifnull(parent_key, 0) = ?2 ORDER BY name",
 			  err);
 	if (stmt) {
-		sqlite3_bind_int64(stmt, 1, scope);
-		sqlite3_bind_int64(stmt, 2, parent);
+		ipam__bind_int64(stmt, 1, scope);
+		ipam__bind_int64(stmt, 2, parent);
 	}
 	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
@@ -166,14 +166,14 @@ int ipam_pool_list(ipam *db, int64_t scope, int64_t parent, ipam_strlist *out,
 /* One integer of a one-row query bound to a key; -1 on error. */
 static int64_t count_of(ipam *db, const char *sql, int64_t key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	int64_t n = -1;
 	if (!stmt)
 		return -1;
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	if (ipam__step(db, stmt, err) == 1)
-		n = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		n = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	return n;
 }
 
@@ -181,13 +181,13 @@ static int64_t count_of(ipam *db, const char *sql, int64_t key, ipam_err *err)
  * scope, without counting the scope's pools each time. */
 static int scope_pools_add(ipam *db, int64_t scope, int delta, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db, "UPDATE scope SET n_pools = n_pools + ?2 WHERE key = ?1",
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, delta);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int(stmt, 2, delta);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -199,7 +199,7 @@ int ipam__path_check(ipam *db, const ipam_pool_info *p, const char *below,
 	size_t level = IPAM_NAME_MAX + 7, len = 0;
 	if ((size_t)p->depth * level + 2 * level + 16 <= IPAM_PATH_MAX)
 		return 0;
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"WITH RECURSIVE up(key, len) AS ("
 		" SELECT parent_key, length(CAST(name AS BLOB)) FROM pool"
@@ -212,11 +212,11 @@ int ipam__path_check(ipam *db, const ipam_pool_info *p, const char *below,
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	int rc = ipam__step(db, stmt, err);
 	if (rc == 1)
-		len = (size_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		len = (size_t)ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	if (rc < 0)
 		return rc;
 	len += 1 + strlen(below) + 1 + strlen(name);
@@ -268,7 +268,7 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 	ipam_scope_info sc;
 	char id[IPAM_ID_MAX];
 	unsigned char zero[16] = {0};
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int depth = 1, rc = ipam_scope_get_by_key(db, scope, &sc, err);
 	ipam_info info;
 
@@ -307,25 +307,24 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, scope);
-	sqlite3_bind_int64(stmt, 3, parent);
-	ipam__bind_text(stmt, 4, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(stmt, 5, depth);
-	sqlite3_bind_int(stmt, 6, parent ? up.family : 4);
-	ipam__bind_text(stmt, 7, parent ? up.locale : "", -1, SQLITE_TRANSIENT);
-	ipam__bind_blob(stmt, 8, zero, 16, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 9, ipam__now(db));
-	sqlite3_bind_int64(stmt, 10, db->actor.uid);
-	sqlite3_bind_int64(stmt, 11, db->actor.gid);
-	sqlite3_bind_int(stmt, 12, sc.is_public);
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_int64(stmt, 2, scope);
+	ipam__bind_int64(stmt, 3, parent);
+	ipam__bind_text(stmt, 4, name, -1);
+	ipam__bind_int(stmt, 5, depth);
+	ipam__bind_int(stmt, 6, parent ? up.family : 4);
+	ipam__bind_text(stmt, 7, parent ? up.locale : "", -1);
+	ipam__bind_blob(stmt, 8, zero, 16);
+	ipam__bind_int64(stmt, 9, ipam__now(db));
+	ipam__bind_int64(stmt, 10, db->actor.uid);
+	ipam__bind_int64(stmt, 11, db->actor.gid);
+	ipam__bind_int(stmt, 12, sc.is_public);
 	/* a subnet pool inherits its source's resource planning (L8939) */
-	ipam__bind_text(stmt, 13, parent ? up.plan_vpc : "", -1,
-			SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 13, parent ? up.plan_vpc : "", -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (out_key)
-		*out_key = sqlite3_last_insert_rowid(db->sql);
+		*out_key = ipam__last_insert_id(db);
 	if ((rc = scope_pools_add(db, scope, +1, err)))
 		return rc;
 	return ipam__event(db, "create-ipam-pool", id,
@@ -350,7 +349,7 @@ int ipam_pool_create(ipam *db, int64_t scope, int64_t parent, const char *name,
 int ipam__pool_remove(ipam *db, int64_t pool, ipam_err *err)
 {
 	ipam_pool_info p;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t n;
 	int rc = ipam__pool_load(db, pool, &p, err);
 
@@ -379,13 +378,13 @@ int ipam__pool_remove(ipam *db, int64_t pool, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM pool WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = scope_pools_add(db, p.scope_key, -1, err)) ||
 	    (rc = ipam__tags_drop(db, p.id, err)))
@@ -414,21 +413,20 @@ static int pool_update(ipam *db, const ipam_pool_info *p, const char *sql,
 		       const char *field, json_t *value, const int64_t *stored,
 		       ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	int rc;
 
 	if (!stmt) {
 		json_decref(value);
 		return IPAM_EIO;
 	}
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	if (stored)
-		sqlite3_bind_int64(stmt, 2, *stored);
+		ipam__bind_int64(stmt, 2, *stored);
 	else if (json_is_string(value))
-		ipam__bind_text(stmt, 2, json_string_value(value), -1,
-				SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 2, json_string_value(value), -1);
 	else
-		sqlite3_bind_int(stmt, 2, json_is_true(value));
+		ipam__bind_int(stmt, 2, json_is_true(value));
 	if ((rc = ipam__exec(db, stmt, err))) {
 		json_decref(value);
 		return rc;
@@ -517,7 +515,7 @@ static int locale_change(ipam *db, int64_t pool, const char *locale,
 {
 	ipam_pool_info p, up;
 	ipam_info info;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__pool_load(db, pool, &p, err);
 
 	if (rc)
@@ -562,15 +560,15 @@ static int locale_change(ipam *db, int64_t pool, const char *locale,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
-	ipam__bind_text(stmt, 2, locale, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, pool);
+	ipam__bind_text(stmt, 2, locale, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		rc = ipam__fail(err, IPAM_EINVAL,
 				"child pool '%s' has locale '%s'",
-				sqlite3_column_text(stmt, 0),
-				sqlite3_column_text(stmt, 1));
-	sqlite3_reset(stmt);
+				ipam__col_text(stmt, 0),
+				ipam__col_text(stmt, 1));
+	ipam__reset(stmt);
 	if (rc)
 		return rc;
 	if ((rc = pool_update(db, &p,
@@ -726,7 +724,7 @@ static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
 {
 	char key[IPAM_TAG_KEY_MAX + 1], value[IPAM_TAG_VALUE_MAX + 1];
 	ipam_pool_info p;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	json_t *list = json_array();
 	int rc = ipam__pool_load(db, pool, &p, err);
 
@@ -737,7 +735,7 @@ static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
 		if (!stmt)
 			rc = IPAM_EIO;
 		else {
-			sqlite3_bind_int64(stmt, 1, pool);
+			ipam__bind_int64(stmt, 1, pool);
 			rc = ipam__exec(db, stmt, err);
 		}
 	}
@@ -752,9 +750,9 @@ static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
 			rc = IPAM_EIO;
 			break;
 		}
-		sqlite3_bind_int64(stmt, 1, pool);
-		ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
-		ipam__bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, pool);
+		ipam__bind_text(stmt, 2, key, -1);
+		ipam__bind_text(stmt, 3, value, -1);
 		rc = ipam__exec(db, stmt, NULL);
 		if (rc == IPAM_EEXIST)
 			rc = ipam__fail(err, IPAM_EINVAL,
@@ -786,7 +784,7 @@ int ipam_pool_set_required_tags(ipam *db, int64_t pool,
 int ipam_pool_get_required_tags(ipam *db, int64_t pool, ipam_strlist *out,
 				ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	char pair[IPAM_TAG_KEY_MAX + IPAM_TAG_VALUE_MAX + 2];
 	int rc = ipam__read_begin(db, err), step = 0;
 
@@ -799,14 +797,14 @@ int ipam_pool_get_required_tags(ipam *db, int64_t pool, ipam_strlist *out,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1) {
 		snprintf(pair, sizeof(pair), "%s=%s",
-			 sqlite3_column_text(stmt, 0),
-			 sqlite3_column_text(stmt, 1));
+			 ipam__col_text(stmt, 0),
+			 ipam__col_text(stmt, 1));
 		rc = ipam__strlist_push(out, pair);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc == 0 && step < 0)
 		rc = step;
 	if (rc)
@@ -894,7 +892,7 @@ int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
 		     ipam_u128 amount, int sign, ipam_err *err)
 {
 	const char *get, *set;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	ipam_u128 value;
 	int rc;
 
@@ -910,16 +908,16 @@ int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
 	}
 	if (!(stmt = ipam__stmt(db, get, err)))
 		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	value = rc == 1 ? ipam__col_u128(stmt, 0) : 0;
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc != 1)
 		return rc < 0 ? rc : ipam__fail(err, IPAM_ENOENT, "no pool");
 	value = sign > 0 ? value + amount : value - amount;
 	if (!(stmt = ipam__stmt(db, set, err)))
 		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_u128(stmt, 2, value);
 	return ipam__exec(db, stmt, err);
 }
@@ -927,7 +925,7 @@ int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
 int ipam_pool_usage_get(ipam *db, int64_t pool, ipam_pool_usage *out,
 			ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	ipam_cidr largest;
 	int rc = ipam__read_begin(db, err);
 
@@ -941,7 +939,7 @@ int ipam_pool_usage_get(ipam *db, int64_t pool, ipam_pool_usage *out,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->total = ipam__col_u128(stmt, 0);
@@ -949,15 +947,15 @@ int ipam_pool_usage_get(ipam *db, int64_t pool, ipam_pool_usage *out,
 		out->assigned = ipam__col_u128(stmt, 2);
 		out->available =
 			out->total - out->allocated_to_pools - out->assigned;
-		out->provisioned_cidrs = sqlite3_column_int64(stmt, 3);
-		out->allocation_count = sqlite3_column_int64(stmt, 4);
-		out->compliant = sqlite3_column_int64(stmt, 5);
-		out->noncompliant = sqlite3_column_int64(stmt, 6);
+		out->provisioned_cidrs = ipam__col_int64(stmt, 3);
+		out->allocation_count = ipam__col_int64(stmt, 4);
+		out->compliant = ipam__col_int64(stmt, 5);
+		out->noncompliant = ipam__col_int64(stmt, 6);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no such pool");
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc == 0) {
 		rc = ipam__largest_free(db, pool, &largest, err);
 		out->largest_free_prefix = rc == 1 ? largest.prefix : -1;

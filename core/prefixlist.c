@@ -237,19 +237,19 @@ struct input {
 static int tag_value(ipam *db, int64_t resource, const char *key, char *out,
 		     size_t size, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT value FROM resource_tag WHERE"
 					" resource_key = ?1 AND key = ?2",
 					err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, resource);
-	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, resource);
+	ipam__bind_text(stmt, 2, key, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		ipam__copy_text(out, size, stmt, 0);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -293,13 +293,13 @@ static int rule_matches(ipam *db, const struct rule *r, const struct input *in,
 }
 
 /* A stored rule (trusted text) with its scope key. */
-static int stored_rule(sqlite3_stmt *stmt, int text_col, int scope_col,
+static int stored_rule(ipam_stmt *stmt, int text_col, int scope_col,
 		       struct rule *r, ipam_err *err)
 {
 	char text[4096];
 	ipam__copy_text(text, sizeof(text), stmt, text_col);
 	int rc = parse_rule(NULL, text, r, err);
-	r->scope_key = sqlite3_column_int64(stmt, scope_col);
+	r->scope_key = ipam__col_int64(stmt, scope_col);
 	return rc ? ipam__fail(err, IPAM_EIO, "stored rule damaged") : 0;
 }
 
@@ -309,13 +309,13 @@ static int stored_rule(sqlite3_stmt *stmt, int text_col, int scope_col,
 static int lists_with(ipam *db, int src_kind, int64_t src_key, int64_t **out,
 		      size_t *n, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT list_key FROM pl_member WHERE"
 					" src_kind = ?1 AND src_key = ?2",
 					err);
 	if (stmt) {
-		sqlite3_bind_int(stmt, 1, src_kind);
-		sqlite3_bind_int64(stmt, 2, src_key);
+		ipam__bind_int(stmt, 1, src_kind);
+		ipam__bind_int64(stmt, 2, src_key);
 	}
 	return ipam__collect_keys(db, stmt, out, n, err);
 }
@@ -341,7 +341,7 @@ static int offer(ipam *db, enum rule_kind kind, int64_t scope, const char *type,
 		 const struct input *in, int src_kind, int64_t src_key,
 		 int64_t only, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT r.list_key, r.text, r.scope_key FROM pl_rule r JOIN"
 		" prefix_list l ON l.key = r.list_key WHERE r.scope_key = ?1"
@@ -358,13 +358,13 @@ static int offer(ipam *db, enum rule_kind kind, int64_t scope, const char *type,
 		free(r);
 		return ipam__stmt_error(err);
 	}
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, kind);
-	ipam__bind_text(stmt, 3, type, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(stmt, 4, in->cidr.family);
-	sqlite3_bind_int64(stmt, 5, only);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int(stmt, 2, kind);
+	ipam__bind_text(stmt, 3, type, -1);
+	ipam__bind_int(stmt, 4, in->cidr.family);
+	ipam__bind_int64(stmt, 5, only);
 	while ((rc = ipam__step(db, stmt, err)) == 1) {
-		int64_t list = sqlite3_column_int64(stmt, 0);
+		int64_t list = ipam__col_int64(stmt, 0);
 		if (nmatch && match[nmatch - 1] == list)
 			continue;
 		if ((rc = stored_rule(stmt, 1, 2, r, err)) ||
@@ -384,7 +384,7 @@ static int offer(ipam *db, enum rule_kind kind, int64_t scope, const char *type,
 		}
 		match[nmatch++] = list;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	free(r);
 	for (size_t i = 0; rc == 0 && i < nmatch; i++)
 		rc = ipam__plist_member_add(db, match[i], src_kind, src_key,
@@ -408,7 +408,7 @@ static int offer(ipam *db, enum rule_kind kind, int64_t scope, const char *type,
 static int alloc_input(ipam *db, int64_t key, struct input *in, char *pool_id,
 		       size_t size, int64_t *scope, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT p.family, a.start, a.prefix,"
 					" p.aws_id, p.scope_key FROM allocation"
 					" a JOIN pool p ON p.key = a.pool_key"
@@ -417,18 +417,18 @@ static int alloc_input(ipam *db, int64_t key, struct input *in, char *pool_id,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		memset(in, 0, sizeof(*in));
-		in->cidr.family = (uint8_t)sqlite3_column_int(stmt, 0);
+		in->cidr.family = (uint8_t)ipam__col_int(stmt, 0);
 		in->cidr.addr = ipam__blob_to_addr(stmt, 1);
-		in->cidr.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		in->cidr.prefix = (uint8_t)ipam__col_int(stmt, 2);
 		ipam__copy_text(pool_id, size, stmt, 3);
 		in->pool_id = pool_id;
-		*scope = sqlite3_column_int64(stmt, 4);
+		*scope = ipam__col_int64(stmt, 4);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc < 0 ? rc : rc == 0;
 }
 
@@ -463,14 +463,14 @@ struct rc_input {
 	" r.type, r.resource_id, r.owner, r.locale FROM resource_cidr c"       \
 	" JOIN resource r ON r.key = c.resource_key"
 
-static void rc_input_row(sqlite3_stmt *stmt, struct rc_input *x)
+static void rc_input_row(ipam_stmt *stmt, struct rc_input *x)
 {
 	memset(x, 0, sizeof(*x));
-	x->in.cidr.family = (uint8_t)sqlite3_column_int(stmt, 1);
+	x->in.cidr.family = (uint8_t)ipam__col_int(stmt, 1);
 	x->in.cidr.addr = ipam__blob_to_addr(stmt, 2);
-	x->in.cidr.prefix = (uint8_t)sqlite3_column_int(stmt, 3);
-	x->in.resource_key = sqlite3_column_int64(stmt, 4);
-	x->scope = sqlite3_column_int64(stmt, 5);
+	x->in.cidr.prefix = (uint8_t)ipam__col_int(stmt, 3);
+	x->in.resource_key = ipam__col_int64(stmt, 4);
+	x->scope = ipam__col_int64(stmt, 5);
 	ipam__copy_text(x->type, sizeof(x->type), stmt, 6);
 	ipam__copy_text(x->id, sizeof(x->id), stmt, 7);
 	ipam__copy_text(x->owner, sizeof(x->owner), stmt, 8);
@@ -483,7 +483,7 @@ static void rc_input_row(sqlite3_stmt *stmt, struct rc_input *x)
 
 int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db, RC_INPUT_SQL " WHERE c.key = ?1", err);
 	struct rc_input *x = malloc(sizeof(*x));
 	int rc;
@@ -493,11 +493,11 @@ int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err)
 		free(x);
 		return ipam__stmt_error(err);
 	}
-	sqlite3_bind_int64(stmt, 1, rc_key);
+	ipam__bind_int64(stmt, 1, rc_key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		rc_input_row(stmt, x);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc == 1)
 		rc = offer(db, RULE_RESOURCE, x->scope, x->type, &x->in,
 			   PLIST_SRC_RESOURCE, rc_key, 0, err);
@@ -517,7 +517,7 @@ int ipam__plist_rc_gone(ipam *db, int64_t rc_key, ipam_err *err)
 static int plist_load(ipam *db, const char *name, ipam_plist_info *out,
 		      ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT key, aws_id, name, family, description, version,"
 		" oldest, (SELECT count(*) FROM pl_entry e WHERE e.list_key ="
@@ -526,27 +526,27 @@ static int plist_load(ipam *db, const char *name, ipam_plist_info *out,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, name, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		memset(out, 0, sizeof(*out));
-		out->key = sqlite3_column_int64(stmt, 0);
+		out->key = ipam__col_int64(stmt, 0);
 		ipam__copy_text(out->id, sizeof(out->id), stmt, 1);
 		ipam__copy_text(out->name, sizeof(out->name), stmt, 2);
-		out->family = sqlite3_column_int(stmt, 3);
+		out->family = ipam__col_int(stmt, 3);
 		ipam__copy_text(out->description, sizeof(out->description),
 				stmt, 4);
-		out->version = sqlite3_column_int64(stmt, 5);
-		out->oldest = sqlite3_column_int64(stmt, 6);
-		out->entries = sqlite3_column_int64(stmt, 7);
-		out->created = sqlite3_column_int64(stmt, 8);
-		out->changed = sqlite3_column_int64(stmt, 9);
+		out->version = ipam__col_int64(stmt, 5);
+		out->oldest = ipam__col_int64(stmt, 6);
+		out->entries = ipam__col_int64(stmt, 7);
+		out->created = ipam__col_int64(stmt, 8);
+		out->changed = ipam__col_int64(stmt, 9);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no prefix list '%.80s'",
 				name);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -579,7 +579,7 @@ static int plist_insert(ipam *db, const char *name, ipam_err *err)
 	char id[IPAM_ID_MAX];
 	int64_t now = ipam__now(db);
 	int rc = ipam__new_id(db, "ipam-prefix-list-resolver-", false, id, err);
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db,
@@ -588,9 +588,9 @@ static int plist_insert(ipam *db, const char *name, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 3, now);
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_text(stmt, 2, name, -1);
+	ipam__bind_int64(stmt, 3, now);
 	rc = ipam__exec(db, stmt, NULL);
 	if (rc == IPAM_EEXIST)
 		return ipam__fail(err, IPAM_EEXIST, "prefix list '%s' exists",
@@ -623,10 +623,10 @@ static int plist_remove(ipam *db, const char *name, ipam_err *err)
 	ipam_plist_info info;
 	int rc = plist_load(db, name, &info, err);
 	for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++) {
-		sqlite3_stmt *stmt = ipam__stmt(db, sql[i], err);
+		ipam_stmt *stmt = ipam__stmt(db, sql[i], err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, info.key);
+		ipam__bind_int64(stmt, 1, info.key);
 		rc = ipam__exec(db, stmt, err);
 	}
 	if (rc || (rc = ipam__tags_drop(db, info.id, err)))
@@ -653,17 +653,17 @@ static int set_column(ipam *db, const char *name, const char *sql,
 {
 	ipam_plist_info info;
 	int rc = plist_load(db, name, &info, err);
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db, sql, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, info.key);
+	ipam__bind_int64(stmt, 1, info.key);
 	if (text)
-		ipam__bind_text(stmt, 2, text, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 2, text, -1);
 	else
-		sqlite3_bind_int(stmt, 2, value);
+		ipam__bind_int(stmt, 2, value);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (!text && value != info.family) {
@@ -711,7 +711,7 @@ int ipam_plist_set_description(ipam *db, const char *name, const char *text,
 
 static int members_clear(ipam *db, int64_t list, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT src_kind, src_key FROM"
 					" pl_member WHERE list_key = ?1",
 					err);
@@ -720,7 +720,7 @@ static int members_clear(ipam *db, int64_t list, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, list);
+	ipam__bind_int64(stmt, 1, list);
 	while ((rc = ipam__step(db, stmt, err)) == 1) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -732,11 +732,11 @@ static int members_clear(ipam *db, int64_t list, ipam_err *err)
 			}
 			src = g;
 		}
-		src[n][0] = sqlite3_column_int64(stmt, 0);
-		src[n][1] = sqlite3_column_int64(stmt, 1);
+		src[n][0] = ipam__col_int64(stmt, 0);
+		src[n][1] = ipam__col_int64(stmt, 1);
 		n++;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = ipam__plist_member_remove(db, list, (int)src[i][0],
 					       src[i][1], err);
@@ -749,7 +749,7 @@ static int members_clear(ipam *db, int64_t list, ipam_err *err)
 static int offer_scope(ipam *db, int64_t list, int family, const struct rule *r,
 		       ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t *keys = NULL;
 	size_t n = 0;
 	int rc;
@@ -767,11 +767,11 @@ static int offer_scope(ipam *db, int64_t list, int family, const struct rule *r,
 				  " AND r.type = ?3",
 				  err);
 		if (stmt)
-			ipam__bind_text(stmt, 3, r->type, -1, SQLITE_TRANSIENT);
+			ipam__bind_text(stmt, 3, r->type, -1);
 	}
 	if (stmt) {
-		sqlite3_bind_int64(stmt, 1, r->scope_key);
-		sqlite3_bind_int(stmt, 2, family);
+		ipam__bind_int64(stmt, 1, r->scope_key);
+		ipam__bind_int(stmt, 2, family);
 	}
 	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -795,11 +795,11 @@ static int offer_scope(ipam *db, int64_t list, int family, const struct rule *r,
 			rc = ipam__stmt_error(err);
 			break;
 		}
-		sqlite3_bind_int64(stmt, 1, keys[i]);
+		ipam__bind_int64(stmt, 1, keys[i]);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
 			rc_input_row(stmt, &x);
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 		if (rc == 1)
 			rc = offer(db, RULE_RESOURCE, x.scope, x.type, &x.in,
 				   PLIST_SRC_RESOURCE, keys[i], list, err);
@@ -810,7 +810,7 @@ static int offer_scope(ipam *db, int64_t list, int family, const struct rule *r,
 
 static int recompute(ipam *db, const ipam_plist_info *info, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT line, text, scope_key FROM"
 					" pl_rule WHERE list_key = ?1 ORDER BY"
 					" line",
@@ -828,14 +828,14 @@ static int recompute(ipam *db, const ipam_plist_info *info, ipam_err *err)
 		free(lines);
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
-	sqlite3_bind_int64(stmt, 1, info->key);
+	ipam__bind_int64(stmt, 1, info->key);
 	while ((rc = ipam__step(db, stmt, err)) == 1 &&
 	       n < IPAM_PLIST_RULES_MAX) {
-		lines[n] = sqlite3_column_int64(stmt, 0);
+		lines[n] = ipam__col_int64(stmt, 0);
 		if ((rc = stored_rule(stmt, 1, 2, &rules[n++], err)))
 			break;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc >= 0)
 		rc = members_clear(db, info->key, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -857,7 +857,7 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 {
 	ipam_plist_info info;
 	int rc = plist_load(db, name, &info, err);
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	if (rc)
 		return rc;
 	if (count > IPAM_PLIST_RULES_MAX)
@@ -867,7 +867,7 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 	stmt = ipam__stmt(db, "DELETE FROM pl_rule WHERE list_key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, info.key);
+	ipam__bind_int64(stmt, 1, info.key);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	for (size_t i = 0; i < count; i++) {
@@ -902,12 +902,12 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 			free(canon);
 			return ipam__stmt_error(err);
 		}
-		sqlite3_bind_int64(stmt, 1, info.key);
-		sqlite3_bind_int64(stmt, 2, (int64_t)i + 1);
-		sqlite3_bind_int(stmt, 3, r.kind);
-		sqlite3_bind_int64(stmt, 4, r.scope_key);
-		ipam__bind_text(stmt, 5, r.type, -1, SQLITE_TRANSIENT);
-		ipam__bind_text(stmt, 6, canon, -1, SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, info.key);
+		ipam__bind_int64(stmt, 2, (int64_t)i + 1);
+		ipam__bind_int(stmt, 3, r.kind);
+		ipam__bind_int64(stmt, 4, r.scope_key);
+		ipam__bind_text(stmt, 5, r.type, -1);
+		ipam__bind_text(stmt, 6, canon, -1);
 		free(canon);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
@@ -938,13 +938,13 @@ int ipam_plist_rules(ipam *db, const char *name, ipam_strlist *out,
 		return rc;
 	rc = plist_load(db, name, &info, err);
 	if (rc == 0) {
-		sqlite3_stmt *stmt = ipam__stmt(db,
+		ipam_stmt *stmt = ipam__stmt(db,
 						"SELECT text FROM pl_rule"
 						" WHERE list_key = ?1 ORDER"
 						" BY line",
 						err);
 		if (stmt)
-			sqlite3_bind_int64(stmt, 1, info.key);
+			ipam__bind_int64(stmt, 1, info.key);
 		rc = ipam__collect_text(db, stmt, out, err);
 	}
 	return ipam__read_end(db, rc);

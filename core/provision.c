@@ -152,7 +152,7 @@ static int byoip_check(const ipam_pool_info *p, const ipam_cidr *cidr,
 static int own_overlap_check(ipam *db, const ipam_pool_info *p,
 			     const ipam_cidr *cidr, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT start, prefix FROM pool_cidr"
 					" WHERE pool_key = ?1 AND start <= ?2"
 					" ORDER BY start DESC LIMIT 1",
@@ -163,13 +163,13 @@ static int own_overlap_check(ipam *db, const ipam_pool_info *p,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	ipam__bind_addr(stmt, 2, ipam_cidr_last(cidr));
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		other.family = cidr->family;
 		other.addr = ipam__blob_to_addr(stmt, 0);
-		other.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		other.prefix = (uint8_t)ipam__col_int(stmt, 1);
 		rc = 0;
 		if (ipam_cidr_overlaps(&other, cidr)) {
 			ipam_cidr_format(cidr, a);
@@ -180,7 +180,7 @@ static int own_overlap_check(ipam *db, const ipam_pool_info *p,
 					a, b, p->name);
 		}
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -197,7 +197,7 @@ static int own_overlap_check(ipam *db, const ipam_pool_info *p,
 static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 			       const ipam_cidr *cidr, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT c.start, c.prefix, o.name, s.name FROM pool_cidr c"
 		" JOIN pool o ON o.key = c.pool_key"
@@ -213,16 +213,16 @@ static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->scope_key);
-	sqlite3_bind_int64(stmt, 2, p->key);
-	sqlite3_bind_int(stmt, 3, cidr->family);
+	ipam__bind_int64(stmt, 1, p->scope_key);
+	ipam__bind_int64(stmt, 2, p->key);
+	ipam__bind_int(stmt, 3, cidr->family);
 	ipam__bind_addr(stmt, 4, ipam_cidr_last(cidr));
-	ipam__bind_text(stmt, 5, p->plan_vpc, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 5, p->plan_vpc, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		other.family = cidr->family;
 		other.addr = ipam__blob_to_addr(stmt, 0);
-		other.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		other.prefix = (uint8_t)ipam__col_int(stmt, 1);
 		ipam__copy_text(other_pool, sizeof(other_pool), stmt, 2);
 		ipam__copy_text(scope, sizeof(scope), stmt, 3);
 		rc = 0;
@@ -242,7 +242,7 @@ static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 						  "address space");
 		}
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -252,7 +252,7 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 {
 	char text[IPAM_CIDR_STRLEN];
 	int64_t quota = 0, count = 0;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 
 	ipam_cidr_format(cidr, text);
@@ -296,10 +296,10 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 	stmt = ipam__stmt(db, "SELECT n_cidrs FROM pool WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	if (ipam__step(db, stmt, err) == 1)
-		count = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		count = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	if (count >= quota)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot provision %s: pool '%s' has %lld "
@@ -356,7 +356,7 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 {
 	char id[IPAM_ID_MAX], text[IPAM_CIDR_STRLEN];
 	ipam_pool_info p;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t alloc_key = 0;
 	int rc = ipam__pool_load(db, pool, &p, err);
 
@@ -374,12 +374,12 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, pool);
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_int64(stmt, 2, pool);
 	ipam__bind_addr(stmt, 3, cidr->addr);
-	sqlite3_bind_int(stmt, 4, cidr->prefix);
-	sqlite3_bind_int64(stmt, 5, ipam__now(db));
-	sqlite3_bind_int64(stmt, 6, alloc_key);
+	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_int64(stmt, 5, ipam__now(db));
+	ipam__bind_int64(stmt, 6, alloc_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__free_add(db, pool, cidr, cidr->prefix, err)) ||
 	    (rc = ipam__pool_count(db, pool, "total", ipam_cidr_size(cidr), +1,
@@ -391,7 +391,7 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	ipam_cidr_format(cidr, text);
@@ -430,20 +430,20 @@ static int scope_overlap(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < 2; i++) {
-		sqlite3_stmt *stmt = ipam__stmt(db, sql[i], err);
+		ipam_stmt *stmt = ipam__stmt(db, sql[i], err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, scope);
-		sqlite3_bind_int(stmt, 2, cidr->family);
+		ipam__bind_int64(stmt, 1, scope);
+		ipam__bind_int(stmt, 2, cidr->family);
 		ipam__bind_addr(stmt, 3, ipam_cidr_last(cidr));
 		while ((rc = ipam__step(db, stmt, err)) == 1) {
 			ipam_cidr other = {.family = cidr->family};
 			other.addr = ipam__blob_to_addr(stmt, 0);
-			other.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+			other.prefix = (uint8_t)ipam__col_int(stmt, 1);
 			if (ipam_cidr_overlaps(&other, cidr))
 				break;
 		}
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 	}
 	return rc;
 }
@@ -529,7 +529,7 @@ int ipam_pool_provision_len(ipam *db, int64_t pool, int prefix_len,
 static int busy_check(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 		      ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT name FROM allocation WHERE"
 					" pool_key = ?1 AND start >= ?2 AND"
 					" start <= ?3 ORDER BY start LIMIT 4",
@@ -539,7 +539,7 @@ static int busy_check(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, p->key);
+	ipam__bind_int64(stmt, 1, p->key);
 	ipam__bind_addr(stmt, 2, cidr->addr);
 	ipam__bind_addr(stmt, 3, ipam_cidr_last(cidr));
 	while ((rc = ipam__step(db, stmt, err)) == 1) {
@@ -549,9 +549,9 @@ static int busy_check(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 			break;
 		}
 		snprintf(names + used, sizeof(names) - used, "%s'%.40s'",
-			 n > 1 ? ", " : "", sqlite3_column_text(stmt, 0));
+			 n > 1 ? ", " : "", ipam__col_text(stmt, 0));
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc < 0)
 		return rc;
 	if (n == 0)
@@ -568,7 +568,7 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 {
 	char text[IPAM_CIDR_STRLEN], id[IPAM_ID_MAX];
 	ipam_pool_info p;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t cidr_key = 0, parent_alloc = 0;
 	int rc = ipam__pool_load(db, pool, &p, err);
 
@@ -582,16 +582,16 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, cidr->addr);
-	sqlite3_bind_int(stmt, 3, cidr->prefix);
+	ipam__bind_int(stmt, 3, cidr->prefix);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		cidr_key = sqlite3_column_int64(stmt, 0);
-		parent_alloc = sqlite3_column_int64(stmt, 1);
+		cidr_key = ipam__col_int64(stmt, 0);
+		parent_alloc = ipam__col_int64(stmt, 1);
 		ipam__copy_text(id, sizeof(id), stmt, 2);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc <= 0)
 		return rc < 0 ? rc
 			      : ipam__fail(err, IPAM_ENOENT,
@@ -606,7 +606,7 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	stmt = ipam__stmt(db, "DELETE FROM pool_cidr WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, cidr_key);
+	ipam__bind_int64(stmt, 1, cidr_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__pool_count(db, pool, "total", ipam_cidr_size(cidr), -1,
 				   err)))
@@ -617,7 +617,7 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (parent_alloc && (rc = ipam__alloc_free(db, parent_alloc, err)))
@@ -641,7 +641,7 @@ int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,
 		    ipam_err *err)
 {
 	ipam_pool_info p;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	ipam_pool_cidr *list = NULL;
 	size_t n = 0;
 	int rc = ipam__read_begin(db, err), step = 0;
@@ -658,7 +658,7 @@ int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1) {
 		ipam_pool_cidr *grown = realloc(list, (n + 1) * sizeof(*list));
 		if (!grown) {
@@ -669,13 +669,13 @@ int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,
 		memset(&list[n], 0, sizeof(list[n]));
 		list[n].cidr.family = (uint8_t)p.family;
 		list[n].cidr.addr = ipam__blob_to_addr(stmt, 0);
-		list[n].cidr.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		list[n].cidr.prefix = (uint8_t)ipam__col_int(stmt, 1);
 		ipam__copy_text(list[n].id, sizeof(list[n].id), stmt, 2);
 		snprintf(list[n].state, sizeof(list[n].state), "provisioned");
-		list[n].created = sqlite3_column_int64(stmt, 3);
+		list[n].created = ipam__col_int64(stmt, 3);
 		n++;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc == 0 && step < 0)
 		rc = step;
 	if (rc) {

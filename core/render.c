@@ -83,16 +83,16 @@ static json_t *ipam_object(ipam *db, ipam_err *err)
 	    ipam_locales_get(db, &locales, err))
 		return NULL;
 	{
-		sqlite3_stmt *stmt =
+		ipam_stmt *stmt =
 			ipam__stmt(db, "SELECT count(*) FROM scope", err);
 		if (!stmt) {
 			ipam_strlist_free(&locales);
 			return NULL;
 		}
-		scopes = sqlite3_step(stmt) == SQLITE_ROW
-				 ? sqlite3_column_int64(stmt, 0)
+		scopes = ipam__step_stmt(stmt) == IPAM_ROW
+				 ? ipam__col_int64(stmt, 0)
 				 : 0;
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 	}
 	regions = json_array();
 	for (size_t i = 0; i < locales.count; i++)
@@ -304,7 +304,7 @@ int ipam_render_pool_json(ipam *db, int64_t pool, char **out, size_t *len,
 int ipam_render_scope_pools_json(ipam *db, int64_t scope, char **out,
 				 size_t *len, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	ipam_info info;
 	int64_t *keys = NULL;
 	size_t n = 0;
@@ -320,7 +320,7 @@ int ipam_render_scope_pools_json(ipam *db, int64_t scope, char **out,
 			  " ORDER BY depth, name, key",
 			  err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, scope);
+		ipam__bind_int64(stmt, 1, scope);
 	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
 		return ipam__read_end(db, rc);
 	list = json_array();
@@ -410,7 +410,7 @@ int ipam_render_discovered_accounts_json(ipam *db, int64_t discovery,
 {
 	ipam_discovery_info d;
 	ipam_info info;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	json_t *list;
 	int rc = ipam__read_begin(db, err), step;
 
@@ -426,20 +426,19 @@ int ipam_render_discovered_accounts_json(ipam *db, int64_t discovery,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, discovery);
-	ipam__bind_text(stmt, 2, *d.locale ? d.locale : info.home_locale, -1,
-			SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, discovery);
+	ipam__bind_text(stmt, 2, *d.locale ? d.locale : info.home_locale, -1);
 	list = json_array();
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		json_t *obj = json_object();
 		json_object_set_new(
 			obj, "AccountId",
 			json_string(
-				(const char *)sqlite3_column_text(stmt, 0)));
+				ipam__col_text(stmt, 0)));
 		json_object_set_new(
 			obj, "DiscoveryRegion",
 			json_string(
-				(const char *)sqlite3_column_text(stmt, 1)));
+				ipam__col_text(stmt, 1)));
 		if (d.last_feed) {
 			char when[IPAM_TIME_STRLEN];
 			ipam_time_format_aws(d.last_feed, when);
@@ -450,7 +449,7 @@ int ipam_render_discovered_accounts_json(ipam *db, int64_t discovery,
 		}
 		json_array_append_new(list, obj);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (step < 0) {
 		json_decref(list);
 		return ipam__read_end(db, step);
@@ -493,7 +492,7 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 				      size_t *len, ipam_err *err)
 {
 	ipam_pool_info p;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	json_t *list;
 	int rc = ipam__read_begin(db, err), step;
 
@@ -508,38 +507,38 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	list = json_array();
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c = {.family = (uint8_t)p.family};
 		json_t *obj = json_object();
 		c.addr = ipam__blob_to_addr(stmt, 0);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 1);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 1);
 		json_object_set_new(obj, "Cidr", cidr_json(&c));
 		json_object_set_new(
 			obj, "IpamPoolAllocationId",
 			json_string(
-				(const char *)sqlite3_column_text(stmt, 2)));
+				ipam__col_text(stmt, 2)));
 		set_if(obj, "Description",
-		       (const char *)sqlite3_column_text(stmt, 3));
+		       ipam__col_text(stmt, 3));
 		set_if(obj, "ResourceId",
-		       (const char *)sqlite3_column_text(stmt, 4));
+		       ipam__col_text(stmt, 4));
 		json_object_set_new(
 			obj, "ResourceType",
 			json_string(
-				(const char *)sqlite3_column_text(stmt, 5)));
+				ipam__col_text(stmt, 5)));
 		set_if(obj, "ResourceRegion",
-		       (const char *)sqlite3_column_text(stmt, 6));
+		       ipam__col_text(stmt, 6));
 		json_object_set_new(
 			obj, "ResourceOwner",
-			owner_json((uint32_t)sqlite3_column_int64(stmt, 7)));
+			owner_json((uint32_t)ipam__col_int64(stmt, 7)));
 		json_object_set_new(
 			obj, "Tags",
-			ipam__tags_json(db, (const char *)sqlite3_column_text(
+			ipam__tags_json(db, ipam__col_text(
 						    stmt, 2)));
 		json_array_append_new(list, obj);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (step < 0) {
 		json_decref(list);
 		return ipam__read_end(db, step);
@@ -715,13 +714,13 @@ int ipam_render_pool_status(ipam *db, int64_t pool, bool as_json, char **out,
 static int map_cidr(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		    ipam__buf *buf, ipam_err *err)
 {
-	sqlite3_stmt *allocs = ipam__stmt(
+	ipam_stmt *allocs = ipam__stmt(
 		db,
 		"SELECT start, prefix, resource_type, name, resource_id FROM"
 		" allocation WHERE pool_key = ?1 AND start >= ?2 AND"
 		" start <= ?3 ORDER BY start",
 		err);
-	sqlite3_stmt *frees = ipam__stmt(db,
+	ipam_stmt *frees = ipam__stmt(db,
 					 "SELECT start, prefix FROM free_block"
 					 " WHERE pool_key = ?1 AND start >= ?2"
 					 " AND start <= ?3 ORDER BY start",
@@ -731,10 +730,10 @@ static int map_cidr(ipam *db, int64_t pool, const ipam_cidr *cidr,
 
 	if (!allocs || !frees)
 		return IPAM_EIO;
-	sqlite3_bind_int64(allocs, 1, pool);
+	ipam__bind_int64(allocs, 1, pool);
 	ipam__bind_addr(allocs, 2, cidr->addr);
 	ipam__bind_addr(allocs, 3, ipam_cidr_last(cidr));
-	sqlite3_bind_int64(frees, 1, pool);
+	ipam__bind_int64(frees, 1, pool);
 	ipam__bind_addr(frees, 2, cidr->addr);
 	ipam__bind_addr(frees, 3, ipam_cidr_last(cidr));
 	ra = ipam__step(db, allocs, err);
@@ -745,16 +744,16 @@ static int map_cidr(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			ra == 1 &&
 			(rf != 1 || ipam__blob_to_addr(allocs, 0) <
 					    ipam__blob_to_addr(frees, 0));
-		sqlite3_stmt *s = take_alloc ? allocs : frees;
+		ipam_stmt *s = take_alloc ? allocs : frees;
 		c.addr = ipam__blob_to_addr(s, 0);
-		c.prefix = (uint8_t)sqlite3_column_int(s, 1);
+		c.prefix = (uint8_t)ipam__col_int(s, 1);
 		ipam_cidr_format(&c, text);
 		if (take_alloc) {
 			const char *rid =
-				(const char *)sqlite3_column_text(s, 4);
+				ipam__col_text(s, 4);
 			ipam__buf_printf(buf, "  %s %s %s%s%s\n", text,
-					 sqlite3_column_text(s, 2),
-					 sqlite3_column_text(s, 3),
+					 ipam__col_text(s, 2),
+					 ipam__col_text(s, 3),
 					 *rid ? " " : "", rid);
 			ra = ipam__step(db, allocs, err);
 		} else {
@@ -762,8 +761,8 @@ static int map_cidr(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			rf = ipam__step(db, frees, err);
 		}
 	}
-	sqlite3_reset(allocs);
-	sqlite3_reset(frees);
+	ipam__reset(allocs);
+	ipam__reset(frees);
 	return ra < 0 ? ra : rf < 0 ? rf : 0;
 }
 

@@ -15,26 +15,26 @@
 #include "internal.h"
 
 /* Sums the addresses of the given CIDR rows that lie inside `outer`. */
-static int sum_inside(ipam *db, sqlite3_stmt *stmt, const ipam_cidr *outer,
+static int sum_inside(ipam *db, ipam_stmt *stmt, const ipam_cidr *outer,
 		      ipam_u128 *sum)
 {
 	int step;
-	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((step = ipam__step_stmt(stmt)) == IPAM_ROW) {
 		ipam_cidr c;
-		c.family = (uint8_t)sqlite3_column_int(stmt, 0);
+		c.family = (uint8_t)ipam__col_int(stmt, 0);
 		c.addr = ipam__blob_to_addr(stmt, 1);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 2);
 		if (ipam_cidr_contains(outer, &c))
 			*sum += ipam_cidr_size(&c);
 	}
-	sqlite3_reset(stmt);
-	return step == SQLITE_DONE ? 0 : ipam__sqlfail(db, NULL);
+	ipam__reset(stmt);
+	return step == IPAM_DONE ? 0 : ipam__sqlfail(db, NULL);
 }
 
 bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 		    const ipam_cidr *cidr, ipam_u128 *used, ipam_u128 *total)
 {
-	sqlite3_stmt *stmt = NULL;
+	ipam_stmt *stmt = NULL;
 
 	*used = 0;
 	*total = ipam_cidr_size(cidr);
@@ -54,8 +54,8 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 				  NULL);
 		if (!stmt)
 			return false;
-		sqlite3_bind_int64(stmt, 1, res->scope_key);
-		ipam__bind_text(stmt, 2, res->id, -1, SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, res->scope_key);
+		ipam__bind_text(stmt, 2, res->id, -1);
 	} else if (!strcmp(res->type, "public-ipv4-pool")) {
 		stmt = ipam__stmt(db,
 				  "SELECT rc.family, rc.start, rc.prefix FROM"
@@ -67,10 +67,10 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 				  NULL);
 		if (!stmt)
 			return false;
-		sqlite3_bind_int(stmt, 1, cidr->family);
+		ipam__bind_int(stmt, 1, cidr->family);
 		ipam__bind_addr(stmt, 2, cidr->addr);
 		ipam__bind_addr(stmt, 3, ipam_cidr_last(cidr));
-		sqlite3_bind_int64(stmt, 4, res->scope_key);
+		ipam__bind_int64(stmt, 4, res->scope_key);
 	} else {
 		return false;
 	}
@@ -89,7 +89,7 @@ static const char *management_of(const ipam_resource_info *res, bool managed)
 static int cidr_rows(ipam *db, const ipam_resource_info *res,
 		     ipam_resource_cidr **out, size_t *count, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT rc.family, rc.start, rc.prefix, rc.compliance,"
 		" rc.reason, rc.overlap, ifnull(p.aws_id, '') FROM"
@@ -104,7 +104,7 @@ static int cidr_rows(ipam *db, const ipam_resource_info *res,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, res->key);
+	ipam__bind_int64(stmt, 1, res->key);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_resource_cidr *grown =
 			realloc(list, (n + 1) * sizeof(*list));
@@ -116,9 +116,9 @@ static int cidr_rows(ipam *db, const ipam_resource_info *res,
 		list = grown;
 		r = &list[n++];
 		memset(r, 0, sizeof(*r));
-		r->cidr.family = (uint8_t)sqlite3_column_int(stmt, 0);
+		r->cidr.family = (uint8_t)ipam__col_int(stmt, 0);
 		r->cidr.addr = ipam__blob_to_addr(stmt, 1);
-		r->cidr.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		r->cidr.prefix = (uint8_t)ipam__col_int(stmt, 2);
 		ipam__copy_text(r->compliance, sizeof(r->compliance), stmt, 3);
 		ipam__copy_text(r->reason, sizeof(r->reason), stmt, 4);
 		ipam__copy_text(r->overlap, sizeof(r->overlap), stmt, 5);
@@ -126,7 +126,7 @@ static int cidr_rows(ipam *db, const ipam_resource_info *res,
 		snprintf(r->management, sizeof(r->management), "%s",
 			 management_of(res, *r->pool_id != '\0'));
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (step < 0) {
 		free(list);
 		return step;
@@ -330,7 +330,7 @@ static json_t *resource_cidr_json(ipam *db, const resource_view *v,
 int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 			       char **out, size_t *len, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	ipam_info info;
 	ipam_discovery_info disco;
 	int64_t *keys = NULL;
@@ -356,7 +356,7 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 				    " scope_key = ?1 ORDER BY resource_id",
 				    err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, discovery ? discovery : scope);
+		ipam__bind_int64(stmt, 1, discovery ? discovery : scope);
 	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		ipam_resource_info res;
@@ -426,7 +426,7 @@ static const char *const count_types[6] = {"vpc",      "subnet",
 
 static int scope_count(ipam *db, int64_t scope, scope_counts *c, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT r.type, r.ignored, rc.alloc_key IS NOT NULL,"
 		" rc.compliance, rc.overlap, count(*) FROM resource_cidr rc"
@@ -438,21 +438,21 @@ static int scope_count(ipam *db, int64_t scope, scope_counts *c, ipam_err *err)
 	memset(c, 0, sizeof(*c));
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
+	ipam__bind_int64(stmt, 1, scope);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
-		const char *type = (const char *)sqlite3_column_text(stmt, 0);
-		const char *comp = (const char *)sqlite3_column_text(stmt, 3);
-		const char *over = (const char *)sqlite3_column_text(stmt, 4);
-		int64_t n = sqlite3_column_int64(stmt, 5);
+		const char *type = ipam__col_text(stmt, 0);
+		const char *comp = ipam__col_text(stmt, 3);
+		const char *over = ipam__col_text(stmt, 4);
+		int64_t n = ipam__col_int64(stmt, 5);
 		c->total += n;
 		for (int i = 0; i < 6; i++)
 			if (!strcmp(type, count_types[i]))
 				c->by_type[i] += n;
 		if (!ipam_resource_type_manageable(type))
 			continue;
-		if (sqlite3_column_int(stmt, 1))
+		if (ipam__col_int(stmt, 1))
 			c->ignored += n;
-		else if (sqlite3_column_int(stmt, 2))
+		else if (ipam__col_int(stmt, 2))
 			c->managed += n;
 		else
 			c->unmanaged += n;
@@ -461,7 +461,7 @@ static int scope_count(ipam *db, int64_t scope, scope_counts *c, ipam_err *err)
 		c->overlapping += !strcmp(over, "overlapping") ? n : 0;
 		c->nonoverlapping += !strcmp(over, "nonoverlapping") ? n : 0;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return step < 0 ? step : 0;
 }
 
@@ -488,7 +488,7 @@ static void put_count(ipam__buf *buf, json_t *obj, const char *key, int64_t n)
 static int scope_pools(ipam *db, int64_t scope, ipam__buf *buf, json_t *obj,
 		       ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM pool WHERE"
 					" scope_key = ?1 ORDER BY depth, name",
 					err);
@@ -501,7 +501,7 @@ static int scope_pools(ipam *db, int64_t scope, ipam__buf *buf, json_t *obj,
 		json_decref(pools);
 		return IPAM_EIO;
 	}
-	sqlite3_bind_int64(stmt, 1, scope);
+	ipam__bind_int64(stmt, 1, scope);
 	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		ipam_pool_info p;

@@ -85,7 +85,7 @@ const char *ipam_resource_type_from_id(const char *id)
 int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 			ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT r.key, r.scope_key, r.resource_id, r.type, r.name,"
 		" r.locale, r.owner, r.vpc_id, r.active_ips, r.ignored,"
@@ -96,31 +96,31 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		memset(out, 0, sizeof(*out));
-		out->key = sqlite3_column_int64(stmt, 0);
-		out->scope_key = sqlite3_column_int64(stmt, 1);
+		out->key = ipam__col_int64(stmt, 0);
+		out->scope_key = ipam__col_int64(stmt, 1);
 		ipam__copy_text(out->id, sizeof(out->id), stmt, 2);
 		ipam__copy_text(out->type, sizeof(out->type), stmt, 3);
 		ipam__copy_text(out->name, sizeof(out->name), stmt, 4);
 		ipam__copy_text(out->locale, sizeof(out->locale), stmt, 5);
 		ipam__copy_text(out->owner, sizeof(out->owner), stmt, 6);
 		ipam__copy_text(out->vpc_id, sizeof(out->vpc_id), stmt, 7);
-		out->has_active_ips = sqlite3_column_type(stmt, 8) !=
-				      SQLITE_NULL;
+		out->has_active_ips = ipam__col_type(stmt, 8) !=
+				      IPAM_COL_NULL;
 		out->active_ips = out->has_active_ips ? ipam__col_u128(stmt, 8)
 						      : 0;
-		out->ignored = sqlite3_column_int(stmt, 9) != 0;
+		out->ignored = ipam__col_int(stmt, 9) != 0;
 		ipam__copy_text(out->discovery, sizeof(out->discovery), stmt,
 				10);
-		out->created = sqlite3_column_int64(stmt, 11);
+		out->created = ipam__col_int64(stmt, 11);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no such resource");
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -136,24 +136,24 @@ int ipam_resource_get(ipam *db, int64_t resource, ipam_resource_info *out,
 static int resource_find(ipam *db, int64_t scope, const char *id,
 			 int64_t *out_key, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM resource WHERE"
 					" scope_key = ?1 AND resource_id = ?2",
 					err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	ipam__bind_text(stmt, 2, id, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_text(stmt, 2, id, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		if (out_key)
-			*out_key = sqlite3_column_int64(stmt, 0);
+			*out_key = ipam__col_int64(stmt, 0);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no resource '%.80s'", id);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -170,9 +170,9 @@ int ipam_resource_lookup(ipam *db, int64_t scope, const char *id,
 static int collect_text(ipam *db, const char *sql, int64_t key,
 			ipam_strlist *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 1, key);
 	return ipam__collect_text(db, stmt, out, err);
 }
 
@@ -180,9 +180,9 @@ static int collect_text(ipam *db, const char *sql, int64_t key,
 static int collect_keys(ipam *db, const char *sql, int64_t key, int64_t **out,
 			size_t *count, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 1, key);
 	return ipam__collect_keys(db, stmt, out, count, err);
 }
 
@@ -218,7 +218,7 @@ static int resource_insert(ipam *db, int64_t scope, int64_t discovery,
 			   ipam_err *err)
 {
 	ipam_scope_info sc;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	char owner[16];
 	int rc = check_id(id, err);
 
@@ -250,16 +250,16 @@ static int resource_insert(ipam *db, int64_t scope, int64_t discovery,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	ipam__bind_text(stmt, 2, id, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 3, type, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 4, discovery);
-	sqlite3_bind_int64(stmt, 5, ipam__now(db));
-	ipam__bind_text(stmt, 6, discovery ? "" : owner, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_text(stmt, 2, id, -1);
+	ipam__bind_text(stmt, 3, type, -1);
+	ipam__bind_int64(stmt, 4, discovery);
+	ipam__bind_int64(stmt, 5, ipam__now(db));
+	ipam__bind_text(stmt, 6, discovery ? "" : owner, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (out_key)
-		*out_key = sqlite3_last_insert_rowid(db->sql);
+		*out_key = ipam__last_insert_id(db);
 	return ipam__event(
 		db, "create-resource", id,
 		json_pack("{s:s, s:s}", "scope", sc.id, "type", type), err);
@@ -288,7 +288,7 @@ static int rc_insert(ipam *db, const ipam_resource_info *res,
 		     ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN];
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db,
 			   "INSERT INTO resource_cidr(resource_key,"
 			   " family, start, prefix, alloc_key)"
@@ -299,11 +299,11 @@ static int rc_insert(ipam *db, const ipam_resource_info *res,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, res->key);
-	sqlite3_bind_int(stmt, 2, cidr->family);
+	ipam__bind_int64(stmt, 1, res->key);
+	ipam__bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
-	sqlite3_bind_int(stmt, 4, cidr->prefix);
-	sqlite3_bind_int64(stmt, 5, alloc);
+	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_int64(stmt, 5, alloc);
 	rc = ipam__exec(db, stmt, NULL);
 	ipam_cidr_format(cidr, text);
 	if (rc == IPAM_EEXIST)
@@ -313,7 +313,7 @@ static int rc_insert(ipam *db, const ipam_resource_info *res,
 	if (rc)
 		return ipam__fail(err, rc, "cannot add %s to '%s'", text,
 				  res->id);
-	key = sqlite3_last_insert_rowid(db->sql);
+	key = ipam__last_insert_id(db);
 	if (out_key)
 		*out_key = key;
 	if (in_overlap_index(res))
@@ -330,7 +330,7 @@ static int rc_find(ipam *db, const ipam_resource_info *res,
 		   ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN];
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key, ifnull(alloc_key, 0) FROM"
 					" resource_cidr WHERE resource_key = ?1"
 					" AND family = ?2 AND start = ?3 AND"
@@ -339,29 +339,29 @@ static int rc_find(ipam *db, const ipam_resource_info *res,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, res->key);
-	sqlite3_bind_int(stmt, 2, cidr->family);
+	ipam__bind_int64(stmt, 1, res->key);
+	ipam__bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
-	sqlite3_bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_int(stmt, 4, cidr->prefix);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		*key = sqlite3_column_int64(stmt, 0);
+		*key = ipam__col_int64(stmt, 0);
 		if (alloc)
-			*alloc = sqlite3_column_int64(stmt, 1);
+			*alloc = ipam__col_int64(stmt, 1);
 		rc = 0;
 	} else if (rc == 0) {
 		ipam_cidr_format(cidr, text);
 		rc = ipam__fail(err, IPAM_ENOENT, "resource '%s' has no %s",
 				res->id, text);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
 /* Gives a managed CIDR's space back to its pool; it stays unmanaged. */
 static int rc_unmanage(ipam *db, int64_t rc_key, int64_t alloc, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 	if (!alloc)
 		return 0;
@@ -371,7 +371,7 @@ static int rc_unmanage(ipam *db, int64_t rc_key, int64_t alloc, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, rc_key);
+	ipam__bind_int64(stmt, 1, rc_key);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__alloc_free(db, alloc, err);
@@ -381,7 +381,7 @@ static int rc_unmanage(ipam *db, int64_t rc_key, int64_t alloc, ipam_err *err)
 static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 		     ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT family, start, prefix,"
 					" ifnull(alloc_key, 0),"
 					" ifnull(history_key, 0) FROM"
@@ -393,16 +393,16 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, rc_key);
+	ipam__bind_int64(stmt, 1, rc_key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		c.family = (uint8_t)sqlite3_column_int(stmt, 0);
+		c.family = (uint8_t)ipam__col_int(stmt, 0);
 		c.addr = ipam__blob_to_addr(stmt, 1);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
-		alloc = sqlite3_column_int64(stmt, 3);
-		history = sqlite3_column_int64(stmt, 4);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 2);
+		alloc = ipam__col_int64(stmt, 3);
+		history = ipam__col_int64(stmt, 4);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc <= 0)
 		return rc < 0 ? rc : ipam__fail(err, IPAM_ENOENT, "no CIDR");
 	if (in_overlap_index(res) &&
@@ -416,7 +416,7 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 	stmt = ipam__stmt(db, "DELETE FROM resource_cidr WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, rc_key);
+	ipam__bind_int64(stmt, 1, rc_key);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -556,15 +556,15 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 	if ((rc = ipam__alloc(db, pool, &spec, &got, err)))
 		return rc;
 	if (old_alloc == 0) { /* an unmanaged row for this CIDR: manage it */
-		sqlite3_stmt *stmt =
+		ipam_stmt *stmt =
 			ipam__stmt(db,
 				   "UPDATE resource_cidr SET"
 				   " alloc_key = ?2 WHERE key = ?1",
 				   err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, rc_key);
-		sqlite3_bind_int64(stmt, 2, got.key);
+		ipam__bind_int64(stmt, 1, rc_key);
+		ipam__bind_int64(stmt, 2, got.key);
 		if ((rc = ipam__exec(db, stmt, err)) ||
 		    (rc = ipam__rc_refresh(db, rc_key, err)))
 			return rc;
@@ -606,7 +606,7 @@ int ipam__resource_import_cidr(ipam *db, int64_t resource, int64_t pool,
 static int rc_index(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 		    bool add, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT family, start, prefix FROM"
 					" resource_cidr WHERE key = ?1",
 					err);
@@ -614,14 +614,14 @@ static int rc_index(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, rc_key);
+	ipam__bind_int64(stmt, 1, rc_key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		c.family = (uint8_t)sqlite3_column_int(stmt, 0);
+		c.family = (uint8_t)ipam__col_int(stmt, 0);
 		c.addr = ipam__blob_to_addr(stmt, 1);
-		c.prefix = (uint8_t)sqlite3_column_int(stmt, 2);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 2);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc <= 0)
 		return rc;
 	return add ? ipam__scope_cidr_add(db, res->scope_key, &c, res->type,
@@ -634,7 +634,7 @@ static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 {
 	ipam_resource_info res;
 	ipam_scope_info sc;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t *keys = NULL;
 	size_t n = 0;
 	int rc = ipam__resource_load(db, resource, &res, err);
@@ -659,10 +659,10 @@ static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 			rc = IPAM_EIO;
 			break;
 		}
-		sqlite3_bind_int64(stmt, 1, keys[i]);
+		ipam__bind_int64(stmt, 1, keys[i]);
 		if (ipam__step(db, stmt, err) == 1)
-			alloc = sqlite3_column_int64(stmt, 0);
-		sqlite3_reset(stmt);
+			alloc = ipam__col_int64(stmt, 0);
+		ipam__reset(stmt);
 		k = keys[i];
 		if (ipam_resource_type_manageable(res.type))
 			rc = rc_index(db, &res, k, false, err);
@@ -677,8 +677,8 @@ static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 		if (!stmt)
 			rc = IPAM_EIO;
 		else {
-			sqlite3_bind_int64(stmt, 1, resource);
-			sqlite3_bind_int(stmt, 2, ignored);
+			ipam__bind_int64(stmt, 1, resource);
+			ipam__bind_int(stmt, 2, ignored);
 			rc = ipam__exec(db, stmt, err);
 		}
 		res.ignored = ignored;
@@ -729,7 +729,7 @@ static int scope_leave_or_join(ipam *db, int64_t resource, bool join,
 		else if (join)
 			rc = ipam__rc_refresh(db, keys[i], err);
 		if (rc == 0 && !join) {
-			sqlite3_stmt *stmt =
+			ipam_stmt *stmt =
 				ipam__stmt(db,
 					   "SELECT ifnull(history_key, 0) FROM"
 					   " resource_cidr WHERE key = ?1",
@@ -739,17 +739,17 @@ static int scope_leave_or_join(ipam *db, int64_t resource, bool join,
 				rc = IPAM_EIO;
 				break;
 			}
-			sqlite3_bind_int64(stmt, 1, keys[i]);
+			ipam__bind_int64(stmt, 1, keys[i]);
 			if (ipam__step(db, stmt, err) == 1)
-				h = sqlite3_column_int64(stmt, 0);
-			sqlite3_reset(stmt);
+				h = ipam__col_int64(stmt, 0);
+			ipam__reset(stmt);
 			rc = ipam__history_close(db, h, err);
 			stmt = ipam__stmt(db,
 					  "UPDATE resource_cidr SET"
 					  " history_key = NULL WHERE key = ?1",
 					  err);
 			if (rc == 0 && stmt) {
-				sqlite3_bind_int64(stmt, 1, keys[i]);
+				ipam__bind_int64(stmt, 1, keys[i]);
 				rc = ipam__exec(db, stmt, err);
 			}
 		}
@@ -766,7 +766,7 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 	ipam_scope_info from, to;
 	int64_t *members = NULL, busy = 0;
 	size_t n = 0;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc || (rc = ipam_scope_get_by_key(db, res.scope_key, &from, err)) ||
@@ -792,10 +792,10 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, resource);
+	ipam__bind_int64(stmt, 1, resource);
 	if (ipam__step(db, stmt, err) == 1)
-		busy = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		busy = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	if (busy)
 		return ipam__fail(err, IPAM_EBUSY,
 				  "VPC '%s' has CIDRs allocated from a pool: "
@@ -808,9 +808,9 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 		" (scope_key = ?2 AND vpc_id = ?3 AND type = 'subnet')",
 		err);
 	if (stmt) {
-		sqlite3_bind_int64(stmt, 1, resource);
-		sqlite3_bind_int64(stmt, 2, res.scope_key);
-		ipam__bind_text(stmt, 3, res.id, -1, SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, resource);
+		ipam__bind_int64(stmt, 2, res.scope_key);
+		ipam__bind_text(stmt, 3, res.id, -1);
 	}
 	if ((rc = ipam__collect_keys(db, stmt, &members, &n, err)))
 		return rc;
@@ -834,8 +834,8 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 			rc = IPAM_EIO;
 			break;
 		}
-		sqlite3_bind_int64(stmt, 1, members[i]);
-		sqlite3_bind_int64(stmt, 2, scope);
+		ipam__bind_int64(stmt, 1, members[i]);
+		ipam__bind_int64(stmt, 2, scope);
 		rc = ipam__exec(db, stmt, err);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++)
@@ -854,7 +854,7 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 {
 	ipam_resource_info res;
 	ipam_scope_info to;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t *keys = NULL;
 	size_t n = 0;
 	int rc = ipam__resource_load(db, resource, &res, err);
@@ -885,10 +885,10 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 			rc = IPAM_EIO;
 			break;
 		}
-		sqlite3_bind_int64(stmt, 1, keys[i]);
+		ipam__bind_int64(stmt, 1, keys[i]);
 		if (ipam__step(db, stmt, err) == 1)
-			alloc = sqlite3_column_int64(stmt, 0);
-		sqlite3_reset(stmt);
+			alloc = ipam__col_int64(stmt, 0);
+		ipam__reset(stmt);
 		rc = rc_unmanage(db, keys[i], alloc, err);
 	}
 	free(keys);
@@ -900,8 +900,8 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, resource);
-	sqlite3_bind_int64(stmt, 2, scope);
+	ipam__bind_int64(stmt, 1, resource);
+	ipam__bind_int64(stmt, 2, scope);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return scope_leave_or_join(db, resource, true, err);
@@ -918,7 +918,7 @@ int ipam_resource_move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err)
 {
 	ipam_resource_info res;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t *keys = NULL;
 	size_t n = 0;
 	int rc = ipam__resource_load(db, resource, &res, err);
@@ -935,13 +935,13 @@ int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err)
 		db, "DELETE FROM resource_tag WHERE resource_key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, resource);
+	ipam__bind_int64(stmt, 1, resource);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM resource WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, resource);
+	ipam__bind_int64(stmt, 1, resource);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "delete-resource", res.id, json_object(), err);
@@ -970,7 +970,7 @@ int ipam_resource_delete(ipam *db, int64_t resource, ipam_err *err)
 int ipam__resource_unmanage_alloc(ipam *db, int64_t alloc, bool *found,
 				  ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT rc.key, r.resource_id FROM"
 					" resource_cidr rc JOIN resource r ON"
 					" r.key = rc.resource_key WHERE"
@@ -982,12 +982,12 @@ int ipam__resource_unmanage_alloc(ipam *db, int64_t alloc, bool *found,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, alloc);
+	ipam__bind_int64(stmt, 1, alloc);
 	if ((rc = ipam__step(db, stmt, err)) == 1) {
-		key = sqlite3_column_int64(stmt, 0);
+		key = ipam__col_int64(stmt, 0);
 		ipam__copy_text(id, sizeof(id), stmt, 1);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	*found = rc == 1;
 	if (rc != 1)
 		return rc;
@@ -1095,7 +1095,7 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 	ipam_u128 count = 0;
 	int64_t *keys = NULL;
 	size_t n = 0;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc ||
@@ -1108,13 +1108,13 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 		return 0; /* no change, no new history record */
 	if (!(stmt = ipam__stmt(db, sql[field], err)))
 		return IPAM_EIO;
-	sqlite3_bind_int64(stmt, 1, resource);
+	ipam__bind_int64(stmt, 1, resource);
 	if (field == IPAM_RESOURCE_ACTIVE_IPS && *value)
 		ipam__bind_u128(stmt, 2, count);
 	else if (field == IPAM_RESOURCE_ACTIVE_IPS)
-		sqlite3_bind_null(stmt, 2);
+		ipam__bind_null(stmt, 2);
 	else
-		ipam__bind_text(stmt, 2, value, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 2, value, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (field != IPAM_RESOURCE_ACTIVE_IPS &&
@@ -1161,7 +1161,7 @@ int ipam_resource_tag_list(ipam *db, int64_t resource, ipam_strlist *out,
 int ipam_resource_tag_get(ipam *db, int64_t resource, const char *key,
 			  char **out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
 
 	*out = NULL;
@@ -1173,16 +1173,16 @@ int ipam_resource_tag_get(ipam *db, int64_t resource, const char *key,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, resource);
-	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, resource);
+	ipam__bind_text(stmt, 2, key, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		*out = ipam__strdup((const char *)sqlite3_column_text(stmt, 0));
+		*out = ipam__strdup(ipam__col_text(stmt, 0));
 		rc = *out ? 0 : ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no tag '%.64s'", key);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return ipam__read_end(db, rc);
 }
 
@@ -1191,7 +1191,7 @@ static int tag_change(ipam *db, int64_t resource, const char *key,
 		      const char *value, ipam_err *err)
 {
 	ipam_resource_info res;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc)
@@ -1207,13 +1207,13 @@ static int tag_change(ipam *db, int64_t resource, const char *key,
 				  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, resource);
-	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, resource);
+	ipam__bind_text(stmt, 2, key, -1);
 	if (value)
-		ipam__bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 3, value, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	if (!value && sqlite3_changes(db->sql) == 0)
+	if (!value && ipam__changes(db) == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no tag '%.64s' on '%s'",
 				  key, res.id);
 	if ((rc = refresh_all(db, resource, false, err)))
@@ -1257,7 +1257,7 @@ int ipam_resource_tag_remove(ipam *db, int64_t resource, const char *key,
 /* Makes the resource's tags equal to rec's; 1 when something changed. */
 static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key, value FROM resource_tag"
 					" WHERE resource_key = ?1",
 					err);
@@ -1269,19 +1269,19 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, resource);
+	ipam__bind_int64(stmt, 1, resource);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		json_t *want =
 			tags ? json_object_get(
-				       tags, (const char *)sqlite3_column_text(
+				       tags, ipam__col_text(
 						     stmt, 0))
 			     : NULL;
 		have++;
 		if (!want || strcmp(json_string_value(want),
-				    (const char *)sqlite3_column_text(stmt, 1)))
+				    ipam__col_text(stmt, 1)))
 			same = false;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (step < 0)
 		return step;
 	if (same && have == (tags ? json_object_size(tags) : 0))
@@ -1290,7 +1290,7 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 		db, "DELETE FROM resource_tag WHERE resource_key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, resource);
+	ipam__bind_int64(stmt, 1, resource);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	json_object_foreach(tags, k, v)
@@ -1301,10 +1301,9 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, resource);
-		ipam__bind_text(stmt, 2, k, -1, SQLITE_TRANSIENT);
-		ipam__bind_text(stmt, 3, json_string_value(v), -1,
-				SQLITE_TRANSIENT);
+		ipam__bind_int64(stmt, 1, resource);
+		ipam__bind_text(stmt, 2, k, -1);
+		ipam__bind_text(stmt, 3, json_string_value(v), -1);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}
@@ -1315,7 +1314,7 @@ static int sync_tags(ipam *db, int64_t resource, json_t *tags, ipam_err *err)
 static int sync_fields(ipam *db, const ipam_resource_info *res,
 		       const ipam__res_rec *rec, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 	bool same = !strcmp(res->name, rec->name) &&
 		    !strcmp(res->locale, rec->region) &&
@@ -1332,15 +1331,15 @@ static int sync_fields(ipam *db, const ipam_resource_info *res,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, res->key);
-	ipam__bind_text(stmt, 2, rec->name, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 3, rec->region, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 4, rec->owner, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 5, rec->vpc_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, res->key);
+	ipam__bind_text(stmt, 2, rec->name, -1);
+	ipam__bind_text(stmt, 3, rec->region, -1);
+	ipam__bind_text(stmt, 4, rec->owner, -1);
+	ipam__bind_text(stmt, 5, rec->vpc_id, -1);
 	if (rec->has_active_ips)
 		ipam__bind_u128(stmt, 6, rec->active_ips);
 	else
-		sqlite3_bind_null(stmt, 6);
+		ipam__bind_null(stmt, 6);
 	rc = ipam__exec(db, stmt, err);
 	return rc ? rc : 1;
 }
@@ -1358,7 +1357,7 @@ static int sync_cidrs(ipam *db, const ipam_resource_info *res,
 		      const ipam__res_rec *rec, int64_t **fresh, size_t *nfresh,
 		      ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db,
 			   "SELECT key, family, start, prefix FROM"
 			   " resource_cidr WHERE resource_key = ?1",
@@ -1370,7 +1369,7 @@ static int sync_cidrs(ipam *db, const ipam_resource_info *res,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, res->key);
+	ipam__bind_int64(stmt, 1, res->key);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr *h = realloc(have, (n + 1) * sizeof(*h));
 		int64_t *k = h ? realloc(keys, (n + 1) * sizeof(*k)) : NULL;
@@ -1381,13 +1380,13 @@ static int sync_cidrs(ipam *db, const ipam_resource_info *res,
 			break;
 		}
 		keys = k;
-		keys[n] = sqlite3_column_int64(stmt, 0);
-		have[n].family = (uint8_t)sqlite3_column_int(stmt, 1);
+		keys[n] = ipam__col_int64(stmt, 0);
+		have[n].family = (uint8_t)ipam__col_int(stmt, 1);
 		have[n].addr = ipam__blob_to_addr(stmt, 2);
-		have[n].prefix = (uint8_t)sqlite3_column_int(stmt, 3);
+		have[n].prefix = (uint8_t)ipam__col_int(stmt, 3);
 		n++;
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (step < 0)
 		rc = step;
 	for (size_t i = 0; rc == 0 && i < n; i++)
@@ -1420,7 +1419,7 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 			 int64_t **fresh, size_t *nfresh, ipam_err *err)
 {
 	ipam_resource_info res;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t key, owner = 0;
 	int rc = resource_find(db, scope, rec->id, &key, NULL), changed;
 
@@ -1432,10 +1431,10 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 			err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 1, key);
 		if (ipam__step(db, stmt, err) == 1)
-			owner = sqlite3_column_int64(stmt, 0);
-		sqlite3_reset(stmt);
+			owner = ipam__col_int64(stmt, 0);
+		ipam__reset(stmt);
 		if (owner && owner != discovery)
 			return ipam__fail(err, IPAM_EEXIST,
 					  "resource '%s' is seen by another "
@@ -1462,8 +1461,8 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, key);
-		sqlite3_bind_int64(stmt, 2, discovery);
+		ipam__bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 2, discovery);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}

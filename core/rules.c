@@ -21,7 +21,7 @@
 int ipam__rule_tag_missing(ipam *db, int64_t pool, int64_t resource, char *out,
 			   size_t size, ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db,
 			   "SELECT r.key, r.value FROM pool_rule_tag r WHERE"
 			   " r.pool_key = ?1 AND NOT EXISTS (SELECT 1 FROM"
@@ -32,13 +32,13 @@ int ipam__rule_tag_missing(ipam *db, int64_t pool, int64_t resource, char *out,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
-	sqlite3_bind_int64(stmt, 2, resource);
+	ipam__bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 2, resource);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
-		snprintf(out, size, "%s=%s", sqlite3_column_text(stmt, 0),
-			 sqlite3_column_text(stmt, 1));
-	sqlite3_reset(stmt);
+		snprintf(out, size, "%s=%s", ipam__col_text(stmt, 0),
+			 ipam__col_text(stmt, 1));
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -60,7 +60,7 @@ void ipam__netmask_violation(const ipam_pool_info *pool, int prefix, char *out,
 
 int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"UPDATE allocation SET (compliant, reason) = ("
 		" SELECT CASE"
@@ -87,7 +87,7 @@ int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__pool_refresh_resources(db, pool, err)))
 		return rc;
@@ -104,6 +104,6 @@ int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	return ipam__exec(db, stmt, err);
 }

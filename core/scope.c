@@ -14,21 +14,21 @@
 	" n_pools,"                                                            \
 	" created FROM scope "
 
-static void scope_row(sqlite3_stmt *stmt, ipam_scope_info *out)
+static void scope_row(ipam_stmt *stmt, ipam_scope_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->key = sqlite3_column_int64(stmt, 0);
+	out->key = ipam__col_int64(stmt, 0);
 	ipam__copy_text(out->id, sizeof(out->id), stmt, 1);
 	ipam__copy_text(out->name, sizeof(out->name), stmt, 2);
-	out->is_public = sqlite3_column_int(stmt, 3) != 0;
-	out->is_default = sqlite3_column_int(stmt, 4) != 0;
+	out->is_public = ipam__col_int(stmt, 3) != 0;
+	out->is_default = ipam__col_int(stmt, 4) != 0;
 	ipam__copy_text(out->description, sizeof(out->description), stmt, 5);
-	out->pool_count = sqlite3_column_int64(stmt, 6);
-	out->created = sqlite3_column_int64(stmt, 7);
+	out->pool_count = ipam__col_int64(stmt, 6);
+	out->created = ipam__col_int64(stmt, 7);
 }
 
 /* Runs a one-row scope query bound to either a name or a key. */
-static int scope_fetch(ipam *db, sqlite3_stmt *stmt, ipam_scope_info *out,
+static int scope_fetch(ipam *db, ipam_stmt *stmt, ipam_scope_info *out,
 		       const char *what, ipam_err *err)
 {
 	int rc;
@@ -41,17 +41,17 @@ static int scope_fetch(ipam *db, sqlite3_stmt *stmt, ipam_scope_info *out,
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no scope '%s'", what);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
 int ipam__scope_load_name(ipam *db, const char *name, ipam_scope_info *out,
 			  ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db, SCOPE_COLUMNS "WHERE name = ?1", err);
 	if (stmt)
-		ipam__bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 1, name, -1);
 	return scope_fetch(db, stmt, out, name, err);
 }
 
@@ -67,19 +67,19 @@ int ipam_scope_get(ipam *db, const char *name, ipam_scope_info *out,
 int ipam_scope_get_by_key(ipam *db, int64_t key, ipam_scope_info *out,
 			  ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db, SCOPE_COLUMNS "WHERE key = ?1", err);
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, key);
+		ipam__bind_int64(stmt, 1, key);
 	return ipam__read_end(db, scope_fetch(db, stmt, out, "(by key)", err));
 }
 
 int ipam_scope_searchable(ipam *db, int64_t scope, bool *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
 	if (rc)
 		return rc;
@@ -93,10 +93,10 @@ int ipam_scope_searchable(ipam *db, int64_t scope, bool *out, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	sqlite3_bind_int64(stmt, 1, scope);
+	ipam__bind_int64(stmt, 1, scope);
 	rc = ipam__step(db, stmt, err);
-	*out = rc == 1 && sqlite3_column_int(stmt, 0);
-	sqlite3_reset(stmt);
+	*out = rc == 1 && ipam__col_int(stmt, 0);
+	ipam__reset(stmt);
 	return ipam__read_end(db, rc < 0 ? rc : 0);
 }
 
@@ -122,7 +122,7 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 	ipam_scope_info existing;
 	int64_t quota = 0, count = 0;
 	char id[IPAM_ID_MAX];
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__scope_load_name(db, name, &existing, NULL);
 
 	ipam_info info;
@@ -143,8 +143,8 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	if (ipam__step(db, stmt, err) == 1)
-		count = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		count = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	if (count >= quota)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot create scope '%s': quota of %lld "
@@ -159,15 +159,15 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 2, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 3, ipam__now(db));
-	sqlite3_bind_int64(stmt, 4, db->actor.uid);
-	sqlite3_bind_int64(stmt, 5, db->actor.gid);
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_text(stmt, 2, name, -1);
+	ipam__bind_int64(stmt, 3, ipam__now(db));
+	ipam__bind_int64(stmt, 4, db->actor.uid);
+	ipam__bind_int64(stmt, 5, db->actor.gid);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (out_key)
-		*out_key = sqlite3_last_insert_rowid(db->sql);
+		*out_key = ipam__last_insert_id(db);
 	return ipam__event(
 		db, "create-ipam-scope", id,
 		json_pack("{s:s, s:s}", "name", name, "type", "private"), err);
@@ -187,7 +187,7 @@ int ipam_scope_create(ipam *db, const char *name, int64_t *out_key,
 static int scope_remove(ipam *db, const char *name, ipam_err *err)
 {
 	ipam_scope_info scope;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__scope_load_name(db, name, &scope, err);
 
 	if (rc)
@@ -210,10 +210,10 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope.key);
+	ipam__bind_int64(stmt, 1, scope.key);
 	if ((rc = ipam__step(db, stmt, err)) == 1) {
-		int64_t resources = sqlite3_column_int64(stmt, 0);
-		const char *feeder = (const char *)sqlite3_column_text(stmt, 1);
+		int64_t resources = ipam__col_int64(stmt, 0);
+		const char *feeder = ipam__col_text(stmt, 1);
 		rc = 0;
 		if (resources)
 			rc = ipam__fail(err, IPAM_ENOTEMPTY,
@@ -227,13 +227,13 @@ static int scope_remove(ipam *db, const char *name, ipam_err *err)
 					"'%s' feeds it",
 					name, feeder);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM scope WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope.key);
+	ipam__bind_int64(stmt, 1, scope.key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__tags_drop(db, scope.id, err)))
 		return rc;
@@ -252,7 +252,7 @@ int ipam_scope_delete(ipam *db, const char *name, ipam_err *err)
 static int scope_describe(ipam *db, int64_t key, const char *text,
 			  ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db,
 			   "UPDATE scope SET description = ?2 WHERE key = ?1"
 			   " RETURNING aws_id",
@@ -262,12 +262,12 @@ static int scope_describe(ipam *db, int64_t key, const char *text,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
-	ipam__bind_text(stmt, 2, text, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, key);
+	ipam__bind_text(stmt, 2, text, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		ipam__copy_text(id, sizeof(id), stmt, 0);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no such scope");
 	if (rc < 0)

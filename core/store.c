@@ -378,16 +378,16 @@ static int stmt_grow(ipam *db)
 	return 0;
 }
 
-sqlite3_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
+ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 {
 	struct ipam_stmt_slot *slot;
-	sqlite3_stmt *stmt = NULL;
+	ipam_stmt *stmt = NULL;
 
 	if (db->cache_cap) {
 		slot = stmt_slot(db->cache, db->cache_cap, sql);
 		if (slot->sql) {
 			stmt = slot->stmt;
-			sqlite3_reset(stmt);
+			ipam__reset(stmt);
 			sqlite3_clear_bindings(stmt);
 			return stmt;
 		}
@@ -410,7 +410,7 @@ sqlite3_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 	return stmt;
 }
 
-int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err)
+int ipam__step(ipam *db, ipam_stmt *stmt, ipam_err *err)
 {
 	int rc;
 
@@ -425,10 +425,10 @@ int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err)
 		return ipam__fail(err, IPAM_EIO,
 				  "the transaction was rolled back after a "
 				  "storage failure");
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
+	rc = ipam__step_stmt(stmt);
+	if (rc == IPAM_ROW)
 		return 1;
-	if (rc == SQLITE_DONE)
+	if (rc == IPAM_DONE)
 		return 0;
 	if (rc == SQLITE_CONSTRAINT)
 		return ipam__fail(err, IPAM_EEXIST, "constraint failed: %s",
@@ -436,10 +436,10 @@ int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err)
 	return ipam__sqlfail(db, err);
 }
 
-int ipam__exec(ipam *db, sqlite3_stmt *stmt, ipam_err *err)
+int ipam__exec(ipam *db, ipam_stmt *stmt, ipam_err *err)
 {
 	int rc = ipam__step(db, stmt, err);
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc < 0 ? rc : 0;
 }
 
@@ -450,7 +450,7 @@ int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err)
 	return 0;
 }
 
-int ipam__collect_text(ipam *db, sqlite3_stmt *stmt, ipam_strlist *out,
+int ipam__collect_text(ipam *db, ipam_stmt *stmt, ipam_strlist *out,
 		       ipam_err *err)
 {
 	int rc = 0, step = 0;
@@ -460,8 +460,8 @@ int ipam__collect_text(ipam *db, sqlite3_stmt *stmt, ipam_strlist *out,
 		return err && err->code ? err->code : IPAM_EIO;
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
 		rc = ipam__strlist_push(
-			out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
+			out, ipam__col_text(stmt, 0));
+	ipam__reset(stmt);
 	if (rc)
 		rc = ipam__fail(err, rc, "out of memory");
 	else if (step < 0)
@@ -471,7 +471,7 @@ int ipam__collect_text(ipam *db, sqlite3_stmt *stmt, ipam_strlist *out,
 	return rc;
 }
 
-int ipam__collect_keys(ipam *db, sqlite3_stmt *stmt, int64_t **out,
+int ipam__collect_keys(ipam *db, ipam_stmt *stmt, int64_t **out,
 		       size_t *count, ipam_err *err)
 {
 	int64_t *list = NULL;
@@ -494,9 +494,9 @@ int ipam__collect_keys(ipam *db, sqlite3_stmt *stmt, int64_t **out,
 			}
 			list = grown;
 		}
-		list[n++] = sqlite3_column_int64(stmt, 0);
+		list[n++] = ipam__col_int64(stmt, 0);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (step < 0) {
 		free(list);
 		return step;
@@ -543,14 +543,14 @@ static const char *const control_sql[] = {
  * opens, so undoing a transaction never needs memory. */
 static int control(ipam *db, const char *sql, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db, sql, err);
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
 	/* Straight to SQLite: undoing must work when ipam__oom is up. */
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+	rc = ipam__step_stmt(stmt);
+	ipam__reset(stmt);
+	if (rc == IPAM_DONE || rc == IPAM_ROW)
 		return 0;
 	return ipam__sqlfail(db, err);
 }
@@ -593,7 +593,7 @@ static const struct {
  * savepoint rolled back inside the transaction leaves its rows in the list:
  * reporting a row that still exists only costs the kernel a lookup. */
 static void note_removal(void *ctx, int op, const char *dbname,
-			 const char *table, sqlite3_int64 rowid)
+			 const char *table, int64_t rowid)
 {
 	ipam *db = ctx;
 	(void)dbname;
@@ -637,7 +637,7 @@ static void report_removals(ipam *db)
  * transaction so that a failure here fails the commit. */
 static int newest_event(ipam *db, int64_t *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 	*out = db->last_event;
 	if (!db->events_logged)
@@ -647,8 +647,8 @@ static int newest_event(ipam *db, int64_t *out, ipam_err *err)
 		return err && err->code ? err->code : IPAM_EIO;
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
-		*out = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		*out = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	return rc < 0 ? rc : 0;
 }
 
@@ -851,17 +851,17 @@ void ipam_set_remove_hook(ipam *db, ipam_remove_hook hook, void *ctx)
 
 int ipam_check(ipam *db, ipam_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	ipam_stmt *stmt = NULL;
 	int rc = 0;
 
 	pthread_mutex_lock(&db->lock);
 	if (sqlite3_prepare_v2(db->sql, "PRAGMA integrity_check", -1, &stmt,
 			       NULL) != SQLITE_OK) {
 		rc = ipam__sqlfail(db, err);
-	} else if (sqlite3_step(stmt) != SQLITE_ROW) {
+	} else if (ipam__step_stmt(stmt) != IPAM_ROW) {
 		rc = ipam__sqlfail(db, err);
 	} else {
-		const char *res = (const char *)sqlite3_column_text(stmt, 0);
+		const char *res = ipam__col_text(stmt, 0);
 		if (!res || strcmp(res, "ok"))
 			rc = ipam__fail(err, IPAM_EIO, "integrity check: %s",
 					res ? res : "no answer");
@@ -892,7 +892,7 @@ int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 	/* UPDATE, then SELECT: UPDATE ... RETURNING builds and drops an
 	 * ephemeral table on every call (malloc churn that glibc trims with
 	 * brk(2) each time; see docs/bench.md). */
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db, "UPDATE ipam SET id_counter = id_counter + 1 WHERE id = 1",
 		err);
 	uint64_t counter, salt, a;
@@ -908,12 +908,12 @@ int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 		return ipam__stmt_error(err);
 	rc = ipam__step(db, stmt, err);
 	if (rc != 1) {
-		sqlite3_reset(stmt);
+		ipam__reset(stmt);
 		return rc < 0 ? rc : ipam__fail(err, IPAM_EIO, "no IPAM row");
 	}
-	counter = (uint64_t)sqlite3_column_int64(stmt, 0);
-	salt = (uint64_t)sqlite3_column_int64(stmt, 1);
-	sqlite3_reset(stmt);
+	counter = (uint64_t)ipam__col_int64(stmt, 0);
+	salt = (uint64_t)ipam__col_int64(stmt, 1);
+	ipam__reset(stmt);
 	a = splitmix64(counter ^ salt);
 	if (long_id)
 		snprintf(out, IPAM_ID_MAX, "%s%016llx%016llx", prefix,
@@ -1012,12 +1012,12 @@ static int create_file(const char *path, ipam_err *err)
 
 static int pragma_int(ipam *db, const char *sql, int64_t *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	ipam_stmt *stmt = NULL;
 	int rc = sqlite3_prepare_v2(db->sql, sql, -1, &stmt, NULL);
 	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(stmt);
-		if (rc == SQLITE_ROW) {
-			*out = sqlite3_column_int64(stmt, 0);
+		rc = ipam__step_stmt(stmt);
+		if (rc == IPAM_ROW) {
+			*out = ipam__col_int64(stmt, 0);
 			rc = SQLITE_OK;
 		}
 	}
@@ -1061,7 +1061,7 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 	const char *home = opts && opts->home_locale ? opts->home_locale
 						     : "local";
 	char id[IPAM_ID_MAX], ipam_id[IPAM_ID_MAX];
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t now = ipam__now(db);
 	uint64_t salt = fresh_salt(opts);
 	int rc = ipam__check_locale(home, err);
@@ -1074,10 +1074,10 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, home, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, getuid());
-	sqlite3_bind_int64(stmt, 3, now);
-	sqlite3_bind_int64(stmt, 4, (int64_t)salt);
+	ipam__bind_text(stmt, 1, home, -1);
+	ipam__bind_int64(stmt, 2, getuid());
+	ipam__bind_int64(stmt, 3, now);
+	ipam__bind_int64(stmt, 4, (int64_t)salt);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if ((rc = ipam__new_id(db, "ipam-", false, ipam_id, err)))
@@ -1085,13 +1085,13 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 	stmt = ipam__stmt(db, "UPDATE ipam SET aws_id = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, ipam_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, ipam_id, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	stmt = ipam__stmt(db, "INSERT INTO locale(name) VALUES (?1)", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, home, -1, SQLITE_STATIC);
+	ipam__bind_text(stmt, 1, home, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	rc = ipam__exec_sql(db,
@@ -1110,13 +1110,12 @@ static int initialise(ipam *db, const ipam_open_opts *opts, ipam_err *err)
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-		ipam__bind_text(stmt, 2, pub ? "public" : "private", -1,
-				SQLITE_STATIC);
-		sqlite3_bind_int(stmt, 3, pub);
-		sqlite3_bind_int64(stmt, 4, now);
-		sqlite3_bind_int64(stmt, 5, getuid());
-		sqlite3_bind_int64(stmt, 6, getgid());
+		ipam__bind_text(stmt, 1, id, -1);
+		ipam__bind_text(stmt, 2, pub ? "public" : "private", -1);
+		ipam__bind_int(stmt, 3, pub);
+		ipam__bind_int64(stmt, 4, now);
+		ipam__bind_int64(stmt, 5, getuid());
+		ipam__bind_int64(stmt, 6, getgid());
 		rc = ipam__exec(db, stmt, err);
 	}
 	if (rc == 0) {
@@ -1191,12 +1190,12 @@ static int validate(ipam *db, const char *path, int64_t *version, ipam_err *err)
  * free-space index). */
 static int quick_check(ipam *db, const char *path, ipam_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	ipam_stmt *stmt = NULL;
 	const char *res;
 	int rc = sqlite3_prepare_v2(db->sql, "PRAGMA quick_check(1)", -1, &stmt,
 				    NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
+		rc = ipam__step_stmt(stmt);
 	if (rc == SQLITE_NOMEM) {
 		sqlite3_finalize(stmt);
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
@@ -1206,7 +1205,7 @@ static int quick_check(ipam *db, const char *path, ipam_err *err)
 		return ipam__fail(err, IPAM_EBUSY, "'%s': database is in use",
 				  path);
 	}
-	res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0)
+	res = rc == IPAM_ROW ? ipam__col_text(stmt, 0)
 			       : NULL;
 	if (res && strcmp(res, "ok") == 0) {
 		sqlite3_finalize(stmt);
@@ -1405,15 +1404,15 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 		}
 	}
 	{
-		sqlite3_stmt *stmt = ipam__stmt(
+		ipam_stmt *stmt = ipam__stmt(
 			db, "SELECT ifnull(max(seq), 0) FROM event", err);
 		if (!stmt) {
 			rc = IPAM_EIO;
 			goto fail;
 		}
-		if (sqlite3_step(stmt) == SQLITE_ROW)
-			db->last_event = sqlite3_column_int64(stmt, 0);
-		sqlite3_reset(stmt);
+		if (ipam__step_stmt(stmt) == IPAM_ROW)
+			db->last_event = ipam__col_int64(stmt, 0);
+		ipam__reset(stmt);
 	}
 	*out = db;
 	return 0;
@@ -1454,7 +1453,7 @@ int ipam_sync(ipam *db, ipam_err *err)
  * on its own. */
 int ipam_backup(ipam *db, unsigned char **out, size_t *len, ipam_err *err)
 {
-	sqlite3_int64 size = 0;
+	int64_t size = 0;
 	unsigned char *image, *copy = NULL;
 	int rc = ipam__read_begin(db, err);
 

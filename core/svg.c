@@ -483,7 +483,7 @@ static int load_pool(ipam *db, int64_t pool, struct map *m, ipam_err *err)
 	if (rc || n == 0)
 		return rc;
 
-	sqlite3_stmt *allocs = ipam__stmt(
+	ipam_stmt *allocs = ipam__stmt(
 		db,
 		"SELECT a.start, a.prefix, a.resource_type, CASE"
 		" a.resource_type WHEN 'custom' THEN a.name WHEN 'ipam-pool'"
@@ -496,23 +496,23 @@ static int load_pool(ipam *db, int64_t pool, struct map *m, ipam_err *err)
 		err);
 	if (!allocs)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(allocs, 1, pool);
+	ipam__bind_int64(allocs, 1, pool);
 	ipam__bind_addr(allocs, 2,
 			m->view ? ipam_cidr_last(m->view) : ~(ipam_u128)0);
 	while (rc == 0 && (rc = ipam__step(db, allocs, err)) == 1) {
 		ipam_cidr c = {ipam__blob_to_addr(allocs, 0), (uint8_t)family,
-			       (uint8_t)sqlite3_column_int(allocs, 1)};
-		const char *type = (const char *)sqlite3_column_text(allocs, 2);
+			       (uint8_t)ipam__col_int(allocs, 1)};
+		const char *type = ipam__col_text(allocs, 2);
 		ipam_map_state state =
 			!strcmp(type, "custom")		? IPAM_MAP_CUSTOM
 			: !strcmp(type, "ipam-pool")	? IPAM_MAP_POOL
-			: sqlite3_column_int(allocs, 5) ? IPAM_MAP_OVERLAPPING
-			: sqlite3_column_int(allocs, 4) ? IPAM_MAP_COMPLIANT
+			: ipam__col_int(allocs, 5) ? IPAM_MAP_OVERLAPPING
+			: ipam__col_int(allocs, 4) ? IPAM_MAP_COMPLIANT
 							: IPAM_MAP_NONCOMPLIANT;
 		rc = map_add(m, &c, state, 1,
-			     (const char *)sqlite3_column_text(allocs, 3), err);
+			     ipam__col_text(allocs, 3), err);
 	}
-	sqlite3_reset(allocs);
+	ipam__reset(allocs);
 	return rc < 0 ? rc : 0;
 }
 
@@ -540,7 +540,7 @@ static int load_scope(ipam *db, int64_t scope, struct map *m, ipam_err *err)
 	if (rc)
 		return rc;
 
-	sqlite3_stmt *pools = ipam__stmt(
+	ipam_stmt *pools = ipam__stmt(
 		db,
 		"SELECT pc.start, pc.prefix, p.family, p.name FROM pool_cidr pc"
 		" JOIN pool p ON p.key = pc.pool_key WHERE p.scope_key = ?1"
@@ -548,19 +548,19 @@ static int load_scope(ipam *db, int64_t scope, struct map *m, ipam_err *err)
 		err);
 	if (!pools)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(pools, 1, scope);
+	ipam__bind_int64(pools, 1, scope);
 	while (rc == 0 && (rc = ipam__step(db, pools, err)) == 1) {
 		ipam_cidr c = {ipam__blob_to_addr(pools, 0),
-			       (uint8_t)sqlite3_column_int(pools, 2),
-			       (uint8_t)sqlite3_column_int(pools, 1)};
+			       (uint8_t)ipam__col_int(pools, 2),
+			       (uint8_t)ipam__col_int(pools, 1)};
 		rc = map_add(m, &c, IPAM_MAP_SPACE, 0,
-			     (const char *)sqlite3_column_text(pools, 3), err);
+			     ipam__col_text(pools, 3), err);
 	}
-	sqlite3_reset(pools);
+	ipam__reset(pools);
 	if (rc < 0)
 		return rc;
 
-	sqlite3_stmt *res = ipam__stmt(
+	ipam_stmt *res = ipam__stmt(
 		db,
 		"SELECT rc.family, rc.start, rc.prefix, rc.compliance,"
 		" rc.overlap, r.resource_id FROM resource_cidr rc JOIN"
@@ -569,19 +569,19 @@ static int load_scope(ipam *db, int64_t scope, struct map *m, ipam_err *err)
 		err);
 	if (!res)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(res, 1, scope);
+	ipam__bind_int64(res, 1, scope);
 	rc = 0;
 	while (rc == 0 && (rc = ipam__step(db, res, err)) == 1) {
 		ipam_cidr c = {ipam__blob_to_addr(res, 1),
-			       (uint8_t)sqlite3_column_int(res, 0),
-			       (uint8_t)sqlite3_column_int(res, 2)};
+			       (uint8_t)ipam__col_int(res, 0),
+			       (uint8_t)ipam__col_int(res, 2)};
 		ipam_map_state state = resource_state(
-			(const char *)sqlite3_column_text(res, 3),
-			(const char *)sqlite3_column_text(res, 4));
+			ipam__col_text(res, 3),
+			ipam__col_text(res, 4));
 		rc = map_add(m, &c, state, 1,
-			     (const char *)sqlite3_column_text(res, 5), err);
+			     ipam__col_text(res, 5), err);
 	}
-	sqlite3_reset(res);
+	ipam__reset(res);
 	return rc < 0 ? rc : 0;
 }
 

@@ -55,7 +55,7 @@ static int lookup(ipam *db, const char *id, ipam_kind *kind, int64_t *key,
 			"SELECT key FROM prefix_list WHERE aws_id = ?1",
 	};
 	ipam_kind k = IPAM_KIND_IPAM;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 
 	if (!table_of(id, &k))
@@ -63,18 +63,18 @@ static int lookup(ipam *db, const char *id, ipam_kind *kind, int64_t *key,
 	stmt = ipam__stmt(db, sql[k], err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, id, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		if (kind)
 			*kind = k;
 		if (key)
-			*key = sqlite3_column_int64(stmt, 0);
+			*key = ipam__col_int64(stmt, 0);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no object '%.80s'", id);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return rc;
 }
 
@@ -111,7 +111,7 @@ int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err)
 int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 		  ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
 
 	memset(out, 0, sizeof(*out));
@@ -124,14 +124,14 @@ int ipam_tag_list(ipam *db, const char *object_id, ipam_strlist *out,
 			  " ORDER BY key",
 			  err);
 	if (stmt)
-		ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 1, object_id, -1);
 	return ipam__read_end(db, ipam__collect_text(db, stmt, out, err));
 }
 
 int ipam_tag_get(ipam *db, const char *object_id, const char *key, char **out,
 		 ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = ipam__read_begin(db, err);
 
 	*out = NULL;
@@ -143,17 +143,17 @@ int ipam_tag_get(ipam *db, const char *object_id, const char *key, char **out,
 			  err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, object_id, -1);
+	ipam__bind_text(stmt, 2, key, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		*out = ipam__strdup((const char *)sqlite3_column_text(stmt, 0));
+		*out = ipam__strdup(ipam__col_text(stmt, 0));
 		rc = *out ? 0 : ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no tag '%.64s' on %s", key,
 				object_id);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return ipam__read_end(db, rc);
 }
 
@@ -161,7 +161,7 @@ int ipam_tag_get(ipam *db, const char *object_id, const char *key, char **out,
 static int tag_change(ipam *db, const char *object_id, const char *key,
 		      const char *value, ipam_err *err)
 {
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc = lookup(db, object_id, NULL, NULL, err);
 
 	if (rc)
@@ -174,7 +174,7 @@ static int tag_change(ipam *db, const char *object_id, const char *key,
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		ipam__bind_text(stmt, 3, value, -1, SQLITE_TRANSIENT);
+		ipam__bind_text(stmt, 3, value, -1);
 	} else {
 		stmt = ipam__stmt(db,
 				  "DELETE FROM tag WHERE object_id = ?1"
@@ -183,11 +183,11 @@ static int tag_change(ipam *db, const char *object_id, const char *key,
 		if (!stmt)
 			return ipam__stmt_error(err);
 	}
-	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 2, key, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, object_id, -1);
+	ipam__bind_text(stmt, 2, key, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	if (!value && sqlite3_changes(db->sql) == 0)
+	if (!value && ipam__changes(db) == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no tag '%.64s' on %s", key,
 				  object_id);
 	return ipam__event(db, value ? "create-tags" : "delete-tags", object_id,
@@ -222,11 +222,11 @@ int ipam_tag_remove(ipam *db, const char *object_id, const char *key,
 
 int ipam__tags_drop(ipam *db, const char *object_id, ipam_err *err)
 {
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db, "DELETE FROM tag WHERE object_id = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, object_id, -1);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -234,7 +234,7 @@ int ipam__tags_drop(ipam *db, const char *object_id, ipam_err *err)
 json_t *ipam__tags_json(ipam *db, const char *object_id)
 {
 	json_t *tags = json_array();
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key, value FROM tag WHERE"
 					" object_id = ?1 ORDER BY key",
 					NULL);
@@ -243,19 +243,19 @@ json_t *ipam__tags_json(ipam *db, const char *object_id)
 		ipam__oom = 1; /* the view cannot be whole: fail the call */
 		return tags;
 	}
-	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
-	while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+	ipam__bind_text(stmt, 1, object_id, -1);
+	while ((step = ipam__step_stmt(stmt)) == IPAM_ROW)
 		json_array_append_new(
 			tags,
 			json_pack("{s:o, s:o}", "Key",
-				  json_string((const char *)sqlite3_column_text(
+				  json_string(ipam__col_text(
 					  stmt, 0)),
 				  "Value",
-				  json_string((const char *)sqlite3_column_text(
+				  json_string(ipam__col_text(
 					  stmt, 1))));
-	if (step != SQLITE_DONE)
+	if (step != IPAM_DONE)
 		ipam__oom = 1;
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return tags;
 }
 
@@ -271,7 +271,7 @@ int ipam_perm_get(ipam *db, const char *object_id, ipam_perm *out,
 					 " allocation WHERE aws_id = ?1",
 	};
 	ipam_kind kind = IPAM_KIND_IPAM;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 
 	if (!table_of(object_id, &kind) || kind == IPAM_KIND_IPAM ||
@@ -283,18 +283,18 @@ int ipam_perm_get(ipam *db, const char *object_id, ipam_perm *out,
 	stmt = ipam__stmt(db, sql[kind], err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
+	ipam__bind_text(stmt, 1, object_id, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
-		out->uid = (uint32_t)sqlite3_column_int64(stmt, 0);
-		out->gid = (uint32_t)sqlite3_column_int64(stmt, 1);
-		out->mode = (uint32_t)sqlite3_column_int64(stmt, 2);
+		out->uid = (uint32_t)ipam__col_int64(stmt, 0);
+		out->gid = (uint32_t)ipam__col_int64(stmt, 1);
+		out->mode = (uint32_t)ipam__col_int64(stmt, 2);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no object '%.80s'",
 				object_id);
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	return ipam__read_end(db, rc);
 }
 
@@ -311,7 +311,7 @@ static int perm_change(ipam *db, const char *object_id, const ipam_perm *p,
 					 " aws_id = ?1",
 	};
 	ipam_kind kind = IPAM_KIND_IPAM;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int rc;
 
 	if (!table_of(object_id, &kind) || kind == IPAM_KIND_IPAM ||
@@ -322,13 +322,13 @@ static int perm_change(ipam *db, const char *object_id, const ipam_perm *p,
 	stmt = ipam__stmt(db, sql[kind], err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, object_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 2, p->uid);
-	sqlite3_bind_int64(stmt, 3, p->gid);
-	sqlite3_bind_int64(stmt, 4, p->mode & 07777);
+	ipam__bind_text(stmt, 1, object_id, -1);
+	ipam__bind_int64(stmt, 2, p->uid);
+	ipam__bind_int64(stmt, 3, p->gid);
+	ipam__bind_int64(stmt, 4, p->mode & 07777);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	if (sqlite3_changes(db->sql) == 0)
+	if (ipam__changes(db) == 0)
 		return ipam__fail(err, IPAM_ENOENT, "no object '%.80s'",
 				  object_id);
 	return ipam__event(db, "modify-permissions", object_id,

@@ -401,12 +401,12 @@ void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16])
 	}
 }
 
-ipam_u128 ipam__blob_to_addr(sqlite3_stmt *stmt, int col)
+ipam_u128 ipam__blob_to_addr(ipam_stmt *stmt, int col)
 {
-	const unsigned char *b = sqlite3_column_blob(stmt, col);
+	const unsigned char *b = ipam__col_blob(stmt, col);
 	ipam_u128 v = 0;
-	if (!b || sqlite3_column_bytes(stmt, col) != 16) {
-		if (sqlite3_column_type(stmt, col) != SQLITE_NULL)
+	if (!b || ipam__col_bytes(stmt, col) != 16) {
+		if (ipam__col_type(stmt, col) != IPAM_COL_NULL)
 			ipam__oom = 1;
 		return 0;
 	}
@@ -415,19 +415,19 @@ ipam_u128 ipam__blob_to_addr(sqlite3_stmt *stmt, int col)
 	return v;
 }
 
-int ipam__bind_text(sqlite3_stmt *stmt, int idx, const char *text, int n,
+int ipam__bind_text(ipam_stmt *stmt, int idx, const char *text, int n,
 		    void (*destroy)(void *))
 {
-	int rc = sqlite3_bind_text(stmt, idx, text, n, destroy);
+	int rc = ipam__bind_text(stmt, idx, text, n, destroy);
 	if (rc != SQLITE_OK)
 		ipam__oom = 1;
 	return rc;
 }
 
-int ipam__bind_blob(sqlite3_stmt *stmt, int idx, const void *blob, int n,
+int ipam__bind_blob(ipam_stmt *stmt, int idx, const void *blob, int n,
 		    void (*destroy)(void *))
 {
-	int rc = sqlite3_bind_blob(stmt, idx, blob, n, destroy);
+	int rc = ipam__bind_blob(stmt, idx, blob, n, destroy);
 	if (rc != SQLITE_OK)
 		ipam__oom = 1;
 	return rc;
@@ -438,27 +438,27 @@ int ipam__stmt_error(const ipam_err *err)
 	return err && err->code ? err->code : IPAM_EIO;
 }
 
-int ipam__bind_addr(sqlite3_stmt *stmt, int idx, ipam_u128 addr)
+int ipam__bind_addr(ipam_stmt *stmt, int idx, ipam_u128 addr)
 {
 	unsigned char blob[16];
 	ipam__addr_to_blob(addr, blob);
-	return ipam__bind_blob(stmt, idx, blob, 16, SQLITE_TRANSIENT);
+	return ipam__bind_blob(stmt, idx, blob, 16);
 }
 
-int ipam__bind_u128(sqlite3_stmt *stmt, int idx, ipam_u128 value)
+int ipam__bind_u128(ipam_stmt *stmt, int idx, ipam_u128 value)
 {
 	return ipam__bind_addr(stmt, idx, value);
 }
 
-ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col)
+ipam_u128 ipam__col_u128(ipam_stmt *stmt, int col)
 {
 	return ipam__blob_to_addr(stmt, col);
 }
 
-void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
+void ipam__copy_text(char *dst, size_t size, ipam_stmt *stmt, int col)
 {
-	const unsigned char *t = sqlite3_column_text(stmt, col);
-	if (!t && sqlite3_column_type(stmt, col) != SQLITE_NULL)
+	const unsigned char *t = ipam__col_text(stmt, col);
+	if (!t && ipam__col_type(stmt, col) != IPAM_COL_NULL)
 		ipam__oom = 1;
 	snprintf(dst, size, "%s", t ? (const char *)t : "");
 }

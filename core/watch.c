@@ -78,19 +78,19 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 			entry_list *out, ipam_err *err)
 {
 	int prefixes[129], n = 0, rc, step;
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT prefix FROM scope_prefix WHERE"
 					" scope_key = ?1 AND family = ?2 AND"
 					" prefix < ?3 AND count > 0",
 					err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, c->family);
-	sqlite3_bind_int(stmt, 3, c->prefix);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int(stmt, 2, c->family);
+	ipam__bind_int(stmt, 3, c->prefix);
 	while ((step = ipam__step(db, stmt, err)) == 1 && n < 129)
-		prefixes[n++] = sqlite3_column_int(stmt, 0);
-	sqlite3_reset(stmt);
+		prefixes[n++] = ipam__col_int(stmt, 0);
+	ipam__reset(stmt);
 	if (step < 0)
 		return step;
 	for (int i = 0; i < n; i++) {
@@ -101,17 +101,17 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, scope);
-		sqlite3_bind_int(stmt, 2, c->family);
+		ipam__bind_int64(stmt, 1, scope);
+		ipam__bind_int(stmt, 2, c->family);
 		ipam__bind_addr(stmt, 3,
 				c->addr & prefix_mask(c->family, prefixes[i]));
-		sqlite3_bind_int(stmt, 4, prefixes[i]);
+		ipam__bind_int(stmt, 4, prefixes[i]);
 		rc = 0;
 		while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
 			rc = entry_push(
-				out, (const char *)sqlite3_column_text(stmt, 0),
-				sqlite3_column_int64(stmt, 1));
-		sqlite3_reset(stmt);
+				out, ipam__col_text(stmt, 0),
+				ipam__col_int64(stmt, 1));
+		ipam__reset(stmt);
 		if (rc || step < 0)
 			return rc ? ipam__fail(err, rc, "out of memory") : step;
 	}
@@ -122,16 +122,16 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, c->family);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int(stmt, 2, c->family);
 	ipam__bind_addr(stmt, 3, c->addr);
 	ipam__bind_addr(stmt, 4, ipam_cidr_last(c));
-	sqlite3_bind_int(stmt, 5, c->prefix);
+	ipam__bind_int(stmt, 5, c->prefix);
 	rc = 0;
 	while (rc == 0 && (step = ipam__step(db, stmt, err)) == 1)
-		rc = entry_push(out, (const char *)sqlite3_column_text(stmt, 0),
-				sqlite3_column_int64(stmt, 1));
-	sqlite3_reset(stmt);
+		rc = entry_push(out, ipam__col_text(stmt, 0),
+				ipam__col_int64(stmt, 1));
+	ipam__reset(stmt);
 	if (rc)
 		return ipam__fail(err, rc, "out of memory");
 	return step < 0 ? step : 0;
@@ -140,7 +140,7 @@ static int intersecting(ipam *db, int64_t scope, const ipam_cidr *c,
 static int prefix_count(ipam *db, int64_t scope, const ipam_cidr *c, int delta,
 			ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"INSERT INTO scope_prefix(scope_key, family, prefix, count)"
 		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE"
@@ -148,10 +148,10 @@ static int prefix_count(ipam *db, int64_t scope, const ipam_cidr *c, int delta,
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, c->family);
-	sqlite3_bind_int(stmt, 3, c->prefix);
-	sqlite3_bind_int(stmt, 4, delta);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int(stmt, 2, c->family);
+	ipam__bind_int(stmt, 3, c->prefix);
+	ipam__bind_int(stmt, 4, delta);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -169,21 +169,21 @@ static int refresh_around(ipam *db, int64_t scope, const ipam_cidr *c,
 }
 
 /* Binds ?1..?6 of a statement on one scope_cidr row. */
-static void bind_entry(sqlite3_stmt *stmt, int64_t scope, const ipam_cidr *cidr,
+static void bind_entry(ipam_stmt *stmt, int64_t scope, const ipam_cidr *cidr,
 		       const char *kind, int64_t owner)
 {
-	sqlite3_bind_int64(stmt, 1, scope);
-	sqlite3_bind_int(stmt, 2, cidr->family);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
-	sqlite3_bind_int(stmt, 4, cidr->prefix);
-	ipam__bind_text(stmt, 5, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 6, owner);
+	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_text(stmt, 5, kind, -1);
+	ipam__bind_int64(stmt, 6, owner);
 }
 
 int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
 			 const char *kind, int64_t owner, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"INSERT INTO scope_cidr(scope_key,"
 					" family, start, prefix, kind, owner)"
 					" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -217,7 +217,7 @@ int ipam__scope_refresh_around(ipam *db, int64_t scope, const ipam_cidr *c,
 int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
 			    const char *kind, int64_t owner, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"DELETE FROM scope_cidr WHERE"
 					" scope_key = ?1 AND family = ?2 AND"
 					" start = ?3 AND prefix = ?4 AND"
@@ -229,7 +229,7 @@ int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	bind_entry(stmt, scope, cidr, kind, owner);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	if (sqlite3_changes(db->sql) == 0)
+	if (ipam__changes(db) == 0)
 		return 0;
 	if ((rc = prefix_count(db, scope, cidr, -1, err)) ||
 	    (strcmp(kind, "custom") &&
@@ -249,7 +249,7 @@ typedef struct rc_row {
 
 static int rc_load(ipam *db, int64_t key, rc_row *out, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT resource_key, family, start, prefix,"
 		" ifnull(alloc_key, 0), compliance, reason, overlap,"
@@ -258,25 +258,25 @@ static int rc_load(ipam *db, int64_t key, rc_row *out, ipam_err *err)
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 1, key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->key = key;
-		out->resource = sqlite3_column_int64(stmt, 0);
-		out->cidr.family = (uint8_t)sqlite3_column_int(stmt, 1);
+		out->resource = ipam__col_int64(stmt, 0);
+		out->cidr.family = (uint8_t)ipam__col_int(stmt, 1);
 		out->cidr.addr = ipam__blob_to_addr(stmt, 2);
-		out->cidr.prefix = (uint8_t)sqlite3_column_int(stmt, 3);
-		out->alloc = sqlite3_column_int64(stmt, 4);
+		out->cidr.prefix = (uint8_t)ipam__col_int(stmt, 3);
+		out->alloc = ipam__col_int64(stmt, 4);
 		ipam__copy_text(out->compliance, sizeof(out->compliance), stmt,
 				5);
 		ipam__copy_text(out->reason, sizeof(out->reason), stmt, 6);
 		ipam__copy_text(out->overlap, sizeof(out->overlap), stmt, 7);
-		out->history = sqlite3_column_int64(stmt, 8);
+		out->history = ipam__col_int64(stmt, 8);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no such resource CIDR");
 	}
-	sqlite3_reset(stmt);
+	ipam__reset(stmt);
 	if (rc == 0)
 		rc = ipam__resource_load(db, out->resource, &out->res, err);
 	return rc;
@@ -346,7 +346,7 @@ static int evaluate(ipam *db, const rc_row *row, char *why, size_t size,
 static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 		  ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"UPDATE pool SET n_compliant = n_compliant + ?2,"
 		" n_noncompliant = n_noncompliant - ?2 WHERE key ="
@@ -356,9 +356,9 @@ static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, alloc);
-	sqlite3_bind_int(stmt, 2, compliant ? 1 : -1);
-	sqlite3_bind_int(stmt, 3, compliant);
+	ipam__bind_int64(stmt, 1, alloc);
+	ipam__bind_int(stmt, 2, compliant ? 1 : -1);
+	ipam__bind_int(stmt, 3, compliant);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	stmt = ipam__stmt(db,
@@ -367,9 +367,9 @@ static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, alloc);
-	sqlite3_bind_int(stmt, 2, compliant);
-	ipam__bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, alloc);
+	ipam__bind_int(stmt, 2, compliant);
+	ipam__bind_text(stmt, 3, why, -1);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -395,7 +395,7 @@ static int rc_store(ipam *db, rc_row *row, const char *compliance,
 		.compliance = manageable ? compliance : "",
 		.overlap = overlap_checked ? overlap : "",
 	};
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	int64_t history = 0;
 	int rc = ipam__history_close(db, row->history, err);
 
@@ -408,11 +408,11 @@ static int rc_store(ipam *db, rc_row *row, const char *compliance,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, row->key);
-	ipam__bind_text(stmt, 2, compliance, -1, SQLITE_STATIC);
-	ipam__bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
-	ipam__bind_text(stmt, 4, overlap, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 5, history);
+	ipam__bind_int64(stmt, 1, row->key);
+	ipam__bind_text(stmt, 2, compliance, -1);
+	ipam__bind_text(stmt, 3, why, -1);
+	ipam__bind_text(stmt, 4, overlap, -1);
+	ipam__bind_int64(stmt, 5, history);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (row->alloc)
@@ -507,14 +507,14 @@ static int resource_uid(ipam *db, const ipam_resource_info *res, uint32_t *out,
 		*out = (uint32_t)v;
 		return 0;
 	}
-	sqlite3_stmt *stmt =
+	ipam_stmt *stmt =
 		ipam__stmt(db, "SELECT uid FROM scope WHERE key = ?1", err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, res->scope_key);
+	ipam__bind_int64(stmt, 1, res->scope_key);
 	int rc = ipam__step(db, stmt, err);
-	*out = rc == 1 ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
-	sqlite3_reset(stmt);
+	*out = rc == 1 ? (uint32_t)ipam__col_int64(stmt, 0) : 0;
+	ipam__reset(stmt);
 	return rc < 0 ? rc : 0;
 }
 
@@ -591,7 +591,7 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 	char name[IPAM_NAME_MAX + 1];
 	int64_t pools[64];
 	size_t npools = 0;
-	sqlite3_stmt *stmt;
+	ipam_stmt *stmt;
 	rc_row row;
 	uint32_t owner = 0;
 	int rc = rc_load(db, rc_key, &row, err), step;
@@ -611,16 +611,16 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, row.res.scope_key);
-	sqlite3_bind_int(stmt, 2, row.cidr.family);
-	ipam__bind_text(stmt, 3, row.res.locale, -1, SQLITE_TRANSIENT);
+	ipam__bind_int64(stmt, 1, row.res.scope_key);
+	ipam__bind_int(stmt, 2, row.cidr.family);
+	ipam__bind_text(stmt, 3, row.res.locale, -1);
 	while ((step = ipam__step(db, stmt, err)) == 1)
 		if (resource_may_use(owner,
-				     (uint32_t)sqlite3_column_int64(stmt, 1),
-				     (uint32_t)sqlite3_column_int64(stmt, 2),
-				     (unsigned)sqlite3_column_int(stmt, 3)))
-			pools[npools++] = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+				     (uint32_t)ipam__col_int64(stmt, 1),
+				     (uint32_t)ipam__col_int64(stmt, 2),
+				     (unsigned)ipam__col_int(stmt, 3)))
+			pools[npools++] = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	if (step < 0)
 		return step;
 	for (size_t i = 0; i < npools; i++) {
@@ -650,8 +650,8 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 				  err);
 		if (!stmt)
 			return ipam__stmt_error(err);
-		sqlite3_bind_int64(stmt, 1, rc_key);
-		sqlite3_bind_int64(stmt, 2, got.key);
+		ipam__bind_int64(stmt, 1, rc_key);
+		ipam__bind_int64(stmt, 2, got.key);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 		return ipam__rc_refresh(db, rc_key, err);
@@ -732,7 +732,7 @@ int ipam__auto_import_pool(ipam *db, int64_t pool, ipam_err *err)
 int ipam__auto_import_freed(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			    ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT p.scope_key FROM pool p WHERE"
 					" p.key = ?1 AND EXISTS (SELECT 1 FROM"
 					" pool q WHERE q.scope_key ="
@@ -742,11 +742,11 @@ int ipam__auto_import_freed(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	sqlite3_bind_int64(stmt, 1, pool);
+	ipam__bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
-		scope = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
+		scope = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
 	if (rc <= 0)
 		return rc;
 	return import_around(db, scope, cidr, 1, err);
@@ -754,7 +754,7 @@ int ipam__auto_import_freed(ipam *db, int64_t pool, const ipam_cidr *cidr,
 
 int ipam__pool_refresh_resources(ipam *db, int64_t pool, ipam_err *err)
 {
-	sqlite3_stmt *stmt = ipam__stmt(db,
+	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT rc.key FROM resource_cidr rc"
 					" JOIN allocation a ON a.key ="
 					" rc.alloc_key WHERE a.pool_key = ?1",
@@ -764,7 +764,7 @@ int ipam__pool_refresh_resources(ipam *db, int64_t pool, ipam_err *err)
 	int rc;
 
 	if (stmt)
-		sqlite3_bind_int64(stmt, 1, pool);
+		ipam__bind_int64(stmt, 1, pool);
 	rc = ipam__collect_keys(db, stmt, &keys, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = ipam__rc_refresh(db, keys[i], err);
