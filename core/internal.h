@@ -4,7 +4,8 @@
  * The handle, the statement cache, the write/read brackets that turn every
  * public call into one transaction (or a savepoint of the caller's), error
  * helpers, id generation, the change log writer and the 16-byte big-endian
- * address encoding used as SQLite keys.
+ * address encoding used as keys. Statements go through the storage seam
+ * (store/store.h); no file outside core/store/ knows the engine.
  */
 #ifndef IPAM_INTERNAL_H
 #define IPAM_INTERNAL_H
@@ -24,6 +25,7 @@ json_t *ipam__json_str(const char *text);
 #define json_string(text) ipam__json_str(text)
 
 #include "ipam.h"
+#include "store.h"
 
 /* A row the remove hook will report (store.c). */
 struct ipam_removal {
@@ -32,7 +34,7 @@ struct ipam_removal {
 };
 
 struct ipam {
-	sqlite3 *sql;
+	ipam_store *store; /* the engine's connection (store.h) */
 	pthread_mutex_t lock;  /* recursive */
 	int txn_open;	       /* ipam_txn_begin is in force */
 	int depth;	       /* nesting of write brackets inside one call */
@@ -48,7 +50,6 @@ struct ipam {
 	int64_t last_event;
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
-	int changed_ready;  /* the change-time triggers exist (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -58,34 +59,35 @@ struct ipam {
 	 * address of the SQL literal; it grows (doubling) and never evicts, so
 	 * no workload can exceed it. */
 	struct ipam_stmt_slot {
-		const char *sql;
+		const char *literal;
 		ipam_stmt *stmt;
 	} * cache;
 	size_t cache_cap; /* slots, a power of two (0 before the first) */
 	size_t cached;	  /* slots in use */
-	bool sync_normal; /* ipam_open_opts.sync_normal */
 	bool importing;	  /* an import is applying a document (planning.c
 			     checks a planning pool's VPC at its end) */
 };
+
+/* The mode of a new scope, pool or allocation (docs/design/core.md):
+ * rwxr-xr-x, changed with ipam_perm_set. */
+#define IPAM_MODE_NEW 0755
 
 /* ---- errors ---- */
 
 /* Fills err (first error wins) and returns code. */
 int ipam__fail(ipam_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Turns the connection's last SQLite error into IPAM_EIO/IPAM_ENOMEM. */
+/* Turns the engine's last error into an ipam_code (store.h says which). */
 int ipam__sqlfail(ipam *db, ipam_err *err);
 
-/* Set when a value could not be handed to SQLite (a bind ran out of
- * memory) or read back (sqlite3_column_blob/text gave NULL for a NOT NULL
- * column); the call brackets then turn the call into IPAM_ENOMEM, so no
- * decision is made on a value that never arrived. */
+/* Set when a value could not be handed to the engine (a bind ran out of
+ * memory), read back (a column gave NULL text for a NOT NULL column) or a
+ * statement could not be prepared for want of memory; the call brackets
+ * then turn the call into IPAM_ENOMEM, so no decision is made on a value
+ * that never arrived. */
 extern _Thread_local int ipam__oom;
-int ipam__bind_text(ipam_stmt *stmt, int idx, const char *text, int n,
-		    void (*destroy)(void *));
-int ipam__bind_blob(ipam_stmt *stmt, int idx, const void *blob, int n,
-		    void (*destroy)(void *));
-/* The code for a statement that could not be prepared: err's, or EIO. */
+/* The code for a statement that could not be prepared: err's, else
+ * IPAM_ENOMEM when memory ran out, else IPAM_EIO. */
 int ipam__stmt_error(const ipam_err *err);
 
 /* ---- statements ---- */
@@ -100,8 +102,13 @@ ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err);
 int ipam__exec(ipam *db, ipam_stmt *stmt, ipam_err *err);
 /* Runs literal SQL without binding. */
 int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err);
-/* Steps once: 1 for a row, 0 for done, <0 on error. */
+/* Steps once: IPAM_ROW (1) for a row, IPAM_DONE (0) for done, <0 on
+ * error. */
 int ipam__step(ipam *db, ipam_stmt *stmt, ipam_err *err);
+/* Rows changed by the last INSERT/UPDATE/DELETE; the key the last INSERT
+ * gave its row. */
+int64_t ipam__changes(ipam *db);
+int64_t ipam__last_insert_id(ipam *db);
 
 /* Steps a prepared and bound statement (NULL: the error of ipam__stmt) to
  * its end and collects column 0, as text into *out or as integers into a
@@ -140,10 +147,9 @@ int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err);
 
 /* ---- change times (changed.c) ---- */
 
-/* At open, before any statement is cached: registers ipam_stamp() and
- * creates the TEMP triggers that bump the `changed` columns in the
- * transaction of every change. 0 at once when done already. */
-int ipam__changed_ready(ipam *db, ipam_err *err);
+/* The stamp of the current transaction, computed at its first use: what
+ * the engine's change-time triggers write (ipam_stamp() in SQL). */
+int64_t ipam__changed_stamp(ipam *db);
 /* Before COMMIT: keeps ipam.changed the newest stamp ever given. */
 int ipam__changed_flush(ipam *db, ipam_err *err);
 /* After COMMIT: the transaction's stamp is the newest given. */
@@ -184,7 +190,7 @@ int ipam__buf_printf(ipam__buf *buf, const char *fmt, ...)
 /* Hands the text to *out (malloc'd) or frees it and fails. */
 int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err);
 
-/* ---- addresses as SQLite keys ---- */
+/* ---- addresses as keys: 16 bytes, big-endian ---- */
 
 void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16]);
 ipam_u128 ipam__blob_to_addr(ipam_stmt *stmt, int col);
@@ -237,9 +243,14 @@ int ipam__plan_import_verify(ipam *db, ipam_err *err);
  * becomes unmanaged (*found says whether there was one). */
 int ipam__resource_unmanage_alloc(ipam *db, int64_t alloc, bool *found,
 				  ipam_err *err);
-/* pool.c: adds (sign=+1) or removes (sign=-1) a count to one of the
- * usage counters: "total", "to_pools", "assigned". */
-int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
+/* pool.c: the usage counters of a pool row. */
+typedef enum ipam__counter {
+	IPAM__COUNT_TOTAL,    /* provisioned space */
+	IPAM__COUNT_TO_POOLS, /* allocated to child pools */
+	IPAM__COUNT_ASSIGNED, /* allocated to resources and custom */
+} ipam__counter;
+/* pool.c: adds (sign=+1) or removes (sign=-1) `amount` to a counter. */
+int ipam__pool_count(ipam *db, int64_t pool, ipam__counter counter,
 		     ipam_u128 amount, int sign, ipam_err *err);
 
 /* alloc.c: free-space index of a pool */
@@ -289,7 +300,7 @@ typedef struct ipam__bulk_row {
 	const char *name, *id, *description; /* id NULL: a new one */
 	int64_t created;		     /* <0: now */
 	int64_t uid, gid;		     /* <0: the actor's */
-	int mode;			     /* <0: 0755 */
+	int mode;			     /* <0: IPAM_MODE_NEW */
 	int64_t key;			     /* out */
 	char made_id[IPAM_ID_MAX];	     /* out: its id */
 } ipam__bulk_row;
@@ -396,6 +407,35 @@ int ipam__discovery_load_name(ipam *db, const char *name,
 			      ipam_discovery_info *out, ipam_err *err);
 int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
 			     ipam_err *err);
+
+/* resource.c: the kinds of things an allocation or a resource is, with one
+ * name table (text only at the edges: the database, files, documents). */
+typedef enum ipam__rtype {
+	IPAM__RT_UNKNOWN = 0,
+	IPAM__RT_CUSTOM,	       /* "custom": allocated by hand */
+	IPAM__RT_IPAM_POOL,	       /* "ipam-pool": a child pool's CIDR */
+	IPAM__RT_VPC,		       /* "vpc" */
+	IPAM__RT_SUBNET,	       /* "subnet" */
+	IPAM__RT_EIP,		       /* "eip" */
+	IPAM__RT_PUBLIC_IPV4_POOL,     /* "public-ipv4-pool" */
+	IPAM__RT_INSTANCE,	       /* "instance" */
+	IPAM__RT_NETWORK_INTERFACE,    /* "network-interface" */
+	IPAM__RT_EC2_PUBLIC_IPV4_POOL, /* "ec2-public-ipv4-pool" (AWS word) */
+} ipam__rtype;
+/* The type a word names (IPAM__RT_UNKNOWN for NULL or any other word). */
+ipam__rtype ipam__rtype_of(const char *word);
+
+/* watch.c: the compliance status of a resource CIDR (L2711-L2732), stored
+ * as its word in resource_cidr.compliance. */
+typedef enum ipam__compliance {
+	IPAM__COMP_NONE = 0,	 /* "-": the type is not managed by IPAM */
+	IPAM__COMP_COMPLIANT,	 /* "compliant" */
+	IPAM__COMP_NONCOMPLIANT, /* "noncompliant" */
+	IPAM__COMP_UNMANAGED,	 /* "unmanaged" */
+	IPAM__COMP_IGNORED,	 /* "ignored" */
+} ipam__compliance;
+ipam__compliance ipam__compliance_of(const char *word);
+const char *ipam__compliance_name(ipam__compliance status);
 
 /* resource.c: snapshot records applied by discoveries */
 typedef struct ipam__res_rec {

@@ -88,7 +88,7 @@ static int pool_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 			label(buf, "locale", *p.locale ? p.locale : "none",
 			      false);
 			label(buf, "address_family",
-			      p.family == 6 ? "ipv6" : "ipv4", false);
+			      ipam_family_name(p.family), false);
 			if (m < 3) {
 				ipam_u128 part = m == 0	  ? u.allocated_to_pools
 						 : m == 1 ? u.assigned
@@ -161,7 +161,7 @@ static int scope_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 					ipam__stmt(db, sql[m], err);
 				int64_t count = 0;
 				if (!stmt) {
-					rc = IPAM_EIO;
+					rc = ipam__stmt_error(err);
 					break;
 				}
 				ipam__bind_int64(stmt, 1, scopes[i]);
@@ -172,7 +172,7 @@ static int scope_metrics(ipam *db, ipam__buf *buf, ipam_err *err)
 				ipam__buf_printf(buf, "%s{", names[m]);
 				label(buf, "scope_id", sc.id, true);
 				label(buf, "address_family",
-				      family == 6 ? "ipv6" : "ipv4", false);
+				      ipam_family_name(family), false);
 				ipam__buf_printf(buf, "} %lld\n",
 						 (long long)count);
 			}
@@ -227,14 +227,14 @@ static int resource_metrics(ipam *db, ipam__buf *buf, const char *type,
 				continue;
 			ipam__buf_printf(buf, "%s{", name);
 			label(buf, "address_family",
-			      family == 6 ? "ipv6" : "ipv4", true);
+			      ipam_family_name(family), true);
 			label(buf, "owner_id", res.owner, false);
 			label(buf, "region", res.locale, false);
 			label(buf, "scope_id", sc.id, false);
 			label(buf, "resource_id", res.id, false);
-			if (!strcmp(type, "vpc"))
+			if (ipam__rtype_of(type) == IPAM__RT_VPC)
 				label(buf, "vpc_id", res.id, false);
-			else if (!strcmp(type, "subnet")) {
+			else if (ipam__rtype_of(type) == IPAM__RT_SUBNET) {
 				label(buf, "subnet_id", res.id, false);
 				label(buf, "vpc_id", res.vpc_id, false);
 			} else {

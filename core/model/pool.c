@@ -43,8 +43,8 @@ int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(
 		db,
-		"SELECT p.key, p.scope_key, ifnull(p.parent_key, 0), p.aws_id,"
-		" p.name, s.aws_id, ifnull(pp.aws_id, ''), s.is_public,"
+		"SELECT p.key, p.scope_key, coalesce(p.parent_key, 0), p.aws_id,"
+		" p.name, s.aws_id, coalesce(pp.aws_id, ''), s.is_public,"
 		" p.family, p.family_locked, p.depth, p.locale, p.auto_import,"
 		" p.min_netmask, p.max_netmask, p.default_netmask, p.strategy,"
 		" p.description, p.advertisable, p.aws_service,"
@@ -111,7 +111,7 @@ static int pool_find(ipam *db, int64_t scope, int64_t parent, const char *name,
 	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT key FROM pool WHERE"
 					" scope_key = ?1 AND"
-					" ifnull(parent_key, 0) = ?2 AND"
+					" coalesce(parent_key, 0) = ?2 AND"
 					" name = ?3",
 					err);
 	int rc;
@@ -154,7 +154,7 @@ int ipam_pool_list(ipam *db, int64_t scope, int64_t parent, ipam_strlist *out,
 		return rc;
 	stmt = ipam__stmt(db,
 			  "SELECT name FROM pool WHERE scope_key = ?1 AND"
-			  " ifnull(parent_key, 0) = ?2 ORDER BY name",
+			  " coalesce(parent_key, 0) = ?2 ORDER BY name",
 			  err);
 	if (stmt) {
 		ipam__bind_int64(stmt, 1, scope);
@@ -164,17 +164,24 @@ int ipam_pool_list(ipam *db, int64_t scope, int64_t parent, ipam_strlist *out,
 }
 
 /* One integer of a one-row query bound to a key; -1 on error. */
-static int64_t count_of(ipam *db, const char *sql, int64_t key, ipam_err *err)
+/* The integer `sql` selects for `key` in *out: 0, IPAM_ENOENT when no row,
+ * or an ipam_code. */
+static int count_of(ipam *db, const char *sql, int64_t key, int64_t *out,
+		    ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db, sql, err);
-	int64_t n = -1;
+	int rc;
+	*out = 0;
 	if (!stmt)
-		return -1;
+		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, key);
-	if (ipam__step(db, stmt, err) == 1)
-		n = ipam__col_int64(stmt, 0);
+	rc = ipam__step(db, stmt, err);
+	if (rc == IPAM_ROW)
+		*out = ipam__col_int64(stmt, 0);
 	ipam__reset(stmt);
-	return n;
+	return rc < 0		 ? rc
+	       : rc == IPAM_DONE ? ipam__fail(err, IPAM_ENOENT, "no such object")
+				 : 0;
 }
 
 /* Keeps scope.n_pools, which path resolution reads on every lookup of a
@@ -248,10 +255,10 @@ static int pool_quotas(ipam *db, int64_t scope, int depth, const char *name,
 				  "cannot create pool '%s': depth %d exceeds "
 				  "the pool-depth quota (%lld)",
 				  name, depth, (long long)max_depth);
-	count = count_of(db, "SELECT n_pools FROM scope WHERE key = ?1", scope,
-			 err);
-	if (count < 0)
-		return IPAM_EIO;
+	rc = count_of(db, "SELECT n_pools FROM scope WHERE key = ?1", scope,
+		      &count, err);
+	if (rc)
+		return rc;
 	if (count >= per_scope)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot create pool '%s': the scope has "
@@ -303,7 +310,7 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 			  " assigned, created, uid, gid, mode, advertisable,"
 			  " plan_vpc)"
 			  " VALUES (?1, ?2, nullif(?3, 0), ?4, ?5, ?6, ?7,"
-			  " ?8, ?8, ?8, ?9, ?10, ?11, 493, ?12, ?13)",
+			  " ?8, ?8, ?8, ?9, ?10, ?11, ?13, ?12, ?14)",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -319,8 +326,9 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 	ipam__bind_int64(stmt, 10, db->actor.uid);
 	ipam__bind_int64(stmt, 11, db->actor.gid);
 	ipam__bind_int(stmt, 12, sc.is_public);
+	ipam__bind_int(stmt, 13, IPAM_MODE_NEW);
 	/* a subnet pool inherits its source's resource planning (L8939) */
-	ipam__bind_text(stmt, 13, parent ? up.plan_vpc : "", -1);
+	ipam__bind_text(stmt, 14, parent ? up.plan_vpc : "", -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (out_key)
@@ -355,25 +363,25 @@ int ipam__pool_remove(ipam *db, int64_t pool, ipam_err *err)
 
 	if (rc)
 		return rc;
-	n = count_of(db, "SELECT count(*) FROM pool WHERE parent_key = ?1",
-		     pool, err);
-	if (n != 0)
-		return n < 0 ? IPAM_EIO
-			     : ipam__fail(err, IPAM_ENOTEMPTY,
-					  "cannot delete pool '%s': it has "
-					  "%lld child pool%s",
-					  p.name, (long long)n,
-					  n == 1 ? "" : "s");
-	n = count_of(db, "SELECT n_cidrs FROM pool WHERE key = ?1", pool, err);
-	if (n != 0)
-		return n < 0 ? IPAM_EIO
-			     : ipam__fail(
-				       err, IPAM_EBUSY,
-				       "cannot delete pool '%s': it has "
-				       "%lld provisioned CIDR%s; deprovision "
-				       "%s first",
-				       p.name, (long long)n, n == 1 ? "" : "s",
-				       n == 1 ? "it" : "them");
+	rc = count_of(db, "SELECT count(*) FROM pool WHERE parent_key = ?1",
+		      pool, &n, err);
+	if (rc == 0 && n != 0)
+		rc = ipam__fail(err, IPAM_ENOTEMPTY,
+				"cannot delete pool '%s': it has "
+				"%lld child pool%s",
+				p.name, (long long)n, n == 1 ? "" : "s");
+	if (rc == 0)
+		rc = count_of(db, "SELECT n_cidrs FROM pool WHERE key = ?1",
+			      pool, &n, err);
+	if (rc == 0 && n != 0)
+		rc = ipam__fail(err, IPAM_EBUSY,
+				"cannot delete pool '%s': it has "
+				"%lld provisioned CIDR%s; deprovision "
+				"%s first",
+				p.name, (long long)n, n == 1 ? "" : "s",
+				n == 1 ? "it" : "them");
+	if (rc)
+		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
 			  err);
 	if (!stmt)
@@ -418,7 +426,7 @@ static int pool_update(ipam *db, const ipam_pool_info *p, const char *sql,
 
 	if (!stmt) {
 		json_decref(value);
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	}
 	ipam__bind_int64(stmt, 1, p->key);
 	if (stored)
@@ -478,22 +486,21 @@ static int family_change(ipam *db, int64_t pool, int family, ipam_err *err)
 				  "cannot make pool '%s' ipv4: its netmask "
 				  "rules go beyond /32",
 				  p.name);
-	children = count_of(db,
-			    "SELECT count(*) FROM pool WHERE parent_key = ?1",
-			    pool, err);
+	rc = count_of(db, "SELECT count(*) FROM pool WHERE parent_key = ?1",
+		      pool, &children, err);
+	if (rc)
+		return rc;
 	if (children)
-		return children < 0 ? IPAM_EIO
-				    : ipam__fail(err, IPAM_EBUSY,
-						 "cannot change the address "
-						 "family of pool '%s': it has "
-						 "child pools",
-						 p.name);
+		return ipam__fail(err, IPAM_EBUSY,
+				  "cannot change the address family of pool "
+				  "'%s': it has child pools",
+				  p.name);
 	{
 		int64_t stored = family;
 		return pool_update(db, &p,
 				   "UPDATE pool SET family = ?2 WHERE key = ?1",
 				   "address-family",
-				   json_string(family == 6 ? "ipv6" : "ipv4"),
+				   json_string(ipam_family_name(family)),
 				   &stored, err);
 	}
 }
@@ -733,7 +740,7 @@ static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
 			db, "DELETE FROM pool_rule_tag WHERE pool_key = ?1",
 			err);
 		if (!stmt)
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 		else {
 			ipam__bind_int64(stmt, 1, pool);
 			rc = ipam__exec(db, stmt, err);
@@ -747,7 +754,7 @@ static int rule_tags_replace(ipam *db, int64_t pool, const char *const *pairs,
 				  " value) VALUES (?1, ?2, ?3)",
 				  err);
 		if (!stmt) {
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 			break;
 		}
 		ipam__bind_int64(stmt, 1, pool);
@@ -888,7 +895,20 @@ int ipam_pool_set_public_ip_source(ipam *db, int64_t pool, const char *src,
 
 /* ---- usage counters ---- */
 
-int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
+/* The statements that read and write each counter (literals: the
+ * statement cache is keyed by their address). */
+static const struct {
+	const char *get, *set;
+} counter_sql[] = {
+	[IPAM__COUNT_TOTAL] = {"SELECT total FROM pool WHERE key = ?1",
+			       "UPDATE pool SET total = ?2 WHERE key = ?1"},
+	[IPAM__COUNT_TO_POOLS] = {"SELECT to_pools FROM pool WHERE key = ?1",
+				  "UPDATE pool SET to_pools = ?2 WHERE key = ?1"},
+	[IPAM__COUNT_ASSIGNED] = {"SELECT assigned FROM pool WHERE key = ?1",
+				  "UPDATE pool SET assigned = ?2 WHERE key = ?1"},
+};
+
+int ipam__pool_count(ipam *db, int64_t pool, ipam__counter counter,
 		     ipam_u128 amount, int sign, ipam_err *err)
 {
 	const char *get, *set;
@@ -896,18 +916,13 @@ int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
 	ipam_u128 value;
 	int rc;
 
-	if (!strcmp(counter, "total")) {
-		get = "SELECT total FROM pool WHERE key = ?1";
-		set = "UPDATE pool SET total = ?2 WHERE key = ?1";
-	} else if (!strcmp(counter, "to_pools")) {
-		get = "SELECT to_pools FROM pool WHERE key = ?1";
-		set = "UPDATE pool SET to_pools = ?2 WHERE key = ?1";
-	} else {
-		get = "SELECT assigned FROM pool WHERE key = ?1";
-		set = "UPDATE pool SET assigned = ?2 WHERE key = ?1";
-	}
+	if ((unsigned)counter >= sizeof(counter_sql) / sizeof(counter_sql[0]))
+		return ipam__fail(err, IPAM_EINVAL, "no such pool counter %d",
+				  (int)counter);
+	get = counter_sql[counter].get;
+	set = counter_sql[counter].set;
 	if (!(stmt = ipam__stmt(db, get, err)))
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, pool);
 	rc = ipam__step(db, stmt, err);
 	value = rc == 1 ? ipam__col_u128(stmt, 0) : 0;
@@ -916,7 +931,7 @@ int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
 		return rc < 0 ? rc : ipam__fail(err, IPAM_ENOENT, "no pool");
 	value = sign > 0 ? value + amount : value - amount;
 	if (!(stmt = ipam__stmt(db, set, err)))
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_u128(stmt, 2, value);
 	return ipam__exec(db, stmt, err);

@@ -168,7 +168,7 @@ static int emit_pool(json_t *doc, node *x, ipam_err *err)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	pool = json_pack("{s:s, s:s, s:s, s:i}", "IpamPoolId", x->path, "Path",
 			 x->path, "AddressFamily",
-			 x->p->cidr.family == 6 ? "ipv6" : "ipv4", "SourceLine",
+			 ipam_family_name(x->p->cidr.family), "SourceLine",
 			 (json_int_t)x->p->line);
 	if (x->p->description)
 		json_object_set_new(pool, "Description",

@@ -16,61 +16,90 @@
 
 #include "internal.h"
 
+/*
+ * The one table of types: the word (stored and shown), whether a resource
+ * may have it (ipam_resource_type_valid), whether IPAM manages its CIDRs
+ * (L2711: VPCs, Elastic IPs and public IPv4 pools), and its word in each
+ * ipam_type_shape (NULL: none; checked against botocore's EC2 model by
+ * tests/mount/71-shapes.sh).
+ */
 static const struct {
-	const char *prefix;
-	const char *type;
-} id_types[] = {
-	{"vpc-", "vpc"},
-	{"subnet-", "subnet"},
-	{"eipalloc-", "eip"},
-	{"eip-", "eip"},
-	{"ipv4pool-ec2-", "public-ipv4-pool"},
-	{"i-", "instance"},
-	{"eni-", "network-interface"},
+	const char *word;
+	bool resource, manageable;
+	const char *aws[3];
+} rtypes[] = {
+	[IPAM__RT_UNKNOWN] = {"", false, false, {NULL, NULL, NULL}},
+	[IPAM__RT_CUSTOM] = {"custom", false, false, {NULL, NULL, "custom"}},
+	[IPAM__RT_IPAM_POOL] = {"ipam-pool",
+				false,
+				false,
+				{NULL, NULL, "ipam-pool"}},
+	[IPAM__RT_VPC] = {"vpc", true, true, {"vpc", "vpc", "vpc"}},
+	[IPAM__RT_SUBNET] = {"subnet",
+			     true,
+			     false,
+			     {"subnet", "subnet", "subnet"}},
+	[IPAM__RT_EIP] = {"eip", true, true, {"eip", "eip", "eip"}},
+	[IPAM__RT_PUBLIC_IPV4_POOL] = {"public-ipv4-pool",
+				       true,
+				       true,
+				       {"public-ipv4-pool", NULL,
+					"ec2-public-ipv4-pool"}},
+	[IPAM__RT_INSTANCE] = {"instance",
+			       true,
+			       false,
+			       {NULL, "instance", NULL}},
+	[IPAM__RT_NETWORK_INTERFACE] = {"network-interface",
+					true,
+					false,
+					{"eni", "network-interface", NULL}},
+	[IPAM__RT_EC2_PUBLIC_IPV4_POOL] = {"ec2-public-ipv4-pool",
+					   false,
+					   false,
+					   {NULL, NULL,
+					    "ec2-public-ipv4-pool"}},
 };
 
-static const char *const types[] = {"vpc",	"subnet",
-				    "eip",	"public-ipv4-pool",
-				    "instance", "network-interface"};
+#define N_RTYPES (sizeof(rtypes) / sizeof(rtypes[0]))
+
+ipam__rtype ipam__rtype_of(const char *word)
+{
+	if (word && *word)
+		for (size_t i = 1; i < N_RTYPES; i++)
+			if (!strcmp(word, rtypes[i].word))
+				return (ipam__rtype)i;
+	return IPAM__RT_UNKNOWN;
+}
+
+/* The resource id prefixes of AWS and the type each names. */
+static const struct {
+	const char *prefix;
+	ipam__rtype type;
+} id_types[] = {
+	{"vpc-", IPAM__RT_VPC},
+	{"subnet-", IPAM__RT_SUBNET},
+	{"eipalloc-", IPAM__RT_EIP},
+	{"eip-", IPAM__RT_EIP},
+	{"ipv4pool-ec2-", IPAM__RT_PUBLIC_IPV4_POOL},
+	{"i-", IPAM__RT_INSTANCE},
+	{"eni-", IPAM__RT_NETWORK_INTERFACE},
+};
 
 bool ipam_resource_type_valid(const char *type)
 {
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (!strcmp(type, types[i]))
-			return true;
-	return false;
+	return rtypes[ipam__rtype_of(type)].resource;
 }
-
-/* Internal type, then its word in each ipam_type_shape (NULL: none).
- * Checked against botocore's EC2 model by tests/mount/71-shapes.sh. */
-static const struct {
-	const char *type;
-	const char *word[3];
-} aws_words[] = {
-	{"vpc", {"vpc", "vpc", "vpc"}},
-	{"subnet", {"subnet", "subnet", "subnet"}},
-	{"eip", {"eip", "eip", "eip"}},
-	{"public-ipv4-pool",
-	 {"public-ipv4-pool", NULL, "ec2-public-ipv4-pool"}},
-	{"instance", {NULL, "instance", NULL}},
-	{"network-interface", {"eni", "network-interface", NULL}},
-	{"custom", {NULL, NULL, "custom"}},
-	{"ipam-pool", {NULL, NULL, "ipam-pool"}},
-	{"ec2-public-ipv4-pool", {NULL, NULL, "ec2-public-ipv4-pool"}},
-};
 
 const char *ipam_resource_type_aws(const char *type, ipam_type_shape shape)
 {
-	for (size_t i = 0; i < sizeof(aws_words) / sizeof(aws_words[0]); i++)
-		if (!strcmp(type, aws_words[i].type))
-			return aws_words[i].word[shape];
-	return NULL;
+	if ((unsigned)shape >= 3)
+		return NULL;
+	return rtypes[ipam__rtype_of(type)].aws[shape];
 }
 
 bool ipam_resource_type_manageable(const char *type)
 {
-	return !strcmp(type, "vpc") || !strcmp(type, "eip") ||
-	       !strcmp(type, "public-ipv4-pool");
+	return rtypes[ipam__rtype_of(type)].manageable;
 }
 
 const char *ipam_resource_type_from_id(const char *id)
@@ -78,7 +107,7 @@ const char *ipam_resource_type_from_id(const char *id)
 	for (size_t i = 0; i < sizeof(id_types) / sizeof(id_types[0]); i++)
 		if (!strncmp(id, id_types[i].prefix,
 			     strlen(id_types[i].prefix)))
-			return id_types[i].type;
+			return rtypes[id_types[i].type].word;
 	return NULL;
 }
 
@@ -89,7 +118,7 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 		db,
 		"SELECT r.key, r.scope_key, r.resource_id, r.type, r.name,"
 		" r.locale, r.owner, r.vpc_id, r.active_ips, r.ignored,"
-		" ifnull(d.name, ''), r.created FROM resource r"
+		" coalesce(d.name, ''), r.created FROM resource r"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" WHERE r.key = ?1",
 		err);
@@ -331,7 +360,7 @@ static int rc_find(ipam *db, const ipam_resource_info *res,
 {
 	char text[IPAM_CIDR_STRLEN];
 	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT key, ifnull(alloc_key, 0) FROM"
+					"SELECT key, coalesce(alloc_key, 0) FROM"
 					" resource_cidr WHERE resource_key = ?1"
 					" AND family = ?2 AND start = ?3 AND"
 					" prefix = ?4",
@@ -383,8 +412,8 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 {
 	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT family, start, prefix,"
-					" ifnull(alloc_key, 0),"
-					" ifnull(history_key, 0) FROM"
+					" coalesce(alloc_key, 0),"
+					" coalesce(history_key, 0) FROM"
 					" resource_cidr WHERE key = ?1",
 					err);
 	int64_t alloc = 0, history = 0;
@@ -652,11 +681,11 @@ static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 	for (size_t i = 0; rc == 0 && ignored && i < n; i++) {
 		int64_t k, alloc = 0;
 		stmt = ipam__stmt(db,
-				  "SELECT ifnull(alloc_key, 0) FROM"
+				  "SELECT coalesce(alloc_key, 0) FROM"
 				  " resource_cidr WHERE key = ?1",
 				  err);
 		if (!stmt) {
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 			break;
 		}
 		ipam__bind_int64(stmt, 1, keys[i]);
@@ -675,7 +704,7 @@ static int set_ignored(ipam *db, int64_t resource, bool ignored, ipam_err *err)
 				  " WHERE key = ?1",
 				  err);
 		if (!stmt)
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 		else {
 			ipam__bind_int64(stmt, 1, resource);
 			ipam__bind_int(stmt, 2, ignored);
@@ -731,12 +760,12 @@ static int scope_leave_or_join(ipam *db, int64_t resource, bool join,
 		if (rc == 0 && !join) {
 			ipam_stmt *stmt =
 				ipam__stmt(db,
-					   "SELECT ifnull(history_key, 0) FROM"
+					   "SELECT coalesce(history_key, 0) FROM"
 					   " resource_cidr WHERE key = ?1",
 					   err);
 			int64_t h = 0;
 			if (!stmt) {
-				rc = IPAM_EIO;
+				rc = ipam__stmt_error(err);
 				break;
 			}
 			ipam__bind_int64(stmt, 1, keys[i]);
@@ -774,7 +803,7 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 		return rc;
 	if (scope == res.scope_key)
 		return 0;
-	if (strcmp(res.type, "vpc"))
+	if (ipam__rtype_of(res.type) != IPAM__RT_VPC)
 		return ipam__fail(err, IPAM_EPERM,
 				  "only VPCs move between scopes ('%s' is a "
 				  "%s)",
@@ -831,7 +860,7 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 				  " WHERE key = ?1",
 				  err);
 		if (!stmt) {
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 			break;
 		}
 		ipam__bind_int64(stmt, 1, members[i]);
@@ -882,7 +911,7 @@ int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 				  err);
 		int64_t alloc = 0;
 		if (!stmt) {
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 			break;
 		}
 		ipam__bind_int64(stmt, 1, keys[i]);
@@ -1107,7 +1136,7 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 	if (field_unchanged(&res, field, value, count))
 		return 0; /* no change, no new history record */
 	if (!(stmt = ipam__stmt(db, sql[field], err)))
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, resource);
 	if (field == IPAM_RESOURCE_ACTIVE_IPS && *value)
 		ipam__bind_u128(stmt, 2, count);
@@ -1426,7 +1455,7 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 	if (rc == 0) {
 		stmt = ipam__stmt(
 			db,
-			"SELECT ifnull(discovery_key, 0) FROM resource"
+			"SELECT coalesce(discovery_key, 0) FROM resource"
 			" WHERE key = ?1",
 			err);
 		if (!stmt)

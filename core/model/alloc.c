@@ -57,39 +57,41 @@ static int free_delete(ipam *db, int64_t pool, ipam_u128 start, ipam_err *err)
 	return ipam__exec(db, stmt, err);
 }
 
-/* The prefix of the free block starting exactly at `start`, or -1. */
+/* The prefix of the free block starting exactly at `start` in *prefix:
+ * 1 when there is one, 0 when none (*prefix = -1), or an ipam_code. */
 static int free_prefix_at(ipam *db, int64_t pool, ipam_u128 start,
-			  ipam_err *err)
+			  int *prefix, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT prefix FROM free_block WHERE"
 					" pool_key = ?1 AND start = ?2",
 					err);
-	int rc, prefix = -1;
+	int rc;
+	*prefix = -1;
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_addr(stmt, 2, start);
 	rc = ipam__step(db, stmt, err);
-	if (rc == 1)
-		prefix = ipam__col_int(stmt, 0);
+	if (rc == IPAM_ROW)
+		*prefix = ipam__col_int(stmt, 0);
 	ipam__reset(stmt);
-	return rc < 0 ? rc : prefix;
+	return rc;
 }
 
 int ipam__free_add(ipam *db, int64_t pool, const ipam_cidr *block,
 		   int merge_limit, ipam_err *err)
 {
 	ipam_u128 start = block->addr;
-	int prefix = block->prefix, rc;
+	int prefix = block->prefix, buddy_prefix, rc;
 
 	while (prefix > merge_limit) {
 		ipam_u128 size = block_size(block->family, prefix);
 		ipam_u128 buddy = start ^ size;
-		rc = free_prefix_at(db, pool, buddy, err);
-		if (rc < -1)
+		rc = free_prefix_at(db, pool, buddy, &buddy_prefix, err);
+		if (rc < 0)
 			return rc;
-		if (rc != prefix)
+		if (buddy_prefix != prefix)
 			break;
 		if ((rc = free_delete(db, pool, buddy, err)))
 			return rc;
@@ -102,9 +104,9 @@ int ipam__free_add(ipam *db, int64_t pool, const ipam_cidr *block,
 int ipam__free_remove_exact(ipam *db, int64_t pool, const ipam_cidr *block,
 			    ipam_err *err)
 {
-	int prefix = free_prefix_at(db, pool, block->addr, err);
-	if (prefix < -1)
-		return prefix;
+	int prefix, rc = free_prefix_at(db, pool, block->addr, &prefix, err);
+	if (rc < 0)
+		return rc;
 	if (prefix != block->prefix)
 		return ipam__fail(err, IPAM_EBUSY, "block is not wholly free");
 	return free_delete(db, pool, block->addr, err);
@@ -459,7 +461,7 @@ static int request_prefix(const ipam_pool_info *pool, int prefix_len,
 				  "netmask /%d is out of range for an %s pool "
 				  "(0..%d)",
 				  prefix_len,
-				  pool->family == 6 ? "ipv6" : "ipv4", width);
+				  ipam_family_name(pool->family), width);
 	if (check_rules) {
 		ipam__netmask_violation(pool, prefix_len, why, sizeof(why));
 		if (*why)
@@ -487,8 +489,8 @@ int ipam__alloc_resolve(ipam *db, const ipam_pool_info *pool,
 	if (got->family != pool->family)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "pool '%s' is %s; the CIDR is %s", pool->name,
-				  pool->family == 6 ? "ipv6" : "ipv4",
-				  got->family == 6 ? "ipv6" : "ipv4");
+				  ipam_family_name(pool->family),
+				  ipam_family_name(got->family));
 	if (spec->check_rules) {
 		ipam__netmask_violation(pool, got->prefix, why, sizeof(why));
 		if (*why)
@@ -527,8 +529,8 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 		"INSERT INTO allocation(aws_id, pool_key, name, start, prefix,"
 		" resource_type, resource_id, resource_region, description,"
 		" created, uid, gid, mode)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-		"493)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13)",
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -545,6 +547,7 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 	ipam__bind_int64(stmt, 10, ipam__now(db));
 	ipam__bind_int64(stmt, 11, db->actor.uid);
 	ipam__bind_int64(stmt, 12, db->actor.gid);
+	ipam__bind_int(stmt, 13, IPAM_MODE_NEW);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -578,13 +581,14 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 		       const char *name, const ipam__alloc_spec *spec,
 		       const ipam_cidr *got, ipam_err *err)
 {
-	bool custom = !strcmp(spec->resource_type, "custom");
+	bool custom = ipam__rtype_of(spec->resource_type) == IPAM__RT_CUSTOM;
 	char owner[16], rid[IPAM_ID_MAX];
 	int64_t history = 0;
 	ipam_stmt *stmt;
 	int rc;
 
-	if (!custom && strcmp(spec->resource_type, "ipam-pool"))
+	if (!custom &&
+	    (ipam__rtype_of(spec->resource_type) != IPAM__RT_IPAM_POOL))
 		return 0;
 	snprintf(owner, sizeof(owner), "%u", db->actor.uid);
 	if (custom) {
@@ -635,7 +639,7 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT ifnull(a.history_key, 0),"
+					"SELECT coalesce(a.history_key, 0),"
 					" p.scope_key, p.plan_vpc <> ''"
 					" FROM allocation a JOIN"
 					" pool p ON p.key = a.pool_key"
@@ -656,7 +660,7 @@ static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 	ipam__reset(stmt);
 	if (rc < 0 || (rc = ipam__history_close(db, history, err)))
 		return rc;
-	if (strcmp(a->resource_type, "custom") || planned)
+	if (ipam__rtype_of(a->resource_type) != IPAM__RT_CUSTOM || planned)
 		return 0;
 	return ipam__scope_cidr_remove(db, scope, &a->cidr, "custom", a->key,
 				       err);
@@ -669,7 +673,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	ipam_cidr got;
 	char id[IPAM_ID_MAX], text[IPAM_CIDR_STRLEN];
 	const char *name = spec->name;
-	bool to_pool = !strcmp(spec->resource_type, "ipam-pool");
+	bool to_pool = ipam__rtype_of(spec->resource_type) ==
+		       IPAM__RT_IPAM_POOL;
 	int64_t key;
 	int rc = ipam__pool_load(db, pool, &p, err);
 
@@ -694,7 +699,7 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	    (rc = alloc_insert(db, &p, spec, name, id, &got, err)))
 		return rc;
 	key = ipam__last_insert_id(db);
-	if ((rc = ipam__pool_count(db, pool, to_pool ? "to_pools" : "assigned",
+	if ((rc = ipam__pool_count(db, pool, to_pool ? IPAM__COUNT_TO_POOLS : IPAM__COUNT_ASSIGNED,
 				   ipam_cidr_size(&got), +1, err)) ||
 	    (rc = alloc_counters(db, pool, +1, !to_pool, true, err)))
 		return rc;
@@ -818,7 +823,7 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 
 	if (rc)
 		return rc;
-	to_pool = !strcmp(a.resource_type, "ipam-pool");
+	to_pool = ipam__rtype_of(a.resource_type) == IPAM__RT_IPAM_POOL;
 	rc = ipam__pool_cidr_containing(db, a.pool_key, &a.cidr, &container,
 					err);
 	if (rc <= 0)
@@ -838,7 +843,7 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 	ipam__bind_int64(stmt, 1, alloc_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__pool_count(db, a.pool_key,
-				   to_pool ? "to_pools" : "assigned",
+				   to_pool ? IPAM__COUNT_TO_POOLS : IPAM__COUNT_ASSIGNED,
 				   ipam_cidr_size(&a.cidr), -1, err)) ||
 	    (rc = alloc_counters(db, a.pool_key, -1, !to_pool, a.compliant,
 				 err)) ||
@@ -894,7 +899,7 @@ static int alloc_release(ipam *db, int64_t pool, const char *name,
 	int rc = alloc_load_name(db, pool, name, &a, err);
 	if (rc)
 		return rc;
-	if (strcmp(a.resource_type, "custom"))
+	if (ipam__rtype_of(a.resource_type) != IPAM__RT_CUSTOM)
 		return ipam__fail(err, IPAM_EPERM,
 				  "allocation '%s' is held by %s %s; only "
 				  "custom allocations can be released",

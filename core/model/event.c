@@ -39,14 +39,15 @@ int ipam__event_text(ipam *db, const char *action, const char *object_id,
 			  err);
 	if (!stmt) {
 		free(text);
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	}
 	ipam__bind_int64(stmt, 1, ipam__now(db));
 	ipam__bind_int64(stmt, 2, db->actor.uid);
 	ipam__bind_int64(stmt, 3, db->actor.pid);
 	ipam__bind_text(stmt, 4, action, -1);
 	ipam__bind_text(stmt, 5, object_id, -1);
-	ipam__bind_text(stmt, 6, text, -1, free);
+	ipam__bind_text(stmt, 6, text, -1); /* copies */
+	free(text);
 	rc = ipam__exec(db, stmt, err);
 	if (rc == 0)
 		db->events_logged++;

@@ -1,7 +1,7 @@
 /*
  * util.c - small pieces every part of libipam uses: error codes and
  * messages, string lists, validation of names, locales, tags and free text,
- * ISO 8601 times, and the 16-byte encoding of addresses in SQLite.
+ * ISO 8601 times, and the 16-byte encoding of addresses as keys.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -415,29 +415,6 @@ ipam_u128 ipam__blob_to_addr(ipam_stmt *stmt, int col)
 	return v;
 }
 
-int ipam__bind_text(ipam_stmt *stmt, int idx, const char *text, int n,
-		    void (*destroy)(void *))
-{
-	int rc = ipam__bind_text(stmt, idx, text, n, destroy);
-	if (rc != SQLITE_OK)
-		ipam__oom = 1;
-	return rc;
-}
-
-int ipam__bind_blob(ipam_stmt *stmt, int idx, const void *blob, int n,
-		    void (*destroy)(void *))
-{
-	int rc = ipam__bind_blob(stmt, idx, blob, n, destroy);
-	if (rc != SQLITE_OK)
-		ipam__oom = 1;
-	return rc;
-}
-
-int ipam__stmt_error(const ipam_err *err)
-{
-	return err && err->code ? err->code : IPAM_EIO;
-}
-
 int ipam__bind_addr(ipam_stmt *stmt, int idx, ipam_u128 addr)
 {
 	unsigned char blob[16];
@@ -457,10 +434,8 @@ ipam_u128 ipam__col_u128(ipam_stmt *stmt, int col)
 
 void ipam__copy_text(char *dst, size_t size, ipam_stmt *stmt, int col)
 {
-	const unsigned char *t = ipam__col_text(stmt, col);
-	if (!t && ipam__col_type(stmt, col) != IPAM_COL_NULL)
-		ipam__oom = 1;
-	snprintf(dst, size, "%s", t ? (const char *)t : "");
+	const char *t = ipam__col_text(stmt, col); /* raises ipam__oom */
+	snprintf(dst, size, "%s", t ? t : "");
 }
 
 int ipam__buf_add(ipam__buf *buf, const char *text, size_t n)

@@ -155,7 +155,7 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 	stmt = ipam__stmt(db,
 			  "INSERT INTO scope(aws_id, name, is_public,"
 			  " is_default, created, uid, gid, mode)"
-			  " VALUES (?1, ?2, 0, 0, ?3, ?4, ?5, 493)",
+			  " VALUES (?1, ?2, 0, 0, ?3, ?4, ?5, ?6)",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -164,6 +164,7 @@ static int scope_insert(ipam *db, const char *name, int64_t *out_key,
 	ipam__bind_int64(stmt, 3, ipam__now(db));
 	ipam__bind_int64(stmt, 4, db->actor.uid);
 	ipam__bind_int64(stmt, 5, db->actor.gid);
+	ipam__bind_int(stmt, 6, IPAM_MODE_NEW);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (out_key)

@@ -162,7 +162,7 @@ static int refresh_around(ipam *db, int64_t scope, const ipam_cidr *c,
 	entry_list list = {0};
 	int rc = intersecting(db, scope, c, &list, err);
 	for (size_t i = 0; rc == 0 && i < list.count; i++)
-		if (strcmp(list.items[i].kind, "custom"))
+		if (ipam__rtype_of(list.items[i].kind) != IPAM__RT_CUSTOM)
 			rc = ipam__rc_refresh(db, list.items[i].owner, err);
 	free(list.items);
 	return rc;
@@ -196,7 +196,9 @@ int ipam__scope_cidr_add(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	    (rc = prefix_count(db, scope, cidr, +1, err)) ||
 	    (rc = refresh_around(db, scope, cidr, err)))
 		return rc;
-	return strcmp(kind, "custom") ? ipam__plist_rc(db, owner, err) : 0;
+	return ipam__rtype_of(kind) != IPAM__RT_CUSTOM
+		       ? ipam__plist_rc(db, owner, err)
+		       : 0;
 }
 
 /* For the bulk allocator (alloc_bulk.c): the scope_prefix count and the
@@ -232,7 +234,7 @@ int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	if (ipam__changes(db) == 0)
 		return 0;
 	if ((rc = prefix_count(db, scope, cidr, -1, err)) ||
-	    (strcmp(kind, "custom") &&
+	    ((ipam__rtype_of(kind) != IPAM__RT_CUSTOM) &&
 	     (rc = ipam__plist_rc_gone(db, owner, err))))
 		return rc;
 	return refresh_around(db, scope, cidr, err);
@@ -240,10 +242,35 @@ int ipam__scope_cidr_remove(ipam *db, int64_t scope, const ipam_cidr *cidr,
 
 /* ---- status of one resource CIDR ---- */
 
+static const char *const compliance_words[] = {
+	[IPAM__COMP_NONE] = "-",
+	[IPAM__COMP_COMPLIANT] = "compliant",
+	[IPAM__COMP_NONCOMPLIANT] = "noncompliant",
+	[IPAM__COMP_UNMANAGED] = "unmanaged",
+	[IPAM__COMP_IGNORED] = "ignored",
+};
+
+#define N_COMPLIANCE (sizeof(compliance_words) / sizeof(compliance_words[0]))
+
+ipam__compliance ipam__compliance_of(const char *word)
+{
+	if (word)
+		for (size_t i = 1; i < N_COMPLIANCE; i++)
+			if (!strcmp(word, compliance_words[i]))
+				return (ipam__compliance)i;
+	return IPAM__COMP_NONE;
+}
+
+const char *ipam__compliance_name(ipam__compliance status)
+{
+	return (size_t)status < N_COMPLIANCE ? compliance_words[status] : "-";
+}
+
 typedef struct rc_row {
 	int64_t key, resource, alloc, history;
 	ipam_cidr cidr;
-	char compliance[16], reason[160], overlap[16];
+	ipam__compliance compliance;
+	char reason[160], overlap[16];
 	ipam_resource_info res;
 } rc_row;
 
@@ -252,8 +279,8 @@ static int rc_load(ipam *db, int64_t key, rc_row *out, ipam_err *err)
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT resource_key, family, start, prefix,"
-		" ifnull(alloc_key, 0), compliance, reason, overlap,"
-		" ifnull(history_key, 0) FROM resource_cidr WHERE key = ?1",
+		" coalesce(alloc_key, 0), compliance, reason, overlap,"
+		" coalesce(history_key, 0) FROM resource_cidr WHERE key = ?1",
 		err);
 	int rc;
 	if (!stmt)
@@ -267,8 +294,7 @@ static int rc_load(ipam *db, int64_t key, rc_row *out, ipam_err *err)
 		out->cidr.addr = ipam__blob_to_addr(stmt, 2);
 		out->cidr.prefix = (uint8_t)ipam__col_int(stmt, 3);
 		out->alloc = ipam__col_int64(stmt, 4);
-		ipam__copy_text(out->compliance, sizeof(out->compliance), stmt,
-				5);
+		out->compliance = ipam__compliance_of(ipam__col_text(stmt, 5));
 		ipam__copy_text(out->reason, sizeof(out->reason), stmt, 6);
 		ipam__copy_text(out->overlap, sizeof(out->overlap), stmt, 7);
 		out->history = ipam__col_int64(stmt, 8);
@@ -293,7 +319,7 @@ static int overlapping(ipam *db, const rc_row *row, bool *out, ipam_err *err)
 		bool self = e->owner == row->key &&
 			    !strcmp(e->kind, row->res.type);
 		if (!self && (!strcmp(e->kind, row->res.type) ||
-			      !strcmp(e->kind, "custom")))
+			      (ipam__rtype_of(e->kind) == IPAM__RT_CUSTOM)))
 			*out = true;
 	}
 	free(list.items);
@@ -374,15 +400,16 @@ static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 }
 
 /* Stores a new status and starts the history record that goes with it. */
-static int rc_store(ipam *db, rc_row *row, const char *compliance,
+static int rc_store(ipam *db, rc_row *row, ipam__compliance compliance,
 		    const char *why, const char *overlap, ipam_err *err)
 {
 	/* a subnet with a CIDR from a planning pool is managed too (it has
 	 * a compliance status), but is never checked for overlap */
 	bool overlap_checked = ipam_resource_type_manageable(row->res.type);
 	bool manageable = overlap_checked || row->alloc;
-	const char *vpc = !strcmp(row->res.type, "vpc") ? row->res.id
-							: row->res.vpc_id;
+	const char *vpc = ipam__rtype_of(row->res.type) == IPAM__RT_VPC
+				  ? row->res.id
+				  : row->res.vpc_id;
 	ipam__hist_rec rec = {
 		.scope_key = row->res.scope_key,
 		.cidr = &row->cidr,
@@ -392,7 +419,8 @@ static int rc_store(ipam *db, rc_row *row, const char *compliance,
 		.owner = row->res.owner,
 		.region = row->res.locale,
 		.vpc_id = vpc,
-		.compliance = manageable ? compliance : "",
+		.compliance = manageable ? ipam__compliance_name(compliance)
+					 : "",
 		.overlap = overlap_checked ? overlap : "",
 	};
 	ipam_stmt *stmt;
@@ -409,22 +437,23 @@ static int rc_store(ipam *db, rc_row *row, const char *compliance,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, row->key);
-	ipam__bind_text(stmt, 2, compliance, -1);
+	ipam__bind_text(stmt, 2, ipam__compliance_name(compliance), -1);
 	ipam__bind_text(stmt, 3, why, -1);
 	ipam__bind_text(stmt, 4, overlap, -1);
 	ipam__bind_int64(stmt, 5, history);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (row->alloc)
-		return mirror(db, row->alloc, !strcmp(compliance, "compliant"),
-			      why, err);
+		return mirror(db, row->alloc,
+			      compliance == IPAM__COMP_COMPLIANT, why, err);
 	return 0;
 }
 
 static int refresh(ipam *db, int64_t rc_key, bool restart, ipam_err *err)
 {
 	rc_row row;
-	const char *compliance = "-", *overlap = "-";
+	ipam__compliance compliance = IPAM__COMP_NONE;
+	const char *overlap = "-";
 	char why[160] = "";
 	int rc = rc_load(db, rc_key, &row, err);
 
@@ -432,7 +461,8 @@ static int refresh(ipam *db, int64_t rc_key, bool restart, ipam_err *err)
 		return rc;
 	if (ipam_resource_type_manageable(row.res.type) || row.alloc) {
 		if (row.res.ignored) {
-			compliance = overlap = "ignored";
+			compliance = IPAM__COMP_IGNORED;
+			overlap = "ignored";
 		} else {
 			bool over;
 			/* a managed subnet is not in the overlap index: its
@@ -443,17 +473,17 @@ static int refresh(ipam *db, int64_t rc_key, bool restart, ipam_err *err)
 				overlap = over ? "overlapping"
 					       : "nonoverlapping";
 			}
-			compliance = "unmanaged";
+			compliance = IPAM__COMP_UNMANAGED;
 			if (row.alloc) {
 				if ((rc = evaluate(db, &row, why, sizeof(why),
 						   err)))
 					return rc;
-				compliance = *why ? "noncompliant"
-						  : "compliant";
+				compliance = *why ? IPAM__COMP_NONCOMPLIANT
+						  : IPAM__COMP_COMPLIANT;
 			}
 		}
 	}
-	if (!restart && row.history && !strcmp(compliance, row.compliance) &&
+	if (!restart && row.history && compliance == row.compliance &&
 	    !strcmp(overlap, row.overlap) && !strcmp(why, row.reason))
 		return 0;
 	return rc_store(db, &row, compliance, why, overlap, err);
@@ -703,7 +733,7 @@ static int import_around(ipam *db, int64_t scope, const ipam_cidr *cidrs,
 			rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; rc == 0 && i < found.count; i++)
-		if (strcmp(found.items[i].kind, "custom"))
+		if (ipam__rtype_of(found.items[i].kind) != IPAM__RT_CUSTOM)
 			keys[nkeys++] = found.items[i].owner;
 	free(found.items);
 	if (rc == 0)

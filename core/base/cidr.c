@@ -130,6 +130,11 @@ int ipam_family_width(int family)
 	return family == 4 ? 32 : family == 6 ? 128 : 0;
 }
 
+const char *ipam_family_name(int family)
+{
+	return family == 6 ? "ipv6" : "ipv4";
+}
+
 /* The low `bits` bits set (bits clamped to 0..128). */
 static ipam_u128 low_mask(int bits)
 {

@@ -75,7 +75,7 @@ static int set_column(ipam *db, const char *sql, const char *field,
 
 	if (!stmt) {
 		json_decref(value);
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	}
 	if (json_is_string(value))
 		ipam__bind_text(stmt, 1, json_string_value(value), -1);
@@ -185,15 +185,14 @@ static int private_gua_change(ipam *db, bool enable, ipam_err *err)
 			" JOIN pool ON pool.key = pool_cidr.pool_key"
 			" JOIN scope ON scope.key = pool.scope_key"
 			" WHERE scope.is_public = 0 AND pool.family = 6"
-			" AND pool_cidr.start >= "
-			"x'20000000000000000000000000000000'"
-			" AND pool_cidr.start < "
-			"x'40000000000000000000000000000000'"
+			" AND pool_cidr.start >= ?1 AND pool_cidr.start < ?2"
 			" LIMIT 1",
 			err);
 		int rc;
 		if (!stmt)
 			return ipam__stmt_error(err);
+		ipam__bind_addr(stmt, 1, (ipam_u128)0x20 << 120);
+		ipam__bind_addr(stmt, 2, (ipam_u128)0x40 << 120);
 		rc = ipam__step(db, stmt, err);
 		if (rc == 1)
 			rc = ipam__fail(err, IPAM_EBUSY,
@@ -269,18 +268,18 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		rc = ipam__exec_sql(db,
 				    "CREATE TEMP TABLE IF NOT EXISTS new_locale"
 				    "(name TEXT PRIMARY KEY);"
-				    "DELETE FROM temp.new_locale;",
+				    "DELETE FROM new_locale;",
 				    err);
 	/* The home locale is always kept, as AWS does (SPEC §3, L4451-L4478):
 	 * a set without it gets it first. */
 	for (size_t i = has_home ? 1 : 0; rc == 0 && i <= count; i++) {
 		const char *name = i ? locales[i - 1] : info.home_locale;
 		stmt = ipam__stmt(db,
-				  "INSERT OR IGNORE INTO temp.new_locale(name)"
-				  " VALUES (?1)",
+				  "INSERT INTO new_locale(name)"
+				  " VALUES (?1) ON CONFLICT DO NOTHING",
 				  err);
 		if (!stmt)
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 		else {
 			ipam__bind_text(stmt, 1, name, -1);
 			rc = ipam__exec(db, stmt, err);
@@ -291,10 +290,10 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		stmt = ipam__stmt(db,
 				  "SELECT name, locale FROM pool WHERE locale"
 				  " <> '' AND locale NOT IN"
-				  " (SELECT name FROM temp.new_locale) LIMIT 1",
+				  " (SELECT name FROM new_locale) LIMIT 1",
 				  err);
 		if (!stmt)
-			rc = IPAM_EIO;
+			rc = ipam__stmt_error(err);
 		else if ((rc = ipam__step(db, stmt, err)) == 1)
 			rc = ipam__fail(err, IPAM_EBUSY,
 					"cannot remove locale '%s': pool '%s' "
@@ -308,8 +307,8 @@ static int locales_replace(ipam *db, const char *const *locales, size_t count,
 		rc = ipam__exec_sql(db,
 				    "DELETE FROM locale;"
 				    "INSERT INTO locale SELECT name FROM"
-				    " temp.new_locale;"
-				    "DELETE FROM temp.new_locale;",
+				    " new_locale;"
+				    "DELETE FROM new_locale;",
 				    err);
 	if (rc == 0 &&
 	    (rc = ipam__event(db, "modify-ipam", info.id,

@@ -45,9 +45,9 @@ int ipam__history_open(ipam *db, const ipam__hist_rec *r, int64_t *out_key,
 	int rc;
 	if (db->history_floor < 0) { /* the first record of this transaction */
 		ipam_stmt *max = ipam__stmt(
-			db, "SELECT ifnull(max(key), 0) FROM history", err);
+			db, "SELECT coalesce(max(key), 0) FROM history", err);
 		if (!max)
-			return IPAM_EIO;
+			return ipam__stmt_error(err);
 		if ((rc = ipam__step(db, max, err)) == 1)
 			db->history_floor = ipam__col_int64(max, 0);
 		ipam__reset(max);

@@ -311,7 +311,7 @@ static int pools_load(ipam *db, export_pool **out, size_t *count, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(
 		db,
-		"SELECT p.key, ifnull(p.parent_key, 0), p.family, p.aws_id,"
+		"SELECT p.key, coalesce(p.parent_key, 0), p.family, p.aws_id,"
 		" s.name, p.name FROM pool p JOIN scope s ON s.key ="
 		" p.scope_key ORDER BY p.key",
 		err);
@@ -387,7 +387,7 @@ static int pool_one(ipam *db, const export_pool *ep, ipam__buf *buf,
 	json_object_set_new(obj, "Description", json_string(p.description));
 	json_object_set_new(obj, "AutoImport", json_boolean(p.auto_import));
 	json_object_set_new(obj, "AddressFamily",
-			    json_string(p.family == 6 ? "ipv6" : "ipv4"));
+			    json_string(ipam_family_name(p.family)));
 	set_netmask(obj, "AllocationMinNetmaskLength", p.min_netmask);
 	set_netmask(obj, "AllocationMaxNetmaskLength", p.max_netmask);
 	set_netmask(obj, "AllocationDefaultNetmaskLength", p.default_netmask);
@@ -654,7 +654,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		db,
 		"SELECT r.key, s.aws_id, s.name, r.resource_id, r.type,"
 		" r.name, r.locale, r.owner, r.vpc_id, r.ignored,"
-		" ifnull(d.name, ''), r.created, r.active_ips"
+		" coalesce(d.name, ''), r.created, r.active_ips"
 		" FROM resource r JOIN scope s ON s.key = r.scope_key"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" ORDER BY s.name, r.resource_id",
@@ -755,7 +755,7 @@ static json_t *plist_json(ipam *db, const char *name, ipam_err *err)
 		json_object_set_new(obj, "Name", json_string(info->name));
 		json_object_set_new(
 			obj, "AddressFamily",
-			json_string(info->family == 6 ? "ipv6" : "ipv4"));
+			json_string(ipam_family_name(info->family)));
 		json_object_set_new(obj, "Description",
 				    json_string(info->description));
 		json_object_set_new(obj, "Tags", ipam__tags_json(db, info->id));

@@ -295,8 +295,8 @@ int ipam_discovery_set_locale(ipam *db, const char *name, const char *locale,
 static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"INSERT OR IGNORE INTO temp.seen(key)"
-					" VALUES (?1)",
+					"INSERT INTO seen(key)"
+					" VALUES (?1) ON CONFLICT DO NOTHING",
 					err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -375,7 +375,7 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 	ipam_stmt *stmt;
 	int rc = ipam__exec_sql(db,
 				"CREATE TEMP TABLE IF NOT EXISTS seen(key"
-				" INTEGER PRIMARY KEY); DELETE FROM temp.seen;",
+				" INTEGER PRIMARY KEY); DELETE FROM seen;",
 				err);
 
 	ipam_scope_info pub;
@@ -398,7 +398,7 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 		stmt = ipam__stmt(db,
 				  "SELECT key FROM resource WHERE"
 				  " discovery_key = ?1 AND key NOT IN"
-				  " (SELECT key FROM temp.seen) ORDER BY key",
+				  " (SELECT key FROM seen) ORDER BY key",
 				  err);
 		if (stmt)
 			ipam__bind_int64(stmt, 1, d->key);
@@ -411,7 +411,7 @@ static int apply(ipam *db, const ipam_discovery_info *d, const ipam__feed *feed,
 	free(fresh);
 	free(gone);
 	if (rc == 0)
-		rc = ipam__exec_sql(db, "DELETE FROM temp.seen", err);
+		rc = ipam__exec_sql(db, "DELETE FROM seen", err);
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db,

@@ -38,13 +38,13 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 
 	*used = 0;
 	*total = ipam_cidr_size(cidr);
-	if (!strcmp(res->type, "subnet")) {
+	if (ipam__rtype_of(res->type) == IPAM__RT_SUBNET) {
 		if (!res->has_active_ips || cidr->family != 4)
 			return false;
 		*used = res->active_ips < *total ? res->active_ips : *total;
 		return true;
 	}
-	if (!strcmp(res->type, "vpc")) {
+	if (ipam__rtype_of(res->type) == IPAM__RT_VPC) {
 		stmt = ipam__stmt(db,
 				  "SELECT rc.family, rc.start, rc.prefix FROM"
 				  " resource r JOIN resource_cidr rc ON"
@@ -56,7 +56,7 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 			return false;
 		ipam__bind_int64(stmt, 1, res->scope_key);
 		ipam__bind_text(stmt, 2, res->id, -1);
-	} else if (!strcmp(res->type, "public-ipv4-pool")) {
+	} else if (ipam__rtype_of(res->type) == IPAM__RT_PUBLIC_IPV4_POOL) {
 		stmt = ipam__stmt(db,
 				  "SELECT rc.family, rc.start, rc.prefix FROM"
 				  " resource_cidr rc JOIN resource r ON"
@@ -92,7 +92,7 @@ static int cidr_rows(ipam *db, const ipam_resource_info *res,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT rc.family, rc.start, rc.prefix, rc.compliance,"
-		" rc.reason, rc.overlap, ifnull(p.aws_id, '') FROM"
+		" rc.reason, rc.overlap, coalesce(p.aws_id, '') FROM"
 		" resource_cidr rc LEFT JOIN allocation a ON a.key ="
 		" rc.alloc_key LEFT JOIN pool p ON p.key = a.pool_key"
 		" WHERE rc.resource_key = ?1 ORDER BY rc.family, rc.start,"
@@ -313,11 +313,11 @@ static json_t *resource_cidr_json(ipam *db, const resource_view *v,
 		json_object_set_new(obj, "ManagementState",
 				    json_string(r->management));
 	}
-	if (*res->vpc_id || !strcmp(res->type, "vpc"))
+	if (*res->vpc_id || (ipam__rtype_of(res->type) == IPAM__RT_VPC))
 		json_object_set_new(
 			obj, "VpcId",
 			json_string(*res->vpc_id ? res->vpc_id : res->id));
-	if (v->discovery && !strcmp(res->type, "subnet"))
+	if (v->discovery && (ipam__rtype_of(res->type) == IPAM__RT_SUBNET))
 		json_object_set_new(obj, "SubnetId", json_string(res->id));
 	if (v->discovery && v->discovery->last_feed) {
 		char when[IPAM_TIME_STRLEN];
@@ -499,7 +499,7 @@ static int scope_pools(ipam *db, int64_t scope, ipam__buf *buf, json_t *obj,
 
 	if (!stmt) {
 		json_decref(pools);
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	}
 	ipam__bind_int64(stmt, 1, scope);
 	rc = ipam__collect_keys(db, stmt, &keys, &n, err);

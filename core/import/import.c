@@ -661,7 +661,8 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	if (home && strcmp(home, info->home_locale) &&
 	    (rc = ipam_locale_check(home, err)) == 0) {
 		rc = sql_run(im->db,
-			     "INSERT OR IGNORE INTO locale(name) VALUES (?1)",
+			     "INSERT INTO locale(name) VALUES (?1)"
+			     " ON CONFLICT DO NOTHING",
 			     home, 0, err);
 		if (rc == 0)
 			rc = sql_run(im->db, "UPDATE ipam SET home_locale = ?1",
@@ -1098,7 +1099,7 @@ static int pool_settings(imp *im, const ipam_pool_info *p, json_t *el,
 		if (want != p->family) {
 			if (!made)
 				changed_text(im, "pool", path, "address-family",
-					     p->family == 6 ? "ipv6" : "ipv4",
+					     ipam_family_name(p->family),
 					     fam);
 			rc = ipam_pool_set_family(im->db, p->key, want, err);
 		}
@@ -1527,9 +1528,9 @@ static int alloc_stamp(imp *im, int64_t key, json_t *el, ipam_err *err)
 	    !(root && (json_is_integer(uid) || json_is_integer(gid))))
 		return 0;
 	stmt = ipam__stmt(im->db,
-			  "UPDATE allocation SET created = ifnull(?2, created),"
-			  " uid = ifnull(?3, uid), gid = ifnull(?4, gid),"
-			  " mode = ifnull(?5, mode) WHERE key = ?1",
+			  "UPDATE allocation SET created = coalesce(?2, created),"
+			  " uid = coalesce(?3, uid), gid = coalesce(?4, gid),"
+			  " mode = coalesce(?5, mode) WHERE key = ?1",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -2288,7 +2289,7 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	if (desc && *desc &&
 	    ipam__check_text("description", desc, IPAM_DESC_MAX, err))
 		return rc = IPAM_EINVAL;
-	if (strcmp(type, "custom") == 0 && p->created &&
+	if ((ipam__rtype_of(type) == IPAM__RT_CUSTOM) && p->created &&
 	    !json_object_get(el, "DnsName") &&
 	    !json_object_get(el, "MacAddress") && batch_fits(im, el, name))
 		return batch_add(im, p, el, name, &c, desc, line, err);
@@ -2296,9 +2297,9 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	if ((rc = batch_flush(im, err))) {
 		;
-	} else if (strcmp(type, "custom") == 0) {
+	} else if (ipam__rtype_of(type) == IPAM__RT_CUSTOM) {
 		rc = custom_apply(im, p, el, name, &c, desc, apath, err);
-	} else if (strcmp(type, "ipam-pool") == 0) {
+	} else if (ipam__rtype_of(type) == IPAM__RT_IPAM_POOL) {
 		rc = child_alloc(im, p, el, name, &c, apath, err);
 	} else {
 		/* made with their resources (IpamResources) */
@@ -2394,7 +2395,8 @@ static int prune_pool(imp *im, int64_t pool, ipam_err *err)
 	for (size_t i = 0; rc == 0 && i < names.count; i++) {
 		ipam_alloc_info a;
 		rc = ipam_alloc_get(im->db, pool, names.items[i], &a, err);
-		if (rc == 0 && !strcmp(a.resource_type, "custom"))
+		if (rc == 0 &&
+		    (ipam__rtype_of(a.resource_type) == IPAM__RT_CUSTOM))
 			rc = ipam__alloc_free(im->db, a.key, err);
 	}
 	ipam_strlist_free(&names);
@@ -2679,7 +2681,7 @@ static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	if (rc == 0 && family && family != info->family) {
 		if (!made)
 			changed_text(im, "prefix-list", name, "address-family",
-				     info->family == 6 ? "ipv6" : "ipv4", fam);
+				     ipam_family_name(info->family), fam);
 		rc = ipam_plist_set_family(im->db, name, family, err);
 	}
 	if (rc == 0 && desc && strcmp(desc, info->description)) {

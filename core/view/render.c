@@ -263,7 +263,7 @@ static json_t *pool_object(ipam *db, const ipam_pool_info *p,
 		set_if(obj, "PublicIpSource", p->public_ip_source);
 	}
 	json_object_set_new(obj, "AddressFamily",
-			    json_string(p->family == 6 ? "ipv6" : "ipv4"));
+			    json_string(ipam_family_name(p->family)));
 	if (p->min_netmask >= 0)
 		json_object_set_new(obj, "AllocationMinNetmaskLength",
 				    json_integer(p->min_netmask));
@@ -618,8 +618,8 @@ static int status_fields(ipam *db, int64_t pool, const char *keys[],
 	FIELD("state", json_string("create-complete"), "create-complete");
 	FIELD("locale", json_string(*p.locale ? p.locale : "none"), "%s",
 	      *p.locale ? p.locale : "none");
-	FIELD("address-family", json_string(p.family == 6 ? "ipv6" : "ipv4"),
-	      "%s", p.family == 6 ? "ipv6" : "ipv4");
+	FIELD("address-family", json_string(ipam_family_name(p.family)),
+	      "%s", ipam_family_name(p.family));
 	FIELD("pool-depth", json_integer(p.depth), "%d", p.depth);
 	FIELD("provisioned-cidrs", json_integer(u.provisioned_cidrs), "%lld",
 	      (long long)u.provisioned_cidrs);
@@ -729,7 +729,7 @@ static int map_cidr(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	int ra, rf;
 
 	if (!allocs || !frees)
-		return IPAM_EIO;
+		return ipam__stmt_error(err);
 	ipam__bind_int64(allocs, 1, pool);
 	ipam__bind_addr(allocs, 2, cidr->addr);
 	ipam__bind_addr(allocs, 3, ipam_cidr_last(cidr));

@@ -312,8 +312,9 @@ static void aws_child_cidrs(aws *a)
 			const char *type = str(el, "ResourceType");
 			const char *child = str(el, "ResourceId");
 			json_t *list;
-			if (!type || strcmp(type, "ipam-pool") || !child ||
-			    !str(el, "Cidr"))
+			if (!type ||
+			    (ipam__rtype_of(type) != IPAM__RT_IPAM_POOL) ||
+			    !child || !str(el, "Cidr"))
 				continue;
 			list = json_object_get(a->pool_cidrs, child);
 			if (!list)
@@ -523,7 +524,8 @@ static int aws_allocs(aws *a, json_t *doc, ipam_err *err)
 			const char *id = str(el, "IpamPoolAllocationId");
 			const char *pool;
 			char desc[IPAM_DESC_MAX + 1];
-			if (type && !strcmp(type, "ipam-pool")) {
+			if (type &&
+			    (ipam__rtype_of(type) == IPAM__RT_IPAM_POOL)) {
 				aws_child_alloc(a, doc, el, a->allocs[d].line);
 				continue; /* made by the child's CIDR */
 			}
@@ -535,7 +537,8 @@ static int aws_allocs(aws *a, json_t *doc, ipam_err *err)
 						  "CIDR",
 						  a->allocs[d].line,
 						  cidr ? cidr : "(no Cidr)");
-			if (type && strcmp(type, "custom") && rid)
+			if (type && (ipam__rtype_of(type) != IPAM__RT_CUSTOM) &&
+			    rid)
 				snprintf(desc, sizeof(desc), "%s%s%s %s",
 					 str(el, "Description")
 						 ? str(el, "Description")

@@ -487,7 +487,7 @@ static int load_pool(ipam *db, int64_t pool, struct map *m, ipam_err *err)
 		db,
 		"SELECT a.start, a.prefix, a.resource_type, CASE"
 		" a.resource_type WHEN 'custom' THEN a.name WHEN 'ipam-pool'"
-		" THEN ifnull((SELECT p.name FROM pool p WHERE p.aws_id ="
+		" THEN coalesce((SELECT p.name FROM pool p WHERE p.aws_id ="
 		" a.resource_id), a.name) ELSE a.resource_id END, a.compliant,"
 		" a.resource_type NOT IN ('custom', 'ipam-pool') AND EXISTS"
 		" (SELECT 1 FROM resource_cidr rc WHERE rc.alloc_key = a.key"
@@ -503,12 +503,13 @@ static int load_pool(ipam *db, int64_t pool, struct map *m, ipam_err *err)
 		ipam_cidr c = {ipam__blob_to_addr(allocs, 0), (uint8_t)family,
 			       (uint8_t)ipam__col_int(allocs, 1)};
 		const char *type = ipam__col_text(allocs, 2);
+		ipam__rtype rtype = ipam__rtype_of(type);
 		ipam_map_state state =
-			!strcmp(type, "custom")		? IPAM_MAP_CUSTOM
-			: !strcmp(type, "ipam-pool")	? IPAM_MAP_POOL
-			: ipam__col_int(allocs, 5) ? IPAM_MAP_OVERLAPPING
-			: ipam__col_int(allocs, 4) ? IPAM_MAP_COMPLIANT
-							: IPAM_MAP_NONCOMPLIANT;
+			rtype == IPAM__RT_CUSTOM      ? IPAM_MAP_CUSTOM
+			: rtype == IPAM__RT_IPAM_POOL ? IPAM_MAP_POOL
+			: ipam__col_int(allocs, 5)    ? IPAM_MAP_OVERLAPPING
+			: ipam__col_int(allocs, 4)    ? IPAM_MAP_COMPLIANT
+						      : IPAM_MAP_NONCOMPLIANT;
 		rc = map_add(m, &c, state, 1,
 			     ipam__col_text(allocs, 3), err);
 	}
@@ -521,11 +522,14 @@ static ipam_map_state resource_state(const char *compliance,
 {
 	if (!strcmp(overlap, "overlapping"))
 		return IPAM_MAP_OVERLAPPING;
-	if (!strcmp(compliance, "noncompliant"))
+	switch (ipam__compliance_of(compliance)) {
+	case IPAM__COMP_NONCOMPLIANT:
 		return IPAM_MAP_NONCOMPLIANT;
-	if (!strcmp(compliance, "compliant"))
+	case IPAM__COMP_COMPLIANT:
 		return IPAM_MAP_COMPLIANT;
-	return IPAM_MAP_OCCUPIED;
+	default:
+		return IPAM_MAP_OCCUPIED;
+	}
 }
 
 static int load_scope(ipam *db, int64_t scope, struct map *m, ipam_err *err)

@@ -261,7 +261,7 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 				  "cannot provision %s to pool '%s': the pool "
 				  "is %s",
 				  text, p->name,
-				  p->family == 6 ? "ipv6" : "ipv4");
+				  ipam_family_name(p->family));
 	if (cidr->family == 6 && cidr->prefix < 8)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "cannot provision %s: IPv6 CIDRs must be /8 "
@@ -382,7 +382,7 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	ipam__bind_int64(stmt, 6, alloc_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__free_add(db, pool, cidr, cidr->prefix, err)) ||
-	    (rc = ipam__pool_count(db, pool, "total", ipam_cidr_size(cidr), +1,
+	    (rc = ipam__pool_count(db, pool, IPAM__COUNT_TOTAL, ipam_cidr_size(cidr), +1,
 				   err)))
 		return rc;
 	stmt = ipam__stmt(db,
@@ -508,7 +508,7 @@ static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 	if (prefix_len < 0 || prefix_len > ipam_family_width(p.family))
 		return ipam__fail(err, IPAM_EINVAL,
 				  "netmask /%d is out of range for an %s pool",
-				  prefix_len, p.family == 6 ? "ipv6" : "ipv4");
+				  prefix_len, ipam_family_name(p.family));
 	if ((rc = ipam__pool_load(db, p.parent_key, &parent, err)) ||
 	    (rc = ipam__alloc_find(db, &parent, prefix_len, out, err)))
 		return rc;
@@ -576,7 +576,7 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		return rc;
 	ipam_cidr_format(cidr, text);
 	stmt = ipam__stmt(db,
-			  "SELECT key, ifnull(parent_alloc, 0), aws_id FROM"
+			  "SELECT key, coalesce(parent_alloc, 0), aws_id FROM"
 			  " pool_cidr WHERE pool_key = ?1 AND start = ?2 AND"
 			  " prefix = ?3",
 			  err);
@@ -608,7 +608,7 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, cidr_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
-	    (rc = ipam__pool_count(db, pool, "total", ipam_cidr_size(cidr), -1,
+	    (rc = ipam__pool_count(db, pool, IPAM__COUNT_TOTAL, ipam_cidr_size(cidr), -1,
 				   err)))
 		return rc;
 	stmt = ipam__stmt(db,

@@ -63,7 +63,7 @@ static int blocks_load(ipam *db, const ipam_pool_info *p, ipam_u128 lo,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT start, prefix FROM free_block WHERE pool_key = ?1"
-		" AND start >= ifnull((SELECT max(start) FROM free_block"
+		" AND start >= coalesce((SELECT max(start) FROM free_block"
 		" WHERE pool_key = ?1 AND start <= ?2), ?2)"
 		" AND start <= ?3 ORDER BY start",
 		err);
@@ -257,7 +257,7 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 			   r->created >= 0 ? r->created : ipam__now(db));
 	ipam__bind_int64(stmt, 8, r->uid >= 0 ? r->uid : db->actor.uid);
 	ipam__bind_int64(stmt, 9, r->gid >= 0 ? r->gid : db->actor.gid);
-	ipam__bind_int(stmt, 10, r->mode >= 0 ? r->mode : 0755);
+	ipam__bind_int(stmt, 10, r->mode >= 0 ? r->mode : IPAM_MODE_NEW);
 	ipam__bind_int64(stmt, 11, history);
 	rc = ipam__exec(db, stmt, err);
 	if (rc == IPAM_EEXIST)
@@ -345,7 +345,7 @@ static int counters(ipam *db, const ipam_pool_info *p,
 						 (int)per_prefix[l], err)))
 			return rc;
 	}
-	if ((rc = ipam__pool_count(db, p->key, "assigned", sum, +1, err)))
+	if ((rc = ipam__pool_count(db, p->key, IPAM__COUNT_ASSIGNED, sum, +1, err)))
 		return rc;
 	stmt = ipam__stmt(db,
 			  "UPDATE pool SET n_allocs = n_allocs + ?2,"

@@ -327,10 +327,10 @@ int ipam__plist_member_add(ipam *db, int64_t list, int src_kind,
 			   int64_t src_key, const ipam_cidr *c, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"INSERT OR IGNORE INTO pl_member("
+					"INSERT INTO pl_member("
 					"list_key, src_kind, src_key, family,"
 					" start, prefix) VALUES (?1, ?2, ?3,"
-					" ?4, ?5, ?6)",
+					" ?4, ?5, ?6) ON CONFLICT DO NOTHING",
 					err);
 	int rc;
 	if (!stmt)
@@ -414,7 +414,7 @@ int ipam__plist_prune(ipam *db, int64_t list, ipam_err *err)
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"UPDATE prefix_list AS l SET oldest = max(1, min(l.version -"
-		" ?2, ifnull((SELECT min(t.desired) FROM pl_target t WHERE"
+		" ?2, coalesce((SELECT min(t.desired) FROM pl_target t WHERE"
 		" t.list_key = l.key AND t.desired > 0), l.version)))"
 		" WHERE l.key = ?1",
 		err);
