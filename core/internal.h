@@ -190,6 +190,22 @@ int ipam__buf_printf(ipam__buf *buf, const char *fmt, ...)
 /* Hands the text to *out (malloc'd) or frees it and fails. */
 int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err);
 
+/* A JSON list written element by element into an ipam__buf (view/jsonlist.c):
+ * `{"KEY": [ELEMENTS]}` (or the bare list when key is NULL) plus a newline,
+ * byte for byte what json_dumps(..., flags) of the whole document writes
+ * when flags hold JSON_INDENT(2). Never holds more than one element as a
+ * jansson value; a failure marks the buffer (ipam__buf_finish reports it). */
+typedef struct ipam__jlist {
+	ipam__buf *buf;
+	size_t flags, count;
+	int keyed;
+} ipam__jlist;
+void ipam__jlist_begin(ipam__jlist *l, ipam__buf *buf, const char *key,
+		       size_t flags);
+/* Appends elem (reference stolen; NULL marks the buffer failed). */
+void ipam__jlist_add(ipam__jlist *l, json_t *elem);
+void ipam__jlist_end(ipam__jlist *l);
+
 /* ---- addresses as keys: 16 bytes, big-endian ---- */
 
 void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16]);

@@ -501,6 +501,13 @@ int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err)
 		buf->data = NULL;
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
+	/* a doubling buffer may be up to twice its text: give back the rest
+	 * (for a large one, mremap shrinks it in place) */
+	if (buf->cap - buf->len > 4096) {
+		char *shrunk = realloc(buf->data, buf->len + 1);
+		if (shrunk)
+			buf->data = shrunk;
+	}
 	*out = buf->data;
 	*len = buf->len;
 	buf->data = NULL;

@@ -298,13 +298,11 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	ipam_stmt *stmt;
 	char text[IPAM_CIDR_STRLEN];
 	ipam__buf buf = {0};
-	json_t *list = json_array();
+	ipam__jlist list;
 	int rc = ipam__read_begin(db, err), step;
 
-	if (rc) {
-		json_decref(list);
+	if (rc)
 		return rc;
-	}
 	ipam_cidr_format(cidr, text);
 	stmt = ipam__stmt(
 		db,
@@ -315,17 +313,18 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		" (end_time IS NULL OR end_time > ?5)"
 		" ORDER BY start_time, key",
 		err);
-	if (!stmt) {
-		json_decref(list);
+	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
-	}
 	ipam__bind_int64(stmt, 1, scope);
 	ipam__bind_int(stmt, 2, cidr->family);
 	ipam__bind_addr(stmt, 3, cidr->addr);
 	ipam__bind_int(stmt, 4, cidr->prefix);
 	ipam__bind_int64(stmt, 5, from);
 	ipam__bind_int64(stmt, 6, to);
-	if (!json)
+	if (json)
+		ipam__jlist_begin(&list, &buf, "HistoryRecords",
+				  JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	else
 		ipam__buf_printf(&buf,
 				 "SampledStartTime SampledEndTime ResourceCidr"
 				 " ResourceType ResourceId ResourceRegion"
@@ -334,31 +333,17 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 				 " ResourceOverlapStatus ResourceName\n");
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		json_t *rec = json ? record_json(stmt, text) : NULL;
-		if (rec)
-			json_array_append_new(list, rec);
+		if (rec) /* NULL: a type this shape has no name for */
+			ipam__jlist_add(&list, rec);
 		else if (!json)
 			record_text(stmt, text, &buf);
 	}
 	ipam__reset(stmt);
 	if (step < 0) {
-		json_decref(list);
 		free(buf.data);
 		return ipam__read_end(db, step);
 	}
-	if (json) {
-		char *dumped;
-		json_t *root = json_pack("{s:o}", "HistoryRecords", list);
-		dumped = root ? json_dumps(root,
-					   JSON_INDENT(2) | JSON_PRESERVE_ORDER)
-			      : NULL;
-		json_decref(root);
-		if (dumped)
-			ipam__buf_printf(&buf, "%s\n", dumped);
-		else
-			buf.failed = 1;
-		free(dumped);
-	} else {
-		json_decref(list);
-	}
+	if (json)
+		ipam__jlist_end(&list);
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
 }

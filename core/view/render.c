@@ -15,14 +15,16 @@
 
 #include "internal.h"
 
-/* Dumps `root` (reference stolen) as indented JSON plus a newline. */
+#define DUMP_FLAGS                                                             \
+	(JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/* Dumps `root` (reference stolen) as indented JSON plus a newline. The
+ * lists that grow with the IPAM are written element by element instead
+ * (ipam__jlist), with the same layout. */
 static int dump(json_t *root, char **out, size_t *len, ipam_err *err)
 {
 	ipam__buf buf = {0};
-	char *text =
-		root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-						JSON_REAL_PRECISION(15))
-		     : NULL;
+	char *text = root ? json_dumps(root, DUMP_FLAGS) : NULL;
 	json_decref(root);
 	if (!text)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
@@ -308,7 +310,8 @@ int ipam_render_scope_pools_json(ipam *db, int64_t scope, char **out,
 	ipam_info info;
 	int64_t *keys = NULL;
 	size_t n = 0;
-	json_t *list;
+	ipam__buf buf = {0};
+	ipam__jlist list;
 	int rc = ipam__read_begin(db, err);
 
 	if (rc)
@@ -323,19 +326,19 @@ int ipam_render_scope_pools_json(ipam *db, int64_t scope, char **out,
 		ipam__bind_int64(stmt, 1, scope);
 	if ((rc = ipam__collect_keys(db, stmt, &keys, &n, err)))
 		return ipam__read_end(db, rc);
-	list = json_array();
+	ipam__jlist_begin(&list, &buf, "IpamPools", DUMP_FLAGS);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		ipam_pool_info p;
 		if ((rc = ipam__pool_load(db, keys[i], &p, err)) == 0)
-			json_array_append_new(list, pool_object(db, &p, &info));
+			ipam__jlist_add(&list, pool_object(db, &p, &info));
 	}
 	free(keys);
 	if (rc) {
-		json_decref(list);
+		free(buf.data);
 		return ipam__read_end(db, rc);
 	}
-	rc = dump(json_pack("{s:o}", "IpamPools", list), out, len, err);
-	return ipam__read_end(db, rc);
+	ipam__jlist_end(&list);
+	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
 }
 
 /* ---- describe-ipam-resource-discoveries ---- */
@@ -466,24 +469,25 @@ int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
 {
 	ipam_pool_cidr *cidrs;
 	size_t n;
-	json_t *list;
+	ipam__buf buf = {0};
+	ipam__jlist list;
 	int rc = ipam__read_begin(db, err);
 
 	if (rc)
 		return rc;
 	if ((rc = ipam_pool_cidrs(db, pool, &cidrs, &n, err)))
 		return ipam__read_end(db, rc);
-	list = json_array();
+	ipam__jlist_begin(&list, &buf, "IpamPoolCidrs", DUMP_FLAGS);
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(
-			list,
+		ipam__jlist_add(
+			&list,
 			json_pack("{s:o, s:s, s:s, s:i}", "Cidr",
 				  cidr_json(&cidrs[i].cidr), "State",
 				  cidrs[i].state, "IpamPoolCidrId", cidrs[i].id,
 				  "NetmaskLength", (int)cidrs[i].cidr.prefix));
 	free(cidrs);
-	rc = dump(json_pack("{s:o}", "IpamPoolCidrs", list), out, len, err);
-	return ipam__read_end(db, rc);
+	ipam__jlist_end(&list);
+	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
 }
 
 /* ---- get-ipam-pool-allocations ---- */
@@ -493,7 +497,8 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 {
 	ipam_pool_info p;
 	ipam_stmt *stmt;
-	json_t *list;
+	ipam__buf buf = {0};
+	ipam__jlist list;
 	int rc = ipam__read_begin(db, err), step;
 
 	if (rc)
@@ -508,7 +513,7 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
 	ipam__bind_int64(stmt, 1, pool);
-	list = json_array();
+	ipam__jlist_begin(&list, &buf, "IpamPoolAllocations", DUMP_FLAGS);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr c = {.family = (uint8_t)p.family};
 		json_t *obj = json_object();
@@ -536,16 +541,15 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 			obj, "Tags",
 			ipam__tags_json(db, ipam__col_text(
 						    stmt, 2)));
-		json_array_append_new(list, obj);
+		ipam__jlist_add(&list, obj);
 	}
 	ipam__reset(stmt);
 	if (step < 0) {
-		json_decref(list);
+		free(buf.data);
 		return ipam__read_end(db, step);
 	}
-	rc = dump(json_pack("{s:o}", "IpamPoolAllocations", list), out, len,
-		  err);
-	return ipam__read_end(db, rc);
+	ipam__jlist_end(&list);
+	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
 }
 
 /*

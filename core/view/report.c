@@ -335,13 +335,19 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 	ipam_discovery_info disco;
 	int64_t *keys = NULL;
 	size_t n = 0;
-	json_t *list = json_array();
+	ipam__buf buf = {0};
+	ipam__jlist list;
 	int rc = ipam__read_begin(db, err);
 
-	if (rc) {
-		json_decref(list);
+	if (rc)
 		return rc;
-	}
+	/* A discovery's view has the shape of
+	 * get-ipam-discovered-resource-cidrs. */
+	ipam__jlist_begin(&list, &buf,
+			  discovery ? "IpamDiscoveredResourceCidrs"
+				    : "IpamResourceCidrs",
+			  JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				  JSON_REAL_PRECISION(15));
 	if ((rc = ipam__info_load(db, &info, err)) ||
 	    (discovery &&
 	     (rc = ipam__discovery_load_key(db, discovery, &disco, err))))
@@ -375,39 +381,18 @@ int ipam_render_resources_json(ipam *db, int64_t scope, int64_t discovery,
 			json_t *obj =
 				resource_cidr_json(db, &v, &res, &rows[j]);
 			if (obj)
-				json_array_append_new(list, obj);
+				ipam__jlist_add(&list, obj);
 		}
 		free(rows);
 	}
 done:
 	free(keys);
 	if (rc) {
-		json_decref(list);
+		free(buf.data);
 		return ipam__read_end(db, rc);
 	}
-	{
-		ipam__buf buf = {0};
-		/* A discovery's view has the shape of
-		 * get-ipam-discovered-resource-cidrs. */
-		json_t *root = json_pack("{s:o}",
-					 discovery
-						 ? "IpamDiscoveredResourceCidrs"
-						 : "IpamResourceCidrs",
-					 list);
-		char *text =
-			root ? json_dumps(root, JSON_INDENT(2) |
-							JSON_PRESERVE_ORDER |
-							JSON_REAL_PRECISION(15))
-			     : NULL;
-		json_decref(root);
-		if (text)
-			ipam__buf_printf(&buf, "%s\n", text);
-		else
-			buf.failed = 1;
-		free(text);
-		return ipam__read_end(db,
-				      ipam__buf_finish(&buf, out, len, err));
-	}
+	ipam__jlist_end(&list);
+	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
 }
 
 /* ---- scope status ---- */
