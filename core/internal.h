@@ -145,6 +145,23 @@ int ipam__random(void *out, size_t len, ipam_err *err);
  * in the public scope, naming the range. */
 int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err);
 
+/* provider.c: a top-level public pool whose public-ip-source is amazon. */
+bool ipam__pool_is_provider(const ipam_pool_info *p);
+/* provider.c: the first free aligned /len of the provider CIDRs for such a
+ * pool, within the guide's limits (IPAM_EINVAL size or no locale,
+ * IPAM_EDQUOT blocks, IPAM_ENOSPC none free). */
+int ipam__provider_pick(ipam *db, const ipam_pool_info *p, int len,
+			ipam_cidr *out, ipam_err *err);
+/* provider.c: 0 for pools that are not such a pool; for one, IPAM_EINVAL
+ * when `typed` (a user's CIDR), else (an import) the limits and
+ * IPAM_EADDRNOTAVAIL outside the provider CIDRs. */
+int ipam__provider_check(ipam *db, const ipam_pool_info *p,
+			 const ipam_cidr *cidr, bool typed, ipam_err *err);
+/* provision.c: ipam_pool_provision for an import: an amazon-source pool
+ * takes back a CIDR inside the provider CIDRs. */
+int ipam__pool_provision_restore(ipam *db, int64_t pool, const ipam_cidr *cidr,
+				 ipam_err *err);
+
 /* ---- change times (changed.c) ---- */
 
 /* The stamp of the current transaction, computed at its first use: what
@@ -466,7 +483,20 @@ typedef struct ipam__res_rec {
 	ipam_cidr *cidrs;
 	size_t ncidrs;
 	json_t *tags; /* object key -> string value */
+	/* public addresses (insights.c): what an EIP is associated with or
+	 * an interface attached to, its IpamPublicAddressType and service
+	 * words ("" = unknown) */
+	char association[IPAM_RESOURCE_ID_MAX + 1];
+	char address_type[24];
+	char service[32];
 } ipam__res_rec;
+/* insights.c: the public IP metrics and public IP insight metrics of
+ * /metrics/ipam.prom (Prometheus text). */
+int ipam__public_metrics(ipam *db, ipam__buf *buf, ipam_err *err);
+/* insights.c: stores a discovered resource's association, address type
+ * and service when they differ from what `res` holds. */
+int ipam__public_sync(ipam *db, const ipam_resource_info *res,
+		      const ipam__res_rec *rec, ipam_err *err);
 /* Creates or updates a discovered resource to match rec; appends the keys
  * of new unmanaged CIDRs to *fresh for auto-import. */
 int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
@@ -476,6 +506,26 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 			   ipam_err *err);
 int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err);
+/* eip.c: 0 when `value` may be the association of resource `res` (an EIP;
+ * "" or an i-/eni- id), else IPAM_EINVAL. */
+int ipam__eip_association_check(const ipam_resource_info *res,
+				const char *value, ipam_err *err);
+/* eip.c: an EIP's address (its first CIDR) and where it came from: the
+ * IPAM pool's id and public-ip-source for a managed one, the public IPv4
+ * pool's id and "byoip" for one inside such a pool, "" and "" otherwise.
+ * 1 found, 0 no CIDR, <0 error. */
+int ipam__eip_source(ipam *db, const ipam_resource_info *res, ipam_cidr *addr,
+		     char *pool_id, size_t size, char *ip_source,
+		     size_t src_size, ipam_err *err);
+/* eip.c: the block an EIP (a /32) or public IPv4 pool (/24 to /32 of a
+ * public IPv4 pool, L5991) gets from IPAM pool `p`; IPAM_EINVAL else. */
+int ipam__eip_block_check(const ipam_resource_info *res,
+			  const ipam_pool_info *p, const ipam_cidr *block,
+			  ipam_err *err);
+/* eip.c: IPAM_EBUSY when `res` is a public IPv4 pool and an EIP of its
+ * scope lies in `cidr` (NULL: in any of its CIDRs); 0 otherwise. */
+int ipam__eip_pool_busy(ipam *db, const ipam_resource_info *res,
+			const ipam_cidr *cidr, ipam_err *err);
 int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 			ipam_err *err);
 /* watch.c: like ipam__rc_refresh, but always starts a new history record
@@ -496,5 +546,16 @@ int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present, ipam_err *err);
 int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_rc_gone(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_settle(ipam *db, ipam_err *err);
+
+/* policy.c: IPAM_EBUSY naming the policy and rule when pool p is one of
+ * a policy rule's pools (a pool cannot go while a policy sends requests
+ * to it). */
+int ipam__policy_pool_check(ipam *db, const ipam_pool_info *p, ipam_err *err);
+/* resource.c: ipam_resource_allocate inside the caller's transaction, the
+ * allocation taking `description` (the policy that chose the pool). */
+int ipam__resource_allocate(ipam *db, int64_t resource, int64_t pool,
+			    const ipam_cidr *cidr, int prefix_len,
+			    const char *description, ipam_cidr *out,
+			    ipam_err *err);
 
 #endif /* IPAM_INTERNAL_H */

@@ -869,6 +869,7 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_DISCOVERIES:
 	case NODE_PLISTS:
 	case NODE_PLTARGETS:
+	case NODE_POLICIES:
 		return DT_DIR;
 	case NODE_BYID:
 		return DT_LNK;

@@ -225,7 +225,7 @@ static bool tree_kind_shown(ipam_kind kind)
 {
 	return kind == IPAM_KIND_SCOPE || kind == IPAM_KIND_POOL ||
 	       kind == IPAM_KIND_ALLOCATION || kind == IPAM_KIND_DISCOVERY ||
-	       kind == IPAM_KIND_PREFIX_LIST;
+	       kind == IPAM_KIND_PREFIX_LIST || kind == IPAM_KIND_POLICY;
 }
 
 static int step_resource(struct ipamfs *fs, struct node *n, const char *name,
@@ -276,6 +276,24 @@ static int step_plist(struct ipamfs *fs, struct node *n, const char *name,
 	if (rc == 0) {
 		n->kind = NODE_PLIST;
 		n->plist_key = info->key; /* its change time */
+		n->created = info->created;
+		memcpy(n->owner_id, info->id, sizeof(n->owner_id)); /* tags */
+		snprintf(n->name, sizeof(n->name), "%s", info->name);
+	}
+	free(info);
+	return rc;
+}
+
+static int step_policy(struct ipamfs *fs, struct node *n, const char *name,
+		       ipam_err *err)
+{
+	ipam_policy_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_policy_get(fs->db, name, info, err);
+	if (rc == 0) {
+		n->kind = NODE_POLICY;
+		n->policy_key = info->key; /* its change time */
 		n->created = info->created;
 		memcpy(n->owner_id, info->id, sizeof(n->owner_id)); /* tags */
 		snprintf(n->name, sizeof(n->name), "%s", info->name);
@@ -501,6 +519,8 @@ static const struct {
 	{NODE_PLIST, "tags", NODE_TAGS},
 	{NODE_PLIST, "versions", NODE_PLVERSIONS},
 	{NODE_PLIST, "targets", NODE_PLTARGETS},
+	{NODE_ROOT, "policies", NODE_POLICIES},
+	{NODE_POLICY, "tags", NODE_TAGS},
 	{NODE_IPAM, "quotas", NODE_QUOTAS},
 	{NODE_SCOPE, "pools", NODE_POOLS}, /* pool_key stays 0: top level */
 	{NODE_SCOPE, "resources", NODE_RESOURCES},
@@ -577,6 +597,8 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_plversion(fs, n, name, err);
 	case NODE_PLTARGETS:
 		return step_pltarget(fs, n, name, err);
+	case NODE_POLICIES:
+		return step_policy(fs, n, name, err);
 	default:
 		return step_fixed(fs, n, name, err);
 	}
@@ -791,6 +813,9 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 	case NODE_PLTARGETS:
 		rc = ipam_plist_target_list(fs->db, n->name, &list, err);
 		break;
+	case NODE_POLICIES:
+		rc = ipam_policy_list(fs->db, &list, err);
+		break;
 	default:
 		return 0;
 	}
@@ -911,6 +936,29 @@ static int plist_path(struct ipamfs *fs, int64_t key, struct buf *out,
 	return rc;
 }
 
+/* "policies/<name>" of the policy with key `key`. */
+static int policy_path(struct ipamfs *fs, int64_t key, struct buf *out,
+		       ipam_err *err)
+{
+	ipam_strlist names = {0, NULL};
+	ipam_policy_info *info = malloc(sizeof(*info));
+	int rc = info ? ipam_policy_list(fs->db, &names, err)
+		      : ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	bool found = false;
+	for (size_t i = 0; rc == 0 && !found && i < names.count; i++) {
+		if (ipam_policy_get(fs->db, names.items[i], info, NULL) == 0 &&
+		    info->key == key) {
+			buf_printf(out, "policies/%s", info->name);
+			found = true;
+		}
+	}
+	if (rc == 0 && !found)
+		rc = ipamfs_err(err, IPAM_ENOENT, "no such policy");
+	ipam_strlist_free(&names);
+	free(info);
+	return rc;
+}
+
 int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
 		     ipam_err *err)
 {
@@ -934,6 +982,9 @@ int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
 		break;
 	case IPAM_KIND_PREFIX_LIST:
 		rc = plist_path(fs, key, out, err);
+		break;
+	case IPAM_KIND_POLICY:
+		rc = policy_path(fs, key, out, err);
 		break;
 	default:
 		return not_found(err, object_id);

@@ -39,6 +39,8 @@ enum node_kind {
 	NODE_PLVERSIONS,  /* <list>/versions */
 	NODE_PLTARGETS,	  /* <list>/targets */
 	NODE_PLTARGET,	  /* <list>/targets/<t> (plist_target) */
+	NODE_POLICIES,	  /* /policies */
+	NODE_POLICY,	  /* /policies/<name> (name, policy_key) */
 	/* leaves */
 	NODE_FILE, /* an attribute or generated file: node.attr */
 	NODE_LINK, /* /by-id/<id> */
@@ -75,6 +77,7 @@ struct node {
 	int64_t plist_key;		      /* a prefix list; 0 = none */
 	int64_t plist_version;		      /* versions/<n> */
 	char plist_target[IPAM_NAME_MAX + 1]; /* targets/<t> */
+	int64_t policy_key;		      /* a policy; 0 = none */
 };
 
 static inline bool node_is_dir(const struct node *n)

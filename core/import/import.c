@@ -294,7 +294,8 @@ enum adopt_table {
 	T_POOL_CIDR,
 	T_ALLOC,
 	T_DISCOVERY,
-	T_PLIST
+	T_PLIST,
+	T_POLICY
 };
 
 static const struct {
@@ -323,6 +324,10 @@ static const struct {
 		     "UPDATE prefix_list SET created = ?2 WHERE aws_id = ?1",
 		     "UPDATE OR IGNORE prefix_list SET aws_id = ?1 WHERE"
 		     " aws_id = ?2"},
+	[T_POLICY] = {"ipam-policy-",
+		      "UPDATE policy SET created = ?2 WHERE aws_id = ?1",
+		      "UPDATE OR IGNORE policy SET aws_id = ?1 WHERE"
+		      " aws_id = ?2"},
 };
 
 /*
@@ -693,6 +698,46 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	return rc;
 }
 
+/* ProviderCidrs: the provider CIDRs, set before the pools' CIDRs come. */
+static int provider_apply(imp *im, json_t *list, ipam_err *err)
+{
+	ipam_strlist have = {0};
+	const char **want;
+	size_t n = json_array_size(list), i;
+	json_t *c;
+	bool same;
+	int rc;
+	if (!json_is_array(list))
+		return 0;
+	if ((rc = ipam_provider_cidrs_get(im->db, &have, err)))
+		return rc;
+	want = calloc(n + 1, sizeof(*want));
+	if (!want) {
+		ipam_strlist_free(&have);
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	}
+	json_array_foreach(list, i, c)
+	{
+		want[i] = json_string_value(c);
+		if (!want[i])
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"ipam: ProviderCidrs[%zu] is not a "
+					"string",
+					i);
+	}
+	same = rc == 0 && have.count == n;
+	for (i = 0; same && i < n; i++)
+		same = !strcmp(have.items[i], want[i]);
+	if (rc == 0 && !same) {
+		rc = ipam_provider_cidrs_set(im->db, want, n, err);
+		if (rc == 0)
+			change(im, '~', "ipam", "", "provider-cidrs");
+	}
+	free(want);
+	ipam_strlist_free(&have);
+	return rc;
+}
+
 static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 {
 	const char *desc = str(obj, "Description"), *tier = str(obj, "Tier");
@@ -730,6 +775,9 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 				im->db, json_integer_value(ret), err);
 		}
 	}
+	if (rc == 0)
+		rc = provider_apply(im, json_object_get(obj, "ProviderCidrs"),
+				    err);
 	for (int q = 0; rc == 0 && q < IPAM_QUOTA_COUNT; q++) {
 		json_t *v =
 			json_object_get(quotas, ipam_quota_name((ipam_quota)q));
@@ -1404,7 +1452,7 @@ static int cidr_apply(imp *im, json_t *el, ipam_err *err)
 	if (rc)
 		return rc < 0 ? rc : 0;
 	ipam_cidr_format(&c, text);
-	if ((rc = ipam_pool_provision(im->db, p->key, &c, err)))
+	if ((rc = ipam__pool_provision_restore(im->db, p->key, &c, err)))
 		return wrap(err, rc, "cannot provision %s to pool '%s'", text,
 			    p->path);
 	change(im, '+', "cidr", p->path, text);
@@ -1714,6 +1762,7 @@ static const struct {
 	{"ResourceOwnerId", IPAM_RESOURCE_OWNER, "owner"},
 	{"VpcId", IPAM_RESOURCE_VPC_ID, "vpc-id"},
 	{"ActiveIps", IPAM_RESOURCE_ACTIVE_IPS, "active-ips"},
+	{"Association", IPAM_RESOURCE_ASSOCIATION, "association"},
 };
 
 static const char *res_field_now(const ipam_resource_info *r,
@@ -1733,6 +1782,8 @@ static const char *res_field_now(const ipam_resource_info *r,
 			return "";
 		ipam_u128_format(r->active_ips, buf);
 		return buf;
+	case IPAM_RESOURCE_ASSOCIATION:
+		return r->association;
 	default:
 		return "";
 	}
@@ -2707,6 +2758,142 @@ static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	return rc ? wrap(err, rc, "prefix list '%s'", name) : 0;
 }
 
+/* ---- IPAM policies: settings, rules, targets, enabled ---- */
+
+/* The document's "Rules" or "Targets" (a list of lines) when they differ
+ * from the policy's: set, with one change line. */
+static int policy_lines(imp *im, const char *name, json_t *want, bool targets,
+			bool made, ipam_err *err)
+{
+	const char *field = targets ? "targets" : "rules";
+	ipam_strlist have = {0};
+	ipam__buf was = {0}, now = {0};
+	size_t n = json_array_size(want), i;
+	const char **lines = NULL;
+	json_t *v;
+	int rc = 0;
+	if (!json_is_array(want))
+		return want ? ipam__fail(err, IPAM_EINVAL,
+					 "%s is not a list of lines",
+					 targets ? "Targets" : "Rules")
+			    : 0;
+	lines = calloc(n + 1, sizeof(*lines));
+	if (!lines)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	json_array_foreach(want, i, v)
+	{
+		lines[i] = json_string_value(v);
+		if (!lines[i])
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"%s holds a line that is not a string",
+					targets ? "Targets" : "Rules");
+		else
+			ipam__buf_printf(&now, "%s%s", i ? "\n" : "", lines[i]);
+	}
+	if (rc == 0)
+		rc = targets ? ipam_policy_targets(im->db, name, &have, err)
+			     : ipam_policy_rules(im->db, name, &have, err);
+	for (i = 0; rc == 0 && i < have.count; i++)
+		ipam__buf_printf(&was, "%s%s", i ? "\n" : "", have.items[i]);
+	ipam__buf_add(&was, "", 1);
+	ipam__buf_add(&now, "", 1);
+	if (rc == 0 && (was.failed || now.failed))
+		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0 && strcmp(was.data, now.data)) {
+		if (!made)
+			changed_text(im, "policy", name, field, was.data,
+				     now.data);
+		rc = targets ? ipam_policy_set_targets(im->db, name, lines, n,
+						       false, err)
+			     : ipam_policy_set_rules(im->db, name, lines, n,
+						     err);
+	}
+	ipam_strlist_free(&have);
+	free(was.data);
+	free(now.data);
+	free(lines);
+	return rc;
+}
+
+/* A bool setting of the document made the policy's. */
+static int policy_flag(imp *im, const char *name, json_t *want, bool have,
+		       bool made, const char *field,
+		       int (*set)(ipam *, const char *, bool, ipam_err *),
+		       ipam_err *err)
+{
+	if (!want)
+		return 0;
+	if (!json_is_boolean(want))
+		return ipam__fail(err, IPAM_EINVAL, "%s is true or false",
+				  field);
+	if (json_is_true(want) == have)
+		return 0;
+	if (!made)
+		changed_text(im, "policy", name, field, have ? "true" : "false",
+			     have ? "false" : "true");
+	return set(im->db, name, json_is_true(want), err);
+}
+
+/* A policy of the document, matched by name: created when missing (with
+ * the document's id and creation time), its description, overflow, tags,
+ * rules (pools by id) and targets made the document's, then enabled or
+ * disabled as the document says. */
+static int policy_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *name = str(el, "Name"), *desc = str(el, "Description");
+	ipam_policy_info *info = malloc(sizeof(*info));
+	bool made = false;
+	int rc;
+	(void)line;
+	if (!info)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (!name) {
+		free(info);
+		return ipam__fail(err, IPAM_EINVAL, "a policy without a Name");
+	}
+	rc = ipam_policy_get(im->db, name, info, NULL);
+	if (rc == IPAM_ENOENT) {
+		rc = ipam_policy_create(im->db, name, err);
+		if (rc == 0)
+			rc = ipam_policy_get(im->db, name, info, err);
+		made = rc == 0;
+		if (made)
+			change(im, '+', "policy", name, NULL);
+	}
+	if (rc == 0 && (made || im->fresh))
+		rc = adopt(im, T_POLICY, info->id, el, "IpamPolicyId", err);
+	if (rc == 0 && desc && strcmp(desc, info->description)) {
+		if (!made)
+			changed_text(im, "policy", name, "description",
+				     info->description, desc);
+		rc = ipam_policy_set_description(im->db, name, desc, err);
+	}
+	/* disabled while its rules and targets change, enabled last */
+	if (rc == 0 && json_is_false(json_object_get(el, "Enabled")))
+		rc = policy_flag(im, name, json_object_get(el, "Enabled"),
+				 info->enabled, made, "enabled",
+				 ipam_policy_set_enabled, err);
+	if (rc == 0)
+		rc = policy_flag(im, name, json_object_get(el, "Overflow"),
+				 info->overflow, made, "overflow",
+				 ipam_policy_set_overflow, err);
+	if (rc == 0)
+		rc = tags_apply(im, info->id, json_object_get(el, "Tags"),
+				"policy", name, made, err);
+	if (rc == 0)
+		rc = policy_lines(im, name, json_object_get(el, "Rules"), false,
+				  made, err);
+	if (rc == 0)
+		rc = policy_lines(im, name, json_object_get(el, "Targets"),
+				  true, made, err);
+	if (rc == 0 && !json_is_false(json_object_get(el, "Enabled")))
+		rc = policy_flag(im, name, json_object_get(el, "Enabled"),
+				 info->enabled, made, "enabled",
+				 ipam_policy_set_enabled, err);
+	free(info);
+	return rc ? wrap(err, rc, "policy '%s'", name) : 0;
+}
+
 static int apply_all(imp *im, ipam_err *err)
 {
 	int rc;
@@ -2714,7 +2901,8 @@ static int apply_all(imp *im, ipam_err *err)
 	    (rc = ipam_apply(im, err)) || (rc = scopes_apply(im, err)) ||
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
 	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)) ||
-	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)))
+	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)) ||
+	    (rc = each(im, "IpamPolicies", policy_apply, err)))
 		return rc;
 	if (im->prune &&
 	    ((rc = prune_allocs(im, err)) || (rc = prune_pools(im, err)) ||

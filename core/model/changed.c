@@ -120,6 +120,7 @@ int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
 			"SELECT changed FROM resource WHERE key = ?",
 		[IPAM_KIND_PREFIX_LIST] =
 			"SELECT touched FROM prefix_list WHERE key = ?",
+		[IPAM_KIND_POLICY] = "SELECT changed FROM policy WHERE key = ?",
 	};
 	*out = 0;
 	if ((unsigned)kind >= sizeof(sql) / sizeof(sql[0]))

@@ -403,13 +403,37 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	return ipam__auto_import_pool(db, pool, err);
 }
 
+/* A CIDR typed by a user (typed) or restored by an import: an
+ * amazon-source pool takes only netmasks from users (provider.c). */
+static int provision_given(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			   bool typed, ipam_err *err)
+{
+	ipam_pool_info p;
+	int rc = ipam__pool_load(db, pool, &p, err);
+
+	if (rc || (rc = ipam__provider_check(db, &p, cidr, typed, err)))
+		return rc;
+	return provision(db, pool, cidr, err);
+}
+
 int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, provision(db, pool, cidr, err), err);
+	return ipam__write_end(db, provision_given(db, pool, cidr, true, err),
+			       err);
+}
+
+int ipam__pool_provision_restore(ipam *db, int64_t pool, const ipam_cidr *cidr,
+				 ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, provision_given(db, pool, cidr, false, err),
+			       err);
 }
 
 /* 1 when `cidr` shares an address with a CIDR provisioned to any pool of
@@ -494,6 +518,11 @@ static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 
 	if (rc)
 		return rc;
+	if (ipam__pool_is_provider(&p)) {
+		if ((rc = ipam__provider_pick(db, &p, prefix_len, out, err)))
+			return rc;
+		return provision(db, pool, out, err);
+	}
 	if (!p.parent_key && !p.is_public && p.family == 6) {
 		if ((rc = ula_pick(db, &p, prefix_len, out, err)))
 			return rc;
@@ -503,7 +532,8 @@ static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 		return ipam__fail(err, IPAM_EINVAL,
 				  "pool '%s' is a top-level pool: provision a "
 				  "CIDR, not a netmask (only a private IPv6 "
-				  "pool takes a ULA CIDR by netmask)",
+				  "pool takes a ULA CIDR by netmask, an "
+				  "amazon-source public pool a provider block)",
 				  p.name);
 	if (prefix_len < 0 || prefix_len > ipam_family_width(p.family))
 		return ipam__fail(err, IPAM_EINVAL,

@@ -310,6 +310,51 @@ static const char *const migrations[] = {
 	"ALTER TABLE discovery ADD COLUMN snapshot TEXT;"
 	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* IPAM policies (model/policy.c): ordered allocation rules (a locale
+	 * and a resource type) with their ordered pools, targets, overflow */
+	"CREATE TABLE policy("
+	"  key INTEGER PRIMARY KEY,"
+	"  aws_id TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  overflow INTEGER NOT NULL DEFAULT 1,"
+	"  enabled INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE policy_rule("
+	"  policy_key INTEGER NOT NULL,"
+	"  line INTEGER NOT NULL,"
+	"  locale TEXT NOT NULL,"
+	"  rtype TEXT NOT NULL,"
+	"  PRIMARY KEY (policy_key, line)) WITHOUT ROWID;"
+	"CREATE TABLE policy_pool("
+	"  policy_key INTEGER NOT NULL,"
+	"  line INTEGER NOT NULL,"
+	"  pos INTEGER NOT NULL,"
+	"  pool_key INTEGER NOT NULL,"
+	"  PRIMARY KEY (policy_key, line, pos)) WITHOUT ROWID;"
+	"CREATE INDEX policy_pool_pool ON policy_pool(pool_key);"
+	"CREATE TABLE policy_target("
+	"  policy_key INTEGER NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  PRIMARY KEY (policy_key, target)) WITHOUT ROWID;"
+	"CREATE INDEX policy_target_target ON policy_target(target);",
+	/* 7 -> 8: provider CIDRs, the space amazon-source public pools take
+	 * blocks from (provider.c); an Elastic IP's association (the
+	 * instance or interface it is associated with, '' when none; an
+	 * interface's instance); the public address type and service a
+	 * discovery reports (insights.c; '' = derived) */
+	"CREATE TABLE provider_cidr("
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  PRIMARY KEY (family, start)) WITHOUT ROWID;"
+	"ALTER TABLE resource ADD COLUMN association TEXT NOT NULL"
+	"  DEFAULT '';"
+	"ALTER TABLE resource ADD COLUMN address_type TEXT NOT NULL"
+	"  DEFAULT '';"
+	"ALTER TABLE resource ADD COLUMN service TEXT NOT NULL"
+	"  DEFAULT '';",
 	/* resource planning pools and host records (planning.c): the VPC a
 	 * planning pool and its subnet pools plan, a host's DNS name and MAC */
 	"ALTER TABLE pool ADD COLUMN plan_vpc TEXT NOT NULL DEFAULT '';"
@@ -400,13 +445,16 @@ static const char *const triggers[] = {
 	       BUMP("scope", "aws_id = NEW.object_id")
 		       BUMP("pool", "aws_id = NEW.object_id") BUMP(
 			       "allocation", "aws_id = NEW.object_id")
-			       BUMP("pool", "key = " ALLOC_POOL("NEW"))
-				       BUMP_PL("aws_id = NEW.object_id"),
+			       BUMP("pool", "key = " ALLOC_POOL("NEW")) BUMP_PL(
+				       "aws_id = NEW.object_id")
+				       BUMP("policy", "aws_id = NEW.object_id"),
 	       BUMP("scope", "aws_id = OLD.object_id")
 		       BUMP("pool", "aws_id = OLD.object_id") BUMP(
 			       "allocation", "aws_id = OLD.object_id")
 			       BUMP("pool", "key = " ALLOC_POOL("OLD"))
-				       BUMP_PL("aws_id = OLD.object_id")),
+				       BUMP_PL("aws_id = OLD.object_id")
+					       BUMP("policy",
+						    "aws_id = OLD.object_id")),
 	/* resources */
 	TRIGGER("ch_res_i", "INSERT ON resource", BUMP_RESOURCE("NEW.key")),
 	TRIGGER("ch_res_u", ANY_UPDATE("resource"),
@@ -445,6 +493,20 @@ static const char *const triggers[] = {
 	       BUMP_PL("key = OLD.list_key")),
 	ON_ALL("ch_pl_target", "pl_target", BUMP_PL("key = NEW.list_key"),
 	       BUMP_PL("key = OLD.list_key")),
+	/* IPAM policies: the row, its rules, pools and targets */
+	TRIGGER("ch_policy_i", "INSERT ON policy",
+		BUMP("policy", "key = NEW.key")),
+	TRIGGER("ch_policy_u", ANY_UPDATE("policy"),
+		BUMP("policy", "key = NEW.key")),
+	ON_ALL("ch_policy_rule", "policy_rule",
+	       BUMP("policy", "key = NEW.policy_key"),
+	       BUMP("policy", "key = OLD.policy_key")),
+	ON_ALL("ch_policy_pool", "policy_pool",
+	       BUMP("policy", "key = NEW.policy_key"),
+	       BUMP("policy", "key = OLD.policy_key")),
+	ON_ALL("ch_policy_target", "policy_target",
+	       BUMP("policy", "key = NEW.policy_key"),
+	       BUMP("policy", "key = OLD.policy_key")),
 };
 
 /* ---- connection and statements ---- */

@@ -42,10 +42,22 @@ FILES = [
     ("scopes/*/pools/*cidrs.json", "GetIpamPoolCidrs", "IpamPoolCidrs"),
     ("scopes/*/pools/*allocations.json", "GetIpamPoolAllocations",
      "IpamPoolAllocations"),
+    ("policies.json", "DescribeIpamPolicies", "IpamPolicies"),
+    ("policies/*/policy.json", "DescribeIpamPolicies", "IpamPolicies"),
+    ("policies/*/rules.json", "GetIpamPolicyAllocationRules",
+     "IpamPolicyDocuments"),
+    ("policies/*/targets.json", "GetIpamPolicyOrganizationTargets",
+     "OrganizationTargets"),
+    ("scopes/*/addresses.json", "DescribeAddresses", "Addresses"),
+    ("scopes/*/public-ipv4-pools.json", "DescribePublicIpv4Pools",
+     "PublicIpv4Pools"),
+    ("scopes/*/public-addresses.json", "GetIpamDiscoveredPublicAddresses",
+     "IpamDiscoveredPublicAddresses"),
 ]
 # ipamfs's own views and documents, not AWS shapes (docs/design/shapes.md)
 OWN = ["scopes/*/status.json", "scopes/*/pools/*status.json",
-       "scopes/*/resources/*/status.json", "export.json",
+       "scopes/*/resources/*/status.json", "scopes/*/public-ip-insights.json",
+       "export.json",
        "scopes/*/pools/*/allocation.json",
        "export-history.json"]
 
@@ -99,6 +111,9 @@ def main():
     ipam = model.shape_for("Ipam")
     if "Tier" not in ipam.members or "EnablePrivateGua" not in ipam.members:
         print("1..0 # SKIP botocore predates Tier and EnablePrivateGua")
+        sys.exit(77)
+    if "DescribeIpamPolicies" not in model.operation_names:
+        print("1..0 # SKIP botocore predates IPAM policies (Nov 2025)")
         sys.exit(77)
     seen = {pattern: 0 for pattern, _, _ in FILES}
     files = 0

@@ -188,6 +188,10 @@ def reset(mnt):
         for t in listdir(mnt + '/prefix-lists/%s/targets' % pl):
             rmdir(mnt + '/prefix-lists/%s/targets/%s' % (pl, t))
         rmdir(mnt + '/prefix-lists/' + pl)
+    # policies before pools: a pool a rule names cannot be removed
+    for po in listdir(mnt + '/policies'):
+        write(mnt + '/policies/%s/enabled' % po, 'false\n')
+        rmdir(mnt + '/policies/' + po)
     for s in listdir(mnt + '/scopes'):
         sd = mnt + '/scopes/' + s
         # a VPC goes after the resource planning pools of its space (93, 94,
@@ -219,6 +223,7 @@ def reset(mnt):
         left += ['scopes/%s/resources/%s' % (s, r)
                  for r in listdir(mnt + '/scopes/%s/resources' % s)]
     left += ['prefix-lists/' + pl for pl in listdir(mnt + '/prefix-lists')]
+    left += ['policies/' + po for po in listdir(mnt + '/policies')]
     if left:
         say('reset left: ' + ' '.join(left[:20]))
     return 0 if not left else 1

@@ -209,6 +209,14 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 5 -> 6 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
+		  /* and what the IPAM policies' migration adds */
+		  "DROP TABLE policy; DROP TABLE policy_rule;"
+		  "DROP TABLE policy_pool; DROP TABLE policy_target;"
+		  /* and what 7 -> 8 adds (the public scope, issue 12 §5-§6) */
+		  "DROP TABLE provider_cidr;"
+		  "ALTER TABLE resource DROP COLUMN association;"
+		  "ALTER TABLE resource DROP COLUMN address_type;"
+		  "ALTER TABLE resource DROP COLUMN service;"
 		  /* and what resource planning adds (planning.c) */
 		  "DROP INDEX pool_plan_vpc;"
 		  "ALTER TABLE pool DROP COLUMN plan_vpc;"

@@ -896,7 +896,17 @@ static void test_public_attributes(void **state)
 	assert_true(p.publicly_advertisable);
 	assert_string_equal(p.aws_service, "ec2");
 	assert_string_equal(p.public_ip_source, "amazon");
-	prov_ok(db, pub, "198.51.100.0/24");
+	/* an amazon-source pool takes a provider block by netmask only */
+	assert_code(prov(db, pub, "198.51.100.0/24", &err), err, IPAM_EINVAL,
+		    "public-ip-source is amazon, so it takes a netmask");
+	{
+		static const char *const provider[] = {"198.51.100.0/24"};
+		ipam_cidr got;
+		assert_ok(ipam_provider_cidrs_set(db, provider, 1, &err), err);
+		assert_ok(ipam_pool_provision_len(db, pub, 29, &got, &err),
+			  err);
+		assert_string_equal(S(&got), "198.51.100.0/29");
+	}
 	assert_code(ipam_pool_set_public_ip_source(db, pub, "byoip", &err), err,
 		    IPAM_EPERM,
 		    "public-ip-source of pool 'pub' cannot change after a CIDR "
