@@ -515,6 +515,8 @@ static void provider_space(ipam *db, int round)
 	assert_ok(ipam_pool_deprovision(db, contig, &block, &err), err);
 	assert_ok(ipam_pool_delete(db, contig, &err), err);
 	assert_ok(ipam_provider_cidrs_set(db, NULL, 0, &err), err);
+}
+
 /* Resource planning: a pool of a VPC, a subnet pool, a subnet's CIDR, a
  * host record, its one-line JSON, then the cascade delete. */
 static void planning(ipam *db, struct world *w, int round)
