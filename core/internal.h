@@ -65,6 +65,8 @@ struct ipam {
 	} * cache;
 	size_t cache_cap; /* slots, a power of two (0 before the first) */
 	size_t cached;	  /* slots in use */
+	bool importing;	  /* an import is applying a document (planning.c
+			     checks a planning pool's VPC at its end) */
 };
 
 /* The mode of a new scope, pool or allocation (docs/design/core.md):
@@ -263,6 +265,31 @@ int ipam__free_tier_check(ipam *db, ipam_err *err);
 
 /* pool.c: loads a pool row; IPAM_ENOENT when absent. */
 int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err);
+/* pool.c: deletes an empty pool (the checks and event of rmdir). */
+int ipam__pool_remove(ipam *db, int64_t pool, ipam_err *err);
+/* provision.c: deprovisions one CIDR (the checks and event of -CIDR). */
+int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			   ipam_err *err);
+/* planning.c: a resource planning pool's CIDR lies inside a CIDR of its
+ * VPC (IPAM_EADDRNOTAVAIL, IPAM_EINVAL when the VPC is gone). */
+int ipam__plan_cidr_check(ipam *db, const ipam_pool_info *p,
+			  const ipam_cidr *cidr, ipam_err *err);
+/* planning.c: whether `res` may take a CIDR from pool `p` (a subnet from a
+ * pool planning its VPC's space, nothing else from such a pool). */
+int ipam__plan_allocate_check(ipam *db, const ipam_resource_info *res,
+			      const ipam_pool_info *p, ipam_err *err);
+/* planning.c: IPAM_EBUSY when a resource planning pool uses VPC `res`
+ * (any of its CIDRs when cidr is NULL, else the pool CIDRs inside cidr). */
+int ipam__plan_vpc_busy(ipam *db, const ipam_resource_info *res,
+			const ipam_cidr *cidr, const char *what,
+			ipam_err *err);
+/* planning.c: after an import, every resource planning pool's VPC exists
+ * and holds the pool's CIDRs (the document's order puts pools first). */
+int ipam__plan_import_verify(ipam *db, ipam_err *err);
+/* resource.c: the resource CIDR that allocation `alloc` manages, if any,
+ * becomes unmanaged (*found says whether there was one). */
+int ipam__resource_unmanage_alloc(ipam *db, int64_t alloc, bool *found,
+				  ipam_err *err);
 /* pool.c: the usage counters of a pool row. */
 typedef enum ipam__counter {
 	IPAM__COUNT_TOTAL,    /* provisioned space */

@@ -773,12 +773,32 @@ static int apply_cidrs(struct ipamfs *fs, const struct node *n,
 	return 0;
 }
 
-/* A parsed `[NAME] [CIDR-or-/LEN] [description=TEXT]`. */
+/* A parsed `[NAME] [CIDR-or-/LEN] [dns-name=NAME] [mac-address=MAC]
+ * [description=TEXT]`. */
 struct alloc_cmd {
 	char *name;
 	char *spec;
 	char *description;
+	char *host[2]; /* by ipam_host_field */
 };
+
+static const char *const host_keys[2] = {
+	[IPAM_HOST_DNS_NAME] = "dns-name=",
+	[IPAM_HOST_MAC_ADDRESS] = "mac-address=",
+};
+
+/* Takes a `dns-name=` or `mac-address=` word; true when it was one. */
+static bool host_option(char *word, struct alloc_cmd *cmd)
+{
+	for (int f = 0; f < 2; f++) {
+		size_t n = strlen(host_keys[f]);
+		if (strncmp(word, host_keys[f], n) == 0) {
+			cmd->host[f] = word + n;
+			return true;
+		}
+	}
+	return false;
+}
 
 /* Whether a word is a bare prefix length (`24`: a size missing its
  * '/'). */
@@ -806,14 +826,17 @@ static int parse_alloc_line(char *line, struct alloc_cmd *cmd, ipam_err *err)
 			cmd->description = line + sizeof(key) - 1;
 			break;
 		}
+		char *word = line;
+		line += strcspn(line, " \t");
+		if (*line)
+			*line++ = '\0';
+		if (host_option(word, cmd))
+			continue;
 		if (count == 2)
 			return ipamfs_err(err, IPAM_EINVAL,
 					  "expected [NAME] CIDR-or-/LEN "
 					  "[description=TEXT]");
-		words[count++] = line;
-		line += strcspn(line, " \t");
-		if (*line)
-			*line++ = '\0';
+		words[count++] = word;
 	}
 	for (size_t i = 0; i < count; i++) {
 		char **slot = strchr(words[i], '/') ? &cmd->spec : &cmd->name;
@@ -853,6 +876,11 @@ static int apply_alloc_line(struct ipamfs *fs, int64_t pool, char *line,
 	if (!info)
 		return oom(err);
 	rc = ipam_alloc_create(fs->db, pool, &req, info, err);
+	for (int f = 0; rc == 0 && f < 2; f++)
+		if (cmd.host[f])
+			rc = ipam_alloc_set_host(fs->db, pool, info->name,
+						 (ipam_host_field)f,
+						 cmd.host[f], err);
 	if (rc == 0) {
 		char text[IPAM_CIDR_STRLEN];
 		ipam_cidr_format(&info->cidr, text);
@@ -1170,6 +1198,10 @@ static const struct attr pool_files[] = {
 	RO("status", render_pool_view, F_STATUS),
 	RO("status.json", render_pool_view, F_STATUS_JSON),
 	RO("pool.json", render_pool_view, F_POOL_JSON),
+	RW("source-resource", files_render_source_resource,
+	   files_apply_source_resource, 0),
+	{"delete", ATTR_RW | ATTR_COMMAND | ATTR_NOCACHE, 0, render_nothing,
+	 files_apply_pool_delete},
 	{"publicly-advertisable", ATTR_RW | ATTR_PUBLIC, F_ADVERTISABLE,
 	 render_pool, apply_pool},
 	{"aws-service", ATTR_RW | ATTR_PUBLIC, F_AWS_SERVICE, render_pool,
@@ -1186,6 +1218,11 @@ static const struct attr alloc_files[] = {
 	RO("resource-id", render_alloc, F_RESOURCE_ID),
 	RO("description", render_alloc, F_DESCRIPTION),
 	RO("created", render_alloc, F_CREATED),
+	RW("dns-name", files_render_host, files_apply_host,
+	   IPAM_HOST_DNS_NAME),
+	RW("mac-address", files_render_host, files_apply_host,
+	   IPAM_HOST_MAC_ADDRESS),
+	RO("allocation.json", files_render_alloc_json, 0),
 	{NULL, 0, 0, NULL, NULL},
 };
 

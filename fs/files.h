@@ -116,6 +116,26 @@ extern const struct attr files_policy_table[];
 int files_policy_json(struct ipamfs *fs, const struct node *n,
 		      const struct attr *a, struct buf *out, ipam_err *err);
 
+/* files_planning.c: a pool's source-resource and delete, an allocation's
+ * host record (attr arg: ipam_host_field) and allocation.json. */
+int files_render_source_resource(struct ipamfs *fs, const struct node *n,
+				 const struct attr *a, struct buf *out,
+				 ipam_err *err);
+int files_apply_source_resource(struct ipamfs *fs, const struct node *n,
+				const struct attr *a, const struct input *in,
+				struct buf *result, ipam_err *err);
+int files_apply_pool_delete(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, const struct input *in,
+			    struct buf *result, ipam_err *err);
+int files_render_host(struct ipamfs *fs, const struct node *n,
+		      const struct attr *a, struct buf *out, ipam_err *err);
+int files_apply_host(struct ipamfs *fs, const struct node *n,
+		     const struct attr *a, const struct input *in,
+		     struct buf *result, ipam_err *err);
+int files_render_alloc_json(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, struct buf *out,
+			    ipam_err *err);
+
 /* files_io.c: /export.json, /export-history.json, /import, /plan (the
  * attr's arg is one of these). */
 enum io_file { IO_EXPORT, IO_HISTORY, IO_IMPORT, IO_PLAN };

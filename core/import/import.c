@@ -1197,6 +1197,26 @@ static int pool_settings(imp *im, const ipam_pool_info *p, json_t *el,
 	return rc;
 }
 
+/* A resource planning pool's VPC ("SourceResource": {"ResourceId"}); a
+ * child pool inherits its parent's and its document has none. */
+static int pool_source_resource(imp *im, const ipam_pool_info *p, json_t *el,
+				const char *path, bool made, ipam_err *err)
+{
+	json_t *src = json_object_get(el, "SourceResource");
+	const char *want = src ? str(src, "ResourceId") : "";
+	if (src && !want)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "pool '%s': SourceResource without a "
+				  "ResourceId",
+				  path);
+	if (p->parent_key || !strcmp(want, p->plan_vpc))
+		return 0;
+	if (!made)
+		changed_text(im, "pool", path, "source-resource", p->plan_vpc,
+			     want);
+	return ipam_pool_set_source_resource(im->db, p->key, want, err);
+}
+
 static int pool_record(imp *im, json_t *el, const char *path,
 		       const ipam_pool_info *p, bool made, ipam_err *err)
 {
@@ -1248,6 +1268,8 @@ static int pool_apply(imp *im, json_t *el, ipam_err *err)
 			path, made, err);
 	if (rc == 0)
 		rc = pool_public(im, p, el, path, made, err);
+	if (rc == 0)
+		rc = pool_source_resource(im, p, el, path, made, err);
 	if (rc == 0)
 		rc = tags_apply(im, p->id, json_object_get(el, "Tags"), "pool",
 				path, made, err);
@@ -2502,6 +2524,38 @@ static int allocs_apply(imp *im, ipam_err *err)
 	return bulk_end(im, rc, err);
 }
 
+/* A host record's DnsName and MacAddress (absent: none). */
+static int host_apply(imp *im, const imp_pool *p, json_t *el, const char *name,
+		      const char *apath, ipam_err *err)
+{
+	static const char *const keys[] = {"DnsName", "MacAddress"};
+	static const char *const files[] = {"dns-name", "mac-address"};
+	ipam_alloc_info *a = malloc(sizeof(*a));
+	int rc;
+	if (!a)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	rc = ipam_alloc_get(im->db, p->key, name, a, NULL);
+	for (int f = 0; rc == 0 && f < 2; f++) {
+		json_t *v = json_object_get(el, keys[f]);
+		const char *want = json_is_string(v) ? json_string_value(v) : "";
+		const char *have = f ? a->mac_address : a->dns_name;
+		if (v && !json_is_string(v))
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"allocation '%s': %s is not a string",
+					apath, keys[f]);
+		else if (strcmp(want, have)) {
+			changed_text(im, "allocation", apath, files[f], have,
+				     want);
+			rc = ipam_alloc_set_host(im->db, p->key, name,
+						 (ipam_host_field)f, want, err);
+			if (rc)
+				wrap(err, rc, "allocation '%s'", apath);
+		}
+	}
+	free(a);
+	return rc == IPAM_ENOENT ? 0 : rc;
+}
+
 static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 {
 	imp_pool *p;
@@ -2523,7 +2577,8 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 	    ipam__check_text("description", desc, IPAM_DESC_MAX, err))
 		return rc = IPAM_EINVAL;
 	if ((ipam__rtype_of(type) == IPAM__RT_CUSTOM) && p->created &&
-	    batch_fits(im, el, name))
+	    !json_object_get(el, "DnsName") &&
+	    !json_object_get(el, "MacAddress") && batch_fits(im, el, name))
 		return batch_add(im, p, el, name, &c, desc, line, err);
 	if (asprintf(&apath, "%s/allocations/%s", p->path, name) < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
@@ -2537,6 +2592,8 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		/* made with their resources (IpamResources) */
 		rc = resource_alloc(im, p, el, name, &c, err);
 	}
+	if (rc == 0 && strcmp(type, "ipam-pool"))
+		rc = host_apply(im, p, el, name, apath, err);
 	free(apath);
 	return rc;
 }
@@ -3218,7 +3275,8 @@ static int apply_all(imp *im, ipam_err *err)
 	     (rc = prune_pools(im, err)) || (rc = prune_cidrs(im, err)) ||
 	     (rc = prune_plists(im, err))))
 		return rc;
-	if ((rc = auto_import_apply(im, err)))
+	if ((rc = auto_import_apply(im, err)) ||
+	    (rc = ipam__plan_import_verify(im->db, err)))
 		return rc;
 	return recheck(im, err);
 }
@@ -3273,11 +3331,13 @@ static int import_run(imp *im, ipam_import_format fmt, ipam_err *err)
 	if (rc)
 		return rc;
 	rc = read_doc(im, fmt, err);
+	db->importing = true;
 	if (rc == 0)
 		rc = apply_all(im, err);
 	/* the triggers are back after every allocation (allocs_apply); the
 	 * rollback below would bring them back too */
 	rc = bulk_end(im, rc, err);
+	db->importing = false;
 	if (rc == 0 && ipam__oom)
 		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	if (rc || im->plan) {

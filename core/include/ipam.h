@@ -206,6 +206,7 @@ int ipam_time_parse(int64_t *out, const char *text);
 #define IPAM_DESC_MAX 1024 /* descriptions: any text but NUL and newline */
 #define IPAM_TAG_KEY_MAX 128
 #define IPAM_TAG_VALUE_MAX 256
+#define IPAM_RESOURCE_ID_MAX 128 /* vpc-..., subnet-..., eipalloc-... */
 
 /*
  * Names of scopes, pools and allocations are used as file names: 1 to
@@ -475,6 +476,11 @@ typedef struct ipam_pool_info {
 	bool publicly_advertisable;
 	char aws_service[16];	   /* "" or "ec2" */
 	char public_ip_source[16]; /* "byoip" or "amazon" */
+	/* Resource planning (L8859-L8985, planning.c): the VPC whose space
+	 * the pool plans, "" for "plan IP space within the scope". A
+	 * top-level pool with a VPC is a resource planning pool (its source
+	 * is the VPC); its child pools ("subnet pools") inherit it. */
+	char plan_vpc[IPAM_RESOURCE_ID_MAX + 1];
 	uint32_t owner_uid;
 	int64_t created;
 } ipam_pool_info;
@@ -581,6 +587,51 @@ int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,
 		    ipam_err *err);
 
 /* ------------------------------------------------------------------------
+ * Resource planning (planning.c; L8859-L8985)
+ *
+ * "Plan IP space within a VPC": a top-level pool whose source is a VPC
+ * resource of its scope. Its CIDRs must lie inside the VPC's CIDRs (and
+ * only planning pools of the same VPC compete for them); it takes the VPC's
+ * locale. Its child pools (subnet pools) inherit family, VPC and locale.
+ * Subnets of that VPC get CIDRs from these pools (ipam_resource_allocate),
+ * and their CIDRs are then managed and compliance-checked like a VPC's.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Makes `pool` plan the space of VPC `vpc_id` ("" or NULL: within the scope
+ * again). Refused: IPAM_EPERM on a child pool (it inherits), once a CIDR was
+ * provisioned or while it has child pools; IPAM_ENOENT no such resource in
+ * the pool's scope; IPAM_EINVAL not a VPC, ignored, or its locale differs
+ * from the pool's.
+ */
+int ipam_pool_set_source_resource(ipam *db, int64_t pool, const char *vpc_id,
+				  ipam_err *err);
+/*
+ * Deletes `pool` with everything in it, as delete-ipam-pool --cascade:
+ * child pools (deepest first), custom allocations, provisioned CIDRs. A
+ * resource CIDR allocated from one of these pools stays with its resource,
+ * unmanaged (L8979). One transaction; an event per object.
+ */
+int ipam_pool_delete_cascade(ipam *db, int64_t pool, ipam_err *err);
+
+typedef enum ipam_host_field {
+	IPAM_HOST_DNS_NAME,    /* RFC 1123 host name, stored lowercase */
+	IPAM_HOST_MAC_ADDRESS, /* EUI-48, stored "02:00:5e:10:00:01" */
+} ipam_host_field;
+
+/* The canonical form of a DNS name or MAC address (out: at least
+ * IPAM_DNS_NAME_MAX + 1 bytes); IPAM_EINVAL with the reason. "" is valid
+ * (unset). */
+int ipam_host_value_check(ipam_host_field field, const char *value, char *out,
+			  ipam_err *err);
+/* Sets (or with "" clears) a host record field of allocation `name` of
+ * `pool`. IPAM_EINVAL when the value is malformed or the allocation is not
+ * a single address (/32, /128); IPAM_ENOENT. */
+int ipam_alloc_set_host(ipam *db, int64_t pool, const char *name,
+			ipam_host_field field, const char *value,
+			ipam_err *err);
+
+/* ------------------------------------------------------------------------
  * Allocations (alloc.c)
  * ------------------------------------------------------------------------ */
 
@@ -595,6 +646,9 @@ typedef struct ipam_alloc_req {
 	const char *description; /* NULL = none */
 } ipam_alloc_req;
 
+#define IPAM_DNS_NAME_MAX 253 /* RFC 1035: 253 characters, no final dot */
+#define IPAM_MAC_STRLEN 18    /* "02:00:5e:10:00:01" and its NUL */
+
 typedef struct ipam_alloc_info {
 	int64_t key;
 	int64_t pool_key;
@@ -607,6 +661,9 @@ typedef struct ipam_alloc_info {
 	char description[IPAM_DESC_MAX + 1];
 	bool compliant;		     /* false: a rule broken after the fact */
 	char compliance_reason[160]; /* "" when compliant */
+	/* host records (/32, /128): "" when unset (planning.c) */
+	char dns_name[IPAM_DNS_NAME_MAX + 1];
+	char mac_address[IPAM_MAC_STRLEN];
 	uint32_t owner_uid;
 	int64_t created;
 } ipam_alloc_info;
@@ -744,6 +801,10 @@ int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
 				ipam_err *err);
 int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 				      size_t *len, ipam_err *err);
+/* One allocation as one line of JSON (IpamPoolAllocation's members, then
+ * a host record's DnsName and MacAddress when set). */
+int ipam_render_allocation_json(ipam *db, int64_t pool, const char *name,
+				char **out, size_t *len, ipam_err *err);
 /* key=value lines in the fixed order of SPEC §6.1, or the same as JSON. */
 int ipam_render_pool_status(ipam *db, int64_t pool, bool json, char **out,
 			    size_t *len, ipam_err *err);
@@ -850,7 +911,6 @@ int ipam_map_views(ipam *db, int64_t pool, int64_t scope, ipam_strlist *out,
  * transaction of every change that can affect them.
  * ------------------------------------------------------------------------ */
 
-#define IPAM_RESOURCE_ID_MAX 128
 
 /* Whether a resource may have type `type`: "vpc", "subnet", "eip",
  * "public-ipv4-pool", "instance" or "network-interface" (IPAM manages the

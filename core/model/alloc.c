@@ -627,9 +627,12 @@ static int alloc_watch(ipam *db, const ipam_pool_info *p, int64_t key,
 	ipam__bind_int64(stmt, 2, history);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	return custom ? ipam__scope_cidr_add(db, p->scope_key, got, "custom",
-					     key, err)
-		      : 0;
+	/* inside a VPC's planned space a custom allocation (a host) is part
+	 * of the VPC, not a CIDR that overlaps it */
+	return custom && !*p->plan_vpc
+		       ? ipam__scope_cidr_add(db, p->scope_key, got, "custom",
+					      key, err)
+		       : 0;
 }
 
 /* Undoes alloc_watch for an allocation that goes. */
@@ -637,11 +640,13 @@ static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
 					"SELECT coalesce(a.history_key, 0),"
-					" p.scope_key FROM allocation a JOIN"
+					" p.scope_key, p.plan_vpc <> ''"
+					" FROM allocation a JOIN"
 					" pool p ON p.key = a.pool_key"
 					" WHERE a.key = ?1",
 					err);
 	int64_t history = 0, scope = 0;
+	bool planned = false;
 	int rc;
 
 	if (!stmt)
@@ -650,11 +655,12 @@ static int alloc_unwatch(ipam *db, const ipam_alloc_info *a, ipam_err *err)
 	if ((rc = ipam__step(db, stmt, err)) == 1) {
 		history = ipam__col_int64(stmt, 0);
 		scope = ipam__col_int64(stmt, 1);
+		planned = ipam__col_int(stmt, 2) != 0;
 	}
 	ipam__reset(stmt);
 	if (rc < 0 || (rc = ipam__history_close(db, history, err)))
 		return rc;
-	if (ipam__rtype_of(a->resource_type) != IPAM__RT_CUSTOM)
+	if (ipam__rtype_of(a->resource_type) != IPAM__RT_CUSTOM || planned)
 		return 0;
 	return ipam__scope_cidr_remove(db, scope, &a->cidr, "custom", a->key,
 				       err);
@@ -737,7 +743,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 #define ALLOC_COLUMNS                                                          \
 	"SELECT a.key, a.pool_key, a.name, a.aws_id, a.start, a.prefix,"       \
 	" a.resource_type, a.resource_id, a.resource_region,"                  \
-	" a.description, a.compliant, a.reason, a.uid, a.created, p.family"    \
+	" a.description, a.compliant, a.reason, a.uid, a.created, p.family,"   \
+	" a.dns_name, a.mac_address"                                            \
 	" FROM allocation a JOIN pool p ON p.key = a.pool_key "
 
 static void alloc_row(ipam_stmt *stmt, ipam_alloc_info *out)
@@ -761,6 +768,8 @@ static void alloc_row(ipam_stmt *stmt, ipam_alloc_info *out)
 			stmt, 11);
 	out->owner_uid = (uint32_t)ipam__col_int64(stmt, 12);
 	out->created = ipam__col_int64(stmt, 13);
+	ipam__copy_text(out->dns_name, sizeof(out->dns_name), stmt, 15);
+	ipam__copy_text(out->mac_address, sizeof(out->mac_address), stmt, 16);
 }
 
 static int alloc_fetch(ipam *db, ipam_stmt *stmt, ipam_alloc_info *out,

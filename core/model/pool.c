@@ -48,7 +48,7 @@ int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 		" p.family, p.family_locked, p.depth, p.locale, p.auto_import,"
 		" p.min_netmask, p.max_netmask, p.default_netmask, p.strategy,"
 		" p.description, p.advertisable, p.aws_service,"
-		" p.public_ip_source, p.uid, p.created"
+		" p.public_ip_source, p.uid, p.created, p.plan_vpc"
 		" FROM pool p JOIN scope s ON s.key = p.scope_key"
 		" LEFT JOIN pool pp ON pp.key = p.parent_key WHERE p.key = ?1",
 		err);
@@ -89,6 +89,8 @@ int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err)
 				sizeof(out->public_ip_source), stmt, 20);
 		out->owner_uid = (uint32_t)ipam__col_int64(stmt, 21);
 		out->created = ipam__col_int64(stmt, 22);
+		ipam__copy_text(out->plan_vpc, sizeof(out->plan_vpc), stmt,
+				23);
 		rc = 0;
 	}
 	ipam__reset(stmt);
@@ -305,9 +307,10 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 	stmt = ipam__stmt(db,
 			  "INSERT INTO pool(aws_id, scope_key, parent_key,"
 			  " name, depth, family, locale, total, to_pools,"
-			  " assigned, created, uid, gid, mode, advertisable)"
+			  " assigned, created, uid, gid, mode, advertisable,"
+			  " plan_vpc)"
 			  " VALUES (?1, ?2, nullif(?3, 0), ?4, ?5, ?6, ?7,"
-			  " ?8, ?8, ?8, ?9, ?10, ?11, ?13, ?12)",
+			  " ?8, ?8, ?8, ?9, ?10, ?11, ?13, ?12, ?14)",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -324,6 +327,8 @@ static int pool_insert(ipam *db, int64_t scope, int64_t parent,
 	ipam__bind_int64(stmt, 11, db->actor.gid);
 	ipam__bind_int(stmt, 12, sc.is_public);
 	ipam__bind_int(stmt, 13, IPAM_MODE_NEW);
+	/* a subnet pool inherits its source's resource planning (L8939) */
+	ipam__bind_text(stmt, 14, parent ? up.plan_vpc : "", -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (out_key)
@@ -349,7 +354,7 @@ int ipam_pool_create(ipam *db, int64_t scope, int64_t parent, const char *name,
 		db, pool_insert(db, scope, parent, name, out_key, err), err);
 }
 
-static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
+int ipam__pool_remove(ipam *db, int64_t pool, ipam_err *err)
 {
 	ipam_pool_info p;
 	ipam_stmt *stmt;
@@ -404,7 +409,7 @@ int ipam_pool_delete(ipam *db, int64_t pool, ipam_err *err)
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, pool_remove(db, pool, err), err);
+	return ipam__write_end(db, ipam__pool_remove(db, pool, err), err);
 }
 
 /* ---- attributes ---- */
@@ -604,6 +609,12 @@ static int auto_import_change(ipam *db, int64_t pool, bool on, ipam_err *err)
 				  "auto-import needs a locale: pool '%s' has "
 				  "none",
 				  p.name);
+	if (on && *p.plan_vpc) /* planning.c: it serves subnets only */
+		return ipam__fail(err, IPAM_EINVAL,
+				  "pool '%s' plans the space of VPC '%s': "
+				  "auto-import (of VPCs and EIPs) does not "
+				  "apply",
+				  p.name, p.plan_vpc);
 	if ((rc = pool_update(db, &p,
 			      "UPDATE pool SET auto_import = ?2 WHERE key = ?1",
 			      "auto-import", json_boolean(on), NULL, err)))

@@ -187,7 +187,10 @@ static int own_overlap_check(ipam *db, const ipam_pool_info *p,
 /*
  * Refuses a CIDR for a top-level pool that overlaps a CIDR of another
  * top-level pool of its scope: a scope is the space of one network (L211),
- * so one address cannot be provisioned twice in it. The CIDRs of the
+ * so one address cannot be provisioned twice in it. Resource planning pools
+ * are apart: their space is a VPC's, already part of the scope's, and they
+ * compete only with the planning pools of the same VPC ("each CIDR can be
+ * assigned to one pool at a time", L8886). The CIDRs of the
  * scope's top-level pools are disjoint, so the one starting last at or
  * before the CIDR's end is the only one that can overlap it: a walk down
  * the index of top-level CIDRs (pool_cidr_top) from there, which passes
@@ -203,7 +206,7 @@ static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 		" JOIN scope s ON s.key = o.scope_key"
 		" WHERE c.parent_alloc IS NULL AND c.start <= ?4"
 		" AND o.scope_key = ?1 AND o.parent_key IS NULL"
-		" AND o.key != ?2 AND o.family = ?3"
+		" AND o.key != ?2 AND o.family = ?3 AND o.plan_vpc = ?5"
 		" ORDER BY c.start DESC LIMIT 1",
 		err);
 	char a[IPAM_CIDR_STRLEN], b[IPAM_CIDR_STRLEN];
@@ -217,6 +220,7 @@ static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 	ipam__bind_int64(stmt, 2, p->key);
 	ipam__bind_int(stmt, 3, cidr->family);
 	ipam__bind_addr(stmt, 4, ipam_cidr_last(cidr));
+	ipam__bind_text(stmt, 5, p->plan_vpc, -1);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		other.family = cidr->family;
@@ -231,9 +235,14 @@ static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 			rc = ipam__fail(err, IPAM_EADDRINUSE,
 					"cannot provision %s to pool '%s': it "
 					"overlaps %s of pool "
-					"'scopes/%s/pools/%s' (a scope is one "
-					"network's address space)",
-					a, p->name, b, scope, other_pool);
+					"'scopes/%s/pools/%s' (%s)",
+					a, p->name, b, scope, other_pool,
+					*p->plan_vpc
+						? "each CIDR of a VPC is "
+						  "planned by one pool at a "
+						  "time"
+						: "a scope is one network's "
+						  "address space");
 		}
 	}
 	ipam__reset(stmt);
@@ -261,8 +270,12 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 				  "cannot provision %s: IPv6 CIDRs must be /8 "
 				  "or longer",
 				  text);
+	/* a resource planning pool takes the VPC's space, whatever it is */
 	if (!p->is_public && cidr->family == 6 && !p->parent_key &&
-	    (rc = private_v6_check(db, cidr, err)))
+	    !*p->plan_vpc && (rc = private_v6_check(db, cidr, err)))
+		return rc;
+	if (!p->parent_key && *p->plan_vpc &&
+	    (rc = ipam__plan_cidr_check(db, p, cidr, err)))
 		return rc;
 	if (p->is_public && ((rc = ipam__public_space_check(cidr, err)) ||
 			     (rc = byoip_check(p, cidr, err))))
@@ -583,8 +596,8 @@ static int busy_check(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 			  text, p->name, names);
 }
 
-static int deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
-		       ipam_err *err)
+int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			   ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN], id[IPAM_ID_MAX];
 	ipam_pool_info p;
@@ -653,7 +666,8 @@ int ipam_pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, deprovision(db, pool, cidr, err), err);
+	return ipam__write_end(db, ipam__pool_deprovision(db, pool, cidr, err),
+			       err);
 }
 
 int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,

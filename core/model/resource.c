@@ -489,6 +489,7 @@ static int cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc || (rc = rc_find(db, &res, cidr, &key, NULL, err)) ||
+	    (rc = ipam__plan_vpc_busy(db, &res, cidr, "remove", err)) ||
 	    (rc = ipam__eip_pool_busy(db, &res, cidr, err)) ||
 	    (rc = rc_delete(db, &res, key, err)))
 		return rc;
@@ -513,11 +514,8 @@ static int allocate_checks(ipam *db, const ipam_resource_info *res,
 	char tag[IPAM_TAG_KEY_MAX + IPAM_TAG_VALUE_MAX + 2];
 	int rc;
 
-	if (!ipam_resource_type_manageable(res->type))
-		return ipam__fail(err, IPAM_EINVAL,
-				  "resource '%s' is a %s: only VPCs, EIPs and "
-				  "public IPv4 pools get CIDRs from pools",
-				  res->id, res->type);
+	if ((rc = ipam__plan_allocate_check(db, res, p, err)))
+		return rc;
 	if (res->ignored)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "resource '%s' is ignored: set monitoring to "
@@ -839,6 +837,8 @@ static int move(ipam *db, int64_t resource, int64_t scope, ipam_err *err)
 	if (from.is_public || to.is_public)
 		return ipam__fail(err, IPAM_EPERM,
 				  "VPCs move only between private scopes");
+	if ((rc = ipam__plan_vpc_busy(db, &res, NULL, "move", err)))
+		return rc;
 	stmt = ipam__stmt(
 		db,
 		"SELECT count(*) FROM resource_cidr rc JOIN resource r"
@@ -1002,8 +1002,9 @@ int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err)
 	return ipam__event(db, "delete-resource", res.id, json_object(), err);
 }
 
-/* The release order of the guide (L7000-L7030, L9380): an associated EIP
- * is disassociated first, a public IPv4 pool's EIPs are released first. */
+/* The release orders of the guide: an associated EIP is disassociated
+ * first, a public IPv4 pool's EIPs are released first (L7000-L7030, L9380);
+ * a VPC goes after the resource planning pools of its space (L8969-L8984). */
 static int resource_delete(ipam *db, int64_t resource, ipam_err *err)
 {
 	ipam_resource_info res;
@@ -1016,7 +1017,8 @@ static int resource_delete(ipam *db, int64_t resource, ipam_err *err)
 				  "cannot release '%s': it is associated with "
 				  "'%s' (disassociate it first)",
 				  res.id, res.association);
-	if ((rc = ipam__eip_pool_busy(db, &res, NULL, err)))
+	if ((rc = ipam__eip_pool_busy(db, &res, NULL, err)) ||
+	    (rc = ipam__plan_vpc_busy(db, &res, NULL, "delete", err)))
 		return rc;
 	return ipam__resource_remove(db, resource, err);
 }
@@ -1027,6 +1029,37 @@ int ipam_resource_delete(ipam *db, int64_t resource, ipam_err *err)
 	if (rc)
 		return rc;
 	return ipam__write_end(db, resource_delete(db, resource, err), err);
+}
+
+int ipam__resource_unmanage_alloc(ipam *db, int64_t alloc, bool *found,
+				  ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(db,
+					"SELECT rc.key, r.resource_id FROM"
+					" resource_cidr rc JOIN resource r ON"
+					" r.key = rc.resource_key WHERE"
+					" rc.alloc_key = ?1",
+					err);
+	char id[IPAM_RESOURCE_ID_MAX + 1] = "";
+	int64_t key = 0;
+	int rc;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, alloc);
+	if ((rc = ipam__step(db, stmt, err)) == 1) {
+		key = ipam__col_int64(stmt, 0);
+		ipam__copy_text(id, sizeof(id), stmt, 1);
+	}
+	ipam__reset(stmt);
+	*found = rc == 1;
+	if (rc != 1)
+		return rc;
+	if ((rc = rc_unmanage(db, key, alloc, err)) ||
+	    (rc = ipam__rc_refresh(db, key, err)))
+		return rc;
+	return ipam__event(db, "modify-ipam-resource-cidr", id,
+			   json_pack("{s:s}", "management", "unmanaged"), err);
 }
 
 /* ---- attributes and tags ---- */

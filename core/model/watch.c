@@ -341,6 +341,16 @@ static int evaluate(ipam *db, const rc_row *row, char *why, size_t size,
 	ipam__netmask_violation(&p, a.cidr.prefix, why, size);
 	if (*why)
 		return 0;
+	/* a subnet's CIDR lies in its VPC's (L8955): one moved to another
+	 * VPC since holds space its VPC does not have */
+	if (*p.plan_vpc && strcmp(p.plan_vpc, row->res.vpc_id)) {
+		snprintf(why, size,
+			 "vpc-id '%.50s' is not VPC '%.50s' whose space the "
+			 "pool plans",
+			 *row->res.vpc_id ? row->res.vpc_id : "none",
+			 p.plan_vpc);
+		return 0;
+	}
 	if (*p.locale && strcmp(p.locale, row->res.locale)) {
 		snprintf(why, size,
 			 "locale '%.60s' is not the pool's locale '%.60s'",
@@ -393,7 +403,10 @@ static int mirror(ipam *db, int64_t alloc, bool compliant, const char *why,
 static int rc_store(ipam *db, rc_row *row, ipam__compliance compliance,
 		    const char *why, const char *overlap, ipam_err *err)
 {
-	bool manageable = ipam_resource_type_manageable(row->res.type);
+	/* a subnet with a CIDR from a planning pool is managed too (it has
+	 * a compliance status), but is never checked for overlap */
+	bool overlap_checked = ipam_resource_type_manageable(row->res.type);
+	bool manageable = overlap_checked || row->alloc;
 	const char *vpc = ipam__rtype_of(row->res.type) == IPAM__RT_VPC
 				  ? row->res.id
 				  : row->res.vpc_id;
@@ -408,7 +421,7 @@ static int rc_store(ipam *db, rc_row *row, ipam__compliance compliance,
 		.vpc_id = vpc,
 		.compliance = manageable ? ipam__compliance_name(compliance)
 					 : "",
-		.overlap = manageable ? overlap : "",
+		.overlap = overlap_checked ? overlap : "",
 	};
 	ipam_stmt *stmt;
 	int64_t history = 0;
@@ -446,15 +459,20 @@ static int refresh(ipam *db, int64_t rc_key, bool restart, ipam_err *err)
 
 	if (rc)
 		return rc;
-	if (ipam_resource_type_manageable(row.res.type)) {
+	if (ipam_resource_type_manageable(row.res.type) || row.alloc) {
 		if (row.res.ignored) {
 			compliance = IPAM__COMP_IGNORED;
 			overlap = "ignored";
 		} else {
 			bool over;
-			if ((rc = overlapping(db, &row, &over, err)))
-				return rc;
-			overlap = over ? "overlapping" : "nonoverlapping";
+			/* a managed subnet is not in the overlap index: its
+			 * pool keeps it apart from its VPC's other subnets */
+			if (ipam_resource_type_manageable(row.res.type)) {
+				if ((rc = overlapping(db, &row, &over, err)))
+					return rc;
+				overlap = over ? "overlapping"
+					       : "nonoverlapping";
+			}
 			compliance = IPAM__COMP_UNMANAGED;
 			if (row.alloc) {
 				if ((rc = evaluate(db, &row, why, sizeof(why),
@@ -618,7 +636,8 @@ static int import_one(ipam *db, int64_t rc_key, ipam_err *err)
 	stmt = ipam__stmt(db,
 			  "SELECT key, uid, gid, mode FROM pool WHERE"
 			  " scope_key = ?1 AND auto_import = 1 AND family = ?2"
-			  " AND locale = ?3 ORDER BY depth DESC, key LIMIT 64",
+			  " AND locale = ?3 AND plan_vpc = ''"
+			  " ORDER BY depth DESC, key LIMIT 64",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);

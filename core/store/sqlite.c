@@ -366,6 +366,15 @@ static const char *const migrations[] = {
 	 * scope's pools (an import of 10^4 pools took 13 CPU s) */
 	"CREATE INDEX pool_name_portable ON pool(scope_key,"
 	"  coalesce(parent_key, 0), name);",
+	/* 9 -> 10: resource planning pools and host records (planning.c):
+	 * the VPC a planning pool and its subnet pools plan, a host's DNS
+	 * name and MAC */
+	"ALTER TABLE pool ADD COLUMN plan_vpc TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX pool_plan_vpc ON pool(scope_key, plan_vpc)"
+	"  WHERE plan_vpc <> '';"
+	"ALTER TABLE allocation ADD COLUMN dns_name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE allocation ADD COLUMN mac_address TEXT NOT NULL"
+	"  DEFAULT '';",
 };
 
 #define SCHEMA_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -885,7 +894,8 @@ static int sq_hold_row_triggers(ipam_store *store, bool hold, ipam_err *err)
 	     rc == 0 && i < sizeof(held_names) / sizeof(held_names[0]); i++) {
 		char head[64];
 		const char *sql = NULL;
-		snprintf(head, sizeof(head), "IF NOT EXISTS %s ", held_names[i]);
+		snprintf(head, sizeof(head), "IF NOT EXISTS %s ",
+			 held_names[i]);
 		for (size_t k = 0;
 		     !sql && k < sizeof(triggers) / sizeof(triggers[0]); k++)
 			if (strstr(triggers[k], head))

@@ -413,6 +413,12 @@ static int pool_one(ipam *db, const export_pool *ep, ipam__buf *buf,
 		json_object_set_new(obj, "PublicIpSource",
 				    json_string(p.public_ip_source));
 	}
+	/* a resource planning pool; its subnet pools inherit it */
+	if (!p.parent_key && p.plan_vpc[0])
+		json_object_set_new(obj, "SourceResource",
+				    json_pack("{s:s, s:s}", "ResourceId",
+					      p.plan_vpc, "ResourceType",
+					      "vpc"));
 	json_object_set_new(obj, "Name", json_string(p.name));
 	json_object_set_new(obj, "Path", json_string(ep->path));
 	json_object_set_new(obj, "AllocationStrategy",
@@ -506,6 +512,15 @@ static int allocs_of(ipam *db, ipam_stmt *stmt, const export_pool *p,
 		ipam__export_string(buf, col_text(stmt, 6));
 		ipam__buf_add(buf, ",\"Name\":", 8);
 		ipam__export_string(buf, col_text(stmt, 7));
+		/* a host record's fields, only when set */
+		if (*col_text(stmt, 12)) {
+			ipam__buf_add(buf, ",\"DnsName\":", 11);
+			ipam__export_string(buf, col_text(stmt, 12));
+		}
+		if (*col_text(stmt, 13)) {
+			ipam__buf_add(buf, ",\"MacAddress\":", 14);
+			ipam__export_string(buf, col_text(stmt, 13));
+		}
 		ipam__buf_printf(
 			buf,
 			",\"Created\":\"%s\",\"Uid\":%lld,\"Gid\":%lld,"
@@ -526,7 +541,8 @@ static int allocs_part(ipam *db, const export_pool *pools, size_t n,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT start, prefix, aws_id, resource_type, resource_id,"
-		" resource_region, description, name, created, uid, gid, mode"
+		" resource_region, description, name, created, uid, gid, mode,"
+		" dns_name, mac_address"
 		" FROM allocation WHERE pool_key = ?1 ORDER BY start",
 		err);
 	const char *sep = "\n";

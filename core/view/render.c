@@ -215,6 +215,25 @@ static json_t *rule_tags_json(ipam *db, int64_t pool)
 	return list;
 }
 
+/* A resource planning pool's SourceResource (IpamPoolSourceResource):
+ * the VPC, its region and owner as they are now. */
+static json_t *source_resource_json(ipam *db, const ipam_pool_info *p)
+{
+	ipam_resource_info vpc;
+	int64_t key = 0;
+	json_t *obj = json_object();
+
+	json_object_set_new(obj, "ResourceId", json_string(p->plan_vpc));
+	json_object_set_new(obj, "ResourceType", json_string("vpc"));
+	if (ipam_resource_lookup(db, p->scope_key, p->plan_vpc, &key, NULL) ==
+		    0 &&
+	    ipam__resource_load(db, key, &vpc, NULL) == 0) {
+		set_if(obj, "ResourceRegion", vpc.locale);
+		set_if(obj, "ResourceOwner", vpc.owner);
+	}
+	return obj;
+}
+
 static json_t *pool_object(ipam *db, const ipam_pool_info *p,
 			   const ipam_info *info)
 {
@@ -259,6 +278,9 @@ static json_t *pool_object(ipam *db, const ipam_pool_info *p,
 	json_object_set_new(obj, "AllocationResourceTags",
 			    rule_tags_json(db, p->key));
 	json_object_set_new(obj, "Tags", ipam__tags_json(db, p->id));
+	if (!p->parent_key && *p->plan_vpc)
+		json_object_set_new(obj, "SourceResource",
+				    source_resource_json(db, p));
 	return obj;
 }
 
@@ -536,6 +558,44 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 		return ipam__read_end(db, step);
 	}
 	ipam__jlist_end(&list);
+	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
+}
+
+/*
+ * One allocation as one line of JSON: the members of IpamPoolAllocation,
+ * then a host record's DnsName and MacAddress (ipamfs's own, shapes.md).
+ * One line, so that `grep -r web01` shows the name beside its CIDR.
+ */
+int ipam_render_allocation_json(ipam *db, int64_t pool, const char *name,
+				char **out, size_t *len, ipam_err *err)
+{
+	ipam_alloc_info a;
+	ipam__buf buf = {0};
+	json_t *obj;
+	char *text;
+	int rc = ipam__read_begin(db, err);
+
+	if (rc)
+		return rc;
+	if ((rc = ipam_alloc_get(db, pool, name, &a, err)))
+		return ipam__read_end(db, rc);
+	obj = json_object();
+	json_object_set_new(obj, "Cidr", cidr_json(&a.cidr));
+	json_object_set_new(obj, "IpamPoolAllocationId", json_string(a.id));
+	set_if(obj, "Description", a.description);
+	set_if(obj, "ResourceId", a.resource_id);
+	json_object_set_new(obj, "ResourceType", json_string(a.resource_type));
+	set_if(obj, "ResourceRegion", a.resource_region);
+	json_object_set_new(obj, "ResourceOwner", owner_json(a.owner_uid));
+	set_if(obj, "DnsName", a.dns_name);
+	set_if(obj, "MacAddress", a.mac_address);
+	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!text)
+		return ipam__read_end(db, ipam__fail(err, IPAM_ENOMEM,
+						     "out of memory"));
+	ipam__buf_printf(&buf, "%s\n", text);
+	free(text);
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
 }
 

@@ -79,8 +79,8 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
 
 static const char *management_of(const ipam_resource_info *res, bool managed)
 {
-	if (!ipam_resource_type_manageable(res->type))
-		return "-";
+	if (!ipam_resource_type_manageable(res->type) && !managed)
+		return "-"; /* a subnet is managed only from a planning pool */
 	if (res->ignored)
 		return "ignored";
 	return managed ? "managed" : "unmanaged";
@@ -306,6 +306,12 @@ static json_t *resource_cidr_json(ipam *db, const resource_view *v,
 				    json_string(r->management));
 		json_object_set_new(obj, "OverlapStatus",
 				    json_string(r->overlap));
+	} else if (*r->pool_id && !v->discovery) {
+		/* a subnet from a planning pool: managed, no overlap check */
+		json_object_set_new(obj, "ComplianceStatus",
+				    json_string(r->compliance));
+		json_object_set_new(obj, "ManagementState",
+				    json_string(r->management));
 	}
 	if (*res->vpc_id || (ipam__rtype_of(res->type) == IPAM__RT_VPC))
 		json_object_set_new(

@@ -71,6 +71,21 @@ expect_eq "$(rjq i-0a4 .ResourceId)" null "an instance has no resource CIDR of i
 expect_json "$H/10.9.0.6_32.json" '.HistoryRecords[0].ResourceType' instance
 mkres private subnet-0a5 locale=us-east-1 vpc-id=vpc-0a1
 addcidr "$R/subnet-0a5" "${cidr%/*}/26"
+# resource planning (L8859): a pool of vpc-0a1's space (SourceResource in
+# describe-ipam-pools), a subnet pool, a subnet's allocation ("subnet" in
+# IpamPoolAllocationResourceType), a host record (allocation.json is ipamfs's)
+PLAN=$MNT/scopes/private/pools/plan
+expect_ok mkdir "$PLAN"
+expect_ok wr "$PLAN/source-resource" vpc-0a1
+expect_ok wr "$PLAN/cidrs" "$cidr"
+expect_ok mkdir "$PLAN/pools/sn"
+expect_ok wr "$PLAN/pools/sn/cidrs" "/25"
+mkres private subnet-0a6 locale=us-east-1 vpc-id=vpc-0a1
+expect_ok wr "$R/subnet-0a6/allocate" "$(idof "$PLAN/pools/sn") /28"
+expect_ok wr "$PLAN/pools/sn/allocate" "web01 /32 dns-name=web01.example.com mac-address=02:00:5e:10:00:01"
+expect_json "$PLAN/pool.json" '.IpamPools[0].SourceResource.ResourceType' vpc
+expect_json "$PLAN/pools/sn/allocations.json" '[.IpamPoolAllocations[].ResourceType] | sort | join(" ")' "custom subnet"
+expect_eq "$(rjq subnet-0a6 '[.ManagementState, .ComplianceStatus]')" '["managed","compliant"]' "a subnet from a planning pool is managed"
 
 # --- public scope: an ec2-public-ipv4-pool allocation -------------------
 mkpool public pub 198.51.100.0/24

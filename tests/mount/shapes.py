@@ -58,6 +58,7 @@ FILES = [
 OWN = ["scopes/*/status.json", "scopes/*/pools/*status.json",
        "scopes/*/resources/*/status.json", "scopes/*/public-ip-insights.json",
        "export.json",
+       "scopes/*/pools/*/allocation.json",
        "export-history.json"]
 
 AWS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")

@@ -194,6 +194,11 @@ def reset(mnt):
         rmdir(mnt + '/policies/' + po)
     for s in listdir(mnt + '/scopes'):
         sd = mnt + '/scopes/' + s
+        # a VPC goes after the resource planning pools of its space (93, 94,
+        # 71): cascade them first, their subnets keep their CIDRs
+        for p in listdir(sd + '/pools'):
+            if read(sd + '/pools/%s/source-resource' % p).strip():
+                write(sd + '/pools/%s/delete' % p, 'cascade\n')
         for r in listdir(sd + '/resources'):
             rmdir(sd + '/resources/' + r)
         for p in listdir(sd + '/pools'):

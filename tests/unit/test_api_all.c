@@ -517,6 +517,53 @@ static void provider_space(ipam *db, int round)
 	assert_ok(ipam_provider_cidrs_set(db, NULL, 0, &err), err);
 }
 
+/* Resource planning: a pool of a VPC, a subnet pool, a subnet's CIDR, a
+ * host record, its one-line JSON, then the cascade delete. */
+static void planning(ipam *db, struct world *w, int round)
+{
+	ipam_err err = {0};
+	char vpc_id[32], subnet_id[32], space[32], canon[IPAM_DNS_NAME_MAX + 1];
+	int64_t vpc = 0, sub = 0, plan = 0, dev = 0;
+	ipam_cidr c, got;
+	ipam_alloc_req req = {"host", NULL, 32, NULL};
+
+	snprintf(vpc_id, sizeof(vpc_id), "vpc-0p%d", round);
+	snprintf(subnet_id, sizeof(subnet_id), "subnet-0p%d", round);
+	snprintf(space, sizeof(space), "172.%d.0.0/16", 20 + round);
+	c = C(space);
+	assert_ok(ipam_resource_create(db, w->priv, vpc_id, NULL, &vpc, &err),
+		  err);
+	assert_ok(ipam_resource_cidr_add(db, vpc, &c, &err), err);
+	assert_ok(ipam_resource_create(db, w->priv, subnet_id, NULL, &sub, &err),
+		  err);
+	assert_ok(ipam_resource_set(db, sub, IPAM_RESOURCE_VPC_ID, vpc_id, &err),
+		  err);
+	snprintf(space, sizeof(space), "plan%d", round);
+	plan = mkpool(db, w->priv, 0, space);
+	assert_ok(ipam_pool_set_source_resource(db, plan, vpc_id, &err), err);
+	assert_ok(ipam_pool_provision(db, plan, &c, &err), err);
+	dev = mkpool(db, w->priv, plan, "dev");
+	assert_ok(ipam_pool_provision_len(db, dev, 24, &got, &err), err);
+	assert_ok(ipam_resource_allocate(db, sub, dev, NULL, 28, &got, &err),
+		  err);
+	assert_ok(ipam_alloc_create(db, dev, &req, NULL, &err), err);
+	assert_ok(ipam_host_value_check(IPAM_HOST_DNS_NAME, "Web.Example.",
+					canon, &err),
+		  err);
+	assert_string_equal(canon, "web.example");
+	assert_ok(ipam_alloc_set_host(db, dev, "host", IPAM_HOST_DNS_NAME,
+				      canon, &err),
+		  err);
+	assert_ok(ipam_alloc_set_host(db, dev, "host", IPAM_HOST_MAC_ADDRESS,
+				      "02:00:5e:10:00:01", &err),
+		  err);
+#define R_ALLOC(o, l, e) ipam_render_allocation_json(db, dev, "host", o, l, e)
+	RENDER(R_ALLOC);
+	assert_ok(ipam_pool_delete_cascade(db, plan, &err), err);
+	assert_ok(ipam_resource_delete(db, sub, &err), err);
+	assert_ok(ipam_resource_delete(db, vpc, &err), err);
+}
+
 /* A prefix-list resolver following the pools and resources, its
  * formats and a target (ipam_prefixlist.h). */
 static void prefix_lists(ipam *db, struct world *w, int round)
@@ -699,6 +746,7 @@ static void test_every_call_on_one_handle(void **state)
 		policies(db, round);
 		resources(db, &w[round], round);
 		provider_space(db, round);
+		planning(db, &w[round], round);
 		teardown(db, &w[round]);
 	}
 	/* the deprovision path, on the last round's pools */

@@ -219,6 +219,11 @@ static void test_migration_from_schema_2(void **state)
 		  "ALTER TABLE resource DROP COLUMN service;"
 		  /* and what 8 -> 9 adds */
 		  "DROP INDEX pool_cidr_top; DROP INDEX pool_name_portable;"
+		  /* and what 9 -> 10 adds (resource planning, planning.c) */
+		  "DROP INDEX pool_plan_vpc;"
+		  "ALTER TABLE pool DROP COLUMN plan_vpc;"
+		  "ALTER TABLE allocation DROP COLUMN dns_name;"
+		  "ALTER TABLE allocation DROP COLUMN mac_address;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
