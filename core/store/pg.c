@@ -399,6 +399,13 @@ static const char *const pg_migrations[] = {
 	"  WHERE parent_alloc IS NULL;"
 	"CREATE INDEX pool_name_portable ON pool(scope_key,"
 	"  coalesce(parent_key, 0), name);",
+	/* 9 -> 10: resource planning pools and host records (planning.c) */
+	"ALTER TABLE pool ADD COLUMN plan_vpc text NOT NULL DEFAULT '';"
+	"CREATE INDEX pool_plan_vpc ON pool(scope_key, plan_vpc)"
+	"  WHERE plan_vpc <> '';"
+	"ALTER TABLE allocation ADD COLUMN dns_name text NOT NULL DEFAULT '';"
+	"ALTER TABLE allocation ADD COLUMN mac_address text NOT NULL"
+	"  DEFAULT '';",
 };
 #define PG_MIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
