@@ -58,7 +58,6 @@
  * and looked up again while its FORGET is on the way). */
 #define IPAMFS_TTL 60.0
 
-
 static struct {
 	struct ipamfs *fs;
 	struct fuse_session *se;
@@ -324,9 +323,8 @@ static int make_entry(uint64_t parent, const char *path, const struct node *n,
 	e->attr = *st;
 	e->attr.st_ino = ino;
 	e->attr_timeout = attr_timeout(n, ino, fresh, before);
-	e->entry_timeout = name_cacheable(n) && generation_now() == before
-				   ? ttl()
-				   : 0;
+	e->entry_timeout =
+		name_cacheable(n) && generation_now() == before ? ttl() : 0;
 	return 0;
 }
 
@@ -1146,8 +1144,7 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	}
 	if (ipam_open(&fs->db, fs->db_path, &open_opts, &err) != 0) {
 		log_msg(LOG_ERR, "cannot open %s: %s; unmounting",
-			fs->db_shown ? fs->db_shown : fs->db_path,
-			err.msg);
+			fs->db_shown ? fs->db_shown : fs->db_path, err.msg);
 		fs->db = NULL;
 		ll.open_failed = true;
 		fuse_session_exit(ll.se);

@@ -357,8 +357,7 @@ static int run(struct fuse_args *args, struct options *opts, bool sync_normal)
 			      ? pg_display_name(fs.db_path)
 			      : NULL;
 	fs.db_shown = shown;
-	if (!fs.db_path ||
-	    add_mount_names(args, shown ? shown : fs.db_path)) {
+	if (!fs.db_path || add_mount_names(args, shown ? shown : fs.db_path)) {
 		free(shown);
 		fprintf(stderr, "ipamfs: cannot open %s: %s\n", opts->database,
 			strerror(errno));

@@ -385,7 +385,8 @@ static int run_lines(struct ipamfs *fs, ipamfs_change_fn fn,
 		free(w->in.lines);
 		w->in = (struct input){NULL, 0};
 		w->result.len = 0;
-		if (buf_failed(&text) || split_lines(text.data, text.len, &w->in))
+		if (buf_failed(&text) ||
+		    split_lines(text.data, text.len, &w->in))
 			rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
 		else
 			rc = ipamfs_try_change(fs, fn, w, err);
@@ -396,8 +397,8 @@ static int run_lines(struct ipamfs *fs, ipamfs_change_fn fn,
 		if (rc != IPAM_EBUSY || !fs->db_shown ||
 		    ++attempt >= IPAMFS_BUSY_TRIES)
 			break;
-		struct timespec pause = {
-			0, 1000000L * attempt + random() % 1000000L};
+		struct timespec pause = {0, 1000000L * attempt +
+						    random() % 1000000L};
 		nanosleep(&pause, NULL);
 		*err = (ipam_err){IPAM_OK, ""};
 	}

@@ -52,8 +52,8 @@ static const char *in_dialect(const char *sql);
 
 /* The schema version, and the table every write transaction locks
  * (dialect[]): made first, by itself, in an empty database. */
-#define PG_META_TABLE                                                         \
-	"CREATE TABLE IF NOT EXISTS ipamfs_meta(key text PRIMARY KEY,"        \
+#define PG_META_TABLE                                                          \
+	"CREATE TABLE IF NOT EXISTS ipamfs_meta(key text PRIMARY KEY,"         \
 	"  value bigint NOT NULL);"
 
 /* The first schema version the PostgreSQL schema below stands for. */
