@@ -80,12 +80,15 @@ void ipam__netmask_violation(const ipam_pool_info *pool, int prefix, char *out,
 int ipam__pool_recheck(ipam *db, int64_t pool, ipam_err *err)
 {
 	/* only the rows whose compliance changes are written: a pool of
-	 * 10^5 allocations is not rewritten for a rule that moves none */
+	 * 10^5 allocations is not rewritten for a rule that moves none.
+	 * `<>`, not SQLite's `IS NOT`: both sides are never NULL (NOT NULL
+	 * columns, a CASE over the allocation's own pool), and a row
+	 * comparison with a subquery is portable (PostgreSQL) */
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"UPDATE allocation SET (compliant, reason) = (" COMPLIANCE_SQL
 		") WHERE pool_key = ?1 AND resource_type = 'custom'"
-		" AND (compliant, reason) IS NOT (" COMPLIANCE_SQL ")",
+		" AND (compliant, reason) <> (" COMPLIANCE_SQL ")",
 		err);
 	int rc;
 

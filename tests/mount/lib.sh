@@ -542,7 +542,9 @@ mount_ipamfs() {
 new_tmpdir() {
 	TMPD=$(mktemp -d /tmp/ipamfs-mount-test.XXXXXXXX) || exit 1
 	chmod 755 "$TMPD"
-	DB=$TMPD/ipam.db
+	# IPAMFS_TEST_DB: another database for every mount of the script
+	# (by hand: a postgresql:// URI of an empty database, docs/design/pg.md)
+	DB=${IPAMFS_TEST_DB:-$TMPD/ipam.db}
 	MNT=$TMPD/mnt
 	mkdir "$MNT"
 	trap cleanup EXIT
