@@ -111,6 +111,12 @@ static json_t *ipam_object(ipam *db, ipam_err *err)
 	set_if(obj, "Description", info.description);
 	json_object_set_new(obj, "OperatingRegions", regions);
 	json_object_set_new(obj, "State", json_string("create-complete"));
+	if (db->byoip_skip) /* the lab switch is shown (issue 12 §2) */
+		json_object_set_new(
+			obj, "StateMessage",
+			json_string("byoip-proof=skip: BYOIP CIDRs are "
+				    "provisioned without a proof of ownership "
+				    "(lab mount option)"));
 	json_object_set_new(obj, "Tags", ipam__tags_json(db, info.id));
 	{
 		ipam_discovery_info d;
@@ -453,13 +459,20 @@ int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
 	if ((rc = ipam_pool_cidrs(db, pool, &cidrs, &n, err)))
 		return ipam__read_end(db, rc);
 	list = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(
-			list,
-			json_pack("{s:o, s:s, s:s, s:i}", "Cidr",
-				  cidr_json(&cidrs[i].cidr), "State",
-				  cidrs[i].state, "IpamPoolCidrId", cidrs[i].id,
-				  "NetmaskLength", (int)cidrs[i].cidr.prefix));
+	for (size_t i = 0; i < n; i++) {
+		json_t *item = json_pack(
+			"{s:o, s:s, s:s, s:i}", "Cidr", cidr_json(&cidrs[i].cidr),
+			"State", cidrs[i].state, "IpamPoolCidrId", cidrs[i].id,
+			"NetmaskLength", (int)cidrs[i].cidr.prefix);
+		/* failed-provision: why (IpamPoolCidrFailureReason) */
+		if (item && *cidrs[i].failure_code)
+			json_object_set_new(
+				item, "FailureReason",
+				json_pack("{s:s, s:s}", "Code",
+					  cidrs[i].failure_code, "Message",
+					  cidrs[i].failure_reason));
+		json_array_append_new(list, item);
+	}
 	free(cidrs);
 	rc = dump(json_pack("{s:o}", "IpamPoolCidrs", list), out, len, err);
 	return ipam__read_end(db, rc);
@@ -731,4 +744,69 @@ int ipam_render_pool_map(ipam *db, int64_t pool, char **out, size_t *len,
 		return ipam__read_end(db, rc);
 	}
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
+}
+
+/* ---- describe-ipam-external-resource-verification-tokens ---- */
+
+int ipam_render_tokens_json(ipam *db, char **out, size_t *len, ipam_err *err)
+{
+	sqlite3_stmt *stmt;
+	ipam_info info;
+	json_t *list;
+	int rc = ipam__read_begin(db, err), step;
+
+	if (rc)
+		return rc;
+	if ((rc = ipam__info_load(db, &info, err)))
+		return ipam__read_end(db, rc);
+	stmt = ipam__stmt(db,
+			  "SELECT name FROM verification_token ORDER BY name",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, ipam__stmt_error(err));
+	list = json_array();
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		char name[IPAM_NAME_MAX + 1], when[IPAM_TIME_STRLEN];
+		ipam_token_info t;
+		json_t *obj;
+		ipam__copy_text(name, sizeof(name), stmt, 0);
+		/* another statement: the cursor above stays where it is */
+		if (ipam__token_load(db, "name", name, &t, err) != 1)
+			continue;
+		ipam_time_format_aws(t.not_after, when);
+		obj = json_object();
+		json_object_set_new(obj,
+				    "IpamExternalResourceVerificationTokenId",
+				    json_string(t.id));
+		json_object_set_new(
+			obj, "IpamExternalResourceVerificationTokenArn",
+			arn("ipam-external-resource-verification-token",
+			    info.owner_uid, t.id));
+		json_object_set_new(obj, "IpamId", json_string(info.id));
+		json_object_set_new(obj, "IpamArn",
+				    arn("ipam", info.owner_uid, info.id));
+		json_object_set_new(obj, "IpamRegion",
+				    json_string(info.home_locale));
+		json_object_set_new(obj, "TokenValue",
+				    json_string(t.token_value));
+		json_object_set_new(obj, "TokenName",
+				    json_string(t.token_name));
+		json_object_set_new(obj, "NotAfter", json_string(when));
+		json_object_set_new(obj, "Status",
+				    json_string(t.expired ? "expired"
+							  : "valid"));
+		json_object_set_new(obj, "Tags", json_array());
+		json_object_set_new(obj, "State",
+				    json_string("create-complete"));
+		json_array_append_new(list, obj);
+	}
+	sqlite3_reset(stmt);
+	if (step < 0) {
+		json_decref(list);
+		return ipam__read_end(db, step);
+	}
+	rc = dump(json_pack("{s:o}", "IpamExternalResourceVerificationTokens",
+			    list),
+		  out, len, err);
+	return ipam__read_end(db, rc);
 }

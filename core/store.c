@@ -303,6 +303,34 @@ static const char *const migrations[] = {
 	"ALTER TABLE discovery ADD COLUMN snapshot TEXT;"
 	"ALTER TABLE discovery ADD COLUMN unmonitored INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/* BYOIP (issue 12, byoip.c): the ownership-proof settings and the
+	 * lifecycle of the public scope's BYOIP CIDRs */
+	"ALTER TABLE ipam ADD COLUMN certificate TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE ipam ADD COLUMN account_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE ipam ADD COLUMN dns_resolver TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE byoip_cidr("
+	"  key INTEGER PRIMARY KEY,"
+	"  pool_key INTEGER NOT NULL REFERENCES pool(key),"
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  aws_id TEXT NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  reason_code TEXT NOT NULL DEFAULT '',"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  method TEXT NOT NULL DEFAULT '',"
+	"  changed INTEGER NOT NULL,"
+	"  UNIQUE (pool_key, family, start, prefix));"
+	"CREATE TABLE verification_token("
+	"  key INTEGER PRIMARY KEY,"
+	"  aws_id TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  token_name TEXT NOT NULL,"
+	"  token_value TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  not_after INTEGER NOT NULL);"
+	"INSERT INTO quota(name, value) VALUES ('verification-tokens', 100),"
+	"  ('asns', 5);",
 };
 
 /* After the migrations (and the first objects of a new file): an object

@@ -284,6 +284,110 @@ static int apply_retention(struct ipamfs *fs, const struct node *n,
 	return rc ? rc : ipam_history_retention_set(fs->db, days, err);
 }
 
+/* ---- /ipam: the BYOIP proof settings (docs/design/public.md) ---- */
+
+static int render_byoip_setting(struct ipamfs *fs, const struct node *n,
+				const struct attr *a, struct buf *out,
+				ipam_err *err)
+{
+	char *value = NULL;
+	int rc = ipam_byoip_setting_get(fs->db, (ipam_byoip_setting)a->arg,
+					&value, err);
+	if (rc == 0) {
+		size_t len = strlen(value);
+		buf_append(out, value, len);
+		if (len == 0 || value[len - 1] != '\n')
+			buf_putc(out, '\n');
+	}
+	free(value);
+	return rc;
+}
+
+/* The certificate is a PEM block of many lines, taken whole (a set file:
+ * a shell writing it line by line is given every line so far; until the
+ * END line arrives the write waits, EBUSY being curable); the account id
+ * and the resolver are one word. */
+static int apply_byoip_setting(struct ipamfs *fs, const struct node *n,
+			       const struct attr *a, const struct input *in,
+			       struct buf *result, ipam_err *err)
+{
+	char *text = NULL;
+	int rc;
+	if (a->arg != IPAM_BYOIP_CERTIFICATE) {
+		rc = single_word(in, &text, err);
+		return rc ? rc
+			  : ipam_byoip_setting_set(
+				    fs->db, (ipam_byoip_setting)a->arg, text,
+				    err);
+	}
+	struct buf pem = BUF_INIT;
+	bool ended = false;
+	for (size_t i = 0; i < in->count; i++) {
+		char *line = trim(in->lines[i]);
+		if (!*line)
+			continue;
+		buf_printf(&pem, "%s\n", line);
+		ended = strncmp(line, "-----END ", 9) == 0;
+	}
+	buf_putc(&pem, '\0');
+	if (buf_failed(&pem))
+		rc = oom(err);
+	else if (pem.len > 1 && !ended)
+		rc = ipamfs_err(err, IPAM_EBUSY,
+				"the PEM certificate has no -----END "
+				"CERTIFICATE----- line");
+	else
+		rc = ipam_byoip_setting_set(fs->db, IPAM_BYOIP_CERTIFICATE,
+					    pem.data, err);
+	buf_free(&pem);
+	return rc;
+}
+
+static int render_tokens_json(struct ipamfs *fs, const struct node *n,
+			      const struct attr *a, struct buf *out,
+			      ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = ipam_render_tokens_json(fs->db, &data, &len, err);
+	return put_rendered(out, rc, data, len);
+}
+
+/* /ipam/verification-tokens/<name>/ */
+enum token_field { T_ID, T_NAME, T_VALUE, T_NOT_AFTER, T_STATUS, T_STATE };
+
+static int render_token(struct ipamfs *fs, const struct node *n,
+			const struct attr *a, struct buf *out, ipam_err *err)
+{
+	char when[IPAM_TIME_STRLEN];
+	ipam_token_info t;
+	int rc = ipam_token_get(fs->db, n->name, &t, err);
+	if (rc)
+		return rc;
+	switch ((enum token_field)a->arg) {
+	case T_ID:
+		put_line(out, t.id);
+		break;
+	case T_NAME:
+		put_line(out, t.token_name);
+		break;
+	case T_VALUE:
+		put_line(out, t.token_value);
+		break;
+	case T_NOT_AFTER:
+		ipam_time_format(t.not_after, when);
+		put_line(out, when);
+		break;
+	case T_STATUS:
+		put_line(out, t.expired ? "expired" : "valid");
+		break;
+	case T_STATE:
+		put_line(out, "create-complete");
+		break;
+	}
+	return 0;
+}
+
 /* ---- /clock (-o settable-clock) ---- */
 
 static int render_clock(struct ipamfs *fs, const struct node *n,
@@ -515,6 +619,11 @@ static int render_cidrs(struct ipamfs *fs, const struct node *n,
 	for (size_t i = 0; rc == 0 && i < count; i++) {
 		char text[IPAM_CIDR_STRLEN];
 		ipam_cidr_format(&cidrs[i].cidr, text);
+		if (strcmp(cidrs[i].state, "provisioned")) {
+			/* a BYOIP CIDR on its way (docs/tree.md) */
+			buf_printf(out, "%s %s\n", text, cidrs[i].state);
+			continue;
+		}
 		put_line(out, text);
 	}
 	free(cidrs);
@@ -651,11 +760,49 @@ static int apply_cidr_line(struct ipamfs *fs, int64_t pool, char *line,
 			  : ipam_pool_provision_len(fs->db, pool, len, &cidr,
 						    err);
 	}
+	/* the CIDR, then (provision only) a proof: message=M signature=S
+	 * or dns-token=ID (docs/design/public.md) */
+	char *rest = line + strcspn(line, " \t");
+	ipam_byoip_proof proof = {NULL, NULL, NULL};
+	if (*rest)
+		*rest++ = '\0';
 	int rc = ipam_cidr_parse(&cidr, line, err);
 	if (rc)
 		return rc;
-	return op == '-' ? ipam_pool_deprovision(fs->db, pool, &cidr, err)
-			 : ipam_pool_provision(fs->db, pool, &cidr, err);
+	for (;;) {
+		rest += strspn(rest, " \t");
+		if (!*rest)
+			break;
+		char *word = rest;
+		rest += strcspn(rest, " \t");
+		if (*rest)
+			*rest++ = '\0';
+		const char **slot = NULL;
+		if (strncmp(word, "message=", 8) == 0)
+			slot = &proof.message, word += 8;
+		else if (strncmp(word, "signature=", 10) == 0)
+			slot = &proof.signature, word += 10;
+		else if (strncmp(word, "dns-token=", 10) == 0)
+			slot = &proof.dns_token, word += 10;
+		if (!slot || *slot || op == '-')
+			return ipamfs_err(
+				err, IPAM_EINVAL,
+				op == '-' ? "'-CIDR' takes nothing after the CIDR"
+				: slot	  ? "'%.40s' is given twice"
+					  : "'%.40s': expected message=, "
+					    "signature= or dns-token= after the "
+					    "CIDR",
+				word);
+		*slot = word;
+	}
+	if (proof.dns_token && (proof.message || proof.signature))
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "give either message= and signature= or "
+				  "dns-token=, not both");
+	if (op == '-')
+		return ipam_pool_deprovision(fs->db, pool, &cidr, err);
+	return ipam_pool_provision_proven(fs->db, pool, &cidr, &proof,
+					  &ipamfs_deferred, err);
 }
 
 static int apply_cidrs(struct ipamfs *fs, const struct node *n,
@@ -997,6 +1144,13 @@ static const struct attr ipam_files[] = {
 	RW("enable-private-gua", render_ipam, apply_ipam, F_PRIVATE_GUA),
 	RW("history-retention-days", render_retention, apply_retention,
 	   F_RETENTION),
+	{"certificate", ATTR_RW | ATTR_SET, IPAM_BYOIP_CERTIFICATE,
+	 render_byoip_setting, apply_byoip_setting},
+	RW("account-id", render_byoip_setting, apply_byoip_setting,
+	   IPAM_BYOIP_ACCOUNT_ID),
+	RW("dns-resolver", render_byoip_setting, apply_byoip_setting,
+	   IPAM_BYOIP_DNS_RESOLVER),
+	RO("verification-tokens.json", render_tokens_json, 0),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1007,6 +1161,19 @@ static const struct attr quota_files[] = {
 	RW("cidrs-per-pool", render_quota, apply_quota,
 	   IPAM_QUOTA_CIDRS_PER_POOL),
 	RW("pool-depth", render_quota, apply_quota, IPAM_QUOTA_POOL_DEPTH),
+	RW("verification-tokens", render_quota, apply_quota,
+	   IPAM_QUOTA_VERIFICATION_TOKENS),
+	RW("asns", render_quota, apply_quota, IPAM_QUOTA_ASNS),
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr token_files[] = {
+	RO("id", render_token, T_ID),
+	RO("token-name", render_token, T_NAME),
+	RO("token-value", render_token, T_VALUE),
+	RO("not-after", render_token, T_NOT_AFTER),
+	RO("status", render_token, T_STATUS),
+	RO("state", render_token, T_STATE),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1079,6 +1246,8 @@ static const struct attr *table_of(enum node_kind dir)
 		return ipam_files;
 	case NODE_QUOTAS:
 		return quota_files;
+	case NODE_TOKEN:
+		return token_files;
 	case NODE_SCOPE:
 		return scope_files;
 	case NODE_POOL:

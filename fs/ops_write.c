@@ -113,6 +113,8 @@ static int do_mkdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 	case NODE_PLTARGETS:
 		return ipam_plist_target_create(fs->db, m->parent->name,
 						m->name, err);
+	case NODE_TOKENS:
+		return ipam_token_create(fs->db, m->name, err);
 	default:
 		return make_alloc(fs, m, err);
 	}
@@ -123,7 +125,7 @@ static bool can_make_dirs(enum node_kind kind)
 	return kind == NODE_SCOPES || kind == NODE_POOLS ||
 	       kind == NODE_ALLOCS || kind == NODE_RESOURCES ||
 	       kind == NODE_DISCOVERIES || kind == NODE_PLISTS ||
-	       kind == NODE_PLTARGETS;
+	       kind == NODE_PLTARGETS || kind == NODE_TOKENS;
 }
 
 int ops_mkdir(const char *path, mode_t mode)
@@ -295,6 +297,8 @@ static int do_rmdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 	case NODE_PLTARGET:
 		return ipam_plist_target_delete(fs->db, r->n->name,
 						r->n->plist_target, err);
+	case NODE_TOKEN:
+		return ipam_token_delete(fs->db, r->n->name, err);
 	default:
 		return ipam_alloc_release(fs->db, r->n->pool_key, r->n->name,
 					  err);
@@ -314,7 +318,7 @@ int ops_rmdir(const char *path)
 	if (n.kind != NODE_SCOPE && n.kind != NODE_POOL &&
 	    n.kind != NODE_ALLOC && n.kind != NODE_RESOURCE &&
 	    n.kind != NODE_DISCOVERY && n.kind != NODE_PLIST &&
-	    n.kind != NODE_PLTARGET)
+	    n.kind != NODE_PLTARGET && n.kind != NODE_TOKEN)
 		return ipamfs_refuse(fs, "rmdir", path, EPERM,
 				     "this directory cannot be removed");
 	struct remove_ctx r = {&n, strrchr(path, '/') + 1};

@@ -257,6 +257,21 @@ static int step_plist(struct ipamfs *fs, struct node *n, const char *name,
 	return rc;
 }
 
+/* /ipam/verification-tokens/<name> */
+static int step_token(struct ipamfs *fs, struct node *n, const char *name,
+		      ipam_err *err)
+{
+	ipam_token_info info;
+	int rc = ipam_token_get(fs->db, name, &info, err);
+	if (rc == 0) {
+		n->kind = NODE_TOKEN;
+		n->created = info.created;
+		memcpy(n->owner_id, info.id, sizeof(n->owner_id));
+		snprintf(n->name, sizeof(n->name), "%s", info.name);
+	}
+	return rc;
+}
+
 /* versions/<n>: a kept version, "1".."N" without leading zeros. */
 static int step_plversion(struct ipamfs *fs, struct node *n, const char *name,
 			  ipam_err *err)
@@ -475,6 +490,7 @@ static const struct {
 	{NODE_PLIST, "versions", NODE_PLVERSIONS},
 	{NODE_PLIST, "targets", NODE_PLTARGETS},
 	{NODE_IPAM, "quotas", NODE_QUOTAS},
+	{NODE_IPAM, "verification-tokens", NODE_TOKENS},
 	{NODE_SCOPE, "pools", NODE_POOLS}, /* pool_key stays 0: top level */
 	{NODE_SCOPE, "resources", NODE_RESOURCES},
 	{NODE_SCOPE, "history", NODE_HISTORY},
@@ -550,6 +566,8 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_plversion(fs, n, name, err);
 	case NODE_PLTARGETS:
 		return step_pltarget(fs, n, name, err);
+	case NODE_TOKENS:
+		return step_token(fs, n, name, err);
 	default:
 		return step_fixed(fs, n, name, err);
 	}
@@ -763,6 +781,9 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 		return list_plversions(fs, n, add, ctx, err);
 	case NODE_PLTARGETS:
 		rc = ipam_plist_target_list(fs->db, n->name, &list, err);
+		break;
+	case NODE_TOKENS:
+		rc = ipam_token_list(fs->db, &list, err);
 		break;
 	default:
 		return 0;

@@ -39,6 +39,8 @@ enum node_kind {
 	NODE_PLVERSIONS,  /* <list>/versions */
 	NODE_PLTARGETS,	  /* <list>/targets */
 	NODE_PLTARGET,	  /* <list>/targets/<t> (plist_target) */
+	NODE_TOKENS,	  /* /ipam/verification-tokens */
+	NODE_TOKEN,	  /* /ipam/verification-tokens/<name> (name) */
 	/* leaves */
 	NODE_FILE, /* an attribute or generated file: node.attr */
 	NODE_LINK, /* /by-id/<id> */

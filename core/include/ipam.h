@@ -56,6 +56,7 @@ typedef enum ipam_code {
 	IPAM_ENOMEM = -14,	 /* out of memory */
 	IPAM_ESCHEMA = -15,	 /* not an ipamfs database, corrupt, or newer */
 	IPAM_ENAMETOOLONG = -16, /* the object's path would not fit PATH_MAX */
+	IPAM_EKEYEXPIRED = -17,	 /* a proof of ownership is past its date */
 } ipam_code;
 
 #define IPAM_ERR_MSG_MAX 256
@@ -379,6 +380,8 @@ typedef enum ipam_quota {
 	IPAM_QUOTA_POOLS_PER_SCOPE, /* pools in one scope, all depths (50) */
 	IPAM_QUOTA_CIDRS_PER_POOL,  /* provisioned CIDRs in one pool (50) */
 	IPAM_QUOTA_POOL_DEPTH,	    /* depth of the pool tree (10) */
+	IPAM_QUOTA_VERIFICATION_TOKENS, /* DNS verification tokens (100) */
+	IPAM_QUOTA_ASNS,		/* ASNs brought to the IPAM (5) */
 	IPAM_QUOTA_COUNT
 } ipam_quota;
 
@@ -531,8 +534,11 @@ int ipam_pool_set_public_ip_source(ipam *db, int64_t pool, const char *src,
 typedef struct ipam_pool_cidr {
 	ipam_cidr cidr;
 	char id[IPAM_ID_MAX]; /* ipam-pool-cidr-... */
-	char state[24];	      /* "provisioned" */
+	char state[24];	      /* "provisioned", "pending-provision", ... */
 	int64_t created;
+	/* failed-provision: FailureReason (IpamPoolCidrFailureReason) */
+	char failure_code[32];
+	char failure_reason[IPAM_ERR_MSG_MAX];
 } ipam_pool_cidr;
 
 /*
@@ -563,6 +569,107 @@ int ipam_pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 /* The pool's CIDRs in address order; free *out with free(). */
 int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,
 		    ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * BYOIP: proof of ownership and the CIDR lifecycle (byoip.c,
+ * docs/design/public.md)
+ * ------------------------------------------------------------------------ */
+
+typedef enum ipam_byoip_state {
+	IPAM_BYOIP_PENDING_PROVISION,
+	IPAM_BYOIP_PROVISIONED,
+	IPAM_BYOIP_FAILED_PROVISION,
+	IPAM_BYOIP_PENDING_DEPROVISION,
+	IPAM_BYOIP_DEPROVISIONED,
+} ipam_byoip_state;
+
+/* The guide's word for a state ("pending-provision", ...). */
+const char *ipam_byoip_state_name(ipam_byoip_state state);
+
+/* A proof of ownership that comes with a provision (either, or none). */
+typedef struct ipam_byoip_proof {
+	const char *message;   /* 1|aws|ACCOUNT|CIDR|YYYYMMDD|SHA256|RSAPSS */
+	const char *signature; /* base64 with +=/ written -_~ (L5331) */
+	const char *dns_token; /* an ipam-ext-res-ver-token-... id */
+} ipam_byoip_proof;
+
+/*
+ * Provisions `cidr` to `pool` with a proof. A pool that takes BYOIP CIDRs
+ * (top-level, public scope, public-ip-source byoip) records the CIDR's
+ * lifecycle: without a proof (and without the lab switch) it waits in
+ * pending-provision; with a good one it is provisioned; with a bad one it
+ * is recorded as failed-provision and *refused is filled (IPAM_EACCES bad
+ * or foreign signature, no certificate, token not found in DNS;
+ * IPAM_EKEYEXPIRED message date or token past; IPAM_EINVAL message naming
+ * another CIDR or account, malformed message or signature) while the call
+ * returns 0: the record is the change. Other pools take no proof
+ * (IPAM_EINVAL when one is given) and provision as ipam_pool_provision.
+ * Errors of ipam_pool_provision otherwise; IPAM_EEXIST the CIDR is already
+ * provisioned.
+ */
+int ipam_pool_provision_proven(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			       const ipam_byoip_proof *proof,
+			       ipam_err *refused, ipam_err *err);
+
+/* The lab switch (a mount option, not stored): provisions to BYOIP pools
+ * need no proof while it is on. */
+void ipam_byoip_set_skip(ipam *db, bool skip);
+bool ipam_byoip_skip(ipam *db);
+
+typedef enum ipam_byoip_setting {
+	IPAM_BYOIP_CERTIFICATE,	 /* PEM X.509 certificate ("" = none) */
+	IPAM_BYOIP_ACCOUNT_ID,	 /* the ACCOUNT of signed messages */
+	IPAM_BYOIP_DNS_RESOLVER, /* ADDRESS[:PORT], "" = resolv.conf */
+} ipam_byoip_setting;
+
+/* Reads a setting into a malloc'd string (*out; the account id defaults
+ * to the owner's uid). */
+int ipam_byoip_setting_get(ipam *db, ipam_byoip_setting which, char **out,
+			   ipam_err *err);
+/* IPAM_EINVAL: not one PEM certificate with an RSA key, an account id
+ * that is not 1-64 of [A-Za-z0-9-_], a resolver that is not an IP address
+ * with an optional port. "" clears. */
+int ipam_byoip_setting_set(ipam *db, ipam_byoip_setting which,
+			   const char *value, ipam_err *err);
+
+/*
+ * Checks a signed authorization message against the registered
+ * certificate and account: `subject` is what it must name (a CIDR,
+ * canonical, or an ASN in decimal). 0 when good; otherwise the codes of
+ * ipam_pool_provision_proven's *refused. Changes nothing.
+ */
+int ipam_byoip_check_message(ipam *db, const char *subject,
+			     const char *message, const char *signature,
+			     ipam_err *err);
+
+/* DNS verification tokens (dnsproof.c, L5517-L5565). */
+typedef struct ipam_token_info {
+	char id[IPAM_ID_MAX]; /* ipam-ext-res-ver-token-... */
+	char name[IPAM_NAME_MAX + 1];
+	char token_name[16];  /* 8 digits */
+	char token_value[40]; /* a UUID */
+	int64_t created;
+	int64_t not_after; /* created + 72 h */
+	bool expired;	   /* by the IPAM clock */
+} ipam_token_info;
+
+/* IPAM_EEXIST, IPAM_EDQUOT (verification-tokens quota), IPAM_EINVAL name. */
+int ipam_token_create(ipam *db, const char *name, ipam_err *err);
+/* IPAM_ENOENT. */
+int ipam_token_delete(ipam *db, const char *name, ipam_err *err);
+int ipam_token_get(ipam *db, const char *name, ipam_token_info *out,
+		   ipam_err *err);
+int ipam_token_list(ipam *db, ipam_strlist *out, ipam_err *err);
+/* {"IpamExternalResourceVerificationTokens":[...]} (describe-ipam-external-
+ * resource-verification-tokens). */
+int ipam_render_tokens_json(ipam *db, char **out, size_t *len, ipam_err *err);
+
+#define IPAM_DNS_NAME_MAX 128
+/* The TXT record names that prove `cidr` with a token named token_name
+ * (L5598-L5629): one per octet- (IPv4) or nibble-aligned (IPv6) sub-prefix.
+ * Writes at most `max`, returns how many there are. */
+size_t ipam_dns_txt_names(const ipam_cidr *cidr, const char *token_name,
+			  char (*out)[IPAM_DNS_NAME_MAX], size_t max);
 
 /* ------------------------------------------------------------------------
  * Allocations (alloc.c)
