@@ -391,7 +391,7 @@ static int message_fields(ipam *db, const char *subject, const char *message,
 }
 
 /* The whole check, no bracket. */
-static int check_message(ipam *db, const char *subject, const char *message,
+int ipam__check_message(ipam *db, const char *subject, const char *message,
 			 const char *signature, ipam_err *err)
 {
 	unsigned char *sig = NULL;
@@ -444,7 +444,7 @@ int ipam_byoip_check_message(ipam *db, const char *subject,
 	if (rc)
 		return rc;
 	return ipam__read_end(db,
-			      check_message(db, subject, message, signature,
+			      ipam__check_message(db, subject, message, signature,
 					    err));
 }
 
@@ -592,16 +592,6 @@ int ipam__byoip_drop_unprovisioned(ipam *db, const ipam_pool_info *p,
 				NULL, NULL, err);
 }
 
-int ipam__byoip_deprovision_check(ipam *db, const ipam_pool_info *p,
-				  const ipam_cidr *cidr, ipam_err *err)
-{
-	(void)db;
-	(void)p;
-	(void)cidr;
-	(void)err;
-	return 0;
-}
-
 int ipam__byoip_deprovisioned(ipam *db, const ipam_pool_info *p,
 			      const ipam_cidr *cidr, const char *id,
 			      ipam_err *err)
@@ -706,7 +696,8 @@ static int proof_check(ipam *db, const ipam_cidr *cidr,
 		return ipam__dns_token_check(db, cidr, proof->dns_token, why);
 	}
 	*method = "x509";
-	return check_message(db, text, proof->message, proof->signature, why);
+	return ipam__check_message(db, text, proof->message, proof->signature,
+				   why);
 }
 
 static int provision_proven(ipam *db, int64_t pool, const ipam_cidr *cidr,

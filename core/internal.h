@@ -176,9 +176,14 @@ int ipam__byoip_overlap_check(ipam *db, const ipam_pool_info *p,
  * becomes deprovisioned; IPAM_ENOENT when there is no such record. */
 int ipam__byoip_drop_unprovisioned(ipam *db, const ipam_pool_info *p,
 				   const ipam_cidr *cidr, ipam_err *err);
-/* Refusals before a provisioned BYOIP CIDR is deprovisioned. */
-int ipam__byoip_deprovision_check(ipam *db, const ipam_pool_info *p,
-				  const ipam_cidr *cidr, ipam_err *err);
+/* asn.c: refusals before a public pool's CIDR is deprovisioned: it is
+ * advertised from the pool, or ASNs are associated with it. */
+int ipam__public_deprovision_check(ipam *db, const ipam_pool_info *p,
+				   const ipam_cidr *cidr, ipam_err *err);
+/* The signed-message check (byoip.c), no bracket: `subject` is the CIDR
+ * or the ASN the message must name. */
+int ipam__check_message(ipam *db, const char *subject, const char *message,
+			const char *signature, ipam_err *err);
 /* After: the record becomes deprovisioned. */
 int ipam__byoip_deprovisioned(ipam *db, const ipam_pool_info *p,
 			      const ipam_cidr *cidr, const char *id,

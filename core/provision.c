@@ -593,8 +593,8 @@ static int deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	if (cidr->family != p.family)
 		return ipam__fail(err, IPAM_EINVAL, "wrong address family");
 	if ((rc = busy_check(db, &p, cidr, err)) ||
-	    (ipam__byoip_pool(&p) &&
-	     (rc = ipam__byoip_deprovision_check(db, &p, cidr, err))) ||
+	    (p.is_public &&
+	     (rc = ipam__public_deprovision_check(db, &p, cidr, err))) ||
 	    (rc = ipam__free_remove_exact(db, pool, cidr, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM pool_cidr WHERE key = ?1", err);

@@ -330,7 +330,31 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  not_after INTEGER NOT NULL);"
 	"INSERT INTO quota(name, value) VALUES ('verification-tokens', 100),"
-	"  ('asns', 5);",
+	"  ('asns', 5);"
+	/* ASNs (BYOASN), their CIDR associations, advertisements (asn.c) */
+	"CREATE TABLE asn("
+	"  key INTEGER PRIMARY KEY,"
+	"  asn INTEGER NOT NULL UNIQUE,"
+	"  state INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL);"
+	"CREATE TABLE asn_cidr("
+	"  asn_key INTEGER NOT NULL REFERENCES asn(key),"
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL,"
+	"  PRIMARY KEY (asn_key, family, start, prefix)) WITHOUT ROWID;"
+	"CREATE INDEX asn_cidr_by_cidr ON asn_cidr(family, start, prefix);"
+	"CREATE TABLE advertisement("
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  pool_key INTEGER NOT NULL REFERENCES pool(key),"
+	"  asn INTEGER,"
+	"  changed INTEGER NOT NULL,"
+	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;",
 };
 
 /* After the migrations (and the first objects of a new file): an object

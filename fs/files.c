@@ -388,6 +388,178 @@ static int render_token(struct ipamfs *fs, const struct node *n,
 	return 0;
 }
 
+/* ---- /asns, /advertisements (docs/design/public.md) ---- */
+
+enum public_view {
+	V_ASNS_JSON,
+	V_ADVERTS,
+	V_ADVERTS_BIRD,
+	V_BYOIP_JSON,
+	V_WITHDRAW, /* the withdraw file: renders nothing */
+};
+
+static int render_public_view(struct ipamfs *fs, const struct node *n,
+			      const struct attr *a, struct buf *out,
+			      ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = IPAM_EINVAL;
+	switch ((enum public_view)a->arg) {
+	case V_ASNS_JSON:
+		rc = ipam_render_asns_json(fs->db, &data, &len, err);
+		break;
+	case V_ADVERTS:
+	case V_ADVERTS_BIRD:
+		rc = ipam_render_advertisements(
+			fs->db, n->dir == NODE_POOL ? n->pool_key : 0,
+			a->arg == V_ADVERTS_BIRD, &data, &len, err);
+		break;
+	case V_BYOIP_JSON:
+		rc = ipam_render_byoip_cidrs_json(fs->db, &data, &len, err);
+		break;
+	case V_WITHDRAW:
+		return 0;
+	}
+	return put_rendered(out, rc, data, len);
+}
+
+static uint32_t node_asn(const struct node *n)
+{
+	return (uint32_t)strtoul(n->name, NULL, 10);
+}
+
+enum asn_field { A_STATE, A_REASON };
+
+static int render_asn(struct ipamfs *fs, const struct node *n,
+		      const struct attr *a, struct buf *out, ipam_err *err)
+{
+	ipam_asn_info info;
+	int rc = ipam_asn_get(fs->db, node_asn(n), &info, err);
+	if (rc)
+		return rc;
+	put_line(out, a->arg == A_STATE ? ipam_byoip_state_name(info.state)
+					: info.reason);
+	return 0;
+}
+
+/* `message=M signature=S`: the signed message naming the ASN. */
+static int apply_asn_proof(struct ipamfs *fs, const struct node *n,
+			   const struct attr *a, const struct input *in,
+			   struct buf *result, ipam_err *err)
+{
+	const char *message = NULL, *signature = NULL;
+	for (size_t i = 0; i < in->count; i++) {
+		char *rest = in->lines[i];
+		for (;;) {
+			rest += strspn(rest, " \t");
+			if (!*rest)
+				break;
+			char *word = rest;
+			rest += strcspn(rest, " \t");
+			if (*rest)
+				*rest++ = '\0';
+			if (strncmp(word, "message=", 8) == 0 && !message)
+				message = word + 8;
+			else if (strncmp(word, "signature=", 10) == 0 &&
+				 !signature)
+				signature = word + 10;
+			else
+				return ipamfs_err(err, IPAM_EINVAL,
+						  "'%.40s': expected "
+						  "message=M signature=S",
+						  word);
+		}
+	}
+	if (!message || !signature)
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "expected message=M signature=S");
+	return ipam_asn_prove(fs->db, node_asn(n), message, signature,
+			      &ipamfs_deferred, err);
+}
+
+static int render_asn_cidrs(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, struct buf *out,
+			    ipam_err *err)
+{
+	ipam_strlist list = {0};
+	int rc = ipam_asn_cidrs(fs->db, node_asn(n), &list, err);
+	for (size_t i = 0; rc == 0 && i < list.count; i++)
+		put_line(out, list.items[i]);
+	ipam_strlist_free(&list);
+	return rc;
+}
+
+/* `+CIDR` (or `CIDR`) associates, `-CIDR` disassociates. */
+static int apply_asn_cidrs(struct ipamfs *fs, const struct node *n,
+			   const struct attr *a, const struct input *in,
+			   struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *line = trim(in->lines[i]);
+		bool on = *line != '-';
+		ipam_cidr cidr;
+		if (!*line)
+			continue;
+		if (*line == '+' || *line == '-')
+			line = trim(line + 1);
+		int rc = ipam_cidr_parse(&cidr, line, err);
+		if (rc == 0)
+			rc = ipam_asn_associate(fs->db, node_asn(n), &cidr, on,
+						err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* A pool's `advertise`: `CIDR [asn=ASN]`; `withdraw`: `CIDR`. */
+static int apply_advertise(struct ipamfs *fs, const struct node *n,
+			   const struct attr *a, const struct input *in,
+			   struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *line = trim(in->lines[i]), *rest;
+		int64_t asn = -1;
+		ipam_cidr cidr;
+		int rc;
+		if (!*line)
+			continue;
+		rest = line + strcspn(line, " \t");
+		if (*rest)
+			*rest++ = '\0';
+		rest = trim(rest);
+		if ((rc = ipam_cidr_parse(&cidr, line, err)))
+			return rc;
+		if (a->arg == V_WITHDRAW) {
+			if (*rest)
+				return ipamfs_err(err, IPAM_EINVAL,
+						  "'%.40s': withdraw takes a "
+						  "CIDR only",
+						  rest);
+			rc = ipam_withdraw(fs->db, n->pool_key, &cidr, err);
+		} else {
+			if (*rest && strncmp(rest, "asn=", 4))
+				return ipamfs_err(err, IPAM_EINVAL,
+						  "'%.40s': expected CIDR "
+						  "[asn=ASN]",
+						  rest);
+			if (*rest && strcmp(rest + 4, "AWS")) {
+				uint32_t value;
+				if ((rc = ipam_asn_parse(rest + 4, &value,
+							 err)))
+					return rc;
+				asn = value;
+			}
+			rc = ipam_advertise(fs->db, n->pool_key, &cidr, asn,
+					    err);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- /clock (-o settable-clock) ---- */
 
 static int render_clock(struct ipamfs *fs, const struct node *n,
@@ -1131,6 +1303,10 @@ static const struct attr root_files[] = {
 	 files_io_render, files_io_apply},
 	{"plan", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_PLAN, files_io_render,
 	 files_io_apply},
+	RO("asns.json", render_public_view, V_ASNS_JSON),
+	RO("advertisements", render_public_view, V_ADVERTS),
+	RO("advertisements.bird", render_public_view, V_ADVERTS_BIRD),
+	RO("byoip-cidrs.json", render_public_view, V_BYOIP_JSON),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1224,6 +1400,20 @@ static const struct attr pool_files[] = {
 	 apply_pool},
 	{"public-ip-source", ATTR_RW | ATTR_PUBLIC, F_IP_SOURCE, render_pool,
 	 apply_pool},
+	{"advertise", ATTR_RW | ATTR_PUBLIC | ATTR_COMMAND, V_ADVERTS,
+	 render_public_view, apply_advertise},
+	{"withdraw", ATTR_RW | ATTR_PUBLIC | ATTR_COMMAND, V_WITHDRAW,
+	 render_nothing,
+	 apply_advertise},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr asn_files[] = {
+	RO("state", render_asn, A_STATE),
+	RO("failure-reason", render_asn, A_REASON),
+	{"proof", ATTR_RW | ATTR_COMMAND, 0, render_nothing, apply_asn_proof},
+	{"cidrs", ATTR_RW | ATTR_COMMAND, 0, render_asn_cidrs,
+	 apply_asn_cidrs},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1248,6 +1438,8 @@ static const struct attr *table_of(enum node_kind dir)
 		return quota_files;
 	case NODE_TOKEN:
 		return token_files;
+	case NODE_ASN:
+		return asn_files;
 	case NODE_SCOPE:
 		return scope_files;
 	case NODE_POOL:

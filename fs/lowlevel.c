@@ -820,6 +820,7 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_PLISTS:
 	case NODE_PLTARGETS:
 	case NODE_TOKENS:
+	case NODE_ASNS:
 		return DT_DIR;
 	case NODE_BYID:
 		return DT_LNK;

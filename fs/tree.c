@@ -272,6 +272,23 @@ static int step_token(struct ipamfs *fs, struct node *n, const char *name,
 	return rc;
 }
 
+/* /asns/<asn>: the decimal ASN, canonical (no leading zero) */
+static int step_asn(struct ipamfs *fs, struct node *n, const char *name,
+		    ipam_err *err)
+{
+	ipam_asn_info info;
+	uint32_t asn;
+	int rc = ipam_asn_parse(name, &asn, err);
+	if (rc == 0)
+		rc = ipam_asn_get(fs->db, asn, &info, err);
+	if (rc == 0) {
+		n->kind = NODE_ASN;
+		n->created = info.created;
+		snprintf(n->name, sizeof(n->name), "%u", asn);
+	}
+	return rc;
+}
+
 /* versions/<n>: a kept version, "1".."N" without leading zeros. */
 static int step_plversion(struct ipamfs *fs, struct node *n, const char *name,
 			  ipam_err *err)
@@ -491,6 +508,7 @@ static const struct {
 	{NODE_PLIST, "targets", NODE_PLTARGETS},
 	{NODE_IPAM, "quotas", NODE_QUOTAS},
 	{NODE_IPAM, "verification-tokens", NODE_TOKENS},
+	{NODE_ROOT, "asns", NODE_ASNS},
 	{NODE_SCOPE, "pools", NODE_POOLS}, /* pool_key stays 0: top level */
 	{NODE_SCOPE, "resources", NODE_RESOURCES},
 	{NODE_SCOPE, "history", NODE_HISTORY},
@@ -568,6 +586,8 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_pltarget(fs, n, name, err);
 	case NODE_TOKENS:
 		return step_token(fs, n, name, err);
+	case NODE_ASNS:
+		return step_asn(fs, n, name, err);
 	default:
 		return step_fixed(fs, n, name, err);
 	}
@@ -784,6 +804,9 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 		break;
 	case NODE_TOKENS:
 		rc = ipam_token_list(fs->db, &list, err);
+		break;
+	case NODE_ASNS:
+		rc = ipam_asn_list(fs->db, &list, err);
 		break;
 	default:
 		return 0;

@@ -41,6 +41,8 @@ enum node_kind {
 	NODE_PLTARGET,	  /* <list>/targets/<t> (plist_target) */
 	NODE_TOKENS,	  /* /ipam/verification-tokens */
 	NODE_TOKEN,	  /* /ipam/verification-tokens/<name> (name) */
+	NODE_ASNS,	  /* /asns */
+	NODE_ASN,	  /* /asns/<asn> (name: the ASN in decimal) */
 	/* leaves */
 	NODE_FILE, /* an attribute or generated file: node.attr */
 	NODE_LINK, /* /by-id/<id> */

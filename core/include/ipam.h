@@ -642,6 +642,67 @@ int ipam_byoip_check_message(ipam *db, const char *subject,
 			     const char *message, const char *signature,
 			     ipam_err *err);
 
+/* ------------------------------------------------------------------------
+ * ASNs (BYOASN) and advertising (asn.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct ipam_asn_info {
+	uint32_t asn;
+	ipam_byoip_state state; /* pending-provision, provisioned, ... */
+	char reason[IPAM_ERR_MSG_MAX]; /* failed-provision: why */
+	int64_t created;
+	int64_t changed;
+} ipam_asn_info;
+
+/* asplain 1-4294967294, public (not 0, 23456, private or reserved);
+ * asdot is refused with its asplain value named. IPAM_EINVAL. */
+int ipam_asn_parse(const char *text, uint32_t *out, ipam_err *err);
+/* Brings an ASN: pending-provision (provisioned at once with the lab
+ * switch). IPAM_EINVAL, IPAM_EEXIST, IPAM_EDQUOT (asns quota). */
+int ipam_asn_create(ipam *db, const char *text, ipam_err *err);
+/* IPAM_ENOENT when absent or deprovisioned. */
+int ipam_asn_get(ipam *db, uint32_t asn, ipam_asn_info *out, ipam_err *err);
+/* The ASNs not deprovisioned, ascending, in decimal. */
+int ipam_asn_list(ipam *db, ipam_strlist *out, ipam_err *err);
+/* The signed message naming the ASN: provisioned, or failed-provision with
+ * *refused filled and 0 returned (as ipam_pool_provision_proven).
+ * IPAM_EEXIST already provisioned, IPAM_ENOENT. */
+int ipam_asn_prove(ipam *db, uint32_t asn, const char *message,
+		   const char *signature, ipam_err *refused, ipam_err *err);
+/* pending-deprovision -> deprovisioned. IPAM_EBUSY while associated. */
+int ipam_asn_deprovision(ipam *db, uint32_t asn, ipam_err *err);
+/* Associates (on) or disassociates a CIDR provisioned in the public
+ * scope. IPAM_EINVAL ASN not provisioned or CIDR not provisioned in a
+ * public pool; IPAM_ENOENT not associated; IPAM_EBUSY advertised from it. */
+int ipam_asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr, bool on,
+		       ipam_err *err);
+/* "CIDR associated" / "CIDR advertised" lines. */
+int ipam_asn_cidrs(ipam *db, uint32_t asn, ipam_strlist *out, ipam_err *err);
+
+/*
+ * Advertises a CIDR provisioned to public pool `pool` from ASN `asn`, or
+ * from the router's own AS ("AWS") when asn < 0. IPAM_EPERM private pool
+ * or IPv6 pool not publicly advertisable; IPAM_ENOENT not a CIDR of the
+ * pool; IPAM_EINVAL no locale, aws-service not ec2, not BYOIP, longer
+ * than /24 or /48, ASN not associated; IPAM_EEXIST advertised from
+ * another pool. Advertising it again from another ASN switches.
+ */
+int ipam_advertise(ipam *db, int64_t pool, const ipam_cidr *cidr, int64_t asn,
+		   ipam_err *err);
+/* IPAM_ENOENT not advertised from the pool. */
+int ipam_withdraw(ipam *db, int64_t pool, const ipam_cidr *cidr,
+		  ipam_err *err);
+/* "CIDR ASN" lines (ASN = AWS for the router's own AS) of pool `pool`, or
+ * of all pools (0); `bird`: a BIRD 2 include file instead. */
+int ipam_render_advertisements(ipam *db, int64_t pool, bool bird, char **out,
+			       size_t *len, ipam_err *err);
+/* {"Byoasns":[...]} (describe-ipam-byoasn). */
+int ipam_render_asns_json(ipam *db, char **out, size_t *len, ipam_err *err);
+/* {"ByoipCidrs":[...]} (describe-byoip-cidrs): the CIDRs of public pools
+ * with a locale, advertised or provisioned, with their ASN associations. */
+int ipam_render_byoip_cidrs_json(ipam *db, char **out, size_t *len,
+				 ipam_err *err);
+
 /* DNS verification tokens (dnsproof.c, L5517-L5565). */
 typedef struct ipam_token_info {
 	char id[IPAM_ID_MAX]; /* ipam-ext-res-ver-token-... */
