@@ -42,6 +42,11 @@ FILES = [
     ("scopes/*/pools/*cidrs.json", "GetIpamPoolCidrs", "IpamPoolCidrs"),
     ("scopes/*/pools/*allocations.json", "GetIpamPoolAllocations",
      "IpamPoolAllocations"),
+    ("asns.json", "DescribeIpamByoasn", "Byoasns"),
+    ("byoip-cidrs.json", "DescribeByoipCidrs", "ByoipCidrs"),
+    ("ipam/verification-tokens.json",
+     "DescribeIpamExternalResourceVerificationTokens",
+     "IpamExternalResourceVerificationTokens"),
 ]
 # ipamfs's own views and documents, not AWS shapes (docs/design/shapes.md)
 OWN = ["scopes/*/status.json", "scopes/*/pools/*status.json",

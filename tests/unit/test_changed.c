@@ -209,6 +209,14 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 5 -> 6 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
+		  /* and what BYOIP adds (issue 12) */
+		  "ALTER TABLE ipam DROP COLUMN certificate;"
+		  "ALTER TABLE ipam DROP COLUMN account_id;"
+		  "ALTER TABLE ipam DROP COLUMN dns_resolver;"
+		  "DROP TABLE byoip_cidr; DROP TABLE verification_token;"
+		  "DROP TABLE asn_cidr; DROP TABLE asn; DROP TABLE advertisement;"
+		  "DELETE FROM quota WHERE name IN ('verification-tokens',"
+		  " 'asns');"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
