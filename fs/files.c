@@ -332,7 +332,8 @@ static int apply_byoip_setting(struct ipamfs *fs, const struct node *n,
 	buf_putc(&pem, '\0');
 	if (buf_failed(&pem))
 		rc = oom(err);
-	else if (pem.len > 1 && !ended)
+	else if (pem.len > 1 && !ended &&
+		 strncmp(pem.data, "-----BEGIN ", 11) == 0)
 		rc = ipamfs_err(err, IPAM_EBUSY,
 				"the PEM certificate has no -----END "
 				"CERTIFICATE----- line");
