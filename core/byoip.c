@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -125,9 +126,19 @@ static EVP_PKEY *certificate_key(const char *pem, ipam_err *err)
 	BIO *bio = BIO_new_mem_buf(pem, -1);
 	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 	EVP_PKEY *key = cert ? X509_get_pubkey(cert) : NULL;
+	X509 *more = key ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 
 	X509_free(cert);
 	BIO_free(bio);
+	ERR_clear_error(); /* the failed second read queued one */
+	if (more) {
+		X509_free(more);
+		EVP_PKEY_free(key);
+		ipam__fail(err, IPAM_EINVAL,
+			   "more than one certificate: write the one of the "
+			   "RDAP record");
+		return NULL;
+	}
 	if (!key) {
 		ipam__fail(err, IPAM_EINVAL,
 			   "not a PEM X.509 certificate (-----BEGIN "
@@ -325,6 +336,7 @@ static int pss_verify(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
 					(const unsigned char *)message,
 					strlen(message)) == 1;
 	EVP_MD_CTX_free(ctx);
+	ERR_clear_error(); /* a refused signature leaves its reasons queued */
 	if (good < 0)
 		return ipam__fail(err, IPAM_EIO,
 				  "libcrypto cannot set up RSA-PSS/SHA-256");

@@ -35,6 +35,9 @@ expect_ok wr "$MNT/ipam/account-id" 470889052444
 expect_file_eq "$MNT/ipam/certificate" "" "no certificate yet"
 expect_errno EINVAL wr "$MNT/ipam/certificate" "not a certificate"
 expect_errno EINVAL wr_file "$MNT/ipam/certificate" "$K/private-key.pem"
+cat "$K/certificate.pem" "$K/certificate.pem" >"$K/two.pem"
+expect_errno EINVAL wr_file "$MNT/ipam/certificate" "$K/two.pem"
+expect_match "$(errors_last)" "more than one certificate" "one certificate, the RDAP record's"
 expect_ok wr_file "$MNT/ipam/certificate" "$K/certificate.pem"
 expect_eq "$(rd "$MNT/ipam/certificate")" "$(cat "$K/certificate.pem")" "the certificate reads back"
 expect_eq "$(openssl x509 -in <(rd "$MNT/ipam/certificate") -noout -fingerprint -sha256)" \
