@@ -4,14 +4,14 @@
  * The handle, the statement cache, the write/read brackets that turn every
  * public call into one transaction (or a savepoint of the caller's), error
  * helpers, id generation, the change log writer and the 16-byte big-endian
- * address encoding used as SQLite keys.
+ * address encoding used as keys. Statements go through the storage seam
+ * (store/store.h); no file outside core/store/ knows the engine.
  */
 #ifndef IPAM_INTERNAL_H
 #define IPAM_INTERNAL_H
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <sqlite3.h>
 #include <jansson.h>
 
 /*
@@ -25,6 +25,7 @@ json_t *ipam__json_str(const char *text);
 #define json_string(text) ipam__json_str(text)
 
 #include "ipam.h"
+#include "store.h"
 
 /* A row the remove hook will report (store.c). */
 struct ipam_removal {
@@ -33,7 +34,7 @@ struct ipam_removal {
 };
 
 struct ipam {
-	sqlite3 *sql;
+	ipam_store *store; /* the engine's connection (store.h) */
 	pthread_mutex_t lock;  /* recursive */
 	int txn_open;	       /* ipam_txn_begin is in force */
 	int depth;	       /* nesting of write brackets inside one call */
@@ -49,7 +50,6 @@ struct ipam {
 	int64_t last_event;
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
-	int changed_ready;  /* the change-time triggers exist (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -59,33 +59,34 @@ struct ipam {
 	 * address of the SQL literal; it grows (doubling) and never evicts, so
 	 * no workload can exceed it. */
 	struct ipam_stmt_slot {
-		const char *sql;
-		sqlite3_stmt *stmt;
+		const char *literal;
+		ipam_stmt *stmt;
 	} * cache;
 	size_t cache_cap; /* slots, a power of two (0 before the first) */
 	size_t cached;	  /* slots in use */
-	bool sync_normal; /* ipam_open_opts.sync_normal */
-	bool byoip_skip;  /* the lab switch: BYOIP provisions need no proof */
+	bool byoip_skip; /* the lab switch: BYOIP provisions need no proof */
 };
+
+/* The mode of a new scope, pool or allocation (docs/design/core.md):
+ * rwxr-xr-x, changed with ipam_perm_set. */
+#define IPAM_MODE_NEW 0755
 
 /* ---- errors ---- */
 
 /* Fills err (first error wins) and returns code. */
 int ipam__fail(ipam_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Turns the connection's last SQLite error into IPAM_EIO/IPAM_ENOMEM. */
+/* Turns the engine's last error into an ipam_code (store.h says which). */
 int ipam__sqlfail(ipam *db, ipam_err *err);
 
-/* Set when a value could not be handed to SQLite (a bind ran out of
- * memory) or read back (sqlite3_column_blob/text gave NULL for a NOT NULL
- * column); the call brackets then turn the call into IPAM_ENOMEM, so no
- * decision is made on a value that never arrived. */
+/* Set when a value could not be handed to the engine (a bind ran out of
+ * memory), read back (a column gave NULL text for a NOT NULL column) or a
+ * statement could not be prepared for want of memory; the call brackets
+ * then turn the call into IPAM_ENOMEM, so no decision is made on a value
+ * that never arrived. */
 extern _Thread_local int ipam__oom;
-int ipam__bind_text(sqlite3_stmt *stmt, int idx, const char *text, int n,
-		    void (*destroy)(void *));
-int ipam__bind_blob(sqlite3_stmt *stmt, int idx, const void *blob, int n,
-		    void (*destroy)(void *));
-/* The code for a statement that could not be prepared: err's, or EIO. */
+/* The code for a statement that could not be prepared: err's, else
+ * IPAM_ENOMEM when memory ran out, else IPAM_EIO. */
 int ipam__stmt_error(const ipam_err *err);
 
 /* ---- statements ---- */
@@ -95,20 +96,25 @@ int ipam__stmt_error(const ipam_err *err);
  * is keyed by its address). The statement is reset and unbound. NULL on
  * failure, with err filled.
  */
-sqlite3_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err);
+ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err);
 /* Runs a statement that returns no rows; 0 or an ipam_code. */
-int ipam__exec(ipam *db, sqlite3_stmt *stmt, ipam_err *err);
+int ipam__exec(ipam *db, ipam_stmt *stmt, ipam_err *err);
 /* Runs literal SQL without binding. */
 int ipam__exec_sql(ipam *db, const char *sql, ipam_err *err);
-/* Steps once: 1 for a row, 0 for done, <0 on error. */
-int ipam__step(ipam *db, sqlite3_stmt *stmt, ipam_err *err);
+/* Steps once: IPAM_ROW (1) for a row, IPAM_DONE (0) for done, <0 on
+ * error. */
+int ipam__step(ipam *db, ipam_stmt *stmt, ipam_err *err);
+/* Rows changed by the last INSERT/UPDATE/DELETE; the key the last INSERT
+ * gave its row. */
+int64_t ipam__changes(ipam *db);
+int64_t ipam__last_insert_id(ipam *db);
 
 /* Steps a prepared and bound statement (NULL: the error of ipam__stmt) to
  * its end and collects column 0, as text into *out or as integers into a
  * malloc'd array. The statement is reset; on failure nothing is returned. */
-int ipam__collect_text(ipam *db, sqlite3_stmt *stmt, ipam_strlist *out,
+int ipam__collect_text(ipam *db, ipam_stmt *stmt, ipam_strlist *out,
 		       ipam_err *err);
-int ipam__collect_keys(ipam *db, sqlite3_stmt *stmt, int64_t **out,
+int ipam__collect_keys(ipam *db, ipam_stmt *stmt, int64_t **out,
 		       size_t *count, ipam_err *err);
 
 /* ---- call brackets ---- */
@@ -209,10 +215,9 @@ int ipam__byoip_pool_drop(ipam *db, int64_t pool, ipam_err *err);
 
 /* ---- change times (changed.c) ---- */
 
-/* At open, before any statement is cached: registers ipam_stamp() and
- * creates the TEMP triggers that bump the `changed` columns in the
- * transaction of every change. 0 at once when done already. */
-int ipam__changed_ready(ipam *db, ipam_err *err);
+/* The stamp of the current transaction, computed at its first use: what
+ * the engine's change-time triggers write (ipam_stamp() in SQL). */
+int64_t ipam__changed_stamp(ipam *db);
 /* Before COMMIT: keeps ipam.changed the newest stamp ever given. */
 int ipam__changed_flush(ipam *db, ipam_err *err);
 /* After COMMIT: the transaction's stamp is the newest given. */
@@ -220,7 +225,7 @@ void ipam__changed_committed(ipam *db);
 /* At open: the newest stamp given, from ipam.changed. */
 int ipam__changed_load(ipam *db, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
-void ipam__copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col);
+void ipam__copy_text(char *dst, size_t size, ipam_stmt *stmt, int col);
 /* A percentage of ipam_percent_format as a JSON number (an integer when
  * it has no decimals); dump with JSON_REAL_PRECISION(15). */
 json_t *ipam__percent_json(const char *text);
@@ -253,13 +258,29 @@ int ipam__buf_printf(ipam__buf *buf, const char *fmt, ...)
 /* Hands the text to *out (malloc'd) or frees it and fails. */
 int ipam__buf_finish(ipam__buf *buf, char **out, size_t *len, ipam_err *err);
 
-/* ---- addresses as SQLite keys ---- */
+/* A JSON list written element by element into an ipam__buf (view/jsonlist.c):
+ * `{"KEY": [ELEMENTS]}` (or the bare list when key is NULL) plus a newline,
+ * byte for byte what json_dumps(..., flags) of the whole document writes
+ * when flags hold JSON_INDENT(2). Never holds more than one element as a
+ * jansson value; a failure marks the buffer (ipam__buf_finish reports it). */
+typedef struct ipam__jlist {
+	ipam__buf *buf;
+	size_t flags, count;
+	int keyed;
+} ipam__jlist;
+void ipam__jlist_begin(ipam__jlist *l, ipam__buf *buf, const char *key,
+		       size_t flags);
+/* Appends elem (reference stolen; NULL marks the buffer failed). */
+void ipam__jlist_add(ipam__jlist *l, json_t *elem);
+void ipam__jlist_end(ipam__jlist *l);
+
+/* ---- addresses as keys: 16 bytes, big-endian ---- */
 
 void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16]);
-ipam_u128 ipam__blob_to_addr(sqlite3_stmt *stmt, int col);
-int ipam__bind_addr(sqlite3_stmt *stmt, int idx, ipam_u128 addr);
-int ipam__bind_u128(sqlite3_stmt *stmt, int idx, ipam_u128 value);
-ipam_u128 ipam__col_u128(sqlite3_stmt *stmt, int col);
+ipam_u128 ipam__blob_to_addr(ipam_stmt *stmt, int col);
+int ipam__bind_addr(ipam_stmt *stmt, int idx, ipam_u128 addr);
+int ipam__bind_u128(ipam_stmt *stmt, int idx, ipam_u128 value);
+ipam_u128 ipam__col_u128(ipam_stmt *stmt, int col);
 
 /* ---- change log (event.c) ---- */
 
@@ -281,9 +302,14 @@ int ipam__free_tier_check(ipam *db, ipam_err *err);
 
 /* pool.c: loads a pool row; IPAM_ENOENT when absent. */
 int ipam__pool_load(ipam *db, int64_t pool, ipam_pool_info *out, ipam_err *err);
-/* pool.c: adds (sign=+1) or removes (sign=-1) a count to one of the
- * usage counters: "total", "to_pools", "assigned". */
-int ipam__pool_count(ipam *db, int64_t pool, const char *counter,
+/* pool.c: the usage counters of a pool row. */
+typedef enum ipam__counter {
+	IPAM__COUNT_TOTAL,    /* provisioned space */
+	IPAM__COUNT_TO_POOLS, /* allocated to child pools */
+	IPAM__COUNT_ASSIGNED, /* allocated to resources and custom */
+} ipam__counter;
+/* pool.c: adds (sign=+1) or removes (sign=-1) `amount` to a counter. */
+int ipam__pool_count(ipam *db, int64_t pool, ipam__counter counter,
 		     ipam_u128 amount, int sign, ipam_err *err);
 
 /* alloc.c: free-space index of a pool */
@@ -333,7 +359,7 @@ typedef struct ipam__bulk_row {
 	const char *name, *id, *description; /* id NULL: a new one */
 	int64_t created;		     /* <0: now */
 	int64_t uid, gid;		     /* <0: the actor's */
-	int mode;			     /* <0: 0755 */
+	int mode;			     /* <0: IPAM_MODE_NEW */
 	int64_t key;			     /* out */
 	char made_id[IPAM_ID_MAX];	     /* out: its id */
 } ipam__bulk_row;
@@ -440,6 +466,35 @@ int ipam__discovery_load_name(ipam *db, const char *name,
 			      ipam_discovery_info *out, ipam_err *err);
 int ipam__discovery_load_key(ipam *db, int64_t key, ipam_discovery_info *out,
 			     ipam_err *err);
+
+/* resource.c: the kinds of things an allocation or a resource is, with one
+ * name table (text only at the edges: the database, files, documents). */
+typedef enum ipam__rtype {
+	IPAM__RT_UNKNOWN = 0,
+	IPAM__RT_CUSTOM,	       /* "custom": allocated by hand */
+	IPAM__RT_IPAM_POOL,	       /* "ipam-pool": a child pool's CIDR */
+	IPAM__RT_VPC,		       /* "vpc" */
+	IPAM__RT_SUBNET,	       /* "subnet" */
+	IPAM__RT_EIP,		       /* "eip" */
+	IPAM__RT_PUBLIC_IPV4_POOL,     /* "public-ipv4-pool" */
+	IPAM__RT_INSTANCE,	       /* "instance" */
+	IPAM__RT_NETWORK_INTERFACE,    /* "network-interface" */
+	IPAM__RT_EC2_PUBLIC_IPV4_POOL, /* "ec2-public-ipv4-pool" (AWS word) */
+} ipam__rtype;
+/* The type a word names (IPAM__RT_UNKNOWN for NULL or any other word). */
+ipam__rtype ipam__rtype_of(const char *word);
+
+/* watch.c: the compliance status of a resource CIDR (L2711-L2732), stored
+ * as its word in resource_cidr.compliance. */
+typedef enum ipam__compliance {
+	IPAM__COMP_NONE = 0,	 /* "-": the type is not managed by IPAM */
+	IPAM__COMP_COMPLIANT,	 /* "compliant" */
+	IPAM__COMP_NONCOMPLIANT, /* "noncompliant" */
+	IPAM__COMP_UNMANAGED,	 /* "unmanaged" */
+	IPAM__COMP_IGNORED,	 /* "ignored" */
+} ipam__compliance;
+ipam__compliance ipam__compliance_of(const char *word);
+const char *ipam__compliance_name(ipam__compliance status);
 
 /* resource.c: snapshot records applied by discoveries */
 typedef struct ipam__res_rec {

@@ -7,6 +7,7 @@
  */
 #include "buf.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,37 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+char *buf_release(struct buf *b, size_t *len)
+{
+	if (!b->failed && !b->data)
+		buf_grow(b, 0);
+	if (b->failed) {
+		buf_free(b);
+		return NULL;
+	}
+	char *data = b->data;
+	*len = b->len;
+	data[b->len] = '\0';
+	/* a doubling buffer may be up to twice its text: give back the rest
+	 * (for a large one, mremap shrinks it in place) */
+	if (b->cap - b->len > 4096) {
+		char *shrunk = realloc(data, b->len + 1);
+		if (shrunk)
+			data = shrunk;
+	}
+	buf_init(b);
+	return data;
+}
+
+void buf_adopt(struct buf *b, char *data, size_t len)
+{
+	free(b->data);
+	b->data = data;
+	b->len = len;
+	b->cap = len + 1;
+	b->failed = false;
+}
+
 struct blob *blob_new(const char *data, size_t len)
 {
 	if (len > SIZE_MAX - sizeof(struct blob) - 1)
@@ -106,9 +138,23 @@ struct blob *blob_new(const char *data, size_t len)
 		return NULL;
 	atomic_init(&blob->refs, 1);
 	blob->len = len;
+	blob->data = blob->inline_data;
 	if (len)
 		memcpy(blob->data, data, len);
 	blob->data[len] = '\0';
+	return blob;
+}
+
+struct blob *blob_adopt(char *data, size_t len)
+{
+	struct blob *blob = malloc(sizeof(*blob));
+	if (!blob) {
+		free(data);
+		return NULL;
+	}
+	atomic_init(&blob->refs, 1);
+	blob->len = len;
+	blob->data = data;
 	return blob;
 }
 
@@ -120,6 +166,14 @@ struct blob *blob_ref(struct blob *blob)
 
 void blob_unref(struct blob *blob)
 {
-	if (blob && atomic_fetch_sub(&blob->refs, 1) == 1)
-		free(blob);
+	if (!blob || atomic_fetch_sub(&blob->refs, 1) != 1)
+		return;
+	bool large = blob->len >= BLOB_LARGE;
+	if (blob->data != blob->inline_data)
+		free(blob->data);
+	free(blob);
+	/* what rendering it left in the heap (a large text is mmap'd and
+	 * already unmapped: main.c fixes the mmap threshold) */
+	if (large)
+		malloc_trim(0);
 }

@@ -54,11 +54,32 @@ static struct cache_slot *slot_find(struct cache *cache, const char *path)
 	return NULL;
 }
 
+/* Notes the state `key` was taken at; when it is newer than any seen,
+ * drops every rendering of an older state (they can never be served
+ * again). false when key is older than the newest seen. Lock held. */
+static bool cache_advance(struct cache *cache, struct cache_key key)
+{
+	if (key.events < cache->events || key.generation < cache->generation)
+		return false;
+	if (key.events == cache->events && key.generation == cache->generation)
+		return true;
+	cache->events = key.events;
+	cache->generation = key.generation;
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		struct cache_slot *slot = &cache->slots[i];
+		if (slot->path && (slot->key.events != key.events ||
+				   slot->key.generation != key.generation))
+			slot_clear(cache, slot);
+	}
+	return true;
+}
+
 struct blob *cache_get(struct cache *cache, const char *path,
 		       struct cache_key key)
 {
 	struct blob *blob = NULL;
 	pthread_mutex_lock(&cache->lock);
+	cache_advance(cache, key);
 	struct cache_slot *slot = slot_find(cache, path);
 	if (slot && key_equal(slot->key, key)) {
 		slot->used = ++cache->tick;
@@ -103,6 +124,11 @@ void cache_put(struct cache *cache, const char *path, struct cache_key key,
 	if (!copy)
 		return;
 	pthread_mutex_lock(&cache->lock);
+	if (!cache_advance(cache, key)) { /* rendered from an older state */
+		pthread_mutex_unlock(&cache->lock);
+		free(copy);
+		return;
+	}
 	struct cache_slot *slot = slot_find(cache, path);
 	if (slot)
 		slot_clear(cache, slot);

@@ -36,6 +36,10 @@ struct cache {
 	struct cache_slot slots[CACHE_SLOTS];
 	uint64_t tick;
 	size_t bytes;
+	/* the newest state seen: a change drops every rendering of an older
+	 * one at once, so that no stale content stays in memory */
+	int64_t events;
+	uint64_t generation;
 };
 
 void cache_init(struct cache *cache);

@@ -51,7 +51,9 @@ int content_get(struct ipamfs *fs, const char *path, const struct node *n,
 		free(fixed);
 	}
 	if (rc == 0) {
-		*out = blob_new(text.data, text.len);
+		size_t len = 0;
+		char *data = buf_release(&text, &len);
+		*out = data ? blob_adopt(data, len) : NULL;
 		if (!*out)
 			rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
 	}

@@ -9,6 +9,8 @@
  */
 #include "inodes.h"
 
+#include "tree.h"
+
 #include "hash.h"
 
 #include <errno.h>
@@ -60,6 +62,9 @@ static void unlink_node(struct inodes *t, struct inode *node)
 						   node->obj_key)],
 			     node, false);
 	node->hashed = false;
+	/* its path no longer names it: what it resolved to is not kept */
+	free(node->resolved);
+	node->resolved = NULL;
 }
 
 /* Doubles both hash tables; on ENOMEM they stay as they are (longer
@@ -143,6 +148,7 @@ void inodes_free(struct inodes *t)
 	for (size_t i = 0; t->slots && i < t->n_slots; i++) {
 		if (t->slots[i]) {
 			free(t->slots[i]->path);
+			free(t->slots[i]->resolved);
 			free(t->slots[i]);
 		}
 	}
@@ -239,6 +245,7 @@ void inodes_forget(struct inodes *t, uint64_t ino, uint64_t n)
 			/* without memory the nodeid is not used again */
 			push_ino(&t->free, &t->n_free, &t->cap_free, ino);
 			free(node->path);
+			free(node->resolved);
 			free(node);
 		}
 	}
@@ -255,6 +262,43 @@ char *inodes_path(struct inodes *t, uint64_t ino, int *err)
 		*err = -ENOMEM;
 	pthread_mutex_unlock(&t->lock);
 	return path;
+}
+
+uint64_t inodes_find(struct inodes *t, const char *path)
+{
+	pthread_mutex_lock(&t->lock);
+	struct inode *node = find_path(t, path, path_hash(path));
+	uint64_t ino = node ? node->ino : 0;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+bool inodes_resolved_get(struct inodes *t, uint64_t ino, uint64_t epoch,
+			 struct node *out)
+{
+	bool hit = false;
+	pthread_mutex_lock(&t->lock);
+	struct inode *node = ino < t->n_slots ? t->slots[ino] : NULL;
+	if (node && node->resolved && node->resolved_epoch == epoch) {
+		*out = *node->resolved;
+		hit = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return hit;
+}
+
+void inodes_resolved_put(struct inodes *t, uint64_t ino, uint64_t epoch,
+			 const struct node *n)
+{
+	pthread_mutex_lock(&t->lock);
+	struct inode *node = ino < t->n_slots ? t->slots[ino] : NULL;
+	if (node && !node->resolved)
+		node->resolved = malloc(sizeof(*node->resolved));
+	if (node && node->resolved) {
+		*node->resolved = *n;
+		node->resolved_epoch = epoch;
+	}
+	pthread_mutex_unlock(&t->lock);
 }
 
 void inodes_unhash(struct inodes *t, const char *path)

@@ -20,6 +20,8 @@
 
 #include "ipam.h"
 
+struct node;
+
 #define INODES_ROOT 1 /* FUSE_ROOT_ID */
 
 struct inode {
@@ -34,6 +36,10 @@ struct inode {
 	bool touched; /* in the touched set */
 	ipam_kind obj_kind;
 	int64_t obj_key; /* 0: shows no object */
+	/* the node its path resolved to, valid while the epoch of lowlevel.c
+	 * (removals and moves) is resolved_epoch; NULL: none kept */
+	struct node *resolved;
+	uint64_t resolved_epoch;
 	struct inode *path_next, *obj_next;
 };
 
@@ -75,9 +81,23 @@ int inodes_lookup(struct inodes *t, uint64_t parent, const char *path,
 /* The kernel forgot `n` lookups of ino. */
 void inodes_forget(struct inodes *t, uint64_t ino, uint64_t n);
 
+/* The nodeid of `path` while the kernel holds it; 0 when it holds none. */
+uint64_t inodes_find(struct inodes *t, const char *path);
+
 /* A malloc'd copy of the path of ino, or NULL (unknown ino, or ENOMEM:
  * *err says which). */
 char *inodes_path(struct inodes *t, uint64_t ino, int *err);
+
+/*
+ * The node ino's path was resolved to at `epoch` (lowlevel.c counts the
+ * removals and moves that can make a kept node wrong), into *out; false
+ * when none is kept for that epoch. resolved_put keeps one (a copy; out
+ * of memory keeps nothing).
+ */
+bool inodes_resolved_get(struct inodes *t, uint64_t ino, uint64_t epoch,
+			 struct node *out);
+void inodes_resolved_put(struct inodes *t, uint64_t ino, uint64_t epoch,
+			 const struct node *n);
 
 /* The inode of `path` is gone (rmdir, unlink): a later lookup of the same
  * path makes a new nodeid. */

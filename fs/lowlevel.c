@@ -2,8 +2,9 @@
  * lowlevel.c - the FUSE requests of ipamfs, and what the kernel may cache.
  *
  * ipamfs serves libfuse's low-level API: the kernel names files by nodeid
- * (inodes.c turns them back into paths) and the operations of ops_*.c do
- * the work. Being low level is what lets the kernel cache: every name and
+ * (inodes.c turns them back into paths, and keeps the node each path
+ * resolved to until a removal: hint_begin) and the operations of ops_*.c
+ * do the work. Being low level is what lets the kernel cache: every name and
  * every attribute goes out with a timeout of IPAMFS_TTL seconds, and each
  * change takes back exactly what it made stale, before its own reply:
  *
@@ -62,6 +63,9 @@ static struct {
 	struct fuse_session *se;
 	struct inodes inodes;
 	pthread_mutex_t expire_lock; /* one expiry pass at a time */
+	/* bumped by every reported removal: a node kept in the inode table
+	 * (inodes_resolved_get) is good for the epoch it was resolved at */
+	atomic_uint_fast64_t epoch;
 	bool open_failed;
 } ll;
 
@@ -99,6 +103,9 @@ static void on_change(void *ctx, int64_t last_event)
 static void on_remove(void *ctx, ipam_kind kind, int64_t key)
 {
 	(void)ctx;
+	/* right after the commit, before the core lock is released: no
+	 * request can take a kept node for the removed object from here on */
+	atomic_fetch_add(&ll.epoch, 1);
 	if (kind == IPAM_KIND_IPAM || pending.all) {
 		pending.all = true;
 		return;
@@ -296,14 +303,49 @@ static int make_entry(uint64_t parent, const char *path, const struct node *n,
 }
 
 /* Resolves `path` and makes its entry. */
+/*
+ * The node an inode's path names, from the inode table while no removal
+ * happened since it was resolved (tree_node_stable nodes only): a request
+ * about an inode the kernel holds does not resolve its path component by
+ * component again after each change. hint_begin before the ops_* call,
+ * hint_end after it.
+ */
+static void hint_begin(struct ops_hint *h, uint64_t *epoch, uint64_t ino,
+		       const char *path)
+{
+	h->path = path;
+	h->resolved = false;
+	*epoch = atomic_load(&ll.epoch); /* before resolving */
+	h->known = path && inodes_resolved_get(&ll.inodes, ino, *epoch,
+					       &h->node);
+	ops_hint_set(path ? h : NULL);
+}
+
+static void hint_end(struct ops_hint *h, uint64_t epoch, uint64_t ino)
+{
+	ops_hint_set(NULL);
+	if (h->resolved && tree_node_stable(&h->node))
+		inodes_resolved_put(&ll.inodes, ino, epoch, &h->node);
+}
+
 static int lookup_entry(uint64_t parent, const char *path,
 			struct fuse_entry_param *e)
 {
 	struct stat st;
 	struct node n;
+	struct ops_hint hint;
+	uint64_t epoch;
 	uint64_t before = generation_now();
+	/* a name the kernel dropped (its entry timed out, or a change took
+	 * it back) whose inode it still holds: the node is kept there */
+	hint_begin(&hint, &epoch, inodes_find(&ll.inodes, path), path);
 	int rc = ops_stat(path, NULL, &st, &n);
-	return rc ? rc : make_entry(parent, path, &n, &st, before, e);
+	ops_hint_set(NULL);
+	if (rc == 0)
+		rc = make_entry(parent, path, &n, &st, before, e);
+	if (rc == 0)
+		hint_end(&hint, epoch, e->ino);
+	return rc;
 }
 
 /* "DIR/NAME" (malloc'd, NULL when out of memory). */
@@ -378,11 +420,15 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 	struct node n;
 	int rc;
+	struct ops_hint hint;
+	uint64_t epoch;
 	op_begin(&op, req, ino, 0);
 	char *path = inodes_path(&ll.inodes, ino, &rc);
 	uint64_t before = generation_now();
+	hint_begin(&hint, &epoch, ino, path);
 	if (path)
 		rc = ops_stat(path, fi, &st, &n);
+	hint_end(&hint, epoch, ino);
 	free(path);
 	if (rc) {
 		reply_err(&op, rc);
@@ -586,10 +632,14 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct op op;
 	int rc;
+	struct ops_hint hint;
+	uint64_t epoch;
 	op_begin(&op, req, ino, 0);
 	char *path = inodes_path(&ll.inodes, ino, &rc);
+	hint_begin(&hint, &epoch, ino, path);
 	if (path)
 		rc = ops_open(path, fi);
+	hint_end(&hint, epoch, ino);
 	free(path);
 	op_settle(&op);
 	if (rc)
@@ -628,14 +678,14 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct op op;
 	op_begin(&op, req, ino, 0);
-	char *data = malloc(size ? size : 1);
-	int rc = data ? ops_read(data, size, off, fi) : -ENOMEM;
+	struct read_slice slice;
+	int rc = ops_read_slice(size, off, fi, &slice);
 	op_settle(&op);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_buf(req, data, (size_t)rc);
-	free(data);
+	else /* straight from the rendered content: writev, no copy */
+		fuse_reply_buf(req, slice.data, (size_t)rc);
+	blob_unref(slice.hold);
 }
 
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -874,10 +924,14 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct op op;
 	struct listing *l = NULL;
 	int rc;
+	struct ops_hint hint;
+	uint64_t epoch;
 	op_begin(&op, req, ino, 0);
 	char *path = inodes_path(&ll.inodes, ino, &rc);
+	hint_begin(&hint, &epoch, ino, path);
 	if (path)
 		rc = list_dir(path, &l);
+	hint_end(&hint, epoch, ino);
 	free(path);
 	op_settle(&op);
 	if (rc) {

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -346,12 +347,27 @@ static int run(struct fuse_args *args, struct options *opts, bool sync_normal)
 	return ret;
 }
 
+/*
+ * Large renderings (docs/design/views.md) are mmap'd so that freeing one
+ * gives its memory back at once. glibc's default threshold moves up to
+ * 32 MiB after the first large free, and the heap then keeps every big
+ * view that was ever read; a fixed threshold (which mallopt sets, ending
+ * the adjustment) keeps them out of it. GLIBC_TUNABLES still wins.
+ */
+static void malloc_setup(void)
+{
+	const char *tunables = getenv("GLIBC_TUNABLES");
+	if (!tunables || !strstr(tunables, "mmap_threshold"))
+		mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options opts;
 	int ret = 1;
 	memset(&opts, 0, sizeof(opts));
+	malloc_setup();
 	if (fuse_opt_parse(&args, &opts, option_spec, option_proc) == -1)
 		goto out;
 	if (opts.help || opts.version) {

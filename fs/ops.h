@@ -25,7 +25,28 @@ int ops_statfs(struct statvfs *st);
 /* ops_file.c: open files */
 int ops_open(const char *path, struct fuse_file_info *fi);
 int ops_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+/*
+ * What lowlevel.c knows of the inode a request is about (set for the
+ * request by this thread, NULL otherwise): ops_resolve of exactly `path`
+ * takes `node` when `known`, and otherwise hands what it resolved back in
+ * `node` with `resolved` set, for the inode table to keep.
+ */
+struct ops_hint {
+	const char *path;
+	bool known, resolved;
+	struct node node;
+};
+void ops_hint_set(struct ops_hint *hint);
+
 int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi);
+/* A read without a copy: out->data points at the n bytes returned (< 0: an
+ * errno), inside content that out->hold keeps alive until blob_unref. */
+struct read_slice {
+	const char *data;
+	struct blob *hold;
+};
+int ops_read_slice(size_t size, off_t offset, struct fuse_file_info *fi,
+		   struct read_slice *out);
 int ops_write(const char *data, size_t size, off_t offset,
 	      struct fuse_file_info *fi);
 int ops_truncate(const char *path, off_t size, struct fuse_file_info *fi);

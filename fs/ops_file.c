@@ -232,13 +232,24 @@ bool ops_open_size(struct fuse_file_info *fi, off_t *size)
 	return true;
 }
 
-static int serve(const char *data, size_t len, char *out, size_t size,
-		 size_t offset)
+/* The slice [offset, offset + size) of data[0..len): its length, and in
+ * *at where it starts. */
+static size_t slice(size_t len, size_t size, size_t offset, size_t *at)
 {
-	if (offset >= len)
-		return 0;
-	size_t n = len - offset < size ? len - offset : size;
-	memcpy(out, data + offset, n);
+	*at = offset < len ? offset : len;
+	return len - *at < size ? len - *at : size;
+}
+
+/* A read of a small answer (a command's result): a copy of the slice, so
+ * that the reply does not hold the handle's lock. */
+static int serve(const char *data, size_t len, size_t size, size_t offset,
+		 struct read_slice *out)
+{
+	size_t at, n = slice(len, size, offset, &at);
+	out->hold = blob_new(data ? data + at : "", n);
+	if (!out->hold)
+		return -ENOMEM;
+	out->data = out->hold->data;
 	return (int)n;
 }
 
@@ -263,38 +274,54 @@ static void events_refresh(struct ipamfs *fs, struct handle *h)
 	blob_unref(fresh);
 }
 
-int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi)
+int ops_read_slice(size_t size, off_t offset, struct fuse_file_info *fi,
+		   struct read_slice *out)
 {
 	struct ipamfs *fs = ipamfs_get();
 	struct handle *h = handle_of(fi);
 	int n = 0;
+	out->data = "";
+	out->hold = NULL;
 	if (size > INT32_MAX)
 		size = INT32_MAX;
 	if (h->node.attr->flags & ATTR_STREAM)
 		stream_apply(fs, h, "read"); /* a plan read where written */
 	pthread_mutex_lock(&h->lock);
 	if (h->answered) {
-		n = serve(h->result.data, h->result.len, out, size,
-			  (size_t)offset);
+		n = serve(h->result.data, h->result.len, size, (size_t)offset,
+			  out);
 	} else if (h->node.attr->flags & ATTR_ALLOCATE) {
 		if (h->partial.len) /* a read ends the line being written */
 			n = finish_lines(fs, h, "read");
 		if (n == 0)
-			n = serve(h->result.data, h->result.len, out, size,
-				  h->result_read);
+			n = serve(h->result.data, h->result.len, size,
+				  h->result_read, out);
 		if (n > 0)
 			h->result_read += (size_t)n;
 	} else if (h->content) {
 		if (h->watching && (size_t)offset >= h->content->len)
 			events_refresh(fs, h);
-		n = serve(h->content->data, h->content->len, out, size,
-			  (size_t)offset);
+		/* the rendered content itself, held for the reply */
+		size_t at;
+		n = (int)slice(h->content->len, size, (size_t)offset, &at);
+		out->hold = blob_ref(h->content);
+		out->data = h->content->data + at;
 		if ((size_t)offset + (size_t)n > h->served)
 			h->served = (size_t)offset + (size_t)n;
 	} else {
 		n = -EBADF;
 	}
 	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+int ops_read(char *out, size_t size, off_t offset, struct fuse_file_info *fi)
+{
+	struct read_slice s;
+	int n = ops_read_slice(size, offset, fi, &s);
+	if (n > 0)
+		memcpy(out, s.data, (size_t)n);
+	blob_unref(s.hold);
 	return n;
 }
 

@@ -32,6 +32,13 @@
 #include "ops.h"
 #include "tree.h"
 
+static _Thread_local struct ops_hint *hint;
+
+void ops_hint_set(struct ops_hint *h)
+{
+	hint = h;
+}
+
 int ops_resolve(struct ipamfs *fs, const char *op, const char *path,
 		struct node *out)
 {
@@ -40,7 +47,18 @@ int ops_resolve(struct ipamfs *fs, const char *op, const char *path,
 		return op ? ipamfs_refuse(fs, op, path, EIO,
 					  "database not open")
 			  : -EIO;
+	struct ops_hint *h = hint;
+	if (h && strcmp(path, h->path) != 0)
+		h = NULL;
+	if (h && h->known) {
+		*out = h->node;
+		return 0;
+	}
 	int rc = tree_resolve(fs, path, out, &err);
+	if (rc == 0 && h) {
+		h->node = *out;
+		h->resolved = true;
+	}
 	if (rc == 0)
 		return 0;
 	if (rc == IPAM_EINVAL) /* a file followed by more components */

@@ -58,6 +58,33 @@ unsigned tree_shown(const struct ipamfs *fs, const struct node *n)
 	return shown;
 }
 
+static bool dir_stable(enum node_kind kind)
+{
+	switch (kind) {
+	case NODE_ROOT:
+	case NODE_IPAM:
+	case NODE_QUOTAS:
+	case NODE_SCOPES:
+	case NODE_SCOPE:
+	case NODE_POOLS:
+	case NODE_POOL:
+	case NODE_ALLOCS:
+	case NODE_ALLOC:
+	case NODE_DISCOVERIES:
+	case NODE_DISCOVERY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool tree_node_stable(const struct node *n)
+{
+	if (n->resource_key || n->plist_key)
+		return false;
+	return n->kind == NODE_FILE ? dir_stable(n->dir) : dir_stable(n->kind);
+}
+
 static int step_file(struct ipamfs *fs, struct node *n, const char *name,
 		     ipam_err *err)
 {

@@ -96,6 +96,18 @@ static inline bool node_is_dir(const struct node *n)
 int tree_resolve(struct ipamfs *fs, const char *path, struct node *out,
 		 ipam_err *err);
 
+/*
+ * Whether what `n` names depends only on objects whose removal libipam
+ * reports (scopes, pools, allocations, discoveries) and on nothing else
+ * that changes: a scope, pool, allocation or discovery directory, the
+ * fixed directories, and their attribute files. Such a node, once
+ * resolved, stays what its path names until a removal (lowlevel.c keeps
+ * it in the inode table). Not: tags, preview lengths, history queries
+ * and windows, maps, by-id links, prefix lists, resources (which move
+ * between scopes).
+ */
+bool tree_node_stable(const struct node *n);
+
 /* The conditional files (ATTR_PUBLIC, ATTR_CLOCK, ATTR_HOST) directory
  * node `n` shows. */
 unsigned tree_shown(const struct ipamfs *fs, const struct node *n);

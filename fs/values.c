@@ -30,9 +30,12 @@ void put_line(struct buf *out, const char *text)
 /* Appends a buffer a libipam renderer returned, and frees it. */
 int put_rendered(struct buf *out, int rc, char *data, size_t len)
 {
-	if (rc == 0)
+	if (rc == 0 && out->len == 0 && !out->failed && data)
+		buf_adopt(out, data, len); /* the whole content: no copy */
+	else if (rc == 0)
 		buf_append(out, data, len);
-	free(data);
+	if (out->data != data)
+		free(data);
 	return rc;
 }
 

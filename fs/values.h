@@ -21,7 +21,9 @@ void put_bool(struct buf *out, bool value);
 /* text and a newline. */
 void put_line(struct buf *out, const char *text);
 /* Appends a buffer a libipam renderer returned (when rc is 0) and frees
- * it; returns rc. */
+ * it; returns rc. When it is the whole content so far, `out` takes the
+ * buffer itself instead (libipam's text is malloc'd and NUL-terminated:
+ * ipam__buf_finish), so a large view is never copied. */
 int put_rendered(struct buf *out, int rc, char *data, size_t len);
 
 /* Strips blanks (space, tab, CR) at both ends, in place. */

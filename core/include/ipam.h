@@ -110,6 +110,10 @@ void ipam_addr_format(int family, ipam_u128 addr, char out[IPAM_CIDR_STRLEN]);
 /* 32 or 128. */
 int ipam_family_width(int family);
 
+/* "ipv6" for 6, "ipv4" for anything else (the AddressFamily of the AWS
+ * shapes and of the tree's address-family files). */
+const char *ipam_family_name(int family);
+
 /* Number of addresses: 2^(width - prefix). For ::/0 (2^128, which does not
  * fit) returns 0; libipam refuses to manage such a block. */
 ipam_u128 ipam_cidr_size(const ipam_cidr *cidr);
@@ -1004,8 +1008,9 @@ int ipam_map_views(ipam *db, int64_t pool, int64_t scope, ipam_strlist *out,
 
 #define IPAM_RESOURCE_ID_MAX 128
 
-/* "vpc", "subnet", "eip", "public-ipv4-pool", "instance",
- * "network-interface"; the first three... see ipam_resource_type_manageable */
+/* Whether a resource may have type `type`: "vpc", "subnet", "eip",
+ * "public-ipv4-pool", "instance" or "network-interface" (IPAM manages the
+ * CIDRs of three of them: ipam_resource_type_manageable). */
 bool ipam_resource_type_valid(const char *type);
 /* The shapes of the EC2 model that name a resource type, each with its own
  * words (IpamResourceType, IpamAddressHistoryResourceType,

@@ -17,6 +17,8 @@
  *   k  readlink                            W  write the data line by line
  * Unknown ops are ignored. At most 64 records run per input.
  */
+#include <sqlite3.h>
+
 #include "fsfix.h"
 
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "sqlite.h"
 #include "ops.h"
 #include "tree.h"
 
@@ -219,20 +222,21 @@ static void fresh_state(void)
 static void restore(void)
 {
 	ipam *db = fsfix.db;
+	struct sqlite3 *sql = ipam__sqlite_handle(db->store);
 	unsigned char *copy = sqlite3_malloc64((sqlite3_uint64)fix_image_len);
 	if (!copy)
 		abort();
 	memcpy(copy, fix_image, (size_t)fix_image_len);
 	/* no statement may hold a read transaction across the swap */
-	for (sqlite3_stmt *st = sqlite3_next_stmt(db->sql, NULL); st;
-	     st = sqlite3_next_stmt(db->sql, st))
+	for (sqlite3_stmt *st = sqlite3_next_stmt(sql, NULL); st;
+	     st = sqlite3_next_stmt(sql, st))
 		sqlite3_reset(st);
 	if (sqlite3_deserialize(
-		    db->sql, "main", copy, fix_image_len, fix_image_len,
+		    sql, "main", copy, fix_image_len, fix_image_len,
 		    SQLITE_DESERIALIZE_FREEONCLOSE |
 			    SQLITE_DESERIALIZE_RESIZEABLE) != SQLITE_OK) {
 		fprintf(stderr, "fsfix: deserialize: %s\n",
-			sqlite3_errmsg(db->sql));
+			sqlite3_errmsg(sql));
 		abort();
 	}
 	db->last_event = fix_last_event;
@@ -267,7 +271,7 @@ void fsfix_reset(void)
 	fix_ready = true;
 	fixture();
 	if (!getenv("FSFIX_NO_SNAPSHOT")) {
-		fix_image = sqlite3_serialize(fsfix.db->sql, "main",
+		fix_image = sqlite3_serialize(ipam__sqlite_handle(fsfix.db->store), "main",
 					      &fix_image_len, 0);
 		fix_last_event = fsfix.db->last_event;
 		if (!fix_image)

@@ -1,6 +1,6 @@
 /*
  * fuzz_cidr.c - libFuzzer harness of the CIDR, count and time parsers and
- * printers of core/cidr.c and core/util.c.
+ * printers of core/base/cidr.c and core/base/util.c.
  *
  * The input is one text. Properties checked (abort on violation):
  *  - ipam_cidr_parse: what parses prints canonically, and the printed form

@@ -1,6 +1,6 @@
 /*
  * fuzz_feed.c - libFuzzer harness of the discovery feed parser and its
- * application (core/feed.c, core/discovery.c): each input is a snapshot
+ * application (core/discover/feed.c, core/discover/discovery.c): each input is a snapshot
  * written to discoveries/default/feed in one descriptor (JSON lines, or
  * the output of aws ec2 describe-vpcs/-subnets/-addresses), applied at
  * close, on a fresh in-memory mount whose pools auto-import. Also parsed

@@ -98,6 +98,8 @@ static void pure_functions(void)
 	ipam_addr_format(4, b.addr, txt);
 	assert_string_equal(txt, "10.1.0.0");
 	assert_int_equal(ipam_family_width(6), 128);
+	assert_string_equal(ipam_family_name(6), "ipv6");
+	assert_string_equal(ipam_family_name(4), "ipv4");
 	assert_string_equal(U(ipam_cidr_size(&b)), "65536");
 	ipam_addr_format(4, ipam_cidr_last(&b), txt);
 	assert_string_equal(txt, "10.1.255.255");

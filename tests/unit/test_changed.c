@@ -1,5 +1,5 @@
 /*
- * test_changed.c - change times (core/changed.c, docs/design/times.md):
+ * test_changed.c - change times (core/model/changed.c, docs/design/times.md):
  * what each change bumps, and what it leaves alone; one stamp per
  * transaction; stamps that grow strictly under a frozen or rewound clock;
  * the migration of a schema-2 file.

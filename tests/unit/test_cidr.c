@@ -1,5 +1,5 @@
 /*
- * test_cidr.c - unit tests of core/cidr.c: CIDR parsing and formatting,
+ * test_cidr.c - unit tests of core/base/cidr.c: CIDR parsing and formatting,
  * block arithmetic, range splitting and 128-bit decimal text.
  *
  * Every case checks what a user would see: the exact canonical text of a

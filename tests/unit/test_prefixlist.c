@@ -1,5 +1,5 @@
 /*
- * test_prefixlist.c - prefix-list resolvers (core/prefixlist.c,
+ * test_prefixlist.c - prefix-list resolvers (core/model/prefixlist.c,
  * plcover.c, pltarget.c): the kept entries against a brute-force
  * resolution after every change (random static rules, allocations made
  * and released, nested pools), versions that do not move when a

@@ -8,6 +8,8 @@
  */
 #include "fixture.h"
 
+#include <jansson.h>
+
 typedef struct tutorial {
 	ipam *db;
 	int64_t top, region, dev;
@@ -611,6 +613,72 @@ static void test_big_counts(void **state)
 	ipam_free(db);
 }
 
+/* The list views are written element by element (core/jsonlist.c): byte
+ * for byte what jansson writes for the whole document, checked against
+ * jansson itself (parse, dump again) on lists of 0, 1 and many elements
+ * with nested objects, empty lists inside, escapes and UTF-8. */
+static void assert_jansson_layout(const char *doc_text)
+{
+	json_error_t jerr;
+	json_t *doc = json_loads(doc_text, 0, &jerr);
+	char *again;
+	assert_non_null(doc);
+	again = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					JSON_REAL_PRECISION(15));
+	json_decref(doc);
+	assert_non_null(again);
+	assert_int_equal(strlen(doc_text), strlen(again) + 1);
+	assert_memory_equal(doc_text, again, strlen(again));
+	assert_string_equal(doc_text + strlen(again), "\n");
+	free(again);
+}
+
+static void test_list_views_layout(void **state)
+{
+	tutorial t;
+	ipam_err err = {0};
+	char *json, *pools;
+	size_t len;
+	int64_t priv;
+	(void)state;
+
+	tutorial_build(&t);
+	/* no element: "[]" */
+	json = render(t.db, mktop(t.db, "empty"), VIEW_ALLOCATIONS);
+	assert_contains(json, "\"IpamPoolAllocations\": []");
+	assert_jansson_layout(json);
+	free(json);
+	/* many, with tags, escapes and UTF-8 in descriptions */
+	for (int i = 0; i < 20; i++) {
+		char name[16], desc[64];
+		ipam_alloc_req req = {.name = name, .prefix_len = 30,
+				      .description = desc};
+		ipam_alloc_info got;
+		snprintf(name, sizeof(name), "a%02d", i);
+		snprintf(desc, sizeof(desc), "q\"uote\\ t\u00e9st \u2603 %d", i);
+		assert_ok(ipam_alloc_create(t.db, t.dev, &req, &got, &err),
+			  err);
+		if (i % 3 == 0)
+			assert_ok(ipam_tag_set(t.db, got.id, "team", "n\u00e9t",
+					       &err),
+				  err);
+	}
+	json = render(t.db, t.dev, VIEW_ALLOCATIONS);
+	assert_contains(json, "\\\"uote\\\\ t\u00e9st");
+	assert_jansson_layout(json);
+	free(json);
+	json = render(t.db, t.top, VIEW_CIDRS);
+	assert_jansson_layout(json);
+	free(json);
+	priv = scope_key(t.db, "private");
+	assert_ok(ipam_render_scope_pools_json(t.db, priv, &pools, &len, &err),
+		  err);
+	assert_int_equal(strlen(pools), len);
+	assert_jansson_layout(pools);
+	free(pools);
+	ipam_free(t.db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_status_percent_rounding),
 		cmocka_unit_test(test_allocations_json),
 		cmocka_unit_test(test_cidrs_json),
+		cmocka_unit_test(test_list_views_layout),
 		cmocka_unit_test(test_pool_json),
 		cmocka_unit_test(test_ipam_and_scopes_json),
 		cmocka_unit_test(test_map),
