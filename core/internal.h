@@ -50,6 +50,7 @@ struct ipam {
 	int64_t last_event;
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
+	int changed_held; /* the bulk rows' triggers are held (changed.c) */
 	ipam_remove_hook remove_hook;
 	void *remove_ctx;
 	struct ipam_removal *removed; /* rows deleted in this transaction */
@@ -213,6 +214,23 @@ int ipam__token_load(ipam *db, const char *by, const char *what,
 /* rmdir of a pool: drops its records (no provisioned one is left). */
 int ipam__byoip_pool_drop(ipam *db, int64_t pool, ipam_err *err);
 
+/* provider.c: a top-level public pool whose public-ip-source is amazon. */
+bool ipam__pool_is_provider(const ipam_pool_info *p);
+/* provider.c: the first free aligned /len of the provider CIDRs for such a
+ * pool, within the guide's limits (IPAM_EINVAL size or no locale,
+ * IPAM_EDQUOT blocks, IPAM_ENOSPC none free). */
+int ipam__provider_pick(ipam *db, const ipam_pool_info *p, int len,
+			ipam_cidr *out, ipam_err *err);
+/* provider.c: 0 for pools that are not such a pool; for one, IPAM_EINVAL
+ * when `typed` (a user's CIDR), else (an import) the limits and
+ * IPAM_EADDRNOTAVAIL outside the provider CIDRs. */
+int ipam__provider_check(ipam *db, const ipam_pool_info *p,
+			 const ipam_cidr *cidr, bool typed, ipam_err *err);
+/* provision.c: ipam_pool_provision for an import: an amazon-source pool
+ * takes back a CIDR inside the provider CIDRs. */
+int ipam__pool_provision_restore(ipam *db, int64_t pool, const ipam_cidr *cidr,
+				 ipam_err *err);
+
 /* ---- change times (changed.c) ---- */
 
 /* The stamp of the current transaction, computed at its first use: what
@@ -224,6 +242,18 @@ int ipam__changed_flush(ipam *db, ipam_err *err);
 void ipam__changed_committed(ipam *db);
 /* At open: the newest stamp given, from ipam.changed. */
 int ipam__changed_load(ipam *db, ipam_err *err);
+/* Holds the per-row change-time work of an allocation, history record and
+ * event inserted (the engine's hold_row_triggers), for the bulk
+ * allocator, which stamps its rows itself (once per batch);
+ * ipam__changed_resume starts it again. No insert into those tables but
+ * the bulk allocator's in between. A rollback past the hold undoes it
+ * (the flag may then say held: resuming then makes what exists, holding
+ * does nothing, and the bulk path stamps rows either way). */
+int ipam__changed_hold(ipam *db, ipam_err *err);
+int ipam__changed_resume(ipam *db, ipam_err *err);
+/* The bumps those triggers make for a batch of allocations of `pool` in
+ * `scope` (the allocation rows carry the stamp themselves). */
+int ipam__changed_bulk(ipam *db, int64_t pool, int64_t scope, ipam_err *err);
 /* Copies a column's text into a fixed buffer (truncating safely). */
 void ipam__copy_text(char *dst, size_t size, ipam_stmt *stmt, int col);
 /* A percentage of ipam_percent_format as a JSON number (an integer when
@@ -288,10 +318,11 @@ ipam_u128 ipam__col_u128(ipam_stmt *stmt, int col);
  * JSON object whose reference is stolen (may be NULL). */
 int ipam__event(ipam *db, const char *action, const char *object_id,
 		json_t *detail, ipam_err *err);
-/* The same with the detail already as compact JSON text (a malloc'd string
- * that the call frees): the bulk allocator writes it by hand. */
-int ipam__event_text(ipam *db, const char *action, const char *object_id,
-		     char *text, ipam_err *err);
+/* The same with the detail already as `len` bytes of compact JSON text,
+ * which stays the caller's: the bulk allocator writes it by hand, into
+ * one buffer for many events. */
+int ipam__event_static(ipam *db, const char *action, const char *object_id,
+		       const char *text, size_t len, ipam_err *err);
 
 /* ---- cross-file model helpers ---- */
 
@@ -509,7 +540,20 @@ typedef struct ipam__res_rec {
 	ipam_cidr *cidrs;
 	size_t ncidrs;
 	json_t *tags; /* object key -> string value */
+	/* public addresses (insights.c): what an EIP is associated with or
+	 * an interface attached to, its IpamPublicAddressType and service
+	 * words ("" = unknown) */
+	char association[IPAM_RESOURCE_ID_MAX + 1];
+	char address_type[24];
+	char service[32];
 } ipam__res_rec;
+/* insights.c: the public IP metrics and public IP insight metrics of
+ * /metrics/ipam.prom (Prometheus text). */
+int ipam__public_metrics(ipam *db, ipam__buf *buf, ipam_err *err);
+/* insights.c: stores a discovered resource's association, address type
+ * and service when they differ from what `res` holds. */
+int ipam__public_sync(ipam *db, const ipam_resource_info *res,
+		      const ipam__res_rec *rec, ipam_err *err);
 /* Creates or updates a discovered resource to match rec; appends the keys
  * of new unmanaged CIDRs to *fresh for auto-import. */
 int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
@@ -519,6 +563,26 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 int ipam__resource_rescope(ipam *db, int64_t resource, int64_t scope,
 			   ipam_err *err);
 int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err);
+/* eip.c: 0 when `value` may be the association of resource `res` (an EIP;
+ * "" or an i-/eni- id), else IPAM_EINVAL. */
+int ipam__eip_association_check(const ipam_resource_info *res,
+				const char *value, ipam_err *err);
+/* eip.c: an EIP's address (its first CIDR) and where it came from: the
+ * IPAM pool's id and public-ip-source for a managed one, the public IPv4
+ * pool's id and "byoip" for one inside such a pool, "" and "" otherwise.
+ * 1 found, 0 no CIDR, <0 error. */
+int ipam__eip_source(ipam *db, const ipam_resource_info *res, ipam_cidr *addr,
+		     char *pool_id, size_t size, char *ip_source,
+		     size_t src_size, ipam_err *err);
+/* eip.c: the block an EIP (a /32) or public IPv4 pool (/24 to /32 of a
+ * public IPv4 pool, L5991) gets from IPAM pool `p`; IPAM_EINVAL else. */
+int ipam__eip_block_check(const ipam_resource_info *res,
+			  const ipam_pool_info *p, const ipam_cidr *block,
+			  ipam_err *err);
+/* eip.c: IPAM_EBUSY when `res` is a public IPv4 pool and an EIP of its
+ * scope lies in `cidr` (NULL: in any of its CIDRs); 0 otherwise. */
+int ipam__eip_pool_busy(ipam *db, const ipam_resource_info *res,
+			const ipam_cidr *cidr, ipam_err *err);
 int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 			ipam_err *err);
 /* watch.c: like ipam__rc_refresh, but always starts a new history record
@@ -536,8 +600,23 @@ bool ipam__ip_usage(ipam *db, const ipam_resource_info *res,
  * is going; a resource CIDR changed or is gone; the transaction is about
  * to commit (versions of the changed resolvers). */
 int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present, ipam_err *err);
+/* 1 when a prefix-list resolver has a pool rule in `scope` for `family`
+ * (ipam__plist_alloc may then add a new allocation to it), else 0. */
+int ipam__plist_watches_allocs(ipam *db, int64_t scope, int family,
+			       ipam_err *err);
 int ipam__plist_rc(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_rc_gone(ipam *db, int64_t rc_key, ipam_err *err);
 int ipam__plist_settle(ipam *db, ipam_err *err);
+
+/* policy.c: IPAM_EBUSY naming the policy and rule when pool p is one of
+ * a policy rule's pools (a pool cannot go while a policy sends requests
+ * to it). */
+int ipam__policy_pool_check(ipam *db, const ipam_pool_info *p, ipam_err *err);
+/* resource.c: ipam_resource_allocate inside the caller's transaction, the
+ * allocation taking `description` (the policy that chose the pool). */
+int ipam__resource_allocate(ipam *db, int64_t resource, int64_t pool,
+			    const ipam_cidr *cidr, int prefix_len,
+			    const char *description, ipam_cidr *out,
+			    ipam_err *err);
 
 #endif /* IPAM_INTERNAL_H */

@@ -123,6 +123,7 @@ bool access_object_visible(struct ipamfs *fs, struct access *a,
 	case IPAM_KIND_IPAM:
 	case IPAM_KIND_DISCOVERY:
 	case IPAM_KIND_PREFIX_LIST:
+	case IPAM_KIND_POLICY:
 		return true;
 	case IPAM_KIND_SCOPE:
 		return id_searchable(fs, a, object_id);

@@ -20,6 +20,7 @@
  */
 #include "files.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ enum field {
 	F_HOME_LOCALE,
 	F_DESCRIPTION,
 	F_LOCALES,
+	F_PROVIDER_CIDRS,
 	F_TIER,
 	F_PRIVATE_GUA,
 	F_SCOPE_ID,
@@ -70,6 +72,11 @@ enum field {
 	F_RESOURCES_JSON,
 	F_SCOPE_POOLS_JSON,
 	F_MAP_SVG,
+	F_ADDRESSES_JSON,
+	F_PUBLIC_POOLS_JSON,
+	F_PUBLIC_ADDRESSES_JSON,
+	F_PUBLIC_SUMMARY,
+	F_PUBLIC_SUMMARY_JSON,
 };
 
 static void put_netmask(struct buf *out, int len)
@@ -209,8 +216,11 @@ static int render_ipam(struct ipamfs *fs, const struct node *n,
 							       : "free");
 	else if (rc == 0 && a->arg == F_PRIVATE_GUA)
 		put_bool(out, info->enable_private_gua);
-	else if (rc == 0 && a->arg == F_LOCALES) {
-		rc = ipam_locales_get(fs->db, &locales, err);
+	else if (rc == 0 &&
+		 (a->arg == F_LOCALES || a->arg == F_PROVIDER_CIDRS)) {
+		rc = a->arg == F_LOCALES
+			     ? ipam_locales_get(fs->db, &locales, err)
+			     : ipam_provider_cidrs_get(fs->db, &locales, err);
 		for (size_t i = 0; rc == 0 && i < locales.count; i++)
 			put_line(out, locales.items[i]);
 		ipam_strlist_free(&locales);
@@ -256,7 +266,10 @@ static int apply_locales(struct ipamfs *fs, const struct node *n,
 	size_t count = 0;
 	int rc = trimmed_lines(in, &items, &count, err);
 	if (rc == 0)
-		rc = ipam_locales_set(fs->db, items, count, err);
+		rc = a->arg == F_LOCALES
+			     ? ipam_locales_set(fs->db, items, count, err)
+			     : ipam_provider_cidrs_set(fs->db, items, count,
+						       err);
 	free(items);
 	return rc;
 }
@@ -653,6 +666,19 @@ static int render_scope_view(struct ipamfs *fs, const struct node *n,
 	else if (a->arg == F_SCOPE_POOLS_JSON)
 		rc = ipam_render_scope_pools_json(fs->db, n->scope_key, &data,
 						  &len, err);
+	else if (a->arg == F_ADDRESSES_JSON)
+		rc = ipam_render_addresses_json(fs->db, n->scope_key, &data,
+						&len, err);
+	else if (a->arg == F_PUBLIC_ADDRESSES_JSON)
+		rc = ipam_render_public_addresses_json(fs->db, n->scope_key,
+						       &data, &len, err);
+	else if (a->arg == F_PUBLIC_SUMMARY || a->arg == F_PUBLIC_SUMMARY_JSON)
+		rc = ipam_render_public_ip_summary(
+			fs->db, n->scope_key, a->arg == F_PUBLIC_SUMMARY_JSON,
+			&data, &len, err);
+	else if (a->arg == F_PUBLIC_POOLS_JSON)
+		rc = ipam_render_public_ipv4_pools_json(fs->db, n->scope_key,
+							&data, &len, err);
 	else
 		rc = ipam_render_scope_status(fs->db, n->scope_key,
 					      a->arg == F_SCOPE_STATUS_JSON,
@@ -668,6 +694,80 @@ static int apply_scope(struct ipamfs *fs, const struct node *n,
 	int rc = single_value(in, &text, err);
 	return rc ? rc
 		  : ipam_scope_set_description(fs->db, n->scope_key, text, err);
+}
+
+/* allocate-address: `SOURCE-ID [ADDRESS]` per line, SOURCE-ID an IPAM
+ * pool (ipam-pool-...) or public IPv4 pool (ipv4pool-ec2-...) id; each
+ * line returns `EIPALLOC-ID ADDRESS` on the same open file. */
+static int apply_allocate_address(struct ipamfs *fs, const struct node *n,
+				  const struct attr *a, const struct input *in,
+				  struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *words[3] = {NULL, NULL, NULL}, *save = NULL;
+		char id[IPAM_RESOURCE_ID_MAX + 1], text[IPAM_CIDR_STRLEN + 4];
+		ipam_cidr want, got;
+		size_t count = 0;
+		int rc = 0;
+		for (char *w = strtok_r(in->lines[i], " \t", &save); w;
+		     w = strtok_r(NULL, " \t", &save))
+			words[count < 3 ? count++ : 2] = w;
+		if (count == 0)
+			continue;
+		if (count > 2)
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "expected 'SOURCE-ID [ADDRESS]', "
+					  "got a third word '%.40s'",
+					  words[2]);
+		if (count == 2) {
+			snprintf(text, sizeof(text), "%s%s", words[1],
+				 strchr(words[1], '/') ? "" : "/32");
+			rc = ipam_cidr_parse(&want, text, err);
+		}
+		if (rc == 0)
+			rc = ipam_eip_allocate(fs->db, n->scope_key, words[0],
+					       count == 2 ? &want : NULL,
+					       fs->default_permissions, id,
+					       &got, err);
+		if (rc)
+			return rc;
+		ipam_cidr_format(&got, text);
+		*strchr(text, '/') = '\0';
+		buf_printf(result, "%s %s\n", id, text);
+	}
+	return buf_failed(result) ? oom(err) : 0;
+}
+
+/* move-byoip-cidr-to-ipam: `CIDR POOL-ID` per line; each line returns
+ * `CIDR complete-transfer` on the same open file. */
+static int apply_move_byoip(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, const struct input *in,
+			    struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *words[3] = {NULL, NULL, NULL}, *save = NULL;
+		char text[IPAM_CIDR_STRLEN];
+		ipam_cidr cidr;
+		size_t count = 0;
+		int rc;
+		for (char *w = strtok_r(in->lines[i], " \t", &save); w;
+		     w = strtok_r(NULL, " \t", &save))
+			words[count < 3 ? count++ : 2] = w;
+		if (count == 0)
+			continue;
+		if (count != 2)
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "expected 'CIDR POOL-ID'");
+		if ((rc = ipam_cidr_parse(&cidr, words[0], err)) ||
+		    (rc = ipam_byoip_move_to_ipam(fs->db, n->scope_key, &cidr,
+						  words[1],
+						  fs->default_permissions,
+						  err)))
+			return rc;
+		ipam_cidr_format(&cidr, text);
+		buf_printf(result, "%s complete-transfer\n", text);
+	}
+	return buf_failed(result) ? oom(err) : 0;
 }
 
 /* ---- pools ---- */
@@ -1294,6 +1394,7 @@ static const struct attr root_files[] = {
 	{"backup.db", ATTR_NOCACHE | ATTR_BINARY | ATTR_BACKUP, 0, render_backup, NULL},
 	RO("scopes.json", render_list_json, 0),
 	RO("discoveries.json", render_list_json, 1),
+	RO("policies.json", files_policy_json, IPAM_POLICY_DESCRIBE),
 	{"errors", ATTR_NOCACHE, 0, render_errors, NULL},
 	{"events", ATTR_EVENTS | ATTR_READER, 0, render_events, NULL},
 	{"clock", ATTR_RW | ATTR_CLOCK | ATTR_NOCACHE, 0, render_clock,
@@ -1316,6 +1417,8 @@ static const struct attr ipam_files[] = {
 	RO("home-locale", render_ipam, F_HOME_LOCALE),
 	RW("description", render_ipam, apply_ipam, F_DESCRIPTION),
 	{"operating-locales", ATTR_RW | ATTR_SET, F_LOCALES, render_ipam,
+	 apply_locales},
+	{"provider-cidrs", ATTR_RW | ATTR_SET, F_PROVIDER_CIDRS, render_ipam,
 	 apply_locales},
 	RW("tier", render_ipam, apply_ipam, F_TIER),
 	RW("enable-private-gua", render_ipam, apply_ipam, F_PRIVATE_GUA),
@@ -1364,6 +1467,22 @@ static const struct attr scope_files[] = {
 	RO("resources.json", render_scope_view, F_RESOURCES_JSON),
 	RO("pools.json", render_scope_view, F_SCOPE_POOLS_JSON),
 	RO("map.svg", render_map_svg, F_MAP_SVG),
+	{"addresses.json", ATTR_PUBLIC, F_ADDRESSES_JSON, render_scope_view,
+	 NULL},
+	{"public-ipv4-pools.json", ATTR_PUBLIC, F_PUBLIC_POOLS_JSON,
+	 render_scope_view, NULL},
+	{"public-addresses.json", ATTR_PUBLIC, F_PUBLIC_ADDRESSES_JSON,
+	 render_scope_view, NULL},
+	{"public-ip-insights", ATTR_PUBLIC, F_PUBLIC_SUMMARY, render_scope_view,
+	 NULL},
+	{"public-ip-insights.json", ATTR_PUBLIC, F_PUBLIC_SUMMARY_JSON,
+	 render_scope_view, NULL},
+	{"allocate-address",
+	 ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE | ATTR_PUBLIC, 0,
+	 render_nothing, apply_allocate_address},
+	{"move-byoip-cidr-to-ipam",
+	 ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE | ATTR_PUBLIC, 0,
+	 render_nothing, apply_move_byoip},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1457,6 +1576,8 @@ static const struct attr *table_of(enum node_kind dir)
 		return files_plist_table;
 	case NODE_PLTARGET:
 		return files_pltarget_table;
+	case NODE_POLICY:
+		return files_policy_table;
 	default:
 		return NULL;
 	}

@@ -110,6 +110,11 @@ extern const struct attr files_metrics_table[];
 extern const struct attr files_plist_table[];
 extern const struct attr files_plversion;
 extern const struct attr files_pltarget_table[];
+/* files_policy.c: a policy; its JSON views (arg: ipam_policy_view), also
+ * /policies.json (every policy). */
+extern const struct attr files_policy_table[];
+int files_policy_json(struct ipamfs *fs, const struct node *n,
+		      const struct attr *a, struct buf *out, ipam_err *err);
 
 /* files_io.c: /export.json, /export-history.json, /import, /plan (the
  * attr's arg is one of these). */

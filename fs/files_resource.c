@@ -23,6 +23,7 @@ enum resource_field {
 	R_OWNER,
 	R_VPC_ID,
 	R_IP_USAGE,
+	R_ASSOCIATION,
 	R_MONITORING,
 	R_DISCOVERY,
 	R_STATUS,
@@ -54,6 +55,9 @@ static void put_resource_field(struct buf *out, const ipam_resource_info *r,
 		if (r->has_active_ips)
 			ipam_u128_format(r->active_ips, count);
 		put_line(out, count);
+		break;
+	case R_ASSOCIATION:
+		put_line(out, r->association);
 		break;
 	case R_MONITORING:
 		put_line(out, r->ignored ? "ignored" : "monitored");
@@ -96,6 +100,7 @@ static const ipam_resource_field set_fields[] = {
 	[R_OWNER] = IPAM_RESOURCE_OWNER,
 	[R_VPC_ID] = IPAM_RESOURCE_VPC_ID,
 	[R_IP_USAGE] = IPAM_RESOURCE_ACTIVE_IPS,
+	[R_ASSOCIATION] = IPAM_RESOURCE_ASSOCIATION,
 };
 
 /* name is free text (kept as written); the others are one word. */
@@ -189,6 +194,38 @@ static int owner_may_use(struct ipamfs *fs, int64_t resource, int64_t pool,
 	return ipam_resource_may_use_pool(fs->db, resource, pool, err);
 }
 
+/* `/LEN` or `CIDR` without a pool: the active IPAM policy of the writer
+ * chooses the pool (SPEC §8.2). */
+static int apply_policy_alloc(struct ipamfs *fs, int64_t resource,
+			      const char *spec, struct buf *result,
+			      ipam_err *err)
+{
+	int prefix_len = -1;
+	ipam_cidr cidr;
+	const ipam_cidr *want = NULL;
+	ipam_policy_choice *got = malloc(sizeof(*got));
+	int rc = got ? 0 : oom(err);
+	if (rc == 0 && spec[0] == '/')
+		rc = parse_slash_length(spec, &prefix_len, err);
+	else if (rc == 0 && strspn(spec, "0123456789") == strlen(spec))
+		rc = ipamfs_err(err, IPAM_EINVAL,
+				"'%.8s' is not a size: write /%.8s (expected"
+				" [POOL-ID] /LEN|CIDR)",
+				spec, spec);
+	else if (rc == 0 && (rc = ipam_cidr_parse(&cidr, spec, err)) == 0)
+		want = &cidr;
+	if (rc == 0)
+		rc = ipam_policy_allocate(fs->db, resource, want, prefix_len,
+					  got, err);
+	if (rc == 0) {
+		char text[IPAM_CIDR_STRLEN];
+		ipam_cidr_format(&got->cidr, text);
+		put_line(result, text);
+	}
+	free(got);
+	return rc;
+}
+
 static int apply_resource_alloc_line(struct ipamfs *fs, int64_t resource,
 				     char *line, struct buf *result,
 				     ipam_err *err)
@@ -200,11 +237,13 @@ static int apply_resource_alloc_line(struct ipamfs *fs, int64_t resource,
 		words[count < 3 ? count++ : 2] = w;
 	if (count == 0 || count > 2)
 		return ipamfs_err(err, IPAM_EINVAL,
-				  "expected POOL-ID [/LEN|CIDR]");
+				  "expected [POOL-ID] /LEN|CIDR");
 	int64_t pool = 0;
 	int prefix_len = -1;
 	ipam_cidr cidr, got;
 	const ipam_cidr *want = NULL;
+	if (count == 1 && strncmp(words[0], "ipam-pool-", 10))
+		return apply_policy_alloc(fs, resource, words[0], result, err);
 	int rc = pool_by_id(fs, words[0], &pool, err);
 	if (rc == 0 && words[1] && strlen(words[1]) <= 3 &&
 	    strspn(words[1], "0123456789") == strlen(words[1]))
@@ -260,6 +299,7 @@ const struct attr files_resource_table[] = {
 	RW("vpc-id", render_resource, apply_resource, R_VPC_ID),
 	RW("ip-usage", render_resource, apply_resource, R_IP_USAGE),
 	RW("monitoring", render_resource, apply_resource, R_MONITORING),
+	RW("association", render_resource, apply_resource, R_ASSOCIATION),
 	{"cidrs", ATTR_RW | ATTR_COMMAND, 0, render_resource_cidrs,
 	 apply_resource_cidrs},
 	{"allocate", ATTR_RW | ATTR_ALLOCATE | ATTR_COMMAND | ATTR_NOCACHE, 0,

@@ -871,6 +871,7 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_PLTARGETS:
 	case NODE_TOKENS:
 	case NODE_ASNS:
+	case NODE_POLICIES:
 		return DT_DIR;
 	case NODE_BYID:
 		return DT_LNK;

@@ -194,6 +194,9 @@ static int64_t node_changed(struct ipamfs *fs, const struct node *n)
 	} else if (n->plist_key) {
 		kind = IPAM_KIND_PREFIX_LIST;
 		key = n->plist_key;
+	} else if (n->policy_key) {
+		kind = IPAM_KIND_POLICY;
+		key = n->policy_key;
 	}
 	if (ipam_changed(fs->db, kind, key, &changed, NULL) != 0)
 		changed = 0;

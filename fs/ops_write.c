@@ -117,6 +117,8 @@ static int do_mkdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 		return ipam_token_create(fs->db, m->name, err);
 	case NODE_ASNS:
 		return ipam_asn_create(fs->db, m->name, err);
+	case NODE_POLICIES:
+		return ipam_policy_create(fs->db, m->name, err);
 	default:
 		return make_alloc(fs, m, err);
 	}
@@ -128,7 +130,7 @@ static bool can_make_dirs(enum node_kind kind)
 	       kind == NODE_ALLOCS || kind == NODE_RESOURCES ||
 	       kind == NODE_DISCOVERIES || kind == NODE_PLISTS ||
 	       kind == NODE_PLTARGETS || kind == NODE_TOKENS ||
-	       kind == NODE_ASNS;
+	       kind == NODE_ASNS || kind == NODE_POLICIES;
 }
 
 int ops_mkdir(const char *path, mode_t mode)
@@ -307,6 +309,8 @@ static int do_rmdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 					    (uint32_t)strtoul(r->n->name, NULL,
 							      10),
 					    err);
+	case NODE_POLICY:
+		return ipam_policy_delete(fs->db, r->n->name, err);
 	default:
 		return ipam_alloc_release(fs->db, r->n->pool_key, r->n->name,
 					  err);
@@ -327,7 +331,7 @@ int ops_rmdir(const char *path)
 	    n.kind != NODE_ALLOC && n.kind != NODE_RESOURCE &&
 	    n.kind != NODE_DISCOVERY && n.kind != NODE_PLIST &&
 	    n.kind != NODE_PLTARGET && n.kind != NODE_TOKEN &&
-	    n.kind != NODE_ASN)
+	    n.kind != NODE_ASN && n.kind != NODE_POLICY)
 		return ipamfs_refuse(fs, "rmdir", path, EPERM,
 				     "this directory cannot be removed");
 	struct remove_ctx r = {&n, strrchr(path, '/') + 1};

@@ -225,7 +225,7 @@ static bool tree_kind_shown(ipam_kind kind)
 {
 	return kind == IPAM_KIND_SCOPE || kind == IPAM_KIND_POOL ||
 	       kind == IPAM_KIND_ALLOCATION || kind == IPAM_KIND_DISCOVERY ||
-	       kind == IPAM_KIND_PREFIX_LIST;
+	       kind == IPAM_KIND_PREFIX_LIST || kind == IPAM_KIND_POLICY;
 }
 
 static int step_resource(struct ipamfs *fs, struct node *n, const char *name,
@@ -313,6 +313,24 @@ static int step_asn(struct ipamfs *fs, struct node *n, const char *name,
 		n->created = info.created;
 		snprintf(n->name, sizeof(n->name), "%u", asn);
 	}
+	return rc;
+}
+
+static int step_policy(struct ipamfs *fs, struct node *n, const char *name,
+		       ipam_err *err)
+{
+	ipam_policy_info *info = malloc(sizeof(*info));
+	if (!info)
+		return ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	int rc = ipam_policy_get(fs->db, name, info, err);
+	if (rc == 0) {
+		n->kind = NODE_POLICY;
+		n->policy_key = info->key; /* its change time */
+		n->created = info->created;
+		memcpy(n->owner_id, info->id, sizeof(n->owner_id)); /* tags */
+		snprintf(n->name, sizeof(n->name), "%s", info->name);
+	}
+	free(info);
 	return rc;
 }
 
@@ -533,6 +551,8 @@ static const struct {
 	{NODE_PLIST, "tags", NODE_TAGS},
 	{NODE_PLIST, "versions", NODE_PLVERSIONS},
 	{NODE_PLIST, "targets", NODE_PLTARGETS},
+	{NODE_ROOT, "policies", NODE_POLICIES},
+	{NODE_POLICY, "tags", NODE_TAGS},
 	{NODE_IPAM, "quotas", NODE_QUOTAS},
 	{NODE_IPAM, "verification-tokens", NODE_TOKENS},
 	{NODE_ROOT, "asns", NODE_ASNS},
@@ -615,6 +635,8 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_token(fs, n, name, err);
 	case NODE_ASNS:
 		return step_asn(fs, n, name, err);
+	case NODE_POLICIES:
+		return step_policy(fs, n, name, err);
 	default:
 		return step_fixed(fs, n, name, err);
 	}
@@ -835,6 +857,9 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 	case NODE_ASNS:
 		rc = ipam_asn_list(fs->db, &list, err);
 		break;
+	case NODE_POLICIES:
+		rc = ipam_policy_list(fs->db, &list, err);
+		break;
 	default:
 		return 0;
 	}
@@ -955,6 +980,29 @@ static int plist_path(struct ipamfs *fs, int64_t key, struct buf *out,
 	return rc;
 }
 
+/* "policies/<name>" of the policy with key `key`. */
+static int policy_path(struct ipamfs *fs, int64_t key, struct buf *out,
+		       ipam_err *err)
+{
+	ipam_strlist names = {0, NULL};
+	ipam_policy_info *info = malloc(sizeof(*info));
+	int rc = info ? ipam_policy_list(fs->db, &names, err)
+		      : ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	bool found = false;
+	for (size_t i = 0; rc == 0 && !found && i < names.count; i++) {
+		if (ipam_policy_get(fs->db, names.items[i], info, NULL) == 0 &&
+		    info->key == key) {
+			buf_printf(out, "policies/%s", info->name);
+			found = true;
+		}
+	}
+	if (rc == 0 && !found)
+		rc = ipamfs_err(err, IPAM_ENOENT, "no such policy");
+	ipam_strlist_free(&names);
+	free(info);
+	return rc;
+}
+
 int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
 		     ipam_err *err)
 {
@@ -978,6 +1026,9 @@ int tree_object_path(struct ipamfs *fs, const char *object_id, struct buf *out,
 		break;
 	case IPAM_KIND_PREFIX_LIST:
 		rc = plist_path(fs, key, out, err);
+		break;
+	case IPAM_KIND_POLICY:
+		rc = policy_path(fs, key, out, err);
 		break;
 	default:
 		return not_found(err, object_id);

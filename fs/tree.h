@@ -43,6 +43,8 @@ enum node_kind {
 	NODE_TOKEN,	  /* /ipam/verification-tokens/<name> (name) */
 	NODE_ASNS,	  /* /asns */
 	NODE_ASN,	  /* /asns/<asn> (name: the ASN in decimal) */
+	NODE_POLICIES,	  /* /policies */
+	NODE_POLICY,	  /* /policies/<name> (name, policy_key) */
 	/* leaves */
 	NODE_FILE, /* an attribute or generated file: node.attr */
 	NODE_LINK, /* /by-id/<id> */
@@ -79,6 +81,7 @@ struct node {
 	int64_t plist_key;		      /* a prefix list; 0 = none */
 	int64_t plist_version;		      /* versions/<n> */
 	char plist_target[IPAM_NAME_MAX + 1]; /* targets/<t> */
+	int64_t policy_key;		      /* a policy; 0 = none */
 };
 
 static inline bool node_is_dir(const struct node *n)

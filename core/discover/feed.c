@@ -11,7 +11,8 @@
  *    subnet's IPv4 space in use (0..1).
  *  - a JSON array of such records;
  *  - the unmodified JSON output of `aws ec2 describe-vpcs`,
- *    `describe-subnets` and `describe-addresses`.
+ *    `describe-subnets`, `describe-addresses` and
+ *    `describe-network-interfaces` (one document may hold several).
  * Completeness (SPEC principle 14): a whole JSON document (a describe-*
  * output, a JSON array of records) is a complete snapshot; JSON lines add
  * and update, and are a complete snapshot only when the last line is
@@ -360,7 +361,38 @@ static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
 	return finish(rec, "subnet", region, where, err);
 }
 
-/* describe-addresses: an Elastic IP is its /32. */
+/* The IpamPublicAddressAwsService word of describe-addresses'
+ * ServiceManaged (alb, nlb, rnat, rds) or of describe-network-interfaces'
+ * InterfaceType of a requester-managed interface; "other" otherwise. */
+static const char *service_word(const char *kind)
+{
+	static const struct {
+		const char *kind, *word;
+	} map[] = {
+		{"alb", "load-balancer"},
+		{"nlb", "load-balancer"},
+		{"network_load_balancer", "load-balancer"},
+		{"gateway_load_balancer", "load-balancer"},
+		{"load_balancer", "load-balancer"},
+		{"rnat", "nat-gateway"},
+		{"nat_gateway", "nat-gateway"},
+		{"rds", "relational-database-service"},
+		{"global_accelerator_managed", "global-accelerator"},
+		{"vpn", "site-to-site-vpn"},
+		{"redshift", "redshift"},
+		{"dms", "database-migration-service"},
+		{"ecs", "elastic-container-service"},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(kind, map[i].kind))
+			return map[i].word;
+	return "other";
+}
+
+/* describe-addresses: an Elastic IP is its /32. Its association (the
+ * instance, else the interface), its type (BYOIP when its PublicIpv4Pool
+ * is a public IPv4 pool, service-managed with ServiceManaged) feed the
+ * public IP insights. */
 static int parse_address(ipam__feed *feed, json_t *addr, const char *region,
 			 const char *where, ipam_err *err)
 {
@@ -386,7 +418,145 @@ static int parse_address(ipam__feed *feed, json_t *addr, const char *region,
 	    (rc = get_tags(addr, "Tags", rec, where, err)) ||
 	    (rc = add_cidr(rec, cidr, where, err)))
 		return rc;
+	{
+		char pool[IPAM_RESOURCE_ID_MAX + 1] = "", managed[32] = "";
+		if ((rc = get_string(addr, "NetworkInterfaceId",
+				     rec->association, sizeof(rec->association),
+				     where, err)) ||
+		    (rc = get_string(addr, "InstanceId", rec->association,
+				     sizeof(rec->association), where, err)) ||
+		    (rc = get_string(addr, "PublicIpv4Pool", pool, sizeof(pool),
+				     where, err)) ||
+		    (rc = get_string(addr, "ServiceManaged", managed,
+				     sizeof(managed), where, err)))
+			return rc;
+		bool byoip = !strncmp(pool, "ipv4pool-ec2-", 13);
+		if (*managed) {
+			snprintf(rec->service, sizeof(rec->service), "%s",
+				 service_word(managed));
+			snprintf(rec->address_type, sizeof(rec->address_type),
+				 "%s",
+				 byoip ? "service-managed-byoip"
+				       : "service-managed-ip");
+		} else if (byoip) {
+			snprintf(rec->address_type, sizeof(rec->address_type),
+				 "byoip");
+		}
+	}
 	return finish(rec, "eip", region, where, err);
+}
+
+/*
+ * describe-network-interfaces: an interface holds its private addresses
+ * (/32, /128) and the public IPv4 address of its Association. A public
+ * address that is an Elastic IP (Association.AllocationId) is that EIP,
+ * associated with the interface, not the interface's; any other is an EC2
+ * public IP, BYOIP when Association.IpOwnerId is not "amazon", and
+ * service-managed on a requester-managed interface (L3080-L3110).
+ */
+static int parse_interface(ipam__feed *feed, json_t *eni, const char *region,
+			   const char *where, ipam_err *err)
+{
+	char id[IPAM_RESOURCE_ID_MAX + 1] = "", zone[IPAM_LOCALE_MAX + 8] = "";
+	char ip[64] = "", alloc[IPAM_RESOURCE_ID_MAX + 1] = "";
+	char ip_owner[IPAM_RESOURCE_ID_MAX + 1] = "", kind[40] = "";
+	char cidr[IPAM_CIDR_STRLEN + 8];
+	json_t *assoc = json_object_get(eni, "Association"), *list, *item;
+	json_t *attach = json_object_get(eni, "Attachment");
+	bool managed = json_is_true(json_object_get(eni, "RequesterManaged"));
+	ipam__res_rec *rec;
+	size_t i;
+	int rc = get_string(eni, "NetworkInterfaceId", id, sizeof(id), where,
+			    err);
+
+	if (rc)
+		return rc;
+	if (!*id)
+		return ipam__fail(err, IPAM_EINVAL, "%s: no NetworkInterfaceId",
+				  where);
+	if (!(rec = ipam__feed_record(feed, id, err)))
+		return IPAM_ENOMEM;
+	if ((rc = get_string(eni, "OwnerId", rec->owner, sizeof(rec->owner),
+			     where, err)) ||
+	    (rc = get_string(eni, "VpcId", rec->vpc_id, sizeof(rec->vpc_id),
+			     where, err)) ||
+	    (rc = get_string(eni, "AvailabilityZone", zone, sizeof(zone), where,
+			     err)) ||
+	    (rc = get_string(eni, "InterfaceType", kind, sizeof(kind), where,
+			     err)) ||
+	    (rc = get_tags(eni, "TagSet", rec, where, err)))
+		return rc;
+	if (json_is_object(attach) &&
+	    (rc = get_string(attach, "InstanceId", rec->association,
+			     sizeof(rec->association), where, err)))
+		return rc;
+	if (*zone) {
+		size_t n = strlen(zone);
+		while (n > 0 && zone[n - 1] >= 'a' && zone[n - 1] <= 'z')
+			n--;
+		zone[n] = '\0';
+		snprintf(rec->region, sizeof(rec->region), "%s", zone);
+	}
+	list = json_object_get(eni, "PrivateIpAddresses");
+	json_array_foreach(list, i, item)
+	{
+		char priv[64] = "";
+		if ((rc = get_string(item, "PrivateIpAddress", priv,
+				     sizeof(priv), where, err)))
+			return rc;
+		snprintf(cidr, sizeof(cidr), "%s/32", priv);
+		if (*priv && (rc = add_cidr(rec, cidr, where, err)))
+			return rc;
+	}
+	list = json_object_get(eni, "Ipv6Addresses");
+	json_array_foreach(list, i, item)
+	{
+		char v6[64] = "";
+		if ((rc = get_string(item, "Ipv6Address", v6, sizeof(v6), where,
+				     err)))
+			return rc;
+		snprintf(cidr, sizeof(cidr), "%s/128", v6);
+		if (*v6 && (rc = add_cidr(rec, cidr, where, err)))
+			return rc;
+	}
+	if (json_is_object(assoc) &&
+	    ((rc = get_string(assoc, "PublicIp", ip, sizeof(ip), where, err)) ||
+	     (rc = get_string(assoc, "AllocationId", alloc, sizeof(alloc),
+			      where, err)) ||
+	     (rc = get_string(assoc, "IpOwnerId", ip_owner, sizeof(ip_owner),
+			      where, err))))
+		return rc;
+	if ((rc = finish(rec, "network-interface", region, where, err)) || !*ip)
+		return rc;
+	snprintf(cidr, sizeof(cidr), "%s/32", ip);
+	if (*alloc) { /* an Elastic IP associated with this interface */
+		char eni_region[IPAM_LOCALE_MAX + 1], owner[sizeof(rec->owner)];
+		snprintf(eni_region, sizeof(eni_region), "%s", rec->region);
+		snprintf(owner, sizeof(owner), "%s", rec->owner);
+		if (!(rec = ipam__feed_record(feed, alloc, err)))
+			return IPAM_ENOMEM;
+		snprintf(rec->association, sizeof(rec->association), "%s", id);
+		if (!*rec->region)
+			snprintf(rec->region, sizeof(rec->region), "%s",
+				 eni_region);
+		if (!*rec->owner)
+			snprintf(rec->owner, sizeof(rec->owner), "%s", owner);
+		if (!rec->ncidrs && (rc = add_cidr(rec, cidr, where, err)))
+			return rc;
+		return finish(rec, "eip", region, where, err);
+	}
+	bool byoip = *ip_owner && strcmp(ip_owner, "amazon");
+	if (managed) {
+		snprintf(rec->service, sizeof(rec->service), "%s",
+			 service_word(kind));
+		snprintf(rec->address_type, sizeof(rec->address_type), "%s",
+			 byoip ? "service-managed-byoip"
+			       : "service-managed-ip");
+	} else {
+		snprintf(rec->address_type, sizeof(rec->address_type), "%s",
+			 byoip ? "byoip" : "ec2-public-ip");
+	}
+	return add_cidr(rec, cidr, where, err);
 }
 
 /* One of the describe-* documents. 1 = recognised, 0 = not. */
@@ -401,6 +571,7 @@ static int parse_aws(ipam__feed *feed, json_t *doc, const char *region,
 		{"Vpcs", parse_vpc},
 		{"Subnets", parse_subnet},
 		{"Addresses", parse_address},
+		{"NetworkInterfaces", parse_interface},
 	};
 	bool found = false;
 	char where[64];

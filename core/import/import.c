@@ -83,6 +83,10 @@ typedef struct imp {
 	size_t nfresh, capfresh;
 	int64_t *res_made; /* resource allocations this import made */
 	size_t nres_made, capres_made;
+	int64_t *res_seen; /* resource keys the document names (prune) */
+	size_t nres_seen, capres_seen;
+	int64_t *pl_seen; /* prefix-list keys the document names (prune) */
+	size_t npl_seen, cappl_seen;
 	struct batch *batch; /* new custom allocations of one pool (bulk) */
 } imp;
 
@@ -294,7 +298,8 @@ enum adopt_table {
 	T_POOL_CIDR,
 	T_ALLOC,
 	T_DISCOVERY,
-	T_PLIST
+	T_PLIST,
+	T_POLICY
 };
 
 static const struct {
@@ -323,6 +328,10 @@ static const struct {
 		     "UPDATE prefix_list SET created = ?2 WHERE aws_id = ?1",
 		     "UPDATE OR IGNORE prefix_list SET aws_id = ?1 WHERE"
 		     " aws_id = ?2"},
+	[T_POLICY] = {"ipam-policy-",
+		      "UPDATE policy SET created = ?2 WHERE aws_id = ?1",
+		      "UPDATE OR IGNORE policy SET aws_id = ?1 WHERE"
+		      " aws_id = ?2"},
 };
 
 /*
@@ -530,6 +539,9 @@ static int parse_span(imp *im, size_t s, size_t e, json_t **out, ipam_err *err)
 	return 0;
 }
 
+static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err);
+static int alloc_fast(imp *im, size_t s, size_t e, size_t line, ipam_err *err);
+
 /* Calls fn for each element of the top-level array `key`. */
 static int each(imp *im, const char *key, elem_fn fn, ipam_err *err)
 {
@@ -564,6 +576,12 @@ static int each(imp *im, const char *key, elem_fn fn, ipam_err *err)
 		if (!ve)
 			return syntax(im, i, "malformed element", err);
 		line = line_of(im, i);
+		if (fn == alloc_apply &&
+		    (rc = alloc_fast(im, i, ve, line, err))) {
+			if (rc < 0)
+				return at_line(line, rc, err);
+			goto next;
+		}
 		if ((rc = parse_span(im, i, ve, &el, err)))
 			return rc;
 		if (!json_is_object(el))
@@ -575,6 +593,7 @@ static int each(imp *im, const char *key, elem_fn fn, ipam_err *err)
 		json_decref(el);
 		if (rc)
 			return at_line(line, rc, err);
+	next:
 		i = skip_ws(im->text, ve, e);
 		if (im->text[i] == ']')
 			return 0;
@@ -693,6 +712,46 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	return rc;
 }
 
+/* ProviderCidrs: the provider CIDRs, set before the pools' CIDRs come. */
+static int provider_apply(imp *im, json_t *list, ipam_err *err)
+{
+	ipam_strlist have = {0};
+	const char **want;
+	size_t n = json_array_size(list), i;
+	json_t *c;
+	bool same;
+	int rc;
+	if (!json_is_array(list))
+		return 0;
+	if ((rc = ipam_provider_cidrs_get(im->db, &have, err)))
+		return rc;
+	want = calloc(n + 1, sizeof(*want));
+	if (!want) {
+		ipam_strlist_free(&have);
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	}
+	json_array_foreach(list, i, c)
+	{
+		want[i] = json_string_value(c);
+		if (!want[i])
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"ipam: ProviderCidrs[%zu] is not a "
+					"string",
+					i);
+	}
+	same = rc == 0 && have.count == n;
+	for (i = 0; same && i < n; i++)
+		same = !strcmp(have.items[i], want[i]);
+	if (rc == 0 && !same) {
+		rc = ipam_provider_cidrs_set(im->db, want, n, err);
+		if (rc == 0)
+			change(im, '~', "ipam", "", "provider-cidrs");
+	}
+	free(want);
+	ipam_strlist_free(&have);
+	return rc;
+}
+
 static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 {
 	const char *desc = str(obj, "Description"), *tier = str(obj, "Tier");
@@ -730,6 +789,9 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 				im->db, json_integer_value(ret), err);
 		}
 	}
+	if (rc == 0)
+		rc = provider_apply(im, json_object_get(obj, "ProviderCidrs"),
+				    err);
 	for (int q = 0; rc == 0 && q < IPAM_QUOTA_COUNT; q++) {
 		json_t *v =
 			json_object_get(quotas, ipam_quota_name((ipam_quota)q));
@@ -1382,7 +1444,7 @@ static int cidr_apply(imp *im, json_t *el, ipam_err *err)
 	if (rc)
 		return rc < 0 ? rc : 0;
 	ipam_cidr_format(&c, text);
-	if ((rc = ipam_pool_provision(im->db, p->key, &c, err)))
+	if ((rc = ipam__pool_provision_restore(im->db, p->key, &c, err)))
 		return wrap(err, rc, "cannot provision %s to pool '%s'", text,
 			    p->path);
 	change(im, '+', "cidr", p->path, text);
@@ -1692,6 +1754,7 @@ static const struct {
 	{"ResourceOwnerId", IPAM_RESOURCE_OWNER, "owner"},
 	{"VpcId", IPAM_RESOURCE_VPC_ID, "vpc-id"},
 	{"ActiveIps", IPAM_RESOURCE_ACTIVE_IPS, "active-ips"},
+	{"Association", IPAM_RESOURCE_ASSOCIATION, "association"},
 };
 
 static const char *res_field_now(const ipam_resource_info *r,
@@ -1711,6 +1774,8 @@ static const char *res_field_now(const ipam_resource_info *r,
 			return "";
 		ipam_u128_format(r->active_ips, buf);
 		return buf;
+	case IPAM_RESOURCE_ASSOCIATION:
+		return r->association;
 	default:
 		return "";
 	}
@@ -1884,6 +1949,25 @@ static int resource_cidrs(imp *im, int64_t res, json_t *list, const char *path,
 		if ((rc = resource_cidr(im, res, have, nhave, el, path, err)))
 			break;
 	}
+	/* Prune: the CIDRs it has beyond the document's go (a managed one
+	 * gives its allocation back) */
+	for (size_t k = 0; rc == 0 && im->prune && k < nhave; k++) {
+		char text[IPAM_CIDR_STRLEN];
+		bool listed = false;
+		ipam_cidr c;
+		json_array_foreach(list, i, el)
+		{
+			const char *t = str(el, "ResourceCidr");
+			listed = listed ||
+				 (t && ipam_cidr_parse(&c, t, NULL) == 0 &&
+				  !ipam_cidr_compare(&c, &have[k].cidr));
+		}
+		if (listed)
+			continue;
+		ipam_cidr_format(&have[k].cidr, text);
+		change(im, '-', "resource-cidr", path, text);
+		rc = ipam_resource_cidr_remove(im->db, res, &have[k].cidr, err);
+	}
 	free(have);
 	return rc;
 }
@@ -1968,6 +2052,9 @@ static int resource_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 					     keytext(key, kbuf), t, err);
 		}
 	}
+	if (rc == 0 && im->prune)
+		rc = note_key(&im->res_seen, &im->nres_seen, &im->capres_seen,
+			      key, err);
 	if (rc == 0)
 		rc = ipam_resource_get(im->db, key, r, err);
 	if (rc == 0)
@@ -2052,8 +2139,10 @@ static int custom_apply(imp *im, const imp_pool *p, json_t *el,
 #define BATCH_MAX 4096
 
 struct batch_row {
-	json_t *el; /* holds the strings of r */
+	json_t *el;    /* holds the strings of r, or: */
+	char *strings; /* they, read without jansson (alloc_fast) */
 	size_t line;
+	size_t s, e; /* the element's span in the text (el NULL) */
 };
 
 struct batch {
@@ -2065,8 +2154,10 @@ struct batch {
 
 static void batch_clear(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		json_decref(b->meta[i].el);
+		free(b->meta[i].strings);
+	}
 	b->n = 0;
 	b->p = NULL;
 }
@@ -2128,6 +2219,14 @@ static void batch_row_of(imp *im, json_t *el, const char *name,
 
 static int batch_flush(imp *im, ipam_err *err);
 
+/* Before any write but a batch's: the change-time triggers back; rc
+ * unless that fails. */
+static int bulk_end(imp *im, int rc, ipam_err *err)
+{
+	int made = ipam__changed_resume(im->db, rc ? NULL : err);
+	return rc ? rc : made;
+}
+
 static int batch_add(imp *im, imp_pool *p, json_t *el, const char *name,
 		     const ipam_cidr *c, const char *desc, size_t line,
 		     ipam_err *err)
@@ -2143,7 +2242,7 @@ static int batch_add(imp *im, imp_pool *p, json_t *el, const char *name,
 	b->p = p;
 	batch_row_of(im, el, name, c, desc && *desc ? desc : NULL,
 		     &b->rows[b->n]);
-	b->meta[b->n] = (struct batch_row){json_incref(el), line};
+	b->meta[b->n] = (struct batch_row){json_incref(el), NULL, line, 0, 0};
 	b->n++;
 	return 0;
 }
@@ -2158,7 +2257,15 @@ static int batch_flush(imp *im, ipam_err *err)
 	if (!b || !b->n)
 		return 0;
 	p = b->p;
-	rc = ipam__alloc_bulk(im->db, p->key, b->rows, b->n, err);
+	/* no per-row change-time triggers while batches go in (the bulk
+	 * path stamps its rows): bulk_end makes them again */
+	rc = ipam__changed_hold(im->db, err);
+	if (rc == 0)
+		rc = ipam__alloc_bulk(im->db, p->key, b->rows, b->n, err);
+	if (rc == IPAM__BULK_FALLBACK) {
+		int made = bulk_end(im, 0, err);
+		rc = made ? made : rc;
+	}
 	if (rc == 0) {
 		rc = note_key(&im->touched, &im->ntouched, &im->captouched,
 			      p->key, err);
@@ -2184,6 +2291,11 @@ static int batch_flush(imp *im, ipam_err *err)
 				     r->name) < 0)
 				rc = ipam__fail(err, IPAM_ENOMEM,
 						"out of memory");
+			else if (!b->meta[i].el &&
+				 (rc = parse_span(im, b->meta[i].s,
+						  b->meta[i].e, &b->meta[i].el,
+						  err)))
+				;
 			else
 				rc = custom_apply(im, p, b->meta[i].el, r->name,
 						  &r->cidr, r->description,
@@ -2199,6 +2311,181 @@ static int batch_flush(imp *im, ipam_err *err)
 
 static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err);
 
+/*
+ * ---- allocation elements read without jansson ----
+ *
+ * An element of IpamPoolAllocations as an export writes it (a flat object
+ * of the known members, strings of printable ASCII without escapes,
+ * integers for Uid and Gid) that goes in a batch is read here: its strings
+ * are copied to the batch's arena, and no JSON object is built (that was a
+ * sixth of an import's time). Anything else -- another member, an escape,
+ * a byte outside printable ASCII, a duplicate member, a value of another
+ * type, or an element the batch would not take -- goes the general way
+ * (jansson, alloc_apply), which reads it and refuses it as before.
+ */
+struct fast_el {
+	const char *pool, *cidr, *name, *desc, *id, *type, *created, *mode;
+	long long uid, gid;
+	bool has_uid, has_gid;
+	char *strings; /* one block for them all (malloc'd) */
+};
+
+/* The element at t[s, e) as a fast_el: 1 read, 0 not of the simple kind,
+ * IPAM_ENOMEM. */
+static int fast_read(const char *t, size_t s, size_t e, struct fast_el *f)
+{
+	static const char *const names[] = {"IpamPoolId",
+					    "Cidr",
+					    "Name",
+					    "Description",
+					    "IpamPoolAllocationId",
+					    "ResourceType",
+					    "Created",
+					    "Mode",
+					    "ResourceId",
+					    "ResourceRegion",
+					    "Uid",
+					    "Gid"};
+	enum { NSTR = 8, NNAMES = sizeof(names) / sizeof(names[0]) };
+	size_t at[NSTR] = {0}, len[NSTR] = {0}, total = 0;
+	unsigned seen = 0;
+	size_t i = skip_ws(t, s, e);
+	*f = (struct fast_el){0};
+	if (i >= e || t[i] != '{')
+		return 0;
+	for (i = skip_ws(t, i + 1, e); i >= e || t[i] != '}';) {
+		size_t k, m;
+		if (i >= e || t[i] != '"')
+			return 0;
+		for (k = ++i; i < e && t[i] != '"'; i++)
+			if (t[i] < 0x20 || t[i] > 0x7e || t[i] == '\\')
+				return 0;
+		if (i >= e)
+			return 0;
+		for (m = 0; m < NNAMES; m++)
+			if (strlen(names[m]) == i - k &&
+			    !memcmp(t + k, names[m], i - k))
+				break;
+		if (m == NNAMES || (seen >> m) & 1)
+			return 0;
+		seen |= 1u << m;
+		i = skip_ws(t, i + 1, e);
+		if (i >= e || t[i] != ':')
+			return 0;
+		i = skip_ws(t, i + 1, e);
+		if (m >= 10) { /* Uid, Gid: an integer */
+			long long v = 0;
+			bool neg = i < e && t[i] == '-';
+			size_t d = neg ? ++i : i;
+			while (i < e && t[i] >= '0' && t[i] <= '9' &&
+			       i - d < 12)
+				v = v * 10 + (t[i++] - '0');
+			if (i == d ||
+			    (i < e && strchr("0123456789.eE", t[i])) ||
+			    (t[d] == '0' && i - d > 1))
+				return 0;
+			*(m == 10 ? &f->uid : &f->gid) = neg ? -v : v;
+			*(m == 10 ? &f->has_uid : &f->has_gid) = true;
+		} else {
+			if (i >= e || t[i] != '"')
+				return 0;
+			for (k = ++i; i < e && t[i] != '"'; i++)
+				if (t[i] < 0x20 || t[i] > 0x7e || t[i] == '\\')
+					return 0;
+			if (i >= e)
+				return 0;
+			if (m < NSTR) {
+				at[m] = k;
+				len[m] = i - k;
+				total += i - k + 1;
+			}
+			i++;
+		}
+		i = skip_ws(t, i, e);
+		if (i < e && t[i] == ',')
+			i = skip_ws(t, i + 1, e);
+		else if (i >= e || t[i] != '}')
+			return 0;
+	}
+	if (skip_ws(t, i + 1, e) != e)
+		return 0;
+	if (!(f->strings = malloc(total + 1)))
+		return IPAM_ENOMEM;
+	const char **slot[NSTR] = {&f->pool, &f->cidr, &f->name,    &f->desc,
+				   &f->id,   &f->type, &f->created, &f->mode};
+	char *o = f->strings;
+	for (size_t m = 0; m < NSTR; m++) {
+		if (!((seen >> m) & 1))
+			continue;
+		memcpy(o, t + at[m], len[m]);
+		o[len[m]] = '\0';
+		*slot[m] = o;
+		o += len[m] + 1;
+	}
+	return 1;
+}
+
+/* 1 when the element at [s, e) went in the batch as alloc_apply would
+ * have put it there, 0 when alloc_apply is to read it, or an error. */
+static int alloc_fast(imp *im, size_t s, size_t e, size_t line, ipam_err *err)
+{
+	struct batch *b = im->batch;
+	struct fast_el f;
+	imp_pool *p;
+	ipam_cidr c;
+	char *end = NULL;
+	int rc;
+	if (!b && !(b = im->batch = calloc(1, sizeof(*b))))
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if ((rc = fast_read(im->text, s, e, &f)) != 1)
+		return rc < 0 ? ipam__fail(err, rc, "out of memory") : 0;
+	if (!f.name)
+		f.name = f.id;
+	bool root = im->db->actor.uid == 0;
+	unsigned long mode = f.mode ? strtoul(f.mode, &end, 8) : 0;
+	/* what alloc_apply checks before batching, batch_fits included */
+	if (!(p = pool_ref(im, f.pool)) || !p->created || !f.cidr ||
+	    ipam_cidr_parse(&c, f.cidr, NULL) || c.family != p->family ||
+	    !f.name || (f.type && strcmp(f.type, "custom")) ||
+	    (f.desc && *f.desc &&
+	     ipam__check_text("description", f.desc, IPAM_DESC_MAX, NULL)) ||
+	    ipam_name_check(f.name, NULL) ||
+	    (!strncmp(f.name, "ipam-", 5) &&
+	     !ipam__io_id_ok(f.name, "ipam-pool-alloc-")) ||
+	    (f.mode && (!*f.mode || *end || mode > 07777)) ||
+	    (root && ((f.has_uid && f.uid < 0) || (f.has_gid && f.gid < 0)))) {
+		free(f.strings);
+		return 0;
+	}
+	if (((b->n && b->p != p) || b->n == BATCH_MAX) &&
+	    (rc = batch_flush(im, err))) {
+		free(f.strings);
+		return rc;
+	}
+	/* the row as batch_row_of makes it */
+	ipam__bulk_row *r = &b->rows[b->n];
+	int64_t t = 0;
+	*r = (ipam__bulk_row){.cidr = c,
+			      .name = f.name,
+			      .description = f.desc && *f.desc ? f.desc : NULL,
+			      .created = -1,
+			      .uid = -1,
+			      .gid = -1,
+			      .mode = f.mode ? (int)mode : -1};
+	if (ipam__io_id_ok(f.id, "ipam-pool-alloc-"))
+		r->id = f.id;
+	if (f.created && ipam_time_parse(&t, f.created) == 0)
+		r->created = t;
+	if (root && f.has_uid)
+		r->uid = f.uid;
+	if (root && f.has_gid)
+		r->gid = f.gid;
+	b->p = p;
+	b->meta[b->n] = (struct batch_row){NULL, f.strings, line, s, e};
+	b->n++;
+	return 1;
+}
+
 /* The allocations; a refused element may come after a batched row that
  * the model refuses first (document order decides). */
 static int allocs_apply(imp *im, ipam_err *err)
@@ -2206,13 +2493,13 @@ static int allocs_apply(imp *im, ipam_err *err)
 	int rc = each(im, "IpamPoolAllocations", alloc_apply, err);
 	ipam_err first = {IPAM_OK, ""};
 	if (rc == 0)
-		return batch_flush(im, err);
+		return bulk_end(im, batch_flush(im, err), err);
 	if (im->batch && im->batch->n && batch_flush(im, &first)) {
 		if (err)
 			*err = first;
-		return first.code;
+		rc = first.code;
 	}
-	return rc;
+	return bulk_end(im, rc, err);
 }
 
 static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
@@ -2240,7 +2527,7 @@ static int alloc_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		return batch_add(im, p, el, name, &c, desc, line, err);
 	if (asprintf(&apath, "%s/allocations/%s", p->path, name) < 0)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	if ((rc = batch_flush(im, err))) {
+	if ((rc = batch_flush(im, err)) || (rc = bulk_end(im, 0, err))) {
 		;
 	} else if (ipam__rtype_of(type) == IPAM__RT_CUSTOM) {
 		rc = custom_apply(im, p, el, name, &c, desc, apath, err);
@@ -2434,6 +2721,103 @@ static int prune_cidrs(imp *im, ipam_err *err)
 	return 0;
 }
 
+/* Whether the document has top-level key `key` (a list it covers). */
+static int has_part(imp *im, const char *key, bool *out, ipam_err *err)
+{
+	size_t s, e;
+	int rc = 0;
+	if (im->doc)
+		*out = json_object_get(im->doc, key) != NULL;
+	else if ((rc = find_key(im, key, &s, &e, err)) == 0)
+		*out = s != e;
+	return rc;
+}
+
+/* Resources of the document's scopes that it does not name, when it has
+ * IpamResources: removed (their managed CIDRs give their allocations
+ * back, their history records end). */
+static int prune_resources(imp *im, ipam_err *err)
+{
+	bool covered = false;
+	int rc = has_part(im, "IpamResources", &covered, err);
+	ipam_stmt *stmt;
+	if (rc || !covered)
+		return rc;
+	if (im->nres_seen)
+		qsort(im->res_seen, im->nres_seen, sizeof(int64_t), key_cmp);
+	stmt = ipam__stmt(im->db,
+			  "SELECT r.key, s.name || '/resources/' ||"
+			  " r.resource_id FROM resource r JOIN scope s"
+			  " ON s.key = r.scope_key WHERE r.scope_key = ?1"
+			  " ORDER BY r.resource_id",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	for (size_t i = 0; rc == 0 && i < im->nscopes; i++) {
+		prune_row *rows = NULL;
+		size_t n = 0, cap = 0;
+		int step;
+		ipam__bind_int64(stmt, 1, im->scopes_seen[i]);
+		while ((step = ipam__step(im->db, stmt, err)) == 1) {
+			int64_t key = ipam__col_int64(stmt, 0);
+			if (key_in(im->res_seen, im->nres_seen, key))
+				continue;
+			if (grow((void **)&rows, &cap, n, sizeof(*rows))) {
+				step = IPAM_ENOMEM;
+				break;
+			}
+			rows[n].key = key;
+			rows[n].text = ipam__strdup(
+				ipam__col_text(stmt, 1));
+			n++;
+		}
+		ipam__reset(stmt);
+		if (step < 0)
+			rc = step == IPAM_ENOMEM
+				     ? ipam__fail(err, step, "out of memory")
+				     : step;
+		for (size_t j = 0; rc == 0 && j < n; j++) {
+			char path[IPAM_NAME_MAX + IPAM_RESOURCE_ID_MAX + 32];
+			snprintf(path, sizeof(path), "scopes/%s",
+				 rows[j].text ? rows[j].text : "?");
+			change(im, '-', "resource", path, NULL);
+			rc = ipam_resource_delete(im->db, rows[j].key, err);
+			if (rc)
+				rc = wrap(err, rc, "cannot remove resource %s",
+					  path);
+		}
+		rows_free(rows, n);
+	}
+	return rc;
+}
+
+/* Prefix lists the document does not name, when it has
+ * IpamPrefixListResolvers: deleted (with their targets). */
+static int prune_plists(imp *im, ipam_err *err)
+{
+	bool covered = false;
+	ipam_strlist names = {0};
+	int rc = has_part(im, "IpamPrefixListResolvers", &covered, err);
+	if (rc || !covered)
+		return rc;
+	if (im->npl_seen)
+		qsort(im->pl_seen, im->npl_seen, sizeof(int64_t), key_cmp);
+	rc = ipam_plist_list(im->db, &names, err);
+	for (size_t i = 0; rc == 0 && i < names.count; i++) {
+		ipam_plist_info info;
+		rc = ipam_plist_get(im->db, names.items[i], &info, err);
+		if (rc || key_in(im->pl_seen, im->npl_seen, info.key))
+			continue;
+		change(im, '-', "prefix-list", names.items[i], NULL);
+		rc = ipam_plist_delete(im->db, names.items[i], err);
+		if (rc)
+			rc = wrap(err, rc, "cannot delete prefix list '%s'",
+				  names.items[i]);
+	}
+	ipam_strlist_free(&names);
+	return rc;
+}
+
 /* ---- the whole import ---- */
 
 static int recheck(imp *im, ipam_err *err)
@@ -2582,6 +2966,34 @@ static int plist_target(imp *im, const char *name, json_t *el, bool made,
 	return rc;
 }
 
+/* Prune: the targets of list `name` that `targets` does not name go. */
+static int prune_targets(imp *im, const char *name, json_t *targets,
+			 ipam_err *err)
+{
+	ipam_strlist have = {0};
+	int rc = ipam_plist_target_list(im->db, name, &have, err);
+	for (size_t k = 0; rc == 0 && k < have.count; k++) {
+		char path[2 * IPAM_NAME_MAX + 16];
+		bool listed = false;
+		size_t i;
+		json_t *t;
+		json_array_foreach(targets, i, t)
+		{
+			const char *tname = str(t, "Name");
+			listed = listed ||
+				 (tname && !strcmp(tname, have.items[k]));
+		}
+		if (listed)
+			continue;
+		snprintf(path, sizeof(path), "%s/targets/%s", name,
+			 have.items[k]);
+		change(im, '-', "prefix-list", path, NULL);
+		rc = ipam_plist_target_delete(im->db, name, have.items[k], err);
+	}
+	ipam_strlist_free(&have);
+	return rc;
+}
+
 /* A resolver of the document, matched by name: created when missing (with
  * the document's id and creation time), its family, description, tags,
  * rules and targets made the document's. Its entries and versions are not
@@ -2618,6 +3030,9 @@ static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		if (made)
 			change(im, '+', "prefix-list", name, NULL);
 	}
+	if (rc == 0 && im->prune)
+		rc = note_key(&im->pl_seen, &im->npl_seen, &im->cappl_seen,
+			      info->key, err);
 	if (rc == 0 && (made || im->fresh))
 		rc = adopt(im, T_PLIST, info->id, el, "PrefixListResolverId",
 			   err);
@@ -2646,8 +3061,146 @@ static int plist_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		if (rc == 0)
 			rc = plist_target(im, name, t, made, err);
 	}
+	if (rc == 0 && im->prune && targets)
+		rc = prune_targets(im, name, targets, err);
 	free(info);
 	return rc ? wrap(err, rc, "prefix list '%s'", name) : 0;
+}
+
+/* ---- IPAM policies: settings, rules, targets, enabled ---- */
+
+/* The document's "Rules" or "Targets" (a list of lines) when they differ
+ * from the policy's: set, with one change line. */
+static int policy_lines(imp *im, const char *name, json_t *want, bool targets,
+			bool made, ipam_err *err)
+{
+	const char *field = targets ? "targets" : "rules";
+	ipam_strlist have = {0};
+	ipam__buf was = {0}, now = {0};
+	size_t n = json_array_size(want), i;
+	const char **lines = NULL;
+	json_t *v;
+	int rc = 0;
+	if (!json_is_array(want))
+		return want ? ipam__fail(err, IPAM_EINVAL,
+					 "%s is not a list of lines",
+					 targets ? "Targets" : "Rules")
+			    : 0;
+	lines = calloc(n + 1, sizeof(*lines));
+	if (!lines)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	json_array_foreach(want, i, v)
+	{
+		lines[i] = json_string_value(v);
+		if (!lines[i])
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"%s holds a line that is not a string",
+					targets ? "Targets" : "Rules");
+		else
+			ipam__buf_printf(&now, "%s%s", i ? "\n" : "", lines[i]);
+	}
+	if (rc == 0)
+		rc = targets ? ipam_policy_targets(im->db, name, &have, err)
+			     : ipam_policy_rules(im->db, name, &have, err);
+	for (i = 0; rc == 0 && i < have.count; i++)
+		ipam__buf_printf(&was, "%s%s", i ? "\n" : "", have.items[i]);
+	ipam__buf_add(&was, "", 1);
+	ipam__buf_add(&now, "", 1);
+	if (rc == 0 && (was.failed || now.failed))
+		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0 && strcmp(was.data, now.data)) {
+		if (!made)
+			changed_text(im, "policy", name, field, was.data,
+				     now.data);
+		rc = targets ? ipam_policy_set_targets(im->db, name, lines, n,
+						       false, err)
+			     : ipam_policy_set_rules(im->db, name, lines, n,
+						     err);
+	}
+	ipam_strlist_free(&have);
+	free(was.data);
+	free(now.data);
+	free(lines);
+	return rc;
+}
+
+/* A bool setting of the document made the policy's. */
+static int policy_flag(imp *im, const char *name, json_t *want, bool have,
+		       bool made, const char *field,
+		       int (*set)(ipam *, const char *, bool, ipam_err *),
+		       ipam_err *err)
+{
+	if (!want)
+		return 0;
+	if (!json_is_boolean(want))
+		return ipam__fail(err, IPAM_EINVAL, "%s is true or false",
+				  field);
+	if (json_is_true(want) == have)
+		return 0;
+	if (!made)
+		changed_text(im, "policy", name, field, have ? "true" : "false",
+			     have ? "false" : "true");
+	return set(im->db, name, json_is_true(want), err);
+}
+
+/* A policy of the document, matched by name: created when missing (with
+ * the document's id and creation time), its description, overflow, tags,
+ * rules (pools by id) and targets made the document's, then enabled or
+ * disabled as the document says. */
+static int policy_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *name = str(el, "Name"), *desc = str(el, "Description");
+	ipam_policy_info *info = malloc(sizeof(*info));
+	bool made = false;
+	int rc;
+	(void)line;
+	if (!info)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (!name) {
+		free(info);
+		return ipam__fail(err, IPAM_EINVAL, "a policy without a Name");
+	}
+	rc = ipam_policy_get(im->db, name, info, NULL);
+	if (rc == IPAM_ENOENT) {
+		rc = ipam_policy_create(im->db, name, err);
+		if (rc == 0)
+			rc = ipam_policy_get(im->db, name, info, err);
+		made = rc == 0;
+		if (made)
+			change(im, '+', "policy", name, NULL);
+	}
+	if (rc == 0 && (made || im->fresh))
+		rc = adopt(im, T_POLICY, info->id, el, "IpamPolicyId", err);
+	if (rc == 0 && desc && strcmp(desc, info->description)) {
+		if (!made)
+			changed_text(im, "policy", name, "description",
+				     info->description, desc);
+		rc = ipam_policy_set_description(im->db, name, desc, err);
+	}
+	/* disabled while its rules and targets change, enabled last */
+	if (rc == 0 && json_is_false(json_object_get(el, "Enabled")))
+		rc = policy_flag(im, name, json_object_get(el, "Enabled"),
+				 info->enabled, made, "enabled",
+				 ipam_policy_set_enabled, err);
+	if (rc == 0)
+		rc = policy_flag(im, name, json_object_get(el, "Overflow"),
+				 info->overflow, made, "overflow",
+				 ipam_policy_set_overflow, err);
+	if (rc == 0)
+		rc = tags_apply(im, info->id, json_object_get(el, "Tags"),
+				"policy", name, made, err);
+	if (rc == 0)
+		rc = policy_lines(im, name, json_object_get(el, "Rules"), false,
+				  made, err);
+	if (rc == 0)
+		rc = policy_lines(im, name, json_object_get(el, "Targets"),
+				  true, made, err);
+	if (rc == 0 && !json_is_false(json_object_get(el, "Enabled")))
+		rc = policy_flag(im, name, json_object_get(el, "Enabled"),
+				 info->enabled, made, "enabled",
+				 ipam_policy_set_enabled, err);
+	free(info);
+	return rc ? wrap(err, rc, "policy '%s'", name) : 0;
 }
 
 static int apply_all(imp *im, ipam_err *err)
@@ -2657,11 +3210,13 @@ static int apply_all(imp *im, ipam_err *err)
 	    (rc = ipam_apply(im, err)) || (rc = scopes_apply(im, err)) ||
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
 	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)) ||
-	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)))
+	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)) ||
+	    (rc = each(im, "IpamPolicies", policy_apply, err)))
 		return rc;
 	if (im->prune &&
-	    ((rc = prune_allocs(im, err)) || (rc = prune_pools(im, err)) ||
-	     (rc = prune_cidrs(im, err))))
+	    ((rc = prune_allocs(im, err)) || (rc = prune_resources(im, err)) ||
+	     (rc = prune_pools(im, err)) || (rc = prune_cidrs(im, err)) ||
+	     (rc = prune_plists(im, err))))
 		return rc;
 	if ((rc = auto_import_apply(im, err)))
 		return rc;
@@ -2681,6 +3236,8 @@ static void imp_free(imp *im)
 	free(im->cidrs);
 	free(im->made);
 	free(im->res_made);
+	free(im->res_seen);
+	free(im->pl_seen);
 	if (im->batch)
 		batch_clear(im->batch);
 	free(im->batch);
@@ -2718,6 +3275,9 @@ static int import_run(imp *im, ipam_import_format fmt, ipam_err *err)
 	rc = read_doc(im, fmt, err);
 	if (rc == 0)
 		rc = apply_all(im, err);
+	/* the triggers are back after every allocation (allocs_apply); the
+	 * rollback below would bring them back too */
+	rc = bulk_end(im, rc, err);
 	if (rc == 0 && ipam__oom)
 		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	if (rc || im->plan) {

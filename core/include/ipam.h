@@ -300,6 +300,7 @@ typedef enum ipam_kind {
 	IPAM_KIND_DISCOVERY,
 	IPAM_KIND_RESOURCE, /* only in the remove hook: ids are per scope */
 	IPAM_KIND_PREFIX_LIST,
+	IPAM_KIND_POLICY,
 } ipam_kind;
 
 /*
@@ -378,6 +379,17 @@ int ipam_locales_get(ipam *db, ipam_strlist *out, ipam_err *err);
 int ipam_locales_set(ipam *db, const char *const *locales, size_t count,
 		     ipam_err *err);
 bool ipam_locale_is_operating(ipam *db, const char *locale);
+
+/* The provider CIDRs (/ipam/provider-cidrs): the public space the
+ * operator's upstream gave them, the local "Amazon-provided" space that
+ * amazon-source pools take blocks from (provider.c). IPv4 first, address
+ * order. */
+int ipam_provider_cidrs_get(ipam *db, ipam_strlist *out, ipam_err *err);
+/* Replaces the set. IPAM_EINVAL: a malformed or non-canonical CIDR, one
+ * of special-purpose space, two that overlap, more than 1000;
+ * IPAM_EBUSY: a block an amazon-source pool holds would fall outside. */
+int ipam_provider_cidrs_set(ipam *db, const char *const *cidrs, size_t count,
+			    ipam_err *err);
 
 typedef enum ipam_quota {
 	IPAM_QUOTA_SCOPES,	    /* scopes in the IPAM (5) */
@@ -1041,7 +1053,14 @@ typedef struct ipam_resource_info {
 	char owner[IPAM_RESOURCE_ID_MAX + 1];
 	char vpc_id[IPAM_RESOURCE_ID_MAX + 1];
 	bool has_active_ips;
-	ipam_u128 active_ips;		   /* subnets: addresses in use */
+	ipam_u128 active_ips; /* subnets: addresses in use */
+	/* EIPs: the instance (i-) or interface (eni-) it is associated
+	 * with, "" when unassociated */
+	char association[IPAM_RESOURCE_ID_MAX + 1];
+	/* public addresses, as a discovery reports them ("" = derived):
+	 * an IpamPublicAddressType and IpamPublicAddressAwsService word */
+	char address_type[24];
+	char service[32];
 	bool ignored;			   /* monitoring = ignored */
 	char discovery[IPAM_NAME_MAX + 1]; /* "" when registered by hand */
 	int64_t created;
@@ -1063,7 +1082,9 @@ typedef struct ipam_resource_cidr {
  * IPAM_EINVAL (bad id or type). */
 int ipam_resource_create(ipam *db, int64_t scope, const char *id,
 			 const char *type, int64_t *out_key, ipam_err *err);
-/* Removes it: releases its allocations, ends its history records. */
+/* Removes it: releases its allocations, ends its history records.
+ * IPAM_EBUSY for an associated EIP (disassociate first, L9380) and for a
+ * public IPv4 pool that still holds EIPs (release them first, L7000). */
 int ipam_resource_delete(ipam *db, int64_t resource, ipam_err *err);
 int ipam_resource_lookup(ipam *db, int64_t scope, const char *id,
 			 int64_t *out_key, ipam_err *err);
@@ -1080,6 +1101,9 @@ typedef enum ipam_resource_field {
 	IPAM_RESOURCE_OWNER,
 	IPAM_RESOURCE_VPC_ID,
 	IPAM_RESOURCE_ACTIVE_IPS, /* decimal count, "" clears */
+	/* EIPs only: an instance (i-) or interface (eni-) id, "" disassociates
+	 * (IPAM_EINVAL for other types or ids) */
+	IPAM_RESOURCE_ASSOCIATION,
 } ipam_resource_field;
 
 int ipam_resource_set(ipam *db, int64_t resource, ipam_resource_field field,
@@ -1097,7 +1121,8 @@ int ipam_resource_tag_remove(ipam *db, int64_t resource, const char *key,
 /* Adds an unmanaged CIDR (chosen elsewhere). IPAM_EEXIST when present. */
 int ipam_resource_cidr_add(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			   ipam_err *err);
-/* Removes a CIDR (a managed one is released). IPAM_ENOENT. */
+/* Removes a CIDR (a managed one is released). IPAM_ENOENT; IPAM_EBUSY for
+ * a CIDR of a public IPv4 pool that holds EIPs (L7000-L7030). */
 int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			      ipam_err *err);
 /*
@@ -1128,6 +1153,59 @@ int ipam_resource_move(ipam *db, int64_t resource, int64_t scope,
 /* The CIDRs with their status, in address order; free *out with free(). */
 int ipam_resource_cidrs(ipam *db, int64_t resource, ipam_resource_cidr **out,
 			size_t *count, ipam_err *err);
+
+/*
+ * allocate-address (L9263-L9290): a new Elastic IP resource (eipalloc-...)
+ * in public `scope`, in the locale of its source, with `address` or the
+ * lowest free address of `source`: an IPAM pool id (a /32 allocation of
+ * type eip, in the pool's strategy: first-fit gives addresses in
+ * sequence) or a public IPv4 pool id (its lowest /32 no EIP holds).
+ * out_id gets the new id (IPAM_RESOURCE_ID_MAX + 1 bytes). With check_owner
+ * the RAM rule applies to an IPAM pool (ipam_resource_may_use_pool: the
+ * acting uid, the EIP's owner, must be allowed to use the pool;
+ * IPAM_EACCES), as ipamfs does with default_permissions. IPAM_EINVAL (not
+ * the public scope, not such an id, an IPv6 pool or one without a locale,
+ * an address that is not a /32), IPAM_EADDRINUSE, IPAM_EADDRNOTAVAIL,
+ * IPAM_ENOSPC, then as ipam_resource_allocate.
+ */
+int ipam_eip_allocate(ipam *db, int64_t scope, const char *source,
+		      const ipam_cidr *address, bool check_owner, char *out_id,
+		      ipam_cidr *out, ipam_err *err);
+/*
+ * move-byoip-cidr-to-ipam (L8336-L8713): `cidr`, held unmanaged by a
+ * public IPv4 pool resource of public `scope`, is provisioned to the pool
+ * `pool_id` and becomes that resource's managed CIDR (an allocation of
+ * type ec2-public-ipv4-pool); its EIPs stay. IPAM_EINVAL: not the public
+ * scope, IPv6, not a pool id, a pool that is not top-level, IPv4, byoip,
+ * of aws-service ec2 and of the public IPv4 pool's locale; IPAM_ENOENT no
+ * public IPv4 pool holds the CIDR; IPAM_EEXIST it is in IPAM already;
+ * IPAM_EACCES with check_owner when the public IPv4 pool's owner may not
+ * use the pool (the RAM share of L8560-L8600, ipam_resource_may_use_pool);
+ * then as ipam_pool_provision.
+ */
+int ipam_byoip_move_to_ipam(ipam *db, int64_t scope, const ipam_cidr *cidr,
+			    const char *pool_id, bool check_owner,
+			    ipam_err *err);
+/* Public IP insights (L3071-L3164) of the public scope:
+ * get-ipam-discovered-public-addresses ({"IpamDiscoveredPublicAddresses":
+ * [...], "OldestSampleTime"}): every EIP and every public IPv4 address of
+ * a network interface, with its AddressType and AssociationStatus. */
+int ipam_render_public_addresses_json(ipam *db, int64_t scope, char **out,
+				      size_t *len, ipam_err *err);
+/* Their counts by type and by usage (`key=value` lines, or one JSON
+ * object): amazon-owned-eips, ec2-public-ips, byoip, service-managed-ips,
+ * service-managed-byoip, amazon-owned-contiguous-eips, then associated-
+ * and unassociated- amazon-owned-eips, byoip,
+ * amazon-owned-contiguous-eips. */
+int ipam_render_public_ip_summary(ipam *db, int64_t scope, bool json,
+				  char **out, size_t *len, ipam_err *err);
+/* describe-addresses of the scope's EIPs ({"Addresses":[...]}). */
+int ipam_render_addresses_json(ipam *db, int64_t scope, char **out, size_t *len,
+			       ipam_err *err);
+/* describe-public-ipv4-pools of the scope's public IPv4 pools
+ * ({"PublicIpv4Pools":[...]}, address counts net of their EIPs). */
+int ipam_render_public_ipv4_pools_json(ipam *db, int64_t scope, char **out,
+				       size_t *len, ipam_err *err);
 
 /* per CIDR status lines: "CIDR management compliance overlap pool-id
  * ip-usage [reason]" or the same as JSON. */
@@ -1262,6 +1340,7 @@ int ipam_import(ipam *db, const char *text, size_t len, bool plan,
 void ipam_import_result_free(ipam_import_result *result);
 
 #include "ipam_prefixlist.h"
+#include "ipam_policy.h"
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,9 @@
  * The effects are those of ipam__alloc for each row (alloc.c): the rows,
  * the free-space index of docs/design/allocator.md, the usage counters, the
  * overlap index of the scope, an IP-address-history record and a change
- * event per allocation. What changes is how: the rows are sorted by
+ * event per allocation, the members of the prefix-list resolvers that
+ * follow the scope's allocations, and the change times of the rows, their
+ * pool, scope and IPAM. What changes is how: the rows are sorted by
  * address, so "no overlap" is a check between neighbours; each row must lie
  * inside one maximal free block of the pool (the buddy invariant: an
  * aligned block is free exactly when one free block holds it), found by one
@@ -16,6 +18,12 @@
  * outside the free space, a taken name or id) writes nothing and returns
  * IPAM__BULK_FALLBACK: the caller then goes one by one, and meets the
  * model's own refusal.
+ *
+ * The rows carry the transaction's change time and one bump per batch does
+ * what the per-row change-time triggers do (ipam__changed_bulk), so the
+ * caller may hold those triggers (ipam__changed_hold) over a run of
+ * batches: a statement that fires a trigger makes SQLite journal every page
+ * it touches, which per row was most of an import's time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -242,8 +250,8 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 		db,
 		"INSERT INTO allocation(aws_id, pool_key, name, start, prefix,"
 		" resource_type, description, created, uid, gid, mode,"
-		" history_key) VALUES (?1, ?2, ?3, ?4, ?5, 'custom', ?6, ?7,"
-		" ?8, ?9, ?10, ?11)",
+		" history_key, changed) VALUES (?1, ?2, ?3, ?4, ?5, 'custom',"
+		" ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
@@ -259,6 +267,7 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 	ipam__bind_int64(stmt, 9, r->gid >= 0 ? r->gid : db->actor.gid);
 	ipam__bind_int(stmt, 10, r->mode >= 0 ? r->mode : IPAM_MODE_NEW);
 	ipam__bind_int64(stmt, 11, history);
+	ipam__bind_int64(stmt, 12, ipam__changed_stamp(db));
 	rc = ipam__exec(db, stmt, err);
 	if (rc == IPAM_EEXIST)
 		return IPAM__BULK_FALLBACK; /* a taken name or id */
@@ -286,25 +295,265 @@ static int row_write(ipam *db, const ipam_pool_info *p, ipam__bulk_row *r,
 }
 
 /* The change event ipam__alloc logs for a row, its detail written as
- * json_dumps writes it. */
+ * json_dumps writes it (json_pack's keys in their order). */
 static int row_event(ipam *db, const ipam_pool_info *p, const ipam__bulk_row *r,
 		     ipam__buf *ev, ipam_err *err)
 {
-	char text[IPAM_CIDR_STRLEN], *copy;
-	/* the detail ipam__alloc logs, as json_dumps writes it */
+	static const char head[] = "{\"pool\":\"",
+			  name[] = "\",\"name\":", cidr[] = ",\"cidr\":\"",
+			  tail[] = "\",\"resource-type\":\"custom\","
+				   "\"resource-id\":\"\"}";
+	char text[IPAM_CIDR_STRLEN];
 	ipam_cidr_format(&r->cidr, text);
 	ev->len = 0;
-	ipam__buf_printf(ev, "{\"pool\":\"%s\",\"name\":", p->id);
+	ipam__buf_add(ev, head, sizeof(head) - 1);
+	ipam__buf_add(ev, p->id, strlen(p->id));
+	ipam__buf_add(ev, name, sizeof(name) - 1);
 	ipam__export_string(ev, r->name);
-	ipam__buf_printf(ev,
-			 ",\"cidr\":\"%s\",\"resource-type\":\"custom\","
-			 "\"resource-id\":\"\"}",
-			 text);
-	ipam__buf_add(ev, "", 1);
-	if (ev->failed || !(copy = strdup(ev->data)))
+	ipam__buf_add(ev, cidr, sizeof(cidr) - 1);
+	ipam__buf_add(ev, text, strlen(text));
+	ipam__buf_add(ev, tail, sizeof(tail) - 1);
+	if (ev->failed)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	return ipam__event_text(db, "allocate-ipam-pool-cidr", r->made_id, copy,
-				err);
+	return ipam__event_static(db, "allocate-ipam-pool-cidr", r->made_id,
+				  ev->data, ev->len, err);
+}
+
+/*
+ * The same rows, INSERTed CHUNK at a time (one statement of CHUNK rows
+ * keeps SQLite's cursors open across them: about half the cost of a row
+ * each), for a scope whose overlap index moves no resource CIDR (no
+ * refresh per row). The keys are given: each table's next rowids in
+ * order, what one-row INSERTs would get. A statement of many rows would
+ * make SQLite journal the pages it touches, to undo it alone on a
+ * constraint error; OR FAIL (history, overlap index, events: no foreign
+ * key) needs no such journal, and any error undoes the whole batch anyway
+ * (the caller's savepoint). The allocations keep the plain INSERT: their
+ * pool's foreign key makes a statement journal necessary, and a taken
+ * name or id must fail as it does.
+ */
+#define CHUNK 16
+#define X2(v) v "," v
+#define X4(v) X2(v) "," X2(v)
+#define X8(v) X4(v) "," X4(v)
+#define X16(v) X8(v) "," X8(v)
+#define HIST_COLS                                                              \
+	"INSERT OR FAIL INTO history(key, scope_key, family, start, prefix,"   \
+	" resource_id, resource_type, resource_name, owner, region,"           \
+	" start_time) VALUES "
+#define HIST_ROW "(?,?,?,?,?,?,'custom',?,?,?,?)"
+#define ALLOC_COLS                                                             \
+	"INSERT INTO allocation(key, aws_id, pool_key, name, start, prefix,"   \
+	" resource_type, description, created, uid, gid, mode, history_key,"   \
+	" changed) VALUES "
+#define ALLOC_ROW "(?,?,?,?,?,?,'custom',?,?,?,?,?,?,?)"
+#define SCOPE_COLS                                                             \
+	"INSERT OR FAIL INTO scope_cidr(scope_key, family, start, prefix, "    \
+	"kind,"                                                                \
+	" owner) VALUES "
+#define SCOPE_ROW "(?,?,?,?,'custom',?)"
+#define EVENT_COLS                                                             \
+	"INSERT OR FAIL INTO event(time, uid, pid, action, object_id, "        \
+	"detail) VALUES "
+#define EVENT_ROW "(?,?,?,'allocate-ipam-pool-cidr',?,?)"
+
+static const char *const chunk_sql[4][2] = {
+	{HIST_COLS HIST_ROW, HIST_COLS X16(HIST_ROW)},
+	{ALLOC_COLS ALLOC_ROW, ALLOC_COLS X16(ALLOC_ROW)},
+	{SCOPE_COLS SCOPE_ROW, SCOPE_COLS X16(SCOPE_ROW)},
+	{EVENT_COLS EVENT_ROW, EVENT_COLS X16(EVENT_ROW)},
+};
+enum { T_HIST, T_ALLOC, T_SCOPE, T_EVENT };
+static const int chunk_cols[4] = {10, 13, 5, 5};
+
+typedef struct chunk_ctx {
+	const ipam_pool_info *p;
+	ipam__bulk_row *rows;
+	const size_t *order; /* NULL: the caller's order */
+	int64_t history0, now, stamp;
+	const char *owner;
+	ipam__buf *ev; /* the events' details, one after the other */
+	size_t *ev_at; /* where each row's detail starts in ev (n + 1) */
+} chunk_ctx;
+
+static void bind_row(ipam_stmt *stmt, int table, int b, const chunk_ctx *x,
+		     size_t i, ipam *db)
+{
+	ipam__bulk_row *r = &x->rows[x->order ? x->order[i] : i];
+	switch (table) {
+	case T_HIST:
+		ipam__bind_int64(stmt, b + 1, x->history0 + (int64_t)i);
+		ipam__bind_int64(stmt, b + 2, x->p->scope_key);
+		ipam__bind_int(stmt, b + 3, r->cidr.family);
+		ipam__bind_addr(stmt, b + 4, r->cidr.addr);
+		ipam__bind_int(stmt, b + 5, r->cidr.prefix);
+		ipam__bind_text(stmt, b + 6, r->made_id, -1);
+		ipam__bind_text(stmt, b + 7, r->name, -1);
+		ipam__bind_text(stmt, b + 8, x->owner, -1);
+		ipam__bind_text(stmt, b + 9, x->p->locale, -1);
+		ipam__bind_int64(stmt, b + 10, x->now);
+		break;
+	case T_ALLOC:
+		ipam__bind_int64(stmt, b + 1, r->key);
+		ipam__bind_text(stmt, b + 2, r->made_id, -1);
+		ipam__bind_int64(stmt, b + 3, x->p->key);
+		ipam__bind_text(stmt, b + 4, r->name, -1);
+		ipam__bind_addr(stmt, b + 5, r->cidr.addr);
+		ipam__bind_int(stmt, b + 6, r->cidr.prefix);
+		ipam__bind_text(stmt, b + 7,
+				r->description ? r->description : "", -1);
+		ipam__bind_int64(stmt, b + 8,
+				   r->created >= 0 ? r->created : x->now);
+		ipam__bind_int64(stmt, b + 9,
+				   r->uid >= 0 ? r->uid : db->actor.uid);
+		ipam__bind_int64(stmt, b + 10,
+				   r->gid >= 0 ? r->gid : db->actor.gid);
+		ipam__bind_int(stmt, b + 11, r->mode >= 0 ? r->mode : IPAM_MODE_NEW);
+		ipam__bind_int64(stmt, b + 12, x->history0 + (int64_t)i);
+		ipam__bind_int64(stmt, b + 13, x->stamp);
+		break;
+	case T_SCOPE:
+		ipam__bind_int64(stmt, b + 1, x->p->scope_key);
+		ipam__bind_int(stmt, b + 2, r->cidr.family);
+		ipam__bind_addr(stmt, b + 3, r->cidr.addr);
+		ipam__bind_int(stmt, b + 4, r->cidr.prefix);
+		ipam__bind_int64(stmt, b + 5, r->key);
+		break;
+	default: /* T_EVENT */
+		ipam__bind_int64(stmt, b + 1, x->now);
+		ipam__bind_int64(stmt, b + 2, db->actor.uid);
+		ipam__bind_int64(stmt, b + 3, db->actor.pid);
+		ipam__bind_text(stmt, b + 4, r->made_id, -1);
+		ipam__bind_text(stmt, b + 5, x->ev->data + x->ev_at[i],
+				(int)(x->ev_at[i + 1] - x->ev_at[i]));
+		break;
+	}
+}
+
+/* Rows [first, n) of x into `table`, CHUNK per statement while they last. */
+static int insert_rows(ipam *db, int table, const chunk_ctx *x, size_t first,
+		       size_t n, ipam_err *err)
+{
+	for (size_t i = first; i < n;) {
+		size_t k = n - i >= CHUNK ? CHUNK : 1;
+		ipam_stmt *stmt =
+			ipam__stmt(db, chunk_sql[table][k == CHUNK], err);
+		int rc;
+		if (!stmt)
+			return ipam__stmt_error(err);
+		for (size_t j = 0; j < k; j++)
+			bind_row(stmt, table, (int)j * chunk_cols[table], x,
+				 i + j, db);
+		if ((rc = ipam__exec(db, stmt, err)))
+			return rc == IPAM_EEXIST && table == T_ALLOC
+				       ? IPAM__BULK_FALLBACK /* a taken name or id */
+				       : rc;
+		i += k;
+	}
+	return 0;
+}
+
+/* The event detail of row r appended to ev (as row_event writes it). */
+static void event_detail(const ipam_pool_info *p, const ipam__bulk_row *r,
+			 ipam__buf *ev)
+{
+	static const char head[] = "{\"pool\":\"",
+			  name[] = "\",\"name\":", cidr[] = ",\"cidr\":\"",
+			  tail[] = "\",\"resource-type\":\"custom\","
+				   "\"resource-id\":\"\"}";
+	char text[IPAM_CIDR_STRLEN];
+	ipam_cidr_format(&r->cidr, text);
+	ipam__buf_add(ev, head, sizeof(head) - 1);
+	ipam__buf_add(ev, p->id, strlen(p->id));
+	ipam__buf_add(ev, name, sizeof(name) - 1);
+	ipam__export_string(ev, r->name);
+	ipam__buf_add(ev, cidr, sizeof(cidr) - 1);
+	ipam__buf_add(ev, text, strlen(text));
+	ipam__buf_add(ev, tail, sizeof(tail) - 1);
+}
+
+static int max_key(ipam *db, const char *sql, int64_t *out, ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
+	int rc;
+	if (!stmt)
+		return ipam__stmt_error(err);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		*out = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
+	return rc < 0 ? rc : rc == 0 ? ipam__fail(err, IPAM_EIO, "no max") : 0;
+}
+
+static int rows_write_chunked(ipam *db, const ipam_pool_info *p,
+			      ipam__bulk_row *rows, const size_t *order,
+			      size_t n, ipam_err *err)
+{
+	char owner[16];
+	int64_t alloc0 = 0;
+	ipam__buf ev = {0};
+	size_t *ev_at = malloc((n + 1) * sizeof(*ev_at));
+	chunk_ctx x = {.p = p,
+		       .rows = rows,
+		       .order = order,
+		       .now = ipam__now(db),
+		       .stamp = ipam__changed_stamp(db),
+		       .owner = owner,
+		       .ev = &ev,
+		       .ev_at = ev_at};
+	int rc = ev_at ? 0 : ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	snprintf(owner, sizeof(owner), "%u", db->actor.uid);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		ipam__bulk_row *r = &rows[order[i]];
+		if (r->id)
+			snprintf(r->made_id, IPAM_ID_MAX, "%s", r->id);
+		else
+			rc = ipam__new_id(db, "ipam-pool-alloc-", true,
+					  r->made_id, err);
+	}
+	/* the first history record as ipam__history_open writes it (the
+	 * transaction's first key noted, the purge step), the rest after */
+	if (rc == 0) {
+		const ipam__bulk_row *r = &rows[order[0]];
+		ipam__hist_rec rec = {
+			.scope_key = p->scope_key,
+			.cidr = &r->cidr,
+			.resource_id = r->made_id,
+			.resource_type = "custom",
+			.name = r->name,
+			.owner = owner,
+			.region = p->locale,
+		};
+		rc = ipam__history_open(db, &rec, &x.history0, err);
+	}
+	if (rc == 0)
+		rc = insert_rows(db, T_HIST, &x, 1, n, err);
+	if (rc == 0)
+		rc = max_key(db, "SELECT coalesce(max(key), 0) FROM allocation",
+			     &alloc0, err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rows[order[i]].key = alloc0 + 1 + (int64_t)i;
+	if (rc == 0)
+		rc = insert_rows(db, T_ALLOC, &x, 0, n, err);
+	if (rc == 0)
+		rc = insert_rows(db, T_SCOPE, &x, 0, n, err);
+	/* the events in the caller's order, as one by one */
+	x.order = NULL;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		ev_at[i] = ev.len;
+		event_detail(p, &rows[i], &ev);
+	}
+	if (rc == 0 && ev.failed)
+		rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	if (rc == 0) {
+		ev_at[n] = ev.len;
+		rc = insert_rows(db, T_EVENT, &x, 0, n, err);
+	}
+	if (rc == 0)
+		db->events_logged += (int)n;
+	free(ev.data);
+	free(ev_at);
+	return rc;
 }
 
 /* Whether the scope has resource CIDRs whose overlap status a new entry
@@ -362,7 +611,10 @@ static int bulk(ipam *db, const ipam_pool_info *p, ipam__bulk_row *rows,
 		const size_t *order, size_t n, ipam_err *err)
 {
 	int refresh = scope_has_resources(db, p->scope_key, err);
-	int rc = refresh < 0 ? refresh : 0;
+	int lists = refresh < 0 ? 0
+				: ipam__plist_watches_allocs(db, p->scope_key,
+							     p->family, err);
+	int rc = refresh < 0 ? refresh : lists < 0 ? lists : 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (rows[i].cidr.family != p->family)
 			return IPAM__BULK_FALLBACK;
@@ -371,14 +623,21 @@ static int bulk(ipam *db, const ipam_pool_info *p, ipam__bulk_row *rows,
 	if (rc || (rc = take_all(db, p, rows, order, n, err)))
 		return rc;
 	ipam__buf ev = {0};
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = row_write(db, p, &rows[order[i]], i == 0, refresh == 1,
-			       err);
+	if (refresh == 0)
+		rc = rows_write_chunked(db, p, rows, order, n, err);
+	for (size_t i = 0; rc == 0 && refresh == 1 && i < n; i++)
+		rc = row_write(db, p, &rows[order[i]], i == 0, true, err);
+	/* the prefix lists that follow the scope's allocations (rarely any) */
+	for (size_t i = 0; rc == 0 && lists == 1 && i < n; i++)
+		rc = ipam__plist_alloc(db, rows[order[i]].key, true, err);
 	/* the events in the caller's order, as one by one */
-	for (size_t i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; rc == 0 && refresh == 1 && i < n; i++)
 		rc = row_event(db, p, &rows[i], &ev, err);
 	free(ev.data);
-	return rc ? rc : counters(db, p, rows, n, err);
+	if (rc == 0)
+		rc = counters(db, p, rows, n, err);
+	/* the change times the per-row triggers give (changed.c) */
+	return rc ? rc : ipam__changed_bulk(db, p->key, p->scope_key, err);
 }
 
 int ipam__alloc_bulk(ipam *db, int64_t pool, ipam__bulk_row *rows, size_t n,

@@ -736,6 +736,9 @@ static int provision_proven(ipam *db, int64_t pool, const ipam_cidr *cidr,
 				"top-level public pool with public-ip-source "
 				"byoip does)",
 				p.name);
+		/* an amazon-source pool takes netmasks only (provider.c) */
+		if ((rc = ipam__provider_check(db, &p, cidr, true, err)))
+			return rc;
 		return ipam__provision(db, pool, cidr, NULL, err);
 	}
 	if ((rc = ipam__byoip_get(db, pool, cidr, &rec, err)) < 0)

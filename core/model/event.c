@@ -17,6 +17,7 @@ int ipam__event(ipam *db, const char *action, const char *object_id,
 		json_t *detail, ipam_err *err)
 {
 	char *text;
+	int rc;
 
 	/* NULL is what a json_pack that ran out of memory gives: refuse to
 	 * log a change without what it changed. */
@@ -24,30 +25,28 @@ int ipam__event(ipam *db, const char *action, const char *object_id,
 	json_decref(detail);
 	if (!text)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	return ipam__event_text(db, action, object_id, text, err);
+	rc = ipam__event_static(db, action, object_id, text, strlen(text), err);
+	free(text);
+	return rc;
 }
 
-int ipam__event_text(ipam *db, const char *action, const char *object_id,
-		     char *text, ipam_err *err)
+int ipam__event_static(ipam *db, const char *action, const char *object_id,
+		       const char *text, size_t len, ipam_err *err)
 {
-	ipam_stmt *stmt;
+	ipam_stmt *stmt = ipam__stmt(
+		db,
+		"INSERT INTO event(time, uid, pid, action, object_id,"
+		" detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		err);
 	int rc;
-
-	stmt = ipam__stmt(db,
-			  "INSERT INTO event(time, uid, pid, action, object_id,"
-			  " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-			  err);
-	if (!stmt) {
-		free(text);
+	if (!stmt)
 		return ipam__stmt_error(err);
-	}
 	ipam__bind_int64(stmt, 1, ipam__now(db));
 	ipam__bind_int64(stmt, 2, db->actor.uid);
 	ipam__bind_int64(stmt, 3, db->actor.pid);
 	ipam__bind_text(stmt, 4, action, -1);
 	ipam__bind_text(stmt, 5, object_id, -1);
-	ipam__bind_text(stmt, 6, text, -1); /* copies */
-	free(text);
+	ipam__bind_text(stmt, 6, text, (int)len);
 	rc = ipam__exec(db, stmt, err);
 	if (rc == 0)
 		db->events_logged++;

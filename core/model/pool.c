@@ -366,6 +366,8 @@ static int pool_remove(ipam *db, int64_t pool, ipam_err *err)
 				"%lld child pool%s",
 				p.name, (long long)n, n == 1 ? "" : "s");
 	if (rc == 0)
+		rc = ipam__policy_pool_check(db, &p, err);
+	if (rc == 0)
 		rc = count_of(db, "SELECT n_cidrs FROM pool WHERE key = ?1",
 			      pool, &n, err);
 	if (rc == 0 && n != 0)

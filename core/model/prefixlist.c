@@ -432,6 +432,26 @@ static int alloc_input(ipam *db, int64_t key, struct input *in, char *pool_id,
 	return rc < 0 ? rc : rc == 0;
 }
 
+int ipam__plist_watches_allocs(ipam *db, int64_t scope, int family,
+			       ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT 1 FROM pl_rule r JOIN prefix_list l ON l.key ="
+		" r.list_key WHERE r.scope_key = ?1 AND r.kind = ?2"
+		" AND r.rtype = '' AND l.family = ?3 LIMIT 1",
+		err);
+	int rc;
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_int(stmt, 2, RULE_POOL);
+	ipam__bind_int(stmt, 3, family);
+	rc = ipam__step(db, stmt, err);
+	ipam__reset(stmt);
+	return rc;
+}
+
 int ipam__plist_alloc(ipam *db, int64_t alloc_key, bool present, ipam_err *err)
 {
 	char pool_id[IPAM_ID_MAX];

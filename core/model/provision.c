@@ -189,7 +189,9 @@ static int own_overlap_check(ipam *db, const ipam_pool_info *p,
  * top-level pool of its scope: a scope is the space of one network (L211),
  * so one address cannot be provisioned twice in it. The CIDRs of the
  * scope's top-level pools are disjoint, so the one starting last at or
- * before the CIDR's end is the only one that can overlap it.
+ * before the CIDR's end is the only one that can overlap it: a walk down
+ * the index of top-level CIDRs (pool_cidr_top) from there, which passes
+ * only other scopes' CIDRs, never every pool of the scope.
  */
 static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 			       const ipam_cidr *cidr, ipam_err *err)
@@ -197,10 +199,11 @@ static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT c.start, c.prefix, o.name, s.name FROM pool_cidr c"
-		" JOIN pool o ON o.key = c.pool_key"
+		" CROSS JOIN pool o ON o.key = c.pool_key"
 		" JOIN scope s ON s.key = o.scope_key"
-		" WHERE o.scope_key = ?1 AND o.parent_key IS NULL"
-		" AND o.key != ?2 AND o.family = ?3 AND c.start <= ?4"
+		" WHERE c.parent_alloc IS NULL AND c.start <= ?4"
+		" AND o.scope_key = ?1 AND o.parent_key IS NULL"
+		" AND o.key != ?2 AND o.family = ?3"
 		" ORDER BY c.start DESC LIMIT 1",
 		err);
 	char a[IPAM_CIDR_STRLEN], b[IPAM_CIDR_STRLEN];
@@ -393,13 +396,37 @@ int ipam__provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	return ipam__auto_import_pool(db, pool, err);
 }
 
+/* A CIDR typed by a user (typed) or restored by an import: an
+ * amazon-source pool takes only netmasks from users (provider.c). */
+static int provision_given(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			   bool typed, ipam_err *err)
+{
+	ipam_pool_info p;
+	int rc = ipam__pool_load(db, pool, &p, err);
+
+	if (rc || (rc = ipam__provider_check(db, &p, cidr, typed, err)))
+		return rc;
+	return ipam__provision(db, pool, cidr, NULL, err);
+}
+
 int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 			ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, ipam__provision(db, pool, cidr, NULL, err), err);
+	return ipam__write_end(db, provision_given(db, pool, cidr, true, err),
+			       err);
+}
+
+int ipam__pool_provision_restore(ipam *db, int64_t pool, const ipam_cidr *cidr,
+				 ipam_err *err)
+{
+	int rc = ipam__write_begin(db, err);
+	if (rc)
+		return rc;
+	return ipam__write_end(db, provision_given(db, pool, cidr, false, err),
+			       err);
 }
 
 /* 1 when `cidr` shares an address with a CIDR provisioned to any pool of
@@ -484,6 +511,11 @@ static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 
 	if (rc)
 		return rc;
+	if (ipam__pool_is_provider(&p)) {
+		if ((rc = ipam__provider_pick(db, &p, prefix_len, out, err)))
+			return rc;
+		return ipam__provision(db, pool, out, NULL, err);
+	}
 	if (!p.parent_key && !p.is_public && p.family == 6) {
 		if ((rc = ula_pick(db, &p, prefix_len, out, err)))
 			return rc;
@@ -493,7 +525,8 @@ static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 		return ipam__fail(err, IPAM_EINVAL,
 				  "pool '%s' is a top-level pool: provision a "
 				  "CIDR, not a netmask (only a private IPv6 "
-				  "pool takes a ULA CIDR by netmask)",
+				  "pool takes a ULA CIDR by netmask, an "
+				  "amazon-source public pool a provider block)",
 				  p.name);
 	if (prefix_len < 0 || prefix_len > ipam_family_width(p.family))
 		return ipam__fail(err, IPAM_EINVAL,

@@ -118,7 +118,8 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 		db,
 		"SELECT r.key, r.scope_key, r.resource_id, r.type, r.name,"
 		" r.locale, r.owner, r.vpc_id, r.active_ips, r.ignored,"
-		" coalesce(d.name, ''), r.created FROM resource r"
+		" coalesce(d.name, ''), r.created, r.association,"
+		" r.address_type, r.service FROM resource r"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" WHERE r.key = ?1",
 		err);
@@ -145,6 +146,11 @@ int ipam__resource_load(ipam *db, int64_t key, ipam_resource_info *out,
 		ipam__copy_text(out->discovery, sizeof(out->discovery), stmt,
 				10);
 		out->created = ipam__col_int64(stmt, 11);
+		ipam__copy_text(out->association, sizeof(out->association),
+				stmt, 12);
+		ipam__copy_text(out->address_type, sizeof(out->address_type),
+				stmt, 13);
+		ipam__copy_text(out->service, sizeof(out->service), stmt, 14);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = ipam__fail(err, IPAM_ENOENT, "no such resource");
@@ -483,6 +489,7 @@ static int cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc || (rc = rc_find(db, &res, cidr, &key, NULL, err)) ||
+	    (rc = ipam__eip_pool_busy(db, &res, cidr, err)) ||
 	    (rc = rc_delete(db, &res, key, err)))
 		return rc;
 	ipam_cidr_format(cidr, text);
@@ -548,7 +555,7 @@ static int allocate_checks(ipam *db, const ipam_resource_info *res,
 static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 			     const ipam_cidr *cidr, int prefix_len,
 			     ipam_cidr *out, const char *import_id,
-			     ipam_err *err)
+			     const char *description, ipam_err *err)
 {
 	char name[IPAM_NAME_MAX + 1];
 	ipam_resource_info res;
@@ -561,6 +568,7 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 		.prefix_len = prefix_len,
 		.check_rules = !import_id,
 		.id = import_id && *import_id ? import_id : NULL,
+		.description = description,
 	};
 	int rc = ipam__resource_load(db, resource, &res, err);
 
@@ -569,7 +577,15 @@ static int resource_allocate(ipam *db, int64_t resource, int64_t pool,
 		return rc;
 	/* By size, the block is chosen first: its name may need it, and it
 	 * may be a CIDR the resource already holds unmanaged. */
-	if ((rc = ipam__alloc_resolve(db, &p, &spec, &want, err)))
+	if (!import_id && (cidr || prefix_len >= 0)) { /* before the search */
+		ipam_cidr shape = {.family = (uint8_t)p.family,
+				   .prefix = (uint8_t)prefix_len};
+		if ((rc = ipam__eip_block_check(&res, &p, cidr ? cidr : &shape,
+						err)))
+			return rc;
+	}
+	if ((rc = ipam__alloc_resolve(db, &p, &spec, &want, err)) ||
+	    (!import_id && (rc = ipam__eip_block_check(&res, &p, &want, err))))
 		return rc;
 	if (rc_find(db, &res, &want, &rc_key, &old_alloc, NULL) == 0 &&
 	    old_alloc)
@@ -616,8 +632,18 @@ int ipam_resource_allocate(ipam *db, int64_t resource, int64_t pool,
 		return rc;
 	return ipam__write_end(db,
 			       resource_allocate(db, resource, pool, cidr,
-						 prefix_len, out, NULL, err),
+						 prefix_len, out, NULL, NULL,
+						 err),
 			       err);
+}
+
+int ipam__resource_allocate(ipam *db, int64_t resource, int64_t pool,
+			    const ipam_cidr *cidr, int prefix_len,
+			    const char *description, ipam_cidr *out,
+			    ipam_err *err)
+{
+	return resource_allocate(db, resource, pool, cidr, prefix_len, out,
+				 NULL, description, err);
 }
 
 int ipam__resource_import_cidr(ipam *db, int64_t resource, int64_t pool,
@@ -625,7 +651,7 @@ int ipam__resource_import_cidr(ipam *db, int64_t resource, int64_t pool,
 			       ipam_err *err)
 {
 	return resource_allocate(db, resource, pool, cidr, -1, NULL,
-				 alloc_id ? alloc_id : "", err);
+				 alloc_id ? alloc_id : "", NULL, err);
 }
 
 /* ---- monitoring, move, delete ---- */
@@ -976,13 +1002,31 @@ int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err)
 	return ipam__event(db, "delete-resource", res.id, json_object(), err);
 }
 
+/* The release order of the guide (L7000-L7030, L9380): an associated EIP
+ * is disassociated first, a public IPv4 pool's EIPs are released first. */
+static int resource_delete(ipam *db, int64_t resource, ipam_err *err)
+{
+	ipam_resource_info res;
+	int rc = ipam__resource_load(db, resource, &res, err);
+
+	if (rc)
+		return rc;
+	if (!strcmp(res.type, "eip") && *res.association)
+		return ipam__fail(err, IPAM_EBUSY,
+				  "cannot release '%s': it is associated with "
+				  "'%s' (disassociate it first)",
+				  res.id, res.association);
+	if ((rc = ipam__eip_pool_busy(db, &res, NULL, err)))
+		return rc;
+	return ipam__resource_remove(db, resource, err);
+}
+
 int ipam_resource_delete(ipam *db, int64_t resource, ipam_err *err)
 {
 	int rc = ipam__write_begin(db, err);
 	if (rc)
 		return rc;
-	return ipam__write_end(db, ipam__resource_remove(db, resource, err),
-			       err);
+	return ipam__write_end(db, resource_delete(db, resource, err), err);
 }
 
 /* ---- attributes and tags ---- */
@@ -1031,6 +1075,8 @@ static int field_check(const ipam_resource_info *res, ipam_resource_field field,
 	case IPAM_RESOURCE_VPC_ID:
 		return ipam__check_text("value", value, IPAM_RESOURCE_ID_MAX,
 					err);
+	case IPAM_RESOURCE_ASSOCIATION:
+		return ipam__eip_association_check(res, value, err);
 	}
 	return ipam__fail(err, IPAM_EINVAL, "unknown resource field");
 }
@@ -1054,6 +1100,8 @@ static bool field_unchanged(const ipam_resource_info *res,
 	case IPAM_RESOURCE_ACTIVE_IPS:
 		return *value ? res->has_active_ips && res->active_ips == count
 			      : !res->has_active_ips;
+	case IPAM_RESOURCE_ASSOCIATION:
+		return !strcmp(res->association, value);
 	}
 	return false;
 }
@@ -1074,10 +1122,13 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 					 " WHERE key = ?1",
 		[IPAM_RESOURCE_ACTIVE_IPS] = "UPDATE resource SET"
 					     " active_ips = ?2 WHERE key = ?1",
+		[IPAM_RESOURCE_ASSOCIATION] = "UPDATE resource SET"
+					      " association = ?2"
+					      " WHERE key = ?1",
 	};
-	static const char *const names[] = {"resource-type", "name",
-					    "locale",	     "owner",
-					    "vpc-id",	     "ip-usage"};
+	static const char *const names[] = {
+		"resource-type", "name",     "locale",	   "owner",
+		"vpc-id",	 "ip-usage", "association"};
 	ipam_resource_info res;
 	ipam_u128 count = 0;
 	int64_t *keys = NULL;
@@ -1104,7 +1155,9 @@ static int set_field(ipam *db, int64_t resource, ipam_resource_field field,
 		ipam__bind_text(stmt, 2, value, -1);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
+	/* an association is no attribute of the address's history record */
 	if (field != IPAM_RESOURCE_ACTIVE_IPS &&
+	    field != IPAM_RESOURCE_ASSOCIATION &&
 	    (rc = refresh_all(db, resource, true, err)))
 		return rc;
 	if (field == IPAM_RESOURCE_LOCALE) { /* it may now fit a pool */
@@ -1124,7 +1177,7 @@ int ipam_resource_set(ipam *db, int64_t resource, ipam_resource_field field,
 		      const char *value, ipam_err *err)
 {
 	int rc;
-	if ((unsigned)field > IPAM_RESOURCE_ACTIVE_IPS)
+	if ((unsigned)field > IPAM_RESOURCE_ASSOCIATION)
 		return ipam__fail(err, IPAM_EINVAL, "unknown resource field");
 	if ((rc = ipam__write_begin(db, err)))
 		return rc;
@@ -1458,8 +1511,9 @@ int ipam__resource_apply(ipam *db, int64_t scope, int64_t discovery,
 	 * with them; CIDRs already there are refreshed when they changed. */
 	if ((rc = ipam__resource_load(db, key, &res, err)))
 		return rc;
-	if ((changed = sync_fields(db, &res, rec, err)) < 0)
-		return changed;
+	if ((changed = sync_fields(db, &res, rec, err)) < 0 ||
+	    (rc = ipam__public_sync(db, &res, rec, err)))
+		return changed < 0 ? changed : rc;
 	if ((rc = sync_tags(db, key, rec->tags, err)) < 0)
 		return rc;
 	if ((changed || rc) && (rc = refresh_all(db, key, changed != 0, err)))

@@ -29,6 +29,10 @@ static const char *table_of(const char *id, ipam_kind *kind)
 		*kind = IPAM_KIND_PREFIX_LIST;
 		return "prefix_list";
 	}
+	if (!strncmp(id, "ipam-policy-", 12)) {
+		*kind = IPAM_KIND_POLICY;
+		return "policy";
+	}
 	if (!strncmp(id, "ipam-pool-", 10)) {
 		*kind = IPAM_KIND_POOL;
 		return "pool";
@@ -53,6 +57,7 @@ static int lookup(ipam *db, const char *id, ipam_kind *kind, int64_t *key,
 			"SELECT key FROM discovery WHERE aws_id = ?1",
 		[IPAM_KIND_PREFIX_LIST] =
 			"SELECT key FROM prefix_list WHERE aws_id = ?1",
+		[IPAM_KIND_POLICY] = "SELECT key FROM policy WHERE aws_id = ?1",
 	};
 	ipam_kind k = IPAM_KIND_IPAM;
 	ipam_stmt *stmt;
@@ -103,7 +108,8 @@ int ipam_id_list(ipam *db, ipam_strlist *out, ipam_err *err)
 				   " SELECT aws_id FROM pool UNION ALL"
 				   " SELECT aws_id FROM allocation UNION ALL"
 				   " SELECT aws_id FROM discovery UNION ALL"
-				   " SELECT aws_id FROM prefix_list ORDER BY 1",
+				   " SELECT aws_id FROM prefix_list UNION ALL"
+				   " SELECT aws_id FROM policy ORDER BY 1",
 				   err),
 			out, err));
 }

@@ -36,7 +36,9 @@ static const char changed_fill_sql[] =
 	"UPDATE discovery SET changed = (SELECT changed FROM ipam)"
 	"  WHERE changed = 0;"
 	"UPDATE prefix_list SET touched = (SELECT changed FROM ipam)"
-	"  WHERE touched = 0;";
+	"  WHERE touched = 0;"
+	"UPDATE policy SET changed = (SELECT changed FROM ipam)"
+	"  WHERE changed = 0;";
 
 /* The schema version every engine migrates to: each engine has one
  * migration per version (sqlite.c). */

@@ -133,6 +133,12 @@ struct ipam_store_driver {
 	 * gives inside a statement. */
 	int (*session)(ipam_store *store, ipam_store_stamp_fn stamp, void *ctx,
 		       ipam_err *err);
+	/* Inside a transaction: `hold` stops the per-row change-time work
+	 * of an allocation, a history record and a change event inserted
+	 * (the bulk allocator stamps its rows and bumps the pool, scope and
+	 * IPAM itself); !hold starts it again. A rollback past a hold undoes
+	 * it. (SQLite: drops and makes again three TEMP triggers.) */
+	int (*hold_row_triggers)(ipam_store *store, bool hold, ipam_err *err);
 	/* NULL to stop. Called for every row of a table that the engine
 	 * deletes, before the transaction commits. */
 	void (*set_delete_hook)(ipam_store *store, ipam_store_delete_fn fn,

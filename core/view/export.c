@@ -4,14 +4,15 @@
  *
  * The document is an object whose arrays use the AWS CLI shapes
  * (IpamScopes, IpamPools, IpamPoolCidrs, IpamResourceDiscoveries,
- * IpamResources, IpamPoolAllocations, and IpamPrefixListResolvers: their
+ * IpamResources, IpamPoolAllocations, IpamPrefixListResolvers: their
  * settings, rules and targets, not the resolved entries and versions, which
- * are derived) with the ipamfs fields (Name, Path,
+ * are derived, and IpamPolicies: settings, rules, targets, enabled) with
+ * the ipamfs fields (Name, Path,
  * Created, Uid, Gid, Mode, AllocationStrategy, Scope, MonitoringState,
  * ResourceCidrs, ...) under their own names. Each array element sits on its
  * own line, in a fixed order (scopes by name, pools by path, CIDRs and
  * allocations by pool path then address, discoveries by name, resources by
- * scope name then id, prefix lists by name), so the same IPAM always exports the same bytes,
+ * scope name then id, prefix lists and policies by name), so the same IPAM always exports the same bytes,
  * a diff shows one object per changed line, and the importer (import.c)
  * can read it one element at a time. Everything is read in one read
  * transaction: a consistent snapshot.
@@ -166,6 +167,15 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 	json_object_set_new(obj, "HistoryRetentionDays",
 			    json_integer(retention));
 	json_object_set_new(obj, "Quotas", quotas);
+	if (ipam_provider_cidrs_get(db, &locales, err)) {
+		json_decref(obj);
+		return NULL;
+	}
+	regions = json_array();
+	for (size_t i = 0; i < locales.count; i++)
+		json_array_append_new(regions, json_string(locales.items[i]));
+	ipam_strlist_free(&locales);
+	json_object_set_new(obj, "ProviderCidrs", regions);
 	return obj;
 }
 
@@ -638,7 +648,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		db,
 		"SELECT r.key, s.aws_id, s.name, r.resource_id, r.type,"
 		" r.name, r.locale, r.owner, r.vpc_id, r.ignored,"
-		" coalesce(d.name, ''), r.created, r.active_ips"
+		" coalesce(d.name, ''), r.created, r.active_ips, r.association"
 		" FROM resource r JOIN scope s ON s.key = r.scope_key"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" ORDER BY s.name, r.resource_id",
@@ -677,6 +687,9 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 			ipam_u128_format(ipam__col_u128(stmt, 12), text);
 			json_object_set_new(o, "ActiveIps", json_string(text));
 		}
+		if (o && *col_text(stmt, 13))
+			json_object_set_new(o, "Association",
+					    json_string(col_text(stmt, 13)));
 		if (o)
 			json_object_set_new(o, "ResourceCidrs", cidrs);
 		else
@@ -773,6 +786,70 @@ static int plists_part(ipam *db, ipam__buf *buf, ipam_err *err)
 	return rc;
 }
 
+/* ---- IPAM policies: settings, rules, targets ---- */
+
+static json_t *lines_json(const ipam_strlist *list)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < list->count; i++)
+		json_array_append_new(arr, json_string(list->items[i]));
+	return arr;
+}
+
+/* One policy as its line of IpamPolicies (NULL on error). */
+static json_t *policy_json(ipam *db, const char *name, ipam_err *err)
+{
+	ipam_policy_info *info = malloc(sizeof(*info));
+	ipam_strlist rules = {0}, targets = {0};
+	json_t *obj = NULL;
+	if (!info) {
+		ipam__fail(err, IPAM_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (ipam_policy_get(db, name, info, err) == 0 &&
+	    ipam_policy_rules(db, name, &rules, err) == 0 &&
+	    ipam_policy_targets(db, name, &targets, err) == 0) {
+		obj = json_object();
+		json_object_set_new(obj, "IpamPolicyId", json_string(info->id));
+		json_object_set_new(obj, "Name", json_string(info->name));
+		json_object_set_new(obj, "Description",
+				    json_string(info->description));
+		json_object_set_new(obj, "Overflow",
+				    json_boolean(info->overflow));
+		json_object_set_new(obj, "Enabled",
+				    json_boolean(info->enabled));
+		json_object_set_new(obj, "Tags", ipam__tags_json(db, info->id));
+		json_object_set_new(obj, "Rules", lines_json(&rules));
+		json_object_set_new(obj, "Targets", lines_json(&targets));
+		json_object_set_new(obj, "Created", time_json(info->created));
+	}
+	ipam_strlist_free(&rules);
+	ipam_strlist_free(&targets);
+	free(info);
+	return obj;
+}
+
+static int policies_part(ipam *db, ipam__buf *buf, ipam_err *err)
+{
+	ipam_strlist names = {0};
+	const char *sep = "\n";
+	int rc = ipam_policy_list(db, &names, err);
+	ipam__buf_add(buf, "\"IpamPolicies\": [", 17);
+	for (size_t i = 0; rc == 0 && i < names.count; i++) {
+		json_t *obj = policy_json(db, names.items[i], err);
+		if (!obj) {
+			rc = err && err->code ? err->code : IPAM_ENOMEM;
+			break;
+		}
+		ipam__buf_add(buf, sep, strlen(sep));
+		put_json(buf, obj);
+		sep = ",\n";
+	}
+	ipam_strlist_free(&names);
+	ipam__buf_add(buf, "\n],\n", 4);
+	return rc;
+}
+
 static int export_all(ipam *db, ipam__buf *buf, ipam_err *err)
 {
 	export_pool *pools = NULL;
@@ -793,7 +870,8 @@ static int export_all(ipam *db, ipam__buf *buf, ipam_err *err)
 	    (rc = cidrs_part(db, pools, n, buf, err)) == 0 &&
 	    (rc = discoveries_part(db, buf, err)) == 0 &&
 	    (rc = resources_part(db, buf, err)) == 0 &&
-	    (rc = plists_part(db, buf, err)) == 0)
+	    (rc = plists_part(db, buf, err)) == 0 &&
+	    (rc = policies_part(db, buf, err)) == 0)
 		rc = allocs_part(db, pools, n, buf, err);
 	pools_free(pools, n);
 	ipam__buf_add(buf, "\n}\n", 3);

@@ -351,7 +351,8 @@ int ipam_render_metrics(ipam *db, char **out, size_t *len, ipam_err *err)
 				   "PublicIPv4PoolIPUsage: EIPs from the pool "
 				   "over IPs in the pool",
 				   err)) ||
-	    (rc = plist_metrics(db, &buf, err))) {
+	    (rc = plist_metrics(db, &buf, err)) ||
+	    (rc = ipam__public_metrics(db, &buf, err))) {
 		free(buf.data);
 		return ipam__read_end(db, rc);
 	}

@@ -498,7 +498,11 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 		return ipam__read_end(db, rc);
 	stmt = ipam__stmt(db,
 			  "SELECT start, prefix, aws_id, description,"
-			  " resource_id, resource_type, resource_region, uid"
+			  " resource_id, resource_type, resource_region, uid,"
+			  " coalesce((SELECT r.owner FROM resource_cidr c"
+			  "  JOIN resource r ON r.key = c.resource_key"
+			  "  WHERE c.alloc_key = allocation.key"
+			  "  AND r.owner <> '' LIMIT 1), '')"
 			  " FROM allocation WHERE pool_key = ?1 ORDER BY start",
 			  err);
 	if (!stmt)
@@ -525,9 +529,14 @@ int ipam_render_pool_allocations_json(ipam *db, int64_t pool, char **out,
 				ipam__col_text(stmt, 5)));
 		set_if(obj, "ResourceRegion",
 		       ipam__col_text(stmt, 6));
+		/* a resource's allocation is its owner's (L8708-L8712) */
+		const char *owner = ipam__col_text(stmt, 8);
 		json_object_set_new(
 			obj, "ResourceOwner",
-			owner_json((uint32_t)ipam__col_int64(stmt, 7)));
+			owner && *owner
+				? json_string(owner)
+				: owner_json((uint32_t)ipam__col_int64(
+					  stmt, 7)));
 		json_object_set_new(
 			obj, "Tags",
 			ipam__tags_json(db, ipam__col_text(

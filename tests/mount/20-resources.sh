@@ -31,7 +31,7 @@ expect_json "$MNT/scopes/private/resources.json" '.IpamResourceCidrs | length' 0
 
 V1=vpc-0a1b2c3d4e5f60001
 expect_ok mkdir "$R/$V1"
-expect_eq "$(t ls "$R/$V1" | tr '\n' ' ')" "allocate cidrs discovery ip-usage locale monitoring name owner resource-type status status.json tags vpc-id " \
+expect_eq "$(t ls "$R/$V1" | tr '\n' ' ')" "allocate association cidrs discovery ip-usage locale monitoring name owner resource-type status status.json tags vpc-id " \
 	"ls resources/<id>: the files of §5.1"
 expect_file_eq "$R/$V1/resource-type" vpc "the type comes from the id's prefix"
 expect_file_eq "$R/$V1/discovery" "" "registered by hand: no discovery"

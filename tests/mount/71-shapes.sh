@@ -5,7 +5,8 @@
 # describe files scopes.json, pools.json, discoveries.json, accounts.json;
 # DefaultResourceDiscoveryId; tags/ on the IPAM, scopes, allocations and
 # discoveries; a hand-made resource's Name tag, owner and region; AWS
-# resource-type words; AWS CLI times in JSON; feed tags with '/', '=', ':'.
+# resource-type words; AWS CLI times in JSON; feed tags with '/', '=', ':';
+# an IPAM policy's policy.json, rules.json, targets.json and /policies.json.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/res-lib.sh"
 # byoip-proof=skip: public CIDRs and ASNs need no proof here (a lab;
@@ -82,6 +83,22 @@ mkres public ipv4pool-ec2-0b1 locale=us-east-1
 expect_ok wr "$PR/ipv4pool-ec2-0b1/allocate" "$(idof "$PUB") /28"
 expect_json "$PUB/allocations.json" '.IpamPoolAllocations[0].ResourceType' ec2-public-ipv4-pool
 expect_file_eq "$PUB/allocations/ipv4pool-ec2-0b1/resource-type" ec2-public-ipv4-pool
+# an EIP from it (describe-addresses, describe-public-ipv4-pools,
+# get-ipam-discovered-public-addresses)
+expect_match "$(wr_readback "$MNT/scopes/public/allocate-address" ipv4pool-ec2-0b1)" '^eipalloc-[0-9a-f]{17} 198\.51\.100\.0$' "an EIP"
+
+# --- an IPAM policy steers an EIP to the public pool (SPEC §8.2) --------
+PO=$MNT/policies/edge
+expect_ok mkdir "$PO"
+expect_ok wr "$PO/rules" "us-east-1 eip $(idof "$PUB")"
+expect_ok wr "$PO/targets" all
+expect_ok wr "$PO/enabled" true
+expect_ok wr "$PO/tags/team" net
+mkres public eipalloc-0b2 locale=us-east-1
+expect_eq "$(wr_readback "$PR/eipalloc-0b2/allocate" /32)" 198.51.100.16/32 "the policy gives the EIP an address"
+expect_json "$PUB/allocations.json" '[.IpamPoolAllocations[] | select(.ResourceId == "eipalloc-0b2") | .ResourceType][0]' eip
+expect_json "$PO/rules.json" '.IpamPolicyDocuments[0].ResourceType' eip
+expect_json "$MNT/policies.json" '.IpamPolicies[0].State' create-complete
 
 # --- BYOIP: an ASN, a token, a failed proof, an advertisement ----------
 expect_ok mkdir "$MNT/asns/64496"

@@ -2,7 +2,9 @@
 # /export.json, /import and /plan (SPEC §8.3): a round trip through an empty
 # IPAM is byte-identical; plan shows what import then does; a bad object
 # deep in a document larger than the 64 KiB command limit applies nothing
-# and close(2) reports the errno (cp, dd); changes, Prune; concurrent
+# and close(2) reports the errno (cp, dd); changes, Prune (pools,
+# allocations, CIDRs, resources, prefix lists); prefix lists and IPAM
+# policies (settings, rules, targets, enabled) carried; concurrent
 # readers never see half an import.
 . "$(dirname "$0")/lib.sh"
 mount_ipamfs
@@ -69,6 +71,14 @@ wrf "$PA/rules" "pool private pool-id=$TOP_ID\nresource private vpc tag:env=prod
 t mkdir "$PA/targets/edge" "$PA/targets/pinned"
 wr "$PA/targets/edge/format" nft
 wr "$PA/targets/pinned/desired-version" 1
+# an IPAM policy: settings, rules (pools by id), targets, enabled
+PO=$A/policies/edge
+t mkdir "$PO"
+wr "$PO/description" "vpcs from top"
+wr "$PO/rules" "any vpc $TOP_ID"
+wr "$PO/targets" all
+wr "$PO/overflow" false
+wr "$PO/enabled" true
 E1=$TMPD/e1.json
 rd "$A/export.json" >"$E1"
 rd "$A/export.json" >"$TMPD/e1b.json"
@@ -104,13 +114,18 @@ check $? "cp export.json to /import"
 rd "$B/export.json" >"$TMPD/e2.json"
 expect_same "$E1" "$TMPD/e2.json" "export -> import into an empty IPAM -> export is byte-identical"
 rd "$B/import" >"$TMPD/status.txt"
-expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 24 created, 3 changed, 0 deleted$' "/import reads back what it did"
+expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 25 created, 3 changed, 0 deleted$' "/import reads back what it did"
 expect_eq "$(tail -n +2 "$TMPD/status.txt")" "$(cat "$TMPD/plan.txt")" "the plan lists what the import then did"
 expect_file_eq "$B/scopes/private/pools/top/pools/dev/allocations/web/description" "web tier"
 expect_ok grep -qx '+ resource scopes/private/resources/vpc-0a1' "$TMPD/plan.txt"
 expect_ok grep -qx '+ discovery discoveries/aws-lab' "$TMPD/plan.txt"
 expect_ok grep -qx "+ resource-cidr scopes/private/resources/vpc-0a1 10.2.0.0/20 managed $TOP_ID" "$TMPD/plan.txt"
 expect_ok grep -qx '+ prefix-list fw' "$TMPD/plan.txt"
+expect_ok grep -qx '+ policy edge' "$TMPD/plan.txt"
+expect_eq "$(rd "$B/policies/edge/id")" "$(rd "$PO/id")" "an imported policy keeps its id"
+expect_file_eq "$B/policies/edge/rules" "any vpc $TOP_ID" "... its rules, pools by id"
+expect_file_eq "$B/policies/edge/enabled" true "... enabled"
+expect_file_eq "$B/policies/edge/overflow" false
 PB=$B/prefix-lists/fw
 expect_eq "$(rd "$PB/entries")" "$(rd "$PA/entries")" "an imported prefix list resolves the same entries"
 expect_eq "$(rd "$PB/id")" "$(rd "$PA/id")" "... keeps its id"
@@ -169,6 +184,20 @@ expect_file_eq "$B/prefix-lists/new/address-family" ipv6
 expect_file_eq "$B/prefix-lists/new/entries" 2001:db8::/32
 t rmdir "$B/prefix-lists/new"
 
+# ---- changes of policies (matched by name) ----
+jq -c '.IpamPolicies |= map(if .Name == "edge" then .Overflow = true | .Targets = ["user:1000"] else . end)' \
+	"$E1" >"$TMPD/po.json"
+t cp "$TMPD/po.json" "$B/plan"
+cat >"$TMPD/want.txt" <<EOF
+~ policy edge overflow "false" -> "true"
+~ policy edge targets "all" -> "user:1000"
+EOF
+expect_eq "$(rd "$B/plan" | grep '^. policy')" "$(cat "$TMPD/want.txt")" "plan of policy changes"
+t cp "$TMPD/po.json" "$B/import"
+check $? "import of policy changes"
+expect_file_eq "$B/policies/edge/targets" user:1000
+expect_file_eq "$B/policies/edge/overflow" true
+
 # ---- changes of resources and discoveries (matched by scope + id, name) ----
 jq -c '.IpamResources |= map(if .ResourceId == "vpc-0a1" then .ResourceName = "web vpc 2" | .ResourceTags = [{"Key":"env","Value":"dev"}] | .ResourceCidrs += [{"ResourceCidr":"192.169.0.0/16","ManagementState":"unmanaged"}] else . end)
 	| .IpamResources += [{"Scope":"private","ResourceId":"eipalloc-0e5","ResourceCidrs":[{"ResourceCidr":"10.3.0.0/32","ManagementState":"managed","IpamPoolId":(.IpamPools[] | select(.Name == "top") | .IpamPoolId)}]}]
@@ -194,6 +223,46 @@ expect_match "$(t ls "$B/scopes/private/pools/top/allocations")" 'eipalloc-0e5' 
 t cp "$E1" "$B/import"
 check $? "the original document again"
 expect_file_eq "$RB/vpc-0a1/tags/env" prod
+
+# ---- Prune covers resources (and their CIDRs) and prefix lists (and their targets) ----
+jq -c '.Prune = true | .IpamResources |= map(select(.ResourceId != "subnet-0b2"))
+	| .IpamPrefixListResolvers |= map(.Targets |= map(select(.Name != "pinned")))' \
+	"$E1" >"$TMPD/prune.json"
+t mkdir "$B/prefix-lists/gone"
+t cp "$TMPD/prune.json" "$B/plan"
+cat >"$TMPD/want.txt" <<'EOF'
+- resource-cidr scopes/private/resources/vpc-0a1 192.169.0.0/16
+- prefix-list fw/targets/pinned
+- allocation scopes/private/pools/top/pools/dev/allocations/new
+- resource scopes/private/resources/eipalloc-0e5
+- resource scopes/private/resources/subnet-0b2
+- prefix-list gone
+EOF
+expect_eq "$(rd "$B/plan")" "$(cat "$TMPD/want.txt")" "plan of a prune of resources, a resource CIDR, a target and a prefix list"
+expect_ok t ls -d "$RB/subnet-0b2" "$B/prefix-lists/gone" "$PB/targets/pinned"
+t cp "$TMPD/prune.json" "$B/import"
+check $? "import with Prune of resources and prefix lists"
+expect_eq "$(rd "$B/import" | tail -n +2)" "$(cat "$TMPD/want.txt")" "the import pruned what the plan said"
+expect_errno_kernel ENOENT t ls "$RB/subnet-0b2"
+expect_errno_kernel ENOENT t ls "$RB/eipalloc-0e5"
+expect_errno_kernel ENOENT t ls "$B/prefix-lists/gone"
+expect_eq "$(t ls "$B/scopes/private/pools/top/allocations" | grep -c eipalloc)" 0 "a pruned resource's managed CIDR gives its allocation back"
+expect_eq "$(t cut -d' ' -f1,2 "$RB/vpc-0a1/status" | sort | tr '\n' ,)" "10.2.0.0/20 managed,192.168.0.0/16 unmanaged," "a resource keeps the CIDRs the document lists"
+expect_eq "$(t ls "$PB/targets")" "edge" "a list keeps the targets the document lists"
+expect_eq "$(rd "$PB/entries")" "$(rd "$PA/entries")" "and its entries"
+t cp "$TMPD/prune.json" "$B/plan"
+expect_eq "$(rd "$B/plan")" "" "the pruned IPAM is the document: an empty plan"
+# a document without IpamResources and IpamPrefixListResolvers covers neither
+t mkdir "$B/prefix-lists/kept"
+jq -c 'del(.IpamResources) | del(.IpamPrefixListResolvers)' "$TMPD/prune.json" >"$TMPD/bare.json"
+t cp "$TMPD/bare.json" "$B/import"
+check $? "import with Prune of a document without resources and prefix lists"
+expect_eq "$(rd "$B/import" | tail -n +2)" "" "... deletes none of them"
+expect_ok t ls -d "$RB/vpc-0a1" "$B/prefix-lists/kept"
+t rmdir "$B/prefix-lists/kept"
+t cp "$E1" "$B/import"
+check $? "the original document again"
+expect_ok t ls -d "$RB/subnet-0b2" "$PB/targets/pinned"
 
 # ---- a bad object deep in a large document: nothing applied ----
 N=6000

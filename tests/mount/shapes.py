@@ -47,10 +47,22 @@ FILES = [
     ("ipam/verification-tokens.json",
      "DescribeIpamExternalResourceVerificationTokens",
      "IpamExternalResourceVerificationTokens"),
+    ("policies.json", "DescribeIpamPolicies", "IpamPolicies"),
+    ("policies/*/policy.json", "DescribeIpamPolicies", "IpamPolicies"),
+    ("policies/*/rules.json", "GetIpamPolicyAllocationRules",
+     "IpamPolicyDocuments"),
+    ("policies/*/targets.json", "GetIpamPolicyOrganizationTargets",
+     "OrganizationTargets"),
+    ("scopes/*/addresses.json", "DescribeAddresses", "Addresses"),
+    ("scopes/*/public-ipv4-pools.json", "DescribePublicIpv4Pools",
+     "PublicIpv4Pools"),
+    ("scopes/*/public-addresses.json", "GetIpamDiscoveredPublicAddresses",
+     "IpamDiscoveredPublicAddresses"),
 ]
 # ipamfs's own views and documents, not AWS shapes (docs/design/shapes.md)
 OWN = ["scopes/*/status.json", "scopes/*/pools/*status.json",
-       "scopes/*/resources/*/status.json", "export.json",
+       "scopes/*/resources/*/status.json", "scopes/*/public-ip-insights.json",
+       "export.json",
        "export-history.json"]
 
 AWS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
@@ -103,6 +115,9 @@ def main():
     ipam = model.shape_for("Ipam")
     if "Tier" not in ipam.members or "EnablePrivateGua" not in ipam.members:
         print("1..0 # SKIP botocore predates Tier and EnablePrivateGua")
+        sys.exit(77)
+    if "DescribeIpamPolicies" not in model.operation_names:
+        print("1..0 # SKIP botocore predates IPAM policies (Nov 2025)")
         sys.exit(77)
     seen = {pattern: 0 for pattern, _, _ in FILES}
     files = 0

@@ -217,6 +217,10 @@ def reset(mnt):
         for t in listdir(mnt + '/prefix-lists/%s/targets' % pl):
             rmdir(mnt + '/prefix-lists/%s/targets/%s' % (pl, t))
         rmdir(mnt + '/prefix-lists/' + pl)
+    # policies before pools: a pool a rule names cannot be removed
+    for po in listdir(mnt + '/policies'):
+        write(mnt + '/policies/%s/enabled' % po, 'false\n')
+        rmdir(mnt + '/policies/' + po)
     for s in listdir(mnt + '/scopes'):
         sd = mnt + '/scopes/' + s
         for r in listdir(sd + '/resources'):
@@ -231,6 +235,9 @@ def reset(mnt):
                         ('enable-private-gua', 'false'),
                         ('history-retention-days', '1095')):
         write(mnt + '/ipam/' + name, value + '\n')
+    # the provider CIDRs (104-107), once no amazon-source pool holds a
+    # block of them
+    write(mnt + '/ipam/provider-cidrs', '\n')
     home = read(mnt + '/ipam/home-locale').strip()
     write(mnt + '/ipam/operating-locales', home + '\n')
     for q, v in (('scopes', 5), ('pools-per-scope', 50), ('pool-depth', 10),
@@ -245,6 +252,9 @@ def reset(mnt):
                  for r in listdir(mnt + '/scopes/%s/resources' % s)]
     left += ['prefix-lists/' + pl for pl in listdir(mnt + '/prefix-lists')]
     left += ['asns/' + a for a in listdir(mnt + '/asns')]
+    left += ['policies/' + po for po in listdir(mnt + '/policies')]
+    if read(mnt + '/ipam/provider-cidrs').strip():
+        left.append('ipam/provider-cidrs')
     if left:
         say('reset left: ' + ' '.join(left[:20]))
     return 0 if not left else 1

@@ -462,6 +462,84 @@ static void resources(ipam *db, struct world *w, int round)
 	assert_ok(ipam_discovery_delete(db, disco, &err), err);
 }
 
+/* The public scope: provider CIDRs, an Amazon-provided block, EIPs from
+ * it and from a public IPv4 pool, a transfer, the insight views. Leaves
+ * nothing behind (every round makes it anew). */
+static void provider_space(ipam *db, int round)
+{
+	static const char *const provider[] = {"192.0.2.0/24"};
+	ipam_err err = {0};
+	ipam_strlist list = {0};
+	ipam_scope_info sc;
+	ipam_cidr got, block = C("192.0.2.0/29"), moved = C("198.51.100.0/24");
+	char eip[IPAM_RESOURCE_ID_MAX + 1], eip2[IPAM_RESOURCE_ID_MAX + 1];
+	char name[32];
+	int64_t contig, top, pv, key;
+
+	assert_ok(ipam_scope_get(db, "public", &sc, &err), err);
+	assert_ok(ipam_provider_cidrs_set(db, provider, 1, &err), err);
+	assert_ok(ipam_provider_cidrs_get(db, &list, &err), err);
+	assert_int_equal(list.count, 1);
+	ipam_strlist_free(&list);
+	snprintf(name, sizeof(name), "contig%d", round);
+	assert_ok(ipam_pool_create(db, sc.key, 0, name, &contig, &err), err);
+	assert_ok(ipam_pool_set_public_ip_source(db, contig, "amazon", &err),
+		  err);
+	assert_ok(ipam_pool_set_locale(db, contig, "us-east-1", &err), err);
+	assert_ok(ipam_pool_provision_len(db, contig, 29, &got, &err), err);
+	assert_string_equal(S(&got), "192.0.2.0/29");
+	assert_ok(ipam_eip_allocate(db, sc.key, pool_id(db, contig), NULL, true,
+				    eip, &got, &err),
+		  err);
+	assert_ok(ipam_resource_lookup(db, sc.key, eip, &key, &err), err);
+	assert_ok(ipam_resource_set(db, key, IPAM_RESOURCE_ASSOCIATION,
+				    "i-0123", &err),
+		  err);
+
+	/* a BYOIP CIDR outside IPAM with an EIP, moved into a pool */
+	snprintf(name, sizeof(name), "ipv4pool-ec2-%04d", round);
+	assert_ok(ipam_resource_create(db, sc.key, name, NULL, &pv, &err), err);
+	assert_ok(ipam_resource_set(db, pv, IPAM_RESOURCE_LOCALE, "us-east-1",
+				    &err),
+		  err);
+	assert_ok(ipam_resource_cidr_add(db, pv, &moved, &err), err);
+	assert_ok(ipam_eip_allocate(db, sc.key, name, NULL, false, eip2, &got,
+				    &err),
+		  err);
+	snprintf(name, sizeof(name), "byoip%d", round);
+	assert_ok(ipam_pool_create(db, sc.key, 0, name, &top, &err), err);
+	assert_ok(ipam_pool_set_locale(db, top, "us-east-1", &err), err);
+	assert_ok(ipam_pool_set_aws_service(db, top, "ec2", &err), err);
+	assert_ok(ipam_byoip_move_to_ipam(db, sc.key, &moved, pool_id(db, top),
+					  true, &err),
+		  err);
+#define R_ADDR(o, l, e) ipam_render_addresses_json(db, sc.key, o, l, e)
+#define R_V4POOLS(o, l, e)                                                     \
+	ipam_render_public_ipv4_pools_json(db, sc.key, o, l, e)
+#define R_PUBADDR(o, l, e)                                                     \
+	ipam_render_public_addresses_json(db, sc.key, o, l, e)
+#define R_SUMMARY(o, l, e)                                                     \
+	ipam_render_public_ip_summary(db, sc.key, true, o, l, e)
+	RENDER(R_ADDR);
+	RENDER(R_V4POOLS);
+	RENDER(R_PUBADDR);
+	RENDER(R_SUMMARY);
+
+	/* clean-up in the guide's order */
+	assert_ok(
+		ipam_resource_set(db, key, IPAM_RESOURCE_ASSOCIATION, "", &err),
+		err);
+	assert_ok(ipam_resource_delete(db, key, &err), err);
+	assert_ok(ipam_resource_lookup(db, sc.key, eip2, &key, &err), err);
+	assert_ok(ipam_resource_delete(db, key, &err), err);
+	assert_ok(ipam_resource_delete(db, pv, &err), err);
+	assert_ok(ipam_pool_deprovision(db, top, &moved, &err), err);
+	assert_ok(ipam_pool_delete(db, top, &err), err);
+	assert_ok(ipam_pool_deprovision(db, contig, &block, &err), err);
+	assert_ok(ipam_pool_delete(db, contig, &err), err);
+	assert_ok(ipam_provider_cidrs_set(db, NULL, 0, &err), err);
+}
+
 /* A prefix-list resolver following the pools and resources, its
  * formats and a target (ipam_prefixlist.h). */
 static void prefix_lists(ipam *db, struct world *w, int round)
@@ -591,6 +669,64 @@ static void public_space(ipam *db, int round)
 	ipam_byoip_set_skip(db, false);
 }
 
+/* An IPAM policy steering an EIP to a public pool, its views, then its
+ * removal with what it used (ipam_policy.h). */
+static void policies(ipam *db, int round)
+{
+	ipam_err err = {0};
+	ipam_policy_info info;
+	ipam_policy_choice got;
+	ipam_strlist list = {0};
+	char name[32], rule[128], active[IPAM_NAME_MAX + 1], *out = NULL;
+	char space[32], eip_id[32];
+	const char *targets[] = {"all"};
+	size_t len = 0;
+	int64_t pub = scope_key(db, "public"), pool, eip;
+	snprintf(name, sizeof(name), "pol%d", round);
+	snprintf(space, sizeof(space), "198.51.%d.0/24", 100 + round);
+	snprintf(eip_id, sizeof(eip_id), "eipalloc-%d", round);
+	pool = mkpool(db, pub, 0, name);
+	prov_ok(db, pool, space);
+	assert_ok(ipam_policy_create(db, name, &err), err);
+	assert_ok(ipam_policy_set_description(db, name, "edge", &err), err);
+	assert_ok(ipam_policy_set_overflow(db, name, false, &err), err);
+	snprintf(rule, sizeof(rule), "any eip %s", pool_id(db, pool));
+	const char *rules[] = {rule};
+	assert_ok(ipam_policy_set_rules(db, name, rules, 1, &err), err);
+	assert_ok(ipam_policy_rules(db, name, &list, &err), err);
+	assert_int_equal(list.count, 1);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_policy_set_targets(db, name, targets, 1, false, &err),
+		  err);
+	assert_ok(ipam_policy_targets(db, name, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_policy_set_enabled(db, name, true, &err), err);
+	assert_ok(ipam_policy_active(db, "all", active, &err), err);
+	assert_string_equal(active, name);
+	assert_ok(ipam_policy_get(db, name, &info, &err), err);
+	assert_true(info.enabled);
+	assert_ok(ipam_resource_create(db, pub, eip_id, NULL, &eip, &err), err);
+	assert_ok(ipam_policy_allocate(db, eip, NULL, 32, &got, &err), err);
+	assert_string_equal(got.pool_id, pool_id(db, pool));
+	for (int v = IPAM_POLICY_DESCRIBE; v <= IPAM_POLICY_TARGETS; v++) {
+		assert_ok(ipam_policy_json(db, v ? name : NULL,
+					   (ipam_policy_view)v, &out, &len,
+					   &err),
+			  err);
+		free(out);
+	}
+	assert_ok(ipam_policy_list(db, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_policy_set_enabled(db, name, false, &err), err);
+	assert_ok(ipam_policy_delete(db, name, &err), err);
+	assert_ok(ipam_resource_delete(db, eip, &err), err);
+	{
+		ipam_cidr c = C(space);
+		assert_ok(ipam_pool_deprovision(db, pool, &c, &err), err);
+	}
+	assert_ok(ipam_pool_delete(db, pool, &err), err);
+}
+
 /* Backup and sync, then the removals of what pools() made. */
 static void teardown(ipam *db, struct world *w)
 {
@@ -657,8 +793,10 @@ static void test_every_call_on_one_handle(void **state)
 	for (int round = 0; round < 3; round++) {
 		pools(db, &w[round], round);
 		prefix_lists(db, &w[round], round);
+		policies(db, round);
 		resources(db, &w[round], round);
 		render_db = db;
+		provider_space(db, round);
 		public_space(db, round);
 		teardown(db, &w[round]);
 	}

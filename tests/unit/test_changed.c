@@ -209,7 +209,17 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 5 -> 6 adds */
 		  "ALTER TABLE discovery DROP COLUMN snapshot;"
 		  "ALTER TABLE discovery DROP COLUMN unmonitored;"
-		  /* and what BYOIP adds (issue 12) */
+		  /* and what 6 -> 7 adds (IPAM policies) */
+		  "DROP TABLE policy; DROP TABLE policy_rule;"
+		  "DROP TABLE policy_pool; DROP TABLE policy_target;"
+		  /* and what 7 -> 8 adds (the public scope, issue 12 §5-§6) */
+		  "DROP TABLE provider_cidr;"
+		  "ALTER TABLE resource DROP COLUMN association;"
+		  "ALTER TABLE resource DROP COLUMN address_type;"
+		  "ALTER TABLE resource DROP COLUMN service;"
+		  /* and what 8 -> 9 adds */
+		  "DROP INDEX pool_cidr_top; DROP INDEX pool_name_portable;"
+		  /* and what 9 -> 10 adds (BYOIP, issue 12 §1-§4) */
 		  "ALTER TABLE ipam DROP COLUMN certificate;"
 		  "ALTER TABLE ipam DROP COLUMN account_id;"
 		  "ALTER TABLE ipam DROP COLUMN dns_resolver;"

@@ -242,10 +242,76 @@ static char *free_lines(ipam *db, int64_t pool)
 	return out;
 }
 
+/* The history of `cidr` in scope private, as the text table. */
+static char *history_of(ipam *db, const char *cidr)
+{
+	ipam_cidr c;
+	ipam_err err = {0};
+	char *out = NULL;
+	size_t len = 0;
+	assert_ok(ipam_cidr_parse(&c, cidr, &err), err);
+	assert_ok(ipam_history_query(db, scope_key(db, "private"), &c, 0,
+				     INT64_MAX, false, &out, &len, &err),
+		  err);
+	return out;
+}
+
+/* Every allocation's change time must be `want` (ipam_alloc_entries). */
+static int changed_is(void *ctx, const ipam_alloc_entry *e)
+{
+	return e->changed == *(const int64_t *)ctx ? 0 : IPAM_EIO;
+}
+
+/* The change times of the pool, its scope, the IPAM and the prefix list
+ * `fw` equal the newest allocation's; every allocation of the pool has
+ * that time when `all`. */
+static void times_follow(ipam *db, int64_t pool, bool all)
+{
+	ipam_err err = {0};
+	ipam_strlist names = {0};
+	ipam_alloc_info last;
+	ipam_plist_info fw;
+	int64_t t_alloc = 0, t_pool = 0, t_scope = 0, t_ipam = 0, t_fw = 0;
+	assert_ok(ipam_alloc_list(db, pool, &names, &err), err);
+	assert_true(names.count > 0);
+	/* the newest allocation: the one made last has the greatest key */
+	int64_t newest = 0;
+	for (size_t i = 0; i < names.count; i++) {
+		assert_ok(ipam_alloc_get(db, pool, names.items[i], &last, &err),
+			  err);
+		if (last.key > newest)
+			newest = last.key;
+	}
+	ipam_strlist_free(&names);
+	assert_ok(
+		ipam_changed(db, IPAM_KIND_ALLOCATION, newest, &t_alloc, &err),
+		err);
+	assert_ok(ipam_changed(db, IPAM_KIND_POOL, pool, &t_pool, &err), err);
+	assert_ok(ipam_changed(db, IPAM_KIND_SCOPE, scope_key(db, "private"),
+			       &t_scope, &err),
+		  err);
+	assert_ok(ipam_changed(db, IPAM_KIND_IPAM, 0, &t_ipam, &err), err);
+	assert_ok(ipam_plist_get(db, "fw", &fw, &err), err);
+	assert_ok(ipam_changed(db, IPAM_KIND_PREFIX_LIST, fw.key, &t_fw, &err),
+		  err);
+	assert_true(t_alloc > 0);
+	assert_true(t_pool == t_alloc);
+	assert_true(t_scope == t_alloc);
+	assert_true(t_ipam == t_alloc);
+	assert_true(t_fw == t_alloc);
+	if (all)
+		assert_ok(ipam_alloc_entries(db, pool, changed_is, &t_alloc,
+					     &err),
+			  err);
+}
+
 /*
  * The bulk path (alloc_bulk.c) leaves exactly the allocator state that
  * single allocations of the same CIDRs leave: free-space index (the map's
- * free blocks), counters, and the blocks the next allocations get.
+ * free blocks), counters, and the blocks the next allocations get; the
+ * change log, the history records, the overlap index, the prefix lists
+ * that follow the scope and the change times (the rows of one import all
+ * carry its time, as its pool, scope and IPAM do).
  */
 static void test_bulk_equals_single(void **state)
 {
@@ -259,7 +325,14 @@ static void test_bulk_equals_single(void **state)
 	char cidrs[400][IPAM_CIDR_STRLEN];
 	uint32_t at = 0;
 	int n = 0;
+	const char *rules[] = {"pool private"};
 	(void)state;
+	/* a prefix list that follows every allocation of the scope */
+	for (int k = 0; k < 2; k++) {
+		ipam *db = k ? b : a;
+		assert_ok(ipam_plist_create(db, "fw", &err), err);
+		assert_ok(ipam_plist_set_rules(db, "fw", rules, 1, &err), err);
+	}
 	prov_ok(b, pb, "10.0.0.0/16");
 	prov_ok(b, pb, "10.9.0.0/23");
 	/* blocks of /22 to /32, aligned, with gaps of 0-2 blocks */
@@ -325,6 +398,29 @@ static void test_bulk_equals_single(void **state)
 	assert_string_equal(ea, eb);
 	free(ea);
 	free(eb);
+	/* the prefix list holds the same entries */
+	char *la = plist_text(a, "fw"), *lb = plist_text(b, "fw");
+	assert_int_equal(count_of(la, "\n"), n);
+	assert_string_equal(la, lb);
+	free(la);
+	free(lb);
+	/* one open history record per allocation, with its name */
+	for (int i = 0; i < n; i += 37) {
+		char name[24];
+		snprintf(name, sizeof(name), " a%d\n", i);
+		for (int k = 0; k < 2; k++) {
+			char *h = history_of(k ? b : a, cidrs[i]);
+			assert_int_equal(count_of(h, "\n"), 2); /* head, row */
+			assert_non_null(strstr(h, " - "));	/* open */
+			assert_non_null(strstr(h, " custom "));
+			assert_non_null(strstr(h, name));
+			free(h);
+		}
+	}
+	/* change times: the import's one time everywhere; one by one, the
+	 * last allocation's time on its pool, scope, IPAM and list */
+	times_follow(a, pa, true);
+	times_follow(b, pb, false);
 	/* the next allocations land on the same blocks */
 	for (int len = 32; len >= 20; len--) {
 		char ga[IPAM_CIDR_STRLEN], gb[IPAM_CIDR_STRLEN];
@@ -333,6 +429,116 @@ static void test_bulk_equals_single(void **state)
 		assert_int_equal(ra, rb);
 		assert_string_equal(ga, gb);
 	}
+	/* the change-time triggers are back after the import */
+	times_follow(a, pa, false);
+	ipam_free(a);
+	ipam_free(b);
+}
+
+/* A batch that the bulk path cannot prove (an id taken elsewhere) goes
+ * one by one, with the change-time triggers back: the rows, their pool,
+ * scope, IPAM and prefix list carry the import's time. */
+static void test_bulk_fallback_times(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	ipam_import_result res;
+	ipam_alloc_info old;
+	const char *rules[] = {"pool private"};
+	int64_t top = mktop(db, "old"), p = 0;
+	char *doc = NULL;
+	(void)state;
+	assert_ok(ipam_plist_create(db, "fw", &err), err);
+	assert_ok(ipam_plist_set_rules(db, "fw", rules, 1, &err), err);
+	prov_ok(db, top, "10.0.0.0/16");
+	alloc_cidr_ok(db, top, "x", "10.0.1.0/24");
+	assert_ok(ipam_alloc_get(db, top, "x", &old, &err), err);
+	assert_true(
+		asprintf(&doc,
+			 "{\"IpamfsExport\": 1,\n\"IpamPools\": [\n"
+			 "{\"IpamPoolId\": \"p\", \"Path\": "
+			 "\"scopes/private/pools/new\", \"AddressFamily\":"
+			 " \"ipv4\"}],\n\"IpamPoolCidrs\": [\n"
+			 "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			 "\"192.168.0.0/16\"}],\n\"IpamPoolAllocations\": [\n"
+			 "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			 "\"192.168.1.0/24\", \"Name\": \"a\"},\n"
+			 "{\"IpamPoolId\": \"p\", \"Cidr\": "
+			 "\"192.168.2.0/24\", \"Name\": \"b\","
+			 " \"IpamPoolAllocationId\": \"%s\"}]}\n",
+			 old.id) > 0);
+	assert_ok(import_text(db, doc, false, &res, &err), err);
+	assert_int_equal(res.created, 4);
+	ipam_import_result_free(&res);
+	free(doc);
+	assert_ok(ipam_pool_lookup(db, scope_key(db, "private"), 0, "new", &p,
+				   &err),
+		  err);
+	times_follow(db, p, true);
+	char *l = plist_text(db, "fw");
+	assert_string_equal(l, "10.0.1.0/24\n192.168.1.0/24\n192.168.2.0/24\n");
+	free(l);
+	ipam_free(db);
+}
+
+/* An allocation element read without jansson (alloc_fast: the export's
+ * flat form) and the same element in a form only jansson reads (an escape
+ * in its name, a member the import does not know) give the same IPAM. */
+static void test_fast_equals_general(void **state)
+{
+	ipam *src = sample(), *a = open_mem(), *b = open_mem();
+	ipam_import_result res;
+	ipam_err err = {0};
+	char *doc, *other, *o;
+	const char *at;
+	size_t len;
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		char name[16], cidr[32];
+		int64_t top = 0, dev = 0;
+		assert_ok(ipam_pool_lookup(src, scope_key(src, "private"), 0,
+					   "top", &top, &err),
+			  err);
+		assert_ok(ipam_pool_lookup(src, scope_key(src, "private"), top,
+					   "dev", &dev, &err),
+			  err);
+		snprintf(name, sizeof(name), "h%d", i);
+		snprintf(cidr, sizeof(cidr), "10.1.%d.0/24", 100 + i);
+		alloc_cidr_ok(src, dev, name, cidr);
+	}
+	doc = export_of(src);
+	len = strlen(doc);
+	/* every allocation's name begins with an escape; every other gets a
+	 * member of its own */
+	other = o = calloc(1, 2 * len + 1);
+	assert_non_null(other);
+	at = strstr(doc, "\"IpamPoolAllocations\"");
+	assert_non_null(at);
+	memcpy(o, doc, (size_t)(at - doc));
+	o += at - doc;
+	for (int k = 0; *at; k++) {
+		if (!strncmp(at, "\"Name\":\"", 8)) {
+			o += sprintf(o, "\"Name\":\"\\u%04x", (unsigned)at[8]);
+			at += 9;
+		} else if (!strncmp(at, "{\"IpamPoolId\"", 13) && k % 2) {
+			o += sprintf(o, "{\"Ipamfs\":[1],");
+			at++;
+		} else {
+			*o++ = *at++;
+		}
+	}
+	assert_ok(import_text(a, doc, false, &res, &err), err);
+	ipam_import_result_free(&res);
+	assert_ok(import_text(b, other, false, &res, &err), err);
+	ipam_import_result_free(&res);
+	char *ea = export_of(a), *eb = export_of(b);
+	assert_string_equal(ea, doc);
+	assert_string_equal(eb, doc);
+	free(ea);
+	free(eb);
+	free(doc);
+	free(other);
+	ipam_free(src);
 	ipam_free(a);
 	ipam_free(b);
 }
@@ -455,6 +661,125 @@ static void test_prune(void **state)
 	ipam_free(db);
 }
 
+/* Removes from list `key` of root the element whose `field` is `value`. */
+static void drop_elem(json_t *root, const char *key, const char *field,
+		      const char *value)
+{
+	json_t *arr = json_object_get(root, key), *el;
+	size_t i;
+	json_array_foreach(arr, i, el)
+	{
+		const char *v = json_string_value(json_object_get(el, field));
+		if (v && !strcmp(v, value)) {
+			json_array_remove(arr, i);
+			return;
+		}
+	}
+	fail_msg("no %s %s in %s", field, value, key);
+}
+
+static void add_resource(ipam *db, const char *id, const char *const *cidrs,
+			 size_t n)
+{
+	ipam_err err = {0};
+	int64_t key = 0;
+	assert_ok(ipam_resource_create(db, scope_key(db, "private"), id, NULL,
+				       &key, &err),
+		  err);
+	for (size_t i = 0; i < n; i++) {
+		ipam_cidr c;
+		assert_ok(ipam_cidr_parse(&c, cidrs[i], &err), err);
+		assert_ok(ipam_resource_cidr_add(db, key, &c, &err), err);
+	}
+}
+
+/* Prune covers resources (in the document's scopes), their CIDRs and
+ * prefix lists with their targets, when the document has those lists;
+ * the plan says each deletion; a document without them deletes none. */
+static void test_prune_resources_and_lists(void **state)
+{
+	ipam *db = sample();
+	ipam_err err = {0};
+	ipam_import_result res;
+	const char *c1[] = {"192.0.2.0/24", "198.51.100.0/24"};
+	const char *c2[] = {"203.0.113.0/24"};
+	int64_t key = 0;
+	ipam_resource_cidr *rcs = NULL;
+	size_t n = 0;
+	ipam_strlist names = {0};
+	(void)state;
+	add_resource(db, "vpc-1", c1, 2);
+	add_resource(db, "vpc-2", c2, 1);
+	assert_ok(ipam_plist_create(db, "old", &err), err);
+	assert_ok(ipam_plist_target_create(db, "fw", "extra", &err), err);
+	char *doc = export_of(db), *txt;
+	json_t *root = json_loads(doc, 0, NULL), *el;
+	size_t i;
+	assert_non_null(root);
+	/* without the lists, a pruning document deletes none of them */
+	json_t *bare = json_deep_copy(root);
+	json_object_del(bare, "IpamResources");
+	json_object_del(bare, "IpamPrefixListResolvers");
+	json_object_set_new(bare, "Prune", json_true());
+	txt = json_dumps(bare, 0);
+	json_decref(bare);
+	assert_ok(import_text(db, txt, true, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", "");
+	ipam_import_result_free(&res);
+	free(txt);
+	/* with them: vpc-2, a CIDR of vpc-1, list "old", target "extra" go */
+	drop_elem(root, "IpamResources", "ResourceId", "vpc-2");
+	drop_elem(root, "IpamPrefixListResolvers", "Name", "old");
+	json_array_foreach(json_object_get(root, "IpamResources"), i, el)
+		drop_elem(el, "ResourceCidrs", "ResourceCidr",
+			  "198.51.100.0/24");
+	json_array_foreach(json_object_get(root, "IpamPrefixListResolvers"), i,
+			   el) drop_elem(el, "Targets", "Name", "extra");
+	json_object_set_new(root, "Prune", json_true());
+	txt = json_dumps(root, 0);
+	json_decref(root);
+	const char *want = "- resource-cidr scopes/private/resources/vpc-1 "
+			   "198.51.100.0/24\n"
+			   "- prefix-list fw/targets/extra\n"
+			   "- resource scopes/private/resources/vpc-2\n"
+			   "- prefix-list old\n";
+	assert_ok(import_text(db, txt, true, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", want);
+	assert_int_equal(res.deleted, 4);
+	ipam_import_result_free(&res);
+	assert_ok(ipam_resource_lookup(db, scope_key(db, "private"), "vpc-2",
+				       &key, &err),
+		  err); /* the plan applied nothing */
+	assert_ok(import_text(db, txt, false, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", want);
+	ipam_import_result_free(&res);
+	assert_int_equal(ipam_resource_lookup(db, scope_key(db, "private"),
+					      "vpc-2", &key, &err),
+			 IPAM_ENOENT);
+	assert_ok(ipam_resource_lookup(db, scope_key(db, "private"), "vpc-1",
+				       &key, &err),
+		  err);
+	assert_ok(ipam_resource_cidrs(db, key, &rcs, &n, &err), err);
+	assert_int_equal(n, 1);
+	assert_string_equal(S(&rcs[0].cidr), "192.0.2.0/24");
+	free(rcs);
+	assert_ok(ipam_plist_list(db, &names, &err), err);
+	assert_int_equal(names.count, 1);
+	assert_string_equal(names.items[0], "fw");
+	ipam_strlist_free(&names);
+	assert_ok(ipam_plist_target_list(db, "fw", &names, &err), err);
+	assert_int_equal(names.count, 1);
+	assert_string_equal(names.items[0], "edge");
+	ipam_strlist_free(&names);
+	/* the document is now what the IPAM holds: nothing more to do */
+	assert_ok(import_text(db, txt, true, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", "");
+	ipam_import_result_free(&res);
+	free(txt);
+	free(doc);
+	ipam_free(db);
+}
+
 static void test_detect(void **state)
 {
 	static const struct {
@@ -546,8 +871,11 @@ int main(void)
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_bulk_equals_single),
 		cmocka_unit_test(test_bulk_refusal_order),
+		cmocka_unit_test(test_bulk_fallback_times),
+		cmocka_unit_test(test_fast_equals_general),
 		cmocka_unit_test(test_refusal_applies_nothing),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_prune_resources_and_lists),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_plain_csv),
 	};

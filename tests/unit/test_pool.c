@@ -461,6 +461,42 @@ static void test_child_provisioning(void **state)
 	ipam_free(db);
 }
 
+/* A scope holds an address once: a top-level CIDR overlapping another
+ * top-level pool's of the scope is refused, whatever lies between them in
+ * address order (other scopes' CIDRs, child pools' CIDRs, the other
+ * family); other scopes may hold the same addresses. */
+static void test_scope_holds_address_once(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	int64_t priv = scope_key(db, "private"), lab = 0;
+	(void)state;
+	assert_ok(ipam_scope_create(db, "lab", &lab, &err), err);
+	int64_t one = mktop(db, "one"), two = mktop(db, "two"),
+		six = mktop(db, "six"), other = mkpool(db, lab, 0, "other");
+	int64_t kid = mkpool(db, priv, one, "kid");
+	prov_ok(db, one, "10.0.0.0/16");
+	prov_ok(db, kid, "10.0.1.0/24");
+	prov_ok(db, kid, "10.0.200.0/24");
+	prov_ok(db, other, "10.0.0.0/8"); /* another scope: allowed */
+	assert_ok(ipam_pool_set_family(db, six, 6, &err), err);
+	prov_ok(db, six, "fd01::/48");
+	/* the nearest top-level CIDR below is lab's or a child's: still
+	 * found */
+	assert_code(prov(db, two, "10.0.200.0/24", &err), err, IPAM_EADDRINUSE,
+		    "cannot provision 10.0.200.0/24 to pool 'two': it overlaps "
+		    "10.0.0.0/16 of pool 'scopes/private/pools/one'");
+	assert_code(prov(db, two, "10.0.0.0/8", &err), err, IPAM_EADDRINUSE,
+		    "overlaps 10.0.0.0/16 of pool 'scopes/private/pools/one'");
+	prov_ok(db, two, "10.1.0.0/16"); /* adjacent */
+	assert_code(prov(db, one, "10.1.128.0/17", &err), err, IPAM_EADDRINUSE,
+		    "overlaps 10.1.0.0/16 of pool 'scopes/private/pools/two'");
+	prov_ok(db, two, "9.255.255.0/24"); /* below everything */
+	assert_code(prov(db, six, "10.0.0.0/24", &err), err, IPAM_EINVAL,
+		    "the pool is ipv6");
+	ipam_free(db);
+}
+
 static void test_provision_len(void **state)
 {
 	ipam *db = open_mem();
@@ -896,7 +932,17 @@ static void test_public_attributes(void **state)
 	assert_true(p.publicly_advertisable);
 	assert_string_equal(p.aws_service, "ec2");
 	assert_string_equal(p.public_ip_source, "amazon");
-	prov_ok(db, pub, "198.51.100.0/24");
+	/* an amazon-source pool takes a provider block by netmask only */
+	assert_code(prov(db, pub, "198.51.100.0/24", &err), err, IPAM_EINVAL,
+		    "public-ip-source is amazon, so it takes a netmask");
+	{
+		static const char *const provider[] = {"198.51.100.0/24"};
+		ipam_cidr got;
+		assert_ok(ipam_provider_cidrs_set(db, provider, 1, &err), err);
+		assert_ok(ipam_pool_provision_len(db, pub, 29, &got, &err),
+			  err);
+		assert_string_equal(S(&got), "198.51.100.0/29");
+	}
 	assert_code(ipam_pool_set_public_ip_source(db, pub, "byoip", &err), err,
 		    IPAM_EPERM,
 		    "public-ip-source of pool 'pub' cannot change after a CIDR "
@@ -983,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(test_private_scope_ipv6),
 		cmocka_unit_test(test_child_provisioning),
 		cmocka_unit_test(test_provision_len),
+		cmocka_unit_test(test_scope_holds_address_once),
 		cmocka_unit_test(test_deprovision),
 		cmocka_unit_test(test_pool_delete),
 		cmocka_unit_test(test_locale_rules),

@@ -1,0 +1,441 @@
+/*
+ * test_public.c - the public scope's provider blocks, Elastic IPs, public
+ * IPv4 pools, transfer and insights (issue 12 §5-§7; provider.c, eip.c,
+ * transfer.c, insights.c): the guide's limits (L838, L9650-L9653, L5991),
+ * sequential addresses (L8990), the release and deprovision order
+ * (L7000-L7030, L9380), the transfer's refusals (L8338, L8421, L8425) and
+ * the insight counts (L3088-L3110).
+ */
+#include "watch_fixture.h"
+
+static const char *const regions[] = {"us-east-1", "us-west-2", NULL};
+
+static int64_t pub_scope(ipam *db)
+{
+	return scope_key(db, "public");
+}
+
+static void provider_set(ipam *db, const char *const *cidrs, size_t n)
+{
+	ipam_err err = {0};
+	if (ipam_provider_cidrs_set(db, cidrs, n, &err))
+		fail_msg("provider_cidrs_set: %s", err.msg);
+}
+
+/* A top-level public pool of `family` with public-ip-source amazon. */
+static int64_t amazon_pool(ipam *db, const char *name, int family,
+			   const char *locale)
+{
+	ipam_err err = {0};
+	int64_t pool = mkpool(db, pub_scope(db), 0, name);
+	if ((family == 6 && ipam_pool_set_family(db, pool, 6, &err)) ||
+	    ipam_pool_set_public_ip_source(db, pool, "amazon", &err) ||
+	    (locale && ipam_pool_set_locale(db, pool, locale, &err)))
+		fail_msg("amazon pool %s: %s", name, err.msg);
+	return pool;
+}
+
+static const char *by_len(ipam *db, int64_t pool, int len, int want,
+			  const char *needle)
+{
+	static char out[IPAM_CIDR_STRLEN];
+	ipam_err err = {0};
+	ipam_cidr got;
+	int rc = ipam_pool_provision_len(db, pool, len, &got, &err);
+	if (rc != want)
+		fail_msg("/%d: got %s (%s), expected %s", len,
+			 ipam_code_name(rc), err.msg, ipam_code_name(want));
+	if (needle && !strstr(err.msg, needle))
+		fail_msg("reason '%s' lacks '%s'", err.msg, needle);
+	snprintf(out, sizeof(out), "%s", rc ? "" : S(&got));
+	return out;
+}
+
+/* ---- provider CIDRs ---- */
+
+static void test_provider_set(void **state)
+{
+	static const char *const good[] = {"2600:1f13::/36", "18.97.0.0/24",
+					   "3.0.0.0/16"};
+	static const struct {
+		const char *cidr, *needle;
+	} bad[] = {
+		{"10.0.0.0/8", "not global space"},
+		{"18.97.0.1/24", "host bits"},
+		{"18.97.0.0/33", NULL},
+		{"fd12::/16", "not global space"},
+		{"", NULL},
+	};
+	ipam *db = open_watch("us-east-1", regions);
+	ipam_strlist list = {0};
+	ipam_err err = {0};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_code(ipam_provider_cidrs_set(db, &bad[i].cidr, 1, &err),
+			    err, IPAM_EINVAL, bad[i].needle);
+	{
+		static const char *const overlap[] = {"18.97.0.0/24",
+						      "18.97.0.128/25"};
+		assert_code(ipam_provider_cidrs_set(db, overlap, 2, &err), err,
+			    IPAM_EINVAL,
+			    "18.97.0.128/25 overlaps 18.97.0.0/24");
+	}
+	assert_ok(ipam_provider_cidrs_get(db, &list, &err), err);
+	assert_int_equal(list.count, 0);
+	provider_set(db, good, 3);
+	assert_ok(ipam_provider_cidrs_get(db, &list, &err), err);
+	assert_int_equal(list.count, 3);
+	assert_string_equal(list.items[0], "3.0.0.0/16");
+	assert_string_equal(list.items[1], "18.97.0.0/24");
+	assert_string_equal(list.items[2], "2600:1f13::/36");
+	ipam_strlist_free(&list);
+
+	/* a set that drops a block a pool holds is refused */
+	int64_t pool = amazon_pool(db, "contig", 4, "us-east-1");
+	assert_string_equal(by_len(db, pool, 29, 0, NULL), "3.0.0.0/29");
+	assert_code(ipam_provider_cidrs_set(db, good, 2, &err), err, IPAM_EBUSY,
+		    "3.0.0.0/29 of pool 'contig'");
+	close_watch(db);
+}
+
+/* The seed's vector 6: /28 refused, /29 and /30 taken, a third block
+ * over the quota (L9650-L9651); blocks in address order, skipping what
+ * the scope holds. */
+static void test_provider_ipv4_blocks(void **state)
+{
+	static const char *const space[] = {"192.0.2.0/24"};
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t a = amazon_pool(db, "a", 4, NULL);
+	int64_t b = amazon_pool(db, "b", 4, NULL);
+	int64_t byoip = mkpool(db, pub_scope(db), 0, "byoip");
+	ipam_err err = {0};
+	(void)state;
+
+	assert_string_equal(
+		by_len(db, a, 29, IPAM_ENOSPC, "none is set for this family"),
+		"");
+	provider_set(db, space, 1);
+	by_len(db, a, 28, IPAM_EINVAL, "must be /29 to /30");
+	by_len(db, a, 31, IPAM_EINVAL, "must be /29 to /30");
+	assert_code(prov(db, a, "192.0.2.0/29", &err), err, IPAM_EINVAL,
+		    "takes a netmask (/LEN), not a CIDR");
+	assert_string_equal(by_len(db, a, 30, 0, NULL), "192.0.2.0/30");
+	assert_string_equal(by_len(db, b, 29, 0, NULL), "192.0.2.8/29");
+	by_len(db, b, 30, IPAM_EDQUOT, "2 Amazon-provided contiguous IPv4");
+	/* give one back: the lowest free block comes first */
+	assert_ok(deprov(db, a, "192.0.2.0/30", &err), err);
+	assert_string_equal(by_len(db, b, 30, 0, NULL), "192.0.2.0/30");
+	assert_ok(deprov(db, b, "192.0.2.0/30", &err), err);
+	assert_ok(deprov(db, b, "192.0.2.8/29", &err), err);
+	/* a BYOIP pool holding the start of the space is stepped over */
+	prov_ok(db, byoip, "192.0.2.0/24");
+	by_len(db, a, 29, IPAM_ENOSPC, "no free /29 for pool 'a'");
+	assert_ok(deprov(db, byoip, "192.0.2.0/24", &err), err);
+	{
+		static const char *const two[] = {"192.0.2.0/24",
+						  "198.51.100.0/24"};
+		provider_set(db, two, 2);
+	}
+	prov_ok(db, byoip, "192.0.2.0/24");
+	assert_string_equal(by_len(db, a, 29, 0, NULL), "198.51.100.0/29");
+	close_watch(db);
+}
+
+static void test_provider_ipv6_blocks(void **state)
+{
+	static const char *const space[] = {"2600:1f13::/39"};
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t nolocale = amazon_pool(db, "n", 6, NULL);
+	int64_t west = amazon_pool(db, "west", 6, "us-west-2");
+	int64_t east = amazon_pool(db, "east", 6, "us-east-1");
+	int64_t third = amazon_pool(db, "third", 6, "us-east-1");
+	(void)state;
+
+	provider_set(db, space, 1);
+	by_len(db, nolocale, 52, IPAM_EINVAL, "has no locale");
+	by_len(db, west, 39, IPAM_EINVAL, "must be /40 to /52");
+	by_len(db, west, 53, IPAM_EINVAL, "must be /40 to /52");
+	assert_string_equal(by_len(db, west, 52, 0, NULL), "2600:1f13::/52");
+	by_len(db, west, 52, IPAM_EDQUOT, "per Regional pool");
+	/* the first /40 clear of the /52 */
+	assert_string_equal(by_len(db, east, 40, 0, NULL),
+			    "2600:1f13:100::/40");
+	by_len(db, third, 40, IPAM_ENOSPC, "no free /40");
+	assert_string_equal(by_len(db, third, 44, 0, NULL),
+			    "2600:1f13:10::/44");
+	close_watch(db);
+}
+
+/* ---- Elastic IPs ---- */
+
+static const char *eip_ok(ipam *db, const char *source, const char *address,
+			  char *id)
+{
+	static char out[IPAM_CIDR_STRLEN];
+	ipam_err err = {0};
+	ipam_cidr want, got;
+	if (address)
+		want = C(address);
+	if (ipam_eip_allocate(db, pub_scope(db), source, address ? &want : NULL,
+			      false, id, &got, &err))
+		fail_msg("eip_allocate %s: %s", source, err.msg);
+	snprintf(out, sizeof(out), "%s", S(&got));
+	return out;
+}
+
+static int eip_fail(ipam *db, const char *source, const char *address,
+		    ipam_err *err)
+{
+	char id[IPAM_RESOURCE_ID_MAX + 1];
+	ipam_cidr want, got;
+	if (address)
+		want = C(address);
+	return ipam_eip_allocate(db, pub_scope(db), source,
+				 address ? &want : NULL, false, id, &got, err);
+}
+
+/* The seed's vector 5: sequential /32s from 192.0.2.0/30, then ENOSPC
+ * (L8990, L5643: the network and broadcast addresses too). */
+static void test_eip_sequential(void **state)
+{
+	static const char *const space[] = {"192.0.2.0/30"};
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t pool = amazon_pool(db, "contig", 4, "us-east-1");
+	char id[IPAM_RESOURCE_ID_MAX + 1], pid[IPAM_ID_MAX];
+	ipam_err err = {0};
+	(void)state;
+
+	provider_set(db, space, 1);
+	by_len(db, pool, 30, 0, NULL);
+	snprintf(pid, sizeof(pid), "%s", pool_id(db, pool));
+	assert_string_equal(eip_ok(db, pid, NULL, id), "192.0.2.0/32");
+	assert_true(!strncmp(id, "eipalloc-", 9));
+	{
+		ipam_resource_info r =
+			res_info(db, res_key(db, pub_scope(db), id));
+		assert_string_equal(r.type, "eip");
+		assert_string_equal(r.locale, "us-east-1");
+	}
+	assert_string_equal(eip_ok(db, pid, NULL, id), "192.0.2.1/32");
+	assert_string_equal(eip_ok(db, pid, "192.0.2.3/32", id),
+			    "192.0.2.3/32");
+	assert_string_equal(eip_ok(db, pid, NULL, id), "192.0.2.2/32");
+	assert_code(eip_fail(db, pid, NULL, &err), err, IPAM_ENOSPC, NULL);
+	assert_code(eip_fail(db, pid, "192.0.2.0/31", &err), err, IPAM_EINVAL,
+		    "one IPv4 address (/32)");
+	assert_code(eip_fail(db, "vpc-0123", NULL, &err), err, IPAM_EINVAL,
+		    "(ipam-pool-...) or a public IPv4 pool id");
+	assert_int_equal(usage(db, pool).assigned, 4);
+	close_watch(db);
+}
+
+/* The seed's vector 7: a public IPv4 pool takes /24 to /32 (L5991); its
+ * address counts are 256, then 255 after one EIP (L6014, L6040). */
+static void test_public_ipv4_pool(void **state)
+{
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t pub = pub_scope(db);
+	int64_t byoip = mkpool(db, pub, 0, "byoip");
+	int64_t pv, eip;
+	char id[IPAM_RESOURCE_ID_MAX + 1], *out = NULL;
+	ipam_cidr want = C("198.51.100.0/23"), got;
+	ipam_err err = {0};
+	size_t len = 0;
+	(void)state;
+
+	pool_locale(db, byoip, "us-east-1");
+	prov_ok(db, byoip, "198.51.100.0/23");
+	pv = res_make(db, pub, "ipv4pool-ec2-0123", NULL, "us-east-1", NULL,
+		      NULL, NULL);
+	assert_code(ipam_resource_allocate(db, pv, byoip, NULL, 23, &got, &err),
+		    err, IPAM_EINVAL, "takes /24 to /32 (L5991)");
+	assert_code(
+		ipam_resource_allocate(db, pv, byoip, &want, -1, &got, &err),
+		err, IPAM_EINVAL, "not a /23");
+	assert_string_equal(res_alloc_ok(db, pv, byoip, NULL, 24),
+			    "198.51.100.0/24");
+	assert_string_equal(res_alloc_ok(db, pv, byoip, NULL, 27),
+			    "198.51.101.0/27");
+	assert_ok(ipam_render_public_ipv4_pools_json(db, pub, &out, &len, &err),
+		  err);
+	assert_non_null(strstr(out, "\"TotalAddressCount\": 288"));
+	assert_non_null(strstr(out, "\"TotalAvailableAddressCount\": 288"));
+	free(out);
+	assert_string_equal(eip_ok(db, "ipv4pool-ec2-0123", NULL, id),
+			    "198.51.100.0/32");
+	eip = res_key(db, pub, id);
+	assert_ok(ipam_render_public_ipv4_pools_json(db, pub, &out, &len, &err),
+		  err);
+	assert_non_null(strstr(out,
+			       "\"AddressCount\": 256,\n"
+			       "          \"AvailableAddressCount\": 255"));
+	free(out);
+	assert_string_equal(
+		eip_ok(db, "ipv4pool-ec2-0123", "198.51.101.31/32", id),
+		"198.51.101.31/32");
+	assert_code(eip_fail(db, "ipv4pool-ec2-0123", "198.51.101.31/32", &err),
+		    err, IPAM_EADDRINUSE, "is Elastic IP");
+	assert_code(eip_fail(db, "ipv4pool-ec2-0123", "198.51.101.32/32", &err),
+		    err, IPAM_EADDRNOTAVAIL, "not in public IPv4 pool");
+	assert_string_equal(eip_ok(db, "ipv4pool-ec2-0123", NULL, id),
+			    "198.51.100.1/32");
+
+	/* release order: disassociate, release, deprovision (L7000-L7030) */
+	assert_code(ipam_resource_set(db, eip, IPAM_RESOURCE_ASSOCIATION,
+				      "vpc-1", &err),
+		    err, IPAM_EINVAL,
+		    "instance (i-...) or a network interface");
+	assert_code(ipam_resource_set(db, pv, IPAM_RESOURCE_ASSOCIATION, "i-1",
+				      &err),
+		    err, IPAM_EINVAL, "association applies to Elastic IPs");
+	res_set(db, eip, IPAM_RESOURCE_ASSOCIATION, "eni-0a1");
+	assert_string_equal(res_info(db, eip).association, "eni-0a1");
+	assert_code(ipam_resource_delete(db, eip, &err), err, IPAM_EBUSY,
+		    "associated with 'eni-0a1'");
+	{
+		ipam_cidr block = C("198.51.100.0/24");
+		assert_code(ipam_resource_cidr_remove(db, pv, &block, &err),
+			    err, IPAM_EBUSY, "(198.51.100.0/32) is inside it");
+	}
+	assert_code(ipam_resource_delete(db, pv, &err), err, IPAM_EBUSY,
+		    "release it first");
+	assert_code(deprov(db, byoip, "198.51.100.0/23", &err), err, IPAM_EBUSY,
+		    NULL);
+	res_set(db, eip, IPAM_RESOURCE_ASSOCIATION, "");
+	res_del(db, eip);
+	close_watch(db);
+}
+
+/* ---- transfer ---- */
+
+static void test_transfer(void **state)
+{
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t pub = pub_scope(db);
+	int64_t top = mkpool(db, pub, 0, "top");
+	int64_t child, east, pv;
+	ipam_cidr cidr = C("130.137.249.0/24"), six = C("2600:1f13::/48");
+	char id[IPAM_RESOURCE_ID_MAX + 1], tid[IPAM_ID_MAX];
+	ipam_err err = {0};
+	(void)state;
+
+	pool_locale(db, top, "us-west-2");
+	snprintf(tid, sizeof(tid), "%s", pool_id(db, top));
+	pv = res_make(db, pub, "ipv4pool-ec2-0019", NULL, "us-west-2", NULL,
+		      NULL, NULL);
+	res_cidr(db, pv, "130.137.249.0/24");
+	eip_ok(db, "ipv4pool-ec2-0019", "130.137.249.255/32", id);
+	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, false, &err),
+		    err, IPAM_EINVAL, "aws-service must be ec2 (L8425)");
+	assert_ok(ipam_pool_set_aws_service(db, top, "ec2", &err), err);
+	prov_ok(db, top, "198.51.100.0/24");
+	child = mkpool(db, pub, top, "regional");
+	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, pool_id(db, child),
+					    false, &err),
+		    err, IPAM_EINVAL, "only to a top-level pool (L8421)");
+	east = mkpool(db, pub, 0, "east");
+	pool_locale(db, east, "us-east-1");
+	assert_ok(ipam_pool_set_aws_service(db, east, "ec2", &err), err);
+	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, pool_id(db, east),
+					    false, &err),
+		    err, IPAM_EINVAL, "is in 'us-west-2' (L8421)");
+	assert_code(ipam_byoip_move_to_ipam(db, pub, &six, tid, false, &err),
+		    err, IPAM_EINVAL,
+		    "IPv6 CIDR cannot be moved to IPAM (L8338)");
+	{
+		ipam_cidr other = C("130.137.250.0/24");
+		assert_code(ipam_byoip_move_to_ipam(db, pub, &other, tid, false,
+						    &err),
+			    err, IPAM_ENOENT, "no public IPv4 pool");
+	}
+	assert_code(ipam_byoip_move_to_ipam(db, scope_key(db, "private"), &cidr,
+					    tid, false, &err),
+		    err, IPAM_EINVAL, "public scope");
+	assert_int_equal(usage(db, top).total, 256);
+
+	assert_ok(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, false, &err),
+		  err);
+	assert_int_equal(usage(db, top).total, 512);
+	assert_int_equal(usage(db, top).assigned, 256);
+	assert_string_equal(rc_state(db, pv, "130.137.249.0/24"),
+			    "managed compliant nonoverlapping");
+	assert_true(res_exists(db, pub, id)); /* its EIP stays */
+	assert_code(ipam_byoip_move_to_ipam(db, pub, &cidr, tid, false, &err),
+		    err, IPAM_EEXIST, "in IPAM already");
+	assert_code(deprov(db, top, "130.137.249.0/24", &err), err, IPAM_EBUSY,
+		    NULL);
+	close_watch(db);
+}
+
+/* ---- insights ---- */
+
+static void test_summary_counts(void **state)
+{
+	static const char *const space[] = {"192.0.2.0/29"};
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t pub = pub_scope(db);
+	int64_t pool = amazon_pool(db, "contig", 4, "us-east-1");
+	int64_t eni, manual;
+	char id[IPAM_RESOURCE_ID_MAX + 1], pid[IPAM_ID_MAX], *out = NULL;
+	ipam_err err = {0};
+	size_t len = 0;
+	(void)state;
+
+	provider_set(db, space, 1);
+	by_len(db, pool, 29, 0, NULL);
+	snprintf(pid, sizeof(pid), "%s", pool_id(db, pool));
+	eip_ok(db, pid, NULL, id);
+	res_set(db, res_key(db, pub, id), IPAM_RESOURCE_ASSOCIATION, "i-1");
+	eip_ok(db, pid, NULL, id);
+	/* an EIP registered by hand: Amazon-owned */
+	manual = res_make(db, pub, "eipalloc-0aa", NULL, "us-east-1", NULL,
+			  NULL, NULL);
+	res_cidr(db, manual, "3.5.0.1/32");
+	/* an interface's own public address: an EC2 public IP */
+	eni = res_make(db, pub, "eni-0bb", NULL, "us-east-1", NULL, NULL, NULL);
+	res_cidr(db, eni, "3.6.0.1/32");
+	assert_ok(
+		ipam_render_public_ip_summary(db, pub, false, &out, &len, &err),
+		err);
+	assert_text(out, "amazon-owned-eips=1\n"
+			 "ec2-public-ips=1\n"
+			 "byoip=0\n"
+			 "service-managed-ips=0\n"
+			 "service-managed-byoip=0\n"
+			 "amazon-owned-contiguous-eips=2\n"
+			 "associated-amazon-owned-eips=0\n"
+			 "unassociated-amazon-owned-eips=1\n"
+			 "associated-byoip=0\n"
+			 "unassociated-byoip=0\n"
+			 "associated-amazon-owned-contiguous-eips=1\n"
+			 "unassociated-amazon-owned-contiguous-eips=1\n");
+	free(out);
+	assert_ok(ipam_render_public_addresses_json(db, pub, &out, &len, &err),
+		  err);
+	assert_non_null(strstr(out, "\"AddressType\": \"ec2-public-ip\""));
+	assert_non_null(strstr(out, "\"OldestSampleTime\""));
+	free(out);
+	assert_ok(ipam_render_metrics(db, &out, &len, &err), err);
+	assert_non_null(strstr(out, "ipam_amazon_owned_contig_ips{"));
+	assert_non_null(strstr(out, ",region=\"us-east-1\"} 1\n"));
+	free(out);
+	close_watch(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_provider_set, watch_teardown),
+		cmocka_unit_test_teardown(test_provider_ipv4_blocks,
+					  watch_teardown),
+		cmocka_unit_test_teardown(test_provider_ipv6_blocks,
+					  watch_teardown),
+		cmocka_unit_test_teardown(test_eip_sequential, watch_teardown),
+		cmocka_unit_test_teardown(test_public_ipv4_pool,
+					  watch_teardown),
+		cmocka_unit_test_teardown(test_transfer, watch_teardown),
+		cmocka_unit_test_teardown(test_summary_counts, watch_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
