@@ -224,6 +224,11 @@ def reset(mnt):
     for s in listdir(mnt + '/scopes'):
         sd = mnt + '/scopes/' + s
         for r in listdir(sd + '/resources'):
+            # an associated Elastic IP is released once disassociated
+            # (105 ends at its remount, before its clean-up)
+            if os.path.exists(sd + '/resources/%s/association' % r) and \
+                    read(sd + '/resources/%s/association' % r).strip():
+                write(sd + '/resources/%s/association' % r, '\n')
             rmdir(sd + '/resources/' + r)
         for p in listdir(sd + '/pools'):
             remove_pool(mnt, sd + '/pools/' + p)
