@@ -67,6 +67,7 @@ struct ipam {
 	size_t cached;	  /* slots in use */
 	bool importing;	  /* an import is applying a document (planning.c
 			     checks a planning pool's VPC at its end) */
+	bool byoip_skip; /* the lab switch: BYOIP provisions need no proof */
 };
 
 /* The mode of a new scope, pool or allocation (docs/design/core.md):
@@ -145,6 +146,75 @@ int ipam__random(void *out, size_t len, ipam_err *err);
 /* provision.c: refuses a CIDR of the special-purpose (non-global) ranges
  * in the public scope, naming the range. */
 int ipam__public_space_check(const ipam_cidr *cidr, ipam_err *err);
+/* provision.c: the checks of a provision that do not depend on the parent,
+ * and the provision itself (no bracket, no proof) */
+int ipam__provision_checks(ipam *db, const ipam_pool_info *p,
+			   const ipam_cidr *cidr, ipam_err *err);
+int ipam__provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
+		    const char *given_id, ipam_err *err);
+
+/* ---- byoip.c: the BYOIP CIDR lifecycle (docs/design/public.md) ---- */
+
+/* Whether CIDRs provisioned to pool p need a proof of ownership: a
+ * top-level pool of the public scope with public-ip-source byoip. */
+bool ipam__byoip_pool(const ipam_pool_info *p);
+
+/* A CIDR's lifecycle record. */
+typedef struct ipam__byoip_rec {
+	int64_t key;
+	ipam_byoip_state state;
+	char id[IPAM_ID_MAX]; /* ipam-pool-cidr-... */
+	char method[16];      /* x509, dns-token, lab; "" = none yet */
+	int64_t changed;
+} ipam__byoip_rec;
+
+/* The record of `cidr` in pool `pool`: 1 found, 0 none, < 0 error. */
+int ipam__byoip_get(ipam *db, int64_t pool, const ipam_cidr *cidr,
+		    ipam__byoip_rec *out, ipam_err *err);
+/* Moves the record of `cidr` to `to` (creating it with id `id` when
+ * absent), with a reason for failed-provision, the proof method for
+ * provisioned; logs the transition (event "byoip-cidr-state"). */
+int ipam__byoip_move(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
+		     const char *id, ipam_byoip_state to, const char *method,
+		     const ipam_err *reason, ipam_err *err);
+/* IPAM_EADDRINUSE when `cidr` overlaps a pending-provision CIDR of the
+ * scope (another pool's, or another CIDR of this pool). */
+int ipam__byoip_overlap_check(ipam *db, const ipam_pool_info *p,
+			      const ipam_cidr *cidr, ipam_err *err);
+/* Deprovision of a CIDR that holds no space (pending or failed): it
+ * becomes deprovisioned; IPAM_ENOENT when there is no such record. */
+int ipam__byoip_drop_unprovisioned(ipam *db, const ipam_pool_info *p,
+				   const ipam_cidr *cidr, ipam_err *err);
+/* asn.c: refusals before a public pool's CIDR is deprovisioned: it is
+ * advertised from the pool, or ASNs are associated with it. */
+int ipam__public_deprovision_check(ipam *db, const ipam_pool_info *p,
+				   const ipam_cidr *cidr, ipam_err *err);
+/* The signed-message check (byoip.c), no bracket: `subject` is the CIDR
+ * or the ASN the message must name. */
+int ipam__check_message(ipam *db, const char *subject, const char *message,
+			const char *signature, ipam_err *err);
+/* After: the record becomes deprovisioned. */
+int ipam__byoip_deprovisioned(ipam *db, const ipam_pool_info *p,
+			      const ipam_cidr *cidr, const char *id,
+			      ipam_err *err);
+/* Adds the pool's unprovisioned records (pending, failed, deprovisioned
+ * for 7 days) to a cidrs list, in address order; fills the failure reason
+ * of the listed ones. */
+int ipam__byoip_cidrs_add(ipam *db, const ipam_pool_info *p,
+			  ipam_pool_cidr **list, size_t *n, ipam_err *err);
+/* dnsproof.c: "A.B.C.D[:PORT]" (port 53 by default) */
+int ipam__resolver_parse(const char *text, char *host, size_t size, int *port,
+			 ipam_err *err);
+/* The DNS-TXT proof of `cidr` with token `token_id` (L5577-L5629): every
+ * record the guide lists holds the token value; the codes of
+ * ipam_pool_provision_proven's *refused. */
+int ipam__dns_token_check(ipam *db, const ipam_cidr *cidr,
+			  const char *token_id, ipam_err *err);
+/* A token by "name" or "id": 1 found, 0 none, < 0 error. */
+int ipam__token_load(ipam *db, const char *by, const char *what,
+		     ipam_token_info *out, ipam_err *err);
+/* rmdir of a pool: drops its records (no provisioned one is left). */
+int ipam__byoip_pool_drop(ipam *db, int64_t pool, ipam_err *err);
 
 /* provider.c: a top-level public pool whose public-ip-source is amazon. */
 bool ipam__pool_is_provider(const ipam_pool_info *p);

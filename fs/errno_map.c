@@ -36,6 +36,7 @@ static const struct {
 	{IPAM_ENOMEM, ENOMEM},
 	{IPAM_ESCHEMA, EIO},
 	{IPAM_ENAMETOOLONG, ENAMETOOLONG},
+	{IPAM_EKEYEXPIRED, EKEYEXPIRED},
 };
 
 int errno_from_ipam(int code)

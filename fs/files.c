@@ -297,6 +297,283 @@ static int apply_retention(struct ipamfs *fs, const struct node *n,
 	return rc ? rc : ipam_history_retention_set(fs->db, days, err);
 }
 
+/* ---- /ipam: the BYOIP proof settings (docs/design/public.md) ---- */
+
+static int render_byoip_setting(struct ipamfs *fs, const struct node *n,
+				const struct attr *a, struct buf *out,
+				ipam_err *err)
+{
+	char *value = NULL;
+	int rc = ipam_byoip_setting_get(fs->db, (ipam_byoip_setting)a->arg,
+					&value, err);
+	if (rc == 0) {
+		size_t len = strlen(value);
+		buf_append(out, value, len);
+		if (len == 0 || value[len - 1] != '\n')
+			buf_putc(out, '\n');
+	}
+	free(value);
+	return rc;
+}
+
+/* The certificate is a PEM block of many lines, taken whole (a set file:
+ * a shell writing it line by line is given every line so far; until the
+ * END line arrives the write waits, EBUSY being curable); the account id
+ * and the resolver are one word. */
+static int apply_byoip_setting(struct ipamfs *fs, const struct node *n,
+			       const struct attr *a, const struct input *in,
+			       struct buf *result, ipam_err *err)
+{
+	char *text = NULL;
+	int rc;
+	if (a->arg != IPAM_BYOIP_CERTIFICATE) {
+		rc = single_word(in, &text, err);
+		return rc ? rc
+			  : ipam_byoip_setting_set(
+				    fs->db, (ipam_byoip_setting)a->arg, text,
+				    err);
+	}
+	struct buf pem = BUF_INIT;
+	bool ended = false;
+	for (size_t i = 0; i < in->count; i++) {
+		char *line = trim(in->lines[i]);
+		if (!*line)
+			continue;
+		buf_printf(&pem, "%s\n", line);
+		ended = strncmp(line, "-----END ", 9) == 0;
+	}
+	buf_putc(&pem, '\0');
+	if (buf_failed(&pem))
+		rc = oom(err);
+	else if (pem.len > 1 && !ended &&
+		 strncmp(pem.data, "-----BEGIN ", 11) == 0)
+		rc = ipamfs_err(err, IPAM_EBUSY,
+				"the PEM certificate has no -----END "
+				"CERTIFICATE----- line");
+	else
+		rc = ipam_byoip_setting_set(fs->db, IPAM_BYOIP_CERTIFICATE,
+					    pem.data, err);
+	buf_free(&pem);
+	return rc;
+}
+
+static int render_tokens_json(struct ipamfs *fs, const struct node *n,
+			      const struct attr *a, struct buf *out,
+			      ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = ipam_render_tokens_json(fs->db, &data, &len, err);
+	return put_rendered(out, rc, data, len);
+}
+
+/* /ipam/verification-tokens/<name>/ */
+enum token_field { T_ID, T_NAME, T_VALUE, T_NOT_AFTER, T_STATUS, T_STATE };
+
+static int render_token(struct ipamfs *fs, const struct node *n,
+			const struct attr *a, struct buf *out, ipam_err *err)
+{
+	char when[IPAM_TIME_STRLEN];
+	ipam_token_info t;
+	int rc = ipam_token_get(fs->db, n->name, &t, err);
+	if (rc)
+		return rc;
+	switch ((enum token_field)a->arg) {
+	case T_ID:
+		put_line(out, t.id);
+		break;
+	case T_NAME:
+		put_line(out, t.token_name);
+		break;
+	case T_VALUE:
+		put_line(out, t.token_value);
+		break;
+	case T_NOT_AFTER:
+		ipam_time_format(t.not_after, when);
+		put_line(out, when);
+		break;
+	case T_STATUS:
+		put_line(out, t.expired ? "expired" : "valid");
+		break;
+	case T_STATE:
+		put_line(out, "create-complete");
+		break;
+	}
+	return 0;
+}
+
+/* ---- /asns, /advertisements (docs/design/public.md) ---- */
+
+enum public_view {
+	V_ASNS_JSON,
+	V_ADVERTS,
+	V_ADVERTS_BIRD,
+	V_BYOIP_JSON,
+	V_WITHDRAW, /* the withdraw file: renders nothing */
+};
+
+static int render_public_view(struct ipamfs *fs, const struct node *n,
+			      const struct attr *a, struct buf *out,
+			      ipam_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = IPAM_EINVAL;
+	switch ((enum public_view)a->arg) {
+	case V_ASNS_JSON:
+		rc = ipam_render_asns_json(fs->db, &data, &len, err);
+		break;
+	case V_ADVERTS:
+	case V_ADVERTS_BIRD:
+		rc = ipam_render_advertisements(
+			fs->db, n->dir == NODE_POOL ? n->pool_key : 0,
+			a->arg == V_ADVERTS_BIRD, &data, &len, err);
+		break;
+	case V_BYOIP_JSON:
+		rc = ipam_render_byoip_cidrs_json(fs->db, &data, &len, err);
+		break;
+	case V_WITHDRAW:
+		return 0;
+	}
+	return put_rendered(out, rc, data, len);
+}
+
+static uint32_t node_asn(const struct node *n)
+{
+	return (uint32_t)strtoul(n->name, NULL, 10);
+}
+
+enum asn_field { A_STATE, A_REASON };
+
+static int render_asn(struct ipamfs *fs, const struct node *n,
+		      const struct attr *a, struct buf *out, ipam_err *err)
+{
+	ipam_asn_info info;
+	int rc = ipam_asn_get(fs->db, node_asn(n), &info, err);
+	if (rc)
+		return rc;
+	put_line(out, a->arg == A_STATE ? ipam_byoip_state_name(info.state)
+					: info.reason);
+	return 0;
+}
+
+/* `message=M signature=S`: the signed message naming the ASN. */
+static int apply_asn_proof(struct ipamfs *fs, const struct node *n,
+			   const struct attr *a, const struct input *in,
+			   struct buf *result, ipam_err *err)
+{
+	const char *message = NULL, *signature = NULL;
+	for (size_t i = 0; i < in->count; i++) {
+		char *rest = in->lines[i];
+		for (;;) {
+			rest += strspn(rest, " \t");
+			if (!*rest)
+				break;
+			char *word = rest;
+			rest += strcspn(rest, " \t");
+			if (*rest)
+				*rest++ = '\0';
+			if (strncmp(word, "message=", 8) == 0 && !message)
+				message = word + 8;
+			else if (strncmp(word, "signature=", 10) == 0 &&
+				 !signature)
+				signature = word + 10;
+			else
+				return ipamfs_err(err, IPAM_EINVAL,
+						  "'%.40s': expected "
+						  "message=M signature=S",
+						  word);
+		}
+	}
+	if (!message || !signature)
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "expected message=M signature=S");
+	return ipam_asn_prove(fs->db, node_asn(n), message, signature,
+			      &ipamfs_deferred, err);
+}
+
+static int render_asn_cidrs(struct ipamfs *fs, const struct node *n,
+			    const struct attr *a, struct buf *out,
+			    ipam_err *err)
+{
+	ipam_strlist list = {0};
+	int rc = ipam_asn_cidrs(fs->db, node_asn(n), &list, err);
+	for (size_t i = 0; rc == 0 && i < list.count; i++)
+		put_line(out, list.items[i]);
+	ipam_strlist_free(&list);
+	return rc;
+}
+
+/* `+CIDR` (or `CIDR`) associates, `-CIDR` disassociates. */
+static int apply_asn_cidrs(struct ipamfs *fs, const struct node *n,
+			   const struct attr *a, const struct input *in,
+			   struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *line = trim(in->lines[i]);
+		bool on = *line != '-';
+		ipam_cidr cidr;
+		if (!*line)
+			continue;
+		if (*line == '+' || *line == '-')
+			line = trim(line + 1);
+		int rc = ipam_cidr_parse(&cidr, line, err);
+		if (rc == 0)
+			rc = ipam_asn_associate(fs->db, node_asn(n), &cidr, on,
+						err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* A pool's `advertise`: `CIDR [asn=ASN]`; `withdraw`: `CIDR`. */
+static int apply_advertise(struct ipamfs *fs, const struct node *n,
+			   const struct attr *a, const struct input *in,
+			   struct buf *result, ipam_err *err)
+{
+	for (size_t i = 0; i < in->count; i++) {
+		char *line = trim(in->lines[i]), *rest;
+		int64_t asn = -1;
+		ipam_cidr cidr;
+		int rc;
+		if (!*line)
+			continue;
+		rest = line + strcspn(line, " \t");
+		if (*rest)
+			*rest++ = '\0';
+		rest = trim(rest);
+		if ((rc = ipam_cidr_parse(&cidr, line, err)))
+			return rc;
+		if (a->arg == V_WITHDRAW) {
+			if (*rest)
+				return ipamfs_err(err, IPAM_EINVAL,
+						  "'%.40s': withdraw takes a "
+						  "CIDR only",
+						  rest);
+			rc = ipam_withdraw(fs->db, n->pool_key, &cidr, err);
+		} else {
+			if (*rest && strncmp(rest, "asn=", 4))
+				return ipamfs_err(err, IPAM_EINVAL,
+						  "'%.40s': expected CIDR "
+						  "[asn=ASN]",
+						  rest);
+			if (*rest && strcmp(rest + 4, "AWS")) {
+				uint32_t value;
+				if ((rc = ipam_asn_parse(rest + 4, &value,
+							 err)))
+					return rc;
+				asn = value;
+			}
+			rc = ipam_advertise(fs->db, n->pool_key, &cidr, asn,
+					    err);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- /clock (-o settable-clock) ---- */
 
 static int render_clock(struct ipamfs *fs, const struct node *n,
@@ -615,6 +892,11 @@ static int render_cidrs(struct ipamfs *fs, const struct node *n,
 	for (size_t i = 0; rc == 0 && i < count; i++) {
 		char text[IPAM_CIDR_STRLEN];
 		ipam_cidr_format(&cidrs[i].cidr, text);
+		if (strcmp(cidrs[i].state, "provisioned")) {
+			/* a BYOIP CIDR on its way (docs/tree.md) */
+			buf_printf(out, "%s %s\n", text, cidrs[i].state);
+			continue;
+		}
 		put_line(out, text);
 	}
 	free(cidrs);
@@ -751,11 +1033,49 @@ static int apply_cidr_line(struct ipamfs *fs, int64_t pool, char *line,
 			  : ipam_pool_provision_len(fs->db, pool, len, &cidr,
 						    err);
 	}
+	/* the CIDR, then (provision only) a proof: message=M signature=S
+	 * or dns-token=ID (docs/design/public.md) */
+	char *rest = line + strcspn(line, " \t");
+	ipam_byoip_proof proof = {NULL, NULL, NULL};
+	if (*rest)
+		*rest++ = '\0';
 	int rc = ipam_cidr_parse(&cidr, line, err);
 	if (rc)
 		return rc;
-	return op == '-' ? ipam_pool_deprovision(fs->db, pool, &cidr, err)
-			 : ipam_pool_provision(fs->db, pool, &cidr, err);
+	for (;;) {
+		rest += strspn(rest, " \t");
+		if (!*rest)
+			break;
+		char *word = rest;
+		rest += strcspn(rest, " \t");
+		if (*rest)
+			*rest++ = '\0';
+		const char **slot = NULL;
+		if (strncmp(word, "message=", 8) == 0)
+			slot = &proof.message, word += 8;
+		else if (strncmp(word, "signature=", 10) == 0)
+			slot = &proof.signature, word += 10;
+		else if (strncmp(word, "dns-token=", 10) == 0)
+			slot = &proof.dns_token, word += 10;
+		if (!slot || *slot || op == '-')
+			return ipamfs_err(
+				err, IPAM_EINVAL,
+				op == '-' ? "'-CIDR' takes nothing after the CIDR"
+				: slot	  ? "'%.40s' is given twice"
+					  : "'%.40s': expected message=, "
+					    "signature= or dns-token= after the "
+					    "CIDR",
+				word);
+		*slot = word;
+	}
+	if (proof.dns_token && (proof.message || proof.signature))
+		return ipamfs_err(err, IPAM_EINVAL,
+				  "give either message= and signature= or "
+				  "dns-token=, not both");
+	if (op == '-')
+		return ipam_pool_deprovision(fs->db, pool, &cidr, err);
+	return ipam_pool_provision_proven(fs->db, pool, &cidr, &proof,
+					  &ipamfs_deferred, err);
 }
 
 static int apply_cidrs(struct ipamfs *fs, const struct node *n,
@@ -1113,6 +1433,10 @@ static const struct attr root_files[] = {
 	 files_io_render, files_io_apply},
 	{"plan", ATTR_RW | ATTR_STREAM | ATTR_NOCACHE, IO_PLAN, files_io_render,
 	 files_io_apply},
+	RO("asns.json", render_public_view, V_ASNS_JSON),
+	RO("advertisements", render_public_view, V_ADVERTS),
+	RO("advertisements.bird", render_public_view, V_ADVERTS_BIRD),
+	RO("byoip-cidrs.json", render_public_view, V_BYOIP_JSON),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1128,6 +1452,13 @@ static const struct attr ipam_files[] = {
 	RW("enable-private-gua", render_ipam, apply_ipam, F_PRIVATE_GUA),
 	RW("history-retention-days", render_retention, apply_retention,
 	   F_RETENTION),
+	{"certificate", ATTR_RW | ATTR_SET, IPAM_BYOIP_CERTIFICATE,
+	 render_byoip_setting, apply_byoip_setting},
+	RW("account-id", render_byoip_setting, apply_byoip_setting,
+	   IPAM_BYOIP_ACCOUNT_ID),
+	RW("dns-resolver", render_byoip_setting, apply_byoip_setting,
+	   IPAM_BYOIP_DNS_RESOLVER),
+	RO("verification-tokens.json", render_tokens_json, 0),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1138,6 +1469,19 @@ static const struct attr quota_files[] = {
 	RW("cidrs-per-pool", render_quota, apply_quota,
 	   IPAM_QUOTA_CIDRS_PER_POOL),
 	RW("pool-depth", render_quota, apply_quota, IPAM_QUOTA_POOL_DEPTH),
+	RW("verification-tokens", render_quota, apply_quota,
+	   IPAM_QUOTA_VERIFICATION_TOKENS),
+	RW("asns", render_quota, apply_quota, IPAM_QUOTA_ASNS),
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr token_files[] = {
+	RO("id", render_token, T_ID),
+	RO("token-name", render_token, T_NAME),
+	RO("token-value", render_token, T_VALUE),
+	RO("not-after", render_token, T_NOT_AFTER),
+	RO("status", render_token, T_STATUS),
+	RO("state", render_token, T_STATE),
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1208,6 +1552,20 @@ static const struct attr pool_files[] = {
 	 apply_pool},
 	{"public-ip-source", ATTR_RW | ATTR_PUBLIC, F_IP_SOURCE, render_pool,
 	 apply_pool},
+	{"advertise", ATTR_RW | ATTR_PUBLIC | ATTR_COMMAND, V_ADVERTS,
+	 render_public_view, apply_advertise},
+	{"withdraw", ATTR_RW | ATTR_PUBLIC | ATTR_COMMAND, V_WITHDRAW,
+	 render_nothing,
+	 apply_advertise},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct attr asn_files[] = {
+	RO("state", render_asn, A_STATE),
+	RO("failure-reason", render_asn, A_REASON),
+	{"proof", ATTR_RW | ATTR_COMMAND, 0, render_nothing, apply_asn_proof},
+	{"cidrs", ATTR_RW | ATTR_COMMAND, 0, render_asn_cidrs,
+	 apply_asn_cidrs},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -1235,6 +1593,10 @@ static const struct attr *table_of(enum node_kind dir)
 		return ipam_files;
 	case NODE_QUOTAS:
 		return quota_files;
+	case NODE_TOKEN:
+		return token_files;
+	case NODE_ASN:
+		return asn_files;
 	case NODE_SCOPE:
 		return scope_files;
 	case NODE_POOL:

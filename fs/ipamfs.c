@@ -86,6 +86,8 @@ int ipamfs_fail(struct ipamfs *fs, const char *op, const char *path, int code,
 	return -e;
 }
 
+_Thread_local ipam_err ipamfs_deferred;
+
 int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
 		      ipam_err *err)
 {
@@ -96,12 +98,20 @@ int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
 	int rc = ipam_txn_begin(fs->db, &actor, err);
 	if (rc)
 		return rc;
+	ipamfs_deferred.code = IPAM_OK;
+	ipamfs_deferred.msg[0] = '\0';
 	rc = fn(fs, ctx, err);
 	if (rc == 0)
 		rc = ipam_txn_commit(fs->db, err);
 	else
 		ipam_txn_rollback(fs->db);
 	atomic_fetch_add(&fs->generation, 1);
+	/* committed, and refused all the same: a failed-provision record */
+	if (rc == 0 && ipamfs_deferred.code != IPAM_OK) {
+		if (err && err->code == IPAM_OK)
+			*err = ipamfs_deferred;
+		rc = ipamfs_deferred.code;
+	}
 	return rc;
 }
 

@@ -53,6 +53,8 @@ struct ipamfs {
 	 * one: frozen at `clock` unless it is IPAMFS_CLOCK_SYSTEM. */
 	bool settable_clock;
 	atomic_int_fast64_t clock;
+	/* -o byoip-proof=skip: BYOIP CIDRs need no proof (labs) */
+	bool byoip_skip;
 	/* -o default_permissions: the kernel checks the mode bits, and a
 	 * resource's owner must be allowed to use a pool it allocates from
 	 * (files_resource.c). */
@@ -124,6 +126,12 @@ int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
 		      ipam_err *err);
 
 /* Fills err like libipam does (first error wins) and returns code. */
+/* A refusal that is also a change (a BYOIP CIDR's failed-provision
+ * record, docs/design/public.md): an apply function fills it and returns
+ * 0; ipamfs_try_change commits the transaction and then fails with it.
+ * Per thread: one FUSE request runs on one thread. */
+extern _Thread_local ipam_err ipamfs_deferred;
+
 int ipamfs_err(ipam_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -895,6 +895,8 @@ static unsigned char child_type(enum node_kind kind)
 	case NODE_DISCOVERIES:
 	case NODE_PLISTS:
 	case NODE_PLTARGETS:
+	case NODE_TOKENS:
+	case NODE_ASNS:
 	case NODE_POLICIES:
 		return DT_DIR;
 	case NODE_BYID:
@@ -1151,6 +1153,7 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 		return;
 	}
 	fs->mount_time = ipam_now(fs->db);
+	ipam_byoip_set_skip(fs->db, fs->byoip_skip);
 	watch_changed(&fs->watch, ipam_events_last(fs->db));
 	ipam_set_change_hook(fs->db, on_change, &fs->watch);
 	ipam_set_remove_hook(fs->db, on_remove, NULL);

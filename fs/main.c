@@ -41,6 +41,7 @@ struct options {
 	int settable_clock;
 	int default_permissions;
 	char *feed_budget;
+	char *byoip_proof;
 	char *database;
 	char *mountpoint;
 	int nonopts;
@@ -55,6 +56,7 @@ static const struct fuse_opt option_spec[] = {
 	{"sync=%s", offsetof(struct options, sync), 0},
 	{"settable-clock", offsetof(struct options, settable_clock), 1},
 	{"feed-budget=%s", offsetof(struct options, feed_budget), 0},
+	{"byoip-proof=%s", offsetof(struct options, byoip_proof), 0},
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -112,7 +114,10 @@ static void usage(const char *prog)
 	       "    -o settable-clock      /clock: freeze the IPAM's clock "
 	       "(tests)\n"
 	       "    -o feed-budget=MIB     memory all open feeds may hold "
-	       "together (default 512)\n\n",
+	       "together (default 512)\n"
+	       "    -o byoip-proof=skip    labs: BYOIP CIDRs need no proof "
+	       "of ownership\n"
+	       "                           (default: verify)\n\n",
 	       prog);
 }
 
@@ -348,6 +353,15 @@ static int run(struct fuse_args *args, struct options *opts, bool sync_normal)
 	atomic_init(&fs.clock, IPAMFS_CLOCK_SYSTEM);
 	if (parse_feed_budget(opts->feed_budget, &fs.feed_budget))
 		return 1;
+	if (opts->byoip_proof && strcmp(opts->byoip_proof, "skip") &&
+	    strcmp(opts->byoip_proof, "verify")) {
+		fprintf(stderr,
+			"ipamfs: byoip-proof=%s: expected 'verify' (the "
+			"default) or 'skip'\n",
+			opts->byoip_proof);
+		return 1;
+	}
+	fs.byoip_skip = opts->byoip_proof && !strcmp(opts->byoip_proof, "skip");
 	atomic_init(&fs.feed_held, 0);
 	/* a URI is passed on whole (the daemon opens it again), shown
 	 * without its password */
@@ -432,6 +446,7 @@ out:
 	free(opts.home_locale);
 	free(opts.sync);
 	free(opts.feed_budget);
+	free(opts.byoip_proof);
 	free(opts.database);
 	free(opts.mountpoint);
 	return ret;

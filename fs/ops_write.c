@@ -113,6 +113,10 @@ static int do_mkdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 	case NODE_PLTARGETS:
 		return ipam_plist_target_create(fs->db, m->parent->name,
 						m->name, err);
+	case NODE_TOKENS:
+		return ipam_token_create(fs->db, m->name, err);
+	case NODE_ASNS:
+		return ipam_asn_create(fs->db, m->name, err);
 	case NODE_POLICIES:
 		return ipam_policy_create(fs->db, m->name, err);
 	default:
@@ -125,7 +129,8 @@ static bool can_make_dirs(enum node_kind kind)
 	return kind == NODE_SCOPES || kind == NODE_POOLS ||
 	       kind == NODE_ALLOCS || kind == NODE_RESOURCES ||
 	       kind == NODE_DISCOVERIES || kind == NODE_PLISTS ||
-	       kind == NODE_PLTARGETS || kind == NODE_POLICIES;
+	       kind == NODE_PLTARGETS || kind == NODE_TOKENS ||
+	       kind == NODE_ASNS || kind == NODE_POLICIES;
 }
 
 int ops_mkdir(const char *path, mode_t mode)
@@ -297,6 +302,13 @@ static int do_rmdir(struct ipamfs *fs, void *ctx, ipam_err *err)
 	case NODE_PLTARGET:
 		return ipam_plist_target_delete(fs->db, r->n->name,
 						r->n->plist_target, err);
+	case NODE_TOKEN:
+		return ipam_token_delete(fs->db, r->n->name, err);
+	case NODE_ASN:
+		return ipam_asn_deprovision(fs->db,
+					    (uint32_t)strtoul(r->n->name, NULL,
+							      10),
+					    err);
 	case NODE_POLICY:
 		return ipam_policy_delete(fs->db, r->n->name, err);
 	default:
@@ -318,7 +330,8 @@ int ops_rmdir(const char *path)
 	if (n.kind != NODE_SCOPE && n.kind != NODE_POOL &&
 	    n.kind != NODE_ALLOC && n.kind != NODE_RESOURCE &&
 	    n.kind != NODE_DISCOVERY && n.kind != NODE_PLIST &&
-	    n.kind != NODE_PLTARGET && n.kind != NODE_POLICY)
+	    n.kind != NODE_PLTARGET && n.kind != NODE_TOKEN &&
+	    n.kind != NODE_ASN && n.kind != NODE_POLICY)
 		return ipamfs_refuse(fs, "rmdir", path, EPERM,
 				     "this directory cannot be removed");
 	struct remove_ctx r = {&n, strrchr(path, '/') + 1};

@@ -284,6 +284,38 @@ static int step_plist(struct ipamfs *fs, struct node *n, const char *name,
 	return rc;
 }
 
+/* /ipam/verification-tokens/<name> */
+static int step_token(struct ipamfs *fs, struct node *n, const char *name,
+		      ipam_err *err)
+{
+	ipam_token_info info;
+	int rc = ipam_token_get(fs->db, name, &info, err);
+	if (rc == 0) {
+		n->kind = NODE_TOKEN;
+		n->created = info.created;
+		memcpy(n->owner_id, info.id, sizeof(n->owner_id));
+		snprintf(n->name, sizeof(n->name), "%s", info.name);
+	}
+	return rc;
+}
+
+/* /asns/<asn>: the decimal ASN, canonical (no leading zero) */
+static int step_asn(struct ipamfs *fs, struct node *n, const char *name,
+		    ipam_err *err)
+{
+	ipam_asn_info info;
+	uint32_t asn;
+	int rc = ipam_asn_parse(name, &asn, err);
+	if (rc == 0)
+		rc = ipam_asn_get(fs->db, asn, &info, err);
+	if (rc == 0) {
+		n->kind = NODE_ASN;
+		n->created = info.created;
+		snprintf(n->name, sizeof(n->name), "%u", asn);
+	}
+	return rc;
+}
+
 static int step_policy(struct ipamfs *fs, struct node *n, const char *name,
 		       ipam_err *err)
 {
@@ -522,6 +554,8 @@ static const struct {
 	{NODE_ROOT, "policies", NODE_POLICIES},
 	{NODE_POLICY, "tags", NODE_TAGS},
 	{NODE_IPAM, "quotas", NODE_QUOTAS},
+	{NODE_IPAM, "verification-tokens", NODE_TOKENS},
+	{NODE_ROOT, "asns", NODE_ASNS},
 	{NODE_SCOPE, "pools", NODE_POOLS}, /* pool_key stays 0: top level */
 	{NODE_SCOPE, "resources", NODE_RESOURCES},
 	{NODE_SCOPE, "history", NODE_HISTORY},
@@ -597,6 +631,10 @@ static int step_lookup(struct ipamfs *fs, struct node *n, const char *name,
 		return step_plversion(fs, n, name, err);
 	case NODE_PLTARGETS:
 		return step_pltarget(fs, n, name, err);
+	case NODE_TOKENS:
+		return step_token(fs, n, name, err);
+	case NODE_ASNS:
+		return step_asn(fs, n, name, err);
 	case NODE_POLICIES:
 		return step_policy(fs, n, name, err);
 	default:
@@ -812,6 +850,12 @@ int tree_list(struct ipamfs *fs, const struct node *n, tree_add_fn add,
 		return list_plversions(fs, n, add, ctx, err);
 	case NODE_PLTARGETS:
 		rc = ipam_plist_target_list(fs->db, n->name, &list, err);
+		break;
+	case NODE_TOKENS:
+		rc = ipam_token_list(fs->db, &list, err);
+		break;
+	case NODE_ASNS:
+		rc = ipam_asn_list(fs->db, &list, err);
 		break;
 	case NODE_POLICIES:
 		rc = ipam_policy_list(fs->db, &list, err);

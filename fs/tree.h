@@ -39,6 +39,10 @@ enum node_kind {
 	NODE_PLVERSIONS,  /* <list>/versions */
 	NODE_PLTARGETS,	  /* <list>/targets */
 	NODE_PLTARGET,	  /* <list>/targets/<t> (plist_target) */
+	NODE_TOKENS,	  /* /ipam/verification-tokens */
+	NODE_TOKEN,	  /* /ipam/verification-tokens/<name> (name) */
+	NODE_ASNS,	  /* /asns */
+	NODE_ASN,	  /* /asns/<asn> (name: the ASN in decimal) */
 	NODE_POLICIES,	  /* /policies */
 	NODE_POLICY,	  /* /policies/<name> (name, policy_key) */
 	/* leaves */

@@ -48,6 +48,8 @@ const char *ipam_code_name(int code)
 		return "ESCHEMA";
 	case IPAM_ENAMETOOLONG:
 		return "ENAMETOOLONG";
+	case IPAM_EKEYEXPIRED:
+		return "EKEYEXPIRED";
 	}
 	return "EUNKNOWN";
 }

@@ -56,6 +56,7 @@ typedef enum ipam_code {
 	IPAM_ENOMEM = -14,	 /* out of memory */
 	IPAM_ESCHEMA = -15,	 /* not an ipamfs database, corrupt, or newer */
 	IPAM_ENAMETOOLONG = -16, /* the object's path would not fit PATH_MAX */
+	IPAM_EKEYEXPIRED = -17,	 /* a proof of ownership is past its date */
 } ipam_code;
 
 #define IPAM_ERR_MSG_MAX 256
@@ -396,6 +397,8 @@ typedef enum ipam_quota {
 	IPAM_QUOTA_POOLS_PER_SCOPE, /* pools in one scope, all depths (50) */
 	IPAM_QUOTA_CIDRS_PER_POOL,  /* provisioned CIDRs in one pool (50) */
 	IPAM_QUOTA_POOL_DEPTH,	    /* depth of the pool tree (10) */
+	IPAM_QUOTA_VERIFICATION_TOKENS, /* DNS verification tokens (100) */
+	IPAM_QUOTA_ASNS,		/* ASNs brought to the IPAM (5) */
 	IPAM_QUOTA_COUNT
 } ipam_quota;
 
@@ -553,8 +556,11 @@ int ipam_pool_set_public_ip_source(ipam *db, int64_t pool, const char *src,
 typedef struct ipam_pool_cidr {
 	ipam_cidr cidr;
 	char id[IPAM_ID_MAX]; /* ipam-pool-cidr-... */
-	char state[24];	      /* "provisioned" */
+	char state[24];	      /* "provisioned", "pending-provision", ... */
 	int64_t created;
+	/* failed-provision: FailureReason (IpamPoolCidrFailureReason) */
+	char failure_code[32];
+	char failure_reason[IPAM_ERR_MSG_MAX];
 } ipam_pool_cidr;
 
 /*
@@ -630,6 +636,168 @@ int ipam_host_value_check(ipam_host_field field, const char *value, char *out,
 int ipam_alloc_set_host(ipam *db, int64_t pool, const char *name,
 			ipam_host_field field, const char *value,
 			ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * BYOIP: proof of ownership and the CIDR lifecycle (byoip.c,
+ * docs/design/public.md)
+ * ------------------------------------------------------------------------ */
+
+typedef enum ipam_byoip_state {
+	IPAM_BYOIP_PENDING_PROVISION,
+	IPAM_BYOIP_PROVISIONED,
+	IPAM_BYOIP_FAILED_PROVISION,
+	IPAM_BYOIP_PENDING_DEPROVISION,
+	IPAM_BYOIP_DEPROVISIONED,
+} ipam_byoip_state;
+
+/* The guide's word for a state ("pending-provision", ...). */
+const char *ipam_byoip_state_name(ipam_byoip_state state);
+
+/* A proof of ownership that comes with a provision (either, or none). */
+typedef struct ipam_byoip_proof {
+	const char *message;   /* 1|aws|ACCOUNT|CIDR|YYYYMMDD|SHA256|RSAPSS */
+	const char *signature; /* base64 with +=/ written -_~ (L5331) */
+	const char *dns_token; /* an ipam-ext-res-ver-token-... id */
+} ipam_byoip_proof;
+
+/*
+ * Provisions `cidr` to `pool` with a proof. A pool that takes BYOIP CIDRs
+ * (top-level, public scope, public-ip-source byoip) records the CIDR's
+ * lifecycle: without a proof (and without the lab switch) it waits in
+ * pending-provision; with a good one it is provisioned; with a bad one it
+ * is recorded as failed-provision and *refused is filled (IPAM_EACCES bad
+ * or foreign signature, no certificate, token not found in DNS;
+ * IPAM_EKEYEXPIRED message date or token past; IPAM_EINVAL message naming
+ * another CIDR or account, malformed message or signature) while the call
+ * returns 0: the record is the change. Other pools take no proof
+ * (IPAM_EINVAL when one is given) and provision as ipam_pool_provision.
+ * Errors of ipam_pool_provision otherwise; IPAM_EEXIST the CIDR is already
+ * provisioned.
+ */
+int ipam_pool_provision_proven(ipam *db, int64_t pool, const ipam_cidr *cidr,
+			       const ipam_byoip_proof *proof,
+			       ipam_err *refused, ipam_err *err);
+
+/* The lab switch (a mount option, not stored): provisions to BYOIP pools
+ * need no proof while it is on. */
+void ipam_byoip_set_skip(ipam *db, bool skip);
+bool ipam_byoip_skip(ipam *db);
+
+typedef enum ipam_byoip_setting {
+	IPAM_BYOIP_CERTIFICATE,	 /* PEM X.509 certificate ("" = none) */
+	IPAM_BYOIP_ACCOUNT_ID,	 /* the ACCOUNT of signed messages */
+	IPAM_BYOIP_DNS_RESOLVER, /* ADDRESS[:PORT], "" = resolv.conf */
+} ipam_byoip_setting;
+
+/* Reads a setting into a malloc'd string (*out; the account id defaults
+ * to the owner's uid). */
+int ipam_byoip_setting_get(ipam *db, ipam_byoip_setting which, char **out,
+			   ipam_err *err);
+/* IPAM_EINVAL: not one PEM certificate with an RSA key, an account id
+ * that is not 1-64 of [A-Za-z0-9-_], a resolver that is not an IP address
+ * with an optional port. "" clears. */
+int ipam_byoip_setting_set(ipam *db, ipam_byoip_setting which,
+			   const char *value, ipam_err *err);
+
+/*
+ * Checks a signed authorization message against the registered
+ * certificate and account: `subject` is what it must name (a CIDR,
+ * canonical, or an ASN in decimal). 0 when good; otherwise the codes of
+ * ipam_pool_provision_proven's *refused. Changes nothing.
+ */
+int ipam_byoip_check_message(ipam *db, const char *subject,
+			     const char *message, const char *signature,
+			     ipam_err *err);
+
+/* ------------------------------------------------------------------------
+ * ASNs (BYOASN) and advertising (asn.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct ipam_asn_info {
+	uint32_t asn;
+	ipam_byoip_state state; /* pending-provision, provisioned, ... */
+	char reason[IPAM_ERR_MSG_MAX]; /* failed-provision: why */
+	int64_t created;
+	int64_t changed;
+} ipam_asn_info;
+
+/* asplain 1-4294967294, public (not 0, 23456, private or reserved);
+ * asdot is refused with its asplain value named. IPAM_EINVAL. */
+int ipam_asn_parse(const char *text, uint32_t *out, ipam_err *err);
+/* Brings an ASN: pending-provision (provisioned at once with the lab
+ * switch). IPAM_EINVAL, IPAM_EEXIST, IPAM_EDQUOT (asns quota). */
+int ipam_asn_create(ipam *db, const char *text, ipam_err *err);
+/* IPAM_ENOENT when absent or deprovisioned. */
+int ipam_asn_get(ipam *db, uint32_t asn, ipam_asn_info *out, ipam_err *err);
+/* The ASNs not deprovisioned, ascending, in decimal. */
+int ipam_asn_list(ipam *db, ipam_strlist *out, ipam_err *err);
+/* The signed message naming the ASN: provisioned, or failed-provision with
+ * *refused filled and 0 returned (as ipam_pool_provision_proven).
+ * IPAM_EEXIST already provisioned, IPAM_ENOENT. */
+int ipam_asn_prove(ipam *db, uint32_t asn, const char *message,
+		   const char *signature, ipam_err *refused, ipam_err *err);
+/* pending-deprovision -> deprovisioned. IPAM_EBUSY while associated. */
+int ipam_asn_deprovision(ipam *db, uint32_t asn, ipam_err *err);
+/* Associates (on) or disassociates a CIDR provisioned in the public
+ * scope. IPAM_EINVAL ASN not provisioned or CIDR not provisioned in a
+ * public pool; IPAM_ENOENT not associated; IPAM_EBUSY advertised from it. */
+int ipam_asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr, bool on,
+		       ipam_err *err);
+/* "CIDR associated" / "CIDR advertised" lines. */
+int ipam_asn_cidrs(ipam *db, uint32_t asn, ipam_strlist *out, ipam_err *err);
+
+/*
+ * Advertises a CIDR provisioned to public pool `pool` from ASN `asn`, or
+ * from the router's own AS ("AWS") when asn < 0. IPAM_EPERM private pool
+ * or IPv6 pool not publicly advertisable; IPAM_ENOENT not a CIDR of the
+ * pool; IPAM_EINVAL no locale, aws-service not ec2, not BYOIP, longer
+ * than /24 or /48, ASN not associated; IPAM_EEXIST advertised from
+ * another pool. Advertising it again from another ASN switches.
+ */
+int ipam_advertise(ipam *db, int64_t pool, const ipam_cidr *cidr, int64_t asn,
+		   ipam_err *err);
+/* IPAM_ENOENT not advertised from the pool. */
+int ipam_withdraw(ipam *db, int64_t pool, const ipam_cidr *cidr,
+		  ipam_err *err);
+/* "CIDR ASN" lines (ASN = AWS for the router's own AS) of pool `pool`, or
+ * of all pools (0); `bird`: a BIRD 2 include file instead. */
+int ipam_render_advertisements(ipam *db, int64_t pool, bool bird, char **out,
+			       size_t *len, ipam_err *err);
+/* {"Byoasns":[...]} (describe-ipam-byoasn). */
+int ipam_render_asns_json(ipam *db, char **out, size_t *len, ipam_err *err);
+/* {"ByoipCidrs":[...]} (describe-byoip-cidrs): the CIDRs of public pools
+ * with a locale, advertised or provisioned, with their ASN associations. */
+int ipam_render_byoip_cidrs_json(ipam *db, char **out, size_t *len,
+				 ipam_err *err);
+
+/* DNS verification tokens (dnsproof.c, L5517-L5565). */
+typedef struct ipam_token_info {
+	char id[IPAM_ID_MAX]; /* ipam-ext-res-ver-token-... */
+	char name[IPAM_NAME_MAX + 1];
+	char token_name[16];  /* 8 digits */
+	char token_value[40]; /* a UUID */
+	int64_t created;
+	int64_t not_after; /* created + 72 h */
+	bool expired;	   /* by the IPAM clock */
+} ipam_token_info;
+
+/* IPAM_EEXIST, IPAM_EDQUOT (verification-tokens quota), IPAM_EINVAL name. */
+int ipam_token_create(ipam *db, const char *name, ipam_err *err);
+/* IPAM_ENOENT. */
+int ipam_token_delete(ipam *db, const char *name, ipam_err *err);
+int ipam_token_get(ipam *db, const char *name, ipam_token_info *out,
+		   ipam_err *err);
+int ipam_token_list(ipam *db, ipam_strlist *out, ipam_err *err);
+/* {"IpamExternalResourceVerificationTokens":[...]} (describe-ipam-external-
+ * resource-verification-tokens). */
+int ipam_render_tokens_json(ipam *db, char **out, size_t *len, ipam_err *err);
+
+#define IPAM_TXT_NAME_MAX 128
+/* The TXT record names that prove `cidr` with a token named token_name
+ * (L5598-L5629): one per octet- (IPv4) or nibble-aligned (IPv6) sub-prefix.
+ * Writes at most `max`, returns how many there are. */
+size_t ipam_dns_txt_names(const ipam_cidr *cidr, const char *token_name,
+			  char (*out)[IPAM_TXT_NAME_MAX], size_t max);
 
 /* ------------------------------------------------------------------------
  * Allocations (alloc.c)

@@ -16,6 +16,8 @@ static const char *const quota_names[IPAM_QUOTA_COUNT] = {
 	[IPAM_QUOTA_POOLS_PER_SCOPE] = "pools-per-scope",
 	[IPAM_QUOTA_CIDRS_PER_POOL] = "cidrs-per-pool",
 	[IPAM_QUOTA_POOL_DEPTH] = "pool-depth",
+	[IPAM_QUOTA_VERIFICATION_TOKENS] = "verification-tokens",
+	[IPAM_QUOTA_ASNS] = "asns",
 };
 
 const char *ipam_quota_name(ipam_quota quota)

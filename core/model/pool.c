@@ -389,7 +389,8 @@ int ipam__pool_remove(ipam *db, int64_t pool, ipam_err *err)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, pool);
-	if ((rc = ipam__exec(db, stmt, err)))
+	if ((rc = ipam__exec(db, stmt, err)) ||
+	    (rc = ipam__byoip_pool_drop(db, pool, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM pool WHERE key = ?1", err);
 	if (!stmt)

@@ -250,8 +250,8 @@ static int scope_overlap_check(ipam *db, const ipam_pool_info *p,
 }
 
 /* Checks that do not depend on the parent. */
-static int provision_checks(ipam *db, const ipam_pool_info *p,
-			    const ipam_cidr *cidr, ipam_err *err)
+int ipam__provision_checks(ipam *db, const ipam_pool_info *p,
+			   const ipam_cidr *cidr, ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN];
 	int64_t quota = 0, count = 0;
@@ -309,7 +309,8 @@ static int provision_checks(ipam *db, const ipam_pool_info *p,
 				  "CIDR%s (cidrs-per-pool quota)",
 				  text, p->name, (long long)count,
 				  count == 1 ? "" : "s");
-	if ((rc = own_overlap_check(db, p, cidr, err)))
+	if ((rc = own_overlap_check(db, p, cidr, err)) ||
+	    (rc = ipam__byoip_overlap_check(db, p, cidr, err)))
 		return rc;
 	return p->parent_key ? 0 : scope_overlap_check(db, p, cidr, err);
 }
@@ -354,8 +355,8 @@ static int take_from_parent(ipam *db, const ipam_pool_info *p,
 	return rc;
 }
 
-static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
-		     ipam_err *err)
+int ipam__provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
+		    const char *given_id, ipam_err *err)
 {
 	char id[IPAM_ID_MAX], text[IPAM_CIDR_STRLEN];
 	ipam_pool_info p;
@@ -363,12 +364,14 @@ static int provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	int64_t alloc_key = 0;
 	int rc = ipam__pool_load(db, pool, &p, err);
 
-	if (rc || (rc = provision_checks(db, &p, cidr, err)))
+	if (rc || (rc = ipam__provision_checks(db, &p, cidr, err)))
 		return rc;
 	if (p.parent_key &&
 	    (rc = take_from_parent(db, &p, cidr, &alloc_key, err)))
 		return rc;
-	if ((rc = ipam__new_id(db, "ipam-pool-cidr-", true, id, err)))
+	if (given_id)
+		snprintf(id, sizeof(id), "%s", given_id);
+	else if ((rc = ipam__new_id(db, "ipam-pool-cidr-", true, id, err)))
 		return rc;
 	stmt = ipam__stmt(db,
 			  "INSERT INTO pool_cidr(aws_id, pool_key, start,"
@@ -416,7 +419,7 @@ static int provision_given(ipam *db, int64_t pool, const ipam_cidr *cidr,
 
 	if (rc || (rc = ipam__provider_check(db, &p, cidr, typed, err)))
 		return rc;
-	return provision(db, pool, cidr, err);
+	return ipam__provision(db, pool, cidr, NULL, err);
 }
 
 int ipam_pool_provision(ipam *db, int64_t pool, const ipam_cidr *cidr,
@@ -524,12 +527,12 @@ static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 	if (ipam__pool_is_provider(&p)) {
 		if ((rc = ipam__provider_pick(db, &p, prefix_len, out, err)))
 			return rc;
-		return provision(db, pool, out, err);
+		return ipam__provision(db, pool, out, NULL, err);
 	}
 	if (!p.parent_key && !p.is_public && p.family == 6) {
 		if ((rc = ula_pick(db, &p, prefix_len, out, err)))
 			return rc;
-		return provision(db, pool, out, err);
+		return ipam__provision(db, pool, out, NULL, err);
 	}
 	if (!p.parent_key)
 		return ipam__fail(err, IPAM_EINVAL,
@@ -545,7 +548,7 @@ static int provision_len(ipam *db, int64_t pool, int prefix_len, ipam_cidr *out,
 	if ((rc = ipam__pool_load(db, p.parent_key, &parent, err)) ||
 	    (rc = ipam__alloc_find(db, &parent, prefix_len, out, err)))
 		return rc;
-	return provision(db, pool, out, err);
+	return ipam__provision(db, pool, out, NULL, err);
 }
 
 int ipam_pool_provision_len(ipam *db, int64_t pool, int prefix_len,
@@ -625,6 +628,8 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		ipam__copy_text(id, sizeof(id), stmt, 2);
 	}
 	ipam__reset(stmt);
+	if (rc == 0 && ipam__byoip_pool(&p))
+		return ipam__byoip_drop_unprovisioned(db, &p, cidr, err);
 	if (rc <= 0)
 		return rc < 0 ? rc
 			      : ipam__fail(err, IPAM_ENOENT,
@@ -634,6 +639,8 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	if (cidr->family != p.family)
 		return ipam__fail(err, IPAM_EINVAL, "wrong address family");
 	if ((rc = busy_check(db, &p, cidr, err)) ||
+	    (p.is_public &&
+	     (rc = ipam__public_deprovision_check(db, &p, cidr, err))) ||
 	    (rc = ipam__free_remove_exact(db, pool, cidr, err)))
 		return rc;
 	stmt = ipam__stmt(db, "DELETE FROM pool_cidr WHERE key = ?1", err);
@@ -655,9 +662,14 @@ int ipam__pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		return rc;
 	if (parent_alloc && (rc = ipam__alloc_free(db, parent_alloc, err)))
 		return rc;
-	return ipam__event(db, "deprovision-ipam-pool-cidr", p.id,
-			   json_pack("{s:s, s:s}", "cidr", text, "cidr-id", id),
-			   err);
+	if ((rc = ipam__event(db, "deprovision-ipam-pool-cidr", p.id,
+			      json_pack("{s:s, s:s}", "cidr", text, "cidr-id",
+					id),
+			      err)))
+		return rc;
+	return ipam__byoip_pool(&p) ? ipam__byoip_deprovisioned(db, &p, cidr,
+								 id, err)
+				    : 0;
 }
 
 int ipam_pool_deprovision(ipam *db, int64_t pool, const ipam_cidr *cidr,
@@ -711,6 +723,8 @@ int ipam_pool_cidrs(ipam *db, int64_t pool, ipam_pool_cidr **out, size_t *count,
 	ipam__reset(stmt);
 	if (rc == 0 && step < 0)
 		rc = step;
+	if (rc == 0 && ipam__byoip_pool(&p))
+		rc = ipam__byoip_cidrs_add(db, &p, &list, &n, err);
 	if (rc) {
 		free(list);
 		return ipam__read_end(db, rc);

@@ -8,7 +8,9 @@
  * to the pool and turns the public IPv4 pool's CIDR into a managed one: an
  * allocation of the whole CIDR of type ec2-public-ipv4-pool owned by the
  * public IPv4 pool (L8700-L8712). The Elastic IPs inside stay as they are
- * ("no impact on existing allocations", L8342). The guide's states
+ * ("no impact on existing allocations", L8342). The CIDR's BYOIP
+ * lifecycle record (byoip.c) is `provisioned` with method `transfer`: it
+ * was proven when it was brought to EC2. The guide's states
  * pending-transfer -> complete-transfer collapse to the second: the move
  * is one transaction.
  *
@@ -89,7 +91,7 @@ static int target_check(const ipam_pool_info *p, const ipam_resource_info *res,
 static int move(ipam *db, int64_t scope, const ipam_cidr *cidr,
 		const char *pool_id, bool check_owner, ipam_err *err)
 {
-	char text[IPAM_CIDR_STRLEN];
+	char text[IPAM_CIDR_STRLEN], id[IPAM_ID_MAX];
 	ipam_scope_info sc;
 	ipam_resource_info res;
 	ipam_pool_info p;
@@ -138,7 +140,10 @@ static int move(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	if ((rc = target_check(&p, &res, text, err)) ||
 	    (check_owner &&
 	     (rc = ipam_resource_may_use_pool(db, res_key, pool, err))) ||
-	    (rc = ipam__pool_provision_restore(db, pool, cidr, err)) ||
+	    (rc = ipam__new_id(db, "ipam-pool-cidr-", true, id, err)) ||
+	    (rc = ipam__provision(db, pool, cidr, id, err)) ||
+	    (rc = ipam__byoip_move(db, &p, cidr, id, IPAM_BYOIP_PROVISIONED,
+				   "transfer", NULL, err)) ||
 	    (rc = ipam_resource_allocate(db, res_key, pool, cidr, -1, NULL,
 					 err)))
 		return rc;

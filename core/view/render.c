@@ -113,6 +113,12 @@ static json_t *ipam_object(ipam *db, ipam_err *err)
 	set_if(obj, "Description", info.description);
 	json_object_set_new(obj, "OperatingRegions", regions);
 	json_object_set_new(obj, "State", json_string("create-complete"));
+	if (db->byoip_skip) /* the lab switch is shown (issue 12 §2) */
+		json_object_set_new(
+			obj, "StateMessage",
+			json_string("byoip-proof=skip: BYOIP CIDRs are "
+				    "provisioned without a proof of ownership "
+				    "(lab mount option)"));
 	json_object_set_new(obj, "Tags", ipam__tags_json(db, info.id));
 	{
 		ipam_discovery_info d;
@@ -478,13 +484,20 @@ int ipam_render_pool_cidrs_json(ipam *db, int64_t pool, char **out, size_t *len,
 	if ((rc = ipam_pool_cidrs(db, pool, &cidrs, &n, err)))
 		return ipam__read_end(db, rc);
 	ipam__jlist_begin(&list, &buf, "IpamPoolCidrs", DUMP_FLAGS);
-	for (size_t i = 0; i < n; i++)
-		ipam__jlist_add(
-			&list,
-			json_pack("{s:o, s:s, s:s, s:i}", "Cidr",
-				  cidr_json(&cidrs[i].cidr), "State",
-				  cidrs[i].state, "IpamPoolCidrId", cidrs[i].id,
-				  "NetmaskLength", (int)cidrs[i].cidr.prefix));
+	for (size_t i = 0; i < n; i++) {
+		json_t *item = json_pack(
+			"{s:o, s:s, s:s, s:i}", "Cidr", cidr_json(&cidrs[i].cidr),
+			"State", cidrs[i].state, "IpamPoolCidrId", cidrs[i].id,
+			"NetmaskLength", (int)cidrs[i].cidr.prefix);
+		/* failed-provision: why (IpamPoolCidrFailureReason) */
+		if (item && *cidrs[i].failure_code)
+			json_object_set_new(
+				item, "FailureReason",
+				json_pack("{s:s, s:s}", "Code",
+					  cidrs[i].failure_code, "Message",
+					  cidrs[i].failure_reason));
+		ipam__jlist_add(&list, item);
+	}
 	free(cidrs);
 	ipam__jlist_end(&list);
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
@@ -803,4 +816,218 @@ int ipam_render_pool_map(ipam *db, int64_t pool, char **out, size_t *len,
 		return ipam__read_end(db, rc);
 	}
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
+}
+
+/* ---- describe-ipam-external-resource-verification-tokens ---- */
+
+int ipam_render_tokens_json(ipam *db, char **out, size_t *len, ipam_err *err)
+{
+	ipam_stmt *stmt;
+	ipam_info info;
+	json_t *list;
+	int rc = ipam__read_begin(db, err), step;
+
+	if (rc)
+		return rc;
+	if ((rc = ipam__info_load(db, &info, err)))
+		return ipam__read_end(db, rc);
+	stmt = ipam__stmt(db,
+			  "SELECT name FROM verification_token ORDER BY name",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, ipam__stmt_error(err));
+	list = json_array();
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		char name[IPAM_NAME_MAX + 1], when[IPAM_TIME_STRLEN];
+		ipam_token_info t;
+		json_t *obj;
+		ipam__copy_text(name, sizeof(name), stmt, 0);
+		/* another statement: the cursor above stays where it is */
+		if (ipam__token_load(db, "name", name, &t, err) != 1)
+			continue;
+		ipam_time_format_aws(t.not_after, when);
+		obj = json_object();
+		json_object_set_new(obj,
+				    "IpamExternalResourceVerificationTokenId",
+				    json_string(t.id));
+		json_object_set_new(
+			obj, "IpamExternalResourceVerificationTokenArn",
+			arn("ipam-external-resource-verification-token",
+			    info.owner_uid, t.id));
+		json_object_set_new(obj, "IpamId", json_string(info.id));
+		json_object_set_new(obj, "IpamArn",
+				    arn("ipam", info.owner_uid, info.id));
+		json_object_set_new(obj, "IpamRegion",
+				    json_string(info.home_locale));
+		json_object_set_new(obj, "TokenValue",
+				    json_string(t.token_value));
+		json_object_set_new(obj, "TokenName",
+				    json_string(t.token_name));
+		json_object_set_new(obj, "NotAfter", json_string(when));
+		json_object_set_new(obj, "Status",
+				    json_string(t.expired ? "expired"
+							  : "valid"));
+		json_object_set_new(obj, "Tags", json_array());
+		json_object_set_new(obj, "State",
+				    json_string("create-complete"));
+		json_array_append_new(list, obj);
+	}
+	ipam__reset(stmt);
+	if (step < 0) {
+		json_decref(list);
+		return ipam__read_end(db, step);
+	}
+	rc = dump(json_pack("{s:o}", "IpamExternalResourceVerificationTokens",
+			    list),
+		  out, len, err);
+	return ipam__read_end(db, rc);
+}
+
+/* ---- describe-ipam-byoasn ---- */
+
+int ipam_render_asns_json(ipam *db, char **out, size_t *len, ipam_err *err)
+{
+	ipam_stmt *stmt;
+	ipam_info info;
+	json_t *list;
+	int rc = ipam__read_begin(db, err), step;
+
+	if (rc)
+		return rc;
+	if ((rc = ipam__info_load(db, &info, err)))
+		return ipam__read_end(db, rc);
+	/* deprovisioned ASNs are shown for 7 days (L5360) */
+	stmt = ipam__stmt(db,
+			  "SELECT asn, state, reason FROM asn WHERE state != ?1"
+			  " OR changed >= ?2 ORDER BY asn",
+			  err);
+	if (!stmt)
+		return ipam__read_end(db, ipam__stmt_error(err));
+	ipam__bind_int(stmt, 1, IPAM_BYOIP_DEPROVISIONED);
+	ipam__bind_int64(stmt, 2, ipam__now(db) - 7 * 86400);
+	list = json_array();
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		char asn[16];
+		json_t *obj = json_object();
+		const char *reason = ipam__col_text(stmt, 2);
+		snprintf(asn, sizeof(asn), "%lld",
+			 (long long)ipam__col_int64(stmt, 0));
+		json_object_set_new(obj, "Asn", json_string(asn));
+		json_object_set_new(obj, "IpamId", json_string(info.id));
+		if (reason && *reason)
+			json_object_set_new(obj, "StatusMessage",
+					    json_string(reason));
+		json_object_set_new(
+			obj, "State",
+			json_string(ipam_byoip_state_name(
+				(ipam_byoip_state)ipam__col_int(stmt, 1))));
+		json_array_append_new(list, obj);
+	}
+	ipam__reset(stmt);
+	if (step < 0) {
+		json_decref(list);
+		return ipam__read_end(db, step);
+	}
+	rc = dump(json_pack("{s:o}", "Byoasns", list), out, len, err);
+	return ipam__read_end(db, rc);
+}
+
+/* ---- describe-byoip-cidrs ---- */
+
+static json_t *asn_associations(ipam *db, const ipam_cidr *c, ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db,
+		"SELECT a.asn FROM asn_cidr c JOIN asn a ON a.key = c.asn_key"
+		" WHERE c.family = ?1 AND c.start = ?2 AND c.prefix = ?3"
+		" ORDER BY a.asn",
+		err);
+	char text[IPAM_CIDR_STRLEN];
+	json_t *list = json_array();
+
+	if (!stmt)
+		return list;
+	ipam_cidr_format(c, text);
+	ipam__bind_int(stmt, 1, c->family);
+	ipam__bind_addr(stmt, 2, c->addr);
+	ipam__bind_int(stmt, 3, c->prefix);
+	while (ipam__step(db, stmt, err) == 1) {
+		char asn[16];
+		snprintf(asn, sizeof(asn), "%lld",
+			 (long long)ipam__col_int64(stmt, 0));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:s}", "Asn", asn,
+						"Cidr", text, "State",
+						"associated"));
+	}
+	ipam__reset(stmt);
+	return list;
+}
+
+int ipam_render_byoip_cidrs_json(ipam *db, char **out, size_t *len,
+				 ipam_err *err)
+{
+	ipam_stmt *stmt;
+	json_t *list;
+	int rc = ipam__read_begin(db, err), step;
+
+	if (rc)
+		return rc;
+	stmt = ipam__stmt(
+		db,
+		"SELECT p.family, c.start, c.prefix, p.locale, p.advertisable,"
+		" a.pool_key IS NOT NULL, p.description FROM pool_cidr c"
+		" JOIN pool p ON p.key = c.pool_key JOIN scope s ON"
+		" s.key = p.scope_key LEFT JOIN advertisement a ON"
+		" a.family = p.family AND a.start = c.start AND"
+		" a.prefix = c.prefix AND a.pool_key = p.key"
+		" WHERE s.is_public AND p.locale != ''"
+		/* a CIDR provisioned to a pool and its child: listed once, as
+		 * the deepest pool has it (where it is advertised) */
+		" AND NOT EXISTS (SELECT 1 FROM pool q JOIN pool_cidr d ON"
+		" d.pool_key = q.key WHERE q.parent_key = p.key AND"
+		" q.locale != '' AND d.start = c.start AND d.prefix = c.prefix)"
+		" ORDER BY p.family, c.start, c.prefix",
+		err);
+	if (!stmt)
+		return ipam__read_end(db, ipam__stmt_error(err));
+	list = json_array();
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		ipam_cidr c = {.family = (uint8_t)ipam__col_int(stmt, 0)};
+		char text[IPAM_CIDR_STRLEN];
+		const char *state = "provisioned";
+		json_t *obj = json_object();
+		c.addr = ipam__blob_to_addr(stmt, 1);
+		c.prefix = (uint8_t)ipam__col_int(stmt, 2);
+		ipam_cidr_format(&c, text);
+		if (ipam__col_int(stmt, 5))
+			state = "advertised";
+		else if (c.family == 6 && !ipam__col_int(stmt, 4))
+			state = "provisioned-not-publicly-advertisable";
+		json_object_set_new(obj, "Cidr", json_string(text));
+		if (ipam__col_text(stmt, 6) && *ipam__col_text(stmt, 6))
+			json_object_set_new(
+				obj, "Description",
+				json_string(ipam__col_text(
+					stmt, 6)));
+		json_object_set_new(obj, "AsnAssociations",
+				    asn_associations(db, &c, err));
+		json_object_set_new(obj, "StatusMessage",
+				    json_string(strcmp(state, "advertised")
+							? "Cidr successfully "
+							  "provisioned"
+							: "Cidr advertised"));
+		json_object_set_new(obj, "State", json_string(state));
+		json_object_set_new(obj, "NetworkBorderGroup",
+				    json_string(ipam__col_text(
+								stmt, 3)));
+		json_array_append_new(list, obj);
+	}
+	ipam__reset(stmt);
+	if (step < 0) {
+		json_decref(list);
+		return ipam__read_end(db, step);
+	}
+	rc = dump(json_pack("{s:o}", "ByoipCidrs", list), out, len, err);
+	return ipam__read_end(db, rc);
 }

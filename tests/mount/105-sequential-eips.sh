@@ -7,7 +7,7 @@
 # sequence, as allocations of type eip, with association state; cleanup in
 # the guide's order (disassociate, release, deprovision, delete).
 . "$(dirname "$0")/lib.sh"
-mount_ipamfs -o home-locale=us-east-1
+mount_ipamfs -o home-locale=us-east-1,byoip-proof=skip
 expect_ok wrf "$MNT/ipam/operating-locales" 'us-east-1\nus-west-2\n'
 expect_ok wr "$MNT/ipam/provider-cidrs" 18.97.0.40/29
 

@@ -9,7 +9,7 @@
 # the file.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/res-lib.sh"
-mount_ipamfs -o home-locale=us-east-1
+mount_ipamfs -o home-locale=us-east-1,byoip-proof=skip
 expect_ok wrf "$MNT/ipam/operating-locales" 'us-east-1\nus-west-2\n'
 S=$MNT/scopes/public
 R=$S/resources

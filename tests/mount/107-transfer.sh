@@ -5,7 +5,7 @@
 # public scope, keeping its Elastic IPs; the refusals of L8338, L8421,
 # L8425; the cleanup in the guide's order (L7000-L7030, L8790-L8858).
 . "$(dirname "$0")/lib.sh"
-mount_ipamfs -o home-locale=us-east-1
+mount_ipamfs -o home-locale=us-east-1,byoip-proof=skip
 expect_ok wrf "$MNT/ipam/operating-locales" 'us-east-1\nus-west-2\n'
 
 S=$MNT/scopes/public
@@ -52,6 +52,7 @@ expect_eq "$(ls "$T/allocations")" "" "and allocated nothing"
 # Step 5: move-byoip-cidr-to-ipam
 expect_eq "$(wr_readback "$MV" "$CIDR $TID")" "$CIDR complete-transfer" "the CIDR is transferred (L8680-L8686)"
 expect_file_eq "$T/cidrs" $'130.137.249.0/24\n198.51.100.0/24' "provisioned to the pool"
+expect_json "$T/cidrs.json" ".IpamPoolCidrs[] | select(.Cidr == \"$CIDR\") | .State" provisioned
 # Step 6: the allocation of L8700-L8712
 expect_json "$T/allocations.json" ".IpamPoolAllocations[] | select(.Cidr == \"$CIDR\") | \"\(.ResourceId) \(.ResourceType) \(.ResourceOwner)\"" \
 	"$PV ec2-public-ipv4-pool 111122223333"
@@ -70,7 +71,7 @@ expect_ok wr "$R/$PV/cidrs" "-$CIDR"
 expect_json "$S/public-ipv4-pools.json" '.PublicIpv4Pools[0] | "\(.TotalAddressCount) \(.PoolAddressRanges | length)"' "0 0"
 expect_eq "$(ls "$T/allocations")" "" "the pool's allocation went with it"
 expect_ok wr "$T/cidrs" "-$CIDR"
-expect_file_eq "$T/cidrs" 198.51.100.0/24
+expect_file_eq "$T/cidrs" $'130.137.249.0/24 deprovisioned\n198.51.100.0/24' "deprovisioned (L7028)"
 
 # the RAM rule (L563, L8560-L8600) with default_permissions: the owner of
 # the public IPv4 pool (the BYOIP account) and of a new EIP (who asks) must
@@ -78,7 +79,7 @@ expect_file_eq "$T/cidrs" 198.51.100.0/24
 if [ "$(id -u)" -eq 0 ]; then
 	DB=$TMPD/c.db MNT=$TMPD/c
 	mkdir "$MNT"
-	start_ipamfs -o allow_other,default_permissions
+	start_ipamfs -o allow_other,default_permissions,byoip-proof=skip
 	expect_ok wrf "$MNT/ipam/operating-locales" 'us-east-1\nus-west-2\n'
 	S=$MNT/scopes/public R=$S/resources
 	mkpool public top

@@ -9,7 +9,9 @@
 # an IPAM policy's policy.json, rules.json, targets.json and /policies.json.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/res-lib.sh"
-mount_ipamfs -o settable-clock
+# byoip-proof=skip: public CIDRs and ASNs need no proof here (a lab;
+# 100-byoip-proof.sh proves them); ipam.json then has a StateMessage
+mount_ipamfs -o settable-clock,byoip-proof=skip
 
 set_clock 2021-12-27T20:08:46Z
 expect_ok wrf "$MNT/ipam/operating-locales" 'local\nus-east-1\n'
@@ -112,6 +114,18 @@ expect_eq "$(wr_readback "$PR/eipalloc-0b2/allocate" /32)" 198.51.100.16/32 "the
 expect_json "$PUB/allocations.json" '[.IpamPoolAllocations[] | select(.ResourceId == "eipalloc-0b2") | .ResourceType][0]' eip
 expect_json "$PO/rules.json" '.IpamPolicyDocuments[0].ResourceType' eip
 expect_json "$MNT/policies.json" '.IpamPolicies[0].State' create-complete
+
+# --- BYOIP: an ASN, a token, a failed proof, an advertisement ----------
+expect_ok mkdir "$MNT/asns/64496"
+expect_ok mkdir "$MNT/ipam/verification-tokens/t1"
+expect_ok wr "$PUB/aws-service" ec2
+expect_ok wr "$MNT/asns/64496/cidrs" +198.51.100.0/24
+expect_ok wr "$PUB/advertise" "198.51.100.0/24 asn=64496"
+mkpool public proof
+expect_errno EACCES wr "$POOL/cidrs" "192.0.2.0/24 message=1|aws|$(rd "$MNT/ipam/account-id")|192.0.2.0/24|20991231|SHA256|RSAPSS signature=AAAA"
+expect_json "$POOL/cidrs.json" '.IpamPoolCidrs[0].FailureReason.Code' cidr-not-available
+expect_json "$MNT/byoip-cidrs.json" '.ByoipCidrs[0].State' advertised
+expect_match "$(jq -r '.Ipams[0].StateMessage' "$MNT/ipam.json")" "^byoip-proof=skip" "ipam.json shows the lab switch"
 
 # --- a discovery snapshot with AWS tag keys -----------------------------
 D=$MNT/discoveries/default

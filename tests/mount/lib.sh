@@ -169,6 +169,7 @@ errno_from_text() {
 	*"Bad address"*) echo EFAULT ;;
 	*"Resource temporarily unavailable"*) echo EAGAIN ;;
 	*"Bad file descriptor"*) echo EBADF ;;
+	*"Key has expired"*) echo EKEYEXPIRED ;;
 	*"Timer expired"* | *"timed out"*) echo ETIME ;;
 	*) echo "?" ;;
 	esac

@@ -171,14 +171,43 @@ def remove_pool(mnt, pool):
         remove_pool(mnt, pool + '/pools/' + child)
     for a in listdir(pool + '/allocations'):
         rmdir(pool + '/allocations/' + a)  # system ones go with their owner
-    for c in read(pool + '/cidrs').split():
-        write(pool + '/cidrs', '-' + c + '\n')
+    # a BYOIP CIDR that is not provisioned is followed by its state
+    for line in read(pool + '/cidrs').splitlines():
+        if line.split():
+            write(pool + '/cidrs', '-' + line.split()[0] + '\n')
     return rmdir(pool)
+
+
+def withdraw_all(pool):
+    """Withdraws what a public pool and its children advertise."""
+    for child in listdir(pool + '/pools'):
+        withdraw_all(pool + '/pools/' + child)
+    if os.path.exists(pool + '/advertise'):
+        for line in read(pool + '/advertise').splitlines():
+            if line.split():
+                write(pool + '/withdraw', line.split()[0] + '\n')
+
+
+def reset_public(mnt):
+    """The public space of issue 12: advertisements, then ASN
+    associations and ASNs, tokens and the proof settings."""
+    for p in listdir(mnt + '/scopes/public/pools'):
+        withdraw_all(mnt + '/scopes/public/pools/' + p)
+    for a in listdir(mnt + '/asns'):
+        for line in read(mnt + '/asns/%s/cidrs' % a).splitlines():
+            if line.split():
+                write(mnt + '/asns/%s/cidrs' % a, '-' + line.split()[0] + '\n')
+        rmdir(mnt + '/asns/' + a)
+    for t in listdir(mnt + '/ipam/verification-tokens'):
+        rmdir(mnt + '/ipam/verification-tokens/' + t)
+    for name in ('certificate', 'account-id', 'dns-resolver'):
+        write(mnt + '/ipam/' + name, '\n')
 
 
 def reset(mnt):
     if os.path.exists(mnt + '/clock'):
         write(mnt + '/clock', 'system\n')
+    reset_public(mnt)
     for d in listdir(mnt + '/discoveries'):
         if d not in ('default', 'host'):
             rmdir(mnt + '/discoveries/' + d)
@@ -200,6 +229,11 @@ def reset(mnt):
             if read(sd + '/pools/%s/source-resource' % p).strip():
                 write(sd + '/pools/%s/delete' % p, 'cascade\n')
         for r in listdir(sd + '/resources'):
+            # an associated Elastic IP is released once disassociated
+            # (105 ends at its remount, before its clean-up)
+            if os.path.exists(sd + '/resources/%s/association' % r) and \
+                    read(sd + '/resources/%s/association' % r).strip():
+                write(sd + '/resources/%s/association' % r, '\n')
             rmdir(sd + '/resources/' + r)
         for p in listdir(sd + '/pools'):
             remove_pool(mnt, sd + '/pools/' + p)
@@ -211,10 +245,14 @@ def reset(mnt):
                         ('enable-private-gua', 'false'),
                         ('history-retention-days', '1095')):
         write(mnt + '/ipam/' + name, value + '\n')
+    # the provider CIDRs (104-107), once no amazon-source pool holds a
+    # block of them
+    write(mnt + '/ipam/provider-cidrs', '\n')
     home = read(mnt + '/ipam/home-locale').strip()
     write(mnt + '/ipam/operating-locales', home + '\n')
     for q, v in (('scopes', 5), ('pools-per-scope', 50), ('pool-depth', 10),
-                 ('cidrs-per-pool', 50)):
+                 ('cidrs-per-pool', 50), ('verification-tokens', 100),
+                 ('asns', 5)):
         write(mnt + '/ipam/quotas/' + q, '%d\n' % v)
     left = []
     for s in listdir(mnt + '/scopes'):
@@ -223,7 +261,10 @@ def reset(mnt):
         left += ['scopes/%s/resources/%s' % (s, r)
                  for r in listdir(mnt + '/scopes/%s/resources' % s)]
     left += ['prefix-lists/' + pl for pl in listdir(mnt + '/prefix-lists')]
+    left += ['asns/' + a for a in listdir(mnt + '/asns')]
     left += ['policies/' + po for po in listdir(mnt + '/policies')]
+    if read(mnt + '/ipam/provider-cidrs').strip():
+        left.append('ipam/provider-cidrs')
     if left:
         say('reset left: ' + ' '.join(left[:20]))
     return 0 if not left else 1

@@ -54,6 +54,29 @@ static int count_entry(void *ctx, const ipam_alloc_entry *entry)
 		free(out_);                                                    \
 	} while (0)
 
+/* RENDER wrappers of the public-space renderers (RENDER passes only the
+ * out-parameters) */
+static ipam *render_db;
+static int ipam_render_tokens_json_db(char **o, size_t *l, ipam_err *e)
+{
+	return ipam_render_tokens_json(render_db, o, l, e);
+}
+static int ipam_render_asns_json_db(char **o, size_t *l, ipam_err *e)
+{
+	return ipam_render_asns_json(render_db, o, l, e);
+}
+static int ipam_render_byoip_cidrs_json_db(char **o, size_t *l, ipam_err *e)
+{
+	return ipam_render_byoip_cidrs_json(render_db, o, l, e);
+}
+static int ipam_render_adverts_db(char **o, size_t *l, ipam_err *e)
+{
+	int rc = ipam_render_advertisements(render_db, 0, false, o, l, e);
+	free(*o);
+	*o = NULL;
+	return rc ? rc : ipam_render_advertisements(render_db, 0, true, o, l, e);
+}
+
 /* The functions that need no handle. */
 static void pure_functions(void)
 {
@@ -619,6 +642,80 @@ static void prefix_lists(ipam *db, struct world *w, int round)
 	}
 }
 
+/* The public space (issue 12): proofs, tokens, ASNs, advertisements;
+ * everything it makes it removes, so each round starts afresh. */
+static void public_space(ipam *db, int round)
+{
+	ipam_err err = {0}, refused = {0};
+	ipam_cidr c = C("203.0.113.0/24");
+	ipam_byoip_proof none = {NULL, NULL, NULL};
+	ipam_strlist list = {0};
+	ipam_token_info t;
+	ipam_asn_info info;
+	char name[IPAM_NAME_MAX + 1], *value = NULL;
+	char names[2][IPAM_TXT_NAME_MAX];
+	int64_t top, reg;
+	uint32_t asn;
+
+	assert_string_equal(ipam_byoip_state_name(IPAM_BYOIP_PROVISIONED),
+			    "provisioned");
+	assert_int_equal(ipam_dns_txt_names(&c, "1", names, 2), 1);
+	assert_ok(ipam_byoip_setting_set(db, IPAM_BYOIP_ACCOUNT_ID, "", &err),
+		  err);
+	assert_ok(ipam_byoip_setting_get(db, IPAM_BYOIP_ACCOUNT_ID, &value,
+					 &err),
+		  err);
+	free(value);
+	assert_code(ipam_byoip_check_message(db, "203.0.113.0/24", "x", "AAAA",
+					     &err),
+		    err, IPAM_EINVAL, NULL);
+	snprintf(name, sizeof(name), "tok-%d", round);
+	assert_ok(ipam_token_create(db, name, &err), err);
+	assert_ok(ipam_token_get(db, name, &t, &err), err);
+	assert_ok(ipam_token_list(db, &list, &err), err);
+	ipam_strlist_free(&list);
+	RENDER(ipam_render_tokens_json_db);
+	assert_ok(ipam_token_delete(db, name, &err), err);
+
+	ipam_byoip_set_skip(db, true);
+	assert_true(ipam_byoip_skip(db));
+	snprintf(name, sizeof(name), "pub-%d", round);
+	assert_ok(ipam_pool_create(db, scope_key(db, "public"), 0, name, &top,
+				   &err),
+		  err);
+	assert_ok(ipam_pool_provision_proven(db, top, &c, &none, &refused,
+					     &err),
+		  err);
+	assert_ok(ipam_pool_set_locale(db, top, "us-east-1", &err), err);
+	assert_ok(ipam_pool_create(db, scope_key(db, "public"), top, "reg",
+				   &reg, &err),
+		  err);
+	assert_ok(ipam_pool_set_aws_service(db, reg, "ec2", &err), err);
+	assert_ok(ipam_pool_provision(db, reg, &c, &err), err);
+	assert_ok(ipam_asn_parse("64496", &asn, &err), err);
+	assert_ok(ipam_asn_create(db, "64496", &err), err); /* lab: provisioned */
+	assert_code(ipam_asn_prove(db, asn, "m", "s", &refused, &err), err,
+		    IPAM_EEXIST, NULL);
+	assert_ok(ipam_asn_get(db, asn, &info, &err), err);
+	assert_ok(ipam_asn_list(db, &list, &err), err);
+	ipam_strlist_free(&list);
+	assert_ok(ipam_asn_associate(db, asn, &c, true, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, asn, &err), err);
+	assert_ok(ipam_asn_cidrs(db, asn, &list, &err), err);
+	ipam_strlist_free(&list);
+	RENDER(ipam_render_asns_json_db);
+	RENDER(ipam_render_byoip_cidrs_json_db);
+	RENDER(ipam_render_adverts_db);
+	assert_ok(ipam_withdraw(db, reg, &c, &err), err);
+	assert_ok(ipam_asn_associate(db, asn, &c, false, &err), err);
+	assert_ok(ipam_asn_deprovision(db, asn, &err), err);
+	assert_ok(ipam_pool_deprovision(db, reg, &c, &err), err);
+	assert_ok(ipam_pool_delete(db, reg, &err), err);
+	assert_ok(ipam_pool_deprovision(db, top, &c, &err), err);
+	assert_ok(ipam_pool_delete(db, top, &err), err);
+	ipam_byoip_set_skip(db, false);
+}
+
 /* An IPAM policy steering an EIP to a public pool, its views, then its
  * removal with what it used (ipam_policy.h). */
 static void policies(ipam *db, int round)
@@ -745,8 +842,10 @@ static void test_every_call_on_one_handle(void **state)
 		prefix_lists(db, &w[round], round);
 		policies(db, round);
 		resources(db, &w[round], round);
+		render_db = db;
 		provider_space(db, round);
 		planning(db, &w[round], round);
+		public_space(db, round);
 		teardown(db, &w[round]);
 	}
 	/* the deprovision path, on the last round's pools */

@@ -224,6 +224,14 @@ static void test_migration_from_schema_2(void **state)
 		  "ALTER TABLE pool DROP COLUMN plan_vpc;"
 		  "ALTER TABLE allocation DROP COLUMN dns_name;"
 		  "ALTER TABLE allocation DROP COLUMN mac_address;"
+		  /* and what 10 -> 11 adds (BYOIP, issue 12 §1-§4) */
+		  "ALTER TABLE ipam DROP COLUMN certificate;"
+		  "ALTER TABLE ipam DROP COLUMN account_id;"
+		  "ALTER TABLE ipam DROP COLUMN dns_resolver;"
+		  "DROP TABLE byoip_cidr; DROP TABLE verification_token;"
+		  "DROP TABLE asn_cidr; DROP TABLE asn; DROP TABLE advertisement;"
+		  "DELETE FROM quota WHERE name IN ('verification-tokens',"
+		  " 'asns');"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
