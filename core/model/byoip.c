@@ -86,8 +86,8 @@ static int setting_load(ipam *db, ipam_byoip_setting which, char **out,
 	static const char *const sql[] = {
 		[IPAM_BYOIP_CERTIFICATE] = "SELECT certificate FROM ipam",
 		[IPAM_BYOIP_ACCOUNT_ID] =
-			"SELECT CASE account_id WHEN '' THEN"
-			" CAST(owner_uid AS TEXT) ELSE account_id END FROM ipam",
+			("SELECT CASE account_id WHEN '' THEN"
+			 " CAST(owner_uid AS TEXT) ELSE account_id END FROM ipam"),
 		[IPAM_BYOIP_DNS_RESOLVER] = "SELECT dns_resolver FROM ipam",
 	};
 	ipam_stmt *stmt;
