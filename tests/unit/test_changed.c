@@ -28,14 +28,9 @@ static int64_t test_clock(void *ctx)
 static ipam *open_clocked(void)
 {
 	ipam_open_opts opts = fixture_opts();
-	ipam_err err = {0};
-	ipam *db = NULL;
-	opts.in_memory = true;
 	opts.clock = test_clock;
 	clock_now = FIXTURE_TIME;
-	if (ipam_open(&db, NULL, &opts, &err) != 0)
-		fail_msg("ipam_open: %s", err.msg);
-	return db;
+	return fixture_open(opts); /* in memory, or IPAMFS_TEST_PG_URI */
 }
 
 struct tree {
