@@ -308,30 +308,37 @@ static const struct {
 	[T_SCOPE] =
 		{"ipam-scope-",
 		 "UPDATE scope SET created = ?2 WHERE aws_id = ?1",
-		 "UPDATE OR IGNORE scope SET aws_id = ?1 WHERE aws_id = ?2"},
+		 "UPDATE scope SET aws_id = ?1 WHERE aws_id = ?2"
+		 " AND NOT EXISTS (SELECT 1 FROM scope WHERE aws_id = ?1)"},
 	[T_POOL] = {"ipam-pool-",
 		    "UPDATE pool SET created = ?2 WHERE aws_id = ?1",
-		    "UPDATE OR IGNORE pool SET aws_id = ?1 WHERE aws_id = ?2"},
+		    "UPDATE pool SET aws_id = ?1 WHERE aws_id = ?2"
+		 " AND NOT EXISTS (SELECT 1 FROM pool WHERE aws_id = ?1)"},
 	[T_POOL_CIDR] = {"ipam-pool-cidr-",
 			 "UPDATE pool_cidr SET created = ?2 WHERE aws_id = ?1",
-			 "UPDATE OR IGNORE pool_cidr SET aws_id = ?1 WHERE"
-			 " aws_id = ?2"},
+			 "UPDATE pool_cidr SET aws_id = ?1 WHERE"
+			 " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+			 " pool_cidr WHERE aws_id = ?1)"},
 	[T_ALLOC] = {"ipam-pool-alloc-",
 		     "UPDATE allocation SET created = ?2 WHERE aws_id = ?1",
-		     "UPDATE OR IGNORE allocation SET aws_id = ?1 WHERE"
-		     " aws_id = ?2"},
+		     "UPDATE allocation SET aws_id = ?1 WHERE"
+		     " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+		     " allocation WHERE aws_id = ?1)"},
 	[T_DISCOVERY] = {"ipam-res-disco-",
 			 "UPDATE discovery SET created = ?2 WHERE aws_id = ?1",
-			 "UPDATE OR IGNORE discovery SET aws_id = ?1 WHERE"
-			 " aws_id = ?2"},
+			 "UPDATE discovery SET aws_id = ?1 WHERE"
+			 " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+			 " discovery WHERE aws_id = ?1)"},
 	[T_PLIST] = {"ipam-prefix-list-resolver-",
 		     "UPDATE prefix_list SET created = ?2 WHERE aws_id = ?1",
-		     "UPDATE OR IGNORE prefix_list SET aws_id = ?1 WHERE"
-		     " aws_id = ?2"},
+		     "UPDATE prefix_list SET aws_id = ?1 WHERE"
+		     " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+		     " prefix_list WHERE aws_id = ?1)"},
 	[T_POLICY] = {"ipam-policy-",
 		      "UPDATE policy SET created = ?2 WHERE aws_id = ?1",
-		      "UPDATE OR IGNORE policy SET aws_id = ?1 WHERE"
-		      " aws_id = ?2"},
+		      "UPDATE policy SET aws_id = ?1 WHERE"
+		      " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+		      " policy WHERE aws_id = ?1)"},
 };
 
 /*

@@ -792,7 +792,30 @@ static const struct {
 	 "CREATE TRIGGER rm_scope AFTER DELETE ON scope\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_removed_row();\n"
 	 "CREATE TRIGGER rm_discovery AFTER DELETE ON discovery\n"
-	 "  FOR EACH ROW EXECUTE FUNCTION ipam_removed_row();\n"}
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_removed_row();\n"},
+	/* the bulk allocator (model/alloc_bulk.c) gives the keys of its
+	 * allocation and history rows itself, as SQLite's next rowids: the
+	 * identity sequences follow them */
+	{12,
+	 "CREATE FUNCTION ipam_keys_allocation() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN\n"
+	 "  PERFORM setval('allocation_key_seq', m) FROM (SELECT max(key) AS m FROM allocation) x\n"
+	 "    WHERE m > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END\n"
+	 "               FROM allocation_key_seq);\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER keys_allocation AFTER INSERT ON allocation\n"
+	 "  FOR EACH STATEMENT EXECUTE FUNCTION ipam_keys_allocation();\n"},
+	{12,
+	 "CREATE FUNCTION ipam_keys_history() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN\n"
+	 "  PERFORM setval('history_key_seq', m) FROM (SELECT max(key) AS m FROM history) x\n"
+	 "    WHERE m > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END\n"
+	 "               FROM history_key_seq);\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER keys_history AFTER INSERT ON history\n"
+	 "  FOR EACH STATEMENT EXECUTE FUNCTION ipam_keys_history();\n"}
 };
 
 int ipam__pg_schema_count(void)
@@ -1086,6 +1109,23 @@ static const struct {
 	 * stamp is set at every BEGIN IMMEDIATE here (pg_control), so only
 	 * when a change took it (ipam_stamp() noted it in ipam.stamped);
 	 * a write transaction that changed nothing leaves the time alone */
+	/* the path-length check (model/pool.c): a name's length in bytes */
+	{"WITH RECURSIVE up(key, len) AS ("
+	 " SELECT parent_key, length(CAST(name AS BLOB)) FROM pool"
+	 " WHERE key = ?1 UNION ALL SELECT p.parent_key,"
+	 " length(CAST(p.name AS BLOB)) + 7 FROM pool p"
+	 " JOIN up ON p.key = up.key)"
+	 " SELECT (SELECT sum(len) FROM up) + (SELECT"
+	 " length(CAST(s.name AS BLOB)) + 14 FROM scope s JOIN pool p"
+	 " ON p.scope_key = s.key WHERE p.key = ?1)",
+	 "WITH RECURSIVE up(key, len) AS ("
+	 " SELECT parent_key, octet_length(name) FROM pool"
+	 " WHERE key = ?1 UNION ALL SELECT p.parent_key,"
+	 " octet_length(p.name) + 7 FROM pool p"
+	 " JOIN up ON p.key = up.key)"
+	 " SELECT (SELECT sum(len) FROM up) + (SELECT"
+	 " octet_length(s.name) + 14 FROM scope s JOIN pool p"
+	 " ON p.scope_key = s.key WHERE p.key = ?1)"},
 	{"UPDATE ipam SET changed = ?1 WHERE changed < ?1",
 	 "UPDATE ipam SET changed = ?1 WHERE changed < ?1"
 	 " AND current_setting('ipam.stamped', true) = '1'"},
@@ -1179,6 +1219,11 @@ static int pg_prepare(ipam_store *store, const char *sql, ipam_stmt **out,
 		free(t);
 		return pg_fail(PS(store), IPAM_ENOMEM, "out of memory", err);
 	}
+	/* SQLite's INSERT OR FAIL (model/alloc_bulk.c: no statement
+	 * journal) is a plain INSERT here: a failed statement is undone
+	 * whole */
+	if (!strncmp(t->sql, "INSERT OR FAIL ", 15))
+		memmove(t->sql + 7, t->sql + 15, strlen(t->sql + 15) + 1);
 	t->base.driver = &pg_driver;
 	t->store = PS(store);
 	t->row = -1;
@@ -1206,6 +1251,17 @@ static void pg_finalize(ipam_stmt *stmt)
 	free(t);
 }
 
+/* Does `sql` (with $N placeholders) name $n? */
+static bool names_param(const char *sql, int n)
+{
+	char name[16];
+	size_t len = (size_t)snprintf(name, sizeof(name), "$%d", n);
+	for (const char *p = strstr(sql, name); p; p = strstr(p + 1, name))
+		if (p[len] < '0' || p[len] > '9')
+			return true;
+	return false;
+}
+
 /* Runs the statement with its binds (the first step). */
 static int run(pg_stmt *t, ipam_err *err)
 {
@@ -1222,6 +1278,10 @@ static int run(pg_stmt *t, ipam_err *err)
 			   : p->kind == 2 ? OID_TEXT
 			   : p->kind == 3 ? OID_BYTEA
 					  : 0;
+		/* a NULL the text never names (SQL that numbers its binds
+		 * and leaves one out): a type, or PostgreSQL refuses it */
+		if (!p->kind && !names_param(t->sql, i + 1))
+			types[i] = OID_TEXT;
 		values[i] = p->kind == 1 ? p->num : p->kind ? p->data : NULL;
 		lengths[i] = p->len;
 		formats[i] = p->kind == 3;
