@@ -326,7 +326,7 @@ static int public_cidr(ipam *db, const ipam_cidr *cidr, ipam_err *err)
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT 1 FROM pool_cidr c JOIN pool p ON p.key = c.pool_key"
-		" JOIN scope s ON s.key = p.scope_key WHERE s.is_public AND"
+		" JOIN scope s ON s.key = p.scope_key WHERE s.is_public <> 0 AND"
 		" p.family = ?1 AND c.start = ?2 AND c.prefix = ?3 LIMIT 1",
 		err);
 	int rc;

@@ -515,7 +515,7 @@ int ipam__byoip_move(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 		" ON CONFLICT (pool_key, family, start, prefix) DO UPDATE SET"
 		" state = ?6, reason_code = ?7, reason = ?8,"
-		" method = CASE ?9 WHEN '' THEN method ELSE ?9 END,"
+		" method = CASE ?9 WHEN '' THEN byoip_cidr.method ELSE ?9 END,"
 		" changed = ?10",
 		err);
 	if (!stmt)

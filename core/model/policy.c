@@ -552,7 +552,7 @@ static int active_of(ipam *db, const char *target, char *name, ipam_err *err)
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT p.name FROM policy_target t JOIN policy p ON p.key ="
-		" t.policy_key WHERE t.target = ?1 AND p.enabled",
+		" t.policy_key WHERE t.target = ?1 AND p.enabled <> 0",
 		err);
 	int rc;
 	if (!stmt)

@@ -53,6 +53,15 @@ const char *__asan_default_options(void)
 #define FIXTURE_SLOW 0
 #endif
 
+/* Whether the fixture's IPAMs are in PostgreSQL (IPAMFS_TEST_PG_URI,
+ * tests/pg/withdb.sh): every statement is a round trip to a server there,
+ * and the loops of many thousand changes take fewer steps. */
+static inline bool fixture_on_pg(void)
+{
+	const char *pg = getenv("IPAMFS_TEST_PG_URI");
+	return pg && *pg;
+}
+
 /*
  * The next N of a fault-injection loop: every one below `dense`, then
  * every `stride`-th, the residue chosen by `salt` (so that different loops

@@ -601,8 +601,7 @@ static void run_model(int family, ipam_strategy strategy, uint64_t seed,
  * kind of step still (the counts checked at the end). */
 static int steps(int n)
 {
-	const char *pg = getenv("IPAMFS_TEST_PG_URI");
-	if (pg && *pg)
+	if (fixture_on_pg())
 		n /= 16;
 	return FIXTURE_SLOW ? n / 3 : n;
 }
