@@ -890,6 +890,8 @@ static int pg_fail(pg_store *s, int code, const char *text, ipam_err *err)
 	case IPAM_ESCHEMA:
 		return ipam__fail(err, code, "the database is damaged: %s",
 				  s->message);
+	case IPAM_EINVAL:
+		return ipam__fail(err, code, "%s", s->message);
 	default:
 		return ipam__fail(err, code, "storage failure: %s",
 				  s->message);
@@ -1285,6 +1287,23 @@ static int run(pg_stmt *t, ipam_err *err)
 		values[i] = p->kind == 1 ? p->num : p->kind ? p->data : NULL;
 		lengths[i] = p->len;
 		formats[i] = p->kind == 3;
+	}
+	/* text that is not UTF-8: a UTF8 database refuses it (22021) and
+	 * the whole transaction with it. No row can hold such text, so a
+	 * query finds nothing, as on SQLite, where nothing stored equals
+	 * it; a change is refused, and the transaction goes on */
+	for (int i = 0; i < n; i++) {
+		if (t->params[i].kind != 2 ||
+		    ipam_utf8_invalid(t->params[i].data) == (size_t)-1)
+			continue;
+		if (strncmp(t->sql, "SELECT ", 7) != 0)
+			return pg_fail(s, IPAM_EINVAL,
+				       "text that is not valid UTF-8 (PostgreSQL"
+				       " stores UTF-8 only)",
+				       err);
+		t->res = PQmakeEmptyPGresult(s->conn, PGRES_COMMAND_OK);
+		t->rows = 0;
+		return t->res ? 0 : pg_fail(s, IPAM_ENOMEM, "out of memory", err);
 	}
 	if (t->control) {
 		int rc = pg_control(s, t->control, t->sql, err);
