@@ -572,10 +572,16 @@ static int pg_result_fail(pg_store *s, PGresult *res, ipam_err *err)
 {
 	if (PQstatus(s->conn) == CONNECTION_BAD || s->unset) {
 		char why[160], text[300];
+		const char *m = PQerrorMessage(s->conn);
 		size_t n;
-		snprintf(why, sizeof(why), "%s", PQerrorMessage(s->conn));
+		/* libpq's first line, without its severity */
+		if (!strncmp(m, "FATAL:", 6) || !strncmp(m, "ERROR:", 6))
+			m += 6;
+		m += strspn(m, " ");
+		n = strcspn(m, "\n");
+		snprintf(why, sizeof(why), "%.*s", (int)n, m);
 		n = strlen(why);
-		while (n && (why[n - 1] == '\n' || why[n - 1] == ' '))
+		while (n && why[n - 1] == ' ')
 			why[--n] = '\0';
 		snprintf(text, sizeof(text),
 			 "the connection to PostgreSQL is lost (%s); the "
