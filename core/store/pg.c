@@ -17,8 +17,17 @@
  * caller retries; 53200 (out of memory) IPAM_ENOMEM; XX001/XX002 (data
  * corrupted) IPAM_ESCHEMA; a lost connection (class 08, 57P0x, or the
  * connection found bad) IPAM_EIO, and the next statement outside a
- * transaction reconnects (PQreset): commands fail with EIO while the
- * server is away and work again when it is back.
+ * transaction reconnects (PQreset, then the session settings again):
+ * commands fail with EIO while the server is away and work again when it
+ * is back.
+ *
+ * Other daemons: a transaction that changed rows NOTIFYs the channel
+ * `ipamfs` (payload: the newest event) just before its COMMIT, so the
+ * notification leaves only if it commits; wait_others LISTENs on a second
+ * connection of its own and reports what other connections announced
+ * (docs/design/pg.md, "Seeing other daemons' changes"). Reading and
+ * creating the schema happen under an advisory lock, so daemons mounting
+ * one empty database at once all succeed.
  *
  * The schema is created in one piece at the current schema version
  * (pg_schema below); later versions are migrations in pg_migrations.
@@ -620,6 +629,7 @@ static void pg_revive(pg_store *s)
 	if (PQstatus(s->conn) == CONNECTION_BAD) {
 		PQreset(s->conn);
 		s->unset = true;
+		s->wrote = false; /* the server rolled it back: no news */
 	}
 	if (s->unset && PQstatus(s->conn) == CONNECTION_OK) {
 		s->unset = pg_setup(s->conn) != 0;
