@@ -580,7 +580,7 @@ static int sqlstate_code(const char *state)
 static int pg_result_fail(pg_store *s, PGresult *res, ipam_err *err)
 {
 	if (PQstatus(s->conn) == CONNECTION_BAD || s->unset) {
-		char why[160], text[300];
+		char why[120], text[220];
 		const char *m = PQerrorMessage(s->conn);
 		size_t n;
 		/* libpq's first line, without its severity */
@@ -593,9 +593,9 @@ static int pg_result_fail(pg_store *s, PGresult *res, ipam_err *err)
 		while (n && why[n - 1] == ' ')
 			why[--n] = '\0';
 		snprintf(text, sizeof(text),
-			 "the connection to PostgreSQL is lost (%s); the "
-			 "transaction is rolled back, and the next command "
-			 "connects again",
+			 "the connection to PostgreSQL is lost (%s); "
+			 "nothing is applied, the next command connects "
+			 "again",
 			 n ? why : "the server closed it");
 		return pg_fail(s, IPAM_EIO, text, err);
 	}
