@@ -1306,6 +1306,8 @@ static int64_t pg_size(ipam_store *store)
 
 /* ---- other daemons' changes ---- */
 
+static void quiet(void *arg, const char *message);
+
 /* The listening connection: made (again) and LISTENing, or why not. */
 static int listen_connect(pg_store *s, ipam_err *err)
 {
@@ -1314,6 +1316,9 @@ static int listen_connect(pg_store *s, ipam_err *err)
 	s->listen = PQconnectdb(s->dsn);
 	if (!s->listen)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	/* the server's goodbye (FATAL: terminating connection) is not for
+	 * the daemon's stderr: the lost connection is reported */
+	PQsetNoticeProcessor(s->listen, quiet, NULL);
 	res = PQstatus(s->listen) == CONNECTION_OK
 		      ? PQexec(s->listen, "LISTEN " PG_CHANNEL)
 		      : NULL;
