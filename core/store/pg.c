@@ -469,6 +469,10 @@ static const char *const pg_migrations[] = {
 	"  asn bigint,"
 	"  changed bigint NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix));",
+	/* 11 -> 12: the change log's retention (model/event.c) */
+	"ALTER TABLE ipam ADD COLUMN event_retention_days bigint NOT NULL"
+	"  DEFAULT 365;"
+	"CREATE INDEX event_time ON event(time);",
 };
 #define PG_MIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

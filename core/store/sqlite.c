@@ -427,6 +427,10 @@ static const char *const migrations[] = {
 	"  asn INTEGER,"
 	"  changed INTEGER NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;",
+	/* 11 -> 12: the change log's retention (model/event.c) */
+	"ALTER TABLE ipam ADD COLUMN event_retention_days INTEGER NOT NULL"
+	"  DEFAULT 365;"
+	"CREATE INDEX event_time ON event(time);",
 };
 
 #define SCHEMA_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
