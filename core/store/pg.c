@@ -1248,7 +1248,7 @@ static int pg_migrate(ipam_store *store, int64_t version, int64_t to,
 }
 
 /* The schema is read, created and migrated (ipam_open): other daemons
- * opening the same database may go on (the lock taken by ipam__pg_open). */
+ * opening the same database may go on (the lock pg_schema_version took). */
 static void pg_schema_unlock(pg_store *s)
 {
 	PGresult *res;
