@@ -129,8 +129,8 @@ int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
  * failing (docs/design/pg.md). SQLite's EBUSY (another process held the
  * file past the busy timeout) is not retried.
  */
-int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn,
-			      void *ctx, ipam_err *err)
+int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
+			      ipam_err *err)
 {
 	int rc, attempt = 0;
 	for (;;) {
@@ -155,8 +155,8 @@ int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn,
 	return rc;
 }
 
-int ipamfs_change_retried(struct ipamfs *fs, const char *op,
-			  const char *path, ipamfs_change_fn fn, void *ctx)
+int ipamfs_change_retried(struct ipamfs *fs, const char *op, const char *path,
+			  ipamfs_change_fn fn, void *ctx)
 {
 	ipam_err err = {IPAM_OK, ""};
 	int rc = ipamfs_try_change_retried(fs, fn, ctx, &err);

@@ -131,10 +131,10 @@ int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
 /* The same, run again while it fails with IPAM_EBUSY on PostgreSQL (a
  * concurrent change undid it), at most IPAMFS_BUSY_TRIES times; fn must
  * start from ctx as given each time. */
-int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn,
-			      void *ctx, ipam_err *err);
-int ipamfs_change_retried(struct ipamfs *fs, const char *op,
-			  const char *path, ipamfs_change_fn fn, void *ctx);
+int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
+			      ipam_err *err);
+int ipamfs_change_retried(struct ipamfs *fs, const char *op, const char *path,
+			  ipamfs_change_fn fn, void *ctx);
 
 /* Fills err like libipam does (first error wins) and returns code. */
 /* A refusal that is also a change (a BYOIP CIDR's failed-provision

@@ -491,11 +491,11 @@ typedef struct pg_store {
 	char message[200];   /* and its text */
 	ipam_store_delete_fn on_delete;
 	void *delete_ctx;
-	char *dsn;	     /* for the listening connection */
-	bool wrote;	     /* the open transaction changed rows */
-	bool unset;	     /* made again, pg_setup not yet run on it */
-	bool has_event;	     /* the event table exists (NOTIFY's payload) */
-	bool schema_locked;  /* holds the schema's advisory lock */
+	char *dsn;	    /* for the listening connection */
+	bool wrote;	    /* the open transaction changed rows */
+	bool unset;	    /* made again, pg_setup not yet run on it */
+	bool has_event;	    /* the event table exists (NOTIFY's payload) */
+	bool schema_locked; /* holds the schema's advisory lock */
 	/* the server process of `conn`: notifications it sent are ours */
 	atomic_int own_pid;
 	/* the listening connection (LISTEN ipamfs), used by wait_others
@@ -649,16 +649,18 @@ static int pg_announce(pg_store *s, ipam_err *err)
 	PGresult *res;
 	int rc = 0;
 	if (!s->has_event) {
-		res = PQexec(s->conn, "SELECT to_regclass('event') IS NOT NULL");
+		res = PQexec(s->conn,
+			     "SELECT to_regclass('event') IS NOT NULL");
 		s->has_event = res && PQresultStatus(res) == PGRES_TUPLES_OK &&
 			       *PQgetvalue(res, 0, 0) == 't';
 		PQclear(res);
 	}
-	res = PQexec(s->conn,
-		     s->has_event
-			     ? "SELECT pg_notify('" PG_CHANNEL "',"
-			       " CAST(coalesce(max(seq), 0) AS text)) FROM event"
-			     : "SELECT pg_notify('" PG_CHANNEL "', '0')");
+	res = PQexec(
+		s->conn,
+		s->has_event
+			? "SELECT pg_notify('" PG_CHANNEL "',"
+			  " CAST(coalesce(max(seq), 0) AS text)) FROM event"
+			: "SELECT pg_notify('" PG_CHANNEL "', '0')");
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_result_fail(s, res, err);
 	PQclear(res);
@@ -1369,8 +1371,7 @@ static int pg_wait_others(ipam_store *store, int timeout_ms, int64_t *last,
 	fd.fd = PQsocket(s->listen);
 	fd.events = POLLIN;
 	fd.revents = 0;
-	if (fd.fd < 0 ||
-	    (poll(&fd, 1, timeout_ms) < 0 && errno != EINTR) ||
+	if (fd.fd < 0 || (poll(&fd, 1, timeout_ms) < 0 && errno != EINTR) ||
 	    PQconsumeInput(s->listen) == 0) {
 		PQfinish(s->listen);
 		s->listen = NULL;
