@@ -943,6 +943,22 @@ int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
 		       ipam_err *err);
 int64_t ipam_events_last(ipam *db);
 
+/*
+ * Other writers of the same database (PostgreSQL: other daemons, other
+ * hosts). ipam_shared: whether there can be any. ipam_wait_others waits
+ * up to timeout_ms for changes they commit, on a connection of its own
+ * (call it from one thread, without other libipam calls in flight on that
+ * thread's behalf; it takes no lock of the handle): 1 some came (the
+ * newest event they named is then known to ipam_events_last), 0 none
+ * within the timeout, 2 the wait's connection was made again after a loss
+ * (changes may have been missed: treat everything as changed),
+ * IPAM_EIO the server cannot be reached (err says why; the call waited
+ * timeout_ms, and the next one tries again), IPAM_EINVAL no other writers
+ * (SQLite). docs/design/pg.md.
+ */
+bool ipam_shared(ipam *db);
+int ipam_wait_others(ipam *db, int timeout_ms, ipam_err *err);
+
 /* ------------------------------------------------------------------------
  * Views: text and JSON in the AWS CLI shapes (render.c)
  *
@@ -1329,9 +1345,19 @@ int ipam_discovery_host_refresh(ipam *db, ipam_err *err);
  * IP address history (history.c)
  * ------------------------------------------------------------------------ */
 
-/* Retention in days (default 1095 = 3 years), 1..36500. */
-int ipam_history_retention_get(ipam *db, int64_t *out, ipam_err *err);
-int ipam_history_retention_set(ipam *db, int64_t days, ipam_err *err);
+/*
+ * Retention in days, 1..36500: of ended IP address history records
+ * (default 1095 = 3 years) and of the change log /events (default 365).
+ * Both are purged a few rows per write as new rows are written.
+ */
+typedef enum {
+	IPAM_RETAIN_HISTORY,
+	IPAM_RETAIN_EVENTS,
+} ipam_retention;
+int ipam_retention_get(ipam *db, ipam_retention which, int64_t *out,
+		       ipam_err *err);
+int ipam_retention_set(ipam *db, ipam_retention which, int64_t days,
+		       ipam_err *err);
 /* File names ("10.0.0.0_24") of the CIDRs that have records in the scope. */
 int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 		       ipam_err *err);

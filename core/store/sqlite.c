@@ -427,7 +427,11 @@ static const char *const migrations[] = {
 	"  asn INTEGER,"
 	"  changed INTEGER NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;",
-	/* 11 -> 12: nothing on SQLite (its change-time triggers are TEMP,
+	/* 11 -> 12: the change log's retention (model/event.c) */
+	"ALTER TABLE ipam ADD COLUMN event_retention_days INTEGER NOT NULL"
+	"  DEFAULT 365;"
+	"CREATE INDEX event_time ON event(time);",
+	/* 12 -> 13: nothing on SQLite (its change-time triggers are TEMP,
 	 * made at every open); PostgreSQL's permanent ones (pg.c) */
 	"SELECT 1;",
 };

@@ -353,6 +353,14 @@ static void pools(ipam *db, struct world *w, int round)
 	}
 	ipam_strlist_free(&list);
 	assert_true(ipam_events_last(db) > 0);
+	/* a SQLite file has no other writers to wait for */
+	assert_false(ipam_shared(db));
+	{
+		ipam_err none = {IPAM_OK, ""};
+		assert_int_equal(ipam_wait_others(db, 0, &none), IPAM_EINVAL);
+		assert_string_equal(none.msg,
+				    "no other writers of this database");
+	}
 
 	/* an IPv6 pool in the public scope: its own settings */
 	snprintf(name, sizeof(name), "v6-%d", round);
@@ -445,8 +453,8 @@ static void resources(ipam *db, struct world *w, int round)
 	assert_ok(ipam_discovery_set_scope(db, disco, "lab0", &err), err);
 
 	/* history */
-	assert_ok(ipam_history_retention_get(db, &days, &err), err);
-	assert_ok(ipam_history_retention_set(db, days + 1, &err), err);
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_HISTORY, &days, &err), err);
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_HISTORY, days + 1, &err), err);
 	assert_ok(ipam_history_cidrs(db, w->priv, &list, &err), err);
 	assert_true(list.count > 0);
 	ipam_strlist_free(&list);

@@ -227,6 +227,9 @@ static void test_migration_from_schema_2(void **state)
 		  "DROP TABLE asn_cidr; DROP TABLE asn; DROP TABLE advertisement;"
 		  "DELETE FROM quota WHERE name IN ('verification-tokens',"
 		  " 'asns');"
+		  /* and what 11 -> 12 adds (the change log's retention) */
+		  "ALTER TABLE ipam DROP COLUMN event_retention_days;"
+		  "DROP INDEX event_time;"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);
