@@ -1472,6 +1472,11 @@ static const struct attr quota_files[] = {
 	RW("verification-tokens", render_quota, apply_quota,
 	   IPAM_QUOTA_VERIFICATION_TOKENS),
 	RW("asns", render_quota, apply_quota, IPAM_QUOTA_ASNS),
+	RW("policies", render_quota, apply_quota, IPAM_QUOTA_POLICIES),
+	RW("policy-targets", render_quota, apply_quota,
+	   IPAM_QUOTA_POLICY_TARGETS),
+	RW("policy-rule-pools", render_quota, apply_quota,
+	   IPAM_QUOTA_POLICY_RULE_POOLS),
 	{NULL, 0, 0, NULL, NULL},
 };
 

@@ -61,8 +61,8 @@ struct prule {
 	char locale[IPAM_LOCALE_MAX + 1];
 	char type[24];
 	size_t npools;
-	int64_t pool_key[IPAM_POLICY_POOLS_MAX];
-	char pool_id[IPAM_POLICY_POOLS_MAX][IPAM_ID_MAX];
+	int64_t pool_key[IPAM_POLICY_POOLS_CAP];
+	char pool_id[IPAM_POLICY_POOLS_CAP][IPAM_ID_MAX];
 };
 
 /* ---- objects ---- */
@@ -152,14 +152,17 @@ static int policy_insert(ipam *db, const char *name, ipam_err *err)
 			err, IPAM_EPERM,
 			"IPAM policies need the advanced tier (L2112):"
 			" write advanced to /ipam/tier first");
+	int64_t quota = 0;
 	n = count_sql(db, "SELECT count(*) FROM policy", err);
 	if (n < 0)
 		return (int)n;
-	if (n >= IPAM_POLICIES_MAX)
+	if ((rc = ipam_quota_get(db, IPAM_QUOTA_POLICIES, &quota, err)))
+		return rc;
+	if (n >= quota)
 		return ipam__fail(err, IPAM_EDQUOT,
-				  "cannot create policy '%s': an IPAM holds at"
-				  " most %d policies",
-				  name, IPAM_POLICIES_MAX);
+				  "cannot create policy '%s': quota of %lld"
+				  " policies (/ipam/quotas/policies)",
+				  name, (long long)quota);
 	if ((rc = ipam__new_id(db, "ipam-policy-", false, id, err)))
 		return rc;
 	stmt = ipam__stmt(db,
@@ -450,12 +453,15 @@ static int targets_replace(ipam *db, const char *name, const char **lines,
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}
-	if ((rc = targets_of(db, info.key, &now, err)))
+	int64_t quota = 0;
+	if ((rc = ipam_quota_get(db, IPAM_QUOTA_POLICY_TARGETS, &quota, err)) ||
+	    (rc = targets_of(db, info.key, &now, err)))
 		return rc;
-	if (now.count > IPAM_POLICY_TARGETS_MAX) {
+	if ((int64_t)now.count > quota) {
 		rc = ipam__fail(err, IPAM_EDQUOT,
-				"%zu targets: a policy takes at most %d",
-				now.count, IPAM_POLICY_TARGETS_MAX);
+				"%zu targets: quota of %lld targets per policy"
+				" (/ipam/quotas/policy-targets)",
+				now.count, (long long)quota);
 		ipam_strlist_free(&now);
 		return rc;
 	}
@@ -621,7 +627,7 @@ static int rules_load(ipam *db, int64_t policy, struct prule **out, size_t *n,
 			ipam__copy_text(r->type, sizeof(r->type), stmt, 2);
 		}
 		struct prule *r = &rules[count - 1];
-		if (r->npools < IPAM_POLICY_POOLS_MAX) {
+		if (r->npools < IPAM_POLICY_POOLS_CAP) {
 			r->pool_key[r->npools] = ipam__col_int64(stmt, 3);
 			ipam__copy_text(r->pool_id[r->npools],
 					sizeof(r->pool_id[0]), stmt, 4);
@@ -645,19 +651,23 @@ static void rule_line(const struct prule *r, ipam__buf *out)
 		ipam__buf_printf(out, " %s", r->pool_id[i]);
 }
 
-/* Parses and checks one rule line (in place) against the IPAM. */
-static int rule_parse(ipam *db, char *text, struct prule *r, ipam_err *err)
+/* Parses and checks one rule line (in place) against the IPAM; at most
+ * `max_pools` pools (the policy-rule-pools quota). */
+static int rule_parse(ipam *db, char *text, int64_t max_pools,
+		      struct prule *r, ipam_err *err)
 {
-	char *words[IPAM_POLICY_POOLS_MAX + 2], *save = NULL;
+	char *words[IPAM_POLICY_POOLS_CAP + 2], *save = NULL;
 	size_t n = 0;
 	memset(r, 0, sizeof(*r));
 	for (char *w = strtok_r(text, " \t", &save); w;
 	     w = strtok_r(NULL, " \t", &save)) {
-		if (n == sizeof(words) / sizeof(words[0]))
+		if (n == sizeof(words) / sizeof(words[0]) ||
+		    (n >= 2 && (int64_t)n - 2 >= max_pools))
 			return ipam__fail(err, IPAM_EDQUOT,
-					  "more than %d pools in one rule"
-					  " (L9664)",
-					  IPAM_POLICY_POOLS_MAX);
+					  "more than %lld pools in one rule"
+					  " (L9664, /ipam/quotas/"
+					  "policy-rule-pools)",
+					  (long long)max_pools);
 		words[n++] = w;
 	}
 	if (n < 3)
@@ -760,8 +770,10 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 {
 	ipam_policy_info info;
 	struct prule *rules;
+	int64_t max_pools = 0;
 	int rc = policy_load(db, name, &info, err);
-	if (rc)
+	if (rc || (rc = ipam_quota_get(db, IPAM_QUOTA_POLICY_RULE_POOLS,
+				       &max_pools, err)))
 		return rc;
 	if (count > IPAM_POLICY_RULES_MAX)
 		return ipam__fail(err, IPAM_EDQUOT,
@@ -782,7 +794,7 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 			rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 			break;
 		}
-		rc = rule_parse(db, copy, &rules[i], &why);
+		rc = rule_parse(db, copy, max_pools, &rules[i], &why);
 		free(copy);
 		for (size_t j = 0; rc == 0 && j < i; j++)
 			if (!strcmp(rules[j].locale, rules[i].locale) &&

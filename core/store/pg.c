@@ -457,6 +457,13 @@ static const char *const pg_migrations[] = {
 	"  asn bigint,"
 	"  changed bigint NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix));",
+	/* 11 -> 12: prefix-list target sync, the policy quotas */
+	"ALTER TABLE pl_target ADD COLUMN sync bigint NOT NULL DEFAULT 1;"
+	"ALTER TABLE pl_target ADD COLUMN held text NOT NULL DEFAULT '';"
+	"ALTER TABLE pl_target ADD COLUMN held_version bigint NOT NULL"
+	"  DEFAULT 0;"
+	"INSERT INTO quota(name, value) VALUES ('policies', 10),"
+	"  ('policy-targets', 100), ('policy-rule-pools', 10);",
 };
 #define PG_MIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

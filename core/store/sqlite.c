@@ -427,6 +427,16 @@ static const char *const migrations[] = {
 	"  asn INTEGER,"
 	"  changed INTEGER NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;",
+	/* 11 -> 12: prefix-list targets whose sync is off keep the CIDRs
+	 * edited by hand (pltarget.c: `sync`, `held` canonical CIDR lines,
+	 * `held_version` the version served when sync was turned off); the
+	 * IPAM policy limits become quotas (policy.c, L9658-L9664) */
+	"ALTER TABLE pl_target ADD COLUMN sync INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE pl_target ADD COLUMN held TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE pl_target ADD COLUMN held_version INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"INSERT INTO quota(name, value) VALUES ('policies', 10),"
+	"  ('policy-targets', 100), ('policy-rule-pools', 10);",
 };
 
 #define SCHEMA_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

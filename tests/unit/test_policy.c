@@ -408,21 +408,85 @@ static void test_decisions(void **state)
 	ipam_free(db);
 }
 
+/* The policy limits are quotas (/ipam/quotas/policies, policy-targets,
+ * policy-rule-pools): the guide's defaults, changed, checked, and lowering
+ * below use only stops new ones. */
 static void test_limits(void **state)
 {
 	ipam *db = open_mem();
 	ipam_err err = {0};
 	char name[16];
-	for (int i = 0; i < IPAM_POLICIES_MAX; i++) {
+	int64_t v = 0;
+	struct {
+		ipam_quota q;
+		const char *name;
+		int64_t dflt;
+	} quotas[] = {
+		{IPAM_QUOTA_POLICIES, "policies", 10},
+		{IPAM_QUOTA_POLICY_TARGETS, "policy-targets", 100},
+		{IPAM_QUOTA_POLICY_RULE_POOLS, "policy-rule-pools", 10},
+	};
+	for (size_t i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++) {
+		assert_string_equal(ipam_quota_name(quotas[i].q),
+				    quotas[i].name);
+		assert_ok(ipam_quota_get(db, quotas[i].q, &v, &err), err);
+		assert_int_equal(v, quotas[i].dflt);
+		assert_code(ipam_quota_set(db, quotas[i].q, 0, &err), err,
+			    IPAM_EINVAL, "must be 1..");
+	}
+	assert_code(ipam_quota_set(db, IPAM_QUOTA_POLICY_RULE_POOLS,
+				   IPAM_POLICY_POOLS_CAP + 1, &err),
+		    err, IPAM_EINVAL, "must be 1..100");
+	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
 		assert_ok(ipam_policy_create(db, name, &err), err);
 	}
 	assert_code(ipam_policy_create(db, "one-more", &err), err, IPAM_EDQUOT,
-		    "at most 10 policies");
-	for (int i = 0; i < IPAM_POLICIES_MAX; i++) {
+		    "quota of 10 policies");
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICIES, 12, &err), err);
+	assert_ok(ipam_policy_create(db, "p10", &err), err);
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICIES, 3, &err), err);
+	assert_code(ipam_policy_create(db, "one-more", &err), err, IPAM_EDQUOT,
+		    "quota of 3 policies");
+	for (int i = 0; i <= 10; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
 		assert_ok(ipam_policy_delete(db, name, &err), err);
 	}
+	assert_ok(ipam_policy_create(db, "p", &err), err);
+
+	/* targets */
+	const char *t3[] = {"all", "user:1", "group:2"};
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICY_TARGETS, 2, &err), err);
+	assert_code(ipam_policy_set_targets(db, "p", t3, 3, false, &err), err,
+		    IPAM_EDQUOT, "quota of 2 targets");
+	assert_string_equal(joined(db, "p", true), "");
+	assert_ok(ipam_policy_set_targets(db, "p", t3, 2, false, &err), err);
+	assert_code(ipam_policy_set_targets(db, "p", t3 + 2, 1, true, &err),
+		    err, IPAM_EDQUOT, "quota of 2 targets");
+	assert_string_equal(joined(db, "p", true), "all|user:1");
+
+	/* pools of one rule */
+	locales(db);
+	char l1[256];
+	int64_t pa = public_pool(db, "a", "198.51.100.0/24", "us-east-1");
+	int64_t pb = public_pool(db, "b", "203.0.113.0/24", "us-east-1");
+	char aid[IPAM_ID_MAX], bid[IPAM_ID_MAX];
+	snprintf(aid, sizeof(aid), "%s", pool_id(db, pa));
+	snprintf(bid, sizeof(bid), "%s", pool_id(db, pb));
+	snprintf(l1, sizeof(l1), "us-east-1 eip %s %s", aid, bid);
+	const char *lines[] = {l1};
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICY_RULE_POOLS, 1, &err),
+		  err);
+	assert_code(ipam_policy_set_rules(db, "p", lines, 1, &err), err,
+		    IPAM_EDQUOT, "more than 1 pools");
+	assert_string_equal(joined(db, "p", false), "");
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICY_RULE_POOLS, 2, &err),
+		  err);
+	set_rules(db, "p", l1);
+	assert_string_equal(joined(db, "p", false), l1);
+
+	ipam_free(db);
+	db = open_mem();
 	assert_ok(ipam_set_tier(db, IPAM_TIER_FREE, &err), err);
 	assert_code(ipam_policy_create(db, "p", &err), err, IPAM_EPERM,
 		    "advanced tier");
