@@ -538,7 +538,21 @@ typedef enum ipam__rtype {
 	IPAM__RT_INSTANCE,	       /* "instance" */
 	IPAM__RT_NETWORK_INTERFACE,    /* "network-interface" */
 	IPAM__RT_EC2_PUBLIC_IPV4_POOL, /* "ec2-public-ipv4-pool" (AWS word) */
+	/* what IPAM policies steer besides EIPs (L2101-L2104): each takes
+	 * public IPv4 addresses (/32) as an EIP does */
+	IPAM__RT_ALB,	      /* "alb": an Application Load Balancer */
+	IPAM__RT_RDS,	      /* "rds": an RDS database instance */
+	IPAM__RT_NAT_GATEWAY, /* "nat-gateway": a regional NAT gateway */
 } ipam__rtype;
+/* The service types above and eip: their resources take /32s of public
+ * IPv4 space and ask the IPAM policy for one when fed without (policy.c). */
+bool ipam__rtype_takes_eips(ipam__rtype type);
+/* policy.c: a fed resource that needs an address (ipam__res_rec.
+ * wants_address, without a CIDR) asks the writer's active policy for a /32
+ * as `echo /32 > allocate` does. No active policy: nothing happens (the
+ * guide's default). A refusal leaves it without an address and is an
+ * `allocate-by-ipam-policy-refused` event; only ENOMEM/EIO fail. */
+int ipam__policy_ask(ipam *db, int64_t resource, ipam_err *err);
 /* The type a word names (IPAM__RT_UNKNOWN for NULL or any other word). */
 ipam__rtype ipam__rtype_of(const char *word);
 
@@ -573,6 +587,10 @@ typedef struct ipam__res_rec {
 	char association[IPAM_RESOURCE_ID_MAX + 1];
 	char address_type[24];
 	char service[32];
+	/* a record of a type IPAM policies steer (eip, alb, rds,
+	 * nat-gateway) fed without a CIDR: it needs an address
+	 * (ipam__policy_ask); the CIDRs a pool gave it are kept */
+	bool wants_address;
 } ipam__res_rec;
 /* insights.c: the public IP metrics and public IP insight metrics of
  * /metrics/ipam.prom (Prometheus text). */

@@ -56,6 +56,15 @@ static const char *rule_type(const char *word)
 	return NULL;
 }
 
+/* The rule type that steers a resource type: a NAT gateway resource
+ * (`nat-gateway`) is the rules' `rnat`; the others are their own word. */
+static const char *steering_type(const char *resource_type)
+{
+	return ipam__rtype_of(resource_type) == IPAM__RT_NAT_GATEWAY
+		       ? "rnat"
+		       : resource_type;
+}
+
 struct prule {
 	int64_t line;
 	char locale[IPAM_LOCALE_MAX + 1];
@@ -1108,8 +1117,9 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 					   db->actor.gid);
 	if ((rc = rules_load(db, a.info.key, &rules, &n, err)))
 		return rc;
+	const char *type = steering_type(res.type);
 	for (size_t i = 0; !r && i < n; i++)
-		if (!strcmp(rules[i].type, res.type) &&
+		if (!strcmp(rules[i].type, type) &&
 		    (!strcmp(rules[i].locale, "any") ||
 		     !strcmp(rules[i].locale, res.locale)))
 			r = &rules[i];
@@ -1119,7 +1129,7 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 				" locale '%s': the default is provider-supplied"
 				" space, which ipamfs does not have (name a"
 				" pool: POOL-ID /LEN)",
-				a.info.name, a.target, res.type,
+				a.info.name, a.target, type,
 				*res.locale ? res.locale : "none");
 		free(rules);
 		return rc;
@@ -1185,4 +1195,32 @@ int ipam_policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 	return ipam__write_end(
 		db, policy_allocate(db, resource, cidr, prefix_len, out, err),
 		err);
+}
+
+int ipam__policy_ask(ipam *db, int64_t resource, ipam_err *err)
+{
+	ipam_policy_choice got;
+	ipam_resource_info res;
+	ipam_err why = {IPAM_OK, ""};
+	struct active a;
+	int rc = ipam__resource_load(db, resource, &res, err);
+	if (rc)
+		return rc;
+	/* no policy for the writer: the default, nothing to decide */
+	if ((rc = actor_policy(db, &a, err)) <= 0)
+		return rc;
+	rc = ipam__write_begin(db, &why);
+	if (rc == 0)
+		rc = policy_allocate(db, resource, NULL, 32, &got, &why);
+	rc = ipam__write_end(db, rc, &why);
+	if (rc == 0 || rc == IPAM_ENOMEM || rc == IPAM_EIO)
+		return rc ? ipam__fail(err, rc, "%s", why.msg) : 0;
+	/* refused: the resource stays without an address, and says why */
+	return ipam__event(db, "allocate-by-ipam-policy-refused", a.info.id,
+			   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name",
+				     a.info.name, "target", a.target,
+				     "resource-id", res.id, "resource-type",
+				     res.type, "code", ipam_code_name(rc),
+				     "reason", why.msg),
+			   err);
 }
