@@ -270,7 +270,7 @@ static int apply_target_entries(struct ipamfs *fs, const struct node *n,
 	if (rc == 0)
 		rc = ipam_plist_target_get(fs->db, n->name, n->plist_target, t,
 					   err);
-	if (rc == 0 && t->format != IPAM_PLIST_LINES)
+	if (rc == 0 && !t->sync && t->format != IPAM_PLIST_LINES)
 		rc = ipamfs_err(err, IPAM_EINVAL,
 				"target '%s' shows format %s: hand edits are"
 				" CIDR lines, written while its format is"
