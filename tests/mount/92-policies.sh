@@ -213,10 +213,43 @@ expect_eq "$(jq -r '"\(.name) \(.target) \(.["replaced-by"])"' <<<"$ev")" "west 
 	"the replaced policy's event names the target and the winner"
 expect_json "$MNT/policies.json" '[.IpamPolicies[].IpamPolicyId] | length' 3
 
-# ---- quota, names ----
+# ---- quotas (L9658-L9664: /ipam/quotas/), names ----
+Q=$MNT/ipam/quotas
+expect_file_eq "$Q/policies" 10
+expect_file_eq "$Q/policy-targets" 100
+expect_file_eq "$Q/policy-rule-pools" 10
 for i in $(seq 4 10); do t mkdir "$PO/q$i" || echo "mkdir q$i failed"; done
 expect_errno EDQUOT t mkdir "$PO/q11"
-for i in $(seq 4 10); do t rmdir "$PO/q$i"; done
+expect_ok wr "$Q/policies" 11
+expect_ok t mkdir "$PO/q11"
+expect_errno EDQUOT t mkdir "$PO/q12"
+expect_ok wr "$Q/policies" 3 # below use: allowed, it only stops new ones
+expect_file_eq "$Q/policies" 3
+expect_errno EDQUOT t mkdir "$PO/q12"
+for i in $(seq 4 11); do t rmdir "$PO/q$i"; done
+expect_errno EDQUOT t mkdir "$PO/q4"
+expect_ok wr "$Q/policies" 10
+expect_ok wr "$Q/policy-targets" 1
+expect_errno EDQUOT wrf "$P3/targets" 'user:1000\ngroup:7\n'
+expect_file_eq "$P3/targets" "user:1000" "a refused targets write changes nothing"
+expect_ok wr "$Q/policy-targets" 100
+expect_ok wr "$Q/policy-rule-pools" 1
+expect_errno EDQUOT wr "$P3/rules" "us-east-1 eip $BID $AID"
+expect_file_eq "$P3/rules" "us-east-1 eip $BID"
+expect_ok wr "$Q/policy-rule-pools" 2
+expect_ok wr "$P3/rules" "us-east-1 eip $BID $AID"
+expect_ok wr "$P3/rules" "us-east-1 eip $BID"
+expect_ok wr "$Q/policy-rule-pools" 10
+for v in 0 -1 101 abc '' '10 10' 1e3 0x5; do
+	expect_errno EINVAL wr "$Q/policy-rule-pools" "$v"
+done
+for v in 0 1000001 x; do
+	expect_errno EINVAL wr "$Q/policies" "$v"
+	expect_errno EINVAL wr "$Q/policy-targets" "$v"
+done
+expect_file_eq "$Q/policy-rule-pools" 10 "refused quota writes change nothing"
+expect_match "$(rd "$MNT/export.json")" '"policies":10,"policy-targets":100,"policy-rule-pools":10' \
+	"export.json carries the policy quotas"
 expect_errno_kernel ENOENT t rmdir "$PO/nope"
 expect_eq "$(t ls "$PO" | tr '\n' ' ')" "edge third west " "ls policies/"
 
