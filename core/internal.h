@@ -120,6 +120,32 @@ int ipam__collect_text(ipam *db, ipam_stmt *stmt, ipam_strlist *out,
 int ipam__collect_keys(ipam *db, ipam_stmt *stmt, int64_t **out,
 		       size_t *count, ipam_err *err);
 
+/* ---- named objects (named.c): prefix-list resolvers, IPAM policies ---- */
+
+/* The names a `SELECT name ... ORDER BY name` gives, in a read
+ * transaction. */
+int ipam__names_list(ipam *db, const char *sql, ipam_strlist *out,
+		     ipam_err *err);
+/* Runs a statement whose only parameter ?1 is a key. */
+int ipam__exec_key(ipam *db, const char *sql, int64_t key, ipam_err *err);
+/* The integer a `SELECT count(*) ...` gives. */
+int ipam__count(ipam *db, const char *sql, int64_t *out, ipam_err *err);
+typedef struct ipam__named {
+	const char *what;      /* "policy": in messages */
+	const char *id_prefix; /* "ipam-policy-" */
+	const char *insert;    /* ?1 id, ?2 name, ?3 now */
+	const char *created;   /* its creation event */
+	const char *deleted;   /* its deletion event */
+	const char *remove[8]; /* NULL-ended: statements of ?1 the key, the
+				  object's own row last */
+} ipam__named;
+/* Creates one (IPAM_EEXIST "<what> 'name' exists") with its event. */
+int ipam__named_insert(ipam *db, const ipam__named *kind, const char *name,
+		       ipam_err *err);
+/* Removes one: kind->remove, its tags, its event. */
+int ipam__named_remove(ipam *db, const ipam__named *kind, int64_t key,
+		       const char *id, const char *name, ipam_err *err);
+
 /* ---- call brackets ---- */
 
 /*

@@ -73,24 +73,15 @@ static int render_rules(struct ipamfs *fs, const struct node *n,
 			const struct attr *a, struct buf *out, ipam_err *err)
 {
 	ipam_strlist rules = {0, NULL};
-	int rc = ipam_plist_rules(fs->db, n->name, &rules, err);
-	for (size_t i = 0; rc == 0 && i < rules.count; i++)
-		put_line(out, rules.items[i]);
-	ipam_strlist_free(&rules);
-	return rc;
+	return put_strlist(out, ipam_plist_rules(fs->db, n->name, &rules, err),
+			   &rules);
 }
 
 static int apply_rules(struct ipamfs *fs, const struct node *n,
 		       const struct attr *a, const struct input *in,
 		       struct buf *result, ipam_err *err)
 {
-	const char **items = NULL;
-	size_t count = 0;
-	int rc = trimmed_lines(in, &items, &count, err);
-	if (rc == 0)
-		rc = ipam_plist_set_rules(fs->db, n->name, items, count, err);
-	free(items);
-	return rc;
+	return set_lines(fs->db, n->name, in, ipam_plist_set_rules, err);
 }
 
 /* The set of `version` (0 = latest) in `format`. */

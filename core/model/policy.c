@@ -122,38 +122,30 @@ int ipam_policy_get(ipam *db, const char *name, ipam_policy_info *out,
 
 int ipam_policy_list(ipam *db, ipam_strlist *out, ipam_err *err)
 {
-	int rc = ipam__read_begin(db, err);
-	memset(out, 0, sizeof(*out));
-	if (rc)
-		return rc;
-	return ipam__read_end(
-		db,
-		ipam__collect_text(
-			db,
-			ipam__stmt(db, "SELECT name FROM policy ORDER BY name",
-				   err),
-			out, err));
+	return ipam__names_list(db, "SELECT name FROM policy ORDER BY name",
+				out, err);
 }
 
-static int64_t count_sql(ipam *db, const char *sql, ipam_err *err)
-{
-	ipam_stmt *stmt = ipam__stmt(db, sql, err);
-	int64_t n = -1;
-	if (!stmt)
-		return ipam__stmt_error(err);
-	if (ipam__step(db, stmt, err) == 1)
-		n = ipam__col_int64(stmt, 0);
-	ipam__reset(stmt);
-	return n < 0 ? IPAM_EIO : n;
-}
+static const ipam__named policy_kind = {
+	"policy",
+	"ipam-policy-",
+	"INSERT INTO policy(aws_id, name, created) VALUES (?1, ?2, ?3)",
+	"create-ipam-policy",
+	"delete-ipam-policy",
+	{
+		"DELETE FROM policy_pool WHERE policy_key = ?1",
+		"DELETE FROM policy_rule WHERE policy_key = ?1",
+		"DELETE FROM policy_target WHERE policy_key = ?1",
+		"DELETE FROM policy WHERE key = ?1",
+		NULL,
+	},
+};
 
 static int policy_insert(ipam *db, const char *name, ipam_err *err)
 {
-	char id[IPAM_ID_MAX];
 	ipam_info info;
-	int64_t n;
+	int64_t n = 0;
 	int rc = ipam__info_load(db, &info, err);
-	ipam_stmt *stmt;
 	if (rc)
 		return rc;
 	if (info.tier == IPAM_TIER_FREE)
@@ -162,34 +154,15 @@ static int policy_insert(ipam *db, const char *name, ipam_err *err)
 			"IPAM policies need the advanced tier (L2112):"
 			" write advanced to /ipam/tier first");
 	int64_t quota = 0;
-	n = count_sql(db, "SELECT count(*) FROM policy", err);
-	if (n < 0)
-		return (int)n;
-	if ((rc = ipam_quota_get(db, IPAM_QUOTA_POLICIES, &quota, err)))
+	if ((rc = ipam__count(db, "SELECT count(*) FROM policy", &n, err)) ||
+	    (rc = ipam_quota_get(db, IPAM_QUOTA_POLICIES, &quota, err)))
 		return rc;
 	if (n >= quota)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "cannot create policy '%s': quota of %lld"
 				  " policies (/ipam/quotas/policies)",
 				  name, (long long)quota);
-	if ((rc = ipam__new_id(db, "ipam-policy-", false, id, err)))
-		return rc;
-	stmt = ipam__stmt(db,
-			  "INSERT INTO policy(aws_id, name, created) VALUES"
-			  " (?1, ?2, ?3)",
-			  err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1);
-	ipam__bind_text(stmt, 2, name, -1);
-	ipam__bind_int64(stmt, 3, ipam__now(db));
-	rc = ipam__exec(db, stmt, NULL);
-	if (rc == IPAM_EEXIST)
-		return ipam__fail(err, IPAM_EEXIST, "policy '%s' exists", name);
-	if (rc)
-		return ipam__fail(err, rc, "cannot create policy '%s'", name);
-	return ipam__event(db, "create-ipam-policy", id,
-			   json_pack("{s:o}", "name", json_string(name)), err);
+	return ipam__named_insert(db, &policy_kind, name, err);
 }
 
 int ipam_policy_create(ipam *db, const char *name, ipam_err *err)
@@ -200,23 +173,8 @@ int ipam_policy_create(ipam *db, const char *name, ipam_err *err)
 	return ipam__write_end(db, policy_insert(db, name, err), err);
 }
 
-static int run_key(ipam *db, const char *sql, int64_t key, ipam_err *err)
-{
-	ipam_stmt *stmt = ipam__stmt(db, sql, err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_int64(stmt, 1, key);
-	return ipam__exec(db, stmt, err);
-}
-
 static int policy_remove(ipam *db, const char *name, ipam_err *err)
 {
-	static const char *const sql[] = {
-		"DELETE FROM policy_pool WHERE policy_key = ?1",
-		"DELETE FROM policy_rule WHERE policy_key = ?1",
-		"DELETE FROM policy_target WHERE policy_key = ?1",
-		"DELETE FROM policy WHERE key = ?1",
-	};
 	ipam_policy_info info;
 	int rc = policy_load(db, name, &info, err);
 	if (rc)
@@ -226,12 +184,8 @@ static int policy_remove(ipam *db, const char *name, ipam_err *err)
 				  "policy '%s' is enabled: write false to its"
 				  " enabled file first",
 				  name);
-	for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++)
-		rc = run_key(db, sql[i], info.key, err);
-	if (rc || (rc = ipam__tags_drop(db, info.id, err)))
-		return rc;
-	return ipam__event(db, "delete-ipam-policy", info.id,
-			   json_pack("{s:o}", "name", json_string(name)), err);
+	return ipam__named_remove(db, &policy_kind, info.key, info.id, name,
+				  err);
 }
 
 int ipam_policy_delete(ipam *db, const char *name, ipam_err *err)
@@ -440,7 +394,7 @@ static int targets_replace(ipam *db, const char *name, const char **lines,
 	if (rc)
 		return rc;
 	if (!append &&
-	    (rc = run_key(db, "DELETE FROM policy_target WHERE policy_key = ?1",
+	    (rc = ipam__exec_key(db, "DELETE FROM policy_target WHERE policy_key = ?1",
 			  info.key, err)))
 		return rc;
 	for (size_t i = 0; i < count; i++) {
@@ -526,7 +480,7 @@ static int enable(ipam *db, const char *name, bool enabled, ipam_err *err)
 				  " user:NAME or group:NAME to its targets"
 				  " file first",
 				  name);
-	if ((rc = run_key(db,
+	if ((rc = ipam__exec_key(db,
 			  enabled ? "UPDATE policy SET enabled = 1 WHERE key"
 				    " = ?1"
 				  : "UPDATE policy SET enabled = 0 WHERE key"
@@ -788,9 +742,9 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "%zu rules: a policy takes at most %d", count,
 				  IPAM_POLICY_RULES_MAX);
-	if ((rc = run_key(db, "DELETE FROM policy_pool WHERE policy_key = ?1",
+	if ((rc = ipam__exec_key(db, "DELETE FROM policy_pool WHERE policy_key = ?1",
 			  info.key, err)) ||
-	    (rc = run_key(db, "DELETE FROM policy_rule WHERE policy_key = ?1",
+	    (rc = ipam__exec_key(db, "DELETE FROM policy_rule WHERE policy_key = ?1",
 			  info.key, err)))
 		return rc;
 	rules = calloc(count ? count : 1, sizeof(*rules));
