@@ -457,7 +457,11 @@ static const char *const pg_migrations[] = {
 	"  asn bigint,"
 	"  changed bigint NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix));",
-	/* 11 -> 12: prefix-list target sync, the policy quotas */
+	/* 11 -> 12: the change log's retention (model/event.c) */
+	"ALTER TABLE ipam ADD COLUMN event_retention_days bigint NOT NULL"
+	"  DEFAULT 365;"
+	"CREATE INDEX event_time ON event(time);",
+	/* 12 -> 13: prefix-list target sync, the policy quotas */
 	"ALTER TABLE pl_target ADD COLUMN sync bigint NOT NULL DEFAULT 1;"
 	"ALTER TABLE pl_target ADD COLUMN held text NOT NULL DEFAULT '';"
 	"ALTER TABLE pl_target ADD COLUMN held_version bigint NOT NULL"

@@ -427,7 +427,11 @@ static const char *const migrations[] = {
 	"  asn INTEGER,"
 	"  changed INTEGER NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;",
-	/* 11 -> 12: prefix-list targets whose sync is off keep the CIDRs
+	/* 11 -> 12: the change log's retention (model/event.c) */
+	"ALTER TABLE ipam ADD COLUMN event_retention_days INTEGER NOT NULL"
+	"  DEFAULT 365;"
+	"CREATE INDEX event_time ON event(time);",
+	/* 12 -> 13: prefix-list targets whose sync is off keep the CIDRs
 	 * edited by hand (pltarget.c: `sync`, `held` canonical CIDR lines,
 	 * `held_version` the version served when sync was turned off); the
 	 * IPAM policy limits become quotas (policy.c, L9658-L9664) */

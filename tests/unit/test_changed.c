@@ -232,7 +232,10 @@ static void test_migration_from_schema_2(void **state)
 		  "DROP TABLE asn_cidr; DROP TABLE asn; DROP TABLE advertisement;"
 		  "DELETE FROM quota WHERE name IN ('verification-tokens',"
 		  " 'asns');"
-		  /* and what 11 -> 12 adds (policy quotas; the target sync
+		  /* and what 11 -> 12 adds (the change log's retention) */
+		  "ALTER TABLE ipam DROP COLUMN event_retention_days;"
+		  "DROP INDEX event_time;"
+		  /* and what 12 -> 13 adds (policy quotas; the target sync
 		   * columns went with pl_target above) */
 		  "DELETE FROM quota WHERE name IN ('policies',"
 		  " 'policy-targets', 'policy-rule-pools');"
