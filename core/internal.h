@@ -128,8 +128,10 @@ int ipam__names_list(ipam *db, const char *sql, ipam_strlist *out,
 		     ipam_err *err);
 /* Runs a statement whose only parameter ?1 is a key. */
 int ipam__exec_key(ipam *db, const char *sql, int64_t key, ipam_err *err);
-/* The integer a `SELECT count(*) ...` gives. */
+/* The integer a `SELECT count(*) ...` gives; _key binds ?1 to key. */
 int ipam__count(ipam *db, const char *sql, int64_t *out, ipam_err *err);
+int ipam__count_key(ipam *db, const char *sql, int64_t key, int64_t *out,
+		    ipam_err *err);
 typedef struct ipam__named {
 	const char *what;      /* "policy": in messages */
 	const char *id_prefix; /* "ipam-policy-" */

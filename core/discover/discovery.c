@@ -307,20 +307,11 @@ static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 /* A fed resource that needs an address and has none asks its policy. */
 static int ask_policy(ipam *db, int64_t key, ipam_err *err)
 {
-	ipam_stmt *stmt = ipam__stmt(
+	int64_t n = 0;
+	int rc = ipam__count_key(
 		db, "SELECT count(*) FROM resource_cidr WHERE resource_key = ?1",
-		err);
-	int64_t n = -1;
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_int64(stmt, 1, key);
-	if (ipam__step(db, stmt, err) == 1)
-		n = ipam__col_int64(stmt, 0);
-	ipam__reset(stmt);
-	if (n < 0)
-		return ipam__fail(err, IPAM_EIO, "cannot count the CIDRs of a"
-						 " resource");
-	return n ? 0 : ipam__policy_ask(db, key, err);
+		key, &n, err);
+	return rc || n ? rc : ipam__policy_ask(db, key, err);
 }
 
 /*

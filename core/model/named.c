@@ -32,10 +32,18 @@ int ipam__exec_key(ipam *db, const char *sql, int64_t key, ipam_err *err)
 
 int ipam__count(ipam *db, const char *sql, int64_t *out, ipam_err *err)
 {
+	return ipam__count_key(db, sql, 0, out, err);
+}
+
+int ipam__count_key(ipam *db, const char *sql, int64_t key, int64_t *out,
+		    ipam_err *err)
+{
 	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
+	if (strstr(sql, "?1"))
+		ipam__bind_int64(stmt, 1, key);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		*out = ipam__col_int64(stmt, 0);
