@@ -327,7 +327,7 @@ static int take_target(ipam *db, const ipam_policy_info *p, const char *target,
 		db,
 		"SELECT p.key, p.aws_id, p.name FROM policy_target t JOIN"
 		" policy p ON p.key = t.policy_key WHERE t.target = ?1 AND"
-		" p.enabled AND p.key <> ?2",
+		" p.enabled <> 0 AND p.key <> ?2",
 		err);
 	int64_t other = 0;
 	char id[IPAM_ID_MAX] = "", name[IPAM_NAME_MAX + 1] = "";
@@ -521,7 +521,7 @@ static int active_of(ipam *db, const char *target, char *name, ipam_err *err)
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT p.name FROM policy_target t JOIN policy p ON p.key ="
-		" t.policy_key WHERE t.target = ?1 AND p.enabled",
+		" t.policy_key WHERE t.target = ?1 AND p.enabled <> 0",
 		err);
 	int rc;
 	if (!stmt)
