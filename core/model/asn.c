@@ -797,3 +797,102 @@ int ipam_render_advertisements(ipam *db, int64_t pool, bool bird, char **out,
 	}
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
 }
+
+/* ---- restoring (import) ---- */
+
+int ipam__asn_restore(ipam *db, const char *text, ipam_byoip_state state,
+		      const char *reason, int64_t created, int64_t changed,
+		      ipam_err *err)
+{
+	ipam_asn_info info;
+	ipam_stmt *stmt;
+	int64_t key = 0;
+	uint32_t asn;
+	int rc = ipam_asn_parse(text, &asn, err);
+
+	if (rc)
+		return rc;
+	if (state == IPAM_BYOIP_PENDING_DEPROVISION ||
+	    (unsigned)state > IPAM_BYOIP_DEPROVISIONED)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "ASN %u: a record rests in pending-provision, "
+				  "provisioned, failed-provision or "
+				  "deprovisioned",
+				  asn);
+	if (*reason && ((rc = ipam__check_text("ASN StatusMessage", reason,
+					       IPAM_ERR_MSG_MAX - 1, err))))
+		return rc;
+	if ((rc = asn_load(db, asn, &key, &info, err)) < 0)
+		return rc;
+	if (rc == 1 && info.state == state && info.created == created &&
+	    info.changed == changed && !strcmp(info.reason, reason))
+		return 0;
+	if (rc == 1 && state != IPAM_BYOIP_PROVISIONED) {
+		int64_t n = count_of(db,
+				     "SELECT count(*) FROM asn_cidr WHERE"
+				     " asn_key = ?1",
+				     key, err);
+		if (n < 0)
+			return err && err->code ? err->code : IPAM_EIO;
+		if (n > 0)
+			return ipam__fail(err, IPAM_EBUSY,
+					  "ASN %u has CIDRs associated: it "
+					  "cannot be %s",
+					  asn, ipam_byoip_state_name(state));
+	}
+	stmt = ipam__stmt(db,
+			  rc == 1 ? "UPDATE asn SET state = ?2, reason = ?3,"
+				    " created = ?4, changed = ?5 WHERE asn = ?1"
+				  : "INSERT INTO asn(asn, state, reason, created,"
+				    " changed) VALUES (?1, ?2, ?3, ?4, ?5)",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, asn);
+	ipam__bind_int(stmt, 2, (int)state);
+	ipam__bind_text(stmt, 3, reason, -1);
+	ipam__bind_int64(stmt, 4, created);
+	ipam__bind_int64(stmt, 5, changed);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return ipam__event(db, "byoasn-state", "",
+			   json_pack("{s:I, s:s, s:s, s:s, s:b}", "asn",
+				     (json_int_t)asn, "from",
+				     key ? ipam_byoip_state_name(info.state)
+					 : "",
+				     "to", ipam_byoip_state_name(state),
+				     "reason", reason, "import", 1),
+			   err);
+}
+
+int ipam__public_quota_check(ipam *db, ipam_err *err)
+{
+	int64_t quota = 0, count;
+	int rc = ipam_quota_get(db, IPAM_QUOTA_ASNS, &quota, err);
+	if (rc)
+		return rc;
+	count = count_of(db, "SELECT count(*) FROM asn WHERE state != ?1",
+			 IPAM_BYOIP_DEPROVISIONED, err);
+	if (count < 0)
+		return err && err->code ? err->code : IPAM_EIO;
+	if (count > quota)
+		return ipam__fail(err, IPAM_EDQUOT,
+				  "%lld ASNs would be brought: over the asns "
+				  "quota of %lld",
+				  (long long)count, (long long)quota);
+	if ((rc = ipam_quota_get(db, IPAM_QUOTA_VERIFICATION_TOKENS, &quota,
+				 err)))
+		return rc;
+	count = count_of(db,
+			 "SELECT count(*) FROM verification_token WHERE"
+			 " ?1 IS NOT NULL",
+			 0, err);
+	if (count < 0)
+		return err && err->code ? err->code : IPAM_EIO;
+	if (count > quota)
+		return ipam__fail(err, IPAM_EDQUOT,
+				  "%lld verification tokens: over the "
+				  "verification-tokens quota of %lld",
+				  (long long)count, (long long)quota);
+	return 0;
+}
