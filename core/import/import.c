@@ -637,35 +637,71 @@ static int ipam_fresh(imp *im, ipam_err *err)
 	return rc < 0 ? rc : 0;
 }
 
-static int ipam_locales_apply(imp *im, json_t *regions, ipam_err *err)
+/* A set setting of the IPAM (a list of strings) made the document's:
+ * `item` reads an element (NULL: not one), get/set are the library's. */
+typedef struct set_setting {
+	const char *field, *file;
+	const char *(*item)(json_t *el);
+	int (*get)(ipam *db, ipam_strlist *out, ipam_err *err);
+	int (*set)(ipam *db, const char *const *items, size_t n,
+		   ipam_err *err);
+} set_setting;
+
+static int set_apply(imp *im, const set_setting *st, json_t *list,
+		     ipam_err *err)
 {
 	ipam_strlist have = {0};
 	const char **want;
-	size_t n = json_array_size(regions), i;
-	json_t *r;
+	size_t n = json_array_size(list), i;
+	json_t *el;
 	bool same;
 	int rc;
-	if (!json_is_array(regions))
+	if (!json_is_array(list))
 		return 0;
-	if ((rc = ipam_locales_get(im->db, &have, err)))
+	if ((rc = st->get(im->db, &have, err)))
 		return rc;
 	want = calloc(n + 1, sizeof(*want));
 	if (!want) {
 		ipam_strlist_free(&have);
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
-	json_array_foreach(regions, i, r) want[i] = str_or(r, "RegionName", "");
-	same = have.count == n;
+	json_array_foreach(list, i, el)
+	{
+		want[i] = st->item(el);
+		if (!want[i] && rc == 0)
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"ipam: %s[%zu] is not a string",
+					st->field, i);
+	}
+	same = rc == 0 && have.count == n;
 	for (i = 0; same && i < n; i++)
 		same = !strcmp(have.items[i], want[i]);
-	if (!same) {
-		rc = ipam_locales_set(im->db, want, n, err);
+	if (rc == 0 && !same) {
+		rc = st->set(im->db, want, n, err);
 		if (rc == 0)
-			change(im, '~', "ipam", "", "operating-locales");
+			change(im, '~', "ipam", "", st->file);
 	}
 	free(want);
 	ipam_strlist_free(&have);
 	return rc;
+}
+
+static const char *region_item(json_t *el)
+{
+	return str_or(el, "RegionName", "");
+}
+
+static const char *string_item(json_t *el)
+{
+	return json_string_value(el);
+}
+
+static int ipam_locales_apply(imp *im, json_t *regions, ipam_err *err)
+{
+	static const set_setting st = {"OperatingRegions",
+				       "operating-locales", region_item,
+				       ipam_locales_get, ipam_locales_set};
+	return set_apply(im, &st, regions, err);
 }
 
 /* An IPAM with no pool takes the document's id, home locale and time. */
@@ -715,41 +751,10 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 /* ProviderCidrs: the provider CIDRs, set before the pools' CIDRs come. */
 static int provider_apply(imp *im, json_t *list, ipam_err *err)
 {
-	ipam_strlist have = {0};
-	const char **want;
-	size_t n = json_array_size(list), i;
-	json_t *c;
-	bool same;
-	int rc;
-	if (!json_is_array(list))
-		return 0;
-	if ((rc = ipam_provider_cidrs_get(im->db, &have, err)))
-		return rc;
-	want = calloc(n + 1, sizeof(*want));
-	if (!want) {
-		ipam_strlist_free(&have);
-		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-	}
-	json_array_foreach(list, i, c)
-	{
-		want[i] = json_string_value(c);
-		if (!want[i])
-			rc = ipam__fail(err, IPAM_EINVAL,
-					"ipam: ProviderCidrs[%zu] is not a "
-					"string",
-					i);
-	}
-	same = rc == 0 && have.count == n;
-	for (i = 0; same && i < n; i++)
-		same = !strcmp(have.items[i], want[i]);
-	if (rc == 0 && !same) {
-		rc = ipam_provider_cidrs_set(im->db, want, n, err);
-		if (rc == 0)
-			change(im, '~', "ipam", "", "provider-cidrs");
-	}
-	free(want);
-	ipam_strlist_free(&have);
-	return rc;
+	static const set_setting st = {"ProviderCidrs", "provider-cidrs",
+				       string_item, ipam_provider_cidrs_get,
+				       ipam_provider_cidrs_set};
+	return set_apply(im, &st, list, err);
 }
 
 /* Certificate, AccountId, DnsResolver: as stored ("" AccountId = the

@@ -492,13 +492,42 @@ int ipam__byoip_get(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	return rc;
 }
 
+/* Writes the record of `cidr` in `pool` (insert or replace). */
+static int record_put(ipam *db, int64_t pool, const ipam_cidr *cidr,
+		      const char *id, ipam_byoip_state state, const char *code,
+		      const char *reason, const char *method, int64_t changed,
+		      ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db,
+		"INSERT INTO byoip_cidr(pool_key, family, start, prefix,"
+		" aws_id, state, reason_code, reason, method, changed)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		" ON CONFLICT (pool_key, family, start, prefix) DO UPDATE SET"
+		" aws_id = ?5, state = ?6, reason_code = ?7, reason = ?8,"
+		" method = ?9, changed = ?10",
+		err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, pool);
+	ipam__bind_int(stmt, 2, cidr->family);
+	ipam__bind_addr(stmt, 3, cidr->addr);
+	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_text(stmt, 5, id, -1);
+	ipam__bind_int(stmt, 6, (int)state);
+	ipam__bind_text(stmt, 7, code, -1);
+	ipam__bind_text(stmt, 8, reason, -1);
+	ipam__bind_text(stmt, 9, method, -1);
+	ipam__bind_int64(stmt, 10, changed);
+	return ipam__exec(db, stmt, err);
+}
+
 int ipam__byoip_move(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 		     const char *id, ipam_byoip_state to, const char *method,
 		     const ipam_err *reason, ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN];
 	ipam__byoip_rec rec;
-	ipam_stmt *stmt;
 	const char *code = "", *why = "";
 	int rc = ipam__byoip_get(db, p->key, cidr, &rec, err);
 
@@ -508,29 +537,12 @@ int ipam__byoip_move(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 		code = "cidr-not-available";
 		why = reason->msg;
 	}
-	stmt = ipam__stmt(
-		db,
-		"INSERT INTO byoip_cidr(pool_key, family, start, prefix,"
-		" aws_id, state, reason_code, reason, method, changed)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-		" ON CONFLICT (pool_key, family, start, prefix) DO UPDATE SET"
-		" state = ?6, reason_code = ?7, reason = ?8,"
-		" method = CASE ?9 WHEN '' THEN method ELSE ?9 END,"
-		" changed = ?10",
-		err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_int64(stmt, 1, p->key);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
-	ipam__bind_text(stmt, 5, rc == 1 ? rec.id : id, -1);
-	ipam__bind_int(stmt, 6, (int)to);
-	ipam__bind_text(stmt, 7, code, -1);
-	ipam__bind_text(stmt, 8, why, -1);
-	ipam__bind_text(stmt, 9, method ? method : "", -1);
-	ipam__bind_int64(stmt, 10, ipam__now(db));
-	if ((rc = ipam__exec(db, stmt, err)))
+	if ((rc = record_put(db, p->key, cidr, rc == 1 ? rec.id : id, to, code,
+			     why,
+			     method && *method ? method
+			     : rc == 1	       ? rec.method
+					       : "",
+			     ipam__now(db), err)))
 		return rc;
 	ipam_cidr_format(cidr, text);
 	return ipam__event(
@@ -925,28 +937,8 @@ int ipam__byoip_restore(ipam *db, int64_t pool, const ipam__byoip_doc *doc,
 	if (rec.key && rec.state == doc->state && !strcmp(rec.id, id) &&
 	    !strcmp(rec.method, doc->method) && rec.changed == doc->changed)
 		return 0;
-	stmt = ipam__stmt(
-		db,
-		"INSERT INTO byoip_cidr(pool_key, family, start, prefix,"
-		" aws_id, state, reason_code, reason, method, changed)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-		" ON CONFLICT (pool_key, family, start, prefix) DO UPDATE SET"
-		" aws_id = ?5, state = ?6, reason_code = ?7, reason = ?8,"
-		" method = ?9, changed = ?10",
-		err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_int64(stmt, 1, pool);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
-	ipam__bind_text(stmt, 5, id, -1);
-	ipam__bind_int(stmt, 6, (int)doc->state);
-	ipam__bind_text(stmt, 7, doc->code, -1);
-	ipam__bind_text(stmt, 8, doc->reason, -1);
-	ipam__bind_text(stmt, 9, doc->method, -1);
-	ipam__bind_int64(stmt, 10, doc->changed);
-	if ((rc = ipam__exec(db, stmt, err)))
+	if ((rc = record_put(db, pool, cidr, id, doc->state, doc->code,
+			     doc->reason, doc->method, doc->changed, err)))
 		return rc;
 	return ipam__event(
 		db, "byoip-cidr-state", p.id,

@@ -1027,31 +1027,35 @@ static json_t *token_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
  * (with their CIDR associations), Advertisements, VerificationTokens. */
 static int public_part(ipam *db, ipam__buf *buf, ipam_err *err)
 {
-	int rc = rows_part(
-		db, buf, "ByoipCidrs",
-		"SELECT p.aws_id, b.family, b.start, b.prefix, b.aws_id,"
-		" b.state, b.reason_code, b.reason, b.method, b.changed"
-		" FROM byoip_cidr b JOIN pool p ON p.key = b.pool_key"
-		" ORDER BY p.aws_id, b.family, b.start, b.prefix",
-		byoip_row, err);
-	if (rc == 0)
-		rc = rows_part(db, buf, "Byoasns",
-			       "SELECT key, asn, state, reason, created, changed"
-			       " FROM asn ORDER BY asn",
-			       asn_row, err);
-	if (rc == 0)
-		rc = rows_part(db, buf, "Advertisements",
-			       "SELECT a.family, a.start, a.prefix, p.aws_id,"
-			       " coalesce(a.asn, -1) FROM advertisement a"
-			       " JOIN pool p ON p.key = a.pool_key"
-			       " ORDER BY a.family, a.start, a.prefix",
-			       advert_row, err);
-	if (rc == 0)
-		rc = rows_part(db, buf, "VerificationTokens",
-			       "SELECT aws_id, name, token_name, token_value,"
-			       " created, not_after FROM verification_token"
-			       " ORDER BY name",
-			       token_row, err);
+	static const struct {
+		const char *key, *sql;
+		row_json_fn fn;
+	} parts[] = {
+		{"ByoipCidrs",
+		 "SELECT p.aws_id, b.family, b.start, b.prefix, b.aws_id,"
+		 " b.state, b.reason_code, b.reason, b.method, b.changed"
+		 " FROM byoip_cidr b JOIN pool p ON p.key = b.pool_key"
+		 " ORDER BY p.aws_id, b.family, b.start, b.prefix",
+		 byoip_row},
+		{"Byoasns",
+		 "SELECT key, asn, state, reason, created, changed FROM asn"
+		 " ORDER BY asn",
+		 asn_row},
+		{"Advertisements",
+		 "SELECT a.family, a.start, a.prefix, p.aws_id,"
+		 " coalesce(a.asn, -1) FROM advertisement a"
+		 " JOIN pool p ON p.key = a.pool_key"
+		 " ORDER BY a.family, a.start, a.prefix",
+		 advert_row},
+		{"VerificationTokens",
+		 "SELECT aws_id, name, token_name, token_value, created,"
+		 " not_after FROM verification_token ORDER BY name",
+		 token_row},
+	};
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(*parts); i++)
+		rc = rows_part(db, buf, parts[i].key, parts[i].sql, parts[i].fn,
+			       err);
 	return rc;
 }
 
