@@ -643,8 +643,7 @@ typedef struct set_setting {
 	const char *field, *file;
 	const char *(*item)(json_t *el);
 	int (*get)(ipam *db, ipam_strlist *out, ipam_err *err);
-	int (*set)(ipam *db, const char *const *items, size_t n,
-		   ipam_err *err);
+	int (*set)(ipam *db, const char *const *items, size_t n, ipam_err *err);
 } set_setting;
 
 static int set_apply(imp *im, const set_setting *st, json_t *list,
@@ -698,9 +697,9 @@ static const char *string_item(json_t *el)
 
 static int ipam_locales_apply(imp *im, json_t *regions, ipam_err *err)
 {
-	static const set_setting st = {"OperatingRegions",
-				       "operating-locales", region_item,
-				       ipam_locales_get, ipam_locales_set};
+	static const set_setting st = {"OperatingRegions", "operating-locales",
+				       region_item, ipam_locales_get,
+				       ipam_locales_set};
 	return set_apply(im, &st, regions, err);
 }
 
@@ -1566,13 +1565,13 @@ static int cidrs_apply(imp *im, ipam_err *err)
  * checked; the asns and verification-tokens quotas hold afterwards.
  */
 
-static int state_word(const char *what, const char *word,
-		      ipam_byoip_state *out, ipam_err *err)
+static int state_word(const char *what, const char *word, ipam_byoip_state *out,
+		      ipam_err *err)
 {
 	for (int s = IPAM_BYOIP_PENDING_PROVISION;
 	     s <= IPAM_BYOIP_DEPROVISIONED; s++)
-		if (word && !strcmp(word, ipam_byoip_state_name(
-						  (ipam_byoip_state)s))) {
+		if (word &&
+		    !strcmp(word, ipam_byoip_state_name((ipam_byoip_state)s))) {
 			*out = (ipam_byoip_state)s;
 			return 0;
 		}
@@ -1595,8 +1594,8 @@ static int time_field(json_t *el, const char *key, const char *what,
 }
 
 /* An optional string field ("" when absent), at most max - 1 bytes. */
-static int text_field(json_t *el, const char *key, const char *what,
-		      size_t max, const char **out, ipam_err *err)
+static int text_field(json_t *el, const char *key, const char *what, size_t max,
+		      const char **out, ipam_err *err)
 {
 	json_t *v = json_object_get(el, key);
 	*out = "";
@@ -1691,10 +1690,9 @@ static int asn_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		bool known = false;
 		if (!json_is_string(c) ||
 		    ipam_cidr_parse(&cidr, json_string_value(c), &why)) {
-			rc = ipam__fail(err, IPAM_EINVAL, "%s: Cidrs[%zu]: %s",
-					what, i,
-					json_is_string(c) ? why.msg
-							  : "not a string");
+			rc = ipam__fail(
+				err, IPAM_EINVAL, "%s: Cidrs[%zu]: %s", what, i,
+				json_is_string(c) ? why.msg : "not a string");
 			break;
 		}
 		ipam_cidr_format(&cidr, line_text);
@@ -1770,10 +1768,10 @@ static int token_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 				  "a verification token: Name is not a name");
 	if ((rc = text_field(el, "TokenName", name, sizeof(t.token_name), &tn,
 			     err)) ||
-	    (rc = text_field(el, "TokenValue", name, sizeof(t.token_value),
-			     &tv, err)) ||
-	    (rc = time_field(el, "Created", name, ipam__now(im->db),
-			     &t.created, err)) ||
+	    (rc = text_field(el, "TokenValue", name, sizeof(t.token_value), &tv,
+			     err)) ||
+	    (rc = time_field(el, "Created", name, ipam__now(im->db), &t.created,
+			     err)) ||
 	    (rc = time_field(el, "NotAfter", name, 0, &t.not_after, err)))
 		return rc;
 	snprintf(t.name, sizeof(t.name), "%s", name);
@@ -3568,8 +3566,8 @@ static int apply_all(imp *im, ipam_err *err)
 	if ((rc = prune_flag(im, err)) || (rc = ipam_fresh(im, err)) ||
 	    (rc = ipam_apply(im, err)) || (rc = scopes_apply(im, err)) ||
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
-	    (rc = public_apply(im, err)) ||
-	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)) ||
+	    (rc = public_apply(im, err)) || (rc = resources_apply(im, err)) ||
+	    (rc = allocs_apply(im, err)) ||
 	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)) ||
 	    (rc = each(im, "IpamPolicies", policy_apply, err)))
 		return rc;

@@ -814,11 +814,12 @@ int ipam__asn_restore(ipam *db, const char *text, ipam_byoip_state state,
 		return rc;
 	if (state == IPAM_BYOIP_PENDING_DEPROVISION ||
 	    (unsigned)state > IPAM_BYOIP_DEPROVISIONED)
-		return ipam__fail(err, IPAM_EINVAL,
-				  "ASN %u: a record rests in pending-provision, "
-				  "provisioned, failed-provision or "
-				  "deprovisioned",
-				  asn);
+		return ipam__fail(
+			err, IPAM_EINVAL,
+			"ASN %u: a record rests in pending-provision, "
+			"provisioned, failed-provision or "
+			"deprovisioned",
+			asn);
 	if (*reason && ((rc = ipam__check_text("ASN StatusMessage", reason,
 					       IPAM_ERR_MSG_MAX - 1, err))))
 		return rc;
@@ -840,12 +841,13 @@ int ipam__asn_restore(ipam *db, const char *text, ipam_byoip_state state,
 					  "cannot be %s",
 					  asn, ipam_byoip_state_name(state));
 	}
-	stmt = ipam__stmt(db,
-			  rc == 1 ? "UPDATE asn SET state = ?2, reason = ?3,"
-				    " created = ?4, changed = ?5 WHERE asn = ?1"
-				  : "INSERT INTO asn(asn, state, reason, created,"
-				    " changed) VALUES (?1, ?2, ?3, ?4, ?5)",
-			  err);
+	stmt = ipam__stmt(
+		db,
+		rc == 1 ? "UPDATE asn SET state = ?2, reason = ?3,"
+			  " created = ?4, changed = ?5 WHERE asn = ?1"
+			: "INSERT INTO asn(asn, state, reason, created,"
+			  " changed) VALUES (?1, ?2, ?3, ?4, ?5)",
+		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, asn);
@@ -855,14 +857,13 @@ int ipam__asn_restore(ipam *db, const char *text, ipam_byoip_state state,
 	ipam__bind_int64(stmt, 5, changed);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	return ipam__event(db, "byoasn-state", "",
-			   json_pack("{s:I, s:s, s:s, s:s, s:b}", "asn",
-				     (json_int_t)asn, "from",
-				     key ? ipam_byoip_state_name(info.state)
-					 : "",
-				     "to", ipam_byoip_state_name(state),
-				     "reason", reason, "import", 1),
-			   err);
+	return ipam__event(
+		db, "byoasn-state", "",
+		json_pack("{s:I, s:s, s:s, s:s, s:b}", "asn", (json_int_t)asn,
+			  "from", key ? ipam_byoip_state_name(info.state) : "",
+			  "to", ipam_byoip_state_name(state), "reason", reason,
+			  "import", 1),
+		err);
 }
 
 int ipam__public_quota_check(ipam *db, ipam_err *err)

@@ -859,8 +859,8 @@ int ipam__byoip_restore(ipam *db, int64_t pool, const ipam__byoip_doc *doc,
 				  "byoip does)",
 				  text, p.name);
 	if (cidr->family != p.family)
-		return ipam__fail(err, IPAM_EINVAL, "%s: pool '%s' is %s",
-				  text, p.name, ipam_family_name(p.family));
+		return ipam__fail(err, IPAM_EINVAL, "%s: pool '%s' is %s", text,
+				  p.name, ipam_family_name(p.family));
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		method_ok = method_ok || !strcmp(doc->method, methods[i]);
 	if (!method_ok)
@@ -869,16 +869,16 @@ int ipam__byoip_restore(ipam *db, int64_t pool, const ipam__byoip_doc *doc,
 				  "dns-token, lab or transfer",
 				  text, doc->method);
 	if (doc->state == IPAM_BYOIP_PENDING_DEPROVISION)
-		return ipam__fail(err, IPAM_EINVAL,
-				  "%s: pending-deprovision is no state a record "
-				  "rests in (the deprovision is synchronous)",
-				  text);
+		return ipam__fail(
+			err, IPAM_EINVAL,
+			"%s: pending-deprovision is no state a record "
+			"rests in (the deprovision is synchronous)",
+			text);
 	if (doc->state == IPAM_BYOIP_FAILED_PROVISION
 		    ? strcmp(doc->code, "cidr-not-available") &&
 			      strcmp(doc->code, "limit-exceeded")
 		    : *doc->code || *doc->reason)
-		return ipam__fail(err, IPAM_EINVAL,
-				  "%s: a %s record %s", text,
+		return ipam__fail(err, IPAM_EINVAL, "%s: a %s record %s", text,
 				  ipam_byoip_state_name(doc->state),
 				  doc->state == IPAM_BYOIP_FAILED_PROVISION
 					  ? "needs a FailureReason.Code of "

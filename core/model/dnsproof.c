@@ -410,8 +410,7 @@ int ipam__token_restore(ipam *db, const ipam_token_info *t, ipam_err *err)
 	if (strlen(t->token_name) != 8 ||
 	    strspn(t->token_name, "0123456789") != 8)
 		return ipam__fail(err, IPAM_EINVAL,
-				  "token '%s': TokenName is 8 digits",
-				  t->name);
+				  "token '%s': TokenName is 8 digits", t->name);
 	if (!uuid_ok(t->token_value))
 		return ipam__fail(err, IPAM_EINVAL,
 				  "token '%s': TokenValue is a UUID in lower "
@@ -436,8 +435,8 @@ int ipam__token_restore(ipam *db, const ipam_token_info *t, ipam_err *err)
 		if (rc == 0)
 			snprintf(id, sizeof(id), "%s", t->id);
 	}
-	if (!*id && (rc = ipam__new_id(db, "ipam-ext-res-ver-token-", false,
-				       id, err)))
+	if (!*id &&
+	    (rc = ipam__new_id(db, "ipam-ext-res-ver-token-", false, id, err)))
 		return rc;
 	if (!(stmt = ipam__stmt(db,
 				"INSERT INTO verification_token(aws_id, name,"
@@ -456,8 +455,7 @@ int ipam__token_restore(ipam *db, const ipam_token_info *t, ipam_err *err)
 	ipam__bind_int64(stmt, 6, t->not_after);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	return ipam__event(db, "create-ipam-external-resource-verification-token",
-			   id, json_pack("{s:s, s:b}", "name", t->name, "import",
-					 1),
-			   err);
+	return ipam__event(
+		db, "create-ipam-external-resource-verification-token", id,
+		json_pack("{s:s, s:b}", "name", t->name, "import", 1), err);
 }

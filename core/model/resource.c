@@ -1012,7 +1012,7 @@ static int resource_delete(ipam *db, int64_t resource, ipam_err *err)
 
 	if (rc)
 		return rc;
-	if (!strcmp(res.type, "eip") && *res.association)
+	if (ipam__rtype_of(res.type) == IPAM__RT_EIP && *res.association)
 		return ipam__fail(err, IPAM_EBUSY,
 				  "cannot release '%s': it is associated with "
 				  "'%s' (disassociate it first)",

@@ -902,8 +902,8 @@ static int policies_part(ipam *db, ipam__buf *buf, ipam_err *err)
 typedef json_t *(*row_json_fn)(ipam *db, ipam_stmt *stmt, ipam_err *err);
 
 /* "KEY": [ one element a row of `sql` ], the element made by `fn`. */
-static int rows_part(ipam *db, ipam__buf *buf, const char *key,
-		     const char *sql, row_json_fn fn, ipam_err *err)
+static int rows_part(ipam *db, ipam__buf *buf, const char *key, const char *sql,
+		     row_json_fn fn, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	const char *sep = "\n";
@@ -962,10 +962,10 @@ static json_t *byoip_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
 static json_t *asn_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
 {
 	ipam_stmt *cs = ipam__stmt(db,
-				      "SELECT family, start, prefix FROM asn_cidr"
-				      " WHERE asn_key = ?1 ORDER BY family,"
-				      " start, prefix",
-				      err);
+				   "SELECT family, start, prefix FROM asn_cidr"
+				   " WHERE asn_key = ?1 ORDER BY family,"
+				   " start, prefix",
+				   err);
 	json_t *obj, *cidrs = json_array();
 	int step;
 	if (!cs) {
@@ -981,9 +981,9 @@ static json_t *asn_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
 		return NULL;
 	}
 	obj = json_object();
-	json_object_set_new(obj, "Asn", json_sprintf("%lld",
-						     (long long)ipam__col_int64(
-							     stmt, 1)));
+	json_object_set_new(
+		obj, "Asn",
+		json_sprintf("%lld", (long long)ipam__col_int64(stmt, 1)));
 	json_object_set_new(obj, "State",
 			    json_string(ipam_byoip_state_name(
 				    (ipam_byoip_state)ipam__col_int(stmt, 2))));
@@ -1001,13 +1001,13 @@ static json_t *advert_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
 {
 	(void)db;
 	(void)err;
-	return json_pack("{s:o, s:s, s:o}", "Cidr", cidr_json(stmt, 0),
-			 "IpamPoolId", col_text(stmt, 3), "Asn",
-			 ipam__col_int64(stmt, 4) < 0
-				 ? json_string("AWS")
-				 : json_sprintf("%lld",
-						(long long)ipam__col_int64(
-							stmt, 4)));
+	return json_pack(
+		"{s:o, s:s, s:o}", "Cidr", cidr_json(stmt, 0), "IpamPoolId",
+		col_text(stmt, 3), "Asn",
+		ipam__col_int64(stmt, 4) < 0
+			? json_string("AWS")
+			: json_sprintf("%lld",
+				       (long long)ipam__col_int64(stmt, 4)));
 }
 
 static json_t *token_row(ipam *db, ipam_stmt *stmt, ipam_err *err)

@@ -715,9 +715,9 @@ static ipam *public_sample(struct keypair *kp)
 	free(sig);
 	assert_ok(ipam_pool_deprovision(db, top, &gone, &err), err);
 	/* pending (no proof) and failed (a message for another CIDR) */
-	assert_ok(provide(db, top, "198.51.100.0/24", NULL, NULL, &refused,
-			  &err),
-		  err);
+	assert_ok(
+		provide(db, top, "198.51.100.0/24", NULL, NULL, &refused, &err),
+		err);
 	sig = sign(kp->key, message("1.2.3.0/24", "20261231"));
 	assert_ok(provide(db, top, "192.0.2.0/24",
 			  message("1.2.3.0/24", "20261231"), sig, &refused,
@@ -767,16 +767,20 @@ static void test_public_round_trip(void **state)
 	size_t len = 0;
 	(void)state;
 
-	for (const char *const *k = (const char *const[]){
-		     "\"ByoipCidrs\": [", "\"State\":\"pending-provision\"",
-		     "\"State\":\"failed-provision\"",
-		     "\"Code\":\"cidr-not-available\"",
-		     "\"State\":\"deprovisioned\"", "\"ProofMethod\":\"x509\"",
-		     "\"Byoasns\": [", "\"Cidrs\":[\"203.0.113.0/24\"]",
-		     "\"Advertisements\": [", "\"Asn\":\"64496\"",
-		     "\"VerificationTokens\": [", "\"AccountId\":\"123456789012\"",
-		     "\"DnsResolver\":\"127.0.0.1:5353\"",
-		     "BEGIN CERTIFICATE", NULL};
+	for (const char *const *k =
+		     (const char *const[]){
+			     "\"ByoipCidrs\": [",
+			     "\"State\":\"pending-provision\"",
+			     "\"State\":\"failed-provision\"",
+			     "\"Code\":\"cidr-not-available\"",
+			     "\"State\":\"deprovisioned\"",
+			     "\"ProofMethod\":\"x509\"", "\"Byoasns\": [",
+			     "\"Cidrs\":[\"203.0.113.0/24\"]",
+			     "\"Advertisements\": [", "\"Asn\":\"64496\"",
+			     "\"VerificationTokens\": [",
+			     "\"AccountId\":\"123456789012\"",
+			     "\"DnsResolver\":\"127.0.0.1:5353\"",
+			     "BEGIN CERTIFICATE", NULL};
 	     *k; k++)
 		if (!strstr(e1, *k))
 			fail_msg("the export lacks %s", *k);
@@ -863,20 +867,20 @@ static char *forged(const char *doc, const char *array, size_t index,
 }
 
 /* The index of the element of `array` whose `field` is `value`. */
-static size_t elem_index(const char *doc, const char *array,
-			 const char *field, const char *value)
+static size_t elem_index(const char *doc, const char *array, const char *field,
+			 const char *value)
 {
 	json_error_t jerr;
 	json_t *root = json_loads(doc, 0, &jerr), *el;
 	size_t i, at = (size_t)-1;
 	assert_non_null(root);
-	json_array_foreach(json_object_get(root, array), i, el)
-		if (!strcmp(json_string_value(json_object_get(el, field))
-				    ? json_string_value(
-					      json_object_get(el, field))
-				    : "",
-			    value))
-			at = i;
+	json_array_foreach(
+		json_object_get(root, array), i,
+		el) if (!strcmp(json_string_value(json_object_get(el, field))
+					? json_string_value(
+						  json_object_get(el, field))
+					: "",
+				value)) at = i;
 	json_decref(root);
 	assert_true(at != (size_t)-1);
 	return at;
@@ -917,8 +921,9 @@ static void test_public_import_hostile(void **state)
 		/* a provisioned CIDR said pending */
 		{"ByoipCidrs", prov, "State", json_string("pending-provision"),
 		 IPAM_EINVAL, "is provisioned to pool"},
-		{"ByoipCidrs", pend, "State", json_string("pending-deprovision"),
-		 IPAM_EINVAL, "synchronous"},
+		{"ByoipCidrs", pend, "State",
+		 json_string("pending-deprovision"), IPAM_EINVAL,
+		 "synchronous"},
 		{"ByoipCidrs", pend, "State", json_string("bogus"), IPAM_EINVAL,
 		 "not a state"},
 		{"ByoipCidrs", prov, "FailureReason",
@@ -955,8 +960,7 @@ static void test_public_import_hostile(void **state)
 		 IPAM_ENOENT, "not a CIDR provisioned"},
 		/* a token that never expires, a forged value */
 		{"VerificationTokens", tok, "NotAfter",
-		 json_string("2099-01-01T00:00:00Z"), IPAM_EINVAL,
-		 "72 hours"},
+		 json_string("2099-01-01T00:00:00Z"), IPAM_EINVAL, "72 hours"},
 		{"VerificationTokens", tok, "TokenValue",
 		 json_string("not-a-uuid"), IPAM_EINVAL, "UUID"},
 		{"VerificationTokens", tok, "Name", json_string("a/b"),
@@ -969,8 +973,8 @@ static void test_public_import_hostile(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc;
-		doc = forged(e1, cases[i].array, cases[i].index,
-			     cases[i].field, cases[i].value);
+		doc = forged(e1, cases[i].array, cases[i].index, cases[i].field,
+			     cases[i].value);
 		rc = import_doc(b, doc, &res, &err);
 		if (rc != cases[i].code)
 			fail_msg("case %zu (%s.%s): got %s (%s)", i,
