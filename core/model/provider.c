@@ -14,8 +14,9 @@
  * which must have a locale (L772).
  *
  * The set is small (an operator lists a handful of delegations) and the
- * search asks the scope's top-level CIDRs, which are disjoint (provision.c
- * refuses overlaps in a scope), for the one that can meet each candidate:
+ * search asks the scope's top-level CIDRs and its CIDRs pending provision,
+ * which are disjoint (provision.c and byoip.c refuse overlaps in a scope),
+ * for the one that can meet each candidate:
  * each step skips past one provisioned CIDR, so a pick costs one indexed
  * query per CIDR in its way.
  */
@@ -267,16 +268,26 @@ static int provider_limits(ipam *db, const ipam_pool_info *p, int len,
 }
 
 /* The top-level public CIDR of the family that can meet `cand` (the one
- * starting last at or before its end): 1 and *out when it meets it. */
+ * starting last at or before its end): 1 and *out when it meets it. The
+ * CIDRs pending provision (byoip.c) count: they hold no pool CIDR yet but
+ * reserve their space, and are disjoint from the provisioned ones and
+ * from each other as those are (ipam__byoip_overlap_check), so the one
+ * starting last of the union is still the only one that can meet. */
 static int scope_block_at(ipam *db, const ipam_pool_info *p,
 			  const ipam_cidr *cand, ipam_cidr *out, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(
 		db,
-		"SELECT c.start, c.prefix FROM pool_cidr c JOIN pool o"
-		" ON o.key = c.pool_key WHERE o.scope_key = ?1"
-		" AND o.parent_key IS NULL AND o.family = ?2 AND c.start <= ?3"
-		" ORDER BY c.start DESC LIMIT 1",
+		"SELECT start, prefix FROM (SELECT c.start, c.prefix"
+		" FROM pool_cidr c JOIN pool o ON o.key = c.pool_key"
+		" WHERE o.scope_key = ?1 AND o.parent_key IS NULL"
+		" AND o.family = ?2 AND c.start <= ?3"
+		" ORDER BY c.start DESC LIMIT 1) AS held"
+		" UNION ALL SELECT start, prefix FROM (SELECT b.start,"
+		" b.prefix FROM byoip_cidr b JOIN pool o ON o.key = b.pool_key"
+		" WHERE o.scope_key = ?1 AND b.family = ?2 AND b.state = ?4"
+		" AND b.start <= ?3 ORDER BY b.start DESC LIMIT 1) AS pending"
+		" ORDER BY start DESC LIMIT 1",
 		err);
 	int rc;
 
@@ -285,6 +296,7 @@ static int scope_block_at(ipam *db, const ipam_pool_info *p,
 	ipam__bind_int64(stmt, 1, p->scope_key);
 	ipam__bind_int(stmt, 2, cand->family);
 	ipam__bind_addr(stmt, 3, ipam_cidr_last(cand));
+	ipam__bind_int(stmt, 4, IPAM_BYOIP_PENDING_PROVISION);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->family = cand->family;
