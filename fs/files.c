@@ -1472,6 +1472,10 @@ static const struct attr quota_files[] = {
 	RW("verification-tokens", render_quota, apply_quota,
 	   IPAM_QUOTA_VERIFICATION_TOKENS),
 	RW("asns", render_quota, apply_quota, IPAM_QUOTA_ASNS),
+	RW("provider-ipv4-blocks", render_quota, apply_quota,
+	   IPAM_QUOTA_PROVIDER_V4_BLOCKS),
+	RW("provider-ipv6-blocks-per-pool", render_quota, apply_quota,
+	   IPAM_QUOTA_PROVIDER_V6_BLOCKS),
 	{NULL, 0, 0, NULL, NULL},
 };
 

@@ -399,6 +399,8 @@ typedef enum ipam_quota {
 	IPAM_QUOTA_POOL_DEPTH,	    /* depth of the pool tree (10) */
 	IPAM_QUOTA_VERIFICATION_TOKENS, /* DNS verification tokens (100) */
 	IPAM_QUOTA_ASNS,		/* ASNs brought to the IPAM (5) */
+	IPAM_QUOTA_PROVIDER_V4_BLOCKS,	/* Amazon-provided IPv4 blocks (2) */
+	IPAM_QUOTA_PROVIDER_V6_BLOCKS,	/* ... IPv6 blocks per pool (1) */
 	IPAM_QUOTA_COUNT
 } ipam_quota;
 

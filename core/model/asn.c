@@ -526,6 +526,57 @@ static int top_of(ipam *db, const ipam_pool_info *p, ipam_pool_info *out,
 	return 0;
 }
 
+/* The guide's limit (L5291): a CIDR advertised from the AWS ASN (the
+ * router's own AS here) switches to a brought ASN at most once an hour of
+ * the IPAM clock; the other way, and between brought ASNs, at any time.
+ * The last switch is kept per CIDR (asn_switch) across withdrawals, or a
+ * withdraw and re-advertise would get around it. */
+enum { ASN_SWITCH_EVERY = 3600 };
+
+static int custom_switch(ipam *db, const ipam_cidr *cidr, const char *text,
+			 int64_t asn, ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(db,
+					"SELECT at FROM asn_switch WHERE"
+					" family = ?1 AND start = ?2 AND"
+					" prefix = ?3",
+					err);
+	int64_t now = ipam__now(db), last = 0;
+	int rc;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int(stmt, 1, cidr->family);
+	ipam__bind_addr(stmt, 2, cidr->addr);
+	ipam__bind_int(stmt, 3, cidr->prefix);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		last = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && now >= last && now - last < ASN_SWITCH_EVERY) {
+		char when[IPAM_TIME_STRLEN];
+		ipam_time_format(last + ASN_SWITCH_EVERY, when);
+		return ipam__fail(err, IPAM_EBUSY,
+				  "cannot switch %s from the AWS ASN to ASN "
+				  "%lld before %s: once an hour (L5291)",
+				  text, (long long)asn, when);
+	}
+	stmt = ipam__stmt(db,
+			  "INSERT INTO asn_switch(family, start, prefix, at)"
+			  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (family,"
+			  " start, prefix) DO UPDATE SET at = ?4",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int(stmt, 1, cidr->family);
+	ipam__bind_addr(stmt, 2, cidr->addr);
+	ipam__bind_int(stmt, 3, cidr->prefix);
+	ipam__bind_int64(stmt, 4, now);
+	return ipam__exec(db, stmt, err);
+}
+
 static int advertise(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		     int64_t asn, ipam_err *err)
 {
@@ -601,6 +652,9 @@ static int advertise(ipam *db, int64_t pool, const ipam_cidr *cidr,
 				  text);
 	if (rc == 1 && origin == asn)
 		return 0; /* advertised so already */
+	if (rc == 1 && origin < 0 && asn >= 0 &&
+	    (rc = custom_switch(db, cidr, text, asn, err)))
+		return rc;
 	stmt = ipam__stmt(db,
 			  "INSERT INTO advertisement(family, start, prefix,"
 			  " pool_key, asn, changed) VALUES (?1, ?2, ?3, ?4,"

@@ -18,6 +18,8 @@ static const char *const quota_names[IPAM_QUOTA_COUNT] = {
 	[IPAM_QUOTA_POOL_DEPTH] = "pool-depth",
 	[IPAM_QUOTA_VERIFICATION_TOKENS] = "verification-tokens",
 	[IPAM_QUOTA_ASNS] = "asns",
+	[IPAM_QUOTA_PROVIDER_V4_BLOCKS] = "provider-ipv4-blocks",
+	[IPAM_QUOTA_PROVIDER_V6_BLOCKS] = "provider-ipv6-blocks-per-pool",
 };
 
 const char *ipam_quota_name(ipam_quota quota)

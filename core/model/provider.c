@@ -26,13 +26,15 @@
 
 #include "internal.h"
 
+/* The block counts are quotas (/ipam/quotas/provider-ipv4-blocks, 2 per
+ * IPAM, L9650; provider-ipv6-blocks-per-pool, 1 per Regional pool, L838,
+ * L9653): the guide marks them adjustable. The netmask ranges are not: the
+ * guide gives them as the acceptable sizes. */
 enum {
 	PROVIDER_V4_MIN = 29, /* L9651: between /29 and /30 */
 	PROVIDER_V4_MAX = 30,
-	PROVIDER_V4_BLOCKS = 2, /* contiguous IPv4 blocks per IPAM, L9650 */
-	PROVIDER_V6_MIN = 40,	/* L838: between /40 and /52 */
+	PROVIDER_V6_MIN = 40, /* L838: between /40 and /52 */
 	PROVIDER_V6_MAX = 52,
-	PROVIDER_V6_BLOCKS = 1, /* per Regional pool, L838, L9653 */
 	PROVIDER_CIDRS_MAX = 1000,
 };
 
@@ -241,9 +243,14 @@ static int provider_limits(ipam *db, const ipam_pool_info *p, int len,
 	bool v4 = p->family == 4;
 	int min = v4 ? PROVIDER_V4_MIN : PROVIDER_V6_MIN;
 	int max = v4 ? PROVIDER_V4_MAX : PROVIDER_V6_MAX;
-	int64_t have = 0, limit = v4 ? PROVIDER_V4_BLOCKS : PROVIDER_V6_BLOCKS;
-	int rc;
+	int64_t have = 0, limit = 0;
+	int rc = ipam_quota_get(db,
+				v4 ? IPAM_QUOTA_PROVIDER_V4_BLOCKS
+				   : IPAM_QUOTA_PROVIDER_V6_BLOCKS,
+				&limit, err);
 
+	if (rc)
+		return rc;
 	if (len < min || len > max)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "/%d: an Amazon-provided %s block of pool "
@@ -260,9 +267,12 @@ static int provider_limits(ipam *db, const ipam_pool_info *p, int len,
 		return ipam__fail(
 			err, IPAM_EDQUOT,
 			v4 ? "pool '%s': the IPAM holds %lld Amazon-provided "
-			     "contiguous IPv4 blocks already (quota %lld)"
-			   : "pool '%s' holds %lld Amazon-provided IPv6 block "
-			     "already (quota %lld per Regional pool)",
+			     "contiguous IPv4 blocks already (quota "
+			     "provider-ipv4-blocks: %lld)"
+			   : "pool '%s' holds %lld Amazon-provided IPv6 "
+			     "blocks already (quota "
+			     "provider-ipv6-blocks-per-pool: %lld per "
+			     "Regional pool)",
 			p->name, (long long)have, (long long)limit);
 	return 0;
 }

@@ -457,6 +457,15 @@ static const char *const pg_migrations[] = {
 	"  asn bigint,"
 	"  changed bigint NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix));",
+	/* 11 -> 12: the ASN switch times (asn.c), the provider-block quotas */
+	"CREATE TABLE asn_switch("
+	"  family bigint NOT NULL,"
+	"  start bytea NOT NULL,"
+	"  prefix bigint NOT NULL,"
+	"  at bigint NOT NULL,"
+	"  PRIMARY KEY (family, start, prefix));"
+	"INSERT INTO quota(name, value) VALUES ('provider-ipv4-blocks', 2),"
+	"  ('provider-ipv6-blocks-per-pool', 1);",
 };
 #define PG_MIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

@@ -427,6 +427,17 @@ static const char *const migrations[] = {
 	"  asn INTEGER,"
 	"  changed INTEGER NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;",
+	/* 11 -> 12 (issue 12 follow-up): when each CIDR last switched from
+	 * the router's own AS to a brought ASN (asn.c, the once-an-hour limit
+	 * of L5291), and the provider-block limits as quotas (provider.c) */
+	"CREATE TABLE asn_switch("
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;"
+	"INSERT INTO quota(name, value) VALUES ('provider-ipv4-blocks', 2),"
+	"  ('provider-ipv6-blocks-per-pool', 1);",
 };
 
 #define SCHEMA_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

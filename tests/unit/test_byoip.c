@@ -674,6 +674,58 @@ static void test_asns_and_advertising(void **state)
 	ipam_free(db);
 }
 
+/* L5291: from the AWS ASN to a brought one once an hour (IPAM clock); back
+ * at any time; a withdrawal does not reset the hour. */
+static void test_asn_switch_once_an_hour(void **state)
+{
+	ipam *db = open_db();
+	int64_t top = public_pool(db, "top"), reg;
+	ipam_cidr c = C("203.0.113.0/24");
+	ipam_err err = {0};
+	(void)state;
+
+	ipam_byoip_set_skip(db, true);
+	assert_ok(ipam_pool_set_locale(db, top, "local", &err), err);
+	prov_ok(db, top, "203.0.113.0/24");
+	reg = mkpool(db, scope_key(db, "public"), top, "reg");
+	assert_ok(ipam_pool_set_aws_service(db, reg, "ec2", &err), err);
+	prov_ok(db, reg, "203.0.113.0/24");
+	assert_ok(ipam_asn_create(db, "64496", &err), err);
+	assert_ok(ipam_asn_create(db, "64497", &err), err);
+	assert_ok(ipam_asn_associate(db, 64496, &c, true, &err), err);
+	assert_ok(ipam_asn_associate(db, 64497, &c, true, &err), err);
+	/* a first advertisement from a brought ASN is no switch */
+	assert_ok(ipam_advertise(db, reg, &c, 64496, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, -1, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, 64496, &err), err);
+	/* back to AWS at once, and between brought ASNs */
+	assert_ok(ipam_advertise(db, reg, &c, 64497, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, -1, &err), err);
+	assert_code(ipam_advertise(db, reg, &c, 64497, &err), err, IPAM_EBUSY,
+		    "once an hour (L5291)");
+	now_ += 3599;
+	assert_code(ipam_advertise(db, reg, &c, 64496, &err), err, IPAM_EBUSY,
+		    "before 2026-");
+	/* a withdrawal does not reset the hour */
+	assert_ok(ipam_withdraw(db, reg, &c, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, -1, &err), err);
+	assert_code(ipam_advertise(db, reg, &c, 64496, &err), err, IPAM_EBUSY,
+		    NULL);
+	{
+		char *out = NULL;
+		size_t len = 0;
+		assert_ok(ipam_render_advertisements(db, 0, false, &out, &len,
+						     &err),
+			  err);
+		assert_string_equal(out, "203.0.113.0/24 AWS\n");
+		free(out);
+	}
+	now_ += 1;
+	assert_ok(ipam_advertise(db, reg, &c, 64496, &err), err);
+	assert_ok(ipam_check(db, &err), err);
+	ipam_free(db);
+}
+
 /* ---- export and import of the public state ---- */
 
 static char *export_of(ipam *db)
@@ -1026,6 +1078,7 @@ int main(void)
 		cmocka_unit_test(test_lifecycle_and_proofs),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_asns_and_advertising),
+		cmocka_unit_test(test_asn_switch_once_an_hour),
 		cmocka_unit_test(test_public_round_trip),
 		cmocka_unit_test(test_public_import_hostile),
 	};

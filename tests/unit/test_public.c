@@ -123,6 +123,16 @@ static void test_provider_ipv4_blocks(void **state)
 	assert_string_equal(by_len(db, a, 30, 0, NULL), "192.0.2.0/30");
 	assert_string_equal(by_len(db, b, 29, 0, NULL), "192.0.2.8/29");
 	by_len(db, b, 30, IPAM_EDQUOT, "2 Amazon-provided contiguous IPv4");
+	/* the limit is a quota: raised, a third block fits; validated */
+	assert_code(ipam_quota_set(db, IPAM_QUOTA_PROVIDER_V4_BLOCKS, 0, &err),
+		    err, IPAM_EINVAL, "provider-ipv4-blocks must be 1..");
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_PROVIDER_V4_BLOCKS, 3, &err),
+		  err);
+	assert_string_equal(by_len(db, b, 30, 0, NULL), "192.0.2.4/30");
+	by_len(db, b, 30, IPAM_EDQUOT, "provider-ipv4-blocks: 3");
+	assert_ok(deprov(db, b, "192.0.2.4/30", &err), err);
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_PROVIDER_V4_BLOCKS, 2, &err),
+		  err);
 	/* give one back: the lowest free block comes first */
 	assert_ok(deprov(db, a, "192.0.2.0/30", &err), err);
 	assert_string_equal(by_len(db, b, 30, 0, NULL), "192.0.2.0/30");
