@@ -66,7 +66,6 @@ enum field {
 	F_STATUS,
 	F_STATUS_JSON,
 	F_POOL_JSON,
-	F_RETENTION,
 	F_SCOPE_STATUS,
 	F_SCOPE_STATUS_JSON,
 	F_RESOURCES_JSON,
@@ -274,12 +273,15 @@ static int apply_locales(struct ipamfs *fs, const struct node *n,
 	return rc;
 }
 
+/* history-retention-days, event-retention-days: a->arg is the
+ * ipam_retention */
 static int render_retention(struct ipamfs *fs, const struct node *n,
 			    const struct attr *a, struct buf *out,
 			    ipam_err *err)
 {
 	int64_t days = 0;
-	int rc = ipam_history_retention_get(fs->db, &days, err);
+	int rc = ipam_retention_get(fs->db, (ipam_retention)a->arg, &days,
+				    err);
 	if (rc == 0)
 		buf_printf(out, "%lld\n", (long long)days);
 	return rc;
@@ -294,7 +296,9 @@ static int apply_retention(struct ipamfs *fs, const struct node *n,
 	int rc = single_word(in, &text, err);
 	if (rc == 0)
 		rc = parse_int(text, 1, 36500, &days, err);
-	return rc ? rc : ipam_history_retention_set(fs->db, days, err);
+	return rc ? rc
+		  : ipam_retention_set(fs->db, (ipam_retention)a->arg, days,
+				       err);
 }
 
 /* ---- /ipam: the BYOIP proof settings (docs/design/public.md) ---- */
@@ -1451,7 +1455,9 @@ static const struct attr ipam_files[] = {
 	RW("tier", render_ipam, apply_ipam, F_TIER),
 	RW("enable-private-gua", render_ipam, apply_ipam, F_PRIVATE_GUA),
 	RW("history-retention-days", render_retention, apply_retention,
-	   F_RETENTION),
+	   IPAM_RETAIN_HISTORY),
+	RW("event-retention-days", render_retention, apply_retention,
+	   IPAM_RETAIN_EVENTS),
 	{"certificate", ATTR_RW | ATTR_SET, IPAM_BYOIP_CERTIFICATE,
 	 render_byoip_setting, apply_byoip_setting},
 	RW("account-id", render_byoip_setting, apply_byoip_setting,

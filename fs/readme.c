@@ -33,6 +33,7 @@ const char *const ipamfs_readme[] = {
 	"  ipam/             id, home-locale, description, operating-locales,\n"
 	"                    tier, enable-private-gua, "
 	"history-retention-days,\n"
+	"                    event-retention-days (of /events),\n"
 	"                    quotas/, tags/; the home locale is always\n"
 	"                    operating; free tier: no private pools;\n"
 	"                    provider-cidrs: the public space your upstream\n"

@@ -806,7 +806,6 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 {
 	const char *desc = str(obj, "Description"), *tier = str(obj, "Tier");
 	json_t *gua = json_object_get(obj, "EnablePrivateGua");
-	json_t *ret = json_object_get(obj, "HistoryRetentionDays");
 	json_t *quotas = json_object_get(obj, "Quotas");
 	int rc = 0;
 	if (desc && strcmp(desc, info->description)) {
@@ -830,13 +829,20 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 		change(im, '~', "ipam", "", "enable-private-gua");
 		rc = ipam_set_private_gua(im->db, json_is_true(gua), err);
 	}
-	if (rc == 0 && json_is_integer(ret)) {
+	for (int r = 0; rc == 0 && r < 2; r++) {
+		static const char *const key[] = {"HistoryRetentionDays",
+						  "EventRetentionDays"};
+		static const char *const file[] = {"history-retention-days",
+						   "event-retention-days"};
+		json_t *want = json_object_get(obj, key[r]);
 		int64_t have = 0;
-		rc = ipam_history_retention_get(im->db, &have, err);
-		if (rc == 0 && have != json_integer_value(ret)) {
-			change(im, '~', "ipam", "", "history-retention-days");
-			rc = ipam_history_retention_set(
-				im->db, json_integer_value(ret), err);
+		if (!json_is_integer(want))
+			continue;
+		rc = ipam_retention_get(im->db, (ipam_retention)r, &have, err);
+		if (rc == 0 && have != json_integer_value(want)) {
+			change(im, '~', "ipam", "", file[r]);
+			rc = ipam_retention_set(im->db, (ipam_retention)r,
+						json_integer_value(want), err);
 		}
 	}
 	if (rc == 0)

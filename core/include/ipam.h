@@ -1331,9 +1331,19 @@ int ipam_discovery_host_refresh(ipam *db, ipam_err *err);
  * IP address history (history.c)
  * ------------------------------------------------------------------------ */
 
-/* Retention in days (default 1095 = 3 years), 1..36500. */
-int ipam_history_retention_get(ipam *db, int64_t *out, ipam_err *err);
-int ipam_history_retention_set(ipam *db, int64_t days, ipam_err *err);
+/*
+ * Retention in days, 1..36500: of ended IP address history records
+ * (default 1095 = 3 years) and of the change log /events (default 365).
+ * Both are purged a few rows per write as new rows are written.
+ */
+typedef enum {
+	IPAM_RETAIN_HISTORY,
+	IPAM_RETAIN_EVENTS,
+} ipam_retention;
+int ipam_retention_get(ipam *db, ipam_retention which, int64_t *out,
+		       ipam_err *err);
+int ipam_retention_set(ipam *db, ipam_retention which, int64_t days,
+		       ipam_err *err);
 /* File names ("10.0.0.0_24") of the CIDRs that have records in the scope. */
 int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,
 		       ipam_err *err);

@@ -7,11 +7,35 @@
  *    "action":"allocate-ipam-pool-cidr","id":"ipam-pool-alloc-...",...}
  *
  * Actions are named after the AWS API call that makes the same change.
+ *
+ * Retention (/ipam/event-retention-days, default 365): each new row
+ * deletes at most the two oldest rows (by time, through the index
+ * event_time) that are past the horizon, so the purge keeps pace with the
+ * log and never scans. The newest row is never deleted: seq, which readers
+ * and caches key on, never goes back (SQLite gives a new row max(seq) + 1).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+#define PURGE_BATCH 2
+
+static int purge(ipam *db, int64_t newest, ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db,
+		"DELETE FROM event WHERE seq IN (SELECT seq FROM event"
+		" WHERE time < ?3 - 86400 * (SELECT event_retention_days"
+		" FROM ipam WHERE id = 1) AND seq < ?1 ORDER BY time LIMIT ?2)",
+		err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, newest);
+	ipam__bind_int(stmt, 2, PURGE_BATCH);
+	ipam__bind_int64(stmt, 3, ipam__now(db));
+	return ipam__exec(db, stmt, err);
+}
 
 int ipam__event(ipam *db, const char *action, const char *object_id,
 		json_t *detail, ipam_err *err)
@@ -47,10 +71,10 @@ int ipam__event_static(ipam *db, const char *action, const char *object_id,
 	ipam__bind_text(stmt, 4, action, -1);
 	ipam__bind_text(stmt, 5, object_id, -1);
 	ipam__bind_text(stmt, 6, text, (int)len);
-	rc = ipam__exec(db, stmt, err);
-	if (rc == 0)
-		db->events_logged++;
-	return rc;
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	db->events_logged++;
+	return purge(db, ipam__last_insert_id(db), err);
 }
 
 /*

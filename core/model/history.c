@@ -131,14 +131,38 @@ int ipam__history_close(ipam *db, int64_t key, ipam_err *err)
 	return purge(db, err);
 }
 
-int ipam_history_retention_get(ipam *db, int64_t *out, ipam_err *err)
+/* The two retention settings: the column that holds each, its name in
+ * /ipam, events and the export document. */
+static const struct {
+	const char *name, *get, *set; /* the statements are cached by
+				       * address: literals, not built text */
+} retention[] = {
+	[IPAM_RETAIN_HISTORY] = {"history-retention-days",
+				 "SELECT retention_days FROM ipam WHERE id = 1",
+				 "UPDATE ipam SET retention_days = ?1"},
+	[IPAM_RETAIN_EVENTS] = {
+		"event-retention-days",
+		"SELECT event_retention_days FROM ipam WHERE id = 1",
+		"UPDATE ipam SET event_retention_days = ?1"},
+};
+
+static int retention_known(ipam_retention which, ipam_err *err)
+{
+	if ((unsigned)which < sizeof(retention) / sizeof(retention[0]))
+		return 0;
+	return ipam__fail(err, IPAM_EINVAL, "unknown retention setting %d",
+			  (int)which);
+}
+
+int ipam_retention_get(ipam *db, ipam_retention which, int64_t *out,
+		       ipam_err *err)
 {
 	ipam_stmt *stmt;
-	int rc = ipam__read_begin(db, err);
-	if (rc)
+	int rc;
+	if ((rc = retention_known(which, err)) ||
+	    (rc = ipam__read_begin(db, err)))
 		return rc;
-	stmt = ipam__stmt(db, "SELECT retention_days FROM ipam WHERE id = 1",
-			  err);
+	stmt = ipam__stmt(db, retention[which].get, err);
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
 	rc = ipam__step(db, stmt, err);
@@ -150,10 +174,10 @@ int ipam_history_retention_get(ipam *db, int64_t *out, ipam_err *err)
 	return ipam__read_end(db, rc);
 }
 
-static int retention_change(ipam *db, int64_t days, ipam_err *err)
+static int retention_change(ipam *db, ipam_retention which, int64_t days,
+			    ipam_err *err)
 {
-	ipam_stmt *stmt =
-		ipam__stmt(db, "UPDATE ipam SET retention_days = ?1", err);
+	ipam_stmt *stmt = ipam__stmt(db, retention[which].set, err);
 	ipam_info info;
 	int rc;
 	if (!stmt)
@@ -162,23 +186,29 @@ static int retention_change(ipam *db, int64_t days, ipam_err *err)
 	if ((rc = ipam__exec(db, stmt, err)) ||
 	    (rc = ipam__info_load(db, &info, err)))
 		return rc;
-	return ipam__event(
-		db, "modify-ipam", info.id,
-		json_pack("{s:I}", "history-retention-days", (json_int_t)days),
-		err);
+	return ipam__event(db, "modify-ipam", info.id,
+			   json_pack("{s:I}", retention[which].name,
+				     (json_int_t)days),
+			   err);
 }
 
-int ipam_history_retention_set(ipam *db, int64_t days, ipam_err *err)
+int ipam_retention_set(ipam *db, ipam_retention which, int64_t days,
+		       ipam_err *err)
 {
 	int rc;
+	if ((rc = retention_known(which, err)))
+		return rc;
 	if (days < 1 || days > 36500)
 		return ipam__fail(err, IPAM_EINVAL,
-				  "history retention must be 1..36500 days, "
+				  "%s retention must be 1..36500 days, "
 				  "not %lld",
+				  which == IPAM_RETAIN_HISTORY ? "history"
+							       : "event",
 				  (long long)days);
 	if ((rc = ipam__write_begin(db, err)))
 		return rc;
-	return ipam__write_end(db, retention_change(db, days, err), err);
+	return ipam__write_end(db, retention_change(db, which, days, err),
+			       err);
 }
 
 int ipam_history_cidrs(ipam *db, int64_t scope, ipam_strlist *out,

@@ -457,7 +457,11 @@ static const char *const pg_migrations[] = {
 	"  asn bigint,"
 	"  changed bigint NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix));",
-	/* 11 -> 12: the ASN switch times (asn.c), the provider-block quotas */
+	/* 11 -> 12: the change log's retention (model/event.c) */
+	"ALTER TABLE ipam ADD COLUMN event_retention_days bigint NOT NULL"
+	"  DEFAULT 365;"
+	"CREATE INDEX event_time ON event(time);",
+	/* 12 -> 13: the ASN switch times (asn.c), the provider-block quotas */
 	"CREATE TABLE asn_switch("
 	"  family bigint NOT NULL,"
 	"  start bytea NOT NULL,"

@@ -427,7 +427,11 @@ static const char *const migrations[] = {
 	"  asn INTEGER,"
 	"  changed INTEGER NOT NULL,"
 	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;",
-	/* 11 -> 12 (issue 12 follow-up): when each CIDR last switched from
+	/* 11 -> 12: the change log's retention (model/event.c) */
+	"ALTER TABLE ipam ADD COLUMN event_retention_days INTEGER NOT NULL"
+	"  DEFAULT 365;"
+	"CREATE INDEX event_time ON event(time);",
+	/* 12 -> 13 (issue 12 follow-up): when each CIDR last switched from
 	 * the router's own AS to a brought ASN (asn.c, the once-an-hour limit
 	 * of L5291), and the provider-block limits as quotas (provider.c) */
 	"CREATE TABLE asn_switch("

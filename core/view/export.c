@@ -156,11 +156,13 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 	ipam_info info;
 	ipam_strlist locales = {0};
 	json_t *obj, *regions, *quotas;
-	int64_t retention = 0;
+	int64_t retention = 0, event_retention = 0;
 
 	if (ipam__info_load(db, &info, err) ||
 	    ipam_locales_get(db, &locales, err) ||
-	    ipam_history_retention_get(db, &retention, err)) {
+	    ipam_retention_get(db, IPAM_RETAIN_HISTORY, &retention, err) ||
+	    ipam_retention_get(db, IPAM_RETAIN_EVENTS, &event_retention,
+			       err)) {
 		ipam_strlist_free(&locales);
 		return NULL;
 	}
@@ -197,6 +199,8 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 	json_object_set_new(obj, "Created", time_json(info.created));
 	json_object_set_new(obj, "HistoryRetentionDays",
 			    json_integer(retention));
+	json_object_set_new(obj, "EventRetentionDays",
+			    json_integer(event_retention));
 	json_object_set_new(obj, "Quotas", quotas);
 	if (ipam_provider_cidrs_get(db, &locales, err)) {
 		json_decref(obj);

@@ -326,6 +326,40 @@ expect_eq "$(hist "$PH/2605:9cc0:409::_56.json" | jq -c 'map(.ResourceId)')" "[\
 	"the public scope's ended record is purged too"
 expect_eq "$(hist "$MNT/scopes/lab/history/10.0.0.0_24.json" | jq length)" 1 "lab keeps its active record"
 
+# ---------------------------------------------------------------------------
+# The change log's retention: 365 days by default; a few expired lines go
+# with each new one, oldest first; seq goes on
+
+expect_file_eq "$MNT/ipam/event-retention-days" 365
+for bad in 0 36501 -1 soon "7 8" "1e3" ""; do
+	expect_errno EINVAL wr "$MNT/ipam/event-retention-days" "$bad"
+done
+expect_file_eq "$MNT/ipam/event-retention-days" 365
+expect_ok wr "$MNT/ipam/event-retention-days" 1
+expect_eq "$(rd "$MNT/events" | tail -n 1 | jq -c '[.action, ."event-retention-days"]')" '["modify-ipam",1]' \
+	"the setting is a modify-ipam event"
+expect_eq "$(rd "$MNT/ipam.json" | jq -c '.Ipams[0] | has("EventRetentionDays")')" false \
+	"ipam.json keeps the AWS shape (the setting is ipamfs's own)"
+# lines older than a day before 2022-02-20 (those of 2021 and early 2022;
+# the mount's first lines, of today's system clock, are in the future)
+old() { rd "$MNT/events" | jq -s 'map(select(.time < "2022-02-19")) | length'; }
+future=$(rd "$MNT/events" | jq -s 'map(select(.time > "2026")) | length')
+n_old=$(old)
+last=$(rd "$MNT/events" | tail -n 1 | jq .seq)
+set_clock 2022-02-20T00:00:00Z
+wr "$SCR/allocate" "e1 /28" || not_ok "allocate e1"
+expect_eq "$(old)" "$((n_old - 2))" "one new line takes the two oldest expired lines away"
+for i in $(seq 1 $((n_old / 2 + 1))); do
+	wr "$SCR/description" "pass $i" || not_ok "write $i"
+done
+expect_eq "$(old)" 0 "every expired line is gone"
+expect_eq "$(rd "$MNT/events" | jq -s 'map(select(.time > "2026")) | length')" "$future" \
+	"lines in the future (the clock was set back) are not expired"
+expect_eq "$(rd "$MNT/events" | tail -n 1 | jq ".seq > $last")" true "seq goes on"
+expect_eq "$(rd "$MNT/export.json" 2>/dev/null | jq .Ipam.EventRetentionDays)" 1 "exported"
+expect_errno EINVAL wr "$MNT/ipam/event-retention-days" 0
+expect_file_eq "$MNT/ipam/event-retention-days" 1
+
 # the history survives a remount
 unmount_ipamfs
 start_ipamfs -o settable-clock,byoip-proof=skip

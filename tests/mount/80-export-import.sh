@@ -14,6 +14,7 @@ A=$MNT
 wr "$A/ipam/description" "lab ipam"
 wrf "$A/ipam/operating-locales" 'local\neu-west-1\n'
 wr "$A/ipam/quotas/pools-per-scope" 60 2>/dev/null
+wr "$A/ipam/event-retention-days" 90
 t mkdir "$A/scopes/lab"
 wr "$A/scopes/lab/description" "the lab"
 mkpool private top 10.0.0.0/8
@@ -98,13 +99,14 @@ check $? "cp export.json to /plan of an empty IPAM"
 rd "$B/plan" >"$TMPD/plan.txt"
 expect_ok grep -qx '+ pool scopes/private/pools/top/pools/dev' "$TMPD/plan.txt"
 expect_ok grep -qx '+ allocation scopes/private/pools/top/pools/dev/allocations/web 10.1.2.0/24' "$TMPD/plan.txt"
+expect_ok grep -qx "~ ipam event-retention-days" "$TMPD/plan.txt"
 expect_eq "$(t ls "$B/scopes/private/pools")" "" "the plan applied nothing"
 t cp "$E1" "$B/import"
 check $? "cp export.json to /import"
 rd "$B/export.json" >"$TMPD/e2.json"
 expect_same "$E1" "$TMPD/e2.json" "export -> import into an empty IPAM -> export is byte-identical"
 rd "$B/import" >"$TMPD/status.txt"
-expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 25 created, 3 changed, 0 deleted$' "/import reads back what it did"
+expect_match "$(head -1 "$TMPD/status.txt")" '^import: applied \(format ipamfs\): 25 created, 4 changed, 0 deleted$' "/import reads back what it did"
 expect_eq "$(tail -n +2 "$TMPD/status.txt")" "$(cat "$TMPD/plan.txt")" "the plan lists what the import then did"
 expect_file_eq "$B/scopes/private/pools/top/pools/dev/allocations/web/description" "web tier"
 expect_ok grep -qx '+ resource scopes/private/resources/vpc-0a1' "$TMPD/plan.txt"

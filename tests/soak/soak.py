@@ -243,7 +243,8 @@ def reset(mnt):
     # pools, and the scenarios make them)
     for name, value in (('tier', 'advanced'), ('description', ''),
                         ('enable-private-gua', 'false'),
-                        ('history-retention-days', '1095')):
+                        ('history-retention-days', '1095'),
+                        ('event-retention-days', '365')):
         write(mnt + '/ipam/' + name, value + '\n')
     # the provider CIDRs (104-107), once no amazon-source pool holds a
     # block of them

@@ -445,8 +445,8 @@ static void resources(ipam *db, struct world *w, int round)
 	assert_ok(ipam_discovery_set_scope(db, disco, "lab0", &err), err);
 
 	/* history */
-	assert_ok(ipam_history_retention_get(db, &days, &err), err);
-	assert_ok(ipam_history_retention_set(db, days + 1, &err), err);
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_HISTORY, &days, &err), err);
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_HISTORY, days + 1, &err), err);
 	assert_ok(ipam_history_cidrs(db, w->priv, &list, &err), err);
 	assert_true(list.count > 0);
 	ipam_strlist_free(&list);

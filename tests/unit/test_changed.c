@@ -232,7 +232,10 @@ static void test_migration_from_schema_2(void **state)
 		  "DROP TABLE asn_cidr; DROP TABLE asn; DROP TABLE advertisement;"
 		  "DELETE FROM quota WHERE name IN ('verification-tokens',"
 		  " 'asns');"
-		  /* and what 11 -> 12 adds (ASN switches, provider quotas) */
+		  /* and what 11 -> 12 adds (the change log's retention) */
+		  "ALTER TABLE ipam DROP COLUMN event_retention_days;"
+		  "DROP INDEX event_time;"
+		  /* and what 12 -> 13 adds (ASN switches, provider quotas) */
 		  "DROP TABLE asn_switch;"
 		  "DELETE FROM quota WHERE name IN ('provider-ipv4-blocks',"
 		  " 'provider-ipv6-blocks-per-pool');"

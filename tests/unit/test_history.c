@@ -601,21 +601,21 @@ static void test_retention_setting(void **state)
 	int64_t days = 0;
 	(void)state;
 
-	assert_ok(ipam_history_retention_get(db, &days, &err), err);
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_HISTORY, &days, &err), err);
 	assert_int_equal(days, 1095);
-	assert_code(ipam_history_retention_set(db, 0, &err), err, IPAM_EINVAL,
+	assert_code(ipam_retention_set(db, IPAM_RETAIN_HISTORY, 0, &err), err, IPAM_EINVAL,
 		    "history retention must be 1..36500 days, not 0");
-	assert_code(ipam_history_retention_set(db, 36501, &err), err,
+	assert_code(ipam_retention_set(db, IPAM_RETAIN_HISTORY, 36501, &err), err,
 		    IPAM_EINVAL, "not 36501");
-	assert_code(ipam_history_retention_set(db, -5, &err), err, IPAM_EINVAL,
+	assert_code(ipam_retention_set(db, IPAM_RETAIN_HISTORY, -5, &err), err, IPAM_EINVAL,
 		    NULL);
-	assert_ok(ipam_history_retention_get(db, &days, &err), err);
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_HISTORY, &days, &err), err);
 	assert_int_equal(days, 1095);
-	assert_ok(ipam_history_retention_set(db, 1, &err), err);
-	assert_ok(ipam_history_retention_get(db, &days, &err), err);
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_HISTORY, 1, &err), err);
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_HISTORY, &days, &err), err);
 	assert_int_equal(days, 1);
-	assert_ok(ipam_history_retention_set(db, 36500, &err), err);
-	assert_ok(ipam_history_retention_get(db, &days, &err), err);
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_HISTORY, 36500, &err), err);
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_HISTORY, &days, &err), err);
 	assert_int_equal(days, 36500);
 	close_watch(db);
 }
@@ -669,7 +669,7 @@ static void test_retention_purge_pace(void **state)
 	int left;
 	(void)state;
 
-	assert_ok(ipam_history_retention_set(db, 1, &err), err);
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_HISTORY, 1, &err), err);
 	clock_now = base;
 	for (int i = 0; i < 5; i++) {
 		snprintf(id, sizeof(id), "i-%d", i);
@@ -701,6 +701,123 @@ static void test_retention_purge_pace(void **state)
 				hist_count(db, priv, cidrs[0], ALL_TIME), 1);
 		}
 	}
+	close_watch(db);
+}
+
+/* The seq of each line of /events, in order (at most 64). */
+static int event_seqs(ipam *db, int64_t *seq)
+{
+	ipam_err err = {0};
+	char *doc = NULL, *line;
+	size_t len = 0;
+	int n = 0;
+	assert_ok(ipam_events_render(db, 0, &doc, &len, &err), err);
+	for (line = doc; line && *line && n < 64; n++) {
+		assert_non_null(strstr(line, "{\"seq\":"));
+		seq[n] = strtoll(line + strlen("{\"seq\":"), NULL, 10);
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	free(doc);
+	return n;
+}
+
+/* The change log keeps event-retention-days (default 365): each new event
+ * deletes at most the two oldest expired ones; the newest is never
+ * deleted, so seq never goes back; a setting out of range is refused. */
+static void test_event_retention(void **state)
+{
+	ipam *db = open_watch("us-east-1", locales);
+	int64_t priv = scope_key(db, "private");
+	int64_t base = FIXTURE_TIME, seq[64], first, last;
+	ipam_err err = {0};
+	int64_t days = 0;
+	char id[16];
+	int n, was;
+	(void)state;
+
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_EVENTS, &days, &err),
+		  err);
+	assert_int_equal(days, 365);
+	assert_code(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 0, &err), err,
+		    IPAM_EINVAL, "event retention must be 1..36500 days, not 0");
+	assert_code(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 36501, &err),
+		    err, IPAM_EINVAL, NULL);
+	assert_code(ipam_retention_set(db, (ipam_retention)7, 5, &err), err,
+		    IPAM_EINVAL, "unknown retention setting 7");
+	/* the two settings are two values, read one after the other */
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_HISTORY, 30, &err), err);
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_HISTORY, &days, &err),
+		  err);
+	assert_int_equal(days, 30);
+	assert_ok(ipam_retention_get(db, IPAM_RETAIN_EVENTS, &days, &err),
+		  err);
+	assert_int_equal(days, 365);
+
+	clock_now = base;
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 1, &err), err);
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "i-%d", i);
+		res_make(db, priv, id, NULL, NULL, NULL, NULL, "10.1.0.1/32",
+			 NULL);
+	}
+	was = event_seqs(db, seq);
+	first = seq[0];
+	last = seq[was - 1];
+	assert_true(was >= 5);
+
+	/* a day later exactly: nothing has expired yet */
+	clock_now = base + 86400;
+	res_make(db, priv, "i-a", NULL, NULL, NULL, NULL, "10.1.0.2/32", NULL);
+	n = event_seqs(db, seq);
+	assert_int_equal(seq[0], first);
+	assert_true(n > was);
+
+	/* two days later: every write takes the two oldest expired away */
+	clock_now = base + 2 * 86400;
+	was = n;
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 1, &err), err);
+	n = event_seqs(db, seq);
+	assert_int_equal(seq[0], first + 2);
+	assert_int_equal(n, was - 1); /* +1 written, -2 purged */
+	for (int i = 0; i < 64 && seq[0] <= last; i++) {
+		assert_ok(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 1, &err),
+			  err);
+		n = event_seqs(db, seq);
+	}
+	/* every event of the first day is gone, in seq order */
+	assert_true(seq[0] > last);
+	for (int i = 1; i < n; i++)
+		assert_true(seq[i] > seq[i - 1]);
+
+	/* the clock set back: the lines of now are in the future and stay;
+	 * an expired line behind them still goes */
+	clock_now = base + 3 * 86400;
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 1, &err), err);
+	clock_now = base - 5 * 86400;
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 1, &err), err);
+	was = event_seqs(db, seq);
+	first = seq[was - 1]; /* the line of base - 5 days */
+	clock_now = base - 3 * 86400;
+	assert_ok(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 1, &err), err);
+	n = event_seqs(db, seq);
+	assert_int_equal(n, was); /* +1, and the line of base - 5 days */
+	for (int i = 0; i < n; i++)
+		assert_true(seq[i] != first);
+	assert_true(seq[0] > last);
+
+	/* a month later: twenty writes drain every older line (each adds
+	 * one and takes two), and seq goes on from where it was */
+	last = seq[n - 1];
+	assert_true(n < 20);
+	clock_now = base + 30 * 86400;
+	for (int i = 0; i < 20; i++)
+		assert_ok(ipam_retention_set(db, IPAM_RETAIN_EVENTS, 1, &err),
+			  err);
+	n = event_seqs(db, seq);
+	assert_int_equal(n, 20);
+	assert_int_equal(seq[0], last + 1);
+	assert_int_equal(ipam_events_last(db), seq[19]);
 	close_watch(db);
 }
 
@@ -740,6 +857,7 @@ int main(void)
 		WATCH_TEST(test_retention_setting),
 		WATCH_TEST(test_retention_three_years),
 		WATCH_TEST(test_retention_purge_pace),
+		WATCH_TEST(test_event_retention),
 		WATCH_TEST(test_ignored_keeps_history),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
