@@ -235,6 +235,10 @@ int ipam__byoip_restore(ipam *db, int64_t pool, const ipam__byoip_doc *doc,
 int ipam__asn_restore(ipam *db, const char *asn, ipam_byoip_state state,
 		      const char *reason, int64_t created, int64_t changed,
 		      ipam_err *err);
+/* import: the ASN's change time as the document says, after its
+ * associations (which stamp it) are applied. */
+int ipam__asn_set_changed(ipam *db, uint32_t asn, int64_t changed,
+			  ipam_err *err);
 /* import (dnsproof.c): a verification token as the document gives it;
  * IPAM_EINVAL a bad name, TokenName, TokenValue or times. */
 int ipam__token_restore(ipam *db, const ipam_token_info *t, ipam_err *err);

@@ -1714,6 +1714,8 @@ static int asn_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 			change(im, '+', "asn-cidr", what + 4, line_text);
 	}
 	ipam_strlist_free(&had);
+	if (rc == 0 && json_array_size(cidrs))
+		rc = ipam__asn_set_changed(im->db, asn, changed, err);
 	return rc;
 }
 

@@ -320,22 +320,28 @@ int ipam_asn_deprovision(ipam *db, uint32_t asn, ipam_err *err)
 
 /* ---- associations ---- */
 
-/* 1 when `cidr` is provisioned to a pool of the public scope. */
-static int public_cidr(ipam *db, const ipam_cidr *cidr, ipam_err *err)
+/* 1 when `cidr` is provisioned to a pool of the public scope; *pool_id is
+ * the shallowest such pool (the BYOIP CIDR's top-level pool), "" when 0. */
+static int public_cidr(ipam *db, const ipam_cidr *cidr,
+		       char pool_id[IPAM_ID_MAX], ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(
 		db,
-		"SELECT 1 FROM pool_cidr c JOIN pool p ON p.key = c.pool_key"
-		" JOIN scope s ON s.key = p.scope_key WHERE s.is_public AND"
-		" p.family = ?1 AND c.start = ?2 AND c.prefix = ?3 LIMIT 1",
+		"SELECT p.aws_id FROM pool_cidr c JOIN pool p ON"
+		" p.key = c.pool_key JOIN scope s ON s.key = p.scope_key"
+		" WHERE s.is_public AND p.family = ?1 AND c.start = ?2 AND"
+		" c.prefix = ?3 ORDER BY p.depth, p.key LIMIT 1",
 		err);
 	int rc;
+	*pool_id = '\0';
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int(stmt, 1, cidr->family);
 	ipam__bind_addr(stmt, 2, cidr->addr);
 	ipam__bind_int(stmt, 3, cidr->prefix);
 	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		ipam__copy_text(pool_id, IPAM_ID_MAX, stmt, 0);
 	ipam__reset(stmt);
 	return rc;
 }
@@ -389,7 +395,7 @@ static int associated(ipam *db, int64_t key, const ipam_cidr *cidr,
 static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 			 bool on, ipam_err *err)
 {
-	char text[IPAM_CIDR_STRLEN];
+	char text[IPAM_CIDR_STRLEN], pool_id[IPAM_ID_MAX];
 	ipam_asn_info info;
 	ipam_stmt *stmt;
 	int64_t key = 0, pool = 0, origin = -1;
@@ -409,7 +415,7 @@ static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 					  "not provisioned (L5337)",
 					  asn,
 					  ipam_byoip_state_name(info.state));
-		if ((rc = public_cidr(db, cidr, err)) <= 0)
+		if ((rc = public_cidr(db, cidr, pool_id, err)) <= 0)
 			return rc < 0 ? rc
 				      : ipam__fail(err, IPAM_EINVAL,
 						   "cannot associate ASN %u with "
@@ -426,9 +432,10 @@ static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 			return ipam__fail(err, IPAM_ENOENT,
 					  "ASN %u is not associated with %s",
 					  asn, text);
-		if ((rc = advert_get(db, cidr, &pool, &origin, err)) < 0)
-			return rc;
-		if (rc == 1 && origin == (int64_t)asn)
+		int adv = advert_get(db, cidr, &pool, &origin, err);
+		if (adv < 0 || (rc = public_cidr(db, cidr, pool_id, err)) < 0)
+			return adv < 0 ? adv : rc;
+		if (adv == 1 && origin == (int64_t)asn)
 			return ipam__fail(err, IPAM_EBUSY,
 					  "cannot disassociate ASN %u from %s: "
 					  "it is advertised from it; withdraw "
@@ -449,13 +456,22 @@ static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 	ipam__bind_int64(stmt, 5, ipam__now(db));
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	return ipam__event(db,
-			   on ? "associate-ipam-byoasn"
-			      : "disassociate-ipam-byoasn",
-			   "",
-			   json_pack("{s:I, s:s}", "asn", (json_int_t)asn,
-				     "cidr", text),
-			   err);
+	/* the ASN's record changed (asns.json, the ASN's directory) */
+	if (!(stmt = ipam__stmt(
+		      db, "UPDATE asn SET changed = ?2 WHERE key = ?1", err)))
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 2, ipam__now(db));
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	/* the event is the pool's that holds the CIDR: /events shows it to
+	 * those who may see that pool (docs/tree.md, PERMISSIONS) */
+	return ipam__event(
+		db, on ? "associate-ipam-byoasn" : "disassociate-ipam-byoasn",
+		pool_id,
+		json_pack("{s:I, s:s, s:s}", "asn", (json_int_t)asn, "cidr",
+			  text, "state", on ? "associated" : "disassociated"),
+		err);
 }
 
 int ipam_asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr, bool on,
@@ -918,6 +934,18 @@ int ipam__asn_restore(ipam *db, const char *text, ipam_byoip_state state,
 			  "to", ipam_byoip_state_name(state), "reason", reason,
 			  "import", 1),
 		err);
+}
+
+int ipam__asn_set_changed(ipam *db, uint32_t asn, int64_t changed,
+			  ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db, "UPDATE asn SET changed = ?2 WHERE asn = ?1", err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, asn);
+	ipam__bind_int64(stmt, 2, changed);
+	return ipam__exec(db, stmt, err);
 }
 
 int ipam__public_quota_check(ipam *db, ipam_err *err)

@@ -55,6 +55,8 @@ expect_ok wr "$A/asns/64496/proof" "message=$m signature=$(sign private-key.pem 
 expect_ok wr "$A/asns/64496/cidrs" +130.137.245.0/24
 expect_ok wr "$R/advertise" "130.137.245.0/24 asn=64496"
 expect_ok mkdir "$A/ipam/verification-tokens/lab"
+ev=$(rd "$A/events" | jq -c 'select(.action == "associate-ipam-byoasn") | [.id, .asn, .cidr, .state]')
+expect_eq "$ev" '["'"$(idof "$T")"'",64496,"130.137.245.0/24","associated"]' "an association is an event of the pool that holds the CIDR"
 
 E1=$TMPD/e1.json
 rd "$A/export.json" >"$E1"
