@@ -320,25 +320,35 @@ int ipam_asn_deprovision(ipam *db, uint32_t asn, ipam_err *err)
 
 /* ---- associations ---- */
 
+/* A statement whose ?1, ?2, ?3 are a CIDR's family, start and prefix. */
+static ipam_stmt *cidr_stmt(ipam *db, const char *sql, const ipam_cidr *cidr,
+			    ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
+	if (stmt) {
+		ipam__bind_int(stmt, 1, cidr->family);
+		ipam__bind_addr(stmt, 2, cidr->addr);
+		ipam__bind_int(stmt, 3, cidr->prefix);
+	}
+	return stmt;
+}
+
 /* 1 when `cidr` is provisioned to a pool of the public scope; *pool_id is
  * the shallowest such pool (the BYOIP CIDR's top-level pool), "" when 0. */
 static int public_cidr(ipam *db, const ipam_cidr *cidr,
 		       char pool_id[IPAM_ID_MAX], ipam_err *err)
 {
-	ipam_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = cidr_stmt(
 		db,
 		"SELECT p.aws_id FROM pool_cidr c JOIN pool p ON"
 		" p.key = c.pool_key JOIN scope s ON s.key = p.scope_key"
 		" WHERE s.is_public AND p.family = ?1 AND c.start = ?2 AND"
 		" c.prefix = ?3 ORDER BY p.depth, p.key LIMIT 1",
-		err);
+		cidr, err);
 	int rc;
 	*pool_id = '\0';
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		ipam__copy_text(pool_id, IPAM_ID_MAX, stmt, 0);
@@ -351,17 +361,14 @@ static int public_cidr(ipam *db, const ipam_cidr *cidr,
 static int advert_get(ipam *db, const ipam_cidr *cidr, int64_t *pool,
 		      int64_t *asn, ipam_err *err)
 {
-	ipam_stmt *stmt =
-		ipam__stmt(db,
-			   "SELECT pool_key, coalesce(asn, -1) FROM advertisement"
-			   " WHERE family = ?1 AND start = ?2 AND prefix = ?3",
-			   err);
+	ipam_stmt *stmt = cidr_stmt(
+		db,
+		"SELECT pool_key, coalesce(asn, -1) FROM advertisement"
+		" WHERE family = ?1 AND start = ?2 AND prefix = ?3",
+		cidr, err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		*pool = ipam__col_int64(stmt, 0);
@@ -552,19 +559,16 @@ enum { ASN_SWITCH_EVERY = 3600 };
 static int custom_switch(ipam *db, const ipam_cidr *cidr, const char *text,
 			 int64_t asn, ipam_err *err)
 {
-	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT at FROM asn_switch WHERE"
-					" family = ?1 AND start = ?2 AND"
-					" prefix = ?3",
-					err);
+	ipam_stmt *stmt = cidr_stmt(db,
+				    "SELECT at FROM asn_switch WHERE"
+				    " family = ?1 AND start = ?2 AND"
+				    " prefix = ?3",
+				    cidr, err);
 	int64_t now = ipam__now(db), last = 0;
 	int rc;
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1)
 		last = ipam__col_int64(stmt, 0);
@@ -579,16 +583,13 @@ static int custom_switch(ipam *db, const ipam_cidr *cidr, const char *text,
 				  "%lld before %s: once an hour (L5291)",
 				  text, (long long)asn, when);
 	}
-	stmt = ipam__stmt(db,
-			  "INSERT INTO asn_switch(family, start, prefix, at)"
-			  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (family,"
-			  " start, prefix) DO UPDATE SET at = ?4",
-			  err);
+	stmt = cidr_stmt(db,
+			 "INSERT INTO asn_switch(family, start, prefix, at)"
+			 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (family,"
+			 " start, prefix) DO UPDATE SET at = ?4",
+			 cidr, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	ipam__bind_int64(stmt, 4, now);
 	return ipam__exec(db, stmt, err);
 }
@@ -671,18 +672,15 @@ static int advertise(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	if (rc == 1 && origin < 0 && asn >= 0 &&
 	    (rc = custom_switch(db, cidr, text, asn, err)))
 		return rc;
-	stmt = ipam__stmt(db,
-			  "INSERT INTO advertisement(family, start, prefix,"
-			  " pool_key, asn, changed) VALUES (?1, ?2, ?3, ?4,"
-			  " nullif(?5, -1), ?6) ON CONFLICT (family, start,"
-			  " prefix) DO UPDATE SET asn = nullif(?5, -1),"
-			  " changed = ?6",
-			  err);
+	stmt = cidr_stmt(db,
+			 "INSERT INTO advertisement(family, start, prefix,"
+			 " pool_key, asn, changed) VALUES (?1, ?2, ?3, ?4,"
+			 " nullif(?5, -1), ?6) ON CONFLICT (family, start,"
+			 " prefix) DO UPDATE SET asn = nullif(?5, -1),"
+			 " changed = ?6",
+			 cidr, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	ipam__bind_int64(stmt, 4, pool);
 	ipam__bind_int64(stmt, 5, asn);
 	ipam__bind_int64(stmt, 6, ipam__now(db));
@@ -723,15 +721,12 @@ static int withdraw(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		return ipam__fail(err, IPAM_ENOENT,
 				  "%s is not advertised from pool '%s'", text,
 				  p.name);
-	stmt = ipam__stmt(db,
-			  "DELETE FROM advertisement WHERE family = ?1 AND"
-			  " start = ?2 AND prefix = ?3",
-			  err);
+	stmt = cidr_stmt(db,
+			 "DELETE FROM advertisement WHERE family = ?1 AND"
+			 " start = ?2 AND prefix = ?3",
+			 cidr, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "withdraw-byoip-cidr", p.id,
