@@ -376,7 +376,8 @@ static int pools_load(ipam *db, export_pool **out, size_t *count, ipam_err *err)
 			       ? ipam__fail(err, rc, "the pool tree is broken")
 			       : rc;
 	}
-	qsort(pools, n, sizeof(*pools), pool_cmp);
+	if (n > 1) /* qsort's base must not be NULL, even for none */
+		qsort(pools, n, sizeof(*pools), pool_cmp);
 	*out = pools;
 	*count = n;
 	return 0;

@@ -1029,6 +1029,7 @@ static void test_public_import_hostile(void **state)
 		doc = forged(e1, cases[i].array, cases[i].index, cases[i].field,
 			     cases[i].value);
 		rc = import_doc(b, doc, &res, &err);
+		ipam_import_result_free(&res);
 		if (rc != cases[i].code)
 			fail_msg("case %zu (%s.%s): got %s (%s)", i,
 				 cases[i].array, cases[i].field,
@@ -1058,6 +1059,7 @@ static void test_public_import_hostile(void **state)
 		json_decref(root);
 		assert_code(import_doc(b, doc, &res, &err), err, IPAM_EDQUOT,
 			    "asns quota");
+		ipam_import_result_free(&res);
 		free(doc);
 	}
 	after = export_of(b);
