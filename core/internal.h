@@ -241,6 +241,37 @@ int ipam__dns_token_check(ipam *db, const ipam_cidr *cidr,
 /* A token by "name" or "id": 1 found, 0 none, < 0 error. */
 int ipam__token_load(ipam *db, const char *by, const char *what,
 		     ipam_token_info *out, ipam_err *err);
+/* A lifecycle record as an import document gives it. */
+typedef struct ipam__byoip_doc {
+	ipam_cidr cidr;
+	const char *id; /* the document's IpamPoolCidrId, "" = none usable */
+	ipam_byoip_state state;
+	const char *code, *reason; /* FailureReason ("" = none) */
+	const char *method;	   /* "", x509, dns-token, lab, transfer */
+	int64_t changed;
+} ipam__byoip_doc;
+/* import: writes the record of doc->cidr in pool `pool` as the document
+ * says, after the checks a document cannot pass around: a BYOIP pool,
+ * known words, provisioned exactly when the pool holds the CIDR (the
+ * record then takes the pool CIDR's id), a pending CIDR clear of every
+ * other top-level CIDR of the scope. Event "byoip-cidr-state". */
+int ipam__byoip_restore(ipam *db, int64_t pool, const ipam__byoip_doc *doc,
+			ipam_err *err);
+/* import (asn.c): an ASN record as the document says (state, reason,
+ * times); IPAM_EINVAL not a public ASN or a bad state, IPAM_EBUSY a state
+ * other than provisioned for an ASN that has associations. */
+int ipam__asn_restore(ipam *db, const char *asn, ipam_byoip_state state,
+		      const char *reason, int64_t created, int64_t changed,
+		      ipam_err *err);
+/* import: the ASN's change time as the document says, after its
+ * associations (which stamp it) are applied. */
+int ipam__asn_set_changed(ipam *db, uint32_t asn, int64_t changed,
+			  ipam_err *err);
+/* import (dnsproof.c): a verification token as the document gives it;
+ * IPAM_EINVAL a bad name, TokenName, TokenValue or times. */
+int ipam__token_restore(ipam *db, const ipam_token_info *t, ipam_err *err);
+/* import: the quota of ASNs and tokens after the document (IPAM_EDQUOT). */
+int ipam__public_quota_check(ipam *db, ipam_err *err);
 /* rmdir of a pool: drops its records (no provisioned one is left). */
 int ipam__byoip_pool_drop(ipam *db, int64_t pool, ipam_err *err);
 

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "errno_map.h"
@@ -21,7 +22,11 @@
 struct cache_key ipamfs_cache_key(struct ipamfs *fs)
 {
 	struct cache_key key;
-	key.generation = atomic_load(&fs->generation);
+	/* blind to other daemons' changes: nothing rendered is known to
+	 * be current, so no key matches an earlier one */
+	key.generation = atomic_load(&fs->blind)
+				 ? atomic_fetch_add(&fs->generation, 1) + 1
+				 : atomic_load(&fs->generation);
 	key.events = ipam_events_last(fs->db);
 	key.clock = 0;
 	return key;
@@ -113,6 +118,49 @@ int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
 		rc = ipamfs_deferred.code;
 	}
 	return rc;
+}
+
+/*
+ * On PostgreSQL two daemons' transactions may conflict: the loser's
+ * serialization failure is IPAM_EBUSY and nothing of it was applied, so
+ * the change runs again (fn must start from ctx as given: it only reads
+ * it, or resets what it fills), a bounded number of times with a short
+ * random pause that grows, and the reason says how often when it keeps
+ * failing (docs/design/pg.md). SQLite's EBUSY (another process held the
+ * file past the busy timeout) is not retried.
+ */
+int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
+			      ipam_err *err)
+{
+	int rc, attempt = 0;
+	for (;;) {
+		rc = ipamfs_try_change(fs, fn, ctx, err);
+		if (rc != IPAM_EBUSY || !fs->db_shown ||
+		    ++attempt >= IPAMFS_BUSY_TRIES)
+			break;
+		struct timespec pause = {0, 1000000L * attempt +
+						    random() % 1000000L};
+		nanosleep(&pause, NULL);
+		*err = (ipam_err){IPAM_OK, ""};
+	}
+	if (rc == IPAM_EBUSY && attempt >= IPAMFS_BUSY_TRIES) {
+		char was[IPAM_ERR_MSG_MAX];
+		snprintf(was, sizeof(was), "%s", err->msg);
+		err->code = IPAM_OK;
+		ipamfs_err(err, IPAM_EBUSY,
+			   "%.150s (%d attempts, each undone by a concurrent "
+			   "change)",
+			   was, attempt);
+	}
+	return rc;
+}
+
+int ipamfs_change_retried(struct ipamfs *fs, const char *op, const char *path,
+			  ipamfs_change_fn fn, void *ctx)
+{
+	ipam_err err = {IPAM_OK, ""};
+	int rc = ipamfs_try_change_retried(fs, fn, ctx, &err);
+	return rc ? ipamfs_fail(fs, op, path, rc, &err) : 0;
 }
 
 int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,

@@ -63,6 +63,10 @@ struct ipamfs {
 	 * refusal), so cached content keyed on it is never stale even for a
 	 * change libipam does not log. */
 	atomic_uint_fast64_t generation;
+	/* PostgreSQL: the daemon cannot hear other daemons' changes (the
+	 * listening connection is lost, lowlevel.c): no rendering is
+	 * reused, every read asks the database. */
+	atomic_bool blind;
 	/* Bytes of buffer the open feeds hold (their capacity), at most
 	 * feed_budget (docs/design/security.md). */
 	atomic_size_t feed_held;
@@ -124,6 +128,13 @@ int ipamfs_change(struct ipamfs *fs, const char *op, const char *path,
  * (a set file tries a set that a later line may still make valid). */
 int ipamfs_try_change(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
 		      ipam_err *err);
+/* The same, run again while it fails with IPAM_EBUSY on PostgreSQL (a
+ * concurrent change undid it), at most IPAMFS_BUSY_TRIES times; fn must
+ * start from ctx as given each time. */
+int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
+			      ipam_err *err);
+int ipamfs_change_retried(struct ipamfs *fs, const char *op, const char *path,
+			  ipamfs_change_fn fn, void *ctx);
 
 /* Fills err like libipam does (first error wins) and returns code. */
 /* A refusal that is also a change (a BYOIP CIDR's failed-provision

@@ -70,6 +70,10 @@ static struct {
 	 * began; other daemons' changes move it (remote_changes) */
 	atomic_int_fast64_t remote_seen;
 	bool open_failed;
+	/* PostgreSQL: the thread that hears other daemons' changes */
+	pthread_t listener;
+	bool listening;
+	atomic_bool listen_stop;
 } ll;
 
 /* The kernel's name and attribute timeouts: IPAMFS_TTL when this daemon
@@ -162,7 +166,8 @@ static void remote_changes(void)
 	if (!ll.fs->db_shown || !ll.fs->db)
 		return;
 	int64_t newest = ipam_events_last(ll.fs->db);
-	if (atomic_exchange(&ll.remote_seen, newest) != newest)
+	if (atomic_exchange(&ll.remote_seen, newest) != newest ||
+	    atomic_load(&ll.fs->blind))
 		atomic_fetch_add(&ll.epoch, 1);
 }
 
@@ -228,6 +233,56 @@ static void drop_removed(const struct op *op)
 						 strlen(r->name));
 	}
 	inodes_refs_free(refs, n_refs);
+}
+
+/*
+ * Another daemon changed the database (or may have: `all`, notifications
+ * were missed, or can no longer be heard). What a change of our own makes
+ * stale is dropped the same way: kept nodes (the epoch), renderings (the
+ * generation), the attributes the kernel holds (the touched set), and
+ * poll(2) watchers of /events are woken. The kernel holds no name of a
+ * PostgreSQL mount (ttl()), and generated files are direct_io (no page
+ * cache). Runs in the listening thread (docs/design/pg.md).
+ */
+static void others_changed(void)
+{
+	atomic_fetch_add(&ll.epoch, 1);
+	atomic_fetch_add(&ll.fs->generation, 1);
+	expire_touched();
+	watch_changed(&ll.fs->watch, ipam_events_last(ll.fs->db));
+}
+
+/* The listening thread: waits for other daemons' changes, and notes when
+ * they can no longer be heard (the daemon is then blind: nothing cached
+ * is served, ipamfs.c) and when they can again. */
+static void *listen_others(void *arg)
+{
+	struct ipamfs *fs = arg;
+	bool lost = false;
+	while (!atomic_load(&ll.listen_stop)) {
+		ipam_err err = {IPAM_OK, ""};
+		int rc = ipam_wait_others(fs->db, 200, &err);
+		if (rc == 1 || rc == 2) {
+			if (lost || rc == 2)
+				log_msg(LOG_NOTICE,
+					"listening to other daemons' changes "
+					"again; everything cached is dropped");
+			lost = false;
+			atomic_store(&fs->blind, false);
+			others_changed();
+		} else if (rc < 0 && rc != IPAM_EINVAL && !lost) {
+			log_msg(LOG_WARNING,
+				"%s; until it is back, nothing cached is "
+				"served",
+				err.msg);
+			lost = true;
+			atomic_store(&fs->blind, true);
+			others_changed();
+		} else if (rc == IPAM_EINVAL) {
+			break;
+		}
+	}
+	return NULL;
 }
 
 /* Before a reply: what the request changed reaches the kernel's caches. */
@@ -1157,6 +1212,17 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	watch_changed(&fs->watch, ipam_events_last(fs->db));
 	ipam_set_change_hook(fs->db, on_change, &fs->watch);
 	ipam_set_remove_hook(fs->db, on_remove, NULL);
+	if (ipam_shared(fs->db)) {
+		atomic_store(&ll.listen_stop, false);
+		ll.listening = pthread_create(&ll.listener, NULL, listen_others,
+					      fs) == 0;
+		if (!ll.listening) {
+			/* cannot hear others: never reuse a rendering */
+			log_msg(LOG_WARNING, "cannot start the thread that "
+					     "hears other daemons' changes");
+			atomic_store(&fs->blind, true);
+		}
+	}
 	log_msg(LOG_INFO, "serving %s (sync=%s)",
 		fs->db_shown ? fs->db_shown : fs->db_path,
 		fs->sync_normal ? "normal" : "full");
@@ -1168,6 +1234,11 @@ static void ll_destroy(void *userdata)
 	struct ipamfs *fs = userdata;
 	if (!fs || !fs->db)
 		return;
+	if (ll.listening) {
+		atomic_store(&ll.listen_stop, true);
+		pthread_join(ll.listener, NULL);
+		ll.listening = false;
+	}
 	ipam_set_remove_hook(fs->db, NULL, NULL);
 	ipam_set_change_hook(fs->db, NULL, NULL);
 	ipam_free(fs->db);

@@ -365,52 +365,43 @@ static int split_lines(char *text, size_t len, struct input *in)
 	return 0;
 }
 
-/*
- * Runs the lines of `all` as one transaction (fn over w). On PostgreSQL
- * two daemons' transactions may conflict: the loser's serialization
- * failure is IPAM_EBUSY and nothing of it was applied, so the whole batch
- * runs again from the text (the parse splits it in place), a bounded
- * number of times with a short random pause that grows, and the reason
- * says how often when it keeps failing (docs/design/pg.md). SQLite's
- * EBUSY (another process held the file past the busy timeout) is not
- * retried.
- */
+/* One attempt at a batch: its lines split from the text again (the
+ * split is in place). */
+struct batch {
+	ipamfs_change_fn fn;
+	struct write_ctx *w;
+	const struct buf *all;
+};
+
+static int run_batch(struct ipamfs *fs, void *ctx, ipam_err *err)
+{
+	struct batch *b = ctx;
+	struct write_ctx *w = b->w;
+	struct buf text = BUF_INIT;
+	int rc;
+	buf_append(&text, b->all->data, b->all->len);
+	free(w->in.lines);
+	w->in = (struct input){NULL, 0};
+	w->result.len = 0;
+	if (buf_failed(&text) || split_lines(text.data, text.len, &w->in))
+		rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
+	else
+		rc = b->fn(fs, w, err);
+	/* the lines point into text: the batch is done with them */
+	free(w->in.lines);
+	w->in = (struct input){NULL, 0};
+	buf_free(&text);
+	return rc;
+}
+
+/* Runs the lines of `all` as one transaction (fn over w), the whole batch
+ * again from its text when a concurrent change undid it (PostgreSQL:
+ * ipamfs_try_change_retried). */
 static int run_lines(struct ipamfs *fs, ipamfs_change_fn fn,
 		     struct write_ctx *w, const struct buf *all, ipam_err *err)
 {
-	int rc = IPAM_OK, attempt = 0;
-	for (;;) {
-		struct buf text = BUF_INIT;
-		buf_append(&text, all->data, all->len);
-		free(w->in.lines);
-		w->in = (struct input){NULL, 0};
-		w->result.len = 0;
-		if (buf_failed(&text) ||
-		    split_lines(text.data, text.len, &w->in))
-			rc = ipamfs_err(err, IPAM_ENOMEM, "out of memory");
-		else
-			rc = ipamfs_try_change(fs, fn, w, err);
-		/* the lines point into text: the batch is done with them */
-		free(w->in.lines);
-		w->in = (struct input){NULL, 0};
-		buf_free(&text);
-		if (rc != IPAM_EBUSY || !fs->db_shown ||
-		    ++attempt >= IPAMFS_BUSY_TRIES)
-			break;
-		struct timespec pause = {0, 1000000L * attempt +
-						    random() % 1000000L};
-		nanosleep(&pause, NULL);
-		*err = (ipam_err){IPAM_OK, ""};
-	}
-	if (rc == IPAM_EBUSY && attempt >= IPAMFS_BUSY_TRIES) {
-		char was[IPAM_ERR_MSG_MAX];
-		snprintf(was, sizeof(was), "%s", err->msg);
-		ipamfs_err(err, IPAM_EBUSY,
-			   "%.150s (%d attempts, each undone by a concurrent "
-			   "change)",
-			   was, attempt);
-	}
-	return rc;
+	struct batch b = {fn, w, all};
+	return ipamfs_try_change_retried(fs, run_batch, &b, err);
 }
 
 /* `>>` on a set file: the set as it is, then the lines written, each item

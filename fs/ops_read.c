@@ -64,6 +64,11 @@ int ops_resolve(struct ipamfs *fs, const char *op, const char *path,
 	if (rc == IPAM_EINVAL) /* a file followed by more components */
 		return op ? ipamfs_refuse(fs, op, path, ENOTDIR, "%s", err.msg)
 			  : -ENOTDIR;
+	/* a storage failure (PostgreSQL: the server away) is reported with
+	 * its reason even where a refusal is not (a lookup): the command
+	 * that needed the path fails here, before it ran */
+	if (!op && rc == IPAM_EIO)
+		op = "lookup";
 	return op ? ipamfs_fail(fs, op, path, rc, &err) : -errno_from_ipam(rc);
 }
 

@@ -149,7 +149,7 @@ int ops_mkdir(const char *path, mode_t mode)
 		return ipamfs_refuse(fs, "mkdir", path, EPERM,
 				     "directories cannot be created here");
 	struct mkdir_ctx m = {&parent, name, mode};
-	return ipamfs_change(fs, "mkdir", path, do_mkdir, &m);
+	return ipamfs_change_retried(fs, "mkdir", path, do_mkdir, &m);
 }
 
 struct remove_ctx {
@@ -335,7 +335,7 @@ int ops_rmdir(const char *path)
 		return ipamfs_refuse(fs, "rmdir", path, EPERM,
 				     "this directory cannot be removed");
 	struct remove_ctx r = {&n, strrchr(path, '/') + 1};
-	return ipamfs_change(fs, "rmdir", path, do_rmdir, &r);
+	return ipamfs_change_retried(fs, "rmdir", path, do_rmdir, &r);
 }
 
 static int do_unlink(struct ipamfs *fs, void *ctx, ipam_err *err)
@@ -416,7 +416,7 @@ static int change_perm(const char *op, const char *path, struct perm_ctx *p)
 				     "carry an owner and a mode");
 	p->n = &n;
 	p->caller = ipamfs_caller()->uid;
-	return ipamfs_change(fs, op, path, do_perm, p);
+	return ipamfs_change_retried(fs, op, path, do_perm, p);
 }
 
 int ops_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -495,7 +495,7 @@ int ops_rename(const char *from, const char *to, unsigned int flags)
 	if (parent.scope_key == n.scope_key)
 		return 0; /* onto itself */
 	struct move_ctx m = {n.resource_key, parent.scope_key};
-	return ipamfs_change(fs, "rename", from, do_move, &m);
+	return ipamfs_change_retried(fs, "rename", from, do_move, &m);
 }
 
 int ops_mknod(const char *path, mode_t mode, dev_t dev)

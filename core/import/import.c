@@ -639,35 +639,70 @@ static int ipam_fresh(imp *im, ipam_err *err)
 	return rc < 0 ? rc : 0;
 }
 
-static int ipam_locales_apply(imp *im, json_t *regions, ipam_err *err)
+/* A set setting of the IPAM (a list of strings) made the document's:
+ * `item` reads an element (NULL: not one), get/set are the library's. */
+typedef struct set_setting {
+	const char *field, *file;
+	const char *(*item)(json_t *el);
+	int (*get)(ipam *db, ipam_strlist *out, ipam_err *err);
+	int (*set)(ipam *db, const char *const *items, size_t n, ipam_err *err);
+} set_setting;
+
+static int set_apply(imp *im, const set_setting *st, json_t *list,
+		     ipam_err *err)
 {
 	ipam_strlist have = {0};
 	const char **want;
-	size_t n = json_array_size(regions), i;
-	json_t *r;
+	size_t n = json_array_size(list), i;
+	json_t *el;
 	bool same;
 	int rc;
-	if (!json_is_array(regions))
+	if (!json_is_array(list))
 		return 0;
-	if ((rc = ipam_locales_get(im->db, &have, err)))
+	if ((rc = st->get(im->db, &have, err)))
 		return rc;
 	want = calloc(n + 1, sizeof(*want));
 	if (!want) {
 		ipam_strlist_free(&have);
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
-	json_array_foreach(regions, i, r) want[i] = str_or(r, "RegionName", "");
-	same = have.count == n;
+	json_array_foreach(list, i, el)
+	{
+		want[i] = st->item(el);
+		if (!want[i] && rc == 0)
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"ipam: %s[%zu] is not a string",
+					st->field, i);
+	}
+	same = rc == 0 && have.count == n;
 	for (i = 0; same && i < n; i++)
 		same = !strcmp(have.items[i], want[i]);
-	if (!same) {
-		rc = ipam_locales_set(im->db, want, n, err);
+	if (rc == 0 && !same) {
+		rc = st->set(im->db, want, n, err);
 		if (rc == 0)
-			change(im, '~', "ipam", "", "operating-locales");
+			change(im, '~', "ipam", "", st->file);
 	}
 	free(want);
 	ipam_strlist_free(&have);
 	return rc;
+}
+
+static const char *region_item(json_t *el)
+{
+	return str_or(el, "RegionName", "");
+}
+
+static const char *string_item(json_t *el)
+{
+	return json_string_value(el);
+}
+
+static int ipam_locales_apply(imp *im, json_t *regions, ipam_err *err)
+{
+	static const set_setting st = {"OperatingRegions", "operating-locales",
+				       region_item, ipam_locales_get,
+				       ipam_locales_set};
+	return set_apply(im, &st, regions, err);
 }
 
 /* An IPAM with no pool takes the document's id, home locale and time. */
@@ -717,40 +752,55 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 /* ProviderCidrs: the provider CIDRs, set before the pools' CIDRs come. */
 static int provider_apply(imp *im, json_t *list, ipam_err *err)
 {
-	ipam_strlist have = {0};
-	const char **want;
-	size_t n = json_array_size(list), i;
-	json_t *c;
-	bool same;
-	int rc;
-	if (!json_is_array(list))
-		return 0;
-	if ((rc = ipam_provider_cidrs_get(im->db, &have, err)))
-		return rc;
-	want = calloc(n + 1, sizeof(*want));
-	if (!want) {
-		ipam_strlist_free(&have);
-		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	static const set_setting st = {"ProviderCidrs", "provider-cidrs",
+				       string_item, ipam_provider_cidrs_get,
+				       ipam_provider_cidrs_set};
+	return set_apply(im, &st, list, err);
+}
+
+/* Certificate, AccountId, DnsResolver: as stored ("" AccountId = the
+ * owner's uid), each validated by its setter. */
+static int byoip_settings_apply(imp *im, json_t *obj, ipam_err *err)
+{
+	static const struct {
+		const char *field, *file, *same_sql;
+		ipam_byoip_setting which;
+	} settings[] = {
+		{"Certificate", "certificate",
+		 "SELECT certificate = ?1 FROM ipam", IPAM_BYOIP_CERTIFICATE},
+		{"AccountId", "account-id", "SELECT account_id = ?1 FROM ipam",
+		 IPAM_BYOIP_ACCOUNT_ID},
+		{"DnsResolver", "dns-resolver",
+		 "SELECT dns_resolver = ?1 FROM ipam", IPAM_BYOIP_DNS_RESOLVER},
+	};
+	ipam_stmt *stmt;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(settings) / sizeof(*settings);
+	     i++) {
+		json_t *v = json_object_get(obj, settings[i].field);
+		bool same = false;
+		if (!v)
+			continue;
+		if (!json_is_string(v))
+			return ipam__fail(err, IPAM_EINVAL,
+					  "ipam: %s is not a string",
+					  settings[i].field);
+		if (!(stmt = ipam__stmt(im->db, settings[i].same_sql, err)))
+			return ipam__stmt_error(err);
+		ipam__bind_text(stmt, 1, json_string_value(v), -1);
+		if ((rc = ipam__step(im->db, stmt, err)) == 1)
+			same = ipam__col_int(stmt, 0) != 0;
+		ipam__reset(stmt);
+		if (rc < 0 || same) {
+			rc = rc < 0 ? rc : 0;
+			continue;
+		}
+		change(im, '~', "ipam", "", settings[i].file);
+		rc = ipam_byoip_setting_set(im->db, settings[i].which,
+					    json_string_value(v), err);
+		if (rc)
+			rc = wrap(err, rc, "ipam: %s", settings[i].field);
 	}
-	json_array_foreach(list, i, c)
-	{
-		want[i] = json_string_value(c);
-		if (!want[i])
-			rc = ipam__fail(err, IPAM_EINVAL,
-					"ipam: ProviderCidrs[%zu] is not a "
-					"string",
-					i);
-	}
-	same = rc == 0 && have.count == n;
-	for (i = 0; same && i < n; i++)
-		same = !strcmp(have.items[i], want[i]);
-	if (rc == 0 && !same) {
-		rc = ipam_provider_cidrs_set(im->db, want, n, err);
-		if (rc == 0)
-			change(im, '~', "ipam", "", "provider-cidrs");
-	}
-	free(want);
-	ipam_strlist_free(&have);
 	return rc;
 }
 
@@ -800,6 +850,8 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	if (rc == 0)
 		rc = provider_apply(im, json_object_get(obj, "ProviderCidrs"),
 				    err);
+	if (rc == 0)
+		rc = byoip_settings_apply(im, obj, err);
 	for (int q = 0; rc == 0 && q < IPAM_QUOTA_COUNT; q++) {
 		json_t *v =
 			json_object_get(quotas, ipam_quota_name((ipam_quota)q));
@@ -1505,6 +1557,256 @@ static int cidrs_apply(imp *im, ipam_err *err)
 	if (rc == 0 && im->nfresh)
 		qsort(im->made, im->nfresh, sizeof(int64_t), key_cmp);
 	return rc;
+}
+
+/* ---- the public scope's state (docs/design/public.md) ----
+ *
+ * What an import trusts: the document is the operator's own data, as for
+ * every other object, but not a way around the checks a proof-less write
+ * meets. A CIDR is provisioned only when IpamPoolCidrs provisions it (its
+ * record cannot say provisioned otherwise, nor anything else when it is);
+ * a pending CIDR must be clear of the scope as a new one is; an ASN must
+ * be public; an association needs a provisioned ASN and a provisioned CIDR
+ * of the public scope, an advertisement every rule of advertise-byoip-cidr
+ * (libipam's own functions decide); a token's words and its 72 hours are
+ * checked; the asns and verification-tokens quotas hold afterwards.
+ */
+
+static int state_word(const char *what, const char *word, ipam_byoip_state *out,
+		      ipam_err *err)
+{
+	for (int s = IPAM_BYOIP_PENDING_PROVISION;
+	     s <= IPAM_BYOIP_DEPROVISIONED; s++)
+		if (word &&
+		    !strcmp(word, ipam_byoip_state_name((ipam_byoip_state)s))) {
+			*out = (ipam_byoip_state)s;
+			return 0;
+		}
+	return ipam__fail(err, IPAM_EINVAL, "%s: State '%.40s' is not a state",
+			  what, word ? word : "(none)");
+}
+
+/* A time field; `dflt` when absent. */
+static int time_field(json_t *el, const char *key, const char *what,
+		      int64_t dflt, int64_t *out, ipam_err *err)
+{
+	json_t *v = json_object_get(el, key);
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || ipam_time_parse(out, json_string_value(v)))
+		return ipam__fail(err, IPAM_EINVAL, "%s: %s is not a time",
+				  what, key);
+	return 0;
+}
+
+/* An optional string field ("" when absent), at most max - 1 bytes. */
+static int text_field(json_t *el, const char *key, const char *what, size_t max,
+		      const char **out, ipam_err *err)
+{
+	json_t *v = json_object_get(el, key);
+	*out = "";
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) >= max)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: %s is not a string of at most %zu "
+				  "bytes",
+				  what, key, max - 1);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int byoip_rec_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	ipam__byoip_doc doc = {.code = "", .reason = ""};
+	ipam__byoip_rec have;
+	char text[IPAM_CIDR_STRLEN], what[IPAM_CIDR_STRLEN + 32];
+	json_t *why = json_object_get(el, "FailureReason");
+	const char *id = str(el, "IpamPoolCidrId");
+	imp_pool *p;
+	int rc = elem_pool(im, el, "a BYOIP record", &p, err);
+	(void)line;
+	if (rc || (rc = elem_cidr(p, el, "BYOIP record", &doc.cidr, err)))
+		return rc;
+	ipam_cidr_format(&doc.cidr, text);
+	snprintf(what, sizeof(what), "BYOIP record %s", text);
+	if (why && !json_is_object(why))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: FailureReason is not an object", what);
+	if ((rc = state_word(what, str(el, "State"), &doc.state, err)) ||
+	    (rc = text_field(why, "Code", what, 64, &doc.code, err)) ||
+	    (rc = text_field(why, "Message", what, IPAM_ERR_MSG_MAX,
+			     &doc.reason, err)) ||
+	    (rc = text_field(el, "ProofMethod", what, 16, &doc.method, err)) ||
+	    (rc = time_field(el, "Changed", what, ipam__now(im->db),
+			     &doc.changed, err)))
+		return rc;
+	doc.id = ipam__io_id_ok(id, "ipam-pool-cidr-") ? id : "";
+	if ((rc = ipam__byoip_get(im->db, p->key, &doc.cidr, &have, err)) < 0)
+		return rc;
+	if ((rc = ipam__byoip_restore(im->db, p->key, &doc, err)))
+		return wrap(err, rc, "pool '%s'", p->path);
+	if (!have.key || have.state != doc.state) {
+		snprintf(what, sizeof(what), "%s %s", text,
+			 ipam_byoip_state_name(doc.state));
+		change(im, have.key ? '~' : '+', "byoip-cidr", p->path, what);
+	}
+	return 0;
+}
+
+static int asn_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *text = str(el, "Asn"), *reason;
+	char what[48];
+	json_t *cidrs = json_object_get(el, "Cidrs"), *c;
+	ipam_byoip_state state;
+	ipam_strlist had = {0};
+	ipam_err ignored = {0};
+	int64_t created, changed;
+	uint32_t asn = 0;
+	size_t i;
+	int rc;
+	(void)line;
+	if (!text)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "an ASN: Asn is not a string");
+	snprintf(what, sizeof(what), "ASN %.20s", text);
+	if ((rc = ipam_asn_parse(text, &asn, err)) ||
+	    (rc = state_word(what, str(el, "State"), &state, err)) ||
+	    (rc = text_field(el, "StatusMessage", what, IPAM_ERR_MSG_MAX,
+			     &reason, err)) ||
+	    (rc = time_field(el, "Created", what, ipam__now(im->db), &created,
+			     err)) ||
+	    (rc = time_field(el, "Changed", what, created, &changed, err)))
+		return rc;
+	if (cidrs && !json_is_array(cidrs))
+		return ipam__fail(err, IPAM_EINVAL, "%s: Cidrs is not a list",
+				  what);
+	/* the live ASN's associations before, for the change lines */
+	if (ipam_asn_cidrs(im->db, asn, &had, &ignored) == 0 && !had.count)
+		ipam_strlist_free(&had);
+	if ((rc = ipam__asn_restore(im->db, text, state, reason, created,
+				    changed, err)))
+		return rc;
+	json_array_foreach(cidrs, i, c)
+	{
+		ipam_cidr cidr;
+		ipam_err why = {IPAM_OK, ""};
+		char line_text[IPAM_CIDR_STRLEN + 16];
+		bool known = false;
+		if (!json_is_string(c) ||
+		    ipam_cidr_parse(&cidr, json_string_value(c), &why)) {
+			rc = ipam__fail(
+				err, IPAM_EINVAL, "%s: Cidrs[%zu]: %s", what, i,
+				json_is_string(c) ? why.msg : "not a string");
+			break;
+		}
+		ipam_cidr_format(&cidr, line_text);
+		for (size_t k = 0; k < had.count && !known; k++)
+			known = !strncmp(had.items[k], line_text,
+					 strlen(line_text)) &&
+				had.items[k][strlen(line_text)] == ' ';
+		if ((rc = ipam_asn_associate(im->db, asn, &cidr, true, err))) {
+			rc = wrap(err, rc, "%s", what);
+			break;
+		}
+		if (!known)
+			change(im, '+', "asn-cidr", what + 4, line_text);
+	}
+	ipam_strlist_free(&had);
+	if (rc == 0 && json_array_size(cidrs))
+		rc = ipam__asn_set_changed(im->db, asn, changed, err);
+	return rc;
+}
+
+static int advert_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *origin = str(el, "Asn");
+	char text[IPAM_CIDR_STRLEN];
+	ipam_cidr c;
+	ipam_stmt *stmt;
+	imp_pool *p;
+	uint32_t asn = 0;
+	bool same = false;
+	int rc = elem_pool(im, el, "an advertisement", &p, err);
+	(void)line;
+	if (rc || (rc = elem_cidr(p, el, "advertisement", &c, err)))
+		return rc;
+	ipam_cidr_format(&c, text);
+	if (!origin)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "advertisement %s: Asn is \"AWS\" or an ASN",
+				  text);
+	if (strcmp(origin, "AWS") && (rc = ipam_asn_parse(origin, &asn, err)))
+		return wrap(err, rc, "advertisement %s", text);
+	if (!(stmt = ipam__stmt(im->db,
+				"SELECT 1 FROM advertisement WHERE family = ?1"
+				" AND start = ?2 AND prefix = ?3 AND"
+				" pool_key = ?4 AND coalesce(asn, -1) = ?5",
+				err)))
+		return ipam__stmt_error(err);
+	ipam__bind_int(stmt, 1, c.family);
+	ipam__bind_addr(stmt, 2, c.addr);
+	ipam__bind_int(stmt, 3, c.prefix);
+	ipam__bind_int64(stmt, 4, p->key);
+	ipam__bind_int64(stmt, 5, strcmp(origin, "AWS") ? (int64_t)asn : -1);
+	rc = ipam__step(im->db, stmt, err);
+	same = rc == 1;
+	ipam__reset(stmt);
+	if (rc < 0 || same)
+		return rc < 0 ? rc : 0;
+	if ((rc = ipam_advertise(im->db, p->key, &c,
+				 strcmp(origin, "AWS") ? (int64_t)asn : -1,
+				 err)))
+		return wrap(err, rc, "advertisement of %s", text);
+	change(im, '+', "advertisement", p->path, text);
+	return 0;
+}
+
+static int token_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	ipam_token_info t, have;
+	const char *name = str(el, "Name"), *tn, *tv;
+	const char *id = str(el, "IpamExternalResourceVerificationTokenId");
+	int rc;
+	(void)line;
+	memset(&t, 0, sizeof(t));
+	if (!name || strlen(name) >= sizeof(t.name))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "a verification token: Name is not a name");
+	if ((rc = text_field(el, "TokenName", name, sizeof(t.token_name), &tn,
+			     err)) ||
+	    (rc = text_field(el, "TokenValue", name, sizeof(t.token_value), &tv,
+			     err)) ||
+	    (rc = time_field(el, "Created", name, ipam__now(im->db), &t.created,
+			     err)) ||
+	    (rc = time_field(el, "NotAfter", name, 0, &t.not_after, err)))
+		return rc;
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	snprintf(t.token_name, sizeof(t.token_name), "%s", tn);
+	snprintf(t.token_value, sizeof(t.token_value), "%s", tv);
+	if (ipam__io_id_ok(id, "ipam-ext-res-ver-token-"))
+		snprintf(t.id, sizeof(t.id), "%s", id);
+	if ((rc = ipam__token_load(im->db, "name", name, &have, err)) < 0)
+		return rc;
+	if ((rc = ipam__token_restore(im->db, &t, err)))
+		return rc;
+	if (rc == 0 && (!*have.id || strcmp(have.token_value, t.token_value)))
+		change(im, *have.id ? '~' : '+', "verification-token", name,
+		       NULL);
+	return 0;
+}
+
+static int public_apply(imp *im, ipam_err *err)
+{
+	int rc;
+	if ((rc = each(im, "VerificationTokens", token_apply, err)) ||
+	    (rc = each(im, "ByoipCidrs", byoip_rec_apply, err)) ||
+	    (rc = each(im, "Byoasns", asn_apply, err)) ||
+	    (rc = each(im, "Advertisements", advert_apply, err)))
+		return rc;
+	return ipam__public_quota_check(im->db, err);
 }
 
 /* ---- allocations (streamed) ---- */
@@ -3382,7 +3684,8 @@ static int apply_all(imp *im, ipam_err *err)
 	if ((rc = prune_flag(im, err)) || (rc = ipam_fresh(im, err)) ||
 	    (rc = ipam_apply(im, err)) || (rc = scopes_apply(im, err)) ||
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
-	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)) ||
+	    (rc = public_apply(im, err)) || (rc = resources_apply(im, err)) ||
+	    (rc = allocs_apply(im, err)) ||
 	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)) ||
 	    (rc = each(im, "IpamPolicies", policy_apply, err)))
 		return rc;

@@ -399,6 +399,8 @@ typedef enum ipam_quota {
 	IPAM_QUOTA_POOL_DEPTH,	    /* depth of the pool tree (10) */
 	IPAM_QUOTA_VERIFICATION_TOKENS, /* DNS verification tokens (100) */
 	IPAM_QUOTA_ASNS,		/* ASNs brought to the IPAM (5) */
+	IPAM_QUOTA_PROVIDER_V4_BLOCKS,	/* Amazon-provided IPv4 blocks (2) */
+	IPAM_QUOTA_PROVIDER_V6_BLOCKS,	/* ... IPv6 blocks per pool (1) */
 	IPAM_QUOTA_POLICIES,		/* IPAM policies (10, L9661) */
 	IPAM_QUOTA_POLICY_TARGETS,	/* targets of one policy (100, L9658) */
 	IPAM_QUOTA_POLICY_RULE_POOLS,	/* pools of one (locale, type) rule
@@ -948,6 +950,22 @@ int ipam_alloc_get_by_key(ipam *db, int64_t key, ipam_alloc_info *out,
 int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
 		       ipam_err *err);
 int64_t ipam_events_last(ipam *db);
+
+/*
+ * Other writers of the same database (PostgreSQL: other daemons, other
+ * hosts). ipam_shared: whether there can be any. ipam_wait_others waits
+ * up to timeout_ms for changes they commit, on a connection of its own
+ * (call it from one thread, without other libipam calls in flight on that
+ * thread's behalf; it takes no lock of the handle): 1 some came (the
+ * newest event they named is then known to ipam_events_last), 0 none
+ * within the timeout, 2 the wait's connection was made again after a loss
+ * (changes may have been missed: treat everything as changed),
+ * IPAM_EIO the server cannot be reached (err says why; the call waited
+ * timeout_ms, and the next one tries again), IPAM_EINVAL no other writers
+ * (SQLite). docs/design/pg.md.
+ */
+bool ipam_shared(ipam *db);
+int ipam_wait_others(ipam *db, int timeout_ms, ipam_err *err);
 
 /* ------------------------------------------------------------------------
  * Views: text and JSON in the AWS CLI shapes (render.c)

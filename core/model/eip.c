@@ -32,8 +32,9 @@ int ipam__eip_association_check(const ipam_resource_info *res,
 				const char *value, ipam_err *err)
 {
 	const char *type;
+	ipam__rtype rt;
 
-	if (strcmp(res->type, "eip"))
+	if (ipam__rtype_of(res->type) != IPAM__RT_EIP)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "association applies to Elastic IPs; "
 				  "resource '%s' is a %s",
@@ -41,8 +42,8 @@ int ipam__eip_association_check(const ipam_resource_info *res,
 	if (!*value)
 		return 0;
 	type = ipam_resource_type_from_id(value);
-	if (!type ||
-	    (strcmp(type, "instance") && strcmp(type, "network-interface")) ||
+	rt = ipam__rtype_of(type);
+	if ((rt != IPAM__RT_INSTANCE && rt != IPAM__RT_NETWORK_INTERFACE) ||
 	    strspn(value,
 		   "abcdefghijklmnopqrstuvwxyz"
 		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != strlen(value) ||
@@ -169,7 +170,7 @@ int ipam__eip_pool_busy(ipam *db, const ipam_resource_info *res,
 	size_t n = 0;
 	int rc = 0;
 
-	if (strcmp(res->type, "public-ipv4-pool"))
+	if (ipam__rtype_of(res->type) != IPAM__RT_PUBLIC_IPV4_POOL)
 		return 0;
 	if (cidr) {
 		one = *cidr;
@@ -303,7 +304,7 @@ static int eip_allocate(ipam *db, int64_t scope, const char *source,
 	} else if (!strncmp(source, "ipv4pool-ec2-", 13)) {
 		if (ipam_resource_lookup(db, scope, source, &key, NULL) ||
 		    (rc = ipam__resource_load(db, key, &src, err)) ||
-		    strcmp(src.type, "public-ipv4-pool"))
+		    ipam__rtype_of(src.type) != IPAM__RT_PUBLIC_IPV4_POOL)
 			return rc ? rc
 				  : ipam__fail(err, IPAM_EINVAL,
 					       "'%.80s' is not a public IPv4 "

@@ -17,8 +17,17 @@
  * caller retries; 53200 (out of memory) IPAM_ENOMEM; XX001/XX002 (data
  * corrupted) IPAM_ESCHEMA; a lost connection (class 08, 57P0x, or the
  * connection found bad) IPAM_EIO, and the next statement outside a
- * transaction reconnects (PQreset): commands fail with EIO while the
- * server is away and work again when it is back.
+ * transaction reconnects (PQreset, then the session settings again):
+ * commands fail with EIO while the server is away and work again when it
+ * is back.
+ *
+ * Other daemons: a transaction that changed rows NOTIFYs the channel
+ * `ipamfs` (payload: the newest event) just before its COMMIT, so the
+ * notification leaves only if it commits; wait_others LISTENs on a second
+ * connection of its own and reports what other connections announced
+ * (docs/design/pg.md, "Seeing other daemons' changes"). Reading and
+ * creating the schema happen under an advisory lock, so daemons mounting
+ * one empty database at once all succeed.
  *
  * The schema is created in one piece at the current schema version
  * (pg_schema below); later versions are migrations in pg_migrations.
@@ -29,7 +38,10 @@
  * (btree_gist for the `=`), so no client with SQL access, buggy or
  * hostile, can store two overlapping allocations in one pool.
  */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,7 +473,16 @@ static const char *const pg_migrations[] = {
 	"ALTER TABLE ipam ADD COLUMN event_retention_days bigint NOT NULL"
 	"  DEFAULT 365;"
 	"CREATE INDEX event_time ON event(time);",
-	/* 12 -> 13: prefix-list target sync, the policy quotas */
+	/* 12 -> 13: the ASN switch times (asn.c), the provider-block quotas */
+	"CREATE TABLE asn_switch("
+	"  family bigint NOT NULL,"
+	"  start bytea NOT NULL,"
+	"  prefix bigint NOT NULL,"
+	"  at bigint NOT NULL,"
+	"  PRIMARY KEY (family, start, prefix));"
+	"INSERT INTO quota(name, value) VALUES ('provider-ipv4-blocks', 2),"
+	"  ('provider-ipv6-blocks-per-pool', 1);",
+	/* 13 -> 14: prefix-list target sync, the policy quotas */
 	"ALTER TABLE pl_target ADD COLUMN sync bigint NOT NULL DEFAULT 1;"
 	"ALTER TABLE pl_target ADD COLUMN held text NOT NULL DEFAULT '';"
 	"ALTER TABLE pl_target ADD COLUMN held_version bigint NOT NULL"
@@ -486,7 +507,23 @@ typedef struct pg_store {
 	char message[200];   /* and its text */
 	ipam_store_delete_fn on_delete;
 	void *delete_ctx;
+	char *dsn;	    /* for the listening connection */
+	bool wrote;	    /* the open transaction changed rows */
+	bool unset;	    /* made again, pg_setup not yet run on it */
+	bool has_event;	    /* the event table exists (NOTIFY's payload) */
+	bool schema_locked; /* holds the schema's advisory lock */
+	/* the server process of `conn`: notifications it sent are ours */
+	atomic_int own_pid;
+	/* the listening connection (LISTEN ipamfs), used by wait_others
+	 * alone, from one thread; listened: it has been made once */
+	PGconn *listen;
+	bool listened;
 } pg_store;
+
+/* The channel every change is announced on (NOTIFY), and the key of the
+ * advisory lock held while a connection reads and creates the schema. */
+#define PG_CHANNEL "ipamfs"
+#define PG_SCHEMA_LOCK "4969504d4653" /* "IPMFS" */
 
 typedef struct pg_param {
 	int kind; /* 0 unset/NULL, 1 int, 2 text, 3 blob */
@@ -562,9 +599,26 @@ static int sqlstate_code(const char *state)
  * result). Frees nothing. */
 static int pg_result_fail(pg_store *s, PGresult *res, ipam_err *err)
 {
-	if (PQstatus(s->conn) == CONNECTION_BAD)
-		return pg_fail(s, IPAM_EIO,
-			       "the connection to PostgreSQL is lost", err);
+	if (PQstatus(s->conn) == CONNECTION_BAD || s->unset) {
+		char why[120], text[220];
+		const char *m = PQerrorMessage(s->conn);
+		size_t n;
+		/* libpq's first line, without its severity */
+		if (!strncmp(m, "FATAL:", 6) || !strncmp(m, "ERROR:", 6))
+			m += 6;
+		m += strspn(m, " ");
+		n = strcspn(m, "\n");
+		snprintf(why, sizeof(why), "%.*s", (int)n, m);
+		n = strlen(why);
+		while (n && why[n - 1] == ' ')
+			why[--n] = '\0';
+		snprintf(text, sizeof(text),
+			 "the connection to PostgreSQL is lost (%s); "
+			 "nothing is applied, the next command connects "
+			 "again",
+			 n ? why : "the server closed it");
+		return pg_fail(s, IPAM_EIO, text, err);
+	}
 	if (!res)
 		return pg_fail(s, IPAM_ENOMEM, PQerrorMessage(s->conn), err);
 	return pg_fail(s,
@@ -572,12 +626,91 @@ static int pg_result_fail(pg_store *s, PGresult *res, ipam_err *err)
 		       PQresultErrorMessage(res), err);
 }
 
-/* Outside a transaction, a lost connection is tried again once: commands
- * fail with EIO while the server is away and work when it is back. */
+/* What every connection of ours runs first: every transaction
+ * SERIALIZABLE (concurrent writers on other hosts either serialize or fail
+ * with 40001, IPAM_EBUSY, never interleave); notices (CREATE ... IF NOT
+ * EXISTS) are not for the user. */
+static int pg_setup(PGconn *conn)
+{
+	PGresult *res = PQexec(conn, "SET default_transaction_isolation ="
+				     " 'serializable';"
+				     "SET client_min_messages = warning");
+	int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* Outside a transaction, a lost connection is made again: commands fail
+ * with EIO while the server is away and work when it is back. The new
+ * session gets the settings of the first (pg_setup), or is dropped again
+ * (the statement then fails with EIO). */
 static void pg_revive(pg_store *s)
 {
-	if (PQstatus(s->conn) == CONNECTION_BAD)
+	if (PQstatus(s->conn) == CONNECTION_BAD) {
 		PQreset(s->conn);
+		s->unset = true;
+		s->wrote = false; /* the server rolled it back: no news */
+	}
+	if (s->unset && PQstatus(s->conn) == CONNECTION_OK) {
+		s->unset = pg_setup(s->conn) != 0;
+		atomic_store(&s->own_pid, PQbackendPID(s->conn));
+	}
+}
+
+/* Announces a committed change to the other daemons: NOTIFY inside the
+ * transaction, so it is delivered when (and only if) it commits. The
+ * payload is the newest event. */
+static int pg_announce(pg_store *s, ipam_err *err)
+{
+	PGresult *res;
+	int rc = 0;
+	if (!s->has_event) {
+		res = PQexec(s->conn,
+			     "SELECT to_regclass('event') IS NOT NULL");
+		s->has_event = res && PQresultStatus(res) == PGRES_TUPLES_OK &&
+			       *PQgetvalue(res, 0, 0) == 't';
+		PQclear(res);
+	}
+	res = PQexec(
+		s->conn,
+		s->has_event
+			? "SELECT pg_notify('" PG_CHANNEL "',"
+			  " CAST(coalesce(max(seq), 0) AS text)) FROM event"
+			: "SELECT pg_notify('" PG_CHANNEL "', '0')");
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = pg_result_fail(s, res, err);
+	PQclear(res);
+	return rc;
+}
+
+/* Before a command runs: COMMIT of a transaction that changed rows
+ * announces it first. 0, or the announcement's error (the COMMIT then
+ * does not run, and the caller rolls back). */
+static int before_command(pg_store *s, const char *sql, ipam_err *err)
+{
+	if (!strcmp(sql, "COMMIT") && s->wrote &&
+	    PQtransactionStatus(s->conn) == PQTRANS_INTRANS)
+		return pg_announce(s, err);
+	return 0;
+}
+
+/* After a command succeeded: whether it changed rows (then the
+ * transaction must be announced; outside a transaction, right away). */
+static void after_command(pg_store *s, const char *sql, PGresult *res)
+{
+	const char *status = PQcmdStatus(res);
+	if (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK")) {
+		s->wrote = false;
+		return;
+	}
+	if ((!strncmp(status, "INSERT", 6) || !strncmp(status, "UPDATE", 6) ||
+	     !strncmp(status, "DELETE", 6) || !strncmp(status, "MERGE", 5)) &&
+	    strtoll(PQcmdTuples(res), NULL, 10) > 0)
+		s->wrote = true;
+	if (s->wrote && PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
+		pg_announce(s, NULL);
+		s->wrote = false;
+	}
 }
 
 static void pg_close(ipam_store *store, bool discard)
@@ -588,6 +721,9 @@ static void pg_close(ipam_store *store, bool discard)
 		return;
 	if (s->conn)
 		PQfinish(s->conn);
+	if (s->listen)
+		PQfinish(s->listen);
+	free(s->dsn);
 	free(s);
 }
 
@@ -600,12 +736,18 @@ static int pg_exec(ipam_store *store, const char *script, ipam_err *err)
 	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE ||
 	    PQtransactionStatus(s->conn) == PQTRANS_UNKNOWN)
 		pg_revive(s);
+	if (s->unset)
+		return pg_result_fail(s, NULL, err);
+	if ((rc = before_command(s, script, err)))
+		return rc;
 	res = PQexec(s->conn, in_dialect(script));
 	if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK &&
-		     PQresultStatus(res) != PGRES_TUPLES_OK))
+		     PQresultStatus(res) != PGRES_TUPLES_OK)) {
 		rc = pg_result_fail(s, res, err);
-	else
+	} else {
 		s->changes = strtoll(PQcmdTuples(res), NULL, 10);
+		after_command(s, script, res);
+	}
 	PQclear(res);
 	return rc;
 }
@@ -821,6 +963,12 @@ static int run(pg_stmt *t, ipam_err *err)
 	}
 	if (!pg_in_transaction(&s->base))
 		pg_revive(s);
+	{
+		int rc = s->unset ? pg_result_fail(s, NULL, err)
+				  : before_command(s, t->sql, err);
+		if (rc)
+			return rc;
+	}
 	/* a dialect text of several statements (no parameters) runs as
 	 * one simple query: the result is the last statement's */
 	t->res = n == 0 && strchr(t->sql, ';')
@@ -839,11 +987,13 @@ static int run(pg_stmt *t, ipam_err *err)
 			return pg_fail(s, IPAM_ENOMEM, "out of memory", err);
 		}
 		s->changes = t->rows;
+		after_command(s, t->sql, t->res);
 		return 0;
 	}
 	if (status == PGRES_COMMAND_OK) {
 		s->changes = strtoll(PQcmdTuples(t->res), NULL, 10);
 		t->rows = 0;
+		after_command(s, t->sql, t->res);
 		return 0;
 	}
 	{
@@ -1007,16 +1157,44 @@ static ipam_coltype pg_col_type(ipam_stmt *stmt, int col)
 
 /* ---- schema ---- */
 
+static void pg_schema_unlock(pg_store *s);
+static int schema_version(pg_store *s, int64_t *out, ipam_err *err);
+
+/* Daemons mounting one empty database at the same instant: one reads and
+ * creates the schema while the others wait on the advisory lock, then
+ * find it made. The lock is released here when the schema is current,
+ * else in pg_session, after ipam_open's migration committed (or with the
+ * connection). */
 static int pg_schema_version(ipam_store *store, int64_t *out, ipam_err *err)
 {
 	pg_store *s = PS(store);
+	int rc;
+
+	*out = 0;
+	if (!s->schema_locked) {
+		rc = pg_exec(store,
+			     "SELECT pg_advisory_lock(x'" PG_SCHEMA_LOCK
+			     "'::bigint)",
+			     err);
+		if (rc)
+			return rc;
+		s->schema_locked = true;
+	}
+	rc = schema_version(s, out, err);
+	if (rc || *out == ipam__pg_schema_count())
+		pg_schema_unlock(s);
+	return rc;
+}
+
+static int schema_version(pg_store *s, int64_t *out, ipam_err *err)
+{
+	ipam_store *store = &s->base;
 	PGresult *res = PQexec(s->conn,
 			       "SELECT to_regclass('ipamfs_meta') IS NOT NULL,"
 			       " (SELECT count(*) FROM pg_tables WHERE"
 			       " schemaname = current_schema())");
 	int rc = 0;
 
-	*out = 0;
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = pg_result_fail(s, res, err);
 		PQclear(res);
@@ -1087,10 +1265,23 @@ static int pg_migrate(ipam_store *store, int64_t version, int64_t to,
 	return rc;
 }
 
+/* The schema is read, created and migrated (ipam_open): other daemons
+ * opening the same database may go on (the lock pg_schema_version took). */
+static void pg_schema_unlock(pg_store *s)
+{
+	PGresult *res;
+	if (!s->schema_locked)
+		return;
+	res = PQexec(s->conn, "SELECT pg_advisory_unlock(x'" PG_SCHEMA_LOCK
+			      "'::bigint)");
+	PQclear(res);
+	s->schema_locked = false; /* or the connection, and the lock, is gone */
+}
+
 static int pg_session(ipam_store *store, ipam_store_stamp_fn stamp,
 		      void *ctx, ipam_err *err)
 {
-	(void)store;
+	pg_schema_unlock(PS(store));
 	(void)stamp;
 	(void)ctx;
 	(void)err;
@@ -1135,6 +1326,94 @@ static int64_t pg_size(ipam_store *store)
 	return 0;
 }
 
+/* ---- other daemons' changes ---- */
+
+static void quiet(void *arg, const char *message);
+
+/* The listening connection: made (again) and LISTENing, or why not. */
+static int listen_connect(pg_store *s, ipam_err *err)
+{
+	PGresult *res;
+	int ok;
+	s->listen = PQconnectdb(s->dsn);
+	if (!s->listen)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	/* the server's goodbye (FATAL: terminating connection) is not for
+	 * the daemon's stderr: the lost connection is reported */
+	PQsetNoticeProcessor(s->listen, quiet, NULL);
+	res = PQstatus(s->listen) == CONNECTION_OK
+		      ? PQexec(s->listen, "LISTEN " PG_CHANNEL)
+		      : NULL;
+	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (ok && PQsetnonblocking(s->listen, 1) == 0)
+		return 0;
+	{
+		char why[160];
+		size_t n;
+		snprintf(why, sizeof(why), "%s", PQerrorMessage(s->listen));
+		n = strlen(why);
+		while (n && (why[n - 1] == '\n' || why[n - 1] == ' '))
+			why[--n] = '\0';
+		PQfinish(s->listen);
+		s->listen = NULL;
+		return ipam__fail(err, IPAM_EIO,
+				  "cannot listen for other daemons' changes: "
+				  "%s",
+				  n ? why : "the server is away");
+	}
+}
+
+static int pg_wait_others(ipam_store *store, int timeout_ms, int64_t *last,
+			  ipam_err *err)
+{
+	pg_store *s = PS(store);
+	struct pollfd fd;
+	PGnotify *note;
+	int found = 0, rc;
+
+	*last = 0;
+	if (!s->listen) {
+		bool again = s->listened;
+		if ((rc = listen_connect(s, err))) {
+			/* the server is away: try again after the timeout */
+			poll(NULL, 0, timeout_ms);
+			return rc;
+		}
+		s->listened = true;
+		if (again)
+			return 2;
+	}
+	fd.fd = PQsocket(s->listen);
+	fd.events = POLLIN;
+	fd.revents = 0;
+	if (fd.fd < 0 || (poll(&fd, 1, timeout_ms) < 0 && errno != EINTR) ||
+	    PQconsumeInput(s->listen) == 0) {
+		PQfinish(s->listen);
+		s->listen = NULL;
+		return ipam__fail(err, IPAM_EIO,
+				  "the connection to PostgreSQL is lost");
+	}
+	while ((note = PQnotifies(s->listen))) {
+		if (note->be_pid != atomic_load(&s->own_pid)) {
+			int64_t seq = strtoll(note->extra, NULL, 10);
+			found = 1;
+			if (seq > *last)
+				*last = seq;
+		}
+		PQfreemem(note);
+	}
+	/* a server that shut down closes the socket: readable, and
+	 * PQconsumeInput notices only at the next read */
+	if (!found && (fd.revents & (POLLHUP | POLLERR))) {
+		PQfinish(s->listen);
+		s->listen = NULL;
+		return ipam__fail(err, IPAM_EIO,
+				  "the connection to PostgreSQL is lost");
+	}
+	return found;
+}
+
 static const ipam_store_driver pg_driver = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -1164,6 +1443,7 @@ static const ipam_store_driver pg_driver = {
 	.sync = pg_sync,
 	.backup = pg_backup,
 	.size = pg_size,
+	.wait_others = pg_wait_others,
 };
 
 static void quiet(void *arg, const char *message)
@@ -1193,20 +1473,19 @@ int ipam__pg_open(ipam_store **out, const char *dsn, ipam_err *err)
 		pg_close(&s->base, false);
 		return rc;
 	}
-	/* every transaction SERIALIZABLE: concurrent writers on other hosts
-	 * either serialize or fail with 40001 (IPAM_EBUSY), never interleave;
-	 * notices (CREATE ... IF NOT EXISTS) are not for the user */
 	PQsetNoticeProcessor(s->conn, quiet, NULL);
-	{
-		int rc = pg_exec(&s->base,
-				 "SET default_transaction_isolation ="
-				 " 'serializable';"
-				 "SET client_min_messages = warning",
-				 err);
-		if (rc) {
-			pg_close(&s->base, false);
-			return rc;
-		}
+	s->dsn = strdup(dsn);
+	if (!s->dsn) {
+		pg_close(&s->base, false);
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	}
+	atomic_store(&s->own_pid, PQbackendPID(s->conn));
+	if (pg_setup(s->conn) != 0) {
+		int rc = ipam__fail(err, IPAM_EIO,
+				    "cannot set up the session: %s",
+				    PQerrorMessage(s->conn));
+		pg_close(&s->base, false);
+		return rc;
 	}
 	*out = &s->base;
 	return 0;

@@ -635,6 +635,30 @@ void ipam_set_change_hook(ipam *db, ipam_change_hook hook, void *ctx)
 	pthread_mutex_unlock(&db->lock);
 }
 
+bool ipam_shared(ipam *db)
+{
+	return db->store->driver->wait_others != NULL;
+}
+
+int ipam_wait_others(ipam *db, int timeout_ms, ipam_err *err)
+{
+	int64_t last = 0;
+	int rc;
+	if (!db->store->driver->wait_others)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "no other writers of this database");
+	/* without the core lock: the engine's waiting connection is its
+	 * own, and the handle's closes only after the waiting thread ended */
+	rc = db->store->driver->wait_others(db->store, timeout_ms, &last, err);
+	if (rc == 1 && last > 0) {
+		pthread_mutex_lock(&db->lock);
+		if (last > db->last_event)
+			db->last_event = last;
+		pthread_mutex_unlock(&db->lock);
+	}
+	return rc;
+}
+
 void ipam_set_remove_hook(ipam *db, ipam_remove_hook hook, void *ctx)
 {
 	pthread_mutex_lock(&db->lock);

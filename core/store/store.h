@@ -153,6 +153,17 @@ struct ipam_store_driver {
 		      ipam_err *err);
 	/* What backup would return now, in bytes (0 when unknown). */
 	int64_t (*size)(ipam_store *store);
+
+	/* ---- other writers (NULL: the engine has none, SQLite) ---- */
+	/* Waits up to timeout_ms for changes other connections committed
+	 * (PostgreSQL: LISTEN on a connection of its own, used by this call
+	 * alone, so it runs without the core lock): 1 some came (*last: the
+	 * newest event they named, or 0), 0 none, 2 the listening connection
+	 * was made again (notifications may have been missed: anything may
+	 * have changed), IPAM_EIO it is lost (err says why; the next call
+	 * connects again). */
+	int (*wait_others)(ipam_store *store, int timeout_ms, int64_t *last,
+			   ipam_err *err);
 };
 
 /* The SQLite engine (core/store/sqlite.c): refuses what is not an ipamfs

@@ -5,6 +5,8 @@
 #   tests/pg/pgtmp.sh stop DIR           # stops it and removes DIR
 #   tests/pg/pgtmp.sh run CMD...         # start, run CMD with IPAMFS_PG_DSN
 #                                        # set, stop; CMD's exit status
+#   tests/pg/pgtmp.sh halt DIR           # the server stops (fast: clients
+#   tests/pg/pgtmp.sh resume DIR         # are cut off), and starts again
 #
 # The cluster runs as an unprivileged user (nobody when started by root:
 # PostgreSQL refuses to run as root), listens on a Unix socket in DIR only
@@ -62,6 +64,14 @@ restart)
 	as_owner "$bindir/pg_ctl" -D "$2/data" -l "$2/server.log" -w \
 		-o "-k $2 -c listen_addresses='' -c fsync=off" start >/dev/null
 	;;
+halt)
+	as_owner "$bindir/pg_ctl" -D "$2/data" -m fast -w stop >/dev/null
+	;;
+resume)
+	as_owner "$bindir/pg_ctl" -D "$2/data" -l "$2/server.log" -w \
+		-o "-k $2 -c listen_addresses='' -c fsync=off \
+-c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+	;;
 run)
 	shift
 	dir=$(mktemp -d /tmp/ipamfs-pg.XXXXXX)
@@ -74,7 +84,7 @@ run)
 	exit $status
 	;;
 *)
-	echo "usage: pgtmp.sh start DIR | stop DIR | restart DIR | run CMD..." >&2
+	echo "usage: pgtmp.sh start DIR | stop DIR | restart DIR | halt DIR | resume DIR | run CMD..." >&2
 	exit 2
 	;;
 esac

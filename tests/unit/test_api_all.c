@@ -353,6 +353,14 @@ static void pools(ipam *db, struct world *w, int round)
 	}
 	ipam_strlist_free(&list);
 	assert_true(ipam_events_last(db) > 0);
+	/* a SQLite file has no other writers to wait for */
+	assert_false(ipam_shared(db));
+	{
+		ipam_err none = {IPAM_OK, ""};
+		assert_int_equal(ipam_wait_others(db, 0, &none), IPAM_EINVAL);
+		assert_string_equal(none.msg,
+				    "no other writers of this database");
+	}
 
 	/* an IPv6 pool in the public scope: its own settings */
 	snprintf(name, sizeof(name), "v6-%d", round);
