@@ -15,10 +15,14 @@
  * target, else its primary group's, else `all`), its first rule whose
  * resource type and locale match the resource, that rule's pools in order.
  * The provider-supplied space the guide falls back to (no rule matched, or
- * every pool exhausted with overflow on) does not exist locally: those
- * requests are refused with EADDRNOTAVAIL and the reason says so; with
- * overflow off, exhausted pools refuse with ENOSPC. Each pool is tried in a
- * savepoint, so a pool that refuses leaves nothing behind.
+ * every pool exhausted with overflow on; L2077, L2094) is, locally, the
+ * space of the `amazon`-source public IPv4 pools: the blocks they took from
+ * /ipam/provider-cidrs (provider.c). The fallback tries those pools (and
+ * their descendants) of the resource's locale, oldest first, as a rule
+ * would; when there are none, or they are full, the request is refused
+ * with EADDRNOTAVAIL and the reason says so. With overflow off, exhausted
+ * pools refuse with ENOSPC. Each pool is tried in a savepoint, so a pool
+ * that refuses leaves nothing behind.
  *
  * Tables (store/sqlite.c): policy, policy_rule (policy_key, line, locale,
  * rtype), policy_pool (policy_key, line, pos, pool_key), policy_target
@@ -1047,16 +1051,93 @@ static int try_pools(ipam *db, int64_t resource, const struct prule *r,
 	return other ? other : IPAM_ENOSPC;
 }
 
+/*
+ * The provider-supplied space as a rule (line 0): the public IPv4 pools of
+ * the resource's locale (any locale when it has none) that are, or descend
+ * from, an `amazon`-source top-level pool, oldest first. Only the AWS
+ * resource types (public IPv4 addresses) fall back to it.
+ */
+static int provider_rule(ipam *db, const ipam_resource_info *res,
+			 const char *type, struct prule *out, ipam_err *err)
+{
+	ipam_stmt *stmt;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->locale, sizeof(out->locale), "%s", res->locale);
+	snprintf(out->type, sizeof(out->type), "%s", type);
+	if (!is_aws_type(type))
+		return 0;
+	stmt = ipam__stmt(
+		db,
+		"WITH RECURSIVE tree(key) AS (SELECT p.key FROM pool p JOIN"
+		" scope s ON s.key = p.scope_key WHERE s.is_public <> 0 AND"
+		" coalesce(p.parent_key, 0) = 0 AND p.public_ip_source ="
+		" 'amazon' AND p.family = 4 UNION ALL SELECT c.key FROM pool c"
+		" JOIN tree t ON c.parent_key = t.key)"
+		" SELECT p.key, p.aws_id FROM pool p JOIN tree t ON t.key ="
+		" p.key WHERE ?1 = '' OR p.locale = ?1 ORDER BY p.key",
+		err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, res->locale, -1);
+	while ((rc = ipam__step(db, stmt, err)) == 1 &&
+	       out->npools < IPAM_POLICY_POOLS_CAP) {
+		out->pool_key[out->npools] = ipam__col_int64(stmt, 0);
+		ipam__copy_text(out->pool_id[out->npools],
+				sizeof(out->pool_id[0]), stmt, 1);
+		out->npools++;
+	}
+	ipam__reset(stmt);
+	return rc < 0 ? rc : 0;
+}
+
+/* The guide's fallback to provider-supplied space (`why`: the reason the
+ * policy's own pools gave nothing). */
+static int provider_fallback(ipam *db, int64_t resource,
+			     const ipam_resource_info *res, const char *type,
+			     const struct active *a, const ipam_cidr *cidr,
+			     int prefix_len, struct prule *pr,
+			     ipam_policy_choice *out, size_t *which,
+			     const char *why, ipam_err *err)
+{
+	ipam__buf reasons = {0}, ids = {0};
+	int rc = provider_rule(db, res, type, pr, err);
+	if (rc)
+		return rc;
+	if (pr->npools == 0)
+		return ipam__fail(err, IPAM_EADDRNOTAVAIL,
+				  "%s; the fallback is provider-supplied space,"
+				  " and no amazon-source public IPv4 pool%s%s"
+				  " holds any (see /ipam/provider-cidrs)",
+				  why, *res->locale ? " of locale " : "",
+				  res->locale);
+	rc = try_pools(db, resource, pr, a, cidr, prefix_len, &out->cidr,
+		       which, &reasons, &ids, err);
+	if (rc && rc != IPAM_ENOMEM && rc != IPAM_EIO) {
+		ipam__buf_add(&reasons, "", 1);
+		rc = reasons.failed
+			     ? ipam__fail(err, IPAM_ENOMEM, "out of memory")
+			     : ipam__fail(err, IPAM_EADDRNOTAVAIL,
+					  "%s; the provider-supplied space gave"
+					  " none either: %s",
+					  why, reasons.data);
+	}
+	free(reasons.data);
+	free(ids.data);
+	return rc;
+}
+
 static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			   int prefix_len, ipam_policy_choice *out,
 			   ipam_err *err)
 {
 	ipam_resource_info res;
 	struct active a;
-	struct prule *rules = NULL, *r = NULL;
+	struct prule *rules = NULL, *r = NULL, provider;
 	size_t n = 0, which = 0;
 	ipam__buf why = {0}, ids = {0};
 	const char *reasons = NULL;
+	char because[640];
 	int rc = ipam__resource_load(db, resource, &res, err);
 	if (rc)
 		return rc;
@@ -1077,18 +1158,20 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 		    (!strcmp(rules[i].locale, "any") ||
 		     !strcmp(rules[i].locale, res.locale)))
 			r = &rules[i];
-	if (!r) {
-		rc = ipam__fail(err, IPAM_EADDRNOTAVAIL,
-				"policy '%s' (for %s) has no rule for %s in"
-				" locale '%s': the default is provider-supplied"
-				" space, which ipamfs does not have (name a"
-				" pool: POOL-ID /LEN)",
-				a.info.name, a.target, type,
-				*res.locale ? res.locale : "none");
-		free(rules);
-		return rc;
-	}
 	memset(out, 0, sizeof(*out));
+	if (!r) {
+		/* the guide's default: provider-supplied space */
+		snprintf(because, sizeof(because),
+			 "policy '%.64s' (for %.64s) has no rule for %.24s in"
+			 " locale '%.64s'",
+			 a.info.name, a.target, type,
+			 *res.locale ? res.locale : "none");
+		r = &provider;
+		rc = provider_fallback(db, resource, &res, type, &a, cidr,
+				       prefix_len, r, out, &which, because,
+				       err);
+		goto decided;
+	}
 	rc = try_pools(db, resource, r, &a, cidr, prefix_len, &out->cidr,
 		       &which, &why, &ids, err);
 	if (rc && rc != IPAM_ENOMEM && rc != IPAM_EIO) {
@@ -1101,20 +1184,22 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			ipam__fail(err, rc,
 				   "policy '%s' rule %lld gave no address: %s",
 				   a.info.name, (long long)r->line, reasons);
-		else if (a.info.overflow)
-			rc = ipam__fail(
-				err, IPAM_EADDRNOTAVAIL,
-				"policy '%s' rule %lld: every pool is"
-				" exhausted; overflow is on but ipamfs has no"
-				" provider-supplied space to fall back to"
-				" (pools %s)",
-				a.info.name, (long long)r->line, ids.data);
-		else
+		else if (a.info.overflow) {
+			snprintf(because, sizeof(because),
+				 "policy '%.64s' rule %lld: every pool is"
+				 " exhausted (pools %.400s), overflow is on",
+				 a.info.name, (long long)r->line, ids.data);
+			r = &provider;
+			rc = provider_fallback(db, resource, &res, type, &a,
+					       cidr, prefix_len, r, out,
+					       &which, because, err);
+		} else
 			ipam__fail(err, IPAM_ENOSPC,
 				   "policy '%s' rule %lld: every pool is"
 				   " exhausted and overflow is off (pools %s)",
 				   a.info.name, (long long)r->line, ids.data);
 	}
+decided:
 	free(why.data);
 	free(ids.data);
 	if (rc == 0) {
@@ -1129,11 +1214,12 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 		ipam_cidr_format(&out->cidr, text);
 		rc = ipam__event(
 			db, "allocate-by-ipam-policy", a.info.id,
-			json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "name",
-				  a.info.name, "target", a.target, "rule",
-				  (json_int_t)r->line, "pool-id", out->pool_id,
-				  "resource-id", res.id, "resource-type",
-				  res.type, "cidr", text),
+			json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:b}",
+				  "name", a.info.name, "target", a.target,
+				  "rule", (json_int_t)r->line, "pool-id",
+				  out->pool_id, "resource-id", res.id,
+				  "resource-type", res.type, "cidr", text,
+				  "provider-supplied", r == &provider),
 			err);
 	}
 	free(rules);

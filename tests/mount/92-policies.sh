@@ -6,7 +6,8 @@
 #    policy" (Step 4, L2195ff): EIPs that ask for /32 without a pool get it
 #    from the rule's first pool, then the next when it is exhausted; a pool
 #    named in the request overrides the policy (L2108, L2228); exhausted
-#    pools refuse with EADDRNOTAVAIL (overflow on: no provider space here)
+#    pools fall back to provider-supplied space (amazon-source pools of
+#    the resource's locale), else refuse with EADDRNOTAVAIL
 #    or ENOSPC (overflow off); no rule -> EADDRNOTAVAIL; no policy ->
 #    EINVAL; every CIDR checked with python3's ipaddress against its pool;
 #  - targets: user over group over all; enabling replaces the target's
@@ -145,7 +146,33 @@ E4=$RES
 mkres public eipalloc-0000000000000005 locale=us-east-1
 E5=$RES
 expect_errno EADDRNOTAVAIL wr "$E5/allocate" "/32"
-expect_match "$(errors_last)" "overflow is on but ipamfs has no provider-supplied space" "overflow on: the reason"
+expect_match "$(errors_last)" "every pool is exhausted .pools .*, overflow is on; the fallback is provider-supplied space, and no amazon-source public IPv4 pool of locale us-east-1 holds any" \
+	"overflow on, no provider space yet: the reason"
+# provider-supplied space: an amazon-source pool takes a block of the
+# upstream's space (/ipam/provider-cidrs); overflow then falls back to it
+expect_ok wr "$MNT/ipam/provider-cidrs" 18.97.0.0/24
+mkpool public upstream
+UP=$POOL
+expect_ok wr "$UP/public-ip-source" amazon
+expect_ok wr "$UP/locale" us-west-2
+expect_ok wr "$UP/cidrs" /30
+expect_errno EADDRNOTAVAIL wr "$E5/allocate" "/32"
+expect_match "$(errors_last)" "no amazon-source public IPv4 pool of locale us-east-1" "only the resource's locale's provider space"
+mkpool public upstream-east
+UPE=$POOL
+expect_ok wr "$UPE/public-ip-source" amazon
+expect_ok wr "$UPE/locale" us-east-1
+expect_ok wr "$UPE/cidrs" /30
+UPE_CIDR=$(rd "$UPE/cidrs")
+got=$(wr_readback "$E5/allocate" "/32")
+expect_eq "$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1]).subnet_of(ipaddress.ip_network(sys.argv[2])))" "$got" "$UPE_CIDR")" True \
+	"overflow: the EIP takes a provider-supplied address ($got in $UPE_CIDR)"
+ev=$(grep '"allocate-by-ipam-policy"' "$MNT/events" | tail -1)
+expect_eq "$(jq -r '"\(.rule) \(.["provider-supplied"]) \(.["resource-id"]) \(.cidr)"' <<<"$ev")" \
+	"0 true eipalloc-0000000000000005 $got" "the event says the address is provider-supplied (rule 0)"
+expect_ok t rmdir "$E5"
+mkres public eipalloc-0000000000000005 locale=us-east-1
+E5=$RES
 expect_ok wr "$P1/overflow" false
 expect_errno ENOSPC wr "$E5/allocate" "/32"
 expect_match "$(errors_last)" "every pool is exhausted and overflow is off" "overflow off: the reason"
@@ -154,9 +181,17 @@ expect_file_empty "$E5/cidrs" "refused requests left nothing"
 expect_ok t rmdir "$E4"
 expect_eq "$(wr_readback "$E5/allocate" "203.0.113.255/32")" 203.0.113.255/32 "a CIDR without a pool: the rule's pool that has it"
 # no rule for the resource's locale or type
-mkres public eipalloc-0000000000000006 locale=us-west-2
+mkres public eipalloc-0000000000000006 locale=local
 expect_errno EADDRNOTAVAIL wr "$RES/allocate" "/32"
-expect_match "$(errors_last)" "has no rule for eip in locale 'us-west-2'" "no rule: the default, named"
+expect_match "$(errors_last)" "has no rule for eip in locale 'local'; the fallback is provider-supplied space" "no rule: the default, named"
+E6=$RES
+# the default for a locale with provider space: the provider-supplied pool
+mkres public eipalloc-0000000000000007 locale=us-west-2
+expect_eq "$(wr_readback "$RES/allocate" "/32")" \
+	"$(python3 -c 'import ipaddress,sys; print("%s/32" % ipaddress.ip_network(sys.argv[1]).network_address)' "$(rd "$UP/cidrs")")" \
+	"no rule for us-west-2: the default gives the first address of its provider-supplied pool"
+expect_ok t rmdir "$RES"
+RES=$E6
 expect_errno EINVAL wr "$RES/allocate" "32"
 expect_errno EINVAL wr "$RES/allocate" "/129"
 expect_errno EINVAL wr "$E5/allocate" "/33"
