@@ -120,6 +120,34 @@ int ipam__collect_text(ipam *db, ipam_stmt *stmt, ipam_strlist *out,
 int ipam__collect_keys(ipam *db, ipam_stmt *stmt, int64_t **out,
 		       size_t *count, ipam_err *err);
 
+/* ---- named objects (named.c): prefix-list resolvers, IPAM policies ---- */
+
+/* The names a `SELECT name ... ORDER BY name` gives, in a read
+ * transaction. */
+int ipam__names_list(ipam *db, const char *sql, ipam_strlist *out,
+		     ipam_err *err);
+/* Runs a statement whose only parameter ?1 is a key. */
+int ipam__exec_key(ipam *db, const char *sql, int64_t key, ipam_err *err);
+/* The integer a `SELECT count(*) ...` gives; _key binds ?1 to key. */
+int ipam__count(ipam *db, const char *sql, int64_t *out, ipam_err *err);
+int ipam__count_key(ipam *db, const char *sql, int64_t key, int64_t *out,
+		    ipam_err *err);
+typedef struct ipam__named {
+	const char *what;      /* "policy": in messages */
+	const char *id_prefix; /* "ipam-policy-" */
+	const char *insert;    /* ?1 id, ?2 name, ?3 now */
+	const char *created;   /* its creation event */
+	const char *deleted;   /* its deletion event */
+	const char *remove[8]; /* NULL-ended: statements of ?1 the key, the
+				  object's own row last */
+} ipam__named;
+/* Creates one (IPAM_EEXIST "<what> 'name' exists") with its event. */
+int ipam__named_insert(ipam *db, const ipam__named *kind, const char *name,
+		       ipam_err *err);
+/* Removes one: kind->remove, its tags, its event. */
+int ipam__named_remove(ipam *db, const ipam__named *kind, int64_t key,
+		       const char *id, const char *name, ipam_err *err);
+
 /* ---- call brackets ---- */
 
 /*
@@ -213,6 +241,37 @@ int ipam__dns_token_check(ipam *db, const ipam_cidr *cidr,
 /* A token by "name" or "id": 1 found, 0 none, < 0 error. */
 int ipam__token_load(ipam *db, const char *by, const char *what,
 		     ipam_token_info *out, ipam_err *err);
+/* A lifecycle record as an import document gives it. */
+typedef struct ipam__byoip_doc {
+	ipam_cidr cidr;
+	const char *id; /* the document's IpamPoolCidrId, "" = none usable */
+	ipam_byoip_state state;
+	const char *code, *reason; /* FailureReason ("" = none) */
+	const char *method;	   /* "", x509, dns-token, lab, transfer */
+	int64_t changed;
+} ipam__byoip_doc;
+/* import: writes the record of doc->cidr in pool `pool` as the document
+ * says, after the checks a document cannot pass around: a BYOIP pool,
+ * known words, provisioned exactly when the pool holds the CIDR (the
+ * record then takes the pool CIDR's id), a pending CIDR clear of every
+ * other top-level CIDR of the scope. Event "byoip-cidr-state". */
+int ipam__byoip_restore(ipam *db, int64_t pool, const ipam__byoip_doc *doc,
+			ipam_err *err);
+/* import (asn.c): an ASN record as the document says (state, reason,
+ * times); IPAM_EINVAL not a public ASN or a bad state, IPAM_EBUSY a state
+ * other than provisioned for an ASN that has associations. */
+int ipam__asn_restore(ipam *db, const char *asn, ipam_byoip_state state,
+		      const char *reason, int64_t created, int64_t changed,
+		      ipam_err *err);
+/* import: the ASN's change time as the document says, after its
+ * associations (which stamp it) are applied. */
+int ipam__asn_set_changed(ipam *db, uint32_t asn, int64_t changed,
+			  ipam_err *err);
+/* import (dnsproof.c): a verification token as the document gives it;
+ * IPAM_EINVAL a bad name, TokenName, TokenValue or times. */
+int ipam__token_restore(ipam *db, const ipam_token_info *t, ipam_err *err);
+/* import: the quota of ASNs and tokens after the document (IPAM_EDQUOT). */
+int ipam__public_quota_check(ipam *db, ipam_err *err);
 /* rmdir of a pool: drops its records (no provisioned one is left). */
 int ipam__byoip_pool_drop(ipam *db, int64_t pool, ipam_err *err);
 
@@ -538,7 +597,21 @@ typedef enum ipam__rtype {
 	IPAM__RT_INSTANCE,	       /* "instance" */
 	IPAM__RT_NETWORK_INTERFACE,    /* "network-interface" */
 	IPAM__RT_EC2_PUBLIC_IPV4_POOL, /* "ec2-public-ipv4-pool" (AWS word) */
+	/* what IPAM policies steer besides EIPs (L2101-L2104): each takes
+	 * public IPv4 addresses (/32) as an EIP does */
+	IPAM__RT_ALB,	      /* "alb": an Application Load Balancer */
+	IPAM__RT_RDS,	      /* "rds": an RDS database instance */
+	IPAM__RT_NAT_GATEWAY, /* "nat-gateway": a regional NAT gateway */
 } ipam__rtype;
+/* The service types above and eip: their resources take /32s of public
+ * IPv4 space and ask the IPAM policy for one when fed without (policy.c). */
+bool ipam__rtype_takes_eips(ipam__rtype type);
+/* policy.c: a fed resource that needs an address (ipam__res_rec.
+ * wants_address, without a CIDR) asks the writer's active policy for a /32
+ * as `echo /32 > allocate` does. No active policy: nothing happens (the
+ * guide's default). A refusal leaves it without an address and is an
+ * `allocate-by-ipam-policy-refused` event; only ENOMEM/EIO fail. */
+int ipam__policy_ask(ipam *db, int64_t resource, ipam_err *err);
 /* The type a word names (IPAM__RT_UNKNOWN for NULL or any other word). */
 ipam__rtype ipam__rtype_of(const char *word);
 
@@ -573,6 +646,10 @@ typedef struct ipam__res_rec {
 	char association[IPAM_RESOURCE_ID_MAX + 1];
 	char address_type[24];
 	char service[32];
+	/* a record of a type IPAM policies steer (eip, alb, rds,
+	 * nat-gateway) fed without a CIDR: it needs an address
+	 * (ipam__policy_ask); the CIDRs a pool gave it are kept */
+	bool wants_address;
 } ipam__res_rec;
 /* insights.c: the public IP metrics and public IP insight metrics of
  * /metrics/ipam.prom (Prometheus text). */

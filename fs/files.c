@@ -1478,6 +1478,15 @@ static const struct attr quota_files[] = {
 	RW("verification-tokens", render_quota, apply_quota,
 	   IPAM_QUOTA_VERIFICATION_TOKENS),
 	RW("asns", render_quota, apply_quota, IPAM_QUOTA_ASNS),
+	RW("provider-ipv4-blocks", render_quota, apply_quota,
+	   IPAM_QUOTA_PROVIDER_V4_BLOCKS),
+	RW("provider-ipv6-blocks-per-pool", render_quota, apply_quota,
+	   IPAM_QUOTA_PROVIDER_V6_BLOCKS),
+	RW("policies", render_quota, apply_quota, IPAM_QUOTA_POLICIES),
+	RW("policy-targets", render_quota, apply_quota,
+	   IPAM_QUOTA_POLICY_TARGETS),
+	RW("policy-rule-pools", render_quota, apply_quota,
+	   IPAM_QUOTA_POLICY_RULE_POOLS),
 	{NULL, 0, 0, NULL, NULL},
 };
 

@@ -87,6 +87,8 @@ typedef struct imp {
 	size_t nres_seen, capres_seen;
 	int64_t *pl_seen; /* prefix-list keys the document names (prune) */
 	size_t npl_seen, cappl_seen;
+	int64_t *pol_seen; /* policy keys the document names (prune) */
+	size_t npol_seen, cappol_seen;
 	struct batch *batch; /* new custom allocations of one pool (bulk) */
 } imp;
 
@@ -644,35 +646,70 @@ static int ipam_fresh(imp *im, ipam_err *err)
 	return rc < 0 ? rc : 0;
 }
 
-static int ipam_locales_apply(imp *im, json_t *regions, ipam_err *err)
+/* A set setting of the IPAM (a list of strings) made the document's:
+ * `item` reads an element (NULL: not one), get/set are the library's. */
+typedef struct set_setting {
+	const char *field, *file;
+	const char *(*item)(json_t *el);
+	int (*get)(ipam *db, ipam_strlist *out, ipam_err *err);
+	int (*set)(ipam *db, const char *const *items, size_t n, ipam_err *err);
+} set_setting;
+
+static int set_apply(imp *im, const set_setting *st, json_t *list,
+		     ipam_err *err)
 {
 	ipam_strlist have = {0};
 	const char **want;
-	size_t n = json_array_size(regions), i;
-	json_t *r;
+	size_t n = json_array_size(list), i;
+	json_t *el;
 	bool same;
 	int rc;
-	if (!json_is_array(regions))
+	if (!json_is_array(list))
 		return 0;
-	if ((rc = ipam_locales_get(im->db, &have, err)))
+	if ((rc = st->get(im->db, &have, err)))
 		return rc;
 	want = calloc(n + 1, sizeof(*want));
 	if (!want) {
 		ipam_strlist_free(&have);
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
-	json_array_foreach(regions, i, r) want[i] = str_or(r, "RegionName", "");
-	same = have.count == n;
+	json_array_foreach(list, i, el)
+	{
+		want[i] = st->item(el);
+		if (!want[i] && rc == 0)
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"ipam: %s[%zu] is not a string",
+					st->field, i);
+	}
+	same = rc == 0 && have.count == n;
 	for (i = 0; same && i < n; i++)
 		same = !strcmp(have.items[i], want[i]);
-	if (!same) {
-		rc = ipam_locales_set(im->db, want, n, err);
+	if (rc == 0 && !same) {
+		rc = st->set(im->db, want, n, err);
 		if (rc == 0)
-			change(im, '~', "ipam", "", "operating-locales");
+			change(im, '~', "ipam", "", st->file);
 	}
 	free(want);
 	ipam_strlist_free(&have);
 	return rc;
+}
+
+static const char *region_item(json_t *el)
+{
+	return str_or(el, "RegionName", "");
+}
+
+static const char *string_item(json_t *el)
+{
+	return json_string_value(el);
+}
+
+static int ipam_locales_apply(imp *im, json_t *regions, ipam_err *err)
+{
+	static const set_setting st = {"OperatingRegions", "operating-locales",
+				       region_item, ipam_locales_get,
+				       ipam_locales_set};
+	return set_apply(im, &st, regions, err);
 }
 
 /* An IPAM with no pool takes the document's id, home locale and time. */
@@ -722,40 +759,55 @@ static int ipam_adopt(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 /* ProviderCidrs: the provider CIDRs, set before the pools' CIDRs come. */
 static int provider_apply(imp *im, json_t *list, ipam_err *err)
 {
-	ipam_strlist have = {0};
-	const char **want;
-	size_t n = json_array_size(list), i;
-	json_t *c;
-	bool same;
-	int rc;
-	if (!json_is_array(list))
-		return 0;
-	if ((rc = ipam_provider_cidrs_get(im->db, &have, err)))
-		return rc;
-	want = calloc(n + 1, sizeof(*want));
-	if (!want) {
-		ipam_strlist_free(&have);
-		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	static const set_setting st = {"ProviderCidrs", "provider-cidrs",
+				       string_item, ipam_provider_cidrs_get,
+				       ipam_provider_cidrs_set};
+	return set_apply(im, &st, list, err);
+}
+
+/* Certificate, AccountId, DnsResolver: as stored ("" AccountId = the
+ * owner's uid), each validated by its setter. */
+static int byoip_settings_apply(imp *im, json_t *obj, ipam_err *err)
+{
+	static const struct {
+		const char *field, *file, *same_sql;
+		ipam_byoip_setting which;
+	} settings[] = {
+		{"Certificate", "certificate",
+		 "SELECT certificate = ?1 FROM ipam", IPAM_BYOIP_CERTIFICATE},
+		{"AccountId", "account-id", "SELECT account_id = ?1 FROM ipam",
+		 IPAM_BYOIP_ACCOUNT_ID},
+		{"DnsResolver", "dns-resolver",
+		 "SELECT dns_resolver = ?1 FROM ipam", IPAM_BYOIP_DNS_RESOLVER},
+	};
+	ipam_stmt *stmt;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(settings) / sizeof(*settings);
+	     i++) {
+		json_t *v = json_object_get(obj, settings[i].field);
+		bool same = false;
+		if (!v)
+			continue;
+		if (!json_is_string(v))
+			return ipam__fail(err, IPAM_EINVAL,
+					  "ipam: %s is not a string",
+					  settings[i].field);
+		if (!(stmt = ipam__stmt(im->db, settings[i].same_sql, err)))
+			return ipam__stmt_error(err);
+		ipam__bind_text(stmt, 1, json_string_value(v), -1);
+		if ((rc = ipam__step(im->db, stmt, err)) == 1)
+			same = ipam__col_int(stmt, 0) != 0;
+		ipam__reset(stmt);
+		if (rc < 0 || same) {
+			rc = rc < 0 ? rc : 0;
+			continue;
+		}
+		change(im, '~', "ipam", "", settings[i].file);
+		rc = ipam_byoip_setting_set(im->db, settings[i].which,
+					    json_string_value(v), err);
+		if (rc)
+			rc = wrap(err, rc, "ipam: %s", settings[i].field);
 	}
-	json_array_foreach(list, i, c)
-	{
-		want[i] = json_string_value(c);
-		if (!want[i])
-			rc = ipam__fail(err, IPAM_EINVAL,
-					"ipam: ProviderCidrs[%zu] is not a "
-					"string",
-					i);
-	}
-	same = rc == 0 && have.count == n;
-	for (i = 0; same && i < n; i++)
-		same = !strcmp(have.items[i], want[i]);
-	if (rc == 0 && !same) {
-		rc = ipam_provider_cidrs_set(im->db, want, n, err);
-		if (rc == 0)
-			change(im, '~', "ipam", "", "provider-cidrs");
-	}
-	free(want);
-	ipam_strlist_free(&have);
 	return rc;
 }
 
@@ -805,6 +857,8 @@ static int ipam_settings(imp *im, json_t *obj, ipam_info *info, ipam_err *err)
 	if (rc == 0)
 		rc = provider_apply(im, json_object_get(obj, "ProviderCidrs"),
 				    err);
+	if (rc == 0)
+		rc = byoip_settings_apply(im, obj, err);
 	for (int q = 0; rc == 0 && q < IPAM_QUOTA_COUNT; q++) {
 		json_t *v =
 			json_object_get(quotas, ipam_quota_name((ipam_quota)q));
@@ -1174,8 +1228,7 @@ static int pool_settings(imp *im, const ipam_pool_info *p, json_t *el,
 		if (want != p->family) {
 			if (!made)
 				changed_text(im, "pool", path, "address-family",
-					     ipam_family_name(p->family),
-					     fam);
+					     ipam_family_name(p->family), fam);
 			rc = ipam_pool_set_family(im->db, p->key, want, err);
 		}
 	}
@@ -1513,6 +1566,256 @@ static int cidrs_apply(imp *im, ipam_err *err)
 	return rc;
 }
 
+/* ---- the public scope's state (docs/design/public.md) ----
+ *
+ * What an import trusts: the document is the operator's own data, as for
+ * every other object, but not a way around the checks a proof-less write
+ * meets. A CIDR is provisioned only when IpamPoolCidrs provisions it (its
+ * record cannot say provisioned otherwise, nor anything else when it is);
+ * a pending CIDR must be clear of the scope as a new one is; an ASN must
+ * be public; an association needs a provisioned ASN and a provisioned CIDR
+ * of the public scope, an advertisement every rule of advertise-byoip-cidr
+ * (libipam's own functions decide); a token's words and its 72 hours are
+ * checked; the asns and verification-tokens quotas hold afterwards.
+ */
+
+static int state_word(const char *what, const char *word, ipam_byoip_state *out,
+		      ipam_err *err)
+{
+	for (int s = IPAM_BYOIP_PENDING_PROVISION;
+	     s <= IPAM_BYOIP_DEPROVISIONED; s++)
+		if (word &&
+		    !strcmp(word, ipam_byoip_state_name((ipam_byoip_state)s))) {
+			*out = (ipam_byoip_state)s;
+			return 0;
+		}
+	return ipam__fail(err, IPAM_EINVAL, "%s: State '%.40s' is not a state",
+			  what, word ? word : "(none)");
+}
+
+/* A time field; `dflt` when absent. */
+static int time_field(json_t *el, const char *key, const char *what,
+		      int64_t dflt, int64_t *out, ipam_err *err)
+{
+	json_t *v = json_object_get(el, key);
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || ipam_time_parse(out, json_string_value(v)))
+		return ipam__fail(err, IPAM_EINVAL, "%s: %s is not a time",
+				  what, key);
+	return 0;
+}
+
+/* An optional string field ("" when absent), at most max - 1 bytes. */
+static int text_field(json_t *el, const char *key, const char *what, size_t max,
+		      const char **out, ipam_err *err)
+{
+	json_t *v = json_object_get(el, key);
+	*out = "";
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) >= max)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: %s is not a string of at most %zu "
+				  "bytes",
+				  what, key, max - 1);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int byoip_rec_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	ipam__byoip_doc doc = {.code = "", .reason = ""};
+	ipam__byoip_rec have;
+	char text[IPAM_CIDR_STRLEN], what[IPAM_CIDR_STRLEN + 32];
+	json_t *why = json_object_get(el, "FailureReason");
+	const char *id = str(el, "IpamPoolCidrId");
+	imp_pool *p;
+	int rc = elem_pool(im, el, "a BYOIP record", &p, err);
+	(void)line;
+	if (rc || (rc = elem_cidr(p, el, "BYOIP record", &doc.cidr, err)))
+		return rc;
+	ipam_cidr_format(&doc.cidr, text);
+	snprintf(what, sizeof(what), "BYOIP record %s", text);
+	if (why && !json_is_object(why))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: FailureReason is not an object", what);
+	if ((rc = state_word(what, str(el, "State"), &doc.state, err)) ||
+	    (rc = text_field(why, "Code", what, 64, &doc.code, err)) ||
+	    (rc = text_field(why, "Message", what, IPAM_ERR_MSG_MAX,
+			     &doc.reason, err)) ||
+	    (rc = text_field(el, "ProofMethod", what, 16, &doc.method, err)) ||
+	    (rc = time_field(el, "Changed", what, ipam__now(im->db),
+			     &doc.changed, err)))
+		return rc;
+	doc.id = ipam__io_id_ok(id, "ipam-pool-cidr-") ? id : "";
+	if ((rc = ipam__byoip_get(im->db, p->key, &doc.cidr, &have, err)) < 0)
+		return rc;
+	if ((rc = ipam__byoip_restore(im->db, p->key, &doc, err)))
+		return wrap(err, rc, "pool '%s'", p->path);
+	if (!have.key || have.state != doc.state) {
+		snprintf(what, sizeof(what), "%s %s", text,
+			 ipam_byoip_state_name(doc.state));
+		change(im, have.key ? '~' : '+', "byoip-cidr", p->path, what);
+	}
+	return 0;
+}
+
+static int asn_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *text = str(el, "Asn"), *reason;
+	char what[48];
+	json_t *cidrs = json_object_get(el, "Cidrs"), *c;
+	ipam_byoip_state state;
+	ipam_strlist had = {0};
+	ipam_err ignored = {0};
+	int64_t created, changed;
+	uint32_t asn = 0;
+	size_t i;
+	int rc;
+	(void)line;
+	if (!text)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "an ASN: Asn is not a string");
+	snprintf(what, sizeof(what), "ASN %.20s", text);
+	if ((rc = ipam_asn_parse(text, &asn, err)) ||
+	    (rc = state_word(what, str(el, "State"), &state, err)) ||
+	    (rc = text_field(el, "StatusMessage", what, IPAM_ERR_MSG_MAX,
+			     &reason, err)) ||
+	    (rc = time_field(el, "Created", what, ipam__now(im->db), &created,
+			     err)) ||
+	    (rc = time_field(el, "Changed", what, created, &changed, err)))
+		return rc;
+	if (cidrs && !json_is_array(cidrs))
+		return ipam__fail(err, IPAM_EINVAL, "%s: Cidrs is not a list",
+				  what);
+	/* the live ASN's associations before, for the change lines */
+	if (ipam_asn_cidrs(im->db, asn, &had, &ignored) == 0 && !had.count)
+		ipam_strlist_free(&had);
+	if ((rc = ipam__asn_restore(im->db, text, state, reason, created,
+				    changed, err)))
+		return rc;
+	json_array_foreach(cidrs, i, c)
+	{
+		ipam_cidr cidr;
+		ipam_err why = {IPAM_OK, ""};
+		char line_text[IPAM_CIDR_STRLEN + 16];
+		bool known = false;
+		if (!json_is_string(c) ||
+		    ipam_cidr_parse(&cidr, json_string_value(c), &why)) {
+			rc = ipam__fail(
+				err, IPAM_EINVAL, "%s: Cidrs[%zu]: %s", what, i,
+				json_is_string(c) ? why.msg : "not a string");
+			break;
+		}
+		ipam_cidr_format(&cidr, line_text);
+		for (size_t k = 0; k < had.count && !known; k++)
+			known = !strncmp(had.items[k], line_text,
+					 strlen(line_text)) &&
+				had.items[k][strlen(line_text)] == ' ';
+		if ((rc = ipam_asn_associate(im->db, asn, &cidr, true, err))) {
+			rc = wrap(err, rc, "%s", what);
+			break;
+		}
+		if (!known)
+			change(im, '+', "asn-cidr", what + 4, line_text);
+	}
+	ipam_strlist_free(&had);
+	if (rc == 0 && json_array_size(cidrs))
+		rc = ipam__asn_set_changed(im->db, asn, changed, err);
+	return rc;
+}
+
+static int advert_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	const char *origin = str(el, "Asn");
+	char text[IPAM_CIDR_STRLEN];
+	ipam_cidr c;
+	ipam_stmt *stmt;
+	imp_pool *p;
+	uint32_t asn = 0;
+	bool same = false;
+	int rc = elem_pool(im, el, "an advertisement", &p, err);
+	(void)line;
+	if (rc || (rc = elem_cidr(p, el, "advertisement", &c, err)))
+		return rc;
+	ipam_cidr_format(&c, text);
+	if (!origin)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "advertisement %s: Asn is \"AWS\" or an ASN",
+				  text);
+	if (strcmp(origin, "AWS") && (rc = ipam_asn_parse(origin, &asn, err)))
+		return wrap(err, rc, "advertisement %s", text);
+	if (!(stmt = ipam__stmt(im->db,
+				"SELECT 1 FROM advertisement WHERE family = ?1"
+				" AND start = ?2 AND prefix = ?3 AND"
+				" pool_key = ?4 AND coalesce(asn, -1) = ?5",
+				err)))
+		return ipam__stmt_error(err);
+	ipam__bind_int(stmt, 1, c.family);
+	ipam__bind_addr(stmt, 2, c.addr);
+	ipam__bind_int(stmt, 3, c.prefix);
+	ipam__bind_int64(stmt, 4, p->key);
+	ipam__bind_int64(stmt, 5, strcmp(origin, "AWS") ? (int64_t)asn : -1);
+	rc = ipam__step(im->db, stmt, err);
+	same = rc == 1;
+	ipam__reset(stmt);
+	if (rc < 0 || same)
+		return rc < 0 ? rc : 0;
+	if ((rc = ipam_advertise(im->db, p->key, &c,
+				 strcmp(origin, "AWS") ? (int64_t)asn : -1,
+				 err)))
+		return wrap(err, rc, "advertisement of %s", text);
+	change(im, '+', "advertisement", p->path, text);
+	return 0;
+}
+
+static int token_apply(imp *im, json_t *el, size_t line, ipam_err *err)
+{
+	ipam_token_info t, have;
+	const char *name = str(el, "Name"), *tn, *tv;
+	const char *id = str(el, "IpamExternalResourceVerificationTokenId");
+	int rc;
+	(void)line;
+	memset(&t, 0, sizeof(t));
+	if (!name || strlen(name) >= sizeof(t.name))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "a verification token: Name is not a name");
+	if ((rc = text_field(el, "TokenName", name, sizeof(t.token_name), &tn,
+			     err)) ||
+	    (rc = text_field(el, "TokenValue", name, sizeof(t.token_value), &tv,
+			     err)) ||
+	    (rc = time_field(el, "Created", name, ipam__now(im->db), &t.created,
+			     err)) ||
+	    (rc = time_field(el, "NotAfter", name, 0, &t.not_after, err)))
+		return rc;
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	snprintf(t.token_name, sizeof(t.token_name), "%s", tn);
+	snprintf(t.token_value, sizeof(t.token_value), "%s", tv);
+	if (ipam__io_id_ok(id, "ipam-ext-res-ver-token-"))
+		snprintf(t.id, sizeof(t.id), "%s", id);
+	if ((rc = ipam__token_load(im->db, "name", name, &have, err)) < 0)
+		return rc;
+	if ((rc = ipam__token_restore(im->db, &t, err)))
+		return rc;
+	if (rc == 0 && (!*have.id || strcmp(have.token_value, t.token_value)))
+		change(im, *have.id ? '~' : '+', "verification-token", name,
+		       NULL);
+	return 0;
+}
+
+static int public_apply(imp *im, ipam_err *err)
+{
+	int rc;
+	if ((rc = each(im, "VerificationTokens", token_apply, err)) ||
+	    (rc = each(im, "ByoipCidrs", byoip_rec_apply, err)) ||
+	    (rc = each(im, "Byoasns", asn_apply, err)) ||
+	    (rc = each(im, "Advertisements", advert_apply, err)))
+		return rc;
+	return ipam__public_quota_check(im->db, err);
+}
+
 /* ---- allocations (streamed) ---- */
 
 typedef struct alloc_row {
@@ -1602,11 +1905,12 @@ static int alloc_stamp(imp *im, int64_t key, json_t *el, ipam_err *err)
 	if (!(when && ipam_time_parse(&t, when) == 0) && !mode &&
 	    !(root && (json_is_integer(uid) || json_is_integer(gid))))
 		return 0;
-	stmt = ipam__stmt(im->db,
-			  "UPDATE allocation SET created = coalesce(?2, created),"
-			  " uid = coalesce(?3, uid), gid = coalesce(?4, gid),"
-			  " mode = coalesce(?5, mode) WHERE key = ?1",
-			  err);
+	stmt = ipam__stmt(
+		im->db,
+		"UPDATE allocation SET created = coalesce(?2, created),"
+		" uid = coalesce(?3, uid), gid = coalesce(?4, gid),"
+		" mode = coalesce(?5, mode) WHERE key = ?1",
+		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, key);
@@ -2550,7 +2854,8 @@ static int host_apply(imp *im, const imp_pool *p, json_t *el, const char *name,
 	rc = ipam_alloc_get(im->db, p->key, name, a, NULL);
 	for (int f = 0; rc == 0 && f < 2; f++) {
 		json_t *v = json_object_get(el, keys[f]);
-		const char *want = json_is_string(v) ? json_string_value(v) : "";
+		const char *want = json_is_string(v) ? json_string_value(v)
+						     : "";
 		const char *have = f ? a->mac_address : a->dns_name;
 		if (v && !json_is_string(v))
 			rc = ipam__fail(err, IPAM_EINVAL,
@@ -2658,8 +2963,7 @@ static int prune_allocs(imp *im, ipam_err *err)
 				break;
 			}
 			rows[n].key = key;
-			rows[n].text = ipam__strdup(
-				ipam__col_text(stmt, 1));
+			rows[n].text = ipam__strdup(ipam__col_text(stmt, 1));
 			n++;
 		}
 		ipam__reset(stmt);
@@ -2837,8 +3141,7 @@ static int prune_resources(imp *im, ipam_err *err)
 				break;
 			}
 			rows[n].key = key;
-			rows[n].text = ipam__strdup(
-				ipam__col_text(stmt, 1));
+			rows[n].text = ipam__strdup(ipam__col_text(stmt, 1));
 			n++;
 		}
 		ipam__reset(stmt);
@@ -2882,6 +3185,39 @@ static int prune_plists(imp *im, ipam_err *err)
 		rc = ipam_plist_delete(im->db, names.items[i], err);
 		if (rc)
 			rc = wrap(err, rc, "cannot delete prefix list '%s'",
+				  names.items[i]);
+	}
+	ipam_strlist_free(&names);
+	return rc;
+}
+
+/* Policies the document does not name, when it has IpamPolicies:
+ * deleted with their rules and targets (an enabled one is disabled first,
+ * as rmdir asks). Before the pools are pruned, whose deletion a rule
+ * naming them would refuse. */
+static int prune_policies(imp *im, ipam_err *err)
+{
+	bool covered = false;
+	ipam_strlist names = {0};
+	int rc = has_part(im, "IpamPolicies", &covered, err);
+	if (rc || !covered)
+		return rc;
+	if (im->npol_seen)
+		qsort(im->pol_seen, im->npol_seen, sizeof(int64_t), key_cmp);
+	rc = ipam_policy_list(im->db, &names, err);
+	for (size_t i = 0; rc == 0 && i < names.count; i++) {
+		ipam_policy_info info;
+		rc = ipam_policy_get(im->db, names.items[i], &info, err);
+		if (rc || key_in(im->pol_seen, im->npol_seen, info.key))
+			continue;
+		change(im, '-', "policy", names.items[i], NULL);
+		if (info.enabled)
+			rc = ipam_policy_set_enabled(im->db, names.items[i],
+						     false, err);
+		if (rc == 0)
+			rc = ipam_policy_delete(im->db, names.items[i], err);
+		if (rc)
+			rc = wrap(err, rc, "cannot delete policy '%s'",
 				  names.items[i]);
 	}
 	ipam_strlist_free(&names);
@@ -2968,6 +3304,76 @@ static int plist_rules(imp *im, const char *name, json_t *rules, bool made,
 	return rc;
 }
 
+/* The sync of a target made the document's: `Sync` false with the
+ * `Entries` it keeps (CIDR strings, checked as a hand edit is), or true /
+ * absent (it follows the resolver). */
+static int plist_target_sync(imp *im, const char *name, const char *tname,
+			     const char *path, json_t *el, bool quiet,
+			     ipam_err *err)
+{
+	json_t *sync = json_object_get(el, "Sync");
+	json_t *entries = json_object_get(el, "Entries");
+	ipam_plist_target t;
+	const char **lines = NULL;
+	size_t n = 0;
+	int rc;
+	if (sync && !json_is_boolean(sync))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "target '%s': Sync is true or false", tname);
+	bool want = !sync || json_is_true(sync);
+	if (entries && (want || !json_is_array(entries)))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "target '%s': Entries is a list of CIDRs, of"
+				  " a target whose Sync is false",
+				  tname);
+	if ((rc = ipam_plist_target_get(im->db, name, tname, &t, err)))
+		return rc;
+	if (t.sync != want) {
+		if (!quiet)
+			changed_text(im, "prefix-list", path, "sync",
+				     t.sync ? "enabled" : "disabled",
+				     want ? "enabled" : "disabled");
+		rc = ipam_plist_target_set_sync(im->db, name, tname, want, err);
+	}
+	if (rc || want)
+		return rc;
+	n = json_array_size(entries);
+	lines = calloc(n ? n : 1, sizeof(*lines));
+	if (!lines)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (!(lines[i] = json_string_value(json_array_get(entries, i))))
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"target '%s': Entries[%zu] is not a"
+					" string",
+					tname, i);
+	ipam_cidr *was = NULL, *now = NULL;
+	size_t nwas = 0, nnow = 0;
+	int64_t v = 0;
+	if (rc == 0 && entries)
+		rc = ipam_plist_target_entries(im->db, name, tname, &was, &nwas,
+					       &v, err);
+	if (rc == 0 && entries)
+		rc = ipam_plist_target_set_entries(im->db, name, tname, lines,
+						   n, err);
+	if (rc == 0 && entries)
+		rc = ipam_plist_target_entries(im->db, name, tname, &now, &nnow,
+					       &v, err);
+	bool same = nwas == nnow;
+	for (size_t i = 0; same && i < nnow; i++)
+		same = was[i].family == now[i].family &&
+		       was[i].addr == now[i].addr &&
+		       was[i].prefix == now[i].prefix;
+	if (rc == 0 && entries && !quiet && !same)
+		change(im, '~', "prefix-list", path, "entries");
+	free(was);
+	free(now);
+	free(lines);
+	if (rc)
+		rc = wrap(err, rc, "target '%s'", tname);
+	return rc;
+}
+
 /* One target of the document: created, its format and desired version
  * made the document's. Versions restart at 1 in another IPAM: a pinned
  * version this IPAM does not keep is tracked as the latest, and said. */
@@ -3033,6 +3439,9 @@ static int plist_target(imp *im, const char *name, json_t *el, bool made,
 					tname, (long long)v);
 		}
 	}
+	if (rc == 0)
+		rc = plist_target_sync(im, name, tname, path, el, fresh || made,
+				       err);
 	return rc;
 }
 
@@ -3239,6 +3648,9 @@ static int policy_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		if (made)
 			change(im, '+', "policy", name, NULL);
 	}
+	if (rc == 0 && im->prune)
+		rc = note_key(&im->pol_seen, &im->npol_seen, &im->cappol_seen,
+			      info->key, err);
 	if (rc == 0 && (made || im->fresh))
 		rc = adopt(im, T_POLICY, info->id, el, "IpamPolicyId", err);
 	if (rc == 0 && desc && strcmp(desc, info->description)) {
@@ -3279,14 +3691,15 @@ static int apply_all(imp *im, ipam_err *err)
 	if ((rc = prune_flag(im, err)) || (rc = ipam_fresh(im, err)) ||
 	    (rc = ipam_apply(im, err)) || (rc = scopes_apply(im, err)) ||
 	    (rc = pools_apply(im, err)) || (rc = cidrs_apply(im, err)) ||
-	    (rc = resources_apply(im, err)) || (rc = allocs_apply(im, err)) ||
+	    (rc = public_apply(im, err)) || (rc = resources_apply(im, err)) ||
+	    (rc = allocs_apply(im, err)) ||
 	    (rc = each(im, "IpamPrefixListResolvers", plist_apply, err)) ||
 	    (rc = each(im, "IpamPolicies", policy_apply, err)))
 		return rc;
 	if (im->prune &&
-	    ((rc = prune_allocs(im, err)) || (rc = prune_resources(im, err)) ||
-	     (rc = prune_pools(im, err)) || (rc = prune_cidrs(im, err)) ||
-	     (rc = prune_plists(im, err))))
+	    ((rc = prune_policies(im, err)) || (rc = prune_allocs(im, err)) ||
+	     (rc = prune_resources(im, err)) || (rc = prune_pools(im, err)) ||
+	     (rc = prune_cidrs(im, err)) || (rc = prune_plists(im, err))))
 		return rc;
 	if ((rc = auto_import_apply(im, err)) ||
 	    (rc = ipam__plan_import_verify(im->db, err)))
@@ -3309,6 +3722,7 @@ static void imp_free(imp *im)
 	free(im->res_made);
 	free(im->res_seen);
 	free(im->pl_seen);
+	free(im->pol_seen);
 	if (im->batch)
 		batch_clear(im->batch);
 	free(im->batch);

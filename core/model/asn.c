@@ -320,22 +320,38 @@ int ipam_asn_deprovision(ipam *db, uint32_t asn, ipam_err *err)
 
 /* ---- associations ---- */
 
-/* 1 when `cidr` is provisioned to a pool of the public scope. */
-static int public_cidr(ipam *db, const ipam_cidr *cidr, ipam_err *err)
+/* A statement whose ?1, ?2, ?3 are a CIDR's family, start and prefix. */
+static ipam_stmt *cidr_stmt(ipam *db, const char *sql, const ipam_cidr *cidr,
+			    ipam_err *err)
 {
-	ipam_stmt *stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
+	if (stmt) {
+		ipam__bind_int(stmt, 1, cidr->family);
+		ipam__bind_addr(stmt, 2, cidr->addr);
+		ipam__bind_int(stmt, 3, cidr->prefix);
+	}
+	return stmt;
+}
+
+/* 1 when `cidr` is provisioned to a pool of the public scope; *pool_id is
+ * the shallowest such pool (the BYOIP CIDR's top-level pool), "" when 0. */
+static int public_cidr(ipam *db, const ipam_cidr *cidr,
+		       char pool_id[IPAM_ID_MAX], ipam_err *err)
+{
+	ipam_stmt *stmt = cidr_stmt(
 		db,
-		"SELECT 1 FROM pool_cidr c JOIN pool p ON p.key = c.pool_key"
-		" JOIN scope s ON s.key = p.scope_key WHERE s.is_public <> 0 AND"
-		" p.family = ?1 AND c.start = ?2 AND c.prefix = ?3 LIMIT 1",
-		err);
+		"SELECT p.aws_id FROM pool_cidr c JOIN pool p ON"
+		" p.key = c.pool_key JOIN scope s ON s.key = p.scope_key"
+		" WHERE s.is_public <> 0 AND p.family = ?1 AND c.start = ?2 AND"
+		" c.prefix = ?3 ORDER BY p.depth, p.key LIMIT 1",
+		cidr, err);
 	int rc;
+	*pool_id = '\0';
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		ipam__copy_text(pool_id, IPAM_ID_MAX, stmt, 0);
 	ipam__reset(stmt);
 	return rc;
 }
@@ -345,17 +361,14 @@ static int public_cidr(ipam *db, const ipam_cidr *cidr, ipam_err *err)
 static int advert_get(ipam *db, const ipam_cidr *cidr, int64_t *pool,
 		      int64_t *asn, ipam_err *err)
 {
-	ipam_stmt *stmt =
-		ipam__stmt(db,
-			   "SELECT pool_key, coalesce(asn, -1) FROM advertisement"
-			   " WHERE family = ?1 AND start = ?2 AND prefix = ?3",
-			   err);
+	ipam_stmt *stmt = cidr_stmt(
+		db,
+		"SELECT pool_key, coalesce(asn, -1) FROM advertisement"
+		" WHERE family = ?1 AND start = ?2 AND prefix = ?3",
+		cidr, err);
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		*pool = ipam__col_int64(stmt, 0);
@@ -389,7 +402,7 @@ static int associated(ipam *db, int64_t key, const ipam_cidr *cidr,
 static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 			 bool on, ipam_err *err)
 {
-	char text[IPAM_CIDR_STRLEN];
+	char text[IPAM_CIDR_STRLEN], pool_id[IPAM_ID_MAX];
 	ipam_asn_info info;
 	ipam_stmt *stmt;
 	int64_t key = 0, pool = 0, origin = -1;
@@ -409,7 +422,7 @@ static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 					  "not provisioned (L5337)",
 					  asn,
 					  ipam_byoip_state_name(info.state));
-		if ((rc = public_cidr(db, cidr, err)) <= 0)
+		if ((rc = public_cidr(db, cidr, pool_id, err)) <= 0)
 			return rc < 0 ? rc
 				      : ipam__fail(err, IPAM_EINVAL,
 						   "cannot associate ASN %u with "
@@ -426,9 +439,10 @@ static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 			return ipam__fail(err, IPAM_ENOENT,
 					  "ASN %u is not associated with %s",
 					  asn, text);
-		if ((rc = advert_get(db, cidr, &pool, &origin, err)) < 0)
-			return rc;
-		if (rc == 1 && origin == (int64_t)asn)
+		int adv = advert_get(db, cidr, &pool, &origin, err);
+		if (adv < 0 || (rc = public_cidr(db, cidr, pool_id, err)) < 0)
+			return adv < 0 ? adv : rc;
+		if (adv == 1 && origin == (int64_t)asn)
 			return ipam__fail(err, IPAM_EBUSY,
 					  "cannot disassociate ASN %u from %s: "
 					  "it is advertised from it; withdraw "
@@ -449,13 +463,22 @@ static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 	ipam__bind_int64(stmt, 5, ipam__now(db));
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
-	return ipam__event(db,
-			   on ? "associate-ipam-byoasn"
-			      : "disassociate-ipam-byoasn",
-			   "",
-			   json_pack("{s:I, s:s}", "asn", (json_int_t)asn,
-				     "cidr", text),
-			   err);
+	/* the ASN's record changed (asns.json, the ASN's directory) */
+	if (!(stmt = ipam__stmt(
+		      db, "UPDATE asn SET changed = ?2 WHERE key = ?1", err)))
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 2, ipam__now(db));
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	/* the event is the pool's that holds the CIDR: /events shows it to
+	 * those who may see that pool (docs/tree.md, PERMISSIONS) */
+	return ipam__event(
+		db, on ? "associate-ipam-byoasn" : "disassociate-ipam-byoasn",
+		pool_id,
+		json_pack("{s:I, s:s, s:s}", "asn", (json_int_t)asn, "cidr",
+			  text, "state", on ? "associated" : "disassociated"),
+		err);
 }
 
 int ipam_asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr, bool on,
@@ -524,6 +547,51 @@ static int top_of(ipam *db, const ipam_pool_info *p, ipam_pool_info *out,
 			return rc;
 	}
 	return 0;
+}
+
+/* The guide's limit (L5291): a CIDR advertised from the AWS ASN (the
+ * router's own AS here) switches to a brought ASN at most once an hour of
+ * the IPAM clock; the other way, and between brought ASNs, at any time.
+ * The last switch is kept per CIDR (asn_switch) across withdrawals, or a
+ * withdraw and re-advertise would get around it. */
+enum { ASN_SWITCH_EVERY = 3600 };
+
+static int custom_switch(ipam *db, const ipam_cidr *cidr, const char *text,
+			 int64_t asn, ipam_err *err)
+{
+	ipam_stmt *stmt = cidr_stmt(db,
+				    "SELECT at FROM asn_switch WHERE"
+				    " family = ?1 AND start = ?2 AND"
+				    " prefix = ?3",
+				    cidr, err);
+	int64_t now = ipam__now(db), last = 0;
+	int rc;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1)
+		last = ipam__col_int64(stmt, 0);
+	ipam__reset(stmt);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && now >= last && now - last < ASN_SWITCH_EVERY) {
+		char when[IPAM_TIME_STRLEN];
+		ipam_time_format(last + ASN_SWITCH_EVERY, when);
+		return ipam__fail(err, IPAM_EBUSY,
+				  "cannot switch %s from the AWS ASN to ASN "
+				  "%lld before %s: once an hour (L5291)",
+				  text, (long long)asn, when);
+	}
+	stmt = cidr_stmt(db,
+			 "INSERT INTO asn_switch(family, start, prefix, at)"
+			 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (family,"
+			 " start, prefix) DO UPDATE SET at = ?4",
+			 cidr, err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 4, now);
+	return ipam__exec(db, stmt, err);
 }
 
 static int advertise(ipam *db, int64_t pool, const ipam_cidr *cidr,
@@ -601,18 +669,18 @@ static int advertise(ipam *db, int64_t pool, const ipam_cidr *cidr,
 				  text);
 	if (rc == 1 && origin == asn)
 		return 0; /* advertised so already */
-	stmt = ipam__stmt(db,
-			  "INSERT INTO advertisement(family, start, prefix,"
-			  " pool_key, asn, changed) VALUES (?1, ?2, ?3, ?4,"
-			  " nullif(?5, -1), ?6) ON CONFLICT (family, start,"
-			  " prefix) DO UPDATE SET asn = nullif(?5, -1),"
-			  " changed = ?6",
-			  err);
+	if (rc == 1 && origin < 0 && asn >= 0 &&
+	    (rc = custom_switch(db, cidr, text, asn, err)))
+		return rc;
+	stmt = cidr_stmt(db,
+			 "INSERT INTO advertisement(family, start, prefix,"
+			 " pool_key, asn, changed) VALUES (?1, ?2, ?3, ?4,"
+			 " nullif(?5, -1), ?6) ON CONFLICT (family, start,"
+			 " prefix) DO UPDATE SET asn = nullif(?5, -1),"
+			 " changed = ?6",
+			 cidr, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	ipam__bind_int64(stmt, 4, pool);
 	ipam__bind_int64(stmt, 5, asn);
 	ipam__bind_int64(stmt, 6, ipam__now(db));
@@ -653,15 +721,12 @@ static int withdraw(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		return ipam__fail(err, IPAM_ENOENT,
 				  "%s is not advertised from pool '%s'", text,
 				  p.name);
-	stmt = ipam__stmt(db,
-			  "DELETE FROM advertisement WHERE family = ?1 AND"
-			  " start = ?2 AND prefix = ?3",
-			  err);
+	stmt = cidr_stmt(db,
+			 "DELETE FROM advertisement WHERE family = ?1 AND"
+			 " start = ?2 AND prefix = ?3",
+			 cidr, err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return ipam__event(db, "withdraw-byoip-cidr", p.id,
@@ -796,4 +861,116 @@ int ipam_render_advertisements(ipam *db, int64_t pool, bool bird, char **out,
 		return ipam__read_end(db, step);
 	}
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
+}
+
+/* ---- restoring (import) ---- */
+
+int ipam__asn_restore(ipam *db, const char *text, ipam_byoip_state state,
+		      const char *reason, int64_t created, int64_t changed,
+		      ipam_err *err)
+{
+	ipam_asn_info info;
+	ipam_stmt *stmt;
+	int64_t key = 0;
+	uint32_t asn;
+	int rc = ipam_asn_parse(text, &asn, err);
+
+	if (rc)
+		return rc;
+	if (state == IPAM_BYOIP_PENDING_DEPROVISION ||
+	    (unsigned)state > IPAM_BYOIP_DEPROVISIONED)
+		return ipam__fail(
+			err, IPAM_EINVAL,
+			"ASN %u: a record rests in pending-provision, "
+			"provisioned, failed-provision or "
+			"deprovisioned",
+			asn);
+	if (*reason && ((rc = ipam__check_text("ASN StatusMessage", reason,
+					       IPAM_ERR_MSG_MAX - 1, err))))
+		return rc;
+	if ((rc = asn_load(db, asn, &key, &info, err)) < 0)
+		return rc;
+	if (rc == 1 && info.state == state && info.created == created &&
+	    info.changed == changed && !strcmp(info.reason, reason))
+		return 0;
+	if (rc == 1 && state != IPAM_BYOIP_PROVISIONED) {
+		int64_t n = count_of(db,
+				     "SELECT count(*) FROM asn_cidr WHERE"
+				     " asn_key = ?1",
+				     key, err);
+		if (n < 0)
+			return err && err->code ? err->code : IPAM_EIO;
+		if (n > 0)
+			return ipam__fail(err, IPAM_EBUSY,
+					  "ASN %u has CIDRs associated: it "
+					  "cannot be %s",
+					  asn, ipam_byoip_state_name(state));
+	}
+	stmt = ipam__stmt(
+		db,
+		rc == 1 ? "UPDATE asn SET state = ?2, reason = ?3,"
+			  " created = ?4, changed = ?5 WHERE asn = ?1"
+			: "INSERT INTO asn(asn, state, reason, created,"
+			  " changed) VALUES (?1, ?2, ?3, ?4, ?5)",
+		err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, asn);
+	ipam__bind_int(stmt, 2, (int)state);
+	ipam__bind_text(stmt, 3, reason, -1);
+	ipam__bind_int64(stmt, 4, created);
+	ipam__bind_int64(stmt, 5, changed);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return ipam__event(
+		db, "byoasn-state", "",
+		json_pack("{s:I, s:s, s:s, s:s, s:b}", "asn", (json_int_t)asn,
+			  "from", key ? ipam_byoip_state_name(info.state) : "",
+			  "to", ipam_byoip_state_name(state), "reason", reason,
+			  "import", 1),
+		err);
+}
+
+int ipam__asn_set_changed(ipam *db, uint32_t asn, int64_t changed,
+			  ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db, "UPDATE asn SET changed = ?2 WHERE asn = ?1", err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, asn);
+	ipam__bind_int64(stmt, 2, changed);
+	return ipam__exec(db, stmt, err);
+}
+
+int ipam__public_quota_check(ipam *db, ipam_err *err)
+{
+	int64_t quota = 0, count;
+	int rc = ipam_quota_get(db, IPAM_QUOTA_ASNS, &quota, err);
+	if (rc)
+		return rc;
+	count = count_of(db, "SELECT count(*) FROM asn WHERE state != ?1",
+			 IPAM_BYOIP_DEPROVISIONED, err);
+	if (count < 0)
+		return err && err->code ? err->code : IPAM_EIO;
+	if (count > quota)
+		return ipam__fail(err, IPAM_EDQUOT,
+				  "%lld ASNs would be brought: over the asns "
+				  "quota of %lld",
+				  (long long)count, (long long)quota);
+	if ((rc = ipam_quota_get(db, IPAM_QUOTA_VERIFICATION_TOKENS, &quota,
+				 err)))
+		return rc;
+	count = count_of(db,
+			 "SELECT count(*) FROM verification_token WHERE"
+			 " ?1 IS NOT NULL",
+			 0, err);
+	if (count < 0)
+		return err && err->code ? err->code : IPAM_EIO;
+	if (count > quota)
+		return ipam__fail(err, IPAM_EDQUOT,
+				  "%lld verification tokens: over the "
+				  "verification-tokens quota of %lld",
+				  (long long)count, (long long)quota);
+	return 0;
 }

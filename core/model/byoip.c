@@ -492,13 +492,42 @@ int ipam__byoip_get(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	return rc;
 }
 
+/* Writes the record of `cidr` in `pool` (insert or replace). */
+static int record_put(ipam *db, int64_t pool, const ipam_cidr *cidr,
+		      const char *id, ipam_byoip_state state, const char *code,
+		      const char *reason, const char *method, int64_t changed,
+		      ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db,
+		"INSERT INTO byoip_cidr(pool_key, family, start, prefix,"
+		" aws_id, state, reason_code, reason, method, changed)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		" ON CONFLICT (pool_key, family, start, prefix) DO UPDATE SET"
+		" aws_id = ?5, state = ?6, reason_code = ?7, reason = ?8,"
+		" method = ?9, changed = ?10",
+		err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, pool);
+	ipam__bind_int(stmt, 2, cidr->family);
+	ipam__bind_addr(stmt, 3, cidr->addr);
+	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_text(stmt, 5, id, -1);
+	ipam__bind_int(stmt, 6, (int)state);
+	ipam__bind_text(stmt, 7, code, -1);
+	ipam__bind_text(stmt, 8, reason, -1);
+	ipam__bind_text(stmt, 9, method, -1);
+	ipam__bind_int64(stmt, 10, changed);
+	return ipam__exec(db, stmt, err);
+}
+
 int ipam__byoip_move(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 		     const char *id, ipam_byoip_state to, const char *method,
 		     const ipam_err *reason, ipam_err *err)
 {
 	char text[IPAM_CIDR_STRLEN];
 	ipam__byoip_rec rec;
-	ipam_stmt *stmt;
 	const char *code = "", *why = "";
 	int rc = ipam__byoip_get(db, p->key, cidr, &rec, err);
 
@@ -508,29 +537,12 @@ int ipam__byoip_move(ipam *db, const ipam_pool_info *p, const ipam_cidr *cidr,
 		code = "cidr-not-available";
 		why = reason->msg;
 	}
-	stmt = ipam__stmt(
-		db,
-		"INSERT INTO byoip_cidr(pool_key, family, start, prefix,"
-		" aws_id, state, reason_code, reason, method, changed)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-		" ON CONFLICT (pool_key, family, start, prefix) DO UPDATE SET"
-		" state = ?6, reason_code = ?7, reason = ?8,"
-		" method = CASE ?9 WHEN '' THEN byoip_cidr.method ELSE ?9 END,"
-		" changed = ?10",
-		err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_int64(stmt, 1, p->key);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
-	ipam__bind_text(stmt, 5, rc == 1 ? rec.id : id, -1);
-	ipam__bind_int(stmt, 6, (int)to);
-	ipam__bind_text(stmt, 7, code, -1);
-	ipam__bind_text(stmt, 8, why, -1);
-	ipam__bind_text(stmt, 9, method ? method : "", -1);
-	ipam__bind_int64(stmt, 10, ipam__now(db));
-	if ((rc = ipam__exec(db, stmt, err)))
+	if ((rc = record_put(db, p->key, cidr, rc == 1 ? rec.id : id, to, code,
+			     why,
+			     method && *method ? method
+			     : rc == 1	       ? rec.method
+					       : "",
+			     ipam__now(db), err)))
 		return rc;
 	ipam_cidr_format(cidr, text);
 	return ipam__event(
@@ -793,4 +805,147 @@ int ipam_pool_provision_proven(ipam *db, int64_t pool, const ipam_cidr *cidr,
 		return rc;
 	return ipam__write_end(
 		db, provision_proven(db, pool, cidr, proof, refused, err), err);
+}
+
+/* ---- restoring a record (import) ---- */
+
+static const char *const methods[] = {"x509", "dns-token", "lab", "transfer"};
+
+/* The document's id when it is given (vetted by the importer) and no
+ * record or pool CIDR has it, else a new one. */
+static int record_id(ipam *db, const char *want, char id[IPAM_ID_MAX],
+		     ipam_err *err)
+{
+	ipam_stmt *stmt;
+	int rc;
+	if (!*want)
+		return ipam__new_id(db, "ipam-pool-cidr-", true, id, err);
+	stmt = ipam__stmt(db,
+			  "SELECT 1 FROM byoip_cidr WHERE aws_id = ?1 UNION ALL"
+			  " SELECT 1 FROM pool_cidr WHERE aws_id = ?1",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, want, -1);
+	rc = ipam__step(db, stmt, err);
+	ipam__reset(stmt);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return ipam__new_id(db, "ipam-pool-cidr-", true, id, err);
+	snprintf(id, IPAM_ID_MAX, "%s", want);
+	return 0;
+}
+
+int ipam__byoip_restore(ipam *db, int64_t pool, const ipam__byoip_doc *doc,
+			ipam_err *err)
+{
+	char text[IPAM_CIDR_STRLEN], id[IPAM_ID_MAX];
+	const ipam_cidr *cidr = &doc->cidr;
+	ipam_pool_info p;
+	ipam__byoip_rec rec;
+	ipam_cidr container;
+	ipam_stmt *stmt;
+	bool method_ok = !*doc->method, held;
+	int rc = ipam__pool_load(db, pool, &p, err);
+
+	if (rc)
+		return rc;
+	ipam_cidr_format(cidr, text);
+	if (!ipam__byoip_pool(&p))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: pool '%s' keeps no BYOIP record (only a "
+				  "top-level public pool with public-ip-source "
+				  "byoip does)",
+				  text, p.name);
+	if (cidr->family != p.family)
+		return ipam__fail(err, IPAM_EINVAL, "%s: pool '%s' is %s", text,
+				  p.name, ipam_family_name(p.family));
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		method_ok = method_ok || !strcmp(doc->method, methods[i]);
+	if (!method_ok)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "%s: ProofMethod '%.20s' is not x509, "
+				  "dns-token, lab or transfer",
+				  text, doc->method);
+	if (doc->state == IPAM_BYOIP_PENDING_DEPROVISION)
+		return ipam__fail(
+			err, IPAM_EINVAL,
+			"%s: pending-deprovision is no state a record "
+			"rests in (the deprovision is synchronous)",
+			text);
+	if (doc->state == IPAM_BYOIP_FAILED_PROVISION
+		    ? strcmp(doc->code, "cidr-not-available") &&
+			      strcmp(doc->code, "limit-exceeded")
+		    : *doc->code || *doc->reason)
+		return ipam__fail(err, IPAM_EINVAL, "%s: a %s record %s", text,
+				  ipam_byoip_state_name(doc->state),
+				  doc->state == IPAM_BYOIP_FAILED_PROVISION
+					  ? "needs a FailureReason.Code of "
+					    "cidr-not-available or "
+					    "limit-exceeded"
+					  : "has no FailureReason");
+	if (*doc->reason &&
+	    (rc = ipam__check_text("FailureReason.Message", doc->reason,
+				   IPAM_ERR_MSG_MAX - 1, err)))
+		return rc;
+	rc = ipam__pool_cidr_containing(db, pool, cidr, &container, err);
+	if (rc < 0)
+		return rc;
+	held = rc == 1 && ipam_cidr_compare(&container, cidr) == 0;
+	/* the document cannot make a CIDR provisioned by saying so here: only
+	 * a CIDR that IpamPoolCidrs provisions is, and its record says so */
+	if (held != (doc->state == IPAM_BYOIP_PROVISIONED))
+		return ipam__fail(err, IPAM_EINVAL,
+				  held ? "%s is provisioned to pool '%s' "
+					 "(IpamPoolCidrs), its record cannot "
+					 "be %s"
+				       : "%s is not provisioned to pool '%s' "
+					 "(IpamPoolCidrs), its record cannot "
+					 "be %s",
+				  text, p.name,
+				  ipam_byoip_state_name(doc->state));
+	if ((rc = ipam__byoip_get(db, pool, cidr, &rec, err)) < 0)
+		return rc;
+	if (doc->state == IPAM_BYOIP_PENDING_PROVISION &&
+	    (rc = ipam__provision_checks(db, &p, cidr, err)))
+		return rc;
+	if (held) {
+		/* the record's id is the pool CIDR's (one object) */
+		if (!(stmt = ipam__stmt(db,
+					"SELECT aws_id FROM pool_cidr WHERE"
+					" pool_key = ?1 AND start = ?2 AND"
+					" prefix = ?3",
+					err)))
+			return ipam__stmt_error(err);
+		ipam__bind_int64(stmt, 1, pool);
+		ipam__bind_addr(stmt, 2, cidr->addr);
+		ipam__bind_int(stmt, 3, cidr->prefix);
+		rc = ipam__step(db, stmt, err);
+		if (rc == 1)
+			ipam__copy_text(id, sizeof(id), stmt, 0);
+		ipam__reset(stmt);
+		if (rc != 1)
+			return rc < 0 ? rc
+				      : ipam__fail(err, IPAM_EIO,
+						   "lost a pool CIDR");
+	} else if (rec.key) {
+		snprintf(id, sizeof(id), "%s", rec.id);
+	} else if ((rc = record_id(db, doc->id, id, err))) {
+		return rc;
+	}
+	if (rec.key && rec.state == doc->state && !strcmp(rec.id, id) &&
+	    !strcmp(rec.method, doc->method) && rec.changed == doc->changed)
+		return 0;
+	if ((rc = record_put(db, pool, cidr, id, doc->state, doc->code,
+			     doc->reason, doc->method, doc->changed, err)))
+		return rc;
+	return ipam__event(
+		db, "byoip-cidr-state", p.id,
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "cidr", text,
+			  "cidr-id", id, "from",
+			  rec.key ? ipam_byoip_state_name(rec.state) : "", "to",
+			  ipam_byoip_state_name(doc->state), "reason",
+			  doc->reason, "import", 1),
+		err);
 }

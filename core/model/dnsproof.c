@@ -378,3 +378,84 @@ int ipam__dns_token_check(ipam *db, const ipam_cidr *cidr,
 	res_nclose(&st);
 	return rc;
 }
+
+/* ---- restoring (import) ---- */
+
+static bool uuid_ok(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-'
+			 : !strchr("0123456789abcdef", s[i]) || !s[i])
+			return false;
+	}
+	return true;
+}
+
+int ipam__token_restore(ipam *db, const ipam_token_info *t, ipam_err *err)
+{
+	ipam_token_info old, other;
+	char id[IPAM_ID_MAX];
+	ipam_stmt *stmt;
+	int rc;
+
+	if ((rc = ipam__check_text("token name", t->name, IPAM_NAME_MAX, err)))
+		return rc;
+	if (strchr(t->name, '/') || !strcmp(t->name, ".") ||
+	    !strcmp(t->name, ".."))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "token '%s': not a file name", t->name);
+	if (strlen(t->token_name) != 8 ||
+	    strspn(t->token_name, "0123456789") != 8)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "token '%s': TokenName is 8 digits", t->name);
+	if (!uuid_ok(t->token_value))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "token '%s': TokenValue is a UUID in lower "
+				  "case (8-4-4-4-12 hex digits)",
+				  t->name);
+	if (t->not_after != t->created + TOKEN_LIFETIME)
+		return ipam__fail(err, IPAM_EINVAL,
+				  "token '%s': NotAfter is 72 hours after "
+				  "Created (L5534)",
+				  t->name);
+	if ((rc = ipam__token_load(db, "name", t->name, &old, err)) < 0)
+		return rc;
+	if (rc == 1 && !strcmp(old.token_name, t->token_name) &&
+	    !strcmp(old.token_value, t->token_value) &&
+	    old.created == t->created)
+		return 0;
+	/* the document's id when no other token has it */
+	snprintf(id, sizeof(id), "%s", rc == 1 ? old.id : "");
+	if (*t->id && strcmp(t->id, id)) {
+		if ((rc = ipam__token_load(db, "id", t->id, &other, err)) < 0)
+			return rc;
+		if (rc == 0)
+			snprintf(id, sizeof(id), "%s", t->id);
+	}
+	if (!*id &&
+	    (rc = ipam__new_id(db, "ipam-ext-res-ver-token-", false, id, err)))
+		return rc;
+	if (!(stmt = ipam__stmt(db,
+				"INSERT INTO verification_token(aws_id, name,"
+				" token_name, token_value, created, not_after)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT"
+				" (name) DO UPDATE SET aws_id = ?1,"
+				" token_name = ?3, token_value = ?4,"
+				" created = ?5, not_after = ?6",
+				err)))
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, id, -1);
+	ipam__bind_text(stmt, 2, t->name, -1);
+	ipam__bind_text(stmt, 3, t->token_name, -1);
+	ipam__bind_text(stmt, 4, t->token_value, -1);
+	ipam__bind_int64(stmt, 5, t->created);
+	ipam__bind_int64(stmt, 6, t->not_after);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return ipam__event(
+		db, "create-ipam-external-resource-verification-token", id,
+		json_pack("{s:s, s:b}", "name", t->name, "import", 1), err);
+}

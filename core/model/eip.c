@@ -32,8 +32,9 @@ int ipam__eip_association_check(const ipam_resource_info *res,
 				const char *value, ipam_err *err)
 {
 	const char *type;
+	ipam__rtype rt;
 
-	if (strcmp(res->type, "eip"))
+	if (ipam__rtype_of(res->type) != IPAM__RT_EIP)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "association applies to Elastic IPs; "
 				  "resource '%s' is a %s",
@@ -41,8 +42,8 @@ int ipam__eip_association_check(const ipam_resource_info *res,
 	if (!*value)
 		return 0;
 	type = ipam_resource_type_from_id(value);
-	if (!type ||
-	    (strcmp(type, "instance") && strcmp(type, "network-interface")) ||
+	rt = ipam__rtype_of(type);
+	if ((rt != IPAM__RT_INSTANCE && rt != IPAM__RT_NETWORK_INTERFACE) ||
 	    strspn(value,
 		   "abcdefghijklmnopqrstuvwxyz"
 		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != strlen(value) ||
@@ -59,22 +60,27 @@ int ipam__eip_block_check(const ipam_resource_info *res,
 			  const ipam_pool_info *p, const ipam_cidr *block,
 			  ipam_err *err)
 {
-	bool eip = !strcmp(res->type, "eip");
+	ipam__rtype type = ipam__rtype_of(res->type);
+	bool eip = ipam__rtype_takes_eips(type);
+	const char *what = type == IPAM__RT_EIP	  ? "Elastic IP"
+			   : type == IPAM__RT_ALB ? "load balancer"
+			   : type == IPAM__RT_RDS ? "RDS instance"
+			   : type == IPAM__RT_NAT_GATEWAY ? "NAT gateway"
+							  : "public IPv4 pool";
 
-	if (!eip && strcmp(res->type, "public-ipv4-pool"))
+	if (!eip && type != IPAM__RT_PUBLIC_IPV4_POOL)
 		return 0;
 	if (!p->is_public || block->family != 4)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "%s '%s' takes IPv4 space of the public "
 				  "scope, not space of %s pool '%s'",
-				  eip ? "Elastic IP" : "public IPv4 pool",
-				  res->id, p->is_public ? "IPv6" : "private",
-				  p->name);
+				  what, res->id,
+				  p->is_public ? "IPv6" : "private", p->name);
 	if (eip && block->prefix != 32)
 		return ipam__fail(err, IPAM_EINVAL,
-				  "Elastic IP '%s' is one address (/32), not "
-				  "a /%d",
-				  res->id, block->prefix);
+				  "%s '%s' takes one address (/32) at a time,"
+				  " not a /%d",
+				  what, res->id, block->prefix);
 	if (!eip && block->prefix < 24)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "public IPv4 pool '%s' takes /24 to /32 "
@@ -164,7 +170,7 @@ int ipam__eip_pool_busy(ipam *db, const ipam_resource_info *res,
 	size_t n = 0;
 	int rc = 0;
 
-	if (strcmp(res->type, "public-ipv4-pool"))
+	if (ipam__rtype_of(res->type) != IPAM__RT_PUBLIC_IPV4_POOL)
 		return 0;
 	if (cidr) {
 		one = *cidr;
@@ -298,7 +304,7 @@ static int eip_allocate(ipam *db, int64_t scope, const char *source,
 	} else if (!strncmp(source, "ipv4pool-ec2-", 13)) {
 		if (ipam_resource_lookup(db, scope, source, &key, NULL) ||
 		    (rc = ipam__resource_load(db, key, &src, err)) ||
-		    strcmp(src.type, "public-ipv4-pool"))
+		    ipam__rtype_of(src.type) != IPAM__RT_PUBLIC_IPV4_POOL)
 			return rc ? rc
 				  : ipam__fail(err, IPAM_EINVAL,
 					       "'%.80s' is not a public IPv4 "

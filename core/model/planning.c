@@ -46,7 +46,7 @@ static int vpc_load(ipam *db, int64_t scope, const char *id,
 				  "no resource '%.80s' in the pool's scope", id);
 	if (rc || (rc = ipam__resource_load(db, key, out, err)))
 		return rc ? rc : IPAM_EIO;
-	if (strcmp(out->type, "vpc"))
+	if (ipam__rtype_of(out->type) != IPAM__RT_VPC)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "resource '%.80s' is a %s: a pool plans the "
 				  "space of a VPC",
@@ -176,7 +176,7 @@ int ipam_pool_set_source_resource(ipam *db, int64_t pool, const char *vpc_id,
 	if (!vpc_id)
 		vpc_id = "";
 	if (*vpc_id && ipam_resource_type_from_id(vpc_id) &&
-	    strcmp(ipam_resource_type_from_id(vpc_id), "vpc"))
+	    ipam__rtype_of(ipam_resource_type_from_id(vpc_id)) != IPAM__RT_VPC)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "'%.80s' is not a VPC id: a pool plans the "
 				  "space of a VPC (vpc-...)",
@@ -237,7 +237,7 @@ int ipam__plan_cidr_check(ipam *db, const ipam_pool_info *p,
 int ipam__plan_allocate_check(ipam *db, const ipam_resource_info *res,
 			      const ipam_pool_info *p, ipam_err *err)
 {
-	bool subnet = !strcmp(res->type, "subnet");
+	bool subnet = ipam__rtype_of(res->type) == IPAM__RT_SUBNET;
 
 	(void)db;
 	if (!*p->plan_vpc) {
@@ -273,7 +273,7 @@ int ipam__plan_vpc_busy(ipam *db, const ipam_resource_info *res,
 	ipam_stmt *stmt;
 	int rc;
 
-	if (strcmp(res->type, "vpc"))
+	if (ipam__rtype_of(res->type) != IPAM__RT_VPC)
 		return 0;
 	if (!cidr) {
 		stmt = ipam__stmt(db,

@@ -14,8 +14,9 @@
  * which must have a locale (L772).
  *
  * The set is small (an operator lists a handful of delegations) and the
- * search asks the scope's top-level CIDRs, which are disjoint (provision.c
- * refuses overlaps in a scope), for the one that can meet each candidate:
+ * search asks the scope's top-level CIDRs and its CIDRs pending provision,
+ * which are disjoint (provision.c and byoip.c refuse overlaps in a scope),
+ * for the one that can meet each candidate:
  * each step skips past one provisioned CIDR, so a pick costs one indexed
  * query per CIDR in its way.
  */
@@ -25,13 +26,15 @@
 
 #include "internal.h"
 
+/* The block counts are quotas (/ipam/quotas/provider-ipv4-blocks, 2 per
+ * IPAM, L9650; provider-ipv6-blocks-per-pool, 1 per Regional pool, L838,
+ * L9653): the guide marks them adjustable. The netmask ranges are not: the
+ * guide gives them as the acceptable sizes. */
 enum {
 	PROVIDER_V4_MIN = 29, /* L9651: between /29 and /30 */
 	PROVIDER_V4_MAX = 30,
-	PROVIDER_V4_BLOCKS = 2, /* contiguous IPv4 blocks per IPAM, L9650 */
-	PROVIDER_V6_MIN = 40,	/* L838: between /40 and /52 */
+	PROVIDER_V6_MIN = 40, /* L838: between /40 and /52 */
 	PROVIDER_V6_MAX = 52,
-	PROVIDER_V6_BLOCKS = 1, /* per Regional pool, L838, L9653 */
 	PROVIDER_CIDRS_MAX = 1000,
 };
 
@@ -240,9 +243,14 @@ static int provider_limits(ipam *db, const ipam_pool_info *p, int len,
 	bool v4 = p->family == 4;
 	int min = v4 ? PROVIDER_V4_MIN : PROVIDER_V6_MIN;
 	int max = v4 ? PROVIDER_V4_MAX : PROVIDER_V6_MAX;
-	int64_t have = 0, limit = v4 ? PROVIDER_V4_BLOCKS : PROVIDER_V6_BLOCKS;
-	int rc;
+	int64_t have = 0, limit = 0;
+	int rc = ipam_quota_get(db,
+				v4 ? IPAM_QUOTA_PROVIDER_V4_BLOCKS
+				   : IPAM_QUOTA_PROVIDER_V6_BLOCKS,
+				&limit, err);
 
+	if (rc)
+		return rc;
 	if (len < min || len > max)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "/%d: an Amazon-provided %s block of pool "
@@ -259,24 +267,37 @@ static int provider_limits(ipam *db, const ipam_pool_info *p, int len,
 		return ipam__fail(
 			err, IPAM_EDQUOT,
 			v4 ? "pool '%s': the IPAM holds %lld Amazon-provided "
-			     "contiguous IPv4 blocks already (quota %lld)"
-			   : "pool '%s' holds %lld Amazon-provided IPv6 block "
-			     "already (quota %lld per Regional pool)",
+			     "contiguous IPv4 blocks already (quota "
+			     "provider-ipv4-blocks: %lld)"
+			   : "pool '%s' holds %lld Amazon-provided IPv6 "
+			     "blocks already (quota "
+			     "provider-ipv6-blocks-per-pool: %lld per "
+			     "Regional pool)",
 			p->name, (long long)have, (long long)limit);
 	return 0;
 }
 
 /* The top-level public CIDR of the family that can meet `cand` (the one
- * starting last at or before its end): 1 and *out when it meets it. */
+ * starting last at or before its end): 1 and *out when it meets it. The
+ * CIDRs pending provision (byoip.c) count: they hold no pool CIDR yet but
+ * reserve their space, and are disjoint from the provisioned ones and
+ * from each other as those are (ipam__byoip_overlap_check), so the one
+ * starting last of the union is still the only one that can meet. */
 static int scope_block_at(ipam *db, const ipam_pool_info *p,
 			  const ipam_cidr *cand, ipam_cidr *out, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(
 		db,
-		"SELECT c.start, c.prefix FROM pool_cidr c JOIN pool o"
-		" ON o.key = c.pool_key WHERE o.scope_key = ?1"
-		" AND o.parent_key IS NULL AND o.family = ?2 AND c.start <= ?3"
-		" ORDER BY c.start DESC LIMIT 1",
+		"SELECT start, prefix FROM (SELECT c.start, c.prefix"
+		" FROM pool_cidr c JOIN pool o ON o.key = c.pool_key"
+		" WHERE o.scope_key = ?1 AND o.parent_key IS NULL"
+		" AND o.family = ?2 AND c.start <= ?3"
+		" ORDER BY c.start DESC LIMIT 1) AS held"
+		" UNION ALL SELECT start, prefix FROM (SELECT b.start,"
+		" b.prefix FROM byoip_cidr b JOIN pool o ON o.key = b.pool_key"
+		" WHERE o.scope_key = ?1 AND b.family = ?2 AND b.state = ?4"
+		" AND b.start <= ?3 ORDER BY b.start DESC LIMIT 1) AS pending"
+		" ORDER BY start DESC LIMIT 1",
 		err);
 	int rc;
 
@@ -285,6 +306,7 @@ static int scope_block_at(ipam *db, const ipam_pool_info *p,
 	ipam__bind_int64(stmt, 1, p->scope_key);
 	ipam__bind_int(stmt, 2, cand->family);
 	ipam__bind_addr(stmt, 3, ipam_cidr_last(cand));
+	ipam__bind_int(stmt, 4, IPAM_BYOIP_PENDING_PROVISION);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->family = cand->family;

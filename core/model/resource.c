@@ -58,7 +58,21 @@ static const struct {
 					   false,
 					   {NULL, NULL,
 					    "ec2-public-ipv4-pool"}},
+	/* An ALB's, an RDS instance's or a NAT gateway's public addresses
+	 * are (service-managed) Elastic IPs in AWS: the shapes say eip. */
+	[IPAM__RT_ALB] = {"alb", true, true, {"eip", "eip", "eip"}},
+	[IPAM__RT_RDS] = {"rds", true, true, {"eip", "eip", "eip"}},
+	[IPAM__RT_NAT_GATEWAY] = {"nat-gateway",
+				  true,
+				  true,
+				  {"eip", "eip", "eip"}},
 };
+
+bool ipam__rtype_takes_eips(ipam__rtype type)
+{
+	return type == IPAM__RT_EIP || type == IPAM__RT_ALB ||
+	       type == IPAM__RT_RDS || type == IPAM__RT_NAT_GATEWAY;
+}
 
 #define N_RTYPES (sizeof(rtypes) / sizeof(rtypes[0]))
 
@@ -83,6 +97,9 @@ static const struct {
 	{"ipv4pool-ec2-", IPAM__RT_PUBLIC_IPV4_POOL},
 	{"i-", IPAM__RT_INSTANCE},
 	{"eni-", IPAM__RT_NETWORK_INTERFACE},
+	{"alb-", IPAM__RT_ALB},
+	{"db-", IPAM__RT_RDS},
+	{"nat-", IPAM__RT_NAT_GATEWAY},
 };
 
 bool ipam_resource_type_valid(const char *type)
@@ -455,20 +472,48 @@ static int rc_delete(ipam *db, const ipam_resource_info *res, int64_t rc_key,
 	return ipam__exec(db, stmt, err);
 }
 
+/* The event of a resource CIDR's change. */
+static int cidr_event(ipam *db, const char *action,
+		      const ipam_resource_info *res, const ipam_cidr *cidr,
+		      ipam_err *err)
+{
+	char text[IPAM_CIDR_STRLEN];
+	ipam_cidr_format(cidr, text);
+	return ipam__event(db, action, res->id,
+			   json_pack("{s:s}", "cidr", text), err);
+}
+
+/* The release orders of the guide, before a resource (cidr NULL) or one
+ * of its CIDRs goes: an associated EIP is disassociated first, a public
+ * IPv4 pool's EIPs are released first (L7000-L7030, L9380); a VPC goes
+ * after the resource planning pools of its space (L8969-L8984). */
+static int release_checks(ipam *db, const ipam_resource_info *res,
+			  const ipam_cidr *cidr, ipam_err *err)
+{
+	int rc;
+	if (!cidr && ipam__rtype_of(res->type) == IPAM__RT_EIP &&
+	    *res->association)
+		return ipam__fail(err, IPAM_EBUSY,
+				  "cannot release '%s': it is associated with "
+				  "'%s' (disassociate it first)",
+				  res->id, res->association);
+	if ((rc = ipam__eip_pool_busy(db, res, cidr, err)))
+		return rc;
+	return ipam__plan_vpc_busy(db, res, cidr, cidr ? "remove" : "delete",
+				   err);
+}
+
 static int cidr_add(ipam *db, int64_t resource, const ipam_cidr *cidr,
 		    ipam_err *err)
 {
 	ipam_resource_info res;
-	char text[IPAM_CIDR_STRLEN];
 	int64_t key;
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc || (rc = rc_insert(db, &res, cidr, 0, &key, err)) ||
 	    (rc = ipam__auto_import(db, &key, 1, err)))
 		return rc;
-	ipam_cidr_format(cidr, text);
-	return ipam__event(db, "add-resource-cidr", res.id,
-			   json_pack("{s:s}", "cidr", text), err);
+	return cidr_event(db, "add-resource-cidr", &res, cidr, err);
 }
 
 int ipam_resource_cidr_add(ipam *db, int64_t resource, const ipam_cidr *cidr,
@@ -484,18 +529,14 @@ static int cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
 		       ipam_err *err)
 {
 	ipam_resource_info res;
-	char text[IPAM_CIDR_STRLEN];
 	int64_t key;
 	int rc = ipam__resource_load(db, resource, &res, err);
 
 	if (rc || (rc = rc_find(db, &res, cidr, &key, NULL, err)) ||
-	    (rc = ipam__plan_vpc_busy(db, &res, cidr, "remove", err)) ||
-	    (rc = ipam__eip_pool_busy(db, &res, cidr, err)) ||
+	    (rc = release_checks(db, &res, cidr, err)) ||
 	    (rc = rc_delete(db, &res, key, err)))
 		return rc;
-	ipam_cidr_format(cidr, text);
-	return ipam__event(db, "remove-resource-cidr", res.id,
-			   json_pack("{s:s}", "cidr", text), err);
+	return cidr_event(db, "remove-resource-cidr", &res, cidr, err);
 }
 
 int ipam_resource_cidr_remove(ipam *db, int64_t resource, const ipam_cidr *cidr,
@@ -1002,23 +1043,12 @@ int ipam__resource_remove(ipam *db, int64_t resource, ipam_err *err)
 	return ipam__event(db, "delete-resource", res.id, json_object(), err);
 }
 
-/* The release orders of the guide: an associated EIP is disassociated
- * first, a public IPv4 pool's EIPs are released first (L7000-L7030, L9380);
- * a VPC goes after the resource planning pools of its space (L8969-L8984). */
 static int resource_delete(ipam *db, int64_t resource, ipam_err *err)
 {
 	ipam_resource_info res;
 	int rc = ipam__resource_load(db, resource, &res, err);
 
-	if (rc)
-		return rc;
-	if (!strcmp(res.type, "eip") && *res.association)
-		return ipam__fail(err, IPAM_EBUSY,
-				  "cannot release '%s': it is associated with "
-				  "'%s' (disassociate it first)",
-				  res.id, res.association);
-	if ((rc = ipam__eip_pool_busy(db, &res, NULL, err)) ||
-	    (rc = ipam__plan_vpc_busy(db, &res, NULL, "delete", err)))
+	if (rc || (rc = release_checks(db, &res, NULL, err)))
 		return rc;
 	return ipam__resource_remove(db, resource, err);
 }
@@ -1434,7 +1464,8 @@ static int sync_cidrs(ipam *db, const ipam_resource_info *res,
 	ipam_stmt *stmt =
 		ipam__stmt(db,
 			   "SELECT key, family, start, prefix FROM"
-			   " resource_cidr WHERE resource_key = ?1",
+			   " resource_cidr WHERE resource_key = ?1 AND"
+			   " (?2 = 0 OR alloc_key IS NULL)",
 			   err);
 	ipam_cidr *have = NULL;
 	int64_t *keys = NULL;
@@ -1444,6 +1475,8 @@ static int sync_cidrs(ipam *db, const ipam_resource_info *res,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, res->key);
+	/* a record that needs an address keeps what a pool gave it */
+	ipam__bind_int(stmt, 2, rec->wants_address && rec->ncidrs == 0);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr *h = realloc(have, (n + 1) * sizeof(*h));
 		int64_t *k = h ? realloc(keys, (n + 1) * sizeof(*k)) : NULL;

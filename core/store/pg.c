@@ -478,7 +478,23 @@ static const char *const pg_migrations[] = {
 	"ALTER TABLE ipam ADD COLUMN event_retention_days bigint NOT NULL"
 	"  DEFAULT 365;"
 	"CREATE INDEX event_time ON event(time);",
-	/* 12 -> 13: change times and the remove notification
+	/* 12 -> 13: the ASN switch times (asn.c), the provider-block quotas */
+	"CREATE TABLE asn_switch("
+	"  family bigint NOT NULL,"
+	"  start bytea NOT NULL,"
+	"  prefix bigint NOT NULL,"
+	"  at bigint NOT NULL,"
+	"  PRIMARY KEY (family, start, prefix));"
+	"INSERT INTO quota(name, value) VALUES ('provider-ipv4-blocks', 2),"
+	"  ('provider-ipv6-blocks-per-pool', 1);",
+	/* 13 -> 14: prefix-list target sync, the policy quotas */
+	"ALTER TABLE pl_target ADD COLUMN sync bigint NOT NULL DEFAULT 1;"
+	"ALTER TABLE pl_target ADD COLUMN held text NOT NULL DEFAULT '';"
+	"ALTER TABLE pl_target ADD COLUMN held_version bigint NOT NULL"
+	"  DEFAULT 0;"
+	"INSERT INTO quota(name, value) VALUES ('policies', 10),"
+	"  ('policy-targets', 100), ('policy-rule-pools', 10);",
+	/* 14 -> 15: change times and the remove notification
 	 * (docs/design/pg.md, "Change times"): what sqlite.c's TEMP
 	 * triggers do, as permanent triggers. The stamp is the
 	 * transaction's setting ipam.stamp, which the driver sets at
@@ -524,12 +540,12 @@ static const char *const pg_migrations[] = {
 
 /* The rest of a migration too long for one C string (C99 allows 4095
  * characters), run in this order after its entry of pg_migrations: the
- * change-time triggers of 12 -> 13, one function and its trigger each. */
+ * change-time triggers of 14 -> 15, one function and its trigger each. */
 static const struct {
 	int to; /* the version the migration makes */
 	const char *sql;
 } pg_migration_parts[] = {
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_bump_alloc(k bigint, s bigint) RETURNS void\n"
 	 "  LANGUAGE plpgsql AS $f$\n"
 	 "BEGIN UPDATE allocation SET changed = s WHERE key = k AND changed IS DISTINCT FROM s; END $f$;\n"
@@ -564,7 +580,7 @@ static const struct {
 	 "  UPDATE prefix_list SET touched = s WHERE aws_id = id AND touched IS DISTINCT FROM s;\n"
 	 "  UPDATE policy SET changed = s WHERE aws_id = id AND changed IS DISTINCT FROM s;\n"
 	 "END $f$;\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_event() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -576,7 +592,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_event AFTER INSERT ON event\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_event();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_allocation() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -588,7 +604,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_allocation AFTER INSERT OR UPDATE OR DELETE ON allocation\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_allocation();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_pool() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -600,7 +616,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_pool AFTER INSERT OR UPDATE OR DELETE ON pool\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pool();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_pool_cidr() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -612,7 +628,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_pool_cidr AFTER INSERT OR UPDATE OR DELETE ON pool_cidr\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pool_cidr();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_pool_rule_tag() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -624,7 +640,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_pool_rule_tag AFTER INSERT OR UPDATE OR DELETE ON pool_rule_tag\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pool_rule_tag();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_tag() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -636,7 +652,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_tag AFTER INSERT OR UPDATE OR DELETE ON tag\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_tag();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_resource() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -648,7 +664,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_resource AFTER INSERT OR UPDATE OR DELETE ON resource\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_resource();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_resource_cidr() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -660,7 +676,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_resource_cidr AFTER INSERT OR UPDATE OR DELETE ON resource_cidr\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_resource_cidr();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_resource_tag() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -672,7 +688,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_resource_tag AFTER INSERT OR UPDATE OR DELETE ON resource_tag\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_resource_tag();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_history() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -684,7 +700,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_history AFTER INSERT OR UPDATE OR DELETE ON history\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_history();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_scope() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -696,7 +712,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_scope AFTER INSERT OR UPDATE ON scope\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_scope();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_discovery() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -708,7 +724,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_discovery AFTER INSERT OR UPDATE ON discovery\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_discovery();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_prefix_list() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -720,7 +736,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_prefix_list AFTER INSERT OR UPDATE ON prefix_list\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_prefix_list();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_pl_rule() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -732,7 +748,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_pl_rule AFTER INSERT OR UPDATE OR DELETE ON pl_rule\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pl_rule();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_pl_target() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -744,7 +760,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_pl_target AFTER INSERT OR UPDATE OR DELETE ON pl_target\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pl_target();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_policy() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -756,7 +772,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_policy AFTER INSERT OR UPDATE ON policy\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_policy();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_policy_rule() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -768,7 +784,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_policy_rule AFTER INSERT OR UPDATE OR DELETE ON policy_rule\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_policy_rule();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_policy_pool() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -780,7 +796,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_policy_pool AFTER INSERT OR UPDATE OR DELETE ON policy_pool\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_policy_pool();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_ch_policy_target() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "DECLARE s bigint;\n"
 	 "BEGIN\n"
@@ -792,7 +808,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER ch_policy_target AFTER INSERT OR UPDATE OR DELETE ON policy_target\n"
 	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_policy_target();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_removed_row() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "BEGIN\n"
 	 "  IF current_setting('ipam.removals', true) = '1' THEN\n"
@@ -813,7 +829,7 @@ static const struct {
 	/* the bulk allocator (model/alloc_bulk.c) gives the keys of its
 	 * allocation and history rows itself, as SQLite's next rowids: the
 	 * identity sequences follow them */
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_keys_allocation() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "BEGIN\n"
 	 "  PERFORM setval('allocation_key_seq', m) FROM (SELECT max(key) AS m FROM allocation) x\n"
@@ -823,7 +839,7 @@ static const struct {
 	 "END $f$;\n"
 	 "CREATE TRIGGER keys_allocation AFTER INSERT ON allocation\n"
 	 "  FOR EACH STATEMENT EXECUTE FUNCTION ipam_keys_allocation();\n"},
-	{13,
+	{15,
 	 "CREATE FUNCTION ipam_keys_history() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
 	 "BEGIN\n"
 	 "  PERFORM setval('history_key_seq', m) FROM (SELECT max(key) AS m FROM history) x\n"

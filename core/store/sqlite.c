@@ -431,7 +431,28 @@ static const char *const migrations[] = {
 	"ALTER TABLE ipam ADD COLUMN event_retention_days INTEGER NOT NULL"
 	"  DEFAULT 365;"
 	"CREATE INDEX event_time ON event(time);",
-	/* 12 -> 13: nothing on SQLite (its change-time triggers are TEMP,
+	/* 12 -> 13 (issue 12 follow-up): when each CIDR last switched from
+	 * the router's own AS to a brought ASN (asn.c, the once-an-hour limit
+	 * of L5291), and the provider-block limits as quotas (provider.c) */
+	"CREATE TABLE asn_switch("
+	"  family INTEGER NOT NULL,"
+	"  start BLOB NOT NULL,"
+	"  prefix INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;"
+	"INSERT INTO quota(name, value) VALUES ('provider-ipv4-blocks', 2),"
+	"  ('provider-ipv6-blocks-per-pool', 1);",
+	/* 13 -> 14: prefix-list targets whose sync is off keep the CIDRs
+	 * edited by hand (pltarget.c: `sync`, `held` canonical CIDR lines,
+	 * `held_version` the version served when sync was turned off); the
+	 * IPAM policy limits become quotas (policy.c, L9658-L9664) */
+	"ALTER TABLE pl_target ADD COLUMN sync INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE pl_target ADD COLUMN held TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE pl_target ADD COLUMN held_version INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"INSERT INTO quota(name, value) VALUES ('policies', 10),"
+	"  ('policy-targets', 100), ('policy-rule-pools', 10);",
+	/* 14 -> 15: nothing on SQLite (its change-time triggers are TEMP,
 	 * made at every open); PostgreSQL's permanent ones (pg.c) */
 	"SELECT 1;",
 };

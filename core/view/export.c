@@ -120,6 +120,37 @@ static const char *col_text(ipam_stmt *stmt, int col)
 
 /* ---- the IPAM ---- */
 
+/* The proof-of-ownership settings as stored: AccountId "" means the
+ * owner's uid (OwnerId), as the setting's file says. */
+static json_t *byoip_settings_json(ipam *db, json_t *obj, ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db, "SELECT certificate, account_id, dns_resolver FROM ipam",
+		err);
+	int rc;
+	if (!stmt) {
+		json_decref(obj);
+		return NULL;
+	}
+	rc = ipam__step(db, stmt, err);
+	if (rc == 1) {
+		json_object_set_new(obj, "Certificate",
+				    json_string(col_text(stmt, 0)));
+		json_object_set_new(obj, "AccountId",
+				    json_string(col_text(stmt, 1)));
+		json_object_set_new(obj, "DnsResolver",
+				    json_string(col_text(stmt, 2)));
+	}
+	ipam__reset(stmt);
+	if (rc != 1) {
+		if (rc == 0)
+			ipam__fail(err, IPAM_EIO, "the ipam row is missing");
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 static json_t *ipam_part(ipam *db, ipam_err *err)
 {
 	ipam_info info;
@@ -180,7 +211,7 @@ static json_t *ipam_part(ipam *db, ipam_err *err)
 		json_array_append_new(regions, json_string(locales.items[i]));
 	ipam_strlist_free(&locales);
 	json_object_set_new(obj, "ProviderCidrs", regions);
-	return obj;
+	return byoip_settings_json(db, obj, err);
 }
 
 /* ---- scopes ---- */
@@ -345,7 +376,8 @@ static int pools_load(ipam *db, export_pool **out, size_t *count, ipam_err *err)
 			       ? ipam__fail(err, rc, "the pool tree is broken")
 			       : rc;
 	}
-	qsort(pools, n, sizeof(*pools), pool_cmp);
+	if (n > 1) /* qsort's base must not be NULL, even for none */
+		qsort(pools, n, sizeof(*pools), pool_cmp);
 	*out = pools;
 	*count = n;
 	return 0;
@@ -471,15 +503,15 @@ static int cidrs_part(ipam *db, const export_pool *pools, size_t n,
 			c.prefix = (uint8_t)ipam__col_int(stmt, 1);
 			ipam_cidr_format(&c, text);
 			ipam__buf_add(buf, sep, strlen(sep));
-			put_json(buf,
-				 json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}",
-					   "IpamPoolId", pools[i].id, "Cidr",
-					   text, "IpamPoolCidrId",
-					   col_text(stmt, 2), "State",
-					   "provisioned", "NetmaskLength",
-					   (int)c.prefix, "Created",
-					   time_json(ipam__col_int64(stmt,
-									  3))));
+			put_json(
+				buf,
+				json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}",
+					  "IpamPoolId", pools[i].id, "Cidr",
+					  text, "IpamPoolCidrId",
+					  col_text(stmt, 2), "State",
+					  "provisioned", "NetmaskLength",
+					  (int)c.prefix, "Created",
+					  time_json(ipam__col_int64(stmt, 3))));
 			sep = ",\n";
 		}
 		ipam__reset(stmt);
@@ -531,8 +563,7 @@ static int allocs_of(ipam *db, ipam_stmt *stmt, const export_pool *p,
 			"\"Mode\":\"%04llo\"}",
 			when, (long long)ipam__col_int64(stmt, 9),
 			(long long)ipam__col_int64(stmt, 10),
-			(unsigned long long)ipam__col_int64(stmt, 11) &
-				07777);
+			(unsigned long long)ipam__col_int64(stmt, 11) & 07777);
 		*sep = ",\n";
 	}
 	ipam__reset(stmt);
@@ -600,9 +631,9 @@ static int discoveries_part(ipam *db, ipam__buf *buf, ipam_err *err)
 static json_t *resource_tags_json(ipam *db, int64_t key, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT key, value FROM resource_tag"
-					" WHERE resource_key = ?1 ORDER BY key",
-					err);
+				     "SELECT key, value FROM resource_tag"
+				     " WHERE resource_key = ?1 ORDER BY key",
+				     err);
 	json_t *list = json_array();
 	if (!stmt) {
 		json_decref(list);
@@ -697,8 +728,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 			      "ResourceName", COL(5), "ResourceRegion", COL(6),
 			      "ResourceOwnerId", COL(7), "VpcId", COL(8),
 			      "ResourceTags", tags, "MonitoringState",
-			      ipam__col_int(stmt, 9) ? "ignored"
-							  : "monitored",
+			      ipam__col_int(stmt, 9) ? "ignored" : "monitored",
 			      "Discovery", COL(10), "Created",
 			      time_json(ipam__col_int64(stmt, 11)));
 #undef COL
@@ -725,7 +755,28 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 
 /* ---- prefix-list resolvers: settings, rules, targets ---- */
 
-/* Targets of a list, by name: Name, Format, DesiredVersion (0 = latest). */
+/* The CIDRs a target whose sync is off keeps (its hand edits). */
+static json_t *held_json(ipam *db, const char *list, const char *target,
+			 ipam_err *err)
+{
+	ipam_cidr *set = NULL;
+	size_t n = 0;
+	int64_t v = 0;
+	char text[IPAM_CIDR_STRLEN];
+	json_t *arr;
+	if (ipam_plist_target_entries(db, list, target, &set, &n, &v, err))
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		ipam_cidr_format(&set[i], text);
+		json_array_append_new(arr, json_string(text));
+	}
+	free(set);
+	return arr;
+}
+
+/* Targets of a list, by name: Name, Format, DesiredVersion (0 = latest),
+ * and when its sync is off, Sync false with the Entries it keeps. */
 static json_t *plist_targets_json(ipam *db, const char *list, ipam_err *err)
 {
 	ipam_strlist names = {0};
@@ -733,14 +784,21 @@ static json_t *plist_targets_json(ipam *db, const char *list, ipam_err *err)
 	int rc = ipam_plist_target_list(db, list, &names, err);
 	for (size_t i = 0; rc == 0 && i < names.count; i++) {
 		ipam_plist_target t;
+		json_t *obj, *held = NULL;
 		rc = ipam_plist_target_get(db, list, names.items[i], &t, err);
-		if (rc == 0)
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:I}", "Name",
-					       t.name, "Format",
-					       ipam_plist_format_name(t.format),
-					       "DesiredVersion",
-					       (json_int_t)t.desired));
+		if (rc == 0 && !t.sync &&
+		    !(held = held_json(db, list, t.name, err)))
+			rc = IPAM_EIO;
+		if (rc)
+			break;
+		obj = json_pack("{s:s, s:s, s:I}", "Name", t.name, "Format",
+				ipam_plist_format_name(t.format),
+				"DesiredVersion", (json_int_t)t.desired);
+		if (held) {
+			json_object_set_new(obj, "Sync", json_false());
+			json_object_set_new(obj, "Entries", held);
+		}
+		json_array_append_new(arr, obj);
 	}
 	ipam_strlist_free(&names);
 	if (rc) {
@@ -870,6 +928,168 @@ static int policies_part(ipam *db, ipam__buf *buf, ipam_err *err)
 	return rc;
 }
 
+/* ---- the public scope's state (docs/design/public.md) ---- */
+
+typedef json_t *(*row_json_fn)(ipam *db, ipam_stmt *stmt, ipam_err *err);
+
+/* "KEY": [ one element a row of `sql` ], the element made by `fn`. */
+static int rows_part(ipam *db, ipam__buf *buf, const char *key, const char *sql,
+		     row_json_fn fn, ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(db, sql, err);
+	const char *sep = "\n";
+	int step;
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__buf_printf(buf, "\"%s\": [", key);
+	while ((step = ipam__step(db, stmt, err)) == 1) {
+		json_t *obj = fn(db, stmt, err);
+		if (!obj) {
+			step = err && err->code ? err->code : IPAM_ENOMEM;
+			break;
+		}
+		ipam__buf_add(buf, sep, strlen(sep));
+		put_json(buf, obj);
+		sep = ",\n";
+	}
+	ipam__reset(stmt);
+	ipam__buf_add(buf, "\n],\n", 4);
+	return step < 0 ? step : 0;
+}
+
+static json_t *cidr_json(ipam_stmt *stmt, int col)
+{
+	char text[IPAM_CIDR_STRLEN];
+	ipam_cidr c = {.family = (uint8_t)ipam__col_int(stmt, col)};
+	c.addr = ipam__blob_to_addr(stmt, col + 1);
+	c.prefix = (uint8_t)ipam__col_int(stmt, col + 2);
+	ipam_cidr_format(&c, text);
+	return json_string(text);
+}
+
+static json_t *byoip_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
+{
+	json_t *obj = json_object();
+	(void)db;
+	(void)err;
+	json_object_set_new(obj, "IpamPoolId", json_string(col_text(stmt, 0)));
+	json_object_set_new(obj, "Cidr", cidr_json(stmt, 1));
+	json_object_set_new(obj, "IpamPoolCidrId",
+			    json_string(col_text(stmt, 4)));
+	json_object_set_new(obj, "State",
+			    json_string(ipam_byoip_state_name(
+				    (ipam_byoip_state)ipam__col_int(stmt, 5))));
+	if (*col_text(stmt, 6))
+		json_object_set_new(obj, "FailureReason",
+				    json_pack("{s:s, s:s}", "Code",
+					      col_text(stmt, 6), "Message",
+					      col_text(stmt, 7)));
+	json_object_set_new(obj, "ProofMethod", json_string(col_text(stmt, 8)));
+	json_object_set_new(obj, "Changed",
+			    time_json(ipam__col_int64(stmt, 9)));
+	return obj;
+}
+
+static json_t *asn_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
+{
+	ipam_stmt *cs = ipam__stmt(db,
+				   "SELECT family, start, prefix FROM asn_cidr"
+				   " WHERE asn_key = ?1 ORDER BY family,"
+				   " start, prefix",
+				   err);
+	json_t *obj, *cidrs = json_array();
+	int step;
+	if (!cs) {
+		json_decref(cidrs);
+		return NULL;
+	}
+	ipam__bind_int64(cs, 1, ipam__col_int64(stmt, 0));
+	while ((step = ipam__step(db, cs, err)) == 1)
+		json_array_append_new(cidrs, cidr_json(cs, 0));
+	ipam__reset(cs);
+	if (step < 0) {
+		json_decref(cidrs);
+		return NULL;
+	}
+	obj = json_object();
+	json_object_set_new(
+		obj, "Asn",
+		json_sprintf("%lld", (long long)ipam__col_int64(stmt, 1)));
+	json_object_set_new(obj, "State",
+			    json_string(ipam_byoip_state_name(
+				    (ipam_byoip_state)ipam__col_int(stmt, 2))));
+	json_object_set_new(obj, "StatusMessage",
+			    json_string(col_text(stmt, 3)));
+	json_object_set_new(obj, "Created",
+			    time_json(ipam__col_int64(stmt, 4)));
+	json_object_set_new(obj, "Changed",
+			    time_json(ipam__col_int64(stmt, 5)));
+	json_object_set_new(obj, "Cidrs", cidrs);
+	return obj;
+}
+
+static json_t *advert_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
+{
+	(void)db;
+	(void)err;
+	return json_pack(
+		"{s:o, s:s, s:o}", "Cidr", cidr_json(stmt, 0), "IpamPoolId",
+		col_text(stmt, 3), "Asn",
+		ipam__col_int64(stmt, 4) < 0
+			? json_string("AWS")
+			: json_sprintf("%lld",
+				       (long long)ipam__col_int64(stmt, 4)));
+}
+
+static json_t *token_row(ipam *db, ipam_stmt *stmt, ipam_err *err)
+{
+	(void)db;
+	(void)err;
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}",
+			 "IpamExternalResourceVerificationTokenId",
+			 col_text(stmt, 0), "Name", col_text(stmt, 1),
+			 "TokenName", col_text(stmt, 2), "TokenValue",
+			 col_text(stmt, 3), "Created",
+			 time_json(ipam__col_int64(stmt, 4)), "NotAfter",
+			 time_json(ipam__col_int64(stmt, 5)));
+}
+
+/* ByoipCidrs (every lifecycle record, deprovisioned ones too), Byoasns
+ * (with their CIDR associations), Advertisements, VerificationTokens. */
+static int public_part(ipam *db, ipam__buf *buf, ipam_err *err)
+{
+	static const struct {
+		const char *key, *sql;
+		row_json_fn fn;
+	} parts[] = {
+		{"ByoipCidrs",
+		 "SELECT p.aws_id, b.family, b.start, b.prefix, b.aws_id,"
+		 " b.state, b.reason_code, b.reason, b.method, b.changed"
+		 " FROM byoip_cidr b JOIN pool p ON p.key = b.pool_key"
+		 " ORDER BY p.aws_id, b.family, b.start, b.prefix",
+		 byoip_row},
+		{"Byoasns",
+		 "SELECT key, asn, state, reason, created, changed FROM asn"
+		 " ORDER BY asn",
+		 asn_row},
+		{"Advertisements",
+		 "SELECT a.family, a.start, a.prefix, p.aws_id,"
+		 " coalesce(a.asn, -1) FROM advertisement a"
+		 " JOIN pool p ON p.key = a.pool_key"
+		 " ORDER BY a.family, a.start, a.prefix",
+		 advert_row},
+		{"VerificationTokens",
+		 "SELECT aws_id, name, token_name, token_value, created,"
+		 " not_after FROM verification_token ORDER BY name",
+		 token_row},
+	};
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(*parts); i++)
+		rc = rows_part(db, buf, parts[i].key, parts[i].sql, parts[i].fn,
+			       err);
+	return rc;
+}
+
 static int export_all(ipam *db, ipam__buf *buf, ipam_err *err)
 {
 	export_pool *pools = NULL;
@@ -888,6 +1108,7 @@ static int export_all(ipam *db, ipam__buf *buf, ipam_err *err)
 	/* the allocations, the bulk, last */
 	if ((rc = pools_part(db, pools, n, buf, err)) == 0 &&
 	    (rc = cidrs_part(db, pools, n, buf, err)) == 0 &&
+	    (rc = public_part(db, buf, err)) == 0 &&
 	    (rc = discoveries_part(db, buf, err)) == 0 &&
 	    (rc = resources_part(db, buf, err)) == 0 &&
 	    (rc = plists_part(db, buf, err)) == 0 &&

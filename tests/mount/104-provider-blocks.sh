@@ -49,6 +49,17 @@ expect_file_eq "$POOL/cidrs" 18.97.0.8/30 "the next free aligned /30"
 expect_errno EDQUOT wr "$POOL/cidrs" /30
 expect_match "$(errors_last)" "2 Amazon-provided contiguous IPv4 blocks" "two blocks per IPAM (L9650)"
 expect_errno EDQUOT wr "$PUB/contig/cidrs" /29
+# the limit is a quota (adjustable, L9650): validated, raised, lowered back
+expect_file_eq "$MNT/ipam/quotas/provider-ipv4-blocks" 2
+expect_errno_each EINVAL "$MNT/ipam/quotas/provider-ipv4-blocks" 0 -1 abc 1000001
+expect_file_eq "$MNT/ipam/quotas/provider-ipv6-blocks-per-pool" 1
+expect_ok wr "$MNT/ipam/quotas/provider-ipv4-blocks" 3
+expect_ok wr "$POOL/cidrs" /30
+expect_file_eq "$POOL/cidrs" $'18.97.0.8/30\n18.97.0.12/30' "a third block within the raised quota"
+expect_errno EDQUOT wr "$POOL/cidrs" /30
+expect_match "$(errors_last)" "provider-ipv4-blocks: 3" "the reason names the quota"
+expect_ok wr "$POOL/cidrs" -18.97.0.12/30
+expect_ok wr "$MNT/ipam/quotas/provider-ipv4-blocks" 2
 # a freed block is taken again first
 expect_ok wr "$PUB/contig/cidrs" -18.97.0.0/29
 expect_ok wr "$POOL/cidrs" /30

@@ -10,16 +10,6 @@
 mount_ipamfs
 A=$MNT
 
-# expect_same FILE1 FILE2 MSG: byte-identical (a diff when not).
-expect_same() {
-	if cmp -s "$1" "$2"; then
-		ok "$3"
-	else
-		not_ok "$3"
-		diag "$(diff "$1" "$2" | head -20)"
-	fi
-}
-
 # ---- an IPAM built through the tree ----
 wr "$A/ipam/description" "lab ipam"
 wrf "$A/ipam/operating-locales" 'local\neu-west-1\n'

@@ -395,6 +395,17 @@ expect_match() {
 
 # expect_file_eq PATH EXPECTED [MSG]: the file is exactly EXPECTED plus one
 # newline, byte for byte (EXPECTED "" means a file holding one empty line).
+# expect_same FILE1 FILE2 DESC: the two files are byte-identical (the diff
+# is shown when not).
+expect_same() {
+	if cmp -s "$1" "$2"; then
+		ok "$3"
+	else
+		not_ok "$3"
+		diag "$(diff "$1" "$2" | head -20)"
+	fi
+}
+
 expect_file_eq() {
 	local path=$1 want=$2 msg=${3:-"$(_describe "$1") = $(printf '%q' "$2")"}
 	local got rc

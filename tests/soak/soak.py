@@ -253,7 +253,8 @@ def reset(mnt):
     write(mnt + '/ipam/operating-locales', home + '\n')
     for q, v in (('scopes', 5), ('pools-per-scope', 50), ('pool-depth', 10),
                  ('cidrs-per-pool', 50), ('verification-tokens', 100),
-                 ('asns', 5)):
+                 ('asns', 5), ('provider-ipv4-blocks', 2),
+                 ('provider-ipv6-blocks-per-pool', 1)):
         write(mnt + '/ipam/quotas/' + q, '%d\n' % v)
     left = []
     for s in listdir(mnt + '/scopes'):

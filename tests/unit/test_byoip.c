@@ -9,6 +9,7 @@
  * tests/mount/101-dns-token.sh; here the record names of the guide's
  * examples (L5604-L5628) and the token's own refusals.
  */
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -668,6 +669,404 @@ static void test_asns_and_advertising(void **state)
 	ipam_free(db);
 }
 
+/* L5291: from the AWS ASN to a brought one once an hour (IPAM clock); back
+ * at any time; a withdrawal does not reset the hour. */
+static void test_asn_switch_once_an_hour(void **state)
+{
+	ipam *db = open_db();
+	int64_t top = public_pool(db, "top"), reg;
+	ipam_cidr c = C("203.0.113.0/24");
+	ipam_err err = {0};
+	(void)state;
+
+	ipam_byoip_set_skip(db, true);
+	assert_ok(ipam_pool_set_locale(db, top, "local", &err), err);
+	prov_ok(db, top, "203.0.113.0/24");
+	reg = mkpool(db, scope_key(db, "public"), top, "reg");
+	assert_ok(ipam_pool_set_aws_service(db, reg, "ec2", &err), err);
+	prov_ok(db, reg, "203.0.113.0/24");
+	assert_ok(ipam_asn_create(db, "64496", &err), err);
+	assert_ok(ipam_asn_create(db, "64497", &err), err);
+	assert_ok(ipam_asn_associate(db, 64496, &c, true, &err), err);
+	assert_ok(ipam_asn_associate(db, 64497, &c, true, &err), err);
+	/* a first advertisement from a brought ASN is no switch */
+	assert_ok(ipam_advertise(db, reg, &c, 64496, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, -1, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, 64496, &err), err);
+	/* back to AWS at once, and between brought ASNs */
+	assert_ok(ipam_advertise(db, reg, &c, 64497, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, -1, &err), err);
+	assert_code(ipam_advertise(db, reg, &c, 64497, &err), err, IPAM_EBUSY,
+		    "once an hour (L5291)");
+	now_ += 3599;
+	assert_code(ipam_advertise(db, reg, &c, 64496, &err), err, IPAM_EBUSY,
+		    "before 2026-");
+	/* a withdrawal does not reset the hour */
+	assert_ok(ipam_withdraw(db, reg, &c, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, -1, &err), err);
+	assert_code(ipam_advertise(db, reg, &c, 64496, &err), err, IPAM_EBUSY,
+		    NULL);
+	{
+		char *out = NULL;
+		size_t len = 0;
+		assert_ok(ipam_render_advertisements(db, 0, false, &out, &len,
+						     &err),
+			  err);
+		assert_string_equal(out, "203.0.113.0/24 AWS\n");
+		free(out);
+	}
+	now_ += 1;
+	assert_ok(ipam_advertise(db, reg, &c, 64496, &err), err);
+	assert_ok(ipam_check(db, &err), err);
+	ipam_free(db);
+}
+
+/* ---- export and import of the public state ---- */
+
+static char *export_of(ipam *db)
+{
+	char *out = NULL;
+	size_t len = 0;
+	ipam_err err = {0};
+	assert_ok(ipam_export_json(db, &out, &len, &err), err);
+	return out;
+}
+
+/* An IPAM holding every kind of public state. */
+static ipam *public_sample(struct keypair *kp)
+{
+	ipam *db = open_db();
+	int64_t top = public_pool(db, "top"), reg;
+	ipam_err err = {0}, refused = {0};
+	ipam_cidr c = C("203.0.113.0/24"), gone = C("1.2.3.0/24");
+	char *sig;
+
+	assert_ok(ipam_byoip_setting_set(db, IPAM_BYOIP_CERTIFICATE,
+					 kp->cert_pem, &err),
+		  err);
+	assert_ok(ipam_byoip_setting_set(db, IPAM_BYOIP_DNS_RESOLVER,
+					 "127.0.0.1:5353", &err),
+		  err);
+	assert_ok(ipam_pool_set_locale(db, top, "local", &err), err);
+	sig = sign(kp->key, message("203.0.113.0/24", "20261231"));
+	assert_ok(provide(db, top, "203.0.113.0/24",
+			  message("203.0.113.0/24", "20261231"), sig, &refused,
+			  &err),
+		  err);
+	free(sig);
+	sig = sign(kp->key, message("1.2.3.0/24", "20261231"));
+	assert_ok(provide(db, top, "1.2.3.0/24",
+			  message("1.2.3.0/24", "20261231"), sig, &refused,
+			  &err),
+		  err);
+	free(sig);
+	assert_ok(ipam_pool_deprovision(db, top, &gone, &err), err);
+	/* pending (no proof) and failed (a message for another CIDR) */
+	assert_ok(
+		provide(db, top, "198.51.100.0/24", NULL, NULL, &refused, &err),
+		err);
+	sig = sign(kp->key, message("1.2.3.0/24", "20261231"));
+	assert_ok(provide(db, top, "192.0.2.0/24",
+			  message("1.2.3.0/24", "20261231"), sig, &refused,
+			  &err),
+		  err);
+	free(sig);
+	assert_int_equal(refused.code, IPAM_EINVAL);
+	assert_string_equal(state_of(db, top, "192.0.2.0/24", NULL),
+			    "failed-provision");
+	reg = mkpool(db, scope_key(db, "public"), top, "reg");
+	assert_ok(ipam_pool_set_aws_service(db, reg, "ec2", &err), err);
+	assert_ok(ipam_pool_provision(db, reg, &c, &err), err);
+	assert_ok(ipam_asn_create(db, "64496", &err), err);
+	assert_ok(ipam_asn_create(db, "64497", &err), err);
+	sig = sign(kp->key, message("64496", "20261231"));
+	assert_ok(ipam_asn_prove(db, 64496, message("64496", "20261231"), sig,
+				 &refused, &err),
+		  err);
+	free(sig);
+	assert_ok(ipam_asn_associate(db, 64496, &c, true, &err), err);
+	assert_ok(ipam_advertise(db, reg, &c, 64496, &err), err);
+	assert_ok(ipam_token_create(db, "t1", &err), err);
+	/* the account the messages named was the owner's uid: now another */
+	assert_ok(ipam_byoip_setting_set(db, IPAM_BYOIP_ACCOUNT_ID,
+					 "123456789012", &err),
+		  err);
+	return db;
+}
+
+static int import_doc(ipam *db, const char *doc, ipam_import_result *res,
+		      ipam_err *err)
+{
+	return ipam_import(db, doc, strlen(doc), false, res, err);
+}
+
+static void test_public_round_trip(void **state)
+{
+	struct keypair kp = make_key();
+	ipam *a = public_sample(&kp), *b;
+	ipam_open_opts opts = fixture_opts();
+	ipam_import_result res;
+	ipam_err err = {0};
+	ipam_asn_info info;
+	ipam_strlist list = {0};
+	int64_t top = 0;
+	char *e1 = export_of(a), *e2, *out = NULL;
+	size_t len = 0;
+	(void)state;
+
+	for (const char *const *k =
+		     (const char *const[]){
+			     "\"ByoipCidrs\": [",
+			     "\"State\":\"pending-provision\"",
+			     "\"State\":\"failed-provision\"",
+			     "\"Code\":\"cidr-not-available\"",
+			     "\"State\":\"deprovisioned\"",
+			     "\"ProofMethod\":\"x509\"", "\"Byoasns\": [",
+			     "\"Cidrs\":[\"203.0.113.0/24\"]",
+			     "\"Advertisements\": [", "\"Asn\":\"64496\"",
+			     "\"VerificationTokens\": [",
+			     "\"AccountId\":\"123456789012\"",
+			     "\"DnsResolver\":\"127.0.0.1:5353\"",
+			     "BEGIN CERTIFICATE", NULL};
+	     *k; k++)
+		if (!strstr(e1, *k))
+			fail_msg("the export lacks %s", *k);
+	opts.in_memory = true;
+	opts.id_seed = 42;
+	opts.clock_ctx = &now_;
+	assert_ok(ipam_open(&b, NULL, &opts, &err), err);
+	now_ += 600; /* the document's times, not the import's */
+	assert_ok(import_doc(b, e1, &res, &err), err);
+	assert_non_null(strstr(res.changes,
+			       "+ byoip-cidr scopes/public/pools/top "
+			       "198.51.100.0/24 pending-provision\n"));
+	assert_non_null(strstr(res.changes, "+ advertisement "));
+	ipam_import_result_free(&res);
+	e2 = export_of(b);
+	assert_string_equal(e1, e2);
+	free(e2);
+	/* the state is live, not only text */
+	assert_ok(ipam_pool_lookup(b, scope_key(b, "public"), 0, "top", &top,
+				   &err),
+		  err);
+	assert_string_equal(state_of(b, top, "198.51.100.0/24", NULL),
+			    "pending-provision");
+	{
+		char reason[IPAM_ERR_MSG_MAX];
+		assert_string_equal(state_of(b, top, "192.0.2.0/24", reason),
+				    "failed-provision");
+		assert_non_null(strstr(reason, "1.2.3.0/24"));
+	}
+	assert_ok(ipam_asn_get(b, 64496, &info, &err), err);
+	assert_int_equal(info.state, IPAM_BYOIP_PROVISIONED);
+	assert_ok(ipam_asn_cidrs(b, 64496, &list, &err), err);
+	assert_int_equal(list.count, 1);
+	assert_string_equal(list.items[0], "203.0.113.0/24 advertised");
+	ipam_strlist_free(&list);
+	assert_ok(ipam_render_advertisements(b, 0, false, &out, &len, &err),
+		  err);
+	assert_string_equal(out, "203.0.113.0/24 64496\n");
+	free(out);
+	{
+		ipam_token_info ta, tb;
+		assert_ok(ipam_token_get(a, "t1", &ta, &err), err);
+		assert_ok(ipam_token_get(b, "t1", &tb, &err), err);
+		assert_string_equal(ta.token_value, tb.token_value);
+		assert_string_equal(ta.id, tb.id);
+	}
+	/* a pending CIDR still blocks an overlapping provision elsewhere */
+	{
+		int64_t other = public_pool(b, "other");
+		ipam_cidr sub = C("198.51.100.0/23");
+		assert_code(ipam_pool_provision(b, other, &sub, &err), err,
+			    IPAM_EADDRINUSE, "pending provision");
+	}
+	/* again: nothing to do */
+	assert_ok(import_doc(b, e1, &res, &err), err);
+	assert_true(res.changes == NULL || *res.changes == '\0');
+	ipam_import_result_free(&res);
+	assert_ok(ipam_check(b, &err), err);
+	free(e1);
+	free_key(&kp);
+	ipam_free(a);
+	ipam_free(b);
+}
+
+/* The document with `path`'s string (ARRAY/INDEX/FIELD[/FIELD]) set to
+ * `value` (NULL: the element appended/removed as given by `add`). */
+static char *forged(const char *doc, const char *array, size_t index,
+		    const char *field, json_t *value)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(doc, 0, &jerr), *el;
+	char *out;
+	assert_non_null(root);
+	el = json_array_get(json_object_get(root, array), index);
+	if (!el) { /* a new element */
+		el = json_object();
+		json_array_append_new(json_object_get(root, array), el);
+	}
+	if (!strcmp(array, "Ipam"))
+		el = json_object_get(root, "Ipam");
+	json_object_set_new(el, field, value);
+	out = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(1));
+	json_decref(root);
+	return out;
+}
+
+/* The index of the element of `array` whose `field` is `value`. */
+static size_t elem_index(const char *doc, const char *array, const char *field,
+			 const char *value)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(doc, 0, &jerr), *el;
+	size_t i, at = (size_t)-1;
+	assert_non_null(root);
+	json_array_foreach(
+		json_object_get(root, array), i,
+		el) if (!strcmp(json_string_value(json_object_get(el, field))
+					? json_string_value(
+						  json_object_get(el, field))
+					: "",
+				value)) at = i;
+	json_decref(root);
+	assert_true(at != (size_t)-1);
+	return at;
+}
+
+static void test_public_import_hostile(void **state)
+{
+	struct keypair kp = make_key();
+	ipam *a = public_sample(&kp), *b;
+	ipam_open_opts opts = fixture_opts();
+	ipam_import_result res;
+	ipam_err err = {0};
+	char *e1 = export_of(a), *before, *after, *doc;
+	size_t pend, prov, adv, asn, tok;
+	(void)state;
+
+	opts.in_memory = true;
+	opts.id_seed = 42;
+	opts.clock_ctx = &now_;
+	assert_ok(ipam_open(&b, NULL, &opts, &err), err);
+	before = export_of(b);
+	pend = elem_index(e1, "ByoipCidrs", "Cidr", "198.51.100.0/24");
+	prov = elem_index(e1, "ByoipCidrs", "Cidr", "203.0.113.0/24");
+	adv = elem_index(e1, "Advertisements", "Cidr", "203.0.113.0/24");
+	asn = elem_index(e1, "Byoasns", "Asn", "64497");
+	tok = elem_index(e1, "VerificationTokens", "Name", "t1");
+	struct {
+		const char *array;
+		size_t index;
+		const char *field;
+		json_t *value;
+		int code;
+		const char *needle;
+	} cases[] = {
+		/* a pending CIDR said provisioned: not smuggled in */
+		{"ByoipCidrs", pend, "State", json_string("provisioned"),
+		 IPAM_EINVAL, "is not provisioned to pool"},
+		/* a provisioned CIDR said pending */
+		{"ByoipCidrs", prov, "State", json_string("pending-provision"),
+		 IPAM_EINVAL, "is provisioned to pool"},
+		{"ByoipCidrs", pend, "State",
+		 json_string("pending-deprovision"), IPAM_EINVAL,
+		 "synchronous"},
+		{"ByoipCidrs", pend, "State", json_string("bogus"), IPAM_EINVAL,
+		 "not a state"},
+		{"ByoipCidrs", prov, "FailureReason",
+		 json_pack("{s:s, s:s}", "Code", "cidr-not-available",
+			   "Message", "x"),
+		 IPAM_EINVAL, "has no FailureReason"},
+		{"ByoipCidrs", prov, "ProofMethod", json_string("trust-me"),
+		 IPAM_EINVAL, "ProofMethod"},
+		{"ByoipCidrs", pend, "Cidr", json_string("10.0.0.0/24"),
+		 IPAM_EINVAL, NULL},
+		{"ByoipCidrs", pend, "IpamPoolId", json_string("ipam-pool-x"),
+		 IPAM_EINVAL, "not a pool of the document"},
+		{"ByoipCidrs", pend, "Changed", json_string("yesterday"),
+		 IPAM_EINVAL, "not a time"},
+		/* a pending CIDR overlapping a provisioned one */
+		{"ByoipCidrs", pend, "Cidr", json_string("203.0.112.0/23"),
+		 IPAM_EADDRINUSE, NULL},
+		/* ASNs: private, asdot, associated while pending */
+		{"Byoasns", asn, "Asn", json_string("64512"), IPAM_EINVAL,
+		 "not a public ASN"},
+		{"Byoasns", asn, "Asn", json_string("1.10"), IPAM_EINVAL,
+		 "asplain"},
+		{"Byoasns", asn, "Cidrs", json_pack("[s]", "203.0.113.0/24"),
+		 IPAM_EINVAL, "not provisioned"},
+		{"Byoasns", asn, "Cidrs", json_pack("[s]", "198.51.100.0/24"),
+		 IPAM_EINVAL, NULL},
+		{"Byoasns", asn, "State", json_string("pending-deprovision"),
+		 IPAM_EINVAL, NULL},
+		/* advertising from an ASN not associated, from a pool that
+		 * does not hold the CIDR */
+		{"Advertisements", adv, "Asn", json_string("64497"),
+		 IPAM_EINVAL, "not associated"},
+		{"Advertisements", adv, "Cidr", json_string("198.51.100.0/24"),
+		 IPAM_ENOENT, "not a CIDR provisioned"},
+		/* a token that never expires, a forged value */
+		{"VerificationTokens", tok, "NotAfter",
+		 json_string("2099-01-01T00:00:00Z"), IPAM_EINVAL, "72 hours"},
+		{"VerificationTokens", tok, "TokenValue",
+		 json_string("not-a-uuid"), IPAM_EINVAL, "UUID"},
+		{"VerificationTokens", tok, "Name", json_string("a/b"),
+		 IPAM_EINVAL, "not a file name"},
+		/* settings */
+		{"Ipam", 0, "Certificate", json_string("not a PEM"),
+		 IPAM_EINVAL, "Certificate"},
+		{"Ipam", 0, "DnsResolver", json_string("example.org"),
+		 IPAM_EINVAL, "resolver"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		doc = forged(e1, cases[i].array, cases[i].index, cases[i].field,
+			     cases[i].value);
+		rc = import_doc(b, doc, &res, &err);
+		ipam_import_result_free(&res);
+		if (rc != cases[i].code)
+			fail_msg("case %zu (%s.%s): got %s (%s)", i,
+				 cases[i].array, cases[i].field,
+				 ipam_code_name(rc), err.msg);
+		if (cases[i].needle && !strstr(err.msg, cases[i].needle))
+			fail_msg("case %zu: reason '%s' lacks '%s'", i, err.msg,
+				 cases[i].needle);
+		memset(&err, 0, sizeof(err));
+		free(doc);
+		/* nothing half-applied */
+		after = export_of(b);
+		assert_string_equal(before, after);
+		free(after);
+	}
+	/* over the asns quota */
+	{
+		ipam_err qerr = {0};
+		assert_ok(ipam_quota_set(a, IPAM_QUOTA_ASNS, 5, &qerr), qerr);
+		free(e1);
+		e1 = export_of(a);
+		json_error_t jerr;
+		json_t *root = json_loads(e1, 0, &jerr);
+		json_t *q = json_object_get(json_object_get(root, "Ipam"),
+					    "Quotas");
+		json_object_set_new(q, "asns", json_integer(1));
+		doc = json_dumps(root, JSON_PRESERVE_ORDER);
+		json_decref(root);
+		assert_code(import_doc(b, doc, &res, &err), err, IPAM_EDQUOT,
+			    "asns quota");
+		ipam_import_result_free(&res);
+		free(doc);
+	}
+	after = export_of(b);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	free(e1);
+	free_key(&kp);
+	ipam_free(a);
+	ipam_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +1076,9 @@ int main(void)
 		cmocka_unit_test(test_lifecycle_and_proofs),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_asns_and_advertising),
+		cmocka_unit_test(test_asn_switch_once_an_hour),
+		cmocka_unit_test(test_public_round_trip),
+		cmocka_unit_test(test_public_import_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

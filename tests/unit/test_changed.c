@@ -230,6 +230,14 @@ static void test_migration_from_schema_2(void **state)
 		  /* and what 11 -> 12 adds (the change log's retention) */
 		  "ALTER TABLE ipam DROP COLUMN event_retention_days;"
 		  "DROP INDEX event_time;"
+		  /* and what 12 -> 13 adds (ASN switches, provider quotas) */
+		  "DROP TABLE asn_switch;"
+		  "DELETE FROM quota WHERE name IN ('provider-ipv4-blocks',"
+		  " 'provider-ipv6-blocks-per-pool');"
+		  /* and what 13 -> 14 adds (policy quotas; the target sync
+		   * columns went with pl_target above) */
+		  "DELETE FROM quota WHERE name IN ('policies',"
+		  " 'policy-targets', 'policy-rule-pools');"
 		  "UPDATE event SET time = time + 7;"
 		  "PRAGMA user_version = 2;");
 	db = open_file(path, false);

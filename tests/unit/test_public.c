@@ -123,6 +123,16 @@ static void test_provider_ipv4_blocks(void **state)
 	assert_string_equal(by_len(db, a, 30, 0, NULL), "192.0.2.0/30");
 	assert_string_equal(by_len(db, b, 29, 0, NULL), "192.0.2.8/29");
 	by_len(db, b, 30, IPAM_EDQUOT, "2 Amazon-provided contiguous IPv4");
+	/* the limit is a quota: raised, a third block fits; validated */
+	assert_code(ipam_quota_set(db, IPAM_QUOTA_PROVIDER_V4_BLOCKS, 0, &err),
+		    err, IPAM_EINVAL, "provider-ipv4-blocks must be 1..");
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_PROVIDER_V4_BLOCKS, 3, &err),
+		  err);
+	assert_string_equal(by_len(db, b, 30, 0, NULL), "192.0.2.4/30");
+	by_len(db, b, 30, IPAM_EDQUOT, "provider-ipv4-blocks: 3");
+	assert_ok(deprov(db, b, "192.0.2.4/30", &err), err);
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_PROVIDER_V4_BLOCKS, 2, &err),
+		  err);
 	/* give one back: the lowest free block comes first */
 	assert_ok(deprov(db, a, "192.0.2.0/30", &err), err);
 	assert_string_equal(by_len(db, b, 30, 0, NULL), "192.0.2.0/30");
@@ -139,6 +149,35 @@ static void test_provider_ipv4_blocks(void **state)
 	}
 	prov_ok(db, byoip, "192.0.2.0/24");
 	assert_string_equal(by_len(db, a, 29, 0, NULL), "198.51.100.0/29");
+	close_watch(db);
+}
+
+/* A pending-provision BYOIP CIDR holds no pool CIDR yet, but it holds its
+ * space: the provider-block search steps over it as over a provisioned
+ * one (two claims cannot meet in one block). */
+static void test_provider_steps_over_pending(void **state)
+{
+	static const char *const space[] = {"192.0.2.0/23"};
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t a = amazon_pool(db, "a", 4, NULL);
+	int64_t byoip = mkpool(db, pub_scope(db), 0, "byoip");
+	ipam_cidr pend = C("192.0.2.0/24");
+	ipam_byoip_proof none = {NULL, NULL, NULL};
+	ipam_err err = {0}, refused = {0};
+	ipam_pool_cidr *list = NULL;
+	size_t n = 0;
+	(void)state;
+
+	provider_set(db, space, 1);
+	assert_ok(ipam_pool_provision_proven(db, byoip, &pend, &none, &refused,
+					     &err),
+		  err);
+	assert_ok(ipam_pool_cidrs(db, byoip, &list, &n, &err), err);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].state, "pending-provision");
+	free(list);
+	assert_string_equal(by_len(db, a, 30, 0, NULL), "192.0.3.0/30");
+	assert_string_equal(by_len(db, a, 29, 0, NULL), "192.0.3.8/29");
 	close_watch(db);
 }
 
@@ -428,6 +467,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_provider_set, watch_teardown),
 		cmocka_unit_test_teardown(test_provider_ipv4_blocks,
+					  watch_teardown),
+		cmocka_unit_test_teardown(test_provider_steps_over_pending,
 					  watch_teardown),
 		cmocka_unit_test_teardown(test_provider_ipv6_blocks,
 					  watch_teardown),
