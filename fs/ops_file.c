@@ -255,25 +255,60 @@ static int serve(const char *data, size_t len, size_t size, size_t offset,
 	return (int)n;
 }
 
-/* /events read at the end of its snapshot: takes the newer log if it
- * extends the snapshot (the log only grows while the mount lives). */
+/* Where the lines of `log` (JSON lines in seq order, each starting
+ * {"seq":N) begin to have a seq above `seen`. */
+static size_t events_after(const struct blob *log, int64_t seen)
+{
+	static const char head[] = "{\"seq\":";
+	size_t at = 0;
+	while (at < log->len) {
+		const char *line = log->data + at;
+		const char *end = memchr(line, '\n', log->len - at);
+		if (!strncmp(line, head, sizeof(head) - 1) &&
+		    strtoll(line + sizeof(head) - 1, NULL, 10) > seen)
+			break;
+		at = end ? (size_t)(end - log->data) + 1 : log->len;
+	}
+	return at;
+}
+
+/* /events read at the end of its snapshot: the open file grows by the
+ * lines logged since (those after the snapshot's newest event). The log
+ * itself may have lost old lines meanwhile (event-retention-days): what
+ * the reader already has stays as it was read. */
 static void events_refresh(struct ipamfs *fs, struct handle *h)
 {
 	if (ipam_events_last(fs->db) <= h->events)
 		return;
-	struct blob *fresh = NULL;
+	struct blob *fresh = NULL, *grown;
 	int64_t events = 0;
 	if (content_get(fs, h->path, &h->node, &fresh, &events, NULL))
 		return;
 	struct blob *old = h->content;
 	if (fresh->len >= old->len &&
 	    memcmp(fresh->data, old->data, old->len) == 0) {
-		h->content = fresh;
-		h->events = events;
-		watch_set_seen(&fs->watch, &h->watcher, events);
-		fresh = old;
+		grown = fresh; /* the usual case: the log only grew */
+		blob_ref(grown);
+	} else {
+		size_t at = events_after(fresh, h->events);
+		size_t len = old->len + (fresh->len - at);
+		char *data = malloc(len + 1);
+		grown = NULL;
+		if (data) {
+			memcpy(data, old->data, old->len);
+			memcpy(data + old->len, fresh->data + at,
+			       fresh->len - at);
+			data[len] = '\0';
+			grown = blob_adopt(data, len);
+		}
 	}
 	blob_unref(fresh);
+	if (!grown)
+		return; /* out of memory: the next read tries again */
+	h->content = grown;
+	h->events = events;
+	watch_set_seen(&fs->watch, &h->watcher, events);
+	blob_unref(old);
 }
 
 int ops_read_slice(size_t size, off_t offset, struct fuse_file_info *fi,

@@ -949,7 +949,14 @@ int ipam_alloc_get_by_key(ipam *db, int64_t key, ipam_alloc_info *out,
  * entries (0 = all). *out is malloc'd. */
 int ipam_events_render(ipam *db, size_t limit, char **out, size_t *len,
 		       ipam_err *err);
+/* The newest event: on a database other writers change (PostgreSQL), asked
+ * of the database (one index lookup) when called outside a transaction. */
 int64_t ipam_events_last(ipam *db);
+/* The newest event this handle knows (its own changes, the last
+ * ipam_events_last, ipam_wait_others), without asking the database: for
+ * a caller that asked once at the start of a request and keys caches on it
+ * several times in the request. */
+int64_t ipam_events_known(ipam *db);
 
 /*
  * Other writers of the same database (PostgreSQL: other daemons, other

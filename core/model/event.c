@@ -108,6 +108,15 @@ int64_t ipam_events_last(ipam *db)
 	return last;
 }
 
+int64_t ipam_events_known(ipam *db)
+{
+	int64_t last;
+	pthread_mutex_lock(&db->lock);
+	last = db->last_event;
+	pthread_mutex_unlock(&db->lock);
+	return last;
+}
+
 /*
  * The stored detail object of a change. Bytes that are not UTF-8 (stored by
  * an older version or another program) become U+FFFD rather than losing

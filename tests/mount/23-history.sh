@@ -346,6 +346,26 @@ old() { rd "$MNT/events" | jq -s 'map(select(.time < "2022-02-19")) | length'; }
 future=$(rd "$MNT/events" | jq -s 'map(select(.time > "2026")) | length')
 n_old=$(old)
 last=$(rd "$MNT/events" | tail -n 1 | jq .seq)
+# a reader that keeps /events open (tail -f, a poller) through the purge
+timeout 90 python3 - "$MNT/events" "$TMPD/tail.out" <<'PY' &
+import select, sys, time
+f = open(sys.argv[1])
+f.read()
+out = open(sys.argv[2], "w")
+end = time.time() + 80
+while time.time() < end:
+    p = select.poll()
+    p.register(f, select.POLLIN)
+    p.poll(500)
+    data = f.read()
+    if data:
+        out.write(data)
+        out.flush()
+        if "final-marker" in data:
+            break
+PY
+TAILER=$!
+sleep 0.5
 set_clock 2022-02-20T00:00:00Z
 wr "$SCR/allocate" "e1 /28" || not_ok "allocate e1"
 expect_eq "$(old)" "$((n_old - 2))" "one new line takes the two oldest expired lines away"
@@ -356,6 +376,11 @@ expect_eq "$(old)" 0 "every expired line is gone"
 expect_eq "$(rd "$MNT/events" | jq -s 'map(select(.time > "2026")) | length')" "$future" \
 	"lines in the future (the clock was set back) are not expired"
 expect_eq "$(rd "$MNT/events" | tail -n 1 | jq ".seq > $last")" true "seq goes on"
+wr "$SCR/description" "final-marker" || not_ok "write the marker"
+wait "$TAILER"
+expect_eq "$(jq -s "length > 2 and map(.seq) == [range($last + 1; $last + 1 + length)]" "$TMPD/tail.out")" true \
+	"an open /events got every line logged while old lines were purged, in order"
+expect_match "$(tail -n 1 "$TMPD/tail.out")" "final-marker" "up to the last one"
 expect_eq "$(rd "$MNT/export.json" 2>/dev/null | jq .Ipam.EventRetentionDays)" 1 "exported"
 expect_errno EINVAL wr "$MNT/ipam/event-retention-days" 0
 expect_file_eq "$MNT/ipam/event-retention-days" 1
