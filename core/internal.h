@@ -371,6 +371,9 @@ void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16]);
 ipam_u128 ipam__blob_to_addr(ipam_stmt *stmt, int col);
 int ipam__bind_addr(ipam_stmt *stmt, int idx, ipam_u128 addr);
 int ipam__bind_u128(ipam_stmt *stmt, int idx, ipam_u128 value);
+/* A CIDR as three parameters: idx its family, idx + 1 its start (16 bytes),
+ * idx + 2 its prefix length. */
+void ipam__bind_cidr(ipam_stmt *stmt, int idx, const ipam_cidr *cidr);
 ipam_u128 ipam__col_u128(ipam_stmt *stmt, int col);
 
 /* ---- change log (event.c) ---- */

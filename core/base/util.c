@@ -424,6 +424,13 @@ int ipam__bind_addr(ipam_stmt *stmt, int idx, ipam_u128 addr)
 	return ipam__bind_blob(stmt, idx, blob, 16);
 }
 
+void ipam__bind_cidr(ipam_stmt *stmt, int idx, const ipam_cidr *cidr)
+{
+	ipam__bind_int(stmt, idx, cidr->family);
+	ipam__bind_addr(stmt, idx + 1, cidr->addr);
+	ipam__bind_int(stmt, idx + 2, cidr->prefix);
+}
+
 int ipam__bind_u128(ipam_stmt *stmt, int idx, ipam_u128 value)
 {
 	return ipam__bind_addr(stmt, idx, value);

@@ -1753,9 +1753,7 @@ static int advert_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 				" pool_key = ?4 AND coalesce(asn, -1) = ?5",
 				err)))
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, c.family);
-	ipam__bind_addr(stmt, 2, c.addr);
-	ipam__bind_int(stmt, 3, c.prefix);
+	ipam__bind_cidr(stmt, 1, &c);
 	ipam__bind_int64(stmt, 4, p->key);
 	ipam__bind_int64(stmt, 5, strcmp(origin, "AWS") ? (int64_t)asn : -1);
 	rc = ipam__step(im->db, stmt, err);
@@ -2213,9 +2211,7 @@ static int note_res_alloc(imp *im, int64_t res, const ipam_cidr *c,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, res);
-	ipam__bind_int(stmt, 2, c->family);
-	ipam__bind_addr(stmt, 3, c->addr);
-	ipam__bind_int(stmt, 4, c->prefix);
+	ipam__bind_cidr(stmt, 2, c);
 	rc = ipam__step(im->db, stmt, err);
 	if (rc == 1)
 		key = ipam__col_int64(stmt, 0);

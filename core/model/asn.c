@@ -326,9 +326,7 @@ static ipam_stmt *cidr_stmt(ipam *db, const char *sql, const ipam_cidr *cidr,
 {
 	ipam_stmt *stmt = ipam__stmt(db, sql, err);
 	if (stmt) {
-		ipam__bind_int(stmt, 1, cidr->family);
-		ipam__bind_addr(stmt, 2, cidr->addr);
-		ipam__bind_int(stmt, 3, cidr->prefix);
+		ipam__bind_cidr(stmt, 1, cidr);
 	}
 	return stmt;
 }
@@ -391,9 +389,7 @@ static int associated(ipam *db, int64_t key, const ipam_cidr *cidr,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, key);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_cidr(stmt, 2, cidr);
 	rc = ipam__step(db, stmt, err);
 	ipam__reset(stmt);
 	return rc;
@@ -457,9 +453,7 @@ static int asn_associate(ipam *db, uint32_t asn, const ipam_cidr *cidr,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, key);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_cidr(stmt, 2, cidr);
 	ipam__bind_int64(stmt, 5, ipam__now(db));
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -764,9 +758,7 @@ int ipam__public_deprovision_check(ipam *db, const ipam_pool_info *p,
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
+	ipam__bind_cidr(stmt, 1, cidr);
 	if ((rc = ipam__step(db, stmt, err)) == 1)
 		n = ipam__col_int64(stmt, 0);
 	ipam__reset(stmt);

@@ -477,9 +477,7 @@ int ipam__byoip_get(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, pool);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_cidr(stmt, 2, cidr);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		out->key = ipam__col_int64(stmt, 0);
@@ -510,9 +508,7 @@ static int record_put(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, pool);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_cidr(stmt, 2, cidr);
 	ipam__bind_text(stmt, 5, id, -1);
 	ipam__bind_int(stmt, 6, (int)state);
 	ipam__bind_text(stmt, 7, code, -1);

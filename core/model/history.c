@@ -346,9 +346,7 @@ int ipam_history_query(ipam *db, int64_t scope, const ipam_cidr *cidr,
 	if (!stmt)
 		return ipam__read_end(db, ipam__stmt_error(err));
 	ipam__bind_int64(stmt, 1, scope);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_cidr(stmt, 2, cidr);
 	ipam__bind_int64(stmt, 5, from);
 	ipam__bind_int64(stmt, 6, to);
 	if (json)

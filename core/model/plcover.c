@@ -43,13 +43,6 @@ static ipam_cidr truncated(const ipam_cidr *c, int p)
 	return t;
 }
 
-static void bind_cidr(ipam_stmt *stmt, int idx, const ipam_cidr *c)
-{
-	ipam__bind_int(stmt, idx, c->family);
-	ipam__bind_addr(stmt, idx + 1, c->addr);
-	ipam__bind_int(stmt, idx + 2, c->prefix);
-}
-
 static ipam_cidr col_cidr(ipam_stmt *stmt, int col)
 {
 	ipam_cidr c;
@@ -108,7 +101,7 @@ static int diff_note(ipam *db, int64_t list, const ipam_cidr *c, bool added,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, list);
-	bind_cidr(stmt, 2, c);
+	ipam__bind_cidr(stmt, 2, c);
 	ipam__bind_int(stmt, 5, !added);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
@@ -122,7 +115,7 @@ static int diff_note(ipam *db, int64_t list, const ipam_cidr *c, bool added,
 		if (!stmt)
 			return ipam__stmt_error(err);
 		ipam__bind_int64(stmt, 1, list);
-		bind_cidr(stmt, 2, c);
+		ipam__bind_cidr(stmt, 2, c);
 		ipam__bind_int(stmt, 5, added);
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
@@ -148,7 +141,7 @@ static int entry_put(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, list);
-	bind_cidr(stmt, 2, c);
+	ipam__bind_cidr(stmt, 2, c);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return diff_note(db, list, c, true, err);
@@ -165,7 +158,7 @@ static int entry_del(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, list);
-	bind_cidr(stmt, 2, c);
+	ipam__bind_cidr(stmt, 2, c);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	return diff_note(db, list, c, false, err);
@@ -209,7 +202,7 @@ static int entry_is(ipam *db, int64_t list, const ipam_cidr *c, ipam_err *err)
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, list);
-	bind_cidr(stmt, 2, c);
+	ipam__bind_cidr(stmt, 2, c);
 	rc = ipam__step(db, stmt, err);
 	ipam__reset(stmt);
 	return rc;
@@ -259,7 +252,7 @@ static int member_covers(ipam *db, int64_t list, const ipam_cidr *c,
 		if (!stmt)
 			return ipam__stmt_error(err);
 		ipam__bind_int64(stmt, 1, list);
-		bind_cidr(stmt, 2, &anc);
+		ipam__bind_cidr(stmt, 2, &anc);
 		rc = ipam__step(db, stmt, err);
 		ipam__reset(stmt);
 	}
@@ -338,7 +331,7 @@ int ipam__plist_member_add(ipam *db, int64_t list, int src_kind,
 	ipam__bind_int64(stmt, 1, list);
 	ipam__bind_int(stmt, 2, src_kind);
 	ipam__bind_int64(stmt, 3, src_key);
-	bind_cidr(stmt, 4, c);
+	ipam__bind_cidr(stmt, 4, c);
 	if ((rc = ipam__exec(db, stmt, err)))
 		return rc;
 	if (ipam__changes(db) == 0)

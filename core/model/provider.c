@@ -178,9 +178,7 @@ static int provider_replace(ipam *db, const ipam_cidr *list, size_t count,
 			rc = ipam__stmt_error(err);
 			break;
 		}
-		ipam__bind_int(stmt, 1, list[i].family);
-		ipam__bind_addr(stmt, 2, list[i].addr);
-		ipam__bind_int(stmt, 3, list[i].prefix);
+		ipam__bind_cidr(stmt, 1, &list[i]);
 		rc = ipam__exec(db, stmt, err);
 		ipam_cidr_format(&list[i], text);
 		json_array_append_new(texts, json_string(text));

@@ -352,9 +352,7 @@ static int rc_insert(ipam *db, const ipam_resource_info *res,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, res->key);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_cidr(stmt, 2, cidr);
 	ipam__bind_int64(stmt, 5, alloc);
 	rc = ipam__exec(db, stmt, NULL);
 	ipam_cidr_format(cidr, text);
@@ -392,9 +390,7 @@ static int rc_find(ipam *db, const ipam_resource_info *res,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, res->key);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_cidr(stmt, 2, cidr);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {
 		*key = ipam__col_int64(stmt, 0);

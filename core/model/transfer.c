@@ -40,9 +40,7 @@ static int holder(ipam *db, int64_t scope, const ipam_cidr *cidr, int64_t *key,
 
 	if (!stmt)
 		return ipam__stmt_error(err);
-	ipam__bind_int(stmt, 1, cidr->family);
-	ipam__bind_addr(stmt, 2, cidr->addr);
-	ipam__bind_int(stmt, 3, cidr->prefix);
+	ipam__bind_cidr(stmt, 1, cidr);
 	ipam__bind_int64(stmt, 4, scope);
 	rc = ipam__step(db, stmt, err);
 	if (rc == 1) {

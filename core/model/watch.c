@@ -173,9 +173,7 @@ static void bind_entry(ipam_stmt *stmt, int64_t scope, const ipam_cidr *cidr,
 		       const char *kind, int64_t owner)
 {
 	ipam__bind_int64(stmt, 1, scope);
-	ipam__bind_int(stmt, 2, cidr->family);
-	ipam__bind_addr(stmt, 3, cidr->addr);
-	ipam__bind_int(stmt, 4, cidr->prefix);
+	ipam__bind_cidr(stmt, 2, cidr);
 	ipam__bind_text(stmt, 5, kind, -1);
 	ipam__bind_int64(stmt, 6, owner);
 }

@@ -948,9 +948,7 @@ static json_t *asn_associations(ipam *db, const ipam_cidr *c, ipam_err *err)
 	if (!stmt)
 		return list;
 	ipam_cidr_format(c, text);
-	ipam__bind_int(stmt, 1, c->family);
-	ipam__bind_addr(stmt, 2, c->addr);
-	ipam__bind_int(stmt, 3, c->prefix);
+	ipam__bind_cidr(stmt, 1, c);
 	while (ipam__step(db, stmt, err) == 1) {
 		char asn[16];
 		snprintf(asn, sizeof(asn), "%lld",
