@@ -353,6 +353,7 @@ static void pools(ipam *db, struct world *w, int round)
 	}
 	ipam_strlist_free(&list);
 	assert_true(ipam_events_last(db) > 0);
+	assert_int_equal(ipam_events_known(db), ipam_events_last(db));
 	/* a SQLite file has no other writers to wait for */
 	assert_false(ipam_shared(db));
 	{
