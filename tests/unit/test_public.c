@@ -788,6 +788,83 @@ static void test_kept_counts_drift(void **state)
 	tmp_dir_remove(dir);
 }
 
+/* A file from before the kept counts (the version before the last) gets
+ * them at open: the migration marks every EIP and interface and migrate()
+ * settles them (the backfill). */
+static void test_kept_counts_backfill(void **state)
+{
+	static const char *const space[] = {"192.0.2.0/29"};
+	char dir[64], path[128], id[IPAM_RESOURCE_ID_MAX + 1],
+		pid[IPAM_ID_MAX], *before = NULL, *after = NULL;
+	ipam_open_opts opts = fixture_opts();
+	ipam *db = NULL;
+	ipam_err err = {0};
+	sqlite3 *s = NULL;
+	size_t len = 0;
+	int64_t pool;
+	(void)state;
+
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/v13.db", dir);
+	opts.home_locale = "us-east-1";
+	assert_ok(ipam_open(&db, path, &opts, &err), err);
+	assert_ok(ipam_set_tier(db, IPAM_TIER_ADVANCED, &err), err);
+	pool = amazon_pool(db, "contig", 4, "us-east-1");
+	provider_set(db, space, 1);
+	by_len(db, pool, 29, 0, NULL);
+	snprintf(pid, sizeof(pid), "%s", pool_id(db, pool));
+	eip_ok(db, pid, NULL, id);
+	res_set(db, res_key(db, pub_scope(db), id), IPAM_RESOURCE_ASSOCIATION,
+		"i-1");
+	eip_ok(db, pid, NULL, id);
+	res_make(db, pub_scope(db), "eni-0bb", NULL, "us-east-1", NULL, NULL,
+		 "3.6.0.1/32", "3.6.0.2/32", NULL);
+	assert_ok(ipam_render_public_ip_summary(db, pub_scope(db), false,
+						&before, &len, &err),
+		  err);
+	assert_non_null(strstr(before, "ec2-public-ips=2\n"));
+	assert_non_null(strstr(before, "\namazon-owned-contiguous-eips=2\n"));
+	ipam_free(db);
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(s,
+			     "DROP TRIGGER public_res_i; DROP TRIGGER"
+			     " public_res_u; DROP TRIGGER public_res_d;"
+			     " DROP TRIGGER public_cidr_i; DROP TRIGGER"
+			     " public_cidr_u; DROP TRIGGER public_cidr_d;"
+			     " DROP TRIGGER public_pool_u; DROP TABLE"
+			     " public_dirty; DROP TABLE public_part;"
+			     " DROP TABLE public_count;",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	{ /* the version before the kept counts' migration (the last) */
+		sqlite3_stmt *st = NULL;
+		char set[64];
+		assert_int_equal(sqlite3_prepare_v2(s, "PRAGMA user_version",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		snprintf(set, sizeof(set), "PRAGMA user_version = %d",
+			 sqlite3_column_int(st, 0) - 1);
+		sqlite3_finalize(st);
+		assert_int_equal(sqlite3_exec(s, set, NULL, NULL, NULL),
+				 SQLITE_OK);
+	}
+	sqlite3_close(s);
+	opts.create = false;
+	db = NULL;
+	assert_ok(ipam_open(&db, path, &opts, &err), err);
+	assert_ok(ipam_check(db, &err), err);
+	assert_ok(ipam_render_public_ip_summary(db, pub_scope(db), false,
+						&after, &len, &err),
+		  err);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	ipam_free(db);
+	tmp_dir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -806,6 +883,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_kept_counts_random,
 					  watch_teardown),
 		cmocka_unit_test(test_kept_counts_drift),
+		cmocka_unit_test(test_kept_counts_backfill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
