@@ -120,6 +120,34 @@ int ipam__collect_text(ipam *db, ipam_stmt *stmt, ipam_strlist *out,
 int ipam__collect_keys(ipam *db, ipam_stmt *stmt, int64_t **out,
 		       size_t *count, ipam_err *err);
 
+/* ---- named objects (named.c): prefix-list resolvers, IPAM policies ---- */
+
+/* The names a `SELECT name ... ORDER BY name` gives, in a read
+ * transaction. */
+int ipam__names_list(ipam *db, const char *sql, ipam_strlist *out,
+		     ipam_err *err);
+/* Runs a statement whose only parameter ?1 is a key. */
+int ipam__exec_key(ipam *db, const char *sql, int64_t key, ipam_err *err);
+/* The integer a `SELECT count(*) ...` gives; _key binds ?1 to key. */
+int ipam__count(ipam *db, const char *sql, int64_t *out, ipam_err *err);
+int ipam__count_key(ipam *db, const char *sql, int64_t key, int64_t *out,
+		    ipam_err *err);
+typedef struct ipam__named {
+	const char *what;      /* "policy": in messages */
+	const char *id_prefix; /* "ipam-policy-" */
+	const char *insert;    /* ?1 id, ?2 name, ?3 now */
+	const char *created;   /* its creation event */
+	const char *deleted;   /* its deletion event */
+	const char *remove[8]; /* NULL-ended: statements of ?1 the key, the
+				  object's own row last */
+} ipam__named;
+/* Creates one (IPAM_EEXIST "<what> 'name' exists") with its event. */
+int ipam__named_insert(ipam *db, const ipam__named *kind, const char *name,
+		       ipam_err *err);
+/* Removes one: kind->remove, its tags, its event. */
+int ipam__named_remove(ipam *db, const ipam__named *kind, int64_t key,
+		       const char *id, const char *name, ipam_err *err);
+
 /* ---- call brackets ---- */
 
 /*
@@ -569,7 +597,21 @@ typedef enum ipam__rtype {
 	IPAM__RT_INSTANCE,	       /* "instance" */
 	IPAM__RT_NETWORK_INTERFACE,    /* "network-interface" */
 	IPAM__RT_EC2_PUBLIC_IPV4_POOL, /* "ec2-public-ipv4-pool" (AWS word) */
+	/* what IPAM policies steer besides EIPs (L2101-L2104): each takes
+	 * public IPv4 addresses (/32) as an EIP does */
+	IPAM__RT_ALB,	      /* "alb": an Application Load Balancer */
+	IPAM__RT_RDS,	      /* "rds": an RDS database instance */
+	IPAM__RT_NAT_GATEWAY, /* "nat-gateway": a regional NAT gateway */
 } ipam__rtype;
+/* The service types above and eip: their resources take /32s of public
+ * IPv4 space and ask the IPAM policy for one when fed without (policy.c). */
+bool ipam__rtype_takes_eips(ipam__rtype type);
+/* policy.c: a fed resource that needs an address (ipam__res_rec.
+ * wants_address, without a CIDR) asks the writer's active policy for a /32
+ * as `echo /32 > allocate` does. No active policy: nothing happens (the
+ * guide's default). A refusal leaves it without an address and is an
+ * `allocate-by-ipam-policy-refused` event; only ENOMEM/EIO fail. */
+int ipam__policy_ask(ipam *db, int64_t resource, ipam_err *err);
 /* The type a word names (IPAM__RT_UNKNOWN for NULL or any other word). */
 ipam__rtype ipam__rtype_of(const char *word);
 
@@ -604,6 +646,10 @@ typedef struct ipam__res_rec {
 	char association[IPAM_RESOURCE_ID_MAX + 1];
 	char address_type[24];
 	char service[32];
+	/* a record of a type IPAM policies steer (eip, alb, rds,
+	 * nat-gateway) fed without a CIDR: it needs an address
+	 * (ipam__policy_ask); the CIDRs a pool gave it are kept */
+	bool wants_address;
 } ipam__res_rec;
 /* insights.c: the public IP metrics and public IP insight metrics of
  * /metrics/ipam.prom (Prometheus text). */

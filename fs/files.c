@@ -1482,6 +1482,11 @@ static const struct attr quota_files[] = {
 	   IPAM_QUOTA_PROVIDER_V4_BLOCKS),
 	RW("provider-ipv6-blocks-per-pool", render_quota, apply_quota,
 	   IPAM_QUOTA_PROVIDER_V6_BLOCKS),
+	RW("policies", render_quota, apply_quota, IPAM_QUOTA_POLICIES),
+	RW("policy-targets", render_quota, apply_quota,
+	   IPAM_QUOTA_POLICY_TARGETS),
+	RW("policy-rule-pools", render_quota, apply_quota,
+	   IPAM_QUOTA_POLICY_RULE_POOLS),
 	{NULL, 0, 0, NULL, NULL},
 };
 

@@ -40,12 +40,13 @@ enum attr_flag {
 				   nothing */
 	ATTR_BACKUP = 1 << 14,	/* /backup.db: owner-only (0400), its size
 				   the database's, its content a snapshot
-				   taken at open */
+				   taken at open; SQLite only: shown when
+				   struct ipamfs.backup_image) */
 };
 
 /* The flags that make a file conditional: it is shown only when the
  * directory shows all of its conditional flags (tree_shown). */
-#define ATTR_CONDITIONAL (ATTR_PUBLIC | ATTR_CLOCK | ATTR_HOST)
+#define ATTR_CONDITIONAL (ATTR_PUBLIC | ATTR_CLOCK | ATTR_HOST | ATTR_BACKUP)
 
 /* One write(2), split: the non-empty lines (NUL-terminated, without their
  * '\n'). */

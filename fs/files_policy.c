@@ -73,25 +73,18 @@ static int render_lines(struct ipamfs *fs, const struct node *n,
 			const struct attr *a, struct buf *out, ipam_err *err)
 {
 	ipam_strlist list = {0, NULL};
-	int rc = a->arg ? ipam_policy_targets(fs->db, n->name, &list, err)
-			: ipam_policy_rules(fs->db, n->name, &list, err);
-	for (size_t i = 0; rc == 0 && i < list.count; i++)
-		put_line(out, list.items[i]);
-	ipam_strlist_free(&list);
-	return rc;
+	return put_strlist(
+		out,
+		a->arg ? ipam_policy_targets(fs->db, n->name, &list, err)
+		       : ipam_policy_rules(fs->db, n->name, &list, err),
+		&list);
 }
 
 static int apply_rules(struct ipamfs *fs, const struct node *n,
 		       const struct attr *a, const struct input *in,
 		       struct buf *result, ipam_err *err)
 {
-	const char **items = NULL;
-	size_t count = 0;
-	int rc = trimmed_lines(in, &items, &count, err);
-	if (rc == 0)
-		rc = ipam_policy_set_rules(fs->db, n->name, items, count, err);
-	free(items);
-	return rc;
+	return set_lines(fs->db, n->name, in, ipam_policy_set_rules, err);
 }
 
 /* `user:NAME` and `group:NAME` as libipam's `user:UID`, `group:GID` (into

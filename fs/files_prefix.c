@@ -73,24 +73,15 @@ static int render_rules(struct ipamfs *fs, const struct node *n,
 			const struct attr *a, struct buf *out, ipam_err *err)
 {
 	ipam_strlist rules = {0, NULL};
-	int rc = ipam_plist_rules(fs->db, n->name, &rules, err);
-	for (size_t i = 0; rc == 0 && i < rules.count; i++)
-		put_line(out, rules.items[i]);
-	ipam_strlist_free(&rules);
-	return rc;
+	return put_strlist(out, ipam_plist_rules(fs->db, n->name, &rules, err),
+			   &rules);
 }
 
 static int apply_rules(struct ipamfs *fs, const struct node *n,
 		       const struct attr *a, const struct input *in,
 		       struct buf *result, ipam_err *err)
 {
-	const char **items = NULL;
-	size_t count = 0;
-	int rc = trimmed_lines(in, &items, &count, err);
-	if (rc == 0)
-		rc = ipam_plist_set_rules(fs->db, n->name, items, count, err);
-	free(items);
-	return rc;
+	return set_lines(fs->db, n->name, in, ipam_plist_set_rules, err);
 }
 
 /* The set of `version` (0 = latest) in `format`. */
@@ -155,7 +146,27 @@ enum target_field {
 	T_VERSION,
 	T_STATE,
 	T_ENTRIES,
+	T_SYNC,
 };
+
+/* What a target serves, in its format. */
+static int render_target_set(struct ipamfs *fs, const struct node *n,
+			     const ipam_plist_target *t,
+			     const ipam_plist_info *info, struct buf *out,
+			     ipam_err *err)
+{
+	ipam_cidr *cidrs = NULL;
+	size_t count = 0, len = 0;
+	int64_t version = 0;
+	char *data = NULL;
+	int rc = ipam_plist_target_entries(fs->db, n->name, n->plist_target,
+					   &cidrs, &count, &version, err);
+	if (rc == 0)
+		rc = ipam_plist_render(n->name, info->family, t->format,
+				       version, cidrs, count, &data, &len, err);
+	free(cidrs);
+	return put_rendered(out, rc, data, len);
+}
 
 static int render_target(struct ipamfs *fs, const struct node *n,
 			 const struct attr *a, struct buf *out, ipam_err *err)
@@ -184,13 +195,16 @@ static int render_target(struct ipamfs *fs, const struct node *n,
 			buf_printf(out, "%lld\n", (long long)t->tracked);
 			break;
 		case T_STATE:
-			put_line(out, t->tracked == info->version
+			put_line(out, !t->sync ? "sync-disabled"
+				      : t->tracked == info->version
 					      ? "in-sync"
 					      : "behind-latest");
 			break;
 		case T_ENTRIES:
-			rc = render_set(fs, n->name, t->tracked, t->format, out,
-					err);
+			rc = render_target_set(fs, n, t, info, out, err);
+			break;
+		case T_SYNC:
+			put_line(out, t->sync ? "enabled" : "disabled");
 			break;
 		}
 	}
@@ -208,6 +222,13 @@ static int apply_target(struct ipamfs *fs, const struct node *n,
 	int rc = single_word(in, &text, err);
 	if (rc)
 		return rc;
+	if (a->arg == T_SYNC) {
+		if (strcmp(text, "enabled") && strcmp(text, "disabled"))
+			return ipamfs_err(err, IPAM_EINVAL,
+					  "sync is enabled or disabled");
+		return ipam_plist_target_set_sync(
+			fs->db, n->name, n->plist_target, text[0] == 'e', err);
+	}
 	if (a->arg == T_FORMAT) {
 		int format = ipam_plist_format_parse(text);
 		if (format < 0)
@@ -227,11 +248,44 @@ static int apply_target(struct ipamfs *fs, const struct node *n,
 					     version, err);
 }
 
+/* A hand edit of a target whose sync is off: CIDR lines, whatever the
+ * format shows (`>>` reads the file back, so it needs the plain format). */
+static int apply_target_entries(struct ipamfs *fs, const struct node *n,
+				const struct attr *a, const struct input *in,
+				struct buf *result, ipam_err *err)
+{
+	const char **items = NULL;
+	size_t count = 0;
+	ipam_plist_target *t = malloc(sizeof(*t));
+	int rc = t ? 0 : oom(err);
+	if (rc == 0)
+		rc = ipam_plist_target_get(fs->db, n->name, n->plist_target, t,
+					   err);
+	if (rc == 0 && !t->sync && t->format != IPAM_PLIST_LINES)
+		rc = ipamfs_err(err, IPAM_EINVAL,
+				"target '%s' shows format %s: hand edits are"
+				" CIDR lines, written while its format is"
+				" entries",
+				n->plist_target,
+				ipam_plist_format_name(t->format));
+	free(t);
+	if (rc == 0)
+		rc = trimmed_lines(in, &items, &count, err);
+	if (rc == 0)
+		rc = ipam_plist_target_set_entries(
+			fs->db, n->name, n->plist_target,
+			(const char *const *)items, count, err);
+	free(items);
+	return rc;
+}
+
 const struct attr files_pltarget_table[] = {
 	RW("format", render_target, apply_target, T_FORMAT),
 	RW("desired-version", render_target, apply_target, T_DESIRED),
+	RW("sync", render_target, apply_target, T_SYNC),
 	RO("version", render_target, T_VERSION),
 	RO("state", render_target, T_STATE),
-	RO("entries", render_target, T_ENTRIES),
+	{"entries", ATTR_RW | ATTR_SET, T_ENTRIES, render_target,
+	 apply_target_entries},
 	{NULL, 0, 0, NULL, NULL},
 };

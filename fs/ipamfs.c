@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "errno_map.h"
@@ -135,7 +136,11 @@ int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
 	int rc, attempt = 0;
 	for (;;) {
 		rc = ipamfs_try_change(fs, fn, ctx, err);
+		/* only the engine's conflict (pg.c's "concurrent change"):
+		 * the model's own EBUSY ("deprovision it first", an object
+		 * in use) is a refusal, the same at every attempt */
 		if (rc != IPAM_EBUSY || !fs->db_shown ||
+		    !strstr(err->msg, "concurrent change, try again") ||
 		    ++attempt >= IPAMFS_BUSY_TRIES)
 			break;
 		struct timespec pause = {0, 1000000L * attempt +
@@ -143,7 +148,8 @@ int ipamfs_try_change_retried(struct ipamfs *fs, ipamfs_change_fn fn, void *ctx,
 		nanosleep(&pause, NULL);
 		*err = (ipam_err){IPAM_OK, ""};
 	}
-	if (rc == IPAM_EBUSY && attempt >= IPAMFS_BUSY_TRIES) {
+	if (rc == IPAM_EBUSY && attempt >= IPAMFS_BUSY_TRIES &&
+	    strstr(err->msg, "concurrent change, try again")) {
 		char was[IPAM_ERR_MSG_MAX];
 		snprintf(was, sizeof(was), "%s", err->msg);
 		err->code = IPAM_OK;

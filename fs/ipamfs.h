@@ -53,6 +53,9 @@ struct ipamfs {
 	 * one: frozen at `clock` unless it is IPAMFS_CLOCK_SYSTEM. */
 	bool settable_clock;
 	atomic_int_fast64_t clock;
+	/* /backup.db exists: the engine makes backup images (SQLite; not
+	 * PostgreSQL, whose tools are pg_dump and its kin) */
+	bool backup_image;
 	/* -o byoip-proof=skip: BYOIP CIDRs need no proof (labs) */
 	bool byoip_skip;
 	/* -o default_permissions: the kernel checks the mode bits, and a

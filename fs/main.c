@@ -347,6 +347,8 @@ static int run(struct fuse_args *args, struct options *opts, bool sync_normal)
 	fs.home_locale = opts->home_locale;
 	fs.sync_normal = sync_normal;
 	fs.settable_clock = opts->settable_clock != 0;
+	/* a PostgreSQL database has no backup image (pg_dump) */
+	fs.backup_image = !is_pg_uri(opts->database);
 	/* allow_other brings default_permissions (mount_options) */
 	fs.default_permissions = opts->default_permissions != 0 ||
 				 has_option(args, "allow_other");

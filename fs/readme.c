@@ -144,7 +144,8 @@ const char *const ipamfs_readme[] = {
 	"versions/<n>\n"
 	"      targets/<t>/      format desired-version (latest|N) version "
 	"state\n"
-	"                        entries\n",
+	"                        entries; sync enabled|disabled (disabled:\n"
+	"                        entries takes CIDR lines by hand)\n",
 	"  policies/<name>/      mkdir: an IPAM policy; id description tags/\n"
 	"      rules             LOCALE|any TYPE POOL-ID... (eip alb rds rnat\n"
 	"                        vpc public-ipv4-pool; pools tried in order)\n"

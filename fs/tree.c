@@ -53,6 +53,8 @@ unsigned tree_shown(const struct ipamfs *fs, const struct node *n)
 		shown |= ATTR_PUBLIC;
 	if (fs->settable_clock)
 		shown |= ATTR_CLOCK;
+	if (fs->backup_image)
+		shown |= ATTR_BACKUP;
 	if (n->kind == NODE_DISCOVERY && strcmp(n->name, "host") == 0)
 		shown |= ATTR_HOST;
 	return shown;

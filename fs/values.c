@@ -127,6 +127,26 @@ int trimmed_lines(const struct input *in, const char ***out, size_t *count,
 	return 0;
 }
 
+int put_strlist(struct buf *out, int rc, ipam_strlist *list)
+{
+	for (size_t i = 0; rc == 0 && i < list->count; i++)
+		put_line(out, list->items[i]);
+	ipam_strlist_free(list);
+	return rc;
+}
+
+int set_lines(ipam *db, const char *name, const struct input *in,
+	      lines_setter set, ipam_err *err)
+{
+	const char **items = NULL;
+	size_t count = 0;
+	int rc = trimmed_lines(in, &items, &count, err);
+	if (rc == 0)
+		rc = set(db, name, items, count, err);
+	free(items);
+	return rc;
+}
+
 /* "/LEN" -> LEN. */
 int parse_slash_length(const char *text, int *out, ipam_err *err)
 {

@@ -44,5 +44,15 @@ int parse_slash_length(const char *text, int *out, ipam_err *err);
  * strings, which stay in `in`). */
 int trimmed_lines(const struct input *in, const char ***out, size_t *count,
 		  ipam_err *err);
+/* Each item of a list libipam filled (when rc is 0) as a line; frees the
+ * list; returns rc. */
+int put_strlist(struct buf *out, int rc, ipam_strlist *list);
+/* The libipam setters of a named object's lines (rules of a prefix list or
+ * of a policy): `set(db, name, lines, count, err)`. */
+typedef int (*lines_setter)(ipam *db, const char *name, const char **lines,
+			    size_t count, ipam_err *err);
+/* Gives the trimmed non-blank lines written to `set` for object `name`. */
+int set_lines(ipam *db, const char *name, const struct input *in,
+	      lines_setter set, ipam_err *err);
 
 #endif

@@ -304,6 +304,16 @@ static int mark_seen(ipam *db, int64_t key, ipam_err *err)
 	return ipam__exec(db, stmt, err);
 }
 
+/* A fed resource that needs an address and has none asks its policy. */
+static int ask_policy(ipam *db, int64_t key, ipam_err *err)
+{
+	int64_t n = 0;
+	int rc = ipam__count_key(
+		db, "SELECT count(*) FROM resource_cidr WHERE resource_key = ?1",
+		key, &n, err);
+	return rc || n ? rc : ipam__policy_ask(db, key, err);
+}
+
 /*
  * Public space goes to the public scope (L3647), private space to the
  * discovery's scope (L1267): a record's CIDRs are split by kind of address
@@ -337,7 +347,16 @@ static int apply_record(ipam *db, const ipam_discovery_info *d,
 				pub[npub++] = rec->cidrs[i];
 		}
 	}
-	if (!npub) { /* all private (or nothing): one resource, as given */
+	if (!rec->ncidrs && rec->wants_address) {
+		/* an EIP, ALB, RDS instance or NAT gateway without its address
+		 * yet: public IPv4 is what it needs, from its IPAM policy */
+		rc = ipam__resource_apply(db, public_scope, d->key, rec, &key,
+					  fresh, nfresh, err);
+		if (rc == 0)
+			rc = mark_seen(db, key, err);
+		if (rc == 0)
+			rc = ask_policy(db, key, err);
+	} else if (!npub) { /* all private: one resource, as given */
 		rc = ipam__resource_apply(db, d->scope_key, d->key, rec, &key,
 					  fresh, nfresh, err);
 		if (rc == 0)

@@ -207,10 +207,16 @@ static int parse_line(ipam__feed *feed, json_t *obj, const char *region,
 	    (rc = get_string(obj, "ResourceCidr", cidr, sizeof(cidr), where,
 			     err)))
 		return rc;
-	if (!*id || !*cidr)
+	/* a resource of a type IPAM policies steer may come without its
+	 * address: it needs one (ipam__policy_ask) */
+	const char *t = *type ? type : ipam_resource_type_from_id(id);
+	bool wants = !*cidr && *id && ipam__rtype_takes_eips(ipam__rtype_of(t));
+	if (!*id || (!*cidr && !wants))
 		return ipam__fail(err, IPAM_EINVAL,
 				  "%s: ResourceId and ResourceCidr are "
-				  "required",
+				  "required (ResourceCidr may be left out for"
+				  " eip, alb, rds and nat-gateway, which then"
+				  " ask their IPAM policy for an address)",
 				  where);
 	if (!(rec = ipam__feed_record(feed, id, err)))
 		return IPAM_ENOMEM;
@@ -225,7 +231,8 @@ static int parse_line(ipam__feed *feed, json_t *obj, const char *region,
 	    (rc = get_tags(obj, "ResourceTags", rec, where, err)))
 		return rc;
 	before = rec->ncidrs;
-	if ((rc = add_cidr(rec, cidr, where, err)) ||
+	rec->wants_address = rec->wants_address || wants;
+	if ((*cidr && (rc = add_cidr(rec, cidr, where, err))) ||
 	    (rc = finish(rec, type, region, where, err)))
 		return rc;
 	usage = json_object_get(obj, "IpUsage");

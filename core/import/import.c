@@ -87,6 +87,8 @@ typedef struct imp {
 	size_t nres_seen, capres_seen;
 	int64_t *pl_seen; /* prefix-list keys the document names (prune) */
 	size_t npl_seen, cappl_seen;
+	int64_t *pol_seen; /* policy keys the document names (prune) */
+	size_t npol_seen, cappol_seen;
 	struct batch *batch; /* new custom allocations of one pool (bulk) */
 } imp;
 
@@ -308,30 +310,37 @@ static const struct {
 	[T_SCOPE] =
 		{"ipam-scope-",
 		 "UPDATE scope SET created = ?2 WHERE aws_id = ?1",
-		 "UPDATE OR IGNORE scope SET aws_id = ?1 WHERE aws_id = ?2"},
+		 "UPDATE scope SET aws_id = ?1 WHERE aws_id = ?2"
+		 " AND NOT EXISTS (SELECT 1 FROM scope WHERE aws_id = ?1)"},
 	[T_POOL] = {"ipam-pool-",
 		    "UPDATE pool SET created = ?2 WHERE aws_id = ?1",
-		    "UPDATE OR IGNORE pool SET aws_id = ?1 WHERE aws_id = ?2"},
+		    "UPDATE pool SET aws_id = ?1 WHERE aws_id = ?2"
+		 " AND NOT EXISTS (SELECT 1 FROM pool WHERE aws_id = ?1)"},
 	[T_POOL_CIDR] = {"ipam-pool-cidr-",
 			 "UPDATE pool_cidr SET created = ?2 WHERE aws_id = ?1",
-			 "UPDATE OR IGNORE pool_cidr SET aws_id = ?1 WHERE"
-			 " aws_id = ?2"},
+			 "UPDATE pool_cidr SET aws_id = ?1 WHERE"
+			 " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+			 " pool_cidr WHERE aws_id = ?1)"},
 	[T_ALLOC] = {"ipam-pool-alloc-",
 		     "UPDATE allocation SET created = ?2 WHERE aws_id = ?1",
-		     "UPDATE OR IGNORE allocation SET aws_id = ?1 WHERE"
-		     " aws_id = ?2"},
+		     "UPDATE allocation SET aws_id = ?1 WHERE"
+		     " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+		     " allocation WHERE aws_id = ?1)"},
 	[T_DISCOVERY] = {"ipam-res-disco-",
 			 "UPDATE discovery SET created = ?2 WHERE aws_id = ?1",
-			 "UPDATE OR IGNORE discovery SET aws_id = ?1 WHERE"
-			 " aws_id = ?2"},
+			 "UPDATE discovery SET aws_id = ?1 WHERE"
+			 " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+			 " discovery WHERE aws_id = ?1)"},
 	[T_PLIST] = {"ipam-prefix-list-resolver-",
 		     "UPDATE prefix_list SET created = ?2 WHERE aws_id = ?1",
-		     "UPDATE OR IGNORE prefix_list SET aws_id = ?1 WHERE"
-		     " aws_id = ?2"},
+		     "UPDATE prefix_list SET aws_id = ?1 WHERE"
+		     " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+		     " prefix_list WHERE aws_id = ?1)"},
 	[T_POLICY] = {"ipam-policy-",
 		      "UPDATE policy SET created = ?2 WHERE aws_id = ?1",
-		      "UPDATE OR IGNORE policy SET aws_id = ?1 WHERE"
-		      " aws_id = ?2"},
+		      "UPDATE policy SET aws_id = ?1 WHERE"
+		      " aws_id = ?2 AND NOT EXISTS (SELECT 1 FROM"
+		      " policy WHERE aws_id = ?1)"},
 };
 
 /*
@@ -1219,8 +1228,7 @@ static int pool_settings(imp *im, const ipam_pool_info *p, json_t *el,
 		if (want != p->family) {
 			if (!made)
 				changed_text(im, "pool", path, "address-family",
-					     ipam_family_name(p->family),
-					     fam);
+					     ipam_family_name(p->family), fam);
 			rc = ipam_pool_set_family(im->db, p->key, want, err);
 		}
 	}
@@ -1897,11 +1905,12 @@ static int alloc_stamp(imp *im, int64_t key, json_t *el, ipam_err *err)
 	if (!(when && ipam_time_parse(&t, when) == 0) && !mode &&
 	    !(root && (json_is_integer(uid) || json_is_integer(gid))))
 		return 0;
-	stmt = ipam__stmt(im->db,
-			  "UPDATE allocation SET created = coalesce(?2, created),"
-			  " uid = coalesce(?3, uid), gid = coalesce(?4, gid),"
-			  " mode = coalesce(?5, mode) WHERE key = ?1",
-			  err);
+	stmt = ipam__stmt(
+		im->db,
+		"UPDATE allocation SET created = coalesce(?2, created),"
+		" uid = coalesce(?3, uid), gid = coalesce(?4, gid),"
+		" mode = coalesce(?5, mode) WHERE key = ?1",
+		err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, key);
@@ -2845,7 +2854,8 @@ static int host_apply(imp *im, const imp_pool *p, json_t *el, const char *name,
 	rc = ipam_alloc_get(im->db, p->key, name, a, NULL);
 	for (int f = 0; rc == 0 && f < 2; f++) {
 		json_t *v = json_object_get(el, keys[f]);
-		const char *want = json_is_string(v) ? json_string_value(v) : "";
+		const char *want = json_is_string(v) ? json_string_value(v)
+						     : "";
 		const char *have = f ? a->mac_address : a->dns_name;
 		if (v && !json_is_string(v))
 			rc = ipam__fail(err, IPAM_EINVAL,
@@ -2953,8 +2963,7 @@ static int prune_allocs(imp *im, ipam_err *err)
 				break;
 			}
 			rows[n].key = key;
-			rows[n].text = ipam__strdup(
-				ipam__col_text(stmt, 1));
+			rows[n].text = ipam__strdup(ipam__col_text(stmt, 1));
 			n++;
 		}
 		ipam__reset(stmt);
@@ -3132,8 +3141,7 @@ static int prune_resources(imp *im, ipam_err *err)
 				break;
 			}
 			rows[n].key = key;
-			rows[n].text = ipam__strdup(
-				ipam__col_text(stmt, 1));
+			rows[n].text = ipam__strdup(ipam__col_text(stmt, 1));
 			n++;
 		}
 		ipam__reset(stmt);
@@ -3177,6 +3185,39 @@ static int prune_plists(imp *im, ipam_err *err)
 		rc = ipam_plist_delete(im->db, names.items[i], err);
 		if (rc)
 			rc = wrap(err, rc, "cannot delete prefix list '%s'",
+				  names.items[i]);
+	}
+	ipam_strlist_free(&names);
+	return rc;
+}
+
+/* Policies the document does not name, when it has IpamPolicies:
+ * deleted with their rules and targets (an enabled one is disabled first,
+ * as rmdir asks). Before the pools are pruned, whose deletion a rule
+ * naming them would refuse. */
+static int prune_policies(imp *im, ipam_err *err)
+{
+	bool covered = false;
+	ipam_strlist names = {0};
+	int rc = has_part(im, "IpamPolicies", &covered, err);
+	if (rc || !covered)
+		return rc;
+	if (im->npol_seen)
+		qsort(im->pol_seen, im->npol_seen, sizeof(int64_t), key_cmp);
+	rc = ipam_policy_list(im->db, &names, err);
+	for (size_t i = 0; rc == 0 && i < names.count; i++) {
+		ipam_policy_info info;
+		rc = ipam_policy_get(im->db, names.items[i], &info, err);
+		if (rc || key_in(im->pol_seen, im->npol_seen, info.key))
+			continue;
+		change(im, '-', "policy", names.items[i], NULL);
+		if (info.enabled)
+			rc = ipam_policy_set_enabled(im->db, names.items[i],
+						     false, err);
+		if (rc == 0)
+			rc = ipam_policy_delete(im->db, names.items[i], err);
+		if (rc)
+			rc = wrap(err, rc, "cannot delete policy '%s'",
 				  names.items[i]);
 	}
 	ipam_strlist_free(&names);
@@ -3263,6 +3304,76 @@ static int plist_rules(imp *im, const char *name, json_t *rules, bool made,
 	return rc;
 }
 
+/* The sync of a target made the document's: `Sync` false with the
+ * `Entries` it keeps (CIDR strings, checked as a hand edit is), or true /
+ * absent (it follows the resolver). */
+static int plist_target_sync(imp *im, const char *name, const char *tname,
+			     const char *path, json_t *el, bool quiet,
+			     ipam_err *err)
+{
+	json_t *sync = json_object_get(el, "Sync");
+	json_t *entries = json_object_get(el, "Entries");
+	ipam_plist_target t;
+	const char **lines = NULL;
+	size_t n = 0;
+	int rc;
+	if (sync && !json_is_boolean(sync))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "target '%s': Sync is true or false", tname);
+	bool want = !sync || json_is_true(sync);
+	if (entries && (want || !json_is_array(entries)))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "target '%s': Entries is a list of CIDRs, of"
+				  " a target whose Sync is false",
+				  tname);
+	if ((rc = ipam_plist_target_get(im->db, name, tname, &t, err)))
+		return rc;
+	if (t.sync != want) {
+		if (!quiet)
+			changed_text(im, "prefix-list", path, "sync",
+				     t.sync ? "enabled" : "disabled",
+				     want ? "enabled" : "disabled");
+		rc = ipam_plist_target_set_sync(im->db, name, tname, want, err);
+	}
+	if (rc || want)
+		return rc;
+	n = json_array_size(entries);
+	lines = calloc(n ? n : 1, sizeof(*lines));
+	if (!lines)
+		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (!(lines[i] = json_string_value(json_array_get(entries, i))))
+			rc = ipam__fail(err, IPAM_EINVAL,
+					"target '%s': Entries[%zu] is not a"
+					" string",
+					tname, i);
+	ipam_cidr *was = NULL, *now = NULL;
+	size_t nwas = 0, nnow = 0;
+	int64_t v = 0;
+	if (rc == 0 && entries)
+		rc = ipam_plist_target_entries(im->db, name, tname, &was, &nwas,
+					       &v, err);
+	if (rc == 0 && entries)
+		rc = ipam_plist_target_set_entries(im->db, name, tname, lines,
+						   n, err);
+	if (rc == 0 && entries)
+		rc = ipam_plist_target_entries(im->db, name, tname, &now, &nnow,
+					       &v, err);
+	bool same = nwas == nnow;
+	for (size_t i = 0; same && i < nnow; i++)
+		same = was[i].family == now[i].family &&
+		       was[i].addr == now[i].addr &&
+		       was[i].prefix == now[i].prefix;
+	if (rc == 0 && entries && !quiet && !same)
+		change(im, '~', "prefix-list", path, "entries");
+	free(was);
+	free(now);
+	free(lines);
+	if (rc)
+		rc = wrap(err, rc, "target '%s'", tname);
+	return rc;
+}
+
 /* One target of the document: created, its format and desired version
  * made the document's. Versions restart at 1 in another IPAM: a pinned
  * version this IPAM does not keep is tracked as the latest, and said. */
@@ -3328,6 +3439,9 @@ static int plist_target(imp *im, const char *name, json_t *el, bool made,
 					tname, (long long)v);
 		}
 	}
+	if (rc == 0)
+		rc = plist_target_sync(im, name, tname, path, el, fresh || made,
+				       err);
 	return rc;
 }
 
@@ -3534,6 +3648,9 @@ static int policy_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 		if (made)
 			change(im, '+', "policy", name, NULL);
 	}
+	if (rc == 0 && im->prune)
+		rc = note_key(&im->pol_seen, &im->npol_seen, &im->cappol_seen,
+			      info->key, err);
 	if (rc == 0 && (made || im->fresh))
 		rc = adopt(im, T_POLICY, info->id, el, "IpamPolicyId", err);
 	if (rc == 0 && desc && strcmp(desc, info->description)) {
@@ -3580,9 +3697,9 @@ static int apply_all(imp *im, ipam_err *err)
 	    (rc = each(im, "IpamPolicies", policy_apply, err)))
 		return rc;
 	if (im->prune &&
-	    ((rc = prune_allocs(im, err)) || (rc = prune_resources(im, err)) ||
-	     (rc = prune_pools(im, err)) || (rc = prune_cidrs(im, err)) ||
-	     (rc = prune_plists(im, err))))
+	    ((rc = prune_policies(im, err)) || (rc = prune_allocs(im, err)) ||
+	     (rc = prune_resources(im, err)) || (rc = prune_pools(im, err)) ||
+	     (rc = prune_cidrs(im, err)) || (rc = prune_plists(im, err))))
 		return rc;
 	if ((rc = auto_import_apply(im, err)) ||
 	    (rc = ipam__plan_import_verify(im->db, err)))
@@ -3605,6 +3722,7 @@ static void imp_free(imp *im)
 	free(im->res_made);
 	free(im->res_seen);
 	free(im->pl_seen);
+	free(im->pol_seen);
 	if (im->batch)
 		batch_clear(im->batch);
 	free(im->batch);

@@ -402,13 +402,19 @@ typedef enum ipam_quota {
 	IPAM_QUOTA_ASNS,		/* ASNs brought to the IPAM (5) */
 	IPAM_QUOTA_PROVIDER_V4_BLOCKS,	/* Amazon-provided IPv4 blocks (2) */
 	IPAM_QUOTA_PROVIDER_V6_BLOCKS,	/* ... IPv6 blocks per pool (1) */
+	IPAM_QUOTA_POLICIES,		/* IPAM policies (10, L9661) */
+	IPAM_QUOTA_POLICY_TARGETS,	/* targets of one policy (100, L9658) */
+	IPAM_QUOTA_POLICY_RULE_POOLS,	/* pools of one (locale, type) rule
+					   (10, L9664; at most
+					   IPAM_POLICY_POOLS_CAP) */
 	IPAM_QUOTA_COUNT
 } ipam_quota;
 
 /* "scopes", "pools-per-scope", "cidrs-per-pool", "pool-depth". */
 const char *ipam_quota_name(ipam_quota quota);
 int ipam_quota_get(ipam *db, ipam_quota quota, int64_t *out, ipam_err *err);
-/* IPAM_EINVAL below 1 or above 1000000 (depth: 1..64). Lowering a quota
+/* IPAM_EINVAL below 1 or above 1000000 (depth: 1..64, pools of a policy
+ * rule: 1..IPAM_POLICY_POOLS_CAP). Lowering a quota
  * below current use is allowed; it only stops new objects. */
 int ipam_quota_set(ipam *db, ipam_quota quota, int64_t value, ipam_err *err);
 

@@ -8,9 +8,11 @@
 #define IPAM_POLICY_H
 
 #define IPAM_POLICY_RULES_MAX 99    /* rules per policy */
-#define IPAM_POLICY_POOLS_MAX 10    /* pools per rule (L9664) */
-#define IPAM_POLICY_TARGETS_MAX 100 /* targets per policy (L9658) */
-#define IPAM_POLICIES_MAX 10	    /* policies per IPAM (L9661) */
+/* The pools per rule (L9664), the targets per policy (L9658) and the
+ * policies per IPAM (L9661) are quotas (/ipam/quotas/policy-rule-pools,
+ * policy-targets, policies); a rule holds at most IPAM_POLICY_POOLS_CAP
+ * pools whatever the quota says. */
+#define IPAM_POLICY_POOLS_CAP 100
 #define IPAM_POLICY_DESC_MAX 255
 #define IPAM_POLICY_TARGET_MAX 24 /* "group:4294967295" */
 
@@ -39,7 +41,7 @@ typedef struct ipam_policy_choice {
 int ipam_policy_list(ipam *db, ipam_strlist *out, ipam_err *err);
 int ipam_policy_get(ipam *db, const char *name, ipam_policy_info *out,
 		    ipam_err *err);
-/* IPAM_EDQUOT past IPAM_POLICIES_MAX, IPAM_EPERM on the free tier
+/* IPAM_EDQUOT past the `policies` quota, IPAM_EPERM on the free tier
  * (L2112: policies need the advanced tier). */
 int ipam_policy_create(ipam *db, const char *name, ipam_err *err);
 /* IPAM_EBUSY while the policy is enabled. */
@@ -59,7 +61,7 @@ int ipam_policy_set_enabled(ipam *db, const char *name, bool enabled,
  * (LOCALE an operating-locale name or `any`; RESOURCE-TYPE eip, alb, rds,
  * rnat (alias nat-gateway), vpc or public-ipv4-pool). A bad line refuses
  * the whole write with "line N: ..." (IPAM_EINVAL; IPAM_EDQUOT over
- * IPAM_POLICY_RULES_MAX rules or IPAM_POLICY_POOLS_MAX pools).
+ * IPAM_POLICY_RULES_MAX rules or `policy-rule-pools` pools).
  */
 int ipam_policy_set_rules(ipam *db, const char *name, const char **lines,
 			  size_t count, ipam_err *err);

@@ -37,7 +37,11 @@ typedef struct ipam_plist_target {
 	char name[IPAM_NAME_MAX + 1];
 	ipam_plist_format format;
 	int64_t desired; /* 0 = track the latest version */
-	int64_t tracked; /* the version it serves now */
+	int64_t tracked; /* the version it serves now (held_version when its
+			    sync is off) */
+	bool sync;	 /* follows the resolver (Step 4, L1216-L1218) */
+	int64_t held_version; /* sync off: the version served when it was
+				 turned off */
 	int64_t created;
 } ipam_plist_target;
 
@@ -83,5 +87,28 @@ int ipam_plist_target_set_format(ipam *db, const char *name, const char *target,
 int ipam_plist_target_set_desired(ipam *db, const char *name,
 				  const char *target, int64_t version,
 				  ipam_err *err);
+/*
+ * Step 4 (L1216-L1218): sync off keeps the CIDRs the target serves now as
+ * its own, which ipam_plist_target_set_entries may then edit; sync on
+ * drops them and serves the version it tracks again. A no-op when the
+ * target is so already.
+ */
+int ipam_plist_target_set_sync(ipam *db, const char *name, const char *target,
+			       bool sync, ipam_err *err);
+/*
+ * Replaces the CIDRs of a target whose sync is off (IPAM_EPERM while it is
+ * on): canonical or any strict form of CIDRs of the resolver's family, one
+ * per item; the same CIDR twice counts once; two that overlap, a malformed
+ * one or one of the other family refuse the whole write (IPAM_EINVAL,
+ * "line N: ...").
+ */
+int ipam_plist_target_set_entries(ipam *db, const char *name,
+				  const char *target, const char *const *lines,
+				  size_t count, ipam_err *err);
+/* The sorted CIDRs a target serves (its tracked version, or its own while
+ * its sync is off) and the version they are. */
+int ipam_plist_target_entries(ipam *db, const char *name, const char *target,
+			      ipam_cidr **out, size_t *count, int64_t *version,
+			      ipam_err *err);
 
 #endif /* IPAM_PREFIXLIST_H */

@@ -342,7 +342,7 @@ static int public_cidr(ipam *db, const ipam_cidr *cidr,
 		db,
 		"SELECT p.aws_id FROM pool_cidr c JOIN pool p ON"
 		" p.key = c.pool_key JOIN scope s ON s.key = p.scope_key"
-		" WHERE s.is_public AND p.family = ?1 AND c.start = ?2 AND"
+		" WHERE s.is_public <> 0 AND p.family = ?1 AND c.start = ?2 AND"
 		" c.prefix = ?3 ORDER BY p.depth, p.key LIMIT 1",
 		cidr, err);
 	int rc;

@@ -60,22 +60,27 @@ int ipam__eip_block_check(const ipam_resource_info *res,
 			  const ipam_pool_info *p, const ipam_cidr *block,
 			  ipam_err *err)
 {
-	bool eip = ipam__rtype_of(res->type) == IPAM__RT_EIP;
+	ipam__rtype type = ipam__rtype_of(res->type);
+	bool eip = ipam__rtype_takes_eips(type);
+	const char *what = type == IPAM__RT_EIP	  ? "Elastic IP"
+			   : type == IPAM__RT_ALB ? "load balancer"
+			   : type == IPAM__RT_RDS ? "RDS instance"
+			   : type == IPAM__RT_NAT_GATEWAY ? "NAT gateway"
+							  : "public IPv4 pool";
 
-	if (!eip && ipam__rtype_of(res->type) != IPAM__RT_PUBLIC_IPV4_POOL)
+	if (!eip && type != IPAM__RT_PUBLIC_IPV4_POOL)
 		return 0;
 	if (!p->is_public || block->family != 4)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "%s '%s' takes IPv4 space of the public "
 				  "scope, not space of %s pool '%s'",
-				  eip ? "Elastic IP" : "public IPv4 pool",
-				  res->id, p->is_public ? "IPv6" : "private",
-				  p->name);
+				  what, res->id,
+				  p->is_public ? "IPv6" : "private", p->name);
 	if (eip && block->prefix != 32)
 		return ipam__fail(err, IPAM_EINVAL,
-				  "Elastic IP '%s' is one address (/32), not "
-				  "a /%d",
-				  res->id, block->prefix);
+				  "%s '%s' takes one address (/32) at a time,"
+				  " not a /%d",
+				  what, res->id, block->prefix);
 	if (!eip && block->prefix < 24)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "public IPv4 pool '%s' takes /24 to /32 "

@@ -20,6 +20,9 @@ static const char *const quota_names[IPAM_QUOTA_COUNT] = {
 	[IPAM_QUOTA_ASNS] = "asns",
 	[IPAM_QUOTA_PROVIDER_V4_BLOCKS] = "provider-ipv4-blocks",
 	[IPAM_QUOTA_PROVIDER_V6_BLOCKS] = "provider-ipv6-blocks-per-pool",
+	[IPAM_QUOTA_POLICIES] = "policies",
+	[IPAM_QUOTA_POLICY_TARGETS] = "policy-targets",
+	[IPAM_QUOTA_POLICY_RULE_POOLS] = "policy-rule-pools",
 };
 
 const char *ipam_quota_name(ipam_quota quota)
@@ -382,7 +385,9 @@ static int quota_change(ipam *db, ipam_quota quota, int64_t value,
 
 int ipam_quota_set(ipam *db, ipam_quota quota, int64_t value, ipam_err *err)
 {
-	int64_t max = quota == IPAM_QUOTA_POOL_DEPTH ? 64 : 1000000;
+	int64_t max = quota == IPAM_QUOTA_POOL_DEPTH	    ? 64
+		      : quota == IPAM_QUOTA_POLICY_RULE_POOLS ? IPAM_POLICY_POOLS_CAP
+							      : 1000000;
 	int rc;
 
 	if ((unsigned)quota >= IPAM_QUOTA_COUNT)

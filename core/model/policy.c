@@ -15,10 +15,14 @@
  * target, else its primary group's, else `all`), its first rule whose
  * resource type and locale match the resource, that rule's pools in order.
  * The provider-supplied space the guide falls back to (no rule matched, or
- * every pool exhausted with overflow on) does not exist locally: those
- * requests are refused with EADDRNOTAVAIL and the reason says so; with
- * overflow off, exhausted pools refuse with ENOSPC. Each pool is tried in a
- * savepoint, so a pool that refuses leaves nothing behind.
+ * every pool exhausted with overflow on; L2077, L2094) is, locally, the
+ * space of the `amazon`-source public IPv4 pools: the blocks they took from
+ * /ipam/provider-cidrs (provider.c). The fallback tries those pools (and
+ * their descendants) of the resource's locale, oldest first, as a rule
+ * would; when there are none, or they are full, the request is refused
+ * with EADDRNOTAVAIL and the reason says so. With overflow off, exhausted
+ * pools refuse with ENOSPC. Each pool is tried in a savepoint, so a pool
+ * that refuses leaves nothing behind.
  *
  * Tables (store/sqlite.c): policy, policy_rule (policy_key, line, locale,
  * rtype), policy_pool (policy_key, line, pos, pool_key), policy_target
@@ -56,13 +60,22 @@ static const char *rule_type(const char *word)
 	return NULL;
 }
 
+/* The rule type that steers a resource type: a NAT gateway resource
+ * (`nat-gateway`) is the rules' `rnat`; the others are their own word. */
+static const char *steering_type(const char *resource_type)
+{
+	return ipam__rtype_of(resource_type) == IPAM__RT_NAT_GATEWAY
+		       ? "rnat"
+		       : resource_type;
+}
+
 struct prule {
 	int64_t line;
 	char locale[IPAM_LOCALE_MAX + 1];
 	char type[24];
 	size_t npools;
-	int64_t pool_key[IPAM_POLICY_POOLS_MAX];
-	char pool_id[IPAM_POLICY_POOLS_MAX][IPAM_ID_MAX];
+	int64_t pool_key[IPAM_POLICY_POOLS_CAP];
+	char pool_id[IPAM_POLICY_POOLS_CAP][IPAM_ID_MAX];
 };
 
 /* ---- objects ---- */
@@ -113,38 +126,30 @@ int ipam_policy_get(ipam *db, const char *name, ipam_policy_info *out,
 
 int ipam_policy_list(ipam *db, ipam_strlist *out, ipam_err *err)
 {
-	int rc = ipam__read_begin(db, err);
-	memset(out, 0, sizeof(*out));
-	if (rc)
-		return rc;
-	return ipam__read_end(
-		db,
-		ipam__collect_text(
-			db,
-			ipam__stmt(db, "SELECT name FROM policy ORDER BY name",
-				   err),
-			out, err));
+	return ipam__names_list(db, "SELECT name FROM policy ORDER BY name",
+				out, err);
 }
 
-static int64_t count_sql(ipam *db, const char *sql, ipam_err *err)
-{
-	ipam_stmt *stmt = ipam__stmt(db, sql, err);
-	int64_t n = -1;
-	if (!stmt)
-		return ipam__stmt_error(err);
-	if (ipam__step(db, stmt, err) == 1)
-		n = ipam__col_int64(stmt, 0);
-	ipam__reset(stmt);
-	return n < 0 ? IPAM_EIO : n;
-}
+static const ipam__named policy_kind = {
+	"policy",
+	"ipam-policy-",
+	"INSERT INTO policy(aws_id, name, created) VALUES (?1, ?2, ?3)",
+	"create-ipam-policy",
+	"delete-ipam-policy",
+	{
+		"DELETE FROM policy_pool WHERE policy_key = ?1",
+		"DELETE FROM policy_rule WHERE policy_key = ?1",
+		"DELETE FROM policy_target WHERE policy_key = ?1",
+		"DELETE FROM policy WHERE key = ?1",
+		NULL,
+	},
+};
 
 static int policy_insert(ipam *db, const char *name, ipam_err *err)
 {
-	char id[IPAM_ID_MAX];
 	ipam_info info;
-	int64_t n;
+	int64_t n = 0;
 	int rc = ipam__info_load(db, &info, err);
-	ipam_stmt *stmt;
 	if (rc)
 		return rc;
 	if (info.tier == IPAM_TIER_FREE)
@@ -152,32 +157,16 @@ static int policy_insert(ipam *db, const char *name, ipam_err *err)
 			err, IPAM_EPERM,
 			"IPAM policies need the advanced tier (L2112):"
 			" write advanced to /ipam/tier first");
-	n = count_sql(db, "SELECT count(*) FROM policy", err);
-	if (n < 0)
-		return (int)n;
-	if (n >= IPAM_POLICIES_MAX)
-		return ipam__fail(err, IPAM_EDQUOT,
-				  "cannot create policy '%s': an IPAM holds at"
-				  " most %d policies",
-				  name, IPAM_POLICIES_MAX);
-	if ((rc = ipam__new_id(db, "ipam-policy-", false, id, err)))
+	int64_t quota = 0;
+	if ((rc = ipam__count(db, "SELECT count(*) FROM policy", &n, err)) ||
+	    (rc = ipam_quota_get(db, IPAM_QUOTA_POLICIES, &quota, err)))
 		return rc;
-	stmt = ipam__stmt(db,
-			  "INSERT INTO policy(aws_id, name, created) VALUES"
-			  " (?1, ?2, ?3)",
-			  err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1);
-	ipam__bind_text(stmt, 2, name, -1);
-	ipam__bind_int64(stmt, 3, ipam__now(db));
-	rc = ipam__exec(db, stmt, NULL);
-	if (rc == IPAM_EEXIST)
-		return ipam__fail(err, IPAM_EEXIST, "policy '%s' exists", name);
-	if (rc)
-		return ipam__fail(err, rc, "cannot create policy '%s'", name);
-	return ipam__event(db, "create-ipam-policy", id,
-			   json_pack("{s:o}", "name", json_string(name)), err);
+	if (n >= quota)
+		return ipam__fail(err, IPAM_EDQUOT,
+				  "cannot create policy '%s': quota of %lld"
+				  " policies (/ipam/quotas/policies)",
+				  name, (long long)quota);
+	return ipam__named_insert(db, &policy_kind, name, err);
 }
 
 int ipam_policy_create(ipam *db, const char *name, ipam_err *err)
@@ -188,23 +177,8 @@ int ipam_policy_create(ipam *db, const char *name, ipam_err *err)
 	return ipam__write_end(db, policy_insert(db, name, err), err);
 }
 
-static int run_key(ipam *db, const char *sql, int64_t key, ipam_err *err)
-{
-	ipam_stmt *stmt = ipam__stmt(db, sql, err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_int64(stmt, 1, key);
-	return ipam__exec(db, stmt, err);
-}
-
 static int policy_remove(ipam *db, const char *name, ipam_err *err)
 {
-	static const char *const sql[] = {
-		"DELETE FROM policy_pool WHERE policy_key = ?1",
-		"DELETE FROM policy_rule WHERE policy_key = ?1",
-		"DELETE FROM policy_target WHERE policy_key = ?1",
-		"DELETE FROM policy WHERE key = ?1",
-	};
 	ipam_policy_info info;
 	int rc = policy_load(db, name, &info, err);
 	if (rc)
@@ -214,12 +188,8 @@ static int policy_remove(ipam *db, const char *name, ipam_err *err)
 				  "policy '%s' is enabled: write false to its"
 				  " enabled file first",
 				  name);
-	for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++)
-		rc = run_key(db, sql[i], info.key, err);
-	if (rc || (rc = ipam__tags_drop(db, info.id, err)))
-		return rc;
-	return ipam__event(db, "delete-ipam-policy", info.id,
-			   json_pack("{s:o}", "name", json_string(name)), err);
+	return ipam__named_remove(db, &policy_kind, info.key, info.id, name,
+				  err);
 }
 
 int ipam_policy_delete(ipam *db, const char *name, ipam_err *err)
@@ -361,7 +331,7 @@ static int take_target(ipam *db, const ipam_policy_info *p, const char *target,
 		db,
 		"SELECT p.key, p.aws_id, p.name FROM policy_target t JOIN"
 		" policy p ON p.key = t.policy_key WHERE t.target = ?1 AND"
-		" p.enabled AND p.key <> ?2",
+		" p.enabled <> 0 AND p.key <> ?2",
 		err);
 	int64_t other = 0;
 	char id[IPAM_ID_MAX] = "", name[IPAM_NAME_MAX + 1] = "";
@@ -428,7 +398,7 @@ static int targets_replace(ipam *db, const char *name, const char **lines,
 	if (rc)
 		return rc;
 	if (!append &&
-	    (rc = run_key(db, "DELETE FROM policy_target WHERE policy_key = ?1",
+	    (rc = ipam__exec_key(db, "DELETE FROM policy_target WHERE policy_key = ?1",
 			  info.key, err)))
 		return rc;
 	for (size_t i = 0; i < count; i++) {
@@ -450,12 +420,15 @@ static int targets_replace(ipam *db, const char *name, const char **lines,
 		if ((rc = ipam__exec(db, stmt, err)))
 			return rc;
 	}
-	if ((rc = targets_of(db, info.key, &now, err)))
+	int64_t quota = 0;
+	if ((rc = ipam_quota_get(db, IPAM_QUOTA_POLICY_TARGETS, &quota, err)) ||
+	    (rc = targets_of(db, info.key, &now, err)))
 		return rc;
-	if (now.count > IPAM_POLICY_TARGETS_MAX) {
+	if ((int64_t)now.count > quota) {
 		rc = ipam__fail(err, IPAM_EDQUOT,
-				"%zu targets: a policy takes at most %d",
-				now.count, IPAM_POLICY_TARGETS_MAX);
+				"%zu targets: quota of %lld targets per policy"
+				" (/ipam/quotas/policy-targets)",
+				now.count, (long long)quota);
 		ipam_strlist_free(&now);
 		return rc;
 	}
@@ -511,7 +484,7 @@ static int enable(ipam *db, const char *name, bool enabled, ipam_err *err)
 				  " user:NAME or group:NAME to its targets"
 				  " file first",
 				  name);
-	if ((rc = run_key(db,
+	if ((rc = ipam__exec_key(db,
 			  enabled ? "UPDATE policy SET enabled = 1 WHERE key"
 				    " = ?1"
 				  : "UPDATE policy SET enabled = 0 WHERE key"
@@ -552,7 +525,7 @@ static int active_of(ipam *db, const char *target, char *name, ipam_err *err)
 	ipam_stmt *stmt = ipam__stmt(
 		db,
 		"SELECT p.name FROM policy_target t JOIN policy p ON p.key ="
-		" t.policy_key WHERE t.target = ?1 AND p.enabled",
+		" t.policy_key WHERE t.target = ?1 AND p.enabled <> 0",
 		err);
 	int rc;
 	if (!stmt)
@@ -621,7 +594,7 @@ static int rules_load(ipam *db, int64_t policy, struct prule **out, size_t *n,
 			ipam__copy_text(r->type, sizeof(r->type), stmt, 2);
 		}
 		struct prule *r = &rules[count - 1];
-		if (r->npools < IPAM_POLICY_POOLS_MAX) {
+		if (r->npools < IPAM_POLICY_POOLS_CAP) {
 			r->pool_key[r->npools] = ipam__col_int64(stmt, 3);
 			ipam__copy_text(r->pool_id[r->npools],
 					sizeof(r->pool_id[0]), stmt, 4);
@@ -645,19 +618,23 @@ static void rule_line(const struct prule *r, ipam__buf *out)
 		ipam__buf_printf(out, " %s", r->pool_id[i]);
 }
 
-/* Parses and checks one rule line (in place) against the IPAM. */
-static int rule_parse(ipam *db, char *text, struct prule *r, ipam_err *err)
+/* Parses and checks one rule line (in place) against the IPAM; at most
+ * `max_pools` pools (the policy-rule-pools quota). */
+static int rule_parse(ipam *db, char *text, int64_t max_pools,
+		      struct prule *r, ipam_err *err)
 {
-	char *words[IPAM_POLICY_POOLS_MAX + 2], *save = NULL;
+	char *words[IPAM_POLICY_POOLS_CAP + 2], *save = NULL;
 	size_t n = 0;
 	memset(r, 0, sizeof(*r));
 	for (char *w = strtok_r(text, " \t", &save); w;
 	     w = strtok_r(NULL, " \t", &save)) {
-		if (n == sizeof(words) / sizeof(words[0]))
+		if (n == sizeof(words) / sizeof(words[0]) ||
+		    (n >= 2 && (int64_t)n - 2 >= max_pools))
 			return ipam__fail(err, IPAM_EDQUOT,
-					  "more than %d pools in one rule"
-					  " (L9664)",
-					  IPAM_POLICY_POOLS_MAX);
+					  "more than %lld pools in one rule"
+					  " (L9664, /ipam/quotas/"
+					  "policy-rule-pools)",
+					  (long long)max_pools);
 		words[n++] = w;
 	}
 	if (n < 3)
@@ -760,16 +737,18 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 {
 	ipam_policy_info info;
 	struct prule *rules;
+	int64_t max_pools = 0;
 	int rc = policy_load(db, name, &info, err);
-	if (rc)
+	if (rc || (rc = ipam_quota_get(db, IPAM_QUOTA_POLICY_RULE_POOLS,
+				       &max_pools, err)))
 		return rc;
 	if (count > IPAM_POLICY_RULES_MAX)
 		return ipam__fail(err, IPAM_EDQUOT,
 				  "%zu rules: a policy takes at most %d", count,
 				  IPAM_POLICY_RULES_MAX);
-	if ((rc = run_key(db, "DELETE FROM policy_pool WHERE policy_key = ?1",
+	if ((rc = ipam__exec_key(db, "DELETE FROM policy_pool WHERE policy_key = ?1",
 			  info.key, err)) ||
-	    (rc = run_key(db, "DELETE FROM policy_rule WHERE policy_key = ?1",
+	    (rc = ipam__exec_key(db, "DELETE FROM policy_rule WHERE policy_key = ?1",
 			  info.key, err)))
 		return rc;
 	rules = calloc(count ? count : 1, sizeof(*rules));
@@ -782,7 +761,7 @@ static int rules_replace(ipam *db, const char *name, const char **lines,
 			rc = ipam__fail(err, IPAM_ENOMEM, "out of memory");
 			break;
 		}
-		rc = rule_parse(db, copy, &rules[i], &why);
+		rc = rule_parse(db, copy, max_pools, &rules[i], &why);
 		free(copy);
 		for (size_t j = 0; rc == 0 && j < i; j++)
 			if (!strcmp(rules[j].locale, rules[i].locale) &&
@@ -1072,16 +1051,93 @@ static int try_pools(ipam *db, int64_t resource, const struct prule *r,
 	return other ? other : IPAM_ENOSPC;
 }
 
+/*
+ * The provider-supplied space as a rule (line 0): the public IPv4 pools of
+ * the resource's locale (any locale when it has none) that are, or descend
+ * from, an `amazon`-source top-level pool, oldest first. Only the AWS
+ * resource types (public IPv4 addresses) fall back to it.
+ */
+static int provider_rule(ipam *db, const ipam_resource_info *res,
+			 const char *type, struct prule *out, ipam_err *err)
+{
+	ipam_stmt *stmt;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->locale, sizeof(out->locale), "%s", res->locale);
+	snprintf(out->type, sizeof(out->type), "%s", type);
+	if (!is_aws_type(type))
+		return 0;
+	stmt = ipam__stmt(
+		db,
+		"WITH RECURSIVE tree(key) AS (SELECT p.key FROM pool p JOIN"
+		" scope s ON s.key = p.scope_key WHERE s.is_public <> 0 AND"
+		" coalesce(p.parent_key, 0) = 0 AND p.public_ip_source ="
+		" 'amazon' AND p.family = 4 UNION ALL SELECT c.key FROM pool c"
+		" JOIN tree t ON c.parent_key = t.key)"
+		" SELECT p.key, p.aws_id FROM pool p JOIN tree t ON t.key ="
+		" p.key WHERE ?1 = '' OR p.locale = ?1 ORDER BY p.key",
+		err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_text(stmt, 1, res->locale, -1);
+	while ((rc = ipam__step(db, stmt, err)) == 1 &&
+	       out->npools < IPAM_POLICY_POOLS_CAP) {
+		out->pool_key[out->npools] = ipam__col_int64(stmt, 0);
+		ipam__copy_text(out->pool_id[out->npools],
+				sizeof(out->pool_id[0]), stmt, 1);
+		out->npools++;
+	}
+	ipam__reset(stmt);
+	return rc < 0 ? rc : 0;
+}
+
+/* The guide's fallback to provider-supplied space (`why`: the reason the
+ * policy's own pools gave nothing). */
+static int provider_fallback(ipam *db, int64_t resource,
+			     const ipam_resource_info *res, const char *type,
+			     const struct active *a, const ipam_cidr *cidr,
+			     int prefix_len, struct prule *pr,
+			     ipam_policy_choice *out, size_t *which,
+			     const char *why, ipam_err *err)
+{
+	ipam__buf reasons = {0}, ids = {0};
+	int rc = provider_rule(db, res, type, pr, err);
+	if (rc)
+		return rc;
+	if (pr->npools == 0)
+		return ipam__fail(err, IPAM_EADDRNOTAVAIL,
+				  "%s; the fallback is provider-supplied space,"
+				  " and no amazon-source public IPv4 pool%s%s"
+				  " holds any (see /ipam/provider-cidrs)",
+				  why, *res->locale ? " of locale " : "",
+				  res->locale);
+	rc = try_pools(db, resource, pr, a, cidr, prefix_len, &out->cidr,
+		       which, &reasons, &ids, err);
+	if (rc && rc != IPAM_ENOMEM && rc != IPAM_EIO) {
+		ipam__buf_add(&reasons, "", 1);
+		rc = reasons.failed
+			     ? ipam__fail(err, IPAM_ENOMEM, "out of memory")
+			     : ipam__fail(err, IPAM_EADDRNOTAVAIL,
+					  "%s; the provider-supplied space gave"
+					  " none either: %s",
+					  why, reasons.data);
+	}
+	free(reasons.data);
+	free(ids.data);
+	return rc;
+}
+
 static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			   int prefix_len, ipam_policy_choice *out,
 			   ipam_err *err)
 {
 	ipam_resource_info res;
 	struct active a;
-	struct prule *rules = NULL, *r = NULL;
+	struct prule *rules = NULL, *r = NULL, provider;
 	size_t n = 0, which = 0;
 	ipam__buf why = {0}, ids = {0};
 	const char *reasons = NULL;
+	char because[640];
 	int rc = ipam__resource_load(db, resource, &res, err);
 	if (rc)
 		return rc;
@@ -1096,23 +1152,26 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 					   db->actor.gid);
 	if ((rc = rules_load(db, a.info.key, &rules, &n, err)))
 		return rc;
+	const char *type = steering_type(res.type);
 	for (size_t i = 0; !r && i < n; i++)
-		if (!strcmp(rules[i].type, res.type) &&
+		if (!strcmp(rules[i].type, type) &&
 		    (!strcmp(rules[i].locale, "any") ||
 		     !strcmp(rules[i].locale, res.locale)))
 			r = &rules[i];
-	if (!r) {
-		rc = ipam__fail(err, IPAM_EADDRNOTAVAIL,
-				"policy '%s' (for %s) has no rule for %s in"
-				" locale '%s': the default is provider-supplied"
-				" space, which ipamfs does not have (name a"
-				" pool: POOL-ID /LEN)",
-				a.info.name, a.target, res.type,
-				*res.locale ? res.locale : "none");
-		free(rules);
-		return rc;
-	}
 	memset(out, 0, sizeof(*out));
+	if (!r) {
+		/* the guide's default: provider-supplied space */
+		snprintf(because, sizeof(because),
+			 "policy '%.64s' (for %.64s) has no rule for %.24s in"
+			 " locale '%.64s'",
+			 a.info.name, a.target, type,
+			 *res.locale ? res.locale : "none");
+		r = &provider;
+		rc = provider_fallback(db, resource, &res, type, &a, cidr,
+				       prefix_len, r, out, &which, because,
+				       err);
+		goto decided;
+	}
 	rc = try_pools(db, resource, r, &a, cidr, prefix_len, &out->cidr,
 		       &which, &why, &ids, err);
 	if (rc && rc != IPAM_ENOMEM && rc != IPAM_EIO) {
@@ -1125,20 +1184,22 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 			ipam__fail(err, rc,
 				   "policy '%s' rule %lld gave no address: %s",
 				   a.info.name, (long long)r->line, reasons);
-		else if (a.info.overflow)
-			rc = ipam__fail(
-				err, IPAM_EADDRNOTAVAIL,
-				"policy '%s' rule %lld: every pool is"
-				" exhausted; overflow is on but ipamfs has no"
-				" provider-supplied space to fall back to"
-				" (pools %s)",
-				a.info.name, (long long)r->line, ids.data);
-		else
+		else if (a.info.overflow) {
+			snprintf(because, sizeof(because),
+				 "policy '%.64s' rule %lld: every pool is"
+				 " exhausted (pools %.400s), overflow is on",
+				 a.info.name, (long long)r->line, ids.data);
+			r = &provider;
+			rc = provider_fallback(db, resource, &res, type, &a,
+					       cidr, prefix_len, r, out,
+					       &which, because, err);
+		} else
 			ipam__fail(err, IPAM_ENOSPC,
 				   "policy '%s' rule %lld: every pool is"
 				   " exhausted and overflow is off (pools %s)",
 				   a.info.name, (long long)r->line, ids.data);
 	}
+decided:
 	free(why.data);
 	free(ids.data);
 	if (rc == 0) {
@@ -1153,11 +1214,12 @@ static int policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 		ipam_cidr_format(&out->cidr, text);
 		rc = ipam__event(
 			db, "allocate-by-ipam-policy", a.info.id,
-			json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "name",
-				  a.info.name, "target", a.target, "rule",
-				  (json_int_t)r->line, "pool-id", out->pool_id,
-				  "resource-id", res.id, "resource-type",
-				  res.type, "cidr", text),
+			json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:b}",
+				  "name", a.info.name, "target", a.target,
+				  "rule", (json_int_t)r->line, "pool-id",
+				  out->pool_id, "resource-id", res.id,
+				  "resource-type", res.type, "cidr", text,
+				  "provider-supplied", r == &provider),
 			err);
 	}
 	free(rules);
@@ -1173,4 +1235,32 @@ int ipam_policy_allocate(ipam *db, int64_t resource, const ipam_cidr *cidr,
 	return ipam__write_end(
 		db, policy_allocate(db, resource, cidr, prefix_len, out, err),
 		err);
+}
+
+int ipam__policy_ask(ipam *db, int64_t resource, ipam_err *err)
+{
+	ipam_policy_choice got;
+	ipam_resource_info res;
+	ipam_err why = {IPAM_OK, ""};
+	struct active a;
+	int rc = ipam__resource_load(db, resource, &res, err);
+	if (rc)
+		return rc;
+	/* no policy for the writer: the default, nothing to decide */
+	if ((rc = actor_policy(db, &a, err)) <= 0)
+		return rc;
+	rc = ipam__write_begin(db, &why);
+	if (rc == 0)
+		rc = policy_allocate(db, resource, NULL, 32, &got, &why);
+	rc = ipam__write_end(db, rc, &why);
+	if (rc == 0 || rc == IPAM_ENOMEM || rc == IPAM_EIO)
+		return rc ? ipam__fail(err, rc, "%s", why.msg) : 0;
+	/* refused: the resource stays without an address, and says why */
+	return ipam__event(db, "allocate-by-ipam-policy-refused", a.info.id,
+			   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name",
+				     a.info.name, "target", a.target,
+				     "resource-id", res.id, "resource-type",
+				     res.type, "code", ipam_code_name(rc),
+				     "reason", why.msg),
+			   err);
 }

@@ -581,78 +581,45 @@ int ipam_plist_get(ipam *db, const char *name, ipam_plist_info *out,
 
 int ipam_plist_list(ipam *db, ipam_strlist *out, ipam_err *err)
 {
-	int rc = ipam__read_begin(db, err);
-	memset(out, 0, sizeof(*out));
-	if (rc)
-		return rc;
-	return ipam__read_end(
-		db, ipam__collect_text(db,
-				       ipam__stmt(db,
-						  "SELECT name FROM prefix_list"
-						  " ORDER BY name",
-						  err),
-				       out, err));
+	return ipam__names_list(
+		db, "SELECT name FROM prefix_list ORDER BY name", out, err);
 }
 
-static int plist_insert(ipam *db, const char *name, ipam_err *err)
-{
-	char id[IPAM_ID_MAX];
-	int64_t now = ipam__now(db);
-	int rc = ipam__new_id(db, "ipam-prefix-list-resolver-", false, id, err);
-	ipam_stmt *stmt;
-	if (rc)
-		return rc;
-	stmt = ipam__stmt(db,
-			  "INSERT INTO prefix_list(aws_id, name, created,"
-			  " changed) VALUES (?1, ?2, ?3, ?3)",
-			  err);
-	if (!stmt)
-		return ipam__stmt_error(err);
-	ipam__bind_text(stmt, 1, id, -1);
-	ipam__bind_text(stmt, 2, name, -1);
-	ipam__bind_int64(stmt, 3, now);
-	rc = ipam__exec(db, stmt, NULL);
-	if (rc == IPAM_EEXIST)
-		return ipam__fail(err, IPAM_EEXIST, "prefix list '%s' exists",
-				  name);
-	if (rc)
-		return ipam__fail(err, rc, "cannot create prefix list '%s'",
-				  name);
-	return ipam__event(db, "create-ipam-prefix-list-resolver", id,
-			   json_pack("{s:o}", "name", json_string(name)), err);
-}
-
-int ipam_plist_create(ipam *db, const char *name, ipam_err *err)
-{
-	int rc = ipam_name_check(name, err);
-	if (rc || (rc = ipam__write_begin(db, err)))
-		return rc;
-	return ipam__write_end(db, plist_insert(db, name, err), err);
-}
-
-static int plist_remove(ipam *db, const char *name, ipam_err *err)
-{
-	static const char *const sql[] = {
+static const ipam__named plist_kind = {
+	"prefix list",
+	"ipam-prefix-list-resolver-",
+	"INSERT INTO prefix_list(aws_id, name, created, changed) VALUES"
+	" (?1, ?2, ?3, ?3)",
+	"create-ipam-prefix-list-resolver",
+	"delete-ipam-prefix-list-resolver",
+	{
 		"DELETE FROM pl_rule WHERE list_key = ?1",
 		"DELETE FROM pl_member WHERE list_key = ?1",
 		"DELETE FROM pl_entry WHERE list_key = ?1",
 		"DELETE FROM pl_diff WHERE list_key = ?1",
 		"DELETE FROM pl_target WHERE list_key = ?1",
 		"DELETE FROM prefix_list WHERE key = ?1",
-	};
+		NULL,
+	},
+};
+
+int ipam_plist_create(ipam *db, const char *name, ipam_err *err)
+{
+	int rc = ipam_name_check(name, err);
+	if (rc || (rc = ipam__write_begin(db, err)))
+		return rc;
+	return ipam__write_end(
+		db, ipam__named_insert(db, &plist_kind, name, err), err);
+}
+
+static int plist_remove(ipam *db, const char *name, ipam_err *err)
+{
 	ipam_plist_info info;
 	int rc = plist_load(db, name, &info, err);
-	for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++) {
-		ipam_stmt *stmt = ipam__stmt(db, sql[i], err);
-		if (!stmt)
-			return ipam__stmt_error(err);
-		ipam__bind_int64(stmt, 1, info.key);
-		rc = ipam__exec(db, stmt, err);
-	}
-	if (rc || (rc = ipam__tags_drop(db, info.id, err)))
+	if (rc)
 		return rc;
-	return ipam__event(db, "delete-ipam-prefix-list-resolver", info.id,
-			   json_pack("{s:o}", "name", json_string(name)), err);
+	return ipam__named_remove(db, &plist_kind, info.key, info.id, name,
+				  err);
 }
 
 int ipam_plist_delete(ipam *db, const char *name, ipam_err *err)

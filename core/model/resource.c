@@ -58,7 +58,21 @@ static const struct {
 					   false,
 					   {NULL, NULL,
 					    "ec2-public-ipv4-pool"}},
+	/* An ALB's, an RDS instance's or a NAT gateway's public addresses
+	 * are (service-managed) Elastic IPs in AWS: the shapes say eip. */
+	[IPAM__RT_ALB] = {"alb", true, true, {"eip", "eip", "eip"}},
+	[IPAM__RT_RDS] = {"rds", true, true, {"eip", "eip", "eip"}},
+	[IPAM__RT_NAT_GATEWAY] = {"nat-gateway",
+				  true,
+				  true,
+				  {"eip", "eip", "eip"}},
 };
+
+bool ipam__rtype_takes_eips(ipam__rtype type)
+{
+	return type == IPAM__RT_EIP || type == IPAM__RT_ALB ||
+	       type == IPAM__RT_RDS || type == IPAM__RT_NAT_GATEWAY;
+}
 
 #define N_RTYPES (sizeof(rtypes) / sizeof(rtypes[0]))
 
@@ -83,6 +97,9 @@ static const struct {
 	{"ipv4pool-ec2-", IPAM__RT_PUBLIC_IPV4_POOL},
 	{"i-", IPAM__RT_INSTANCE},
 	{"eni-", IPAM__RT_NETWORK_INTERFACE},
+	{"alb-", IPAM__RT_ALB},
+	{"db-", IPAM__RT_RDS},
+	{"nat-", IPAM__RT_NAT_GATEWAY},
 };
 
 bool ipam_resource_type_valid(const char *type)
@@ -1447,7 +1464,8 @@ static int sync_cidrs(ipam *db, const ipam_resource_info *res,
 	ipam_stmt *stmt =
 		ipam__stmt(db,
 			   "SELECT key, family, start, prefix FROM"
-			   " resource_cidr WHERE resource_key = ?1",
+			   " resource_cidr WHERE resource_key = ?1 AND"
+			   " (?2 = 0 OR alloc_key IS NULL)",
 			   err);
 	ipam_cidr *have = NULL;
 	int64_t *keys = NULL;
@@ -1457,6 +1475,8 @@ static int sync_cidrs(ipam *db, const ipam_resource_info *res,
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, res->key);
+	/* a record that needs an address keeps what a pool gave it */
+	ipam__bind_int(stmt, 2, rec->wants_address && rec->ncidrs == 0);
 	while ((step = ipam__step(db, stmt, err)) == 1) {
 		ipam_cidr *h = realloc(have, (n + 1) * sizeof(*h));
 		int64_t *k = h ? realloc(keys, (n + 1) * sizeof(*k)) : NULL;

@@ -84,7 +84,7 @@ int ipam_scope_searchable(ipam *db, int64_t scope, bool *out, ipam_err *err)
 	if (rc)
 		return rc;
 	stmt = ipam__stmt(db,
-			  "SELECT (SELECT mode & 1 FROM scope WHERE key = ?1)"
+			  "SELECT (SELECT mode & 1 FROM scope WHERE key = ?1) <> 0"
 			  " AND NOT EXISTS (SELECT 1 FROM pool WHERE"
 			  " scope_key = ?1 AND mode & 1 = 0) AND NOT EXISTS"
 			  " (SELECT 1 FROM allocation a JOIN pool p ON"

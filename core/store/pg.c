@@ -61,6 +61,11 @@
 #define OID_NUMERIC 1700
 
 static const char *in_dialect(const char *sql);
+struct pg_store;
+static int control_of(const char *sql);
+static bool removals_on(struct pg_store *s);
+static int pg_control(struct pg_store *s, int kind, const char *sql,
+		      ipam_err *err);
 
 /* The schema version, and the table every write transaction locks
  * (dialect[]): made first, by itself, in an empty database. */
@@ -482,7 +487,55 @@ static const char *const pg_migrations[] = {
 	"  PRIMARY KEY (family, start, prefix));"
 	"INSERT INTO quota(name, value) VALUES ('provider-ipv4-blocks', 2),"
 	"  ('provider-ipv6-blocks-per-pool', 1);",
-	/* 13 -> 14: the public IP insight counts, kept (view/insights.c;
+	/* 13 -> 14: prefix-list target sync, the policy quotas */
+	"ALTER TABLE pl_target ADD COLUMN sync bigint NOT NULL DEFAULT 1;"
+	"ALTER TABLE pl_target ADD COLUMN held text NOT NULL DEFAULT '';"
+	"ALTER TABLE pl_target ADD COLUMN held_version bigint NOT NULL"
+	"  DEFAULT 0;"
+	"INSERT INTO quota(name, value) VALUES ('policies', 10),"
+	"  ('policy-targets', 100), ('policy-rule-pools', 10);",
+	/* 14 -> 15: change times and the remove notification
+	 * (docs/design/pg.md, "Change times"): what sqlite.c's TEMP
+	 * triggers do, as permanent triggers. The stamp is the
+	 * transaction's setting ipam.stamp, which the driver sets at
+	 * BEGIN IMMEDIATE (pg_begin_write); a writer that sets none (an SQL
+	 * client, the schema's own creation) bumps nothing, as a program
+	 * other than ipamfs writing a SQLite file. ipam_stamp() notes in
+	 * ipam.stamped that a change took the stamp (the IPAM's newest
+	 * stamp is then stored at commit, dialect[]). An update that
+	 * changes no column but `changed` (and history_key, which no file
+	 * shows), a bump itself among them, fires nothing. Deleted rows of
+	 * the five kinds the remove hook reports go into the session's
+	 * temporary table ipam_removed when ipam.removals is on
+	 * (pg_set_delete_hook), read back before COMMIT (pg_commit). */
+	"CREATE FUNCTION ipam_stamp() RETURNS bigint LANGUAGE plpgsql AS $f$\n"
+	"DECLARE v text := current_setting('ipam.stamp', true);\n"
+	"BEGIN\n"
+	"  IF v IS NULL OR v = '' THEN RETURN NULL; END IF;\n"
+	"  IF current_setting('ipam.stamped', true) IS DISTINCT FROM '1' THEN\n"
+	"    PERFORM set_config('ipam.stamped', '1', true);\n"
+	"  END IF;\n"
+	"  RETURN v::bigint;\n"
+	"END $f$;\n"
+	"CREATE FUNCTION ipam_same(o jsonb, n jsonb) RETURNS boolean\n"
+	"  LANGUAGE sql IMMUTABLE AS\n"
+	"  $f$SELECT o - 'changed' - 'history_key' = n - 'changed' - 'history_key'$f$;\n"
+	"CREATE FUNCTION ipam_bump_ipam(s bigint) RETURNS void LANGUAGE plpgsql AS $f$\n"
+	"BEGIN UPDATE ipam SET changed = s WHERE changed IS DISTINCT FROM s; END $f$;\n"
+	"CREATE FUNCTION ipam_bump_scope(k bigint, s bigint) RETURNS void\n"
+	"  LANGUAGE plpgsql AS $f$\n"
+	"BEGIN UPDATE scope SET changed = s WHERE key = k AND changed IS DISTINCT FROM s; END $f$;\n"
+	"CREATE FUNCTION ipam_bump_pool(k bigint, s bigint) RETURNS void\n"
+	"  LANGUAGE plpgsql AS $f$\n"
+	"BEGIN UPDATE pool SET changed = s WHERE key = k AND changed IS DISTINCT FROM s; END $f$;\n"
+	"CREATE FUNCTION ipam_bump_pool_scope(k bigint, s bigint) RETURNS void\n"
+	"  LANGUAGE plpgsql AS $f$\n"
+	"BEGIN\n"
+	"  UPDATE pool SET changed = s WHERE key = k AND changed IS DISTINCT FROM s;\n"
+	"  UPDATE scope SET changed = s WHERE key = (SELECT scope_key FROM pool WHERE key = k)\n"
+	"    AND changed IS DISTINCT FROM s;\n"
+	"END $f$;\n",
+	/* 15 -> 16: the public IP insight counts, kept (view/insights.c;
 	 * the SQLite text says what the triggers mark) */
 	"CREATE TABLE public_dirty(resource_key bigint PRIMARY KEY);"
 	"CREATE TABLE public_part("
@@ -551,6 +604,319 @@ static const char *const pg_migrations[] = {
 };
 #define PG_MIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
+/* The rest of a migration too long for one C string (C99 allows 4095
+ * characters), run in this order after its entry of pg_migrations: the
+ * change-time triggers of 14 -> 15, one function and its trigger each. */
+static const struct {
+	int to; /* the version the migration makes */
+	const char *sql;
+} pg_migration_parts[] = {
+	{15,
+	 "CREATE FUNCTION ipam_bump_alloc(k bigint, s bigint) RETURNS void\n"
+	 "  LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN UPDATE allocation SET changed = s WHERE key = k AND changed IS DISTINCT FROM s; END $f$;\n"
+	 "CREATE FUNCTION ipam_bump_discovery(k bigint, s bigint) RETURNS void\n"
+	 "  LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN UPDATE discovery SET changed = s WHERE key = k AND changed IS DISTINCT FROM s; END $f$;\n"
+	 "CREATE FUNCTION ipam_bump_resource(k bigint, s bigint) RETURNS void\n"
+	 "  LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN\n"
+	 "  UPDATE resource SET changed = s WHERE key = k AND changed IS DISTINCT FROM s;\n"
+	 "  UPDATE scope SET changed = s WHERE key = (SELECT scope_key FROM resource WHERE key = k)\n"
+	 "    AND changed IS DISTINCT FROM s;\n"
+	 "  UPDATE discovery SET changed = s\n"
+	 "    WHERE key = (SELECT discovery_key FROM resource WHERE key = k)\n"
+	 "    AND changed IS DISTINCT FROM s;\n"
+	 "END $f$;\n"
+	 "CREATE FUNCTION ipam_bump_pl(k bigint, s bigint) RETURNS void\n"
+	 "  LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN UPDATE prefix_list SET touched = s WHERE key = k AND touched IS DISTINCT FROM s; END $f$;\n"
+	 "CREATE FUNCTION ipam_bump_policy(k bigint, s bigint) RETURNS void\n"
+	 "  LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN UPDATE policy SET changed = s WHERE key = k AND changed IS DISTINCT FROM s; END $f$;\n"
+	 "CREATE FUNCTION ipam_bump_object(id text, s bigint) RETURNS void\n"
+	 "  LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN\n"
+	 "  UPDATE scope SET changed = s WHERE aws_id = id AND changed IS DISTINCT FROM s;\n"
+	 "  UPDATE pool SET changed = s WHERE aws_id = id AND changed IS DISTINCT FROM s;\n"
+	 "  UPDATE allocation SET changed = s WHERE aws_id = id AND changed IS DISTINCT FROM s;\n"
+	 "  UPDATE pool SET changed = s\n"
+	 "    WHERE key = (SELECT pool_key FROM allocation WHERE aws_id = id)\n"
+	 "    AND changed IS DISTINCT FROM s;\n"
+	 "  UPDATE prefix_list SET touched = s WHERE aws_id = id AND touched IS DISTINCT FROM s;\n"
+	 "  UPDATE policy SET changed = s WHERE aws_id = id AND changed IS DISTINCT FROM s;\n"
+	 "END $f$;\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_event() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  PERFORM ipam_bump_ipam(s);\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_event AFTER INSERT ON event\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_event();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_allocation() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_pool(OLD.pool_key, s); ELSE PERFORM ipam_bump_alloc(NEW.key, s); PERFORM ipam_bump_pool(NEW.pool_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_allocation AFTER INSERT OR UPDATE OR DELETE ON allocation\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_allocation();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_pool() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_pool(OLD.parent_key, s); PERFORM ipam_bump_scope(OLD.scope_key, s); ELSE PERFORM ipam_bump_pool_scope(NEW.key, s); IF TG_OP = 'INSERT' THEN PERFORM ipam_bump_pool(NEW.parent_key, s); ELSIF NEW.name IS DISTINCT FROM OLD.name OR NEW.parent_key IS DISTINCT FROM OLD.parent_key THEN PERFORM ipam_bump_pool(NEW.parent_key, s); PERFORM ipam_bump_pool(OLD.parent_key, s); END IF; END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_pool AFTER INSERT OR UPDATE OR DELETE ON pool\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pool();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_pool_cidr() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_pool_scope(OLD.pool_key, s); ELSE PERFORM ipam_bump_pool_scope(NEW.pool_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_pool_cidr AFTER INSERT OR UPDATE OR DELETE ON pool_cidr\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pool_cidr();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_pool_rule_tag() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_pool_scope(OLD.pool_key, s); ELSE PERFORM ipam_bump_pool_scope(NEW.pool_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_pool_rule_tag AFTER INSERT OR UPDATE OR DELETE ON pool_rule_tag\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pool_rule_tag();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_tag() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_object(OLD.object_id, s); ELSE PERFORM ipam_bump_object(NEW.object_id, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_tag AFTER INSERT OR UPDATE OR DELETE ON tag\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_tag();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_resource() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP <> 'DELETE' THEN PERFORM ipam_bump_resource(NEW.key, s); END IF; IF TG_OP <> 'INSERT' THEN PERFORM ipam_bump_scope(OLD.scope_key, s); PERFORM ipam_bump_discovery(OLD.discovery_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_resource AFTER INSERT OR UPDATE OR DELETE ON resource\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_resource();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_resource_cidr() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_resource(OLD.resource_key, s); ELSE PERFORM ipam_bump_resource(NEW.resource_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_resource_cidr AFTER INSERT OR UPDATE OR DELETE ON resource_cidr\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_resource_cidr();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_resource_tag() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_resource(OLD.resource_key, s); ELSE PERFORM ipam_bump_resource(NEW.resource_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_resource_tag AFTER INSERT OR UPDATE OR DELETE ON resource_tag\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_resource_tag();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_history() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_scope(OLD.scope_key, s); ELSE PERFORM ipam_bump_scope(NEW.scope_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_history AFTER INSERT OR UPDATE OR DELETE ON history\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_history();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_scope() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  PERFORM ipam_bump_scope(NEW.key, s);\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_scope AFTER INSERT OR UPDATE ON scope\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_scope();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_discovery() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  PERFORM ipam_bump_discovery(NEW.key, s);\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_discovery AFTER INSERT OR UPDATE ON discovery\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_discovery();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_prefix_list() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'INSERT' OR NEW.name IS DISTINCT FROM OLD.name OR NEW.family IS DISTINCT FROM OLD.family OR NEW.description IS DISTINCT FROM OLD.description OR NEW.version IS DISTINCT FROM OLD.version OR NEW.oldest IS DISTINCT FROM OLD.oldest THEN PERFORM ipam_bump_pl(NEW.key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_prefix_list AFTER INSERT OR UPDATE ON prefix_list\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_prefix_list();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_pl_rule() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_pl(OLD.list_key, s); ELSE PERFORM ipam_bump_pl(NEW.list_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_pl_rule AFTER INSERT OR UPDATE OR DELETE ON pl_rule\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pl_rule();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_pl_target() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_pl(OLD.list_key, s); ELSE PERFORM ipam_bump_pl(NEW.list_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_pl_target AFTER INSERT OR UPDATE OR DELETE ON pl_target\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_pl_target();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_policy() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  PERFORM ipam_bump_policy(NEW.key, s);\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_policy AFTER INSERT OR UPDATE ON policy\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_policy();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_policy_rule() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_policy(OLD.policy_key, s); ELSE PERFORM ipam_bump_policy(NEW.policy_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_policy_rule AFTER INSERT OR UPDATE OR DELETE ON policy_rule\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_policy_rule();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_policy_pool() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_policy(OLD.policy_key, s); ELSE PERFORM ipam_bump_policy(NEW.policy_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_policy_pool AFTER INSERT OR UPDATE OR DELETE ON policy_pool\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_policy_pool();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_ch_policy_target() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "DECLARE s bigint;\n"
+	 "BEGIN\n"
+	 "  IF TG_OP = 'UPDATE' AND ipam_same(to_jsonb(OLD), to_jsonb(NEW)) THEN RETURN NULL; END IF;\n"
+	 "  s := ipam_stamp();\n"
+	 "  IF s IS NULL THEN RETURN NULL; END IF;\n"
+	 "  IF TG_OP = 'DELETE' THEN PERFORM ipam_bump_policy(OLD.policy_key, s); ELSE PERFORM ipam_bump_policy(NEW.policy_key, s); END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER ch_policy_target AFTER INSERT OR UPDATE OR DELETE ON policy_target\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_ch_policy_target();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_removed_row() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN\n"
+	 "  IF current_setting('ipam.removals', true) = '1' THEN\n"
+	 "    INSERT INTO pg_temp.ipam_removed VALUES (TG_TABLE_NAME, OLD.key);\n"
+	 "  END IF;\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER rm_allocation AFTER DELETE ON allocation\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_removed_row();\n"
+	 "CREATE TRIGGER rm_pool AFTER DELETE ON pool\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_removed_row();\n"
+	 "CREATE TRIGGER rm_resource AFTER DELETE ON resource\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_removed_row();\n"
+	 "CREATE TRIGGER rm_scope AFTER DELETE ON scope\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_removed_row();\n"
+	 "CREATE TRIGGER rm_discovery AFTER DELETE ON discovery\n"
+	 "  FOR EACH ROW EXECUTE FUNCTION ipam_removed_row();\n"},
+	/* the bulk allocator (model/alloc_bulk.c) gives the keys of its
+	 * allocation and history rows itself, as SQLite's next rowids: the
+	 * identity sequences follow them */
+	{15,
+	 "CREATE FUNCTION ipam_keys_allocation() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN\n"
+	 "  PERFORM setval('allocation_key_seq', m) FROM (SELECT max(key) AS m FROM allocation) x\n"
+	 "    WHERE m > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END\n"
+	 "               FROM allocation_key_seq);\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER keys_allocation AFTER INSERT ON allocation\n"
+	 "  FOR EACH STATEMENT EXECUTE FUNCTION ipam_keys_allocation();\n"},
+	{15,
+	 "CREATE FUNCTION ipam_keys_history() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	 "BEGIN\n"
+	 "  PERFORM setval('history_key_seq', m) FROM (SELECT max(key) AS m FROM history) x\n"
+	 "    WHERE m > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END\n"
+	 "               FROM history_key_seq);\n"
+	 "  RETURN NULL;\n"
+	 "END $f$;\n"
+	 "CREATE TRIGGER keys_history AFTER INSERT ON history\n"
+	 "  FOR EACH STATEMENT EXECUTE FUNCTION ipam_keys_history();\n"}
+};
+
 int ipam__pg_schema_count(void)
 {
 	return PG_BASE_VERSION + PG_MIGRATIONS;
@@ -566,6 +932,10 @@ typedef struct pg_store {
 	char message[200];   /* and its text */
 	ipam_store_delete_fn on_delete;
 	void *delete_ctx;
+	ipam_store_stamp_fn stamp; /* the change-time stamp (pg_session) */
+	void *stamp_ctx;
+	bool removals;  /* ipam_removed exists, ipam.removals is on */
+	bool write_txn; /* in a transaction begun by BEGIN IMMEDIATE */
 	char *dsn;	    /* for the listening connection */
 	bool wrote;	    /* the open transaction changed rows */
 	bool unset;	    /* made again, pg_setup not yet run on it */
@@ -602,7 +972,11 @@ typedef struct pg_stmt {
 	unsigned char **blobs; /* decoded bytea of the current row */
 	size_t *blob_len;
 	int ncols;
+	int control; /* CONTROL_*: a transaction statement run by pg_control */
 } pg_stmt;
+
+/* The transaction statements the driver runs its own way (pg_control). */
+enum { CONTROL_NONE, CONTROL_BEGIN_WRITE, CONTROL_COMMIT, CONTROL_ROLLBACK };
 
 #define PS(s) ((pg_store *)(s))
 #define PT(s) ((pg_stmt *)(s))
@@ -631,6 +1005,8 @@ static int pg_fail(pg_store *s, int code, const char *text, ipam_err *err)
 	case IPAM_ESCHEMA:
 		return ipam__fail(err, code, "the database is damaged: %s",
 				  s->message);
+	case IPAM_EINVAL:
+		return ipam__fail(err, code, "%s", s->message);
 	default:
 		return ipam__fail(err, code, "storage failure: %s",
 				  s->message);
@@ -713,7 +1089,25 @@ static void pg_revive(pg_store *s)
 	if (s->unset && PQstatus(s->conn) == CONNECTION_OK) {
 		s->unset = pg_setup(s->conn) != 0;
 		atomic_store(&s->own_pid, PQbackendPID(s->conn));
+		/* the new session's remove notification (its temporary
+		 * table and setting went with the old one) */
+		if (!s->unset && s->on_delete)
+			s->removals = removals_on(s);
 	}
+}
+
+/* The session's side of the remove notification (pg_set_delete_hook):
+ * the table the rm_* triggers fill, then the setting that turns them on
+ * (never the setting without the table). Whether it worked. */
+static bool removals_on(pg_store *s)
+{
+	PGresult *res = PQexec(s->conn,
+			       "CREATE TEMP TABLE IF NOT EXISTS ipam_removed("
+			       "tbl text NOT NULL, key bigint NOT NULL);"
+			       "SELECT set_config('ipam.removals', '1', false)");
+	bool ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	return ok;
 }
 
 /* Announces a committed change to the other daemons: NOTIFY inside the
@@ -792,6 +1186,9 @@ static int pg_exec(ipam_store *store, const char *script, ipam_err *err)
 	PGresult *res;
 	int rc = 0;
 
+	if (control_of(script))
+		return pg_control(s, control_of(script), in_dialect(script),
+				  err);
 	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE ||
 	    PQtransactionStatus(s->conn) == PQTRANS_UNKNOWN)
 		pg_revive(s);
@@ -948,7 +1345,101 @@ static const struct {
 	 * that do not take the lock (SQL clients). */
 	{"BEGIN IMMEDIATE",
 	 "BEGIN; LOCK TABLE ipamfs_meta IN SHARE ROW EXCLUSIVE MODE"},
+	/* the IPAM's newest stamp, stored at commit (model/changed.c): the
+	 * stamp is set at every BEGIN IMMEDIATE here (pg_control), so only
+	 * when a change took it (ipam_stamp() noted it in ipam.stamped);
+	 * a write transaction that changed nothing leaves the time alone */
+	/* the path-length check (model/pool.c): a name's length in bytes */
+	{"WITH RECURSIVE up(key, len) AS ("
+	 " SELECT parent_key, length(CAST(name AS BLOB)) FROM pool"
+	 " WHERE key = ?1 UNION ALL SELECT p.parent_key,"
+	 " length(CAST(p.name AS BLOB)) + 7 FROM pool p"
+	 " JOIN up ON p.key = up.key)"
+	 " SELECT (SELECT sum(len) FROM up) + (SELECT"
+	 " length(CAST(s.name AS BLOB)) + 14 FROM scope s JOIN pool p"
+	 " ON p.scope_key = s.key WHERE p.key = ?1)",
+	 "WITH RECURSIVE up(key, len) AS ("
+	 " SELECT parent_key, octet_length(name) FROM pool"
+	 " WHERE key = ?1 UNION ALL SELECT p.parent_key,"
+	 " octet_length(p.name) + 7 FROM pool p"
+	 " JOIN up ON p.key = up.key)"
+	 " SELECT (SELECT sum(len) FROM up) + (SELECT"
+	 " octet_length(s.name) + 14 FROM scope s JOIN pool p"
+	 " ON p.scope_key = s.key WHERE p.key = ?1)"},
+	{"UPDATE ipam SET changed = ?1 WHERE changed < ?1",
+	 "UPDATE ipam SET changed = ?1 WHERE changed < ?1"
+	 " AND current_setting('ipam.stamped', true) = '1'"},
 };
+
+static int control_of(const char *sql)
+{
+	return !strcmp(sql, "BEGIN IMMEDIATE") ? CONTROL_BEGIN_WRITE
+	       : !strcmp(sql, "COMMIT")	       ? CONTROL_COMMIT
+	       : !strcmp(sql, "ROLLBACK")      ? CONTROL_ROLLBACK
+					       : CONTROL_NONE;
+}
+
+/* Runs a simple query that returns no rows we need. */
+static int pg_simple(pg_store *s, const char *sql, ipam_err *err)
+{
+	PGresult *res = PQexec(s->conn, sql);
+	int rc = 0;
+	if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		     PQresultStatus(res) != PGRES_TUPLES_OK))
+		rc = pg_result_fail(s, res, err);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * BEGIN IMMEDIATE, COMMIT and ROLLBACK (`sql` their PostgreSQL text):
+ * a write transaction gets the change-time stamp of the model in its
+ * setting ipam.stamp, in the same round trip (the triggers of schema 12
+ * read it); before its COMMIT, the rows deleted in it that the remove
+ * hook reports are read back from ipam_removed and handed to the hook.
+ */
+static int pg_control(pg_store *s, int kind, const char *sql, ipam_err *err)
+{
+	int rc;
+	if (kind == CONTROL_BEGIN_WRITE) {
+		char text[256];
+		if (!pg_in_transaction(&s->base))
+			pg_revive(s);
+		if (s->unset)
+			return pg_result_fail(s, NULL, err);
+		if (s->stamp)
+			snprintf(text, sizeof(text),
+				 "%s; SELECT set_config('ipam.stamp', '%lld',"
+				 " true)",
+				 sql, (long long)s->stamp(s->stamp_ctx));
+		else
+			snprintf(text, sizeof(text), "%s", sql);
+		rc = pg_simple(s, text, err);
+		s->write_txn = rc == 0;
+		return rc;
+	}
+	if (kind == CONTROL_COMMIT && s->write_txn && s->removals &&
+	    s->on_delete) {
+		PGresult *res = PQexec(s->conn, "DELETE FROM ipam_removed"
+						" RETURNING tbl, key");
+		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+			rc = pg_result_fail(s, res, err);
+			PQclear(res);
+			return rc;
+		}
+		for (int i = 0; i < PQntuples(res); i++)
+			s->on_delete(s->delete_ctx, PQgetvalue(res, i, 0),
+				     strtoll(PQgetvalue(res, i, 1), NULL, 10));
+		PQclear(res);
+	}
+	s->write_txn = false;
+	/* a COMMIT of a transaction that changed rows announces it first
+	 * (before_command); neither a COMMIT nor a ROLLBACK leaves news */
+	if ((rc = before_command(s, sql, err)) == 0)
+		rc = pg_simple(s, sql, err);
+	s->wrote = false;
+	return rc;
+}
 
 static const char *in_dialect(const char *sql)
 {
@@ -963,6 +1454,8 @@ static int pg_prepare(ipam_store *store, const char *sql, ipam_stmt **out,
 {
 	pg_stmt *t = calloc(1, sizeof(*t));
 
+	if (t)
+		t->control = control_of(sql);
 	sql = in_dialect(sql);
 	*out = NULL;
 	if (!t || !(t->sql = ipam__pg_placeholders(sql, &t->nparams)) ||
@@ -973,6 +1466,11 @@ static int pg_prepare(ipam_store *store, const char *sql, ipam_stmt **out,
 		free(t);
 		return pg_fail(PS(store), IPAM_ENOMEM, "out of memory", err);
 	}
+	/* SQLite's INSERT OR FAIL (model/alloc_bulk.c: no statement
+	 * journal) is a plain INSERT here: a failed statement is undone
+	 * whole */
+	if (!strncmp(t->sql, "INSERT OR FAIL ", 15))
+		memmove(t->sql + 7, t->sql + 15, strlen(t->sql + 15) + 1);
 	t->base.driver = &pg_driver;
 	t->store = PS(store);
 	t->row = -1;
@@ -1000,6 +1498,17 @@ static void pg_finalize(ipam_stmt *stmt)
 	free(t);
 }
 
+/* Does `sql` (with $N placeholders) name $n? */
+static bool names_param(const char *sql, int n)
+{
+	char name[16];
+	size_t len = (size_t)snprintf(name, sizeof(name), "$%d", n);
+	for (const char *p = strstr(sql, name); p; p = strstr(p + 1, name))
+		if (p[len] < '0' || p[len] > '9')
+			return true;
+	return false;
+}
+
 /* Runs the statement with its binds (the first step). */
 static int run(pg_stmt *t, ipam_err *err)
 {
@@ -1016,9 +1525,38 @@ static int run(pg_stmt *t, ipam_err *err)
 			   : p->kind == 2 ? OID_TEXT
 			   : p->kind == 3 ? OID_BYTEA
 					  : 0;
+		/* a NULL the text never names (SQL that numbers its binds
+		 * and leaves one out): a type, or PostgreSQL refuses it */
+		if (!p->kind && !names_param(t->sql, i + 1))
+			types[i] = OID_TEXT;
 		values[i] = p->kind == 1 ? p->num : p->kind ? p->data : NULL;
 		lengths[i] = p->len;
 		formats[i] = p->kind == 3;
+	}
+	/* text that is not UTF-8: a UTF8 database refuses it (22021) and
+	 * the whole transaction with it. No row can hold such text, so a
+	 * query finds nothing, as on SQLite, where nothing stored equals
+	 * it; a change is refused, and the transaction goes on */
+	for (int i = 0; i < n; i++) {
+		if (t->params[i].kind != 2 ||
+		    ipam_utf8_invalid(t->params[i].data) == (size_t)-1)
+			continue;
+		if (strncmp(t->sql, "SELECT ", 7) != 0)
+			return pg_fail(s, IPAM_EINVAL,
+				       "text that is not valid UTF-8 (PostgreSQL"
+				       " stores UTF-8 only)",
+				       err);
+		t->res = PQmakeEmptyPGresult(s->conn, PGRES_COMMAND_OK);
+		t->rows = 0;
+		return t->res ? 0 : pg_fail(s, IPAM_ENOMEM, "out of memory", err);
+	}
+	if (t->control) {
+		int rc = pg_control(s, t->control, t->sql, err);
+		if (rc)
+			return rc;
+		t->res = PQmakeEmptyPGresult(s->conn, PGRES_COMMAND_OK);
+		t->rows = 0;
+		return t->res ? 0 : pg_fail(s, IPAM_ENOMEM, "out of memory", err);
 	}
 	if (!pg_in_transaction(&s->base))
 		pg_revive(s);
@@ -1313,8 +1851,15 @@ static int pg_migrate(ipam_store *store, int64_t version, int64_t to,
 				  "support",
 				  (long long)version);
 	}
-	for (int64_t v = version; rc == 0 && v < to; v++)
+	for (int64_t v = version; rc == 0 && v < to; v++) {
 		rc = pg_exec(store, pg_migrations[v - PG_BASE_VERSION], err);
+		for (size_t i = 0; rc == 0 && i < sizeof(pg_migration_parts) /
+							   sizeof(pg_migration_parts[0]);
+		     i++)
+			if (pg_migration_parts[i].to == v + 1)
+				rc = pg_exec(store, pg_migration_parts[i].sql,
+					     err);
+	}
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO ipamfs_meta VALUES ('schema_version', %lld)"
 		 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -1341,17 +1886,39 @@ static int pg_session(ipam_store *store, ipam_store_stamp_fn stamp,
 		      void *ctx, ipam_err *err)
 {
 	pg_schema_unlock(PS(store));
-	(void)stamp;
-	(void)ctx;
 	(void)err;
-	return 0; /* change-time triggers: not yet (docs/design/pg.md) */
+	PS(store)->stamp = stamp;
+	PS(store)->stamp_ctx = ctx;
+	return 0;
 }
 
+/* The triggers keep running while the bulk allocator stamps its rows
+ * itself: both write the same stamp (the transaction's). */
+static int pg_hold_row_triggers(ipam_store *store, bool hold, ipam_err *err)
+{
+	(void)store;
+	(void)hold;
+	(void)err;
+	return 0;
+}
+
+/* The remove notification: the schema's rm_* triggers write the deleted
+ * rows into the session's temporary table ipam_removed while the
+ * session's ipam.removals is on; pg_control reads them before COMMIT.
+ * The table is made first, so the setting is never on without it. */
 static void pg_set_delete_hook(ipam_store *store, ipam_store_delete_fn fn,
 			       void *ctx)
 {
-	PS(store)->on_delete = fn;
-	PS(store)->delete_ctx = ctx;
+	pg_store *s = PS(store);
+	s->on_delete = fn;
+	s->delete_ctx = ctx;
+	if (fn && !s->removals)
+		s->removals = removals_on(s);
+	else if (!fn && s->removals)
+		s->removals = pg_simple(s,
+					"SELECT set_config('ipam.removals',"
+					" '0', false)",
+					NULL) != 0;
 }
 
 /* ---- whole database ---- */
@@ -1497,6 +2064,7 @@ static const ipam_store_driver pg_driver = {
 	.schema_version = pg_schema_version,
 	.migrate = pg_migrate,
 	.session = pg_session,
+	.hold_row_triggers = pg_hold_row_triggers,
 	.set_delete_hook = pg_set_delete_hook,
 	.check = pg_check,
 	.sync = pg_sync,

@@ -41,7 +41,7 @@
 #define IPAM_APP_ID 0x49504d46 /* "IPMF" */
 
 /* Marks the EIP or interface a resource_cidr row belongs to, or every EIP
- * of the scope of a public IPv4 pool whose CIDRs change (13 -> 14). */
+ * of the scope of a public IPv4 pool whose CIDRs change (15 -> 16). */
 #define PUBLIC_MARK(row)                                                       \
 	"INSERT OR IGNORE INTO public_dirty SELECT key FROM resource"          \
 	" WHERE key = " row ".resource_key"                                    \
@@ -452,7 +452,20 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (family, start, prefix)) WITHOUT ROWID;"
 	"INSERT INTO quota(name, value) VALUES ('provider-ipv4-blocks', 2),"
 	"  ('provider-ipv6-blocks-per-pool', 1);",
-	/* 13 -> 14: the public IP insight counts, kept (view/insights.c).
+	/* 13 -> 14: prefix-list targets whose sync is off keep the CIDRs
+	 * edited by hand (pltarget.c: `sync`, `held` canonical CIDR lines,
+	 * `held_version` the version served when sync was turned off); the
+	 * IPAM policy limits become quotas (policy.c, L9658-L9664) */
+	"ALTER TABLE pl_target ADD COLUMN sync INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE pl_target ADD COLUMN held TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE pl_target ADD COLUMN held_version INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"INSERT INTO quota(name, value) VALUES ('policies', 10),"
+	"  ('policy-targets', 100), ('policy-rule-pools', 10);",
+	/* 14 -> 15: nothing on SQLite (its change-time triggers are TEMP,
+	 * made at every open); PostgreSQL's permanent ones (pg.c) */
+	"SELECT 1;",
+	/* 15 -> 16: the public IP insight counts, kept (view/insights.c).
 	 * The triggers mark each EIP or network interface whose count may
 	 * have changed (its row, its CIDRs, its pool's source; every EIP of
 	 * a scope whose public IPv4 pool CIDRs change); the commit settles

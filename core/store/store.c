@@ -514,8 +514,10 @@ int ipam__write_begin(ipam *db, ipam_err *err)
 	pthread_mutex_lock(&db->lock);
 	if (db->depth == 0 && !db->txn_open) {
 		ipam__oom = 0;
-		rc = control(db, "BEGIN IMMEDIATE", err);
+		/* before BEGIN: an engine may take the transaction's stamp
+		 * there (PostgreSQL's pg_control) */
 		forget_removals(db);
+		rc = control(db, "BEGIN IMMEDIATE", err);
 		if (rc == 0) {
 			db->actor = db->default_actor;
 			db->events_logged = 0;
@@ -593,8 +595,8 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 				  "a transaction is already open");
 	}
 	ipam__oom = 0;
+	forget_removals(db); /* before BEGIN, as in ipam__write_begin */
 	rc = control(db, "BEGIN IMMEDIATE", err);
-	forget_removals(db);
 	if (rc) {
 		pthread_mutex_unlock(&db->lock);
 		return rc;

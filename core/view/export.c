@@ -503,15 +503,15 @@ static int cidrs_part(ipam *db, const export_pool *pools, size_t n,
 			c.prefix = (uint8_t)ipam__col_int(stmt, 1);
 			ipam_cidr_format(&c, text);
 			ipam__buf_add(buf, sep, strlen(sep));
-			put_json(buf,
-				 json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}",
-					   "IpamPoolId", pools[i].id, "Cidr",
-					   text, "IpamPoolCidrId",
-					   col_text(stmt, 2), "State",
-					   "provisioned", "NetmaskLength",
-					   (int)c.prefix, "Created",
-					   time_json(ipam__col_int64(stmt,
-									  3))));
+			put_json(
+				buf,
+				json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}",
+					  "IpamPoolId", pools[i].id, "Cidr",
+					  text, "IpamPoolCidrId",
+					  col_text(stmt, 2), "State",
+					  "provisioned", "NetmaskLength",
+					  (int)c.prefix, "Created",
+					  time_json(ipam__col_int64(stmt, 3))));
 			sep = ",\n";
 		}
 		ipam__reset(stmt);
@@ -563,8 +563,7 @@ static int allocs_of(ipam *db, ipam_stmt *stmt, const export_pool *p,
 			"\"Mode\":\"%04llo\"}",
 			when, (long long)ipam__col_int64(stmt, 9),
 			(long long)ipam__col_int64(stmt, 10),
-			(unsigned long long)ipam__col_int64(stmt, 11) &
-				07777);
+			(unsigned long long)ipam__col_int64(stmt, 11) & 07777);
 		*sep = ",\n";
 	}
 	ipam__reset(stmt);
@@ -632,9 +631,9 @@ static int discoveries_part(ipam *db, ipam__buf *buf, ipam_err *err)
 static json_t *resource_tags_json(ipam *db, int64_t key, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT key, value FROM resource_tag"
-					" WHERE resource_key = ?1 ORDER BY key",
-					err);
+				     "SELECT key, value FROM resource_tag"
+				     " WHERE resource_key = ?1 ORDER BY key",
+				     err);
 	json_t *list = json_array();
 	if (!stmt) {
 		json_decref(list);
@@ -729,8 +728,7 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 			      "ResourceName", COL(5), "ResourceRegion", COL(6),
 			      "ResourceOwnerId", COL(7), "VpcId", COL(8),
 			      "ResourceTags", tags, "MonitoringState",
-			      ipam__col_int(stmt, 9) ? "ignored"
-							  : "monitored",
+			      ipam__col_int(stmt, 9) ? "ignored" : "monitored",
 			      "Discovery", COL(10), "Created",
 			      time_json(ipam__col_int64(stmt, 11)));
 #undef COL
@@ -757,7 +755,28 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 
 /* ---- prefix-list resolvers: settings, rules, targets ---- */
 
-/* Targets of a list, by name: Name, Format, DesiredVersion (0 = latest). */
+/* The CIDRs a target whose sync is off keeps (its hand edits). */
+static json_t *held_json(ipam *db, const char *list, const char *target,
+			 ipam_err *err)
+{
+	ipam_cidr *set = NULL;
+	size_t n = 0;
+	int64_t v = 0;
+	char text[IPAM_CIDR_STRLEN];
+	json_t *arr;
+	if (ipam_plist_target_entries(db, list, target, &set, &n, &v, err))
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		ipam_cidr_format(&set[i], text);
+		json_array_append_new(arr, json_string(text));
+	}
+	free(set);
+	return arr;
+}
+
+/* Targets of a list, by name: Name, Format, DesiredVersion (0 = latest),
+ * and when its sync is off, Sync false with the Entries it keeps. */
 static json_t *plist_targets_json(ipam *db, const char *list, ipam_err *err)
 {
 	ipam_strlist names = {0};
@@ -765,14 +784,21 @@ static json_t *plist_targets_json(ipam *db, const char *list, ipam_err *err)
 	int rc = ipam_plist_target_list(db, list, &names, err);
 	for (size_t i = 0; rc == 0 && i < names.count; i++) {
 		ipam_plist_target t;
+		json_t *obj, *held = NULL;
 		rc = ipam_plist_target_get(db, list, names.items[i], &t, err);
-		if (rc == 0)
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:I}", "Name",
-					       t.name, "Format",
-					       ipam_plist_format_name(t.format),
-					       "DesiredVersion",
-					       (json_int_t)t.desired));
+		if (rc == 0 && !t.sync &&
+		    !(held = held_json(db, list, t.name, err)))
+			rc = IPAM_EIO;
+		if (rc)
+			break;
+		obj = json_pack("{s:s, s:s, s:I}", "Name", t.name, "Format",
+				ipam_plist_format_name(t.format),
+				"DesiredVersion", (json_int_t)t.desired);
+		if (held) {
+			json_object_set_new(obj, "Sync", json_false());
+			json_object_set_new(obj, "Entries", held);
+		}
+		json_array_append_new(arr, obj);
 	}
 	ipam_strlist_free(&names);
 	if (rc) {

@@ -981,7 +981,7 @@ int ipam_render_byoip_cidrs_json(ipam *db, char **out, size_t *len,
 		" s.key = p.scope_key LEFT JOIN advertisement a ON"
 		" a.family = p.family AND a.start = c.start AND"
 		" a.prefix = c.prefix AND a.pool_key = p.key"
-		" WHERE s.is_public AND p.locale != ''"
+		" WHERE s.is_public <> 0 AND p.locale != ''"
 		/* a CIDR provisioned to a pool and its child: listed once, as
 		 * the deepest pool has it (where it is advertised) */
 		" AND NOT EXISTS (SELECT 1 FROM pool q JOIN pool_cidr d ON"

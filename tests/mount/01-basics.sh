@@ -106,7 +106,23 @@ expect_file_eq "$TOP/allocations/web/cidr" 10.0.0.0/24
 expect_file_eq "$MNT/by-id/$top_id/id" "$top_id" "by-id/<pool id> after remount"
 unmount_ipamfs
 
-if command -v sqlite3 >/dev/null; then
+if [[ $DB == postgres*://* ]]; then
+	# PostgreSQL (suite pg-all): amcheck verifies every B-tree index of
+	# the IPAM's schema, and that it holds every row of its table
+	# (heapallindexed), as far as PRAGMA integrity_check does on a file
+	ic=$(psql -XqAt "$DB" -c "CREATE EXTENSION IF NOT EXISTS amcheck" \
+		-c "SELECT count(*) || ' ' || (SELECT count(*) FROM pg_index i
+		    JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a
+		    ON a.oid = c.relam WHERE a.amname = 'btree'
+		    AND c.relnamespace = current_schema()::regnamespace)
+		  FROM (SELECT bt_index_check(c.oid, true) FROM pg_index i
+		    JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a
+		    ON a.oid = c.relam WHERE a.amname = 'btree'
+		    AND c.relnamespace = current_schema()::regnamespace) x" 2>&1)
+	n=${ic%% *}
+	expect_eq "$ic" "$n $n" "amcheck of every index after a clean unmount ($ic)"
+	expect_ok test "${n:-0}" -gt 20
+elif command -v sqlite3 >/dev/null; then
 	sqlite3 "$DB" 'PRAGMA integrity_check' >"$TMPD/ic" 2>&1
 	expect_eq "$(cat "$TMPD/ic")" ok "PRAGMA integrity_check after a clean unmount"
 else

@@ -81,6 +81,12 @@ expect_ok wr "$R/vpc-0a1b2c3d4e5f6MARK/cidrs" 10.0.99.0/24
 expect_ok mkdir "$MNT/scopes/scopeMARK"
 expect_ok mkdir "$MNT/scopes/private/pools/poolMARK"
 unmount_ipamfs
+if [[ $DB == postgres*://* ]]; then
+	# PostgreSQL (suite pg-all): a UTF8 database refuses such bytes in
+	# text (no client can store them), so no view can meet them
+	echo "# skip stored bad bytes: PostgreSQL refuses text that is not UTF-8"
+	finish
+fi
 # the daemon has released the database once it has exited
 for i in $(seq 1 100); do kill -0 "$IPAMFS_PID" 2>/dev/null || break; sleep 0.1; done
 sqlite3 "$DB" "SELECT 'UPDATE \"' || m.name || '\" SET \"' || p.name ||

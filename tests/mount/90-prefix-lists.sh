@@ -12,7 +12,9 @@
 #    and static rules checked after every step against python3's ipaddress
 #    (the oracle: distinct CIDRs inside no other);
 #  - targets: format, desired version (latest / pinned), state; a pinned
-#    version outlives the 10 kept; metrics in /metrics/ipam.prom.
+#    version outlives the 10 kept; sync disabled keeps the set and takes
+#    hand edits (validated, refused whole), enabled tracks again (Step 4,
+#    L1216-L1218); metrics in /metrics/ipam.prom.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/res-lib.sh"
 
@@ -267,6 +269,66 @@ expect_json "$T/entries" '[.Entries[].Cidr] | join(" ")' "$(echo ${seen[$pin]})"
 expect_ok wr "$T/desired-version" latest
 expect_file_eq "$T/state" in-sync
 expect_eq "$(t ls "$R/versions" | wc -l)" 10 "unpinned: back to 10 kept"
+
+# ---- sync (Step 4, L1216-L1218): off, edited by hand, on again ----
+expect_file_eq "$T/sync" enabled
+expect_errno EPERM wr "$T/entries" 192.0.2.0/24
+expect_ok wr "$T/format" entries
+latest=$(rd "$R/entries")
+expect_ok wr "$T/sync" disabled
+expect_file_eq "$T/sync" disabled
+expect_file_eq "$T/state" sync-disabled
+expect_file_eq "$T/version" "$(rd "$R/version")"
+expect_eq "$(rd "$T/entries")" "$latest" "sync off: it keeps what it served"
+expect_ok wrf "$T/entries" '198.51.100.0/24
+10.9.0.0/16
+10.9.0.0/16
+'
+expect_eq "$(rd "$T/entries" | tr '\n' ' ')" "10.9.0.0/16 198.51.100.0/24 " \
+	"a hand edit: sorted, each CIDR once"
+expect_ok t bash -c "echo 192.0.2.0/24 >> '$T/entries'"
+expect_eq "$(rd "$T/entries" | tr '\n' ' ')" \
+	"10.9.0.0/16 192.0.2.0/24 198.51.100.0/24 " "'>>' adds"
+wr "$TOP/allocate" "s1 10.0.250.0/24" >/dev/null
+expect_eq "$(rd "$T/entries" | tr '\n' ' ')" \
+	"10.9.0.0/16 192.0.2.0/24 198.51.100.0/24 " \
+	"the resolver moves on; the hand-edited target does not"
+before=$(rd "$T/entries")
+# hostile: each refused whole, the entries unchanged
+expect_errno EINVAL wrf "$T/entries" '10.9.0.0/16
+10.0.0.1/8
+'
+expect_errno EINVAL wrf "$T/entries" '10.9.0.0/16
+10.0.0.0/33
+'
+expect_errno EINVAL wrf "$T/entries" '010.1.0.0/16
+'
+expect_errno EINVAL wrf "$T/entries" '10.9.0.0/16 junk
+'
+expect_errno EINVAL wrf "$T/entries" '2001:db8::/32
+'
+expect_errno EINVAL wrf "$T/entries" '10.9.0.0/16
+10.9.4.0/24
+'
+expect_errno EINVAL wrf "$T/entries" 'static 10.0.0.0/8
+'
+expect_errno EINVAL wrf "$T/entries" '\xff\xfe/24
+'
+expect_errno EINVAL wr "$T/sync" maybe
+expect_errno EINVAL wr "$T/sync" ''
+expect_ok wr "$T/format" nft
+expect_errno EINVAL wr "$T/entries" 10.1.0.0/16
+expect_match "$(rd "$T/entries")" 'pl_hist' "nft of the hand-edited set"
+expect_ok wr "$T/format" entries
+expect_eq "$(rd "$T/entries")" "$before" "refused edits changed nothing"
+expect_match "$(rd "$MNT/export.json")" \
+	'"Sync":false,"Entries":\["10.9.0.0/16","192.0.2.0/24","198.51.100.0/24"\]' \
+	"export.json carries the hand edits"
+expect_ok wr "$T/sync" enabled
+expect_file_eq "$T/state" in-sync
+expect_eq "$(rd "$T/entries")" "$(rd "$R/entries")" "sync on: the resolver's again"
+expect_match "$(rd "$MNT/events")" 'modify-ipam-prefix-list-resolver-target' \
+	"sync changes are events"
 expect_ok t rmdir "$T"
 expect_errno_kernel ENOENT rd "$T/state"
 

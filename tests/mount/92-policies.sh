@@ -6,7 +6,8 @@
 #    policy" (Step 4, L2195ff): EIPs that ask for /32 without a pool get it
 #    from the rule's first pool, then the next when it is exhausted; a pool
 #    named in the request overrides the policy (L2108, L2228); exhausted
-#    pools refuse with EADDRNOTAVAIL (overflow on: no provider space here)
+#    pools fall back to provider-supplied space (amazon-source pools of
+#    the resource's locale), else refuse with EADDRNOTAVAIL
 #    or ENOSPC (overflow off); no rule -> EADDRNOTAVAIL; no policy ->
 #    EINVAL; every CIDR checked with python3's ipaddress against its pool;
 #  - targets: user over group over all; enabling replaces the target's
@@ -145,7 +146,33 @@ E4=$RES
 mkres public eipalloc-0000000000000005 locale=us-east-1
 E5=$RES
 expect_errno EADDRNOTAVAIL wr "$E5/allocate" "/32"
-expect_match "$(errors_last)" "overflow is on but ipamfs has no provider-supplied space" "overflow on: the reason"
+expect_match "$(errors_last)" "every pool is exhausted .pools .*, overflow is on; the fallback is provider-supplied space, and no amazon-source public IPv4 pool of locale us-east-1 holds any" \
+	"overflow on, no provider space yet: the reason"
+# provider-supplied space: an amazon-source pool takes a block of the
+# upstream's space (/ipam/provider-cidrs); overflow then falls back to it
+expect_ok wr "$MNT/ipam/provider-cidrs" 18.97.0.0/24
+mkpool public upstream
+UP=$POOL
+expect_ok wr "$UP/public-ip-source" amazon
+expect_ok wr "$UP/locale" us-west-2
+expect_ok wr "$UP/cidrs" /30
+expect_errno EADDRNOTAVAIL wr "$E5/allocate" "/32"
+expect_match "$(errors_last)" "no amazon-source public IPv4 pool of locale us-east-1" "only the resource's locale's provider space"
+mkpool public upstream-east
+UPE=$POOL
+expect_ok wr "$UPE/public-ip-source" amazon
+expect_ok wr "$UPE/locale" us-east-1
+expect_ok wr "$UPE/cidrs" /30
+UPE_CIDR=$(rd "$UPE/cidrs")
+got=$(wr_readback "$E5/allocate" "/32")
+expect_eq "$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1]).subnet_of(ipaddress.ip_network(sys.argv[2])))" "$got" "$UPE_CIDR")" True \
+	"overflow: the EIP takes a provider-supplied address ($got in $UPE_CIDR)"
+ev=$(grep '"allocate-by-ipam-policy"' "$MNT/events" | tail -1)
+expect_eq "$(jq -r '"\(.rule) \(.["provider-supplied"]) \(.["resource-id"]) \(.cidr)"' <<<"$ev")" \
+	"0 true eipalloc-0000000000000005 $got" "the event says the address is provider-supplied (rule 0)"
+expect_ok t rmdir "$E5"
+mkres public eipalloc-0000000000000005 locale=us-east-1
+E5=$RES
 expect_ok wr "$P1/overflow" false
 expect_errno ENOSPC wr "$E5/allocate" "/32"
 expect_match "$(errors_last)" "every pool is exhausted and overflow is off" "overflow off: the reason"
@@ -154,9 +181,17 @@ expect_file_empty "$E5/cidrs" "refused requests left nothing"
 expect_ok t rmdir "$E4"
 expect_eq "$(wr_readback "$E5/allocate" "203.0.113.255/32")" 203.0.113.255/32 "a CIDR without a pool: the rule's pool that has it"
 # no rule for the resource's locale or type
-mkres public eipalloc-0000000000000006 locale=us-west-2
+mkres public eipalloc-0000000000000006 locale=local
 expect_errno EADDRNOTAVAIL wr "$RES/allocate" "/32"
-expect_match "$(errors_last)" "has no rule for eip in locale 'us-west-2'" "no rule: the default, named"
+expect_match "$(errors_last)" "has no rule for eip in locale 'local'; the fallback is provider-supplied space" "no rule: the default, named"
+E6=$RES
+# the default for a locale with provider space: the provider-supplied pool
+mkres public eipalloc-0000000000000007 locale=us-west-2
+expect_eq "$(wr_readback "$RES/allocate" "/32")" \
+	"$(python3 -c 'import ipaddress,sys; print("%s/32" % ipaddress.ip_network(sys.argv[1]).network_address)' "$(rd "$UP/cidrs")")" \
+	"no rule for us-west-2: the default gives the first address of its provider-supplied pool"
+expect_ok t rmdir "$RES"
+RES=$E6
 expect_errno EINVAL wr "$RES/allocate" "32"
 expect_errno EINVAL wr "$RES/allocate" "/129"
 expect_errno EINVAL wr "$E5/allocate" "/33"
@@ -213,10 +248,43 @@ expect_eq "$(jq -r '"\(.name) \(.target) \(.["replaced-by"])"' <<<"$ev")" "west 
 	"the replaced policy's event names the target and the winner"
 expect_json "$MNT/policies.json" '[.IpamPolicies[].IpamPolicyId] | length' 3
 
-# ---- quota, names ----
+# ---- quotas (L9658-L9664: /ipam/quotas/), names ----
+Q=$MNT/ipam/quotas
+expect_file_eq "$Q/policies" 10
+expect_file_eq "$Q/policy-targets" 100
+expect_file_eq "$Q/policy-rule-pools" 10
 for i in $(seq 4 10); do t mkdir "$PO/q$i" || echo "mkdir q$i failed"; done
 expect_errno EDQUOT t mkdir "$PO/q11"
-for i in $(seq 4 10); do t rmdir "$PO/q$i"; done
+expect_ok wr "$Q/policies" 11
+expect_ok t mkdir "$PO/q11"
+expect_errno EDQUOT t mkdir "$PO/q12"
+expect_ok wr "$Q/policies" 3 # below use: allowed, it only stops new ones
+expect_file_eq "$Q/policies" 3
+expect_errno EDQUOT t mkdir "$PO/q12"
+for i in $(seq 4 11); do t rmdir "$PO/q$i"; done
+expect_errno EDQUOT t mkdir "$PO/q4"
+expect_ok wr "$Q/policies" 10
+expect_ok wr "$Q/policy-targets" 1
+expect_errno EDQUOT wrf "$P3/targets" 'user:1000\ngroup:7\n'
+expect_file_eq "$P3/targets" "user:1000" "a refused targets write changes nothing"
+expect_ok wr "$Q/policy-targets" 100
+expect_ok wr "$Q/policy-rule-pools" 1
+expect_errno EDQUOT wr "$P3/rules" "us-east-1 eip $BID $AID"
+expect_file_eq "$P3/rules" "us-east-1 eip $BID"
+expect_ok wr "$Q/policy-rule-pools" 2
+expect_ok wr "$P3/rules" "us-east-1 eip $BID $AID"
+expect_ok wr "$P3/rules" "us-east-1 eip $BID"
+expect_ok wr "$Q/policy-rule-pools" 10
+for v in 0 -1 101 abc '' '10 10' 1e3 0x5; do
+	expect_errno EINVAL wr "$Q/policy-rule-pools" "$v"
+done
+for v in 0 1000001 x; do
+	expect_errno EINVAL wr "$Q/policies" "$v"
+	expect_errno EINVAL wr "$Q/policy-targets" "$v"
+done
+expect_file_eq "$Q/policy-rule-pools" 10 "refused quota writes change nothing"
+expect_match "$(rd "$MNT/export.json")" '"policies":10,"policy-targets":100,"policy-rule-pools":10' \
+	"export.json carries the policy quotas"
 expect_errno_kernel ENOENT t rmdir "$PO/nope"
 expect_eq "$(t ls "$PO" | tr '\n' ' ')" "edge third west " "ls policies/"
 

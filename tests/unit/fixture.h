@@ -53,6 +53,15 @@ const char *__asan_default_options(void)
 #define FIXTURE_SLOW 0
 #endif
 
+/* Whether the fixture's IPAMs are in PostgreSQL (IPAMFS_TEST_PG_URI,
+ * tests/pg/withdb.sh): every statement is a round trip to a server there,
+ * and the loops of many thousand changes take fewer steps. */
+static inline bool fixture_on_pg(void)
+{
+	const char *pg = getenv("IPAMFS_TEST_PG_URI");
+	return pg && *pg;
+}
+
 /*
  * The next N of a fault-injection loop: every one below `dense`, then
  * every `stride`-th, the residue chosen by `salt` (so that different loops
@@ -90,11 +99,191 @@ static inline ipam_open_opts fixture_opts(void)
 	return opts;
 }
 
+#ifdef IPAMFS_TEST_PQ
+#include <libpq-fe.h>
+#include <time.h>
+
+/*
+ * PostgreSQL (IPAMFS_TEST_PG_URI, a postgresql:///NAME?… URI of an empty
+ * database, given by tests/pg/withdb.sh): every IPAM is a database of its
+ * own, NAME_N. Creating the schema takes most of a second, so a database
+ * is made once per set of the options a new IPAM's rows depend on (seed,
+ * home locale, the clock at creation), a copy of its rows kept in schema
+ * fixture_snap, and reused by later opens when no handle holds it any
+ * more (no backend on it): fixture_snap.reset() puts the rows and the
+ * sequences back as they were after creation (a few milliseconds; CREATE
+ * DATABASE … TEMPLATE takes longer than the schema). withdb.sh drops the
+ * databases at the end.
+ */
+#define FIXTURE_PG_APP "ipamfs-fixture"
+#define FIXTURE_PG_MAX 64
+
+static const char fixture_pg_snapshot[] =
+	"CREATE SCHEMA fixture_snap;"
+	"DO $$ DECLARE t text; BEGIN"
+	"  FOR t IN SELECT tablename FROM pg_tables"
+	"      WHERE schemaname = 'public' LOOP"
+	"    EXECUTE format('CREATE TABLE fixture_snap.%I AS"
+	"      SELECT * FROM public.%I', t, t);"
+	"  END LOOP; END $$;"
+	"CREATE TABLE fixture_snap.fixture_seqs AS SELECT sequencename,"
+	"  last_value FROM pg_sequences WHERE schemaname = 'public';"
+	"CREATE FUNCTION fixture_snap.reset() RETURNS void LANGUAGE plpgsql"
+	" AS $$ DECLARE t text; q record; BEGIN"
+	"  SET LOCAL session_replication_role = replica;"
+	"  FOR t IN SELECT tablename FROM pg_tables"
+	"      WHERE schemaname = 'public' LOOP"
+	"    EXECUTE format('DELETE FROM public.%I', t);"
+	"    IF to_regclass(format('fixture_snap.%I', t)) IS NOT NULL THEN"
+	"      EXECUTE format('INSERT INTO public.%I"
+	"        SELECT * FROM fixture_snap.%I', t, t);"
+	"    END IF;"
+	"  END LOOP;"
+	"  FOR q IN SELECT * FROM fixture_snap.fixture_seqs LOOP"
+	"    PERFORM setval(format('public.%I', q.sequencename),"
+	"      coalesce(q.last_value, 1), q.last_value IS NOT NULL);"
+	"  END LOOP; END $$;";
+
+struct fixture_pg {
+	PGconn *admin;
+	char base[64];  /* NAME */
+	char host[512]; /* everything after NAME (the query) */
+	int ndb;
+	struct {
+		char name[80];
+		PGconn *conn; /* ours, to reset it */
+		uint64_t seed;
+		int64_t clock;
+		char locale[64];
+	} db[FIXTURE_PG_MAX];
+};
+
+static inline PGconn *fixture_pg_connect(struct fixture_pg *pg,
+					 const char *name)
+{
+	char info[1024];
+	snprintf(info, sizeof(info),
+		 "postgresql:///%.100s%.512s&application_name=" FIXTURE_PG_APP,
+		 name, pg->host);
+	PGconn *c = PQconnectdb(info);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("%s: %s", info, PQerrorMessage(c));
+	PQsetNoticeProcessor(c, NULL, NULL);
+	return c;
+}
+
+static inline struct fixture_pg *fixture_pg(const char *uri)
+{
+	static struct fixture_pg pg;
+	if (pg.admin)
+		return &pg;
+	const char *p = strstr(uri, ":///");
+	const char *q = p ? strchr(p + 4, '?') : NULL;
+	if (!p || !q || (size_t)(q - p - 4) >= sizeof(pg.base))
+		fail_msg("IPAMFS_TEST_PG_URI %s: not postgresql:///NAME?…", uri);
+	snprintf(pg.base, sizeof(pg.base), "%.*s", (int)(q - p - 4), p + 4);
+	snprintf(pg.host, sizeof(pg.host), "%s", q);
+	pg.admin = fixture_pg_connect(&pg, pg.base);
+	return &pg;
+}
+
+static inline void fixture_pg_sql(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%.200s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* The index of a database of options k that no handle holds, or -1. */
+static inline int fixture_pg_free(struct fixture_pg *pg, uint64_t seed,
+				  int64_t clock, const char *locale)
+{
+	PGresult *r = PQexec(pg->admin,
+			     "SELECT DISTINCT datname FROM pg_stat_activity"
+			     " WHERE datname IS NOT NULL AND application_name"
+			     " <> '" FIXTURE_PG_APP "'");
+	int found = -1;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("pg_stat_activity: %s", PQerrorMessage(pg->admin));
+	for (int i = 0; found < 0 && i < pg->ndb; i++) {
+		bool held = false;
+		if (pg->db[i].seed != seed || pg->db[i].clock != clock ||
+		    strcmp(pg->db[i].locale, locale))
+			continue;
+		for (int k = 0; !held && k < PQntuples(r); k++)
+			held = !strcmp(PQgetvalue(r, k, 0), pg->db[i].name);
+		if (!held)
+			found = i;
+	}
+	PQclear(r);
+	return found;
+}
+
+static inline ipam *fixture_open_pg(const char *uri, ipam_open_opts opts)
+{
+	struct fixture_pg *pg = fixture_pg(uri);
+	char sql[256], db_uri[1024];
+	ipam_err err = {0};
+	ipam *db = NULL;
+	int64_t clock = opts.clock ? opts.clock(opts.clock_ctx) : 0;
+	const char *locale = opts.home_locale ? opts.home_locale : "";
+	int i = -1;
+
+	if (!opts.create || strlen(locale) >= sizeof(pg->db[0].locale))
+		fail_msg("fixture_open on PostgreSQL: create, locale < 64");
+	/* a handle just freed leaves its backend a moment longer: wait a
+	 * little for one before making another database */
+	for (int tries = 0; i < 0 && tries < 20; tries++) {
+		i = fixture_pg_free(pg, opts.id_seed, clock, locale);
+		if (i < 0) {
+			bool any = false;
+			for (int k = 0; !any && k < pg->ndb; k++)
+				any = pg->db[k].seed == opts.id_seed &&
+				      pg->db[k].clock == clock &&
+				      !strcmp(pg->db[k].locale, locale);
+			if (!any)
+				break;
+			nanosleep(&(struct timespec){0, 10000000}, NULL);
+		}
+	}
+	if (i >= 0) {
+		fixture_pg_sql(pg->db[i].conn, "SELECT fixture_snap.reset()");
+	} else {
+		if (pg->ndb == FIXTURE_PG_MAX)
+			fail_msg("more than %d PostgreSQL IPAMs at once",
+				 FIXTURE_PG_MAX);
+		i = pg->ndb++;
+		snprintf(pg->db[i].name, sizeof(pg->db[i].name), "%.60s_%d",
+			 pg->base, i);
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %.79s",
+			 pg->db[i].name);
+		fixture_pg_sql(pg->admin, sql);
+		snprintf(db_uri, sizeof(db_uri), "postgresql:///%.100s%.512s",
+			 pg->db[i].name, pg->host);
+		if (ipam_open(&db, db_uri, &opts, &err) != 0)
+			fail_msg("ipam_open(%s): %s", db_uri, err.msg);
+		ipam_free(db);
+		pg->db[i].conn = fixture_pg_connect(pg, pg->db[i].name);
+		fixture_pg_sql(pg->db[i].conn, fixture_pg_snapshot);
+		pg->db[i].seed = opts.id_seed;
+		pg->db[i].clock = clock;
+		snprintf(pg->db[i].locale, sizeof(pg->db[i].locale), "%s",
+			 locale);
+	}
+	snprintf(db_uri, sizeof(db_uri), "postgresql:///%.100s%.512s",
+		 pg->db[i].name, pg->host);
+	if (ipam_open(&db, db_uri, &opts, &err) != 0)
+		fail_msg("ipam_open(%s): %s", db_uri, err.msg);
+	return db;
+}
+#endif
+
 /*
  * A fresh in-memory IPAM with the fixed clock and seed. With
- * IPAMFS_TEST_PG_URI set (a postgresql:// URI, tests/pg/pgtmp.sh), a fresh
- * IPAM in that PostgreSQL database instead: its schema is emptied first
- * (psql), so every open starts from nothing, as in memory.
+ * IPAMFS_TEST_PG_URI set (tests/pg/withdb.sh), a fresh IPAM in a
+ * PostgreSQL database of its own instead (above).
  */
 static inline ipam *fixture_open(ipam_open_opts opts)
 {
@@ -102,16 +291,11 @@ static inline ipam *fixture_open(ipam_open_opts opts)
 	ipam *db = NULL;
 	const char *pg = getenv("IPAMFS_TEST_PG_URI");
 	if (pg && *pg) {
-		char cmd[1024];
-		snprintf(cmd, sizeof(cmd),
-			 "psql -qX '%s' -c 'DROP SCHEMA IF EXISTS public CASCADE;"
-			 " CREATE SCHEMA public' >/dev/null 2>&1",
-			 pg);
-		if (system(cmd) != 0)
-			fail_msg("cannot empty %s", pg);
-		if (ipam_open(&db, pg, &opts, &err) != 0)
-			fail_msg("ipam_open(%s): %s", pg, err.msg);
-		return db;
+#ifdef IPAMFS_TEST_PQ
+		return fixture_open_pg(pg, opts);
+#else
+		fail_msg("IPAMFS_TEST_PG_URI: built without libpq");
+#endif
 	}
 	opts.in_memory = true;
 	if (ipam_open(&db, NULL, &opts, &err) != 0)

@@ -639,6 +639,26 @@ static void prefix_lists(ipam *db, struct world *w, int round)
 		  err);
 	assert_ok(ipam_plist_target_get(db, name, "edge", &t, &err), err);
 	assert_int_equal(t.tracked, info.version);
+	{ /* sync off, a hand edit, on again (Step 4) */
+		const char *hand[] = {"192.0.2.0/24"};
+		ipam_cidr *held = NULL;
+		size_t nheld = 0;
+		int64_t v = 0;
+		assert_ok(ipam_plist_target_set_sync(db, name, "edge", false,
+						     &err),
+			  err);
+		assert_ok(ipam_plist_target_set_entries(db, name, "edge", hand,
+							1, &err),
+			  err);
+		assert_ok(ipam_plist_target_entries(db, name, "edge", &held,
+						    &nheld, &v, &err),
+			  err);
+		assert_int_equal(nheld, 1);
+		free(held);
+		assert_ok(ipam_plist_target_set_sync(db, name, "edge", true,
+						     &err),
+			  err);
+	}
 	assert_ok(ipam_plist_target_list(db, name, &list, &err), err);
 	ipam_strlist_free(&list);
 	assert_ok(ipam_plist_list(db, &list, &err), err);

@@ -95,14 +95,9 @@ static char *message(const char *subject, const char *date)
 static ipam *open_db(void)
 {
 	ipam_open_opts opts = fixture_opts();
-	ipam_err err = {0};
-	ipam *db = NULL;
-	opts.in_memory = true;
 	opts.clock_ctx = &now_;
 	now_ = FIXTURE_TIME;
-	if (ipam_open(&db, NULL, &opts, &err) != 0)
-		fail_msg("ipam_open: %s", err.msg);
-	return db;
+	return fixture_open(opts); /* in memory, or IPAMFS_TEST_PG_URI */
 }
 
 static int64_t public_pool(ipam *db, const char *name)

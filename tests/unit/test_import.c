@@ -780,6 +780,124 @@ static void test_prune_resources_and_lists(void **state)
 	ipam_free(db);
 }
 
+/* A target whose sync is off carries its hand edits (Sync, Entries) through
+ * export and import; a pruning document with IpamPolicies removes the
+ * policies it does not name (an enabled one too); bad Sync or Entries
+ * refuse the whole import. */
+static void test_sync_and_policy_prune(void **state)
+{
+	ipam *a = sample(), *b;
+	ipam_import_result res;
+	ipam_err err = {0};
+	ipam_open_opts opts = fixture_opts();
+	const char *hand[] = {"203.0.113.0/24", "10.9.0.0/16"};
+	const char *all[] = {"all"};
+	(void)state;
+	assert_ok(ipam_plist_target_create(a, "fw", "held", &err), err);
+	assert_ok(ipam_plist_target_set_sync(a, "fw", "held", false, &err),
+		  err);
+	assert_ok(ipam_plist_target_set_entries(a, "fw", "held", hand, 2, &err),
+		  err);
+	assert_ok(ipam_policy_create(a, "p1", &err), err);
+	assert_ok(ipam_policy_create(a, "p2", &err), err);
+	assert_ok(ipam_policy_set_targets(a, "p2", all, 1, false, &err), err);
+	assert_ok(ipam_policy_set_enabled(a, "p2", true, &err), err);
+	char *e1 = export_of(a), *e2;
+	assert_non_null(strstr(e1, "\"Sync\":false,\"Entries\":[\"10.9.0.0/"
+				   "16\",\"203.0.113.0/24\"]"));
+	opts.in_memory = true;
+	opts.id_seed = 42;
+	assert_ok(ipam_open(&b, NULL, &opts, &err), err);
+	assert_ok(import_text(b, e1, false, &res, &err), err);
+	ipam_import_result_free(&res);
+	e2 = export_of(b);
+	assert_string_equal(e1, e2);
+	free(e2);
+	ipam_plist_target t;
+	assert_ok(ipam_plist_target_get(b, "fw", "held", &t, &err), err);
+	assert_false(t.sync);
+	ipam_cidr *set = NULL;
+	size_t n = 0;
+	int64_t v = 0;
+	assert_ok(
+		ipam_plist_target_entries(b, "fw", "held", &set, &n, &v, &err),
+		err);
+	assert_int_equal(n, 2);
+	assert_string_equal(S(&set[0]), "10.9.0.0/16");
+	free(set);
+	/* the same document again changes nothing */
+	assert_ok(import_text(b, e1, true, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", "");
+	ipam_import_result_free(&res);
+
+	/* hostile: nothing applies */
+	struct {
+		const char *from, *to, *needle;
+	} bad[] = {
+		{"\"Sync\": false", "\"Sync\": \"no\"",
+		 "Sync is true or false"},
+		{"\"10.9.0.0/16\"", "\"10.9.0.1/16\"", "line 1"},
+		{"\"10.9.0.0/16\"", "\"2001:db8::/32\"", "not an IPv4"},
+		{"\"10.9.0.0/16\"", "\"203.0.113.128/25\"", "overlaps"},
+		{"\"10.9.0.0/16\"", "17", "not a string"},
+	};
+	char *before = export_of(b);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *root = json_loads(e1, 0, NULL);
+		char *txt = json_dumps(root, JSON_INDENT(2)), *at;
+		json_decref(root);
+		at = strstr(txt, bad[i].from);
+		assert_non_null(at);
+		size_t cut = strlen(bad[i].from), len = strlen(txt);
+		char *doc = malloc(len + strlen(bad[i].to) + 1);
+		memcpy(doc, txt, (size_t)(at - txt));
+		strcpy(doc + (at - txt), bad[i].to);
+		strcat(doc, at + cut);
+		free(txt);
+		assert_code(import_text(b, doc, false, &res, &err), err,
+			    IPAM_EINVAL, bad[i].needle);
+		ipam_import_result_free(&res);
+		free(doc);
+		e2 = export_of(b);
+		assert_string_equal(before, e2);
+		free(e2);
+	}
+	free(before);
+
+	/* prune: p2 (enabled) is not in the document */
+	json_t *root = json_loads(e1, 0, NULL);
+	drop_elem(root, "IpamPolicies", "Name", "p2");
+	json_object_set_new(root, "Prune", json_true());
+	char *txt = json_dumps(root, 0);
+	json_decref(root);
+	assert_ok(import_text(b, txt, true, &res, &err), err);
+	assert_string_equal(res.changes ? res.changes : "", "- policy p2\n");
+	ipam_import_result_free(&res);
+	assert_ok(import_text(b, txt, false, &res, &err), err);
+	ipam_import_result_free(&res);
+	ipam_strlist names = {0};
+	assert_ok(ipam_policy_list(b, &names, &err), err);
+	assert_int_equal(names.count, 1);
+	assert_string_equal(names.items[0], "p1");
+	ipam_strlist_free(&names);
+	/* without IpamPolicies, a pruning document removes none */
+	root = json_loads(e1, 0, NULL);
+	json_object_del(root, "IpamPolicies");
+	json_object_set_new(root, "Prune", json_true());
+	free(txt);
+	txt = json_dumps(root, 0);
+	json_decref(root);
+	assert_ok(import_text(b, txt, false, &res, &err), err);
+	ipam_import_result_free(&res);
+	assert_ok(ipam_policy_list(b, &names, &err), err);
+	assert_int_equal(names.count, 1);
+	ipam_strlist_free(&names);
+	free(txt);
+	free(e1);
+	ipam_free(a);
+	ipam_free(b);
+}
+
 static void test_detect(void **state)
 {
 	static const struct {
@@ -876,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_refusal_applies_nothing),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_prune_resources_and_lists),
+		cmocka_unit_test(test_sync_and_policy_prune),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_plain_csv),
 	};

@@ -408,24 +408,235 @@ static void test_decisions(void **state)
 	ipam_free(db);
 }
 
+/* The policy limits are quotas (/ipam/quotas/policies, policy-targets,
+ * policy-rule-pools): the guide's defaults, changed, checked, and lowering
+ * below use only stops new ones. */
 static void test_limits(void **state)
 {
 	ipam *db = open_mem();
 	ipam_err err = {0};
 	char name[16];
-	for (int i = 0; i < IPAM_POLICIES_MAX; i++) {
+	int64_t v = 0;
+	struct {
+		ipam_quota q;
+		const char *name;
+		int64_t dflt;
+	} quotas[] = {
+		{IPAM_QUOTA_POLICIES, "policies", 10},
+		{IPAM_QUOTA_POLICY_TARGETS, "policy-targets", 100},
+		{IPAM_QUOTA_POLICY_RULE_POOLS, "policy-rule-pools", 10},
+	};
+	for (size_t i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++) {
+		assert_string_equal(ipam_quota_name(quotas[i].q),
+				    quotas[i].name);
+		assert_ok(ipam_quota_get(db, quotas[i].q, &v, &err), err);
+		assert_int_equal(v, quotas[i].dflt);
+		assert_code(ipam_quota_set(db, quotas[i].q, 0, &err), err,
+			    IPAM_EINVAL, "must be 1..");
+	}
+	assert_code(ipam_quota_set(db, IPAM_QUOTA_POLICY_RULE_POOLS,
+				   IPAM_POLICY_POOLS_CAP + 1, &err),
+		    err, IPAM_EINVAL, "must be 1..100");
+	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
 		assert_ok(ipam_policy_create(db, name, &err), err);
 	}
 	assert_code(ipam_policy_create(db, "one-more", &err), err, IPAM_EDQUOT,
-		    "at most 10 policies");
-	for (int i = 0; i < IPAM_POLICIES_MAX; i++) {
+		    "quota of 10 policies");
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICIES, 12, &err), err);
+	assert_ok(ipam_policy_create(db, "p10", &err), err);
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICIES, 3, &err), err);
+	assert_code(ipam_policy_create(db, "one-more", &err), err, IPAM_EDQUOT,
+		    "quota of 3 policies");
+	for (int i = 0; i <= 10; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
 		assert_ok(ipam_policy_delete(db, name, &err), err);
 	}
+	assert_ok(ipam_policy_create(db, "p", &err), err);
+
+	/* targets */
+	const char *t3[] = {"all", "user:1", "group:2"};
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICY_TARGETS, 2, &err), err);
+	assert_code(ipam_policy_set_targets(db, "p", t3, 3, false, &err), err,
+		    IPAM_EDQUOT, "quota of 2 targets");
+	assert_string_equal(joined(db, "p", true), "");
+	assert_ok(ipam_policy_set_targets(db, "p", t3, 2, false, &err), err);
+	assert_code(ipam_policy_set_targets(db, "p", t3 + 2, 1, true, &err),
+		    err, IPAM_EDQUOT, "quota of 2 targets");
+	assert_string_equal(joined(db, "p", true), "all|user:1");
+
+	/* pools of one rule */
+	locales(db);
+	char l1[256];
+	int64_t pa = public_pool(db, "a", "198.51.100.0/24", "us-east-1");
+	int64_t pb = public_pool(db, "b", "203.0.113.0/24", "us-east-1");
+	char aid[IPAM_ID_MAX], bid[IPAM_ID_MAX];
+	snprintf(aid, sizeof(aid), "%s", pool_id(db, pa));
+	snprintf(bid, sizeof(bid), "%s", pool_id(db, pb));
+	snprintf(l1, sizeof(l1), "us-east-1 eip %s %s", aid, bid);
+	const char *lines[] = {l1};
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICY_RULE_POOLS, 1, &err),
+		  err);
+	assert_code(ipam_policy_set_rules(db, "p", lines, 1, &err), err,
+		    IPAM_EDQUOT, "more than 1 pools");
+	assert_string_equal(joined(db, "p", false), "");
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_POLICY_RULE_POOLS, 2, &err),
+		  err);
+	set_rules(db, "p", l1);
+	assert_string_equal(joined(db, "p", false), l1);
+
+	ipam_free(db);
+	db = open_mem();
 	assert_ok(ipam_set_tier(db, IPAM_TIER_FREE, &err), err);
 	assert_code(ipam_policy_create(db, "p", &err), err, IPAM_EPERM,
 		    "advanced tier");
+	ipam_free(db);
+}
+
+/* The CIDRs of resource `id` of the public scope, space-separated. */
+static const char *cidrs_of(ipam *db, const char *id)
+{
+	static char out[256];
+	ipam_err err = {0};
+	int64_t key = 0;
+	ipam_resource_cidr *rcs = NULL;
+	size_t n = 0;
+	out[0] = '\0';
+	assert_ok(ipam_resource_lookup(db, scope_key(db, "public"), id, &key,
+				       &err),
+		  err);
+	assert_ok(ipam_resource_cidrs(db, key, &rcs, &n, &err), err);
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s",
+			 i ? " " : "", S(&rcs[i].cidr));
+	free(rcs);
+	return out;
+}
+
+/* ALBs, RDS instances and NAT gateways (L2101-L2104) are resources that
+ * ask their policy for public IPv4 addresses as EIPs do; nat-gateway is
+ * steered by rnat rules. */
+static void test_service_types(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	ipam_policy_choice got;
+	char rules[512];
+	locales(db);
+	int64_t a = public_pool(db, "a", "198.51.100.0/24", "us-east-1");
+	int64_t w = public_pool(db, "w", "192.0.2.0/24", NULL);
+	assert_ok(ipam_policy_create(db, "svc", &err), err);
+	snprintf(rules, sizeof(rules),
+		 "us-east-1 alb %s\nany nat-gateway %s\nus-east-1 rds %s %s",
+		 pool_id(db, a), pool_id(db, w), pool_id(db, a),
+		 pool_id(db, w));
+	set_rules(db, "svc", rules);
+	enable_for(db, "svc", "all");
+	int64_t alb = eip(db, "alb-1", "us-east-1");
+	int64_t nat = eip(db, "nat-1", "us-west-2");
+	int64_t rds = eip(db, "db-1", "us-east-1");
+	int64_t rds2 = eip(db, "db-2", "us-west-2");
+	ipam_resource_info info;
+	assert_ok(ipam_resource_get(db, alb, &info, &err), err);
+	assert_string_equal(info.type, "alb");
+	assert_ok(ipam_resource_get(db, nat, &info, &err), err);
+	assert_string_equal(info.type, "nat-gateway");
+	assert_ok(ipam_resource_get(db, rds, &info, &err), err);
+	assert_string_equal(info.type, "rds");
+	assert_ok(ipam_policy_allocate(db, alb, NULL, 32, &got, &err), err);
+	assert_string_equal(S(&got.cidr), "198.51.100.0/32");
+	assert_int_equal(got.rule, 1);
+	/* an ALB has an address per zone: a second request gives another */
+	assert_ok(ipam_policy_allocate(db, alb, NULL, 32, &got, &err), err);
+	assert_string_equal(cidrs_of(db, "alb-1"),
+			    "198.51.100.0/32 198.51.100.1/32");
+	assert_ok(ipam_policy_allocate(db, nat, NULL, 32, &got, &err), err);
+	assert_string_equal(S(&got.cidr), "192.0.2.0/32");
+	assert_int_equal(got.rule, 2);
+	assert_ok(ipam_policy_allocate(db, rds, NULL, 32, &got, &err), err);
+	assert_int_equal(got.rule, 3);
+	assert_string_equal(got.pool_id, pool_id(db, a));
+	assert_code(ipam_policy_allocate(db, rds2, NULL, 32, &got, &err), err,
+		    IPAM_EADDRNOTAVAIL, "has no rule for rds in locale");
+	assert_code(ipam_policy_allocate(db, alb, NULL, 24, &got, &err), err,
+		    IPAM_EINVAL, "takes one address (/32)");
+	/* a private pool is refused to them, named or not */
+	int64_t priv = mktop(db, "top");
+	prov_ok(db, priv, "10.0.0.0/16");
+	int64_t palb = 0;
+	assert_ok(ipam_resource_create(db, scope_key(db, "private"), "alb-p",
+				       NULL, &palb, &err),
+		  err);
+	assert_code(ipam_resource_allocate(db, palb, priv, NULL, 32, NULL,
+					   &err),
+		    err, IPAM_EINVAL, "takes IPv4 space of the public scope");
+	ipam_free(db);
+}
+
+/* A fed EIP, ALB, RDS instance or NAT gateway without a ResourceCidr needs
+ * an address: it is made in the public scope and asks the writer's
+ * policy; a refusal is an event, not a failed feed; the next snapshot keeps
+ * what the pool gave; no policy, no decision. */
+static void test_fed(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	char rules[512], *ev = NULL;
+	size_t len = 0;
+	locales(db);
+	int64_t a = public_pool(db, "a", "198.51.100.0/24", "us-east-1");
+	assert_ok(ipam_policy_create(db, "svc", &err), err);
+	snprintf(rules, sizeof(rules), "us-east-1 eip %s\nus-east-1 alb %s",
+		 pool_id(db, a), pool_id(db, a));
+	set_rules(db, "svc", rules);
+	enable_for(db, "svc", "all");
+	const char *snap =
+		"{\"ResourceId\":\"eipalloc-f1\",\"ResourceRegion\":"
+		"\"us-east-1\"}\n"
+		"{\"ResourceId\":\"alb-f2\",\"ResourceType\":\"alb\","
+		"\"ResourceCidr\":\"\",\"ResourceRegion\":\"us-east-1\"}\n"
+		"{\"ResourceId\":\"db-f3\",\"ResourceRegion\":\"us-west-2\"}\n"
+		"{\"ResourceId\":\"eipalloc-f4\",\"ResourceCidr\":"
+		"\"203.0.113.7/32\",\"ResourceRegion\":\"us-east-1\"}\n";
+	assert_ok(ipam_discovery_feed(db, "default", snap, strlen(snap), &err),
+		  err);
+	assert_string_equal(cidrs_of(db, "eipalloc-f1"), "198.51.100.0/32");
+	assert_string_equal(cidrs_of(db, "alb-f2"), "198.51.100.1/32");
+	assert_string_equal(cidrs_of(db, "db-f3"), ""); /* no rds rule */
+	assert_string_equal(cidrs_of(db, "eipalloc-f4"), "203.0.113.7/32");
+	assert_ok(ipam_events_render(db, 100, &ev, &len, &err), err);
+	assert_contains(ev, "allocate-by-ipam-policy");
+	assert_contains(ev, "\"resource-id\":\"eipalloc-f1\"");
+	assert_contains(ev, "allocate-by-ipam-policy-refused");
+	assert_contains(ev, "has no rule for rds in locale 'us-west-2'");
+	free(ev);
+	/* again: the addresses stay, nothing more is allocated */
+	assert_ok(ipam_discovery_feed(db, "default", snap, strlen(snap), &err),
+		  err);
+	assert_string_equal(cidrs_of(db, "eipalloc-f1"), "198.51.100.0/32");
+	assert_string_equal(cidrs_of(db, "alb-f2"), "198.51.100.1/32");
+	/* no policy for the writer: registered without an address */
+	ipam_actor who = {1234, 50, 1};
+	ipam_set_default_actor(db, &who);
+	assert_ok(ipam_policy_set_enabled(db, "svc", false, &err), err);
+	const char *more = "{\"ResourceId\":\"eipalloc-f5\",\"ResourceRegion\":"
+			   "\"us-east-1\"}\n";
+	assert_ok(ipam_discovery_feed(db, "default", more, strlen(more), &err),
+		  err);
+	assert_string_equal(cidrs_of(db, "eipalloc-f5"), "");
+	/* hostile: only the steered types may come without a CIDR */
+	const char *bad[] = {
+		"{\"ResourceId\":\"vpc-9\"}\n",
+		"{\"ResourceId\":\"i-9\",\"ResourceCidr\":\"\"}\n",
+		"{\"ResourceId\":\"eipalloc-9\",\"ResourceCidr\":7}\n",
+		"{\"ResourceId\":\"\",\"ResourceType\":\"eip\"}\n",
+		"{\"ResourceId\":\"x-9\",\"ResourceType\":\"lambda\"}\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ipam_discovery_feed(db, "default", bad[i],
+						     strlen(bad[i]), &err),
+				 IPAM_EINVAL);
+	ipam_set_default_actor(db, &(ipam_actor){0, 0, 1});
 	ipam_free(db);
 }
 
@@ -437,6 +648,8 @@ int main(void)
 		cmocka_unit_test(test_steering_model),
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_service_types),
+		cmocka_unit_test(test_fed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,6 +222,110 @@ static void test_render(void **state)
 	free(out);
 }
 
+/* Target sync (Step 4, L1216-L1218): off keeps what the target serves,
+ * which may then be edited by hand (validated), while the resolver moves
+ * on; on serves the tracked version again. Nothing refused changes it. */
+static void target_is(ipam *db, const char *want, int64_t want_version)
+{
+	ipam_cidr *got = NULL;
+	size_t n = 0;
+	int64_t v = 0;
+	char line[512] = "";
+	ipam_err err = {0};
+	assert_ok(
+		ipam_plist_target_entries(db, "fw", "edge", &got, &n, &v, &err),
+		err);
+	for (size_t i = 0; i < n; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 "%s%s", i ? " " : "", S(&got[i]));
+	free(got);
+	assert_string_equal(line, want);
+	assert_int_equal(v, want_version);
+}
+
+static void test_target_sync(void **state)
+{
+	ipam *db = open_mem();
+	ipam_err err = {0};
+	ipam_plist_target t;
+	int64_t top = mktop(db, "top");
+	prov_ok(db, top, "10.0.0.0/16");
+	const char *rule = "pool private";
+	assert_ok(ipam_plist_create(db, "fw", &err), err);
+	assert_ok(ipam_plist_set_rules(db, "fw", &rule, 1, &err), err);
+	assert_ok(ipam_plist_target_create(db, "fw", "edge", &err), err);
+	alloc_cidr_ok(db, top, "a", "10.0.1.0/24"); /* version 2 */
+	target_is(db, "10.0.1.0/24", 2);
+	const char *hand[] = {"192.0.2.0/24", "10.9.0.0/16", "10.9.0.0/16"};
+	assert_code(
+		ipam_plist_target_set_entries(db, "fw", "edge", hand, 3, &err),
+		err, IPAM_EPERM, "write disabled to its sync file");
+
+	assert_ok(ipam_plist_target_set_sync(db, "fw", "edge", false, &err),
+		  err);
+	assert_ok(ipam_plist_target_get(db, "fw", "edge", &t, &err), err);
+	assert_false(t.sync);
+	assert_int_equal(t.held_version, 2);
+	alloc_cidr_ok(db, top, "b", "10.0.2.0/24"); /* version 3 */
+	target_is(db, "10.0.1.0/24", 2);	    /* it does not follow */
+	assert_ok(
+		ipam_plist_target_set_entries(db, "fw", "edge", hand, 3, &err),
+		err);
+	target_is(db, "10.9.0.0/16 192.0.2.0/24", 2);
+
+	struct {
+		const char *line;
+		int code;
+		const char *needle;
+	} bad[] = {
+		{"10.0.0.1/8", IPAM_EINVAL, "line 2: "},
+		{"10.0.0.0/33", IPAM_EINVAL, "line 2: "},
+		{"", IPAM_EINVAL, "line 2: "},
+		{"10.0.0.0 /8", IPAM_EINVAL, "line 2: "},
+		{"2001:db8::/32", IPAM_EINVAL, "not an IPv4 CIDR"},
+		{"10.9.4.0/24", IPAM_EINVAL,
+		 "10.9.4.0/24 overlaps 10.9.0.0/16"},
+		{"010.1.0.0/16", IPAM_EINVAL, "line 2: "},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *two[] = {"10.9.0.0/16", bad[i].line};
+		assert_code(ipam_plist_target_set_entries(db, "fw", "edge", two,
+							  2, &err),
+			    err, bad[i].code, bad[i].needle);
+		target_is(db, "10.9.0.0/16 192.0.2.0/24", 2);
+	}
+	/* the same CIDR in another form is one entry */
+	const char *v6[] = {"2001:DB8::/32"};
+	assert_ok(ipam_plist_set_family(db, "fw", 6, &err), err);
+	assert_ok(ipam_plist_target_set_entries(db, "fw", "edge", v6, 1, &err),
+		  err);
+	target_is(db, "2001:db8::/32", 2);
+	assert_ok(ipam_plist_set_family(db, "fw", 4, &err), err);
+	assert_ok(
+		ipam_plist_target_set_entries(db, "fw", "edge", NULL, 0, &err),
+		err);
+	target_is(db, "", 2);
+
+	/* on again: the tracked version, which the resolver has moved to */
+	assert_ok(ipam_plist_target_set_sync(db, "fw", "edge", true, &err),
+		  err);
+	ipam_plist_info info;
+	assert_ok(ipam_plist_get(db, "fw", &info, &err), err);
+	target_is(db, "10.0.1.0/24 10.0.2.0/24", info.version);
+	assert_ok(ipam_plist_target_get(db, "fw", "edge", &t, &err), err);
+	assert_true(t.sync);
+	assert_int_equal(t.tracked, info.version);
+	/* pinned, then off: it keeps the pinned version's set */
+	assert_ok(ipam_plist_target_set_desired(db, "fw", "edge", 2, &err),
+		  err);
+	assert_ok(ipam_plist_target_set_sync(db, "fw", "edge", false, &err),
+		  err);
+	target_is(db, "10.0.1.0/24", 2);
+	assert_code(ipam_plist_target_set_sync(db, "fw", "nope", false, &err),
+		    err, IPAM_ENOENT, "no target");
+	ipam_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_target_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
