@@ -245,10 +245,10 @@ static int count_add(ipam *db, int64_t scope, const char *locale,
 static int part_remove(ipam *db, int64_t key, ipam_err *err)
 {
 	ipam_stmt *stmt = ipam__stmt(db,
-					"SELECT scope_key, locale, type,"
-					" associated, n FROM public_part"
-					" WHERE resource_key = ?1",
-					err);
+				     "SELECT scope_key, locale, type,"
+				     " associated, n FROM public_part"
+				     " WHERE resource_key = ?1",
+				     err);
 	char locale[IPAM_LOCALE_MAX + 1], type[32];
 	int64_t scope = 0, n = 0;
 	int assoc = 0, rc;
@@ -631,20 +631,20 @@ int ipam__public_check(ipam *db, ipam_err *err)
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		region_ctx kept = {NULL, 0}, walked = {NULL, 0};
 		if ((rc = kept_counts(db, scopes[i], &kept, err)) == 0 &&
-		    (rc = walk(db, scopes[i], count_region, &walked, err)) == 0) {
+		    (rc = walk(db, scopes[i], count_region, &walked, err)) ==
+			    0) {
 			if (walked.n)
 				qsort(walked.list, walked.n,
 				      sizeof(*walked.list), region_order);
 			if (kept.n != walked.n ||
 			    (kept.n && memcmp(kept.list, walked.list,
 					      kept.n * sizeof(*kept.list))))
-				rc = ipam__fail(
-					err, IPAM_EIO,
-					"public IP counts of scope %lld"
-					" drifted from a recount (%zu"
-					" regions kept, %zu counted)",
-					(long long)scopes[i], kept.n,
-					walked.n);
+				rc = ipam__fail(err, IPAM_EIO,
+						"public IP counts of scope %lld"
+						" drifted from a recount (%zu"
+						" regions kept, %zu counted)",
+						(long long)scopes[i], kept.n,
+						walked.n);
 		}
 		free(kept.list);
 		free(walked.list);

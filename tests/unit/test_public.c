@@ -490,8 +490,7 @@ static void counts_agree(ipam *db, unsigned step, const char *op)
 static char *random_feed(void)
 {
 	static const char *const managed[] = {"", "alb", "nat-gateway"};
-	static const char *const pools[] = {"", "amazon",
-					    "ipv4pool-ec2-0999"};
+	static const char *const pools[] = {"", "amazon", "ipv4pool-ec2-0999"};
 	size_t cap = 8192, len = 0;
 	char *doc = malloc(cap);
 	unsigned n = rnd(4), m = rnd(4);
@@ -506,12 +505,12 @@ static char *random_feed(void)
 			"%s{\"PublicIp\": \"3.7.0.%u\", \"AllocationId\":"
 			" \"eipalloc-f%u\", \"Domain\": \"vpc\","
 			" \"NetworkBorderGroup\": \"%s\"%s%s%s%s%s%s%s}",
-			i ? ", " : "", a, a,
-			rnd(2) ? "us-east-1" : "us-west-2",
+			i ? ", " : "", a, a, rnd(2) ? "us-east-1" : "us-west-2",
 			rnd(2) ? ", \"InstanceId\": \"i-0f1\"" : "",
 			*sm ? ", \"ServiceManaged\": \"" : "", sm,
-			*sm ? "\"" : "", *pool ? ", \"PublicIpv4Pool\": \"" : "",
-			pool, *pool ? "\"" : "");
+			*sm ? "\"" : "",
+			*pool ? ", \"PublicIpv4Pool\": \"" : "", pool,
+			*pool ? "\"" : "");
 	}
 	len += (size_t)snprintf(doc + len, cap - len,
 				"], \"NetworkInterfaces\": [");
@@ -553,9 +552,9 @@ static void test_kept_counts_random(void **state)
 	static const char *const space[] = {"192.0.2.0/29"};
 	static const char *const assoc[] = {"", "i-0a1", "eni-0a2"};
 	static const char *const op_names[] = {
-		"eip contig",	"eip byoip pool", "eip pv",	 "eip pv2",
-		"eip by hand",	"interface",	  "associate",	 "remove",
-		"pv2 cidr",	"locale",	  "iface cidr",	 "feed",
+		"eip contig",  "eip byoip pool", "eip pv",     "eip pv2",
+		"eip by hand", "interface",	 "associate",  "remove",
+		"pv2 cidr",    "locale",	 "iface cidr", "feed",
 		"pool source",
 	};
 	ipam *db = open_watch("us-east-1", regions);
@@ -648,14 +647,14 @@ static void test_kept_counts_random(void **state)
 		case 7:
 		case 9:
 		case 10:
-			if (!nids ||
-			    ipam_resource_lookup(db, pub, ids[rnd((unsigned)nids)],
-						 &key, NULL))
+			if (!nids || ipam_resource_lookup(
+					     db, pub, ids[rnd((unsigned)nids)],
+					     &key, NULL))
 				break;
 			if (op == 6)
-				rc = ipam_resource_set(db, key,
-						       IPAM_RESOURCE_ASSOCIATION,
-						       assoc[rnd(3)], &err);
+				rc = ipam_resource_set(
+					db, key, IPAM_RESOURCE_ASSOCIATION,
+					assoc[rnd(3)], &err);
 			else if (op == 7) {
 				if (rnd(2))
 					ipam_resource_set(
@@ -720,8 +719,7 @@ static void test_kept_counts_random(void **state)
 	{
 		unsigned kinds = 0;
 		for (char *line = out; line && *line;
-		     line = strchr(line, '\n') ? strchr(line, '\n') + 1
-						: NULL)
+		     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 			if (strncmp(strchr(line, '='), "=0\n", 3))
 				kinds++;
 		assert_true(kinds >= 4); /* of the summary's 12 lines */
@@ -742,9 +740,9 @@ static void test_kept_counts_random(void **state)
 		close_watch(db);
 		opts.id_seed = FIXTURE_SEED + 1;
 		copy = fixture_open(opts);
-		assert_ok(ipam_import(copy, doc, strlen(doc), false, &res,
-				      &err),
-			  err);
+		assert_ok(
+			ipam_import(copy, doc, strlen(doc), false, &res, &err),
+			err);
 		ipam_import_result_free(&res);
 		counts_agree(copy, 601, "import");
 		assert_ok(ipam_render_public_ip_summary(copy, pub_scope(copy),
@@ -832,8 +830,8 @@ static void test_kept_counts_in_transaction(void **state)
 static void test_kept_counts_backfill(void **state)
 {
 	static const char *const space[] = {"192.0.2.0/29"};
-	char dir[64], path[128], id[IPAM_RESOURCE_ID_MAX + 1],
-		pid[IPAM_ID_MAX], *before = NULL, *after = NULL;
+	char dir[64], path[128], id[IPAM_RESOURCE_ID_MAX + 1], pid[IPAM_ID_MAX],
+		*before = NULL, *after = NULL;
 	ipam_open_opts opts = fixture_opts();
 	ipam *db = NULL;
 	ipam_err err = {0};
