@@ -657,6 +657,10 @@ typedef struct ipam__res_rec {
 /* insights.c: the public IP metrics and public IP insight metrics of
  * /metrics/ipam.prom (Prometheus text). */
 int ipam__public_metrics(ipam *db, ipam__buf *buf, ipam_err *err);
+/* The kept public IP counts (view/insights.c): settles what the schema's
+ * triggers marked (at every commit); checks them against a recount. */
+int ipam__public_settle(ipam *db, ipam_err *err);
+int ipam__public_check(ipam *db, ipam_err *err);
 /* insights.c: stores a discovered resource's association, address type
  * and service when they differ from what `res` holds. */
 int ipam__public_sync(ipam *db, const ipam_resource_info *res,

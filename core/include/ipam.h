@@ -327,8 +327,9 @@ int ipam_changed(ipam *db, ipam_kind kind, int64_t key, int64_t *out,
 /* The clock of the handle (for the FUSE layer's own time stamps). */
 int64_t ipam_now(ipam *db);
 
-/* Runs PRAGMA integrity_check; 0 when "ok", IPAM_EIO with the first
- * problem otherwise. */
+/* Runs the engine's integrity check (SQLite: PRAGMA integrity_check),
+ * then recounts the public IP insight counts of every scope against the
+ * kept ones; 0 when all agree, IPAM_EIO with the first problem otherwise. */
 int ipam_check(ipam *db, ipam_err *err);
 
 /* Makes every committed change durable (fsync(2) on the mount): nothing

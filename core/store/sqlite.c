@@ -40,6 +40,16 @@
 
 #define IPAM_APP_ID 0x49504d46 /* "IPMF" */
 
+/* Marks the EIP or interface a resource_cidr row belongs to, or every EIP
+ * of the scope of a public IPv4 pool whose CIDRs change (15 -> 16). */
+#define PUBLIC_MARK(row)                                                       \
+	"INSERT OR IGNORE INTO public_dirty SELECT key FROM resource"          \
+	" WHERE key = " row ".resource_key"                                    \
+	" AND type IN ('eip', 'network-interface');"                           \
+	"INSERT OR IGNORE INTO public_dirty SELECT e.key FROM resource p"      \
+	" JOIN resource e ON e.scope_key = p.scope_key AND e.type = 'eip'"     \
+	" WHERE p.key = " row ".resource_key AND p.type = 'public-ipv4-pool';"
+
 /*
  * Schema, one entry per version: migrations[i] takes a database from
  * version i to version i + 1. Version 0 is an empty file.
@@ -455,6 +465,54 @@ static const char *const migrations[] = {
 	/* 14 -> 15: nothing on SQLite (its change-time triggers are TEMP,
 	 * made at every open); PostgreSQL's permanent ones (pg.c) */
 	"SELECT 1;",
+	/* 15 -> 16: the public IP insight counts, kept (view/insights.c).
+	 * The triggers mark each EIP or network interface whose count may
+	 * have changed (its row, its CIDRs, its pool's source; every EIP of
+	 * a scope whose public IPv4 pool CIDRs change); the commit settles
+	 * the marked ones (ipam__public_settle). Every existing one starts
+	 * marked: the migration's own settle is the backfill. */
+	"CREATE TABLE public_dirty(resource_key INTEGER PRIMARY KEY);"
+	"CREATE TABLE public_part("
+	"  resource_key INTEGER PRIMARY KEY,"
+	"  scope_key INTEGER NOT NULL,"
+	"  locale TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  associated INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL);"
+	"CREATE TABLE public_count("
+	"  scope_key INTEGER NOT NULL,"
+	"  locale TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  associated INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (scope_key, locale, type, associated)) WITHOUT ROWID;"
+	"CREATE TRIGGER public_res_i AFTER INSERT ON resource"
+	"  WHEN NEW.type IN ('eip', 'network-interface') BEGIN"
+	"  INSERT OR IGNORE INTO public_dirty VALUES (NEW.key); END;"
+	"CREATE TRIGGER public_res_u AFTER UPDATE OF type, scope_key, locale,"
+	"  association, address_type ON resource BEGIN"
+	"  INSERT OR IGNORE INTO public_dirty SELECT NEW.key"
+	"    WHERE NEW.type IN ('eip', 'network-interface')"
+	"    OR OLD.type IN ('eip', 'network-interface');"
+	"  INSERT OR IGNORE INTO public_dirty SELECT key FROM resource"
+	"    WHERE type = 'eip' AND scope_key IN (NEW.scope_key, OLD.scope_key)"
+	"    AND 'public-ipv4-pool' IN (NEW.type, OLD.type); END;"
+	"CREATE TRIGGER public_res_d AFTER DELETE ON resource"
+	"  WHEN OLD.type IN ('eip', 'network-interface') BEGIN"
+	"  INSERT OR IGNORE INTO public_dirty VALUES (OLD.key); END;"
+	"CREATE TRIGGER public_cidr_i AFTER INSERT ON resource_cidr BEGIN "
+	PUBLIC_MARK("NEW") " END;"
+	"CREATE TRIGGER public_cidr_u AFTER UPDATE OF resource_key, family,"
+	"  start, prefix, alloc_key ON resource_cidr BEGIN "
+	PUBLIC_MARK("NEW") PUBLIC_MARK("OLD") " END;"
+	"CREATE TRIGGER public_cidr_d AFTER DELETE ON resource_cidr BEGIN "
+	PUBLIC_MARK("OLD") " END;"
+	"CREATE TRIGGER public_pool_u AFTER UPDATE OF public_ip_source ON pool"
+	"  BEGIN INSERT OR IGNORE INTO public_dirty SELECT c.resource_key"
+	"  FROM allocation a JOIN resource_cidr c ON c.alloc_key = a.key"
+	"  WHERE a.pool_key = NEW.key; END;"
+	"INSERT INTO public_dirty SELECT key FROM resource"
+	"  WHERE type IN ('eip', 'network-interface');",
 };
 
 #define SCHEMA_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

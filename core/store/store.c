@@ -484,6 +484,8 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 	if (rc == 0 && changed)
 		rc = settle(ipam__plist_settle(db, err), err);
 	if (rc == 0)
+		rc = settle(ipam__public_settle(db, err), err);
+	if (rc == 0)
 		rc = ipam__changed_flush(db, err);
 	if (rc == 0)
 		rc = newest_event(db, &newest, err);
@@ -677,6 +679,8 @@ int ipam_check(ipam *db, ipam_err *err)
 	int rc;
 	pthread_mutex_lock(&db->lock);
 	rc = db->store->driver->check(db->store, err);
+	if (rc == 0 && (rc = ipam__read_begin(db, err)) == 0)
+		rc = ipam__read_end(db, ipam__public_check(db, err));
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -848,6 +852,8 @@ static int migrate(ipam *db, int64_t version, const ipam_open_opts *opts,
 		rc = ipam__discovery_builtins(db, err);
 	if (rc == 0 && version < 3)
 		rc = ipam__exec_sql(db, changed_fill_sql, err);
+	if (rc == 0) /* the kept public IP counts a migration marked */
+		rc = ipam__public_settle(db, err);
 	if (rc == 0)
 		rc = ipam__exec_sql(db, "COMMIT", err);
 	if (rc)

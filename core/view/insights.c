@@ -15,8 +15,17 @@
  *
  * The types are exclusive, as AddressType is: "Amazon-owned EIPs" counts
  * amazon-owned-eip only, "Amazon-owned contiguous EIPs" the contiguous
- * ones. Each view walks the public scope's EIPs and interfaces once, one
- * indexed lookup per address for its source: the size of the output.
+ * ones. The address list walks the public scope's EIPs and interfaces
+ * once, one indexed lookup per address for its source: the size of the
+ * output. The summary and the insight metrics read kept counts instead
+ * (public_count: per scope, region, type and association), so a read
+ * costs the number of types, not of addresses. Every resource row adds
+ * one public_part row (its addresses all share a type, an association and
+ * a region); the schema's triggers mark in public_dirty each EIP or
+ * interface whose part may have changed, and ipam__public_settle, at
+ * every commit, takes each marked part out of the counts, derives it
+ * again with the walk's own code and puts it back. ipam_check recounts
+ * by walking and reports any drift.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +182,158 @@ static int walk(ipam *db, int64_t scope, pub_visit fn, void *ctx, ipam_err *err)
 				    : visit_interface(db, &res, fn, ctx, err);
 		}
 		free(keys);
+	}
+	return rc;
+}
+
+/* ---- the kept counts ---- */
+
+/* One resource's part: all its addresses share type, association, region. */
+typedef struct part {
+	enum pub_type type;
+	bool associated;
+	int64_t n;
+} part;
+
+static int count_part(ipam *db, const pub_addr *a, void *ctx, ipam_err *err)
+{
+	part *p = ctx;
+	(void)db;
+	(void)err;
+	p->type = a->type;
+	p->associated = a->associated;
+	p->n++;
+	return 0;
+}
+
+static int count_add(ipam *db, int64_t scope, const char *locale,
+		     const char *type, int associated, int64_t n, ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(
+		db,
+		"INSERT INTO public_count(scope_key, locale, type, associated,"
+		" n) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope_key,"
+		" locale, type, associated) DO UPDATE SET"
+		" n = public_count.n + excluded.n",
+		err);
+	int rc;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_text(stmt, 2, locale, -1);
+	ipam__bind_text(stmt, 3, type, -1);
+	ipam__bind_int(stmt, 4, associated);
+	ipam__bind_int64(stmt, 5, n);
+	if ((rc = ipam__exec(db, stmt, err)) || n > 0)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "DELETE FROM public_count WHERE scope_key = ?1 AND"
+			  " locale = ?2 AND type = ?3 AND associated = ?4"
+			  " AND n = 0",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, scope);
+	ipam__bind_text(stmt, 2, locale, -1);
+	ipam__bind_text(stmt, 3, type, -1);
+	ipam__bind_int(stmt, 4, associated);
+	return ipam__exec(db, stmt, err);
+}
+
+/* Takes resource `key`'s old part out of the counts. */
+static int part_remove(ipam *db, int64_t key, ipam_err *err)
+{
+	ipam_stmt *stmt = ipam__stmt(db,
+				     "SELECT scope_key, locale, type,"
+				     " associated, n FROM public_part"
+				     " WHERE resource_key = ?1",
+				     err);
+	char locale[IPAM_LOCALE_MAX + 1], type[32];
+	int64_t scope = 0, n = 0;
+	int assoc = 0, rc;
+
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, key);
+	if ((rc = ipam__step(db, stmt, err)) == 1) {
+		scope = ipam__col_int64(stmt, 0);
+		ipam__copy_text(locale, sizeof(locale), stmt, 1);
+		ipam__copy_text(type, sizeof(type), stmt, 2);
+		assoc = ipam__col_int(stmt, 3);
+		n = ipam__col_int64(stmt, 4);
+	}
+	ipam__reset(stmt);
+	if (rc != 1)
+		return rc;
+	if ((rc = count_add(db, scope, locale, type, assoc, -n, err)))
+		return rc;
+	stmt = ipam__stmt(db, "DELETE FROM public_part WHERE resource_key = ?1",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, key);
+	return ipam__exec(db, stmt, err);
+}
+
+/* Derives resource `key`'s part again and adds it to the counts. */
+static int part_add(ipam *db, int64_t key, ipam_err *err)
+{
+	ipam_resource_info res;
+	part p = {PUB_AMAZON_EIP, false, 0};
+	ipam_stmt *stmt;
+	ipam_err quiet = {0};
+	int rc = ipam__resource_load(db, key, &res, &quiet);
+
+	if (rc == IPAM_ENOENT)
+		return 0; /* removed */
+	if (rc)
+		return ipam__fail(err, rc, "%s", quiet.msg);
+	if (!strcmp(res.type, "eip"))
+		rc = visit_eip(db, &res, count_part, &p, err);
+	else if (!strcmp(res.type, "network-interface"))
+		rc = visit_interface(db, &res, count_part, &p, err);
+	if (rc || p.n == 0)
+		return rc;
+	stmt = ipam__stmt(db,
+			  "INSERT INTO public_part(resource_key, scope_key,"
+			  " locale, type, associated, n)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, key);
+	ipam__bind_int64(stmt, 2, res.scope_key);
+	ipam__bind_text(stmt, 3, res.locale, -1);
+	ipam__bind_text(stmt, 4, type_words[p.type], -1);
+	ipam__bind_int(stmt, 5, p.associated);
+	ipam__bind_int64(stmt, 6, p.n);
+	if ((rc = ipam__exec(db, stmt, err)))
+		return rc;
+	return count_add(db, res.scope_key, res.locale, type_words[p.type],
+			 p.associated, p.n, err);
+}
+
+int ipam__public_settle(ipam *db, ipam_err *err)
+{
+	int64_t *keys = NULL;
+	size_t n = 0;
+	int rc = ipam__collect_keys(
+		db,
+		ipam__stmt(db,
+			   "SELECT resource_key FROM public_dirty"
+			   " ORDER BY resource_key",
+			   err),
+		&keys, &n, err);
+
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if ((rc = part_remove(db, keys[i], err)) == 0)
+			rc = part_add(db, keys[i], err);
+	free(keys);
+	if (rc == 0 && n) {
+		ipam_stmt *stmt =
+			ipam__stmt(db, "DELETE FROM public_dirty", err);
+		rc = stmt ? ipam__exec(db, stmt, err) : ipam__stmt_error(err);
 	}
 	return rc;
 }
@@ -374,18 +535,143 @@ static int64_t line_value(const counts *c, size_t i)
 	}
 }
 
+/* Per region (the Region dimension, L2984): the insight counters. */
+typedef struct region_counts {
+	char region[IPAM_LOCALE_MAX + 1];
+	counts c;
+} region_counts;
+
+typedef struct region_ctx {
+	region_counts *list;
+	size_t n;
+} region_ctx;
+
+static counts *region_slot(region_ctx *rc, const char *region, ipam_err *err)
+{
+	size_t i = 0;
+	while (i < rc->n && strcmp(rc->list[i].region, region))
+		i++;
+	if (i == rc->n) {
+		region_counts *grown =
+			realloc(rc->list, (rc->n + 1) * sizeof(*grown));
+		if (!grown) {
+			ipam__fail(err, IPAM_ENOMEM, "out of memory");
+			return NULL;
+		}
+		rc->list = grown;
+		memset(&grown[i], 0, sizeof(grown[i]));
+		snprintf(grown[i].region, sizeof(grown[i].region), "%s",
+			 region);
+		rc->n++;
+	}
+	return &rc->list[i].c;
+}
+
+static int count_region(ipam *db, const pub_addr *a, void *ctx, ipam_err *err)
+{
+	counts *c = region_slot(ctx, a->res->locale, err);
+	return c ? count_one(db, a, c, err) : IPAM_ENOMEM;
+}
+
+static int region_order(const void *a, const void *b)
+{
+	return strcmp(((const region_counts *)a)->region,
+		      ((const region_counts *)b)->region);
+}
+
+/* The kept counts of `scope`, by region in byte order. An explicit
+ * transaction (ipam_begin) may hold changes not yet settled: settle
+ * them first, within it. */
+static int kept_counts(ipam *db, int64_t scope, region_ctx *r, ipam_err *err)
+{
+	ipam_stmt *stmt;
+	int rc = 0;
+
+	if (db->txn_open && (rc = ipam__public_settle(db, err)))
+		return rc;
+	stmt = ipam__stmt(db,
+			  "SELECT locale, type, associated, n FROM public_count"
+			  " WHERE scope_key = ?1",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, scope);
+	while ((rc = ipam__step(db, stmt, err)) == 1) {
+		char locale[IPAM_LOCALE_MAX + 1], type[32];
+		counts *c;
+		enum pub_type t;
+		int64_t n;
+		ipam__copy_text(locale, sizeof(locale), stmt, 0);
+		ipam__copy_text(type, sizeof(type), stmt, 1);
+		t = type_of(type);
+		n = ipam__col_int64(stmt, 3);
+		if (!(c = region_slot(r, locale, err))) {
+			rc = IPAM_ENOMEM;
+			break;
+		}
+		c->by_type[t] += n;
+		if (ipam__col_int(stmt, 2))
+			c->associated[t] += n;
+	}
+	ipam__reset(stmt);
+	if (rc == 0 && r->n)
+		qsort(r->list, r->n, sizeof(*r->list), region_order);
+	return rc;
+}
+
+/* ipam_check: the kept counts of every scope against a recount. */
+int ipam__public_check(ipam *db, ipam_err *err)
+{
+	int64_t *scopes = NULL;
+	size_t n = 0;
+	int rc = ipam__collect_keys(
+		db, ipam__stmt(db, "SELECT key FROM scope ORDER BY key", err),
+		&scopes, &n, err);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		region_ctx kept = {NULL, 0}, walked = {NULL, 0};
+		if ((rc = kept_counts(db, scopes[i], &kept, err)) == 0 &&
+		    (rc = walk(db, scopes[i], count_region, &walked, err)) ==
+			    0) {
+			if (walked.n)
+				qsort(walked.list, walked.n,
+				      sizeof(*walked.list), region_order);
+			if (kept.n != walked.n ||
+			    (kept.n && memcmp(kept.list, walked.list,
+					      kept.n * sizeof(*kept.list))))
+				rc = ipam__fail(err, IPAM_EIO,
+						"public IP counts of scope %lld"
+						" drifted from a recount (%zu"
+						" regions kept, %zu counted)",
+						(long long)scopes[i], kept.n,
+						walked.n);
+		}
+		free(kept.list);
+		free(walked.list);
+	}
+	free(scopes);
+	return rc;
+}
+
 int ipam_render_public_ip_summary(ipam *db, int64_t scope, bool json,
 				  char **out, size_t *len, ipam_err *err)
 {
 	counts c = {{0}, {0}};
+	region_ctx r = {NULL, 0};
 	ipam__buf buf = {0};
 	int rc = ipam__read_begin(db, err);
 
 	if (rc)
 		return rc;
-	if ((rc = walk(db, scope, count_one, &c, err))) {
+	rc = kept_counts(db, scope, &r, err);
+	for (size_t i = 0; i < r.n; i++)
+		for (int t = 0; t < PUB_TYPES; t++) {
+			c.by_type[t] += r.list[i].c.by_type[t];
+			c.associated[t] += r.list[i].c.associated[t];
+		}
+	free(r.list);
+	if (rc)
 		return ipam__read_end(db, rc);
-	}
 	ipam__buf_printf(&buf, "%s", json ? "{\n" : "");
 	for (size_t i = 0; i < sizeof(summary_lines) / sizeof(summary_lines[0]);
 	     i++)
@@ -398,43 +684,6 @@ int ipam_render_public_ip_summary(ipam *db, int64_t scope, bool json,
 	if (json)
 		ipam__buf_printf(&buf, "}\n");
 	return ipam__read_end(db, ipam__buf_finish(&buf, out, len, err));
-}
-
-/* Per region (the Region dimension, L2984): the insight counters. */
-typedef struct region_counts {
-	char region[IPAM_LOCALE_MAX + 1];
-	counts c;
-} region_counts;
-
-typedef struct region_ctx {
-	region_counts *list;
-	size_t n;
-} region_ctx;
-
-static int count_region(ipam *db, const pub_addr *a, void *ctx, ipam_err *err)
-{
-	region_ctx *rc = ctx;
-	size_t i = 0;
-	while (i < rc->n && strcmp(rc->list[i].region, a->res->locale))
-		i++;
-	if (i == rc->n) {
-		region_counts *grown =
-			realloc(rc->list, (rc->n + 1) * sizeof(*grown));
-		if (!grown)
-			return ipam__fail(err, IPAM_ENOMEM, "out of memory");
-		rc->list = grown;
-		memset(&grown[i], 0, sizeof(grown[i]));
-		snprintf(grown[i].region, sizeof(grown[i].region), "%s",
-			 a->res->locale);
-		rc->n++;
-	}
-	return count_one(db, a, &rc->list[i].c, err);
-}
-
-static int region_order(const void *a, const void *b)
-{
-	return strcmp(((const region_counts *)a)->region,
-		      ((const region_counts *)b)->region);
 }
 
 static void label(ipam__buf *buf, const char *name, const char *value,
@@ -497,10 +746,8 @@ static int insight_metrics(ipam *db, int64_t scope, const char *ipam_id,
 		 PUB_BYOIP, 2},
 	};
 	region_ctx r = {NULL, 0};
-	int rc = walk(db, scope, count_region, &r, err);
+	int rc = kept_counts(db, scope, &r, err);
 
-	if (rc == 0 && r.n)
-		qsort(r.list, r.n, sizeof(*r.list), region_order);
 	for (size_t k = 0; rc == 0 && k < sizeof(m) / sizeof(m[0]); k++) {
 		ipam__buf_printf(buf, "# HELP %s %s\n# TYPE %s gauge\n",
 				 m[k].name, m[k].help, m[k].name);

@@ -4,8 +4,11 @@
  * transfer.c, insights.c): the guide's limits (L838, L9650-L9653, L5991),
  * sequential addresses (L8990), the release and deprovision order
  * (L7000-L7030, L9380), the transfer's refusals (L8338, L8421, L8425) and
- * the insight counts (L3088-L3110).
+ * the insight counts (L3088-L3110), kept as addresses change and checked
+ * against a recount (ipam_check) after a long random run of changes.
  */
+#include <sqlite3.h>
+
 #include "watch_fixture.h"
 
 static const char *const regions[] = {"us-east-1", "us-west-2", NULL};
@@ -462,6 +465,442 @@ static void test_summary_counts(void **state)
 	close_watch(db);
 }
 
+/* ---- the kept counts against a recount ---- */
+
+static uint64_t rnd_state;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)((rnd_state >> 33) % n);
+}
+
+/* ipam_check compares the kept counts (public_count) of every scope with
+ * a recount by the address walk; a drift is IPAM_EIO. */
+static void counts_agree(ipam *db, unsigned step, const char *op)
+{
+	ipam_err err = {0};
+	if (ipam_check(db, &err))
+		fail_msg("step %u (%s): %s", step, op, err.msg);
+}
+
+/* One describe-addresses + describe-network-interfaces snapshot of a few
+ * random EIPs (some service managed, some of a public IPv4 pool) and
+ * interfaces with a public address (some an EIP). */
+static char *random_feed(void)
+{
+	static const char *const managed[] = {"", "alb", "nat-gateway"};
+	static const char *const pools[] = {"", "amazon", "ipv4pool-ec2-0999"};
+	size_t cap = 8192, len = 0;
+	char *doc = malloc(cap);
+	unsigned n = rnd(4), m = rnd(4);
+
+	assert_non_null(doc);
+	len += (size_t)snprintf(doc + len, cap - len, "{\"Addresses\": [");
+	for (unsigned i = 0; i < n; i++) {
+		unsigned a = rnd(8);
+		const char *sm = managed[rnd(3)], *pool = pools[rnd(3)];
+		len += (size_t)snprintf(
+			doc + len, cap - len,
+			"%s{\"PublicIp\": \"3.7.0.%u\", \"AllocationId\":"
+			" \"eipalloc-f%u\", \"Domain\": \"vpc\","
+			" \"NetworkBorderGroup\": \"%s\"%s%s%s%s%s%s%s}",
+			i ? ", " : "", a, a, rnd(2) ? "us-east-1" : "us-west-2",
+			rnd(2) ? ", \"InstanceId\": \"i-0f1\"" : "",
+			*sm ? ", \"ServiceManaged\": \"" : "", sm,
+			*sm ? "\"" : "",
+			*pool ? ", \"PublicIpv4Pool\": \"" : "", pool,
+			*pool ? "\"" : "");
+	}
+	len += (size_t)snprintf(doc + len, cap - len,
+				"], \"NetworkInterfaces\": [");
+	for (unsigned i = 0; i < m; i++) {
+		unsigned e = rnd(6);
+		bool eip = rnd(3) == 0;
+		char alloc[48] = "";
+		if (eip)
+			snprintf(alloc, sizeof(alloc),
+				 ", \"AllocationId\": \"eipalloc-g%u\"", e);
+		len += (size_t)snprintf(
+			doc + len, cap - len,
+			"%s{\"NetworkInterfaceId\": \"eni-f%u\","
+			" \"AvailabilityZone\": \"%s\", \"VpcId\": \"vpc-0f1\","
+			" \"InterfaceType\": \"%s\", \"PrivateIpAddresses\":"
+			" [{\"PrivateIpAddress\": \"10.9.0.%u\"}],"
+			" \"Association\": {\"PublicIp\": \"3.8.0.%u\","
+			" \"IpOwnerId\": \"amazon\"%s}}",
+			i ? ", " : "", e, rnd(2) ? "us-east-1a" : "us-west-2b",
+			rnd(2) ? "interface" : "nat_gateway", e, e, alloc);
+	}
+	snprintf(doc + len, cap - len, "]}");
+	return doc;
+}
+
+/*
+ * The kept insight counts after a long random run of every change that
+ * moves them: EIPs allocated from an Amazon-provided contiguous pool, a
+ * BYOIP pool and two public IPv4 pools, or registered by hand; interfaces
+ * with public addresses; associations; removals; CIDRs added and removed
+ * (a public IPv4 pool's CIDR turns the EIPs in it into BYOIP ones); a
+ * pool's public IP source; discovery snapshots that add, change (service
+ * managed, pool) and remove EIPs and interfaces; an export imported into
+ * a new IPAM. After every step the counts equal a recount, failed steps
+ * included (they change nothing).
+ */
+static void test_kept_counts_random(void **state)
+{
+	static const char *const space[] = {"192.0.2.0/29"};
+	static const char *const assoc[] = {"", "i-0a1", "eni-0a2"};
+	static const char *const op_names[] = {
+		"eip contig",  "eip byoip pool", "eip pv",     "eip pv2",
+		"eip by hand", "interface",	 "associate",  "remove",
+		"pv2 cidr",    "locale",	 "iface cidr", "feed",
+		"pool source",
+	};
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t pub = pub_scope(db);
+	int64_t contig = amazon_pool(db, "contig", 4, "us-east-1");
+	int64_t byoip = mkpool(db, pub, 0, "byoip");
+	int64_t pv, pv2;
+	char ids[256][IPAM_RESOURCE_ID_MAX + 1], contig_id[IPAM_ID_MAX],
+		byoip_id[IPAM_ID_MAX], *out = NULL;
+	size_t nids = 0, len = 0;
+	unsigned done = 0, seq = 0;
+	ipam_err err = {0};
+	(void)state;
+
+	rnd_state = getenv("IPAM_TEST_SEED")
+			    ? strtoull(getenv("IPAM_TEST_SEED"), NULL, 10)
+			    : 12;
+	provider_set(db, space, 1);
+	by_len(db, contig, 29, 0, NULL);
+	snprintf(contig_id, sizeof(contig_id), "%s", pool_id(db, contig));
+	pool_locale(db, byoip, "us-east-1");
+	prov_ok(db, byoip, "198.51.100.0/23");
+	snprintf(byoip_id, sizeof(byoip_id), "%s", pool_id(db, byoip));
+	pv = res_make(db, pub, "ipv4pool-ec2-0123", NULL, "us-east-1", NULL,
+		      NULL, NULL);
+	res_alloc_ok(db, pv, byoip, "198.51.100.0/26", -1);
+	/* its CIDRs come later, over EIPs registered by hand */
+	pv2 = res_make(db, pub, "ipv4pool-ec2-0456", NULL, "us-west-2", NULL,
+		       NULL, NULL);
+	counts_agree(db, 0, "setup");
+
+	for (unsigned step = 1; step <= 600; step++) {
+		unsigned op = rnd(13);
+		char id[IPAM_RESOURCE_ID_MAX + 1] = "";
+		int64_t key = 0;
+		ipam_cidr c, got;
+		int rc = 0;
+		if (op == 8 && step < 100) /* EIPs by hand first */
+			op = 4;
+		memset(&err, 0, sizeof(err));
+		switch (op) {
+		case 0:
+		case 1:
+		case 2:
+		case 3: {
+			const char *src = op == 0   ? contig_id
+					  : op == 1 ? byoip_id
+					  : op == 2 ? "ipv4pool-ec2-0123"
+						    : "ipv4pool-ec2-0456";
+			rc = ipam_eip_allocate(db, pub, src, NULL, false, id,
+					       &got, &err);
+			break;
+		}
+		case 4: {
+			static const char *const nets[] = {"3.5.0", "203.0.113",
+							   "203.0.113"};
+			char cidr[32];
+			snprintf(id, sizeof(id), "eipalloc-h%u", seq++);
+			snprintf(cidr, sizeof(cidr), "%s.%u/32", nets[rnd(3)],
+				 rnd(32));
+			c = C(cidr);
+			if ((rc = ipam_resource_create(db, pub, id, NULL, &key,
+						       &err)) == 0) {
+				if (rnd(2))
+					rc = ipam_resource_set(
+						db, key, IPAM_RESOURCE_LOCALE,
+						"us-west-2", &err);
+				if (rc == 0)
+					rc = ipam_resource_cidr_add(db, key, &c,
+								    &err);
+			}
+			break;
+		}
+		case 5: {
+			snprintf(id, sizeof(id), "eni-h%u", seq++);
+			rc = ipam_resource_create(db, pub, id, NULL, &key,
+						  &err);
+			for (unsigned k = rnd(3) + 1; rc == 0 && k; k--) {
+				char cidr[32];
+				snprintf(cidr, sizeof(cidr), "3.6.%u.%u/32",
+					 rnd(4), rnd(64));
+				c = C(cidr);
+				rc = ipam_resource_cidr_add(db, key, &c, &err);
+				if (rc == IPAM_EEXIST)
+					rc = 0;
+			}
+			break;
+		}
+		case 6:
+		case 7:
+		case 9:
+		case 10:
+			if (!nids || ipam_resource_lookup(
+					     db, pub, ids[rnd((unsigned)nids)],
+					     &key, NULL))
+				break;
+			if (op == 6)
+				rc = ipam_resource_set(
+					db, key, IPAM_RESOURCE_ASSOCIATION,
+					assoc[rnd(3)], &err);
+			else if (op == 7) {
+				if (rnd(2))
+					ipam_resource_set(
+						db, key,
+						IPAM_RESOURCE_ASSOCIATION, "",
+						NULL);
+				rc = ipam_resource_delete(db, key, &err);
+			} else if (op == 9)
+				rc = ipam_resource_set(
+					db, key, IPAM_RESOURCE_LOCALE,
+					rnd(2) ? "us-east-1" : "us-west-2",
+					&err);
+			else if (rnd(2)) {
+				char cidr[32];
+				snprintf(cidr, sizeof(cidr), "3.6.%u.%u/32",
+					 rnd(4), rnd(64));
+				c = C(cidr);
+				rc = ipam_resource_cidr_add(db, key, &c, &err);
+			} else { /* one of its CIDRs */
+				ipam_resource_cidr *list = NULL;
+				size_t n = 0;
+				rc = ipam_resource_cidrs(db, key, &list, &n,
+							 &err);
+				if (rc == 0 && n)
+					rc = ipam_resource_cidr_remove(
+						db, key,
+						&list[rnd((unsigned)n)].cidr,
+						&err);
+				free(list);
+			}
+			break;
+		case 8:
+			c = C(rnd(2) ? "203.0.113.0/28" : "203.0.113.16/28");
+			rc = ipam_resource_cidr_add(db, pv2, &c, &err);
+			if (rc == IPAM_EEXIST)
+				rc = ipam_resource_cidr_remove(db, pv2, &c,
+							       &err);
+			break;
+		case 11: {
+			char *doc = random_feed();
+			rc = ipam_discovery_feed(db, "default", doc,
+						 strlen(doc), &err);
+			free(doc);
+			break;
+		}
+		case 12:
+			rc = ipam_pool_set_public_ip_source(
+				db, byoip, rnd(2) ? "amazon" : "byoip", &err);
+			break;
+		}
+		if (rc == 0)
+			done++;
+		if (rc == 0 && *id && nids < 256)
+			snprintf(ids[nids++], sizeof(ids[0]), "%s", id);
+		counts_agree(db, step, op_names[op]);
+	}
+	/* most steps did something; the run ends with addresses counted */
+	assert_true(done > 300);
+	assert_ok(
+		ipam_render_public_ip_summary(db, pub, false, &out, &len, &err),
+		err);
+	{
+		unsigned kinds = 0;
+		for (char *line = out; line && *line;
+		     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+			if (strncmp(strchr(line, '='), "=0\n", 3))
+				kinds++;
+		assert_true(kinds >= 4); /* of the summary's 12 lines */
+	}
+	free(out);
+
+	/* an export imported into a new IPAM (another id seed: the import
+	 * keeps the document's ids) is counted as it is written. (The
+	 * export does not carry what a feed said of an EIP, its
+	 * AddressType and Service, so the copy's types may differ.) */
+	{
+		ipam_open_opts opts = fixture_opts();
+		ipam_import_result res;
+		char *doc = NULL;
+		ipam *copy;
+		memset(&err, 0, sizeof(err));
+		assert_ok(ipam_export_json(db, &doc, &len, &err), err);
+		close_watch(db);
+		opts.id_seed = FIXTURE_SEED + 1;
+		copy = fixture_open(opts);
+		assert_ok(
+			ipam_import(copy, doc, strlen(doc), false, &res, &err),
+			err);
+		ipam_import_result_free(&res);
+		counts_agree(copy, 601, "import");
+		assert_ok(ipam_render_public_ip_summary(copy, pub_scope(copy),
+							false, &out, &len,
+							&err),
+			  err);
+		assert_null(strstr(out, "ec2-public-ips=0\n"));
+		free(out);
+		free(doc);
+		ipam_free(copy);
+	}
+}
+
+/* A drift (here a count changed behind libipam's back) is what ipam_check
+ * reports, naming the scope. */
+static void test_kept_counts_drift(void **state)
+{
+	char dir[64], path[128];
+	ipam *db;
+	ipam_err err = {0};
+	sqlite3 *s = NULL;
+	int64_t eni;
+	(void)state;
+
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/drift.db", dir);
+	db = open_file(path, true);
+	eni = res_make(db, scope_key(db, "public"), "eni-0bb", NULL,
+		       "us-east-1", NULL, NULL, "3.6.0.1/32", NULL);
+	(void)eni;
+	assert_ok(ipam_check(db, &err), err);
+	ipam_free(db);
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s, "UPDATE public_count SET n = n + 1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(s);
+	db = open_file(path, false);
+	assert_code(ipam_check(db, &err), err, IPAM_EIO,
+		    "drifted from a recount");
+	ipam_free(db);
+	tmp_dir_remove(dir);
+}
+
+/* Inside an explicit transaction a read sees the transaction's own
+ * changes; a rollback takes them back, marks included. */
+static void test_kept_counts_in_transaction(void **state)
+{
+	ipam *db = open_watch("us-east-1", regions);
+	int64_t pub = pub_scope(db);
+	ipam_actor who = {.uid = 0, .gid = 0, .pid = 1};
+	ipam_err err = {0};
+	char *out = NULL;
+	size_t len = 0;
+	(void)state;
+
+	for (int commit = 0; commit < 2; commit++) {
+		assert_ok(ipam_txn_begin(db, &who, &err), err);
+		res_make(db, pub, commit ? "eni-0c" : "eni-0r", NULL,
+			 "us-east-1", NULL, NULL, "3.6.0.1/32", "3.6.0.2/32",
+			 NULL);
+		assert_ok(ipam_render_public_ip_summary(db, pub, false, &out,
+							&len, &err),
+			  err);
+		assert_non_null(strstr(out, "ec2-public-ips=2\n"));
+		free(out);
+		if (commit)
+			assert_ok(ipam_txn_commit(db, &err), err);
+		else
+			ipam_txn_rollback(db);
+		assert_ok(ipam_render_public_ip_summary(db, pub, false, &out,
+							&len, &err),
+			  err);
+		assert_non_null(strstr(out, commit ? "ec2-public-ips=2\n"
+						   : "ec2-public-ips=0\n"));
+		free(out);
+		assert_ok(ipam_check(db, &err), err);
+	}
+	close_watch(db);
+}
+
+/* A file from before the kept counts (the version before the last) gets
+ * them at open: the migration marks every EIP and interface and migrate()
+ * settles them (the backfill). */
+static void test_kept_counts_backfill(void **state)
+{
+	static const char *const space[] = {"192.0.2.0/29"};
+	char dir[64], path[128], id[IPAM_RESOURCE_ID_MAX + 1], pid[IPAM_ID_MAX],
+		*before = NULL, *after = NULL;
+	ipam_open_opts opts = fixture_opts();
+	ipam *db = NULL;
+	ipam_err err = {0};
+	sqlite3 *s = NULL;
+	size_t len = 0;
+	int64_t pool;
+	(void)state;
+
+	tmp_dir(dir);
+	snprintf(path, sizeof(path), "%s/v13.db", dir);
+	opts.home_locale = "us-east-1";
+	assert_ok(ipam_open(&db, path, &opts, &err), err);
+	assert_ok(ipam_set_tier(db, IPAM_TIER_ADVANCED, &err), err);
+	pool = amazon_pool(db, "contig", 4, "us-east-1");
+	provider_set(db, space, 1);
+	by_len(db, pool, 29, 0, NULL);
+	snprintf(pid, sizeof(pid), "%s", pool_id(db, pool));
+	eip_ok(db, pid, NULL, id);
+	res_set(db, res_key(db, pub_scope(db), id), IPAM_RESOURCE_ASSOCIATION,
+		"i-1");
+	eip_ok(db, pid, NULL, id);
+	res_make(db, pub_scope(db), "eni-0bb", NULL, "us-east-1", NULL, NULL,
+		 "3.6.0.1/32", "3.6.0.2/32", NULL);
+	assert_ok(ipam_render_public_ip_summary(db, pub_scope(db), false,
+						&before, &len, &err),
+		  err);
+	assert_non_null(strstr(before, "ec2-public-ips=2\n"));
+	assert_non_null(strstr(before, "\namazon-owned-contiguous-eips=2\n"));
+	ipam_free(db);
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(s,
+			     "DROP TRIGGER public_res_i; DROP TRIGGER"
+			     " public_res_u; DROP TRIGGER public_res_d;"
+			     " DROP TRIGGER public_cidr_i; DROP TRIGGER"
+			     " public_cidr_u; DROP TRIGGER public_cidr_d;"
+			     " DROP TRIGGER public_pool_u; DROP TABLE"
+			     " public_dirty; DROP TABLE public_part;"
+			     " DROP TABLE public_count;",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	{ /* the version before the kept counts' migration (the last) */
+		sqlite3_stmt *st = NULL;
+		char set[64];
+		assert_int_equal(sqlite3_prepare_v2(s, "PRAGMA user_version",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		snprintf(set, sizeof(set), "PRAGMA user_version = %d",
+			 sqlite3_column_int(st, 0) - 1);
+		sqlite3_finalize(st);
+		assert_int_equal(sqlite3_exec(s, set, NULL, NULL, NULL),
+				 SQLITE_OK);
+	}
+	sqlite3_close(s);
+	opts.create = false;
+	db = NULL;
+	assert_ok(ipam_open(&db, path, &opts, &err), err);
+	assert_ok(ipam_check(db, &err), err);
+	assert_ok(ipam_render_public_ip_summary(db, pub_scope(db), false,
+						&after, &len, &err),
+		  err);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	ipam_free(db);
+	tmp_dir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +916,12 @@ int main(void)
 					  watch_teardown),
 		cmocka_unit_test_teardown(test_transfer, watch_teardown),
 		cmocka_unit_test_teardown(test_summary_counts, watch_teardown),
+		cmocka_unit_test_teardown(test_kept_counts_random,
+					  watch_teardown),
+		cmocka_unit_test_teardown(test_kept_counts_in_transaction,
+					  watch_teardown),
+		cmocka_unit_test(test_kept_counts_drift),
+		cmocka_unit_test(test_kept_counts_backfill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
