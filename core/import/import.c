@@ -2140,6 +2140,66 @@ static int resource_fields(imp *im, const ipam_resource_info *r, json_t *el,
 	return 0;
 }
 
+/* A feed's type and service of a public address (feed.c's words),
+ * AddressType and Service of the document; absent: left as they are. */
+static bool word_in(const char *w, const char *const *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(w, set[i]))
+			return true;
+	return false;
+}
+
+static int resource_public(imp *im, const ipam_resource_info *r, json_t *el,
+			   const char *path, bool made, ipam_err *err)
+{
+	static const char *const types[] = {
+		"", "byoip", "ec2-public-ip", "service-managed-ip",
+		"service-managed-byoip"};
+	static const char *const services[] = {
+		"",
+		"other",
+		"load-balancer",
+		"nat-gateway",
+		"relational-database-service",
+		"global-accelerator",
+		"site-to-site-vpn",
+		"redshift",
+		"database-migration-service",
+		"elastic-container-service"};
+	const char *type = str(el, "AddressType"), *svc = str(el, "Service");
+	ipam__res_rec rec;
+	if (!type && !svc)
+		return 0;
+	type = type ? type : r->address_type;
+	svc = svc ? svc : r->service;
+	if (!word_in(type, types, sizeof(types) / sizeof(types[0])))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "AddressType '%.40s' is not byoip,"
+				  " ec2-public-ip, service-managed-ip or"
+				  " service-managed-byoip",
+				  type);
+	if (!word_in(svc, services, sizeof(services) / sizeof(services[0])))
+		return ipam__fail(err, IPAM_EINVAL,
+				  "Service '%.40s' is not a public address"
+				  " service word",
+				  svc);
+	if (!strcmp(type, r->address_type) && !strcmp(svc, r->service))
+		return 0;
+	if (!made && strcmp(type, r->address_type))
+		changed_text(im, "resource", path, "address-type",
+			     r->address_type, type);
+	if (!made && strcmp(svc, r->service))
+		changed_text(im, "resource", path, "service", r->service,
+			     svc);
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.association, sizeof(rec.association), "%s",
+		 r->association);
+	snprintf(rec.address_type, sizeof(rec.address_type), "%s", type);
+	snprintf(rec.service, sizeof(rec.service), "%s", svc);
+	return ipam__public_sync(im->db, r, &rec, err);
+}
+
 /* Makes the resource's tags exactly the document's ResourceTags. */
 static int resource_tags(imp *im, int64_t res, json_t *tags, const char *path,
 			 bool made, ipam_err *err)
@@ -2397,6 +2457,10 @@ static int resource_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 					err);
 	if (rc == 0)
 		rc = resource_fields(im, r, el, path, made, err);
+	if (rc == 0)
+		rc = ipam_resource_get(im->db, key, r, err);
+	if (rc == 0)
+		rc = resource_public(im, r, el, path, made, err);
 	if (rc == 0)
 		rc = resource_tags(im, key, json_object_get(el, "ResourceTags"),
 				   path, made, err);

@@ -699,7 +699,8 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		db,
 		"SELECT r.key, s.aws_id, s.name, r.resource_id, r.type,"
 		" r.name, r.locale, r.owner, r.vpc_id, r.ignored,"
-		" coalesce(d.name, ''), r.created, r.active_ips, r.association"
+		" coalesce(d.name, ''), r.created, r.active_ips, r.association,"
+		" r.address_type, r.service"
 		" FROM resource r JOIN scope s ON s.key = r.scope_key"
 		" LEFT JOIN discovery d ON d.key = r.discovery_key"
 		" ORDER BY s.name, r.resource_id",
@@ -740,6 +741,13 @@ static int resources_part(ipam *db, ipam__buf *buf, ipam_err *err)
 		if (o && *col_text(stmt, 13))
 			json_object_set_new(o, "Association",
 					    json_string(col_text(stmt, 13)));
+		/* what a feed said of a public address (feed.c) */
+		if (o && *col_text(stmt, 14))
+			json_object_set_new(o, "AddressType",
+					    json_string(col_text(stmt, 14)));
+		if (o && *col_text(stmt, 15))
+			json_object_set_new(o, "Service",
+					    json_string(col_text(stmt, 15)));
 		if (o)
 			json_object_set_new(o, "ResourceCidrs", cidrs);
 		else

@@ -9,6 +9,8 @@
  */
 #include <sqlite3.h>
 
+#include <jansson.h>
+
 #include "watch_fixture.h"
 
 static const char *const regions[] = {"us-east-1", "us-west-2", NULL};
@@ -412,6 +414,75 @@ static void test_transfer(void **state)
 
 /* ---- insights ---- */
 
+/* The export with eipalloc-0aa's AddressType and Service set as given,
+ * imported into a new IPAM: the code; on success *summary is its public
+ * IP summary. */
+static int import_typed(const char *doc, const char *type, const char *svc,
+			char **summary, ipam_err *err)
+{
+	json_t *root = json_loads(doc, 0, NULL), *r;
+	ipam_open_opts opts = fixture_opts();
+	ipam_import_result res;
+	size_t i, len;
+	char *body;
+	ipam *copy;
+	int rc;
+	assert_non_null(root);
+	json_array_foreach(json_object_get(root, "IpamResources"), i, r)
+	{
+		if (strcmp(json_string_value(json_object_get(r, "ResourceId")),
+			   "eipalloc-0aa"))
+			continue;
+		json_object_set_new(r, "AddressType", json_string(type));
+		json_object_set_new(r, "Service", json_string(svc));
+	}
+	body = json_dumps(root, 0);
+	json_decref(root);
+	opts.id_seed = FIXTURE_SEED + 1;
+	copy = fixture_open(opts);
+	rc = ipam_import(copy, body, strlen(body), false, &res, err);
+	if (rc == 0) {
+		ipam_import_result_free(&res);
+		assert_ok(ipam_render_public_ip_summary(copy, pub_scope(copy),
+							false, summary, &len,
+							err),
+			  *err);
+	} else {
+		ipam_strlist ids = {0};
+		ipam_err e = {0};
+		assert_ok(ipam_resource_list(copy, pub_scope(copy), &ids, &e),
+			  e);
+		assert_int_equal(ids.count, 0); /* nothing applied */
+		ipam_strlist_free(&ids);
+	}
+	free(body);
+	ipam_free(copy);
+	return rc;
+}
+
+/* What a feed said of an address (AddressType, Service) goes through
+ * export and import, checked word by word. */
+static void import_address_type(ipam *db)
+{
+	ipam_err err = {0};
+	char *doc = NULL, *out = NULL;
+	size_t len;
+	assert_ok(ipam_export_json(db, &doc, &len, &err), err);
+	assert_ok(import_typed(doc, "service-managed-ip", "nat-gateway", &out,
+			       &err),
+		  err);
+	assert_non_null(strstr(out, "amazon-owned-eips=0\n"));
+	assert_non_null(strstr(out, "service-managed-ips=1\n"));
+	free(out);
+	assert_code(import_typed(doc, "bogus", "", &out, &err), err,
+		    IPAM_EINVAL, "AddressType 'bogus' is not byoip");
+	assert_code(import_typed(doc, "byoip", "coffee", &out, &err), err,
+		    IPAM_EINVAL, "Service 'coffee' is not");
+	assert_code(import_typed(doc, "byoip\nx", "", &out, &err), err,
+		    IPAM_EINVAL, NULL);
+	free(doc);
+}
+
 static void test_summary_counts(void **state)
 {
 	static const char *const space[] = {"192.0.2.0/29"};
@@ -462,6 +533,7 @@ static void test_summary_counts(void **state)
 	assert_non_null(strstr(out, "ipam_amazon_owned_contig_ips{"));
 	assert_non_null(strstr(out, ",region=\"us-east-1\"} 1\n"));
 	free(out);
+	import_address_type(db);
 	close_watch(db);
 }
 
@@ -727,15 +799,18 @@ static void test_kept_counts_random(void **state)
 	free(out);
 
 	/* an export imported into a new IPAM (another id seed: the import
-	 * keeps the document's ids) is counted as it is written. (The
-	 * export does not carry what a feed said of an EIP, its
-	 * AddressType and Service, so the copy's types may differ.) */
+	 * keeps the document's ids) is counted as it is written, and counts
+	 * the same as the original: the export carries what a feed said of
+	 * an address (AddressType, Service) */
 	{
 		ipam_open_opts opts = fixture_opts();
 		ipam_import_result res;
-		char *doc = NULL;
+		char *doc = NULL, *want = NULL;
 		ipam *copy;
 		memset(&err, 0, sizeof(err));
+		assert_ok(ipam_render_public_ip_summary(db, pub, false, &want,
+							&len, &err),
+			  err);
 		assert_ok(ipam_export_json(db, &doc, &len, &err), err);
 		close_watch(db);
 		opts.id_seed = FIXTURE_SEED + 1;
@@ -750,7 +825,9 @@ static void test_kept_counts_random(void **state)
 							&err),
 			  err);
 		assert_null(strstr(out, "ec2-public-ips=0\n"));
+		assert_string_equal(out, want);
 		free(out);
+		free(want);
 		free(doc);
 		ipam_free(copy);
 	}
