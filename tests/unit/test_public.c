@@ -440,9 +440,10 @@ static int import_typed(const char *doc, const char *type, const char *svc,
 	json_decref(root);
 	opts.id_seed = FIXTURE_SEED + 1;
 	copy = fixture_open(opts);
+	memset(&res, 0, sizeof(res));
 	rc = ipam_import(copy, body, strlen(body), false, &res, err);
+	ipam_import_result_free(&res); /* a refused import's too */
 	if (rc == 0) {
-		ipam_import_result_free(&res);
 		assert_ok(ipam_render_public_ip_summary(copy, pub_scope(copy),
 							false, summary, &len,
 							err),
