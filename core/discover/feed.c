@@ -371,29 +371,47 @@ static int parse_subnet(ipam__feed *feed, json_t *subnet, const char *region,
 /* The IpamPublicAddressAwsService word of describe-addresses'
  * ServiceManaged (alb, nlb, rnat, rds) or of describe-network-interfaces'
  * InterfaceType of a requester-managed interface; "other" otherwise. */
+static const struct {
+	const char *kind, *word;
+} service_map[] = {
+	{"alb", "load-balancer"},
+	{"nlb", "load-balancer"},
+	{"network_load_balancer", "load-balancer"},
+	{"gateway_load_balancer", "load-balancer"},
+	{"load_balancer", "load-balancer"},
+	{"rnat", "nat-gateway"},
+	{"nat_gateway", "nat-gateway"},
+	{"rds", "relational-database-service"},
+	{"global_accelerator_managed", "global-accelerator"},
+	{"vpn", "site-to-site-vpn"},
+	{"redshift", "redshift"},
+	{"dms", "database-migration-service"},
+	{"ecs", "elastic-container-service"},
+};
+
 static const char *service_word(const char *kind)
 {
-	static const struct {
-		const char *kind, *word;
-	} map[] = {
-		{"alb", "load-balancer"},
-		{"nlb", "load-balancer"},
-		{"network_load_balancer", "load-balancer"},
-		{"gateway_load_balancer", "load-balancer"},
-		{"load_balancer", "load-balancer"},
-		{"rnat", "nat-gateway"},
-		{"nat_gateway", "nat-gateway"},
-		{"rds", "relational-database-service"},
-		{"global_accelerator_managed", "global-accelerator"},
-		{"vpn", "site-to-site-vpn"},
-		{"redshift", "redshift"},
-		{"dms", "database-migration-service"},
-		{"ecs", "elastic-container-service"},
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (!strcmp(kind, map[i].kind))
-			return map[i].word;
+	for (size_t i = 0; i < sizeof(service_map) / sizeof(service_map[0]);
+	     i++)
+		if (!strcmp(kind, service_map[i].kind))
+			return service_map[i].word;
 	return "other";
+}
+
+bool ipam__feed_words_known(const char *address_type, const char *service)
+{
+	static const char *const types[] = {"", "byoip", "ec2-public-ip",
+					    "service-managed-ip",
+					    "service-managed-byoip"};
+	bool type_ok = false,
+	     service_ok = !strcmp(service, "") || !strcmp(service, "other");
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		type_ok = type_ok || !strcmp(address_type, types[i]);
+	for (size_t i = 0; i < sizeof(service_map) / sizeof(service_map[0]);
+	     i++)
+		service_ok = service_ok ||
+			     !strcmp(service, service_map[i].word);
+	return type_ok && service_ok;
 }
 
 /* describe-addresses: an Elastic IP is its /32. Its association (the

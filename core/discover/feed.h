@@ -22,6 +22,9 @@ ipam__res_rec *ipam__feed_record(ipam__feed *feed, const char *id,
 int ipam__feed_parse(ipam__feed *feed, const char *text, size_t len,
 		     const char *region, ipam_err *err);
 void ipam__feed_free(ipam__feed *feed);
+/* Whether an address type and a service are words a feed writes
+ * (IpamPublicAddressType, IpamPublicAddressAwsService; "" for none). */
+bool ipam__feed_words_known(const char *address_type, const char *service);
 
 /* This machine's interface addresses (network-interface resources, one
  * /32 or /128 each) and connected prefixes (subnets), over rtnetlink. */

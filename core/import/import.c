@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed.h"
 #include "io.h"
 #include "ipam_prefixlist.h"
 
@@ -2141,45 +2142,28 @@ static int resource_fields(imp *im, const ipam_resource_info *r, json_t *el,
 }
 
 /* A feed's type and service of a public address (feed.c's words),
- * AddressType and Service of the document; absent: left as they are. */
-static bool word_in(const char *w, const char *const *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(w, set[i]))
-			return true;
-	return false;
-}
-
-static int resource_public(imp *im, const ipam_resource_info *r, json_t *el,
+ * AddressType and Service of the document; absent: left as they are. The
+ * resource is read again: the fields before may have changed its
+ * association. */
+static int resource_public(imp *im, ipam_resource_info *r, json_t *el,
 			   const char *path, bool made, ipam_err *err)
 {
-	static const char *const types[] = {
-		"", "byoip", "ec2-public-ip", "service-managed-ip",
-		"service-managed-byoip"};
-	static const char *const services[] = {
-		"",
-		"other",
-		"load-balancer",
-		"nat-gateway",
-		"relational-database-service",
-		"global-accelerator",
-		"site-to-site-vpn",
-		"redshift",
-		"database-migration-service",
-		"elastic-container-service"};
 	const char *type = str(el, "AddressType"), *svc = str(el, "Service");
 	ipam__res_rec rec;
+	int rc;
 	if (!type && !svc)
 		return 0;
+	if ((rc = ipam_resource_get(im->db, r->key, r, err)))
+		return rc;
 	type = type ? type : r->address_type;
 	svc = svc ? svc : r->service;
-	if (!word_in(type, types, sizeof(types) / sizeof(types[0])))
+	if (!ipam__feed_words_known(type, ""))
 		return ipam__fail(err, IPAM_EINVAL,
 				  "AddressType '%.40s' is not byoip,"
 				  " ec2-public-ip, service-managed-ip or"
 				  " service-managed-byoip",
 				  type);
-	if (!word_in(svc, services, sizeof(services) / sizeof(services[0])))
+	if (!ipam__feed_words_known("", svc))
 		return ipam__fail(err, IPAM_EINVAL,
 				  "Service '%.40s' is not a public address"
 				  " service word",
@@ -2457,8 +2441,6 @@ static int resource_apply(imp *im, json_t *el, size_t line, ipam_err *err)
 					err);
 	if (rc == 0)
 		rc = resource_fields(im, r, el, path, made, err);
-	if (rc == 0)
-		rc = ipam_resource_get(im->db, key, r, err);
 	if (rc == 0)
 		rc = resource_public(im, r, el, path, made, err);
 	if (rc == 0)
