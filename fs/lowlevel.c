@@ -70,19 +70,21 @@ static struct {
 	 * began; other daemons' changes move it (remote_changes) */
 	atomic_int_fast64_t remote_seen;
 	bool open_failed;
+	/* PostgreSQL: other daemons change the database too */
+	bool shared;
 	/* PostgreSQL: the thread that hears other daemons' changes */
 	pthread_t listener;
 	bool listening;
 	atomic_bool listen_stop;
 } ll;
 
-/* The kernel's name and attribute timeouts: IPAMFS_TTL when this daemon
- * makes every change (SQLite: one daemon per file) and takes back what
- * each affects; 0 on a database other daemons change too (PostgreSQL),
- * whose changes reach no kernel cache here (docs/design/pg.md). */
+/* The kernel's name and attribute timeouts: IPAMFS_TTL, each change
+ * taking back what it affects — this daemon's own at its reply, another
+ * daemon's (PostgreSQL) when the listening thread hears it
+ * (others_changed). 0 while that thread cannot hear them (blind). */
 static double ttl(void)
 {
-	return ll.fs->db_shown ? 0 : IPAMFS_TTL;
+	return atomic_load(&ll.fs->blind) ? 0 : IPAMFS_TTL;
 }
 
 /* What the request being served by this thread made and removed. */
@@ -235,20 +237,71 @@ static void drop_removed(const struct op *op)
 	inodes_refs_free(refs, n_refs);
 }
 
-/*
- * Another daemon changed the database (or may have: `all`, notifications
- * were missed, or can no longer be heard). What a change of our own makes
- * stale is dropped the same way: kept nodes (the epoch), renderings (the
- * generation), the attributes the kernel holds (the touched set), and
- * poll(2) watchers of /events are woken. The kernel holds no name of a
- * PostgreSQL mount (ttl()), and generated files are direct_io (no page
- * cache). Runs in the listening thread (docs/design/pg.md).
- */
-static void others_changed(void)
+/* What other daemons' changes removed, as one wait of the listening
+ * thread heard them (the remove hook's list, for their commits). */
+struct others {
+	struct removed *list;
+	size_t n, cap;
+	bool all; /* anything may be gone (or the list ran out of memory) */
+};
+
+static void other_removed(void *ctx, ipam_kind kind, int64_t key)
 {
+	struct others *o = ctx;
+	if (kind == IPAM_KIND_IPAM || o->all) {
+		o->all = true;
+		return;
+	}
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 16;
+		struct removed *grown = realloc(o->list, cap * sizeof(*grown));
+		if (!grown) {
+			o->all = true;
+			return;
+		}
+		o->list = grown;
+		o->cap = cap;
+	}
+	o->list[o->n].kind = kind;
+	o->list[o->n].key = key;
+	o->n++;
+}
+
+/*
+ * Another daemon changed the database (or may have: o->all, also when
+ * notifications were missed or can no longer be heard). What a change of
+ * our own makes stale is dropped the same way: kept nodes (the epoch),
+ * renderings (the generation), the attributes the kernel holds (the
+ * touched set), the names of the objects removed (every object's name for
+ * `all`), and poll(2) watchers of /events are woken. Generated files are
+ * direct_io (no page cache). Runs in the listening thread, which holds no
+ * lock of a request while it drops names: fuse_lowlevel_notify_inval_entry
+ * takes the directory's lock, and so waits for a request that holds it
+ * (a LOOKUP of that directory, which then has its name dropped after its
+ * reply) but is never waited for by one (docs/design/pg.md).
+ */
+static void others_changed(struct others *o)
+{
+	struct dentry_ref *refs = NULL;
+	size_t n_refs = 0;
 	atomic_fetch_add(&ll.epoch, 1);
+	/* before the names are collected: a LOOKUP whose inode is not in the
+	 * table yet sees the generation moved and gives its name no time */
 	atomic_fetch_add(&ll.fs->generation, 1);
+	if (o->all)
+		inodes_object_refs(&ll.inodes, IPAM_KIND_IPAM, 0, &refs,
+				   &n_refs);
+	for (size_t i = 0; !o->all && i < o->n; i++)
+		inodes_object_refs(&ll.inodes, o->list[i].kind,
+				   o->list[i].key, &refs, &n_refs);
 	expire_touched();
+	for (size_t i = 0; i < n_refs; i++)
+		fuse_lowlevel_notify_inval_entry(ll.se, refs[i].parent,
+						 refs[i].name,
+						 strlen(refs[i].name));
+	inodes_refs_free(refs, n_refs);
+	o->n = 0;
+	o->all = false;
 	watch_changed(&ll.fs->watch, ipam_events_last(ll.fs->db));
 }
 
@@ -259,17 +312,21 @@ static void *listen_others(void *arg)
 {
 	struct ipamfs *fs = arg;
 	bool lost = false;
+	struct others o = {NULL, 0, 0, false};
 	while (!atomic_load(&ll.listen_stop)) {
 		ipam_err err = {IPAM_OK, ""};
-		int rc = ipam_wait_others(fs->db, 200, &err);
+		int rc = ipam_wait_others(fs->db, 200, other_removed, &o,
+					  &err);
 		if (rc == 1 || rc == 2) {
 			if (lost || rc == 2)
 				log_msg(LOG_NOTICE,
 					"listening to other daemons' changes "
 					"again; everything cached is dropped");
+			/* missed notifications: anything may be gone */
+			o.all = o.all || lost || rc == 2;
 			lost = false;
 			atomic_store(&fs->blind, false);
-			others_changed();
+			others_changed(&o);
 		} else if (rc < 0 && rc != IPAM_EINVAL && !lost) {
 			log_msg(LOG_WARNING,
 				"%s; until it is back, nothing cached is "
@@ -277,11 +334,13 @@ static void *listen_others(void *arg)
 				err.msg);
 			lost = true;
 			atomic_store(&fs->blind, true);
-			others_changed();
+			o.all = true;
+			others_changed(&o);
 		} else if (rc == IPAM_EINVAL) {
 			break;
 		}
 	}
+	free(o.list);
 	return NULL;
 }
 
@@ -311,6 +370,14 @@ static bool name_cacheable(const struct node *n)
 	 * scope with the VPC it lies in, in the same rename (the directory
 	 * is locked then). */
 	if (n->kind == NODE_LINK || n->kind == NODE_RESOURCE)
+		return false;
+	/* Objects whose removal libipam does not report (the kernel drops
+	 * them at this daemon's own rmdir): another daemon's would leave
+	 * their names here. Their files are found again under them. */
+	if (ll.shared &&
+	    (n->kind == NODE_PLIST || n->kind == NODE_PLTARGET ||
+	     n->kind == NODE_TOKEN || n->kind == NODE_ASN ||
+	     n->kind == NODE_POLICY))
 		return false;
 	return n->kind != NODE_FILE ||
 	       (n->dir != NODE_TAGS && n->dir != NODE_PREVIEW &&
@@ -1212,7 +1279,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	watch_changed(&fs->watch, ipam_events_last(fs->db));
 	ipam_set_change_hook(fs->db, on_change, &fs->watch);
 	ipam_set_remove_hook(fs->db, on_remove, NULL);
-	if (ipam_shared(fs->db)) {
+	ll.shared = ipam_shared(fs->db);
+	if (ll.shared) {
 		atomic_store(&ll.listen_stop, false);
 		ll.listening = pthread_create(&ll.listener, NULL, listen_others,
 					      fs) == 0;

@@ -970,10 +970,17 @@ int64_t ipam_events_known(ipam *db);
  * (changes may have been missed: treat everything as changed),
  * IPAM_EIO the server cannot be reached (err says why; the call waited
  * timeout_ms, and the next one tries again), IPAM_EINVAL no other writers
- * (SQLite). docs/design/pg.md.
+ * (SQLite). Before it returns 1, `removed` (when not NULL) is called in
+ * the calling thread, without the handle's lock, for every scope, pool,
+ * allocation, resource and discovery those changes deleted, as the remove
+ * hook is for this handle's own (IPAM_KIND_IPAM with key 0: anything may
+ * have been deleted, the list did not fit one notification). Returning 2
+ * or an error, it calls nothing: everything is to be treated as changed.
+ * docs/design/pg.md.
  */
 bool ipam_shared(ipam *db);
-int ipam_wait_others(ipam *db, int timeout_ms, ipam_err *err);
+int ipam_wait_others(ipam *db, int timeout_ms, ipam_remove_hook removed,
+		     void *ctx, ipam_err *err);
 
 /* ------------------------------------------------------------------------
  * Views: text and JSON in the AWS CLI shapes (render.c)

@@ -1110,20 +1110,56 @@ static bool removals_on(pg_store *s)
 	return ok;
 }
 
-/* Announces a committed change to the other daemons: NOTIFY inside the
- * transaction, so it is delivered when (and only if) it commits. The
- * payload is the newest event. */
-static int pg_announce(pg_store *s, ipam_err *err)
+/* Whether the event table exists yet (the payload names its newest row;
+ * the schema's creation runs before it does). */
+static bool event_table(pg_store *s)
 {
-	PGresult *res;
-	int rc = 0;
 	if (!s->has_event) {
-		res = PQexec(s->conn,
-			     "SELECT to_regclass('event') IS NOT NULL");
+		PGresult *res = PQexec(
+			s->conn, "SELECT to_regclass('event') IS NOT NULL");
 		s->has_event = res && PQresultStatus(res) == PGRES_TUPLES_OK &&
 			       *PQgetvalue(res, 0, 0) == 't';
 		PQclear(res);
 	}
+	return s->has_event;
+}
+
+/*
+ * The payload of a notification (docs/design/pg.md, "Seeing other
+ * daemons' changes"): the newest event's sequence number, then one
+ * ` <t><key>` per row the transaction deleted from a table the remove
+ * hook reports, <t> the table's first letter (PG_REMOVED_TABLES), or ` *`
+ * when the list would not fit: NOTIFY refuses a payload of 8000 bytes.
+ * Read back, handed to the hook and announced in one round trip:
+ */
+#define PG_PAYLOAD_LIST_MAX 7900 /* + up to 20 digits and " *" < 8000 */
+#define PG_STR(x) #x
+#define PG_XSTR(x) PG_STR(x)
+static const char pg_announce_removed_sql[] =
+	"WITH r AS (DELETE FROM ipam_removed RETURNING tbl, key),"
+	" p AS (SELECT coalesce(string_agg(' ' || left(tbl, 1) || key, ''),"
+	" '') AS s FROM r),"
+	" n AS (SELECT pg_notify('" PG_CHANNEL "',"
+	" (SELECT CAST(coalesce(max(seq), 0) AS text) FROM event) ||"
+	" CASE WHEN octet_length(p.s) > " PG_XSTR(PG_PAYLOAD_LIST_MAX)
+	" THEN ' *' ELSE p.s END) AS sent FROM p)"
+	" SELECT n.sent, r.tbl, r.key FROM n LEFT JOIN r ON true";
+
+/* The tables of ipam_removed (the rm_* triggers of migration 15) by the
+ * letter the payload gives them. */
+static const char *const pg_removed_tables[] = {
+	"allocation", "discovery", "pool", "resource", "scope",
+};
+
+/* Announces a committed change to the other daemons: NOTIFY inside the
+ * transaction, so it is delivered when (and only if) it commits. The
+ * payload is the newest event (and no removal list: pg_control sends the
+ * payload with it). */
+static int pg_announce(pg_store *s, ipam_err *err)
+{
+	PGresult *res;
+	int rc = 0;
+	event_table(s);
 	res = PQexec(
 		s->conn,
 		s->has_event
@@ -1420,17 +1456,29 @@ static int pg_control(pg_store *s, int kind, const char *sql, ipam_err *err)
 	}
 	if (kind == CONTROL_COMMIT && s->write_txn && s->removals &&
 	    s->on_delete) {
-		PGresult *res = PQexec(s->conn, "DELETE FROM ipam_removed"
-						" RETURNING tbl, key");
+		/* a transaction that changed rows announces them with the
+		 * rows it deleted, in the same statement */
+		bool announce = s->wrote && event_table(s);
+		PGresult *res = PQexec(s->conn,
+				       announce ? pg_announce_removed_sql
+						: "WITH r AS (DELETE FROM"
+						  " ipam_removed RETURNING tbl,"
+						  " key) SELECT NULL, tbl, key"
+						  " FROM r");
 		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 			rc = pg_result_fail(s, res, err);
 			PQclear(res);
 			return rc;
 		}
 		for (int i = 0; i < PQntuples(res); i++)
-			s->on_delete(s->delete_ctx, PQgetvalue(res, i, 0),
-				     strtoll(PQgetvalue(res, i, 1), NULL, 10));
+			if (!PQgetisnull(res, i, 1))
+				s->on_delete(s->delete_ctx,
+					     PQgetvalue(res, i, 1),
+					     strtoll(PQgetvalue(res, i, 2),
+						     NULL, 10));
 		PQclear(res);
+		if (announce)
+			s->wrote = false; /* before_command: sent */
 	}
 	s->write_txn = false;
 	/* a COMMIT of a transaction that changed rows announces it first
@@ -1990,7 +2038,39 @@ static int listen_connect(pg_store *s, ipam_err *err)
 	}
 }
 
+/* Hands the removal list of a payload (pg_announce_removed_sql) to
+ * `removed`: each row by its table, or NULL (anything may be gone) for
+ * ` *`, and for what is not a list of ours (a hostile or newer sender). */
+static void payload_removed(const char *payload, ipam_store_delete_fn removed,
+			    void *ctx)
+{
+	const char *p = payload + strspn(payload, "0123456789");
+	while (*p == ' ') {
+		const char *table = NULL;
+		char *end = NULL;
+		long long key = 0;
+		for (size_t i = 0; i < sizeof(pg_removed_tables) /
+					       sizeof(pg_removed_tables[0]);
+		     i++)
+			if (p[1] && p[1] == pg_removed_tables[i][0])
+				table = pg_removed_tables[i];
+		if (table && p[2] >= '1' && p[2] <= '9') {
+			errno = 0;
+			key = strtoll(p + 2, &end, 10);
+		}
+		if (!table || !end || errno || (*end && *end != ' ')) {
+			removed(ctx, NULL, 0);
+			return;
+		}
+		removed(ctx, table, key);
+		p = end;
+	}
+	if (*p)
+		removed(ctx, NULL, 0);
+}
+
 static int pg_wait_others(ipam_store *store, int timeout_ms, int64_t *last,
+			  ipam_store_delete_fn removed, void *ctx,
 			  ipam_err *err)
 {
 	pg_store *s = PS(store);
@@ -2026,6 +2106,8 @@ static int pg_wait_others(ipam_store *store, int timeout_ms, int64_t *last,
 			found = 1;
 			if (seq > *last)
 				*last = seq;
+			if (removed)
+				payload_removed(note->extra, removed, ctx);
 		}
 		PQfreemem(note);
 	}

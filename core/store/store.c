@@ -644,16 +644,44 @@ bool ipam_shared(ipam *db)
 	return db->store->driver->wait_others != NULL;
 }
 
-int ipam_wait_others(ipam *db, int timeout_ms, ipam_err *err)
+/* What ipam_wait_others hands the engine: the caller's hook, which takes
+ * kinds where the engine names tables. */
+struct others_removed {
+	ipam_remove_hook hook;
+	void *ctx;
+};
+
+/* The engine's report of a row another connection deleted (table NULL:
+ * anything may be gone), as the caller's remove hook takes it. A table
+ * that is none of removal_tables (a newer sender's) may be anything. */
+static void other_removal(void *ctx, const char *table, int64_t key)
+{
+	struct others_removed *r = ctx;
+	for (size_t i = 0;
+	     table && i < sizeof(removal_tables) / sizeof(removal_tables[0]);
+	     i++) {
+		if (strcmp(table, removal_tables[i].table) == 0) {
+			r->hook(r->ctx, removal_tables[i].kind, key);
+			return;
+		}
+	}
+	r->hook(r->ctx, IPAM_KIND_IPAM, 0);
+}
+
+int ipam_wait_others(ipam *db, int timeout_ms, ipam_remove_hook removed,
+		     void *ctx, ipam_err *err)
 {
 	int64_t last = 0;
 	int rc;
+	struct others_removed r = {removed, ctx};
 	if (!db->store->driver->wait_others)
 		return ipam__fail(err, IPAM_EINVAL,
 				  "no other writers of this database");
 	/* without the core lock: the engine's waiting connection is its
 	 * own, and the handle's closes only after the waiting thread ended */
-	rc = db->store->driver->wait_others(db->store, timeout_ms, &last, err);
+	rc = db->store->driver->wait_others(db->store, timeout_ms, &last,
+					    removed ? other_removal : NULL, &r,
+					    err);
 	if (rc == 1 && last > 0) {
 		pthread_mutex_lock(&db->lock);
 		if (last > db->last_event)
@@ -669,8 +697,10 @@ void ipam_set_remove_hook(ipam *db, ipam_remove_hook hook, void *ctx)
 	db->remove_hook = hook;
 	db->remove_ctx = ctx;
 	forget_removals(db);
-	db->store->driver->set_delete_hook(db->store,
-					   hook ? note_removal : NULL, db);
+	/* a shared database's engine always needs the rows deleted: its
+	 * notifications carry them to the other writers */
+	db->store->driver->set_delete_hook(
+		db->store, hook || ipam_shared(db) ? note_removal : NULL, db);
 	pthread_mutex_unlock(&db->lock);
 }
 
@@ -979,6 +1009,12 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	if ((rc = db->store->driver->session(db->store, stamp_of, db, err)) ||
 	    (rc = ipam__changed_load(db, err)))
 		goto fail;
+	/* other writers learn what this handle's transactions delete from
+	 * its notifications (ipam_wait_others): the engine reads the rows
+	 * back whether or not a remove hook is set */
+	if (ipam_shared(db))
+		db->store->driver->set_delete_hook(db->store, note_removal,
+						   db);
 	for (size_t i = 0; i < sizeof(control_sql) / sizeof(control_sql[0]);
 	     i++) {
 		if (!ipam__stmt(db, control_sql[i], err)) {

@@ -158,11 +158,16 @@ struct ipam_store_driver {
 	/* Waits up to timeout_ms for changes other connections committed
 	 * (PostgreSQL: LISTEN on a connection of its own, used by this call
 	 * alone, so it runs without the core lock): 1 some came (*last: the
-	 * newest event they named, or 0), 0 none, 2 the listening connection
-	 * was made again (notifications may have been missed: anything may
-	 * have changed), IPAM_EIO it is lost (err says why; the next call
-	 * connects again). */
+	 * newest event they named, or 0; `removed`, when not NULL, called
+	 * for every row of the delete hook's tables they deleted, or with
+	 * table NULL when they may have deleted anything), 0 none, 2 the
+	 * listening connection was made again (notifications may have been
+	 * missed: anything may have changed), IPAM_EIO it is lost (err says
+	 * why; the next call connects again). An engine with this function
+	 * learns the rows its own transactions delete through the delete
+	 * hook, which libipam keeps set (other connections need them). */
 	int (*wait_others)(ipam_store *store, int timeout_ms, int64_t *last,
+			   ipam_store_delete_fn removed, void *ctx,
 			   ipam_err *err);
 };
 

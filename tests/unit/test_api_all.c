@@ -358,7 +358,8 @@ static void pools(ipam *db, struct world *w, int round)
 	assert_false(ipam_shared(db));
 	{
 		ipam_err none = {IPAM_OK, ""};
-		assert_int_equal(ipam_wait_others(db, 0, &none), IPAM_EINVAL);
+		assert_int_equal(ipam_wait_others(db, 0, NULL, NULL, &none),
+				 IPAM_EINVAL);
 		assert_string_equal(none.msg,
 				    "no other writers of this database");
 	}
