@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """pg_bench.py - allocations/s with one daemon on SQLite, one, two and four
-daemons on one PostgreSQL database, side by side in one run, and the
+daemons on one PostgreSQL database, side by side in one run, the
 cross-mount visibility latency (a change on mount A: B's /events watcher
-woken by LISTEN/NOTIFY, B's first read showing it). docs/bench.md.
+woken by LISTEN/NOTIFY, B's first read showing it), how soon B's kernel
+lets go of a name A removed (A's rmdir -> B's stat fails), and what a
+`stat` deep in the tree costs on each engine. docs/bench.md.
 
 Run through bench/run-pg-bench.sh (a throwaway cluster of
 tests/pg/pgtmp.sh, cleanup of every mount):
@@ -155,6 +157,65 @@ def latency(ipamfs, work, db, rounds):
     return woke_after_return, write_ms, first_read, read_ms
 
 
+def gone_latency(ipamfs, work, db, rounds):
+    """A's rmdir (a release) returning -> B's os.stat of the name failing,
+    after B stat'ed it (its kernel holds the name and attributes for 60 s
+    unless the listener drops them): milliseconds per round."""
+    a, b = os.path.join(work, "gone-a"), os.path.join(work, "gone-b")
+    out = []
+    try:
+        mount(ipamfs, db, a)
+        mount(ipamfs, db, b)
+        make_pool(a)
+        pa, pb = pool_of(a), pool_of(b)
+        for i in range(rounds):
+            write(os.path.join(pa, "allocate"), "g%d /28\n" % i)
+            name = os.path.join(pb, "allocations", "g%d" % i)
+            os.stat(name)
+            os.stat(os.path.join(name, "cidr"))
+            time.sleep(0.02)
+            os.rmdir(os.path.join(pa, "allocations", "g%d" % i))
+            t0 = time.monotonic()
+            while True:
+                try:
+                    os.stat(name)
+                except FileNotFoundError:
+                    break
+                if time.monotonic() - t0 > 5:
+                    raise RuntimeError("round %d: b still shows g%d" %
+                                       (i, i))
+                time.sleep(0.0005)
+            out.append((time.monotonic() - t0) * 1000)
+    finally:
+        umount(a)
+        umount(b)
+    return out
+
+
+def stat_cost(ipamfs, work, label, db, n=300):
+    """os.stat of a directory 6 levels down and a file 7 levels down, n
+    times each once warm: (dir times, file times) in microseconds."""
+    m = os.path.join(work, "stat-" + label)
+    try:
+        mount(ipamfs, db, m)
+        make_pool(m)
+        write(os.path.join(pool_of(m), "allocate"), "x /28\n")
+        d = os.path.join(pool_of(m), "allocations", "x")
+        f = os.path.join(d, "cidr")
+        res = []
+        for path in (d, f):
+            os.stat(path)
+            ts = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                os.stat(path)
+                ts.append((time.perf_counter() - t0) * 1e6)
+            res.append(ts)
+        return res
+    finally:
+        umount(m)
+
+
 def q(xs, f):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(f * len(xs)))]
@@ -209,6 +270,23 @@ def main():
               (name, statistics.median(xs), q(xs, 0.9), max(xs)))
     print()
     print("B's first read showed the change: %d of %d" % (first, o.rounds))
+    print()
+    gone = gone_latency(o.ipamfs, o.work, pgdb("gone"), o.rounds)
+    print("| names, %d rounds | median | p90 | max |" % o.rounds)
+    print("|---|---:|---:|---:|")
+    print("| A's rmdir returned -> B's stat of the name fails | %.1f ms |"
+          " %.1f ms | %.1f ms |" %
+          (statistics.median(gone), q(gone, 0.9), max(gone)))
+    print()
+    print("| mount | what | median | p90 |")
+    print("|---|---|---:|---:|")
+    for label, db in (("SQLite", os.path.join(work_db(o.work), "stat.db")),
+                      ("PostgreSQL", pgdb("stat"))):
+        d, f = stat_cost(o.ipamfs, o.work, label, db)
+        for what, xs in (("stat of a directory 6 levels down", d),
+                         ("stat of a file 7 levels down", f)):
+            print("| %s | %s | %.0f us | %.0f us |" %
+                  (label, what, statistics.median(xs), q(xs, 0.9)))
 
 
 def work_db(work):

@@ -30,6 +30,15 @@
  *    not report (tags, preview lengths, history queries, by-id links,
  *    resources, which move between scopes with their VPC) and failed
  *    lookups are never cached.
+ *  - Other daemons (PostgreSQL, docs/design/pg.md): the listening thread
+ *    hears each of their commits with the objects it removed (or "anything
+ *    may be gone" when the list did not fit its notification) and takes
+ *    back the same (others_changed): every touched attribute, and the
+ *    names of the removed objects, within the notification's latency
+ *    rather than before a reply. Missed notifications drop every name;
+ *    while they cannot be heard (blind) nothing is given any time. Prefix
+ *    lists, their targets, verification tokens, ASNs and policies, whose
+ *    removal libipam does not report, have no cached name there.
  *
  * READDIRPLUS gives `ls -l` every directory entry with its attributes in
  * the listing; allocations/ is listed with one query. Generated files are

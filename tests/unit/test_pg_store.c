@@ -3,8 +3,9 @@
  * (core/store/pg.c, docs/design/pg.md) against a throwaway cluster
  * (tests/pg/pgtmp.sh run; suite `pg`): the statement interface, the
  * schema, the structural no-overlap guarantee of allocations, errors
- * mapped to ipam_code (serialization failure, lost connection) and the
- * reconnect. Skipped without IPAMFS_PG_DSN.
+ * mapped to ipam_code (serialization failure, lost connection), the
+ * reconnect, and the removals a notification carries to the other
+ * daemons. Skipped without IPAMFS_PG_DSN.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -321,6 +322,147 @@ static void test_reconnect(void **state)
 	b->driver->close(b, false);
 }
 
+/* What wait_others reported removed: "allocation:7" ..., "*" for
+ * anything. */
+struct heard {
+	char text[4096];
+	int calls;
+};
+
+static void heard_removed(void *ctx, const char *table, int64_t key)
+{
+	struct heard *h = ctx;
+	size_t n = strlen(h->text);
+	h->calls++;
+	snprintf(h->text + n, sizeof(h->text) - n, "%s%s:%lld",
+		 n ? " " : "", table ? table : "*", (long long)key);
+}
+
+static void own_removed(void *ctx, const char *table, int64_t key)
+{
+	(void)table;
+	(void)key;
+	(*(int *)ctx)++;
+}
+
+/* Runs a control statement the driver handles itself (pg_control). */
+static void control(ipam_store *s, const char *sql)
+{
+	ipam_stmt *stmt = prep(s, sql);
+	ipam_err err = {0, ""};
+	if (s->driver->step(stmt, &err) != IPAM_DONE)
+		fail_msg("%s: %s", sql, err.msg);
+	s->driver->finalize(stmt);
+}
+
+/* Waits for b's next notification (up to 5 s): wait_others' result, and
+ * what it reported removed in *h. */
+static int hear(ipam_store *b, struct heard *h)
+{
+	ipam_err err = {0, ""};
+	int64_t last = 0;
+	int rc = 0;
+	memset(h, 0, sizeof(*h));
+	for (int i = 0; i < 50 && rc == 0; i++)
+		rc = b->driver->wait_others(b, 100, &last, heard_removed, h,
+					    &err);
+	return rc;
+}
+
+/* Another connection's write transaction names the rows it deleted in
+ * its notification (docs/design/pg.md, "Seeing other daemons' changes");
+ * a list too long for one payload, or a payload that is not a list of
+ * ours, says "anything may be gone". */
+static void test_removals_announced(void **state)
+{
+	ipam_store *a = with_pools("t_removals"), *b = open_db("t_removals");
+	ipam_err err = {0, ""};
+	struct heard h;
+	int64_t last = 0, k1, k2;
+	int own = 0;
+	ipam_u128 addr = 0;
+	(void)state;
+
+	/* b listens (the first call makes its connection) */
+	assert_int_equal(b->driver->wait_others(b, 0, &last, heard_removed, &h,
+						&err),
+			 0);
+	a->driver->set_delete_hook(a, own_removed, &own);
+	control(a, "BEGIN IMMEDIATE");
+	for (int i = 0; i < 3; i++) {
+		addr = 0x0a000000u + 256u * (unsigned)i;
+		assert_int_equal(allocate(a, 1, addr, 24, &err), 0);
+	}
+	control(a, "COMMIT");
+	assert_int_equal(hear(b, &h), 1);
+	assert_string_equal(h.text, ""); /* inserts remove nothing */
+	k1 = a->driver->last_insert_id(a) - 2;
+	k2 = k1 + 2;
+	control(a, "BEGIN IMMEDIATE");
+	{
+		char sql[128];
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM allocation WHERE key IN (%lld, %lld)",
+			 (long long)k1, (long long)k2);
+		assert_int_equal(run(a, sql, &err), 0);
+	}
+	control(a, "COMMIT");
+	assert_int_equal(own, 2); /* a's own hook, as before */
+	assert_int_equal(hear(b, &h), 1);
+	{
+		char want[64], want2[64];
+		snprintf(want, sizeof(want), "allocation:%lld allocation:%lld",
+			 (long long)k1, (long long)k2);
+		snprintf(want2, sizeof(want2),
+			 "allocation:%lld allocation:%lld", (long long)k2,
+			 (long long)k1);
+		if (strcmp(h.text, want) && strcmp(h.text, want2))
+			fail_msg("heard '%s', want '%s'", h.text, want);
+	}
+	/* a rollback announces nothing */
+	control(a, "BEGIN IMMEDIATE");
+	assert_int_equal(run(a, "DELETE FROM allocation", &err), 0);
+	control(a, "ROLLBACK");
+	/* 1500 rows deleted at once: more than a payload holds */
+	control(a, "BEGIN IMMEDIATE");
+	for (int i = 0; i < 1500; i++) {
+		addr = 0x0b000000u + 256u * (unsigned)i;
+		assert_int_equal(allocate(a, 1, addr, 24, &err), 0);
+	}
+	control(a, "COMMIT");
+	assert_int_equal(hear(b, &h), 1);
+	assert_string_equal(h.text, "");
+	control(a, "BEGIN IMMEDIATE");
+	assert_int_equal(run(a, "DELETE FROM allocation", &err), 0);
+	control(a, "COMMIT");
+	assert_int_equal(hear(b, &h), 1);
+	assert_string_equal(h.text, "*:0");
+	assert_int_equal(own, 2 + 1501);
+	/* other programs' payloads: a plain number removes nothing; what is
+	 * not a list of ours may have removed anything */
+	assert_int_equal(run(a, "NOTIFY ipamfs, '12'", &err), 0);
+	assert_int_equal(hear(b, &h), 1);
+	assert_int_equal(h.calls, 0);
+	assert_int_equal(run(a, "NOTIFY ipamfs, '12 p3 s4 d5 r6'", &err), 0);
+	assert_int_equal(hear(b, &h), 1);
+	assert_string_equal(h.text, "pool:3 scope:4 discovery:5 resource:6");
+	const char *hostile[] = {"12 x3",   "12 a",	    "12 a0",
+				 "12 a-1",  "12 a1x",	    "junk",
+				 "12  a1",  "12 a99999999999999999999",
+				 "12 a1 *"};
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "NOTIFY ipamfs, '%s'", hostile[i]);
+		assert_int_equal(run(a, sql, &err), 0);
+		assert_int_equal(hear(b, &h), 1);
+		if (!strstr(h.text, "*:0"))
+			fail_msg("payload '%s': heard '%s'", hostile[i],
+				 h.text);
+	}
+	a->driver->close(a, false);
+	b->driver->close(b, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_no_overlap),
 		cmocka_unit_test(test_serialization),
 		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_removals_announced),
 	};
 	dsn = getenv("IPAMFS_PG_DSN");
 	if (!dsn || !*dsn) {
