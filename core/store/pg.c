@@ -1128,7 +1128,7 @@ static bool event_table(pg_store *s)
  * The payload of a notification (docs/design/pg.md, "Seeing other
  * daemons' changes"): the newest event's sequence number, then one
  * ` <t><key>` per row the transaction deleted from a table the remove
- * hook reports, <t> the table's first letter (PG_REMOVED_TABLES), or ` *`
+ * hook reports, <t> the table's first letter (pg_removed_tables), or ` *`
  * when the list would not fit: NOTIFY refuses a payload of 8000 bytes.
  * Read back, handed to the hook and announced in one round trip:
  */
@@ -1153,19 +1153,31 @@ static const char *const pg_removed_tables[] = {
 
 /* Announces a committed change to the other daemons: NOTIFY inside the
  * transaction, so it is delivered when (and only if) it commits. The
- * payload is the newest event (and no removal list: pg_control sends the
- * payload with it). */
+ * payload is the newest event, without a list (pg_control sends the
+ * payload with one at the COMMIT of a write transaction; the rows a
+ * statement outside a transaction deleted go with the next one), or
+ * ` *` when the session does not collect its removals. */
 static int pg_announce(pg_store *s, ipam_err *err)
 {
 	PGresult *res;
 	int rc = 0;
 	event_table(s);
-	res = PQexec(
-		s->conn,
-		s->has_event
-			? "SELECT pg_notify('" PG_CHANNEL "',"
-			  " CAST(coalesce(max(seq), 0) AS text)) FROM event"
-			: "SELECT pg_notify('" PG_CHANNEL "', '0')");
+	/* without the session's removal rows (no remove notification, or
+	 * none yet: the schema's creation), what it deleted is unknown */
+	if (s->removals && s->on_delete)
+		res = PQexec(s->conn,
+			     s->has_event
+				     ? "SELECT pg_notify('" PG_CHANNEL "',"
+				       " CAST(coalesce(max(seq), 0) AS text))"
+				       " FROM event"
+				     : "SELECT pg_notify('" PG_CHANNEL "', '0')");
+	else
+		res = PQexec(s->conn,
+			     s->has_event
+				     ? "SELECT pg_notify('" PG_CHANNEL "',"
+				       " CAST(coalesce(max(seq), 0) AS text)"
+				       " || ' *') FROM event"
+				     : "SELECT pg_notify('" PG_CHANNEL "', '0 *')");
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_result_fail(s, res, err);
 	PQclear(res);
