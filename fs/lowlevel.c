@@ -304,7 +304,9 @@ static void others_changed(struct others *o)
 		inodes_object_refs(&ll.inodes, o->list[i].kind,
 				   o->list[i].key, &refs, &n_refs);
 	expire_touched();
-	for (size_t i = 0; i < n_refs; i++)
+	/* unmounting: the requests that hold directories may never be
+	 * answered, and the kernel drops every name anyway */
+	for (size_t i = 0; i < n_refs && !atomic_load(&ll.listen_stop); i++)
 		fuse_lowlevel_notify_inval_entry(ll.se, refs[i].parent,
 						 refs[i].name,
 						 strlen(refs[i].name));
