@@ -301,8 +301,8 @@ static void others_changed(struct others *o)
 		inodes_object_refs(&ll.inodes, IPAM_KIND_IPAM, 0, &refs,
 				   &n_refs);
 	for (size_t i = 0; !o->all && i < o->n; i++)
-		inodes_object_refs(&ll.inodes, o->list[i].kind,
-				   o->list[i].key, &refs, &n_refs);
+		inodes_object_refs(&ll.inodes, o->list[i].kind, o->list[i].key,
+				   &refs, &n_refs);
 	expire_touched();
 	/* unmounting: the requests that hold directories may never be
 	 * answered, and the kernel drops every name anyway */
@@ -326,8 +326,7 @@ static void *listen_others(void *arg)
 	struct others o = {NULL, 0, 0, false};
 	while (!atomic_load(&ll.listen_stop)) {
 		ipam_err err = {IPAM_OK, ""};
-		int rc = ipam_wait_others(fs->db, 200, other_removed, &o,
-					  &err);
+		int rc = ipam_wait_others(fs->db, 200, other_removed, &o, &err);
 		if (rc == 1 || rc == 2) {
 			if (lost || rc == 2)
 				log_msg(LOG_NOTICE,
@@ -385,10 +384,9 @@ static bool name_cacheable(const struct node *n)
 	/* Objects whose removal libipam does not report (the kernel drops
 	 * them at this daemon's own rmdir): another daemon's would leave
 	 * their names here. Their files are found again under them. */
-	if (ll.shared &&
-	    (n->kind == NODE_PLIST || n->kind == NODE_PLTARGET ||
-	     n->kind == NODE_TOKEN || n->kind == NODE_ASN ||
-	     n->kind == NODE_POLICY))
+	if (ll.shared && (n->kind == NODE_PLIST || n->kind == NODE_PLTARGET ||
+			  n->kind == NODE_TOKEN || n->kind == NODE_ASN ||
+			  n->kind == NODE_POLICY))
 		return false;
 	return n->kind != NODE_FILE ||
 	       (n->dir != NODE_TAGS && n->dir != NODE_PREVIEW &&

@@ -1132,16 +1132,14 @@ static bool event_table(pg_store *s)
  * when the list would not fit: NOTIFY refuses a payload of 8000 bytes.
  * Read back, handed to the hook and announced in one round trip:
  */
-#define PG_PAYLOAD_LIST_MAX 7900 /* + up to 20 digits and " *" < 8000 */
-#define PG_STR(x) #x
-#define PG_XSTR(x) PG_STR(x)
 static const char pg_announce_removed_sql[] =
 	"WITH r AS (DELETE FROM ipam_removed RETURNING tbl, key),"
 	" p AS (SELECT coalesce(string_agg(' ' || left(tbl, 1) || key, ''),"
 	" '') AS s FROM r),"
 	" n AS (SELECT pg_notify('" PG_CHANNEL "',"
 	" (SELECT CAST(coalesce(max(seq), 0) AS text) FROM event) ||"
-	" CASE WHEN octet_length(p.s) > " PG_XSTR(PG_PAYLOAD_LIST_MAX)
+	/* 7900 + up to 20 digits and " *" < 8000 */
+	" CASE WHEN octet_length(p.s) > 7900"
 	" THEN ' *' ELSE p.s END) AS sent FROM p)"
 	" SELECT n.sent, r.tbl, r.key FROM n LEFT JOIN r ON true";
 
@@ -1170,14 +1168,16 @@ static int pg_announce(pg_store *s, ipam_err *err)
 				     ? "SELECT pg_notify('" PG_CHANNEL "',"
 				       " CAST(coalesce(max(seq), 0) AS text))"
 				       " FROM event"
-				     : "SELECT pg_notify('" PG_CHANNEL "', '0')");
+				     : "SELECT pg_notify('" PG_CHANNEL
+				       "', '0')");
 	else
 		res = PQexec(s->conn,
 			     s->has_event
 				     ? "SELECT pg_notify('" PG_CHANNEL "',"
 				       " CAST(coalesce(max(seq), 0) AS text)"
 				       " || ' *') FROM event"
-				     : "SELECT pg_notify('" PG_CHANNEL "', '0 *')");
+				     : "SELECT pg_notify('" PG_CHANNEL
+				       "', '0 *')");
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_result_fail(s, res, err);
 	PQclear(res);

@@ -1013,8 +1013,7 @@ int ipam_open(ipam **out, const char *path, const ipam_open_opts *opts,
 	 * its notifications (ipam_wait_others): the engine reads the rows
 	 * back whether or not a remove hook is set */
 	if (ipam_shared(db))
-		db->store->driver->set_delete_hook(db->store, note_removal,
-						   db);
+		db->store->driver->set_delete_hook(db->store, note_removal, db);
 	for (size_t i = 0; i < sizeof(control_sql) / sizeof(control_sql[0]);
 	     i++) {
 		if (!ipam__stmt(db, control_sql[i], err)) {

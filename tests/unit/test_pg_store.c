@@ -334,8 +334,8 @@ static void heard_removed(void *ctx, const char *table, int64_t key)
 	struct heard *h = ctx;
 	size_t n = strlen(h->text);
 	h->calls++;
-	snprintf(h->text + n, sizeof(h->text) - n, "%s%s:%lld",
-		 n ? " " : "", table ? table : "*", (long long)key);
+	snprintf(h->text + n, sizeof(h->text) - n, "%s%s:%lld", n ? " " : "",
+		 table ? table : "*", (long long)key);
 }
 
 static void own_removed(void *ctx, const char *table, int64_t key)
@@ -384,9 +384,9 @@ static void test_removals_announced(void **state)
 	(void)state;
 
 	/* b listens (the first call makes its connection) */
-	assert_int_equal(b->driver->wait_others(b, 0, &last, heard_removed, &h,
-						&err),
-			 0);
+	assert_int_equal(
+		b->driver->wait_others(b, 0, &last, heard_removed, &h, &err),
+		0);
 	a->driver->set_delete_hook(a, own_removed, &own);
 	control(a, "BEGIN IMMEDIATE");
 	for (int i = 0; i < 3; i++) {
@@ -446,10 +446,10 @@ static void test_removals_announced(void **state)
 	assert_int_equal(run(a, "NOTIFY ipamfs, '12 p3 s4 d5 r6'", &err), 0);
 	assert_int_equal(hear(b, &h), 1);
 	assert_string_equal(h.text, "pool:3 scope:4 discovery:5 resource:6");
-	const char *hostile[] = {"12 x3",   "12 a",	    "12 a0",
-				 "12 a-1",  "12 a1x",	    "junk",
-				 "12  a1",  "12 a99999999999999999999",
-				 "12 a1 *"};
+	const char *hostile[] = {
+		"12 x3",  "12 a", "12 a0",  "12 a-1",
+		"12 a1x", "junk", "12  a1", "12 a99999999999999999999",
+		"12 a1 *"};
 	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
 		char sql[128];
 		snprintf(sql, sizeof(sql), "NOTIFY ipamfs, '%s'", hostile[i]);
