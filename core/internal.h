@@ -41,6 +41,11 @@ struct ipam {
 	int events_logged;     /* change-log rows written in this transaction */
 	int64_t history_floor; /* history keys above it were opened in this
 				* transaction; -1 = none opened yet */
+	/* The id counter of a write transaction (store.c ipam__new_id):
+	 * IDS_OFF outside one, IDS_UNREAD until the first id, then kept
+	 * here and written back once before COMMIT (IDS_DIRTY). */
+	enum { IDS_OFF, IDS_UNREAD, IDS_CLEAN, IDS_DIRTY } ids;
+	uint64_t id_counter, id_salt;
 	ipam_actor actor;      /* who the current transaction runs for */
 	ipam_actor default_actor;
 	ipam_clock_fn clock;
