@@ -53,6 +53,7 @@ struct ipam {
 	ipam_change_hook hook;
 	void *hook_ctx;
 	int64_t last_event;
+	int64_t commit_first; /* the first event of the newest commit */
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
 	int changed_held; /* the bulk rows' triggers are held (changed.c) */

@@ -502,6 +502,7 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 		return rc;
 	}
 	ipam__oom = 0;
+	db->commit_first = newest - db->events_logged + 1;
 	db->events_logged = 0;
 	db->ids = IDS_OFF;
 	ipam__changed_committed(db);
@@ -645,6 +646,14 @@ void ipam_set_change_hook(ipam *db, ipam_change_hook hook, void *ctx)
 	db->hook = hook;
 	db->hook_ctx = ctx;
 	pthread_mutex_unlock(&db->lock);
+}
+
+int64_t ipam_commit_first_event(ipam *db)
+{
+	pthread_mutex_lock(&db->lock);
+	int64_t first = db->commit_first;
+	pthread_mutex_unlock(&db->lock);
+	return first;
 }
 
 bool ipam_shared(ipam *db)
