@@ -47,6 +47,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "pg.h"
@@ -956,6 +957,8 @@ typedef struct pg_store {
 	 * transaction (pg_unprepare_flush) */
 	uint64_t session;
 	unsigned long names;
+	pid_t pid; /* the process that opened it (a forked child shares the
+		    * connection: it runs statements unnamed, pg_ours) */
 	char *unprepare;
 	size_t unprepare_len, unprepare_cap;
 	/* test hook (ipam__pg_test_drop_after_commit): cut the connection
@@ -1696,11 +1699,21 @@ static void unprepare_later(pg_store *s, unsigned long id)
 	s->unprepare_len += (size_t)n;
 }
 
+/* Whether the server statements are this process's to make and drop: a
+ * child forked with the connection (tests/unit/watch_fixture.h's
+ * in_child runs a call in one while the parent waits) runs its
+ * statements unnamed, as before prepared statements, and leaves the
+ * parent's alone. */
+static bool pg_ours(pg_store *s)
+{
+	return getpid() == s->pid;
+}
+
 /* Sends the DEALLOCATEs queued, when no transaction is open. */
 static void pg_unprepare_flush(pg_store *s)
 {
 	PGresult *res;
-	if (!s->unprepare_len ||
+	if (!s->unprepare_len || !pg_ours(s) ||
 	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		return;
 	res = PQexec(s->conn, s->unprepare);
@@ -1713,7 +1726,7 @@ static void pg_finalize(ipam_stmt *stmt)
 	pg_stmt *t = PT(stmt);
 	if (!t)
 		return;
-	if (t->session == t->store->session &&
+	if (t->session == t->store->session && pg_ours(t->store) &&
 	    PQstatus(t->store->conn) == CONNECTION_OK)
 		for (int i = 0; i < PG_VARIANTS; i++)
 			if (t->ids[i])
@@ -1848,7 +1861,7 @@ static int run(pg_stmt *t, ipam_err *err)
 	 * one simple query: the result is the last statement's; a
 	 * statement with a plan runs prepared (pg_ready), others (the
 	 * transaction and savepoint statements) unnamed as before */
-	if (t->plannable) {
+	if (t->plannable && pg_ours(s)) {
 		unsigned long id = 0;
 		char name[24];
 		int rc = pg_ready(t, types, &id, err);
@@ -2398,6 +2411,7 @@ int ipam__pg_open(ipam_store **out, const char *dsn, ipam_err *err)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
 	atomic_store(&s->own_pid, PQbackendPID(s->conn));
+	s->pid = getpid();
 	if (pg_setup(s->conn) != 0) {
 		int rc = ipam__fail(err, IPAM_EIO,
 				    "cannot set up the session: %s",
