@@ -65,6 +65,7 @@
 
 static const char *in_dialect(const char *sql);
 struct pg_store;
+static bool pg_ours(struct pg_store *s);
 static int control_of(const char *sql);
 static bool removals_on(struct pg_store *s);
 static int pg_control(struct pg_store *s, int kind, const char *sql,
@@ -957,6 +958,7 @@ typedef struct pg_store {
 	 * transaction (pg_unprepare_flush) */
 	uint64_t session;
 	unsigned long names;
+	uint64_t lastval_session; /* "lastval" is prepared in session - 1 */
 	pid_t pid; /* the process that opened it (a forked child shares the
 		    * connection: it runs statements unnamed, pg_ours) */
 	char *unprepare;
@@ -1272,8 +1274,24 @@ static int64_t pg_changes(ipam_store *store)
  * sequences, and lastval() is the newest value this session took. */
 static int64_t pg_last_insert_id(ipam_store *store)
 {
-	PGresult *res = PQexec(PS(store)->conn, "SELECT lastval()");
+	pg_store *s = PS(store);
+	PGresult *res = NULL;
 	int64_t key = 0;
+
+	/* one server statement "lastval" per session (it follows many
+	 * INSERTs): prepared at the first call, right after an INSERT that
+	 * succeeded (the transaction is not aborted) */
+	if (pg_ours(s) && s->lastval_session != s->session + 1) {
+		res = PQprepare(s->conn, "lastval", "SELECT lastval()", 0,
+				NULL);
+		if (res && PQresultStatus(res) == PGRES_COMMAND_OK)
+			s->lastval_session = s->session + 1;
+		PQclear(res);
+	}
+	res = pg_ours(s) && s->lastval_session == s->session + 1
+		      ? PQexecPrepared(s->conn, "lastval", 0, NULL, NULL, NULL,
+				       0)
+		      : PQexec(s->conn, "SELECT lastval()");
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1)
 		key = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
