@@ -5,11 +5,22 @@
  * A connection is one PGconn, opened from a libpq connection string or a
  * postgresql:// URI. Statements are the seam's: the SQL text model code
  * writes (the portable subset of docs/design/store.md) with its `?N` / `?`
- * placeholders rewritten to `$N` once, when prepared; they run with
- * PQexecParams at their first step (the parameter types are those of the
- * binds: int8, text, bytea in binary, or unknown for NULL), and their rows
- * are read from the result in text format (bytea decoded from its hex
- * form, booleans as 0/1).
+ * placeholders rewritten to `$N` once, when prepared. A statement with a
+ * plan (SELECT, INSERT, UPDATE, DELETE, WITH) is prepared on the server at
+ * its first step (PQprepare, "s<n>") for the parameter types of its binds
+ * (int8, text, bytea in binary, or unknown for NULL), up to four such
+ * signatures each, then run with PQexecPrepared; a reconnect drops them
+ * (prepared again when next run), a finalized statement's are
+ * DEALLOCATEd outside a transaction. Transaction statements run with
+ * PQexecParams, dialect texts of several statements with PQexec. Rows are
+ * read from the result in text format (bytea decoded from its hex form,
+ * booleans as 0/1).
+ *
+ * A COMMIT whose answer is lost with the connection may have committed:
+ * the transaction's id was read before it (txid_current_if_assigned), and
+ * a new connection asks the server (txid_status): committed is success,
+ * aborted the usual EIO, and when the server cannot be asked the EIO says
+ * the outcome is unknown (docs/design/pg.md, "Losing the connection").
  *
  * Errors map by SQLSTATE: class 23 (integrity: unique, foreign key, check,
  * the exclusion constraint over allocations) is IPAM_EEXIST; 40001
