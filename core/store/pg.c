@@ -991,6 +991,9 @@ typedef struct pg_param {
 	char num[24];
 } pg_param;
 
+/* The signatures (parameter types) a statement keeps prepared at once. */
+#define PG_VARIANTS 4
+
 typedef struct pg_stmt {
 	ipam_stmt base;
 	pg_store *store;
@@ -1008,12 +1011,10 @@ typedef struct pg_stmt {
 	 * "s<id>" of session `session`; id 0 is a free slot */
 	bool plannable; /* SELECT, INSERT, UPDATE, DELETE, WITH: prepared */
 	uint64_t session;
-	unsigned long ids[4];
+	unsigned long ids[PG_VARIANTS];
 	Oid *sigs; /* PG_VARIANTS * nparams types */
 	int victim; /* the slot the next new signature takes */
 } pg_stmt;
-
-#define PG_VARIANTS 4
 
 /* The transaction statements the driver runs its own way (pg_control). */
 enum { CONTROL_NONE, CONTROL_BEGIN_WRITE, CONTROL_COMMIT, CONTROL_ROLLBACK };
@@ -1070,8 +1071,6 @@ static int sqlstate_code(const char *state)
 	return IPAM_EIO;
 }
 
-/* The error of a failed result (or of the connection when there is no
- * result). Frees nothing. */
 /* Why the connection is lost: libpq's first line, without its
  * severity. */
 static void lost_why(pg_store *s, char *why, size_t size)
@@ -1090,6 +1089,8 @@ static void lost_why(pg_store *s, char *why, size_t size)
 		snprintf(why, size, "the server closed it");
 }
 
+/* The error of a failed result (or of the connection when there is no
+ * result). Frees nothing. */
 static int pg_result_fail(pg_store *s, PGresult *res, ipam_err *err)
 {
 	if (PQstatus(s->conn) == CONNECTION_BAD || s->unset) {
