@@ -481,7 +481,8 @@ static int64_t committed_rows(ipam_store *b, int64_t id)
  * cut before the answer (the test hook): the driver asks a new
  * connection what became of the transaction (txid_status). Committed by
  * the server: the COMMIT succeeds. Refused by the server at COMMIT (a
- * deferred foreign key): EIO, nothing applied. */
+ * deferred foreign key): EIO, nothing applied. The server not to be
+ * asked (about 3 s): EIO, the outcome unknown, the transaction named. */
 static void test_commit_outcome(void **state)
 {
 	ipam_store *a = with_pools("t_outcome"), *b = open_db("t_outcome");
@@ -522,6 +523,51 @@ static void test_commit_outcome(void **state)
 					"lost"));
 	assert_non_null(strstr(err.msg, "nothing is applied"));
 	assert_int_equal(committed_rows(b, 2), 0);
+
+	/* committed, its answer lost, and the server cannot be asked (it
+	 * refuses new connections to the database for a while): EIO
+	 * that says the outcome is unknown and names the transaction; the
+	 * server, asked later, says committed */
+	{
+		ipam_store *admin = NULL;
+		char *named;
+		long long xid;
+		char sql[80];
+		ipam_stmt *q;
+		err = (ipam_err){0, ""};
+		assert_int_equal(ipam__pg_open(&admin, dsn, &err), 0);
+		assert_int_equal(run(a, "BEGIN IMMEDIATE", &err), 0);
+		ipam__bind_int64(ins, 1, 5);
+		ipam__bind_null(ins, 2);
+		assert_int_equal(a->driver->step(ins, &err), IPAM_DONE);
+		ipam__reset(ins);
+		assert_int_equal(run(admin,
+				     "ALTER DATABASE t_outcome"
+				     " ALLOW_CONNECTIONS false",
+				     &err),
+				 0);
+		ipam__pg_test_drop_after_commit(a);
+		assert_int_equal(run(a, "COMMIT", &err), IPAM_EIO);
+		assert_non_null(strstr(err.msg, "whether the change is "
+						"applied is unknown"));
+		named = strstr(err.msg, "txid_status(");
+		assert_non_null(named);
+		xid = strtoll(named + strlen("txid_status("), NULL, 10);
+		assert_true(xid > 0);
+		err = (ipam_err){0, ""};
+		assert_int_equal(run(admin,
+				     "ALTER DATABASE t_outcome"
+				     " ALLOW_CONNECTIONS true",
+				     &err),
+				 0);
+		snprintf(sql, sizeof(sql), "SELECT txid_status(%lld)", xid);
+		q = prep(b, sql);
+		assert_int_equal(b->driver->step(q, &err), IPAM_ROW);
+		assert_string_equal(ipam__col_text(q, 0), "committed");
+		b->driver->finalize(q);
+		assert_int_equal(committed_rows(b, 5), 1);
+		admin->driver->close(admin, false);
+	}
 
 	/* the same without the hook: the server's own refusal */
 	err = (ipam_err){0, ""};
