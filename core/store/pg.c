@@ -1012,7 +1012,7 @@ typedef struct pg_stmt {
 	bool plannable; /* SELECT, INSERT, UPDATE, DELETE, WITH: prepared */
 	uint64_t session;
 	unsigned long ids[PG_VARIANTS];
-	Oid *sigs; /* PG_VARIANTS * nparams types */
+	Oid *sigs;  /* PG_VARIANTS * nparams types */
 	int victim; /* the slot the next new signature takes */
 } pg_stmt;
 
@@ -1510,8 +1510,7 @@ static int before_commit(pg_store *s, int64_t *xid, ipam_err *err)
 static int commit_outcome(pg_store *s, int64_t xid)
 {
 	char sql[64];
-	snprintf(sql, sizeof(sql), "SELECT txid_status(%lld)",
-		 (long long)xid);
+	snprintf(sql, sizeof(sql), "SELECT txid_status(%lld)", (long long)xid);
 	for (int tries = 0; tries < 300; tries++) {
 		PGresult *res;
 		const char *v;
@@ -1793,8 +1792,8 @@ static int pg_ready(pg_stmt *t, const Oid *types, unsigned long *id,
 		t->session = s->session;
 	}
 	for (int i = 0; i < PG_VARIANTS; i++)
-		if (t->ids[i] && (!size || !memcmp(t->sigs + i * t->nparams,
-						   types, size))) {
+		if (t->ids[i] &&
+		    (!size || !memcmp(t->sigs + i * t->nparams, types, size))) {
 			*id = t->ids[i];
 			return 0;
 		}

@@ -416,17 +416,15 @@ static void test_prepared(void **state)
 				ipam__bind_int64(dup, 2, i);
 			else
 				ipam__bind_text(dup, 2, "u", -1);
-			expect_type(a, dup,
-				    (const char *[]){"bigint bigint",
-						     "text bigint",
-						     "bytea bigint",
-						     "bigint text",
-						     "text text"}[i]);
+			expect_type(
+				a, dup,
+				(const char *[]){"bigint bigint", "text bigint",
+						 "bytea bigint", "bigint text",
+						 "text text"}[i]);
 		}
-	assert_int_equal(
-		server_stmts(a, "SELECT pg_typeof($1)::text || ' ' || "
-				"pg_typeof($2)"),
-		4);
+	assert_int_equal(server_stmts(a, "SELECT pg_typeof($1)::text || ' ' || "
+					 "pg_typeof($2)"),
+			 4);
 	a->driver->finalize(dup);
 	/* a constraint refused at the first run and at a later one */
 	dup = prep(a, "INSERT INTO locale(name) VALUES (?1)");
@@ -490,13 +488,12 @@ static void test_commit_outcome(void **state)
 	ipam_stmt *ins;
 	(void)state;
 
-	assert_int_equal(
-		run(a,
-		    "CREATE TABLE commit_t(id bigint PRIMARY KEY,"
-		    " ref bigint REFERENCES commit_t(id)"
-		    " DEFERRABLE INITIALLY DEFERRED)",
-		    &err),
-		0);
+	assert_int_equal(run(a,
+			     "CREATE TABLE commit_t(id bigint PRIMARY KEY,"
+			     " ref bigint REFERENCES commit_t(id)"
+			     " DEFERRABLE INITIALLY DEFERRED)",
+			     &err),
+			 0);
 	ins = prep(a, "INSERT INTO commit_t(id, ref) VALUES (?1, ?2)");
 
 	/* committed, its answer lost: success, the row is there */
