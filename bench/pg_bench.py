@@ -113,6 +113,26 @@ def throughput(ipamfs, work, label, db, daemons, writers, allocs):
         time.sleep(0.3)
 
 
+def batch(ipamfs, work, label, db, n):
+    """Seconds for one write of n allocation lines (one transaction) into
+    one pool, on a fresh mount."""
+    mnt = os.path.join(work, label)
+    try:
+        mount(ipamfs, db, mnt)
+        make_pool(mnt)
+        text = "".join("b%d /30\n" % i for i in range(n))
+        t0 = time.monotonic()
+        write(os.path.join(pool_of(mnt), "allocate"), text)
+        dt = time.monotonic() - t0
+        count = int(status(pool_of(mnt), "allocation-count"))
+        if count != n:
+            raise RuntimeError("%s: %d allocations of %d" % (label, count, n))
+        return dt
+    finally:
+        umount(mnt)
+        time.sleep(0.3)
+
+
 def latency(ipamfs, work, db, rounds):
     a, b = os.path.join(work, "lat-a"), os.path.join(work, "lat-b")
     woke_after_return, write_ms, first_read, read_ms = [], [], 0, []
@@ -228,6 +248,8 @@ def main():
     ap.add_argument("--allocs", type=int, default=100,
                     help="allocations per writer")
     ap.add_argument("--rounds", type=int, default=50)
+    ap.add_argument("--batch", type=int, default=2000,
+                    help="lines of the one-write batch (0: no batch run)")
     o = ap.parse_args()
     pgdir = os.environ["IPAMFS_PG_DIR"]
 
@@ -258,6 +280,17 @@ def main():
               ("SQLite" if engine == "sqlite" else "PostgreSQL", daemons,
                writers, rates[label], rates[label] / base))
     print()
+    if o.batch:
+        t_sqlite = batch(o.ipamfs, o.work, "batch-sqlite",
+                         os.path.join(work_db(o.work), "batch.db"), o.batch)
+        t_pg = batch(o.ipamfs, o.work, "batch-pg", pgdb("batch"), o.batch)
+        print("| one write of %d lines (one transaction) | seconds |"
+              " allocations/s | vs SQLite |" % o.batch)
+        print("|---|---:|---:|---:|")
+        for name, t in (("SQLite", t_sqlite), ("PostgreSQL", t_pg)):
+            print("| %s | %.2f | %.0f | %.2f |" %
+                  (name, t, o.batch / t, t_sqlite / t))
+        print()
     woke, wr, first, rd = latency(o.ipamfs, o.work, pgdb("latency"),
                                   o.rounds)
     print("| cross-mount, %d rounds | median | p90 | max |" % o.rounds)

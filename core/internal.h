@@ -41,6 +41,11 @@ struct ipam {
 	int events_logged;     /* change-log rows written in this transaction */
 	int64_t history_floor; /* history keys above it were opened in this
 				* transaction; -1 = none opened yet */
+	/* The id counter of a write transaction (store.c ipam__new_id):
+	 * IDS_OFF outside one, IDS_UNREAD until the first id, then kept
+	 * here and written back once before COMMIT (IDS_DIRTY). */
+	enum { IDS_OFF, IDS_UNREAD, IDS_CLEAN, IDS_DIRTY } ids;
+	uint64_t id_counter, id_salt;
 	ipam_actor actor;      /* who the current transaction runs for */
 	ipam_actor default_actor;
 	ipam_clock_fn clock;
@@ -48,6 +53,7 @@ struct ipam {
 	ipam_change_hook hook;
 	void *hook_ctx;
 	int64_t last_event;
+	int64_t commit_first; /* the first event of the newest commit */
 	int64_t stamp; /* change time of this transaction (ns); 0 = none yet */
 	int64_t last_stamp; /* the newest stamp committed (ipam.changed) */
 	int changed_held; /* the bulk rows' triggers are held (changed.c) */

@@ -124,6 +124,15 @@ const struct ipamfs_caller *ipamfs_caller(void)
 static void on_change(void *ctx, int64_t last_event)
 {
 	pending.committed = true;
+	/* PostgreSQL: when the commit's events directly follow the newest
+	 * one the daemon had seen, nothing of another daemon's came between,
+	 * and the next request need not resolve its kept nodes again
+	 * (remote_changes); otherwise the next request does */
+	if (ll.fs->db_shown) {
+		int_fast64_t seen = ipam_commit_first_event(ll.fs->db) - 1;
+		atomic_compare_exchange_strong(&ll.remote_seen, &seen,
+					       last_event);
+	}
 	watch_changed(ctx, last_event);
 }
 

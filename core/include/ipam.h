@@ -958,6 +958,12 @@ int64_t ipam_events_last(ipam *db);
  * a caller that asked once at the start of a request and keys caches on it
  * several times in the request. */
 int64_t ipam_events_known(ipam *db);
+/* The first event of this handle's newest commit that logged any (the
+ * change hook's last_event is its last): the events from it to the last
+ * are the commit's own, unless a rollback inside it left a gap (the value
+ * is then at most one too high per event undone). For a caller that tells
+ * its own changes from other writers' (fs/lowlevel.c). */
+int64_t ipam_commit_first_event(ipam *db);
 
 /*
  * Other writers of the same database (PostgreSQL: other daemons, other

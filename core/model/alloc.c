@@ -6,9 +6,9 @@
  * indexed by (pool, prefix, start). Then:
  *
  *  - the lowest aligned free /L is the lowest-addressed free block of
- *    prefix <= L: one index probe per prefix length between the largest
- *    free block and L (at most 33 or 129 probes, independent of the number
- *    of allocations);
+ *    prefix <= L: one index probe per prefix length from /0 to /L (at most
+ *    33 or 129 probes, independent of the number of allocations), all in
+ *    one statement (probe_all);
  *  - taking a /L out of a free /p block deletes it and inserts the L - p
  *    buddies that stay free;
  *  - releasing inserts the block and merges it with its buddy while the
@@ -23,6 +23,9 @@
 #include <string.h>
 
 #include "internal.h"
+
+/* /0 to /128: the prefix lengths of the widest family */
+#define PREFIX_LENGTHS 129
 
 static ipam_u128 block_size(int family, int prefix)
 {
@@ -204,30 +207,39 @@ int ipam__pool_cidr_containing(ipam *db, int64_t pool, const ipam_cidr *cidr,
 	return rc;
 }
 
-/* One probe of the size index: the lowest (or highest) free block of
- * exactly `prefix`. 1 found, 0 none. */
-static int probe(ipam *db, int64_t pool, int prefix, bool highest,
-		 ipam_u128 *start, ipam_err *err)
+/*
+ * The lowest (or, `highest`, the highest) free block of each prefix length
+ * from 0 to `prefix_len`, in one statement: a probe of the size index per
+ * length, as many as the family has lengths at most, whatever the number of
+ * blocks (one round trip on PostgreSQL). starts[p] is the block's start
+ * where has[p].
+ */
+static int probe_all(ipam *db, int64_t pool, int prefix_len, bool highest,
+		     ipam_u128 *starts, bool *has, ipam_err *err)
 {
-	ipam_stmt *stmt =
-		highest ? ipam__stmt(db,
-				     "SELECT start FROM free_block WHERE"
-				     " pool_key = ?1 AND prefix = ?2"
-				     " ORDER BY start DESC LIMIT 1",
-				     err)
-			: ipam__stmt(db,
-				     "SELECT start FROM free_block WHERE"
-				     " pool_key = ?1 AND prefix = ?2"
-				     " ORDER BY start LIMIT 1",
-				     err);
+#define PROBE_SQL(order)                                                      \
+	"WITH RECURSIVE len(n) AS (SELECT 0 UNION ALL"                       \
+	" SELECT n + 1 FROM len WHERE n < ?2)"                               \
+	" SELECT n, s FROM (SELECT n, (SELECT start FROM free_block"         \
+	" WHERE pool_key = ?1 AND prefix = len.n ORDER BY start " order      \
+	" LIMIT 1) AS s FROM len) AS probe WHERE s IS NOT NULL"
+	ipam_stmt *stmt = highest ? ipam__stmt(db, PROBE_SQL("DESC"), err)
+				  : ipam__stmt(db, PROBE_SQL("ASC"), err);
+#undef PROBE_SQL
 	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
+	for (int p = 0; p <= prefix_len; p++)
+		has[p] = false;
 	ipam__bind_int64(stmt, 1, pool);
-	ipam__bind_int(stmt, 2, prefix);
-	rc = ipam__step(db, stmt, err);
-	if (rc == 1)
-		*start = ipam__blob_to_addr(stmt, 0);
+	ipam__bind_int(stmt, 2, prefix_len);
+	while ((rc = ipam__step(db, stmt, err)) == 1) {
+		int p = ipam__col_int(stmt, 0);
+		if (p < 0 || p > prefix_len)
+			continue;
+		starts[p] = ipam__blob_to_addr(stmt, 1);
+		has[p] = true;
+	}
 	ipam__reset(stmt);
 	return rc;
 }
@@ -273,32 +285,28 @@ static int no_space(ipam *db, const ipam_pool_info *pool, int prefix_len,
 int ipam__alloc_find(ipam *db, const ipam_pool_info *pool, int prefix_len,
 		     ipam_cidr *out, ipam_err *err)
 {
-	ipam_cidr largest;
-	ipam_u128 start, best = 0;
-	bool found = false;
-	int rc = ipam__largest_free(db, pool->key, &largest, err);
+	ipam_u128 starts[PREFIX_LENGTHS], best = 0;
+	bool has[PREFIX_LENGTHS], found = false;
+	bool last = pool->strategy == IPAM_STRATEGY_LAST_FIT;
+	int rc;
 
+	if (prefix_len < 0 || prefix_len > ipam_family_width(pool->family))
+		return ipam__fail(err, IPAM_EINVAL, "no such prefix length /%d",
+				  prefix_len);
+	rc = probe_all(db, pool->key, prefix_len, last, starts, has, err);
 	if (rc < 0)
 		return rc;
-	if (rc == 0 || largest.prefix > prefix_len)
-		return no_space(db, pool, prefix_len, err);
 	if (pool->strategy == IPAM_STRATEGY_BEST_FIT) {
-		for (int p = prefix_len; p >= largest.prefix && !found; p--) {
-			rc = probe(db, pool->key, p, false, &start, err);
-			if (rc < 0)
-				return rc;
-			if (rc == 1) {
-				best = start;
+		for (int p = prefix_len; p >= 0 && !found; p--) {
+			if (has[p]) {
+				best = starts[p];
 				found = true;
 			}
 		}
 	} else {
-		bool last = pool->strategy == IPAM_STRATEGY_LAST_FIT;
-		for (int p = largest.prefix; p <= prefix_len; p++) {
-			rc = probe(db, pool->key, p, last, &start, err);
-			if (rc < 0)
-				return rc;
-			if (rc == 0)
+		for (int p = 0; p <= prefix_len; p++) {
+			ipam_u128 start = starts[p];
+			if (!has[p])
 				continue;
 			if (last)
 				start += block_size(pool->family, p) -
@@ -551,22 +559,60 @@ static int alloc_insert(ipam *db, const ipam_pool_info *pool,
 	return ipam__exec(db, stmt, err);
 }
 
-/* Moves the allocation count and the compliance counters of a pool. */
-static int alloc_counters(ipam *db, int64_t pool, int delta,
-			  bool counts_compliance, bool compliant, ipam_err *err)
+/*
+ * Moves the allocation count, the compliance counters and the space
+ * counter (`assigned`, or `to_pools` for a child pool's block) of a pool
+ * by one allocation of `size` addresses, in one UPDATE: the pool's row
+ * gets one new version per allocation, not two (on PostgreSQL every
+ * version of a row a transaction updated is walked by its later reads of
+ * it, so a batch of many allocations into one pool would slow down with
+ * each one).
+ */
+static int alloc_counters(ipam *db, int64_t pool, bool to_pool,
+			  ipam_u128 size, int delta, bool compliant,
+			  ipam_err *err)
 {
-	ipam_stmt *stmt = ipam__stmt(
-		db,
-		"UPDATE pool SET n_allocs = n_allocs + ?2,"
-		" n_compliant = n_compliant + ?3,"
-		" n_noncompliant = n_noncompliant + ?4 WHERE key = ?1",
-		err);
+	ipam_stmt *stmt =
+		to_pool ? ipam__stmt(db, "SELECT to_pools FROM pool"
+					 " WHERE key = ?1",
+				     err)
+			: ipam__stmt(db, "SELECT assigned FROM pool"
+					 " WHERE key = ?1",
+				     err);
+	ipam_u128 value;
+	int rc;
+
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, pool);
+	rc = ipam__step(db, stmt, err);
+	value = rc == 1 ? ipam__col_u128(stmt, 0) : 0;
+	ipam__reset(stmt);
+	if (rc != 1)
+		return rc < 0 ? rc : ipam__fail(err, IPAM_ENOENT, "no pool");
+	value = delta > 0 ? value + size : value - size;
+	stmt = to_pool ? ipam__stmt(db,
+				    "UPDATE pool SET to_pools = ?5,"
+				    " n_allocs = n_allocs + ?2,"
+				    " n_compliant = n_compliant + ?3,"
+				    " n_noncompliant = n_noncompliant + ?4"
+				    " WHERE key = ?1",
+				    err)
+		       : ipam__stmt(db,
+				    "UPDATE pool SET assigned = ?5,"
+				    " n_allocs = n_allocs + ?2,"
+				    " n_compliant = n_compliant + ?3,"
+				    " n_noncompliant = n_noncompliant + ?4"
+				    " WHERE key = ?1",
+				    err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	/* a child pool's block counts in no compliance counter */
+	ipam__bind_int64(stmt, 1, pool);
 	ipam__bind_int(stmt, 2, delta);
-	ipam__bind_int(stmt, 3, counts_compliance && compliant ? delta : 0);
-	ipam__bind_int(stmt, 4, counts_compliance && !compliant ? delta : 0);
+	ipam__bind_int(stmt, 3, !to_pool && compliant ? delta : 0);
+	ipam__bind_int(stmt, 4, !to_pool && !compliant ? delta : 0);
+	ipam__bind_u128(stmt, 5, value);
 	return ipam__exec(db, stmt, err);
 }
 
@@ -699,9 +745,8 @@ int ipam__alloc(ipam *db, int64_t pool, const ipam__alloc_spec *spec,
 	    (rc = alloc_insert(db, &p, spec, name, id, &got, err)))
 		return rc;
 	key = ipam__last_insert_id(db);
-	if ((rc = ipam__pool_count(db, pool, to_pool ? IPAM__COUNT_TO_POOLS : IPAM__COUNT_ASSIGNED,
-				   ipam_cidr_size(&got), +1, err)) ||
-	    (rc = alloc_counters(db, pool, +1, !to_pool, true, err)))
+	if ((rc = alloc_counters(db, pool, to_pool, ipam_cidr_size(&got), +1,
+				 true, err)))
 		return rc;
 	if ((rc = alloc_watch(db, &p, key, name, spec, &got, err)) ||
 	    (rc = ipam__plist_alloc(db, key, true, err)))
@@ -842,10 +887,8 @@ int ipam__alloc_free(ipam *db, int64_t alloc_key, ipam_err *err)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, alloc_key);
 	if ((rc = ipam__exec(db, stmt, err)) ||
-	    (rc = ipam__pool_count(db, a.pool_key,
-				   to_pool ? IPAM__COUNT_TO_POOLS : IPAM__COUNT_ASSIGNED,
-				   ipam_cidr_size(&a.cidr), -1, err)) ||
-	    (rc = alloc_counters(db, a.pool_key, -1, !to_pool, a.compliant,
+	    (rc = alloc_counters(db, a.pool_key, to_pool,
+				 ipam_cidr_size(&a.cidr), -1, a.compliant,
 				 err)) ||
 	    (rc = ipam__tags_drop(db, a.id, err)))
 		return rc;

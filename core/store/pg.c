@@ -5,11 +5,22 @@
  * A connection is one PGconn, opened from a libpq connection string or a
  * postgresql:// URI. Statements are the seam's: the SQL text model code
  * writes (the portable subset of docs/design/store.md) with its `?N` / `?`
- * placeholders rewritten to `$N` once, when prepared; they run with
- * PQexecParams at their first step (the parameter types are those of the
- * binds: int8, text, bytea in binary, or unknown for NULL), and their rows
- * are read from the result in text format (bytea decoded from its hex
- * form, booleans as 0/1).
+ * placeholders rewritten to `$N` once, when prepared. A statement with a
+ * plan (SELECT, INSERT, UPDATE, DELETE, WITH) is prepared on the server at
+ * its first step (PQprepare, "s<n>") for the parameter types of its binds
+ * (int8, text, bytea in binary, or unknown for NULL), up to four such
+ * signatures each, then run with PQexecPrepared; a reconnect drops them
+ * (prepared again when next run), a finalized statement's are
+ * DEALLOCATEd outside a transaction. Transaction statements run with
+ * PQexecParams, dialect texts of several statements with PQexec. Rows are
+ * read from the result in text format (bytea decoded from its hex form,
+ * booleans as 0/1).
+ *
+ * A COMMIT whose answer is lost with the connection may have committed:
+ * the transaction's id was read before it (txid_current_if_assigned), and
+ * a new connection asks the server (txid_status): committed is success,
+ * aborted the usual EIO, and when the server cannot be asked the EIO says
+ * the outcome is unknown (docs/design/pg.md, "Losing the connection").
  *
  * Errors map by SQLSTATE: class 23 (integrity: unique, foreign key, check,
  * the exclusion constraint over allocations) is IPAM_EEXIST; 40001
@@ -45,6 +56,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "pg.h"
@@ -62,6 +76,7 @@
 
 static const char *in_dialect(const char *sql);
 struct pg_store;
+static bool pg_ours(struct pg_store *s);
 static int control_of(const char *sql);
 static bool removals_on(struct pg_store *s);
 static int pg_control(struct pg_store *s, int kind, const char *sql,
@@ -929,7 +944,7 @@ typedef struct pg_store {
 	PGconn *conn;
 	int64_t changes;     /* rows of the last command */
 	int code;	     /* the last error's ipam_code */
-	char message[200];   /* and its text */
+	char message[256];   /* and its text */
 	ipam_store_delete_fn on_delete;
 	void *delete_ctx;
 	ipam_store_stamp_fn stamp; /* the change-time stamp (pg_session) */
@@ -947,6 +962,21 @@ typedef struct pg_store {
 	 * alone, from one thread; listened: it has been made once */
 	PGconn *listen;
 	bool listened;
+	/* server-side prepared statements (pg_ready): the session they
+	 * belong to (moved at every reconnect, which drops them all), the
+	 * number of the last name given ("s<n>"), and the DEALLOCATEs of
+	 * finalized statements, sent at the next point outside a
+	 * transaction (pg_unprepare_flush) */
+	uint64_t session;
+	unsigned long names;
+	uint64_t lastval_session; /* "lastval" is prepared in session - 1 */
+	pid_t pid; /* the process that opened it (a forked child shares the
+		    * connection: it runs statements unnamed, pg_ours) */
+	char *unprepare;
+	size_t unprepare_len, unprepare_cap;
+	/* test hook (ipam__pg_test_drop_after_commit): cut the connection
+	 * right after the next COMMIT is sent */
+	bool drop_after_commit;
 } pg_store;
 
 /* The channel every change is announced on (NOTIFY), and the key of the
@@ -961,6 +991,9 @@ typedef struct pg_param {
 	char num[24];
 } pg_param;
 
+/* The signatures (parameter types) a statement keeps prepared at once. */
+#define PG_VARIANTS 4
+
 typedef struct pg_stmt {
 	ipam_stmt base;
 	pg_store *store;
@@ -973,6 +1006,14 @@ typedef struct pg_stmt {
 	size_t *blob_len;
 	int ncols;
 	int control; /* CONTROL_*: a transaction statement run by pg_control */
+	/* server-side prepared variants (pg_ready): up to PG_VARIANTS
+	 * signatures (the parameter types of the binds), each a statement
+	 * "s<id>" of session `session`; id 0 is a free slot */
+	bool plannable; /* SELECT, INSERT, UPDATE, DELETE, WITH: prepared */
+	uint64_t session;
+	unsigned long ids[PG_VARIANTS];
+	Oid *sigs;  /* PG_VARIANTS * nparams types */
+	int victim; /* the slot the next new signature takes */
 } pg_stmt;
 
 /* The transaction statements the driver runs its own way (pg_control). */
@@ -1030,28 +1071,36 @@ static int sqlstate_code(const char *state)
 	return IPAM_EIO;
 }
 
+/* Why the connection is lost: libpq's first line, without its
+ * severity. */
+static void lost_why(pg_store *s, char *why, size_t size)
+{
+	const char *m = PQerrorMessage(s->conn);
+	size_t n;
+	if (!strncmp(m, "FATAL:", 6) || !strncmp(m, "ERROR:", 6))
+		m += 6;
+	m += strspn(m, " ");
+	n = strcspn(m, "\n");
+	snprintf(why, size, "%.*s", (int)n, m);
+	n = strlen(why);
+	while (n && why[n - 1] == ' ')
+		why[--n] = '\0';
+	if (!n)
+		snprintf(why, size, "the server closed it");
+}
+
 /* The error of a failed result (or of the connection when there is no
  * result). Frees nothing. */
 static int pg_result_fail(pg_store *s, PGresult *res, ipam_err *err)
 {
 	if (PQstatus(s->conn) == CONNECTION_BAD || s->unset) {
 		char why[120], text[220];
-		const char *m = PQerrorMessage(s->conn);
-		size_t n;
-		/* libpq's first line, without its severity */
-		if (!strncmp(m, "FATAL:", 6) || !strncmp(m, "ERROR:", 6))
-			m += 6;
-		m += strspn(m, " ");
-		n = strcspn(m, "\n");
-		snprintf(why, sizeof(why), "%.*s", (int)n, m);
-		n = strlen(why);
-		while (n && why[n - 1] == ' ')
-			why[--n] = '\0';
+		lost_why(s, why, sizeof(why));
 		snprintf(text, sizeof(text),
 			 "the connection to PostgreSQL is lost (%s); "
 			 "nothing is applied, the next command connects "
 			 "again",
-			 n ? why : "the server closed it");
+			 why);
 		return pg_fail(s, IPAM_EIO, text, err);
 	}
 	if (!res)
@@ -1083,6 +1132,10 @@ static void pg_revive(pg_store *s)
 {
 	if (PQstatus(s->conn) == CONNECTION_BAD) {
 		PQreset(s->conn);
+		/* a new session: the server statements of the old one are
+		 * gone (prepared again when next run; never DEALLOCATEd) */
+		s->session++;
+		s->unprepare_len = 0;
 		s->unset = true;
 		s->wrote = false; /* the server rolled it back: no news */
 	}
@@ -1130,7 +1183,8 @@ static bool event_table(pg_store *s)
  * ` <t><key>` per row the transaction deleted from a table the remove
  * hook reports, <t> the table's first letter (pg_removed_tables), or ` *`
  * when the list would not fit: NOTIFY refuses a payload of 8000 bytes.
- * Read back, handed to the hook and announced in one round trip:
+ * Read back, handed to the hook and announced in one round trip, with
+ * the transaction's id (before_commit):
  */
 static const char pg_announce_removed_sql[] =
 	"WITH r AS (DELETE FROM ipam_removed RETURNING tbl, key),"
@@ -1141,7 +1195,10 @@ static const char pg_announce_removed_sql[] =
 	/* 7900 + up to 20 digits and " *" < 8000 */
 	" CASE WHEN octet_length(p.s) > 7900"
 	" THEN ' *' ELSE p.s END) AS sent FROM p)"
-	" SELECT n.sent, r.tbl, r.key FROM n LEFT JOIN r ON true";
+	/* the rows, then the transaction id (before_commit), from n: its
+	 * one row is what sends the notification */
+	" SELECT tbl, key FROM r"
+	" UNION ALL SELECT NULL, txid_current_if_assigned() FROM n";
 
 /* The tables of ipam_removed (the rm_* triggers of migration 15) by the
  * letter the payload gives them. */
@@ -1151,7 +1208,7 @@ static const char *const pg_removed_tables[] = {
 
 /* Announces a committed change to the other daemons: NOTIFY inside the
  * transaction, so it is delivered when (and only if) it commits. The
- * payload is the newest event, without a list (pg_control sends the
+ * payload is the newest event, without a list (before_commit sends the
  * payload with one at the COMMIT of a write transaction; the rows a
  * statement outside a transaction deleted go with the next one), or
  * ` *` when the session does not collect its removals. */
@@ -1224,6 +1281,7 @@ static void pg_close(ipam_store *store, bool discard)
 		PQfinish(s->conn);
 	if (s->listen)
 		PQfinish(s->listen);
+	free(s->unprepare);
 	free(s->dsn);
 	free(s);
 }
@@ -1280,8 +1338,24 @@ static int64_t pg_changes(ipam_store *store)
  * sequences, and lastval() is the newest value this session took. */
 static int64_t pg_last_insert_id(ipam_store *store)
 {
-	PGresult *res = PQexec(PS(store)->conn, "SELECT lastval()");
+	pg_store *s = PS(store);
+	PGresult *res = NULL;
 	int64_t key = 0;
+
+	/* one server statement "lastval" per session (it follows many
+	 * INSERTs): prepared at the first call, right after an INSERT that
+	 * succeeded (the transaction is not aborted) */
+	if (pg_ours(s) && s->lastval_session != s->session + 1) {
+		res = PQprepare(s->conn, "lastval", "SELECT lastval()", 0,
+				NULL);
+		if (res && PQresultStatus(res) == PGRES_COMMAND_OK)
+			s->lastval_session = s->session + 1;
+		PQclear(res);
+	}
+	res = pg_ours(s) && s->lastval_session == s->session + 1
+		      ? PQexecPrepared(s->conn, "lastval", 0, NULL, NULL, NULL,
+				       0)
+		      : PQexec(s->conn, "SELECT lastval()");
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1)
 		key = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -1440,6 +1514,156 @@ static int pg_simple(pg_store *s, const char *sql, ipam_err *err)
 }
 
 /*
+ * Before the COMMIT of a write transaction: its transaction id, *xid (-1
+ * when it has none: it wrote nothing), for pg_commit to ask about when
+ * the COMMIT's answer is lost; and the rows deleted in it that the
+ * remove hook reports, read back from ipam_removed and handed to the
+ * hook. One round trip: with the remove hook on, the id is a row of the
+ * same query (tbl NULL), and a transaction that changed rows sends its
+ * notification, with the rows, in it too (pg_announce_removed_sql).
+ */
+static int before_commit(pg_store *s, int64_t *xid, ipam_err *err)
+{
+	bool hook = s->removals && s->on_delete;
+	bool announce = hook && s->wrote && event_table(s);
+	PGresult *res;
+	int rc;
+
+	*xid = -1;
+	if (!hook && !s->wrote)
+		return 0;
+	res = PQexec(s->conn,
+		     announce ? pg_announce_removed_sql
+		     : hook   ? "WITH d AS (DELETE FROM ipam_removed"
+				" RETURNING tbl, key) SELECT tbl, key FROM d"
+				" UNION ALL SELECT NULL,"
+				" txid_current_if_assigned()"
+			      : "SELECT NULL, txid_current_if_assigned()");
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = pg_result_fail(s, res, err);
+		PQclear(res);
+		return rc;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 0)) {
+			if (!PQgetisnull(res, i, 1))
+				*xid = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+			continue;
+		}
+		s->on_delete(s->delete_ctx, PQgetvalue(res, i, 0),
+			     strtoll(PQgetvalue(res, i, 1), NULL, 10));
+	}
+	PQclear(res);
+	if (announce)
+		s->wrote = false; /* sent: before_command sends nothing */
+	return 0;
+}
+
+/* What became of transaction `xid` whose COMMIT's answer was lost,
+ * asked on a new connection (txid_status): 1 committed, 0 not (aborted:
+ * by the server, or with its connection), -1 unknown (the server cannot
+ * be reached or cannot tell within about 3 s: a server restarting
+ * answers within that time, a transaction still finishing its COMMIT on
+ * the old connection ends within it). */
+static int commit_outcome(pg_store *s, int64_t xid)
+{
+	char sql[64];
+	snprintf(sql, sizeof(sql), "SELECT txid_status(%lld)", (long long)xid);
+	for (int tries = 0; tries < 300; tries++) {
+		PGresult *res;
+		const char *v;
+		int outcome = -1;
+		if (tries) {
+			struct timespec pause = {0, 10 * 1000 * 1000};
+			nanosleep(&pause, NULL);
+		}
+		pg_revive(s);
+		if (s->unset)
+			continue; /* not reachable (yet) */
+		res = PQexec(s->conn, sql);
+		if (PQstatus(s->conn) == CONNECTION_BAD) {
+			PQclear(res);
+			continue; /* lost again: the server is going away */
+		}
+		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK ||
+		    PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+			PQclear(res);
+			return -1; /* or an xid too old to tell */
+		}
+		v = PQgetvalue(res, 0, 0);
+		if (!strcmp(v, "committed"))
+			outcome = 1;
+		else if (!strcmp(v, "aborted"))
+			outcome = 0;
+		PQclear(res);
+		/* "in progress": the old session has not finished it yet */
+		if (outcome >= 0)
+			return outcome;
+	}
+	return -1;
+}
+
+/*
+ * COMMIT (`sql`) of a transaction whose id is `xid` (-1: none). When the
+ * connection is lost before its answer, the transaction may have
+ * committed: a new connection asks the server (commit_outcome).
+ * Committed, the change is there and the COMMIT succeeded; rolled back,
+ * the usual EIO, nothing applied; when the server cannot tell, EIO that
+ * says so, and how to find out.
+ */
+static int pg_commit(pg_store *s, const char *sql, int64_t xid, ipam_err *err)
+{
+	PGresult *res, *last = NULL;
+	char why[64], text[256];
+	int rc = 0, outcome;
+
+	if (PQsendQuery(s->conn, sql)) {
+		if (s->drop_after_commit) {
+			s->drop_after_commit = false;
+			shutdown(PQsocket(s->conn), SHUT_RDWR);
+		}
+		while ((res = PQgetResult(s->conn))) {
+			PQclear(last);
+			last = res;
+		}
+		if (last && PQresultStatus(last) == PGRES_COMMAND_OK &&
+		    PQstatus(s->conn) == CONNECTION_OK) {
+			PQclear(last);
+			return 0;
+		}
+	}
+	if (PQstatus(s->conn) != CONNECTION_BAD || xid < 0) {
+		rc = pg_result_fail(s, last, err);
+		PQclear(last);
+		return rc;
+	}
+	PQclear(last);
+	lost_why(s, why, sizeof(why));
+	outcome = commit_outcome(s, xid);
+	if (outcome == 1)
+		return 0;
+	if (outcome == 0)
+		snprintf(text, sizeof(text),
+			 "the connection to PostgreSQL is lost (%s); "
+			 "nothing is applied, the next command connects "
+			 "again",
+			 why);
+	else
+		snprintf(text, sizeof(text),
+			 "the connection to PostgreSQL is lost after COMMIT "
+			 "was sent (%s): whether the change is applied is "
+			 "unknown (look, or ask the server: SELECT "
+			 "txid_status(%lld))",
+			 why, (long long)xid);
+	return pg_fail(s, IPAM_EIO, text, err);
+}
+
+void ipam__pg_test_drop_after_commit(ipam_store *store)
+{
+	PS(store)->drop_after_commit = true;
+}
+
+/*
  * BEGIN IMMEDIATE, COMMIT and ROLLBACK (`sql` their PostgreSQL text):
  * a write transaction gets the change-time stamp of the model in its
  * setting ipam.stamp, in the same round trip (the triggers of schema 12
@@ -1448,6 +1672,7 @@ static int pg_simple(pg_store *s, const char *sql, ipam_err *err)
  */
 static int pg_control(pg_store *s, int kind, const char *sql, ipam_err *err)
 {
+	int64_t xid = -1;
 	int rc;
 	if (kind == CONTROL_BEGIN_WRITE) {
 		char text[256];
@@ -1466,37 +1691,15 @@ static int pg_control(pg_store *s, int kind, const char *sql, ipam_err *err)
 		s->write_txn = rc == 0;
 		return rc;
 	}
-	if (kind == CONTROL_COMMIT && s->write_txn && s->removals &&
-	    s->on_delete) {
-		/* a transaction that changed rows announces them with the
-		 * rows it deleted, in the same statement */
-		bool announce = s->wrote && event_table(s);
-		PGresult *res = PQexec(s->conn,
-				       announce ? pg_announce_removed_sql
-						: "WITH r AS (DELETE FROM"
-						  " ipam_removed RETURNING tbl,"
-						  " key) SELECT NULL, tbl, key"
-						  " FROM r");
-		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-			rc = pg_result_fail(s, res, err);
-			PQclear(res);
-			return rc;
-		}
-		for (int i = 0; i < PQntuples(res); i++)
-			if (!PQgetisnull(res, i, 1))
-				s->on_delete(s->delete_ctx,
-					     PQgetvalue(res, i, 1),
-					     strtoll(PQgetvalue(res, i, 2),
-						     NULL, 10));
-		PQclear(res);
-		if (announce)
-			s->wrote = false; /* before_command: sent */
-	}
+	if (kind == CONTROL_COMMIT && s->write_txn &&
+	    (rc = before_commit(s, &xid, err)))
+		return rc;
 	s->write_txn = false;
 	/* a COMMIT of a transaction that changed rows announces it first
 	 * (before_command); neither a COMMIT nor a ROLLBACK leaves news */
 	if ((rc = before_command(s, sql, err)) == 0)
-		rc = pg_simple(s, sql, err);
+		rc = kind == CONTROL_COMMIT ? pg_commit(s, sql, xid, err)
+					    : pg_simple(s, sql, err);
 	s->wrote = false;
 	return rc;
 }
@@ -1531,6 +1734,23 @@ static int pg_prepare(ipam_store *store, const char *sql, ipam_stmt **out,
 	 * whole */
 	if (!strncmp(t->sql, "INSERT OR FAIL ", 15))
 		memmove(t->sql + 7, t->sql + 15, strlen(t->sql + 15) + 1);
+	/* statements with a plan are prepared on the server (pg_ready);
+	 * transaction and savepoint statements, and dialect texts of
+	 * several statements, run as before */
+	t->plannable = !strchr(t->sql, ';') &&
+		       (!strncmp(t->sql, "SELECT ", 7) ||
+			!strncmp(t->sql, "INSERT ", 7) ||
+			!strncmp(t->sql, "UPDATE ", 7) ||
+			!strncmp(t->sql, "DELETE ", 7) ||
+			!strncmp(t->sql, "WITH ", 5));
+	if (t->plannable && t->nparams &&
+	    !(t->sigs = calloc((size_t)t->nparams * PG_VARIANTS,
+			       sizeof(*t->sigs)))) {
+		free(t->params);
+		free(t->sql);
+		free(t);
+		return pg_fail(PS(store), IPAM_ENOMEM, "out of memory", err);
+	}
 	t->base.driver = &pg_driver;
 	t->store = PS(store);
 	t->row = -1;
@@ -1546,16 +1766,113 @@ static void clear_params(pg_stmt *t)
 	}
 }
 
+/* A server statement of the session no longer needed: its DEALLOCATE
+ * is sent at the next statement outside a transaction
+ * (pg_unprepare_flush), never inside one (an error there would abort
+ * it). Out of memory, it stays until the connection ends. */
+static void unprepare_later(pg_store *s, unsigned long id)
+{
+	char text[40];
+	int n = snprintf(text, sizeof(text), "DEALLOCATE s%lu;", id);
+	if (s->unprepare_len + (size_t)n + 1 > s->unprepare_cap) {
+		size_t cap = s->unprepare_cap ? s->unprepare_cap * 2 : 256;
+		char *more = realloc(s->unprepare, cap);
+		if (!more)
+			return;
+		s->unprepare = more;
+		s->unprepare_cap = cap;
+	}
+	memcpy(s->unprepare + s->unprepare_len, text, (size_t)n + 1);
+	s->unprepare_len += (size_t)n;
+}
+
+/* Whether the server statements are this process's to make and drop: a
+ * child forked with the connection (tests/unit/watch_fixture.h's
+ * in_child runs a call in one while the parent waits) runs its
+ * statements unnamed, as before prepared statements, and leaves the
+ * parent's alone. */
+static bool pg_ours(pg_store *s)
+{
+	return getpid() == s->pid;
+}
+
+/* Sends the DEALLOCATEs queued, when no transaction is open. */
+static void pg_unprepare_flush(pg_store *s)
+{
+	PGresult *res;
+	if (!s->unprepare_len || !pg_ours(s) ||
+	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		return;
+	res = PQexec(s->conn, s->unprepare);
+	PQclear(res);
+	s->unprepare_len = 0;
+}
+
 static void pg_finalize(ipam_stmt *stmt)
 {
 	pg_stmt *t = PT(stmt);
 	if (!t)
 		return;
+	if (t->session == t->store->session && pg_ours(t->store) &&
+	    PQstatus(t->store->conn) == CONNECTION_OK)
+		for (int i = 0; i < PG_VARIANTS; i++)
+			if (t->ids[i])
+				unprepare_later(t->store, t->ids[i]);
 	clear_result(t);
 	clear_params(t);
+	free(t->sigs);
 	free(t->params);
 	free(t->sql);
 	free(t);
+}
+
+/*
+ * The server statement of `t` for the parameter types `types`: one of
+ * its variants of this session with exactly these types, else prepared
+ * now (PQprepare, name "s<n>") in the slot of the oldest variant, whose
+ * statement is DEALLOCATEd later. A statement is never run with types
+ * other than those of its binds. *id: the statement's number. A failed
+ * PREPARE reports the error the statement itself would have (the server
+ * parses and plans it either way) and, inside a transaction, aborts it
+ * just as the statement would.
+ */
+static int pg_ready(pg_stmt *t, const Oid *types, unsigned long *id,
+		    ipam_err *err)
+{
+	pg_store *s = t->store;
+	size_t size = (size_t)t->nparams * sizeof(*types);
+	char name[24];
+	PGresult *res;
+	int slot;
+
+	if (t->session != s->session) {
+		memset(t->ids, 0, sizeof(t->ids));
+		t->session = s->session;
+	}
+	for (int i = 0; i < PG_VARIANTS; i++)
+		if (t->ids[i] &&
+		    (!size || !memcmp(t->sigs + i * t->nparams, types, size))) {
+			*id = t->ids[i];
+			return 0;
+		}
+	slot = t->victim;
+	t->victim = (t->victim + 1) % PG_VARIANTS;
+	if (t->ids[slot]) {
+		unprepare_later(s, t->ids[slot]);
+		t->ids[slot] = 0;
+	}
+	snprintf(name, sizeof(name), "s%lu", s->names + 1);
+	res = PQprepare(s->conn, name, t->sql, t->nparams, types);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		int rc = pg_result_fail(s, res, err);
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	*id = t->ids[slot] = ++s->names;
+	if (size)
+		memcpy(t->sigs + slot * t->nparams, types, size);
+	return 0;
 }
 
 /* Does `sql` (with $N placeholders) name $n? */
@@ -1626,12 +1943,26 @@ static int run(pg_stmt *t, ipam_err *err)
 		if (rc)
 			return rc;
 	}
+	pg_unprepare_flush(s);
 	/* a dialect text of several statements (no parameters) runs as
-	 * one simple query: the result is the last statement's */
-	t->res = n == 0 && strchr(t->sql, ';')
-			 ? PQexec(s->conn, t->sql)
-			 : PQexecParams(s->conn, t->sql, n, types, values,
-					lengths, formats, 0);
+	 * one simple query: the result is the last statement's; a
+	 * statement with a plan runs prepared (pg_ready), others (the
+	 * transaction and savepoint statements) unnamed as before */
+	if (t->plannable && pg_ours(s)) {
+		unsigned long id = 0;
+		char name[24];
+		int rc = pg_ready(t, types, &id, err);
+		if (rc)
+			return rc;
+		snprintf(name, sizeof(name), "s%lu", id);
+		t->res = PQexecPrepared(s->conn, name, n, values, lengths,
+					formats, 0);
+	} else if (n == 0 && strchr(t->sql, ';')) {
+		t->res = PQexec(s->conn, t->sql);
+	} else {
+		t->res = PQexecParams(s->conn, t->sql, n, types, values,
+				      lengths, formats, 0);
+	}
 	status = t->res ? PQresultStatus(t->res) : PGRES_FATAL_ERROR;
 	if (status == PGRES_TUPLES_OK) {
 		t->rows = PQntuples(t->res);
@@ -2201,6 +2532,7 @@ int ipam__pg_open(ipam_store **out, const char *dsn, ipam_err *err)
 		return ipam__fail(err, IPAM_ENOMEM, "out of memory");
 	}
 	atomic_store(&s->own_pid, PQbackendPID(s->conn));
+	s->pid = getpid();
 	if (pg_setup(s->conn) != 0) {
 		int rc = ipam__fail(err, IPAM_EIO,
 				    "cannot set up the session: %s",

@@ -17,4 +17,11 @@ int ipam__pg_schema_count(void);
  * memory); *count is the largest N. */
 char *ipam__pg_placeholders(const char *sql, int *count);
 
+/* Test hook (tests/unit/test_pg_store.c only): the next COMMIT of
+ * `store` is sent, then the connection is cut (shutdown(2) of its
+ * socket) before its answer is read, as when the server or the network
+ * goes away at that instant (docs/design/pg.md, "Losing the
+ * connection"). */
+void ipam__pg_test_drop_after_commit(ipam_store *store);
+
 #endif /* IPAM_STORE_PG_H */

@@ -374,6 +374,7 @@ static void rollback_all(ipam *db)
 	    in_transaction(db))
 		db->store->driver->exec(db->store, "ROLLBACK", NULL);
 	db->events_logged = 0;
+	db->ids = IDS_OFF;
 	forget_removals(db);
 }
 
@@ -470,6 +471,8 @@ static int settle(int rc, ipam_err *err)
 	return rc;
 }
 
+static int ids_flush(ipam *db, ipam_err *err);
+
 /* Commits the outermost transaction, or undoes it on any failure. */
 static int finish_transaction(ipam *db, int rc, ipam_err *err)
 {
@@ -486,6 +489,8 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 	if (rc == 0)
 		rc = settle(ipam__public_settle(db, err), err);
 	if (rc == 0)
+		rc = settle(ids_flush(db, err), err);
+	if (rc == 0)
 		rc = ipam__changed_flush(db, err);
 	if (rc == 0)
 		rc = newest_event(db, &newest, err);
@@ -497,7 +502,9 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 		return rc;
 	}
 	ipam__oom = 0;
+	db->commit_first = newest - db->events_logged + 1;
 	db->events_logged = 0;
+	db->ids = IDS_OFF;
 	ipam__changed_committed(db);
 	if (changed) {
 		db->last_event = newest;
@@ -522,6 +529,7 @@ int ipam__write_begin(ipam *db, ipam_err *err)
 			db->actor = db->default_actor;
 			db->events_logged = 0;
 			db->history_floor = -1;
+			db->ids = IDS_UNREAD;
 		}
 	} else if (!in_transaction(db)) {
 		rc = ipam__fail(err, IPAM_EIO,
@@ -604,6 +612,7 @@ int ipam_txn_begin(ipam *db, const ipam_actor *who, ipam_err *err)
 	db->txn_open = 1;
 	db->events_logged = 0;
 	db->history_floor = -1;
+	db->ids = IDS_UNREAD;
 	db->actor = who ? *who : db->default_actor;
 	return 0; /* the lock stays held until commit or rollback */
 }
@@ -637,6 +646,14 @@ void ipam_set_change_hook(ipam *db, ipam_change_hook hook, void *ctx)
 	db->hook = hook;
 	db->hook_ctx = ctx;
 	pthread_mutex_unlock(&db->lock);
+}
+
+int64_t ipam_commit_first_event(ipam *db)
+{
+	pthread_mutex_lock(&db->lock);
+	int64_t first = db->commit_first;
+	pthread_mutex_unlock(&db->lock);
+	return first;
 }
 
 bool ipam_shared(ipam *db)
@@ -726,26 +743,33 @@ static uint64_t splitmix64(uint64_t x)
 }
 
 /*
- * Ids are a per-database counter run through a bijective mixer keyed by a
- * per-database salt: unique by construction, random-looking like AWS ids,
- * reproducible when the salt is fixed (ipam_open_opts.id_seed).
+ * The next value of the id counter, from the database. In a write
+ * transaction of the brackets the counter is then kept in the handle and
+ * written back once, before COMMIT (ids_flush): a batch of many changes
+ * updates the IPAM's row once, not once per id (on PostgreSQL every
+ * version of a row the transaction wrote is walked by its next reads of
+ * that row). Elsewhere (the migration that creates the IPAM) each id is
+ * an UPDATE of the row, as before.
  */
-int ipam__new_id(ipam *db, const char *prefix, bool long_id,
-		 char out[IPAM_ID_MAX], ipam_err *err)
+static int id_counter_next(ipam *db, uint64_t *counter, uint64_t *salt,
+			   ipam_err *err)
 {
 	/* UPDATE, then SELECT: UPDATE ... RETURNING builds and drops an
 	 * ephemeral table on every call (malloc churn that glibc trims with
 	 * brk(2) each time; see docs/bench.md). */
-	ipam_stmt *stmt = ipam__stmt(
-		db, "UPDATE ipam SET id_counter = id_counter + 1 WHERE id = 1",
-		err);
-	uint64_t counter, salt, a;
+	ipam_stmt *stmt;
 	int rc;
 
-	if (!stmt)
-		return ipam__stmt_error(err);
-	if ((rc = ipam__exec(db, stmt, err)))
-		return rc;
+	if (db->ids == IDS_OFF) {
+		stmt = ipam__stmt(db,
+				  "UPDATE ipam SET id_counter = id_counter + 1"
+				  " WHERE id = 1",
+				  err);
+		if (!stmt)
+			return ipam__stmt_error(err);
+		if ((rc = ipam__exec(db, stmt, err)))
+			return rc;
+	}
 	stmt = ipam__stmt(
 		db, "SELECT id_counter, id_salt FROM ipam WHERE id = 1", err);
 	if (!stmt)
@@ -755,9 +779,51 @@ int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 		ipam__reset(stmt);
 		return rc < 0 ? rc : ipam__fail(err, IPAM_EIO, "no IPAM row");
 	}
-	counter = (uint64_t)ipam__col_int64(stmt, 0);
-	salt = (uint64_t)ipam__col_int64(stmt, 1);
+	*counter = (uint64_t)ipam__col_int64(stmt, 0);
+	*salt = (uint64_t)ipam__col_int64(stmt, 1);
 	ipam__reset(stmt);
+	if (db->ids == IDS_UNREAD) {
+		*counter += 1;
+		db->id_counter = *counter;
+		db->id_salt = *salt;
+		db->ids = IDS_DIRTY;
+	}
+	return 0;
+}
+
+/* Before COMMIT: the kept id counter back into the IPAM's row. */
+static int ids_flush(ipam *db, ipam_err *err)
+{
+	ipam_stmt *stmt;
+	if (db->ids != IDS_DIRTY)
+		return 0;
+	stmt = ipam__stmt(db, "UPDATE ipam SET id_counter = ?1 WHERE id = 1",
+			  err);
+	if (!stmt)
+		return ipam__stmt_error(err);
+	ipam__bind_int64(stmt, 1, (int64_t)db->id_counter);
+	db->ids = IDS_CLEAN;
+	return ipam__exec(db, stmt, err);
+}
+
+/*
+ * Ids are a per-database counter run through a bijective mixer keyed by a
+ * per-database salt: unique by construction, random-looking like AWS ids,
+ * reproducible when the salt is fixed (ipam_open_opts.id_seed).
+ */
+int ipam__new_id(ipam *db, const char *prefix, bool long_id,
+		 char out[IPAM_ID_MAX], ipam_err *err)
+{
+	uint64_t counter = 0, salt = 0, a;
+	int rc;
+
+	if (db->ids == IDS_CLEAN || db->ids == IDS_DIRTY) {
+		counter = ++db->id_counter;
+		salt = db->id_salt;
+		db->ids = IDS_DIRTY;
+	} else if ((rc = id_counter_next(db, &counter, &salt, err))) {
+		return rc;
+	}
 	a = splitmix64(counter ^ salt);
 	if (long_id)
 		snprintf(out, IPAM_ID_MAX, "%s%016llx%016llx", prefix,

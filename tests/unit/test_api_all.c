@@ -186,7 +186,15 @@ static void ipam_level(ipam *db)
 	/* an explicit transaction, committed and rolled back */
 	assert_ok(ipam_txn_begin(db, &who, &err), err);
 	assert_ok(ipam_set_description(db, "in a transaction", &err), err);
+	assert_ok(ipam_quota_set(db, IPAM_QUOTA_SCOPES, q + 2, &err), err);
 	assert_ok(ipam_txn_commit(db, &err), err);
+	/* the commit's own events: the two changes above, the last two */
+	assert_true(ipam_events_last(db) >= 2);
+	assert_int_equal(ipam_commit_first_event(db),
+			 ipam_events_last(db) - 1);
+	assert_ok(ipam_set_description(db, "one more", &err), err);
+	assert_int_equal(ipam_commit_first_event(db), ipam_events_last(db));
+	assert_ok(ipam_set_description(db, "in a transaction", &err), err);
 	assert_ok(ipam_txn_begin(db, NULL, &err), err);
 	assert_ok(ipam_set_description(db, "undone", &err), err);
 	ipam_txn_rollback(db);

@@ -463,6 +463,275 @@ static void test_removals_announced(void **state)
 	b->driver->close(b, false);
 }
 
+/* How many server statements the session of `s` has prepared with the
+ * text `text` (all of them when NULL). */
+static int64_t server_stmts(ipam_store *s, const char *text)
+{
+	ipam_err err = {0, ""};
+	ipam_stmt *q = prep(s, text ? "SELECT count(*) FROM"
+				      " pg_prepared_statements"
+				      " WHERE statement = ?1"
+				    : "SELECT count(*) FROM"
+				      " pg_prepared_statements");
+	int64_t n;
+	if (text)
+		ipam__bind_text(q, 1, text, -1);
+	assert_int_equal(s->driver->step(q, &err), IPAM_ROW);
+	n = ipam__col_int64(q, 0);
+	s->driver->finalize(q);
+	return n;
+}
+
+/* The type the server gave ?1 of `stmt` (SELECT pg_typeof(?1)::text),
+ * bound by `bind`. */
+static void expect_type(ipam_store *s, ipam_stmt *stmt, const char *type)
+{
+	ipam_err err = {0, ""};
+	assert_int_equal(s->driver->step(stmt, &err), IPAM_ROW);
+	assert_string_equal(ipam__col_text(stmt, 0), type);
+	assert_int_equal(s->driver->step(stmt, &err), IPAM_DONE);
+	ipam__reset(stmt);
+}
+
+/* Statements with a plan are prepared on the server once per signature
+ * (the types of their binds) and session, never run with other types,
+ * DEALLOCATEd when finalized, prepared again after a reconnect; errors
+ * map as before, a failed PREPARE aborting a transaction as the
+ * statement would. */
+static void test_prepared(void **state)
+{
+	ipam_store *a = with_pools("t_prepared"), *b = open_db("t_prepared");
+	const char *typeof_sql = "SELECT pg_typeof($1)::text";
+	unsigned char blob[3] = {1, 0, 2};
+	ipam_err err = {0, ""};
+	ipam_stmt *stmt, *dup;
+	(void)state;
+
+	stmt = prep(a, "SELECT pg_typeof(?1)::text");
+	for (int i = 0; i < 3; i++) {
+		ipam__bind_int64(stmt, 1, i);
+		expect_type(a, stmt, "bigint");
+	}
+	assert_int_equal(server_stmts(a, typeof_sql), 1);
+	ipam__bind_text(stmt, 1, "x", -1);
+	expect_type(a, stmt, "text");
+	ipam__bind_int64(stmt, 1, 7);
+	expect_type(a, stmt, "bigint");
+	ipam__bind_blob(stmt, 1, blob, 3);
+	expect_type(a, stmt, "bytea");
+	assert_int_equal(server_stmts(a, typeof_sql), 3);
+	/* a parameter the text never names, bound NULL, is text */
+	dup = prep(a, "SELECT ?1 + 1, ?3");
+	ipam__bind_int64(dup, 1, 41);
+	ipam__bind_int64(dup, 3, 5);
+	assert_int_equal(a->driver->step(dup, &err), IPAM_ROW);
+	assert_int_equal(ipam__col_int64(dup, 0), 42);
+	a->driver->finalize(dup);
+
+	/* after a reconnect: prepared again in the new session */
+	assert_int_equal(
+		run(b,
+		    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		    " WHERE datname = 't_prepared' AND pid <> pg_backend_pid()",
+		    &err),
+		0);
+	ipam__bind_text(stmt, 1, "x", -1);
+	assert_int_equal(a->driver->step(stmt, &err), IPAM_EIO);
+	ipam__reset(stmt);
+	err = (ipam_err){0, ""};
+	ipam__bind_text(stmt, 1, "x", -1);
+	expect_type(a, stmt, "text");
+	ipam__bind_int64(stmt, 1, 1);
+	expect_type(a, stmt, "bigint");
+	assert_int_equal(server_stmts(a, typeof_sql), 2);
+	/* more signatures than a statement keeps (4): the oldest goes */
+	dup = prep(a, "SELECT pg_typeof(?1)::text || ' ' || pg_typeof(?2)");
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 5; i++) {
+			if (i % 3 == 0)
+				ipam__bind_int64(dup, 1, i);
+			else if (i % 3 == 1)
+				ipam__bind_text(dup, 1, "t", -1);
+			else
+				ipam__bind_blob(dup, 1, blob, 3);
+			if (i < 3)
+				ipam__bind_int64(dup, 2, i);
+			else
+				ipam__bind_text(dup, 2, "u", -1);
+			expect_type(
+				a, dup,
+				(const char *[]){"bigint bigint", "text bigint",
+						 "bytea bigint", "bigint text",
+						 "text text"}[i]);
+		}
+	assert_int_equal(server_stmts(a, "SELECT pg_typeof($1)::text || ' ' || "
+					 "pg_typeof($2)"),
+			 4);
+	a->driver->finalize(dup);
+	/* a constraint refused at the first run and at a later one */
+	dup = prep(a, "INSERT INTO locale(name) VALUES (?1)");
+	for (int i = 0; i < 3; i++) {
+		ipam__bind_text(dup, 1, "us-east-1", -1);
+		err = (ipam_err){0, ""};
+		assert_int_equal(a->driver->step(dup, &err),
+				 i ? IPAM_EEXIST : IPAM_DONE);
+		ipam__reset(dup);
+	}
+	a->driver->finalize(dup);
+	/* a statement the server refuses to prepare, in a transaction:
+	 * the transaction is aborted as before, ROLLBACK ends it */
+	assert_int_equal(run(a, "BEGIN", &err), 0);
+	dup = prep(a, "SELECT no_such_column FROM pool");
+	err = (ipam_err){0, ""};
+	assert_int_equal(a->driver->step(dup, &err), IPAM_EIO);
+	assert_non_null(strstr(err.msg, "no_such_column"));
+	a->driver->finalize(dup);
+	ipam__bind_int64(stmt, 1, 3);
+	err = (ipam_err){0, ""};
+	assert_int_equal(a->driver->step(stmt, &err), IPAM_EIO);
+	assert_non_null(strstr(err.msg, "aborted"));
+	ipam__reset(stmt);
+	assert_int_equal(run(a, "ROLLBACK", &err), 0);
+	ipam__bind_int64(stmt, 1, 3);
+	expect_type(a, stmt, "bigint");
+
+	/* finalized: DEALLOCATEd at the next statement outside a
+	 * transaction, nothing left but the counting statement itself */
+	a->driver->finalize(stmt);
+	assert_int_equal(server_stmts(a, NULL), 1);
+	a->driver->close(a, false);
+	b->driver->close(b, false);
+}
+
+/* Whether the row `id` of commit_t is there, asked on another
+ * connection. */
+static int64_t committed_rows(ipam_store *b, int64_t id)
+{
+	ipam_err err = {0, ""};
+	ipam_stmt *q = prep(b, "SELECT count(*) FROM commit_t WHERE id = ?1");
+	int64_t n;
+	ipam__bind_int64(q, 1, id);
+	assert_int_equal(b->driver->step(q, &err), IPAM_ROW);
+	n = ipam__col_int64(q, 0);
+	b->driver->finalize(q);
+	return n;
+}
+
+/* A write transaction whose COMMIT is sent and whose connection is then
+ * cut before the answer (the test hook): the driver asks a new
+ * connection what became of the transaction (txid_status). Committed by
+ * the server: the COMMIT succeeds. Refused by the server at COMMIT (a
+ * deferred foreign key): EIO, nothing applied. The server not to be
+ * asked (about 3 s): EIO, the outcome unknown, the transaction named. */
+static void test_commit_outcome(void **state)
+{
+	ipam_store *a = with_pools("t_outcome"), *b = open_db("t_outcome");
+	ipam_err err = {0, ""};
+	ipam_stmt *ins;
+	(void)state;
+
+	assert_int_equal(run(a,
+			     "CREATE TABLE commit_t(id bigint PRIMARY KEY,"
+			     " ref bigint REFERENCES commit_t(id)"
+			     " DEFERRABLE INITIALLY DEFERRED)",
+			     &err),
+			 0);
+	ins = prep(a, "INSERT INTO commit_t(id, ref) VALUES (?1, ?2)");
+
+	/* committed, its answer lost: success, the row is there */
+	assert_int_equal(run(a, "BEGIN IMMEDIATE", &err), 0);
+	ipam__bind_int64(ins, 1, 1);
+	ipam__bind_null(ins, 2);
+	assert_int_equal(a->driver->step(ins, &err), IPAM_DONE);
+	ipam__reset(ins);
+	ipam__pg_test_drop_after_commit(a);
+	assert_int_equal(run(a, "COMMIT", &err), 0);
+	assert_string_equal(err.msg, "");
+	assert_false(a->driver->in_transaction(a));
+	assert_int_equal(committed_rows(b, 1), 1);
+
+	/* refused at COMMIT, its answer lost: EIO, nothing applied */
+	assert_int_equal(run(a, "BEGIN IMMEDIATE", &err), 0);
+	ipam__bind_int64(ins, 1, 2);
+	ipam__bind_int64(ins, 2, 99); /* no row 99: fails at COMMIT */
+	assert_int_equal(a->driver->step(ins, &err), IPAM_DONE);
+	ipam__reset(ins);
+	ipam__pg_test_drop_after_commit(a);
+	assert_int_equal(run(a, "COMMIT", &err), IPAM_EIO);
+	assert_non_null(strstr(err.msg, "the connection to PostgreSQL is "
+					"lost"));
+	assert_non_null(strstr(err.msg, "nothing is applied"));
+	assert_int_equal(committed_rows(b, 2), 0);
+
+	/* committed, its answer lost, and the server cannot be asked (it
+	 * refuses new connections to the database for a while): EIO
+	 * that says the outcome is unknown and names the transaction; the
+	 * server, asked later, says committed */
+	{
+		ipam_store *admin = NULL;
+		char *named;
+		long long xid;
+		char sql[80];
+		ipam_stmt *q;
+		err = (ipam_err){0, ""};
+		assert_int_equal(ipam__pg_open(&admin, dsn, &err), 0);
+		assert_int_equal(run(a, "BEGIN IMMEDIATE", &err), 0);
+		ipam__bind_int64(ins, 1, 5);
+		ipam__bind_null(ins, 2);
+		assert_int_equal(a->driver->step(ins, &err), IPAM_DONE);
+		ipam__reset(ins);
+		assert_int_equal(run(admin,
+				     "ALTER DATABASE t_outcome"
+				     " ALLOW_CONNECTIONS false",
+				     &err),
+				 0);
+		ipam__pg_test_drop_after_commit(a);
+		assert_int_equal(run(a, "COMMIT", &err), IPAM_EIO);
+		assert_non_null(strstr(err.msg, "whether the change is "
+						"applied is unknown"));
+		named = strstr(err.msg, "txid_status(");
+		assert_non_null(named);
+		xid = strtoll(named + strlen("txid_status("), NULL, 10);
+		assert_true(xid > 0);
+		err = (ipam_err){0, ""};
+		assert_int_equal(run(admin,
+				     "ALTER DATABASE t_outcome"
+				     " ALLOW_CONNECTIONS true",
+				     &err),
+				 0);
+		snprintf(sql, sizeof(sql), "SELECT txid_status(%lld)", xid);
+		q = prep(b, sql);
+		assert_int_equal(b->driver->step(q, &err), IPAM_ROW);
+		assert_string_equal(ipam__col_text(q, 0), "committed");
+		b->driver->finalize(q);
+		assert_int_equal(committed_rows(b, 5), 1);
+		admin->driver->close(admin, false);
+	}
+
+	/* the same without the hook: the server's own refusal */
+	err = (ipam_err){0, ""};
+	assert_int_equal(run(a, "BEGIN IMMEDIATE", &err), 0);
+	ipam__bind_int64(ins, 1, 3);
+	ipam__bind_int64(ins, 2, 99);
+	assert_int_equal(a->driver->step(ins, &err), IPAM_DONE);
+	ipam__reset(ins);
+	assert_int_equal(run(a, "COMMIT", &err), IPAM_EEXIST);
+	assert_int_equal(committed_rows(b, 3), 0);
+
+	/* and the connection works on */
+	err = (ipam_err){0, ""};
+	assert_int_equal(run(a, "BEGIN IMMEDIATE", &err), 0);
+	ipam__bind_int64(ins, 1, 4);
+	ipam__bind_int64(ins, 2, 1);
+	assert_int_equal(a->driver->step(ins, &err), IPAM_DONE);
+	ipam__reset(ins);
+	assert_int_equal(run(a, "COMMIT", &err), 0);
+	assert_int_equal(committed_rows(b, 4), 1);
+	a->driver->finalize(ins);
+	a->driver->close(a, false);
+	b->driver->close(b, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +741,8 @@ int main(void)
 		cmocka_unit_test(test_no_overlap),
 		cmocka_unit_test(test_serialization),
 		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_prepared),
+		cmocka_unit_test(test_commit_outcome),
 		cmocka_unit_test(test_removals_announced),
 	};
 	dsn = getenv("IPAMFS_PG_DSN");
