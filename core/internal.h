@@ -33,6 +33,14 @@ struct ipam_removal {
 	int64_t key;
 };
 
+/* A pool's kept counters (ipam.counts); pool 0 = none kept. */
+#define IPAM__COUNTS_DEPTH 8
+struct ipam__counts {
+	int64_t pool;
+	ipam_u128 assigned, to_pools;
+	int64_t n_allocs, n_compliant, n_noncompliant;
+};
+
 struct ipam {
 	ipam_store *store; /* the engine's connection (store.h) */
 	pthread_mutex_t lock;  /* recursive */
@@ -46,6 +54,13 @@ struct ipam {
 	 * here and written back once before COMMIT (IDS_DIRTY). */
 	enum { IDS_OFF, IDS_UNREAD, IDS_CLEAN, IDS_DIRTY } ids;
 	uint64_t id_counter, id_salt;
+	/* The space and allocation counters of the pool a write transaction
+	 * allocates in or releases from, kept here and written back when a
+	 * statement names them, before COMMIT, or when another pool's are
+	 * needed (model/alloc.c). counts_saved[d]: what they were when the
+	 * savepoint of nesting d began (restored when it is rolled back). */
+	struct ipam__counts counts, counts_saved[IPAM__COUNTS_DEPTH];
+	bool counts_flushing;
 	ipam_actor actor;      /* who the current transaction runs for */
 	ipam_actor default_actor;
 	ipam_clock_fn clock;
@@ -68,6 +83,7 @@ struct ipam {
 	struct ipam_stmt_slot {
 		const char *literal;
 		ipam_stmt *stmt;
+		bool counts; /* names a kept pool counter (ipam__counts) */
 	} * cache;
 	size_t cache_cap; /* slots, a power of two (0 before the first) */
 	size_t cached;	  /* slots in use */
@@ -373,6 +389,11 @@ void ipam__jlist_end(ipam__jlist *l);
 
 /* ---- addresses as keys: 16 bytes, big-endian ---- */
 
+/* The kept pool counters (ipam.counts, model/alloc.c): written back to
+ * the pool's row; whether a statement's text names one of them (it then
+ * reads them written back: ipam__stmt). */
+int ipam__counts_flush(ipam *db, ipam_err *err);
+bool ipam__counts_named(const char *sql);
 void ipam__addr_to_blob(ipam_u128 addr, unsigned char out[16]);
 ipam_u128 ipam__blob_to_addr(ipam_stmt *stmt, int col);
 int ipam__bind_addr(ipam_stmt *stmt, int idx, ipam_u128 addr);

@@ -99,11 +99,19 @@ ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 	if (db->cache_cap) {
 		slot = stmt_slot(db->cache, db->cache_cap, sql);
 		if (slot->literal) {
+			/* a statement naming a kept pool counter reads it
+			 * written back (model/alloc.c) */
+			if (slot->counts && db->counts.pool &&
+			    ipam__counts_flush(db, err) != 0)
+				return NULL;
 			stmt = slot->stmt;
 			ipam__reset(stmt);
 			return stmt;
 		}
 	}
+	if (db->counts.pool && ipam__counts_named(sql) &&
+	    ipam__counts_flush(db, err) != 0)
+		return NULL;
 	/* Never evicts: a statement a caller is stepping must stay alive.
 	 * The table grows instead (the set of literals is finite). */
 	if ((db->cached + 1) * 2 > db->cache_cap && stmt_grow(db) != 0) {
@@ -119,6 +127,7 @@ ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 	slot = stmt_slot(db->cache, db->cache_cap, sql);
 	slot->literal = sql;
 	slot->stmt = stmt;
+	slot->counts = ipam__counts_named(sql);
 	db->cached++;
 	return stmt;
 }
@@ -375,6 +384,7 @@ static void rollback_all(ipam *db)
 		db->store->driver->exec(db->store, "ROLLBACK", NULL);
 	db->events_logged = 0;
 	db->ids = IDS_OFF;
+	memset(&db->counts, 0, sizeof(db->counts));
 	forget_removals(db);
 }
 
@@ -489,6 +499,8 @@ static int finish_transaction(ipam *db, int rc, ipam_err *err)
 	if (rc == 0)
 		rc = settle(ipam__public_settle(db, err), err);
 	if (rc == 0)
+		rc = settle(ipam__counts_flush(db, err), err);
+	if (rc == 0)
 		rc = settle(ids_flush(db, err), err);
 	if (rc == 0)
 		rc = ipam__changed_flush(db, err);
@@ -536,7 +548,16 @@ int ipam__write_begin(ipam *db, ipam_err *err)
 				"the transaction was rolled back after a "
 				"storage failure");
 	} else {
-		rc = control(db, "SAVEPOINT ipam_call", err);
+		/* what the kept pool counters are when the savepoint begins
+		 * (restored if it is rolled back); nested deeper than there
+		 * is room for, they are written back first */
+		rc = 0;
+		if (db->depth >= IPAM__COUNTS_DEPTH)
+			rc = ipam__counts_flush(db, err);
+		else
+			db->counts_saved[db->depth] = db->counts;
+		if (rc == 0)
+			rc = control(db, "SAVEPOINT ipam_call", err);
 	}
 	if (rc) {
 		pthread_mutex_unlock(&db->lock);
@@ -557,6 +578,10 @@ int ipam__write_end(ipam *db, int rc, ipam_err *err)
 			control(db, "ROLLBACK TO ipam_call", NULL);
 			control(db, "RELEASE ipam_call", NULL);
 		}
+		if (db->depth < IPAM__COUNTS_DEPTH)
+			db->counts = db->counts_saved[db->depth];
+		else
+			memset(&db->counts, 0, sizeof(db->counts));
 	} else if (control(db, "RELEASE ipam_call", err) != 0) {
 		rc = settle(IPAM_EIO, err);
 	}
@@ -950,6 +975,8 @@ static int migrate(ipam *db, int64_t version, const ipam_open_opts *opts,
 		rc = ipam__exec_sql(db, changed_fill_sql, err);
 	if (rc == 0) /* the kept public IP counts a migration marked */
 		rc = ipam__public_settle(db, err);
+	if (rc == 0)
+		rc = ipam__counts_flush(db, err);
 	if (rc == 0)
 		rc = ipam__exec_sql(db, "COMMIT", err);
 	if (rc)

@@ -5,6 +5,7 @@
  * merging of freed space, IPv6 pools beyond 64 bits.
  */
 #include "fixture.h"
+#include "internal.h" /* ipam__write_begin: a call that fails after allocating */
 
 static void set_strategy(ipam *db, int64_t pool, ipam_strategy strategy)
 {
@@ -436,6 +437,79 @@ static void test_preview_allocates_nothing(void **state)
 	ipam_free(db);
 }
 
+/*
+ * The counters an allocation moves are kept in the handle for the
+ * transaction and written back before any statement that reads them
+ * (model/alloc.c): exact inside the transaction, across pools, after a
+ * failed call, after a nested call undone after it allocated, and after a
+ * rollback of the whole transaction; ipam_check recounts them.
+ */
+static void test_kept_counters(void **state)
+{
+	ipam *db = open_mem();
+	int64_t p = mktop(db, "p"), q = mktop(db, "q");
+	ipam_pool_usage u;
+	ipam_err err = {0};
+	(void)state;
+
+	prov_ok(db, p, "10.0.0.0/24");
+	prov_ok(db, q, "10.1.0.0/24");
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	assert_string_equal(alloc_ok(db, p, "a", 26), "10.0.0.0/26");
+	assert_string_equal(alloc_ok(db, p, "b", 28), "10.0.0.64/28");
+	u = usage(db, p); /* read inside the transaction */
+	assert_string_equal(U(u.assigned), "80");
+	assert_int_equal(u.allocation_count, 2);
+	assert_int_equal(u.compliant, 2);
+	/* refused calls change nothing kept */
+	assert_code(alloc(db, p, "a", 28, NULL, NULL, &err), err, IPAM_EEXIST,
+		    "allocation 'a' exists in pool 'p'");
+	assert_code(alloc(db, p, "c", 24, NULL, NULL, &err), err, IPAM_ENOSPC,
+		    "no free /24 in pool 'p' (largest free block /25)");
+	/* another pool: p's are written back, q's kept */
+	assert_string_equal(alloc_ok(db, q, "x", 25), "10.1.0.0/25");
+	assert_ok(ipam_alloc_release(db, p, "b", &err), err);
+	assert_string_equal(U(usage(db, q).assigned), "128");
+	/* a call that allocated, then failed: undone with its savepoint */
+	assert_ok(ipam__write_begin(db, &err), err);
+	assert_string_equal(alloc_ok(db, p, "d", 27), "10.0.0.64/27");
+	assert_string_equal(alloc_ok(db, q, "y", 26), "10.1.0.128/26");
+	assert_int_equal(ipam__write_end(db, IPAM_EINVAL, NULL), IPAM_EINVAL);
+	u = usage(db, p);
+	assert_string_equal(U(u.assigned), "64");
+	assert_int_equal(u.allocation_count, 1);
+	assert_string_equal(U(usage(db, q).assigned), "128");
+	assert_ok(ipam_txn_commit(db, &err), err);
+	assert_ok(ipam_check(db, &err), err);
+	assert_string_equal(U(usage(db, p).assigned), "64");
+	assert_int_equal(usage(db, q).allocation_count, 1);
+	/* a rollback of the whole transaction leaves them as they were */
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	for (int i = 0; i < 20; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "r%d", i);
+		alloc_ok(db, p, name, 32);
+	}
+	assert_int_equal(usage(db, p).allocation_count, 21);
+	ipam_txn_rollback(db);
+	u = usage(db, p);
+	assert_string_equal(U(u.assigned), "64");
+	assert_int_equal(u.allocation_count, 1);
+	/* and a batch committed: one write-back, exact counts */
+	assert_ok(ipam_txn_begin(db, NULL, &err), err);
+	for (int i = 0; i < 20; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "s%d", i);
+		alloc_ok(db, p, name, 32);
+	}
+	assert_ok(ipam_txn_commit(db, &err), err);
+	u = usage(db, p);
+	assert_string_equal(U(u.assigned), "84");
+	assert_int_equal(u.allocation_count, 21);
+	assert_ok(ipam_check(db, &err), err);
+	ipam_free(db);
+}
+
 static void test_release_merges(void **state)
 {
 	ipam *db = open_mem();
@@ -570,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_strategy_names),
 		cmocka_unit_test(test_preview_allocates_nothing),
 		cmocka_unit_test(test_release_merges),
+		cmocka_unit_test(test_kept_counters),
 		cmocka_unit_test(test_whole_ipv4_space),
 		cmocka_unit_test(test_ipv6_allocations),
 	};
