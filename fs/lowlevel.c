@@ -128,7 +128,7 @@ static void on_change(void *ctx, int64_t last_event)
 	 * one the daemon had seen, nothing of another daemon's came between,
 	 * and the next request need not resolve its kept nodes again
 	 * (remote_changes); otherwise the next request does */
-	if (ll.fs->db_shown) {
+	if (ll.shared) {
 		int_fast64_t seen = ipam_commit_first_event(ll.fs->db) - 1;
 		atomic_compare_exchange_strong(&ll.remote_seen, &seen,
 					       last_event);
@@ -183,7 +183,7 @@ static uint64_t generation_now(void)
  * request (docs/design/pg.md). */
 static void remote_changes(void)
 {
-	if (!ll.fs->db_shown || !ll.fs->db)
+	if (!ll.shared || !ll.fs->db)
 		return;
 	int64_t newest = ipam_events_last(ll.fs->db);
 	if (atomic_exchange(&ll.remote_seen, newest) != newest ||

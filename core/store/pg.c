@@ -993,6 +993,16 @@ typedef struct pg_param {
 
 /* The signatures (parameter types) a statement keeps prepared at once. */
 #define PG_VARIANTS 4
+/* Runs of a server statement before it is prepared again. PostgreSQL
+ * plans a prepared statement for its values five times, then may keep one
+ * generic plan for good, made for the table sizes of that moment: on a new
+ * database, a plan made while `allocation` was empty looked names up
+ * through the exclusion constraint's GiST index (pool, span) and filtered
+ * them, a scan of the whole pool per lookup, 15 s per batch of 2 000
+ * allocations into a pool of 10 000 (docs/bench.md). Prepared again, the
+ * statement is planned for the sizes the tables have grown to; the cost is
+ * about 6 plans per PG_REPLAN_RUNS runs. */
+#define PG_REPLAN_RUNS 500
 
 typedef struct pg_stmt {
 	ipam_stmt base;
@@ -1012,6 +1022,7 @@ typedef struct pg_stmt {
 	bool plannable; /* SELECT, INSERT, UPDATE, DELETE, WITH: prepared */
 	uint64_t session;
 	unsigned long ids[PG_VARIANTS];
+	unsigned runs[PG_VARIANTS]; /* since the variant was prepared */
 	Oid *sigs;  /* PG_VARIANTS * nparams types */
 	int victim; /* the slot the next new signature takes */
 } pg_stmt;
@@ -1849,14 +1860,19 @@ static int pg_ready(pg_stmt *t, const Oid *types, unsigned long *id,
 		memset(t->ids, 0, sizeof(t->ids));
 		t->session = s->session;
 	}
-	for (int i = 0; i < PG_VARIANTS; i++)
-		if (t->ids[i] &&
-		    (!size || !memcmp(t->sigs + i * t->nparams, types, size))) {
-			*id = t->ids[i];
-			return 0;
-		}
-	slot = t->victim;
-	t->victim = (t->victim + 1) % PG_VARIANTS;
+	for (slot = 0; slot < PG_VARIANTS; slot++)
+		if (t->ids[slot] &&
+		    (!size ||
+		     !memcmp(t->sigs + slot * t->nparams, types, size)))
+			break;
+	if (slot < PG_VARIANTS && ++t->runs[slot] < PG_REPLAN_RUNS) {
+		*id = t->ids[slot];
+		return 0;
+	}
+	if (slot == PG_VARIANTS) { /* a new signature: the oldest's slot */
+		slot = t->victim;
+		t->victim = (t->victim + 1) % PG_VARIANTS;
+	}
 	if (t->ids[slot]) {
 		unprepare_later(s, t->ids[slot]);
 		t->ids[slot] = 0;
@@ -1870,6 +1886,7 @@ static int pg_ready(pg_stmt *t, const Oid *types, unsigned long *id,
 	}
 	PQclear(res);
 	*id = t->ids[slot] = ++s->names;
+	t->runs[slot] = 0;
 	if (size)
 		memcpy(t->sigs + slot * t->nparams, types, size);
 	return 0;
