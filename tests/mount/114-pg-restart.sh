@@ -19,13 +19,7 @@ sql() { timeout "$TIMEOUT" psql -X -At "$URI" -c "$1"; }
 
 new_tmpdir
 DB=$URI
-A=$TMPD/a B=$TMPD/b
-mkdir "$A" "$B"
-MNT=$A
-start_ipamfs
-MNT=$B
-start_ipamfs
-MNT=$A
+two_mounts
 mkpool private top 10.0.0.0/12
 PA=$A/scopes/private/pools/top
 PB=$B/scopes/private/pools/top

@@ -21,13 +21,7 @@ if [ -z "${IPAMFS_PG_DIR:-}" ]; then
 fi
 new_tmpdir
 DB="postgresql:///postgres?host=$IPAMFS_PG_DIR&user=ipamfs"
-A=$TMPD/a B=$TMPD/b
-mkdir "$A" "$B"
-MNT=$A
-start_ipamfs
-MNT=$B
-start_ipamfs
-MNT=$A
+two_mounts
 # feed SNAPSHOT FEEDFILE: the snapshot is applied at the close (1700
 # resources take 15-25 s on PostgreSQL)
 feed() { timeout 120 bash -c 'cat "$1" > "$2"' feed "$1" "$2"; }

@@ -466,6 +466,18 @@ _soak_end() {
 	finish
 }
 
+# two_mounts: mounts $DB twice, at A=$TMPD/a and B=$TMPD/b (two daemons
+# of one PostgreSQL database); MNT is A afterwards.
+two_mounts() {
+	A=$TMPD/a B=$TMPD/b
+	mkdir "$A" "$B"
+	MNT=$A
+	start_ipamfs
+	MNT=$B
+	start_ipamfs
+	MNT=$A
+}
+
 # start_ipamfs [ARGS...]: mounts $DB on $MNT (daemonised); for remounts.
 start_ipamfs() {
 	_soak_end "a mount of its own"
