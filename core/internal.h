@@ -51,8 +51,8 @@ struct ipam {
 				* transaction; -1 = none opened yet */
 	/* The id counter of a write transaction (store.c ipam__new_id):
 	 * IDS_OFF outside one, IDS_UNREAD until the first id, then kept
-	 * here and written back once before COMMIT (IDS_DIRTY). */
-	enum { IDS_OFF, IDS_UNREAD, IDS_CLEAN, IDS_DIRTY } ids;
+	 * here (IDS_KEPT) and written back once before COMMIT. */
+	enum { IDS_OFF, IDS_UNREAD, IDS_KEPT } ids;
 	uint64_t id_counter, id_salt;
 	/* The space and allocation counters of the pool a write transaction
 	 * allocates in or releases from, kept here and written back when a
@@ -449,10 +449,10 @@ int ipam__plan_import_verify(ipam *db, ipam_err *err);
  * becomes unmanaged (*found says whether there was one). */
 int ipam__resource_unmanage_alloc(ipam *db, int64_t alloc, bool *found,
 				  ipam_err *err);
-/* pool.c: the usage counters of a pool row. */
+/* pool.c: the usage counters of a pool row that change outside
+ * allocations (alloc.c keeps those an allocation moves: ipam.counts). */
 typedef enum ipam__counter {
 	IPAM__COUNT_TOTAL,    /* provisioned space */
-	IPAM__COUNT_TO_POOLS, /* allocated to child pools */
 	IPAM__COUNT_ASSIGNED, /* allocated to resources and custom */
 } ipam__counter;
 /* pool.c: adds (sign=+1) or removes (sign=-1) `amount` to a counter. */

@@ -905,8 +905,6 @@ static const struct {
 } counter_sql[] = {
 	[IPAM__COUNT_TOTAL] = {"SELECT total FROM pool WHERE key = ?1",
 			       "UPDATE pool SET total = ?2 WHERE key = ?1"},
-	[IPAM__COUNT_TO_POOLS] = {"SELECT to_pools FROM pool WHERE key = ?1",
-				  "UPDATE pool SET to_pools = ?2 WHERE key = ?1"},
 	[IPAM__COUNT_ASSIGNED] = {"SELECT assigned FROM pool WHERE key = ?1",
 				  "UPDATE pool SET assigned = ?2 WHERE key = ?1"},
 };

@@ -94,6 +94,7 @@ ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 {
 	struct ipam_stmt_slot *slot;
 	ipam_stmt *stmt = NULL;
+	bool counts;
 	int rc;
 
 	if (db->cache_cap) {
@@ -109,8 +110,8 @@ ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 			return stmt;
 		}
 	}
-	if (db->counts.pool && ipam__counts_named(sql) &&
-	    ipam__counts_flush(db, err) != 0)
+	counts = ipam__counts_named(sql);
+	if (counts && db->counts.pool && ipam__counts_flush(db, err) != 0)
 		return NULL;
 	/* Never evicts: a statement a caller is stepping must stay alive.
 	 * The table grows instead (the set of literals is finite). */
@@ -127,7 +128,7 @@ ipam_stmt *ipam__stmt(ipam *db, const char *sql, ipam_err *err)
 	slot = stmt_slot(db->cache, db->cache_cap, sql);
 	slot->literal = sql;
 	slot->stmt = stmt;
-	slot->counts = ipam__counts_named(sql);
+	slot->counts = counts;
 	db->cached++;
 	return stmt;
 }
@@ -768,66 +769,44 @@ static uint64_t splitmix64(uint64_t x)
 }
 
 /*
- * The next value of the id counter, from the database. In a write
- * transaction of the brackets the counter is then kept in the handle and
- * written back once, before COMMIT (ids_flush): a batch of many changes
- * updates the IPAM's row once, not once per id (on PostgreSQL every
- * version of a row the transaction wrote is walked by its next reads of
- * that row). Elsewhere (the migration that creates the IPAM) each id is
- * an UPDATE of the row, as before.
+ * The id counter and the salt, as the IPAM's row holds them. In a write
+ * transaction of the brackets the counter is read once and then kept in
+ * the handle, written back once before COMMIT (ids_flush): a batch of
+ * many changes updates the IPAM's row once, not once per id (on
+ * PostgreSQL every version of a row the transaction wrote is walked by
+ * its next reads of that row). Elsewhere (the migration that creates the
+ * IPAM) each id is an UPDATE of the row, as before.
  */
-static int id_counter_next(ipam *db, uint64_t *counter, uint64_t *salt,
+static int id_counter_read(ipam *db, uint64_t *counter, uint64_t *salt,
 			   ipam_err *err)
 {
-	/* UPDATE, then SELECT: UPDATE ... RETURNING builds and drops an
-	 * ephemeral table on every call (malloc churn that glibc trims with
-	 * brk(2) each time; see docs/bench.md). */
-	ipam_stmt *stmt;
-	int rc;
-
-	if (db->ids == IDS_OFF) {
-		stmt = ipam__stmt(db,
-				  "UPDATE ipam SET id_counter = id_counter + 1"
-				  " WHERE id = 1",
-				  err);
-		if (!stmt)
-			return ipam__stmt_error(err);
-		if ((rc = ipam__exec(db, stmt, err)))
-			return rc;
-	}
-	stmt = ipam__stmt(
+	ipam_stmt *stmt = ipam__stmt(
 		db, "SELECT id_counter, id_salt FROM ipam WHERE id = 1", err);
+	int rc;
 	if (!stmt)
 		return ipam__stmt_error(err);
 	rc = ipam__step(db, stmt, err);
-	if (rc != 1) {
-		ipam__reset(stmt);
-		return rc < 0 ? rc : ipam__fail(err, IPAM_EIO, "no IPAM row");
+	if (rc == 1) {
+		*counter = (uint64_t)ipam__col_int64(stmt, 0);
+		*salt = (uint64_t)ipam__col_int64(stmt, 1);
 	}
-	*counter = (uint64_t)ipam__col_int64(stmt, 0);
-	*salt = (uint64_t)ipam__col_int64(stmt, 1);
 	ipam__reset(stmt);
-	if (db->ids == IDS_UNREAD) {
-		*counter += 1;
-		db->id_counter = *counter;
-		db->id_salt = *salt;
-		db->ids = IDS_DIRTY;
-	}
-	return 0;
+	if (rc == 1)
+		return 0;
+	return rc < 0 ? rc : ipam__fail(err, IPAM_EIO, "no IPAM row");
 }
 
 /* Before COMMIT: the kept id counter back into the IPAM's row. */
 static int ids_flush(ipam *db, ipam_err *err)
 {
 	ipam_stmt *stmt;
-	if (db->ids != IDS_DIRTY)
+	if (db->ids != IDS_KEPT)
 		return 0;
 	stmt = ipam__stmt(db, "UPDATE ipam SET id_counter = ?1 WHERE id = 1",
 			  err);
 	if (!stmt)
 		return ipam__stmt_error(err);
 	ipam__bind_int64(stmt, 1, (int64_t)db->id_counter);
-	db->ids = IDS_CLEAN;
 	return ipam__exec(db, stmt, err);
 }
 
@@ -842,12 +821,28 @@ int ipam__new_id(ipam *db, const char *prefix, bool long_id,
 	uint64_t counter = 0, salt = 0, a;
 	int rc;
 
-	if (db->ids == IDS_CLEAN || db->ids == IDS_DIRTY) {
+	if (db->ids == IDS_OFF) {
+		/* UPDATE, then SELECT: UPDATE ... RETURNING builds and drops
+		 * an ephemeral table on every call (malloc churn that glibc
+		 * trims with brk(2) each time; see docs/bench.md). */
+		ipam_stmt *stmt = ipam__stmt(db,
+					     "UPDATE ipam SET id_counter ="
+					     " id_counter + 1 WHERE id = 1",
+					     err);
+		if (!stmt)
+			return ipam__stmt_error(err);
+		if ((rc = ipam__exec(db, stmt, err)) ||
+		    (rc = id_counter_read(db, &counter, &salt, err)))
+			return rc;
+	} else {
+		if (db->ids == IDS_UNREAD) {
+			if ((rc = id_counter_read(db, &db->id_counter,
+						  &db->id_salt, err)))
+				return rc;
+			db->ids = IDS_KEPT;
+		}
 		counter = ++db->id_counter;
 		salt = db->id_salt;
-		db->ids = IDS_DIRTY;
-	} else if ((rc = id_counter_next(db, &counter, &salt, err))) {
-		return rc;
 	}
 	a = splitmix64(counter ^ salt);
 	if (long_id)
